@@ -1,0 +1,48 @@
+"""Make bytes and strings from a capture safe to show: no control sequences, no markup.
+
+Capture contents are hostile. Anything that could act on a terminal (C0/C1 controls, ESC, DEL),
+reorder text (bidi overrides and isolates) or break a Markdown table is replaced by a visible
+escape such as ``\\x1b`` or ``\\u202e``. Rich markup is never interpreted by katui (the UI builds
+``rich.text.Text`` objects, never markup strings), so brackets are left alone here.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff]")
+
+
+def _escape_char(m: re.Match) -> str:
+    ch = m.group(0)
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def safe_text(value: str, keep_newlines: bool = False) -> str:
+    """``value`` with every control / bidi character replaced by a visible escape."""
+    if keep_newlines:
+        return "\n".join(_UNSAFE.sub(_escape_char, line) for line in value.split("\n"))
+    return _UNSAFE.sub(_escape_char, value)
+
+
+def safe_bytes(data: bytes, keep_newlines: bool = True) -> str:
+    """Decode capture bytes as Latin-1 (every byte shows as itself or an escape) and escape them."""
+    text = data.decode("latin-1")
+    if keep_newlines:
+        text = text.replace("\r\n", "\n")
+    return safe_text(text, keep_newlines=keep_newlines)
+
+
+def md_cell(value: str) -> str:
+    """Safe text for a Markdown table cell: also escapes ``|``, backticks and markup chars."""
+    text = safe_text(value)
+    return re.sub(r"([\\|`*_\[\]<>])", r"\\\1", text)
+
+
+def md_code(value: str) -> str:
+    """Safe text inside an inline code span (backticks replaced)."""
+    return safe_text(value).replace("`", "'")
