@@ -1,0 +1,5 @@
+"""Allow ``python -m katui``."""
+
+from katui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Turn the tracker's mutable connection state into frozen :class:`Connection` objects."""
+
+from __future__ import annotations
+
+import socket
+
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, decide_close
+from katui.model import Connection, Exchange
+from katui.tcp.tracker import Conn
+
+WELL_KNOWN_HTTP = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
+
+
+def endpoint(ip: bytes, port: int) -> str:
+    """``1.2.3.4:80`` or ``[::1]:80``."""
+    if len(ip) == 4:
+        return f"{socket.inet_ntop(socket.AF_INET, ip)}:{port}"
+    return f"[{socket.inet_ntop(socket.AF_INET6, ip)}]:{port}"
+
+
+def client_side(c: Conn) -> tuple[int, str]:
+    """Which side (0 = A, 1 = B) is the client, and how that was decided."""
+    if c.syn_from is not None:
+        return c.syn_from, "syn"
+    if c.synack_from is not None:
+        return 1 - c.synack_from, "syn-ack"
+    for d, half in enumerate(c.halves):
+        if half.parser is not None and half.parser.is_request:
+            return d, "http"
+    pa, pb = c.a[1], c.b[1]
+    if (pb in WELL_KNOWN_HTTP) != (pa in WELL_KNOWN_HTTP):
+        return (0 if pb in WELL_KNOWN_HTTP else 1), "port"
+    return (0 if pa > pb else 1), "port"
+
+
+def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
+    """Freeze one connection and decide its close reason."""
+    cd, how_client = client_side(c)
+    sd = 1 - cd
+    ends = (c.a, c.b)
+    exchanges = _exchanges(c)
+    side = ("client", "server")
+    by = None if c.close_from is None else side[0 if c.close_from == cd else 1]
+    how = None if c.close_from is None else ("rst" if c.close_rst else "fin")
+    idle = None
+    if c.close_from is not None:
+        ref = c.last_data_ns if c.last_data_ns is not None and c.last_data_ns <= c.close_ns else None
+        if ref is None:
+            ref = c.first_ns
+        idle = c.close_ns - ref
+    server_half = c.halves[sd]
+    server_fin = server_half.fin_ns if server_half.fin_frame else None
+    close = decide_close(by, how, c.close_frame or None, c.close_ns if by else None, idle,
+                         exchanges, server_fin, tuple(c.rst_frames), idle_threshold_ns)
+    both_fin = c.halves[0].fin_frame and c.halves[1].fin_frame
+    if c.midstream:
+        state = "started-before-capture"
+    elif c.rst_frames or both_fin:
+        state = "complete"
+    else:
+        state = "open-at-end"
+    ch, sh = c.halves[cd], c.halves[sd]
+    error = next((h.parser.error for h in (ch, sh) if h.parser is not None and h.parser.error), None)
+    return Connection(
+        stream=c.stream,
+        client=endpoint(*ends[cd]),
+        server=endpoint(*ends[sd]),
+        client_inferred=how_client,
+        first_frame=c.frames[0],
+        last_frame=c.frames[-1],
+        start_ns=c.first_ns,
+        end_ns=c.last_ns,
+        frames_c2s=ch.frames,
+        frames_s2c=sh.frames,
+        bytes_c2s=ch.bytes,
+        bytes_s2c=sh.bytes,
+        handshake_rtt_ns=c.irtt,
+        state=state,
+        http=ch.parser is not None or sh.parser is not None,
+        exchanges=exchanges,
+        close=close,
+        frames=c.frames,
+        client_is_a=cd == 0,
+        isn_client=ch.base if ch.base is not None else 0,
+        isn_server=sh.base if sh.base is not None else 0,
+        retransmissions=c.retrans,
+        out_of_order=c.ooo,
+        lost_segments=c.lost,
+        truncated_frames=c.truncated,
+        http_error=error,
+    )
+
+
+def _exchanges(c: Conn) -> tuple[Exchange, ...]:
+    out: list[Exchange] = []
+    prev_end: int | None = None
+    n = 0
+    for ex in c.exchanges:
+        req, resp = ex.request, ex.response
+        if req is None and resp is None:
+            continue
+        if req is not None:
+            n += 1
+        idle = None
+        if req is not None and prev_end is not None and n > 1:
+            idle = max(0, req.start_ns - prev_end)
+        out.append(Exchange(n=max(n, 1), request=req, response=resp, informational=tuple(ex.info),
+                            reused=req is not None and n > 1, idle_before_ns=idle))
+        for m in (resp, req):
+            if m is not None and m.end_ns is not None:
+                prev_end = m.end_ns if prev_end is None else max(prev_end, m.end_ns)
+                break
+    return tuple(out)

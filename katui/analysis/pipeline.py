@@ -1,0 +1,162 @@
+"""One streaming pass over a capture: frames -> connections -> exchanges -> verdicts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from katui.analysis.build import build_connection
+from katui.analysis.findings import findings as make_findings
+from katui.analysis.timeout import estimate_server_timeout
+from katui.analysis.verdicts import DEFAULT_IDLE_NS
+from katui.capture import linktypes
+from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
+from katui.capture.reader import CaptureFile, open_capture
+from katui.model import Connection, Finding, TimeoutEstimate
+from katui.tcp.frames import FrameTable
+from katui.tcp.tracker import Tracker
+
+PROGRESS_EVERY = 1 << 15
+
+Progress = Callable[[int, int, int], None]
+"""progress(frames read, bytes read, total bytes)."""
+
+
+@dataclass
+class Analysis:
+    """Everything katui knows about one capture. Holds the mapped file for lazy payload reads."""
+
+    path: str
+    """Capture path as given."""
+    format: str
+    """``pcap`` or ``pcapng``."""
+    link_types: list[str]
+    """Link-layer names seen."""
+    frames: int
+    """Number of frames (records) read."""
+    first_ns: int
+    """Timestamp of frame 1 (0 for an empty capture)."""
+    last_ns: int
+    """Timestamp of the last frame."""
+    connections: list[Connection]
+    """TCP connections in stream order."""
+    timeout: TimeoutEstimate
+    """Inferred server idle timeout."""
+    findings: list[Finding]
+    """Capture-wide verdicts."""
+    table: FrameTable = field(repr=False)
+    """Per-frame columns."""
+    capture: CaptureFile = field(repr=False)
+    """The open capture (for payload bytes)."""
+    warnings: list[str] = field(default_factory=list)
+    """Damage and oddities found while reading."""
+    idle_threshold_ns: int = DEFAULT_IDLE_NS
+    """Idle stretch that counts as an idle gap."""
+
+    @property
+    def duration_ns(self) -> int:
+        """Capture duration."""
+        return self.last_ns - self.first_ns
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests in the whole capture."""
+        return sum(c.requests for c in self.connections)
+
+    def rel(self, ts_ns: int) -> int:
+        """Timestamp relative to frame 1."""
+        return ts_ns - self.first_ns
+
+    def payload(self, frame: int, limit: int = 65536) -> bytes:
+        """Captured TCP payload bytes of ``frame`` (at most ``limit``)."""
+        i = frame - 1
+        return self.capture.read(self.table.poff[i], min(self.table.pcap[i], limit))
+
+    def close(self) -> None:
+        """Release the capture file."""
+        self.capture.close()
+
+
+def analyze(
+    path: str,
+    progress: Progress | None = None,
+    idle_threshold_ns: int = DEFAULT_IDLE_NS,
+) -> Analysis:
+    """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read."""
+    cap = open_capture(path)
+    table = FrameTable()
+    tracker = Tracker(cap.buf, table)
+    skipped: Counter[int] = Counter()
+    buf, size = cap.buf, cap.size
+    seg_of = tcp_segment
+    on_segment = tracker.segment
+    t_ts, t_stream, t_dir, t_flags = table.ts, table.stream, table.dir, table.flags
+    t_caplen, t_wirelen = table.caplen, table.wirelen
+    n = 0
+    first = last = 0
+    try:
+        for ts, lt, off, caplen, wirelen in cap.records():
+            n += 1
+            if n == 1:
+                first = ts
+            last = ts
+            t_ts.append(ts)
+            t_caplen.append(caplen)
+            t_wirelen.append(wirelen)
+            seg = seg_of(lt, buf, off, caplen, wirelen)
+            if seg.__class__ is tuple:
+                on_segment(n, ts, seg)
+            else:
+                skipped[seg] += 1
+                _non_tcp(table)
+            if progress is not None and n % PROGRESS_EVERY == 0:
+                progress(n, off, size)
+    except (IndexError, ValueError) as exc:  # defensive: a decoder bug must not lose the file
+        cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
+        _pad(table, n)
+    del t_stream, t_dir, t_flags
+    conns = [build_connection(c, idle_threshold_ns) for c in tracker.finish()]
+    timeout = estimate_server_timeout(conns)
+    warnings = list(cap.warnings)
+    if skipped[SKIP_FRAGMENT]:
+        warnings.append(f"{skipped[SKIP_FRAGMENT]} IP fragments were not reassembled")
+    if progress is not None:
+        progress(n, size, size)
+    return Analysis(
+        path=path,
+        format=cap.format,
+        link_types=sorted({linktypes.name(lt) for lt in cap.link_types}),
+        frames=n,
+        first_ns=first,
+        last_ns=last,
+        connections=conns,
+        timeout=timeout,
+        findings=make_findings(conns, timeout),
+        table=table,
+        capture=cap,
+        warnings=warnings,
+        idle_threshold_ns=idle_threshold_ns,
+    )
+
+
+def _non_tcp(t: FrameTable) -> None:
+    t.stream.append(-1)
+    t.dir.append(0)
+    t.flags.append(0)
+    t.seq.append(0)
+    t.ack.append(0)
+    t.win.append(0)
+    t.plen.append(0)
+    t.pcap.append(0)
+    t.poff.append(0)
+    t.notes.append(0)
+
+
+def _pad(t: FrameTable, n: int) -> None:
+    """Make every column ``n`` long after an aborted frame."""
+    while len(t.stream) < n:
+        _non_tcp(t)
+    for col in (t.ts, t.caplen, t.wirelen):
+        while len(col) < n:
+            col.append(0)

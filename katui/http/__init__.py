@@ -1,0 +1,1 @@
+"""HTTP/1.x message framing on reassembled TCP byte streams."""

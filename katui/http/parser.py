@@ -1,0 +1,402 @@
+"""Incremental HTTP/1.x framing for one direction of a TCP connection.
+
+The parser is fed in-order byte ranges of the mapped capture (no copies for bodies: a body of
+known length is only counted), plus explicit gaps for bytes that were never captured. It keeps
+at most one message head (64 KiB cap) in memory, so memory stays flat whatever the payload size,
+and a hostile chunk size or endless head cannot make it allocate without bound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from katui.model import HttpMessage
+
+METHODS = (
+    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
+    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
+    b"SEARCH", b"PURGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE", b"M-SEARCH", b"MKACTIVITY",
+    b"CHECKOUT", b"MERGE", b"BIND", b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SOURCE",
+)  # fmt: skip
+MAX_HEAD = 64 * 1024
+MAX_URI = 2048
+MAX_LINE = 4096
+
+_REQ_LINE = re.compile(rb"([A-Z][A-Z-]{1,19}) (\S+) (HTTP/1\.[019])\r?\n")
+_RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
+_REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") \S+ HTTP/1\.[01]\r?\n)")
+_RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
+
+# states
+HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD = range(9)
+
+
+def looks_like_request(data: bytes) -> bool:
+    """True when ``data`` (the first bytes of a direction) starts like an HTTP/1.x request."""
+    sp = data.find(b" ", 0, 20)
+    return sp > 0 and data[:sp] in METHODS
+
+
+def looks_like_response(data: bytes) -> bool:
+    """True when ``data`` starts like an HTTP/1.x status line."""
+    return data.startswith(b"HTTP/1.")
+
+
+class _Pending:
+    """A message whose head has been parsed and whose body is still arriving."""
+
+    __slots__ = ("fields", "first_frame", "start_ns", "body", "head_bytes", "missing")
+
+    def __init__(self, fields: dict, first_frame: int, start_ns: int, head_bytes: int):
+        self.fields = fields
+        self.first_frame = first_frame
+        self.start_ns = start_ns
+        self.body = 0
+        self.head_bytes = head_bytes
+        self.missing = 0  # bytes of this message the capture never had
+
+
+class HttpHalf:
+    """Frames HTTP messages in one direction.
+
+    ``on_message(msg)`` is called for every message (complete or, at the end, incomplete).
+    ``peer_method()`` tells a response parser the method of the request it answers (so that
+    HEAD responses have no body); ``on_switch()`` stops both directions after 101/CONNECT.
+    """
+
+    def __init__(
+        self,
+        is_request: bool,
+        on_message: Callable[[HttpMessage], None],
+        next_method: Callable[[], str] | None = None,
+        resync: bool = False,
+    ):
+        self.is_request = is_request
+        self.on_message = on_message
+        self.next_method = next_method
+        self.state = RESYNC if resync else HEAD
+        self.head = bytearray()
+        self.head_frame = 0
+        self.head_ns = 0
+        self.remaining = 0
+        self.cur: _Pending | None = None
+        self.error: str | None = None
+        self.switched = False
+        self.on_head: Callable[[str], None] | None = None
+        """Called with the method when a request head is parsed (before its body)."""
+
+    # -- input ---------------------------------------------------------------------------
+
+    def feed(self, buf, pos: int, end: int, frame: int, ts: int) -> None:
+        """Consume ``buf[pos:end]``, which arrived (completing in order) in ``frame`` at ``ts``."""
+        while pos < end:
+            st = self.state
+            if st == BODY or st == CHUNK_DATA:
+                take = min(self.remaining, end - pos)
+                self.remaining -= take
+                self.cur.body += take
+                pos += take
+                if self.remaining == 0:
+                    if st == BODY:
+                        self._finish(frame, ts)
+                    else:
+                        self.state = CHUNK_END
+            elif st == HEAD:
+                pos = self._head(buf, pos, end, frame, ts)
+            elif st == UNTIL_CLOSE:
+                self.cur.body += end - pos
+                return
+            elif st in (CHUNK_SIZE, CHUNK_END, TRAILER):
+                pos = self._chunk_line(buf, pos, end, frame, ts)
+            elif st == RESYNC:
+                pos = self._resync(buf, pos, end, frame, ts)
+            else:  # DEAD
+                return
+
+    def gap(self, nbytes: int, frame: int, ts: int) -> None:
+        """``nbytes`` of this direction were never captured (lost segment or snap length)."""
+        st = self.state
+        if st in (BODY, CHUNK_DATA) and nbytes <= self.remaining:
+            self.remaining -= nbytes
+            self.cur.body += nbytes
+            self.cur.missing += nbytes
+            if self.remaining == 0:
+                if st == BODY:
+                    self._finish(frame, ts)
+                else:
+                    self.state = CHUNK_END
+            return
+        if st == UNTIL_CLOSE:
+            self.cur.body += nbytes
+            self.cur.missing += nbytes
+            return
+        if st == DEAD:
+            return
+        if st == HEAD and self.head:
+            # A head cut by the snap length or a hole: keep what its start line says.
+            self._partial_head(frame, ts)
+        # The gap hit framing bytes: what we were parsing is lost; look for the next message.
+        self._abandon()
+        self.head.clear()
+        self.state = RESYNC
+
+    def close(self, frame: int, ts: int) -> None:
+        """The sender closed (FIN/RST) or the capture ended: flush what is pending."""
+        if self.state == UNTIL_CLOSE and self.cur is not None:
+            self._finish(frame, ts)
+            self.state = DEAD
+            return
+        self._abandon()
+        if self.state != DEAD:
+            self.state = RESYNC
+
+    # -- states --------------------------------------------------------------------------
+
+    def _head(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
+        if not self.head:
+            self.head_frame, self.head_ns = frame, ts
+            # Stray CRLFs between messages are allowed (RFC 9112 2.2).
+            while pos < end and buf[pos] in (13, 10):
+                pos += 1
+            if pos == end:
+                return end
+        have = len(self.head)
+        take = min(end, pos + MAX_HEAD + 4 - have)
+        self.head += buf[pos:take]
+        idx = self.head.find(b"\r\n\r\n", max(0, have - 3))
+        term = 4
+        if idx < 0:
+            idx = self.head.find(b"\n\n", max(0, have - 1))
+            term = 2
+        if idx < 0:
+            if len(self.head) > MAX_HEAD:
+                self._fail(f"HTTP head longer than {MAX_HEAD // 1024} KiB in frame {frame}")
+                return end
+            return take
+        used = idx + term - have
+        head = bytes(self.head[: idx + term])
+        self.head.clear()
+        self._start(head, frame, ts)
+        return pos + used
+
+    def _partial_head(self, frame: int, ts: int) -> None:
+        head = bytes(self.head)
+        self.head.clear()
+        fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
+        if fields is None:
+            return
+        cur = _Pending(fields, self.head_frame, self.head_ns, len(head))
+        cur.missing = 1
+        if self.is_request and self.on_head is not None:
+            self.on_head(fields["method"])
+        elif not self.is_request and self.next_method is not None:
+            self.next_method(fields["status"])
+        # Shown where the capture lost it, like Wireshark does with a truncated head.
+        self.on_message(_message(self.is_request, cur, frame, ts, False))
+
+    def _start(self, head: bytes, frame: int, ts: int) -> None:
+        fields = _parse_head(head, self.is_request)
+        if fields is None:
+            # Not a message start (e.g. the capture began mid-body): look for the next one.
+            self.error = self.error or (
+                f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
+                f" in frame {self.head_frame}")
+            self.state = RESYNC
+            return
+        self.cur = _Pending(fields, self.head_frame, self.head_ns, len(head))
+        te = fields.get("transfer_encoding", "")
+        clen = fields.get("content_length")
+        if self.is_request:
+            method = fields["method"]
+            if self.on_head is not None:
+                self.on_head(method)
+            if "chunked" in te:
+                self.state = CHUNK_SIZE
+            elif clen:
+                self.state, self.remaining = BODY, clen
+            else:
+                self._finish(frame, ts)
+            if method == "CONNECT":
+                self.switched = True
+            return
+        status = fields["status"]
+        method = self.next_method(status) if self.next_method else ""
+        if status == 101 or (method == "CONNECT" and 200 <= status < 300):
+            self.switched = True
+            self._finish(frame, ts)
+            self.state = DEAD
+        elif 100 <= status < 200 or status in (204, 304) or method == "HEAD":
+            self._finish(frame, ts)
+        elif "chunked" in te:
+            self.state = CHUNK_SIZE
+        elif clen is not None:
+            if clen:
+                self.state, self.remaining = BODY, clen
+            else:
+                self._finish(frame, ts)
+        else:
+            self.state = UNTIL_CLOSE
+
+    def _chunk_line(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
+        nl = buf.find(b"\n", pos, end)
+        if nl < 0:
+            self.head += buf[pos:end]
+            if len(self.head) > MAX_LINE:
+                self._fail(f"chunk line longer than {MAX_LINE} bytes in frame {frame}")
+            return end
+        line = bytes(self.head) + bytes(buf[pos:nl]) if self.head else bytes(buf[pos:nl])
+        self.head.clear()
+        pos = nl + 1
+        line = line.rstrip(b"\r")
+        st = self.state
+        if st == CHUNK_END:
+            if line:
+                self._fail(f"chunk not followed by CRLF in frame {frame}")
+                return end
+            self.state = CHUNK_SIZE
+        elif st == CHUNK_SIZE:
+            size_txt = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_txt, 16)
+            except ValueError:
+                self._fail(f"bad chunk size in frame {frame}")
+                return end
+            if size < 0:
+                self._fail(f"bad chunk size in frame {frame}")
+                return end
+            if size == 0:
+                self.state = TRAILER
+            else:
+                self.state, self.remaining = CHUNK_DATA, size
+        elif not line:  # TRAILER ends with an empty line
+            self._finish(frame, ts)
+        return pos
+
+    def _resync(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
+        """After a gap or a mid-stream start, find the next message start."""
+        piece = bytes(buf[pos:end])
+        pat = _REQ_START if self.is_request else _RESP_START
+        # Segments usually start at message boundaries: try this one's first byte on its own.
+        if pat.match(piece):
+            self.head.clear()
+            self.state = HEAD
+            return pos
+        window = bytes(self.head[-MAX_LINE:]) + piece if self.head else piece
+        m = pat.search(window)
+        if m is None:
+            self.head = bytearray(window[-MAX_LINE:])
+            return end
+        consumed_from_head = len(window) - (end - pos)
+        start = m.start(1) - consumed_from_head
+        self.head.clear()
+        self.state = HEAD
+        if start < 0:  # the start line began in the carried-over bytes
+            self.head += window[m.start(1) : consumed_from_head]
+            self.head_frame, self.head_ns = frame, ts
+            return pos
+        return pos + start
+
+    # -- output --------------------------------------------------------------------------
+
+    def _finish(self, frame: int, ts: int) -> None:
+        cur = self.cur
+        self.cur = None
+        self.state = DEAD if self.switched else HEAD
+        if cur is not None:
+            self.on_message(_message(self.is_request, cur, frame, ts, cur.missing == 0))
+
+    def _abandon(self) -> None:
+        cur = self.cur
+        self.cur = None
+        if cur is not None:
+            self.on_message(_message(self.is_request, cur, None, None, False))
+
+    def _fail(self, why: str) -> None:
+        self._abandon()
+        self.error = self.error or why
+        self.head.clear()
+        self.state = DEAD
+
+
+def _message(is_request: bool, cur: _Pending, frame, ts, complete: bool) -> HttpMessage:
+    f = cur.fields
+    return HttpMessage(
+        is_request=is_request,
+        first_frame=cur.first_frame,
+        frame=frame,
+        start_ns=cur.start_ns,
+        end_ns=ts,
+        version=f["version"],
+        method=f.get("method", ""),
+        uri=f.get("uri", ""),
+        status=f.get("status", 0),
+        reason=f.get("reason", ""),
+        connection=f.get("connection"),
+        keep_alive=f.get("keep_alive"),
+        content_length=f.get("content_length"),
+        chunked="chunked" in f.get("transfer_encoding", ""),
+        body_bytes=cur.body,
+        head_bytes=cur.head_bytes,
+        host=f.get("host", ""),
+        complete=complete,
+    )
+
+
+def _parse_cut_start(head: bytes, is_request: bool) -> dict | None:
+    """Fields of a start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
+    if not is_request:
+        m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+        return {"version": _text(head[:8], 8), "status": int(m.group(1)), "reason": ""} if m else None
+    parts = head.split(b"\r", 1)[0].split(b" ")
+    if len(parts) < 2 or parts[0] not in METHODS or not parts[1]:
+        return None
+    return {"method": parts[0].decode("ascii"), "uri": _text(parts[1], MAX_URI), "version": "HTTP/1.1"}
+
+
+def _text(raw: bytes, limit: int) -> str:
+    return raw[:limit].decode("latin-1")
+
+
+def _parse_head(head: bytes, is_request: bool) -> dict | None:
+    """Start line and the few headers katui needs; None when it is not HTTP/1.x."""
+    lines = head.split(b"\n")
+    start = lines[0].rstrip(b"\r")
+    fields: dict = {}
+    if is_request:
+        parts = start.split(b" ")
+        if len(parts) != 3 or parts[0] not in METHODS or not parts[2].startswith(b"HTTP/1."):
+            return None
+        fields["method"] = parts[0].decode("ascii")
+        fields["uri"] = _text(parts[1], MAX_URI)
+        fields["version"] = _text(parts[2], 8)
+    else:
+        if not _RESP_LINE.match(start + b"\n"):
+            return None
+        version, _, rest = start.partition(b" ")
+        code, _, reason = rest.partition(b" ")
+        fields["version"] = _text(version, 8)
+        fields["status"] = int(code)
+        fields["reason"] = _text(reason, 200)
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        key = name.strip().lower()
+        val = value.strip()
+        if key == b"content-length":
+            try:
+                n = int(val.split(b",")[0])
+            except ValueError:
+                continue
+            if n >= 0:
+                fields["content_length"] = n
+        elif key == b"transfer-encoding":
+            fields["transfer_encoding"] = _text(val.lower(), 200)
+        elif key == b"connection":
+            fields["connection"] = _text(val.lower(), 200)
+        elif key == b"keep-alive":
+            fields["keep_alive"] = _text(val, 200)
+        elif key == b"host" and is_request:
+            fields["host"] = _text(val, 255)
+    return fields

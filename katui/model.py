@@ -1,0 +1,270 @@
+"""The analysis model: frozen dataclasses shared by the report renderers and the TUI.
+
+Times inside the model are integer nanoseconds (absolute capture timestamps unless a field
+says otherwise); conversion to seconds happens only at the edges (reports, UI).
+Frame numbers are 1-based, as Wireshark numbers them. ``stream`` is Wireshark's ``tcp.stream``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+# TCP flag bits (byte 13 of the TCP header).
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
+
+# Per-frame TCP analysis notes (bit set), shown in the ladder like Wireshark's expert info.
+NOTE_RETRANSMISSION = 0x01
+NOTE_OUT_OF_ORDER = 0x02
+NOTE_PREVIOUS_LOST = 0x04
+NOTE_TRUNCATED = 0x08
+NOTE_KEEPALIVE = 0x10
+
+CLOSE_REASONS = {
+    "idle-timeout": "closed after sitting idle (keep-alive idle timeout)",
+    "connection-close": "a 'Connection: close' header asked for the close",
+    "http10": "HTTP/1.0 without keep-alive: one request per connection",
+    "request-limit": "the server's per-connection request limit was reached",
+    "reset": "reset (RST) instead of an orderly close",
+    "stale-reuse": "a request was sent on a connection the peer had already closed",
+    "closed": "closed right after the last exchange, without a header asking for it",
+    "open": "still open when the capture ended",
+}
+"""Close reason slugs and what each means, in plain words."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpMessage:
+    """One HTTP/1.x request or response head, with where it starts and completes."""
+
+    is_request: bool
+    """True for a request, False for a response."""
+    first_frame: int
+    """Frame carrying the first byte of the message."""
+    frame: int | None
+    """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
+    start_ns: int
+    """Timestamp of ``first_frame``."""
+    end_ns: int | None
+    """Timestamp of ``frame``."""
+    version: str
+    """``HTTP/1.1`` or ``HTTP/1.0``."""
+    method: str = ""
+    """Request method (requests only)."""
+    uri: str = ""
+    """Request target as sent, possibly truncated to 2 KiB (requests only)."""
+    status: int = 0
+    """Status code (responses only)."""
+    reason: str = ""
+    """Reason phrase (responses only)."""
+    connection: str | None = None
+    """Value of the ``Connection`` header, lower-cased, or None."""
+    keep_alive: str | None = None
+    """Value of the ``Keep-Alive`` header, or None."""
+    content_length: int | None = None
+    """``Content-Length`` header value, or None."""
+    chunked: bool = False
+    """True when ``Transfer-Encoding: chunked``."""
+    body_bytes: int = 0
+    """Body bytes seen (after de-chunking framing, before decoding)."""
+    head_bytes: int = 0
+    """Size of the start line plus headers."""
+    host: str = ""
+    """``Host`` header of a request."""
+    complete: bool = True
+    """False when the capture ended (or a gap hit) before the message did."""
+
+    @property
+    def label(self) -> str:
+        """Short ladder label: ``GET /x`` or ``200 OK``."""
+        if self.is_request:
+            return f"{self.method} {self.uri}"
+        return f"{self.status} {self.reason}".rstrip()
+
+    @property
+    def wants_close(self) -> bool:
+        """True when the message asks for the connection to be closed after it."""
+        tokens = (self.connection or "").replace(" ", "").split(",")
+        if "close" in tokens:
+            return True
+        return self.version == "HTTP/1.0" and "keep-alive" not in tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A request and the final response paired with it on one connection."""
+
+    n: int
+    """1-based position of the request on its connection."""
+    request: HttpMessage | None
+    """The request (None for a response whose request was not captured)."""
+    response: HttpMessage | None
+    """The final (non-1xx) response, or None when unanswered."""
+    informational: tuple[HttpMessage, ...] = ()
+    """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one."""
+    reused: bool = False
+    """True when the request rode on a connection that had already carried one (n > 1)."""
+    idle_before_ns: int | None = None
+    """Idle time between the previous exchange's last byte and this request's first byte."""
+
+    @property
+    def ttfb_ns(self) -> int | None:
+        """Time from the request's last byte to the response's first byte."""
+        if self.request is None or self.response is None or self.request.end_ns is None:
+            return None
+        first = self.informational[0] if self.informational else self.response
+        return first.start_ns - self.request.end_ns
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
+
+    by: str | None
+    """``client``, ``server`` or None (still open)."""
+    how: str | None
+    """``fin``, ``rst`` or None."""
+    frame: int | None
+    """Frame of the first FIN or RST."""
+    ts_ns: int | None
+    """Timestamp of that frame."""
+    idle_before_ns: int | None
+    """How long no payload had flowed in either direction before that frame."""
+    reason: str
+    """A slug from :data:`CLOSE_REASONS`."""
+    explanation: str
+    """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
+    asked_by: str | None = None
+    """For ``connection-close``: the side whose message carried ``Connection: close``."""
+    rst_frames: tuple[int, ...] = ()
+    """Every RST frame of the connection."""
+
+
+@dataclass(frozen=True, eq=False)
+class Connection:
+    """One TCP connection (one Wireshark ``tcp.stream``)."""
+
+    stream: int
+    """Wireshark's tcp.stream index."""
+    client: str
+    """Client endpoint, ``1.2.3.4:5678`` or ``[::1]:5678``."""
+    server: str
+    """Server endpoint."""
+    client_inferred: str
+    """How the client side was chosen: ``syn``, ``syn-ack``, ``http`` or ``port``."""
+    first_frame: int
+    """First frame of the connection."""
+    last_frame: int
+    """Last frame of the connection."""
+    start_ns: int
+    """Timestamp of the first frame."""
+    end_ns: int
+    """Timestamp of the last frame."""
+    frames_c2s: int
+    """Frames sent by the client."""
+    frames_s2c: int
+    """Frames sent by the server."""
+    bytes_c2s: int
+    """TCP payload bytes sent by the client (wire lengths, retransmissions included)."""
+    bytes_s2c: int
+    """TCP payload bytes sent by the server."""
+    handshake_rtt_ns: int | None
+    """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
+    state: str
+    """``complete``, ``started-before-capture`` or ``open-at-end``."""
+    http: bool
+    """True when HTTP/1.x was recognised on the connection."""
+    exchanges: tuple[Exchange, ...]
+    """Requests and responses in order."""
+    close: Close
+    """How and why it ended."""
+    frames: array = field(repr=False)
+    """Frame numbers of the connection, ascending (array of unsigned int)."""
+    client_is_a: bool = True
+    """True when the client is the side that sent the first frame (for FrameTable.direction)."""
+    isn_client: int = 0
+    """Client's initial sequence number (for relative seq/ack), or first seq seen."""
+    isn_server: int = 0
+    """Server's initial sequence number, or first seq seen."""
+    retransmissions: int = 0
+    """Segments whose bytes had all been seen before."""
+    out_of_order: int = 0
+    """Segments that arrived ahead of a hole."""
+    lost_segments: int = 0
+    """Holes in the byte stream that were never filled (lost or not captured)."""
+    truncated_frames: int = 0
+    """Frames whose payload was cut by the snap length."""
+    http_error: str | None = None
+    """Why HTTP parsing stopped early on this connection, if it did."""
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames in the connection."""
+        return len(self.frames)
+
+    @property
+    def duration_ns(self) -> int:
+        """Last frame time minus first frame time."""
+        return self.end_ns - self.start_ns
+
+    @property
+    def requests(self) -> int:
+        """Number of requests seen."""
+        return sum(1 for e in self.exchanges if e.request is not None)
+
+    @property
+    def reused(self) -> bool:
+        """True when the connection carried more than one request."""
+        return self.requests > 1
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutEstimate:
+    """The server's keep-alive idle timeout inferred from the capture."""
+
+    estimate_ns: int | None
+    """Best guess (None when no server-side idle close was seen)."""
+    low_ns: int | None
+    """Longest idle gap after which a connection was still reused (timeout is above this)."""
+    high_ns: int | None
+    """Shortest idle gap after which the server closed (timeout is at or below this)."""
+    advertised_s: float | None
+    """``Keep-Alive: timeout=N`` advertised by the server, if any."""
+    samples: int
+    """Number of server idle closes behind the estimate."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A capture-wide verdict in plain language, pointing at a connection and frame."""
+
+    kind: str
+    """Slug, e.g. ``server-idle-timeout``, ``stale-reuse``."""
+    severity: str
+    """``info``, ``warning`` or ``problem``."""
+    stream: int | None
+    """Connection it points at."""
+    frame: int | None
+    """Frame it points at."""
+    text: str
+    """What happened."""
+    advice: str = ""
+    """What to do about it."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdleGap:
+    """A stretch with no frames on a connection, longer than a threshold."""
+
+    stream: int
+    """Connection."""
+    after_frame: int
+    """Last frame before the gap."""
+    before_frame: int
+    """First frame after the gap."""
+    duration_ns: int
+    """Length of the gap."""
+    ends_in: str
+    """What the gap ends with: ``request``, ``close``, ``reset``, or ``other``."""
+    explanation: str
+    """One sentence for humans."""

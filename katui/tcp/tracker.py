@@ -1,0 +1,423 @@
+"""TCP connection tracking with Wireshark's stream numbering, reassembly and HTTP hand-off.
+
+Stream numbers follow Wireshark's ``tcp.stream``: a new number for every new 4-tuple in
+first-seen order, and a new one when a SYN (without ACK) arrives on a known 4-tuple with a
+sequence number different from the one that side used before (ports reused by a client).
+
+Each direction is reassembled in sequence order. Retransmitted bytes are dropped, partial
+overlaps trimmed, out-of-order segments held (as file offsets, not copies) until the hole is
+filled, and holes that are never filled (the peer ACKed bytes the capture never saw, or too
+much is waiting) are handed to the HTTP parser as explicit gaps.
+"""
+
+from __future__ import annotations
+
+from array import array
+
+from katui.http.parser import DEAD, HttpHalf, looks_like_request, looks_like_response
+from katui.model import (
+    ACK,
+    FIN,
+    NOTE_KEEPALIVE,
+    NOTE_OUT_OF_ORDER,
+    NOTE_PREVIOUS_LOST,
+    NOTE_RETRANSMISSION,
+    NOTE_TRUNCATED,
+    RST,
+    SYN,
+    HttpMessage,
+)
+from katui.tcp.frames import FrameTable
+
+M32 = 0xFFFFFFFF
+HALF = 0x80000000
+MAX_PENDING = 4096  # out-of-order segments held per direction before declaring a hole
+SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
+
+
+class Half:
+    """One direction of a connection: sequence tracking, reassembly and its HTTP parser."""
+
+    __slots__ = ("base", "next", "pending", "fin_seq", "parser", "sniffed", "frames",
+                 "bytes", "syn", "fin_frame", "fin_ns", "frames_with_data")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        self.next: int | None = None
+        self.pending: dict[int, tuple] = {}
+        self.fin_seq: int | None = None
+        self.parser: HttpHalf | None = None
+        self.sniffed = 0  # bytes examined while looking for HTTP; -1 once decided
+        self.frames = 0
+        self.bytes = 0
+        self.syn = False
+        self.fin_frame = 0
+        self.fin_ns = 0
+        self.frames_with_data = 0
+
+
+class Exch:
+    """Mutable exchange under construction."""
+
+    __slots__ = ("method", "request", "response", "info")
+
+    def __init__(self, method: str = "") -> None:
+        self.method = method
+        self.request: HttpMessage | None = None
+        self.response: HttpMessage | None = None
+        self.info: list[HttpMessage] = []
+
+
+class Conn:
+    """Mutable connection state while the capture is read."""
+
+    __slots__ = ("stream", "a", "b", "halves", "frames", "first_ns", "last_ns", "syn_from",
+                 "synack_from", "syn_frame", "syn_ns", "synack_ns", "irtt", "close_frame",
+                 "close_ns", "close_from", "close_rst", "rst_frames", "last_data_ns",
+                 "last_data_frame", "exchanges", "req_heads", "req_fill", "resp_idx", "retrans", "ooo",
+                 "lost", "truncated", "midstream", "switched")  # fmt: skip
+
+    def __init__(self, stream: int, a: tuple, b: tuple) -> None:
+        self.stream = stream
+        self.a = a  # (ip bytes, port) of the side that sent the first frame
+        self.b = b
+        self.halves = (Half(), Half())
+        self.frames = array("I")
+        self.first_ns = 0
+        self.last_ns = 0
+        self.syn_from: int | None = None
+        self.synack_from: int | None = None
+        self.syn_frame = 0
+        self.syn_ns = 0
+        self.synack_ns = 0
+        self.irtt: int | None = None
+        self.close_frame = 0
+        self.close_ns = 0
+        self.close_from: int | None = None
+        self.close_rst = False
+        self.rst_frames: list[int] = []
+        self.last_data_ns: int | None = None
+        self.last_data_frame = 0
+        self.exchanges: list[Exch] = []
+        self.req_heads = 0
+        self.req_fill = 0
+        self.resp_idx = 0
+        self.retrans = self.ooo = self.lost = self.truncated = 0
+        self.midstream = False
+        self.switched = False
+
+    # -- HTTP callbacks ------------------------------------------------------------------
+
+    def on_request_head(self, method: str) -> None:
+        """A request head was parsed: open its exchange now so the response can find it."""
+        if self.req_heads >= len(self.exchanges):
+            self.exchanges.append(Exch(method))
+        else:
+            self.exchanges[self.req_heads].method = method
+        self.req_heads += 1
+
+    def on_request(self, msg: HttpMessage) -> None:
+        """A request finished (or was abandoned); fill the exchange opened at its head."""
+        if self.req_fill >= len(self.exchanges):
+            self.exchanges.append(Exch(msg.method))
+            self.req_heads = max(self.req_heads, len(self.exchanges))
+        self.exchanges[self.req_fill].request = msg
+        self.req_fill += 1
+
+    def method_for_response(self, status: int) -> str:
+        """Method of the request the next response answers ('' if unknown)."""
+        if self.resp_idx < len(self.exchanges):
+            return self.exchanges[self.resp_idx].method
+        return ""
+
+    def on_response(self, msg: HttpMessage) -> None:
+        """A response finished; pair it with the oldest unanswered request."""
+        if 100 <= msg.status < 200 and msg.status != 101:
+            if self.resp_idx < len(self.exchanges):
+                self.exchanges[self.resp_idx].info.append(msg)
+            return
+        if self.resp_idx < len(self.exchanges):
+            self.exchanges[self.resp_idx].response = msg
+        else:
+            ex = Exch()
+            ex.response = msg
+            self.exchanges.append(ex)
+            # An answer whose request was never seen: later requests must not land on it.
+            self.req_fill = self.req_heads = len(self.exchanges)
+        self.resp_idx += 1
+
+
+class Tracker:
+    """Feeds decoded TCP segments into connections; frames go into a :class:`FrameTable`."""
+
+    def __init__(self, buf, table: FrameTable) -> None:
+        self.buf = buf
+        self.table = table
+        self.conns: list[Conn] = []
+        self.by_tuple: dict[tuple, tuple[Conn, int]] = {}
+
+    def segment(self, n: int, ts: int, seg: tuple) -> None:
+        """Process frame ``n`` (timestamp ``ts`` ns) carrying the decoded TCP segment ``seg``."""
+        src, dst, sport, dport, seq, ack, flags, win, poff, pcap, plen = seg
+        hit = self.by_tuple.get((src, sport, dst, dport))
+        if hit is None or (
+            flags & (SYN | ACK) == SYN
+            and hit[0].halves[hit[1]].base is not None
+            and seq != hit[0].halves[hit[1]].base
+        ):
+            conn = Conn(len(self.conns), (src, sport), (dst, dport))
+            conn.first_ns = ts
+            conn.midstream = not flags & SYN
+            self.conns.append(conn)
+            self.by_tuple[(src, sport, dst, dport)] = (conn, 0)
+            self.by_tuple[(dst, dport, src, sport)] = (conn, 1)
+            d = 0
+        else:
+            conn, d = hit
+        conn.frames.append(n)
+        conn.last_ns = ts
+        half = conn.halves[d]
+        half.frames += 1
+        half.bytes += plen
+        if plen:
+            half.frames_with_data += 1
+        note = 0
+        if half.base is None:
+            half.base = seq
+            half.next = (seq + 1) & M32 if flags & SYN else seq
+        if flags & SYN:
+            note = self._syn(conn, half, d, n, ts, seq, ack, flags)
+        if plen:
+            note |= self._data(conn, half, d, n, ts, seq, poff, pcap, plen, flags)
+        if flags & ACK and not flags & SYN:
+            if conn.synack_from is not None and conn.irtt is None and d == conn.syn_from:
+                conn.irtt = ts - conn.syn_ns
+            other = conn.halves[1 - d]
+            if other.next is not None:
+                gap = (ack - other.next) & M32
+                if 0 < gap < HALF:
+                    note |= self._ack_beyond(conn, other, ack, gap, n, ts)
+        if flags & (FIN | RST):
+            self._close(conn, half, d, n, ts, seq, plen, flags)
+        t = self.table
+        t.stream.append(conn.stream)
+        t.dir.append(d)
+        t.flags.append(flags)
+        t.seq.append(seq)
+        t.ack.append(ack)
+        t.win.append(win)
+        t.plen.append(plen)
+        t.pcap.append(pcap)
+        t.poff.append(poff)
+        t.notes.append(note)
+
+    # -- pieces of segment() -------------------------------------------------------------
+
+    def _syn(self, conn, half, d, n, ts, seq, ack, flags) -> int:
+        """SYN / SYN-ACK: (re)synchronise sequence tracking, as the peer's TCP does."""
+        half.syn = True
+        retrans = seq == half.base
+        if not retrans:
+            # A SYN with a new ISN on this stream (the old attempt was reset, or the capture saw
+            # this side's other packets first) restarts this side's byte stream.
+            half.base = seq
+            half.next = (seq + 1) & M32
+            half.pending.clear()
+        if flags & ACK:
+            other = conn.halves[1 - d]
+            if other.base is not None and other.next != ack and not other.frames_with_data:
+                # The SYN-ACK says where the SYN side's data starts: believe it over guesses.
+                other.next = ack
+                other.pending.clear()
+            if conn.synack_from is None:
+                conn.synack_from = d
+                conn.synack_ns = ts
+                return 0
+        elif conn.syn_from is None:
+            conn.syn_from = d
+            conn.syn_frame = n
+            conn.syn_ns = ts
+            return 0
+        return NOTE_RETRANSMISSION if retrans else 0
+
+    def _data(self, conn, half, d, n, ts, seq, poff, pcap, plen, flags) -> int:
+        conn.last_data_ns = ts
+        conn.last_data_frame = n
+        note = 0
+        if pcap < plen:
+            conn.truncated += 1
+            note = NOTE_TRUNCATED
+        rel = (seq - half.next) & M32
+        if rel == 0:
+            self._deliver(conn, half, d, n, ts, poff, pcap, plen)
+            if half.pending:
+                self._drain(conn, half, d)
+            return note
+        if rel < HALF:  # ahead of what we have: out of order, or a hole before it
+            if seq not in half.pending:
+                half.pending[seq] = (n, ts, poff, pcap, plen)
+                conn.ooo += 1
+            if len(half.pending) > MAX_PENDING:
+                self._skip_to_pending(conn, half, d, n, ts)
+            return note | NOTE_OUT_OF_ORDER
+        behind = (half.next - seq) & M32
+        if behind >= plen:
+            if plen <= 1 and behind == 1 and not flags & (SYN | FIN | RST):
+                return note | NOTE_KEEPALIVE
+            conn.retrans += 1
+            return note | NOTE_RETRANSMISSION
+        # Partial overlap: only the tail is new.
+        conn.retrans += 1
+        self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind), plen - behind)
+        if half.pending:
+            self._drain(conn, half, d)
+        return note | NOTE_RETRANSMISSION
+
+    def _deliver(self, conn, half, d, n, ts, poff, pcap, plen) -> None:
+        half.next = (half.next + plen) & M32
+        p = half.parser
+        if p is None:
+            if half.sniffed < 0 or conn.switched:
+                return
+            p = self._sniff(conn, half, d, poff, pcap)
+            if p is None:
+                return
+        if p.state == DEAD:
+            return
+        if pcap:
+            p.feed(self.buf, poff, poff + pcap, n, ts)
+        if pcap < plen:
+            p.gap(plen - pcap, n, ts)
+        if p.switched:
+            conn.switched = True
+
+    def _sniff(self, conn: Conn, half: Half, d: int, poff: int, pcap: int) -> HttpHalf | None:
+        """Decide from the first payload bytes whether this connection speaks HTTP/1.x."""
+        head = bytes(self.buf[poff : poff + min(pcap, 32)])
+        other = conn.halves[1 - d]
+        if other.parser is not None:  # the peer's role decides ours
+            is_req = not other.parser.is_request
+            half.parser = self._parser(conn, is_req, resync=not (
+                looks_like_request(head) if is_req else looks_like_response(head)))
+            half.sniffed = -1
+            return half.parser
+        if looks_like_request(head) or looks_like_response(head):
+            is_req = looks_like_request(head)
+            half.parser = self._parser(conn, is_req, resync=False)
+            other.parser = self._parser(conn, not is_req, resync=other.sniffed > 0 or conn.midstream)
+            other.sniffed = half.sniffed = -1
+            return half.parser
+        if not conn.midstream:
+            half.sniffed = -1  # a clean start that is not HTTP: TLS or another protocol
+            return None
+        window = bytes(self.buf[poff : poff + min(pcap, SNIFF_LIMIT)])
+        from katui.http.parser import _REQ_START, _RESP_START  # noqa: PLC0415 - rare path
+
+        for pat, is_req in ((_REQ_START, True), (_RESP_START, False)):
+            if pat.search(window):
+                half.parser = self._parser(conn, is_req, resync=True)
+                other.parser = self._parser(conn, not is_req, resync=True)
+                other.sniffed = half.sniffed = -1
+                return half.parser
+        half.sniffed += pcap
+        if half.sniffed > SNIFF_LIMIT:
+            half.sniffed = -1
+        return None
+
+    def _parser(self, conn: Conn, is_request: bool, resync: bool) -> HttpHalf:
+        if is_request:
+            p = HttpHalf(True, conn.on_request, resync=resync)
+            p.on_head = conn.on_request_head
+            return p
+        return HttpHalf(False, conn.on_response, conn.method_for_response, resync=resync)
+
+    def _drain(self, conn: Conn, half: Half, d: int) -> None:
+        pending = half.pending
+        while pending:
+            seg = pending.pop(half.next, None)
+            if seg is None:
+                # Overlapping or stale entries: deliver the part beyond half.next, drop the rest.
+                best = None
+                for s, v in pending.items():
+                    behind = (half.next - s) & M32
+                    if behind < HALF:
+                        best = (s, v, behind)
+                        break
+                if best is None:
+                    break
+                s, v, behind = best
+                del pending[s]
+                n, ts, poff, pcap, plen = v
+                if behind < plen:
+                    self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind),
+                                  plen - behind)
+                continue
+            n, ts, poff, pcap, plen = seg
+            self._deliver(conn, half, d, n, ts, poff, pcap, plen)
+        if half.fin_seq is not None and half.fin_seq == half.next:
+            half.next = (half.next + 1) & M32
+
+    def _hole(self, conn: Conn, half: Half, nbytes: int, n: int, ts: int) -> None:
+        conn.lost += 1
+        half.next = (half.next + nbytes) & M32
+        if half.parser is not None:
+            half.parser.gap(nbytes, n, ts)
+
+    def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int) -> None:
+        """Give up waiting for the hole before the first held segment; deliver from there."""
+        ahead = [(s - half.next) & M32 for s in half.pending]
+        hole = min((a for a in ahead if a < HALF), default=None)
+        if hole is None:  # only stale entries left (all behind what was delivered)
+            half.pending.clear()
+            return
+        if hole:
+            self._hole(conn, half, hole, n, ts)
+        self._drain(conn, half, d)
+
+    def _ack_beyond(self, conn: Conn, other: Half, ack: int, gap: int, n: int, ts: int) -> int:
+        """The peer ACKed bytes of ``other`` the capture never delivered in order: a hole."""
+        if other.fin_seq is not None and (ack - other.fin_seq) & M32 == 1 and gap == 1:
+            return 0  # the ACK of a FIN whose sequence slot we already counted
+        d_other = conn.halves.index(other)
+        if other.pending:
+            first = min(other.pending, key=lambda s: (s - other.next) & M32)
+            hole = (first - other.next) & M32
+            if hole < HALF and hole <= gap:
+                self._hole(conn, other, hole, n, ts)
+                self._drain(conn, other, d_other)
+                return NOTE_PREVIOUS_LOST
+        if other.fin_seq is not None and other.fin_seq == ((ack - 1) & M32):
+            gap -= 1
+        if gap > 0:
+            self._hole(conn, other, gap, n, ts)
+            if other.fin_seq is not None and other.fin_seq == other.next:
+                other.next = (other.next + 1) & M32
+            return NOTE_PREVIOUS_LOST
+        return 0
+
+    def _close(self, conn, half, d, n, ts, seq, plen, flags) -> None:
+        if flags & RST:
+            conn.rst_frames.append(n)
+        if conn.close_from is None:
+            conn.close_from = d
+            conn.close_frame = n
+            conn.close_ns = ts
+            conn.close_rst = bool(flags & RST)
+        if flags & FIN and half.fin_seq is None:
+            half.fin_frame, half.fin_ns = n, ts
+            half.fin_seq = (seq + plen) & M32
+            if half.fin_seq == half.next:
+                half.next = (half.next + 1) & M32
+                if half.parser is not None:
+                    half.parser.close(n, ts)
+
+    def finish(self) -> list[Conn]:
+        """Flush everything still waiting (capture ended) and return the connections."""
+        for conn in self.conns:
+            for d, half in enumerate(conn.halves):
+                if half.pending:
+                    while half.pending:
+                        self._skip_to_pending(conn, half, d, conn.frames[-1], conn.last_ns)
+                if half.parser is not None:
+                    half.parser.close(conn.frames[-1], conn.last_ns)
+        return self.conns

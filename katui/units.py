@@ -1,0 +1,32 @@
+"""Formatting of times and sizes for humans (shared by reports and the UI)."""
+
+from __future__ import annotations
+
+
+def seconds(ns: int | None) -> float | None:
+    """Nanoseconds to seconds (float), keeping None."""
+    return None if ns is None else ns / 1e9
+
+
+def fmt_s(ns: int | None) -> str:
+    """A duration like ``5.005 s``, ``12.3 ms`` or ``85 µs``."""
+    if ns is None:
+        return "-"
+    if ns >= 10_000_000_000:
+        return f"{ns / 1e9:.1f} s"
+    if ns >= 1_000_000_000:
+        return f"{ns / 1e9:.3f} s"
+    if ns >= 1_000_000:
+        return f"{ns / 1e6:.1f} ms"
+    return f"{ns / 1e3:.0f} µs"
+
+
+def fmt_bytes(n: int) -> str:
+    """A size like ``16 B``, ``4.2 KiB``, ``3.1 MiB``."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024**2:
+        return f"{n / 1024:.1f} KiB"
+    if n < 1024**3:
+        return f"{n / 1024**2:.1f} MiB"
+    return f"{n / 1024**3:.1f} GiB"
