@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from katui.analysis.timeout import server_idle_close
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s
 
@@ -53,8 +54,7 @@ def _resets(conns, timeout):
 def _server_timeout(conns, timeout: TimeoutEstimate):
     if timeout.estimate_ns is None:
         return []
-    first = min((c for c in conns if c.close.reason == "idle-timeout" and c.close.by == "server"),
-                key=lambda c: c.close.frame or 0)
+    first = min((c for c in conns if server_idle_close(c)), key=lambda c: c.close.frame or 0)
     est = timeout.estimate_ns / 1e9
     bracket = ""
     if timeout.low_ns is not None:

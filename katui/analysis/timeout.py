@@ -20,9 +20,7 @@ def estimate_server_timeout(conns: list[Connection]) -> TimeoutEstimate:
       closed first: the timeout is longer than that;
     * ``estimate``: the median server idle-close gap, rounded down to 100 ms when >= 1 s.
     """
-    closes = [c.close.idle_before_ns for c in conns
-              if c.close.reason == "idle-timeout" and c.close.by == "server"
-              and c.close.idle_before_ns is not None]
+    closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
     survived = [e.idle_before_ns for c in conns for e in c.exchanges
                 if e.reused and e.idle_before_ns is not None]
     survived += [c.close.idle_before_ns for c in conns
@@ -38,6 +36,17 @@ def estimate_server_timeout(conns: list[Connection]) -> TimeoutEstimate:
         med = int(statistics.median(closes))
         est = med - med % 100_000_000 if med >= 1_000_000_000 else med
     return TimeoutEstimate(est, low, high, advertised, len(closes))
+
+
+def server_idle_close(c: Connection) -> bool:
+    """True when the server ended ``c`` with a FIN after an idle stretch (its idle timeout).
+
+    A stale-reuse connection counts too: its server FIN is the idle close the client missed.
+    """
+    cl = c.close
+    if cl.by != "server" or cl.how != "fin" or cl.idle_before_ns is None:
+        return False
+    return cl.reason == "idle-timeout" or (cl.reason == "stale-reuse" and cl.idle_before_ns >= 1e9)
 
 
 def _advertised(conns: list[Connection]) -> float | None:

@@ -1,0 +1,130 @@
+"""Command line: ``katui FILE`` opens the TUI; ``katui report FILE`` prints the analysis.
+
+Textual is imported only for the TUI, so reports start fast and work without a terminal.
+Every failure the user can cause (missing file, not a capture, unwritable output) ends with
+one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from katui import __version__
+from katui.capture.errors import CaptureError
+
+FORMATS = ("text", "md", "json")
+
+
+def _threshold(value: str) -> int:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not 0 < seconds < 1e6:
+        raise argparse.ArgumentTypeError("the idle threshold must be between 0 and 1e6 seconds")
+    return int(seconds * 1e9)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="katui",
+        description="See what HTTP keep-alive really does inside a packet capture.",
+        epilog="katui FILE opens the interactive viewer; katui report FILE prints a report.",
+    )
+    p.add_argument("--version", action="version", version=f"katui {__version__}")
+    sub = p.add_subparsers(dest="command")
+    view = sub.add_parser("view", help="open the interactive viewer (default)")
+    view.add_argument("file", help="pcap / pcapng capture, optionally .gz")
+    view.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS",
+                      help="idle gap threshold (default 1 s)")
+    rep = sub.add_parser("report", help="print the analysis (text, Markdown or JSON)")
+    rep.add_argument("file", help="pcap / pcapng capture, optionally .gz")
+    rep.add_argument("--format", "-f", choices=FORMATS, default="text")
+    rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    rep.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    rep.add_argument("--stream", type=int, action="append", metavar="N",
+                     help="only this tcp.stream (repeatable)")
+    rep.add_argument("--ladder", action="store_true", help="text format: include ladders")
+    rep.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS",
+                     help="idle gap threshold (default 1 s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in ("view", "report", "-h", "--help", "--version"):
+        argv.insert(0, "view")
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        if args.command == "report":
+            return _report(args)
+        return _view(args)
+    except CaptureError as exc:
+        print(f"katui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _report(args) -> int:
+    from katui.analysis.pipeline import analyze
+    from katui.analysis.verdicts import DEFAULT_IDLE_NS
+    from katui.report import jsonout, markdown, text
+    from katui.report.output import OutputError, write_atomic
+
+    if args.output and os.path.exists(args.output) and not args.force \
+            and not os.path.samefile(args.output, os.devnull):
+        print(f"katui: {args.output} exists; use --force to overwrite", file=sys.stderr)
+        return 2
+    a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS)
+    try:
+        streams = _streams(a, args.stream)
+        if args.format == "json":
+            out = jsonout.render(a, streams)
+        elif args.format == "md":
+            out = markdown.render(a, streams)
+        else:
+            out = text.render(a, streams, ladder=args.ladder)
+        for w in a.warnings:
+            print(f"katui: warning: {w}", file=sys.stderr)
+        if args.output:
+            write_atomic(args.output, out, force=True)
+        else:
+            sys.stdout.write(out)
+            sys.stdout.flush()
+    except OutputError as exc:
+        print(f"katui: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `katui report x | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        a.close()
+    return 0
+
+
+def _streams(a, wanted: list[int] | None) -> list[int] | None:
+    if not wanted:
+        return None
+    bad = [s for s in wanted if not 0 <= s < len(a.connections)]
+    if bad:
+        raise CaptureError(f"no tcp.stream {bad[0]} in {a.path} (it has {len(a.connections)})")
+    return wanted
+
+
+def _view(args) -> int:
+    if not os.path.exists(args.file):
+        raise CaptureError(f"{args.file}: no such file")
+    if not sys.stdout.isatty():
+        print("katui: the viewer needs a terminal; use 'katui report FILE' in pipes",
+              file=sys.stderr)
+        return 2
+    from katui.ui.app import run
+
+    return run(args.file, idle_threshold_ns=args.idle)

@@ -1,0 +1,42 @@
+"""Shared wording for the text and Markdown reports."""
+
+from __future__ import annotations
+
+from katui.analysis.pipeline import Analysis
+from katui.model import Connection
+from katui.units import fmt_s
+
+
+def timeout_line(a: Analysis) -> str:
+    """The inferred server idle timeout in one phrase."""
+    t = a.timeout
+    if t.estimate_ns is None:
+        adv = f" (advertised Keep-Alive timeout={t.advertised_s:g})" if t.advertised_s else ""
+        return "not observed (no server-side idle close)" + adv
+    parts = [f"~{t.estimate_ns / 1e9:g} s"]
+    if t.low_ns is not None:
+        parts.append(f"above {fmt_s(t.low_ns)} (longest idle that was still reused)")
+    parts.append(f"at most {fmt_s(t.high_ns)} (shortest idle the server closed)")
+    if t.advertised_s is not None:
+        parts.append(f"advertised timeout={t.advertised_s:g}")
+    return ", ".join(parts)
+
+
+def closed_by(c: Connection) -> str:
+    """``server FIN`` / ``client RST`` / ``open``."""
+    if c.close.by is None:
+        return "open"
+    return f"{c.close.by} {c.close.how.upper()}"
+
+
+def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
+    """(label, value) lines for the report header."""
+    return [
+        ("file", a.path),
+        ("format", f"{a.format}, {', '.join(a.link_types) or 'no packets'}"),
+        ("frames", str(a.frames)),
+        ("connections", str(len(a.connections))),
+        ("HTTP requests", str(a.requests)),
+        ("duration", fmt_s(a.duration_ns)),
+        ("server idle timeout", timeout_line(a)),
+    ]

@@ -1,0 +1,106 @@
+"""JSON report: a stable, documented schema (see docs/json-schema.md)."""
+
+from __future__ import annotations
+
+import json
+
+from katui.analysis.pipeline import Analysis
+from katui.model import Close, Connection, Exchange, HttpMessage
+
+SCHEMA_VERSION = 1
+
+
+def _s(ns: int | None, digits: int = 6) -> float | None:
+    return None if ns is None else round(ns / 1e9, digits)
+
+
+def _message(m: HttpMessage | None) -> dict | None:
+    if m is None:
+        return None
+    d = {"first_frame": m.first_frame, "frame": m.frame, "version": m.version,
+         "connection": m.connection, "keep_alive": m.keep_alive, "content_length": m.content_length,
+         "chunked": m.chunked, "body_bytes": m.body_bytes, "complete": m.complete}
+    if m.is_request:
+        d.update(method=m.method, uri=m.uri, host=m.host)
+    else:
+        d.update(status=m.status, reason=m.reason)
+    return d
+
+
+def _request(a: Analysis, e: Exchange) -> dict:
+    req, resp = e.request, e.response
+    return {
+        "n": e.n,
+        "request_frame": req.frame if req else None,
+        "response_frame": resp.frame if resp else None,
+        "method": req.method if req else None,
+        "uri": req.uri if req else None,
+        "status": resp.status if resp else None,
+        "reused": e.reused,
+        "idle_before": _s(e.idle_before_ns),
+        "time": _s(a.rel(req.start_ns)) if req else None,
+        "ttfb": _s(e.ttfb_ns),
+        "informational": [m.status for m in e.informational],
+        "request": _message(req),
+        "response": _message(resp),
+    }
+
+
+def _close(a: Analysis, c: Close) -> dict:
+    return {"by": c.by, "how": c.how, "frame": c.frame,
+            "time": _s(a.rel(c.ts_ns)) if c.ts_ns is not None else None,
+            "idle_before": _s(c.idle_before_ns), "reason": c.reason, "asked_by": c.asked_by,
+            "explanation": c.explanation, "rst_frames": list(c.rst_frames)}
+
+
+def connection_dict(a: Analysis, c: Connection) -> dict:
+    """One connection in the JSON schema."""
+    return {
+        "stream": c.stream,
+        "client": c.client,
+        "server": c.server,
+        "client_inferred": c.client_inferred,
+        "first_frame": c.first_frame,
+        "last_frame": c.last_frame,
+        "frame_count": c.frame_count,
+        "frames_client": c.frames_c2s,
+        "frames_server": c.frames_s2c,
+        "bytes_client": c.bytes_c2s,
+        "bytes_server": c.bytes_s2c,
+        "start": _s(a.rel(c.start_ns)),
+        "duration": _s(c.duration_ns),
+        "handshake_rtt": _s(c.handshake_rtt_ns),
+        "state": c.state,
+        "http": c.http,
+        "requests": [_request(a, e) for e in c.exchanges],
+        "close": _close(a, c.close),
+        "tcp": {"retransmissions": c.retransmissions, "out_of_order": c.out_of_order,
+                "lost_segments": c.lost_segments, "truncated_frames": c.truncated_frames},
+        "http_error": c.http_error,
+    }
+
+
+def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
+    """The whole analysis as plain data."""
+    conns = a.connections if streams is None else [a.connections[s] for s in streams]
+    t = a.timeout
+    return {
+        "schema": SCHEMA_VERSION,
+        "file": a.path,
+        "format": a.format,
+        "link_types": a.link_types,
+        "frames": a.frames,
+        "duration": _s(a.duration_ns),
+        "warnings": a.warnings,
+        "connections": [connection_dict(a, c) for c in conns],
+        "server_idle_timeout": {"estimate": _s(t.estimate_ns, 3), "low": _s(t.low_ns),
+                                "high": _s(t.high_ns), "advertised": t.advertised_s,
+                                "samples": t.samples},
+        "findings": [{"kind": f.kind, "severity": f.severity, "stream": f.stream, "frame": f.frame,
+                      "text": f.text, "advice": f.advice} for f in a.findings],
+    }
+
+
+def render(a: Analysis, streams: list[int] | None = None) -> str:
+    """JSON text (ASCII only, so no capture byte can reach a terminal raw)."""
+    return json.dumps(to_dict(a, streams), indent=1, ensure_ascii=True) + "\n"

@@ -1,0 +1,107 @@
+"""Markdown report: summary, connections table, findings, and per-connection ladders.
+
+Shared by ``katui report --format md`` and the TUI's export / copy. Every capture-derived
+string is escaped: control characters become visible escapes, and ``|``, backticks and other
+Markdown syntax are backslash-escaped so a hostile URI cannot break the table or inject links.
+"""
+
+from __future__ import annotations
+
+import re
+
+from katui.analysis.gaps import idle_gaps
+from katui.analysis.pipeline import Analysis
+from katui.model import Connection
+from katui.report.common import closed_by, summary_pairs
+from katui.report.ladder import ladder_lines
+from katui.textsafe import escape
+from katui.units import fmt_s
+
+MAX_LADDER_FRAMES = 2000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
+
+
+def md(text: str) -> str:
+    """Escape capture text for Markdown prose and table cells."""
+    return _MD_SPECIAL.sub(r"\\\1", escape(text))
+
+
+def _fence(lines: list[str]) -> list[str]:
+    # A line of backticks inside cannot close the fence: the fence is longer than any run.
+    longest = max((len(m) for ln in lines for m in re.findall(r"`+", ln)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", *lines, fence]
+
+
+def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int | None = None) -> str:
+    """The Markdown report for all connections, or only ``streams``."""
+    conns = a.connections if streams is None else [a.connections[s] for s in streams]
+    gap_ns = a.idle_threshold_ns if idle_threshold_ns is None else idle_threshold_ns
+    out = [f"# katui: {md(a.path)}", ""]
+    for label, value in summary_pairs(a):
+        out.append(f"- **{label}**: {md(value)}")
+    for w in a.warnings:
+        out.append(f"- **warning**: {md(w)}")
+    if streams is not None:
+        out.append(f"- **exported**: {len(conns)} of {len(a.connections)} connections")
+    out += ["", "## Connections", "", _table_head()]
+    out += [_row(a, c) for c in conns]
+    picked = {c.stream for c in conns}
+    found = [f for f in a.findings if f.stream is None or f.stream in picked]
+    if found:
+        out += ["", "## Findings", ""]
+        for f in found:
+            where = f" (stream {f.stream}, frame {f.frame})" if f.stream is not None else ""
+            out.append(f"- **{f.severity}** `{f.kind}`{where}: {md(f.text)}")
+            if f.advice:
+                out.append(f"  - what to do: {md(f.advice)}")
+    for c in conns:
+        out += ["", *_connection(a, c, gap_ns)]
+    return "\n".join(out) + "\n"
+
+
+def _table_head() -> str:
+    cols = ["stream", "client", "server", "start s", "duration", "requests", "reused", "closed by",
+            "idle before close", "reason"]
+    return "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
+
+
+def _row(a: Analysis, c: Connection) -> str:
+    cells = [str(c.stream), md(c.client), md(c.server), f"{a.rel(c.start_ns) / 1e9:.3f}",
+             fmt_s(c.duration_ns), str(c.requests), "yes" if c.reused else "",
+             closed_by(c), fmt_s(c.close.idle_before_ns), c.close.reason]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
+    out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
+    out.append(f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), "
+               f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
+               f"state {c.state}")
+    out.append(f"- close: {md(c.close.explanation)} (reason `{c.close.reason}`"
+               + (f", frame {c.close.frame})" if c.close.frame else ")"))
+    if c.lost_segments or c.retransmissions or c.truncated_frames:
+        out.append(f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
+                   f"{c.lost_segments} holes, {c.truncated_frames} truncated frames")
+    if c.http_error:
+        out.append(f"- HTTP parsing: {md(c.http_error)}")
+    if c.exchanges:
+        out += ["", "| # | request frame | response frame | request | status | reused | idle before |",
+                "|---|---|---|---|---|---|---|"]
+        for e in c.exchanges:
+            req, resp = e.request, e.response
+            out.append(f"| {e.n} | {req.frame if req and req.frame else ''} | "
+                       f"{resp.frame if resp and resp.frame else ''} | "
+                       f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
+                       f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |")
+    gaps = idle_gaps(a, c, gap_ns)
+    if gaps:
+        out += ["", "Idle gaps:", ""]
+        out += [f"- {fmt_s(g.duration_ns)} between frames {g.after_frame} and {g.before_frame}: "
+                f"{md(g.explanation)}" for g in gaps]
+    if c.frame_count <= MAX_LADDER_FRAMES:
+        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=110))]
+    else:
+        out += ["", f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
+                "the TUI or use --format json)"]
+    return out
