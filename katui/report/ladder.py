@@ -1,0 +1,251 @@
+"""A connection's ladder diagram as rows: one per frame, plus idle-gap and section notes.
+
+Pure Python (no Textual, no Rich) so the TUI and the Markdown report draw the same ladder.
+:func:`ladder_rows` builds the row list once per connection (frame rows are plain ints, so a
+10 000-frame connection stays cheap); :func:`frame_line` describes one frame row;
+:func:`ladder_lines` renders everything as plain text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from katui.model import (
+    ACK,
+    CLOSE_REASONS,
+    FIN,
+    NOTE_KEEPALIVE,
+    NOTE_OUT_OF_ORDER,
+    NOTE_PREVIOUS_LOST,
+    NOTE_RETRANSMISSION,
+    NOTE_TRUNCATED,
+    PSH,
+    RST,
+    SYN,
+    URG,
+    Connection,
+)
+from katui.textsafe import safe_text as escape
+from katui.units import fmt_bytes, fmt_s
+
+TIME_MODES = ("rel", "conn", "delta")
+"""Time column: since capture start, since connection start, delta from previous frame."""
+TIME_TITLES = {"rel": "since capture start", "conn": "since connection start",
+               "delta": "delta from previous frame"}  # fmt: skip
+ARROW_WIDTH = 24
+_FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (URG, "URG"), (ACK, "ACK"))
+_NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out-of-order"),
+               (NOTE_PREVIOUS_LOST, "previous segment lost"), (NOTE_TRUNCATED, "truncated"),
+               (NOTE_KEEPALIVE, "tcp keep-alive"))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A non-frame ladder row: an idle gap or a section heading (handshake, request, teardown)."""
+
+    kind: str
+    """``gap`` or ``section``."""
+    text: str
+    """What the row says (already safe to print)."""
+    frame: int
+    """The frame the row leads into."""
+    problem: bool = False
+    """True when the row marks a problem (reset, stale reuse)."""
+    duration_ns: int = 0
+    """Gap length (gaps only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameLine:
+    """Everything one frame row shows."""
+
+    frame: int
+    time: str
+    c2s: bool
+    """True when sent by the client."""
+    flags: str
+    length: int
+    seqack: str
+    label: str
+    """HTTP message completing here, notes; escaped."""
+    problem: str
+    """``RST`` / ``STALE`` marker word or empty."""
+
+
+def flag_text(flags: int) -> str:
+    """TCP flags as ``SYN,ACK``."""
+    return ",".join(name for bit, name in _FLAG_NAMES if flags & bit) or "-"
+
+
+def fmt_time(ns: int) -> str:
+    """Seconds with microseconds, like Wireshark's time column."""
+    return f"{ns / 1e9:.6f}"
+
+
+def http_labels(conn: Connection) -> dict[int, str]:
+    """Frame -> label of the HTTP messages that complete in it (escaped)."""
+    labels: dict[int, list[str]] = {}
+    for ex in conn.exchanges:
+        msgs = [ex.request, *ex.informational, ex.response]
+        for msg in msgs:
+            if msg is None:
+                continue
+            text = escape(msg.label)
+            if msg.is_request and ex.reused:
+                text = f"{text}  ↻ reused"
+            if not msg.is_request and msg.body_bytes:
+                text = f"{text}  {fmt_bytes(msg.body_bytes)}"
+            if not msg.complete or msg.frame is None:
+                text = f"{text} (incomplete)"
+            labels.setdefault(msg.frame or msg.first_frame, []).append(text)
+    return {frame: " | ".join(texts) for frame, texts in labels.items()}
+
+
+def _stale_frames(conn: Connection) -> set[int]:
+    if conn.close.reason != "stale-reuse":
+        return set()
+    last = conn.exchanges[-1] if conn.exchanges else None
+    stale = {f for ex in conn.exchanges if ex.request is not None and ex.response is None
+             for f in (ex.request.first_frame,)}  # fmt: skip
+    if last is not None and last.request is not None:
+        stale.add(last.request.first_frame)
+    return stale | set(conn.close.rst_frames)
+
+
+def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[int | Note]:
+    """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
+    ts = analysis.table.ts
+    flags = analysis.table.flags
+    requests = {ex.request.first_frame: ex for ex in conn.exchanges if ex.request is not None}
+    stale = _stale_frames(conn)
+    rows: list[int | Note] = []
+    prev_ts = None
+    in_handshake = False
+    for frame in conn.frames:
+        t = ts[frame - 1]
+        if prev_ts is not None and t - prev_ts >= gap_ns:
+            rows.append(_gap(conn, frame, t - prev_ts, requests, stale))
+        prev_ts = t
+        f = flags[frame - 1]
+        if f & SYN and not f & ACK:
+            rows.append(Note("section", "handshake: new TCP connection", frame))
+            in_handshake = True
+        elif in_handshake and not f & SYN:
+            in_handshake = False
+        if frame in requests and not in_handshake:
+            rows.append(_request_note(requests[frame], frame, frame in stale))
+        if frame == conn.close.frame:
+            rows.append(_close_note(conn, frame))
+        rows.append(frame)
+    return rows
+
+
+def _gap(conn, frame, duration, requests, stale) -> Note:
+    text = ""
+    if frame == conn.close.frame:
+        close = conn.close
+        if close.reason == "idle-timeout":
+            text = close.explanation
+        else:
+            text = f"then the {close.by} {'resets' if close.how == 'rst' else 'closes'}"
+    elif frame in requests:
+        text = f"then request {requests[frame].n} reuses the connection"
+    problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
+    return Note("gap", text, frame, problem, duration)
+
+
+def gap_head(note: Note) -> str:
+    """``⋯ 5.005 s idle`` right-aligned under the frame and time columns."""
+    return f"⋯ {fmt_s(note.duration_ns)} idle".rjust(18)
+
+
+def _request_note(ex, frame: int, stale: bool) -> Note:
+    if stale:
+        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
+                    "server had closed", frame, True)  # fmt: skip
+    if ex.reused:
+        idle = f", {ex.idle_before_ns / 1e9:.2f} s idle" if ex.idle_before_ns is not None else ""
+        return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
+    return Note("section", f"request {ex.n}", frame)
+
+
+def _close_note(conn: Connection, frame: int) -> Note:
+    close = conn.close
+    problem = close.how == "rst" or close.reason in ("stale-reuse", "reset")
+    mark = "✖ PROBLEM " if problem else ""
+    what = "reset: RST" if close.how == "rst" else "teardown: FIN"
+    text = f"{mark}{what} from the {close.by} — {CLOSE_REASONS.get(close.reason, close.reason)}"
+    return Note("section", text, frame, problem)
+
+
+def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
+               prev_frame: int | None = None, labels: dict[int, str] | None = None,
+               seqack: bool = False) -> FrameLine:  # fmt: skip
+    """Describe one frame row of ``conn``'s ladder."""
+    t = analysis.table
+    i = frame - 1
+    ts = t.ts[i]
+    if time_mode == "conn":
+        shown = ts - conn.start_ns
+    elif time_mode == "delta":
+        shown = ts - t.ts[prev_frame - 1] if prev_frame else 0
+    else:
+        shown = analysis.rel(ts)
+    c2s = (t.dir[i] == 0) == conn.client_is_a
+    sa = ""
+    if seqack:
+        isn_own, isn_peer = ((conn.isn_client, conn.isn_server) if c2s
+                             else (conn.isn_server, conn.isn_client))  # fmt: skip
+        seq = (t.seq[i] - isn_own) % (1 << 32)
+        ack = (t.ack[i] - isn_peer) % (1 << 32) if t.flags[i] & ACK else 0
+        sa = f"seq={seq} ack={ack}"
+    parts = [name for bit, name in _NOTE_NAMES if t.notes[i] & bit]
+    label = (labels or {}).get(frame, "")
+    if parts:
+        label = f"{label} [{', '.join(parts)}]".strip()
+    problem = "RST" if t.flags[i] & RST else ""
+    return FrameLine(frame, fmt_time(shown), c2s, flag_text(t.flags[i]), t.plen[i], sa, label, problem)
+
+
+def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
+    """``─ SYN ───────▶`` (client to server) or ``◀─────── SYN,ACK ─`` (server to client)."""
+    body = f" {line.flags}{f' {line.length}' if line.length else ''} "
+    fill = max(width - len(body) - 2, 1)
+    if line.c2s:
+        return f"─{body}{'─' * fill}▶"
+    return f"◀{'─' * fill}{body}─"
+
+
+def format_frame(line: FrameLine) -> str:
+    """One frame row as plain text."""
+    mark = "✖ RST reset " if line.problem else ""
+    extra = " ".join(x for x in (line.seqack, mark + line.label) if x)
+    return f"{line.frame:>6} {line.time:>11} │{arrow(line)}│ {extra}".rstrip()
+
+
+def format_note(note: Note) -> str:
+    """One gap or section row as plain text."""
+    if note.kind == "gap":
+        return f"{gap_head(note)} ┊ {note.text}".rstrip()
+    return f"{'':>18} ├── {note.text}"
+
+
+def header_line(conn: Connection, time_mode: str = "rel") -> str:
+    """Column heading naming the two lanes."""
+    lanes = f"client {conn.client}".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
+    return f"{'frame':>6} {'time':>11} {lanes}"
+
+
+def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = 1_000_000_000,
+                 width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
+    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
+    labels = http_labels(conn)
+    out = [header_line(conn, time_mode)]
+    prev = None
+    for row in ladder_rows(analysis, conn, gap_ns):
+        if isinstance(row, Note):
+            out.append(format_note(row))
+            continue
+        out.append(format_frame(frame_line(analysis, conn, row, time_mode, prev, labels, seqack)))
+        prev = row
+    return [line[:width] for line in out]

@@ -1,0 +1,179 @@
+"""The main screen's key actions (a mixin, so main.py stays about layout and messages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from katui.ui.export import default_name, render_markdown, system_copy, write_atomic
+from katui.ui.filters import SORT_KEYS
+from katui.ui.modals import ConfirmScreen, FindingsScreen, HelpScreen, ScopeScreen
+from katui.units import fmt_s
+
+GAP_STEPS_NS = [int(s * 1e9) for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300)]
+
+
+class MainActions:
+    """Actions bound in :mod:`katui.ui.keys`; ``self`` is the :class:`MainScreen`."""
+
+    def _ready(self) -> bool:
+        return self.analysis is not None
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in ("help", "quit"):
+            return True
+        return self._ready()
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_search(self, prefix: str = "") -> None:
+        search = self.query_one("#search")
+        search.value = prefix or self.filter.query
+        search.add_class("-open")
+        search.focus()
+        search.cursor_position = len(search.value)
+
+    def action_port(self) -> None:
+        self.action_search("port:")
+
+    def action_clear_filters(self) -> None:
+        if self.query_one("#search").has_class("-open"):
+            self.hide_search()
+            return
+        from katui.ui.filters import ConnFilter
+
+        if self.filter.active:
+            self.filter = ConnFilter()
+            self.refill()
+            self.notify("Filters cleared.")
+
+    def action_filter(self, name: str) -> None:
+        self.filter = self.filter.toggled(name)
+        self.refill()
+        on = getattr(self.filter, name)
+        self.notify(f"Filter {name.replace('_', ' ')} {'on' if on else 'off'}: "
+                    f"{len(self.shown)} connection(s) shown.")  # fmt: skip
+
+    def action_sort(self) -> None:
+        self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
+        self.refill()
+
+    def action_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self.refill()
+
+    def action_time_mode(self) -> None:
+        self.cycle_time()
+
+    def action_seqack(self) -> None:
+        ladder = self.query_one("#ladder")
+        ladder.seqack = not ladder.seqack
+
+    def action_gap(self, step: int) -> None:
+        ladder = self.query_one("#ladder")
+        now = ladder.gap_ns
+        if step > 0:
+            bigger = [g for g in GAP_STEPS_NS if g > now]
+            ladder.gap_ns = bigger[0] if bigger else now
+        else:
+            smaller = [g for g in GAP_STEPS_NS if g < now]
+            ladder.gap_ns = smaller[-1] if smaller else now
+        self.update_ladder_head()
+        self.notify(f"Idle gaps shown from {fmt_s(ladder.gap_ns)}.")
+
+    def action_mark(self, step: int) -> None:
+        ladder = self.query_one("#ladder")
+        ladder.focus()
+        if not ladder.next_mark(step):
+            self.notify("No more requests or gaps that way.", severity="warning")
+
+    def action_focus_ladder(self) -> None:
+        self.query_one("#ladder").focus()
+
+    def action_focus_connections(self) -> None:
+        self.query_one("#connections").focus()
+
+    def action_findings(self) -> None:
+        self.app.push_screen(FindingsScreen(self.analysis.findings), self.jump_to)
+
+    def jump_to(self, where) -> None:
+        """Select ``(stream, frame)``, clearing filters that hide it."""
+        if where is None:
+            return
+        stream, frame = where
+        if stream not in [c.stream for c in self.shown]:
+            from katui.ui.filters import ConnFilter
+
+            self.filter = ConnFilter()
+        self.refill(stream)
+        self.show_connection(self.analysis.connections[stream], frame)
+        self.query_one("#ladder").focus()
+
+    def _scopes(self) -> list[tuple[str, str]]:
+        total = len(self.analysis.connections)
+        out = []
+        if self.conn is not None:
+            out.append(("selected", f"the selected connection (stream {self.conn.stream})"))
+        if self.filter.active:
+            out.append(("filtered", f"the filtered connections ({len(self.shown)})"))
+        out.append(("all", f"all connections ({total})"))
+        return out
+
+    def _streams(self, scope: str) -> list[int] | None:
+        if scope == "selected":
+            return [self.conn.stream]
+        if scope == "filtered":
+            return [c.stream for c in self.shown]
+        return None
+
+    def _markdown(self, scope: str) -> str:
+        return render_markdown(self.analysis, self._streams(scope), self.analysis.idle_threshold_ns)
+
+    def action_export(self) -> None:
+        def chosen(result) -> None:
+            if result is not None:
+                self.export_to(*result)
+
+        path = default_name(self.analysis.path)
+        self.app.push_screen(ScopeScreen("Export", self._scopes(), path), chosen)
+
+    def export_to(self, scope: str, path: str, overwrite: bool = False) -> None:
+        """Write the Markdown for ``scope`` to ``path``, asking before replacing a file."""
+        if not path:
+            self.notify("No file name given; nothing written.", severity="warning")
+            return
+        if Path(path).expanduser().exists() and not overwrite:
+
+            def answer(yes: bool) -> None:
+                if yes:
+                    self.export_to(scope, path, overwrite=True)
+                else:
+                    self.notify("Not overwritten; nothing written.")
+
+            self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), answer)
+            return
+        try:
+            where = write_atomic(path, self._markdown(scope))
+        except OSError as exc:
+            self.notify(f"Export failed: {exc}", severity="error")
+            return
+        self.notify(f"Wrote {where}")
+
+    def action_copy(self) -> None:
+        def chosen(result) -> None:
+            if result is not None:
+                self.copy_scope(result[0])
+
+        self.app.push_screen(ScopeScreen("Copy", self._scopes(), None), chosen)
+
+    def copy_scope(self, scope: str) -> None:
+        """Copy the Markdown for ``scope``: OSC 52 through the terminal, and pyperclip."""
+        text = self._markdown(scope)
+        self.app.copy_to_clipboard(text)
+        failed = system_copy(text)
+        lines = text.count("\n") + 1
+        how = "terminal clipboard (OSC 52)" + ("" if failed else " and system clipboard")
+        self.notify(f"Copied {lines} lines of Markdown to the {how}.")

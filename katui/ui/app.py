@@ -1,0 +1,114 @@
+"""The katui Textual app: loads a capture in a thread worker and shows the main screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.message import Message
+from textual.screen import Screen
+
+from katui.ui.keys import KEYS
+from katui.ui.main import MainScreen
+
+
+class LoadProgress(Message):
+    """Frames and bytes read so far; newer progress replaces older in the queue."""
+
+    def __init__(self, frames: int, done: int, total: int) -> None:
+        super().__init__()
+        self.frames, self.done, self.total = frames, done, total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LoadProgress)
+
+
+class Loaded(Message):
+    """The analysis is ready."""
+
+    def __init__(self, analysis) -> None:
+        super().__init__()
+        self.analysis = analysis
+
+
+class LoadFailed(Message):
+    """The capture could not be read; ``error`` is one line for humans."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class KatuiApp(App[int]):
+    """See what HTTP keep-alive does inside a packet capture."""
+
+    CSS_PATH = "katui.tcss"
+    TITLE = "katui"
+
+    def __init__(self, path: str, idle_threshold_ns: int | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.idle_threshold_ns = idle_threshold_ns
+        self.analysis = None
+        self.main = MainScreen(path, idle_threshold_ns)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main)
+        self.load()
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        """Analyse the capture off the UI thread; only posts messages."""
+        from katui.analysis.pipeline import analyze
+        from katui.capture.errors import CaptureError
+
+        def progress(frames: int, done: int, total: int) -> None:
+            self.post_message(LoadProgress(frames, done, total))
+
+        kwargs = {} if self.idle_threshold_ns is None else {
+            "idle_threshold_ns": self.idle_threshold_ns}  # fmt: skip
+        try:
+            analysis = analyze(self.path, progress=progress, **kwargs)
+        except (CaptureError, OSError) as exc:
+            self.post_message(LoadFailed(str(exc) or type(exc).__name__))
+            return
+        except Exception as exc:  # a bug must show as an error screen, not a traceback
+            self.post_message(LoadFailed(f"internal error: {type(exc).__name__}: {exc}"))
+            return
+        self.post_message(Loaded(analysis))
+
+    def on_load_progress(self, message: LoadProgress) -> None:
+        self.main.progress(message.frames, message.done, message.total)
+
+    def on_loaded(self, message: Loaded) -> None:
+        self.analysis = message.analysis
+        self.main.analysis = message.analysis
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.main.error = message.error
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        for key in KEYS:
+            if key.palette and key.action != "quit":
+                yield SystemCommand(key.description, f"key: {key.keys.split(',')[0]}",
+                                    _runner(self.main, key.action))  # fmt: skip
+
+
+def _runner(screen: Screen, action: str):
+    async def run_action() -> None:
+        await screen.app.run_action(action, screen)
+
+    return run_action
+
+
+def run(path: str, idle_threshold_ns: int | None = None) -> int:
+    """Open the TUI on ``path``; returns the process exit code (1 when loading failed)."""
+    app = KatuiApp(path, idle_threshold_ns)
+    app.run()
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return 1 if app.main.error else 0

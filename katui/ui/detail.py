@@ -1,0 +1,105 @@
+"""The detail pane: TCP fields and the HTTP head or payload bytes of one frame."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from katui.model import ACK
+from katui.report.ladder import flag_text, frame_line
+from katui.textsafe import safe_bytes, safe_text
+from katui.units import fmt_bytes, fmt_s
+
+PAYLOAD_LIMIT = 4096
+PAYLOAD_LINES = 40
+
+
+def connection_text(analysis, conn) -> Text:
+    """Summary of a connection: endpoints, counts, how and why it closed."""
+    c = conn.close
+    text = Text()
+    text.append(f"stream {conn.stream}", "bold")
+    text.append(f"  client {conn.client} → server {conn.server}\n")
+    reuse = f", ↻ reused ({conn.requests - 1} without a new handshake)" if conn.reused else ""
+    text.append(f"{conn.frame_count} frames, {conn.requests} requests{reuse}, "
+                f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
+                f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
+    problem = c.how == "rst" or c.reason in ("reset", "stale-reuse")
+    text.append("✖ PROBLEM " if problem else "", "bold")
+    text.append(f"close: {safe_text(c.explanation)} [{c.reason}]")
+    if c.frame:
+        text.append(f" at frame {c.frame}")
+    for label, n in (("retransmissions", conn.retransmissions), ("lost segments",
+                     conn.lost_segments), ("truncated frames", conn.truncated_frames)):  # fmt: skip
+        if n:
+            text.append(f"\n⚠ {n} {label}")
+    if conn.http_error:
+        text.append(f"\n⚠ HTTP parsing stopped: {safe_text(conn.http_error)}")
+    return text
+
+
+def _message_at(conn, frame: int):
+    for ex in conn.exchanges:
+        for msg in (ex.request, *ex.informational, ex.response):
+            if msg is not None and msg.first_frame == frame:
+                return ex, msg
+    return None, None
+
+
+def frame_text(analysis, conn, frame: int) -> Text:
+    """TCP fields of ``frame`` then its HTTP head or payload, all escaped."""
+    t, i = analysis.table, frame - 1
+    line = frame_line(analysis, conn, frame, "rel", None, None, True)
+    src, dst = (conn.client, conn.server) if line.c2s else (conn.server, conn.client)
+    who = "client → server" if line.c2s else "server → client"
+    text = Text()
+    text.append(f"frame {frame}", "bold")
+    text.append(f"  {who}  {src} → {dst}\n")
+    text.append(f"t={line.time} s (+{(t.ts[i] - conn.start_ns) / 1e9:.6f} s in connection)  "
+                f"flags [{flag_text(t.flags[i])}]  {line.seqack if t.flags[i] & ACK else ''}"
+                f"  win={t.win[i]}  len={t.plen[i]}")  # fmt: skip
+    if t.pcap[i] < t.plen[i]:
+        text.append(f" (captured {t.pcap[i]})")
+    if line.problem:
+        text.append("\n✖ RST: the connection was reset here", "bold")
+    if line.label:
+        text.append(f"\n{line.label}")
+    ex, msg = _message_at(conn, frame)
+    if msg is not None:
+        kind = "request" if msg.is_request else "response"
+        reuse = ", reused connection" if ex.reused and msg.is_request else ""
+        text.append(f"\n── HTTP {kind} {ex.n}{reuse} ──\n", "bold")
+    data = analysis.payload(frame, PAYLOAD_LIMIT) if t.pcap[i] else b""
+    if data:
+        if msg is None:
+            text.append("\n── payload ──\n", "bold")
+        body = safe_bytes(data, keep_newlines=True).split("\n")
+        text.append("\n".join(body[:PAYLOAD_LINES]))
+        if len(body) > PAYLOAD_LINES or t.pcap[i] > PAYLOAD_LIMIT:
+            text.append("\n… (more)")
+    return text
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    """Scrollable detail of the frame (or connection) under the ladder cursor."""
+
+    def compose(self):
+        yield Static(id="detail-body")
+
+    def show(self, analysis, conn, frame: int | None) -> None:
+        """Describe ``frame`` of ``conn``, or ``conn`` itself when ``frame`` is None."""
+        body = self.query_one("#detail-body", Static)
+        if conn is None:
+            body.update(Text("No connection selected."))
+        elif frame is None:
+            body.update(connection_text(analysis, conn))
+        else:
+            body.update(frame_text(analysis, conn, frame))
+        self.scroll_home(animate=False)
+
+    @property
+    def text(self) -> str:
+        """Plain text shown (for tests)."""
+        content = self.query_one("#detail-body", Static).content
+        return content.plain if isinstance(content, Text) else str(content)

@@ -1,0 +1,132 @@
+"""Which connections the list shows and in what order: pure functions, no Textual."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from katui.model import Connection
+from katui.textsafe import safe_text
+from katui.units import fmt_s
+
+PROBLEM_REASONS = {"stale-reuse", "reset"}
+SORT_KEYS = ("stream", "start", "duration", "requests", "idle", "reason")
+
+
+@dataclass(frozen=True)
+class ConnFilter:
+    """What the connection list is narrowed to."""
+
+    reused: bool = False
+    """Only connections that carried more than one request."""
+    server_closed: bool = False
+    """Only connections the server closed."""
+    problems: bool = False
+    """Only resets, stale reuse and damaged connections."""
+    query: str = ""
+    """Search words: address, port, URI, status; ``port:N`` matches either port exactly."""
+
+    def toggled(self, name: str) -> ConnFilter:
+        """A copy with the boolean filter ``name`` flipped."""
+        return replace(self, **{name: not getattr(self, name)})
+
+    def describe(self) -> str:
+        """Short words for the active filters, or '' when none."""
+        words = [w for on, w in ((self.reused, "reused"), (self.server_closed, "closed by server"),
+                                 (self.problems, "problems")) if on]  # fmt: skip
+        if self.query:
+            words.append(f"/{safe_text(self.query)}")
+        return ", ".join(words)
+
+    @property
+    def active(self) -> bool:
+        """True when anything narrows the list."""
+        return bool(self.reused or self.server_closed or self.problems or self.query)
+
+
+def is_problem(conn: Connection) -> bool:
+    """True for resets, stale reuse and connections with lost or broken data."""
+    return (conn.close.reason in PROBLEM_REASONS or conn.close.how == "rst"
+            or conn.lost_segments > 0 or conn.http_error is not None)  # fmt: skip
+
+
+def _port(endpoint: str) -> str:
+    return endpoint.rsplit(":", 1)[-1]
+
+
+def _matches_word(conn: Connection, word: str) -> bool:
+    if word.startswith("port:"):
+        port = word[5:]
+        return port in (_port(conn.client), _port(conn.server))
+    if word in conn.client.lower() or word in conn.server.lower():
+        return True
+    for ex in conn.exchanges:
+        if ex.request is not None and word in ex.request.uri.lower():
+            return True
+        if ex.request is not None and word in ex.request.host.lower():
+            return True
+        if ex.response is not None and word == str(ex.response.status):
+            return True
+    return False
+
+
+def matches(conn: Connection, f: ConnFilter) -> bool:
+    """True when ``conn`` passes every active filter."""
+    if f.reused and not conn.reused:
+        return False
+    if f.server_closed and conn.close.by != "server":
+        return False
+    if f.problems and not is_problem(conn):
+        return False
+    return all(_matches_word(conn, w) for w in f.query.lower().split())
+
+
+def sort_key(name: str):
+    """Key function for sorting connections by one of :data:`SORT_KEYS`."""
+    return {
+        "stream": lambda c: c.stream,
+        "start": lambda c: c.start_ns,
+        "duration": lambda c: c.duration_ns,
+        "requests": lambda c: c.requests,
+        "idle": lambda c: c.close.idle_before_ns if c.close.idle_before_ns is not None else -1,
+        "reason": lambda c: c.close.reason,
+    }[name]
+
+
+def select(conns: list[Connection], f: ConnFilter, sort: str = "stream", reverse=False):
+    """Connections passing ``f``, sorted."""
+    out = [c for c in conns if matches(c, f)]
+    if sort != "stream" or reverse:
+        out.sort(key=sort_key(sort), reverse=reverse)
+    return out
+
+
+COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "reason", "client", "server",
+           "start", "duration")  # fmt: skip
+
+
+def closed_by(conn: Connection) -> str:
+    """``server FIN`` / ``client RST ✖`` / ``open``."""
+    c = conn.close
+    if c.by is None:
+        return "open"
+    mark = " ✖" if c.how == "rst" or c.reason in PROBLEM_REASONS else ""
+    return f"{c.by} {(c.how or '').upper()}{mark}"
+
+
+def row_cells(conn: Connection, first_ns: int) -> tuple[str, ...]:
+    """The connection list cells of ``conn`` (plain strings, already safe)."""
+    reason = conn.close.reason
+    if reason in PROBLEM_REASONS:
+        reason = f"✖ {reason}"
+    return (
+        str(conn.stream),
+        "↻ yes" if conn.reused else "-",
+        str(conn.requests),
+        closed_by(conn),
+        fmt_s(conn.close.idle_before_ns) if conn.close.by else "-",
+        reason,
+        conn.client,
+        conn.server,
+        f"{(conn.start_ns - first_ns) / 1e9:.3f}",
+        fmt_s(conn.duration_ns),
+    )

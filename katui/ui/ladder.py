@@ -1,0 +1,205 @@
+"""The ladder pane: one line per frame of the selected connection, drawn line by line.
+
+A ``ScrollView`` with ``render_line`` and an LRU cache of strips, so a 10 000-frame connection
+costs only the lines on screen. Row content comes from the pure :mod:`katui.report.ladder`.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from katui.report.ladder import Note, arrow, frame_line, gap_head, http_labels, ladder_rows
+
+
+class LadderView(ScrollView, can_focus=True):
+    """Client and server lanes, one row per frame, with idle-gap and section rows between."""
+
+    DEFAULT_CSS = """
+    LadderView { background: $surface; }
+    LadderView > .ladder--c2s { color: $text; }
+    LadderView > .ladder--s2c { color: $text-accent; }
+    LadderView > .ladder--gap { color: $text-warning; text-style: italic; }
+    LadderView > .ladder--section { color: $text-muted; }
+    LadderView > .ladder--problem { color: $text-error; text-style: bold; }
+    LadderView > .ladder--label { color: $text-success; text-style: bold; }
+    LadderView > .ladder--cursor { text-style: reverse; }
+    """
+    COMPONENT_CLASSES = {"ladder--c2s", "ladder--s2c", "ladder--gap", "ladder--section",
+                         "ladder--problem", "ladder--label", "ladder--cursor"}  # fmt: skip
+    BINDINGS = [
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("home,g", "jump(0)", "First row", show=False),
+        Binding("end,G", "jump(-1)", "Last row", show=False),
+    ]
+
+    class FrameSelected(Message):
+        """The cursor moved onto a frame row (``frame`` None on a gap or section row)."""
+
+        def __init__(self, frame: int | None) -> None:
+            super().__init__()
+            self.frame = frame
+
+    cursor = reactive(0)
+    time_mode = reactive("rel")
+    gap_ns = reactive(1_000_000_000)
+    seqack = reactive(False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.analysis = None
+        self.conn = None
+        self.rows: list[int | Note] = []
+        self._labels: dict[int, str] = {}
+        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+
+    def show(self, analysis, conn, frame: int | None = None) -> None:
+        """Draw ``conn`` (or nothing); put the cursor on ``frame`` when given."""
+        self.analysis, self.conn = analysis, conn
+        self._labels = http_labels(conn) if conn is not None else {}
+        self._rebuild()
+        self.cursor = self.row_of(frame) if frame is not None else 0
+        self.scroll_to(y=max(self.cursor - 2, 0), animate=False)
+        self._announce()
+
+    def _rebuild(self) -> None:
+        if self.conn is None:
+            self.rows = []
+        else:
+            self.rows = ladder_rows(self.analysis, self.conn, self.gap_ns)
+        self._cache.clear()
+        self.virtual_size = Size(0, len(self.rows))
+        self.refresh()
+
+    def row_of(self, frame: int) -> int:
+        """Row index of ``frame`` (0 when not on this ladder)."""
+        for y, row in enumerate(self.rows):
+            if row == frame and not isinstance(row, Note):
+                return y
+        return 0
+
+    @property
+    def frame(self) -> int | None:
+        """Frame under the cursor, if the cursor is on a frame row."""
+        if not self.rows:
+            return None
+        row = self.rows[self.cursor]
+        return None if isinstance(row, Note) else row
+
+    def row_text(self, y: int) -> str:
+        """Plain text of row ``y`` (for tests and copy)."""
+        return self._row(y).plain
+
+    def watch_time_mode(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def watch_seqack(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def watch_gap_ns(self) -> None:
+        frame = self.frame
+        self._rebuild()
+        if frame is not None:
+            self.cursor = self.row_of(frame)
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.rows) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._cache.discard((old,))
+        self._cache.discard((new,))
+        self.refresh()
+        self.scroll_to_region_of(new)
+        self._announce()
+
+    def scroll_to_region_of(self, y: int) -> None:
+        """Keep row ``y`` on screen."""
+        top, height = int(self.scroll_offset.y), self.size.height
+        if y < top:
+            self.scroll_to(y=y, animate=False)
+        elif height and y >= top + height:
+            self.scroll_to(y=y - height + 1, animate=False)
+
+    def _announce(self) -> None:
+        self.post_message(self.FrameSelected(self.frame))
+
+    def action_cursor(self, step: int) -> None:
+        self.cursor += step
+
+    def action_page(self, step: int) -> None:
+        self.cursor += step * max(self.size.height - 1, 1)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else len(self.rows) - 1
+
+    def next_mark(self, step: int) -> bool:
+        """Move to the next (step 1) or previous (-1) request, gap or close row."""
+        y = self.cursor + step
+        while 0 <= y < len(self.rows):
+            if isinstance(self.rows[y], Note):
+                self.cursor = y
+                return True
+            y += step
+        return False
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _row(self, y: int) -> Text:
+        row = self.rows[y]
+        if isinstance(row, Note):
+            if row.kind == "gap":
+                style = "ladder--problem" if row.problem else "ladder--gap"
+                return Text.assemble((gap_head(row), self._style(style)), " ┊ ",
+                                     (row.text, self._style(style)))  # fmt: skip
+            style = "ladder--problem" if row.problem else "ladder--section"
+            return Text.assemble(f"{'':>18} ", (f"├── {row.text}", self._style(style)))
+        prev = self.rows[y - 1] if y > 0 else None
+        while isinstance(prev, Note) and y > 0:
+            y -= 1
+            prev = self.rows[y - 1] if y > 0 else None
+        line = frame_line(self.analysis, self.conn, row, self.time_mode, prev, self._labels,
+                          self.seqack)  # fmt: skip
+        lane = self._style("ladder--c2s" if line.c2s else "ladder--s2c")
+        text = Text.assemble(f"{line.frame:>6} {line.time:>11} │", (arrow(line), lane), "│ ")
+        if line.problem:
+            text.append("✖ RST reset ", self._style("ladder--problem"))
+        if line.seqack:
+            text.append(line.seqack + " ")
+        if line.label:
+            text.append(line.label, self._style("ladder--label"))
+        return text
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        base = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        key = (index,)
+        strip = self._cache.get(key)
+        if strip is None:
+            text = self._row(index)
+            text.no_wrap = True
+            text.end = ""
+            segments = list(text.render(self.app.console))
+            strip = Strip(Segment.apply_style(segments, base), text.cell_len)
+            self._cache[key] = strip
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        if index == self.cursor:
+            strip = strip.apply_style(self._style("ladder--cursor"))
+        return strip.apply_offsets(scroll_x, index)

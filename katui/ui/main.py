@@ -1,0 +1,167 @@
+"""The main screen: summary line, connection list, ladder and detail; owns filters and keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, Input, ProgressBar, Static
+
+from katui.report.ladder import TIME_MODES, TIME_TITLES, header_line
+from katui.textsafe import safe_text
+from katui.ui import actions
+from katui.ui.connections import ConnectionTable
+from katui.ui.detail import DetailPane
+from katui.ui.filters import ConnFilter, select
+from katui.ui.keys import bindings
+from katui.ui.ladder import LadderView
+from katui.units import fmt_bytes, fmt_s
+
+
+def summary_text(a) -> Text:
+    """The header line: file, frames, connections, requests, duration, inferred timeout."""
+    t = a.timeout
+    if t.estimate_ns is not None:
+        timeout = f"server idle timeout ≈ {t.estimate_ns / 1e9:g} s ({t.samples} idle closes"
+        timeout += f"; reuse worked after {fmt_s(t.low_ns)})" if t.low_ns else ")"
+    else:
+        timeout = "server idle timeout: no idle close seen"
+    text = Text()
+    text.append(safe_text(Path(a.path).name), "bold")
+    text.append(f" · {a.frames} frames · {len(a.connections)} connections · {a.requests} "
+                f"requests · {fmt_s(a.duration_ns)} · {timeout}")  # fmt: skip
+    if a.warnings:
+        text.append(f" · ⚠ {len(a.warnings)} warning(s): {safe_text(a.warnings[0])}")
+    return text
+
+
+class MainScreen(actions.MainActions, Screen):
+    """Everything on one screen; widgets post messages up, this screen sets their attributes."""
+
+    BINDINGS = bindings()
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    analysis = var(None, init=False)
+    error = var("", init=False)
+
+    def __init__(self, path: str, idle_threshold_ns: int | None) -> None:
+        super().__init__()
+        self.path = path
+        self.filter = ConnFilter()
+        self.sort, self.reverse = "stream", False
+        self.shown = []
+        self.conn = None
+        self.gap_ns = idle_threshold_ns or 1_000_000_000
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"katui · loading {safe_text(self.path)}"), id="summary")
+        with Vertical(id="loading"):
+            yield Static(Text(f"Reading {safe_text(self.path)} …"), id="loading-text")
+            yield ProgressBar(id="loading-bar", show_eta=False)
+        yield Static(id="error")
+        with Vertical(id="body"):
+            yield ConnectionTable(id="connections")
+            with Horizontal(id="lower"):
+                with Vertical(id="ladder-box"):
+                    yield Static(id="ladder-head")
+                    yield LadderView(id="ladder")
+                yield DetailPane(id="detail")
+        yield Input(id="search", placeholder="search: address, port, URI, status; port:N")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#connections").border_title = "Connections"
+        self.query_one("#ladder-box").border_title = "Ladder"
+        self.query_one("#detail").border_title = "Detail"
+
+    def progress(self, frames: int, done: int, total: int) -> None:
+        """Show loading progress (called by the app with the worker's numbers)."""
+        self.query_one("#loading-bar", ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#loading-text", Static).update(Text(
+            f"Reading {safe_text(self.path)}: {frames} frames, {fmt_bytes(done)} of "
+            f"{fmt_bytes(total)}"))  # fmt: skip
+
+    def watch_error(self, error: str) -> None:
+        self.add_class("-failed")
+        self.query_one("#summary", Static).update(Text(f"katui · {safe_text(self.path)}"))
+        self.query_one("#error", Static).update(Text.assemble(
+            ("✖ Could not load the capture\n\n", "bold"), safe_text(error),
+            "\n\nPress q to quit."))  # fmt: skip
+
+    def watch_analysis(self, a) -> None:
+        if a is None:
+            return
+        self.add_class("-loaded")
+        self.query_one("#summary", Static).update(summary_text(a))
+        self.query_one("#ladder", LadderView).gap_ns = self.gap_ns
+        self.refill()
+        self.query_one("#connections", ConnectionTable).focus()
+
+    def refill(self, stream: int | None = None) -> None:
+        """Apply filter and sort to the connection list, keeping the selection when possible."""
+        a = self.analysis
+        if a is None:
+            return
+        keep = stream if stream is not None else (self.conn.stream if self.conn else None)
+        self.shown = select(a.connections, self.filter, self.sort, self.reverse)
+        table = self.query_one("#connections", ConnectionTable)
+        table.fill(self.shown, a.first_ns, keep)
+        what = self.filter.describe()
+        order = f" · sort {self.sort}{' ↓' if self.reverse else ''}" if self.sort != "stream" \
+            or self.reverse else ""  # fmt: skip
+        table.border_title = (f"Connections {len(self.shown)}/{len(a.connections)}"
+                              f"{f' · filter: {what}' if what else ''}{order}")  # fmt: skip
+        if not self.shown:
+            self.show_connection(None)
+
+    def on_connection_table_selected(self, message: ConnectionTable.Selected) -> None:
+        conn = self.analysis.connections[message.stream] if message.stream is not None else None
+        if conn is not self.conn:
+            self.show_connection(conn)
+
+    def show_connection(self, conn, frame: int | None = None) -> None:
+        """Point the ladder and detail at ``conn`` (cursor on ``frame`` when given)."""
+        self.conn = conn
+        self.query_one("#ladder", LadderView).show(self.analysis, conn, frame)
+        self.update_ladder_head()
+
+    def update_ladder_head(self) -> None:
+        """Lane names, time mode and gap threshold above the ladder."""
+        ladder = self.query_one("#ladder", LadderView)
+        box = self.query_one("#ladder-box")
+        if self.conn is None:
+            box.border_title = "Ladder"
+            self.query_one("#ladder-head", Static).update("")
+            return
+        mode = TIME_TITLES[ladder.time_mode]
+        box.border_title = f"Ladder · stream {self.conn.stream} · time {mode} · gaps ≥ {fmt_s(ladder.gap_ns)}"
+        self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)))
+
+    def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
+        self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
+
+    def on_data_table_row_selected(self, event) -> None:
+        if event.data_table.id == "connections":
+            self.query_one("#ladder").focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.hide_search()
+        self.filter = ConnFilter(self.filter.reused, self.filter.server_closed,
+                                 self.filter.problems, event.value.strip())  # fmt: skip
+        self.refill()
+
+    def hide_search(self) -> None:
+        """Hide the search line and give focus back to the list."""
+        self.query_one("#search").remove_class("-open")
+        self.query_one("#connections").focus()
+
+    def cycle_time(self) -> str:
+        """Next time mode for the ladder."""
+        ladder = self.query_one("#ladder", LadderView)
+        ladder.time_mode = TIME_MODES[(TIME_MODES.index(ladder.time_mode) + 1) % len(TIME_MODES)]
+        self.update_ladder_head()
+        return ladder.time_mode
