@@ -41,6 +41,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_RECORD = 262144
 # A decompressed .gz capture larger than this is refused (a gzip bomb must not fill the disk).
 MAX_GUNZIPPED = 64 * 1024**3
+# Per-packet damage is reported this many times, then only counted: a hostile file with millions
+# of bad blocks must not grow a million warnings.
+MAX_WARNINGS = 20
 
 Record = tuple[int, int, int, int, int]
 """(timestamp ns, link type, offset of frame bytes in the buffer, captured length, wire length)."""
@@ -64,13 +67,23 @@ class CaptureFile:
     """Damage found while reading, one sentence each (truncation, bad blocks...)."""
     link_types: set[int] = field(default_factory=set)
     """Link types of the packets read so far."""
+    damaged: int = 0
+    """Packet records that were damaged (skipped, or read with a corrected field)."""
     _fh: object = None
 
     def records(self) -> Iterator[Record]:
         """Yield every packet record in file order (Wireshark's frame order)."""
-        if self.format == "pcap":
-            return _pcap_records(self)
-        return _pcapng_records(self)
+        yield from _pcap_records(self) if self.format == "pcap" else _pcapng_records(self)
+        if self.damaged > MAX_WARNINGS:
+            self.warnings.append(
+                f"{self.damaged} damaged packet records in all; only the first {MAX_WARNINGS} are listed"
+            )
+
+    def damage(self, msg: str) -> None:
+        """Report one damaged packet record (listed up to MAX_WARNINGS times, then counted)."""
+        self.damaged += 1
+        if self.damaged <= MAX_WARNINGS:
+            self.warnings.append(msg)
 
     def read(self, offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset+length)`` of the capture, clipped to the file."""
@@ -290,7 +303,7 @@ def _packet_block(cap, sec, btype, buf, body, bend, pos) -> Record | None:
     e = sec.endian
     if btype == 3:  # simple packet block: interface 0, no timestamp
         if not sec.ifaces:
-            cap.warnings.append(f"packet block at byte {pos} before any interface; skipped")
+            cap.damage(f"packet block at byte {pos} before any interface; skipped")
             return None
         wirelen = struct.unpack_from(e + "I", buf, body)[0]
         caplen = min(wirelen, bend - body - 4)
@@ -304,10 +317,10 @@ def _packet_block(cap, sec, btype, buf, body, bend, pos) -> Record | None:
             data = body + 20
         ts_raw = (hi << 32) | lo
     if iface >= len(sec.ifaces):
-        cap.warnings.append(f"packet at byte {pos} names unknown interface {iface}; skipped")
+        cap.damage(f"packet at byte {pos} names unknown interface {iface}; skipped")
         return None
     if data + caplen > bend:
-        cap.warnings.append(f"packet at byte {pos} overruns its block; skipped")
+        cap.damage(f"packet at byte {pos} overruns its block; skipped")
         return None
     linktype, num, shift, offset_s = sec.ifaces[iface]
     if shift:
