@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostile_pcap import epb, idb, shb, tcp_frame, write
+from hostile_pcap import block, epb, idb, shb, tcp_frame, write
 
 from katui.analysis.pipeline import analyze
 from katui.capture.reader import MAX_WARNINGS
@@ -26,3 +26,13 @@ def test_many_bad_packet_blocks_give_few_warnings(tmp_path):
     assert len(a.warnings) == MAX_WARNINGS + 1
     assert "1000 damaged packet records" in a.warnings[-1]
     assert "unknown interface 7" in a.warnings[0]
+
+
+def test_packet_blocks_shorter_than_their_header_are_skipped(tmp_path):
+    # Regression: a 12-byte EPB/OPB at the end of the file made struct.unpack_from raise, and a
+    # 12-byte SPB gave a negative captured length that crashed the frame table.
+    good = epb(tcp_frame())
+    for btype in (2, 3, 6):
+        a = _analyse(tmp_path, shb() + idb() + good + block(btype, b""))
+        assert a.frames == 1
+        assert "shorter than its own header" in a.warnings[0]

@@ -301,6 +301,9 @@ def _read_idb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> Non
 
 def _packet_block(cap, sec, btype, buf, body, bend, pos) -> Record | None:
     e = sec.endian
+    if bend - body < (4 if btype == 3 else 20):
+        cap.damage(f"packet block at byte {pos} is shorter than its own header; skipped")
+        return None
     if btype == 3:  # simple packet block: interface 0, no timestamp
         if not sec.ifaces:
             cap.damage(f"packet block at byte {pos} before any interface; skipped")
