@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 from hostile_pcap import block, epb, idb, shb, tcp_frame, write
 
 from katui.analysis.pipeline import analyze
@@ -36,3 +38,26 @@ def test_packet_blocks_shorter_than_their_header_are_skipped(tmp_path):
         a = _analyse(tmp_path, shb() + idb() + good + block(btype, b""))
         assert a.frames == 1
         assert "shorter than its own header" in a.warnings[0]
+
+
+def test_idb_option_overrunning_the_block_and_file(tmp_path):
+    # Regression: an if_tsoffset option whose value lies past the end of the file raised struct.error.
+    opt = struct.pack("<HH", 14, 8)
+    a = _analyse(tmp_path, shb() + idb() + epb(tcp_frame()) + idb(options=opt))
+    assert a.frames == 1
+    assert "option overruns" in a.warnings[0]
+
+
+def test_idb_too_short_keeps_interface_numbering(tmp_path):
+    a = _analyse(tmp_path, shb() + block(1, b"") + idb() + epb(tcp_frame(), iface=1))
+    assert a.frames == 1
+    assert a.connections and "unsupported link type -1" in a.warnings[0]
+
+
+def test_timestamp_beyond_int64_is_clamped(tmp_path):
+    # Regression: if_tsresol 10^0 with a 64-bit timestamp overflowed the int64 frame table.
+    resol = struct.pack("<HHBxxx", 9, 1, 0)
+    a = _analyse(tmp_path, shb() + idb(options=resol) + epb(tcp_frame(), ts=2**64 - 1))
+    assert a.frames == 1
+    assert a.last_ns == 2**63 - 1
+    assert "impossible timestamp" in a.warnings[0]

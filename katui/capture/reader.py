@@ -44,6 +44,8 @@ MAX_GUNZIPPED = 64 * 1024**3
 # Per-packet damage is reported this many times, then only counted: a hostile file with millions
 # of bad blocks must not grow a million warnings.
 MAX_WARNINGS = 20
+# Timestamps are int64 nanoseconds (FrameTable.ts); pcapng can encode far larger ones.
+_TS_MIN, _TS_MAX = -(2**63), 2**63 - 1
 
 Record = tuple[int, int, int, int, int]
 """(timestamp ns, link type, offset of frame bytes in the buffer, captured length, wire length)."""
@@ -275,7 +277,8 @@ def _pcapng_records(cap: CaptureFile) -> Iterator[Record]:
 
 def _read_idb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> None:
     e = sec.endian
-    linktype = struct.unpack_from(e + "H", buf, body)[0]
+    # Too short for its fixed fields: keep its slot (packets name interfaces by index), unusable.
+    linktype = struct.unpack_from(e + "H", buf, body)[0] if bend - body >= 8 else -1
     num, shift, offset_s = 6, 0, 0  # default resolution: 10^-6 s
     opt = body + 8
     while opt + 4 <= bend:
@@ -283,6 +286,9 @@ def _read_idb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> Non
         if code == 0:
             break
         val = opt + 4
+        if val + olen > bend:
+            cap.warnings.append(f"interface {len(sec.ifaces)}: an option overruns its block; ignored")
+            break
         if code == 9 and olen >= 1:
             r = buf[val]
             if r & 0x80:
@@ -332,5 +338,10 @@ def _packet_block(cap, sec, btype, buf, body, bend, pos) -> Record | None:
         ts = ts_raw * 10 ** (9 - num)
     else:
         ts = ts_raw // 10 ** (num - 9)
+    ts += offset_s * 1_000_000_000
+    if not _TS_MIN <= ts <= _TS_MAX:
+        # Beyond year 2262 (or a huge tsoffset): corrupt; keep the frame, pin its time to the limit.
+        cap.damage(f"packet at byte {pos} has an impossible timestamp; clamped")
+        ts = max(_TS_MIN, min(ts, _TS_MAX))
     cap.link_types.add(linktype)
-    return ts + offset_s * 1_000_000_000, linktype, data, caplen, wirelen
+    return ts, linktype, data, caplen, wirelen
