@@ -69,7 +69,7 @@ class HttpHalf:
         self,
         is_request: bool,
         on_message: Callable[[HttpMessage], None],
-        next_method: Callable[[], str] | None = None,
+        next_method: Callable[[int, int], str] | None = None,
         resync: bool = False,
     ):
         self.is_request = is_request
@@ -83,8 +83,10 @@ class HttpHalf:
         self.cur: _Pending | None = None
         self.error: str | None = None
         self.switched = False
-        self.on_head: Callable[[str], None] | None = None
-        """Called with the method when a request head is parsed (before its body)."""
+        self.on_lost: Callable[[], None] | None = None
+        """Called when bytes that may have held whole messages were lost or skipped."""
+        self.on_head: Callable[[str, int], None] | None = None
+        """Called with the method and start time when a request head is parsed (before its body)."""
 
     # -- input ---------------------------------------------------------------------------
 
@@ -138,6 +140,7 @@ class HttpHalf:
             self._partial_head(frame, ts)
         # The gap hit framing bytes: what we were parsing is lost; look for the next message.
         self._abandon()
+        self._lost()
         self.head.clear()
         self.state = RESYNC
 
@@ -189,9 +192,9 @@ class HttpHalf:
         cur = _Pending(fields, self.head_frame, self.head_ns, len(head))
         cur.missing = 1
         if self.is_request and self.on_head is not None:
-            self.on_head(fields["method"])
+            self.on_head(fields["method"], self.head_ns)
         elif not self.is_request and self.next_method is not None:
-            self.next_method(fields["status"])
+            self.next_method(fields["status"], self.head_ns)
         # Shown where the capture lost it, like Wireshark does with a truncated head.
         self.on_message(_message(self.is_request, cur, frame, ts, False))
 
@@ -210,7 +213,7 @@ class HttpHalf:
         if self.is_request:
             method = fields["method"]
             if self.on_head is not None:
-                self.on_head(method)
+                self.on_head(method, self.head_ns)
             if "chunked" in te:
                 self.state = CHUNK_SIZE
             elif clen:
@@ -221,7 +224,7 @@ class HttpHalf:
                 self.switched = True
             return
         status = fields["status"]
-        method = self.next_method(status) if self.next_method else ""
+        method = self.next_method(status, self.head_ns) if self.next_method else ""
         if status == 101 or (method == "CONNECT" and 200 <= status < 300):
             self.switched = True
             self._finish(frame, ts)
@@ -279,11 +282,15 @@ class HttpHalf:
         pat = _REQ_START if self.is_request else _RESP_START
         # Segments usually start at message boundaries: try this one's first byte on its own.
         if pat.match(piece):
+            if self.head:
+                self._lost()
             self.head.clear()
             self.state = HEAD
             return pos
         window = bytes(self.head[-MAX_LINE:]) + piece if self.head else piece
         m = pat.search(window)
+        if m is None or m.start(1) > 0:
+            self._lost()
         if m is None:
             self.head = bytearray(window[-MAX_LINE:])
             return end
@@ -305,6 +312,10 @@ class HttpHalf:
         self.state = DEAD if self.switched else HEAD
         if cur is not None:
             self.on_message(_message(self.is_request, cur, frame, ts, cur.missing == 0))
+
+    def _lost(self) -> None:
+        if self.on_lost is not None:
+            self.on_lost()
 
     def _abandon(self) -> None:
         cur = self.cur

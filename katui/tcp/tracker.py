@@ -59,10 +59,11 @@ class Half:
 class Exch:
     """Mutable exchange under construction."""
 
-    __slots__ = ("method", "request", "response", "info")
+    __slots__ = ("method", "start_ns", "request", "response", "info")
 
-    def __init__(self, method: str = "") -> None:
+    def __init__(self, method: str = "", start_ns: int = 0) -> None:
         self.method = method
+        self.start_ns = start_ns
         self.request: HttpMessage | None = None
         self.response: HttpMessage | None = None
         self.info: list[HttpMessage] = []
@@ -75,7 +76,7 @@ class Conn:
                  "synack_from", "syn_frame", "syn_ns", "synack_ns", "irtt", "close_frame",
                  "close_ns", "close_from", "close_rst", "rst_frames", "last_data_ns",
                  "last_data_frame", "exchanges", "req_heads", "req_fill", "resp_idx", "retrans", "ooo",
-                 "lost", "truncated", "midstream", "switched")  # fmt: skip
+                 "lost", "truncated", "midstream", "switched", "resp_hole")  # fmt: skip
 
     def __init__(self, stream: int, a: tuple, b: tuple) -> None:
         self.stream = stream
@@ -105,15 +106,17 @@ class Conn:
         self.retrans = self.ooo = self.lost = self.truncated = 0
         self.midstream = False
         self.switched = False
+        self.resp_hole = False
 
     # -- HTTP callbacks ------------------------------------------------------------------
 
-    def on_request_head(self, method: str) -> None:
+    def on_request_head(self, method: str, start_ns: int) -> None:
         """A request head was parsed: open its exchange now so the response can find it."""
         if self.req_heads >= len(self.exchanges):
-            self.exchanges.append(Exch(method))
+            self.exchanges.append(Exch(method, start_ns))
         else:
-            self.exchanges[self.req_heads].method = method
+            ex = self.exchanges[self.req_heads]
+            ex.method, ex.start_ns = method, start_ns
         self.req_heads += 1
 
     def on_request(self, msg: HttpMessage) -> None:
@@ -124,8 +127,24 @@ class Conn:
         self.exchanges[self.req_fill].request = msg
         self.req_fill += 1
 
-    def method_for_response(self, status: int) -> str:
-        """Method of the request the next response answers ('' if unknown)."""
+    def on_response_lost(self) -> None:
+        """Server bytes that may have held responses were lost or skipped."""
+        self.resp_hole = True
+
+    def method_for_response(self, status: int, start_ns: int) -> str:
+        """Method of the request the next response answers ('' if unknown).
+
+        Responses pair with requests in order (pipelining). After a hole in the server's byte
+        stream, though, responses were lost with it: the next response then answers the latest
+        request sent before it (as Wireshark pairs), and the skipped requests stay unanswered.
+        """
+        if self.resp_hole:
+            self.resp_hole = False
+            j = self.resp_idx
+            while j + 1 < len(self.exchanges) and self.exchanges[j + 1].start_ns <= start_ns \
+                    and self.exchanges[j + 1].method:
+                j += 1
+            self.resp_idx = j
         if self.resp_idx < len(self.exchanges):
             return self.exchanges[self.resp_idx].method
         return ""
@@ -238,7 +257,10 @@ class Tracker:
             conn.syn_frame = n
             conn.syn_ns = ts
             return 0
-        return NOTE_RETRANSMISSION if retrans else 0
+        if retrans:
+            conn.retrans += 1
+            return NOTE_RETRANSMISSION
+        return 0
 
     def _data(self, conn, half, d, n, ts, seq, poff, pcap, plen, flags) -> int:
         conn.last_data_ns = ts
@@ -329,7 +351,9 @@ class Tracker:
             p = HttpHalf(True, conn.on_request, resync=resync)
             p.on_head = conn.on_request_head
             return p
-        return HttpHalf(False, conn.on_response, conn.method_for_response, resync=resync)
+        p = HttpHalf(False, conn.on_response, conn.method_for_response, resync=resync)
+        p.on_lost = conn.on_response_lost
+        return p
 
     def _drain(self, conn: Conn, half: Half, d: int) -> None:
         pending = half.pending
@@ -362,6 +386,7 @@ class Tracker:
         half.next = (half.next + nbytes) & M32
         if half.parser is not None:
             half.parser.gap(nbytes, n, ts)
+
 
     def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int) -> None:
         """Give up waiting for the hole before the first held segment; deliver from there."""

@@ -1,0 +1,94 @@
+"""The katui command line: reports, formats, exit statuses, output files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from katui.cli import main
+from tests.conftest import SAMPLES
+
+SEED = str(SAMPLES / "httptest.pcap")
+
+
+def test_json_report_has_the_documented_shape(capsys):
+    assert main(["report", SEED, "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["frames"] == 25
+    c0 = d["connections"][0]
+    for key in ("stream", "client", "server", "first_frame", "last_frame", "frame_count", "start",
+                "duration", "requests", "close"):
+        assert key in c0
+    assert (c0["stream"], c0["first_frame"], c0["last_frame"], c0["frame_count"]) == (0, 1, 14, 14)
+    assert c0["server"] == "127.0.0.1:8081" and c0["start"] == 0.0
+    r1, r2 = c0["requests"]
+    assert (r1["n"], r1["request_frame"], r1["response_frame"], r1["method"], r1["uri"],
+            r1["status"], r1["reused"], r1["idle_before"]) == (1, 4, 6, "GET", "/httptest", 200,
+                                                              False, None)
+    assert r2["reused"] is True and r2["idle_before"] == pytest.approx(2.0, abs=0.05)
+    assert c0["close"]["by"] == "server" and c0["close"]["how"] == "fin"
+    assert c0["close"]["frame"] == 11 and c0["close"]["reason"] == "idle-timeout"
+    assert c0["close"]["idle_before"] == pytest.approx(5.0, abs=0.05)
+    t = d["server_idle_timeout"]
+    assert t["estimate"] == 5.0 and t["advertised"] is None and t["low"] < t["high"]
+    assert {"kind", "stream", "frame", "text"} <= set(d["findings"][0])
+
+
+def test_ipv6_endpoint_format(capsys):
+    from tests.conftest import capture_path
+
+    assert main(["report", str(capture_path("arkime__v6-http.pcap")), "-f", "json"]) == 0
+    c = json.loads(capsys.readouterr().out)["connections"][0]
+    assert c["client"].startswith("[") and c["server"].endswith("]:80")
+
+
+def test_text_and_markdown_reports(capsys):
+    assert main(["report", SEED]) == 0
+    out = capsys.readouterr().out
+    assert "idle-timeout" in out and "~5 s" in out
+    assert main(["report", SEED, "--format", "md", "--stream", "0"]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("# katui:") and "| 0 | 127.0.0.1:" in md and "```text" in md
+    assert "## Stream 1" not in md
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "/no/such/file.pcap"], "no such file"),
+    (["report", "/"], "is a directory"),
+    (["report", SEED, "--stream", "7"], "no tcp.stream 7"),
+    (["/no/such/file.pcap"], "no such file"),
+])
+def test_errors_are_one_line_and_exit_2(capsys, args, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_not_a_capture_exits_2_without_traceback(tmp_path):
+    p = tmp_path / "x.pcap"
+    p.write_text("this is text\n")
+    r = subprocess.run([sys.executable, "-m", "katui", "report", str(p)], capture_output=True,
+                       text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith("katui: ") and "Traceback" not in r.stderr
+
+
+def test_output_file_is_not_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "r.md"
+    assert main(["report", SEED, "-f", "md", "-o", str(out)]) == 0
+    first = out.read_text()
+    out.write_text("keep me")
+    assert main(["report", SEED, "-f", "md", "-o", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err and out.read_text() == "keep me"
+    assert main(["report", SEED, "-f", "md", "-o", str(out), "--force"]) == 0
+    assert out.read_text() == first
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".katui-")]
+
+
+def test_report_into_a_pipe_that_closes_early():
+    r = subprocess.run(f"{sys.executable} -m katui report {SEED} --ladder | head -1", shell=True,
+                       capture_output=True, text=True)
+    assert r.stdout.startswith("file:") and "Traceback" not in r.stderr

@@ -1,0 +1,130 @@
+"""HTTP/1.x framing on byte streams: every message shape, and splits that must not matter."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from katui.http.parser import HttpHalf
+
+
+def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
+    """Feed ``data`` split at ``cuts``; return the messages (frame = piece index + 1)."""
+    out = []
+    pending = list(methods)
+    p = HttpHalf(is_request, out.append,
+                 (lambda status, ts: pending[0] if pending else "") if not is_request else None)
+    if not is_request:
+        orig = p.on_message
+
+        def on(msg):
+            if pending and not (100 <= msg.status < 200 and msg.status != 101):
+                pending.pop(0)
+            orig(msg)
+        p.on_message = on
+    bounds = [0, *sorted(set(c for c in cuts if 0 < c < len(data))), len(data)]
+    for i in range(len(bounds) - 1):
+        p.feed(data, bounds[i], bounds[i + 1], i + 1, i * 1000)
+    p.close(len(bounds), 10**9)
+    return out
+
+
+def test_content_length_and_several_messages_in_one_buffer():
+    data = (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    m = run(data, False, ["GET", "GET"])
+    assert [(x.status, x.body_bytes, x.connection) for x in m] == [(200, 5, None), (404, 0, "close")]
+
+
+def test_chunked_with_extensions_and_trailers():
+    data = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: y\r\n\r\n"
+            b"HTTP/1.1 204 No Content\r\n\r\n")
+    m = run(data, False, ["GET", "GET"])
+    assert [(x.status, x.chunked, x.body_bytes, x.complete) for x in m] == [
+        (200, True, 9, True), (204, False, 0, True)]
+
+
+def test_head_204_304_have_no_body():
+    data = (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    m = run(data, False, ["HEAD", "GET", "GET"])
+    assert [(x.status, x.body_bytes) for x in m] == [(200, 0), (304, 0), (200, 2)]
+
+
+def test_100_continue_then_final_response():
+    data = (b"HTTP/1.1 100 Continue\r\n\r\n"
+            b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    m = run(data, False, ["POST"])
+    assert [x.status for x in m] == [100, 201]
+
+
+def test_101_switching_protocols_stops_parsing():
+    data = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+            b"\x81\x05hello HTTP/1.1 200 OK\r\n\r\n")
+    p_out = run(data, False, ["GET"])
+    assert [x.status for x in p_out] == [101]
+
+
+def test_body_until_close():
+    data = b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000
+    (m,) = run(data, False, ["GET"], cuts=[100, 2000])
+    assert m.body_bytes == 5000 and m.frame == 4 and m.complete
+
+
+def test_request_with_body_completes_at_last_piece():
+    body = b"a=1&b=2"
+    data = b"POST /f HTTP/1.1\r\nContent-Length: 7\r\nHost: h\r\n\r\n" + body
+    (m,) = run(data, True, cuts=[10, len(data) - 3])
+    assert (m.method, m.uri, m.host, m.first_frame, m.frame, m.body_bytes) == (
+        "POST", "/f", "h", 1, 3, 7)
+
+
+def test_gap_inside_body_marks_message_incomplete():
+    out = []
+    p = HttpHalf(False, out.append, lambda s, t: "GET")
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+    p.feed(head + b"abc", 0, len(head) + 3, 1, 0)
+    p.gap(4, 2, 1)
+    p.feed(b"xyz", 0, 3, 3, 2)
+    assert [(m.frame, m.complete, m.body_bytes) for m in out] == [(3, False, 10)]
+
+
+def test_head_over_limit_stops_cleanly():
+    out = []
+    p = HttpHalf(True, out.append)
+    junk = b"GET / HTTP/1.1\r\n" + b"X: " + b"a" * 70000
+    p.feed(junk, 0, len(junk), 1, 0)
+    assert p.error and "64 KiB" in p.error and out == []
+
+
+def test_huge_chunk_size_does_not_allocate():
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000000\r\n" + b"z" * 100
+    (m,) = run(data, False, ["GET"])
+    assert m.complete is False and m.body_bytes == 100
+
+
+RESPONSES = st.lists(st.sampled_from([
+    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\n\r\n",
+    b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n",
+]), min_size=1, max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(RESPONSES, st.lists(st.integers(min_value=1, max_value=400), max_size=12))
+def test_any_segmentation_gives_the_same_messages(msgs, cuts):
+    data = b"".join(msgs)
+    whole = run(data, False, ["GET"] * len(msgs))
+    split = run(data, False, ["GET"] * len(msgs), cuts=cuts)
+    key = [(m.status, m.body_bytes, m.chunked, m.complete) for m in whole]
+    assert [(m.status, m.body_bytes, m.chunked, m.complete) for m in split] == key
+    assert len(whole) == len(msgs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600), st.booleans())
+def test_arbitrary_bytes_never_raise(data, is_request):
+    run(data, is_request, ["GET"] * 5, cuts=[7, 50, 200])

@@ -1,0 +1,114 @@
+"""Keep-alive verdicts on the real loopback scenarios in samples/ (see samples/README.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SAMPLES, analysed
+
+
+def conns(name):
+    return analysed(str(SAMPLES / name)).connections
+
+
+def test_seed_experiment_httptest():
+    """The blog post's capture: reuse after 2 s, server FIN 5 s after the last response."""
+    a = analysed(str(SAMPLES / "httptest.pcap"))
+    c0, c1 = a.connections
+    assert [e.request.frame for e in c0.exchanges] == [4, 8]
+    assert [e.response.frame for e in c0.exchanges] == [6, 9]
+    assert [e.reused for e in c0.exchanges] == [False, True]
+    assert c0.exchanges[1].idle_before_ns == pytest.approx(2.0e9, rel=0.01)
+    assert (c0.close.by, c0.close.how, c0.close.frame, c0.close.reason) == (
+        "server", "fin", 11, "idle-timeout")
+    assert c0.close.idle_before_ns == pytest.approx(5.0e9, rel=0.01)
+    assert c1.first_frame == 15 and c1.requests == 1 and c1.close.frame == 22
+    assert c1.close.reason == "idle-timeout" and c1.close.by == "server"
+    assert a.timeout.estimate_ns == 5_000_000_000
+    assert 2.0e9 <= a.timeout.low_ns < a.timeout.high_ns <= 5.1e9
+    kinds = [f.kind for f in a.findings]
+    assert "server-idle-timeout" in kinds
+    advice = next(f for f in a.findings if f.kind == "server-idle-timeout").advice
+    assert "below 5 s" in advice
+
+
+@pytest.mark.parametrize("name, reasons, asked", [
+    ("close-client.pcap", ["connection-close", "connection-close"], "client"),
+    ("close-server.pcap", ["connection-close", "connection-close"], "server"),
+    ("http10.pcap", ["http10", "http10"], None),
+])
+def test_one_request_per_connection_scenarios(name, reasons, asked):
+    cs = conns(name)
+    assert [c.close.reason for c in cs] == reasons
+    assert all(c.requests == 1 and c.close.by == "server" for c in cs)
+    assert all(c.close.asked_by == asked for c in cs)
+
+
+def test_request_limit():
+    c0, c1 = conns("request-limit.pcap")
+    assert c0.requests == 3 and c0.close.reason == "request-limit" and c0.close.by == "server"
+    assert c0.exchanges[-1].response.connection == "close"
+    assert c1.requests == 2 and c1.close.by == "client"
+    kinds = [f.kind for f in analysed(str(SAMPLES / "request-limit.pcap")).findings]
+    assert "request-limit" in kinds
+
+
+def test_stale_reuse_answered_by_rst():
+    a = analysed(str(SAMPLES / "stale-reuse.pcap"))
+    c0, c1 = a.connections
+    assert c0.close.reason == "stale-reuse"
+    assert c0.close.by == "server" and c0.close.how == "fin" and c0.close.frame == 8
+    assert c0.close.rst_frames == (11,)
+    stale = c0.exchanges[1]
+    assert stale.reused and stale.response is None and stale.request.frame == 10
+    assert c1.requests == 1 and c1.close.reason == "closed"
+    problem = [f for f in a.findings if f.severity == "problem"]
+    assert [f.kind for f in problem] == ["stale-reuse"]
+    assert problem[0].stream == 0 and problem[0].frame == 11
+    assert a.timeout.estimate_ns == 1_000_000_000
+
+
+def test_client_idle_close():
+    (c,) = conns("client-idle.pcap")
+    assert c.requests == 2 and c.close.by == "client" and c.close.reason == "idle-timeout"
+    assert c.close.idle_before_ns == pytest.approx(2.0e9, rel=0.02)
+
+
+def test_pipelining_pairs_in_order():
+    (c,) = conns("pipelining.pcap")
+    assert [e.request.uri for e in c.exchanges] == ["/a", "/b", "/c", "/d"]
+    assert [e.request.frame for e in c.exchanges] == [4, 4, 4, 14]
+    assert [e.response.frame for e in c.exchanges] == [6, 10, 12, 15]
+    assert c.exchanges[1].response.body_bytes == c.exchanges[1].response.content_length == 8000
+    assert c.exchanges[1].response.first_frame == 8  # head in frame 8, body completes in 10
+
+
+def test_open_connection_at_capture_end(tmp_path):
+    from katui.analysis.pipeline import analyze
+    from tests.builders import conversation, write_pcap
+
+    p = tmp_path / "open.pcap"
+    req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    write_pcap(p, conversation([req], [b"HTTP/1.1 204 No Content\r\n\r\n"], close="none"))
+    (c,) = analyze(str(p)).connections
+    assert c.close.reason == "open" and c.close.by is None and c.state == "open-at-end"
+    assert c.exchanges[0].response.status == 204
+
+
+def test_started_before_capture_infers_client():
+    from tests.conftest import capture_path
+
+    a = analysed(str(capture_path("zeek__http_get_nosyn.pcap")))
+    (c,) = a.connections
+    assert c.state == "started-before-capture"
+    assert c.client_inferred in ("http", "port") and c.server.endswith(":80")
+    assert c.requests == 1
+
+
+def test_thousand_requests_on_one_connection():
+    from tests.conftest import capture_path
+
+    (c,) = analysed(str(capture_path("zeek__http_1000-requests-one-dropped-response.pcap"))).connections
+    assert c.requests == 1000
+    assert sum(1 for e in c.exchanges if e.response is None) == 1
+    assert sum(e.reused for e in c.exchanges) == 999
