@@ -28,7 +28,8 @@ SKIP_NOT_IP, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_SHORT = 1, 2, 3, 4
 def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
     """Decode the TCP segment in one frame; return a Segment tuple, or a SKIP_* int."""
     end = off + caplen
-    ip = off + 14 if linktype == 1 and buf[off + 12] == 8 and buf[off + 13] == 0 else -2
+    # caplen first: a frame shorter than an Ethernet header may be the last bytes of the file.
+    ip = off + 14 if linktype == 1 and caplen >= 14 and buf[off + 12] == 8 and buf[off + 13] == 0 else -2
     if ip == -2:
         ip = linktypes.ip_offset(linktype, buf, off, end)
         if ip < 0:
@@ -42,6 +43,8 @@ def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
             return SKIP_NOT_TCP
         if frag & 0x3FFF:
             return SKIP_FRAGMENT
+        if vihl & 0x0F < 5:  # bogus header length: the "TCP header" would be IP header bytes
+            return SKIP_SHORT
         tcp = ip + (vihl & 0x0F) * 4
         # Total length 0 is what TSO/LRO-offloaded captures write: trust the captured size.
         ip_end = ip + total if total else off + wirelen
