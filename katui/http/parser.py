@@ -164,6 +164,11 @@ class HttpHalf:
                 pos += 1
             if pos == end:
                 return end
+            # Common case: the whole head is in this piece; no copy into the accumulator.
+            idx = buf.find(b"\r\n\r\n", pos, min(end, pos + MAX_HEAD))
+            if idx >= 0:
+                self._start(buf[pos : idx + 4], frame, ts)
+                return idx + 4
         have = len(self.head)
         take = min(end, pos + MAX_HEAD + 4 - have)
         self.head += buf[pos:take]
@@ -369,10 +374,14 @@ def _text(raw: bytes, limit: int) -> str:
     return raw[:limit].decode("latin-1")
 
 
+_HEADERS = re.compile(
+    rb"\n(content-length|transfer-encoding|connection|keep-alive|host)[ \t]*:[ \t]*([^\r\n]*)", re.I)
+
+
 def _parse_head(head: bytes, is_request: bool) -> dict | None:
     """Start line and the few headers katui needs; None when it is not HTTP/1.x."""
-    lines = head.split(b"\n")
-    start = lines[0].rstrip(b"\r")
+    eol = head.find(b"\n")
+    start = head[:eol].rstrip(b"\r") if eol >= 0 else head
     fields: dict = {}
     if is_request:
         parts = start.split(b" ")
@@ -389,25 +398,27 @@ def _parse_head(head: bytes, is_request: bool) -> dict | None:
         fields["version"] = _text(version, 8)
         fields["status"] = int(code)
         fields["reason"] = _text(reason, 200)
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            continue
-        key = name.strip().lower()
-        val = value.strip()
-        if key == b"content-length":
-            try:
-                n = int(val.split(b",")[0])
-            except ValueError:
-                continue
-            if n >= 0:
-                fields["content_length"] = n
-        elif key == b"transfer-encoding":
-            fields["transfer_encoding"] = _text(val.lower(), 200)
-        elif key == b"connection":
-            fields["connection"] = _text(val.lower(), 200)
-        elif key == b"keep-alive":
-            fields["keep_alive"] = _text(val, 200)
-        elif key == b"host" and is_request:
-            fields["host"] = _text(val, 255)
+    found = {k.lower(): v for k, v in _HEADERS.findall(head)}
+    if not found:
+        return fields
+    val = found.get(b"content-length")
+    if val is not None:
+        try:
+            n = int(val.split(b",")[0])
+        except ValueError:
+            n = -1
+        if n >= 0:
+            fields["content_length"] = n
+    val = found.get(b"transfer-encoding")
+    if val is not None:
+        fields["transfer_encoding"] = _text(val.strip().lower(), 200)
+    val = found.get(b"connection")
+    if val is not None:
+        fields["connection"] = _text(val.strip().lower(), 200)
+    val = found.get(b"keep-alive")
+    if val is not None:
+        fields["keep_alive"] = _text(val.strip(), 200)
+    val = found.get(b"host")
+    if val is not None and is_request:
+        fields["host"] = _text(val.strip(), 255)
     return fields

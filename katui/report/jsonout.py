@@ -103,4 +103,5 @@ def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
 
 def render(a: Analysis, streams: list[int] | None = None) -> str:
     """JSON text (ASCII only, so no capture byte can reach a terminal raw)."""
-    return json.dumps(to_dict(a, streams), indent=1, ensure_ascii=True) + "\n"
+    # No indent: only the compact form uses the C encoder (indent forces the slow Python one).
+    return json.dumps(to_dict(a, streams), ensure_ascii=True, separators=(",", ":")) + "\n"
