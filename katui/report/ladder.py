@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from katui.model import (
     ACK,
-    CLOSE_REASONS,
     FIN,
     NOTE_KEEPALIVE,
     NOTE_OUT_OF_ORDER,
@@ -173,8 +172,8 @@ def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
     problem = close.how == "rst" or close.reason in ("stale-reuse", "reset")
     mark = "✖ PROBLEM " if problem else ""
-    what = "reset: RST" if close.how == "rst" else "teardown: FIN"
-    text = f"{mark}{what} from the {close.by} — {CLOSE_REASONS.get(close.reason, close.reason)}"
+    what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
+    text = f"{mark}{what.format(close.by)} ({close.reason})"
     return Note("section", text, frame, problem)
 
 

@@ -1,0 +1,218 @@
+"""Pilot tests: drive the TUI with keys on the sample captures and assert on its state."""
+
+from __future__ import annotations
+
+import pytest
+from ui_helpers import SAMPLES, hostile_capture, ladder_texts, settle
+
+from katui.ui.app import KatuiApp
+
+SEED = str(SAMPLES / "httptest.pcap")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_seed_ladder_shows_gap_close_reason_and_reuse(size):
+    app = KatuiApp(SEED)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        assert app.main.conn.stream == 0
+        rows = ladder_texts(app)
+        frame = {int(r.split()[0]): i for i, r in enumerate(rows) if r.strip()[:1].isdigit()}
+        between = rows[frame[10] + 1 : frame[11]]
+        gap = [r for r in between if "idle" in r and "⋯" in r]
+        assert gap and "5.0" in gap[0] and "keep-alive timeout" in gap[0]
+        reuse = [r for r in rows if "request 2 on this connection" in r]
+        assert reuse and "2.00 s idle" in reuse[0] and "no new handshake" in reuse[0]
+        assert "GET /httptest" in rows[frame[8]] and "reused" in rows[frame[8]]
+        assert "200 OK  16 B" in rows[frame[9]]
+        assert "▶" in rows[frame[1]] and "◀" in rows[frame[2]]
+
+
+async def test_summary_line_names_the_timeout():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        text = str(app.main.query_one("#summary").content)
+        for word in ("httptest.pcap", "25 frames", "2 connections", "3 requests", "≈ 5 s"):
+            assert word in text
+
+
+async def test_keys_move_between_connections_and_ladder_marks():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j")
+        assert app.main.conn.stream == 1
+        await pilot.press("k", "enter")
+        ladder = app.main.query_one("#ladder")
+        assert app.main.conn.stream == 0 and app.focused is ladder
+        await pilot.press("G")
+        assert ladder.frame == 14
+        await pilot.press("g", "right_square_bracket")
+        assert "request 1" in ladder.row_text(ladder.cursor)
+        await pilot.press("j")
+        assert ladder.frame == 4
+        assert "GET /httptest" in app.main.query_one("#detail").text
+        await pilot.press("left_square_bracket")
+        assert "request 1" in ladder.row_text(ladder.cursor)
+
+
+async def test_time_format_and_seqack_toggle():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j", "enter")  # stream 1 starts at 8.003 s
+        ladder = app.main.query_one("#ladder")
+        row = ladder.row_of(15)
+        assert "8.003420" in ladder.row_text(row)
+        await pilot.press("t")
+        assert ladder.time_mode == "conn" and "0.000000" in ladder.row_text(row)
+        assert "0.000008" in ladder.row_text(row + 1)
+        await pilot.press("t")
+        assert ladder.time_mode == "delta"
+        await pilot.press("s")
+        assert "seq=0 ack=1" in ladder.row_text(row + 1)
+
+
+async def test_gap_threshold_keys_change_gap_rows():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        gaps = sum("⋯" in r for r in ladder_texts(app))
+        await pilot.press("plus", "plus")  # 1 s -> 2 s -> 5 s
+        assert ladder.gap_ns == 5_000_000_000
+        assert sum("⋯" in r for r in ladder_texts(app)) == gaps - 1
+        await pilot.press("minus", "minus", "minus")
+        assert ladder.gap_ns == 500_000_000
+
+
+@pytest.mark.parametrize(
+    ("sample", "keys", "streams"),
+    [
+        ("httptest.pcap", ["R"], [0]),
+        ("stale-reuse.pcap", ["P"], [0]),
+        ("close-client.pcap", ["S"], None),
+        ("httptest.pcap", ["slash", *"35466", "enter"], [1]),
+        ("httptest.pcap", ["p", *"8081", "enter"], [0, 1]),
+        ("httptest.pcap", ["p", *"9", "enter"], []),
+        ("httptest.pcap", ["R", "x"], [0, 1]),
+    ],
+)
+async def test_filters(sample, keys, streams):
+    app = KatuiApp(str(SAMPLES / sample))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*keys)
+        shown = [c.stream for c in app.main.shown]
+        if streams is None:
+            assert all(c.close.by == "server" for c in app.main.shown)
+        else:
+            assert shown == streams
+
+
+async def test_search_by_status_and_uri():
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"/first", "enter")
+        assert [c.stream for c in app.main.shown] == [0]
+        assert app.focused is app.main.query_one("#connections")
+
+
+async def test_sort_cycles_and_reverses():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("O")
+        assert [c.stream for c in app.main.shown] == [1, 0]
+        assert app.main.conn.stream == 0  # selection follows the connection
+
+
+async def test_findings_jump_to_connection_and_frame():
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("j")
+        first = app.main.analysis.findings[0]
+        assert first.kind == "stale-reuse"
+        await pilot.press("f")
+        assert type(app.screen).__name__ == "FindingsScreen"
+        await pilot.press("enter")
+        assert app.screen is app.main
+        assert app.main.conn.stream == first.stream
+        assert app.main.query_one("#ladder").frame == first.frame
+        assert "RST" in app.main.query_one("#detail").text
+
+
+async def test_help_lists_every_key():
+    from katui.ui.keys import KEYS
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        table = app.screen.query_one("#help-table")
+        described = {table.get_row_at(i)[1] for i in range(table.row_count)}
+        assert {k.description for k in KEYS} <= described
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_hostile_text_is_escaped_and_literal(tmp_path):
+    # A space would end the request target, so the markup in the URI has none; the header has.
+    path = hostile_capture(tmp_path / "evil.pcap", b"/\x1b[2J[red]x[/]\x9b")
+    app = KatuiApp(str(path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        rows = ladder_texts(app)
+        get = [r for r in rows if "GET" in r]
+        assert get and "GET /\\x1b[2J[red]x[/]\\x9b" in get[0]
+        assert not any("\x1b" in r or "\x9b" in r for r in rows)
+        ladder = app.main.query_one("#ladder")
+        ladder.cursor = ladder.row_of(4)
+        await pilot.pause()
+        detail = app.main.query_one("#detail").text
+        assert "[bold red]x[/]" in detail and "\\x1b]0;pwn\\x07" in detail
+        assert "GET /\\x1b[2J[red]x[/]" in detail
+        assert "\x1b" not in detail and "\x07" not in detail
+
+
+async def test_not_a_capture_shows_error(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello, not a capture\n")
+    app = KatuiApp(str(bad))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.main.error
+        assert "Could not load" in str(app.main.query_one("#error").content)
+        await pilot.press("q")
+    assert app.return_code in (None, 0)
+
+
+async def test_missing_file_shows_error(tmp_path):
+    app = KatuiApp(str(tmp_path / "nope.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.main.error
+
+
+async def test_narrow_layout_keeps_every_pane_on_screen():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.main.has_class("-narrow")
+        for pane in ("#connections", "#ladder", "#detail"):
+            region = app.main.query_one(pane).region
+            assert region.height >= 3 and region.right <= 80 and region.bottom <= 24
+        ladder = app.main.query_one("#ladder")
+        assert ladder.size.width >= 70
+
+
+async def test_wide_layout_puts_detail_beside_ladder():
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.main.has_class("-wide")
+        ladder, detail = app.main.query_one("#ladder"), app.main.query_one("#detail")
+        assert detail.region.x > ladder.region.x

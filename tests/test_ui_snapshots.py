@@ -1,0 +1,35 @@
+"""Snapshot tests of the main screen on the seed capture (pytest-textual-snapshot)."""
+
+from __future__ import annotations
+
+import pytest
+from ui_helpers import SAMPLES, settle
+
+from katui.ui.app import KatuiApp
+
+SEED = str(SAMPLES / "httptest.pcap")
+
+
+async def _loaded(pilot) -> None:
+    await settle(pilot.app, pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_main_screen(snap_compare, size):
+    assert snap_compare(KatuiApp(SEED), terminal_size=size, run_before=_loaded)
+
+
+def test_ladder_on_the_close(snap_compare):
+    async def to_close(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("enter", "right_square_bracket", "right_square_bracket",
+                          "right_square_bracket", "right_square_bracket")  # fmt: skip
+
+    assert snap_compare(KatuiApp(SEED), terminal_size=(100, 30), run_before=to_close)
+
+
+def test_error_screen(snap_compare, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative name: the tmp path differs per run
+    (tmp_path / "notes.pcap").write_text("not a capture")
+    app = KatuiApp("notes.pcap")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_loaded)
