@@ -86,7 +86,7 @@ def _report(args) -> int:
     try:
         streams = _streams(a, args.stream)
         if args.format == "json":
-            out = jsonout.render(a, streams)
+            out = jsonout.chunks(a, streams)
         elif args.format == "md":
             out = markdown.render(a, streams)
         else:
@@ -94,9 +94,10 @@ def _report(args) -> int:
         for w in a.warnings:
             print(f"katui: warning: {w}", file=sys.stderr)
         if args.output:
-            write_atomic(args.output, out, force=True)
+            write_atomic(args.output, out, force=args.force)
         else:
-            sys.stdout.write(out)
+            for piece in [out] if isinstance(out, str) else out:
+                sys.stdout.write(piece)
             sys.stdout.flush()
     except OutputError as exc:
         print(f"katui: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
 
 PROGRESS_EVERY = 1 << 15
+RELEASE_EVERY = 64 << 20
+RELEASE_LAG = 16 << 20  # keep the most recent pages: out-of-order segments still point there
 
 Progress = Callable[[int, int, int], None]
 """progress(frames read, bytes read, total bytes)."""
@@ -94,7 +97,7 @@ def analyze(
     t_ts, t_stream, t_dir, t_flags = table.ts, table.stream, table.dir, table.flags
     t_caplen, t_wirelen = table.caplen, table.wirelen
     n = 0
-    first = last = 0
+    first = last = released = 0
     try:
         for ts, lt, off, caplen, wirelen in cap.records():
             n += 1
@@ -110,13 +113,20 @@ def analyze(
             else:
                 skipped[seg] += 1
                 _non_tcp(table)
-            if progress is not None and n % PROGRESS_EVERY == 0:
-                progress(n, off, size)
+            if n % PROGRESS_EVERY == 0:
+                if progress is not None:
+                    progress(n, off, size)
+                if off - released > RELEASE_EVERY:
+                    released = _release(buf, released, off)
     except (IndexError, ValueError) as exc:  # defensive: a decoder bug must not lose the file
         cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
         _pad(table, n)
     del t_stream, t_dir, t_flags
-    conns = [build_connection(c, idle_threshold_ns) for c in tracker.finish()]
+    conns = []
+    for c in tracker.finish():
+        conns.append(build_connection(c, idle_threshold_ns))
+        c.release()  # the tracker's working state is no longer needed
+    del tracker
     timeout = estimate_server_timeout(conns)
     warnings = list(cap.warnings)
     if skipped[SKIP_FRAGMENT]:
@@ -138,6 +148,20 @@ def analyze(
         warnings=warnings,
         idle_threshold_ns=idle_threshold_ns,
     )
+
+
+def _release(buf, start: int, upto: int) -> int:
+    """Drop already-read pages of the mapping from our resident set (they stay in the page
+    cache; a later payload read faults them back in). Keeps RSS flat on multi-GB captures."""
+    page = mmap.PAGESIZE
+    lo, hi = start - start % page, upto - upto % page - RELEASE_LAG
+    if hi > lo and hasattr(buf, "madvise"):
+        try:
+            buf.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        except (OSError, ValueError):
+            return start
+        return hi
+    return start
 
 
 def _non_tcp(t: FrameTable) -> None:

@@ -370,8 +370,25 @@ def _parse_cut_start(head: bytes, is_request: bool) -> dict | None:
     return {"method": parts[0].decode("ascii"), "uri": _text(parts[1], MAX_URI), "version": "HTTP/1.1"}
 
 
+_INTERNED: dict[bytes, str] = {}
+
+
 def _text(raw: bytes, limit: int) -> str:
     return raw[:limit].decode("latin-1")
+
+
+def _common(raw: bytes, limit: int) -> str:
+    """Decode a value that repeats across messages (version, method, reason, Connection) once.
+
+    Hundreds of thousands of messages share a handful of these strings; sharing one object per
+    distinct value keeps memory proportional to connections, not to messages.
+    """
+    got = _INTERNED.get(raw)
+    if got is None:
+        got = _text(raw, limit)
+        if len(_INTERNED) < 4096:
+            _INTERNED[raw] = got
+    return got
 
 
 _HEADERS = re.compile(
@@ -387,17 +404,17 @@ def _parse_head(head: bytes, is_request: bool) -> dict | None:
         parts = start.split(b" ")
         if len(parts) != 3 or parts[0] not in METHODS or not parts[2].startswith(b"HTTP/1."):
             return None
-        fields["method"] = parts[0].decode("ascii")
+        fields["method"] = _common(parts[0], 20)
         fields["uri"] = _text(parts[1], MAX_URI)
-        fields["version"] = _text(parts[2], 8)
+        fields["version"] = _common(parts[2], 8)
     else:
         if not _RESP_LINE.match(start + b"\n"):
             return None
         version, _, rest = start.partition(b" ")
         code, _, reason = rest.partition(b" ")
-        fields["version"] = _text(version, 8)
+        fields["version"] = _common(version, 8)
         fields["status"] = int(code)
-        fields["reason"] = _text(reason, 200)
+        fields["reason"] = _common(reason, 200)
     found = {k.lower(): v for k, v in _HEADERS.findall(head)}
     if not found:
         return fields
@@ -411,14 +428,14 @@ def _parse_head(head: bytes, is_request: bool) -> dict | None:
             fields["content_length"] = n
     val = found.get(b"transfer-encoding")
     if val is not None:
-        fields["transfer_encoding"] = _text(val.strip().lower(), 200)
+        fields["transfer_encoding"] = _common(val.strip().lower(), 200)
     val = found.get(b"connection")
     if val is not None:
-        fields["connection"] = _text(val.strip().lower(), 200)
+        fields["connection"] = _common(val.strip().lower(), 200)
     val = found.get(b"keep-alive")
     if val is not None:
-        fields["keep_alive"] = _text(val.strip(), 200)
+        fields["keep_alive"] = _common(val.strip(), 200)
     val = found.get(b"host")
     if val is not None and is_request:
-        fields["host"] = _text(val.strip(), 255)
+        fields["host"] = _common(val.strip(), 255)
     return fields

@@ -80,9 +80,7 @@ def connection_dict(a: Analysis, c: Connection) -> dict:
     }
 
 
-def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
-    """The whole analysis as plain data."""
-    conns = a.connections if streams is None else [a.connections[s] for s in streams]
+def _header(a: Analysis) -> dict:
     t = a.timeout
     return {
         "schema": SCHEMA_VERSION,
@@ -92,7 +90,6 @@ def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
         "frames": a.frames,
         "duration": _s(a.duration_ns),
         "warnings": a.warnings,
-        "connections": [connection_dict(a, c) for c in conns],
         "server_idle_timeout": {"estimate": _s(t.estimate_ns, 3), "low": _s(t.low_ns),
                                 "high": _s(t.high_ns), "advertised": t.advertised_s,
                                 "samples": t.samples},
@@ -101,7 +98,31 @@ def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
     }
 
 
+def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
+    """The whole analysis as plain data."""
+    conns = a.connections if streams is None else [a.connections[s] for s in streams]
+    d = _header(a)
+    d["connections"] = [connection_dict(a, c) for c in conns]
+    return d
+
+
+_dump = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def chunks(a: Analysis, streams: list[int] | None = None):
+    """The JSON text in pieces, one connection at a time, so memory stays flat on big captures.
+
+    ASCII only (no capture byte reaches a terminal raw); compact, because only the compact form
+    uses the C encoder.
+    """
+    conns = a.connections if streams is None else [a.connections[s] for s in streams]
+    head = _dump(_header(a))
+    yield head[:-1] + ',"connections":['
+    for i, c in enumerate(conns):
+        yield ("," if i else "") + _dump(connection_dict(a, c))
+    yield "]}\n"
+
+
 def render(a: Analysis, streams: list[int] | None = None) -> str:
-    """JSON text (ASCII only, so no capture byte can reach a terminal raw)."""
-    # No indent: only the compact form uses the C encoder (indent forces the slow Python one).
-    return json.dumps(to_dict(a, streams), ensure_ascii=True, separators=(",", ":")) + "\n"
+    """The JSON report as one string."""
+    return "".join(chunks(a, streams))

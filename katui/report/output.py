@@ -10,9 +10,10 @@ class OutputError(Exception):
     """The report could not be written; the message is one line for the user."""
 
 
-def write_atomic(path: str, text: str, force: bool = False) -> str:
+def write_atomic(path: str, text, force: bool = False) -> str:
     """Write ``text`` to ``path`` via a temp file + rename; return the absolute path.
 
+    ``text`` is a string or an iterable of strings (written piece by piece).
     Without ``force`` an existing ``path`` is left alone (OutputError). Character devices such
     as /dev/null or /dev/stdout are written directly (they cannot be renamed over).
     """
@@ -20,7 +21,7 @@ def write_atomic(path: str, text: str, force: bool = False) -> str:
     if os.path.exists(target) and not os.path.isfile(target):
         try:
             with open(target, "w", encoding="utf-8") as fh:
-                fh.write(text)
+                _write(fh, text)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         return target
@@ -33,7 +34,7 @@ def write_atomic(path: str, text: str, force: bool = False) -> str:
         raise OutputError(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            _write(fh, text)
         if force:
             os.replace(tmp, target)
         else:
@@ -48,3 +49,11 @@ def write_atomic(path: str, text: str, force: bool = False) -> str:
             os.unlink(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return target
+
+
+def _write(fh, text) -> None:
+    if isinstance(text, str):
+        fh.write(text)
+    else:
+        for piece in text:
+            fh.write(piece)

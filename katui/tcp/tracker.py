@@ -108,6 +108,11 @@ class Conn:
         self.switched = False
         self.resp_hole = False
 
+    def release(self) -> None:
+        """Drop the working state once the connection has been frozen into the model."""
+        self.exchanges = []
+        self.halves = (Half(), Half())
+
     # -- HTTP callbacks ------------------------------------------------------------------
 
     def on_request_head(self, method: str, start_ns: int) -> None:
