@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
 from katui.ui.filters import COLUMNS, row_cells
+
+MEASURE_ROWS = 200
+"""Rows DataTable itself measures per batch; widths of the rest are computed in :meth:`fill`."""
 
 
 class ConnectionTable(DataTable):
@@ -41,11 +45,20 @@ class ConnectionTable(DataTable):
         """Replace the rows with ``conns`` (one batch) and keep ``stream`` highlighted if shown."""
         self.clear()
         self.streams = [c.stream for c in conns]
-        self.add_rows([row_cells(c, first_ns) for c in conns])
+        rows = [row_cells(c, first_ns) for c in conns]
+        self.add_rows(rows)
+        for i, column in enumerate(self.ordered_columns):
+            widest = max((cell_len(r[i]) for r in rows), default=0)
+            column.content_width = max(column.content_width, widest)
         row = self.streams.index(stream) if stream in self.streams else 0
         if self.streams:
             self.move_cursor(row=row, animate=False, scroll=True)
         self.post_message(self.Selected(self.stream))
+
+    def _update_dimensions(self, new_rows) -> None:
+        # DataTable measures every cell of every new row (seconds for 60 000 connections);
+        # our cells are plain strings whose widths fill() already took, so sample a few.
+        super()._update_dimensions(list(new_rows)[:MEASURE_ROWS])
 
     @property
     def stream(self) -> int | None:
