@@ -226,7 +226,7 @@ def format_note(note: Note) -> str:
     """One gap or section row as plain text."""
     if note.kind == "gap":
         return f"{gap_head(note)} ┊ {note.text}".rstrip()
-    return f"{'':>18} ├── {note.text}"
+    return f"{'':>6} ├── {note.text}"
 
 
 def header_line(conn: Connection, time_mode: str = "rel") -> str:

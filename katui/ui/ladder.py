@@ -166,7 +166,7 @@ class LadderView(ScrollView, can_focus=True):
                 return Text.assemble((gap_head(row), self._style(style)), " ┊ ",
                                      (row.text, self._style(style)))  # fmt: skip
             style = "ladder--problem" if row.problem else "ladder--section"
-            return Text.assemble(f"{'':>18} ", (f"├── {row.text}", self._style(style)))
+            return Text.assemble(f"{'':>6} ", (f"├── {row.text}", self._style(style)))
         prev = self.rows[y - 1] if y > 0 else None
         while isinstance(prev, Note) and y > 0:
             y -= 1

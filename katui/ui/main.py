@@ -141,6 +141,10 @@ class MainScreen(actions.MainActions, Screen):
         box.border_title = f"Ladder · stream {self.conn.stream} · time {mode} · gaps ≥ {fmt_s(ladder.gap_ns)}"
         self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)))
 
+    def on_descendant_focus(self, event) -> None:
+        # On narrow screens the ladder grows while it has focus (see katui.tcss).
+        self.set_class(event.widget.id == "ladder", "-ladder-focus")
+
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
         self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
 
