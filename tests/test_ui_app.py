@@ -55,6 +55,9 @@ async def test_keys_move_between_connections_and_ladder_marks():
         assert "GET /httptest" in app.main.query_one("#detail").text
         await pilot.press("left_square_bracket")
         assert "request 1" in ladder.row_text(ladder.cursor)
+        ladder.cursor = ladder.row_of(11)
+        await pilot.pause()
+        assert "keep-alive timeout" in app.main.query_one("#detail").text
 
 
 async def test_time_format_and_seqack_toggle():

@@ -63,6 +63,8 @@ def frame_text(analysis, conn, frame: int) -> Text:
         text.append(f" (captured {t.pcap[i]})")
     if line.problem:
         text.append("\n✖ RST: the connection was reset here", "bold")
+    if frame == conn.close.frame:
+        text.append(f"\nclose: {safe_text(conn.close.explanation)} [{conn.close.reason}]")
     if line.label:
         text.append(f"\n{line.label}")
     ex, msg = _message_at(conn, frame)
