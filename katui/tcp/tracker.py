@@ -285,7 +285,7 @@ class Tracker:
                 half.pending[seq] = (n, ts, poff, pcap, plen)
                 conn.ooo += 1
             if len(half.pending) > MAX_PENDING:
-                self._skip_to_pending(conn, half, d, n, ts)
+                self._skip_to_pending(conn, half, d, n, ts, keep=MAX_PENDING // 2)
             return note | NOTE_OUT_OF_ORDER
         behind = (half.next - seq) & M32
         if behind >= plen:
@@ -393,15 +393,28 @@ class Tracker:
             half.parser.gap(nbytes, n, ts)
 
 
-    def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int) -> None:
-        """Give up waiting for the hole before the first held segment; deliver from there."""
-        ahead = [(s - half.next) & M32 for s in half.pending]
-        hole = min((a for a in ahead if a < HALF), default=None)
-        if hole is None:  # only stale entries left (all behind what was delivered)
-            half.pending.clear()
-            return
-        if hole:
-            self._hole(conn, half, hole, n, ts)
+    def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int, keep: int = 0) -> None:
+        """Give up on the holes before held segments, oldest first, until ``keep`` are left held.
+
+        One sort per call, not one scan per hole: a flood of segments each behind its own hole
+        must cost O(log n) per segment, not O(MAX_PENDING).
+        """
+        pending = half.pending
+        start = half.next
+        # Stale entries (behind what was delivered) first: they are dropped or trimmed.
+        order = sorted(pending, key=lambda s: (s - start) & M32 if (s - start) & M32 < HALF else -1)
+        for s in order[: max(0, len(order) - keep)]:
+            seg_n, seg_ts, poff, pcap, plen = pending.pop(s)
+            ahead = (s - half.next) & M32
+            if ahead < HALF:
+                if ahead:
+                    self._hole(conn, half, ahead, n, ts)
+                self._deliver(conn, half, d, seg_n, seg_ts, poff, pcap, plen)
+                continue
+            behind = (half.next - s) & M32
+            if behind < plen:
+                self._deliver(conn, half, d, seg_n, seg_ts, poff + behind, max(0, pcap - behind),
+                              plen - behind)
         self._drain(conn, half, d)
 
     def _ack_beyond(self, conn: Conn, other: Half, ack: int, gap: int, n: int, ts: int) -> int:
@@ -446,8 +459,7 @@ class Tracker:
         for conn in self.conns:
             for d, half in enumerate(conn.halves):
                 if half.pending:
-                    while half.pending:
-                        self._skip_to_pending(conn, half, d, conn.frames[-1], conn.last_ns)
+                    self._skip_to_pending(conn, half, d, conn.frames[-1], conn.last_ns)
                 if half.parser is not None:
                     half.parser.close(conn.frames[-1], conn.last_ns)
         return self.conns
