@@ -128,3 +128,15 @@ def test_any_segmentation_gives_the_same_messages(msgs, cuts):
 @given(st.binary(max_size=600), st.booleans())
 def test_arbitrary_bytes_never_raise(data, is_request):
     run(data, is_request, ["GET"] * 5, cuts=[7, 50, 200])
+
+
+def test_request_target_with_spaces_and_markup_is_kept_whole():
+    (m,) = run(b"GET /[bold red]x[/] y HTTP/1.1\r\nHost: a\r\n\r\n", True)
+    assert (m.method, m.uri, m.version) == ("GET", "/[bold red]x[/] y", "HTTP/1.1")
+
+
+def test_utf8_targets_decode_as_utf8_and_others_as_latin1():
+    (m,) = run("GET /\u202eabc HTTP/1.1\r\n\r\n".encode(), True)
+    assert m.uri == "/\u202eabc"
+    (m,) = run(b"GET /\xff\xfe HTTP/1.1\r\n\r\n", True)
+    assert m.uri == "/\xff\xfe"

@@ -25,7 +25,7 @@ MAX_LINE = 4096
 
 _REQ_LINE = re.compile(rb"([A-Z][A-Z-]{1,19}) (\S+) (HTTP/1\.[019])\r?\n")
 _RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
-_REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") \S+ HTTP/1\.[01]\r?\n)")
+_REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") [^\r\n]+ HTTP/1\.[01]\r?\n)")
 _RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
 
 # states
@@ -373,6 +373,16 @@ def _parse_cut_start(head: bytes, is_request: bool) -> dict | None:
 _INTERNED: dict[bytes, str] = {}
 
 
+def _uri(raw: bytes) -> str:
+    """A request target: UTF-8 when it is valid UTF-8 (so a bidi override is recognisable as
+    one when escaped for display), else Latin-1 (every byte maps to one character)."""
+    raw = raw[:MAX_URI]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def _text(raw: bytes, limit: int) -> str:
     return raw[:limit].decode("latin-1")
 
@@ -401,12 +411,15 @@ def _parse_head(head: bytes, is_request: bool) -> dict | None:
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
     fields: dict = {}
     if is_request:
-        parts = start.split(b" ")
-        if len(parts) != 3 or parts[0] not in METHODS or not parts[2].startswith(b"HTTP/1."):
+        method, _, rest = start.partition(b" ")
+        target, _, version = rest.rpartition(b" ")
+        # A target with spaces is invalid HTTP, but hostile clients send it and servers answer:
+        # keep it whole (split at the first and last space) rather than lose the request.
+        if method not in METHODS or not target or not version.startswith(b"HTTP/1."):
             return None
-        fields["method"] = _common(parts[0], 20)
-        fields["uri"] = _text(parts[1], MAX_URI)
-        fields["version"] = _common(parts[2], 8)
+        fields["method"] = _common(method, 20)
+        fields["uri"] = _uri(target)
+        fields["version"] = _common(version, 8)
     else:
         if not _RESP_LINE.match(start + b"\n"):
             return None
