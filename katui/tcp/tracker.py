@@ -281,9 +281,12 @@ class Tracker:
                 self._drain(conn, half, d)
             return note
         if rel < HALF:  # ahead of what we have: out of order, or a hole before it
-            if seq not in half.pending:
+            held = half.pending.get(seq)
+            if held is None:
                 half.pending[seq] = (n, ts, poff, pcap, plen)
                 conn.ooo += 1
+            elif plen > held[4]:  # a repacketised retransmission reaching further: keep that one
+                half.pending[seq] = (n, ts, poff, pcap, plen)
             if len(half.pending) > MAX_PENDING:
                 self._skip_to_pending(conn, half, d, n, ts, keep=MAX_PENDING // 2)
             return note | NOTE_OUT_OF_ORDER
