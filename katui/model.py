@@ -33,9 +33,13 @@ CLOSE_REASONS = {
 """Close reason slugs and what each means, in plain words."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class HttpMessage:
-    """One HTTP/1.x request or response head, with where it starts and completes."""
+    """One HTTP/1.x request or response head, with where it starts and completes.
+
+    Treat as immutable. Not ``frozen``: a frozen dataclass's ``__init__`` costs ~1.4 µs against
+    ~0.15 µs, and a load-test capture holds hundreds of thousands of messages.
+    """
 
     is_request: bool
     """True for a request, False for a response."""
@@ -90,9 +94,10 @@ class HttpMessage:
         return self.version == "HTTP/1.0" and "keep-alive" not in tokens
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Exchange:
-    """A request and the final response paired with it on one connection."""
+    """A request and the final response paired with it on one connection (treat as immutable;
+    not frozen for the same reason as :class:`HttpMessage`)."""
 
     n: int
     """1-based position of the request on its connection."""

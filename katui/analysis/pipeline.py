@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import mmap
 from collections import Counter
 from collections.abc import Callable
@@ -87,6 +88,18 @@ def analyze(
     idle_threshold_ns: int = DEFAULT_IDLE_NS,
 ) -> Analysis:
     """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read."""
+    # The pass allocates millions of small objects and few cycles: generational GC passes
+    # would cost ~20 % of the run for nothing. Cycles left behind are collected afterwards.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyze(path, progress, idle_threshold_ns)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int) -> Analysis:
     cap = open_capture(path)
     table = FrameTable()
     tracker = Tracker(cap.buf, table)
