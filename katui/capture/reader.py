@@ -141,7 +141,8 @@ def _gunzip_to_temp(path: str, fh):
     try:
         with gzip.GzipFile(fileobj=fh) as gz:
             while True:
-                block = gz.read(1 << 20)
+                # read1: one decompression step at a time, so a cut stream keeps what came before.
+                block = gz.read1(1 << 20)
                 if not block:
                     break
                 written += len(block)
