@@ -95,13 +95,17 @@ def analyze(
     try:
         return _analyze(path, progress, idle_threshold_ns)
     finally:
+        # What the pass built lives as long as the analysis: move it out of the collector's
+        # sight, or every later full collection (JSON rendering, the TUI) walks millions of
+        # objects again.
+        gc.freeze()
         if gc_was_enabled:
             gc.enable()
 
 
 def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int) -> Analysis:
     cap = open_capture(path)
-    table = FrameTable()
+    table = FrameTable(cap.buf)
     tracker = Tracker(cap.buf, table)
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
@@ -181,12 +185,9 @@ def _non_tcp(t: FrameTable) -> None:
     t.stream.append(-1)
     t.dir.append(0)
     t.flags.append(0)
-    t.seq.append(0)
-    t.ack.append(0)
-    t.win.append(0)
     t.plen.append(0)
     t.pcap.append(0)
-    t.poff.append(0)
+    t.toff.append(0)
     t.notes.append(0)
 
 

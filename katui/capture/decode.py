@@ -19,8 +19,8 @@ _V6_EXT = frozenset((0, 43, 60))  # hop-by-hop, routing, destination options
 _V6_FRAGMENT = 44
 
 Segment = tuple
-"""(src ip bytes, dst ip bytes, sport, dport, seq, ack, flags, window, payload offset,
-payload bytes captured, payload bytes on the wire)."""
+"""(src ip bytes, dst ip bytes, sport, dport, seq, ack, flags, TCP header offset, payload
+offset, payload bytes captured, payload bytes on the wire)."""
 
 SKIP_NOT_IP, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_SHORT = 1, 2, 3, 4
 
@@ -66,7 +66,7 @@ def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
         return SKIP_NOT_IP
     if tcp + 20 > end:
         return SKIP_SHORT
-    sport, dport, seq, ack, doff, flags, win = _TCP.unpack_from(buf, tcp)
+    sport, dport, seq, ack, doff, flags, _win = _TCP.unpack_from(buf, tcp)
     payload = tcp + (doff >> 4) * 4
     wire_payload = ip_end - payload
     if wire_payload < 0 or (doff >> 4) < 5:
@@ -75,4 +75,4 @@ def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
     captured = min(end, ip_end) - payload
     if captured < 0:
         captured = 0
-    return (src, dst, sport, dport, seq, ack, flags, win, payload, captured, wire_payload)
+    return (src, dst, sport, dport, seq, ack, flags, tcp, payload, captured, wire_payload)

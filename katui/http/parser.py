@@ -43,20 +43,6 @@ def looks_like_response(data: bytes) -> bool:
     return data.startswith(b"HTTP/1.")
 
 
-class _Pending:
-    """A message whose head has been parsed and whose body is still arriving."""
-
-    __slots__ = ("fields", "first_frame", "start_ns", "body", "head_bytes", "missing")
-
-    def __init__(self, fields: dict, first_frame: int, start_ns: int, head_bytes: int):
-        self.fields = fields
-        self.first_frame = first_frame
-        self.start_ns = start_ns
-        self.body = 0
-        self.head_bytes = head_bytes
-        self.missing = 0  # bytes of this message the capture never had
-
-
 class HttpHalf:
     """Frames HTTP messages in one direction.
 
@@ -64,6 +50,11 @@ class HttpHalf:
     ``peer_method()`` tells a response parser the method of the request it answers (so that
     HEAD responses have no body); ``on_switch()`` stops both directions after 101/CONNECT.
     """
+
+    __slots__ = ("is_request", "on_message", "next_method", "state", "head", "head_frame",
+                 "head_ns", "remaining", "cur", "missing", "error", "switched", "on_lost",
+                 "on_head")  # fmt: skip
+
 
     def __init__(
         self,
@@ -80,13 +71,14 @@ class HttpHalf:
         self.head_frame = 0
         self.head_ns = 0
         self.remaining = 0
-        self.cur: _Pending | None = None
+        self.cur: HttpMessage | None = None  # head parsed, body still arriving
+        self.missing = 0  # bytes of the current message the capture never had
         self.error: str | None = None
         self.switched = False
+        # Called when bytes that may have held whole messages were lost or skipped.
         self.on_lost: Callable[[], None] | None = None
-        """Called when bytes that may have held whole messages were lost or skipped."""
+        # Called with the method and start time when a request head is parsed (before its body).
         self.on_head: Callable[[str, int], None] | None = None
-        """Called with the method and start time when a request head is parsed (before its body)."""
 
     # -- input ---------------------------------------------------------------------------
 
@@ -97,7 +89,7 @@ class HttpHalf:
             if st == BODY or st == CHUNK_DATA:
                 take = min(self.remaining, end - pos)
                 self.remaining -= take
-                self.cur.body += take
+                self.cur.body_bytes += take
                 pos += take
                 if self.remaining == 0:
                     if st == BODY:
@@ -107,7 +99,7 @@ class HttpHalf:
             elif st == HEAD:
                 pos = self._head(buf, pos, end, frame, ts)
             elif st == UNTIL_CLOSE:
-                self.cur.body += end - pos
+                self.cur.body_bytes += end - pos
                 return
             elif st in (CHUNK_SIZE, CHUNK_END, TRAILER):
                 pos = self._chunk_line(buf, pos, end, frame, ts)
@@ -121,8 +113,8 @@ class HttpHalf:
         st = self.state
         if st in (BODY, CHUNK_DATA) and nbytes <= self.remaining:
             self.remaining -= nbytes
-            self.cur.body += nbytes
-            self.cur.missing += nbytes
+            self.cur.body_bytes += nbytes
+            self.missing += nbytes
             if self.remaining == 0:
                 if st == BODY:
                     self._finish(frame, ts)
@@ -130,8 +122,8 @@ class HttpHalf:
                     self.state = CHUNK_END
             return
         if st == UNTIL_CLOSE:
-            self.cur.body += nbytes
-            self.cur.missing += nbytes
+            self.cur.body_bytes += nbytes
+            self.missing += nbytes
             return
         if st == DEAD:
             return
@@ -191,35 +183,35 @@ class HttpHalf:
     def _partial_head(self, frame: int, ts: int) -> None:
         head = bytes(self.head)
         self.head.clear()
-        fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
-        if fields is None:
+        msg = _parse_head(head, self.is_request, self.head_frame, self.head_ns) or \
+            _parse_cut_start(head, self.is_request, self.head_frame, self.head_ns)
+        if msg is None:
             return
-        cur = _Pending(fields, self.head_frame, self.head_ns, len(head))
-        cur.missing = 1
         if self.is_request and self.on_head is not None:
-            self.on_head(fields["method"], self.head_ns)
+            self.on_head(msg.method, self.head_ns)
         elif not self.is_request and self.next_method is not None:
-            self.next_method(fields["status"], self.head_ns)
+            self.next_method(msg.status, self.head_ns)
         # Shown where the capture lost it, like Wireshark does with a truncated head.
-        self.on_message(_message(self.is_request, cur, frame, ts, False))
+        msg.frame, msg.end_ns = frame, ts
+        self.on_message(msg)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
-        fields = _parse_head(head, self.is_request)
-        if fields is None:
+        msg = _parse_head(head, self.is_request, self.head_frame, self.head_ns)
+        if msg is None:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
                 f" in frame {self.head_frame}")
             self.state = RESYNC
             return
-        self.cur = _Pending(fields, self.head_frame, self.head_ns, len(head))
-        te = fields.get("transfer_encoding", "")
-        clen = fields.get("content_length")
+        self.cur = msg
+        self.missing = 0
+        clen = msg.content_length
         if self.is_request:
-            method = fields["method"]
+            method = msg.method
             if self.on_head is not None:
                 self.on_head(method, self.head_ns)
-            if "chunked" in te:
+            if msg.chunked:
                 self.state = CHUNK_SIZE
             elif clen:
                 self.state, self.remaining = BODY, clen
@@ -228,15 +220,15 @@ class HttpHalf:
             if method == "CONNECT":
                 self.switched = True
             return
-        status = fields["status"]
+        status = msg.status
         method = self.next_method(status, self.head_ns) if self.next_method else ""
         if status == 101 or (method == "CONNECT" and 200 <= status < 300):
             self.switched = True
             self._finish(frame, ts)
             self.state = DEAD
-        elif 100 <= status < 200 or status in (204, 304) or method == "HEAD":
+        elif 100 <= status < 200 or status == 204 or status == 304 or method == "HEAD":
             self._finish(frame, ts)
-        elif "chunked" in te:
+        elif msg.chunked:
             self.state = CHUNK_SIZE
         elif clen is not None:
             if clen:
@@ -316,7 +308,10 @@ class HttpHalf:
         self.cur = None
         self.state = DEAD if self.switched else HEAD
         if cur is not None:
-            self.on_message(_message(self.is_request, cur, frame, ts, cur.missing == 0))
+            cur.frame = frame
+            cur.end_ns = ts
+            cur.complete = self.missing == 0
+            self.on_message(cur)
 
     def _lost(self) -> None:
         if self.on_lost is not None:
@@ -326,7 +321,7 @@ class HttpHalf:
         cur = self.cur
         self.cur = None
         if cur is not None:
-            self.on_message(_message(self.is_request, cur, None, None, False))
+            self.on_message(cur)  # frame None, complete False: the message never completed
 
     def _fail(self, why: str) -> None:
         self._abandon()
@@ -335,39 +330,19 @@ class HttpHalf:
         self.state = DEAD
 
 
-def _message(is_request: bool, cur: _Pending, frame, ts, complete: bool) -> HttpMessage:
-    f = cur.fields
-    return HttpMessage(
-        is_request=is_request,
-        first_frame=cur.first_frame,
-        frame=frame,
-        start_ns=cur.start_ns,
-        end_ns=ts,
-        version=f["version"],
-        method=f.get("method", ""),
-        uri=f.get("uri", ""),
-        status=f.get("status", 0),
-        reason=f.get("reason", ""),
-        connection=f.get("connection"),
-        keep_alive=f.get("keep_alive"),
-        content_length=f.get("content_length"),
-        chunked="chunked" in f.get("transfer_encoding", ""),
-        body_bytes=cur.body,
-        head_bytes=cur.head_bytes,
-        host=f.get("host", ""),
-        complete=complete,
-    )
-
-
-def _parse_cut_start(head: bytes, is_request: bool) -> dict | None:
-    """Fields of a start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
+def _parse_cut_start(head: bytes, is_request: bool, first_frame: int, start_ns: int):
+    """A start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
     if not is_request:
         m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-        return {"version": _text(head[:8], 8), "status": int(m.group(1)), "reason": ""} if m else None
+        if m is None:
+            return None
+        return HttpMessage(False, first_frame, None, start_ns, None, _common(head[:8], 8), "", "",
+                           int(m.group(1)), "", None, None, None, False, 0, len(head), "", False)
     parts = head.split(b"\r", 1)[0].split(b" ")
     if len(parts) < 2 or parts[0] not in METHODS or not parts[1]:
         return None
-    return {"method": parts[0].decode("ascii"), "uri": _text(parts[1], MAX_URI), "version": "HTTP/1.1"}
+    return HttpMessage(True, first_frame, None, start_ns, None, "HTTP/1.1", _common(parts[0], 20),
+                       _uri(parts[1]), 0, "", None, None, None, False, 0, len(head), "", False)
 
 
 _INTERNED: dict[bytes, str] = {}
@@ -405,50 +380,48 @@ _HEADERS = re.compile(
     rb"\n(content-length|transfer-encoding|connection|keep-alive|host)[ \t]*:[ \t]*([^\r\n]*)", re.I)
 
 
-def _parse_head(head: bytes, is_request: bool) -> dict | None:
-    """Start line and the few headers katui needs; None when it is not HTTP/1.x."""
+def _parse_head(head: bytes, is_request: bool, first_frame: int, start_ns: int):
+    """The message a head describes (frame/end/complete are filled in when it completes), or
+    None when it is not an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
     eol = head.find(b"\n")
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
-    fields: dict = {}
+    method = uri = reason = ""
+    status = 0
     if is_request:
-        method, _, rest = start.partition(b" ")
+        m, _, rest = start.partition(b" ")
         target, _, version = rest.rpartition(b" ")
         # A target with spaces is invalid HTTP, but hostile clients send it and servers answer:
         # keep it whole (split at the first and last space) rather than lose the request.
-        if method not in METHODS or not target or not version.startswith(b"HTTP/1."):
+        if m not in METHODS or not target or not version.startswith(b"HTTP/1."):
             return None
-        fields["method"] = _common(method, 20)
-        fields["uri"] = _uri(target)
-        fields["version"] = _common(version, 8)
+        method = _common(m, 20)
+        uri = _uri(target)
     else:
         if not _RESP_LINE.match(start + b"\n"):
             return None
         version, _, rest = start.partition(b" ")
-        code, _, reason = rest.partition(b" ")
-        fields["version"] = _common(version, 8)
-        fields["status"] = int(code)
-        fields["reason"] = _common(reason, 200)
-    found = {k.lower(): v for k, v in _HEADERS.findall(head)}
-    if not found:
-        return fields
-    val = found.get(b"content-length")
-    if val is not None:
-        try:
-            n = int(val.split(b",")[0])
-        except ValueError:
-            n = -1
-        if n >= 0:
-            fields["content_length"] = n
-    val = found.get(b"transfer-encoding")
-    if val is not None:
-        fields["transfer_encoding"] = _common(val.strip().lower(), 200)
-    val = found.get(b"connection")
-    if val is not None:
-        fields["connection"] = _common(val.strip().lower(), 200)
-    val = found.get(b"keep-alive")
-    if val is not None:
-        fields["keep_alive"] = _common(val.strip(), 200)
-    val = found.get(b"host")
-    if val is not None and is_request:
-        fields["host"] = _common(val.strip(), 255)
-    return fields
+        code, _, r = rest.partition(b" ")
+        status = int(code)
+        reason = _common(r, 200)
+    conn = ka = clen = None
+    chunked = False
+    host = ""
+    for key, val in _HEADERS.findall(head):
+        key = key.lower()
+        if key == b"content-length":
+            try:
+                n = int(val.split(b",")[0])
+            except ValueError:
+                continue
+            if n >= 0 and clen is None:
+                clen = n
+        elif key == b"connection":
+            conn = _common(val.strip().lower(), 200)
+        elif key == b"transfer-encoding":
+            chunked = b"chunked" in val.lower()
+        elif key == b"keep-alive":
+            ka = _common(val.strip(), 200)
+        elif is_request:
+            host = _common(val.strip(), 255)
+    return HttpMessage(is_request, first_frame, None, start_ns, None, _common(version, 8), method,
+                       uri, status, reason, conn, ka, clen, chunked, 0, len(head), host, False)

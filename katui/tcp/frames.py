@@ -1,22 +1,29 @@
 """Per-frame facts for every frame of a capture, stored column-wise in compact arrays.
 
-One Python object per frame would cost ~150 bytes each; these arrays cost ~45 bytes per frame,
-so a million-frame capture stays small. The ladder reads rows straight from here and fetches
-payload bytes from the mapped file only for the frame on screen.
+One Python object per frame would cost ~150 bytes each; these arrays cost ~35 bytes per frame,
+so a million-frame capture stays small. Fields only the ladder and detail views need (sequence
+and acknowledgement numbers, window, payload offset) are not stored: they are read back from the
+mapped capture at the TCP header offset when a row is drawn.
 """
 
 from __future__ import annotations
 
+import struct
 from array import array
+
+_SEQ_ACK = struct.Struct("!II")
+_WIN = struct.Struct("!H")
 
 
 class FrameTable:
     """Columns indexed by ``frame - 1``."""
 
-    __slots__ = ("ts", "stream", "dir", "flags", "seq", "ack", "win", "plen", "pcap", "poff",
-                 "notes", "caplen", "wirelen")  # fmt: skip
+    __slots__ = ("buf", "ts", "stream", "dir", "flags", "plen", "pcap", "toff", "notes", "caplen",
+                 "wirelen")  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, buf=b"") -> None:
+        self.buf = buf
+        """The mapped capture (for the lazily read columns)."""
         self.ts = array("q")
         """Timestamp, ns."""
         self.stream = array("i")
@@ -25,18 +32,12 @@ class FrameTable:
         """0 when sent by the connection's first-seen side (A), 1 when sent by side B."""
         self.flags = array("B")
         """TCP flags byte."""
-        self.seq = array("I")
-        """Absolute sequence number."""
-        self.ack = array("I")
-        """Absolute acknowledgement number."""
-        self.win = array("I")
-        """Raw window field."""
         self.plen = array("I")
         """TCP payload length on the wire."""
         self.pcap = array("I")
         """TCP payload bytes actually captured."""
-        self.poff = array("Q")
-        """Offset of the TCP payload in the (decompressed) capture file."""
+        self.toff = array("Q")
+        """Offset of the TCP header in the (decompressed) capture file; 0 for non-TCP frames."""
         self.notes = array("B")
         """NOTE_* bits from :mod:`katui.model`."""
         self.caplen = array("I")
@@ -46,3 +47,47 @@ class FrameTable:
 
     def __len__(self) -> int:
         return len(self.ts)
+
+    @property
+    def seq(self) -> _Lazy:
+        """Absolute sequence numbers (read from the capture on access)."""
+        return _Lazy(self, 0)
+
+    @property
+    def ack(self) -> _Lazy:
+        """Absolute acknowledgement numbers."""
+        return _Lazy(self, 1)
+
+    @property
+    def win(self) -> _Lazy:
+        """Raw window field."""
+        return _Lazy(self, 2)
+
+    @property
+    def poff(self) -> _Lazy:
+        """Offset of the TCP payload in the capture file."""
+        return _Lazy(self, 3)
+
+
+class _Lazy:
+    """A read-only column computed from the TCP header on access: ``table.seq[i]``."""
+
+    __slots__ = ("t", "field")
+
+    def __init__(self, table: FrameTable, field: int) -> None:
+        self.t = table
+        self.field = field
+
+    def __len__(self) -> int:
+        return len(self.t.ts)
+
+    def __getitem__(self, i: int) -> int:
+        off = self.t.toff[i]
+        if not off:
+            return 0
+        buf = self.t.buf
+        if self.field == 0 or self.field == 1:
+            return _SEQ_ACK.unpack_from(buf, off + 4)[self.field]
+        if self.field == 2:
+            return _WIN.unpack_from(buf, off + 14)[0]
+        return off + (buf[off + 12] >> 4) * 4
