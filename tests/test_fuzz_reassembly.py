@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from hostile_pcap import ACK, CLIENT, PSH, SERVER, SYN, pcap, tcp_frame, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +20,7 @@ def _pieces(data: bytes, rng: random.Random, overlap: bool) -> list[tuple[int, b
     """Cut ``data`` into (offset, bytes) segments; with ``overlap`` some reach back into earlier ones."""
     out, pos = [], 0
     while pos < len(data):
-        # The first piece holds the whole method or status-line start: see the xfail test below.
-        size = rng.randint(1, 40) if pos else rng.randint(20, 40)
+        size = rng.randint(1, 40)
         start = max(0, pos - rng.randint(0, 10)) if overlap and pos else pos
         out.append((start, data[start : pos + size]))
         pos += size
@@ -83,11 +81,6 @@ def test_any_delivery_order_same_messages(tmp_path, seed, overlap, dups, isn_c, 
     assert _exchanges(tmp_path, "b.pcap", shuffled) == in_order
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tracker._sniff decides 'not HTTP' on a first segment "
-    "shorter than the method and its space (e.g. b'GET'); issue #5 follow-up",
-)
 def test_first_segment_shorter_than_the_method(tmp_path):
     frames = [
         tcp_frame(seq=0, flags=SYN),

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from array import array
 
-from katui.http.parser import DEAD, HttpHalf, looks_like_request, looks_like_response
+from katui.http.parser import (
+    DEAD,
+    METHODS,
+    HttpHalf,
+    looks_like_request,
+    looks_like_response,
+)
 from katui.model import (
     ACK,
     FIN,
@@ -35,11 +41,19 @@ MAX_PENDING = 4096  # out-of-order segments held per direction before declaring 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
 
 
+_HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
+
+
+def _could_start_http(data: bytes) -> bool:
+    """True when ``data`` is the beginning of a request line or a status line."""
+    return any(start.startswith(data) for start in _HTTP_STARTS)
+
+
 class Half:
     """One direction of a connection: sequence tracking, reassembly and its HTTP parser."""
 
-    __slots__ = ("base", "next", "pending", "fin_seq", "parser", "sniffed", "frames",
-                 "bytes", "syn", "fin_frame", "fin_ns", "frames_with_data")  # fmt: skip
+    __slots__ = ("base", "next", "pending", "fin_seq", "parser", "sniffed", "frames", "bytes",
+                 "syn", "fin_frame", "fin_ns", "frames_with_data", "prefix", "prefix_at")  # fmt: skip
 
     def __init__(self) -> None:
         self.base: int | None = None
@@ -54,6 +68,8 @@ class Half:
         self.fin_frame = 0
         self.fin_ns = 0
         self.frames_with_data = 0
+        self.prefix: bytes | None = None  # first payload bytes, too few to recognise HTTP
+        self.prefix_at: tuple | None = None  # (frame, ts, offset, length) of those bytes
 
 
 class Exch:
@@ -311,9 +327,17 @@ class Tracker:
         if p is None:
             if half.sniffed < 0 or conn.switched:
                 return
+            prefix = half.prefix
             p = self._sniff(conn, half, d, poff, pcap)
             if p is None:
+                if half.prefix is not None:  # too short to tell yet: remember where it was
+                    half.prefix_at = half.prefix_at or (n, ts, poff, pcap)
                 return
+            if prefix is not None:
+                # The first bytes came in an earlier, shorter segment: parse them first.
+                pn, pts, pof, plen0 = half.prefix_at
+                p.feed(self.buf, pof, pof + plen0, pn, pts)
+                half.prefix_at = None
         if p.state == DEAD:
             return
         if pcap:
@@ -326,6 +350,9 @@ class Tracker:
     def _sniff(self, conn: Conn, half: Half, d: int, poff: int, pcap: int) -> HttpHalf | None:
         """Decide from the first payload bytes whether this connection speaks HTTP/1.x."""
         head = bytes(self.buf[poff : poff + min(pcap, 32)])
+        if half.prefix is not None:
+            head = half.prefix + head
+            half.prefix = None
         other = conn.halves[1 - d]
         if other.parser is not None:  # the peer's role decides ours
             is_req = not other.parser.is_request
@@ -340,6 +367,9 @@ class Tracker:
             other.sniffed = half.sniffed = -1
             return half.parser
         if not conn.midstream:
+            if len(head) < 8 and _could_start_http(head) and half.sniffed == 0:
+                half.prefix = head  # 'GE' + 'T / HTTP/1.1': wait for the next segment
+                return None
             half.sniffed = -1  # a clean start that is not HTTP: TLS or another protocol
             return None
         window = bytes(self.buf[poff : poff + min(pcap, SNIFF_LIMIT)])
