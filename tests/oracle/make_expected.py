@@ -108,7 +108,7 @@ def icmp_quoted(protocols: str) -> bool:
     if "tcp" not in layers:
         return False
     tcp_at = layers.index("tcp")
-    return any(l in ("icmp", "icmpv6") for l in layers[:tcp_at])
+    return any(layer in ("icmp", "icmpv6") for layer in layers[:tcp_at])
 
 
 def analyse(path: Path, decode_as: list[str], version: str) -> dict:
