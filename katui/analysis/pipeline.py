@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from katui.analysis.build import build_connection
+from katui.analysis.build import build_connection, client_side, endpoint
 from katui.analysis.findings import findings as make_findings
 from katui.analysis.timeout import estimate_server_timeout
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -25,6 +25,24 @@ RELEASE_LAG = 16 << 20  # keep the most recent pages: out-of-order segments stil
 
 Progress = Callable[[int, int, int], None]
 """progress(frames read, bytes read, total bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A connection as first seen while the capture is still being read (for early display)."""
+
+    stream: int
+    """tcp.stream."""
+    client: str
+    """Client endpoint as known so far (from the SYN, else provisional)."""
+    server: str
+    """Server endpoint as known so far."""
+    start_ns: int
+    """Timestamp of its first frame."""
+
+
+PreviewSink = Callable[[list[Preview]], None]
+"""preview(connections first seen since the previous call)."""
 
 
 @dataclass
@@ -86,14 +104,20 @@ def analyze(
     path: str,
     progress: Progress | None = None,
     idle_threshold_ns: int = DEFAULT_IDLE_NS,
+    preview: PreviewSink | None = None,
 ) -> Analysis:
-    """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read."""
+    """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read.
+
+    ``progress`` and ``preview`` are called from the reading loop every few thousand frames
+    (``preview`` with the connections seen since its previous call), so a UI can show the
+    first connections long before a big capture is fully read.
+    """
     # The pass allocates millions of small objects and few cycles: generational GC passes
     # would cost ~20 % of the run for nothing. Cycles left behind are collected afterwards.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(path, progress, idle_threshold_ns)
+        return _analyze(path, progress, idle_threshold_ns, preview)
     finally:
         # What the pass built lives as long as the analysis: move it out of the collector's
         # sight, or every later full collection (JSON rendering, the TUI) walks millions of
@@ -103,7 +127,8 @@ def analyze(
             gc.enable()
 
 
-def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int) -> Analysis:
+def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
+             preview: PreviewSink | None) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf)
     tracker = Tracker(cap.buf, table)
@@ -114,7 +139,7 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int) -> An
     t_ts, t_stream, t_dir, t_flags = table.ts, table.stream, table.dir, table.flags
     t_caplen, t_wirelen = table.caplen, table.wirelen
     n = 0
-    first = last = released = 0
+    first = last = released = previewed = 0
     try:
         for ts, lt, off, caplen, wirelen in cap.records():
             n += 1
@@ -133,6 +158,9 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int) -> An
             if n % PROGRESS_EVERY == 0:
                 if progress is not None:
                     progress(n, off, size)
+                if preview is not None and len(tracker.conns) > previewed:
+                    preview(_previews(tracker.conns, previewed))
+                    previewed = len(tracker.conns)
                 if off - released > RELEASE_EVERY:
                     released = _release(buf, released, off)
     except (IndexError, ValueError) as exc:  # defensive: a decoder bug must not lose the file
@@ -165,6 +193,15 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int) -> An
         warnings=warnings,
         idle_threshold_ns=idle_threshold_ns,
     )
+
+
+def _previews(conns, start: int) -> list[Preview]:
+    out = []
+    for c in conns[start:]:
+        cd, _ = client_side(c)
+        ends = (c.a, c.b)
+        out.append(Preview(c.stream, endpoint(*ends[cd]), endpoint(*ends[1 - cd]), c.first_ns))
+    return out
 
 
 def _release(buf, start: int, upto: int) -> int:

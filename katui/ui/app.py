@@ -24,6 +24,14 @@ class LoadProgress(Message):
         return isinstance(message, LoadProgress)
 
 
+class LoadPreview(Message):
+    """Connections first seen since the previous preview (shown while loading continues)."""
+
+    def __init__(self, rows: list) -> None:
+        super().__init__()
+        self.rows = rows
+
+
 class Loaded(Message):
     """The analysis is ready."""
 
@@ -66,8 +74,12 @@ class KatuiApp(App[int]):
         def progress(frames: int, done: int, total: int) -> None:
             self.post_message(LoadProgress(frames, done, total))
 
-        kwargs = {} if self.idle_threshold_ns is None else {
-            "idle_threshold_ns": self.idle_threshold_ns}  # fmt: skip
+        def preview(rows: list) -> None:
+            self.post_message(LoadPreview(rows))
+
+        kwargs = {"preview": preview}
+        if self.idle_threshold_ns is not None:
+            kwargs["idle_threshold_ns"] = self.idle_threshold_ns
         try:
             analysis = analyze(self.path, progress=progress, **kwargs)
         except (CaptureError, OSError) as exc:
@@ -80,6 +92,9 @@ class KatuiApp(App[int]):
 
     def on_load_progress(self, message: LoadProgress) -> None:
         self.main.progress(message.frames, message.done, message.total)
+
+    def on_load_preview(self, message: LoadPreview) -> None:
+        self.main.preview(message.rows)
 
     def on_loaded(self, message: Loaded) -> None:
         self.analysis = message.analysis

@@ -1,30 +1,53 @@
-"""The connection list: one DataTable row per connection, rows added in one batch."""
+"""The connection list: a virtual table drawn line by line, so 60 000 connections stay instant.
+
+A ``DataTable`` builds and measures a row object per connection: refilling it after a filter or
+sort took seconds on a load-test capture. Here a fill only stores the list of connections; the
+cells of a row are computed when the row scrolls into view (LRU-cached), and column widths come
+from cheap per-column maxima instead of measuring every cell.
+"""
 
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from katui.ui.filters import COLUMNS, row_cells
+from katui.ui.filters import COLUMNS, preview_cells, row_cells
 
-MEASURE_ROWS = 200
-"""Rows DataTable itself measures per batch; widths of the rest are computed in :meth:`fill`."""
+GAP = 2
+"""Spaces between columns."""
+FIXED_WIDTHS = {"reuse": 5, "closed by": 12, "idle→close": 10, "reason": 16, "start": 9,
+                "duration": 9}  # fmt: skip
+"""Upper bounds for columns whose cells have a known, short shape."""
 
 
-class ConnectionTable(DataTable):
+class ConnectionTable(ScrollView, can_focus=True):
     """Connections with their keep-alive verdicts; posts :class:`Selected` on cursor moves."""
 
+    DEFAULT_CSS = """
+    ConnectionTable { background: $surface; }
+    ConnectionTable > .connections--header { text-style: bold; color: $text-accent; }
+    ConnectionTable > .connections--problem { color: $text-error; }
+    ConnectionTable > .connections--cursor { text-style: reverse; }
+    """
+    COMPONENT_CLASSES = {"connections--header", "connections--problem", "connections--cursor"}
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "First", show=False),
-        Binding("G", "scroll_bottom", "Last", show=False),
-        Binding("ctrl+f", "page_down", "Page down", show=False),
-        Binding("ctrl+b", "page_up", "Page up", show=False),
-        Binding("h", "cursor_left", "Left", show=False),
-        Binding("l", "cursor_right", "Right", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("left,h", "pan(-4)", "Left", show=False),
+        Binding("right,l", "pan(4)", "Right", show=False),
+        Binding("enter", "choose", "Open ladder", show=False),
     ]
 
     class Selected(Message):
@@ -34,46 +57,164 @@ class ConnectionTable(DataTable):
             super().__init__()
             self.stream = stream
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.streams: list[int] = []
+    class Chosen(Message):
+        """Enter was pressed on a connection."""
 
-    def on_mount(self) -> None:
-        self.add_columns(*COLUMNS)
+        def __init__(self, stream: int | None) -> None:
+            super().__init__()
+            self.stream = stream
+
+    cursor = reactive(0)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.conns: list = []
+        self.streams: list[int] = []
+        self.first_ns = 0
+        self.widths = [cell_len(c) for c in COLUMNS]
+        self._cells: LRUCache[int, tuple[str, ...]] = LRUCache(4096)
+        self._strips: LRUCache[int, Strip] = LRUCache(512)
+        self._previewing = False
+
+    # -- data -------------------------------------------------------------------------------
 
     def fill(self, conns, first_ns: int, stream: int | None = None) -> None:
-        """Replace the rows with ``conns`` (one batch) and keep ``stream`` highlighted if shown."""
-        self.clear()
-        self.streams = [c.stream for c in conns]
-        rows = [row_cells(c, first_ns) for c in conns]
-        self.add_rows(rows)
-        for i, column in enumerate(self.ordered_columns):
-            widest = max((cell_len(r[i]) for r in rows), default=0)
-            column.content_width = max(column.content_width, widest)
+        """Show ``conns`` and keep ``stream`` highlighted if it is among them."""
+        self.conns = list(conns)
+        self.streams = [c.stream for c in self.conns]
+        self.first_ns = first_ns
+        self.widths = self._measure()
+        if self._previewing:
+            self._cells.clear()  # preview cells are keyed by the same streams
+            self._previewing = False
+        self._strips.clear()
+        self.virtual_size = Size(sum(self.widths) + GAP * len(self.widths), len(self.conns) + 1)
         row = self.streams.index(stream) if stream in self.streams else 0
-        if self.streams:
-            self.move_cursor(row=row, animate=False, scroll=True)
+        self.set_reactive(ConnectionTable.cursor, row)
+        self.scroll_to(x=0, y=max(row - 2, 0), animate=False)
+        self.refresh()
         self.post_message(self.Selected(self.stream))
 
-    def _update_dimensions(self, new_rows) -> None:
-        # DataTable measures every cell of every new row (seconds for 60 000 connections);
-        # our cells are plain strings whose widths fill() already took, so sample a few.
-        super()._update_dimensions(list(new_rows)[:MEASURE_ROWS])
+    def append_preview(self, rows: list) -> None:
+        """Add connections seen while loading (``Preview`` rows; replaced by :meth:`fill`)."""
+        if not self.conns:
+            self.first_ns = rows[0].start_ns
+        self._previewing = True
+        self.conns.extend(rows)
+        self.streams.extend(r.stream for r in rows)
+        self.widths = self._measure()
+        self._strips.clear()
+        self.virtual_size = Size(sum(self.widths) + GAP * len(self.widths), len(self.conns) + 1)
+        self.refresh()
+
+    def _measure(self) -> list[int]:
+        """Column widths: exact for the variable ones, known bounds for the rest."""
+        widths = [cell_len(c) for c in COLUMNS]
+        if not self.conns:
+            return widths
+        longest = {
+            "#": len(str(max(self.streams))),
+            "req": len(str(max(len(getattr(c, "exchanges", ())) for c in self.conns))),
+            "client": max(cell_len(c.client) for c in self.conns),
+            "server": max(cell_len(c.server) for c in self.conns),
+        }
+        for i, name in enumerate(COLUMNS):
+            widths[i] = max(widths[i], longest.get(name, FIXED_WIDTHS.get(name, 0)))
+        return widths
+
+    def cells(self, index: int) -> tuple[str, ...]:
+        """Cells of row ``index`` (computed on first use)."""
+        conn = self.conns[index]
+        got = self._cells.get(conn.stream)
+        if got is None:
+            got = row_cells(conn, self.first_ns) if hasattr(conn, "close") else \
+                preview_cells(conn, self.first_ns)
+            self._cells[conn.stream] = got
+        return got
+
+    @property
+    def row_count(self) -> int:
+        """Rows shown."""
+        return len(self.conns)
+
+    def get_row_at(self, index: int) -> tuple[str, ...]:
+        """Cells of row ``index`` (DataTable-compatible name)."""
+        return self.cells(index)
 
     @property
     def stream(self) -> int | None:
         """Stream of the highlighted row."""
         if not self.streams:
             return None
-        return self.streams[min(self.cursor_row, len(self.streams) - 1)]
+        return self.streams[min(self.cursor, len(self.streams) - 1)]
 
     def select_stream(self, stream: int) -> bool:
         """Move the cursor to ``stream``; False when it is filtered out."""
         if stream not in self.streams:
             return False
-        self.move_cursor(row=self.streams.index(stream), animate=False, scroll=True)
+        self.cursor = self.streams.index(stream)
         return True
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
+    # -- cursor -----------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.conns) - 1))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._strips.discard(old)
+        self._strips.discard(new)
+        top, height = int(self.scroll_offset.y), max(self.size.height - 1, 1)
+        if new < top:
+            self.scroll_to(y=new, animate=False)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False)
+        self.refresh()
         self.post_message(self.Selected(self.stream))
+
+    def action_cursor(self, step: int) -> None:
+        self.cursor += step
+
+    def action_page(self, step: int) -> None:
+        self.cursor += step * max(self.size.height - 2, 1)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else len(self.conns) - 1
+
+    def action_pan(self, step: int) -> None:
+        self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)
+
+    def action_choose(self) -> None:
+        self.post_message(self.Chosen(self.stream))
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _line(self, cells) -> str:
+        return "".join(f" {cell:<{w}}{' ' * (GAP - 1)}" for cell, w in zip(cells, self.widths,
+                                                                           strict=True))
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:  # pinned header
+            text = self._line(COLUMNS)
+            strip = Strip([Segment(text, base + self._style("connections--header"))])
+            return strip.crop_extend(scroll_x, scroll_x + width, base)
+        index = scroll_y + y - 1
+        if index >= len(self.conns):
+            return Strip.blank(width, base)
+        strip = self._strips.get(index)
+        if strip is None:
+            cells = self.cells(index)
+            style = base
+            if "✖" in cells[3] or "✖" in cells[5]:
+                style += self._style("connections--problem")
+            strip = Strip([Segment(self._line(cells), style)])
+            self._strips[index] = strip
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        if index == self.cursor and self.conns:
+            strip = strip.apply_style(self._style("connections--cursor"))
+        return strip

@@ -85,6 +85,15 @@ class MainScreen(actions.MainActions, Screen):
             f"Reading {safe_text(self.path)}: {frames} frames, {fmt_bytes(done)} of "
             f"{fmt_bytes(total)}"))  # fmt: skip
 
+    def preview(self, rows: list) -> None:
+        """List connections seen so far while the rest of the capture loads."""
+        if self.analysis is not None or not rows:
+            return
+        self.add_class("-previewing")
+        table = self.query_one("#connections", ConnectionTable)
+        table.append_preview(rows)
+        table.border_title = f"Connections {table.row_count} so far · loading…"
+
     def watch_error(self, error: str) -> None:
         self.add_class("-failed")
         self.query_one("#summary", Static).update(Text(f"katui · {safe_text(self.path)}"))
@@ -95,6 +104,7 @@ class MainScreen(actions.MainActions, Screen):
     def watch_analysis(self, a) -> None:
         if a is None:
             return
+        self.remove_class("-previewing")
         self.add_class("-loaded")
         self.query_one("#summary", Static).update(summary_text(a))
         self.query_one("#ladder", LadderView).gap_ns = self.gap_ns
@@ -119,6 +129,8 @@ class MainScreen(actions.MainActions, Screen):
             self.show_connection(None)
 
     def on_connection_table_selected(self, message: ConnectionTable.Selected) -> None:
+        if self.analysis is None:  # still loading: the list shows previews only
+            return
         conn = self.analysis.connections[message.stream] if message.stream is not None else None
         if conn is not self.conn:
             self.show_connection(conn)
@@ -148,8 +160,8 @@ class MainScreen(actions.MainActions, Screen):
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
         self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
 
-    def on_data_table_row_selected(self, event) -> None:
-        if event.data_table.id == "connections":
+    def on_connection_table_chosen(self, message: ConnectionTable.Chosen) -> None:
+        if self.analysis is not None:
             self.query_one("#ladder").focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
