@@ -112,3 +112,23 @@ def test_thousand_requests_on_one_connection():
     assert c.requests == 1000
     assert sum(1 for e in c.exchanges if e.response is None) == 1
     assert sum(e.reused for e in c.exchanges) == 999
+
+
+def test_preview_lists_connections_while_reading(monkeypatch):
+    """The reading loop reports connections as first seen, in stream order, before the end."""
+    import katui.analysis.pipeline as pipeline
+    from tests.conftest import capture_path
+
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 64)
+    seen, frames_at = [], []
+    a = pipeline.analyze(str(capture_path("pcapplusplus__example.pcap")),
+                         progress=lambda n, done, total: frames_at.append(n),
+                         preview=lambda rows: seen.extend(rows))
+    assert [p.stream for p in seen] == list(range(len(seen)))
+    assert 0 < len(seen) <= len(a.connections)
+    assert frames_at and frames_at[0] < a.frames
+    for p in seen:
+        c = a.connections[p.stream]
+        assert p.start_ns == c.start_ns
+        if c.client_inferred == "syn":
+            assert (p.client, p.server) == (c.client, c.server)
