@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from katui.analysis.pipeline import Analysis
-from katui.model import Close, Connection, Exchange, HttpMessage
+from katui.model import Close, Connection, Exchange
 
 SCHEMA_VERSION = 1
 
@@ -14,36 +14,27 @@ def _s(ns: int | None, digits: int = 6) -> float | None:
     return None if ns is None else round(ns / 1e9, digits)
 
 
-def _message(m: HttpMessage | None) -> dict | None:
-    if m is None:
-        return None
-    d = {"first_frame": m.first_frame, "frame": m.frame, "version": m.version,
-         "connection": m.connection, "keep_alive": m.keep_alive, "content_length": m.content_length,
-         "chunked": m.chunked, "body_bytes": m.body_bytes, "complete": m.complete}
-    if m.is_request:
-        d.update(method=m.method, uri=m.uri, host=m.host)
-    else:
-        d.update(status=m.status, reason=m.reason)
-    return d
-
-
 def _request(a: Analysis, e: Exchange) -> dict:
+    """One exchange, flat: the fields of the issue's schema plus what keep-alive needs."""
     req, resp = e.request, e.response
-    return {
-        "n": e.n,
-        "request_frame": req.frame if req else None,
-        "response_frame": resp.frame if resp else None,
-        "method": req.method if req else None,
-        "uri": req.uri if req else None,
-        "status": resp.status if resp else None,
-        "reused": e.reused,
-        "idle_before": _s(e.idle_before_ns),
-        "time": _s(a.rel(req.start_ns)) if req else None,
-        "ttfb": _s(e.ttfb_ns),
-        "informational": [m.status for m in e.informational],
-        "request": _message(req),
-        "response": _message(resp),
-    }
+    d = {"n": e.n, "reused": e.reused, "idle_before": _s(e.idle_before_ns), "ttfb": _s(e.ttfb_ns)}
+    if req is not None:
+        d.update(request_frame=req.frame, request_first_frame=req.first_frame, method=req.method,
+                 uri=req.uri, host=req.host, version=req.version, time=_s(req.start_ns - a.first_ns),
+                 request_connection=req.connection, request_complete=req.complete)
+    else:
+        d.update(request_frame=None, method=None, uri=None)
+    if resp is not None:
+        d.update(response_frame=resp.frame, response_first_frame=resp.first_frame,
+                 status=resp.status, reason=resp.reason, response_version=resp.version,
+                 response_connection=resp.connection, keep_alive=resp.keep_alive,
+                 body_bytes=resp.body_bytes, chunked=resp.chunked,
+                 response_complete=resp.complete)
+    else:
+        d.update(response_frame=None, status=None)
+    if e.informational:
+        d["informational"] = [m.status for m in e.informational]
+    return d
 
 
 def _close(a: Analysis, c: Close) -> dict:
