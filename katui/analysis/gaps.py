@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
-from katui.units import fmt_s
 
 
-def frame_labels(conn: Connection) -> dict[int, list]:
-    """HTTP messages by the frame where they complete (Wireshark's display frame)."""
-    out: dict[int, list] = {}
-    for e in conn.exchanges:
-        for m in (e.request, *e.informational, e.response):
-            if m is not None and m.frame is not None:
-                out.setdefault(m.frame, []).append((e, m))
-    return out
-
-
-def request_starts(conn: Connection) -> dict[int, object]:
+def request_starts(conn: Connection) -> dict:
     """Exchanges by the frame where their request starts."""
     return {e.request.first_frame: e for e in conn.exchanges if e.request is not None}
 
@@ -40,18 +29,23 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
 
 
 def _what_ended(a, conn, frame, dur, starts, fl):
+    """(what ends the gap, why, in words that do not repeat its duration)."""
     if frame in starts:
         e = starts[frame]
         if conn.close.reason == "stale-reuse" and conn.close.frame is not None \
                 and frame > conn.close.frame:
-            return "request", (f"request {e.n} sent {fmt_s(dur)} later on a connection the server "
-                               "had already closed")
-        return "request", f"request {e.n} reuses the connection after {fmt_s(dur)} idle"
+            return "request", (f"then request {e.n} is sent on a connection the server had "
+                               "already closed")
+        return "request", f"then request {e.n} reuses the connection, no new handshake"
     if frame == conn.close.frame:
+        if conn.close.reason == "stale-reuse" and not fl & RST:
+            return "close", (f"then the {conn.close.by} closes the idle connection (its "
+                             "keep-alive timeout) while the peer still counts on it")
         kind = "reset" if fl & RST else "close"
         return kind, conn.close.explanation
+    side = "client" if (a.table.dir[frame - 1] == 0) == conn.client_is_a else "server"
     if fl & RST:
-        return "reset", f"reset after {fmt_s(dur)} idle"
+        return "reset", f"then the {side} resets"
     if fl & FIN:
-        return "close", f"FIN after {fmt_s(dur)} idle"
-    return "other", f"{fmt_s(dur)} with no traffic"
+        return "close", f"then the {side} sends FIN"
+    return "other", "no traffic"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from katui.analysis.gaps import idle_gaps, request_starts
 from katui.model import (
     ACK,
     FIN,
@@ -113,18 +114,18 @@ def _stale_frames(conn: Connection) -> set[int]:
 
 def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[int | Note]:
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
-    ts = analysis.table.ts
     flags = analysis.table.flags
-    requests = {ex.request.first_frame: ex for ex in conn.exchanges if ex.request is not None}
+    requests = request_starts(conn)
     stale = _stale_frames(conn)
+    gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
     rows: list[int | Note] = []
-    prev_ts = None
     in_handshake = False
     for frame in conn.frames:
-        t = ts[frame - 1]
-        if prev_ts is not None and t - prev_ts >= gap_ns:
-            rows.append(_gap(conn, frame, t - prev_ts, requests, stale))
-        prev_ts = t
+        gap = gaps.get(frame)
+        if gap is not None:
+            problem = conn.close.reason in ("stale-reuse", "reset") and \
+                frame in stale | {conn.close.frame}
+            rows.append(Note("gap", escape(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
         if f & SYN and not f & ACK:
             rows.append(Note("section", "handshake: new TCP connection", frame))
@@ -137,20 +138,6 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
             rows.append(_close_note(conn, frame))
         rows.append(frame)
     return rows
-
-
-def _gap(conn, frame, duration, requests, stale) -> Note:
-    text = ""
-    if frame == conn.close.frame:
-        close = conn.close
-        if close.reason == "idle-timeout":
-            text = close.explanation
-        else:
-            text = f"then the {close.by} {'resets' if close.how == 'rst' else 'closes'}"
-    elif frame in requests:
-        text = f"then request {requests[frame].n} reuses the connection"
-    problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
-    return Note("gap", text, frame, problem, duration)
 
 
 def gap_head(note: Note) -> str:
