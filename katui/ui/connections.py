@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.filters import COLUMNS, preview_cells, row_cells
 
 GAP = 2
@@ -28,7 +29,7 @@ FIXED_WIDTHS = {"reuse": 5, "closed by": 12, "idle→close": 10, "reason": 16, "
 """Upper bounds for columns whose cells have a known, short shape."""
 
 
-class ConnectionTable(ScrollView, can_focus=True):
+class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
     """Connections with their keep-alive verdicts; posts :class:`Selected` on cursor moves."""
 
     DEFAULT_CSS = """
@@ -39,12 +40,7 @@ class ConnectionTable(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"connections--header", "connections--problem", "connections--cursor"}
     BINDINGS = [
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
+        *CURSOR_BINDINGS,
         Binding("left,h", "pan(-4)", "Left", show=False),
         Binding("right,l", "pan(4)", "Right", show=False),
         Binding("enter", "choose", "Open ladder", show=False),
@@ -65,6 +61,7 @@ class ConnectionTable(ScrollView, can_focus=True):
             self.stream = stream
 
     cursor = reactive(0)
+    pinned = 1  # the header line
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -137,6 +134,10 @@ class ConnectionTable(ScrollView, can_focus=True):
         """Rows shown."""
         return len(self.conns)
 
+    @property
+    def row_total(self) -> int:
+        return len(self.conns)
+
     def get_row_at(self, index: int) -> tuple[str, ...]:
         """Cells of row ``index`` (DataTable-compatible name)."""
         return self.cells(index)
@@ -157,28 +158,12 @@ class ConnectionTable(ScrollView, can_focus=True):
 
     # -- cursor -----------------------------------------------------------------------------
 
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.conns) - 1))
-
     def watch_cursor(self, old: int, new: int) -> None:
         self._strips.discard(old)
         self._strips.discard(new)
-        top, height = int(self.scroll_offset.y), max(self.size.height - 1, 1)
-        if new < top:
-            self.scroll_to(y=new, animate=False)
-        elif new >= top + height:
-            self.scroll_to(y=new - height + 1, animate=False)
+        self.scroll_to_region_of(new)
         self.refresh()
         self.post_message(self.Selected(self.stream))
-
-    def action_cursor(self, step: int) -> None:
-        self.cursor += step
-
-    def action_page(self, step: int) -> None:
-        self.cursor += step * max(self.size.height - 2, 1)
-
-    def action_jump(self, where: int) -> None:
-        self.cursor = 0 if where == 0 else len(self.conns) - 1
 
     def action_pan(self, step: int) -> None:
         self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)

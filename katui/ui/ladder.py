@@ -9,7 +9,6 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -18,9 +17,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from katui.report.ladder import Note, arrow, frame_line, gap_head, http_labels, ladder_rows
+from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 
 
-class LadderView(ScrollView, can_focus=True):
+class LadderView(CursorMixin, ScrollView, can_focus=True):
     """Client and server lanes, one row per frame, with idle-gap and section rows between."""
 
     DEFAULT_CSS = """
@@ -35,14 +35,7 @@ class LadderView(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"ladder--c2s", "ladder--s2c", "ladder--gap", "ladder--section",
                          "ladder--problem", "ladder--label", "ladder--cursor"}  # fmt: skip
-    BINDINGS = [
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("home,g", "jump(0)", "First row", show=False),
-        Binding("end,G", "jump(-1)", "Last row", show=False),
-    ]
+    BINDINGS = CURSOR_BINDINGS
 
     class FrameSelected(Message):
         """The cursor moved onto a frame row (``frame`` None on a gap or section row)."""
@@ -115,8 +108,9 @@ class LadderView(ScrollView, can_focus=True):
         if frame is not None:
             self.cursor = self.row_of(frame)
 
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.rows) - 1))
+    @property
+    def row_total(self) -> int:
+        return len(self.rows)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self._cache.discard((old,))
@@ -125,25 +119,8 @@ class LadderView(ScrollView, can_focus=True):
         self.scroll_to_region_of(new)
         self._announce()
 
-    def scroll_to_region_of(self, y: int) -> None:
-        """Keep row ``y`` on screen."""
-        top, height = int(self.scroll_offset.y), self.size.height
-        if y < top:
-            self.scroll_to(y=y, animate=False)
-        elif height and y >= top + height:
-            self.scroll_to(y=y - height + 1, animate=False)
-
     def _announce(self) -> None:
         self.post_message(self.FrameSelected(self.frame))
-
-    def action_cursor(self, step: int) -> None:
-        self.cursor += step
-
-    def action_page(self, step: int) -> None:
-        self.cursor += step * max(self.size.height - 1, 1)
-
-    def action_jump(self, where: int) -> None:
-        self.cursor = 0 if where == 0 else len(self.rows) - 1
 
     def next_mark(self, step: int) -> bool:
         """Move to the next (step 1) or previous (-1) request, gap or close row."""
