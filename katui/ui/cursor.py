@@ -29,7 +29,7 @@ class CursorMixin:
         self.cursor += step
 
     def action_page(self, step: int) -> None:
-        self.cursor += step * max(self.size.height - self.pinned - 1, 1)
+        self.cursor += step * max(self.scrollable_content_region.height - self.pinned - 1, 1)
 
     def action_jump(self, where: int) -> None:
         self.cursor = 0 if where == 0 else self.row_total - 1
@@ -39,7 +39,9 @@ class CursorMixin:
 
     def scroll_to_region_of(self, y: int) -> None:
         """Keep row ``y`` on screen."""
-        top, height = int(self.scroll_offset.y), self.size.height - self.pinned
+        # The content region excludes scrollbars (a horizontal one takes a line).
+        top = int(self.scroll_offset.y)
+        height = self.scrollable_content_region.height - self.pinned
         if y < top:
             self.scroll_to(y=y, animate=False)
         elif height > 0 and y >= top + height:
