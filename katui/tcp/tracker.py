@@ -12,6 +12,7 @@ much is waiting) are handed to the HTTP parser as explicit gaps.
 
 from __future__ import annotations
 
+import heapq
 from array import array
 
 from katui.http.parser import (
@@ -41,6 +42,34 @@ MAX_PENDING = 4096  # out-of-order segments held per direction before declaring 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
 
 
+def _hold(half: Half, seq: int, entry: tuple) -> None:
+    """Keep an out-of-order segment until the bytes before it arrive (or are given up)."""
+    if not half.pending:
+        half.origin = half.next
+        half.heap.clear()
+    elif (half.next - half.origin) & M32 > 1 << 30:
+        # Offsets are kept well inside 32 bits: re-anchor them on long transfers.
+        half.origin = half.next
+        half.heap = [((s - half.origin) & M32, s) for s in half.pending]
+        heapq.heapify(half.heap)
+    half.pending[seq] = entry
+    heapq.heappush(half.heap, ((seq - half.origin) & M32, seq))
+
+
+def _first(half: Half) -> tuple[int, int] | None:
+    """(offset from origin, seq) of the earliest held segment, dropping stale heap entries."""
+    heap, pending = half.heap, half.pending
+    while heap and heap[0][1] not in pending:
+        heapq.heappop(heap)
+    return heap[0] if heap else None
+
+
+def _forget(half: Half) -> None:
+    """Drop every held segment (the byte stream restarted)."""
+    half.pending.clear()
+    half.heap.clear()
+
+
 _HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
 
 
@@ -53,12 +82,18 @@ class Half:
     """One direction of a connection: sequence tracking, reassembly and its HTTP parser."""
 
     __slots__ = ("base", "next", "pending", "fin_seq", "parser", "sniffed", "frames", "bytes",
-                 "syn", "fin_frame", "fin_ns", "frames_with_data", "prefix", "prefix_at")  # fmt: skip
+                 "syn", "fin_frame", "fin_ns", "frames_with_data", "prefix", "prefix_at", "heap",
+                 "origin")  # fmt: skip
 
     def __init__(self) -> None:
         self.base: int | None = None
         self.next: int | None = None
         self.pending: dict[int, tuple] = {}
+        # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
+        # seq left ``pending`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
+        # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
+        self.heap: list[tuple[int, int]] = []
+        self.origin = 0
         self.fin_seq: int | None = None
         self.parser: HttpHalf | None = None
         self.sniffed = 0  # bytes examined while looking for HTTP; -1 once decided
@@ -264,13 +299,13 @@ class Tracker:
             # this side's other packets first) restarts this side's byte stream.
             half.base = seq
             half.next = (seq + 1) & M32
-            half.pending.clear()
+            _forget(half)
         if flags & ACK:
             other = conn.halves[1 - d]
             if other.base is not None and other.next != ack and not other.frames_with_data:
                 # The SYN-ACK says where the SYN side's data starts: believe it over guesses.
                 other.next = ack
-                other.pending.clear()
+                _forget(other)
             if conn.synack_from is None:
                 conn.synack_from = d
                 conn.synack_ns = ts
@@ -301,7 +336,7 @@ class Tracker:
         if rel < HALF:  # ahead of what we have: out of order, or a hole before it
             held = half.pending.get(seq)
             if held is None:
-                half.pending[seq] = (n, ts, poff, pcap, plen)
+                _hold(half, seq, (n, ts, poff, pcap, plen))
                 conn.ooo += 1
             elif plen > held[4]:  # a repacketised retransmission reaching further: keep that one
                 half.pending[seq] = (n, ts, poff, pcap, plen)
@@ -396,28 +431,20 @@ class Tracker:
         return p
 
     def _drain(self, conn: Conn, half: Half, d: int) -> None:
-        pending = half.pending
-        while pending:
-            seg = pending.pop(half.next, None)
-            if seg is None:
-                # Overlapping or stale entries: deliver the part beyond half.next, drop the rest.
-                best = None
-                for s, v in pending.items():
-                    behind = (half.next - s) & M32
-                    if behind < HALF:
-                        best = (s, v, behind)
-                        break
-                if best is None:
-                    break
-                s, v, behind = best
-                del pending[s]
-                n, ts, poff, pcap, plen = v
-                if behind < plen:
-                    self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind),
-                                  plen - behind)
-                continue
-            n, ts, poff, pcap, plen = seg
-            self._deliver(conn, half, d, n, ts, poff, pcap, plen)
+        """Deliver held segments that now continue the stream (trimming overlaps)."""
+        while half.pending:
+            top = _first(half)
+            if top is None:
+                break
+            key, s = top
+            behind = ((half.next - half.origin) & M32) - key
+            if behind < 0:
+                break  # the next held segment is beyond a hole
+            heapq.heappop(half.heap)
+            n, ts, poff, pcap, plen = half.pending.pop(s)
+            if behind < plen:
+                self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind),
+                              plen - behind)
         if half.fin_seq is not None and half.fin_seq == half.next:
             half.next = (half.next + 1) & M32
 
@@ -429,38 +456,25 @@ class Tracker:
 
 
     def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int, keep: int = 0) -> None:
-        """Give up on the holes before held segments, oldest first, until ``keep`` are left held.
-
-        One sort per call, not one scan per hole: a flood of segments each behind its own hole
-        must cost O(log n) per segment, not O(MAX_PENDING).
-        """
-        pending = half.pending
-        start = half.next
-        # Stale entries (behind what was delivered) first: they are dropped or trimmed.
-        order = sorted(pending, key=lambda s: (s - start) & M32 if (s - start) & M32 < HALF else -1)
-        for s in order[: max(0, len(order) - keep)]:
-            seg_n, seg_ts, poff, pcap, plen = pending.pop(s)
-            ahead = (s - half.next) & M32
-            if ahead < HALF:
-                if ahead:
-                    self._hole(conn, half, ahead, n, ts)
-                self._deliver(conn, half, d, seg_n, seg_ts, poff, pcap, plen)
-                continue
-            behind = (half.next - s) & M32
-            if behind < plen:
-                self._deliver(conn, half, d, seg_n, seg_ts, poff + behind, max(0, pcap - behind),
-                              plen - behind)
-        self._drain(conn, half, d)
+        """Give up on the holes before held segments, oldest first, until ``keep`` are left held."""
+        while len(half.pending) > keep:
+            top = _first(half)
+            if top is None:
+                break
+            hole = top[0] - ((half.next - half.origin) & M32)
+            if hole > 0:
+                self._hole(conn, half, hole, n, ts)
+            self._drain(conn, half, d)
 
     def _ack_beyond(self, conn: Conn, other: Half, ack: int, gap: int, n: int, ts: int) -> int:
         """The peer ACKed bytes of ``other`` the capture never delivered in order: a hole."""
         if other.fin_seq is not None and (ack - other.fin_seq) & M32 == 1 and gap == 1:
             return 0  # the ACK of a FIN whose sequence slot we already counted
         d_other = conn.halves.index(other)
-        if other.pending:
-            first = min(other.pending, key=lambda s: (s - other.next) & M32)
-            hole = (first - other.next) & M32
-            if hole < HALF and hole <= gap:
+        top = _first(other) if other.pending else None
+        if top is not None:
+            hole = top[0] - ((other.next - other.origin) & M32)
+            if 0 <= hole <= gap:
                 self._hole(conn, other, hole, n, ts)
                 self._drain(conn, other, d_other)
                 return NOTE_PREVIOUS_LOST
