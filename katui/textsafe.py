@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff]")
+_UNSAFE = re.compile(f"[\\\\\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff]")
 
 
 def _escape_char(m: re.Match) -> str:
     ch = m.group(0)
+    if ch == "\\":
+        return "\\\\"  # a literal backslash must not read like the start of an escape
     code = ord(ch)
     if code < 0x100:
         return f"\\x{code:02x}"
@@ -23,7 +25,8 @@ def _escape_char(m: re.Match) -> str:
 
 
 def safe_text(value: str, keep_newlines: bool = False) -> str:
-    """``value`` with every control / bidi character replaced by a visible escape."""
+    """``value`` with every control / bidi character replaced by a visible escape (``\\x1b``),
+    and literal backslashes doubled so that text can never imitate an escape."""
     if keep_newlines:
         return "\n".join(_UNSAFE.sub(_escape_char, line) for line in value.split("\n"))
     return _UNSAFE.sub(_escape_char, value)
