@@ -92,3 +92,13 @@ def test_report_into_a_pipe_that_closes_early():
     r = subprocess.run(f"{sys.executable} -m katui report {SEED} --ladder | head -1", shell=True,
                        capture_output=True, text=True)
     assert r.stdout.startswith("file:") and "Traceback" not in r.stderr
+
+
+def test_streamed_json_equals_the_plain_data_model():
+    """The fast JSON writer says exactly what to_dict() says, on every sample."""
+    from katui.report import jsonout
+    from tests.conftest import analysed
+
+    for path in sorted(SAMPLES.glob("*.pcap")):
+        a = analysed(str(path))
+        assert json.loads(jsonout.render(a)) == jsonout.to_dict(a), path.name
