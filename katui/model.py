@@ -27,6 +27,7 @@ CLOSE_REASONS = {
     "request-limit": "the server's per-connection request limit was reached",
     "reset": "reset (RST) instead of an orderly close",
     "stale-reuse": "a request was sent on a connection the peer had already closed",
+    "request-timeout": "closed while a request was still waiting for its response",
     "closed": "closed right after the last exchange, without a header asking for it",
     "open": "still open when the capture ended",
 }
@@ -111,6 +112,13 @@ class Exchange:
     """True when the request rode on a connection that had already carried one (n > 1)."""
     idle_before_ns: int | None = None
     """Idle time between the previous exchange's last byte and this request's first byte."""
+    pipelined: bool = False
+    """True when the request was sent before the previous response had completed."""
+
+    @property
+    def failed(self) -> bool:
+        """True when the request got no response."""
+        return self.request is not None and self.response is None
 
     @property
     def ttfb_ns(self) -> int | None:
@@ -237,6 +245,8 @@ class TimeoutEstimate:
     """``Keep-Alive: timeout=N`` advertised by the server, if any."""
     samples: int
     """Number of server idle closes behind the estimate."""
+    server: str | None = None
+    """The server endpoint this estimate is about (None: no server idle close seen)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,3 +30,8 @@ def fmt_bytes(n: int) -> str:
     if n < 1024**3:
         return f"{n / 1024**2:.1f} MiB"
     return f"{n / 1024**3:.1f} GiB"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 request`` / ``3 requests`` (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -44,14 +44,12 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
     how = None if c.close_from is None else ("rst" if c.close_rst else "fin")
     idle = None
     if c.close_from is not None:
-        ref = c.last_data_ns if c.last_data_ns is not None and c.last_data_ns <= c.close_ns else None
-        if ref is None:
-            ref = c.first_ns
-        idle = c.close_ns - ref
+        idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
     server_half = c.halves[sd]
     server_fin = server_half.fin_ns if server_half.fin_frame else None
     close = decide_close(by, how, c.close_frame or None, c.close_ns if by else None, idle,
-                         exchanges, server_fin, tuple(c.rst_frames), idle_threshold_ns)
+                         exchanges, server_fin, tuple(c.rst_frames), idle_threshold_ns,
+                         server_rst=sd in c.rst_from)
     both_fin = c.halves[0].fin_frame and c.halves[1].fin_frame
     if c.midstream:
         state = "started-before-capture"
@@ -94,6 +92,7 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
 def _exchanges(c: Conn) -> tuple[Exchange, ...]:
     out: list[Exchange] = []
     prev_end: int | None = None
+    prev_resp_end: int | None = None
     n = 0
     for ex in c.exchanges:
         req, resp = ex.request, ex.response
@@ -104,8 +103,14 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
         idle = None
         if req is not None and prev_end is not None and n > 1:
             idle = max(0, req.start_ns - prev_end)
+        # Pipelined: sent before the previous response had completed.
+        pipelined = req is not None and n > 1 and prev_resp_end is not None \
+            and req.start_ns < prev_resp_end
         out.append(Exchange(n=max(n, 1), request=req, response=resp, informational=tuple(ex.info),
-                            reused=req is not None and n > 1, idle_before_ns=idle))
+                            reused=req is not None and n > 1, idle_before_ns=idle,
+                            pipelined=pipelined))
+        if resp is not None and resp.end_ns is not None:
+            prev_resp_end = resp.end_ns
         for m in (resp, req):
             if m is not None and m.end_ns is not None:
                 prev_end = m.end_ns if prev_end is None else max(prev_end, m.end_ns)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from katui.analysis.build import build_connection, client_side, endpoint
 from katui.analysis.findings import findings as make_findings
-from katui.analysis.timeout import estimate_server_timeout
+from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
@@ -64,7 +64,9 @@ class Analysis:
     connections: list[Connection]
     """TCP connections in stream order."""
     timeout: TimeoutEstimate
-    """Inferred server idle timeout."""
+    """Inferred idle timeout of the best-evidenced server (see ``timeouts`` for all)."""
+    timeouts: list[TimeoutEstimate]
+    """Per-server idle timeout estimates, the best-evidenced first."""
     findings: list[Finding]
     """Capture-wide verdicts."""
     table: FrameTable = field(repr=False)
@@ -172,7 +174,8 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
         conns.append(build_connection(c, idle_threshold_ns))
         c.release()  # the tracker's working state is no longer needed
     del tracker
-    timeout = estimate_server_timeout(conns)
+    timeouts = estimate_server_timeouts(conns)
+    timeout = main_timeout(timeouts)
     warnings = list(cap.warnings)
     if skipped[SKIP_FRAGMENT]:
         warnings.append(f"{skipped[SKIP_FRAGMENT]} IP fragments were not reassembled")
@@ -187,7 +190,8 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
         last_ns=last,
         connections=conns,
         timeout=timeout,
-        findings=make_findings(conns, timeout),
+        timeouts=timeouts,
+        findings=make_findings(conns, timeouts),
         table=table,
         capture=cap,
         warnings=warnings,

@@ -11,14 +11,18 @@ def timeout_line(a: Analysis) -> str:
     """The inferred server idle timeout in one phrase."""
     t = a.timeout
     if t.estimate_ns is None:
-        adv = f" (advertised Keep-Alive timeout={t.advertised_s:g})" if t.advertised_s else ""
-        return "not observed (no server-side idle close)" + adv
-    parts = [f"~{t.estimate_ns / 1e9:g} s"]
+        adv = [f"{x.server} advertises timeout={x.advertised_s:g}" for x in a.timeouts
+               if x.advertised_s is not None]
+        return "not observed (no server-side idle close)" + (f"; {', '.join(adv)}" if adv else "")
+    parts = [f"~{round(t.estimate_ns / 1e9, 1):g} s at {t.server}"]
     if t.low_ns is not None:
-        parts.append(f"above {fmt_s(t.low_ns)} (longest idle that was still reused)")
+        parts.append(f"above {fmt_s(t.low_ns)} (longest idle before a reuse that got a response)")
     parts.append(f"at most {fmt_s(t.high_ns)} (shortest idle the server closed)")
     if t.advertised_s is not None:
         parts.append(f"advertised timeout={t.advertised_s:g}")
+    others = sum(1 for x in a.timeouts[1:] if x.estimate_ns is not None)
+    if others:
+        parts.append(f"{others} more server{'s' * (others != 1)} in the findings")
     return ", ".join(parts)
 
 

@@ -17,7 +17,8 @@ def _s(ns: int | None, digits: int = 6) -> float | None:
 def _request(a: Analysis, e: Exchange) -> dict:
     """One exchange, flat: the fields of the issue's schema plus what keep-alive needs."""
     req, resp = e.request, e.response
-    d = {"n": e.n, "reused": e.reused, "idle_before": _s(e.idle_before_ns), "ttfb": _s(e.ttfb_ns)}
+    d = {"n": e.n, "reused": e.reused, "pipelined": e.pipelined, "idle_before": _s(e.idle_before_ns),
+         "ttfb": _s(e.ttfb_ns)}
     if req is not None:
         d.update(request_frame=req.frame, request_first_frame=req.first_frame, method=req.method,
                  uri=req.uri, host=req.host, version=req.version, time=_s(req.start_ns - a.first_ns),
@@ -56,8 +57,8 @@ def _request_json(a: Analysis, e: Exchange) -> str:
     """Exactly ``json.dumps(_request(a, e))`` (compact), written directly: a load-test capture
     has hundreds of thousands of exchanges, and a dict per exchange doubles the cost."""
     req, resp = e.request, e.response
-    out = (f'{{"n":{e.n},"reused":{_bool(e.reused)},"idle_before":{_sec(e.idle_before_ns)},'
-           f'"ttfb":{_sec(e.ttfb_ns)}')
+    out = (f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
+           f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
     if req is not None:
         out += (f',"request_frame":{_opt(req.frame)},"request_first_frame":{req.first_frame},'
                 f'"method":{_str(req.method)},"uri":{_str(req.uri)},"host":{_str(req.host)},'
@@ -120,6 +121,11 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
     }
 
 
+def _timeout(t) -> dict:
+    return {"server": t.server, "estimate": _s(t.estimate_ns, 3), "low": _s(t.low_ns),
+            "high": _s(t.high_ns), "advertised": t.advertised_s, "samples": t.samples}
+
+
 def _header(a: Analysis) -> dict:
     t = a.timeout
     return {
@@ -130,9 +136,8 @@ def _header(a: Analysis) -> dict:
         "frames": a.frames,
         "duration": _s(a.duration_ns),
         "warnings": a.warnings,
-        "server_idle_timeout": {"estimate": _s(t.estimate_ns, 3), "low": _s(t.low_ns),
-                                "high": _s(t.high_ns), "advertised": t.advertised_s,
-                                "samples": t.samples},
+        "server_idle_timeout": _timeout(t),
+        "server_idle_timeouts": [_timeout(x) for x in a.timeouts],
         "findings": [{"kind": f.kind, "severity": f.severity, "stream": f.stream, "frame": f.frame,
                       "text": f.text, "advice": f.advice} for f in a.findings],
     }

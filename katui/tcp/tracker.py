@@ -127,7 +127,8 @@ class Conn:
                  "synack_from", "syn_frame", "syn_ns", "synack_ns", "irtt", "close_frame",
                  "close_ns", "close_from", "close_rst", "rst_frames", "last_data_ns",
                  "last_data_frame", "exchanges", "req_heads", "req_fill", "resp_idx", "retrans", "ooo",
-                 "lost", "truncated", "midstream", "switched", "resp_hole")  # fmt: skip
+                 "lost", "truncated", "midstream", "switched", "resp_hole", "rst_from",
+                 "idle_ref_ns")  # fmt: skip
 
     def __init__(self, stream: int, a: tuple, b: tuple) -> None:
         self.stream = stream
@@ -158,6 +159,8 @@ class Conn:
         self.midstream = False
         self.switched = False
         self.resp_hole = False
+        self.rst_from: list[int] = []  # side (0 = A, 1 = B) of each RST
+        self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
 
     def release(self) -> None:
         """Drop the working state once the connection has been frozen into the model."""
@@ -490,11 +493,15 @@ class Tracker:
     def _close(self, conn, half, d, n, ts, seq, plen, flags) -> None:
         if flags & RST:
             conn.rst_frames.append(n)
+            conn.rst_from.append(d)
         if conn.close_from is None:
             conn.close_from = d
             conn.close_frame = n
             conn.close_ns = ts
             conn.close_rst = bool(flags & RST)
+            # Idle before the close is measured up to here: a request sent later (the stale
+            # reuse the close provokes) must not shorten it.
+            conn.idle_ref_ns = conn.last_data_ns
         if flags & FIN and half.fin_seq is None:
             half.fin_frame, half.fin_ns = n, ts
             half.fin_seq = (seq + plen) & M32

@@ -19,21 +19,24 @@ from katui.ui.detail import DetailPane
 from katui.ui.filters import ConnFilter, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
-from katui.units import fmt_bytes, fmt_s
+from katui.units import fmt_bytes, fmt_s, plural
 
 
 def summary_text(a) -> Text:
     """The header line: file, frames, connections, requests, duration, inferred timeout."""
     t = a.timeout
     if t.estimate_ns is not None:
-        timeout = f"server idle timeout ≈ {t.estimate_ns / 1e9:g} s ({t.samples} idle closes"
+        timeout = (f"server idle timeout ≈ {round(t.estimate_ns / 1e9, 1):g} s "
+                   f"({plural(t.samples, 'idle close')}")
+        if len([x for x in a.timeouts if x.estimate_ns is not None]) > 1:
+            timeout += f" at {t.server}; more servers in the findings"
         timeout += f"; reuse worked after {fmt_s(t.low_ns)})" if t.low_ns else ")"
     else:
         timeout = "server idle timeout: no idle close seen"
     text = Text()
     text.append(safe_text(Path(a.path).name), "bold")
-    text.append(f" · {a.frames} frames · {len(a.connections)} connections · {a.requests} "
-                f"requests · {fmt_s(a.duration_ns)} · {timeout}")  # fmt: skip
+    text.append(f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
+                f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}")
     if a.warnings:
         text.append(f" · ⚠ {len(a.warnings)} warning(s): {safe_text(a.warnings[0])}")
     return text

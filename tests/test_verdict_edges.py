@@ -1,0 +1,102 @@
+"""Close verdicts and timeout inference on the edge cases a review found (tiny dpkt captures).
+
+Each capture is a script of (time, sender, flags, payload) events on one connection; sequence
+and acknowledgement numbers are tracked so that katui sees a consistent TCP stream.
+"""
+
+from __future__ import annotations
+
+import dpkt
+import pytest
+
+from katui.analysis.pipeline import analyze
+from tests.builders import CLIENT, SERVER, tcp_packet, write_pcap
+from tests.conftest import capture_path
+
+SYN, ACK, FIN, RST, PSH = (dpkt.tcp.TH_SYN, dpkt.tcp.TH_ACK, dpkt.tcp.TH_FIN, dpkt.tcp.TH_RST,
+                           dpkt.tcp.TH_PUSH)
+REQ = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
+RESP = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def script(tmp_path, events, name="c.pcap"):
+    """Write events [(t, 'c'|'s', flags, payload)] after a handshake at t=0."""
+    seq = {"c": 1000, "s": 5000}
+    out = [(0.0, tcp_packet(seq=999, flags=SYN)),
+           (0.001, tcp_packet(SERVER, CLIENT, 80, 40000, 4999, 1000, SYN | ACK)),
+           (0.002, tcp_packet(seq=1000, ack=5000))]
+    for t, who, flags, payload in events:
+        other = "s" if who == "c" else "c"
+        ends = (CLIENT, SERVER, 40000, 80) if who == "c" else (SERVER, CLIENT, 80, 40000)
+        out.append((t, tcp_packet(*ends, seq[who], seq[other], flags | ACK if not flags & RST
+                                  else flags, payload)))
+        seq[who] += len(payload) + (1 if flags & FIN else 0)
+    p = tmp_path / name
+    write_pcap(p, out)
+    return analyze(str(p))
+
+
+def exchange(t, gap=0.001):
+    return [(t, "c", PSH, REQ), (t + gap, "s", PSH, RESP), (t + 2 * gap, "c", 0, b"")]
+
+
+def test_stale_reuse_long_connection_measures_idle_from_the_last_response(tmp_path):
+    events = exchange(0.01) + exchange(3.0) + exchange(6.0) + exchange(9.0)
+    events += [(14.002, "s", FIN, b""), (14.003, "c", 0, b""),  # server idle close after 5 s
+               (20.0, "c", PSH, REQ), (20.001, "s", RST, b"")]  # stale reuse, reset
+    (c,) = (a := script(tmp_path, events)).connections
+    assert c.close.reason == "stale-reuse" and c.close.by == "server"
+    assert c.close.idle_before_ns == pytest.approx(5.0e9, abs=2e6)
+    assert a.timeout.estimate_ns == 5_000_000_000
+    assert a.timeout.low_ns == pytest.approx(2.997e9, abs=5e6)  # the failed reuse is not counted
+    reuse = next(f for f in a.findings if f.kind == "reuse")
+    assert "request 5" not in reuse.text
+
+
+def test_server_close_with_a_request_pending_is_not_keep_alive(tmp_path):
+    events = exchange(0.01) + [(1.0, "c", PSH, REQ), (1.001, "s", 0, b""),
+                               (31.0, "s", FIN, b""), (31.001, "c", FIN, b"")]
+    (c,) = (a := script(tmp_path, events)).connections
+    assert c.close.reason == "request-timeout" and c.close.by == "server"
+    assert a.timeout.estimate_ns is None
+    assert "request-timeout" in {f.kind for f in a.findings}
+
+
+def test_client_giving_up_on_a_slow_response_is_not_stale_reuse(tmp_path):
+    events = exchange(0.01) + [(2.0, "c", PSH, REQ), (2.001, "s", 0, b""),
+                               (32.0, "c", RST, b"")]
+    (c,) = script(tmp_path, events).connections
+    assert c.close.reason == "request-timeout" and c.close.by == "client" and c.close.how == "rst"
+
+
+def test_error_response_with_close_is_not_a_request_limit(tmp_path):
+    bye = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    events = exchange(0.01) + [(1.0, "c", PSH, REQ), (1.001, "s", PSH, bye),
+                               (1.002, "s", FIN, b""), (1.003, "c", FIN, b"")]
+    (c,) = script(tmp_path, events).connections
+    assert c.close.reason == "connection-close" and c.close.asked_by == "server"
+
+
+def test_short_server_idle_timeout_is_still_a_keep_alive_timeout(tmp_path):
+    events = exchange(0.01) + [(0.515, "s", FIN, b""), (0.516, "c", FIN, b"")]
+    (c,) = (a := script(tmp_path, events)).connections
+    assert c.close.reason == "idle-timeout"
+    assert a.timeout.estimate_ns == pytest.approx(0.504e9, abs=2e6)  # sub-second: not rounded
+
+
+def test_timeouts_are_per_server():
+    """example.pcap: one server advertises timeout=10, another closes after ~4 s: no mismatch."""
+    a = analyze(str(capture_path("pcapplusplus__example.pcap")))
+    servers = {t.server for t in a.timeouts}
+    assert len(servers) == len(a.timeouts) >= 2
+    assert all(f.kind != "timeout-mismatch" for f in a.findings)
+    for f in a.findings:
+        if f.kind == "server-idle-timeout":
+            assert f.text.startswith("Server ") and a.connections[f.stream].server in f.text
+
+
+def test_pipelined_requests_are_marked():
+    from tests.conftest import SAMPLES
+
+    (c,) = analyze(str(SAMPLES / "pipelining.pcap")).connections
+    assert [e.pipelined for e in c.exchanges] == [False, True, True, False]
