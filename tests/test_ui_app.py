@@ -22,7 +22,7 @@ async def test_seed_ladder_shows_gap_close_reason_and_reuse(size):
         gap = [r for r in between if "idle" in r and "⋯" in r]
         assert gap and "5.0" in gap[0] and "keep-alive timeout" in gap[0]
         reuse = [r for r in rows if "request 2 on this connection" in r]
-        assert reuse and "2.00 s idle" in reuse[0] and "no new handshake" in reuse[0]
+        assert reuse and "2.002 s idle" in reuse[0] and "no new handshake" in reuse[0]
         assert "GET /httptest" in rows[frame[8]] and "reused" in rows[frame[8]]
         assert "200 OK  16 B" in rows[frame[9]]
         assert "▶" in rows[frame[1]] and "◀" in rows[frame[2]]

@@ -7,8 +7,30 @@ from katui.model import FIN, RST, Connection, IdleGap
 
 
 def request_starts(conn: Connection) -> dict:
-    """Exchanges by the frame where their request starts."""
-    return {e.request.first_frame: e for e in conn.exchanges if e.request is not None}
+    """The first exchange whose request starts in each frame (pipelined requests share one)."""
+    out: dict = {}
+    for e in conn.exchanges:
+        if e.request is not None:
+            out.setdefault(e.request.first_frame, e)
+    return out
+
+
+def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
+    """The latest connection from the same client host to the same server that was already
+    closed when ``conn`` started: the one a pool had to replace with ``conn``."""
+    index = a.cache.get("paths")
+    if index is None:
+        index = {}
+        for c in a.connections:
+            index.setdefault((c.client.rsplit(":", 1)[0], c.server), []).append(c)
+        a.cache["paths"] = index
+    best = None
+    for c in index.get((conn.client.rsplit(":", 1)[0], conn.server), ()):
+        ts = c.close.ts_ns
+        if c is not conn and ts is not None and ts <= conn.start_ns and \
+                (best is None or ts > best.close.ts_ns):
+            best = c
+    return best
 
 
 def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) -> list[IdleGap]:
@@ -36,6 +58,8 @@ def _what_ended(a, conn, frame, dur, starts, fl):
                 and frame > conn.close.frame:
             return "request", (f"then request {e.n} is sent on a connection the server had "
                                "already closed")
+        if not e.reused:
+            return "request", f"then request {e.n}, the first on this connection"
         return "request", f"then request {e.n} reuses the connection, no new handshake"
     if frame == conn.close.frame:
         if conn.close.reason == "stale-reuse" and not fl & RST:

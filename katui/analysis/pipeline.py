@@ -77,6 +77,8 @@ class Analysis:
     """Damage and oddities found while reading."""
     idle_threshold_ns: int = DEFAULT_IDLE_NS
     """Idle stretch that counts as an idle gap."""
+    cache: dict = field(default_factory=dict, repr=False)
+    """Lazily built indexes for the views (e.g. connections by client host and server)."""
 
     @property
     def duration_ns(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from katui.analysis.gaps import idle_gaps, request_starts
+from katui.analysis.gaps import idle_gaps, previous_on_path
 from katui.model import (
     ACK,
     FIN,
@@ -91,7 +91,9 @@ def http_labels(conn: Connection) -> dict[int, str]:
             if msg is None:
                 continue
             text = escape(msg.label)
-            if msg.is_request and ex.reused:
+            if msg.is_request and ex.pipelined:
+                text = f"{text}  ⇉ pipelined"
+            elif msg.is_request and ex.reused:
                 text = f"{text}  ↻ reused"
             if not msg.is_request and msg.body_bytes:
                 text = f"{text}  {fmt_bytes(msg.body_bytes)}"
@@ -115,7 +117,10 @@ def _stale_frames(conn: Connection) -> set[int]:
 def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[int | Note]:
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
     flags = analysis.table.flags
-    requests = request_starts(conn)
+    requests: dict[int, list] = {}
+    for ex in conn.exchanges:
+        if ex.request is not None:
+            requests.setdefault(ex.request.first_frame, []).append(ex)
     stale = _stale_frames(conn)
     gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
     rows: list[int | Note] = []
@@ -127,17 +132,27 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
                 frame in stale | {conn.close.frame}
             rows.append(Note("gap", escape(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
-        if f & SYN and not f & ACK:
-            rows.append(Note("section", "handshake: new TCP connection", frame))
+        if f & SYN and not f & ACK and not in_handshake:
+            rows.append(Note("section", _handshake_text(analysis, conn), frame))
             in_handshake = True
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.append(_request_note(requests[frame], frame, frame in stale))
+            rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame])
         if frame == conn.close.frame:
             rows.append(_close_note(conn, frame))
         rows.append(frame)
     return rows
+
+
+def _handshake_text(analysis, conn: Connection) -> str:
+    """The handshake heading; names the connection this one replaces, if the capture has it."""
+    prev = previous_on_path(analysis, conn)
+    if prev is None or prev.close.ts_ns is None:
+        return "handshake: new TCP connection"
+    how = "reset" if prev.close.how == "rst" else "closed"
+    return (f"handshake: new connection {fmt_s(conn.start_ns - prev.close.ts_ns)} after the "
+            f"{prev.close.by} {how} stream {prev.stream} ({prev.close.reason})")
 
 
 def gap_head(note: Note) -> str:
@@ -149,8 +164,11 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
     if stale:
         return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
                     "server had closed", frame, True)  # fmt: skip
+    if ex.pipelined:
+        return Note("section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} "
+                    "had arrived", frame)
     if ex.reused:
-        idle = f", {ex.idle_before_ns / 1e9:.2f} s idle" if ex.idle_before_ns is not None else ""
+        idle = f", {fmt_s(ex.idle_before_ns)} idle" if ex.idle_before_ns is not None else ""
         return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
     return Note("section", f"request {ex.n}", frame)
 

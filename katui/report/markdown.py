@@ -100,7 +100,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         out += [f"- {fmt_s(g.duration_ns)} between frames {g.after_frame} and {g.before_frame}: "
                 f"{md(g.explanation)}" for g in gaps]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=110))]
+        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200))]
     else:
         out += ["", f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
                 "the TUI or use --format json)"]

@@ -35,6 +35,7 @@ def write_atomic(path: str, text, force: bool = False) -> str:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             _write(fh, text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
         if force:
             os.replace(tmp, target)
         else:
@@ -49,6 +50,12 @@ def write_atomic(path: str, text, force: bool = False) -> str:
             os.unlink(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write(fh, text) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from katui.ui.export import default_name, render_markdown, system_copy, write_atomic
+from katui.ui.export import default_name, render_markdown, system_copy, write_export
 from katui.ui.filters import SORT_KEYS
 from katui.ui.modals import ConfirmScreen, FindingsScreen, HelpScreen, ScopeScreen
 from katui.units import fmt_s
@@ -155,9 +155,11 @@ class MainActions:
 
             self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), answer)
             return
+        from katui.report.output import OutputError
+
         try:
-            where = write_atomic(path, self._markdown(scope))
-        except OSError as exc:
+            where = write_export(path, self._markdown(scope), overwrite)
+        except OutputError as exc:
             self.notify(f"Export failed: {exc}", severity="error")
             return
         self.notify(f"Wrote {where}")

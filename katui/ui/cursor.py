@@ -37,6 +37,9 @@ class CursorMixin:
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, self.row_total - 1))
 
+    def on_resize(self) -> None:
+        self.scroll_to_region_of(self.cursor)
+
     def scroll_to_region_of(self, y: int) -> None:
         """Keep row ``y`` on screen."""
         # The content region excludes scrollbars (a horizontal one takes a line).

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 
@@ -19,18 +17,11 @@ def default_name(capture_path: str) -> str:
     return f"{Path(capture_path).stem}-katui.md"
 
 
-def write_atomic(path: str, text: str) -> str:
-    """Write ``text`` to ``path`` via a temporary file and a rename; returns the absolute path."""
-    target = Path(path).expanduser().resolve()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return str(target)
+def write_export(path: str, text: str, overwrite: bool) -> str:
+    """Write ``text`` to ``path`` atomically (the CLI's writer); returns the absolute path."""
+    from katui.report.output import write_atomic
+
+    return write_atomic(str(Path(path).expanduser()), text, force=overwrite)
 
 
 def system_copy(text: str) -> str | None:

@@ -73,7 +73,9 @@ class MainScreen(actions.MainActions, Screen):
                     yield Static(id="ladder-head")
                     yield LadderView(id="ladder")
                 yield DetailPane(id="detail")
-        yield Input(id="search", placeholder="search: address, port, URI, status; port:N")
+        # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
+        yield Input(id="search", placeholder="search: address, port, URI, status; port:N",
+                    select_on_focus=False)
         yield Footer()
 
     def on_mount(self) -> None:

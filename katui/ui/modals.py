@@ -72,7 +72,15 @@ class FindingsScreen(ModalScreen[tuple[int, int | None] | None]):
 class ScopeScreen(ModalScreen[tuple[str, str] | None]):
     """Ask what to export: the selected connection, the filtered list, or everything."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=True)]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=True),
+                Binding("j", "down", "Down", show=False),
+                Binding("k", "up", "Up", show=False)]  # fmt: skip
+
+    def action_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
 
     def __init__(self, verb: str, choices: list[tuple[str, str]], path: str | None) -> None:
         super().__init__()
