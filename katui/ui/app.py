@@ -121,9 +121,20 @@ def _runner(screen: Screen, action: str):
 
 
 def run(path: str, idle_threshold_ns: int | None = None) -> int:
-    """Open the TUI on ``path``; returns the process exit code (1 when loading failed)."""
+    """Open the TUI on ``path``; returns the process exit code.
+
+    A capture that could not be loaded was shown on screen; once the app has left the terminal,
+    the same one line goes to stderr and the exit status is 2, as for ``katui report``.
+    """
+    import sys
+
+    from katui.textsafe import safe_text
+
     app = KatuiApp(path, idle_threshold_ns)
     app.run()
     if app.return_code not in (None, 0):
         return app.return_code
-    return 1 if app.main.error else 0
+    if app.main.error:
+        print(f"katui: {safe_text(app.main.error)}", file=sys.stderr)
+        return 2
+    return 0
