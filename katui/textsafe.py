@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_UNSAFE = re.compile(f"[\\\\\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff]")
+# Lone surrogates U+DC80-U+DCFF stand for undecodable bytes (``surrogateescape``).
+_UNSAFE = re.compile(f"[\\\\\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff\udc80-\udcff]")
 
 
 def _escape_char(m: re.Match) -> str:
@@ -19,6 +20,8 @@ def _escape_char(m: re.Match) -> str:
     if ch == "\\":
         return "\\\\"  # a literal backslash must not read like the start of an escape
     code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not valid UTF-8
+        return f"\\x{code - 0xDC00:02x}"
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}"
@@ -33,8 +36,9 @@ def safe_text(value: str, keep_newlines: bool = False) -> str:
 
 
 def safe_bytes(data: bytes, keep_newlines: bool = True) -> str:
-    """Decode capture bytes as Latin-1 (every byte shows as itself or an escape) and escape them."""
-    text = data.decode("latin-1")
+    """Decode capture bytes as UTF-8 where valid (so text and a bidi override read as such),
+    show every other byte as ``\\xNN``, and escape the rest as :func:`safe_text` does."""
+    text = data.decode("utf-8", "surrogateescape")
     if keep_newlines:
         text = text.replace("\r\n", "\n")
     return safe_text(text, keep_newlines=keep_newlines)

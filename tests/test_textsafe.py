@@ -26,3 +26,8 @@ def test_newlines_kept_only_when_asked():
 def test_output_has_no_control_or_bidi_characters(text):
     out = safe_text(text)
     assert not re.search("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", out)
+
+
+def test_bytes_decode_as_utf8_with_invalid_bytes_escaped():
+    data = "é \u202e".encode() + b"\xff\x1b"
+    assert safe_bytes(data, keep_newlines=False) == "é \\u202e\\xff\\x1b"
