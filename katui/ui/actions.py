@@ -48,14 +48,14 @@ class MainActions:
         if self.filter.active:
             self.filter = ConnFilter()
             self.refill()
-            self.notify("Filters cleared.")
+            self.notify("Filters cleared.", timeout=2)
 
     def action_filter(self, name: str) -> None:
         self.filter = self.filter.toggled(name)
         self.refill()
         on = getattr(self.filter, name)
         self.notify(f"Filter {name.replace('_', ' ')} {'on' if on else 'off'}: "
-                    f"{len(self.shown)} connection(s) shown.")  # fmt: skip
+                    f"{len(self.shown)} connection(s) shown.", timeout=2)  # fmt: skip
 
     def action_sort(self) -> None:
         self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
@@ -82,13 +82,13 @@ class MainActions:
             smaller = [g for g in GAP_STEPS_NS if g < now]
             ladder.gap_ns = smaller[-1] if smaller else now
         self.update_ladder_head()
-        self.notify(f"Idle gaps shown from {fmt_s(ladder.gap_ns)}.")
+        self.notify(f"Idle gaps shown from {fmt_s(ladder.gap_ns)}.", timeout=2)
 
     def action_mark(self, step: int) -> None:
         ladder = self.query_one("#ladder")
         ladder.focus()
         if not ladder.next_mark(step):
-            self.notify("No more requests or gaps that way.", severity="warning")
+            self.notify("No more requests or gaps that way.", severity="warning", timeout=2)
 
     def action_focus_ladder(self) -> None:
         self.query_one("#ladder").focus()

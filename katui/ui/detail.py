@@ -58,7 +58,7 @@ def frame_text(analysis, conn, frame: int) -> Text:
     text.append(f"  {who}  {src} → {dst}\n")
     text.append(f"t={line.time} s (+{(t.ts[i] - conn.start_ns) / 1e9:.6f} s in connection)  "
                 f"flags [{flag_text(t.flags[i])}]  {line.seqack if t.flags[i] & ACK else ''}"
-                f"  win={t.win[i]}  len={t.plen[i]}")  # fmt: skip
+                f"  win={t.win[i]} (unscaled)  len={t.plen[i]}")  # fmt: skip
     if t.pcap[i] < t.plen[i]:
         text.append(f" (captured {t.pcap[i]})")
     if line.problem:
