@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS",
                       help="idle gap threshold (default 1 s)")
     rep = sub.add_parser("report", help="print the analysis (text, Markdown or JSON)")
-    rep.add_argument("file", help="pcap / pcapng capture, optionally .gz")
+    rep.add_argument("file", help="pcap / pcapng capture, optionally .gz; - reads standard input")
     rep.add_argument("--format", "-f", choices=FORMATS, default="text")
     rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     rep.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="only this tcp.stream (repeatable)")
     rep.add_argument("--ladder", action="store_true", help="text format: include ladders")
     rep.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS",
-                     help="idle gap threshold (default 1 s)")
+                     help="idle stretch shown as a gap, and after which a client's close counts "
+                          "as a client idle timeout (default 1 s)")
     return p
 
 
@@ -120,6 +121,9 @@ def _streams(a, wanted: list[int] | None) -> list[int] | None:
 
 
 def _view(args) -> int:
+    if args.file == "-":
+        raise CaptureError("the viewer reads keys from standard input, so it cannot read the "
+                           "capture from it; save it to a file, or use 'katui report -'")
     if not os.path.exists(args.file):
         raise CaptureError(f"{args.file}: no such file")
     if not sys.stdout.isatty():

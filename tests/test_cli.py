@@ -102,3 +102,20 @@ def test_streamed_json_equals_the_plain_data_model():
     for path in sorted(SAMPLES.glob("*.pcap")):
         a = analysed(str(path))
         assert json.loads(jsonout.render(a)) == jsonout.to_dict(a), path.name
+
+
+def test_report_reads_a_capture_from_standard_input():
+    raw = (SAMPLES / "httptest.pcap").read_bytes()
+    r = subprocess.run([sys.executable, "-m", "katui", "report", "-", "-f", "json"], input=raw,
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["file"] == "-" and d["frames"] == 25 and len(d["connections"]) == 2
+    r = subprocess.run([sys.executable, "-m", "katui", "report", "-"], input=b"",
+                       capture_output=True, text=False)
+    assert r.returncode == 2 and r.stderr.decode().count("\n") == 1
+
+
+def test_viewer_refuses_standard_input(capsys):
+    assert main(["-"]) == 2
+    assert "cannot read the capture from it" in capsys.readouterr().err

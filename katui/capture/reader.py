@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import mmap
 import os
+import shutil
 import stat
 import struct
 import tempfile
@@ -105,7 +106,13 @@ class CaptureFile:
 
 
 def open_capture(path: str) -> CaptureFile:
-    """Open ``path`` read-only; raise :class:`CaptureError` with a one-line reason if impossible."""
+    """Open ``path`` read-only; raise :class:`CaptureError` with a one-line reason if impossible.
+
+    ``-`` reads the capture from standard input (``tcpdump -w - | katui report -``): it is
+    spooled to an unlinked temporary file first, since the reader maps the file.
+    """
+    if path == "-":
+        return _from_stdin()
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -129,6 +136,27 @@ def open_capture(path: str) -> CaptureFile:
     buf = _map(fh)
     fmt = _sniff(path, head)
     cap = CaptureFile(path=path, format=fmt, compressed=compressed, buf=buf, size=len(buf), _fh=fh)
+    _check_header(cap)
+    return cap
+
+
+def _from_stdin() -> CaptureFile:
+    import sys
+
+    src = sys.stdin.buffer
+    if src.isatty():
+        raise CaptureError("-: standard input is a terminal; pipe a capture in (tcpdump -w - ...)")
+    out = tempfile.TemporaryFile(prefix="katui-stdin-")
+    shutil.copyfileobj(src, out, 1 << 20)
+    out.seek(0)
+    head = out.read(4)
+    compressed = head[:2] == GZIP_MAGIC
+    if compressed:
+        out = _gunzip_to_temp("-", out)
+        head = out.read(4)
+    buf = _map(out)
+    cap = CaptureFile(path="-", format=_sniff("-", head), compressed=compressed, buf=buf,
+                      size=len(buf), _fh=out)
     _check_header(cap)
     return cap
 
