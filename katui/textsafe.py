@@ -44,17 +44,6 @@ def safe_bytes(data: bytes, keep_newlines: bool = True) -> str:
     return safe_text(text, keep_newlines=keep_newlines)
 
 
-def md_cell(value: str) -> str:
-    """Safe text for a Markdown table cell: also escapes ``|``, backticks and markup chars."""
-    text = safe_text(value)
-    return re.sub(r"([\\|`*_\[\]<>])", r"\\\1", text)
-
-
-def md_code(value: str) -> str:
-    """Safe text inside an inline code span (backticks replaced)."""
-    return safe_text(value).replace("`", "'")
-
-
 def escape(value: str) -> str:
     """One-line safe text: like :func:`safe_text`, newlines and tabs escaped too."""
     return safe_text(value)

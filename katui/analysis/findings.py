@@ -55,22 +55,23 @@ def _stale(conns, by_server):
     return _capped("stale-reuse", items)
 
 
-def _resets(conns, by_server):
-    items = [Finding("reset", "warning", c.stream, c.close.frame,
-                     f"Stream {c.stream}: {c.close.explanation} (frame {c.close.frame}).",
-                     "An RST loses data in flight; check the closing side's logs "
-                     "(lingering close, proxy or load-balancer timeouts).")
-             for c in conns if c.close.reason == "reset"]
-    return _capped("reset", items)
+def _closes_like(reason: str, advice: str):
+    """A warning per connection closed for ``reason``, worded by its close explanation."""
+
+    def rule(conns, by_server):
+        items = [Finding(reason, "warning", c.stream, c.close.frame,
+                         f"Stream {c.stream}: {c.close.explanation} (frame {c.close.frame}).",
+                         advice)
+                 for c in conns if c.close.reason == reason]
+        return _capped(reason, items)
+
+    return rule
 
 
-def _request_timeouts(conns, by_server):
-    items = [Finding("request-timeout", "warning", c.stream, c.close.frame,
-                     f"Stream {c.stream}: {c.close.explanation}.",
-                     "Look at the server's (or proxy's) read and processing timeouts, and at the "
-                     "client's request timeout.")
-             for c in conns if c.close.reason == "request-timeout"]
-    return _capped("request-timeout", items)
+_resets = _closes_like("reset", "An RST loses data in flight; check the closing side's logs "
+                       "(lingering close, proxy or load-balancer timeouts).")
+_request_timeouts = _closes_like("request-timeout", "Look at the server's (or proxy's) read and "
+                                 "processing timeouts, and at the client's request timeout.")
 
 
 def _server_timeout(conns, by_server):

@@ -82,7 +82,7 @@ class Half:
     """One direction of a connection: sequence tracking, reassembly and its HTTP parser."""
 
     __slots__ = ("base", "next", "pending", "fin_seq", "parser", "sniffed", "frames", "bytes",
-                 "syn", "fin_frame", "fin_ns", "frames_with_data", "prefix", "prefix_at", "heap",
+                 "fin_frame", "fin_ns", "frames_with_data", "prefix", "prefix_at", "heap",
                  "origin")  # fmt: skip
 
     def __init__(self) -> None:
@@ -99,7 +99,6 @@ class Half:
         self.sniffed = 0  # bytes examined while looking for HTTP; -1 once decided
         self.frames = 0
         self.bytes = 0
-        self.syn = False
         self.fin_frame = 0
         self.fin_ns = 0
         self.frames_with_data = 0
@@ -124,9 +123,9 @@ class Conn:
     """Mutable connection state while the capture is read."""
 
     __slots__ = ("stream", "a", "b", "halves", "frames", "first_ns", "last_ns", "syn_from",
-                 "synack_from", "syn_frame", "syn_ns", "synack_ns", "irtt", "close_frame",
+                 "synack_from", "syn_ns", "irtt", "close_frame",
                  "close_ns", "close_from", "close_rst", "rst_frames", "last_data_ns",
-                 "last_data_frame", "exchanges", "req_heads", "req_fill", "resp_idx", "retrans", "ooo",
+                 "exchanges", "req_heads", "req_fill", "resp_idx", "retrans", "ooo",
                  "lost", "truncated", "midstream", "switched", "resp_hole", "rst_from",
                  "idle_ref_ns")  # fmt: skip
 
@@ -140,9 +139,7 @@ class Conn:
         self.last_ns = 0
         self.syn_from: int | None = None
         self.synack_from: int | None = None
-        self.syn_frame = 0
         self.syn_ns = 0
-        self.synack_ns = 0
         self.irtt: int | None = None
         self.close_frame = 0
         self.close_ns = 0
@@ -150,7 +147,6 @@ class Conn:
         self.close_rst = False
         self.rst_frames: list[int] = []
         self.last_data_ns: int | None = None
-        self.last_data_frame = 0
         self.exchanges: list[Exch] = []
         self.req_heads = 0
         self.req_fill = 0
@@ -295,7 +291,6 @@ class Tracker:
 
     def _syn(self, conn, half, d, n, ts, seq, ack, flags) -> int:
         """SYN / SYN-ACK: (re)synchronise sequence tracking, as the peer's TCP does."""
-        half.syn = True
         retrans = seq == half.base
         if not retrans:
             # A SYN with a new ISN on this stream (the old attempt was reset, or the capture saw
@@ -311,11 +306,9 @@ class Tracker:
                 _forget(other)
             if conn.synack_from is None:
                 conn.synack_from = d
-                conn.synack_ns = ts
                 return 0
         elif conn.syn_from is None:
             conn.syn_from = d
-            conn.syn_frame = n
             conn.syn_ns = ts
             return 0
         if retrans:
@@ -325,7 +318,6 @@ class Tracker:
 
     def _data(self, conn, half, d, n, ts, seq, poff, pcap, plen, flags) -> int:
         conn.last_data_ns = ts
-        conn.last_data_frame = n
         note = 0
         if pcap < plen:
             conn.truncated += 1
