@@ -83,3 +83,45 @@ async def test_copy_without_pyperclip_still_reports(monkeypatch):
         assert app.clipboard.startswith("#")
         messages = [n.message for n in app._notifications]
         assert any("OSC 52" in m for m in messages)
+
+
+async def test_big_exports_render_off_the_ui_thread(tmp_path, monkeypatch):
+    """Above SYNC_EXPORT_LIMIT connections the Markdown is rendered by a thread worker."""
+    import katui.ui.actions as actions
+
+    import threading
+
+    monkeypatch.setattr(actions, "SYNC_EXPORT_LIMIT", 0)
+    threads = []
+    real = actions.render_markdown
+
+    def spy(*args):
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(actions, "render_markdown", spy)
+    monkeypatch.chdir(tmp_path)
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e", "down", "enter")  # all connections
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert threads and threads[0] is not threading.main_thread()
+        out = tmp_path / "httptest-katui.md"
+        assert out.read_text() == render(app.main.analysis, None, app.main.analysis.idle_threshold_ns)
+
+
+async def test_huge_copies_skip_the_terminal_clipboard(monkeypatch):
+    import katui.ui.actions as actions
+
+    monkeypatch.setattr(actions, "OSC52_LIMIT", 10)
+    copied, sent = [], []
+    monkeypatch.setattr(actions, "system_copy", lambda text: copied.append(text))
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        monkeypatch.setattr(app, "copy_to_clipboard", sent.append)
+        await pilot.press("y", "enter")
+        await pilot.pause()
+        assert copied and not sent

@@ -12,6 +12,12 @@ from katui.units import fmt_s
 GAP_STEPS_NS = [int(s * 1e9) for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300)]
 
 
+
+SYNC_EXPORT_LIMIT = 200
+"""Exports of at most this many connections render on the UI thread (fast, and immediate)."""
+OSC52_LIMIT = 1 << 20
+"""Largest Markdown sent to the terminal clipboard; terminals cap OSC 52 well below this."""
+
 class MainActions:
     """Actions bound in :mod:`katui.ui.keys`; ``self`` is the :class:`MainScreen`."""
 
@@ -155,14 +161,39 @@ class MainActions:
 
             self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), answer)
             return
+        self._in_background(scope, lambda text: self._write(path, text, overwrite), "Writing")
+
+    def _write(self, path: str, text: str, overwrite: bool) -> tuple[str, str]:
         from katui.report.output import OutputError
 
         try:
-            where = write_export(path, self._markdown(scope), overwrite)
+            return f"Wrote {write_export(path, text, overwrite)}", "information"
         except OutputError as exc:
-            self.notify(f"Export failed: {exc}", severity="error")
+            return f"Export failed: {exc}", "error"
+
+    def _in_background(self, scope: str, deliver, verb: str) -> None:
+        """Render the Markdown for ``scope`` and ``deliver`` it; off the UI thread when big.
+
+        A load-test capture's "all connections" is 100 MB of Markdown and seconds of work: the
+        screen must stay responsive meanwhile. Small exports stay synchronous (and immediate).
+        """
+        streams = self._streams(scope)
+        count = len(self.analysis.connections) if streams is None else len(streams)
+
+        def job() -> tuple[str, str]:
+            return deliver(self._markdown(scope))
+
+        if count <= SYNC_EXPORT_LIMIT:
+            message, severity = job()
+            self.notify(message, severity=severity)
             return
-        self.notify(f"Wrote {where}")
+        self.notify(f"{verb} Markdown for {count} connections…", timeout=3)
+
+        def worker() -> None:
+            message, severity = job()
+            self.app.call_from_thread(self.notify, message, severity=severity)
+
+        self.run_worker(worker, thread=True, group="export")
 
     def action_copy(self) -> None:
         def chosen(result) -> None:
@@ -173,9 +204,27 @@ class MainActions:
 
     def copy_scope(self, scope: str) -> None:
         """Copy the Markdown for ``scope``: OSC 52 through the terminal, and pyperclip."""
-        text = self._markdown(scope)
-        self.app.copy_to_clipboard(text)
-        failed = system_copy(text)
+        self._in_background(scope, self._copy, "Copying")
+
+    def _copy(self, text: str) -> tuple[str, str]:
         lines = text.count("\n") + 1
+        if len(text) > OSC52_LIMIT:
+            # Terminals drop (or choke on) huge OSC 52 payloads; only the local clipboard.
+            failed = system_copy(text)
+            if failed:
+                return (f"{lines} lines of Markdown are too much for the terminal clipboard "
+                        f"and the system clipboard failed ({failed}); export to a file with e.",
+                        "warning")
+            return f"Copied {lines} lines of Markdown to the system clipboard.", "information"
+        if self._off_thread():
+            self.app.call_from_thread(self.app.copy_to_clipboard, text)
+        else:
+            self.app.copy_to_clipboard(text)
+        failed = system_copy(text)
         how = "terminal clipboard (OSC 52)" + ("" if failed else " and system clipboard")
-        self.notify(f"Copied {lines} lines of Markdown to the {how}.")
+        return f"Copied {lines} lines of Markdown to the {how}.", "information"
+
+    def _off_thread(self) -> bool:
+        import threading
+
+        return threading.current_thread() is not threading.main_thread()
