@@ -87,9 +87,9 @@ async def test_copy_without_pyperclip_still_reports(monkeypatch):
 
 async def test_big_exports_render_off_the_ui_thread(tmp_path, monkeypatch):
     """Above SYNC_EXPORT_LIMIT connections the Markdown is rendered by a thread worker."""
-    import katui.ui.actions as actions
-
     import threading
+
+    import katui.ui.actions as actions
 
     monkeypatch.setattr(actions, "SYNC_EXPORT_LIMIT", 0)
     threads = []
