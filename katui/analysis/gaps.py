@@ -60,7 +60,7 @@ def _what_ended(a, conn, frame, dur, starts, fl):
                                "already closed")
         if not e.reused:
             return "request", f"then request {e.n}, the first on this connection"
-        return "request", f"then request {e.n} reuses the connection, no new handshake"
+        return "request", f"then request {e.n} reuses the connection"
     if frame == conn.close.frame:
         if conn.close.reason == "stale-reuse" and not fl & RST:
             return "close", (f"then the {conn.close.by} closes the idle connection (its "

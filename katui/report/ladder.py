@@ -125,6 +125,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
     gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
     rows: list[int | Note] = []
     in_handshake = False
+    answered = False  # the peer's own FIN after the first one
     for frame in conn.frames:
         gap = gaps.get(frame)
         if gap is not None:
@@ -141,6 +142,12 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
             rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame])
         if frame == conn.close.frame:
             rows.append(_close_note(conn, frame))
+        elif f & FIN and conn.close.how == "fin" and not answered and frame > conn.close.frame:
+            answered = True
+            side = "client" if conn.close.by == "server" else "server"
+            after = analysis.table.ts[frame - 1] - conn.close.ts_ns
+            rows.append(Note("section", f"the {side} closes its side too, {fmt_s(after)} after "
+                             f"the {conn.close.by}'s FIN", frame))
         rows.append(frame)
     return rows
 
