@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line, not a traceback (KATUI_DEBUG=1 shows it)
+        if os.environ.get("KATUI_DEBUG"):
+            raise
+        print(f"katui: internal error: {type(exc).__name__}: {exc} (KATUI_DEBUG=1 shows the "
+              "traceback; please report it)", file=sys.stderr)
+        return 2
 
 
 def _report(args) -> int:

@@ -119,3 +119,15 @@ def test_report_reads_a_capture_from_standard_input():
 def test_viewer_refuses_standard_input(capsys):
     assert main(["-"]) == 2
     assert "cannot read the capture from it" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(capsys, monkeypatch):
+    import katui.analysis.pipeline as pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "analyze", broken)
+    assert main(["report", SEED]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("katui: internal error: RuntimeError: boom") and err.count("\n") == 1

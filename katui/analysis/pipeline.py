@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import mmap
+import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -167,7 +168,8 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
                     previewed = len(tracker.conns)
                 if off - released > RELEASE_EVERY:
                     released = _release(buf, released, off)
-    except (IndexError, ValueError) as exc:  # defensive: a decoder bug must not lose the file
+    except (IndexError, ValueError, KeyError, OverflowError, struct.error) as exc:
+        # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
         _pad(table, n)
     del t_stream, t_dir, t_flags
