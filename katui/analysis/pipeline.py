@@ -21,8 +21,8 @@ from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
 
 PROGRESS_EVERY = 1 << 15
-RELEASE_EVERY = 64 << 20
-RELEASE_LAG = 16 << 20  # keep the most recent pages: out-of-order segments still point there
+RELEASE_EVERY = 8 << 20
+RELEASE_LAG = 2 << 20  # keep the most recent pages: out-of-order segments still point there
 
 Progress = Callable[[int, int, int], None]
 """progress(frames read, bytes read, total bytes)."""
