@@ -46,6 +46,7 @@ NAVIGATION = [
     ("g / G / Home / End", "First / last row"),
     ("PgDn / PgUp / Ctrl+f / Ctrl+b", "Page down / up"),
     ("Tab / Shift+Tab", "Next / previous pane"),
+    ("← / →", "Pan the list or the ladder sideways (long URIs and notes)"),
     ("Enter / l, h", "Into the ladder, back to the list"),
     ("Ctrl+p", "Command palette"),
 ]

@@ -72,8 +72,17 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         else:
             self.rows = ladder_rows(self.analysis, self.conn, self.gap_ns)
         self._cache.clear()
-        self.virtual_size = Size(0, len(self.rows))
+        self.virtual_size = Size(self._width(), len(self.rows))
         self.refresh()
+
+    def _width(self) -> int:
+        """Widest row, so long labels and notes can be panned to with ←/→ instead of cut off."""
+        prefix = 46  # frame, time and the arrow lanes
+        widest = max((len(t) for t in self._labels.values()), default=0) + prefix + 12
+        for row in self.rows:
+            if isinstance(row, Note):
+                widest = max(widest, len(row.text) + 24)
+        return widest
 
     def row_of(self, frame: int) -> int:
         """Row index of ``frame`` (0 when not on this ladder)."""
