@@ -48,3 +48,14 @@ async def test_preview_rows_are_replaced_by_the_analysis():
         assert table.get_row_at(2)[3] == "loading…"
         table.fill(app.analysis.connections, app.analysis.first_ns)
         assert table.row_count == 2 and table.get_row_at(0)[3] == "server FIN"
+
+
+async def test_keys_typed_right_after_enter_reach_the_ladder():
+    app = KatuiApp(str(SAMPLES / "request-limit.pcap"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter", "j", "j")
+        await pilot.pause()
+        assert app.main.query_one("#connections").stream == 0
+        assert app.focused is app.main.query_one("#ladder")
+        assert app.main.query_one("#ladder").cursor == 2

@@ -97,10 +97,13 @@ class MainActions:
             self.notify("No more requests or gaps that way.", severity="warning", timeout=2)
 
     def action_focus_ladder(self) -> None:
-        self.query_one("#ladder").focus()
+        # set_focus now, not focus() (which defers): keys typed right after Enter must
+        # already reach the ladder.
+        if self.analysis is not None:
+            self.set_focus(self.query_one("#ladder"))
 
     def action_focus_connections(self) -> None:
-        self.query_one("#connections").focus()
+        self.set_focus(self.query_one("#connections"))
 
     def action_findings(self) -> None:
         self.app.push_screen(FindingsScreen(self.analysis.findings), self.jump_to)

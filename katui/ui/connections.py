@@ -43,18 +43,10 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         *CURSOR_BINDINGS,
         Binding("left,h", "pan(-4)", "Left", show=False),
         Binding("right,l", "pan(4)", "Right", show=False),
-        Binding("enter", "choose", "Open ladder", show=False),
     ]
 
     class Selected(Message):
         """The highlighted connection changed (``stream`` None when the list is empty)."""
-
-        def __init__(self, stream: int | None) -> None:
-            super().__init__()
-            self.stream = stream
-
-    class Chosen(Message):
-        """Enter was pressed on a connection."""
 
         def __init__(self, stream: int | None) -> None:
             super().__init__()
@@ -167,9 +159,6 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
 
     def action_pan(self, step: int) -> None:
         self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)
-
-    def action_choose(self) -> None:
-        self.post_message(self.Chosen(self.stream))
 
     # -- drawing ----------------------------------------------------------------------------
 

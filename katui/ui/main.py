@@ -165,10 +165,6 @@ class MainScreen(actions.MainActions, Screen):
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
         self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
 
-    def on_connection_table_chosen(self, message: ConnectionTable.Chosen) -> None:
-        if self.analysis is not None:
-            self.query_one("#ladder").focus()
-
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.hide_search()
         self.filter = ConnFilter(self.filter.reused, self.filter.server_closed,
