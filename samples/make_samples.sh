@@ -152,11 +152,14 @@ scenario() {
         run_scenario pipelining 8088 'keepalive_timeout 30s;' \
             "location = /b { root $WORK/html; }
         location / { return 200 \"pipelined \$uri\\n\"; }" ;;
+    port-reuse)     # one client port used for 3 connections in a row -> 3 tcp.streams
+        run_scenario port-reuse 8089 'keepalive_timeout 30s;' "$RETURN_TEXT" ;;
     *) log "unknown scenario $1"; return 2 ;;
     esac
 }
 
-ALL=(httptest close-client close-server http10 request-limit stale-reuse client-idle pipelining)
+ALL=(httptest close-client close-server http10 request-limit stale-reuse client-idle pipelining
+     port-reuse)
 
 for tool in nginx tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found (apt-get install nginx-light tcpdump)"; exit 1; }

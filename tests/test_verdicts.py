@@ -132,3 +132,17 @@ def test_preview_lists_connections_while_reading(monkeypatch):
         assert p.start_ns == c.start_ns
         if c.client_inferred == "syn":
             assert (p.client, p.server) == (c.client, c.server)
+
+
+def test_real_port_reuse_gives_one_stream_per_connection():
+    """samples/port-reuse.pcap: one client port, three connections, as tshark counts them."""
+    from katui.analysis.gaps import previous_on_path
+
+    a = analysed(str(SAMPLES / "port-reuse.pcap"))
+    assert len(a.connections) == 3
+    assert len({(c.client, c.server) for c in a.connections}) == 1
+    for prev, c in zip(a.connections, a.connections[1:]):
+        assert c.first_frame == prev.last_frame + 1
+        assert previous_on_path(a, c) is prev
+    assert [c.close.reason for c in a.connections] == ["connection-close"] * 3
+    assert all(c.close.asked_by == "client" and c.close.by == "server" for c in a.connections)

@@ -18,7 +18,7 @@ from pathlib import Path
 SAMPLES = Path(__file__).resolve().parents[1]
 PORTS = {"httptest": 8081, "close-client": 8082, "close-server": 8083,
          "http10": 8084, "request-limit": 8085, "stale-reuse": 8086,
-         "client-idle": 8087, "pipelining": 8088}
+         "client-idle": 8087, "pipelining": 8088, "port-reuse": 8089}
 FIELDS = ["frame.number", "frame.time_relative", "tcp.stream", "tcp.srcport",
           "tcp.len", "tcp.flags.fin", "tcp.flags.reset", "http.request",
           "http.response", "http.request.version", "http.connection"]
@@ -130,6 +130,10 @@ def check(name: str, st: dict[int, Stream]) -> list[str]:
         expect(s.n_responses() == 4, f"{s.n_responses()} responses != 4")
         expect(s.server_data_frames > 4, "no response spans several segments")
         expect(first_fin(s)[2] == "client", "first FIN not from client")
+    elif name == "port-reuse":
+        expect(per_stream == [1, 1, 1], f"requests per stream {per_stream} != [1, 1, 1]")
+        for k, s in st.items():
+            expect(first_fin(s)[2] == "server", f"stream {k}: first FIN not from server")
     return errors
 
 

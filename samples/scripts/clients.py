@@ -218,7 +218,27 @@ def pipelining(port: int) -> None:
     s.close()
 
 
+def port_reuse(port: int) -> None:
+    """A load generator's port reuse: three connections from the SAME client port 41414, one
+    after the other. Each request says `Connection: close`, so nginx closes first and the
+    TIME_WAIT stays on the server, which accepts a new SYN on the old 4-tuple (its ISN is
+    higher). Wireshark (and katui) must count three tcp.streams on one 4-tuple."""
+    for i in range(3):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((HOST, 41414))
+        s.connect((HOST, port))
+        buf = bytearray()
+        s.sendall(get(f"/reuse{i}", port, extra="Connection: close\r\n"))
+        log(f"/reuse{i} -> {status_line(read_response(s, buf))}")
+        while s.recv(65536):  # wait for the server's FIN
+            pass
+        s.close()
+        time.sleep(0.3)
+
+
 SCENARIOS = {
+    "port-reuse": port_reuse,
     "httptest": httptest,
     "close-client": close_client,
     "close-server": close_server,

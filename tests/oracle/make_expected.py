@@ -44,6 +44,7 @@ DECODE_AS: dict[str, list[str]] = {
     "stale-reuse.pcap": ["tcp.port==8086,http"],
     "client-idle.pcap": ["tcp.port==8087,http"],
     "pipelining.pcap": ["tcp.port==8088,http"],
+    "port-reuse.pcap": ["tcp.port==8089,http"],
     # port 9000; tshark 4.0.17 gives identical output without it
     "zeek__spicy_gap-recovery.pcap": ["tcp.port==9000,http"],
 }
