@@ -141,7 +141,7 @@ def test_real_port_reuse_gives_one_stream_per_connection():
     a = analysed(str(SAMPLES / "port-reuse.pcap"))
     assert len(a.connections) == 3
     assert len({(c.client, c.server) for c in a.connections}) == 1
-    for prev, c in zip(a.connections, a.connections[1:]):
+    for prev, c in zip(a.connections, a.connections[1:], strict=False):
         assert c.first_frame == prev.last_frame + 1
         assert previous_on_path(a, c) is prev
     assert [c.close.reason for c in a.connections] == ["connection-close"] * 3
