@@ -105,3 +105,18 @@ def test_longer_segment_at_a_held_sequence_number_wins(tmp_path):
     a = analyze(write(tmp_path, "r.pcap", pcap(frames)))
     assert a.connections[0].lost_segments == 0 and a.requests == 6
     a.close()
+
+
+def test_method_split_over_three_tiny_segments(tmp_path):
+    """'G' + 'E' + 'T / ...': every held piece of the prefix is parsed, not only the first."""
+    frames = [
+        tcp_frame(seq=0, flags=SYN),
+        tcp_frame(SERVER, CLIENT, seq=0, ack=1, flags=SYN | ACK),
+        tcp_frame(seq=1, ack=1, flags=PSH | ACK, payload=REQ[:1]),
+        tcp_frame(seq=2, ack=1, flags=PSH | ACK, payload=REQ[1:2]),
+        tcp_frame(seq=3, ack=1, flags=PSH | ACK, payload=REQ[2:]),
+    ]
+    a = analyze(write(tmp_path, "g3.pcap", pcap(frames)))
+    (c,) = a.connections
+    assert [e.request.uri for e in c.exchanges] == [f"/{i}" for i in range(6)]
+    assert c.http_error is None

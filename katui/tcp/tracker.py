@@ -103,7 +103,7 @@ class Half:
         self.fin_ns = 0
         self.frames_with_data = 0
         self.prefix: bytes | None = None  # first payload bytes, too few to recognise HTTP
-        self.prefix_at: tuple | None = None  # (frame, ts, offset, length) of those bytes
+        self.prefix_at: list[tuple] = []  # (frame, ts, offset, length) of the pieces held
 
 
 class Exch:
@@ -357,17 +357,17 @@ class Tracker:
         if p is None:
             if half.sniffed < 0 or conn.switched:
                 return
-            prefix = half.prefix
             p = self._sniff(conn, half, d, poff, pcap)
             if p is None:
                 if half.prefix is not None:  # too short to tell yet: remember where it was
-                    half.prefix_at = half.prefix_at or (n, ts, poff, pcap)
+                    half.prefix_at.append((n, ts, poff, pcap))
+                else:
+                    half.prefix_at.clear()  # decided: not HTTP
                 return
-            if prefix is not None:
-                # The first bytes came in an earlier, shorter segment: parse them first.
-                pn, pts, pof, plen0 = half.prefix_at
+            # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
+            for pn, pts, pof, plen0 in half.prefix_at:
                 p.feed(self.buf, pof, pof + plen0, pn, pts)
-                half.prefix_at = None
+            half.prefix_at.clear()
         if p.state == DEAD:
             return
         if pcap:
