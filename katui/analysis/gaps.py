@@ -6,12 +6,12 @@ from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
 
 
-def request_starts(conn: Connection) -> dict:
-    """The first exchange whose request starts in each frame (pipelined requests share one)."""
-    out: dict = {}
+def requests_by_frame(conn: Connection) -> dict[int, list]:
+    """Exchanges by the frame where their request starts (pipelined requests share one)."""
+    out: dict[int, list] = {}
     for e in conn.exchanges:
         if e.request is not None:
-            out.setdefault(e.request.first_frame, e)
+            out.setdefault(e.request.first_frame, []).append(e)
     return out
 
 
@@ -37,7 +37,7 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
     ts, flags = a.table.ts, a.table.flags
-    starts = request_starts(conn)
+    starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
     out = []
     frames = conn.frames
     for i in range(1, len(frames)):

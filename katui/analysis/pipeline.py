@@ -141,8 +141,7 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
     buf, size = cap.buf, cap.size
     seg_of = tcp_segment
     on_segment = tracker.segment
-    t_ts, t_stream, t_dir, t_flags = table.ts, table.stream, table.dir, table.flags
-    t_caplen, t_wirelen = table.caplen, table.wirelen
+    t_ts, t_caplen, t_wirelen = table.ts, table.caplen, table.wirelen
     n = 0
     first = last = released = previewed = 0
     try:
@@ -172,7 +171,6 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
         _pad(table, n)
-    del t_stream, t_dir, t_flags
     conns = []
     for c in tracker.finish():
         conns.append(build_connection(c, idle_threshold_ns))

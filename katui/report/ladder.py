@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from katui.analysis.gaps import idle_gaps, previous_on_path
+from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.model import (
     ACK,
     FIN,
@@ -117,10 +117,7 @@ def _stale_frames(conn: Connection) -> set[int]:
 def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[int | Note]:
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
     flags = analysis.table.flags
-    requests: dict[int, list] = {}
-    for ex in conn.exchanges:
-        if ex.request is not None:
-            requests.setdefault(ex.request.first_frame, []).append(ex)
+    requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
     gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
     rows: list[int | Note] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from katui.model import Connection
+from katui.report.common import closed_by as report_closed_by
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
@@ -105,12 +106,10 @@ COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "reason", "client",
 
 
 def closed_by(conn: Connection) -> str:
-    """``server FIN`` / ``client RST ✖`` / ``open``."""
+    """The reports' ``server FIN`` / ``open``, with ``✖`` on resets and problems."""
     c = conn.close
-    if c.by is None:
-        return "open"
     mark = " ✖" if c.how == "rst" or c.reason in PROBLEM_REASONS else ""
-    return f"{c.by} {(c.how or '').upper()}{mark}"
+    return report_closed_by(conn) + mark
 
 
 def preview_cells(row, first_ns: int) -> tuple[str, ...]:
