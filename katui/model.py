@@ -34,50 +34,162 @@ CLOSE_REASONS = {
 """Close reason slugs and what each means, in plain words."""
 
 
-@dataclass(slots=True, eq=False)
-class HttpMessage:
-    """One HTTP/1.x request or response head, with where it starts and completes.
+REQUEST, CHUNKED, COMPLETE = 1, 2, 4
+"""Bits of MessageStore.bits."""
 
-    Treat as immutable. Not ``frozen``: a frozen dataclass's ``__init__`` costs ~1.4 µs against
-    ~0.15 µs, and a load-test capture holds hundreds of thousands of messages.
+
+class MessageStore:
+    """Every HTTP message of a capture, column-wise: about 120 bytes per message where one
+    object per message (with its int fields) cost over 300. A load-test capture holds
+    hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
+
+    Rows are strided: numbers in ``num`` (``NUM`` per row: first frame, frame, start ns, end ns,
+    status, content length or -1, body bytes, ``bits | head bytes << 3``) and shared strings in
+    ``text`` (``TEXT`` per row: version, method, uri, reason, connection, keep-alive, host), so
+    that adding a row costs two ``extend`` calls. Rows are appended by the HTTP parser when a
+    head is parsed and completed in place when the message ends (frame 0: not completed).
     """
 
-    is_request: bool
-    """True for a request, False for a response."""
-    first_frame: int
-    """Frame carrying the first byte of the message."""
-    frame: int | None
-    """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
-    start_ns: int
-    """Timestamp of ``first_frame``."""
-    end_ns: int | None
-    """Timestamp of ``frame``."""
-    version: str
-    """``HTTP/1.1`` or ``HTTP/1.0``."""
-    method: str = ""
-    """Request method (requests only)."""
-    uri: str = ""
-    """Request target as sent, possibly truncated to 2 KiB (requests only)."""
-    status: int = 0
-    """Status code (responses only)."""
-    reason: str = ""
-    """Reason phrase (responses only)."""
-    connection: str | None = None
-    """Value of the ``Connection`` header, lower-cased, or None."""
-    keep_alive: str | None = None
-    """Value of the ``Keep-Alive`` header, or None."""
-    content_length: int | None = None
-    """``Content-Length`` header value, or None."""
-    chunked: bool = False
-    """True when ``Transfer-Encoding: chunked``."""
-    body_bytes: int = 0
-    """Body bytes seen (after de-chunking framing, before decoding)."""
-    head_bytes: int = 0
-    """Size of the start line plus headers."""
-    host: str = ""
-    """``Host`` header of a request."""
-    complete: bool = True
-    """False when the capture ended (or a gap hit) before the message did."""
+    __slots__ = ("num", "text")
+
+    NUM = 8
+    TEXT = 7
+
+    def __init__(self) -> None:
+        self.num = array("q")
+        self.text: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.num) >> 3
+
+    def add(self, is_request: bool, first_frame: int, start_ns: int, version: str, method: str,
+            uri: str, status: int, reason: str, connection: str | None, keep_alive: str | None,
+            content_length: int | None, chunked: bool, host: str, head_bytes: int) -> HttpMessage:
+        """Append a message whose head was just parsed (incomplete until :meth:`end`)."""
+        i = len(self.num) >> 3
+        self.num.extend((first_frame, 0, start_ns, 0, status,
+                         -1 if content_length is None else content_length, 0,
+                         (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
+        self.text.extend((version, method, uri, reason, connection, keep_alive, host))
+        return HttpMessage(self, i)
+
+    def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
+        """Record where message ``i`` ended (the frame carrying its last byte)."""
+        num, b = self.num, i << 3
+        num[b + 1] = frame
+        num[b + 3] = end_ns
+        num[b + 6] = body_bytes
+        if complete:
+            num[b + 7] |= COMPLETE
+
+    def abandon(self, i: int, body_bytes: int) -> None:
+        """Message ``i`` never completed (the capture or the stream ended inside it)."""
+        self.num[(i << 3) + 6] = body_bytes
+
+
+class HttpMessage:
+    """One HTTP/1.x request or response head, with where it starts and completes: a read-only
+    view on a row of a :class:`MessageStore` (two references; fields are read on access)."""
+
+    __slots__ = ("store", "index")
+
+    def __init__(self, store: MessageStore, index: int) -> None:
+        self.store = store
+        """The store this message is a row of (renderers may read its columns directly)."""
+        self.index = index
+        """Row in the store."""
+
+    @property
+    def is_request(self) -> bool:
+        """True for a request, False for a response."""
+        return bool(self.store.num[(self.index << 3) + 7] & REQUEST)
+
+    @property
+    def first_frame(self) -> int:
+        """Frame carrying the first byte of the message."""
+        return self.store.num[self.index << 3]
+
+    @property
+    def frame(self) -> int | None:
+        """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
+        return self.store.num[(self.index << 3) + 1] or None
+
+    @property
+    def start_ns(self) -> int:
+        """Timestamp of ``first_frame``."""
+        return self.store.num[(self.index << 3) + 2]
+
+    @property
+    def end_ns(self) -> int | None:
+        """Timestamp of ``frame`` (None if incomplete)."""
+        num, b = self.store.num, self.index << 3
+        return num[b + 3] if num[b + 1] else None
+
+    @property
+    def version(self) -> str:
+        """``HTTP/1.1`` or ``HTTP/1.0``."""
+        return self.store.text[self.index * 7]
+
+    @property
+    def method(self) -> str:
+        """Request method (requests only, else '')."""
+        return self.store.text[self.index * 7 + 1]
+
+    @property
+    def uri(self) -> str:
+        """Request target as sent, possibly truncated to 2 KiB (requests only, else '')."""
+        return self.store.text[self.index * 7 + 2]
+
+    @property
+    def status(self) -> int:
+        """Status code (responses only, else 0)."""
+        return self.store.num[(self.index << 3) + 4]
+
+    @property
+    def reason(self) -> str:
+        """Reason phrase (responses only, else '')."""
+        return self.store.text[self.index * 7 + 3]
+
+    @property
+    def connection(self) -> str | None:
+        """Value of the ``Connection`` header, lower-cased, or None."""
+        return self.store.text[self.index * 7 + 4]
+
+    @property
+    def keep_alive(self) -> str | None:
+        """Value of the ``Keep-Alive`` header, or None."""
+        return self.store.text[self.index * 7 + 5]
+
+    @property
+    def content_length(self) -> int | None:
+        """``Content-Length`` header value, or None."""
+        n = self.store.num[(self.index << 3) + 5]
+        return None if n < 0 else n
+
+    @property
+    def chunked(self) -> bool:
+        """True when ``Transfer-Encoding: chunked``."""
+        return bool(self.store.num[(self.index << 3) + 7] & CHUNKED)
+
+    @property
+    def body_bytes(self) -> int:
+        """Body bytes seen (after de-chunking framing, before decoding)."""
+        return self.store.num[(self.index << 3) + 6]
+
+    @property
+    def head_bytes(self) -> int:
+        """Size of the start line plus headers."""
+        return self.store.num[(self.index << 3) + 7] >> 3
+
+    @property
+    def host(self) -> str:
+        """``Host`` header of a request ('' if none)."""
+        return self.store.text[self.index * 7 + 6]
+
+    @property
+    def complete(self) -> bool:
+        """False when the capture ended (or a gap hit) before the message did."""
+        return bool(self.store.num[(self.index << 3) + 7] & COMPLETE)
 
     @property
     def label(self) -> str:
@@ -93,6 +205,10 @@ class HttpMessage:
         if "close" in tokens:
             return True
         return self.version == "HTTP/1.0" and "keep-alive" not in tokens
+
+    def __repr__(self) -> str:
+        state = f"frame {self.frame}" if self.frame else "incomplete"
+        return f"<HttpMessage #{self.index} {self.label!r} from frame {self.first_frame}, {state}>"
 
 
 @dataclass(slots=True, eq=False)
@@ -123,10 +239,14 @@ class Exchange:
     @property
     def ttfb_ns(self) -> int | None:
         """Time from the request's last byte to the response's first byte."""
-        if self.request is None or self.response is None or self.request.end_ns is None:
+        req, resp = self.request, self.response
+        if req is None or resp is None:
             return None
-        first = self.informational[0] if self.informational else self.response
-        return first.start_ns - self.request.end_ns
+        num, b = req.store.num, req.index << 3
+        if not num[b + 1]:  # the request never completed
+            return None
+        first = self.informational[0] if self.informational else resp
+        return first.store.num[(first.index << 3) + 2] - num[b + 3]
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,3 +120,15 @@ def test_method_split_over_three_tiny_segments(tmp_path):
     (c,) = a.connections
     assert [e.request.uri for e in c.exchanges] == [f"/{i}" for i in range(6)]
     assert c.http_error is None
+
+
+def test_shared_empty_hold_structures_stay_empty(tmp_path):
+    """Halves share one empty dict/heap until they hold something (memory on big captures);
+    holding, draining and forgetting must never write into the shared ones."""
+    from katui.tcp import tracker
+
+    for seed in range(20):
+        data = _capture(2**32 - 100, 7, random.Random(seed), overlap=True, dups=4)
+        got = _exchanges(tmp_path, f"s{seed}.pcap", data)
+        assert [x[0] for x in got] == [f"/{i}" for i in range(6)]
+        assert tracker._NONE_HELD == {} and tracker._NO_HEAP == []

@@ -140,3 +140,22 @@ def test_utf8_targets_decode_as_utf8_and_others_as_latin1():
     assert m.uri == "/\u202eabc"
     (m,) = run(b"GET /\xff\xfe HTTP/1.1\r\n\r\n", True)
     assert m.uri == "/\xff\xfe"
+
+
+def test_message_store_rows_are_views():
+    """Messages live in a column store; an HttpMessage reads its row on access."""
+    from katui.model import MessageStore
+
+    store = MessageStore()
+    req = store.add(True, 7, 1_000, "HTTP/1.1", "GET", "/a", 0, "", "keep-alive", None, None, False, "h", 40)
+    resp = store.add(False, 9, 2_000, "HTTP/1.0", "", "", 200, "OK", None, "timeout=5", 12, True, "", 70)
+    assert len(store) == 2
+    assert (req.frame, req.end_ns, req.complete) == (None, None, False)
+    store.end(req.index, 8, 1_500, 0, True)
+    store.abandon(resp.index, 5)
+    assert (req.first_frame, req.frame, req.start_ns, req.end_ns, req.complete) == (7, 8, 1_000, 1_500, True)
+    assert (req.is_request, req.label, req.host, req.head_bytes, req.content_length) == \
+        (True, "GET /a", "h", 40, None)
+    assert (resp.is_request, resp.label, resp.chunked, resp.content_length, resp.body_bytes) == \
+        (False, "200 OK", True, 12, 5)
+    assert (resp.frame, resp.complete, resp.keep_alive, resp.wants_close) == (None, False, "timeout=5", True)

@@ -98,21 +98,27 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
         req, resp = ex.request, ex.response
         if req is None and resp is None:
             continue
+        # Times straight from the message store's columns: this runs for every exchange.
         if req is not None:
             n += 1
+            num, b = req.store.num, req.index << 3
+            req_start = num[b + 2]
+            req_end = num[b + 3] if num[b + 1] else None
         idle = None
         if req is not None and prev_end is not None and n > 1:
-            idle = max(0, req.start_ns - prev_end)
+            idle = max(0, req_start - prev_end)
         # Pipelined: sent before the previous response had completed.
         pipelined = req is not None and n > 1 and prev_resp_end is not None \
-            and req.start_ns < prev_resp_end
-        out.append(Exchange(n=max(n, 1), request=req, response=resp, informational=tuple(ex.info),
+            and req_start < prev_resp_end
+        out.append(Exchange(n=max(n, 1), request=req, response=resp, informational=ex.info,
                             reused=req is not None and n > 1, idle_before_ns=idle,
                             pipelined=pipelined))
-        if resp is not None and resp.end_ns is not None:
-            prev_resp_end = resp.end_ns
-        for m in (resp, req):
-            if m is not None and m.end_ns is not None:
-                prev_end = m.end_ns if prev_end is None else max(prev_end, m.end_ns)
-                break
+        resp_end = None
+        if resp is not None:
+            num, b = resp.store.num, resp.index << 3
+            if num[b + 1]:
+                resp_end = prev_resp_end = num[b + 3]
+        end = resp_end if resp_end is not None else req_end if req is not None else None
+        if end is not None:
+            prev_end = end if prev_end is None else max(prev_end, end)
     return tuple(out)

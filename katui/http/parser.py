@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from katui.model import HttpMessage
+from katui.model import HttpMessage, MessageStore
 
 METHODS = (
     b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
@@ -52,8 +52,8 @@ class HttpHalf:
     """
 
     __slots__ = ("is_request", "on_message", "next_method", "state", "head", "head_frame",
-                 "head_ns", "remaining", "cur", "missing", "error", "switched", "on_lost",
-                 "on_head")  # fmt: skip
+                 "head_ns", "remaining", "cur", "body", "missing", "error", "switched", "on_lost",
+                 "on_head", "store")  # fmt: skip
 
 
     def __init__(
@@ -62,8 +62,11 @@ class HttpHalf:
         on_message: Callable[[HttpMessage], None],
         next_method: Callable[[int, int], str] | None = None,
         resync: bool = False,
+        store: MessageStore | None = None,
     ):
         self.is_request = is_request
+        self.store = MessageStore() if store is None else store
+        """Where the messages are kept (one store per capture)."""
         self.on_message = on_message
         self.next_method = next_method
         self.state = RESYNC if resync else HEAD
@@ -72,6 +75,7 @@ class HttpHalf:
         self.head_ns = 0
         self.remaining = 0
         self.cur: HttpMessage | None = None  # head parsed, body still arriving
+        self.body = 0  # body bytes of ``cur`` so far
         self.missing = 0  # bytes of the current message the capture never had
         self.error: str | None = None
         self.switched = False
@@ -89,7 +93,7 @@ class HttpHalf:
             if st == BODY or st == CHUNK_DATA:
                 take = min(self.remaining, end - pos)
                 self.remaining -= take
-                self.cur.body_bytes += take
+                self.body += take
                 pos += take
                 if self.remaining == 0:
                     if st == BODY:
@@ -99,7 +103,7 @@ class HttpHalf:
             elif st == HEAD:
                 pos = self._head(buf, pos, end, frame, ts)
             elif st == UNTIL_CLOSE:
-                self.cur.body_bytes += end - pos
+                self.body += end - pos
                 return
             elif st in (CHUNK_SIZE, CHUNK_END, TRAILER):
                 pos = self._chunk_line(buf, pos, end, frame, ts)
@@ -113,7 +117,7 @@ class HttpHalf:
         st = self.state
         if st in (BODY, CHUNK_DATA) and nbytes <= self.remaining:
             self.remaining -= nbytes
-            self.cur.body_bytes += nbytes
+            self.body += nbytes
             self.missing += nbytes
             if self.remaining == 0:
                 if st == BODY:
@@ -122,7 +126,7 @@ class HttpHalf:
                     self.state = CHUNK_END
             return
         if st == UNTIL_CLOSE:
-            self.cur.body_bytes += nbytes
+            self.body += nbytes
             self.missing += nbytes
             return
         if st == DEAD:
@@ -183,35 +187,34 @@ class HttpHalf:
     def _partial_head(self, frame: int, ts: int) -> None:
         head = bytes(self.head)
         self.head.clear()
-        msg = _parse_head(head, self.is_request, self.head_frame, self.head_ns) or \
-            _parse_cut_start(head, self.is_request, self.head_frame, self.head_ns)
-        if msg is None:
+        fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
+        if fields is None:
             return
+        msg = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
         if self.is_request and self.on_head is not None:
-            self.on_head(msg.method, self.head_ns)
+            self.on_head(fields[1], self.head_ns)
         elif not self.is_request and self.next_method is not None:
-            self.next_method(msg.status, self.head_ns)
+            self.next_method(fields[3], self.head_ns)
         # Shown where the capture lost it, like Wireshark does with a truncated head.
-        msg.frame, msg.end_ns = frame, ts
+        self.store.end(msg.index, frame, ts, 0, False)
         self.on_message(msg)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
-        msg = _parse_head(head, self.is_request, self.head_frame, self.head_ns)
-        if msg is None:
+        fields = _parse_head(head, self.is_request)
+        if fields is None:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
                 f" in frame {self.head_frame}")
             self.state = RESYNC
             return
-        self.cur = msg
-        self.missing = 0
-        clen = msg.content_length
+        self.cur = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        self.missing = self.body = 0
+        _v, method, _u, status, _r, _c, _k, clen, chunked, _h = fields
         if self.is_request:
-            method = msg.method
             if self.on_head is not None:
                 self.on_head(method, self.head_ns)
-            if msg.chunked:
+            if chunked:
                 self.state = CHUNK_SIZE
             elif clen:
                 self.state, self.remaining = BODY, clen
@@ -220,7 +223,6 @@ class HttpHalf:
             if method == "CONNECT":
                 self.switched = True
             return
-        status = msg.status
         method = self.next_method(status, self.head_ns) if self.next_method else ""
         if status == 101 or (method == "CONNECT" and 200 <= status < 300):
             self.switched = True
@@ -228,7 +230,7 @@ class HttpHalf:
             self.state = DEAD
         elif 100 <= status < 200 or status == 204 or status == 304 or method == "HEAD":
             self._finish(frame, ts)
-        elif msg.chunked:
+        elif chunked:
             self.state = CHUNK_SIZE
         elif clen is not None:
             if clen:
@@ -308,9 +310,7 @@ class HttpHalf:
         self.cur = None
         self.state = DEAD if self.switched else HEAD
         if cur is not None:
-            cur.frame = frame
-            cur.end_ns = ts
-            cur.complete = self.missing == 0
+            self.store.end(cur.index, frame, ts, self.body, self.missing == 0)
             self.on_message(cur)
 
     def _lost(self) -> None:
@@ -321,6 +321,7 @@ class HttpHalf:
         cur = self.cur
         self.cur = None
         if cur is not None:
+            self.store.abandon(cur.index, self.body)
             self.on_message(cur)  # frame None, complete False: the message never completed
 
     def _fail(self, why: str) -> None:
@@ -330,19 +331,17 @@ class HttpHalf:
         self.state = DEAD
 
 
-def _parse_cut_start(head: bytes, is_request: bool, first_frame: int, start_ns: int):
+def _parse_cut_start(head: bytes, is_request: bool):
     """A start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
     if not is_request:
         m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
         if m is None:
             return None
-        return HttpMessage(False, first_frame, None, start_ns, None, _common(head[:8], 8), "", "",
-                           int(m.group(1)), "", None, None, None, False, 0, len(head), "", False)
+        return _common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, ""
     parts = head.split(b"\r", 1)[0].split(b" ")
     if len(parts) < 2 or parts[0] not in METHODS or not parts[1]:
         return None
-    return HttpMessage(True, first_frame, None, start_ns, None, "HTTP/1.1", _common(parts[0], 20),
-                       _uri(parts[1]), 0, "", None, None, None, False, 0, len(head), "", False)
+    return "HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, ""
 
 
 _INTERNED: dict[bytes, str] = {}
@@ -380,9 +379,10 @@ _HEADERS = re.compile(
     rb"\n(content-length|transfer-encoding|connection|keep-alive|host)[ \t]*:[ \t]*([^\r\n]*)", re.I)
 
 
-def _parse_head(head: bytes, is_request: bool, first_frame: int, start_ns: int):
-    """The message a head describes (frame/end/complete are filled in when it completes), or
-    None when it is not an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
+def _parse_head(head: bytes, is_request: bool) -> tuple | None:
+    """What a head says, as (version, method, uri, status, reason, connection, keep-alive,
+    content length, chunked, host), or None when it is not an HTTP/1.x head. Only the headers
+    keep-alive analysis needs are read."""
     eol = head.find(b"\n")
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
     method = uri = reason = ""
@@ -423,5 +423,4 @@ def _parse_head(head: bytes, is_request: bool, first_frame: int, start_ns: int):
             ka = _common(val.strip(), 200)
         elif is_request:
             host = _common(val.strip(), 255)
-    return HttpMessage(is_request, first_frame, None, start_ns, None, _common(version, 8), method,
-                       uri, status, reason, conn, ka, clen, chunked, 0, len(head), host, False)
+    return _common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host

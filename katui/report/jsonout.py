@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from katui.analysis.pipeline import Analysis
-from katui.model import Close, Connection, Exchange
+from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange
 
 SCHEMA_VERSION = 1
 
@@ -55,25 +55,31 @@ def _bool(v: bool) -> str:
 
 def _request_json(a: Analysis, e: Exchange) -> str:
     """Exactly ``json.dumps(_request(a, e))`` (compact), written directly: a load-test capture
-    has hundreds of thousands of exchanges, and a dict per exchange doubles the cost."""
+    has hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Message
+    fields are read straight from the message store's columns (no property calls)."""
     req, resp = e.request, e.response
     out = (f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
            f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
     if req is not None:
-        out += (f',"request_frame":{_opt(req.frame)},"request_first_frame":{req.first_frame},'
-                f'"method":{_str(req.method)},"uri":{_str(req.uri)},"host":{_str(req.host)},'
-                f'"version":{_str(req.version)},"time":{_sec(req.start_ns - a.first_ns)},'
-                f'"request_connection":{_opt(req.connection)},'
-                f'"request_complete":{_bool(req.complete)}')
+        s, i = req.store, req.index
+        num, b, text, t = s.num, i << 3, s.text, i * 7
+        out += (f',"request_frame":{num[b + 1] or "null"},"request_first_frame":{num[b]},'
+                f'"method":{_str(text[t + 1])},"uri":{_str(text[t + 2])},"host":{_str(text[t + 6])},'
+                f'"version":{_str(text[t])},"time":{_sec(num[b + 2] - a.first_ns)},'
+                f'"request_connection":{_opt(text[t + 4])},'
+                f'"request_complete":{_bool(num[b + 7] & COMPLETE)}')
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
     if resp is not None:
-        out += (f',"response_frame":{_opt(resp.frame)},"response_first_frame":{resp.first_frame},'
-                f'"status":{resp.status},"reason":{_str(resp.reason)},'
-                f'"response_version":{_str(resp.version)},'
-                f'"response_connection":{_opt(resp.connection)},'
-                f'"keep_alive":{_opt(resp.keep_alive)},"body_bytes":{resp.body_bytes},'
-                f'"chunked":{_bool(resp.chunked)},"response_complete":{_bool(resp.complete)}')
+        s, i = resp.store, resp.index
+        num, b, text, t = s.num, i << 3, s.text, i * 7
+        out += (f',"response_frame":{num[b + 1] or "null"},"response_first_frame":{num[b]},'
+                f'"status":{num[b + 4]},"reason":{_str(text[t + 3])},'
+                f'"response_version":{_str(text[t])},'
+                f'"response_connection":{_opt(text[t + 4])},'
+                f'"keep_alive":{_opt(text[t + 5])},"body_bytes":{num[b + 6]},'
+                f'"chunked":{_bool(num[b + 7] & CHUNKED)},'
+                f'"response_complete":{_bool(num[b + 7] & COMPLETE)}')
     else:
         out += ',"response_frame":null,"status":null'
     if e.informational:

@@ -33,6 +33,7 @@ from katui.model import (
     RST,
     SYN,
     HttpMessage,
+    MessageStore,
 )
 from katui.tcp.frames import FrameTable
 
@@ -45,8 +46,11 @@ SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked
 def _hold(half: Half, seq: int, entry: tuple) -> None:
     """Keep an out-of-order segment until the bytes before it arrive (or are given up)."""
     if not half.pending:
+        # Most halves never hold anything: they share the empty _NONE_HELD / _NO_HEAP until
+        # their first out-of-order segment (saves ~200 bytes per connection on big captures).
         half.origin = half.next
-        half.heap.clear()
+        half.pending = {}
+        half.heap = []
     elif (half.next - half.origin) & M32 > 1 << 30:
         # Offsets are kept well inside 32 bits: re-anchor them on long transfers.
         half.origin = half.next
@@ -66,8 +70,12 @@ def _first(half: Half) -> tuple[int, int] | None:
 
 def _forget(half: Half) -> None:
     """Drop every held segment (the byte stream restarted)."""
-    half.pending.clear()
-    half.heap.clear()
+    half.pending = _NONE_HELD
+    half.heap = _NO_HEAP
+
+
+_NONE_HELD: dict[int, tuple] = {}  # shared, never written to: see _hold()
+_NO_HEAP: list[tuple[int, int]] = []
 
 
 _HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
@@ -88,11 +96,11 @@ class Half:
     def __init__(self) -> None:
         self.base: int | None = None
         self.next: int | None = None
-        self.pending: dict[int, tuple] = {}
+        self.pending: dict[int, tuple] = _NONE_HELD
         # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
         # seq left ``pending`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
         # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
-        self.heap: list[tuple[int, int]] = []
+        self.heap: list[tuple[int, int]] = _NO_HEAP
         self.origin = 0
         self.fin_seq: int | None = None
         self.parser: HttpHalf | None = None
@@ -103,7 +111,7 @@ class Half:
         self.fin_ns = 0
         self.frames_with_data = 0
         self.prefix: bytes | None = None  # first payload bytes, too few to recognise HTTP
-        self.prefix_at: list[tuple] = []  # (frame, ts, offset, length) of the pieces held
+        self.prefix_at: tuple = ()  # (frame, ts, offset, length) of the pieces held
 
 
 class Exch:
@@ -116,7 +124,7 @@ class Exch:
         self.start_ns = start_ns
         self.request: HttpMessage | None = None
         self.response: HttpMessage | None = None
-        self.info: list[HttpMessage] = []
+        self.info: tuple[HttpMessage, ...] = ()  # 1xx responses (rare: no list per exchange)
 
 
 class Conn:
@@ -145,7 +153,7 @@ class Conn:
         self.close_ns = 0
         self.close_from: int | None = None
         self.close_rst = False
-        self.rst_frames: list[int] = []
+        self.rst_frames: tuple[int, ...] = ()
         self.last_data_ns: int | None = None
         self.exchanges: list[Exch] = []
         self.req_heads = 0
@@ -155,7 +163,7 @@ class Conn:
         self.midstream = False
         self.switched = False
         self.resp_hole = False
-        self.rst_from: list[int] = []  # side (0 = A, 1 = B) of each RST
+        self.rst_from: tuple[int, ...] = ()  # side (0 = A, 1 = B) of each RST
         self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
 
     def release(self) -> None:
@@ -208,7 +216,7 @@ class Conn:
         """A response finished; pair it with the oldest unanswered request."""
         if 100 <= msg.status < 200 and msg.status != 101:
             if self.resp_idx < len(self.exchanges):
-                self.exchanges[self.resp_idx].info.append(msg)
+                self.exchanges[self.resp_idx].info += (msg,)
             return
         if self.resp_idx < len(self.exchanges):
             self.exchanges[self.resp_idx].response = msg
@@ -234,6 +242,8 @@ class Tracker:
             table.toff.append
         self._notes = table.notes.append
         self.conns: list[Conn] = []
+        self.messages = MessageStore()
+        """Every HTTP message of the capture."""
         self.by_tuple: dict[tuple, tuple[Conn, int]] = {}
 
     def segment(self, n: int, ts: int, seg: tuple) -> None:
@@ -360,14 +370,14 @@ class Tracker:
             p = self._sniff(conn, half, d, poff, pcap)
             if p is None:
                 if half.prefix is not None:  # too short to tell yet: remember where it was
-                    half.prefix_at.append((n, ts, poff, pcap))
+                    half.prefix_at += ((n, ts, poff, pcap),)
                 else:
-                    half.prefix_at.clear()  # decided: not HTTP
+                    half.prefix_at = ()  # decided: not HTTP
                 return
             # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
             for pn, pts, pof, plen0 in half.prefix_at:
                 p.feed(self.buf, pof, pof + plen0, pn, pts)
-            half.prefix_at.clear()
+            half.prefix_at = ()
         if p.state == DEAD:
             return
         if pcap:
@@ -418,10 +428,11 @@ class Tracker:
 
     def _parser(self, conn: Conn, is_request: bool, resync: bool) -> HttpHalf:
         if is_request:
-            p = HttpHalf(True, conn.on_request, resync=resync)
+            p = HttpHalf(True, conn.on_request, resync=resync, store=self.messages)
             p.on_head = conn.on_request_head
             return p
-        p = HttpHalf(False, conn.on_response, conn.method_for_response, resync=resync)
+        p = HttpHalf(False, conn.on_response, conn.method_for_response, resync=resync,
+                     store=self.messages)
         p.on_lost = conn.on_response_lost
         return p
 
@@ -484,8 +495,8 @@ class Tracker:
 
     def _close(self, conn, half, d, n, ts, seq, plen, flags) -> None:
         if flags & RST:
-            conn.rst_frames.append(n)
-            conn.rst_from.append(d)
+            conn.rst_frames += (n,)
+            conn.rst_from += (d,)
         if conn.close_from is None:
             conn.close_from = d
             conn.close_frame = n
