@@ -89,7 +89,9 @@ def _report(args) -> int:
             and not os.path.samefile(args.output, os.devnull):
         print(f"katui: {args.output} exists; use --force to overwrite", file=sys.stderr)
         return 2
-    a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS)
+    # JSON and text without ladders never look at single frames: don't keep them.
+    frames = args.format == "md" or (args.format == "text" and args.ladder)
+    a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames)
     try:
         streams = _streams(a, args.stream)
         if args.format == "json":

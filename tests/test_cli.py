@@ -131,3 +131,31 @@ def test_an_internal_error_is_one_line_not_a_traceback(capsys, monkeypatch):
     assert main(["report", SEED]) == 2
     err = capsys.readouterr().err
     assert err.startswith("katui: internal error: RuntimeError: boom") and err.count("\n") == 1
+
+
+def test_reports_without_frame_columns_say_the_same(tmp_path):
+    """JSON and ladder-less text reports skip the per-frame columns; nothing they print changes."""
+    from katui.analysis.pipeline import analyze
+    from katui.report import jsonout, text
+    from tests.conftest import CORPUS
+
+    paths = sorted(SAMPLES.glob("*.pcap")) + sorted(CORPUS.glob("*.pcap*"))
+    for path in paths:
+        full, lean = analyze(str(path)), analyze(str(path), frames=False)
+        assert len(full.table) == full.frames and len(lean.table) == 0 and not lean.table.kept
+        assert jsonout.render(lean) == jsonout.render(full), path.name
+        assert text.render(lean) == text.render(full), path.name
+        full.close()
+        lean.close()
+
+
+def test_cli_keeps_frames_only_for_reports_that_draw_them(monkeypatch, capsys):
+    import katui.analysis.pipeline as pipeline
+
+    seen = []
+    real = pipeline.analyze
+    monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: seen.append(k["frames"]) or real(*a, **k))
+    for args in (["-f", "json"], ["-f", "text"], ["-f", "text", "--ladder"], ["-f", "md"]):
+        assert main(["report", SEED, *args]) == 0
+    capsys.readouterr()
+    assert seen == [False, False, True, True]

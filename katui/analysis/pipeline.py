@@ -110,8 +110,12 @@ def analyze(
     progress: Progress | None = None,
     idle_threshold_ns: int = DEFAULT_IDLE_NS,
     preview: PreviewSink | None = None,
+    frames: bool = True,
 ) -> Analysis:
     """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read.
+
+    ``frames=False`` does not keep the per-frame columns (``Analysis.table`` stays empty):
+    for reports that never draw a ladder, it saves ~40 bytes per frame and a tenth of the time.
 
     ``progress`` and ``preview`` are called from the reading loop every few thousand frames
     (``preview`` with the connections seen since its previous call), so a UI can show the
@@ -122,7 +126,7 @@ def analyze(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(path, progress, idle_threshold_ns, preview)
+        return _analyze(path, progress, idle_threshold_ns, preview, frames)
     finally:
         # What the pass built lives as long as the analysis: move it out of the collector's
         # sight, or every later full collection (JSON rendering, the TUI) walks millions of
@@ -133,9 +137,9 @@ def analyze(
 
 
 def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
-             preview: PreviewSink | None) -> Analysis:
+             preview: PreviewSink | None, frames: bool) -> Analysis:
     cap = open_capture(path)
-    table = FrameTable(cap.buf)
+    table = FrameTable(cap.buf, keep=frames)
     tracker = Tracker(cap.buf, table)
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
@@ -236,6 +240,8 @@ def _non_tcp(t: FrameTable) -> None:
 
 def _pad(t: FrameTable, n: int) -> None:
     """Make every column ``n`` long after an aborted frame."""
+    if not t.kept:
+        return
     while len(t.stream) < n:
         _non_tcp(t)
     for col in (t.ts, t.caplen, t.wirelen):
