@@ -19,6 +19,7 @@ METHODS = (
     b"SEARCH", b"PURGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE", b"M-SEARCH", b"MKACTIVITY",
     b"CHECKOUT", b"MERGE", b"BIND", b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SOURCE",
 )  # fmt: skip
+_METHOD_SET = frozenset(METHODS)
 MAX_HEAD = 64 * 1024
 MAX_URI = 2048
 MAX_LINE = 4096
@@ -35,7 +36,7 @@ HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEA
 def looks_like_request(data: bytes) -> bool:
     """True when ``data`` (the first bytes of a direction) starts like an HTTP/1.x request."""
     sp = data.find(b" ", 0, 20)
-    return sp > 0 and data[:sp] in METHODS
+    return sp > 0 and data[:sp] in _METHOD_SET
 
 
 def looks_like_response(data: bytes) -> bool:
@@ -392,7 +393,7 @@ def _parse_head(head: bytes, is_request: bool) -> tuple | None:
         target, _, version = rest.rpartition(b" ")
         # A target with spaces is invalid HTTP, but hostile clients send it and servers answer:
         # keep it whole (split at the first and last space) rather than lose the request.
-        if m not in METHODS or not target or not version.startswith(b"HTTP/1."):
+        if m not in _METHOD_SET or not target or not version.startswith(b"HTTP/1."):
             return None
         method = _common(m, 20)
         uri = _uri(target)
