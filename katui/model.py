@@ -66,12 +66,17 @@ class MessageStore:
             uri: str, status: int, reason: str, connection: str | None, keep_alive: str | None,
             content_length: int | None, chunked: bool, host: str, head_bytes: int) -> HttpMessage:
         """Append a message whose head was just parsed (incomplete until :meth:`end`)."""
+        nums = (first_frame, 0, start_ns, 0, status, -1 if content_length is None else content_length,
+                0, (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3)
+        return HttpMessage(self, self.add_row(nums, (version, method, uri, reason, connection,
+                                                     keep_alive, host)))
+
+    def add_row(self, nums: tuple, texts: tuple) -> int:
+        """Append a row given as its ``NUM`` numbers and ``TEXT`` strings; return its index."""
         i = len(self.num) >> 3
-        self.num.extend((first_frame, 0, start_ns, 0, status,
-                         -1 if content_length is None else content_length, 0,
-                         (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
-        self.text.extend((version, method, uri, reason, connection, keep_alive, host))
-        return HttpMessage(self, i)
+        self.num.extend(nums)
+        self.text.extend(texts)
+        return i
 
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
