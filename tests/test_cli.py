@@ -159,3 +159,16 @@ def test_cli_keeps_frames_only_for_reports_that_draw_them(monkeypatch, capsys):
         assert main(["report", SEED, *args]) == 0
     capsys.readouterr()
     assert seen == [False, False, True, True]
+
+
+def test_ladder_heading_keeps_the_lane_names_apart():
+    """A client name wider than its lane ('client 10.41.52.113:41070') still ends before 'server'."""
+    from types import SimpleNamespace
+
+    from katui.report.ladder import ARROW_WIDTH, header_line
+
+    for client in ("127.0.0.1:43070", "10.41.52.113:41070", "[2001:db8::1]:51234"):
+        head = header_line(SimpleNamespace(client=client, server="10.0.0.1:80"))
+        assert f"client {client} " in head and head.endswith(" server 10.0.0.1:80")
+        if len(f"client {client}") < ARROW_WIDTH:  # short names: the server lane stays put
+            assert head.index("server") == 6 + 1 + 11 + 1 + ARROW_WIDTH + 1

@@ -240,7 +240,8 @@ def format_note(note: Note) -> str:
 
 def header_line(conn: Connection, time_mode: str = "rel") -> str:
     """Column heading naming the two lanes."""
-    lanes = f"client {conn.client}".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
+    # The trailing space keeps the two names apart when the client's is wider than its lane.
+    lanes = f"client {conn.client} ".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
     return f"{'frame':>6} {'time':>11} {lanes}"
 
 
