@@ -16,8 +16,6 @@ import heapq
 from array import array
 
 from katui.http.parser import (
-    BODY,
-    CHUNK_DATA,
     DEAD,
     METHODS,
     HttpHalf,
@@ -80,7 +78,6 @@ _NONE_HELD: dict[int, tuple] = {}  # shared, never written to: see _hold()
 _NO_HEAP: list[tuple[int, int]] = []
 
 
-_COUNTING = frozenset((BODY, CHUNK_DATA))  # parser states that only count bytes
 _HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
 
 
@@ -337,15 +334,6 @@ class Tracker:
             note = NOTE_TRUNCATED
         rel = (seq - half.next) & M32
         if rel == 0:
-            p = half.parser
-            if p is not None and pcap == plen and p.remaining > plen and p.state in _COUNTING \
-                    and not half.pending:
-                # The middle of a body of known length (most segments of a big response): only
-                # count it, without going through _deliver() and the parser's feed().
-                half.next = (half.next + plen) & M32
-                p.remaining -= plen
-                p.body += plen
-                return note
             self._deliver(conn, half, d, n, ts, poff, pcap, plen)
             if half.pending:
                 self._drain(conn, half, d)
