@@ -35,7 +35,13 @@ CLOSE_REASONS = {
 
 
 REQUEST, CHUNKED, COMPLETE = 1, 2, 4
-"""Bits of MessageStore.bits."""
+"""Flag bits in a MessageStore row's ``COL_BITS`` number (above them: head bytes << 3)."""
+
+# MessageStore row layout: NUM numbers in ``num`` and TEXT strings in ``text`` per message.
+NUM = 8
+COL_FIRST, COL_FRAME, COL_START, COL_END, COL_STATUS, COL_CLEN, COL_BODY, COL_BITS = range(NUM)
+TEXT = 7
+TXT_VERSION, TXT_METHOD, TXT_URI, TXT_REASON, TXT_CONNECTION, TXT_KEEP_ALIVE, TXT_HOST = range(TEXT)
 
 
 class MessageStore:
@@ -43,53 +49,52 @@ class MessageStore:
     object per message (with its int fields) cost over 300. A load-test capture holds
     hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
-    Rows are strided: numbers in ``num`` (``NUM`` per row: first frame, frame, start ns, end ns,
-    status, content length or -1, body bytes, ``bits | head bytes << 3``) and shared strings in
-    ``text`` (``TEXT`` per row: version, method, uri, reason, connection, keep-alive, host), so
-    that adding a row costs two ``extend`` calls. Rows are appended by the HTTP parser when a
-    head is parsed and completed in place when the message ends (frame 0: not completed).
+    Rows are strided: ``NUM`` numbers per row in ``num`` (first frame, frame, start ns, end ns,
+    status, content length or -1, body bytes, flag bits | head bytes << 3: the ``COL_*``
+    offsets) and ``TEXT`` shared strings per row in ``text`` (version, method, uri, reason,
+    connection, keep-alive, host: the ``TXT_*`` offsets), so that adding a row costs two
+    ``extend`` calls. Rows are appended by the HTTP parser when a head is parsed and completed
+    in place when the message ends (frame 0: not completed). Hot renderers read the columns
+    directly with these offsets; everything else goes through :class:`HttpMessage`.
     """
 
     __slots__ = ("num", "text")
-
-    NUM = 8
-    TEXT = 7
 
     def __init__(self) -> None:
         self.num = array("q")
         self.text: list[str | None] = []
 
     def __len__(self) -> int:
-        return len(self.num) >> 3
+        return len(self.num) // NUM
 
     def add(self, is_request: bool, first_frame: int, start_ns: int, version: str, method: str,
             uri: str, status: int, reason: str, connection: str | None, keep_alive: str | None,
             content_length: int | None, chunked: bool, host: str, head_bytes: int) -> HttpMessage:
         """Append a message whose head was just parsed (incomplete until :meth:`end`)."""
-        nums = (first_frame, 0, start_ns, 0, status, -1 if content_length is None else content_length,
-                0, (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3)
-        return HttpMessage(self, self.add_row(nums, (version, method, uri, reason, connection,
-                                                     keep_alive, host)))
-
-    def add_row(self, nums: tuple, texts: tuple) -> int:
-        """Append a row given as its ``NUM`` numbers and ``TEXT`` strings; return its index."""
-        i = len(self.num) >> 3
-        self.num.extend(nums)
-        self.text.extend(texts)
-        return i
+        i = len(self.num) // NUM
+        self.num.extend((first_frame, 0, start_ns, 0, status,
+                         -1 if content_length is None else content_length, 0,
+                         (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
+        self.text.extend((version, method, uri, reason, connection, keep_alive, host))
+        return HttpMessage(self, i)
 
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
-        num, b = self.num, i << 3
-        num[b + 1] = frame
-        num[b + 3] = end_ns
-        num[b + 6] = body_bytes
+        num, b = self.num, i * NUM
+        num[b + COL_FRAME] = frame
+        num[b + COL_END] = end_ns
+        num[b + COL_BODY] = body_bytes
         if complete:
-            num[b + 7] |= COMPLETE
+            num[b + COL_BITS] |= COMPLETE
 
     def abandon(self, i: int, body_bytes: int) -> None:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
-        self.num[(i << 3) + 6] = body_bytes
+        self.num[i * NUM + COL_BODY] = body_bytes
+
+    def end_ns(self, i: int) -> int | None:
+        """When message ``i`` ended, or None if it never completed."""
+        num, b = self.num, i * NUM
+        return num[b + COL_END] if num[b + COL_FRAME] else None
 
 
 class HttpMessage:
@@ -104,97 +109,102 @@ class HttpMessage:
         self.index = index
         """Row in the store."""
 
+    def _num(self, col: int) -> int:
+        return self.store.num[self.index * NUM + col]
+
+    def _text(self, col: int):
+        return self.store.text[self.index * TEXT + col]
+
     @property
     def is_request(self) -> bool:
         """True for a request, False for a response."""
-        return bool(self.store.num[(self.index << 3) + 7] & REQUEST)
+        return bool(self._num(COL_BITS) & REQUEST)
 
     @property
     def first_frame(self) -> int:
         """Frame carrying the first byte of the message."""
-        return self.store.num[self.index << 3]
+        return self._num(COL_FIRST)
 
     @property
     def frame(self) -> int | None:
         """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
-        return self.store.num[(self.index << 3) + 1] or None
+        return self._num(COL_FRAME) or None
 
     @property
     def start_ns(self) -> int:
         """Timestamp of ``first_frame``."""
-        return self.store.num[(self.index << 3) + 2]
+        return self._num(COL_START)
 
     @property
     def end_ns(self) -> int | None:
         """Timestamp of ``frame`` (None if incomplete)."""
-        num, b = self.store.num, self.index << 3
-        return num[b + 3] if num[b + 1] else None
+        return self.store.end_ns(self.index)
 
     @property
     def version(self) -> str:
         """``HTTP/1.1`` or ``HTTP/1.0``."""
-        return self.store.text[self.index * 7]
+        return self._text(TXT_VERSION)
 
     @property
     def method(self) -> str:
         """Request method (requests only, else '')."""
-        return self.store.text[self.index * 7 + 1]
+        return self._text(TXT_METHOD)
 
     @property
     def uri(self) -> str:
         """Request target as sent, possibly truncated to 2 KiB (requests only, else '')."""
-        return self.store.text[self.index * 7 + 2]
+        return self._text(TXT_URI)
 
     @property
     def status(self) -> int:
         """Status code (responses only, else 0)."""
-        return self.store.num[(self.index << 3) + 4]
+        return self._num(COL_STATUS)
 
     @property
     def reason(self) -> str:
         """Reason phrase (responses only, else '')."""
-        return self.store.text[self.index * 7 + 3]
+        return self._text(TXT_REASON)
 
     @property
     def connection(self) -> str | None:
         """Value of the ``Connection`` header, lower-cased, or None."""
-        return self.store.text[self.index * 7 + 4]
+        return self._text(TXT_CONNECTION)
 
     @property
     def keep_alive(self) -> str | None:
         """Value of the ``Keep-Alive`` header, or None."""
-        return self.store.text[self.index * 7 + 5]
+        return self._text(TXT_KEEP_ALIVE)
 
     @property
     def content_length(self) -> int | None:
         """``Content-Length`` header value, or None."""
-        n = self.store.num[(self.index << 3) + 5]
+        n = self._num(COL_CLEN)
         return None if n < 0 else n
 
     @property
     def chunked(self) -> bool:
         """True when ``Transfer-Encoding: chunked``."""
-        return bool(self.store.num[(self.index << 3) + 7] & CHUNKED)
+        return bool(self._num(COL_BITS) & CHUNKED)
 
     @property
     def body_bytes(self) -> int:
         """Body bytes seen (after de-chunking framing, before decoding)."""
-        return self.store.num[(self.index << 3) + 6]
+        return self._num(COL_BODY)
 
     @property
     def head_bytes(self) -> int:
         """Size of the start line plus headers."""
-        return self.store.num[(self.index << 3) + 7] >> 3
+        return self._num(COL_BITS) >> 3
 
     @property
     def host(self) -> str:
         """``Host`` header of a request ('' if none)."""
-        return self.store.text[self.index * 7 + 6]
+        return self._text(TXT_HOST)
 
     @property
     def complete(self) -> bool:
         """False when the capture ended (or a gap hit) before the message did."""
-        return bool(self.store.num[(self.index << 3) + 7] & COMPLETE)
+        return bool(self._num(COL_BITS) & COMPLETE)
 
     @property
     def label(self) -> str:
@@ -247,11 +257,11 @@ class Exchange:
         req, resp = self.request, self.response
         if req is None or resp is None:
             return None
-        num, b = req.store.num, req.index << 3
-        if not num[b + 1]:  # the request never completed
+        req_end = req.store.end_ns(req.index)
+        if req_end is None:  # the request never completed
             return None
         first = self.informational[0] if self.informational else resp
-        return first.store.num[(first.index << 3) + 2] - num[b + 3]
+        return first.store.num[first.index * NUM + COL_START] - req_end
 
 
 @dataclass(frozen=True, slots=True)

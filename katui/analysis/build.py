@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, decide_close
-from katui.model import Connection, Exchange
+from katui.model import COL_START, NUM, Connection, Exchange
 from katui.tcp.tracker import Conn
 
 WELL_KNOWN_HTTP = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
@@ -101,9 +101,8 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
         # Times straight from the message store's columns: this runs for every exchange.
         if req is not None:
             n += 1
-            num, b = req.store.num, req.index << 3
-            req_start = num[b + 2]
-            req_end = num[b + 3] if num[b + 1] else None
+            req_start = req.store.num[req.index * NUM + COL_START]
+            req_end = req.store.end_ns(req.index)
         idle = None
         if req is not None and prev_end is not None and n > 1:
             idle = max(0, req_start - prev_end)
@@ -113,11 +112,9 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
         out.append(Exchange(n=max(n, 1), request=req, response=resp, informational=ex.info,
                             reused=req is not None and n > 1, idle_before_ns=idle,
                             pipelined=pipelined))
-        resp_end = None
-        if resp is not None:
-            num, b = resp.store.num, resp.index << 3
-            if num[b + 1]:
-                resp_end = prev_resp_end = num[b + 3]
+        resp_end = None if resp is None else resp.store.end_ns(resp.index)
+        if resp_end is not None:
+            prev_resp_end = resp_end
         end = resp_end if resp_end is not None else req_end if req is not None else None
         if end is not None:
             prev_end = end if prev_end is None else max(prev_end, end)

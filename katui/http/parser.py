@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from katui.model import CHUNKED, COMPLETE, REQUEST, HttpMessage, MessageStore
+from katui.model import HttpMessage, MessageStore
 
 METHODS = (
     b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
@@ -191,8 +191,7 @@ class HttpHalf:
         fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
         if fields is None:
             return
-        msg = HttpMessage(self.store, self.store.add_row(*_row(fields, self.is_request, self.head_frame,
-                                                               self.head_ns, len(head))))
+        msg = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
         if self.is_request and self.on_head is not None:
             self.on_head(fields[1], self.head_ns)
         elif not self.is_request and self.next_method is not None:
@@ -210,9 +209,7 @@ class HttpHalf:
                 f" in frame {self.head_frame}")
             self.state = RESYNC
             return
-        store = self.store
-        self.cur = HttpMessage(store, store.add_row(*_row(fields, self.is_request, self.head_frame,
-                                                          self.head_ns, len(head))))
+        self.cur = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
         self.missing = self.body = 0
         _v, method, _u, status, _r, _c, _k, clen, chunked, _h = fields
         if self.is_request:
@@ -314,13 +311,7 @@ class HttpHalf:
         self.cur = None
         self.state = DEAD if self.switched else HEAD
         if cur is not None:
-            # MessageStore.end(), inlined: this runs for every message.
-            num, b = self.store.num, cur.index << 3
-            num[b + 1] = frame
-            num[b + 3] = ts
-            num[b + 6] = self.body
-            if not self.missing:
-                num[b + 7] |= COMPLETE
+            self.store.end(cur.index, frame, ts, self.body, self.missing == 0)
             self.on_message(cur)
 
     def _lost(self) -> None:
@@ -339,14 +330,6 @@ class HttpHalf:
         self.error = self.error or why
         self.head.clear()
         self.state = DEAD
-
-
-def _row(fields: tuple, is_request: bool, first_frame: int, start_ns: int, head_bytes: int):
-    """A MessageStore row (numbers, strings) for the fields _parse_head() returns."""
-    version, method, uri, status, reason, conn, ka, clen, chunked, host = fields
-    return ((first_frame, 0, start_ns, 0, status, -1 if clen is None else clen, 0,
-             (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3),
-            (version, method, uri, reason, conn, ka, host))
 
 
 def _parse_cut_start(head: bytes, is_request: bool):
@@ -399,8 +382,8 @@ _HEADERS = re.compile(
 
 def _parse_head(head: bytes, is_request: bool) -> tuple | None:
     """What a head says, as (version, method, uri, status, reason, connection, keep-alive,
-    content length, chunked, host), or None when it is not an HTTP/1.x head. Only the headers
-    keep-alive analysis needs are read."""
+    content length, chunked, host): MessageStore.add()'s arguments in order. None when it is not
+    an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
     eol = head.find(b"\n")
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
     method = uri = reason = ""

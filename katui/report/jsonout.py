@@ -5,7 +5,28 @@ from __future__ import annotations
 import json
 
 from katui.analysis.pipeline import Analysis
-from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange
+from katui.model import (
+    CHUNKED,
+    COL_BITS,
+    COL_BODY,
+    COL_FIRST,
+    COL_FRAME,
+    COL_START,
+    COL_STATUS,
+    COMPLETE,
+    NUM,
+    TEXT,
+    TXT_CONNECTION,
+    TXT_HOST,
+    TXT_KEEP_ALIVE,
+    TXT_METHOD,
+    TXT_REASON,
+    TXT_URI,
+    TXT_VERSION,
+    Close,
+    Connection,
+    Exchange,
+)
 
 SCHEMA_VERSION = 1
 
@@ -61,25 +82,28 @@ def _request_json(a: Analysis, e: Exchange) -> str:
     out = (f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
            f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
     if req is not None:
-        s, i = req.store, req.index
-        num, b, text, t = s.num, i << 3, s.text, i * 7
-        out += (f',"request_frame":{num[b + 1] or "null"},"request_first_frame":{num[b]},'
-                f'"method":{_str(text[t + 1])},"uri":{_str(text[t + 2])},"host":{_str(text[t + 6])},'
-                f'"version":{_str(text[t])},"time":{_sec(num[b + 2] - a.first_ns)},'
-                f'"request_connection":{_opt(text[t + 4])},'
-                f'"request_complete":{_bool(num[b + 7] & COMPLETE)}')
+        num, b = req.store.num, req.index * NUM
+        text, t = req.store.text, req.index * TEXT
+        out += (f',"request_frame":{num[b + COL_FRAME] or "null"},'
+                f'"request_first_frame":{num[b + COL_FIRST]},'
+                f'"method":{_str(text[t + TXT_METHOD])},"uri":{_str(text[t + TXT_URI])},'
+                f'"host":{_str(text[t + TXT_HOST])},"version":{_str(text[t + TXT_VERSION])},'
+                f'"time":{_sec(num[b + COL_START] - a.first_ns)},'
+                f'"request_connection":{_opt(text[t + TXT_CONNECTION])},'
+                f'"request_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
     if resp is not None:
-        s, i = resp.store, resp.index
-        num, b, text, t = s.num, i << 3, s.text, i * 7
-        out += (f',"response_frame":{num[b + 1] or "null"},"response_first_frame":{num[b]},'
-                f'"status":{num[b + 4]},"reason":{_str(text[t + 3])},'
-                f'"response_version":{_str(text[t])},'
-                f'"response_connection":{_opt(text[t + 4])},'
-                f'"keep_alive":{_opt(text[t + 5])},"body_bytes":{num[b + 6]},'
-                f'"chunked":{_bool(num[b + 7] & CHUNKED)},'
-                f'"response_complete":{_bool(num[b + 7] & COMPLETE)}')
+        num, b = resp.store.num, resp.index * NUM
+        text, t = resp.store.text, resp.index * TEXT
+        out += (f',"response_frame":{num[b + COL_FRAME] or "null"},'
+                f'"response_first_frame":{num[b + COL_FIRST]},'
+                f'"status":{num[b + COL_STATUS]},"reason":{_str(text[t + TXT_REASON])},'
+                f'"response_version":{_str(text[t + TXT_VERSION])},'
+                f'"response_connection":{_opt(text[t + TXT_CONNECTION])},'
+                f'"keep_alive":{_opt(text[t + TXT_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
+                f'"chunked":{_bool(num[b + COL_BITS] & CHUNKED)},'
+                f'"response_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
     else:
         out += ',"response_frame":null,"status":null'
     if e.informational:
