@@ -19,8 +19,8 @@ _WIN = struct.Struct("!H")
 class FrameTable:
     """Columns indexed by ``frame - 1``."""
 
-    __slots__ = ("buf", "kept", "ts", "stream", "dir", "flags", "plen", "pcap", "toff", "notes",
-                 "caplen", "wirelen")  # fmt: skip
+    COLUMNS = ("ts", "stream", "dir", "flags", "plen", "pcap", "toff", "notes", "caplen", "wirelen")
+    __slots__ = ("buf", "kept", *COLUMNS)
 
     def __init__(self, buf=b"", keep: bool = True) -> None:
         self.buf = buf
@@ -51,8 +51,7 @@ class FrameTable:
         if not keep:
             # deque(maxlen=0).append is a C call that keeps nothing: the reading loop stays
             # the same, and 40 bytes per frame are never allocated.
-            for name in ("ts", "stream", "dir", "flags", "plen", "pcap", "toff", "notes", "caplen",
-                         "wirelen"):
+            for name in self.COLUMNS:
                 setattr(self, name, deque(maxlen=0))
 
     def __len__(self) -> int:
