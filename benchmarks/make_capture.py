@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import json
+import math
 import random
 import struct
 import sys
@@ -653,29 +654,10 @@ class Generator:
         tie = 0
         buf: list[bytes] = []
         t = EPOCH_US
-        with open(path, "wb") as f:
-            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, 1))
-            produced = 0
-            while produced < self.target:
-                t += max(1, int(rng.expovariate(self.rate)))
-                # emit every packet that happens before this connection starts
-                while heap and heap[0][0] <= t:
-                    ts, k, idx, pk = heap[0]
-                    buf.append(pk[idx][1])
-                    idx += 1
-                    if idx < len(pk):
-                        replace(heap, (pk[idx][0], k, idx, pk))
-                    else:
-                        pop(heap)
-                if len(buf) > 20000:
-                    f.write(b"".join(buf))
-                    st.packets += len(buf)
-                    buf.clear()
-                pk = self.connection(t)
-                produced += len(pk)
-                tie += 1
-                push(heap, (pk[0][0], tie, 0, pk))
-            while heap:
+
+        def emit(until: float) -> None:
+            """Move every queued packet with a timestamp <= ``until`` to ``buf``, in time order."""
+            while heap and heap[0][0] <= until:
                 ts, k, idx, pk = heap[0]
                 buf.append(pk[idx][1])
                 idx += 1
@@ -684,6 +666,22 @@ class Generator:
                 else:
                     pop(heap)
                 st.last_us = ts
+
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, 1))
+            produced = 0
+            while produced < self.target:
+                t += max(1, int(rng.expovariate(self.rate)))
+                emit(t)  # every packet that happens before this connection starts
+                if len(buf) > 20000:
+                    f.write(b"".join(buf))
+                    st.packets += len(buf)
+                    buf.clear()
+                pk = self.connection(t)
+                produced += len(pk)
+                tie += 1
+                push(heap, (pk[0][0], tie, 0, pk))
+            emit(math.inf)
             f.write(b"".join(buf))
             st.packets += len(buf)
         st.first_us = EPOCH_US
