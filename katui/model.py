@@ -69,14 +69,19 @@ class MessageStore:
 
     def add(self, is_request: bool, first_frame: int, start_ns: int, version: str, method: str,
             uri: str, status: int, reason: str, connection: str | None, keep_alive: str | None,
-            content_length: int | None, chunked: bool, host: str, head_bytes: int) -> HttpMessage:
-        """Append a message whose head was just parsed (incomplete until :meth:`end`)."""
+            content_length: int | None, chunked: bool, host: str, head_bytes: int) -> int:
+        """Append a message whose head was just parsed (incomplete until :meth:`end`); return
+        its row index."""
         i = len(self.num) // NUM
         self.num.extend((first_frame, 0, start_ns, 0, status,
                          -1 if content_length is None else content_length, 0,
                          (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
         self.text.extend((version, method, uri, reason, connection, keep_alive, host))
-        return HttpMessage(self, i)
+        return i
+
+    def view(self, i: int) -> HttpMessage | None:
+        """Message ``i`` as an object (None for -1: no message)."""
+        return None if i < 0 else HttpMessage(self, i)
 
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
@@ -226,42 +231,66 @@ class HttpMessage:
         return f"<HttpMessage #{self.index} {self.label!r} from frame {self.first_frame}, {state}>"
 
 
-@dataclass(slots=True, eq=False)
 class Exchange:
-    """A request and the final response paired with it on one connection (treat as immutable;
-    not frozen for the same reason as :class:`HttpMessage`)."""
+    """A request and the final response paired with it on one connection.
 
-    n: int
-    """1-based position of the request on its connection."""
-    request: HttpMessage | None
-    """The request (None for a response whose request was not captured)."""
-    response: HttpMessage | None
-    """The final (non-1xx) response, or None when unanswered."""
-    informational: tuple[HttpMessage, ...] = ()
-    """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one."""
-    reused: bool = False
-    """True when the request rode on a connection that had already carried one (n > 1)."""
-    idle_before_ns: int | None = None
-    """Idle time between the previous exchange's last byte and this request's first byte."""
-    pipelined: bool = False
-    """True when the request was sent before the previous response had completed."""
+    The tracker fills ``req``/``resp`` (message rows) while the capture is read; the analysis
+    then sets the positional fields and treats it as immutable. Messages are kept as row
+    indices, not objects: a load-test capture has hundreds of thousands of exchanges, and
+    ``request``/``response`` make the (two-reference) views on demand.
+    """
+
+    __slots__ = ("store", "req", "resp", "informational", "n", "reused", "idle_before_ns",
+                 "pipelined")  # fmt: skip
+
+    def __init__(self, store: MessageStore, req: int = -1, resp: int = -1) -> None:
+        self.store = store
+        """The message store ``req`` and ``resp`` are rows of."""
+        self.req = req
+        """Row of the request (-1: not captured)."""
+        self.resp = resp
+        """Row of the final (non-1xx) response (-1: unanswered)."""
+        self.informational: tuple[HttpMessage, ...] = ()
+        """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one."""
+        self.n = 1
+        """1-based position of the request on its connection."""
+        self.reused = False
+        """True when the request rode on a connection that had already carried one (n > 1)."""
+        self.idle_before_ns: int | None = None
+        """Idle time between the previous exchange's last byte and this request's first byte."""
+        self.pipelined = False
+        """True when the request was sent before the previous response had completed."""
+
+    @property
+    def request(self) -> HttpMessage | None:
+        """The request (None for a response whose request was not captured)."""
+        return self.store.view(self.req)
+
+    @property
+    def response(self) -> HttpMessage | None:
+        """The final (non-1xx) response, or None when unanswered."""
+        return self.store.view(self.resp)
 
     @property
     def failed(self) -> bool:
         """True when the request got no response."""
-        return self.request is not None and self.response is None
+        return self.req >= 0 and self.resp < 0
 
     @property
     def ttfb_ns(self) -> int | None:
         """Time from the request's last byte to the response's first byte."""
-        req, resp = self.request, self.response
-        if req is None or resp is None:
+        if self.req < 0 or self.resp < 0:
             return None
-        req_end = req.store.end_ns(req.index)
+        store = self.store
+        req_end = store.end_ns(self.req)
         if req_end is None:  # the request never completed
             return None
-        first = self.informational[0] if self.informational else resp
-        return first.store.num[first.index * NUM + COL_START] - req_end
+        first = self.informational[0].index if self.informational else self.resp
+        return store.num[first * NUM + COL_START] - req_end
+
+    def __repr__(self) -> str:
+        return (f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
+                f"{' reused' if self.reused else ''}>")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katui.http.parser import HttpHalf
+from katui.http.parser import Collector, HttpHalf
 
 REQUESTS = (
     b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -25,7 +25,7 @@ FIELDS = ("method", "uri", "status", "version", "body_bytes", "chunked", "comple
 
 def _parse(data: bytes, cuts: list[int], is_request: bool) -> list[tuple]:
     msgs: list = []
-    p = HttpHalf(is_request, msgs.append, None if is_request else (lambda *_: "GET"))
+    p = HttpHalf(is_request, Collector(msgs.append, None if is_request else (lambda *_: "GET")))
     bounds = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
     for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
         p.feed(data, a, b, i + 1, i)
@@ -86,7 +86,8 @@ _TOKENS = st.sampled_from(
 )
 def test_arbitrary_bytes_never_raise(parts, gaps, is_request, resync):
     msgs: list = []
-    p = HttpHalf(is_request, msgs.append, None if is_request else (lambda *_: "HEAD"), resync=resync)
+    p = HttpHalf(is_request, Collector(msgs.append, None if is_request else (lambda *_: "HEAD")),
+                 resync=resync)
     data = b"".join(parts)
     half = len(data) // 2
     p.feed(data, 0, half, 1, 1)

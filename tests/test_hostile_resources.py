@@ -10,7 +10,7 @@ from hostile_pcap import ACK, GET, PSH, conversation, pcap, tcp_frame, write
 
 from katui.analysis.pipeline import analyze
 from katui.capture.reader import MAX_RECORD
-from katui.http.parser import MAX_HEAD, HttpHalf
+from katui.http.parser import MAX_HEAD, Collector, HttpHalf
 from katui.tcp.tracker import MAX_PENDING
 
 SEGMENTS = 60_000
@@ -68,7 +68,7 @@ def test_record_claiming_gigabytes(tmp_path):
 
 def _parse(chunks: list[bytes]) -> tuple[HttpHalf, list]:
     msgs: list = []
-    p = HttpHalf(True, msgs.append)
+    p = HttpHalf(True, Collector(msgs.append))
     for i, c in enumerate(chunks):
         p.feed(c, 0, len(c), i + 1, i)
     return p, msgs

@@ -5,23 +5,21 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katui.http.parser import HttpHalf
+from katui.http.parser import Collector, HttpHalf
 
 
 def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
     """Feed ``data`` split at ``cuts``; return the messages (frame = piece index + 1)."""
     out = []
     pending = list(methods)
-    p = HttpHalf(is_request, out.append,
-                 (lambda status, ts: pending[0] if pending else "") if not is_request else None)
-    if not is_request:
-        orig = p.on_message
 
-        def on(msg):
-            if pending and not (100 <= msg.status < 200 and msg.status != 101):
-                pending.pop(0)
-            orig(msg)
-        p.on_message = on
+    def on(msg):
+        if not is_request and pending and not (100 <= msg.status < 200 and msg.status != 101):
+            pending.pop(0)
+        out.append(msg)
+
+    p = HttpHalf(is_request, Collector(
+        on, (lambda status, ts: pending[0] if pending else "") if not is_request else None))
     bounds = [0, *sorted(set(c for c in cuts if 0 < c < len(data))), len(data)]
     for i in range(len(bounds) - 1):
         p.feed(data, bounds[i], bounds[i + 1], i + 1, i * 1000)
@@ -83,7 +81,7 @@ def test_request_with_body_completes_at_last_piece():
 
 def test_gap_inside_body_marks_message_incomplete():
     out = []
-    p = HttpHalf(False, out.append, lambda s, t: "GET")
+    p = HttpHalf(False, Collector(out.append, lambda s, t: "GET"))
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
     p.feed(head + b"abc", 0, len(head) + 3, 1, 0)
     p.gap(4, 2, 1)
@@ -93,7 +91,7 @@ def test_gap_inside_body_marks_message_incomplete():
 
 def test_head_over_limit_stops_cleanly():
     out = []
-    p = HttpHalf(True, out.append)
+    p = HttpHalf(True, Collector(out.append))
     junk = b"GET / HTTP/1.1\r\n" + b"X: " + b"a" * 70000
     p.feed(junk, 0, len(junk), 1, 0)
     assert p.error and "64 KiB" in p.error and out == []
@@ -147,9 +145,10 @@ def test_message_store_rows_are_views():
     from katui.model import MessageStore
 
     store = MessageStore()
-    req = store.add(True, 7, 1_000, "HTTP/1.1", "GET", "/a", 0, "", "keep-alive", None, None, False, "h", 40)
-    resp = store.add(False, 9, 2_000, "HTTP/1.0", "", "", 200, "OK", None, "timeout=5", 12, True, "", 70)
-    assert len(store) == 2
+    i = store.add(True, 7, 1_000, "HTTP/1.1", "GET", "/a", 0, "", "keep-alive", None, None, False, "h", 40)
+    j = store.add(False, 9, 2_000, "HTTP/1.0", "", "", 200, "OK", None, "timeout=5", 12, True, "", 70)
+    assert (i, j, len(store), store.view(-1)) == (0, 1, 2, None)
+    req, resp = store.view(i), store.view(j)
     assert (req.frame, req.end_ns, req.complete) == (None, None, False)
     store.end(req.index, 8, 1_500, 0, True)
     store.abandon(resp.index, 5)

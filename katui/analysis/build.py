@@ -90,32 +90,35 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
 
 
 def _exchanges(c: Conn) -> tuple[Exchange, ...]:
+    """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
+    the tracker's Exchange objects become the model's)."""
     out: list[Exchange] = []
     prev_end: int | None = None
     prev_resp_end: int | None = None
     n = 0
+    store = c.store
+    num, end_ns = store.num, store.end_ns
     for ex in c.exchanges:
-        req, resp = ex.request, ex.response
-        if req is None and resp is None:
+        req, resp = ex.req, ex.resp
+        if req < 0 and resp < 0:
             continue
         # Times straight from the message store's columns: this runs for every exchange.
-        if req is not None:
+        if req >= 0:
             n += 1
-            req_start = req.store.num[req.index * NUM + COL_START]
-            req_end = req.store.end_ns(req.index)
-        idle = None
-        if req is not None and prev_end is not None and n > 1:
-            idle = max(0, req_start - prev_end)
-        # Pipelined: sent before the previous response had completed.
-        pipelined = req is not None and n > 1 and prev_resp_end is not None \
-            and req_start < prev_resp_end
-        out.append(Exchange(n=max(n, 1), request=req, response=resp, informational=ex.info,
-                            reused=req is not None and n > 1, idle_before_ns=idle,
-                            pipelined=pipelined))
-        resp_end = None if resp is None else resp.store.end_ns(resp.index)
+            req_start = num[req * NUM + COL_START]
+            req_end = end_ns(req)
+            if n > 1:
+                ex.reused = True
+                if prev_end is not None:
+                    ex.idle_before_ns = max(0, req_start - prev_end)
+                # Pipelined: sent before the previous response had completed.
+                ex.pipelined = prev_resp_end is not None and req_start < prev_resp_end
+        ex.n = max(n, 1)
+        out.append(ex)
+        resp_end = None if resp < 0 else end_ns(resp)
         if resp_end is not None:
             prev_resp_end = resp_end
-        end = resp_end if resp_end is not None else req_end if req is not None else None
+        end = resp_end if resp_end is not None else req_end if req >= 0 else None
         if end is not None:
             prev_end = end if prev_end is None else max(prev_end, end)
     return tuple(out)

@@ -44,46 +44,70 @@ def looks_like_response(data: bytes) -> bool:
     return data.startswith(b"HTTP/1.")
 
 
+class Collector:
+    """The owner of a standalone :class:`HttpHalf` (tests, tools): hands every finished message
+    to ``on_message`` as an :class:`HttpMessage`; ``next_method(status, start_ns)`` tells a
+    response parser the method of the request being answered (so HEAD responses have no body).
+
+    Any object with these five methods can own a parser; the tracker's connections do.
+    """
+
+    __slots__ = ("store", "on_message", "next_method")
+
+    def __init__(self, on_message: Callable[[HttpMessage], None],
+                 next_method: Callable[[int, int], str] | None = None,
+                 store: MessageStore | None = None) -> None:
+        self.store = MessageStore() if store is None else store
+        self.on_message = on_message
+        self.next_method = next_method
+
+    def request_head(self, i: int) -> None:
+        """A request head was parsed into row ``i`` (its body may still be arriving)."""
+
+    def request_done(self, i: int) -> None:
+        """Request ``i`` finished (or was abandoned)."""
+        self.on_message(self.store.view(i))
+
+    def response_method(self, status: int, start_ns: int) -> str:
+        """Method of the request the response starting at ``start_ns`` answers ('' unknown)."""
+        return self.next_method(status, start_ns) if self.next_method is not None else ""
+
+    def response_done(self, i: int) -> None:
+        """Response ``i`` finished (or was abandoned)."""
+        self.on_message(self.store.view(i))
+
+    def response_lost(self) -> None:
+        """Server bytes that may have held whole responses were lost or skipped."""
+
+
 class HttpHalf:
     """Frames HTTP messages in one direction.
 
-    ``on_message(msg)`` is called for every message (complete or, at the end, incomplete).
-    ``peer_method()`` tells a response parser the method of the request it answers (so that
-    HEAD responses have no body); ``on_switch()`` stops both directions after 101/CONNECT.
+    Messages are rows of ``store``; the parser tells its ``owner`` about them by row index
+    (see :class:`Collector` for the five calls). The tracker's connection is the owner, so a
+    parser costs no bound-method objects (a load-test capture has a hundred thousand parsers).
+    ``switched`` turns true after 101/CONNECT: the bytes that follow are not HTTP/1.x.
     """
 
-    __slots__ = ("is_request", "on_message", "next_method", "state", "head", "head_frame",
-                 "head_ns", "remaining", "cur", "body", "missing", "error", "switched", "on_lost",
-                 "on_head", "store")  # fmt: skip
+    __slots__ = ("is_request", "owner", "state", "head", "head_frame", "head_ns", "remaining",
+                 "cur", "body", "missing", "error", "switched", "store")  # fmt: skip
 
-
-    def __init__(
-        self,
-        is_request: bool,
-        on_message: Callable[[HttpMessage], None],
-        next_method: Callable[[int, int], str] | None = None,
-        resync: bool = False,
-        store: MessageStore | None = None,
-    ):
+    def __init__(self, is_request: bool, owner, resync: bool = False,
+                 store: MessageStore | None = None):
         self.is_request = is_request
-        self.store = MessageStore() if store is None else store
+        self.owner = owner
+        self.store = owner.store if store is None else store
         """Where the messages are kept (one store per capture)."""
-        self.on_message = on_message
-        self.next_method = next_method
         self.state = RESYNC if resync else HEAD
         self.head = bytearray()
         self.head_frame = 0
         self.head_ns = 0
         self.remaining = 0
-        self.cur: HttpMessage | None = None  # head parsed, body still arriving
+        self.cur = -1  # row of the message whose head is parsed and body still arriving
         self.body = 0  # body bytes of ``cur`` so far
         self.missing = 0  # bytes of the current message the capture never had
         self.error: str | None = None
         self.switched = False
-        # Called when bytes that may have held whole messages were lost or skipped.
-        self.on_lost: Callable[[], None] | None = None
-        # Called with the method and start time when a request head is parsed (before its body).
-        self.on_head: Callable[[str, int], None] | None = None
 
     # -- input ---------------------------------------------------------------------------
 
@@ -143,7 +167,7 @@ class HttpHalf:
 
     def close(self, frame: int, ts: int) -> None:
         """The sender closed (FIN/RST) or the capture ended: flush what is pending."""
-        if self.state == UNTIL_CLOSE and self.cur is not None:
+        if self.state == UNTIL_CLOSE and self.cur >= 0:
             self._finish(frame, ts)
             self.state = DEAD
             return
@@ -191,14 +215,14 @@ class HttpHalf:
         fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
         if fields is None:
             return
-        msg = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
-        if self.is_request and self.on_head is not None:
-            self.on_head(fields[1], self.head_ns)
-        elif not self.is_request and self.next_method is not None:
-            self.next_method(fields[3], self.head_ns)
+        i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        if self.is_request:
+            self.owner.request_head(i)
+        else:
+            self.owner.response_method(fields[3], self.head_ns)
         # Shown where the capture lost it, like Wireshark does with a truncated head.
-        self.store.end(msg.index, frame, ts, 0, False)
-        self.on_message(msg)
+        self.store.end(i, frame, ts, 0, False)
+        self._done(i)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
         fields = _parse_head(head, self.is_request)
@@ -209,12 +233,11 @@ class HttpHalf:
                 f" in frame {self.head_frame}")
             self.state = RESYNC
             return
-        self.cur = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
         self.missing = self.body = 0
         _v, method, _u, status, _r, _c, _k, clen, chunked, _h = fields
         if self.is_request:
-            if self.on_head is not None:
-                self.on_head(method, self.head_ns)
+            self.owner.request_head(i)
             if chunked:
                 self.state = CHUNK_SIZE
             elif clen:
@@ -224,7 +247,7 @@ class HttpHalf:
             if method == "CONNECT":
                 self.switched = True
             return
-        method = self.next_method(status, self.head_ns) if self.next_method else ""
+        method = self.owner.response_method(status, self.head_ns)
         if status == 101 or (method == "CONNECT" and 200 <= status < 300):
             self.switched = True
             self._finish(frame, ts)
@@ -308,22 +331,28 @@ class HttpHalf:
 
     def _finish(self, frame: int, ts: int) -> None:
         cur = self.cur
-        self.cur = None
+        self.cur = -1
         self.state = DEAD if self.switched else HEAD
-        if cur is not None:
-            self.store.end(cur.index, frame, ts, self.body, self.missing == 0)
-            self.on_message(cur)
+        if cur >= 0:
+            self.store.end(cur, frame, ts, self.body, self.missing == 0)
+            self._done(cur)
+
+    def _done(self, i: int) -> None:
+        if self.is_request:
+            self.owner.request_done(i)
+        else:
+            self.owner.response_done(i)
 
     def _lost(self) -> None:
-        if self.on_lost is not None:
-            self.on_lost()
+        if not self.is_request:
+            self.owner.response_lost()
 
     def _abandon(self) -> None:
         cur = self.cur
-        self.cur = None
-        if cur is not None:
-            self.store.abandon(cur.index, self.body)
-            self.on_message(cur)  # frame None, complete False: the message never completed
+        self.cur = -1
+        if cur >= 0:
+            self.store.abandon(cur, self.body)
+            self._done(cur)  # frame None, complete False: the message never completed
 
     def _fail(self, why: str) -> None:
         self._abandon()

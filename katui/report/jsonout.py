@@ -78,12 +78,12 @@ def _request_json(a: Analysis, e: Exchange) -> str:
     """Exactly ``json.dumps(_request(a, e))`` (compact), written directly: a load-test capture
     has hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Message
     fields are read straight from the message store's columns (no property calls)."""
-    req, resp = e.request, e.response
+    req, resp, store = e.req, e.resp, e.store
     out = (f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
            f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
-    if req is not None:
-        num, b = req.store.num, req.index * NUM
-        text, t = req.store.text, req.index * TEXT
+    if req >= 0:
+        num, b = store.num, req * NUM
+        text, t = store.text, req * TEXT
         out += (f',"request_frame":{num[b + COL_FRAME] or "null"},'
                 f'"request_first_frame":{num[b + COL_FIRST]},'
                 f'"method":{_str(text[t + TXT_METHOD])},"uri":{_str(text[t + TXT_URI])},'
@@ -93,9 +93,9 @@ def _request_json(a: Analysis, e: Exchange) -> str:
                 f'"request_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
-    if resp is not None:
-        num, b = resp.store.num, resp.index * NUM
-        text, t = resp.store.text, resp.index * TEXT
+    if resp >= 0:
+        num, b = store.num, resp * NUM
+        text, t = store.text, resp * TEXT
         out += (f',"response_frame":{num[b + COL_FRAME] or "null"},'
                 f'"response_first_frame":{num[b + COL_FIRST]},'
                 f'"status":{num[b + COL_STATUS]},"reason":{_str(text[t + TXT_REASON])},'

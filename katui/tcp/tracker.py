@@ -24,15 +24,20 @@ from katui.http.parser import (
 )
 from katui.model import (
     ACK,
+    COL_START,
+    COL_STATUS,
     FIN,
     NOTE_KEEPALIVE,
     NOTE_OUT_OF_ORDER,
     NOTE_PREVIOUS_LOST,
     NOTE_RETRANSMISSION,
     NOTE_TRUNCATED,
+    NUM,
     RST,
     SYN,
-    HttpMessage,
+    TEXT,
+    TXT_METHOD,
+    Exchange,
     MessageStore,
 )
 from katui.tcp.frames import FrameTable
@@ -114,19 +119,6 @@ class Half:
         self.prefix_at: tuple = ()  # (frame, ts, offset, length) of the pieces held
 
 
-class Exch:
-    """Mutable exchange under construction."""
-
-    __slots__ = ("method", "start_ns", "request", "response", "info")
-
-    def __init__(self, method: str = "", start_ns: int = 0) -> None:
-        self.method = method
-        self.start_ns = start_ns
-        self.request: HttpMessage | None = None
-        self.response: HttpMessage | None = None
-        self.info: tuple[HttpMessage, ...] = ()  # 1xx responses (rare: no list per exchange)
-
-
 class Conn:
     """Mutable connection state while the capture is read."""
 
@@ -135,10 +127,11 @@ class Conn:
                  "close_ns", "close_from", "close_rst", "rst_frames", "last_data_ns",
                  "exchanges", "req_heads", "req_fill", "resp_idx", "retrans", "ooo",
                  "lost", "truncated", "midstream", "switched", "resp_hole", "rst_from",
-                 "idle_ref_ns")  # fmt: skip
+                 "idle_ref_ns", "store")  # fmt: skip
 
-    def __init__(self, stream: int, a: tuple, b: tuple) -> None:
+    def __init__(self, stream: int, a: tuple, b: tuple, store: MessageStore) -> None:
         self.stream = stream
+        self.store = store  # the capture's messages (its parsers' rows)
         self.a = a  # (ip bytes, port) of the side that sent the first frame
         self.b = b
         self.halves = (Half(), Half())
@@ -155,7 +148,7 @@ class Conn:
         self.close_rst = False
         self.rst_frames: tuple[int, ...] = ()
         self.last_data_ns: int | None = None
-        self.exchanges: list[Exch] = []
+        self.exchanges: list[Exchange] = []
         self.req_heads = 0
         self.req_fill = 0
         self.resp_idx = 0
@@ -171,59 +164,64 @@ class Conn:
         self.exchanges = []
         self.halves = (Half(), Half())
 
-    # -- HTTP callbacks ------------------------------------------------------------------
+    # -- HTTP parser owner (see katui.http.parser.Collector) -----------------------------
 
-    def on_request_head(self, method: str, start_ns: int) -> None:
+    def request_head(self, i: int) -> None:
         """A request head was parsed: open its exchange now so the response can find it."""
         if self.req_heads >= len(self.exchanges):
-            self.exchanges.append(Exch(method, start_ns))
+            self.exchanges.append(Exchange(self.store, i))
         else:
-            ex = self.exchanges[self.req_heads]
-            ex.method, ex.start_ns = method, start_ns
+            self.exchanges[self.req_heads].req = i
         self.req_heads += 1
 
-    def on_request(self, msg: HttpMessage) -> None:
+    def request_done(self, i: int) -> None:
         """A request finished (or was abandoned); fill the exchange opened at its head."""
         if self.req_fill >= len(self.exchanges):
-            self.exchanges.append(Exch(msg.method))
+            self.exchanges.append(Exchange(self.store))
             self.req_heads = max(self.req_heads, len(self.exchanges))
-        self.exchanges[self.req_fill].request = msg
+        self.exchanges[self.req_fill].req = i
         self.req_fill += 1
 
-    def on_response_lost(self) -> None:
+    def response_lost(self) -> None:
         """Server bytes that may have held responses were lost or skipped."""
         self.resp_hole = True
 
-    def method_for_response(self, status: int, start_ns: int) -> str:
+    def _method(self, j: int) -> str:
+        req = self.exchanges[j].req
+        return self.store.text[req * TEXT + TXT_METHOD] if req >= 0 else ""
+
+    def response_method(self, status: int, start_ns: int) -> str:
         """Method of the request the next response answers ('' if unknown).
 
         Responses pair with requests in order (pipelining). After a hole in the server's byte
         stream, though, responses were lost with it: the next response then answers the latest
         request sent before it (as Wireshark pairs), and the skipped requests stay unanswered.
         """
+        exchanges = self.exchanges
         if self.resp_hole:
             self.resp_hole = False
             j = self.resp_idx
-            while j + 1 < len(self.exchanges) and self.exchanges[j + 1].start_ns <= start_ns \
-                    and self.exchanges[j + 1].method:
+            num = self.store.num
+            while j + 1 < len(exchanges) and exchanges[j + 1].req >= 0 \
+                    and num[exchanges[j + 1].req * NUM + COL_START] <= start_ns:
                 j += 1
             self.resp_idx = j
-        if self.resp_idx < len(self.exchanges):
-            return self.exchanges[self.resp_idx].method
+        if self.resp_idx < len(exchanges):
+            return self._method(self.resp_idx)
         return ""
 
-    def on_response(self, msg: HttpMessage) -> None:
+    def response_done(self, i: int) -> None:
         """A response finished; pair it with the oldest unanswered request."""
-        if 100 <= msg.status < 200 and msg.status != 101:
+        store = self.store
+        status = store.num[i * NUM + COL_STATUS]
+        if 100 <= status < 200 and status != 101:
             if self.resp_idx < len(self.exchanges):
-                self.exchanges[self.resp_idx].info += (msg,)
+                self.exchanges[self.resp_idx].informational += (store.view(i),)
             return
         if self.resp_idx < len(self.exchanges):
-            self.exchanges[self.resp_idx].response = msg
+            self.exchanges[self.resp_idx].resp = i
         else:
-            ex = Exch()
-            ex.response = msg
-            self.exchanges.append(ex)
+            self.exchanges.append(Exchange(store, resp=i))
             # An answer whose request was never seen: later requests must not land on it.
             self.req_fill = self.req_heads = len(self.exchanges)
         self.resp_idx += 1
@@ -255,7 +253,7 @@ class Tracker:
             and hit[0].halves[hit[1]].base is not None
             and seq != hit[0].halves[hit[1]].base
         ):
-            conn = Conn(len(self.conns), (src, sport), (dst, dport))
+            conn = Conn(len(self.conns), (src, sport), (dst, dport), self.messages)
             conn.first_ns = ts
             conn.midstream = not flags & SYN
             self.conns.append(conn)
@@ -427,14 +425,7 @@ class Tracker:
         return None
 
     def _parser(self, conn: Conn, is_request: bool, resync: bool) -> HttpHalf:
-        if is_request:
-            p = HttpHalf(True, conn.on_request, resync=resync, store=self.messages)
-            p.on_head = conn.on_request_head
-            return p
-        p = HttpHalf(False, conn.on_response, conn.method_for_response, resync=resync,
-                     store=self.messages)
-        p.on_lost = conn.on_response_lost
-        return p
+        return HttpHalf(is_request, conn, resync=resync, store=self.messages)
 
     def _drain(self, conn: Conn, half: Half, d: int) -> None:
         """Deliver held segments that now continue the stream (trimming overlaps)."""
