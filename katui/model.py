@@ -37,32 +37,36 @@ CLOSE_REASONS = {
 REQUEST, CHUNKED, COMPLETE = 1, 2, 4
 """Flag bits in a MessageStore row's ``COL_BITS`` number (above them: head bytes << 3)."""
 
-# MessageStore row layout: NUM numbers in ``num`` and TEXT strings in ``text`` per message.
+# MessageStore row layout: NUM numbers in ``num`` per message, its URI in ``uris`` and a shared
+# tuple of its other strings in ``heads`` (the H_* offsets).
 NUM = 8
 COL_FIRST, COL_FRAME, COL_START, COL_END, COL_STATUS, COL_CLEN, COL_BODY, COL_BITS = range(NUM)
-TEXT = 7
-TXT_VERSION, TXT_METHOD, TXT_URI, TXT_REASON, TXT_CONNECTION, TXT_KEEP_ALIVE, TXT_HOST = range(TEXT)
+H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST = range(6)
+MAX_SHARED_HEADS = 4096
 
 
 class MessageStore:
-    """Every HTTP message of a capture, column-wise: about 120 bytes per message where one
+    """Every HTTP message of a capture, column-wise: about 100 bytes per message where one
     object per message (with its int fields) cost over 300. A load-test capture holds
     hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
     Rows are strided: ``NUM`` numbers per row in ``num`` (first frame, frame, start ns, end ns,
     status, content length or -1, body bytes, flag bits | head bytes << 3: the ``COL_*``
-    offsets) and ``TEXT`` shared strings per row in ``text`` (version, method, uri, reason,
-    connection, keep-alive, host: the ``TXT_*`` offsets), so that adding a row costs two
-    ``extend`` calls. Rows are appended by the HTTP parser when a head is parsed and completed
-    in place when the message ends (frame 0: not completed). Hot renderers read the columns
-    directly with these offsets; everything else goes through :class:`HttpMessage`.
+    offsets). ``uris`` holds each row's request target ('' for responses) and ``heads`` a
+    tuple (version, method, reason, connection, keep-alive, host: the ``H_*`` offsets) that
+    rows with the same strings share: a load test repeats a handful of combinations. Rows are
+    appended by the HTTP parser when a head is parsed and completed in place when the message
+    ends (frame 0: not completed). Hot renderers read the columns directly with these offsets;
+    everything else goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "text")
+    __slots__ = ("num", "uris", "heads", "_shared")
 
     def __init__(self) -> None:
         self.num = array("q")
-        self.text: list[str | None] = []
+        self.uris: list[str] = []
+        self.heads: list[tuple] = []
+        self._shared: dict[tuple, tuple] = {}
 
     def __len__(self) -> int:
         return len(self.num) // NUM
@@ -76,7 +80,15 @@ class MessageStore:
         self.num.extend((first_frame, 0, start_ns, 0, status,
                          -1 if content_length is None else content_length, 0,
                          (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
-        self.text.extend((version, method, uri, reason, connection, keep_alive, host))
+        self.uris.append(uri)
+        head = (version, method, reason, connection, keep_alive, host)
+        shared = self._shared.get(head)
+        if shared is None:
+            shared = head
+            # Bounded: hostile captures may make every combination unique (then none is shared).
+            if len(self._shared) < MAX_SHARED_HEADS:
+                self._shared[head] = head
+        self.heads.append(shared)
         return i
 
     def view(self, i: int) -> HttpMessage | None:
@@ -118,7 +130,7 @@ class HttpMessage:
         return self.store.num[self.index * NUM + col]
 
     def _text(self, col: int):
-        return self.store.text[self.index * TEXT + col]
+        return self.store.heads[self.index][col]
 
     @property
     def is_request(self) -> bool:
@@ -148,17 +160,17 @@ class HttpMessage:
     @property
     def version(self) -> str:
         """``HTTP/1.1`` or ``HTTP/1.0``."""
-        return self._text(TXT_VERSION)
+        return self._text(H_VERSION)
 
     @property
     def method(self) -> str:
         """Request method (requests only, else '')."""
-        return self._text(TXT_METHOD)
+        return self._text(H_METHOD)
 
     @property
     def uri(self) -> str:
         """Request target as sent, possibly truncated to 2 KiB (requests only, else '')."""
-        return self._text(TXT_URI)
+        return self.store.uris[self.index]
 
     @property
     def status(self) -> int:
@@ -168,17 +180,17 @@ class HttpMessage:
     @property
     def reason(self) -> str:
         """Reason phrase (responses only, else '')."""
-        return self._text(TXT_REASON)
+        return self._text(H_REASON)
 
     @property
     def connection(self) -> str | None:
         """Value of the ``Connection`` header, lower-cased, or None."""
-        return self._text(TXT_CONNECTION)
+        return self._text(H_CONNECTION)
 
     @property
     def keep_alive(self) -> str | None:
         """Value of the ``Keep-Alive`` header, or None."""
-        return self._text(TXT_KEEP_ALIVE)
+        return self._text(H_KEEP_ALIVE)
 
     @property
     def content_length(self) -> int | None:
@@ -204,7 +216,7 @@ class HttpMessage:
     @property
     def host(self) -> str:
         """``Host`` header of a request ('' if none)."""
-        return self._text(TXT_HOST)
+        return self._text(H_HOST)
 
     @property
     def complete(self) -> bool:

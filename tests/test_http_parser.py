@@ -158,3 +158,20 @@ def test_message_store_rows_are_views():
     assert (resp.is_request, resp.label, resp.chunked, resp.content_length, resp.body_bytes) == \
         (False, "200 OK", True, 12, 5)
     assert (resp.frame, resp.complete, resp.keep_alive, resp.wants_close) == (None, False, "timeout=5", True)
+
+
+def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
+    """Rows with the same version/method/reason/headers share one tuple; past the bound (a
+    hostile capture making every combination unique) rows keep their own, and stay correct."""
+    import katui.model as model
+
+    monkeypatch.setattr(model, "MAX_SHARED_HEADS", 3)
+    store = model.MessageStore()
+    rows = [store.add(True, n, n, "HTTP/1.1", "GET", f"/{n}", 0, "", None, None, None, False,
+                      f"h{n % 5}", 10) for n in range(20)]
+    views = [store.view(i) for i in rows]
+    assert [v.host for v in views] == [f"h{n % 5}" for n in range(20)]
+    assert [v.uri for v in views] == [f"/{n}" for n in range(20)]
+    assert store.heads[rows[0]] is store.heads[rows[5]] is store.heads[rows[15]]  # h0: shared
+    assert store.heads[rows[4]] is not store.heads[rows[9]]  # h4 came after the bound
+    assert len(store._shared) == 3

@@ -14,15 +14,13 @@ from katui.model import (
     COL_START,
     COL_STATUS,
     COMPLETE,
+    H_CONNECTION,
+    H_HOST,
+    H_KEEP_ALIVE,
+    H_METHOD,
+    H_REASON,
+    H_VERSION,
     NUM,
-    TEXT,
-    TXT_CONNECTION,
-    TXT_HOST,
-    TXT_KEEP_ALIVE,
-    TXT_METHOD,
-    TXT_REASON,
-    TXT_URI,
-    TXT_VERSION,
     Close,
     Connection,
     Exchange,
@@ -83,25 +81,25 @@ def _request_json(a: Analysis, e: Exchange) -> str:
            f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
     if req >= 0:
         num, b = store.num, req * NUM
-        text, t = store.text, req * TEXT
+        h = store.heads[req]
         out += (f',"request_frame":{num[b + COL_FRAME] or "null"},'
                 f'"request_first_frame":{num[b + COL_FIRST]},'
-                f'"method":{_str(text[t + TXT_METHOD])},"uri":{_str(text[t + TXT_URI])},'
-                f'"host":{_str(text[t + TXT_HOST])},"version":{_str(text[t + TXT_VERSION])},'
+                f'"method":{_str(h[H_METHOD])},"uri":{_str(store.uris[req])},'
+                f'"host":{_str(h[H_HOST])},"version":{_str(h[H_VERSION])},'
                 f'"time":{_sec(num[b + COL_START] - a.first_ns)},'
-                f'"request_connection":{_opt(text[t + TXT_CONNECTION])},'
+                f'"request_connection":{_opt(h[H_CONNECTION])},'
                 f'"request_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
     if resp >= 0:
         num, b = store.num, resp * NUM
-        text, t = store.text, resp * TEXT
+        h = store.heads[resp]
         out += (f',"response_frame":{num[b + COL_FRAME] or "null"},'
                 f'"response_first_frame":{num[b + COL_FIRST]},'
-                f'"status":{num[b + COL_STATUS]},"reason":{_str(text[t + TXT_REASON])},'
-                f'"response_version":{_str(text[t + TXT_VERSION])},'
-                f'"response_connection":{_opt(text[t + TXT_CONNECTION])},'
-                f'"keep_alive":{_opt(text[t + TXT_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
+                f'"status":{num[b + COL_STATUS]},"reason":{_str(h[H_REASON])},'
+                f'"response_version":{_str(h[H_VERSION])},'
+                f'"response_connection":{_opt(h[H_CONNECTION])},'
+                f'"keep_alive":{_opt(h[H_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
                 f'"chunked":{_bool(num[b + COL_BITS] & CHUNKED)},'
                 f'"response_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
     else:

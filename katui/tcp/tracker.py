@@ -27,6 +27,7 @@ from katui.model import (
     COL_START,
     COL_STATUS,
     FIN,
+    H_METHOD,
     NOTE_KEEPALIVE,
     NOTE_OUT_OF_ORDER,
     NOTE_PREVIOUS_LOST,
@@ -35,8 +36,6 @@ from katui.model import (
     NUM,
     RST,
     SYN,
-    TEXT,
-    TXT_METHOD,
     Exchange,
     MessageStore,
 )
@@ -188,7 +187,7 @@ class Conn:
 
     def _method(self, j: int) -> str:
         req = self.exchanges[j].req
-        return self.store.text[req * TEXT + TXT_METHOD] if req >= 0 else ""
+        return self.store.heads[req][H_METHOD] if req >= 0 else ""
 
     def response_method(self, status: int, start_ns: int) -> str:
         """Method of the request the next response answers ('' if unknown).
