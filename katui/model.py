@@ -329,7 +329,7 @@ class Close:
     """Every RST frame of the connection."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Connection:
     """One TCP connection (one Wireshark ``tcp.stream``)."""
 

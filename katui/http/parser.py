@@ -29,6 +29,8 @@ _RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
 _REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") [^\r\n]+ HTTP/1\.[01]\r?\n)")
 _RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
 
+_NO_HEAD = b""  # shared by every parser carrying nothing (most, most of the time)
+
 # states
 HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD = range(9)
 
@@ -99,7 +101,7 @@ class HttpHalf:
         self.store = owner.store if store is None else store
         """Where the messages are kept (one store per capture)."""
         self.state = RESYNC if resync else HEAD
-        self.head = bytearray()
+        self.head = _NO_HEAD  # bytes carried between pieces (a bytearray while any)
         self.head_frame = 0
         self.head_ns = 0
         self.remaining = 0
@@ -108,6 +110,13 @@ class HttpHalf:
         self.missing = 0  # bytes of the current message the capture never had
         self.error: str | None = None
         self.switched = False
+
+    def _carry(self, data) -> None:
+        """Keep ``data`` for the next piece (a head or line split across segments)."""
+        if self.head is _NO_HEAD:
+            self.head = bytearray(data)
+        else:
+            self.head += data
 
     # -- input ---------------------------------------------------------------------------
 
@@ -162,7 +171,7 @@ class HttpHalf:
         # The gap hit framing bytes: what we were parsing is lost; look for the next message.
         self._abandon()
         self._lost()
-        self.head.clear()
+        self.head = _NO_HEAD
         self.state = RESYNC
 
     def close(self, frame: int, ts: int) -> None:
@@ -192,7 +201,7 @@ class HttpHalf:
                 return idx + 4
         have = len(self.head)
         take = min(end, pos + MAX_HEAD + 4 - have)
-        self.head += buf[pos:take]
+        self._carry(buf[pos:take])
         idx = self.head.find(b"\r\n\r\n", max(0, have - 3))
         term = 4
         if idx < 0:
@@ -205,13 +214,13 @@ class HttpHalf:
             return take
         used = idx + term - have
         head = bytes(self.head[: idx + term])
-        self.head.clear()
+        self.head = _NO_HEAD
         self._start(head, frame, ts)
         return pos + used
 
     def _partial_head(self, frame: int, ts: int) -> None:
         head = bytes(self.head)
-        self.head.clear()
+        self.head = _NO_HEAD
         fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
         if fields is None:
             return
@@ -267,12 +276,12 @@ class HttpHalf:
     def _chunk_line(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
         nl = buf.find(b"\n", pos, end)
         if nl < 0:
-            self.head += buf[pos:end]
+            self._carry(buf[pos:end])
             if len(self.head) > MAX_LINE:
                 self._fail(f"chunk line longer than {MAX_LINE} bytes in frame {frame}")
             return end
         line = bytes(self.head) + bytes(buf[pos:nl]) if self.head else bytes(buf[pos:nl])
-        self.head.clear()
+        self.head = _NO_HEAD
         pos = nl + 1
         line = line.rstrip(b"\r")
         st = self.state
@@ -307,7 +316,7 @@ class HttpHalf:
         if pat.match(piece):
             if self.head:
                 self._lost()
-            self.head.clear()
+            self.head = _NO_HEAD
             self.state = HEAD
             return pos
         window = bytes(self.head[-MAX_LINE:]) + piece if self.head else piece
@@ -319,10 +328,10 @@ class HttpHalf:
             return end
         consumed_from_head = len(window) - (end - pos)
         start = m.start(1) - consumed_from_head
-        self.head.clear()
+        self.head = _NO_HEAD
         self.state = HEAD
         if start < 0:  # the start line began in the carried-over bytes
-            self.head += window[m.start(1) : consumed_from_head]
+            self._carry(window[m.start(1) : consumed_from_head])
             self.head_frame, self.head_ns = frame, ts
             return pos
         return pos + start
@@ -357,7 +366,7 @@ class HttpHalf:
     def _fail(self, why: str) -> None:
         self._abandon()
         self.error = self.error or why
-        self.head.clear()
+        self.head = _NO_HEAD
         self.state = DEAD
 
 

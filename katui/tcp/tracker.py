@@ -159,9 +159,10 @@ class Conn:
         self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
 
     def release(self) -> None:
-        """Drop the working state once the connection has been frozen into the model."""
-        self.exchanges = []
-        self.halves = (Half(), Half())
+        """Drop the working state once the connection has been frozen into the model (this also
+        breaks the connection <-> parser reference cycle, so no collector is needed)."""
+        self.exchanges = _RELEASED_EXCHANGES
+        self.halves = _RELEASED_HALVES
 
     # -- HTTP parser owner (see katui.http.parser.Collector) -----------------------------
 
@@ -224,6 +225,10 @@ class Conn:
             # An answer whose request was never seen: later requests must not land on it.
             self.req_fill = self.req_heads = len(self.exchanges)
         self.resp_idx += 1
+
+
+_RELEASED_HALVES = (Half(), Half())  # shared by released connections, never written to
+_RELEASED_EXCHANGES: list = []
 
 
 class Tracker:
