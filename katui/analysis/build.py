@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, decide_close
 from katui.model import COL_START, NUM, Connection, Exchange
@@ -62,7 +63,7 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
     return Connection(
         stream=c.stream,
         client=endpoint(*ends[cd]),
-        server=endpoint(*ends[sd]),
+        server=sys.intern(endpoint(*ends[sd])),  # one string per server, not per connection
         client_inferred=how_client,
         first_frame=c.frames[0],
         last_frame=c.frames[-1],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from katui.model import Close, Exchange
 from katui.units import fmt_s, plural
 
@@ -28,7 +30,9 @@ def decide_close(
     """Pick the close reason from what was seen; see :data:`katui.model.CLOSE_REASONS`."""
 
     def close(reason: str, text: str, asked_by: str | None = None) -> Close:
-        return Close(by, how, frame, ts_ns, idle_ns, reason, text, asked_by, rst_frames)
+        # Interned: a load test repeats a few sentences (idle times are shown to the ms) over
+        # tens of thousands of connections.
+        return Close(by, how, frame, ts_ns, idle_ns, reason, sys.intern(text), asked_by, rst_frames)
 
     if by is None:
         return close("open", "still open when the capture ended")
