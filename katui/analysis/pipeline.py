@@ -146,6 +146,7 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
     seg_of = tcp_segment
     on_segment = tracker.segment
     t_ts, t_caplen, t_wirelen = table.ts, table.caplen, table.wirelen
+    keep = table.kept
     n = 0
     first = last = released = previewed = 0
     try:
@@ -154,9 +155,10 @@ def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
             if n == 1:
                 first = ts
             last = ts
-            t_ts.append(ts)
-            t_caplen.append(caplen)
-            t_wirelen.append(wirelen)
+            if keep:
+                t_ts.append(ts)
+                t_caplen.append(caplen)
+                t_wirelen.append(wirelen)
             seg = seg_of(lt, buf, off, caplen, wirelen)
             if seg.__class__ is tuple:
                 on_segment(n, ts, seg)

@@ -243,6 +243,7 @@ class Tracker:
         self._plen, self._pcap, self._toff = table.plen.append, table.pcap.append, \
             table.toff.append
         self._notes = table.notes.append
+        self.keep = table.kept
         self.conns: list[Conn] = []
         self.messages = MessageStore()
         """Every HTTP message of the capture."""
@@ -291,13 +292,14 @@ class Tracker:
                     note |= self._ack_beyond(conn, other, ack, gap, n, ts)
         if flags & (FIN | RST):
             self._close(conn, half, d, n, ts, seq, plen, flags)
-        self._stream(conn.stream)
-        self._dir(d)
-        self._flags(flags)
-        self._plen(plen)
-        self._pcap(pcap)
-        self._toff(toff)
-        self._notes(note)
+        if self.keep:
+            self._stream(conn.stream)
+            self._dir(d)
+            self._flags(flags)
+            self._plen(plen)
+            self._pcap(pcap)
+            self._toff(toff)
+            self._notes(note)
 
     # -- pieces of segment() -------------------------------------------------------------
 
