@@ -385,6 +385,8 @@ class Connection:
     """Frames whose payload was cut by the snap length."""
     http_error: str | None = None
     """Why HTTP parsing stopped early on this connection, if it did."""
+    requests: int = 0
+    """Number of requests seen (exchanges with a request)."""
 
     @property
     def frame_count(self) -> int:
@@ -395,11 +397,6 @@ class Connection:
     def duration_ns(self) -> int:
         """Last frame time minus first frame time."""
         return self.end_ns - self.start_ns
-
-    @property
-    def requests(self) -> int:
-        """Number of requests seen."""
-        return sum(1 for e in self.exchanges if e.request is not None)
 
     @property
     def reused(self) -> bool:

@@ -87,6 +87,7 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
         lost_segments=c.lost,
         truncated_frames=c.truncated,
         http_error=error,
+        requests=sum(1 for e in exchanges if e.req >= 0),
     )
 
 

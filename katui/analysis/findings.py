@@ -142,7 +142,7 @@ def _request_limit(conns, by_server):
 
 
 def _reuse(conns, by_server):
-    reused = [(e, c) for c in conns for e in c.exchanges if e.reused and e.response is not None]
+    reused = [(e, c) for c in conns for e in c.exchanges if e.reused and e.resp >= 0]
     if not reused:
         return []
     e, c = max(reused, key=lambda ec: ec[0].idle_before_ns or 0)

@@ -11,7 +11,7 @@ import statistics
 from collections import Counter, defaultdict
 
 from katui.analysis.verdicts import SERVER_IDLE_NS
-from katui.model import Connection, TimeoutEstimate
+from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
 
 _TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I)
 NONE = TimeoutEstimate(None, None, None, None, 0, None)
@@ -44,7 +44,7 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     """
     closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
     survived = [e.idle_before_ns for c in conns for e in c.exchanges
-                if e.reused and e.response is not None and e.idle_before_ns is not None]
+                if e.reused and e.resp >= 0 and e.idle_before_ns is not None]
     high = min(closes) if closes else None
     if high is not None:
         survived = [s for s in survived if s < high]
@@ -69,12 +69,16 @@ def server_idle_close(c: Connection) -> bool:
 
 
 def _advertised(conns: list[Connection]) -> float | None:
-    seen: Counter[float] = Counter()
+    seen: Counter[str] = Counter()
     for c in conns:
         for e in c.exchanges:
-            r = e.response
-            if r is not None and r.keep_alive:
-                m = _TIMEOUT.search(r.keep_alive)
-                if m:
-                    seen[float(m.group(1))] += 1
-    return seen.most_common(1)[0][0] if seen else None
+            if e.resp >= 0:
+                ka = e.store.heads[e.resp][H_KEEP_ALIVE]  # shared strings: count, parse once
+                if ka:
+                    seen[ka] += 1
+    timeouts: Counter[float] = Counter()
+    for ka, count in seen.items():
+        m = _TIMEOUT.search(ka)
+        if m:
+            timeouts[float(m.group(1))] += count
+    return timeouts.most_common(1)[0][0] if timeouts else None
