@@ -175,3 +175,13 @@ def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
     assert store.heads[rows[0]] is store.heads[rows[5]] is store.heads[rows[15]]  # h0: shared
     assert store.heads[rows[4]] is not store.heads[rows[9]]  # h4 came after the bound
     assert len(store._shared) == 3
+
+
+def test_content_length_beyond_64_bits_is_clamped_not_fatal():
+    """Found in review: a Content-Length over 2**63 overflowed the store's 64-bit column and
+    stopped the whole analysis at that frame. It now reads as 'the rest of the stream'."""
+    data = (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nabc")
+    (m,) = run(data, False, ["GET"])
+    assert (m.status, m.content_length, m.body_bytes, m.complete) == (200, 1 << 62, 3, False)
+    (r,) = run(b"POST / HTTP/1.1\r\nContent-Length: 1" + b"0" * 40 + b"\r\n\r\nxy", True)
+    assert (r.method, r.content_length, r.body_bytes) == ("POST", 1 << 62, 2)

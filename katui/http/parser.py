@@ -23,6 +23,7 @@ _METHOD_SET = frozenset(METHODS)
 MAX_HEAD = 64 * 1024
 MAX_URI = 2048
 MAX_LINE = 4096
+MAX_CONTENT_LENGTH = 1 << 62
 
 _REQ_LINE = re.compile(rb"([A-Z][A-Z-]{1,19}) (\S+) (HTTP/1\.[019])\r?\n")
 _RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
@@ -453,7 +454,8 @@ def _parse_head(head: bytes, is_request: bool) -> tuple | None:
             except ValueError:
                 continue
             if n >= 0 and clen is None:
-                clen = n
+                # A hostile length past 64 bits means "the rest of the stream": keep it storable.
+                clen = min(n, MAX_CONTENT_LENGTH)
         elif key == b"connection":
             conn = _common(val.strip().lower(), 200)
         elif key == b"transfer-encoding":
