@@ -35,35 +35,40 @@ CLOSE_REASONS = {
 
 
 REQUEST, CHUNKED, COMPLETE = 1, 2, 4
-"""Flag bits in a MessageStore row's ``COL_BITS`` number (above them: head bytes << 3)."""
+"""Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 3)."""
 
-# MessageStore row layout: NUM numbers in ``num`` per message, its URI in ``uris`` and a shared
-# tuple of its other strings in ``heads`` (the H_* offsets).
-NUM = 8
-COL_FIRST, COL_FRAME, COL_START, COL_END, COL_STATUS, COL_CLEN, COL_BODY, COL_BITS = range(NUM)
+# MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
+# in ``small`` (the SM_* offsets), its URI in ``uris`` and a shared tuple of its other strings
+# in ``heads`` (the H_* offsets).
+NUM = 4
+COL_START, COL_END, COL_CLEN, COL_BODY = range(NUM)
+SMALL = 4
+SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST = range(6)
 MAX_SHARED_HEADS = 4096
 
 
 class MessageStore:
-    """Every HTTP message of a capture, column-wise: about 100 bytes per message where one
-    object per message (with its int fields) cost over 300. A load-test capture holds
-    hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
+    """Every HTTP message of a capture, column-wise: about 70 bytes per message (plus its URI)
+    where one object per message (with its int fields) cost over 300. A load-test capture
+    holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
-    Rows are strided: ``NUM`` numbers per row in ``num`` (first frame, frame, start ns, end ns,
-    status, content length or -1, body bytes, flag bits | head bytes << 3: the ``COL_*``
-    offsets). ``uris`` holds each row's request target ('' for responses) and ``heads`` a
-    tuple (version, method, reason, connection, keep-alive, host: the ``H_*`` offsets) that
-    rows with the same strings share: a load test repeats a handful of combinations. Rows are
-    appended by the HTTP parser when a head is parsed and completed in place when the message
-    ends (frame 0: not completed). Hot renderers read the columns directly with these offsets;
-    everything else goes through :class:`HttpMessage`.
+    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, content
+    length or -1, body bytes: the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small``
+    (first frame, frame, status, flag bits | head bytes << 3: the ``SM_*`` offsets; frame
+    numbers are 32-bit everywhere in katui, as in the frame table). ``uris`` holds each row's
+    request target ('' for responses) and ``heads`` a tuple (version, method, reason, connection,
+    keep-alive, host: the ``H_*`` offsets) that rows with the same strings share: a load test
+    repeats a handful of combinations. Rows are appended by the HTTP parser when a head is parsed
+    and completed in place when the message ends (frame 0: not completed). Hot renderers read the
+    columns directly with these offsets; everything else goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "uris", "heads", "_shared")
+    __slots__ = ("num", "small", "uris", "heads", "_shared")
 
     def __init__(self) -> None:
         self.num = array("q")
+        self.small = array("I")
         self.uris: list[str] = []
         self.heads: list[tuple] = []
         self._shared: dict[tuple, tuple] = {}
@@ -77,9 +82,9 @@ class MessageStore:
         """Append a message whose head was just parsed (incomplete until :meth:`end`); return
         its row index."""
         i = len(self.num) // NUM
-        self.num.extend((first_frame, 0, start_ns, 0, status,
-                         -1 if content_length is None else content_length, 0,
-                         (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
+        self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
+        self.small.extend((first_frame, 0, status,
+                           (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
         self.uris.append(uri)
         head = (version, method, reason, connection, keep_alive, host)
         shared = self._shared.get(head)
@@ -98,11 +103,12 @@ class MessageStore:
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
         num, b = self.num, i * NUM
-        num[b + COL_FRAME] = frame
         num[b + COL_END] = end_ns
         num[b + COL_BODY] = body_bytes
+        small, s = self.small, i * SMALL
+        small[s + SM_FRAME] = frame
         if complete:
-            num[b + COL_BITS] |= COMPLETE
+            small[s + SM_BITS] |= COMPLETE
 
     def abandon(self, i: int, body_bytes: int) -> None:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
@@ -110,8 +116,7 @@ class MessageStore:
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
-        num, b = self.num, i * NUM
-        return num[b + COL_END] if num[b + COL_FRAME] else None
+        return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
 
 
 class HttpMessage:
@@ -129,23 +134,26 @@ class HttpMessage:
     def _num(self, col: int) -> int:
         return self.store.num[self.index * NUM + col]
 
+    def _small(self, col: int) -> int:
+        return self.store.small[self.index * SMALL + col]
+
     def _text(self, col: int):
         return self.store.heads[self.index][col]
 
     @property
     def is_request(self) -> bool:
         """True for a request, False for a response."""
-        return bool(self._num(COL_BITS) & REQUEST)
+        return bool(self._small(SM_BITS) & REQUEST)
 
     @property
     def first_frame(self) -> int:
         """Frame carrying the first byte of the message."""
-        return self._num(COL_FIRST)
+        return self._small(SM_FIRST)
 
     @property
     def frame(self) -> int | None:
         """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
-        return self._num(COL_FRAME) or None
+        return self._small(SM_FRAME) or None
 
     @property
     def start_ns(self) -> int:
@@ -175,7 +183,7 @@ class HttpMessage:
     @property
     def status(self) -> int:
         """Status code (responses only, else 0)."""
-        return self._num(COL_STATUS)
+        return self._small(SM_STATUS)
 
     @property
     def reason(self) -> str:
@@ -201,7 +209,7 @@ class HttpMessage:
     @property
     def chunked(self) -> bool:
         """True when ``Transfer-Encoding: chunked``."""
-        return bool(self._num(COL_BITS) & CHUNKED)
+        return bool(self._small(SM_BITS) & CHUNKED)
 
     @property
     def body_bytes(self) -> int:
@@ -211,7 +219,7 @@ class HttpMessage:
     @property
     def head_bytes(self) -> int:
         """Size of the start line plus headers."""
-        return self._num(COL_BITS) >> 3
+        return self._small(SM_BITS) >> 3
 
     @property
     def host(self) -> str:
@@ -221,7 +229,7 @@ class HttpMessage:
     @property
     def complete(self) -> bool:
         """False when the capture ended (or a gap hit) before the message did."""
-        return bool(self._num(COL_BITS) & COMPLETE)
+        return bool(self._small(SM_BITS) & COMPLETE)
 
     @property
     def label(self) -> str:

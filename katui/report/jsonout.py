@@ -7,12 +7,8 @@ import json
 from katui.analysis.pipeline import Analysis
 from katui.model import (
     CHUNKED,
-    COL_BITS,
     COL_BODY,
-    COL_FIRST,
-    COL_FRAME,
     COL_START,
-    COL_STATUS,
     COMPLETE,
     H_CONNECTION,
     H_HOST,
@@ -21,6 +17,11 @@ from katui.model import (
     H_REASON,
     H_VERSION,
     NUM,
+    SM_BITS,
+    SM_FIRST,
+    SM_FRAME,
+    SM_STATUS,
+    SMALL,
     Close,
     Connection,
     Exchange,
@@ -81,27 +82,29 @@ def _request_json(a: Analysis, e: Exchange) -> str:
            f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
     if req >= 0:
         num, b = store.num, req * NUM
+        small, m = store.small, req * SMALL
         h = store.heads[req]
-        out += (f',"request_frame":{num[b + COL_FRAME] or "null"},'
-                f'"request_first_frame":{num[b + COL_FIRST]},'
+        out += (f',"request_frame":{small[m + SM_FRAME] or "null"},'
+                f'"request_first_frame":{small[m + SM_FIRST]},'
                 f'"method":{_str(h[H_METHOD])},"uri":{_str(store.uris[req])},'
                 f'"host":{_str(h[H_HOST])},"version":{_str(h[H_VERSION])},'
                 f'"time":{_sec(num[b + COL_START] - a.first_ns)},'
                 f'"request_connection":{_opt(h[H_CONNECTION])},'
-                f'"request_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
+                f'"request_complete":{_bool(small[m + SM_BITS] & COMPLETE)}')
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
     if resp >= 0:
         num, b = store.num, resp * NUM
+        small, m = store.small, resp * SMALL
         h = store.heads[resp]
-        out += (f',"response_frame":{num[b + COL_FRAME] or "null"},'
-                f'"response_first_frame":{num[b + COL_FIRST]},'
-                f'"status":{num[b + COL_STATUS]},"reason":{_str(h[H_REASON])},'
+        out += (f',"response_frame":{small[m + SM_FRAME] or "null"},'
+                f'"response_first_frame":{small[m + SM_FIRST]},'
+                f'"status":{small[m + SM_STATUS]},"reason":{_str(h[H_REASON])},'
                 f'"response_version":{_str(h[H_VERSION])},'
                 f'"response_connection":{_opt(h[H_CONNECTION])},'
                 f'"keep_alive":{_opt(h[H_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
-                f'"chunked":{_bool(num[b + COL_BITS] & CHUNKED)},'
-                f'"response_complete":{_bool(num[b + COL_BITS] & COMPLETE)}')
+                f'"chunked":{_bool(small[m + SM_BITS] & CHUNKED)},'
+                f'"response_complete":{_bool(small[m + SM_BITS] & COMPLETE)}')
     else:
         out += ',"response_frame":null,"status":null'
     if e.informational:

@@ -25,7 +25,6 @@ from katui.http.parser import (
 from katui.model import (
     ACK,
     COL_START,
-    COL_STATUS,
     FIN,
     H_METHOD,
     NOTE_KEEPALIVE,
@@ -35,6 +34,8 @@ from katui.model import (
     NOTE_TRUNCATED,
     NUM,
     RST,
+    SM_STATUS,
+    SMALL,
     SYN,
     Exchange,
     MessageStore,
@@ -213,7 +214,7 @@ class Conn:
     def response_done(self, i: int) -> None:
         """A response finished; pair it with the oldest unanswered request."""
         store = self.store
-        status = store.num[i * NUM + COL_STATUS]
+        status = store.small[i * SMALL + SM_STATUS]
         if 100 <= status < 200 and status != 101:
             if self.resp_idx < len(self.exchanges):
                 self.exchanges[self.resp_idx].informational += (store.view(i),)
