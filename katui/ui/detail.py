@@ -9,7 +9,7 @@ from textual.widgets import Static
 from katui.model import ACK
 from katui.report.ladder import flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
-from katui.units import fmt_bytes, fmt_s
+from katui.units import fmt_bytes, fmt_s, plural
 
 PAYLOAD_LIMIT = 4096
 PAYLOAD_LINES = 40
@@ -22,7 +22,7 @@ def connection_text(analysis, conn) -> Text:
     text.append(f"stream {conn.stream}", "bold")
     text.append(f"  client {conn.client} → server {conn.server}\n")
     reuse = f", ↻ reused ({conn.requests - 1} without a new handshake)" if conn.reused else ""
-    text.append(f"{conn.frame_count} frames, {conn.requests} requests{reuse}, "
+    text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
     problem = c.how == "rst" or c.reason in ("reset", "stale-reuse")
