@@ -440,9 +440,10 @@ def _parse_head(head: bytes, is_request: bool) -> tuple | None:
         if not _RESP_LINE.match(start + b"\n"):
             return None
         version, _, rest = start.partition(b" ")
-        code, _, r = rest.partition(b" ")
-        status = int(code)
-        reason = _common(r, 200)
+        # _RESP_LINE checked three digits then a space, CR or LF: 'HTTP/1.1 200\rX' is hostile
+        # but must not make int() fail.
+        status = int(rest[:3])
+        reason = _common(rest[4:] if rest[3:4] == b" " else b"", 200)
     conn = ka = clen = None
     chunked = False
     host = ""
