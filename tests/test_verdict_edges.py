@@ -100,3 +100,33 @@ def test_pipelined_requests_are_marked():
 
     (c,) = analyze(str(SAMPLES / "pipelining.pcap")).connections
     assert [e.pipelined for e in c.exchanges] == [False, True, True, False]
+
+
+def test_unasked_response_during_a_request_body_does_not_duplicate_the_request(tmp_path):
+    """Found in review: responses arriving between a request's head and the end of its body
+    (the second one answers nothing) moved the request to a later exchange, and the exchange
+    opened at its head kept it too: counted twice, 'reused', with a negative TTFB."""
+    bad = b"HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n"
+    events = [(0.01, "c", PSH, b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
+              (0.02, "s", PSH, bad + bad), (0.03, "c", PSH, b"hello"),
+              (0.04, "c", FIN, b""), (0.05, "s", FIN, b"")]
+    (c,) = script(tmp_path, events).connections
+    rows = [(e.n, e.request and e.request.method, e.response and e.response.status, e.reused)
+            for e in c.exchanges]
+    assert rows == [(1, None, 400, False), (1, None, 400, False), (1, "POST", None, False)]
+    assert c.requests == 1
+    assert all(e.req >= -1 for e in c.exchanges)  # no tracker-only head markers left
+    assert all(e.ttfb_ns is None or e.ttfb_ns >= 0 for e in c.exchanges)
+
+
+def test_hostile_status_line_does_not_stop_the_analysis(tmp_path):
+    """Found in review: 'HTTP/1.1 200\\rX' passed the status-line check and then made int()
+    fail, which stopped the whole analysis at that frame."""
+    events = [(0.01, "c", PSH, REQ), (0.02, "s", PSH, b"HTTP/1.1 200\rX\r\nContent-Length: 0\r\n\r\n"),
+              (0.03, "c", PSH, b"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"), (0.04, "s", PSH, RESP),
+              (0.05, "c", FIN, b""), (0.06, "s", FIN, b"")]
+    a = script(tmp_path, events)
+    assert not any("stopped" in w for w in a.warnings)
+    (c,) = a.connections
+    assert [(e.request.uri, e.response.status, e.response.reason) for e in c.exchanges] == \
+        [("/x", 200, ""), ("/2", 200, "OK")]

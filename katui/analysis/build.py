@@ -102,8 +102,12 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
     num, end_ns = store.num, store.end_ns
     for ex in c.exchanges:
         req, resp = ex.req, ex.resp
-        if req < 0 and resp < 0:
-            continue
+        if req < 0:
+            # No request, or only the head of one that another exchange ended up with (a
+            # response nobody asked for came in between): no request here.
+            req = ex.req = -1
+            if resp < 0:
+                continue
         # Times straight from the message store's columns: this runs for every exchange.
         if req >= 0:
             n += 1

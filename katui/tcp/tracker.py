@@ -168,11 +168,16 @@ class Conn:
     # -- HTTP parser owner (see katui.http.parser.Collector) -----------------------------
 
     def request_head(self, i: int) -> None:
-        """A request head was parsed: open its exchange now so the response can find it."""
+        """A request head was parsed: open its exchange now so the response can find it.
+
+        The exchange only points at the head (``req = HEAD_ONLY - i``) until the request is
+        done: an unexpected response in between moves the request to a later exchange, and
+        this one must then not claim it too.
+        """
         if self.req_heads >= len(self.exchanges):
-            self.exchanges.append(Exchange(self.store, i))
+            self.exchanges.append(Exchange(self.store, HEAD_ONLY - i))
         else:
-            self.exchanges[self.req_heads].req = i
+            self.exchanges[self.req_heads].req = HEAD_ONLY - i
         self.req_heads += 1
 
     def request_done(self, i: int) -> None:
@@ -188,7 +193,7 @@ class Conn:
         self.resp_hole = True
 
     def _method(self, j: int) -> str:
-        req = self.exchanges[j].req
+        req = _row(self.exchanges[j].req)
         return self.store.heads[req][H_METHOD] if req >= 0 else ""
 
     def response_method(self, status: int, start_ns: int) -> str:
@@ -203,8 +208,8 @@ class Conn:
             self.resp_hole = False
             j = self.resp_idx
             num = self.store.num
-            while j + 1 < len(exchanges) and exchanges[j + 1].req >= 0 \
-                    and num[exchanges[j + 1].req * NUM + COL_START] <= start_ns:
+            while j + 1 < len(exchanges) and _row(exchanges[j + 1].req) >= 0 \
+                    and num[_row(exchanges[j + 1].req) * NUM + COL_START] <= start_ns:
                 j += 1
             self.resp_idx = j
         if self.resp_idx < len(exchanges):
@@ -226,6 +231,15 @@ class Conn:
             # An answer whose request was never seen: later requests must not land on it.
             self.req_fill = self.req_heads = len(self.exchanges)
         self.resp_idx += 1
+
+
+HEAD_ONLY = -2
+"""``Exchange.req`` at or below this: only the head of request ``HEAD_ONLY - req`` was seen."""
+
+
+def _row(req: int) -> int:
+    """The request row an exchange under construction points at (its head's, if only that)."""
+    return HEAD_ONLY - req if req <= HEAD_ONLY else req
 
 
 _RELEASED_HALVES = (Half(), Half())  # shared by released connections, never written to
