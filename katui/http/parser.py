@@ -95,12 +95,11 @@ class HttpHalf:
     __slots__ = ("is_request", "owner", "state", "head", "head_frame", "head_ns", "remaining",
                  "cur", "body", "missing", "error", "switched", "store")  # fmt: skip
 
-    def __init__(self, is_request: bool, owner, resync: bool = False,
-                 store: MessageStore | None = None):
+    def __init__(self, is_request: bool, owner, resync: bool = False):
         self.is_request = is_request
         self.owner = owner
-        self.store = owner.store if store is None else store
-        """Where the messages are kept (one store per capture)."""
+        self.store: MessageStore = owner.store
+        """Where the messages are kept: the owner's (one store per capture)."""
         self.state = RESYNC if resync else HEAD
         self.head = _NO_HEAD  # bytes carried between pieces (a bytearray while any)
         self.head_frame = 0

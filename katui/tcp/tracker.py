@@ -446,7 +446,7 @@ class Tracker:
         return None
 
     def _parser(self, conn: Conn, is_request: bool, resync: bool) -> HttpHalf:
-        return HttpHalf(is_request, conn, resync=resync, store=self.messages)
+        return HttpHalf(is_request, conn, resync=resync)
 
     def _drain(self, conn: Conn, half: Half, d: int) -> None:
         """Deliver held segments that now continue the stream (trimming overlaps)."""
