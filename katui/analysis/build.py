@@ -39,7 +39,7 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
     cd, how_client = client_side(c)
     sd = 1 - cd
     ends = (c.a, c.b)
-    exchanges = _exchanges(c)
+    exchanges, requests = _exchanges(c)
     side = ("client", "server")
     by = None if c.close_from is None else side[0 if c.close_from == cd else 1]
     how = None if c.close_from is None else ("rst" if c.close_rst else "fin")
@@ -87,13 +87,13 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
         lost_segments=c.lost,
         truncated_frames=c.truncated,
         http_error=error,
-        requests=sum(1 for e in exchanges if e.req >= 0),
+        requests=requests,
     )
 
 
-def _exchanges(c: Conn) -> tuple[Exchange, ...]:
+def _exchanges(c: Conn) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
-    the tracker's Exchange objects become the model's)."""
+    the tracker's Exchange objects become the model's); also return how many had a request."""
     out: list[Exchange] = []
     prev_end: int | None = None
     prev_resp_end: int | None = None
@@ -102,12 +102,8 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
     num, end_ns = store.num, store.end_ns
     for ex in c.exchanges:
         req, resp = ex.req, ex.resp
-        if req < 0:
-            # No request, or only the head of one that another exchange ended up with (a
-            # response nobody asked for came in between): no request here.
-            req = ex.req = -1
-            if resp < 0:
-                continue
+        if req < 0 and resp < 0:
+            continue
         # Times straight from the message store's columns: this runs for every exchange.
         if req >= 0:
             n += 1
@@ -127,4 +123,4 @@ def _exchanges(c: Conn) -> tuple[Exchange, ...]:
         end = resp_end if resp_end is not None else req_end if req >= 0 else None
         if end is not None:
             prev_end = end if prev_end is None else max(prev_end, end)
-    return tuple(out)
+    return tuple(out), n

@@ -183,6 +183,13 @@ class Conn:
     def request_done(self, i: int) -> None:
         """A request finished (or was abandoned); fill the exchange opened at its head."""
         if self.req_fill >= len(self.exchanges):
+            # A response nobody asked for came after this request's head and moved pairing
+            # past its exchange: that one keeps the response, the request goes to a new one.
+            marker = HEAD_ONLY - i
+            for ex in reversed(self.exchanges):
+                if ex.req == marker:
+                    ex.req = -1
+                    break
             self.exchanges.append(Exchange(self.store))
             self.req_heads = max(self.req_heads, len(self.exchanges))
         self.exchanges[self.req_fill].req = i
@@ -208,8 +215,10 @@ class Conn:
             self.resp_hole = False
             j = self.resp_idx
             num = self.store.num
-            while j + 1 < len(exchanges) and _row(exchanges[j + 1].req) >= 0 \
-                    and num[_row(exchanges[j + 1].req) * NUM + COL_START] <= start_ns:
+            while j + 1 < len(exchanges):
+                req = _row(exchanges[j + 1].req)
+                if req < 0 or num[req * NUM + COL_START] > start_ns:
+                    break
                 j += 1
             self.resp_idx = j
         if self.resp_idx < len(exchanges):
