@@ -113,12 +113,12 @@ def _word_sum(b: bytes) -> int:
     return sum(struct.unpack(f"!{len(b) // 2}H", b))
 
 
-
 def _tiered(rng: random.Random, common, uncommon, rare) -> int:
     """A duration in µs: 80 % from ``common``, 17 % ``uncommon``, 3 % ``rare`` (lo, hi) ranges."""
     p = rng.random()
     lo, hi = common if p < 0.80 else uncommon if p < 0.97 else rare
     return rng.randrange(lo, hi)
+
 
 class Clock:
     """Caches HTTP Date strings per second."""

@@ -37,19 +37,26 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     view = sub.add_parser("view", help="open the interactive viewer (default)")
     view.add_argument("file", help="pcap / pcapng capture, optionally .gz")
-    view.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS",
-                      help="idle gap threshold (default 1 s)")
+    view.add_argument(
+        "--idle", type=_threshold, default=None, metavar="SECONDS", help="idle gap threshold (default 1 s)"
+    )
     rep = sub.add_parser("report", help="print the analysis (text, Markdown or JSON)")
     rep.add_argument("file", help="pcap / pcapng capture, optionally .gz; - reads standard input")
     rep.add_argument("--format", "-f", choices=FORMATS, default="text")
     rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     rep.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
-    rep.add_argument("--stream", type=int, action="append", metavar="N",
-                     help="only this tcp.stream (repeatable)")
+    rep.add_argument(
+        "--stream", type=int, action="append", metavar="N", help="only this tcp.stream (repeatable)"
+    )
     rep.add_argument("--ladder", action="store_true", help="text format: include ladders")
-    rep.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS",
-                     help="idle stretch shown as a gap, and after which a client's close counts "
-                          "as a client idle timeout (default 1 s)")
+    rep.add_argument(
+        "--idle",
+        type=_threshold,
+        default=None,
+        metavar="SECONDS",
+        help="idle stretch shown as a gap, and after which a client's close counts "
+        "as a client idle timeout (default 1 s)",
+    )
     return p
 
 
@@ -74,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, not a traceback (KATUI_DEBUG=1 shows it)
         if os.environ.get("KATUI_DEBUG"):
             raise
-        print(f"katui: internal error: {type(exc).__name__}: {exc} (KATUI_DEBUG=1 shows the "
-              "traceback; please report it)", file=sys.stderr)
+        print(
+            f"katui: internal error: {type(exc).__name__}: {exc} (KATUI_DEBUG=1 shows the "
+            "traceback; please report it)",
+            file=sys.stderr,
+        )
         return 2
 
 
@@ -85,8 +95,12 @@ def _report(args) -> int:
     from katui.report import jsonout, markdown, text
     from katui.report.output import OutputError, write_atomic
 
-    if args.output and os.path.exists(args.output) and not args.force \
-            and not os.path.samefile(args.output, os.devnull):
+    if (
+        args.output
+        and os.path.exists(args.output)
+        and not args.force
+        and not os.path.samefile(args.output, os.devnull)
+    ):
         print(f"katui: {args.output} exists; use --force to overwrite", file=sys.stderr)
         return 2
     # JSON and text without ladders never look at single frames: don't keep them.
@@ -130,13 +144,14 @@ def _streams(a, wanted: list[int] | None) -> list[int] | None:
 
 def _view(args) -> int:
     if args.file == "-":
-        raise CaptureError("the viewer reads keys from standard input, so it cannot read the "
-                           "capture from it; save it to a file, or use 'katui report -'")
+        raise CaptureError(
+            "the viewer reads keys from standard input, so it cannot read the "
+            "capture from it; save it to a file, or use 'katui report -'"
+        )
     if not os.path.exists(args.file):
         raise CaptureError(f"{args.file}: no such file")
     if not sys.stdout.isatty():
-        print("katui: the viewer needs a terminal; use 'katui report FILE' in pipes",
-              file=sys.stderr)
+        print("katui: the viewer needs a terminal; use 'katui report FILE' in pipes", file=sys.stderr)
         return 2
     from katui.ui.app import run
 

@@ -76,15 +76,35 @@ class MessageStore:
     def __len__(self) -> int:
         return len(self.num) // NUM
 
-    def add(self, is_request: bool, first_frame: int, start_ns: int, version: str, method: str,
-            uri: str, status: int, reason: str, connection: str | None, keep_alive: str | None,
-            content_length: int | None, chunked: bool, host: str, head_bytes: int) -> int:
+    def add(
+        self,
+        is_request: bool,
+        first_frame: int,
+        start_ns: int,
+        version: str,
+        method: str,
+        uri: str,
+        status: int,
+        reason: str,
+        connection: str | None,
+        keep_alive: str | None,
+        content_length: int | None,
+        chunked: bool,
+        host: str,
+        head_bytes: int,
+    ) -> int:
         """Append a message whose head was just parsed (incomplete until :meth:`end`); return
         its row index."""
         i = len(self.num) // NUM
         self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
-        self.small.extend((first_frame, 0, status,
-                           (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3))
+        self.small.extend(
+            (
+                first_frame,
+                0,
+                status,
+                (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3,
+            )
+        )
         self.uris.append(uri)
         head = (version, method, reason, connection, keep_alive, host)
         shared = self._shared.get(head)
@@ -309,8 +329,10 @@ class Exchange:
         return store.num[first * NUM + COL_START] - req_end
 
     def __repr__(self) -> str:
-        return (f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
-                f"{' reused' if self.reused else ''}>")
+        return (
+            f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
+            f"{' reused' if self.reused else ''}>"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,12 @@ import dpkt
 CLIENT, SERVER = "10.0.0.1", "10.0.0.2"
 
 
-def tcp_packet(src=CLIENT, dst=SERVER, sport=40000, dport=80, seq=1000, ack=0,
-               flags=dpkt.tcp.TH_ACK, payload=b"") -> bytes:
+def tcp_packet(
+    src=CLIENT, dst=SERVER, sport=40000, dport=80, seq=1000, ack=0, flags=dpkt.tcp.TH_ACK, payload=b""
+) -> bytes:
     """An IPv4 + TCP packet (no link layer)."""
-    tcp = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags, win=65535,
-                       data=payload)
-    ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=dpkt.ip.IP_PROTO_TCP,
-                    data=tcp)
+    tcp = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags, win=65535, data=payload)
+    ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=dpkt.ip.IP_PROTO_TCP, data=tcp)
     ip.len = len(bytes(ip))
     return bytes(ip)
 
@@ -26,8 +25,9 @@ def ether(ip: bytes) -> bytes:
     return b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb" + b"\x08\x00" + ip
 
 
-def conversation(requests: list[bytes], responses: list[bytes], gap_s: float = 0.5,
-                 close: str = "server") -> list[tuple[float, bytes]]:
+def conversation(
+    requests: list[bytes], responses: list[bytes], gap_s: float = 0.5, close: str = "server"
+) -> list[tuple[float, bytes]]:
     """(time, IPv4 packet) list: handshake, request/response pairs, FIN teardown."""
     c, s = 1000, 5000
     t = 0.0
@@ -44,8 +44,10 @@ def conversation(requests: list[bytes], responses: list[bytes], gap_s: float = 0
     s += 1
     add(tcp_packet(seq=c, ack=s))
     for i, (req, resp) in enumerate(zip(requests, responses, strict=True)):
-        add(tcp_packet(seq=c, ack=s, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, payload=req),
-            gap_s if i else 0.001)
+        add(
+            tcp_packet(seq=c, ack=s, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, payload=req),
+            gap_s if i else 0.001,
+        )
         c += len(req)
         add(tcp_packet(SERVER, CLIENT, 80, 40000, s, c, dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, resp))
         s += len(resp)
@@ -89,6 +91,8 @@ def idb(linktype: int, tsresol: int | None = None, endian: str = "<") -> bytes:
 
 def epb(iface: int, ts_units: int, data: bytes, endian: str = "<") -> bytes:
     """Enhanced packet block."""
-    body = struct.pack(endian + "IIIII", iface, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data),
-                       len(data)) + data
+    body = (
+        struct.pack(endian + "IIIII", iface, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data), len(data))
+        + data
+    )
     return pcapng_block(6, body, endian)

@@ -82,8 +82,7 @@ def test_pcapng_interfaces_with_different_link_types_and_resolutions(tmp_path):
 def test_pcapng_second_section_big_endian(tmp_path):
     pkts = _pkts()
     first = shb() + idb(101) + b"".join(epb(0, int(t * 1e6), ip) for t, ip in pkts[:4])
-    second = shb(">") + idb(228, endian=">") + b"".join(
-        epb(0, int(t * 1e6), ip, ">") for t, ip in pkts[4:])
+    second = shb(">") + idb(228, endian=">") + b"".join(epb(0, int(t * 1e6), ip, ">") for t, ip in pkts[4:])
     p = tmp_path / "two.pcapng"
     p.write_bytes(first + second)
     a = analyze(str(p))
@@ -142,8 +141,9 @@ def test_raw_ip_linktype_values(tmp_path, linktype):
     assert analyze(str(p)).connections[0].requests == 2
 
 
-@pytest.mark.parametrize("linktype, header", [(0, struct.pack("<I", 2)), (0, struct.pack(">I", 2)),
-                                              (108, struct.pack(">I", 2))])
+@pytest.mark.parametrize(
+    "linktype, header", [(0, struct.pack("<I", 2)), (0, struct.pack(">I", 2)), (108, struct.pack(">I", 2))]
+)
 def test_bsd_null_and_loop(tmp_path, linktype, header):
     p = tmp_path / "null.pcap"
     write_pcap(p, _pkts(), linktype=linktype, wrap=lambda ip: header + ip)
@@ -155,11 +155,14 @@ def test_ipv6_endpoints_are_bracketed():
     assert all(c.client.startswith("[") and "]:" in c.server for c in a.connections)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"hello world, not a capture", "not a pcap or pcapng"),
-    (b"\xd4\xc3\xb2\xa1\x02\x00", "header is cut short"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file"),
+        (b"hello world, not a capture", "not a pcap or pcapng"),
+        (b"\xd4\xc3\xb2\xa1\x02\x00", "header is cut short"),
+    ],
+)
 def test_unreadable_files_raise_one_line_errors(tmp_path, content, message):
     p = tmp_path / "bad.pcap"
     p.write_bytes(content)

@@ -19,15 +19,32 @@ def test_json_report_has_the_documented_shape(capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["frames"] == 25
     c0 = d["connections"][0]
-    for key in ("stream", "client", "server", "first_frame", "last_frame", "frame_count", "start",
-                "duration", "requests", "close"):
+    for key in (
+        "stream",
+        "client",
+        "server",
+        "first_frame",
+        "last_frame",
+        "frame_count",
+        "start",
+        "duration",
+        "requests",
+        "close",
+    ):
         assert key in c0
     assert (c0["stream"], c0["first_frame"], c0["last_frame"], c0["frame_count"]) == (0, 1, 14, 14)
     assert c0["server"] == "127.0.0.1:8081" and c0["start"] == 0.0
     r1, r2 = c0["requests"]
-    assert (r1["n"], r1["request_frame"], r1["response_frame"], r1["method"], r1["uri"],
-            r1["status"], r1["reused"], r1["idle_before"]) == (1, 4, 6, "GET", "/httptest", 200,
-                                                              False, None)
+    assert (
+        r1["n"],
+        r1["request_frame"],
+        r1["response_frame"],
+        r1["method"],
+        r1["uri"],
+        r1["status"],
+        r1["reused"],
+        r1["idle_before"],
+    ) == (1, 4, 6, "GET", "/httptest", 200, False, None)
     assert r2["reused"] is True and r2["idle_before"] == pytest.approx(2.0, abs=0.05)
     assert c0["close"]["by"] == "server" and c0["close"]["how"] == "fin"
     assert c0["close"]["frame"] == 11 and c0["close"]["reason"] == "idle-timeout"
@@ -55,12 +72,15 @@ def test_text_and_markdown_reports(capsys):
     assert "## Stream 1" not in md
 
 
-@pytest.mark.parametrize("args, message", [
-    (["report", "/no/such/file.pcap"], "no such file"),
-    (["report", "/"], "is a directory"),
-    (["report", SEED, "--stream", "7"], "no tcp.stream 7"),
-    (["/no/such/file.pcap"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["report", "/no/such/file.pcap"], "no such file"),
+        (["report", "/"], "is a directory"),
+        (["report", SEED, "--stream", "7"], "no tcp.stream 7"),
+        (["/no/such/file.pcap"], "no such file"),
+    ],
+)
 def test_errors_are_one_line_and_exit_2(capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err
@@ -70,8 +90,7 @@ def test_errors_are_one_line_and_exit_2(capsys, args, message):
 def test_not_a_capture_exits_2_without_traceback(tmp_path):
     p = tmp_path / "x.pcap"
     p.write_text("this is text\n")
-    r = subprocess.run([sys.executable, "-m", "katui", "report", str(p)], capture_output=True,
-                       text=True)
+    r = subprocess.run([sys.executable, "-m", "katui", "report", str(p)], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.startswith("katui: ") and "Traceback" not in r.stderr
 
@@ -89,8 +108,12 @@ def test_output_file_is_not_overwritten_without_force(tmp_path, capsys):
 
 
 def test_report_into_a_pipe_that_closes_early():
-    r = subprocess.run(f"{sys.executable} -m katui report {SEED} --ladder | head -1", shell=True,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        f"{sys.executable} -m katui report {SEED} --ladder | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
     assert r.stdout.startswith("file:") and "Traceback" not in r.stderr
 
 
@@ -106,13 +129,15 @@ def test_streamed_json_equals_the_plain_data_model():
 
 def test_report_reads_a_capture_from_standard_input():
     raw = (SAMPLES / "httptest.pcap").read_bytes()
-    r = subprocess.run([sys.executable, "-m", "katui", "report", "-", "-f", "json"], input=raw,
-                       capture_output=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "katui", "report", "-", "-f", "json"], input=raw, capture_output=True
+    )
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["file"] == "-" and d["frames"] == 25 and len(d["connections"]) == 2
-    r = subprocess.run([sys.executable, "-m", "katui", "report", "-"], input=b"",
-                       capture_output=True, text=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "katui", "report", "-"], input=b"", capture_output=True, text=False
+    )
     assert r.returncode == 2 and r.stderr.decode().count("\n") == 1
 
 

@@ -86,8 +86,9 @@ _TOKENS = st.sampled_from(
 )
 def test_arbitrary_bytes_never_raise(parts, gaps, is_request, resync):
     msgs: list = []
-    p = HttpHalf(is_request, Collector(msgs.append, None if is_request else (lambda *_: "HEAD")),
-                 resync=resync)
+    p = HttpHalf(
+        is_request, Collector(msgs.append, None if is_request else (lambda *_: "HEAD")), resync=resync
+    )
     data = b"".join(parts)
     half = len(data) // 2
     p.feed(data, 0, half, 1, 1)

@@ -18,8 +18,10 @@ def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
             pending.pop(0)
         out.append(msg)
 
-    p = HttpHalf(is_request, Collector(
-        on, (lambda status, ts: pending[0] if pending else "") if not is_request else None))
+    p = HttpHalf(
+        is_request,
+        Collector(on, (lambda status, ts: pending[0] if pending else "") if not is_request else None),
+    )
     bounds = [0, *sorted(set(c for c in cuts if 0 < c < len(data))), len(data)]
     for i in range(len(bounds) - 1):
         p.feed(data, bounds[i], bounds[i + 1], i + 1, i * 1000)
@@ -28,39 +30,47 @@ def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
 
 
 def test_content_length_and_several_messages_in_one_buffer():
-    data = (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    data = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
     m = run(data, False, ["GET", "GET"])
     assert [(x.status, x.body_bytes, x.connection) for x in m] == [(200, 5, None), (404, 0, "close")]
 
 
 def test_chunked_with_extensions_and_trailers():
-    data = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-            b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: y\r\n\r\n"
-            b"HTTP/1.1 204 No Content\r\n\r\n")
+    data = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: y\r\n\r\n"
+        b"HTTP/1.1 204 No Content\r\n\r\n"
+    )
     m = run(data, False, ["GET", "GET"])
     assert [(x.status, x.chunked, x.body_bytes, x.complete) for x in m] == [
-        (200, True, 9, True), (204, False, 0, True)]
+        (200, True, 9, True),
+        (204, False, 0, True),
+    ]
 
 
 def test_head_204_304_have_no_body():
-    data = (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"
-            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    data = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    )
     m = run(data, False, ["HEAD", "GET", "GET"])
     assert [(x.status, x.body_bytes) for x in m] == [(200, 0), (304, 0), (200, 2)]
 
 
 def test_100_continue_then_final_response():
-    data = (b"HTTP/1.1 100 Continue\r\n\r\n"
-            b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    data = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
     m = run(data, False, ["POST"])
     assert [x.status for x in m] == [100, 201]
 
 
 def test_101_switching_protocols_stops_parsing():
-    data = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
-            b"\x81\x05hello HTTP/1.1 200 OK\r\n\r\n")
+    data = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello HTTP/1.1 200 OK\r\n\r\n"
+    )
     p_out = run(data, False, ["GET"])
     assert [x.status for x in p_out] == [101]
 
@@ -75,8 +85,7 @@ def test_request_with_body_completes_at_last_piece():
     body = b"a=1&b=2"
     data = b"POST /f HTTP/1.1\r\nContent-Length: 7\r\nHost: h\r\n\r\n" + body
     (m,) = run(data, True, cuts=[10, len(data) - 3])
-    assert (m.method, m.uri, m.host, m.first_frame, m.frame, m.body_bytes) == (
-        "POST", "/f", "h", 1, 3, 7)
+    assert (m.method, m.uri, m.host, m.first_frame, m.frame, m.body_bytes) == ("POST", "/f", "h", 1, 3, 7)
 
 
 def test_gap_inside_body_marks_message_incomplete():
@@ -103,12 +112,18 @@ def test_huge_chunk_size_does_not_allocate():
     assert m.complete is False and m.body_bytes == 100
 
 
-RESPONSES = st.lists(st.sampled_from([
-    b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-    b"HTTP/1.1 204 No Content\r\n\r\n",
-    b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n",
-]), min_size=1, max_size=6)
+RESPONSES = st.lists(
+    st.sampled_from(
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n",
+        ]
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -153,10 +168,20 @@ def test_message_store_rows_are_views():
     store.end(req.index, 8, 1_500, 0, True)
     store.abandon(resp.index, 5)
     assert (req.first_frame, req.frame, req.start_ns, req.end_ns, req.complete) == (7, 8, 1_000, 1_500, True)
-    assert (req.is_request, req.label, req.host, req.head_bytes, req.content_length) == \
-        (True, "GET /a", "h", 40, None)
-    assert (resp.is_request, resp.label, resp.chunked, resp.content_length, resp.body_bytes) == \
-        (False, "200 OK", True, 12, 5)
+    assert (req.is_request, req.label, req.host, req.head_bytes, req.content_length) == (
+        True,
+        "GET /a",
+        "h",
+        40,
+        None,
+    )
+    assert (resp.is_request, resp.label, resp.chunked, resp.content_length, resp.body_bytes) == (
+        False,
+        "200 OK",
+        True,
+        12,
+        5,
+    )
     assert (resp.frame, resp.complete, resp.keep_alive, resp.wants_close) == (None, False, "timeout=5", True)
 
 
@@ -167,8 +192,10 @@ def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
 
     monkeypatch.setattr(model, "MAX_SHARED_HEADS", 3)
     store = model.MessageStore()
-    rows = [store.add(True, n, n, "HTTP/1.1", "GET", f"/{n}", 0, "", None, None, None, False,
-                      f"h{n % 5}", 10) for n in range(20)]
+    rows = [
+        store.add(True, n, n, "HTTP/1.1", "GET", f"/{n}", 0, "", None, None, None, False, f"h{n % 5}", 10)
+        for n in range(20)
+    ]
     views = [store.view(i) for i in rows]
     assert [v.host for v in views] == [f"h{n % 5}" for n in range(20)]
     assert [v.uri for v in views] == [f"/{n}" for n in range(20)]
@@ -180,7 +207,7 @@ def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
 def test_content_length_beyond_64_bits_is_clamped_not_fatal():
     """Found in review: a Content-Length over 2**63 overflowed the store's 64-bit column and
     stopped the whole analysis at that frame. It now reads as 'the rest of the stream'."""
-    data = (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nabc")
+    data = b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nabc"
     (m,) = run(data, False, ["GET"])
     assert (m.status, m.content_length, m.body_bytes, m.complete) == (200, 1 << 62, 3, False)
     (r,) = run(b"POST / HTTP/1.1\r\nContent-Length: 1" + b"0" * 40 + b"\r\n\r\nxy", True)

@@ -27,9 +27,21 @@ EXPECTED = {  # generator ending -> (katui close reason, closed by)
 
 def test_generated_capture_verdicts_match_ground_truth(tmp_path):
     cap, summary = tmp_path / "load.pcap", tmp_path / "load.json"
-    subprocess.run([sys.executable, str(REPO / "benchmarks/make_capture.py"), str(cap),
-                    "--packets", "20000", "--seed", "7", "--summary-json", str(summary)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks/make_capture.py"),
+            str(cap),
+            "--packets",
+            "20000",
+            "--seed",
+            "7",
+            "--summary-json",
+            str(summary),
+        ],
+        check=True,
+        capture_output=True,
+    )
     truth = json.loads(summary.read_text())
     a = analyze(str(cap))
     assert len(a.connections) == truth["connections"]

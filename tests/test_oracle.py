@@ -67,7 +67,10 @@ def test_frames_and_streams_match_tshark(name):
     for sid, st in exp["streams"].items():
         c = a.connections[int(sid)]
         assert (c.first_frame, c.last_frame, c.frame_count) == (
-            st["first_frame"], st["last_frame"], st["frame_count"]), f"stream {sid}"
+            st["first_frame"],
+            st["last_frame"],
+            st["frame_count"],
+        ), f"stream {sid}"
         assert list(c.close.rst_frames) == st["rst_frames"], f"stream {sid}"
         closing = sorted(st["fin_frames"] + st["rst_frames"])
         assert c.close.frame == (closing[0] if closing else None), f"stream {sid}"
@@ -80,8 +83,9 @@ def test_http_frames_match_tshark(name, kind):
     theirs = set(exp[f"http_{kind}_frames"])
     mine_map = _messages(a, kind == "request")
     mine = set(mine_map)
-    http_streams = {exp["stream_of_frame"][str(f)] for f in
-                    exp["http_request_frames"] + exp["http_response_frames"]}
+    http_streams = {
+        exp["stream_of_frame"][str(f)] for f in exp["http_request_frames"] + exp["http_response_frames"]
+    }
     only_tshark = {f for f in theirs - mine if not a.table.notes[f - 1] & NOTE_RETRANSMISSION}
     only_katui = set()
     for f in mine - theirs:

@@ -21,6 +21,10 @@ def test_stored_expectations_match_live_tshark():
     if "4.0." not in version.splitlines()[0]:
         pytest.skip(f"expectations were made with tshark 4.0.x, this is {version.splitlines()[0]}")
     samples = sorted(str(p) for p in (REPO / "samples").glob("*.pcap"))
-    r = subprocess.run([sys.executable, str(REPO / "tests/oracle/make_expected.py"), "--check",
-                        *samples], capture_output=True, text=True, cwd=REPO)
+    r = subprocess.run(
+        [sys.executable, str(REPO / "tests/oracle/make_expected.py"), "--check", *samples],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert r.returncode == 0, r.stdout + r.stderr

@@ -13,8 +13,13 @@ from katui.analysis.pipeline import analyze
 from tests.builders import CLIENT, SERVER, tcp_packet, write_pcap
 from tests.conftest import capture_path
 
-SYN, ACK, FIN, RST, PSH = (dpkt.tcp.TH_SYN, dpkt.tcp.TH_ACK, dpkt.tcp.TH_FIN, dpkt.tcp.TH_RST,
-                           dpkt.tcp.TH_PUSH)
+SYN, ACK, FIN, RST, PSH = (
+    dpkt.tcp.TH_SYN,
+    dpkt.tcp.TH_ACK,
+    dpkt.tcp.TH_FIN,
+    dpkt.tcp.TH_RST,
+    dpkt.tcp.TH_PUSH,
+)
 REQ = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n"
 RESP = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -22,14 +27,17 @@ RESP = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 def script(tmp_path, events, name="c.pcap"):
     """Write events [(t, 'c'|'s', flags, payload)] after a handshake at t=0."""
     seq = {"c": 1000, "s": 5000}
-    out = [(0.0, tcp_packet(seq=999, flags=SYN)),
-           (0.001, tcp_packet(SERVER, CLIENT, 80, 40000, 4999, 1000, SYN | ACK)),
-           (0.002, tcp_packet(seq=1000, ack=5000))]
+    out = [
+        (0.0, tcp_packet(seq=999, flags=SYN)),
+        (0.001, tcp_packet(SERVER, CLIENT, 80, 40000, 4999, 1000, SYN | ACK)),
+        (0.002, tcp_packet(seq=1000, ack=5000)),
+    ]
     for t, who, flags, payload in events:
         other = "s" if who == "c" else "c"
         ends = (CLIENT, SERVER, 40000, 80) if who == "c" else (SERVER, CLIENT, 80, 40000)
-        out.append((t, tcp_packet(*ends, seq[who], seq[other], flags | ACK if not flags & RST
-                                  else flags, payload)))
+        out.append(
+            (t, tcp_packet(*ends, seq[who], seq[other], flags | ACK if not flags & RST else flags, payload))
+        )
         seq[who] += len(payload) + (1 if flags & FIN else 0)
     p = tmp_path / name
     write_pcap(p, out)
@@ -42,8 +50,12 @@ def exchange(t, gap=0.001):
 
 def test_stale_reuse_long_connection_measures_idle_from_the_last_response(tmp_path):
     events = exchange(0.01) + exchange(3.0) + exchange(6.0) + exchange(9.0)
-    events += [(14.002, "s", FIN, b""), (14.003, "c", 0, b""),  # server idle close after 5 s
-               (20.0, "c", PSH, REQ), (20.001, "s", RST, b"")]  # stale reuse, reset
+    events += [
+        (14.002, "s", FIN, b""),
+        (14.003, "c", 0, b""),  # server idle close after 5 s
+        (20.0, "c", PSH, REQ),
+        (20.001, "s", RST, b""),
+    ]  # stale reuse, reset
     (c,) = (a := script(tmp_path, events)).connections
     assert c.close.reason == "stale-reuse" and c.close.by == "server"
     assert c.close.idle_before_ns == pytest.approx(5.0e9, abs=2e6)
@@ -54,8 +66,12 @@ def test_stale_reuse_long_connection_measures_idle_from_the_last_response(tmp_pa
 
 
 def test_server_close_with_a_request_pending_is_not_keep_alive(tmp_path):
-    events = exchange(0.01) + [(1.0, "c", PSH, REQ), (1.001, "s", 0, b""),
-                               (31.0, "s", FIN, b""), (31.001, "c", FIN, b"")]
+    events = exchange(0.01) + [
+        (1.0, "c", PSH, REQ),
+        (1.001, "s", 0, b""),
+        (31.0, "s", FIN, b""),
+        (31.001, "c", FIN, b""),
+    ]
     (c,) = (a := script(tmp_path, events)).connections
     assert c.close.reason == "request-timeout" and c.close.by == "server"
     assert a.timeout.estimate_ns is None
@@ -63,16 +79,19 @@ def test_server_close_with_a_request_pending_is_not_keep_alive(tmp_path):
 
 
 def test_client_giving_up_on_a_slow_response_is_not_stale_reuse(tmp_path):
-    events = exchange(0.01) + [(2.0, "c", PSH, REQ), (2.001, "s", 0, b""),
-                               (32.0, "c", RST, b"")]
+    events = exchange(0.01) + [(2.0, "c", PSH, REQ), (2.001, "s", 0, b""), (32.0, "c", RST, b"")]
     (c,) = script(tmp_path, events).connections
     assert c.close.reason == "request-timeout" and c.close.by == "client" and c.close.how == "rst"
 
 
 def test_error_response_with_close_is_not_a_request_limit(tmp_path):
     bye = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    events = exchange(0.01) + [(1.0, "c", PSH, REQ), (1.001, "s", PSH, bye),
-                               (1.002, "s", FIN, b""), (1.003, "c", FIN, b"")]
+    events = exchange(0.01) + [
+        (1.0, "c", PSH, REQ),
+        (1.001, "s", PSH, bye),
+        (1.002, "s", FIN, b""),
+        (1.003, "c", FIN, b""),
+    ]
     (c,) = script(tmp_path, events).connections
     assert c.close.reason == "connection-close" and c.close.asked_by == "server"
 
@@ -107,12 +126,17 @@ def test_unasked_response_during_a_request_body_does_not_duplicate_the_request(t
     (the second one answers nothing) moved the request to a later exchange, and the exchange
     opened at its head kept it too: counted twice, 'reused', with a negative TTFB."""
     bad = b"HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n"
-    events = [(0.01, "c", PSH, b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
-              (0.02, "s", PSH, bad + bad), (0.03, "c", PSH, b"hello"),
-              (0.04, "c", FIN, b""), (0.05, "s", FIN, b"")]
+    events = [
+        (0.01, "c", PSH, b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n"),
+        (0.02, "s", PSH, bad + bad),
+        (0.03, "c", PSH, b"hello"),
+        (0.04, "c", FIN, b""),
+        (0.05, "s", FIN, b""),
+    ]
     (c,) = script(tmp_path, events).connections
-    rows = [(e.n, e.request and e.request.method, e.response and e.response.status, e.reused)
-            for e in c.exchanges]
+    rows = [
+        (e.n, e.request and e.request.method, e.response and e.response.status, e.reused) for e in c.exchanges
+    ]
     assert rows == [(1, None, 400, False), (1, None, 400, False), (1, "POST", None, False)]
     assert c.requests == 1
     assert all(e.req >= -1 for e in c.exchanges)  # no tracker-only head markers left
@@ -122,11 +146,18 @@ def test_unasked_response_during_a_request_body_does_not_duplicate_the_request(t
 def test_hostile_status_line_does_not_stop_the_analysis(tmp_path):
     """Found in review: 'HTTP/1.1 200\\rX' passed the status-line check and then made int()
     fail, which stopped the whole analysis at that frame."""
-    events = [(0.01, "c", PSH, REQ), (0.02, "s", PSH, b"HTTP/1.1 200\rX\r\nContent-Length: 0\r\n\r\n"),
-              (0.03, "c", PSH, b"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"), (0.04, "s", PSH, RESP),
-              (0.05, "c", FIN, b""), (0.06, "s", FIN, b"")]
+    events = [
+        (0.01, "c", PSH, REQ),
+        (0.02, "s", PSH, b"HTTP/1.1 200\rX\r\nContent-Length: 0\r\n\r\n"),
+        (0.03, "c", PSH, b"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"),
+        (0.04, "s", PSH, RESP),
+        (0.05, "c", FIN, b""),
+        (0.06, "s", FIN, b""),
+    ]
     a = script(tmp_path, events)
     assert not any("stopped" in w for w in a.warnings)
     (c,) = a.connections
-    assert [(e.request.uri, e.response.status, e.response.reason) for e in c.exchanges] == \
-        [("/x", 200, ""), ("/2", 200, "OK")]
+    assert [(e.request.uri, e.response.status, e.response.reason) for e in c.exchanges] == [
+        ("/x", 200, ""),
+        ("/2", 200, "OK"),
+    ]

@@ -20,7 +20,11 @@ def test_seed_experiment_httptest():
     assert [e.reused for e in c0.exchanges] == [False, True]
     assert c0.exchanges[1].idle_before_ns == pytest.approx(2.0e9, rel=0.01)
     assert (c0.close.by, c0.close.how, c0.close.frame, c0.close.reason) == (
-        "server", "fin", 11, "idle-timeout")
+        "server",
+        "fin",
+        11,
+        "idle-timeout",
+    )
     assert c0.close.idle_before_ns == pytest.approx(5.0e9, rel=0.01)
     assert c1.first_frame == 15 and c1.requests == 1 and c1.close.frame == 22
     assert c1.close.reason == "idle-timeout" and c1.close.by == "server"
@@ -32,11 +36,14 @@ def test_seed_experiment_httptest():
     assert "below 5 s" in advice
 
 
-@pytest.mark.parametrize("name, reasons, asked", [
-    ("close-client.pcap", ["connection-close", "connection-close"], "client"),
-    ("close-server.pcap", ["connection-close", "connection-close"], "server"),
-    ("http10.pcap", ["http10", "http10"], None),
-])
+@pytest.mark.parametrize(
+    "name, reasons, asked",
+    [
+        ("close-client.pcap", ["connection-close", "connection-close"], "client"),
+        ("close-server.pcap", ["connection-close", "connection-close"], "server"),
+        ("http10.pcap", ["http10", "http10"], None),
+    ],
+)
 def test_one_request_per_connection_scenarios(name, reasons, asked):
     cs = conns(name)
     assert [c.close.reason for c in cs] == reasons
@@ -121,9 +128,11 @@ def test_preview_lists_connections_while_reading(monkeypatch):
 
     monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 64)
     seen, frames_at = [], []
-    a = pipeline.analyze(str(capture_path("pcapplusplus__example.pcap")),
-                         progress=lambda n, done, total: frames_at.append(n),
-                         preview=lambda rows: seen.extend(rows))
+    a = pipeline.analyze(
+        str(capture_path("pcapplusplus__example.pcap")),
+        progress=lambda n, done, total: frames_at.append(n),
+        preview=lambda rows: seen.extend(rows),
+    )
     assert [p.stream for p in seen] == list(range(len(seen)))
     assert 0 < len(seen) <= len(a.connections)
     assert frames_at and frames_at[0] < a.frames

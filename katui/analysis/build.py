@@ -48,9 +48,18 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
         idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
     server_half = c.halves[sd]
     server_fin = server_half.fin_ns if server_half.fin_frame else None
-    close = decide_close(by, how, c.close_frame or None, c.close_ns if by else None, idle,
-                         exchanges, server_fin, tuple(c.rst_frames), idle_threshold_ns,
-                         server_rst=sd in c.rst_from)
+    close = decide_close(
+        by,
+        how,
+        c.close_frame or None,
+        c.close_ns if by else None,
+        idle,
+        exchanges,
+        server_fin,
+        tuple(c.rst_frames),
+        idle_threshold_ns,
+        server_rst=sd in c.rst_from,
+    )
     both_fin = c.halves[0].fin_frame and c.halves[1].fin_frame
     if c.midstream:
         state = "started-before-capture"

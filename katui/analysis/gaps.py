@@ -27,8 +27,12 @@ def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
     best = None
     for c in index.get((conn.client.rsplit(":", 1)[0], conn.server), ()):
         ts = c.close.ts_ns
-        if c is not conn and ts is not None and ts <= conn.start_ns and \
-                (best is None or ts > best.close.ts_ns):
+        if (
+            c is not conn
+            and ts is not None
+            and ts <= conn.start_ns
+            and (best is None or ts > best.close.ts_ns)
+        ):
             best = c
     return best
 
@@ -45,8 +49,9 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
         dur = ts[cur - 1] - ts[prev - 1]
         if dur < limit:
             continue
-        out.append(IdleGap(conn.stream, prev, cur, dur, *_what_ended(a, conn, cur, dur, starts,
-                                                                      flags[cur - 1])))
+        out.append(
+            IdleGap(conn.stream, prev, cur, dur, *_what_ended(a, conn, cur, dur, starts, flags[cur - 1]))
+        )
     return out
 
 
@@ -54,17 +59,17 @@ def _what_ended(a, conn, frame, dur, starts, fl):
     """(what ends the gap, why, in words that do not repeat its duration)."""
     if frame in starts:
         e = starts[frame]
-        if conn.close.reason == "stale-reuse" and conn.close.frame is not None \
-                and frame > conn.close.frame:
-            return "request", (f"then request {e.n} is sent on a connection the server had "
-                               "already closed")
+        if conn.close.reason == "stale-reuse" and conn.close.frame is not None and frame > conn.close.frame:
+            return "request", (f"then request {e.n} is sent on a connection the server had already closed")
         if not e.reused:
             return "request", f"then request {e.n}, the first on this connection"
         return "request", f"then request {e.n} reuses the connection"
     if frame == conn.close.frame:
         if conn.close.reason == "stale-reuse" and not fl & RST:
-            return "close", (f"then the {conn.close.by} closes the idle connection (its "
-                             "keep-alive timeout) while the peer still counts on it")
+            return "close", (
+                f"then the {conn.close.by} closes the idle connection (its "
+                "keep-alive timeout) while the peer still counts on it"
+            )
         kind = "reset" if fl & RST else "close"
         return kind, conn.close.explanation
     side = "client" if (a.table.dir[frame - 1] == 0) == conn.client_is_a else "server"

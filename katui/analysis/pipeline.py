@@ -136,8 +136,9 @@ def analyze(
             gc.enable()
 
 
-def _analyze(path: str, progress: Progress | None, idle_threshold_ns: int,
-             preview: PreviewSink | None, frames: bool) -> Analysis:
+def _analyze(
+    path: str, progress: Progress | None, idle_threshold_ns: int, preview: PreviewSink | None, frames: bool
+) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
     tracker = Tracker(cap.buf, table)

@@ -43,8 +43,12 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     * ``estimate``: the median server idle-close gap, rounded to the nearest 100 ms when >= 1 s.
     """
     closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
-    survived = [e.idle_before_ns for c in conns for e in c.exchanges
-                if e.reused and e.resp >= 0 and e.idle_before_ns is not None]
+    survived = [
+        e.idle_before_ns
+        for c in conns
+        for e in c.exchanges
+        if e.reused and e.resp >= 0 and e.idle_before_ns is not None
+    ]
     high = min(closes) if closes else None
     if high is not None:
         survived = [s for s in survived if s < high]
@@ -64,8 +68,7 @@ def server_idle_close(c: Connection) -> bool:
     cl = c.close
     if cl.by != "server" or cl.how != "fin" or cl.idle_before_ns is None:
         return False
-    return cl.reason == "idle-timeout" or (
-        cl.reason == "stale-reuse" and cl.idle_before_ns >= SERVER_IDLE_NS)
+    return cl.reason == "idle-timeout" or (cl.reason == "stale-reuse" and cl.idle_before_ns >= SERVER_IDLE_NS)
 
 
 def _advertised(conns: list[Connection]) -> float | None:

@@ -40,12 +40,16 @@ def decide_close(
     if stale is not None:
         ex, after_fin = stale
         if after_fin:
-            text = (f"request {ex.n} (frame {ex.request.first_frame}) was sent after the server "
-                    f"had closed the connection; it was answered by a reset")
+            text = (
+                f"request {ex.n} (frame {ex.request.first_frame}) was sent after the server "
+                f"had closed the connection; it was answered by a reset"
+            )
         else:
-            text = (f"request {ex.n} (frame {ex.request.first_frame}) reused the connection after "
-                    f"{fmt_s(ex.idle_before_ns)} idle and got a reset instead of a response: the "
-                    "keep-alive race (the server was closing it)")
+            text = (
+                f"request {ex.n} (frame {ex.request.first_frame}) reused the connection after "
+                f"{fmt_s(ex.idle_before_ns)} idle and got a reset instead of a response: the "
+                "keep-alive race (the server was closing it)"
+            )
         return close("stale-reuse", text)
     idle_txt = f" after {fmt_s(idle_ns)} idle" if idle_ns is not None else ""
     last = exchanges[-1] if exchanges else None
@@ -55,33 +59,48 @@ def decide_close(
         return close("reset", f"{by} reset the connection{idle_txt}")
     if req is not None and resp is None and req.end_ns is not None and ts_ns is not None:
         wait = ts_ns - req.end_ns
-        return close("request-timeout",
-                     f"{by} {'reset' if how == 'rst' else 'closed'} the connection while request "
-                     f"{last.n} had waited {fmt_s(wait)} for a response: a request or processing "
-                     "timeout, not keep-alive")
+        return close(
+            "request-timeout",
+            f"{by} {'reset' if how == 'rst' else 'closed'} the connection while request "
+            f"{last.n} had waited {fmt_s(wait)} for a response: a request or processing "
+            "timeout, not keep-alive",
+        )
     if how == "rst":
         return close("reset", f"{by} reset the connection{idle_txt}")
     if req is not None and req.version == "HTTP/1.0" and req.wants_close:
         return close("http10", f"HTTP/1.0 request without keep-alive; {by} closed{idle_txt}")
     if req is not None and req.wants_close:
-        return close("connection-close",
-                     f"client sent 'Connection: close' in request {last.n}; {by} closed{idle_txt}",
-                     "client")
+        return close(
+            "connection-close",
+            f"client sent 'Connection: close' in request {last.n}; {by} closed{idle_txt}",
+            "client",
+        )
     if resp is not None and resp.wants_close:
-        if last.n > 1 and by == "server" and resp.status < 500 and all(
-            e.response is None or not e.response.wants_close for e in exchanges[:-1]
+        if (
+            last.n > 1
+            and by == "server"
+            and resp.status < 500
+            and all(e.response is None or not e.response.wants_close for e in exchanges[:-1])
         ):
-            return close("request-limit",
-                         f"server said 'Connection: close' on response {last.n} after keeping the "
-                         f"connection for {plural(last.n - 1, 'request')}: a per-connection "
-                         "request limit", "server")
-        return close("connection-close",
-                     f"server sent 'Connection: close' in response {last.n}; {by} closed{idle_txt}",
-                     "server")
+            return close(
+                "request-limit",
+                f"server said 'Connection: close' on response {last.n} after keeping the "
+                f"connection for {plural(last.n - 1, 'request')}: a per-connection "
+                "request limit",
+                "server",
+            )
+        return close(
+            "connection-close",
+            f"server sent 'Connection: close' in response {last.n}; {by} closed{idle_txt}",
+            "server",
+        )
     limit = min(idle_threshold_ns, SERVER_IDLE_NS) if by == "server" else idle_threshold_ns
     if idle_ns is not None and idle_ns >= limit:
-        return close("idle-timeout", f"{by} closed after {fmt_s(idle_ns)} idle: "
-                     f"{'keep-alive timeout' if by == 'server' else 'client idle timeout'}")
+        return close(
+            "idle-timeout",
+            f"{by} closed after {fmt_s(idle_ns)} idle: "
+            f"{'keep-alive timeout' if by == 'server' else 'client idle timeout'}",
+        )
     return close("closed", f"{by} closed{idle_txt} without a header asking for it")
 
 

@@ -155,8 +155,9 @@ def _from_stdin() -> CaptureFile:
         out = _gunzip_to_temp("-", out)
         head = out.read(4)
     buf = _map(out)
-    cap = CaptureFile(path="-", format=_sniff("-", head), compressed=compressed, buf=buf,
-                      size=len(buf), _fh=out)
+    cap = CaptureFile(
+        path="-", format=_sniff("-", head), compressed=compressed, buf=buf, size=len(buf), _fh=out
+    )
     _check_header(cap)
     return cap
 

@@ -57,9 +57,12 @@ class Collector:
 
     __slots__ = ("store", "on_message", "next_method")
 
-    def __init__(self, on_message: Callable[[HttpMessage], None],
-                 next_method: Callable[[int, int], str] | None = None,
-                 store: MessageStore | None = None) -> None:
+    def __init__(
+        self,
+        on_message: Callable[[HttpMessage], None],
+        next_method: Callable[[int, int], str] | None = None,
+        store: MessageStore | None = None,
+    ) -> None:
         self.store = MessageStore() if store is None else store
         self.on_message = on_message
         self.next_method = next_method
@@ -239,7 +242,8 @@ class HttpHalf:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
-                f" in frame {self.head_frame}")
+                f" in frame {self.head_frame}"
+            )
             self.state = RESYNC
             return
         self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
@@ -415,7 +419,8 @@ def _common(raw: bytes, limit: int) -> str:
 
 
 _HEADERS = re.compile(
-    rb"\n(content-length|transfer-encoding|connection|keep-alive|host)[ \t]*:[ \t]*([^\r\n]*)", re.I)
+    rb"\n(content-length|transfer-encoding|connection|keep-alive|host)[ \t]*:[ \t]*([^\r\n]*)", re.I
+)
 
 
 def _parse_head(head: bytes, is_request: bool) -> tuple | None:

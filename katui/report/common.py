@@ -11,8 +11,11 @@ def timeout_line(a: Analysis) -> str:
     """The inferred server idle timeout in one phrase."""
     t = a.timeout
     if t.estimate_ns is None:
-        adv = [f"{x.server} advertises timeout={x.advertised_s:g}" for x in a.timeouts
-               if x.advertised_s is not None]
+        adv = [
+            f"{x.server} advertises timeout={x.advertised_s:g}"
+            for x in a.timeouts
+            if x.advertised_s is not None
+        ]
         return "not observed (no server-side idle close)" + (f"; {', '.join(adv)}" if adv else "")
     parts = [f"~{round(t.estimate_ns / 1e9, 1):g} s at {t.server}"]
     if t.low_ns is not None:

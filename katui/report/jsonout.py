@@ -37,20 +37,40 @@ def _s(ns: int | None, digits: int = 6) -> float | None:
 def _request(a: Analysis, e: Exchange) -> dict:
     """One exchange, flat: the fields of the issue's schema plus what keep-alive needs."""
     req, resp = e.request, e.response
-    d = {"n": e.n, "reused": e.reused, "pipelined": e.pipelined, "idle_before": _s(e.idle_before_ns),
-         "ttfb": _s(e.ttfb_ns)}
+    d = {
+        "n": e.n,
+        "reused": e.reused,
+        "pipelined": e.pipelined,
+        "idle_before": _s(e.idle_before_ns),
+        "ttfb": _s(e.ttfb_ns),
+    }
     if req is not None:
-        d.update(request_frame=req.frame, request_first_frame=req.first_frame, method=req.method,
-                 uri=req.uri, host=req.host, version=req.version, time=_s(req.start_ns - a.first_ns),
-                 request_connection=req.connection, request_complete=req.complete)
+        d.update(
+            request_frame=req.frame,
+            request_first_frame=req.first_frame,
+            method=req.method,
+            uri=req.uri,
+            host=req.host,
+            version=req.version,
+            time=_s(req.start_ns - a.first_ns),
+            request_connection=req.connection,
+            request_complete=req.complete,
+        )
     else:
         d.update(request_frame=None, method=None, uri=None)
     if resp is not None:
-        d.update(response_frame=resp.frame, response_first_frame=resp.first_frame,
-                 status=resp.status, reason=resp.reason, response_version=resp.version,
-                 response_connection=resp.connection, keep_alive=resp.keep_alive,
-                 body_bytes=resp.body_bytes, chunked=resp.chunked,
-                 response_complete=resp.complete)
+        d.update(
+            response_frame=resp.frame,
+            response_first_frame=resp.first_frame,
+            status=resp.status,
+            reason=resp.reason,
+            response_version=resp.version,
+            response_connection=resp.connection,
+            keep_alive=resp.keep_alive,
+            body_bytes=resp.body_bytes,
+            chunked=resp.chunked,
+            response_complete=resp.complete,
+        )
     else:
         d.update(response_frame=None, status=None)
     if e.informational:
@@ -78,33 +98,39 @@ def _request_json(a: Analysis, e: Exchange) -> str:
     has hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Message
     fields are read straight from the message store's columns (no property calls)."""
     req, resp, store = e.req, e.resp, e.store
-    out = (f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
-           f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}')
+    out = (
+        f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
+        f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}'
+    )
     if req >= 0:
         num, b = store.num, req * NUM
         small, m = store.small, req * SMALL
         h = store.heads[req]
-        out += (f',"request_frame":{small[m + SM_FRAME] or "null"},'
-                f'"request_first_frame":{small[m + SM_FIRST]},'
-                f'"method":{_str(h[H_METHOD])},"uri":{_str(store.uris[req])},'
-                f'"host":{_str(h[H_HOST])},"version":{_str(h[H_VERSION])},'
-                f'"time":{_sec(num[b + COL_START] - a.first_ns)},'
-                f'"request_connection":{_opt(h[H_CONNECTION])},'
-                f'"request_complete":{_bool(small[m + SM_BITS] & COMPLETE)}')
+        out += (
+            f',"request_frame":{small[m + SM_FRAME] or "null"},'
+            f'"request_first_frame":{small[m + SM_FIRST]},'
+            f'"method":{_str(h[H_METHOD])},"uri":{_str(store.uris[req])},'
+            f'"host":{_str(h[H_HOST])},"version":{_str(h[H_VERSION])},'
+            f'"time":{_sec(num[b + COL_START] - a.first_ns)},'
+            f'"request_connection":{_opt(h[H_CONNECTION])},'
+            f'"request_complete":{_bool(small[m + SM_BITS] & COMPLETE)}'
+        )
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
     if resp >= 0:
         num, b = store.num, resp * NUM
         small, m = store.small, resp * SMALL
         h = store.heads[resp]
-        out += (f',"response_frame":{small[m + SM_FRAME] or "null"},'
-                f'"response_first_frame":{small[m + SM_FIRST]},'
-                f'"status":{small[m + SM_STATUS]},"reason":{_str(h[H_REASON])},'
-                f'"response_version":{_str(h[H_VERSION])},'
-                f'"response_connection":{_opt(h[H_CONNECTION])},'
-                f'"keep_alive":{_opt(h[H_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
-                f'"chunked":{_bool(small[m + SM_BITS] & CHUNKED)},'
-                f'"response_complete":{_bool(small[m + SM_BITS] & COMPLETE)}')
+        out += (
+            f',"response_frame":{small[m + SM_FRAME] or "null"},'
+            f'"response_first_frame":{small[m + SM_FIRST]},'
+            f'"status":{small[m + SM_STATUS]},"reason":{_str(h[H_REASON])},'
+            f'"response_version":{_str(h[H_VERSION])},'
+            f'"response_connection":{_opt(h[H_CONNECTION])},'
+            f'"keep_alive":{_opt(h[H_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
+            f'"chunked":{_bool(small[m + SM_BITS] & CHUNKED)},'
+            f'"response_complete":{_bool(small[m + SM_BITS] & COMPLETE)}'
+        )
     else:
         out += ',"response_frame":null,"status":null'
     if e.informational:
@@ -113,10 +139,17 @@ def _request_json(a: Analysis, e: Exchange) -> str:
 
 
 def _close(a: Analysis, c: Close) -> dict:
-    return {"by": c.by, "how": c.how, "frame": c.frame,
-            "time": _s(a.rel(c.ts_ns)) if c.ts_ns is not None else None,
-            "idle_before": _s(c.idle_before_ns), "reason": c.reason, "asked_by": c.asked_by,
-            "explanation": c.explanation, "rst_frames": list(c.rst_frames)}
+    return {
+        "by": c.by,
+        "how": c.how,
+        "frame": c.frame,
+        "time": _s(a.rel(c.ts_ns)) if c.ts_ns is not None else None,
+        "idle_before": _s(c.idle_before_ns),
+        "reason": c.reason,
+        "asked_by": c.asked_by,
+        "explanation": c.explanation,
+        "rst_frames": list(c.rst_frames),
+    }
 
 
 def connection_dict(a: Analysis, c: Connection) -> dict:
@@ -146,15 +179,25 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
         "state": c.state,
         "http": c.http,
         "close": _close(a, c.close),
-        "tcp": {"retransmissions": c.retransmissions, "out_of_order": c.out_of_order,
-                "lost_segments": c.lost_segments, "truncated_frames": c.truncated_frames},
+        "tcp": {
+            "retransmissions": c.retransmissions,
+            "out_of_order": c.out_of_order,
+            "lost_segments": c.lost_segments,
+            "truncated_frames": c.truncated_frames,
+        },
         "http_error": c.http_error,
     }
 
 
 def _timeout(t) -> dict:
-    return {"server": t.server, "estimate": _s(t.estimate_ns, 3), "low": _s(t.low_ns),
-            "high": _s(t.high_ns), "advertised": t.advertised_s, "samples": t.samples}
+    return {
+        "server": t.server,
+        "estimate": _s(t.estimate_ns, 3),
+        "low": _s(t.low_ns),
+        "high": _s(t.high_ns),
+        "advertised": t.advertised_s,
+        "samples": t.samples,
+    }
 
 
 def _header(a: Analysis) -> dict:
@@ -169,8 +212,17 @@ def _header(a: Analysis) -> dict:
         "warnings": a.warnings,
         "server_idle_timeout": _timeout(t),
         "server_idle_timeouts": [_timeout(x) for x in a.timeouts],
-        "findings": [{"kind": f.kind, "severity": f.severity, "stream": f.stream, "frame": f.frame,
-                      "text": f.text, "advice": f.advice} for f in a.findings],
+        "findings": [
+            {
+                "kind": f.kind,
+                "severity": f.severity,
+                "stream": f.stream,
+                "frame": f.frame,
+                "text": f.text,
+                "advice": f.advice,
+            }
+            for f in a.findings
+        ],
     }
 
 

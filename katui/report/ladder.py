@@ -126,8 +126,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
     for frame in conn.frames:
         gap = gaps.get(frame)
         if gap is not None:
-            problem = conn.close.reason in ("stale-reuse", "reset") and \
-                frame in stale | {conn.close.frame}
+            problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
             rows.append(Note("gap", escape(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
         if f & SYN and not f & ACK and not in_handshake:
@@ -143,8 +142,13 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            rows.append(Note("section", f"the {side} closes its side too, {fmt_s(after)} after "
-                             f"the {conn.close.by}'s FIN", frame))
+            rows.append(
+                Note(
+                    "section",
+                    f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s FIN",
+                    frame,
+                )
+            )
         rows.append(frame)
     return rows
 
@@ -155,8 +159,10 @@ def _handshake_text(analysis, conn: Connection) -> str:
     if prev is None or prev.close.ts_ns is None:
         return "handshake: new TCP connection"
     how = "reset" if prev.close.how == "rst" else "closed"
-    return (f"handshake: new connection {fmt_s(conn.start_ns - prev.close.ts_ns)} after the "
-            f"{prev.close.by} {how} stream {prev.stream} ({prev.close.reason})")
+    return (
+        f"handshake: new connection {fmt_s(conn.start_ns - prev.close.ts_ns)} after the "
+        f"{prev.close.by} {how} stream {prev.stream} ({prev.close.reason})"
+    )
 
 
 def gap_head(note: Note) -> str:
@@ -169,8 +175,9 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
         return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
                     "server had closed", frame, True)  # fmt: skip
     if ex.pipelined:
-        return Note("section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} "
-                    "had arrived", frame)
+        return Note(
+            "section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame
+        )
     if ex.reused:
         idle = f", {fmt_s(ex.idle_before_ns)} idle" if ex.idle_before_ns is not None else ""
         return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)

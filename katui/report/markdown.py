@@ -61,47 +61,83 @@ def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
 
 
 def _table_head() -> str:
-    cols = ["stream", "client", "server", "start s", "duration", "requests", "reused", "closed by",
-            "idle before close", "reason"]
+    cols = [
+        "stream",
+        "client",
+        "server",
+        "start s",
+        "duration",
+        "requests",
+        "reused",
+        "closed by",
+        "idle before close",
+        "reason",
+    ]
     return "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
 
 
 def _row(a: Analysis, c: Connection) -> str:
-    cells = [str(c.stream), md(c.client), md(c.server), f"{a.rel(c.start_ns) / 1e9:.3f}",
-             fmt_s(c.duration_ns), str(c.requests), "yes" if c.reused else "",
-             closed_by(c), fmt_s(c.close.idle_before_ns), c.close.reason]
+    cells = [
+        str(c.stream),
+        md(c.client),
+        md(c.server),
+        f"{a.rel(c.start_ns) / 1e9:.3f}",
+        fmt_s(c.duration_ns),
+        str(c.requests),
+        "yes" if c.reused else "",
+        closed_by(c),
+        fmt_s(c.close.idle_before_ns),
+        c.close.reason,
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
 def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
     out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
-    out.append(f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), "
-               f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
-               f"state {c.state}")
-    out.append(f"- close: {md(c.close.explanation)} (reason `{c.close.reason}`"
-               + (f", frame {c.close.frame})" if c.close.frame else ")"))
+    out.append(
+        f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), "
+        f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
+        f"state {c.state}"
+    )
+    out.append(
+        f"- close: {md(c.close.explanation)} (reason `{c.close.reason}`"
+        + (f", frame {c.close.frame})" if c.close.frame else ")")
+    )
     if c.lost_segments or c.retransmissions or c.truncated_frames:
-        out.append(f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
-                   f"{c.lost_segments} holes, {c.truncated_frames} truncated frames")
+        out.append(
+            f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
+            f"{c.lost_segments} holes, {c.truncated_frames} truncated frames"
+        )
     if c.http_error:
         out.append(f"- HTTP parsing: {md(c.http_error)}")
     if c.exchanges:
-        out += ["", "| # | request frame | response frame | request | status | reused | idle before |",
-                "|---|---|---|---|---|---|---|"]
+        out += [
+            "",
+            "| # | request frame | response frame | request | status | reused | idle before |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for e in c.exchanges:
             req, resp = e.request, e.response
-            out.append(f"| {e.n} | {req.frame if req and req.frame else ''} | "
-                       f"{resp.frame if resp and resp.frame else ''} | "
-                       f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
-                       f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |")
+            out.append(
+                f"| {e.n} | {req.frame if req and req.frame else ''} | "
+                f"{resp.frame if resp and resp.frame else ''} | "
+                f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
+                f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
+            )
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]
-        out += [f"- {fmt_s(g.duration_ns)} between frames {g.after_frame} and {g.before_frame}: "
-                f"{md(g.explanation)}" for g in gaps]
+        out += [
+            f"- {fmt_s(g.duration_ns)} between frames {g.after_frame} and {g.before_frame}: "
+            f"{md(g.explanation)}"
+            for g in gaps
+        ]
     if c.frame_count <= MAX_LADDER_FRAMES:
         out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200))]
     else:
-        out += ["", f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
-                "the TUI or use --format json)"]
+        out += [
+            "",
+            f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
+            "the TUI or use --format json)",
+        ]
     return out

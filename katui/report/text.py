@@ -30,8 +30,10 @@ def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) 
     return "\n".join(out) + "\n"
 
 
-_COLS = f"{'stream':>6} {'client':<22} {'server':<22} {'start':>9} {'duration':>9} {'req':>4} " \
-        f"{'reuse':<5} {'closed by':<10} {'idle':>9}  reason"
+_COLS = (
+    f"{'stream':>6} {'client':<22} {'server':<22} {'start':>9} {'duration':>9} {'req':>4} "
+    f"{'reuse':<5} {'closed by':<10} {'idle':>9}  reason"
+)
 
 
 def _head() -> str:
@@ -39,22 +41,28 @@ def _head() -> str:
 
 
 def _row(a: Analysis, c: Connection) -> str:
-    return (f"{c.stream:>6} {escape(c.client):<22} {escape(c.server):<22} "
-            f"{a.rel(c.start_ns) / 1e9:>9.3f} {fmt_s(c.duration_ns):>9} {c.requests:>4} "
-            f"{'↻' if c.reused else '':<5} {closed_by(c):<10} {fmt_s(c.close.idle_before_ns):>9}  "
-            f"{c.close.reason}")
+    return (
+        f"{c.stream:>6} {escape(c.client):<22} {escape(c.server):<22} "
+        f"{a.rel(c.start_ns) / 1e9:>9.3f} {fmt_s(c.duration_ns):>9} {c.requests:>4} "
+        f"{'↻' if c.reused else '':<5} {closed_by(c):<10} {fmt_s(c.close.idle_before_ns):>9}  "
+        f"{c.close.reason}"
+    )
 
 
 def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
-    out = [f"stream {c.stream}  {escape(c.client)} -> {escape(c.server)}  "
-           f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {escape(c.close.explanation)}"]
+    out = [
+        f"stream {c.stream}  {escape(c.client)} -> {escape(c.server)}  "
+        f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {escape(c.close.explanation)}"
+    ]
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
-        out.append(f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
-                   f"resp frame {str(resp.frame if resp else '-'):>7}  "
-                   f"{escape(req.label) if req else '(request not captured)'}  ->  "
-                   f"{escape(resp.label) if resp else 'no response'}{reuse}")
+        out.append(
+            f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
+            f"resp frame {str(resp.frame if resp else '-'):>7}  "
+            f"{escape(req.label) if req else '(request not captured)'}  ->  "
+            f"{escape(resp.label) if resp else 'no response'}{reuse}"
+        )
     if ladder:
         out += ["", *ladder_lines(a, c, gap_ns=a.idle_threshold_ns, width=120)]
     return out

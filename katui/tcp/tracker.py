@@ -262,10 +262,8 @@ class Tracker:
         self.buf = buf
         self.table = table
         # Bound appends of the per-frame columns: one lookup each instead of two per frame.
-        self._stream, self._dir, self._flags = table.stream.append, table.dir.append, \
-            table.flags.append
-        self._plen, self._pcap, self._toff = table.plen.append, table.pcap.append, \
-            table.toff.append
+        self._stream, self._dir, self._flags = table.stream.append, table.dir.append, table.flags.append
+        self._plen, self._pcap, self._toff = table.plen.append, table.pcap.append, table.toff.append
         self._notes = table.notes.append
         self.keep = table.kept
         self.conns: list[Conn] = []
@@ -424,8 +422,9 @@ class Tracker:
         other = conn.halves[1 - d]
         if other.parser is not None:  # the peer's role decides ours
             is_req = not other.parser.is_request
-            half.parser = self._parser(conn, is_req, resync=not (
-                looks_like_request(head) if is_req else looks_like_response(head)))
+            half.parser = self._parser(
+                conn, is_req, resync=not (looks_like_request(head) if is_req else looks_like_response(head))
+            )
             half.sniffed = -1
             return half.parser
         if looks_like_request(head) or looks_like_response(head):
@@ -470,8 +469,7 @@ class Tracker:
             heapq.heappop(half.heap)
             n, ts, poff, pcap, plen = half.pending.pop(s)
             if behind < plen:
-                self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind),
-                              plen - behind)
+                self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind), plen - behind)
         if half.fin_seq is not None and half.fin_seq == half.next:
             half.next = (half.next + 1) & M32
 
@@ -480,7 +478,6 @@ class Tracker:
         half.next = (half.next + nbytes) & M32
         if half.parser is not None:
             half.parser.gap(nbytes, n, ts)
-
 
     def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int, keep: int = 0) -> None:
         """Give up on the holes before held segments, oldest first, until ``keep`` are left held."""

@@ -12,11 +12,11 @@ from katui.units import fmt_s
 GAP_STEPS_NS = [int(s * 1e9) for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300)]
 
 
-
 SYNC_EXPORT_LIMIT = 200
 """Exports of at most this many connections render on the UI thread (fast, and immediate)."""
 OSC52_LIMIT = 1 << 20
 """Largest Markdown sent to the terminal clipboard; terminals cap OSC 52 well below this."""
+
 
 class MainActions:
     """Actions bound in :mod:`katui.ui.keys`; ``self`` is the :class:`MainScreen`."""
@@ -215,9 +215,11 @@ class MainActions:
             # Terminals drop (or choke on) huge OSC 52 payloads; only the local clipboard.
             failed = system_copy(text)
             if failed:
-                return (f"{lines} lines of Markdown are too much for the terminal clipboard "
-                        f"and the system clipboard failed ({failed}); export to a file with e.",
-                        "warning")
+                return (
+                    f"{lines} lines of Markdown are too much for the terminal clipboard "
+                    f"and the system clipboard failed ({failed}); export to a file with e.",
+                    "warning",
+                )
             return f"Copied {lines} lines of Markdown to the system clipboard.", "information"
         if self._off_thread():
             self.app.call_from_thread(self.app.copy_to_clipboard, text)

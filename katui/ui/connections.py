@@ -116,8 +116,11 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         conn = self.conns[index]
         got = self._cells.get(conn.stream)
         if got is None:
-            got = row_cells(conn, self.first_ns) if hasattr(conn, "close") else \
-                preview_cells(conn, self.first_ns)
+            got = (
+                row_cells(conn, self.first_ns)
+                if hasattr(conn, "close")
+                else preview_cells(conn, self.first_ns)
+            )
             self._cells[conn.stream] = got
         return got
 
@@ -166,8 +169,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         return self.get_component_rich_style(name, partial=True)
 
     def _line(self, cells) -> str:
-        return "".join(f" {cell:<{w}}{' ' * (GAP - 1)}" for cell, w in zip(cells, self.widths,
-                                                                           strict=True))
+        return "".join(f" {cell:<{w}}{' ' * (GAP - 1)}" for cell, w in zip(cells, self.widths, strict=True))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

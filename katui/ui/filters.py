@@ -114,8 +114,18 @@ def closed_by(conn: Connection) -> str:
 
 def preview_cells(row, first_ns: int) -> tuple[str, ...]:
     """Cells of a connection seen while the capture is still loading (verdicts not known yet)."""
-    return (str(row.stream), "…", "…", "loading…", "", "", row.client, row.server,
-            f"{(row.start_ns - first_ns) / 1e9:.3f}", "")
+    return (
+        str(row.stream),
+        "…",
+        "…",
+        "loading…",
+        "",
+        "",
+        row.client,
+        row.server,
+        f"{(row.start_ns - first_ns) / 1e9:.3f}",
+        "",
+    )
 
 
 def row_cells(conn: Connection, first_ns: int) -> tuple[str, ...]:

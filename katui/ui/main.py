@@ -26,8 +26,9 @@ def summary_text(a) -> Text:
     """The header line: file, frames, connections, requests, duration, inferred timeout."""
     t = a.timeout
     if t.estimate_ns is not None:
-        timeout = (f"server idle timeout ≈ {round(t.estimate_ns / 1e9, 1):g} s "
-                   f"({plural(t.samples, 'idle close')}")
+        timeout = (
+            f"server idle timeout ≈ {round(t.estimate_ns / 1e9, 1):g} s ({plural(t.samples, 'idle close')}"
+        )
         if len([x for x in a.timeouts if x.estimate_ns is not None]) > 1:
             timeout += f" at {t.server}; more servers in the findings"
         timeout += f"; reuse worked after {fmt_s(t.low_ns)})" if t.low_ns else ")"
@@ -35,8 +36,10 @@ def summary_text(a) -> Text:
         timeout = "server idle timeout: no idle close seen"
     text = Text()
     text.append(safe_text(Path(a.path).name), "bold")
-    text.append(f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
-                f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}")
+    text.append(
+        f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
+        f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}"
+    )
     if a.warnings:
         text.append(f" · ⚠ {len(a.warnings)} warning(s): {safe_text(a.warnings[0])}")
     return text
@@ -74,8 +77,9 @@ class MainScreen(actions.MainActions, Screen):
                     yield LadderView(id="ladder")
                 yield DetailPane(id="detail")
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
-        yield Input(id="search", placeholder="search: address, port, URI, status; port:N",
-                    select_on_focus=False)
+        yield Input(
+            id="search", placeholder="search: address, port, URI, status; port:N", select_on_focus=False
+        )
         yield Footer()
 
     def on_mount(self) -> None:

@@ -8,6 +8,7 @@ capture and exits 1 if any check fails.
 
     python3 samples/scripts/check_samples.py [samples/NAME.pcap ...]
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -16,20 +17,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SAMPLES = Path(__file__).resolve().parents[1]
-PORTS = {"httptest": 8081, "close-client": 8082, "close-server": 8083,
-         "http10": 8084, "request-limit": 8085, "stale-reuse": 8086,
-         "client-idle": 8087, "pipelining": 8088, "port-reuse": 8089}
-FIELDS = ["frame.number", "frame.time_relative", "tcp.stream", "tcp.srcport",
-          "tcp.len", "tcp.flags.fin", "tcp.flags.reset", "http.request",
-          "http.response", "http.request.version", "http.connection"]
+PORTS = {
+    "httptest": 8081,
+    "close-client": 8082,
+    "close-server": 8083,
+    "http10": 8084,
+    "request-limit": 8085,
+    "stale-reuse": 8086,
+    "client-idle": 8087,
+    "pipelining": 8088,
+    "port-reuse": 8089,
+}
+FIELDS = [
+    "frame.number",
+    "frame.time_relative",
+    "tcp.stream",
+    "tcp.srcport",
+    "tcp.len",
+    "tcp.flags.fin",
+    "tcp.flags.reset",
+    "http.request",
+    "http.response",
+    "http.request.version",
+    "http.connection",
+]
 
 
 @dataclass
 class Stream:
-    requests: list = field(default_factory=list)   # (frame, time, n_msgs, version, connection)
+    requests: list = field(default_factory=list)  # (frame, time, n_msgs, version, connection)
     responses: list = field(default_factory=list)  # (frame, time, n_msgs, connection)
-    fins: list = field(default_factory=list)       # (frame, time, who)
-    rsts: list = field(default_factory=list)       # (frame, time, who)
+    fins: list = field(default_factory=list)  # (frame, time, who)
+    rsts: list = field(default_factory=list)  # (frame, time, who)
     server_data_frames: int = 0
 
     def n_requests(self) -> int:
@@ -40,8 +59,23 @@ class Stream:
 
 
 def load(path: Path, port: int) -> dict[int, Stream]:
-    cmd = ["tshark", "-2", "-n", "-r", str(path), "-d", f"tcp.port=={port},http",
-           "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
+    cmd = [
+        "tshark",
+        "-2",
+        "-n",
+        "-r",
+        str(path),
+        "-d",
+        f"tcp.port=={port},http",
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]
     for f in FIELDS:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -93,8 +127,9 @@ def check(name: str, st: dict[int, Stream]) -> list[str]:
         expect(per_stream == [1, 1], f"requests per stream {per_stream} != [1, 1]")
         for k, s in st.items():
             expect(first_fin(s)[2] == "server", f"stream {k}: first FIN not from server")
-            expect(idle_before_first_fin(s) < 0.2,
-                   f"stream {k}: server did not close right after the response")
+            expect(
+                idle_before_first_fin(s) < 0.2, f"stream {k}: server did not close right after the response"
+            )
             if name == "close-client":
                 expect(s.requests[0][4] == "close", f"stream {k}: request lacks Connection: close")
             if name == "close-server":

@@ -8,6 +8,7 @@ who closes the connection and when.
 
     python3 clients.py SCENARIO PORT
 """
+
 from __future__ import annotations
 
 import socket
@@ -24,6 +25,7 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------
 # small raw-socket helpers (used where we need exact control of the bytes)
 # --------------------------------------------------------------------------
+
 
 def connect(port: int, mss: int | None = None) -> socket.socket:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -72,8 +74,9 @@ def read_response(s: socket.socket, buf: bytearray) -> bytes:
 
 
 def get(path: str, port: int, version: str = "1.1", extra: str = "") -> bytes:
-    return (f"GET {path} HTTP/{version}\r\nHost: {HOST}:{port}\r\n"
-            f"User-Agent: katui-samples\r\n{extra}\r\n").encode()
+    return (
+        f"GET {path} HTTP/{version}\r\nHost: {HOST}:{port}\r\nUser-Agent: katui-samples\r\n{extra}\r\n"
+    ).encode()
 
 
 def status_line(resp: bytes) -> str:
@@ -83,6 +86,7 @@ def status_line(resp: bytes) -> str:
 # --------------------------------------------------------------------------
 # scenarios
 # --------------------------------------------------------------------------
+
 
 def httptest(port: int) -> None:
     """The seed experiment: requests.Session, GET / sleep 2 / GET / sleep 6 /

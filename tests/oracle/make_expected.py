@@ -17,6 +17,7 @@ shared corpus (../shared/corpus next to the repository).
     python3 tests/oracle/make_expected.py FILE...     # only these
     python3 tests/oracle/make_expected.py --check     # compare, don't write
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,9 +51,17 @@ DECODE_AS: dict[str, list[str]] = {
 }
 
 FIELDS = [
-    "frame.number", "frame.protocols", "tcp.stream",
-    "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.fin", "tcp.flags.reset",
-    "http.request", "http.response", "http.request_in", "http.response_in",
+    "frame.number",
+    "frame.protocols",
+    "tcp.stream",
+    "tcp.flags.syn",
+    "tcp.flags.ack",
+    "tcp.flags.fin",
+    "tcp.flags.reset",
+    "http.request",
+    "http.response",
+    "http.request_in",
+    "http.response_in",
 ]
 
 # tshark's own chatter on stderr that says nothing about the capture
@@ -60,8 +69,7 @@ _STDERR_NOISE = re.compile(r'^Running as user "root"')
 
 
 def tshark_version() -> str:
-    out = subprocess.run(["tshark", "--version"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["tshark", "--version"], capture_output=True, text=True, check=True).stdout
     m = re.search(r"TShark \(Wireshark\) (\S+)", out)
     return m.group(1) if m else out.splitlines()[0]
 
@@ -70,13 +78,11 @@ def run_tshark(path: Path, decode_as: list[str]) -> tuple[list[list[str]], list[
     cmd = ["tshark", "-2", "-n", "-r", str(path)]
     for d in decode_as:
         cmd += ["-d", d]
-    cmd += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
-            "-E", "aggregator=,"]
+    cmd += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"]
     for f in FIELDS:
         cmd += ["-e", f]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    stderr = [line for line in proc.stderr.splitlines()
-              if line.strip() and not _STDERR_NOISE.match(line)]
+    stderr = [line for line in proc.stderr.splitlines() if line.strip() and not _STDERR_NOISE.match(line)]
     # tshark exits 2 on e.g. a capture cut short in the middle of a packet but
     # still prints every frame it could read; only give up if it printed none.
     if proc.returncode != 0 and not proc.stdout:
@@ -126,8 +132,7 @@ def analyse(path: Path, decode_as: list[str], version: str) -> dict:
     req_count: dict[str, int] = {}
     resp_count: dict[str, int] = {}
 
-    for (num, protocols, stream, syn, ack, fin, rst,
-         http_req, http_resp, req_in, resp_in) in rows:
+    for num, protocols, stream, syn, ack, fin, rst, http_req, http_resp, req_in, resp_in in rows:
         frame = int(num)
         key = str(frame)
         ids = [int(v) for v in values(stream)]
@@ -143,10 +148,18 @@ def analyse(path: Path, decode_as: list[str], version: str) -> dict:
         if len(ids) > 1:
             multi_stream[key] = ids
         stream_of_frame[key] = sid
-        s = streams.setdefault(sid, {"first_frame": frame, "last_frame": frame,
-                                     "frame_count": 0, "fin_frames": [],
-                                     "rst_frames": [], "syn_frames": [],
-                                     "synack_frames": []})
+        s = streams.setdefault(
+            sid,
+            {
+                "first_frame": frame,
+                "last_frame": frame,
+                "frame_count": 0,
+                "fin_frames": [],
+                "rst_frames": [],
+                "syn_frames": [],
+                "synack_frames": [],
+            },
+        )
         s["last_frame"] = frame
         s["frame_count"] += 1
         if is_set(syn):
@@ -196,8 +209,7 @@ def analyse(path: Path, decode_as: list[str], version: str) -> dict:
 def default_captures() -> list[Path]:
     files = sorted(SAMPLES.glob("*.pcap"))
     if CORPUS.is_dir():
-        files += sorted(p for p in CORPUS.iterdir()
-                        if p.is_file() and p.name.endswith(CAPTURE_SUFFIXES))
+        files += sorted(p for p in CORPUS.iterdir() if p.is_file() and p.name.endswith(CAPTURE_SUFFIXES))
     else:
         print(f"note: corpus dir {CORPUS} not found, samples only", file=sys.stderr)
     return files
@@ -208,14 +220,17 @@ def dump(doc: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("captures", nargs="*", type=Path)
     ap.add_argument("-o", "--out", type=Path, default=EXPECTED)
-    ap.add_argument("-d", "--decode-as", action="append", default=None,
-                    help="override the decode-as list for all given captures")
-    ap.add_argument("--check", action="store_true",
-                    help="compare with the stored JSON instead of writing")
+    ap.add_argument(
+        "-d",
+        "--decode-as",
+        action="append",
+        default=None,
+        help="override the decode-as list for all given captures",
+    )
+    ap.add_argument("--check", action="store_true", help="compare with the stored JSON instead of writing")
     args = ap.parse_args(argv)
 
     captures = args.captures or default_captures()
