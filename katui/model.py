@@ -44,7 +44,7 @@ NUM = 4
 COL_START, COL_END, COL_CLEN, COL_BODY = range(NUM)
 SMALL = 4
 SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
-H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST = range(6)
+H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
 
 
@@ -92,6 +92,7 @@ class MessageStore:
         chunked: bool,
         host: str,
         head_bytes: int,
+        software: str = "",
     ) -> int:
         """Append a message whose head was just parsed (incomplete until :meth:`end`); return
         its row index."""
@@ -106,7 +107,7 @@ class MessageStore:
             )
         )
         self.uris.append(uri)
-        head = (version, method, reason, connection, keep_alive, host)
+        head = (version, method, reason, connection, keep_alive, host, software)
         shared = self._shared.get(head)
         if shared is None:
             shared = head
@@ -245,6 +246,11 @@ class HttpMessage:
     def host(self) -> str:
         """``Host`` header of a request ('' if none)."""
         return self._text(H_HOST)
+
+    @property
+    def software(self) -> str:
+        """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
+        return self._text(H_SOFTWARE)
 
     @property
     def complete(self) -> bool:

@@ -21,7 +21,7 @@ ROUNDS = 5_000
 
 def _seg(seq, ack, flags, plen, client=True):
     src, dst, sp, dp = (C, S, 40000, 80) if client else (S, C, 80, 40000)
-    return (src, dst, sp, dp, seq, ack, flags, 0, 0, plen, plen)
+    return (src, dst, sp, dp, seq, ack, flags, 0, 0, plen, plen, 65535)
 
 
 def _flood(held: int) -> tuple[float, int]:

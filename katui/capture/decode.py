@@ -66,7 +66,7 @@ def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
         return SKIP_NOT_IP
     if tcp + 20 > end:
         return SKIP_SHORT
-    sport, dport, seq, ack, doff, flags, _win = _TCP.unpack_from(buf, tcp)
+    sport, dport, seq, ack, doff, flags, win = _TCP.unpack_from(buf, tcp)
     payload = tcp + (doff >> 4) * 4
     wire_payload = ip_end - payload
     if wire_payload < 0 or (doff >> 4) < 5:
@@ -75,4 +75,4 @@ def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
     captured = min(end, ip_end) - payload
     if captured < 0:
         captured = 0
-    return (src, dst, sport, dport, seq, ack, flags, tcp, payload, captured, wire_payload)
+    return (src, dst, sport, dport, seq, ack, flags, tcp, payload, captured, wire_payload, win)

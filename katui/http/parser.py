@@ -183,6 +183,9 @@ class HttpHalf:
             self._finish(frame, ts)
             self.state = DEAD
             return
+        if self.state == HEAD and self.head:
+            # A head that never got its blank line: the sender stalled or gave up mid-head.
+            self._partial_head(frame, ts, cut=False)
         self._abandon()
         if self.state != DEAD:
             self.state = RESYNC
@@ -221,19 +224,23 @@ class HttpHalf:
         self._start(head, frame, ts)
         return pos + used
 
-    def _partial_head(self, frame: int, ts: int) -> None:
+    def _partial_head(self, frame: int, ts: int, cut: bool = True) -> None:
+        """Keep what a head that never ended says: ``cut`` by a gap (shown where the capture
+        lost it), or left unfinished when the sender closed (never completed)."""
         head = bytes(self.head)
         self.head = _NO_HEAD
         fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
         if fields is None:
             return
-        i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        i = self.store.add(
+            self.is_request, self.head_frame, self.head_ns, *fields[:-1], len(head), fields[-1]
+        )
         if self.is_request:
             self.owner.request_head(i)
         else:
             self.owner.response_method(fields[3], self.head_ns)
-        # Shown where the capture lost it, like Wireshark does with a truncated head.
-        self.store.end(i, frame, ts, 0, False)
+        if cut:  # shown where the capture lost it, like Wireshark does with a truncated head
+            self.store.end(i, frame, ts, 0, False)
         self._done(i)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
@@ -246,9 +253,11 @@ class HttpHalf:
             )
             self.state = RESYNC
             return
-        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        self.cur = i = self.store.add(
+            self.is_request, self.head_frame, self.head_ns, *fields[:-1], len(head), fields[-1]
+        )
         self.missing = self.body = 0
-        _v, method, _u, status, _r, _c, _k, clen, chunked, _h = fields
+        _v, method, _u, status, _r, _c, _k, clen, chunked, _h, _s = fields
         if self.is_request:
             self.owner.request_head(i)
             if chunked:
@@ -380,11 +389,11 @@ def _parse_cut_start(head: bytes, is_request: bool):
         m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
         if m is None:
             return None
-        return _common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, ""
+        return _common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, "", ""
     parts = head.split(b"\r", 1)[0].split(b" ")
     if len(parts) < 2 or parts[0] not in METHODS or not parts[1]:
         return None
-    return "HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, ""
+    return "HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, "", ""
 
 
 _INTERNED: dict[bytes, str] = {}
@@ -419,13 +428,15 @@ def _common(raw: bytes, limit: int) -> str:
 
 
 _HEADERS = re.compile(
-    rb"\n(content-length|transfer-encoding|connection|keep-alive|host)[ \t]*:[ \t]*([^\r\n]*)", re.I
+    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server)[ \t]*:[ \t]*([^\r\n]*)",
+    re.I,
 )
 
 
 def _parse_head(head: bytes, is_request: bool) -> tuple | None:
     """What a head says, as (version, method, uri, status, reason, connection, keep-alive,
-    content length, chunked, host): MessageStore.add()'s arguments in order. None when it is not
+    content length, chunked, host, software): MessageStore.add()'s arguments in order, with the
+    head's size before ``software`` (the User-Agent of a request, the Server of a response). None when it is not
     an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
     eol = head.find(b"\n")
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
@@ -450,7 +461,7 @@ def _parse_head(head: bytes, is_request: bool) -> tuple | None:
         reason = _common(rest[4:] if rest[3:4] == b" " else b"", 200)
     conn = ka = clen = None
     chunked = False
-    host = ""
+    host = software = ""
     for key, val in _HEADERS.findall(head):
         key = key.lower()
         if key == b"content-length":
@@ -467,6 +478,9 @@ def _parse_head(head: bytes, is_request: bool) -> tuple | None:
             chunked = b"chunked" in val.lower()
         elif key == b"keep-alive":
             ka = _common(val.strip(), 200)
-        elif is_request:
-            host = _common(val.strip(), 255)
-    return _common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host
+        elif key == b"host":
+            if is_request:
+                host = _common(val.strip(), 255)
+        elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
+            software = _common(val.strip(), 120)
+    return _common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host, software

@@ -96,7 +96,7 @@ class Half:
 
     __slots__ = ("base", "next", "pending", "fin_seq", "parser", "sniffed", "frames", "bytes",
                  "fin_frame", "fin_ns", "frames_with_data", "prefix", "prefix_at", "heap",
-                 "origin")  # fmt: skip
+                 "origin", "zero_frame", "zero_ns", "zero_last")  # fmt: skip
 
     def __init__(self) -> None:
         self.base: int | None = None
@@ -117,6 +117,9 @@ class Half:
         self.frames_with_data = 0
         self.prefix: bytes | None = None  # first payload bytes, too few to recognise HTTP
         self.prefix_at: tuple = ()  # (frame, ts, offset, length) of the pieces held
+        self.zero_frame = 0  # first frame in which this side advertised a zero window
+        self.zero_ns = 0
+        self.zero_last = 0  # the last such frame
 
 
 class Conn:
@@ -273,7 +276,7 @@ class Tracker:
 
     def segment(self, n: int, ts: int, seg: tuple) -> None:
         """Process frame ``n`` (timestamp ``ts`` ns) carrying the decoded TCP segment ``seg``."""
-        src, dst, sport, dport, seq, ack, flags, toff, poff, pcap, plen = seg
+        src, dst, sport, dport, seq, ack, flags, toff, poff, pcap, plen, win = seg
         hit = self.by_tuple.get((src, sport, dst, dport))
         if hit is None or (
             flags & (SYN | ACK) == SYN
@@ -312,6 +315,12 @@ class Tracker:
                 gap = (ack - other.next) & M32
                 if 0 < gap < HALF:
                     note |= self._ack_beyond(conn, other, ack, gap, n, ts)
+        if not win and not flags & (SYN | RST):
+            # A zero window: this side's receive buffer is full (its application stopped
+            # reading). Raw value: a scaled window of 0 is 0 whatever the scale.
+            if not half.zero_frame:
+                half.zero_frame, half.zero_ns = n, ts
+            half.zero_last = n
         if flags & (FIN | RST):
             self._close(conn, half, d, n, ts, seq, plen, flags)
         if self.keep:
@@ -349,6 +358,13 @@ class Tracker:
             return 0
         if retrans:
             conn.retrans += 1
+            if conn.close_rst and not flags & ACK and d == conn.syn_from and not half.frames_with_data:
+                # The SYN again, same ISN, after a reset: the connection attempt goes on (as
+                # Wireshark keeps its tcp.stream), so that RST did not end it.
+                conn.close_from = None
+                conn.close_frame = conn.close_ns = 0
+                conn.close_rst = False
+                conn.idle_ref_ns = None
             return NOTE_RETRANSMISSION
         return 0
 
