@@ -21,21 +21,29 @@ NOTE_TRUNCATED = 0x08
 NOTE_KEEPALIVE = 0x10
 
 CLOSE_REASONS = {
-    "idle-timeout": "closed after sitting idle (keep-alive idle timeout)",
-    "connection-close": "a 'Connection: close' header asked for the close",
+    "idle-timeout": "closed after sitting idle (keep-alive idle timeout), with FIN or RST",
+    "connection-close": "a 'Connection: close' header asked for the close (asked_by says whose)",
     "http10": "HTTP/1.0 without keep-alive: one request per connection",
     "request-limit": "the server's per-connection request limit was reached",
+    "error-close": "the server closed after an error response (the status is named)",
+    "incomplete-request": "the client sent part of a request and stalled; the server's request "
+    "timeout closed it (or answered 408)",
+    "stalled-reader": "the server gave up sending a response the client had stopped reading",
+    "upgrade": "after 101 Switching Protocols the connection carried another protocol",
+    "unused": "no request was ever sent (pre-connect, TCP probe or health check)",
+    "not-http": "the payload is not HTTP/1.x: keep-alive verdicts do not apply",
     "reset": "reset (RST) instead of an orderly close",
     "stale-reuse": "a request was sent on a connection the peer had already closed",
     "request-timeout": "closed while a request was still waiting for its response",
     "closed": "closed right after the last exchange, without a header asking for it",
+    "unknown": "the verdict depends on bytes the capture does not have (the explanation says which)",
     "open": "still open when the capture ended",
 }
 """Close reason slugs and what each means, in plain words."""
 
 
-REQUEST, CHUNKED, COMPLETE = 1, 2, 4
-"""Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 3)."""
+REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
+"""Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""
 
 # MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
 # in ``small`` (the SM_* offsets), its URI in ``uris`` and a shared tuple of its other strings
@@ -55,7 +63,7 @@ class MessageStore:
 
     Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, content
     length or -1, body bytes: the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small``
-    (first frame, frame, status, flag bits | head bytes << 3: the ``SM_*`` offsets; frame
+    (first frame, frame, status, flag bits | head bytes << 4: the ``SM_*`` offsets; frame
     numbers are 32-bit everywhere in katui, as in the frame table). ``uris`` holds each row's
     request target ('' for responses) and ``heads`` a tuple (version, method, reason, connection,
     keep-alive, host: the ``H_*`` offsets) that rows with the same strings share: a load test
@@ -103,7 +111,7 @@ class MessageStore:
                 first_frame,
                 0,
                 status,
-                (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 3,
+                (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 4,
             )
         )
         self.uris.append(uri)
@@ -130,6 +138,10 @@ class MessageStore:
         small[s + SM_FRAME] = frame
         if complete:
             small[s + SM_BITS] |= COMPLETE
+
+    def head_unfinished(self, i: int) -> None:
+        """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
+        self.small[i * SMALL + SM_BITS] |= HEAD_UNFINISHED
 
     def abandon(self, i: int, body_bytes: int) -> None:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
@@ -240,12 +252,17 @@ class HttpMessage:
     @property
     def head_bytes(self) -> int:
         """Size of the start line plus headers."""
-        return self._small(SM_BITS) >> 3
+        return self._small(SM_BITS) >> 4
 
     @property
     def host(self) -> str:
         """``Host`` header of a request ('' if none)."""
         return self._text(H_HOST)
+
+    @property
+    def head_unfinished(self) -> bool:
+        """True when the sender stopped before the head's blank line (only its start was seen)."""
+        return bool(self._small(SM_BITS) & HEAD_UNFINISHED)
 
     @property
     def software(self) -> str:
@@ -363,6 +380,16 @@ class Close:
     """For ``connection-close``: the side whose message carried ``Connection: close``."""
     rst_frames: tuple[int, ...] = ()
     """Every RST frame of the connection."""
+    evidence: tuple[str, ...] = ()
+    """The frames and facts the reason rests on, in words ('response 3 (frame 12) said
+    Connection: close', 'server FIN frame 14')."""
+    wait_ns: int | None = None
+    """For a close with something pending (incomplete request, unanswered request, stalled
+    response): how long it had waited when the connection was closed."""
+    status: int | None = None
+    """For ``error-close``: the status of the error response."""
+    exchange: int | None = None
+    """The request (``Exchange.n``) the reason is about, when it is about one."""
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -456,6 +483,14 @@ class TimeoutEstimate:
     """Number of server idle closes behind the estimate."""
     server: str | None = None
     """The server endpoint this estimate is about (None: no server idle close seen)."""
+    software: str | None = None
+    """The server software, when its headers name it (``nginx``, ``Apache httpd``...)."""
+    setting: str | None = None
+    """The setting that governs its idle timeout (``keepalive_timeout``...), when known."""
+    identified_by: str | None = None
+    """What identified the software (``Server: nginx/1.22.1`` or a header shape)."""
+    closes_late_s: float = 0.0
+    """Seconds the software deliberately closes after its advertised timeout (Node: 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +509,12 @@ class Finding:
     """What happened."""
     advice: str = ""
     """What to do about it."""
+    streams: tuple[int, ...] = ()
+    """Every connection the finding covers (``stream`` is the first)."""
+    server: str | None = None
+    """The server endpoint it is about, when it is about one."""
+    count: int = 1
+    """How many connections (or requests, for per-request kinds) it covers."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,7 @@ async def test_findings_jump_to_connection_and_frame():
         await settle(app, pilot)
         await pilot.press("j")
         first = app.main.analysis.findings[0]
-        assert first.kind == "stale-reuse"
+        assert first.kind == "stale-reuse-retried"
         await pilot.press("f")
         assert type(app.screen).__name__ == "FindingsScreen"
         await pilot.press("enter")

@@ -93,7 +93,8 @@ def test_error_response_with_close_is_not_a_request_limit(tmp_path):
         (1.003, "c", FIN, b""),
     ]
     (c,) = script(tmp_path, events).connections
-    assert c.close.reason == "connection-close" and c.close.asked_by == "server"
+    assert c.close.reason == "error-close" and c.close.status == 503
+    assert "503 Service Unavailable" in c.close.explanation
 
 
 def test_short_server_idle_timeout_is_still_a_keep_alive_timeout(tmp_path):

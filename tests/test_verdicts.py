@@ -33,7 +33,8 @@ def test_seed_experiment_httptest():
     kinds = [f.kind for f in a.findings]
     assert "server-idle-timeout" in kinds
     advice = next(f for f in a.findings if f.kind == "server-idle-timeout").advice
-    assert "below 5 s" in advice
+    # The safe bound: below the shortest idle close (5.005 s) minus a margin.
+    assert "below 4.5 s" in advice
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,7 @@ def test_seed_experiment_httptest():
     [
         ("close-client.pcap", ["connection-close", "connection-close"], "client"),
         ("close-server.pcap", ["connection-close", "connection-close"], "server"),
-        ("http10.pcap", ["http10", "http10"], None),
+        ("http10.pcap", ["http10", "http10"], "client"),
     ],
 )
 def test_one_request_per_connection_scenarios(name, reasons, asked):
@@ -69,9 +70,11 @@ def test_stale_reuse_answered_by_rst():
     stale = c0.exchanges[1]
     assert stale.reused and stale.response is None and stale.request.frame == 10
     assert c1.requests == 1 and c1.close.reason == "closed"
-    problem = [f for f in a.findings if f.severity == "problem"]
-    assert [f.kind for f in problem] == ["stale-reuse"]
-    assert problem[0].stream == 0 and problem[0].frame == 11
+    # The raw-socket client saw EOF and sent /second again on stream 1, which got its 200: the
+    # race cost a retry, not an error (no 'problem' finding, no 'Connection reset by peer').
+    assert not [f for f in a.findings if f.severity == "problem"]
+    (retried,) = [f for f in a.findings if f.kind == "stale-reuse-retried"]
+    assert retried.streams == (0,) and "retried on stream 1" in retried.text
     assert a.timeout.estimate_ns == 1_000_000_000
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 
-from katui.analysis.verdicts import DEFAULT_IDLE_NS, decide_close
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, CloseFacts, decide_close
 from katui.model import COL_START, NUM, Connection, Exchange
 from katui.tcp.tracker import Conn
 
@@ -46,20 +46,26 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
     idle = None
     if c.close_from is not None:
         idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
-    server_half = c.halves[sd]
-    server_fin = server_half.fin_ns if server_half.fin_frame else None
-    close = decide_close(
-        by,
-        how,
-        c.close_frame or None,
-        c.close_ns if by else None,
-        idle,
-        exchanges,
-        server_fin,
-        tuple(c.rst_frames),
-        idle_threshold_ns,
+    ch, sh = c.halves[cd], c.halves[sd]
+    facts = CloseFacts(
+        by=by,
+        how=how,
+        frame=c.close_frame or None,
+        ts_ns=c.close_ns if by else None,
+        idle_ns=idle,
+        server_fin_frame=sh.fin_frame or None,
+        server_fin_ns=sh.fin_ns if sh.fin_frame else None,
+        rst_frames=tuple(c.rst_frames),
         server_rst=sd in c.rst_from,
+        client_bytes=ch.bytes,
+        server_bytes=sh.bytes,
+        http=ch.parser is not None or sh.parser is not None,
+        client_zero_window_frame=ch.zero_frame or None,
+        client_zero_window_ns=ch.zero_ns if ch.zero_frame else None,
+        lost_segments=c.lost,
+        truncated_frames=c.truncated,
     )
+    close = decide_close(facts, exchanges, idle_threshold_ns)
     both_fin = c.halves[0].fin_frame and c.halves[1].fin_frame
     if c.midstream:
         state = "started-before-capture"
@@ -67,7 +73,6 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
         state = "complete"
     else:
         state = "open-at-end"
-    ch, sh = c.halves[cd], c.halves[sd]
     error = next((h.parser.error for h in (ch, sh) if h.parser is not None and h.parser.error), None)
     return Connection(
         stream=c.stream,

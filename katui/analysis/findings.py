@@ -1,14 +1,26 @@
-"""Capture-wide verdicts in plain language, each pointing at a connection and a frame."""
+"""Capture-wide verdicts in plain language: one finding per kind and server (and client where it
+matters), with how many connections it covers, all their streams, a few examples and advice.
+
+No false findings: each claim follows from what the capture shows (a connection reset right
+after its last response is not a problem; single-request connections are not evidence of a
+client that does not reuse connections unless an idle one to the same server was open).
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 
+from katui.analysis.software import client_software, server_software
 from katui.analysis.timeout import server_idle_close
+from katui.analysis.verdicts import GATEWAY_ERRORS
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
 
-PER_KIND = 50  # individual findings per kind before they are summarised
+EXAMPLES = 3
+"""Example sentences quoted in a grouped finding."""
+RETRY_WINDOW_NS = 5_000_000_000
+"""A request repeated by the same client host this soon after a reset counts as its retry."""
 _ORDER = {"problem": 0, "warning": 1, "info": 2}
 
 
@@ -16,23 +28,23 @@ def findings(conns: list[Connection], timeouts: list[TimeoutEstimate]) -> list[F
     """Every finding, problems first. ``timeouts`` are the per-server idle timeout estimates."""
     by_server = {t.server: t for t in timeouts}
     out: list[Finding] = []
-    for rule in (
-        _stale,
-        _resets,
-        _request_timeouts,
-        _server_timeout,
-        _client_timeout,
-        _request_limit,
-        _reuse,
-        _connection_close,
-        _no_reuse,
-        _http10,
-        _unanswered,
-        _damage,
-    ):
+    for rule in (_stale, _error_statuses, _closes, _server_timeout, _client_timeout,
+                 _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
+                 _damage):  # fmt: skip
         out.extend(rule(conns, by_server))
     out.sort(key=lambda f: _ORDER[f.severity])
     return out
+
+
+def safe_idle_s(t: TimeoutEstimate) -> float | None:
+    """A client pool idle timeout that stays below every idle close seen from this server: the
+    shortest close minus a margin for RTT and timer jitter (10 %, at least 50 ms), rounded down
+    to 0.1 s."""
+    if t.high_ns is None:
+        return None
+    high = t.high_ns / 1e9
+    safe = high - max(0.1 * high, 0.05)
+    return int(safe * 10) / 10 if safe >= 1 else round(safe, 2)
 
 
 def _secs(ns: int) -> str:
@@ -40,73 +52,248 @@ def _secs(ns: int) -> str:
     return f"{round(ns / 1e9, 1):g} s"
 
 
-def _capped(kind: str, items: list[Finding]) -> list[Finding]:
-    if len(items) <= PER_KIND:
-        return items
-    first = items[0]
-    more = Finding(
-        kind,
-        first.severity,
-        None,
-        None,
-        f"... and {len(items) - PER_KIND} more connections like these",
-        first.advice,
-    )
-    return items[:PER_KIND] + [more]
+def _group(
+    kind: str,
+    severity: str,
+    conns: list[Connection],
+    text: str,
+    advice: str = "",
+    server: str | None = None,
+    frame_of=lambda c: c.close.frame,
+) -> Finding:
+    """One finding over ``conns``: the count, every stream, and a few example explanations."""
+    first = conns[0]
+    examples = "; ".join(f"stream {c.stream}: {c.close.explanation}" for c in conns[:EXAMPLES])
+    more = f"; and {len(conns) - EXAMPLES} more" if len(conns) > EXAMPLES else ""
+    return Finding(
+        kind, severity, first.stream, frame_of(first), f"{text} ({examples}{more}).", advice,
+        streams=tuple(c.stream for c in conns), server=server, count=len(conns),
+    )  # fmt: skip
+
+
+def _by_server(conns: Iterable[Connection]) -> dict[str, list[Connection]]:
+    out: dict[str, list[Connection]] = defaultdict(list)
+    for c in conns:
+        out[c.server].append(c)
+    return out
+
+
+def _host(endpoint: str) -> str:
+    """``1.2.3.4`` of ``1.2.3.4:80``, ``[::1]`` of ``[::1]:80``."""
+    return endpoint.rsplit(":", 1)[0]
+
+
+def _server_words(conns: list[Connection], server: str) -> str:
+    sw = server_software(conns)
+    return f"{server} ({sw.name})" if sw else server
+
+
+# -- the keep-alive race -------------------------------------------------------------------
 
 
 def _stale(conns, by_server):
-    items = []
+    stale = [c for c in conns if c.close.reason == "stale-reuse"]
+    if not stale:
+        return []
+    later = _by_client_server(conns)
+    out = []
+    for server, group in _by_server(stale).items():
+        retried, lost = [], []
+        for c in group:
+            retry = _retry_of(c, later)
+            (retried if retry else lost).append((c, retry))
+        t = by_server.get(server)
+        advice = _race_advice(t, group)
+        who = _server_words(conns, server)
+        if lost:
+            cs = [c for c, _ in lost]
+            out.append(_group(
+                "stale-reuse", "problem", cs,
+                f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and got a reset, "
+                "with no retry in the capture: the client saw an error ('Connection reset by "
+                "peer'; behind a proxy, a 502)",
+                advice, server, _rst_frame,
+            ))  # fmt: skip
+        if retried:
+            cs = [c for c, _ in retried]
+            how = "; ".join(
+                f"stream {c.stream} retried on stream {r.stream} (frame {r.exchanges[0].request.frame}"
+                f", {r.exchanges[0].response.status if r.exchanges[0].response else 'no response'})"
+                for c, r in retried[:EXAMPLES]
+            )
+            out.append(Finding(
+                "stale-reuse-retried", "warning", cs[0].stream, _rst_frame(cs[0]),
+                f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
+                f"connection the server was closing) and the client retried on a new connection "
+                f"({how}): the race cost a retry and a handshake, not an error.",
+                advice, streams=tuple(c.stream for c in cs), server=server, count=len(cs),
+            ))  # fmt: skip
+    return out
+
+
+def _rst_frame(c: Connection) -> int | None:
+    return c.close.rst_frames[-1] if c.close.rst_frames else c.close.frame
+
+
+def _by_client_server(conns):
+    out = defaultdict(list)
     for c in conns:
-        if c.close.reason != "stale-reuse":
+        out[(_host(c.client), c.server)].append(c)
+    return out
+
+
+def _retry_of(c: Connection, by_pair) -> Connection | None:
+    """The connection on which the client sent the raced request again, if it did."""
+    n = c.close.exchange
+    ex = next((e for e in c.exchanges if e.n == n and e.req >= 0), None)
+    if ex is None or c.close.ts_ns is None:
+        return None
+    req = ex.request
+    for other in by_pair[(_host(c.client), c.server)]:
+        if other.start_ns < req.start_ns or other.start_ns - req.start_ns > RETRY_WINDOW_NS:
             continue
-        t = by_server.get(c.server)
-        tmo = f"{_secs(t.estimate_ns)}" if t and t.estimate_ns else "the server's idle timeout"
-        items.append(
-            Finding(
-                "stale-reuse",
-                "problem",
-                c.stream,
-                c.close.rst_frames[0] if c.close.rst_frames else c.close.frame,
-                f"Stream {c.stream} ({c.server}): {c.close.explanation}. This is what a client "
-                "reports as 'Connection reset by peer' (a proxy as a 502).",
-                f"Keep the client's pool idle timeout below {tmo}, or retry idempotent requests "
-                "once on a reset.",
-            )
-        )
-    return _capped("stale-reuse", items)
+        first = other.exchanges[0].request if other.exchanges else None
+        if first is not None and (first.method, first.uri) == (req.method, req.uri):
+            return other
+    return None
 
 
-def _closes_like(reason: str, advice: str):
-    """A warning per connection closed for ``reason``, worded by its close explanation."""
-
-    def rule(conns, by_server):
-        items = [
-            Finding(
-                reason,
-                "warning",
-                c.stream,
-                c.close.frame,
-                f"Stream {c.stream}: {c.close.explanation} (frame {c.close.frame}).",
-                advice,
-            )
-            for c in conns
-            if c.close.reason == reason
-        ]
-        return _capped(reason, items)
-
-    return rule
+def _race_advice(t: TimeoutEstimate | None, group: list[Connection]) -> str:
+    if t is None or t.high_ns is None:
+        return ("Keep the client's pool idle timeout below the server's keep-alive timeout, and "
+                "retry idempotent requests once on a reset.")  # fmt: skip
+    safe = safe_idle_s(t)
+    setting = f" ({t.software} {t.setting})" if t.setting else ""
+    return (f"Set the client's pool idle timeout below {safe:g} s (the server closed idle "
+            f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
+            f"{setting} well above the client's; retry idempotent requests once on a reset.")  # fmt: skip
 
 
-_resets = _closes_like(
-    "reset",
-    "An RST loses data in flight; check the closing side's logs "
-    "(lingering close, proxy or load-balancer timeouts).",
-)
-_request_timeouts = _closes_like(
-    "request-timeout",
-    "Look at the server's (or proxy's) read and processing timeouts, and at the client's request timeout.",
-)
+# -- error responses -------------------------------------------------------------------------
+
+
+def _error_statuses(conns, by_server):
+    groups: dict[tuple[str, int], list] = defaultdict(list)
+    for c in conns:
+        for e in c.exchanges:
+            resp = e.response
+            if resp is not None and resp.status >= 400:
+                groups[(c.server, resp.status)].append((c, e))
+    out = []
+    for (server, status), hits in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        c, e = hits[0]
+        resp = e.response
+        sev = "problem" if status in GATEWAY_ERRORS else "warning" if status >= 500 else "info"
+        closed = sum(1 for c2, e2 in hits if c2.close.reason == "error-close" and c2.close.exchange == e2.n)
+        also = f"; {closed} of them ended their connection" if closed else ""
+        streams = tuple(dict.fromkeys(c2.stream for c2, _ in hits))
+        out.append(Finding(
+            "http-error", sev, c.stream, resp.frame or resp.first_frame,
+            f"{_server_words(conns, server)} answered {plural(len(hits), 'request')} with "
+            f"{status} {resp.reason}".rstrip() + f" (first: stream {c.stream} frame "
+            f"{resp.frame or resp.first_frame}{also}).",
+            _status_advice(status), streams=streams, server=server, count=len(hits),
+        ))  # fmt: skip
+    return out
+
+
+def _status_advice(status: int) -> str:
+    if status in GATEWAY_ERRORS:
+        return ("A proxy or load balancer could not get an answer from its upstream: check the "
+                "upstream's logs at these times, and its keep-alive race with the proxy.")  # fmt: skip
+    if status == 408:
+        return "The server's request timeout expired while the client was sending."
+    if status == 413:
+        return "The request body is larger than the server allows (e.g. nginx client_max_body_size)."
+    return ""
+
+
+# -- per-connection close reasons, grouped ----------------------------------------------------
+
+_CLOSE_KINDS = {
+    # reason: (severity, sentence, advice)
+    "incomplete-request": (
+        "warning",
+        "the client sent part of a request and stalled until the server's request timeout",
+        "A client that stops mid-request (slow upload, crashed client, or a slowloris-style "
+        "probe); these closes are not keep-alive idle closes and do not count for the timeout.",
+    ),
+    "request-timeout": (
+        "warning",
+        "the connection was closed while a request waited for its response",
+        "Look at the server's (or proxy's) processing and upstream timeouts, and at the "
+        "client's request timeout.",
+    ),
+    "stalled-reader": (
+        "warning",
+        "the server gave up sending a response the client had stopped reading (zero window)",
+        "The client stopped reading its response; the server's send timeout (e.g. nginx "
+        "send_timeout) closed the connection. Not an idle close.",
+    ),
+    "unknown": (
+        "info",
+        "the close reason cannot be known from this capture",
+        "Capture with a full snap length (tcpdump -s 0) and a large enough buffer (-B).",
+    ),
+    "unused": (
+        "info",
+        "no request was ever sent (pre-connects, TCP probes or health checks)",
+        "",
+    ),
+    "upgrade": (
+        "info",
+        "the connection switched protocols (101) and its close is the application's",
+        "",
+    ),
+    "not-http": ("info", "the payload is not HTTP/1.x", ""),
+}
+
+
+def _closes(conns, by_server):
+    out = []
+    groups: dict[tuple, list[Connection]] = defaultdict(list)
+    for c in conns:
+        r = c.close.reason
+        if r in _CLOSE_KINDS:
+            groups[(r, c.server, c.close.by)].append(c)
+        elif r == "reset" or (r == "request-timeout" and c.close.by == "client"):
+            groups[(_reset_kind(c), c.server, c.close.by)].append(c)
+    for (kind, server, by), cs in groups.items():
+        if kind in _CLOSE_KINDS:
+            sev, what, advice = _CLOSE_KINDS[kind]
+            text = f"{plural(len(cs), 'connection')} to {server}: {what}"
+        else:
+            sev, text, advice = _reset_words(kind, by, server, cs)
+        out.append(_group(kind, sev, cs, text, advice, server))
+    return out
+
+
+def _reset_kind(c: Connection) -> str:
+    """``abortive-close`` for a client RST right after its last response (browsers do it),
+    ``client-gave-up`` for a client closing with a request in flight, else ``reset``."""
+    cl = c.close
+    if cl.reason == "request-timeout":
+        return "client-gave-up"
+    if cl.by == "client" and all(not e.failed for e in c.exchanges) and c.requests:
+        return "abortive-close"
+    return "reset"
+
+
+def _reset_words(kind: str, by: str, server: str, cs: list[Connection]):
+    n = plural(len(cs), "connection")
+    if kind == "abortive-close":
+        return ("info", f"{n} to {server} closed by the client with an RST after every request "
+                "was answered (an abortive close, as browsers and some pools do)", "")  # fmt: skip
+    if kind == "client-gave-up":
+        return ("info", f"{n} to {server} closed by the client while a request was still in "
+                "flight (the client gave up or stopped, e.g. a load generator ending its run)",
+                "If the client timed out, compare its timeout with the server's response times.")  # fmt: skip
+    return ("warning", f"{n} to {server} reset by the {by}",
+            "An RST loses data in flight; check the resetting side's logs (lingering close, "
+            "proxy or load-balancer timeouts).")  # fmt: skip
+
+
+# -- timeouts ------------------------------------------------------------------------------
 
 
 def _server_timeout(conns, by_server):
@@ -114,102 +301,154 @@ def _server_timeout(conns, by_server):
     for t in by_server.values():
         if t.estimate_ns is None:
             continue
-        first = min(
-            (c for c in conns if c.server == t.server and server_idle_close(c)),
-            key=lambda c: c.close.frame or 0,
-        )
-        est = t.estimate_ns / 1e9
+        closing = [c for c in conns if c.server == t.server and server_idle_close(c)]
+        first = min(closing, key=lambda c: c.close.frame or 0)
         bracket = ""
         if t.low_ns is not None:
             bracket = f"; a reused request still got its response after {fmt_s(t.low_ns)} idle"
-        text = (
-            f"Server {t.server} closes keep-alive connections after ~{_secs(t.estimate_ns)} "
-            f"idle ({plural(t.samples, 'connection')}, shortest gap {fmt_s(t.high_ns)}"
-            f"{bracket}); first: stream {first.stream} frame {first.close.frame}."
+        rst = sum(1 for c in closing if c.close.how == "rst")
+        how = f", {rst} of them with an RST" if rst else ""
+        who = f"{t.server} ({t.software})" if t.software else t.server
+        setting = f" ({t.software} {t.setting})" if t.setting else ""
+        out.append(Finding(
+            "server-idle-timeout", "info", first.stream, first.close.frame,
+            f"Server {who} closes idle keep-alive connections after ~{_secs(t.estimate_ns)}"
+            f"{setting} ({plural(t.samples, 'connection')}{how}, shortest idle before a close "
+            f"{fmt_s(t.high_ns)}{bracket}).",
+            f"Keep client pool idle timeouts below {safe_idle_s(t):g} s so a pooled connection is "
+            "never reused just as the server closes it.",
+            streams=tuple(c.stream for c in closing), server=t.server, count=len(closing),
+        ))  # fmt: skip
+        out.extend(_advertised(t, first))
+    return out
+
+
+def _advertised(t: TimeoutEstimate, first: Connection) -> list[Finding]:
+    """Advertised vs real, in the right direction: closing later than advertised is safe for
+    clients that honour the header; closing earlier is the dangerous case."""
+    adv = t.advertised_s
+    if adv is None or t.high_ns is None:
+        return []
+    real = t.high_ns / 1e9
+    if real < adv - 0.05:
+        return [Finding(
+            "timeout-mismatch", "warning", first.stream, first.close.frame,
+            f"Server {t.server} advertises 'Keep-Alive: timeout={adv:g}' but closed an idle "
+            f"connection after {fmt_s(t.high_ns)}: earlier than it promises.",
+            "Clients that honour the header will reuse connections the server is closing: make "
+            "the advertised value no larger than the real timeout.",
+            streams=(first.stream,), server=t.server,
+        )]  # fmt: skip
+    if real > adv + 0.5:
+        node = (
+            " (Node.js closes 1 s after its advertised keepAliveTimeout on purpose)"
+            if t.closes_late_s
+            else ""
         )
-        safe = round(max(est - 1, est * 0.8), 1)
-        out.append(
-            Finding(
-                "server-idle-timeout",
-                "info",
-                first.stream,
-                first.close.frame,
-                text,
-                f"Client pool idle timeout must stay below {_secs(t.estimate_ns)} "
-                f"(e.g. {safe:g} s) so a pooled connection is never reused just as "
-                "the server closes it.",
-            )
-        )
-        if t.advertised_s is not None and abs(t.advertised_s - est) >= 1:
-            out.append(
-                Finding(
-                    "timeout-mismatch",
-                    "warning",
-                    first.stream,
-                    first.close.frame,
-                    f"Server {t.server} advertises 'Keep-Alive: "
-                    f"timeout={t.advertised_s:g}' but closes after ~{_secs(t.estimate_ns)}.",
-                    "Clients that trust the header will reuse connections too late; "
-                    "make the advertised value match the real timeout.",
-                )
-            )
-    return _capped("server-idle-timeout", out)
+        return [Finding(
+            "timeout-advertised", "info", first.stream, first.close.frame,
+            f"Server {t.server} advertises 'Keep-Alive: timeout={adv:g}' and closes after "
+            f"{fmt_s(t.high_ns)}: later than advertised, safe for clients that honour the header"
+            f"{node}.",
+            streams=(first.stream,), server=t.server,
+        )]  # fmt: skip
+    return []
 
 
 def _client_timeout(conns, by_server):
-    gaps = [c for c in conns if c.close.reason == "idle-timeout" and c.close.by == "client"]
-    if not gaps:
-        return []
-    shortest = min(gaps, key=lambda c: c.close.idle_before_ns)
-    longest = max(gaps, key=lambda c: c.close.idle_before_ns)
-    t = by_server.get(longest.server)
-    advice = "Fine as long as it stays below the server's idle timeout."
-    severity = "info"
-    if t is not None and t.estimate_ns is not None:
-        if longest.close.idle_before_ns >= t.estimate_ns:
-            severity = "warning"
-            advice = (
-                f"Stream {longest.stream} sat idle {fmt_s(longest.close.idle_before_ns)}, "
-                f"longer than server {t.server}'s ~{_secs(t.estimate_ns)}: lower the "
-                "client's idle timeout."
-            )
-        else:
-            advice = f"Below server {t.server}'s ~{_secs(t.estimate_ns)}: fine."
-    return [
-        Finding(
-            "client-idle-timeout",
-            severity,
-            shortest.stream,
-            shortest.close.frame,
-            f"The client closed {plural(len(gaps), 'idle connection')} itself (idle "
-            f"{fmt_s(shortest.close.idle_before_ns)} to "
-            f"{fmt_s(longest.close.idle_before_ns)}; first: stream {shortest.stream} "
-            f"frame {shortest.close.frame}).",
-            advice,
-        )
-    ]
+    idle = [c for c in conns if c.close.reason == "idle-timeout" and c.close.by == "client"]
+    out = []
+    for (host, server), cs in _by_pair(idle).items():
+        longest = max(c.close.idle_before_ns for c in cs)
+        sw = client_software([c for c in conns if _host(c.client) == host and c.server == server])
+        name = f"{host} ({sw.name})" if sw else host
+        t = by_server.get(server)
+        severity, advice = "info", "Closing idle connections below the server's timeout is healthy."
+        if t is not None and t.high_ns is not None:
+            if longest >= t.high_ns:
+                severity = "warning"
+                advice = (f"The client kept a connection idle {fmt_s(longest)}, as long as server "
+                          f"{server} waits ({fmt_s(t.high_ns)}): lower its pool idle timeout "
+                          f"below {safe_idle_s(t):g} s.")  # fmt: skip
+            else:
+                advice = (f"Below server {server}'s idle timeout ({fmt_s(t.high_ns)}): healthy, "
+                          "the client retires connections before the server does.")  # fmt: skip
+        lazy = ""
+        if sw is not None and sw.name == "httpx":
+            lazy = (" httpx expires idle connections only when the next request is made, so its "
+                    "setting may be lower.")  # fmt: skip
+        out.append(_group(
+            "client-idle-timeout", severity, cs,
+            f"Client {name} closed {plural(len(cs), 'idle connection')} to {server} itself after "
+            f"at most {fmt_s(longest)} idle: its pool idle timeout is at most that.{lazy}",
+            advice, server,
+        ))  # fmt: skip
+    return out
+
+
+def _by_pair(conns):
+    out = defaultdict(list)
+    for c in conns:
+        out[(_host(c.client), c.server)].append(c)
+    return out
+
+
+# -- headers that asked for the close --------------------------------------------------------
 
 
 def _request_limit(conns, by_server):
-    hit = [c for c in conns if c.close.reason == "request-limit"]
-    if not hit:
-        return []
-    counts = Counter(c.requests for c in hit)
-    n, k = counts.most_common(1)[0]
-    first = hit[0]
-    return [
-        Finding(
-            "request-limit",
-            "info",
-            first.stream,
-            first.close.frame,
-            f"The server closed {plural(len(hit), 'connection')} after a fixed number of "
-            f"requests (most often {n}, {k}x): a per-connection request limit such as "
-            f"nginx keepalive_requests {n}.",
-            "Expected behaviour; raise the limit if the new handshakes cost too much, and "
-            "make sure clients do not retry non-idempotent requests blindly.",
-        )
-    ]
+    out = []
+    for server, hit in _by_server(c for c in conns if c.close.reason == "request-limit").items():
+        n, k = Counter(c.requests for c in hit).most_common(1)[0]
+        sw = server_software([c for c in conns if c.server == server])
+        if sw is not None and sw.limit_setting:
+            m = n - 1 if sw.name == "Apache httpd" else n
+            setting = f" ({sw.name} {sw.limit_setting} {m})"
+        else:
+            setting = ""
+        out.append(_group(
+            "request-limit", "info", hit,
+            f"Server {server} closed {plural(len(hit), 'connection')} after a fixed number of "
+            f"requests (most often {n}, {k}x): a per-connection request limit{setting}",
+            "Expected behaviour; raise the limit if the new handshakes cost too much, and make "
+            "sure clients retry only idempotent requests.", server,
+        ))  # fmt: skip
+    return out
+
+
+def _connection_close(conns, by_server):
+    out = []
+    for side in ("client", "server"):
+        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side]
+        for server, cs in _by_server(hit).items():
+            single = sum(1 for c in cs if c.requests <= 1)
+            if side == "client":
+                advice = ("If this client should reuse connections, drop 'Connection: close' from "
+                          "its requests (health checkers send it on purpose).")  # fmt: skip
+            else:
+                advice = ("The server answered with 'Connection: close': keep-alive is off or "
+                          "limited there (e.g. nginx keepalive_timeout 0, gunicorn's sync "
+                          "worker).")  # fmt: skip
+            out.append(_group(
+                "connection-close", "info", cs,
+                f"{plural(len(cs), 'connection')} to {server} ended because the {side} sent "
+                f"'Connection: close' ({single} after a single request)", advice, server,
+            ))  # fmt: skip
+    return out
+
+
+def _http10(conns, by_server):
+    out = []
+    for server, hit in _by_server(c for c in conns if c.close.reason == "http10").items():
+        out.append(_group(
+            "http10", "info", hit,
+            f"{plural(len(hit), 'connection')} to {server} used HTTP/1.0 without keep-alive: one "
+            "request per connection", "Send HTTP/1.1 (ab: -k) to reuse connections.", server,
+        ))  # fmt: skip
+    return out
+
+
+# -- reuse ---------------------------------------------------------------------------------
 
 
 def _reuse(conns, by_server):
@@ -219,100 +458,76 @@ def _reuse(conns, by_server):
     e, c = max(reused, key=lambda ec: ec[0].idle_before_ns or 0)
     piped = sum(1 for e2, _ in reused if e2.pipelined)
     also = f"; {plural(piped, 'was', 'were')} pipelined" if piped else ""
-    return [
-        Finding(
-            "reuse",
-            "info",
-            c.stream,
-            e.request.first_frame,
-            f"{plural(len(reused), 'request')} reused an open connection (no new "
-            f"handshake) and got a response{also}; longest idle before a reuse "
-            f"{fmt_s(e.idle_before_ns)} (stream {c.stream}, request {e.n}, frame "
-            f"{e.request.first_frame}).",
-        )
-    ]
-
-
-def _connection_close(conns, by_server):
-    out = []
-    for side in ("client", "server"):
-        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side]
-        if not hit:
-            continue
-        single = sum(1 for c in hit if c.requests <= 1)
-        out.append(
-            Finding(
-                "connection-close",
-                "info",
-                hit[0].stream,
-                hit[0].close.frame,
-                f"{plural(len(hit), 'connection')} ended because the {side} sent 'Connection: close' "
-                f"({single} of them after a single request): keep-alive was switched off there.",
-                "Drop 'Connection: close' from the client's requests (or its HTTP library's option) "
-                "to reuse connections."
-                if side == "client"
-                else "The server refuses keep-alive (e.g. nginx keepalive_timeout 0); enable it if the "
-                "handshake per request matters.",
-            )
-        )
-    return out
+    streams = tuple(dict.fromkeys(c2.stream for _, c2 in reused))
+    return [Finding(
+        "reuse", "info", c.stream, e.request.first_frame,
+        f"{plural(len(reused), 'request')} reused an open connection (no new handshake) and got "
+        f"a response{also}; longest idle before a reuse {fmt_s(e.idle_before_ns)} (stream "
+        f"{c.stream}, request {e.n}, frame {e.request.first_frame}).",
+        streams=streams, count=len(reused),
+    )]  # fmt: skip
 
 
 def _no_reuse(conns, by_server):
-    http = [c for c in conns if c.http and c.requests >= 1]
-    single = [c for c in http if c.requests == 1 and c.close.reason not in ("http10", "connection-close")]
-    if len(http) < 3 or len(single) < 0.8 * len(http):
-        return []
-    c = single[0]
-    return [
-        Finding(
-            "no-reuse",
-            "warning",
-            c.stream,
-            c.first_frame,
-            f"{len(single)} of {len(http)} HTTP connections carried a single request: "
-            "the client is not reusing connections.",
-            "Use a connection pool / session (HTTP keep-alive) to save a handshake per request.",
-        )
-    ]
+    """A client that opened a new connection while an idle one to the same server was open.
+
+    Only that is evidence: single-request connections ended by the server's idle timeout, or
+    that carried the last request of a client run, say nothing about the client's pool.
+    """
+    out = []
+    for (host, server), cs in _by_pair(c for c in conns if c.requests).items():
+        cs = sorted(cs, key=lambda c: c.start_ns)
+        hits = []
+        for i, c in enumerate(cs):
+            idle = next((p for p in cs[:i] if _idle_at(p, c.start_ns)), None)
+            if idle is not None:
+                hits.append((c, idle))
+        if not hits:
+            continue
+        c, p = hits[0]
+        out.append(Finding(
+            "no-reuse", "warning", c.stream, c.first_frame,
+            f"Client {host} opened {plural(len(hits), 'new connection')} to {server} while an "
+            f"idle one was open (first: stream {c.stream} at frame {c.first_frame}, while stream "
+            f"{p.stream} had been idle since its last response): it is not reusing connections.",
+            "Use one connection pool (requests.Session, httpx.Client, a shared aiohttp "
+            "ClientSession) for all requests to a server.",
+            streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
+        ))  # fmt: skip
+    return out
 
 
-def _http10(conns, by_server):
-    hit = [c for c in conns if c.close.reason == "http10"]
-    if not hit:
-        return []
-    return [
-        Finding(
-            "http10",
-            "info",
-            hit[0].stream,
-            hit[0].first_frame,
-            f"{plural(len(hit), 'connection')} used HTTP/1.0 without keep-alive: one request per connection.",
-            "Send HTTP/1.1 (or 'Connection: keep-alive') to reuse connections.",
-        )
-    ]
+def _idle_at(p: Connection, t: int) -> bool:
+    """True when connection ``p`` was open, answered, reusable and idle at time ``t``."""
+    if p.start_ns >= t or (p.close.ts_ns is not None and p.close.ts_ns <= t):
+        return False
+    ends = [e.response.end_ns for e in p.exchanges if e.resp >= 0]
+    if not ends or any(e.failed for e in p.exchanges) or None in ends:
+        return False
+    last = p.exchanges[-1]
+    if any(m is not None and m.wants_close for m in (last.request, last.response)):
+        return False  # it announced its close: not a connection a pool could reuse
+    return max(ends) < t
+
+
+# -- the rest ------------------------------------------------------------------------------
 
 
 def _unanswered(conns, by_server):
-    items = []
-    for c in conns:
-        if c.close.reason in ("stale-reuse", "request-timeout"):
-            continue
-        missing = [e for e in c.exchanges if e.failed]
-        if missing:
-            e = missing[0]
-            items.append(
-                Finding(
-                    "unanswered",
-                    "warning",
-                    c.stream,
-                    e.request.first_frame,
-                    f"Stream {c.stream}: {plural(len(missing), 'request')} without "
-                    f"a response in the capture (first: request {e.n}, frame "
-                    f"{e.request.first_frame}).",
-                )
-            )
-    return _capped("unanswered", items)
+    skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade")
+    hit = [c for c in conns if c.close.reason not in skip and any(e.failed for e in c.exchanges)]
+    out = []
+    for server, cs in _by_server(hit).items():
+        missing = sum(1 for c in cs for e in c.exchanges if e.failed)
+        c = cs[0]
+        e = next(e for e in c.exchanges if e.failed)
+        out.append(Finding(
+            "unanswered", "warning", c.stream, e.request.first_frame,
+            f"{plural(missing, 'request')} to {server} without a response in the capture (first: "
+            f"stream {c.stream}, request {e.n}, frame {e.request.first_frame}).",
+            streams=tuple(c2.stream for c2 in cs), server=server, count=missing,
+        ))  # fmt: skip
+    return out
 
 
 def _damage(conns, by_server):
@@ -322,16 +537,11 @@ def _damage(conns, by_server):
     holes = sum(c.lost_segments for c in lost)
     cut = sum(c.truncated_frames for c in lost)
     c = lost[0]
-    return [
-        Finding(
-            "capture-gaps",
-            "warning",
-            c.stream,
-            c.first_frame,
-            f"{plural(len(lost), 'connection')} {'has' if len(lost) == 1 else 'have'} "
-            f"bytes the capture missed: {plural(holes, 'hole')} in the byte stream, "
-            f"{plural(cut, 'frame')} cut by the snap length. HTTP messages across them "
-            "may be incomplete.",
-            "Capture with a full snap length (tcpdump -s 0) and enough buffer (-B).",
-        )
-    ]
+    return [Finding(
+        "capture-gaps", "warning", c.stream, c.first_frame,
+        f"{plural(len(lost), 'connection')} {'has' if len(lost) == 1 else 'have'} bytes the "
+        f"capture missed: {plural(holes, 'hole')} in the byte stream, {plural(cut, 'frame')} cut "
+        "by the snap length. HTTP messages across them may be incomplete.",
+        "Capture with a full snap length (tcpdump -s 0) and enough buffer (-B).",
+        streams=tuple(c2.stream for c2 in lost), count=len(lost),
+    )]  # fmt: skip

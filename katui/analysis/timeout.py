@@ -2,14 +2,18 @@
 
 Estimates are per server endpoint: a capture often holds several servers (a browser page load,
 a proxy's upstreams) with different timeouts, and mixing them gives numbers true of none.
+
+The estimate is a *safe* bound: never above the shortest idle after which that server closed a
+connection that was really idle (nothing in flight, no partial request), so a client pool set
+below it never reuses a connection the server is closing.
 """
 
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter, defaultdict
 
+from katui.analysis.software import server_software
 from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
 
@@ -36,11 +40,12 @@ def main_timeout(timeouts: list[TimeoutEstimate]) -> TimeoutEstimate:
 def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     """Bracket one server's idle timeout.
 
-    * ``high``: the shortest idle stretch after which the server closed: the timeout is at most
-      that (nginx closes a few ms after ``keepalive_timeout`` expires);
-    * ``low``: the longest idle stretch after which a reused request still got its response:
-      the timeout is longer than that;
-    * ``estimate``: the median server idle-close gap, rounded to the nearest 100 ms when >= 1 s.
+    * ``high``: the shortest idle stretch after which the server closed an idle connection
+      (FIN or RST): the timeout is at most that (nginx closes a few ms after it expires);
+    * ``low``: the longest idle stretch after which a reused request still got its response,
+      below ``high``: the timeout is longer than that;
+    * ``estimate``: ``high`` rounded *down* to 0.1 s when >= 1 s, so it is never above a close
+      that was seen.
     """
     closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
     survived = [
@@ -54,21 +59,31 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
         survived = [s for s in survived if s < high]
     low = max(survived) if survived else None
     est = None
-    if closes:
-        med = int(statistics.median(closes))
-        est = round(med, -8) if med >= 1_000_000_000 else med
-    return TimeoutEstimate(est, low, high, _advertised(conns), len(closes), server)
+    if high is not None:
+        est = high - high % 100_000_000 if high >= 1_000_000_000 else high
+    sw = server_software(conns)
+    return TimeoutEstimate(
+        est, low, high, _advertised(conns), len(closes), server,
+        software=sw.name if sw else None,
+        setting=sw.idle_setting if sw else None,
+        identified_by=sw.header if sw else None,
+        closes_late_s=sw.closes_late if sw else 0.0,
+    )  # fmt: skip
 
 
 def server_idle_close(c: Connection) -> bool:
-    """True when the server ended ``c`` with a FIN after an idle stretch (its idle timeout).
+    """True when the server ended ``c`` after an idle stretch (its idle timeout), with a FIN or
+    an RST (servers with SO_LINGER 0 enforce the timeout with a reset).
 
     A stale-reuse connection counts too: its server FIN is the idle close the client missed.
+    Closes with a request in flight or partly sent never count: those are request timeouts.
     """
     cl = c.close
-    if cl.by != "server" or cl.how != "fin" or cl.idle_before_ns is None:
+    if cl.by != "server" or cl.idle_before_ns is None:
         return False
-    return cl.reason == "idle-timeout" or (cl.reason == "stale-reuse" and cl.idle_before_ns >= SERVER_IDLE_NS)
+    return cl.reason == "idle-timeout" or (
+        cl.reason == "stale-reuse" and cl.how == "fin" and cl.idle_before_ns >= SERVER_IDLE_NS
+    )
 
 
 def _advertised(conns: list[Connection]) -> float | None:

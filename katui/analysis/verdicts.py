@@ -1,10 +1,18 @@
-"""Why a connection ended: the close-reason verdict for one connection."""
+"""Why a connection ended: the close-reason verdict for one connection.
+
+The verdict follows from what the capture shows, whichever side's FIN happens to come first:
+a ``Connection: close`` is decided by the side that *asked*, a request limit by the response
+that announced it, an idle close by the silence before it. Where the deciding bytes were not
+captured (snap length, lost segments) the verdict is ``unknown`` and says why. Every verdict
+carries its evidence: the frames and facts it rests on.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
-from katui.model import Close, Exchange
+from katui.model import Close, Exchange, HttpMessage
 from katui.units import fmt_s, plural
 
 DEFAULT_IDLE_NS = 1_000_000_000
@@ -13,113 +21,391 @@ SERVER_IDLE_NS = 100_000_000
 """A server that closes a keep-alive connection after this much silence, with no header asking
 for it, is enforcing an idle timeout (servers do not otherwise close idle connections); clients
 often just exit, so theirs needs the longer ``idle_threshold_ns``."""
+GATEWAY_ERRORS = frozenset((502, 503, 504))
+"""Statuses a proxy or load balancer answers with when its upstream failed."""
+CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
+"""4xx statuses after which servers close the connection because of the error (nginx, Apache,
+Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class CloseFacts:
+    """What the TCP layer saw of a connection's end, in client/server terms."""
+
+    by: str | None
+    """``client``, ``server`` or None (never closed)."""
+    how: str | None
+    """``fin`` or ``rst`` (None: never closed)."""
+    frame: int | None
+    """Frame of the first FIN or RST that ended the connection."""
+    ts_ns: int | None
+    """Its timestamp."""
+    idle_ns: int | None
+    """No payload in either direction for this long before that frame."""
+    server_fin_frame: int | None = None
+    """The server's FIN, if it sent one."""
+    server_fin_ns: int | None = None
+    """Its timestamp."""
+    rst_frames: tuple[int, ...] = ()
+    """Every RST frame of the connection."""
+    server_rst: bool = False
+    """True when the server sent an RST."""
+    client_bytes: int = 0
+    """TCP payload bytes the client sent."""
+    server_bytes: int = 0
+    """TCP payload bytes the server sent."""
+    http: bool = True
+    """HTTP/1.x was recognised on the connection."""
+    client_zero_window_frame: int | None = None
+    """First frame in which the client advertised a zero window (its buffer full)."""
+    client_zero_window_ns: int | None = None
+    """Its timestamp."""
+    lost_segments: int = 0
+    """Holes in the byte streams the capture never filled."""
+    truncated_frames: int = 0
+    """Frames cut by the snap length."""
 
 
 def decide_close(
-    by: str | None,
-    how: str | None,
-    frame: int | None,
-    ts_ns: int | None,
-    idle_ns: int | None,
-    exchanges: tuple[Exchange, ...],
-    server_fin_ns: int | None,
-    rst_frames: tuple[int, ...],
-    idle_threshold_ns: int = DEFAULT_IDLE_NS,
-    server_rst: bool = False,
+    facts: CloseFacts, exchanges: tuple[Exchange, ...], idle_threshold_ns: int = DEFAULT_IDLE_NS
 ) -> Close:
     """Pick the close reason from what was seen; see :data:`katui.model.CLOSE_REASONS`."""
-
-    def close(reason: str, text: str, asked_by: str | None = None) -> Close:
-        # Interned: a load test repeats a few sentences (idle times are shown to the ms) over
-        # tens of thousands of connections.
-        return Close(by, how, frame, ts_ns, idle_ns, reason, sys.intern(text), asked_by, rst_frames)
-
-    if by is None:
-        return close("open", "still open when the capture ended")
-    stale = _stale_request(exchanges, server_fin_ns, server_rst, idle_threshold_ns)
-    if stale is not None:
-        ex, after_fin = stale
-        if after_fin:
-            text = (
-                f"request {ex.n} (frame {ex.request.first_frame}) was sent after the server "
-                f"had closed the connection; it was answered by a reset"
-            )
-        else:
-            text = (
-                f"request {ex.n} (frame {ex.request.first_frame}) reused the connection after "
-                f"{fmt_s(ex.idle_before_ns)} idle and got a reset instead of a response: the "
-                "keep-alive race (the server was closing it)"
-            )
-        return close("stale-reuse", text)
-    idle_txt = f" after {fmt_s(idle_ns)} idle" if idle_ns is not None else ""
-    last = exchanges[-1] if exchanges else None
-    req = last.request if last else None
-    resp = last.response if last else None
-    if how == "rst" and (by == "server" or req is None or resp is not None):
-        return close("reset", f"{by} reset the connection{idle_txt}")
-    if req is not None and resp is None and req.end_ns is not None and ts_ns is not None:
-        wait = ts_ns - req.end_ns
-        return close(
-            "request-timeout",
-            f"{by} {'reset' if how == 'rst' else 'closed'} the connection while request "
-            f"{last.n} had waited {fmt_s(wait)} for a response: a request or processing "
-            "timeout, not keep-alive",
-        )
-    if how == "rst":
-        return close("reset", f"{by} reset the connection{idle_txt}")
-    if req is not None and req.version == "HTTP/1.0" and req.wants_close:
-        return close("http10", f"HTTP/1.0 request without keep-alive; {by} closed{idle_txt}")
-    if req is not None and req.wants_close:
-        return close(
-            "connection-close",
-            f"client sent 'Connection: close' in request {last.n}; {by} closed{idle_txt}",
-            "client",
-        )
-    if resp is not None and resp.wants_close:
-        if (
-            last.n > 1
-            and by == "server"
-            and resp.status < 500
-            and all(e.response is None or not e.response.wants_close for e in exchanges[:-1])
-        ):
-            return close(
-                "request-limit",
-                f"server said 'Connection: close' on response {last.n} after keeping the "
-                f"connection for {plural(last.n - 1, 'request')}: a per-connection "
-                "request limit",
-                "server",
-            )
-        return close(
-            "connection-close",
-            f"server sent 'Connection: close' in response {last.n}; {by} closed{idle_txt}",
-            "server",
-        )
-    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if by == "server" else idle_threshold_ns
-    if idle_ns is not None and idle_ns >= limit:
-        return close(
-            "idle-timeout",
-            f"{by} closed after {fmt_s(idle_ns)} idle: "
-            f"{'keep-alive timeout' if by == 'server' else 'client idle timeout'}",
-        )
-    return close("closed", f"{by} closed{idle_txt} without a header asking for it")
+    f = facts
+    if f.by is None:
+        return _close(f, "open", "still open when the capture ended")
+    for rule in (_stale_reuse, _upgrade, _no_request, _pending, _error, _headers, _idle):
+        got = rule(f, exchanges, idle_threshold_ns)
+        if got is not None:
+            return got
+    return _mechanics(f, exchanges, idle_threshold_ns)
 
 
-def _stale_request(exchanges, server_fin_ns, server_rst, idle_threshold_ns):
-    """The request that hit a closed or closing connection, if any.
+def _close(f: CloseFacts, reason: str, text: str, evidence=(), **extra) -> Close:
+    # Interned: a load test repeats a few sentences (idle times are shown to the ms) over
+    # tens of thousands of connections.
+    ev = tuple(sys.intern(e) for e in evidence)
+    if f.frame is not None and not any(f"frame {f.frame}" in e for e in ev):
+        ev += (sys.intern(_closing(f)),)
+    return Close(
+        f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), rst_frames=f.rst_frames,
+        evidence=ev, **extra,
+    )  # fmt: skip
 
-    Two shapes of the keep-alive race, both ending in a reset from the server: a request sent
-    after the server's FIN; or a last request that reused an idle connection and got no
-    response (the request and the server's close crossed on the wire).
+
+def _closing(f: CloseFacts) -> str:
+    """``server FIN frame 11`` / ``client RST frame 9``."""
+    return f"{f.by} {'RST' if f.how == 'rst' else 'FIN'} frame {f.frame}"
+
+
+def _verb(f: CloseFacts) -> str:
+    return "reset" if f.how == "rst" else "closed"
+
+
+def _idle_txt(f: CloseFacts) -> str:
+    return f" after {fmt_s(f.idle_ns)} idle" if f.idle_ns is not None else ""
+
+
+def _msg(m: HttpMessage, n: int) -> str:
+    """``request 2 (frame 8)`` / ``response 2 (frame 9)``."""
+    kind = "request" if m.is_request else "response"
+    return f"{kind} {n} (frame {m.frame or m.first_frame})"
+
+
+def _blind(f: CloseFacts) -> str | None:
+    """Why headers may be missing from the capture, or None when every byte was seen."""
+    if f.truncated_frames:
+        return f"{plural(f.truncated_frames, 'frame')} cut by the snap length"
+    if f.lost_segments:
+        return f"{plural(f.lost_segments, 'hole')} in the byte stream"
+    return None
+
+
+# -- rules, in order: each returns a Close or None ---------------------------------------
+
+
+def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
+    """A request that hit a closed or closing connection and got a reset.
+
+    Two shapes of the keep-alive race: a request sent after the server's FIN; or a last request
+    that reused an idle connection and got no response (the request and the close crossed).
     """
-    if not server_rst or not exchanges:
+    if not f.server_rst or not exchanges:
         return None
+    rst = f"server RST frame {f.rst_frames[-1]}" if f.rst_frames else "server RST"
     for ex in exchanges:
         req = ex.request
-        if req is None:
+        if req is None or ex.response is not None:
             continue
-        if server_fin_ns is not None and req.start_ns >= server_fin_ns and ex.response is None:
-            return ex, True
+        if f.server_fin_ns is not None and req.start_ns >= f.server_fin_ns:
+            return _close(
+                f, "stale-reuse",
+                f"request {ex.n} (frame {req.first_frame}) was sent after the server had closed "
+                "the connection; it was answered by a reset",
+                (f"server FIN frame {f.server_fin_frame}", f"request {ex.n} frame {req.first_frame} "
+                 f"sent {fmt_s(req.start_ns - f.server_fin_ns)} after it", rst),
+                exchange=ex.n,
+            )  # fmt: skip
     last = exchanges[-1]
     if last.failed and last.reused and (last.idle_before_ns or 0) >= idle_threshold_ns:
-        return last, False
+        req = last.request
+        return _close(
+            f, "stale-reuse",
+            f"request {last.n} (frame {req.first_frame}) reused the connection after "
+            f"{fmt_s(last.idle_before_ns)} idle and got a reset instead of a response: the "
+            "keep-alive race (the server was closing it)",
+            (f"request {last.n} frame {req.first_frame} after {fmt_s(last.idle_before_ns)} idle",
+             "no response", rst),
+            exchange=last.n,
+        )  # fmt: skip
+    return None
+
+
+def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
+    for ex in exchanges:
+        resp = ex.response
+        if resp is not None and resp.status == 101:
+            proto = f" to {ex.request.method} {ex.request.uri}" if ex.request is not None else ""
+            return _close(
+                f, "upgrade",
+                f"101 Switching Protocols{proto} (frame {resp.frame}): after it the connection "
+                f"carried another protocol, and its close ({f.by} {_verb(f)}{_idle_txt(f)}) is the "
+                "application's, not keep-alive",
+                (f"{_msg(resp, ex.n)} 101 Switching Protocols",), exchange=ex.n,
+            )  # fmt: skip
+    return None
+
+
+def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
+    """Connections that never carried a request: unused, not HTTP, or headers not visible."""
+    if any(ex.req >= 0 or ex.resp >= 0 for ex in exchanges):
+        return None
+    if f.client_bytes == 0:
+        waited = f" after {fmt_s(f.idle_ns)}" if f.idle_ns is not None else ""
+        who = "the server gave up waiting for a request" if f.by == "server" else "the client left"
+        return _close(
+            f, "unused",
+            f"no request was sent: {who}{waited} ({f.by} {_verb(f)}); a pre-connect, TCP probe "
+            "or health check, not a keep-alive close",
+            ("the client sent no payload",),
+        )  # fmt: skip
+    blind = _blind(f)
+    if f.http and blind:
+        return _close(
+            f, "unknown",
+            f"HTTP, but no request head could be read ({blind}); {f.by} {_verb(f)}{_idle_txt(f)}",
+            (blind,),
+        )  # fmt: skip
+    if not f.http:
+        return _close(
+            f, "not-http",
+            f"the payload is not HTTP/1.x; {f.by} {_verb(f)}{_idle_txt(f)}",
+            ("no HTTP/1.x request or status line in either direction",),
+        )  # fmt: skip
+    return None
+
+
+def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
+    """Something was in flight at the close: a partial request, an unanswered one, or a
+    response the client had stopped reading."""
+    last = _last_request(exchanges)
+    if last is None:
+        return None
+    req, resp = last.request, last.response
+    n = last.n
+    if req.frame is None and not req.complete:
+        if _blind(f):
+            return _close(
+                f, "unknown",
+                f"request {n} is incomplete, but the capture lost bytes ({_blind(f)}): whether "
+                "the client stalled cannot be told",
+                (_blind(f),), exchange=n,
+            )  # fmt: skip
+        if resp is None or resp.status == 408:
+            return _incomplete(f, last)
+    if resp is None and req.end_ns is not None and f.ts_ns is not None:
+        wait = f.ts_ns - req.end_ns
+        why = (": the client gave up or stopped, not keep-alive" if f.by == "client" else
+               ": a request or processing timeout, not keep-alive")  # fmt: skip
+        return _close(
+            f, "request-timeout",
+            f"{f.by} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) had "
+            f"waited {fmt_s(wait)} for a response{why}",
+            (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), wait_ns=wait, exchange=n,
+        )  # fmt: skip
+    if resp is not None and not resp.complete:
+        return _stalled(f, last)
+    return None
+
+
+def _incomplete(f: CloseFacts, ex: Exchange) -> Close:
+    req, resp = ex.request, ex.response
+    if req.head_unfinished:
+        sent = f"only the head of {req.method} {req.uri} (no blank line)"
+    elif req.content_length is not None:
+        sent = (f"{req.method} {req.uri} with {req.body_bytes} of its {req.content_length} body "
+                "bytes")  # fmt: skip
+    else:
+        sent = f"{req.method} {req.uri} without the end of its body"
+    evidence = [f"request {ex.n} from frame {req.first_frame}: {sent}"]
+    if resp is not None:  # 408 Request Timeout
+        wait = resp.start_ns - req.start_ns
+        evidence.append(f"{_msg(resp, ex.n)} {resp.status} {resp.reason}".rstrip())
+        ended = f"the server answered {resp.status} {resp.reason} (frame {resp.frame})".rstrip()
+    else:
+        wait = (f.ts_ns or 0) - req.start_ns
+        ended = f"the {f.by} {_verb(f)} the connection"
+    if f.by == "client" and resp is None:
+        text = f"the client sent {sent} and gave up after {fmt_s(wait)}"
+    else:
+        text = (f"the client sent {sent} and stalled; {wait_txt(wait)} {ended}: the server's "
+                "request (header or body) timeout, not keep-alive")  # fmt: skip
+    return _close(f, "incomplete-request", text, evidence, wait_ns=wait, exchange=ex.n)
+
+
+def wait_txt(wait_ns: int) -> str:
+    """``after 2.001 s``."""
+    return f"after {fmt_s(wait_ns)}"
+
+
+def _stalled(f: CloseFacts, ex: Exchange):
+    resp = ex.response
+    total = f" of its {resp.content_length + resp.head_bytes}" if resp.content_length is not None else ""
+    got = f"{f.server_bytes}{total} bytes"
+    if f.client_zero_window_frame is not None and f.client_zero_window_ns >= resp.start_ns:
+        wait = (f.ts_ns or 0) - f.client_zero_window_ns
+        if f.by == "server":
+            then = f"the server {_verb(f)} the connection {wait_txt(wait)}: a send timeout"
+        else:
+            then = f"the client {_verb(f)} the connection {wait_txt(wait)}"
+        return _close(
+            f, "stalled-reader",
+            f"the client stopped reading response {ex.n} ({resp.status}; {got} got through): "
+            f"its window was zero from frame {f.client_zero_window_frame}, and {then}, not "
+            "keep-alive",
+            (f"{_msg(resp, ex.n)} started at frame {resp.first_frame}",
+             f"client zero window from frame {f.client_zero_window_frame}",
+             f"the server sent {got}"),
+            wait_ns=wait, exchange=ex.n,
+        )  # fmt: skip
+    if f.by != "server":
+        return None
+    if _blind(f):
+        return _close(
+            f, "unknown",
+            f"response {ex.n} is incomplete and the capture lost bytes ({_blind(f)})",
+            (_blind(f),), exchange=ex.n,
+        )  # fmt: skip
+    return _close(
+        f, "reset" if f.how == "rst" else "closed",
+        f"the server {_verb(f)} the connection in the middle of response {ex.n} ({got} sent)",
+        (f"{_msg(resp, ex.n)} incomplete",), exchange=ex.n,
+    )  # fmt: skip
+
+
+def _error(f: CloseFacts, exchanges, idle_threshold_ns):
+    """The server closed after an error response (not a keep-alive decision)."""
+    if not exchanges:
+        return None
+    last = exchanges[-1]
+    resp = last.response
+    if resp is None or not (resp.status in CLOSING_ERRORS or resp.status >= 500):
+        return None
+    req = last.request
+    if req is not None and req.wants_close and resp.status not in GATEWAY_ERRORS:
+        return None  # the client asked for the close anyway: its request decides
+    prompt = f.by == "server" and f.idle_ns is not None and f.idle_ns < SERVER_IDLE_NS
+    if not (resp.wants_close or prompt):
+        return None  # the connection stayed open after the error: what closed it came later
+    said = " with 'Connection: close'" if resp.wants_close and resp.connection else ""
+    for_what = f" to {req.method} {req.uri}" if req is not None else " to a connection that sent no request"
+    return _close(
+        f, "error-close",
+        f"the server answered {resp.status} {resp.reason}".rstrip()
+        + f"{for_what} (frame {resp.frame}){said}, and the connection was {_verb(f)}: an error "
+        "response ends the connection, not a keep-alive setting",
+        (f"{_msg(resp, last.n)} {resp.status} {resp.reason}{said}".rstrip(),),
+        status=resp.status, exchange=last.n,
+    )  # fmt: skip
+
+
+def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
+    """A header asked for the close: decided by the side that asked, not by whose FIN won."""
+    if not exchanges:
+        return None
+    last = _last_request(exchanges) or exchanges[-1]
+    req, resp, n = last.request, last.response, last.n
+    if req is not None and req.wants_close:
+        said = f"'Connection: {req.connection}'" if req.connection else "no 'Connection: keep-alive'"
+        ev = (f"{_msg(req, n)} {req.version} with {said}",)
+        if req.version == "HTTP/1.0" and "close" not in (req.connection or ""):
+            return _close(
+                f, "http10",
+                f"HTTP/1.0 request {n} without keep-alive; {f.by} {_verb(f)}{_idle_txt(f)}",
+                ev, asked_by="client", exchange=n,
+            )  # fmt: skip
+        return _close(
+            f, "connection-close",
+            f"client sent 'Connection: close' in request {n}; {f.by} {_verb(f)}{_idle_txt(f)}",
+            ev, asked_by="client", exchange=n,
+        )  # fmt: skip
+    if resp is None or not resp.wants_close:
+        return None
+    said = f"'Connection: {resp.connection}'" if resp.connection else f"{resp.version} without keep-alive"
+    ev = (f"{_msg(resp, n)} said {said}",)
+    earlier = any(e.response is not None and e.response.wants_close for e in exchanges if e is not last)
+    if n > 1 and not earlier:
+        return _close(
+            f, "request-limit",
+            f"the server said 'Connection: close' on response {n} after keeping the connection "
+            f"for {plural(n - 1, 'request')}: a per-connection request limit; {f.by} "
+            f"{_verb(f)} first",
+            ev, asked_by="server", exchange=n,
+        )  # fmt: skip
+    return _close(
+        f, "connection-close",
+        f"server sent {said} in response {n}; {f.by} {_verb(f)}{_idle_txt(f)}",
+        ev, asked_by="server", exchange=n,
+    )  # fmt: skip
+
+
+def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
+    """Closed after a silence with everything answered: an idle timeout (FIN or RST)."""
+    if f.idle_ns is None:
+        return None
+    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.by == "server" else idle_threshold_ns
+    if f.idle_ns < limit:
+        return None
+    last = _last_request(exchanges)
+    ev = []
+    if last is not None and last.response is not None:
+        ev.append(f"last {_msg(last.response, last.n)}, then {fmt_s(f.idle_ns)} without a byte")
+    blind = _blind(f)
+    if blind:
+        ev.append(f"({blind}: headers may be incomplete, the silence is not)")
+    whose = "keep-alive timeout" if f.by == "server" else "client idle timeout"
+    how = " with a reset" if f.how == "rst" else ""
+    return _close(f, "idle-timeout", f"{f.by} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
+
+
+def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
+    """No header and no silence explains it: say what happened, or that it cannot be known."""
+    blind = _blind(f)
+    if blind and f.http:
+        return _close(
+            f, "unknown",
+            f"{f.by} {_verb(f)}{_idle_txt(f)}; whether a header asked for it cannot be known: "
+            f"{blind}",
+            (blind,),
+        )  # fmt: skip
+    last = _last_request(exchanges)
+    ev = (f"last {_msg(last.response, last.n)}",) if last is not None and last.response else ()
+    if f.how == "rst":
+        return _close(f, "reset", f"{f.by} reset the connection{_idle_txt(f)}", ev)
+    return _close(f, "closed", f"{f.by} closed{_idle_txt(f)} without a header asking for it", ev)
+
+
+def _last_request(exchanges) -> Exchange | None:
+    for ex in reversed(exchanges):
+        if ex.req >= 0:
+            return ex
     return None

@@ -241,6 +241,8 @@ class HttpHalf:
             self.owner.response_method(fields[3], self.head_ns)
         if cut:  # shown where the capture lost it, like Wireshark does with a truncated head
             self.store.end(i, frame, ts, 0, False)
+        else:
+            self.store.head_unfinished(i)
         self._done(i)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
@@ -428,7 +430,8 @@ def _common(raw: bytes, limit: int) -> str:
 
 
 _HEADERS = re.compile(
-    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server)[ \t]*:[ \t]*([^\r\n]*)",
+    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server)"
+    rb"[ \t]*:[ \t]*([^\r\n]*)",
     re.I,
 )
 
@@ -436,8 +439,8 @@ _HEADERS = re.compile(
 def _parse_head(head: bytes, is_request: bool) -> tuple | None:
     """What a head says, as (version, method, uri, status, reason, connection, keep-alive,
     content length, chunked, host, software): MessageStore.add()'s arguments in order, with the
-    head's size before ``software`` (the User-Agent of a request, the Server of a response). None when it is not
-    an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
+    head's size before ``software`` (the User-Agent of a request, the Server of a response).
+    None when it is not an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
     eol = head.find(b"\n")
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
     method = uri = reason = ""

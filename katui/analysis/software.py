@@ -1,0 +1,112 @@
+"""Which software a server or client is, from its headers, and which settings govern what it did.
+
+Advice names the setting only when the software is known: nginx's words for an Apache server
+would send a user to the wrong config file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from katui.model import H_CONNECTION, H_KEEP_ALIVE, H_SOFTWARE, Connection
+
+SAMPLE = 200
+"""Messages looked at per endpoint: a server's or client's headers do not change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Software:
+    """A server or client program as its headers name it."""
+
+    name: str
+    """Display name, e.g. ``nginx``, ``Apache httpd``, ``Node.js (likely)``."""
+    header: str
+    """What identified it (``Server: nginx/1.22.1``, or the header shape)."""
+    idle_setting: str | None = None
+    """The setting for its keep-alive idle timeout (servers) or pool idle timeout (clients)."""
+    limit_setting: str | None = None
+    """The setting for its per-connection request limit, if it has one."""
+    closes_late: float = 0.0
+    """Seconds it deliberately closes after its advertised ``Keep-Alive: timeout`` (Node: 1)."""
+
+
+_SERVERS = (
+    ("nginx", "nginx", "keepalive_timeout", "keepalive_requests"),
+    ("apache", "Apache httpd", "KeepAliveTimeout", "MaxKeepAliveRequests"),
+    ("uvicorn", "uvicorn", "--timeout-keep-alive", None),
+    ("gunicorn", "gunicorn", "--keep-alive", None),
+    ("haproxy", "HAProxy", "timeout http-keep-alive", None),
+    ("envoy", "Envoy", "common_http_protocol_options.idle_timeout", "max_requests_per_connection"),
+    ("microsoft-iis", "IIS", "connectionTimeout", None),
+    ("caddy", "Caddy", "idle_timeout", None),
+)
+_CLIENTS = (
+    ("python-requests", "requests (urllib3)", None),
+    ("python-httpx", "httpx", "Limits(keepalive_expiry=...)"),
+    ("aiohttp", "aiohttp", "TCPConnector(keepalive_timeout=...)"),
+    ("curl", "curl", None),
+    ("apachebench", "ab", None),
+    ("go-http-client", "Go net/http", "Transport.IdleConnTimeout"),
+    ("okhttp", "OkHttp", "ConnectionPool keepAliveDuration"),
+    ("node", "Node.js", "Agent keepAlive / freeSocketTimeout"),
+)
+
+
+def server_software(conns: list[Connection]) -> Software | None:
+    """The software of the server endpoint these connections went to (None: not identifiable)."""
+    names: Counter[str] = Counter()
+    node_shape = seen = 0
+    for c in conns:
+        for e in c.exchanges:
+            if e.resp < 0:
+                continue
+            head = e.store.heads[e.resp]  # shared strings: no message object per response
+            if head[H_SOFTWARE]:
+                names[head[H_SOFTWARE]] += 1
+            elif head[H_KEEP_ALIVE] and head[H_CONNECTION] == "keep-alive":
+                # Node's http server: no Server header, 'Connection: keep-alive' and
+                # 'Keep-Alive: timeout=N' on every keep-alive response.
+                node_shape += 1
+            seen += 1
+        if seen >= SAMPLE:
+            break
+    if names:
+        header, _ = names.most_common(1)[0]
+        low = header.lower()
+        for key, name, idle, limit in _SERVERS:
+            if low.startswith(key):
+                return Software(name, f"Server: {header}", idle, limit)
+        return Software(header.split("/")[0][:40], f"Server: {header}")
+    if node_shape:
+        return Software(
+            "Node.js (likely)",
+            "no Server header, 'Keep-Alive: timeout=N' as Node's http server sends it",
+            "server.keepAliveTimeout",
+            "server.maxRequestsPerSocket",
+            closes_late=1.0,
+        )
+    return None
+
+
+def client_software(conns: list[Connection]) -> Software | None:
+    """The client program these connections came from, by its User-Agent (None: unknown)."""
+    agents: Counter[str] = Counter()
+    seen = 0
+    for c in conns:
+        for e in c.exchanges:
+            if e.req >= 0:
+                agent = e.store.heads[e.req][H_SOFTWARE]
+                if agent:
+                    agents[agent] += 1
+                seen += 1
+        if seen >= SAMPLE:
+            break
+    if not agents:
+        return None
+    agent, _ = agents.most_common(1)[0]
+    low = agent.lower()
+    for key, name, idle in _CLIENTS:
+        if key in low:
+            return Software(name, f"User-Agent: {agent}", idle)
+    return Software(agent.split("/")[0][:40], f"User-Agent: {agent}")
