@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection
+from katui.model import Connection, Finding
 from katui.units import fmt_s
 
 
@@ -17,7 +17,8 @@ def timeout_line(a: Analysis) -> str:
             if x.advertised_s is not None
         ]
         return "not observed (no server-side idle close)" + (f"; {', '.join(adv)}" if adv else "")
-    parts = [f"~{round(t.estimate_ns / 1e9, 1):g} s at {t.server}"]
+    what = f" ({t.software} {t.setting})" if t.setting else f" ({t.software})" if t.software else ""
+    parts = [f"~{round(t.estimate_ns / 1e9, 1):g} s at {t.server}{what}"]
     if t.low_ns is not None:
         parts.append(f"above {fmt_s(t.low_ns)} (longest idle before a reuse that got a response)")
     parts.append(f"at most {fmt_s(t.high_ns)} (shortest idle the server closed)")
@@ -27,6 +28,15 @@ def timeout_line(a: Analysis) -> str:
     if others:
         parts.append(f"{others} more server{'s' * (others != 1)} in the findings")
     return ", ".join(parts)
+
+
+def covers(f: Finding, most: int = 12) -> str:
+    """``covers 3 connections: streams 0, 4, 9`` for a grouped finding ('' for a single one)."""
+    if len(f.streams) <= 1:
+        return ""
+    shown = ", ".join(str(s) for s in f.streams[:most])
+    more = f" (+{len(f.streams) - most} more)" if len(f.streams) > most else ""
+    return f"streams {shown}{more}"
 
 
 def closed_by(c: Connection) -> str:

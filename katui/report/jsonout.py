@@ -27,7 +27,7 @@ from katui.model import (
     Exchange,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _s(ns: int | None, digits: int = 6) -> float | None:
@@ -148,6 +148,10 @@ def _close(a: Analysis, c: Close) -> dict:
         "reason": c.reason,
         "asked_by": c.asked_by,
         "explanation": c.explanation,
+        "evidence": list(c.evidence),
+        "wait": _s(c.wait_ns),
+        "status": c.status,
+        "request": c.exchange,
         "rst_frames": list(c.rst_frames),
     }
 
@@ -197,6 +201,9 @@ def _timeout(t) -> dict:
         "high": _s(t.high_ns),
         "advertised": t.advertised_s,
         "samples": t.samples,
+        "software": t.software,
+        "setting": t.setting,
+        "identified_by": t.identified_by,
     }
 
 
@@ -220,6 +227,9 @@ def _header(a: Analysis) -> dict:
                 "frame": f.frame,
                 "text": f.text,
                 "advice": f.advice,
+                "streams": list(f.streams),
+                "server": f.server,
+                "count": f.count,
             }
             for f in a.findings
         ],

@@ -12,7 +12,7 @@ import re
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, summary_pairs
+from katui.report.common import closed_by, covers, summary_pairs
 from katui.report.ladder import ladder_lines
 from katui.textsafe import escape
 from katui.units import fmt_s
@@ -53,6 +53,8 @@ def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
         for f in found:
             where = f" (stream {f.stream}, frame {f.frame})" if f.stream is not None else ""
             out.append(f"- **{f.severity}** `{f.kind}`{where}: {md(f.text)}")
+            if covers(f):
+                out.append(f"  - {covers(f)}")
             if f.advice:
                 out.append(f"  - what to do: {md(f.advice)}")
     for c in conns:
@@ -103,6 +105,8 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         f"- close: {md(c.close.explanation)} (reason `{c.close.reason}`"
         + (f", frame {c.close.frame})" if c.close.frame else ")")
     )
+    if c.close.evidence:
+        out.append(f"- evidence: {md('; '.join(c.close.evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
         out.append(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, summary_pairs
+from katui.report.common import closed_by, covers, summary_pairs
 from katui.report.ladder import ladder_lines
 from katui.textsafe import escape
 from katui.units import fmt_s
@@ -22,10 +22,12 @@ def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) 
         for f in a.findings:
             where = f" [stream {f.stream} frame {f.frame}]" if f.stream is not None else ""
             out.append(f"  {f.severity.upper():<8}{escape(f.text)}{where}")
+            if covers(f):
+                out.append(f"  {'':<8}{covers(f)}")
             if f.advice:
                 out.append(f"  {'':<8}-> {escape(f.advice)}")
     for c in conns:
-        if c.exchanges or ladder:
+        if c.exchanges or ladder or c.close.evidence:
             out += ["", *_detail(a, c, ladder)]
     return "\n".join(out) + "\n"
 
@@ -54,6 +56,8 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
         f"stream {c.stream}  {escape(c.client)} -> {escape(c.server)}  "
         f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {escape(c.close.explanation)}"
     ]
+    if c.close.evidence:
+        out.append(f"  evidence: {escape('; '.join(c.close.evidence))}")
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
