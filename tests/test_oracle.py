@@ -39,6 +39,8 @@ def _load(name: str):
     exp = json.loads((EXPECTED / name).read_text())
     path = SAMPLES / exp["file"]
     if not path.exists():
+        path = SAMPLES / "real" / exp["file"]
+    if not path.exists():
         path = CORPUS / exp["file"]
     if not path.exists():
         pytest.skip(f"{exp['file']} not available")

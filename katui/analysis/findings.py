@@ -254,10 +254,10 @@ def _closes(conns, by_server):
     groups: dict[tuple, list[Connection]] = defaultdict(list)
     for c in conns:
         r = c.close.reason
-        if r in _CLOSE_KINDS:
-            groups[(r, c.server, c.close.by)].append(c)
-        elif r == "reset" or (r == "request-timeout" and c.close.by == "client"):
+        if r == "reset" or (r == "request-timeout" and c.close.by == "client"):
             groups[(_reset_kind(c), c.server, c.close.by)].append(c)
+        elif r in _CLOSE_KINDS:
+            groups[(r, c.server, c.close.by)].append(c)
     for (kind, server, by), cs in groups.items():
         if kind in _CLOSE_KINDS:
             sev, what, advice = _CLOSE_KINDS[kind]

@@ -221,7 +221,7 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
                 (_blind(f),), exchange=n,
             )  # fmt: skip
         if resp is None or resp.status == 408:
-            return _incomplete(f, last)
+            return _incomplete(f, last, resp or _timeout_answer(exchanges))
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
         why = (": the client gave up or stopped, not keep-alive" if f.by == "client" else
@@ -237,8 +237,17 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
     return None
 
 
-def _incomplete(f: CloseFacts, ex: Exchange) -> Close:
-    req, resp = ex.request, ex.response
+def _timeout_answer(exchanges) -> HttpMessage | None:
+    """A 408 sent before the partial request it answers was registered (a head that never
+    ended is only known at the close, so the 408 stands alone on the exchange before it)."""
+    for ex in exchanges:
+        if ex.req < 0 and ex.resp >= 0 and ex.response.status == 408:
+            return ex.response
+    return None
+
+
+def _incomplete(f: CloseFacts, ex: Exchange, resp: HttpMessage | None) -> Close:
+    req = ex.request
     if req.head_unfinished:
         sent = f"only the head of {req.method} {req.uri} (no blank line)"
     elif req.content_length is not None:

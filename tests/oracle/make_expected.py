@@ -50,6 +50,9 @@ DECODE_AS: dict[str, list[str]] = {
     "zeek__spicy_gap-recovery.pcap": ["tcp.port==9000,http"],
 }
 
+# samples/real/ (made by samples/real/make_*.sh): HTTP on the scripts' own ports 9101-9499.
+REAL_DECODE_AS = ["tcp.port==9100-9499,http"]
+
 FIELDS = [
     "frame.number",
     "frame.protocols",
@@ -207,7 +210,7 @@ def analyse(path: Path, decode_as: list[str], version: str) -> dict:
 
 
 def default_captures() -> list[Path]:
-    files = sorted(SAMPLES.glob("*.pcap"))
+    files = sorted(SAMPLES.glob("*.pcap")) + sorted((SAMPLES / "real").glob("*.pcap"))
     if CORPUS.is_dir():
         files += sorted(p for p in CORPUS.iterdir() if p.is_file() and p.name.endswith(CAPTURE_SUFFIXES))
     else:
@@ -238,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     bad = 0
     for cap in captures:
-        decode = args.decode_as if args.decode_as is not None else DECODE_AS.get(cap.name, [])
+        real = REAL_DECODE_AS if cap.resolve().parent.name == "real" else []
+        decode = args.decode_as if args.decode_as is not None else DECODE_AS.get(cap.name, real)
         text = dump(analyse(cap, decode, version))
         target = args.out / f"{cap.name}.json"
         if args.check:

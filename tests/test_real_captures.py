@@ -1,0 +1,234 @@
+"""Verdicts on captures of real servers and clients (samples/real, made by samples/real/make_*.sh).
+
+Each expectation is what the capture shows and what the software itself logged (quoted in
+samples/real/*.md): the close reason per stream, who closed and how, the evidence frames, the
+server's idle timeout, and which findings are true -- and which tempting ones would be false.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SAMPLES, analysed
+
+REAL = SAMPLES / "real"
+
+# file -> one (reason, closed by, how) per stream
+VERDICTS = {
+    # nginx 1.22
+    "nginx-partial-head.pcap": [("incomplete-request", "server", "fin")],
+    "nginx-partial-head-rst.pcap": [("incomplete-request", "server", "rst")],
+    "nginx-partial-body.pcap": [("incomplete-request", "server", "fin")],
+    "nginx-reused-then-partial.pcap": [("incomplete-request", "server", "fin")],
+    "nginx-413-expect.pcap": [("error-close", "client", "fin")],
+    "nginx-limit-curl.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
+    "nginx-limit-requests.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
+    "nginx-stalled-reader.pcap": [("stalled-reader", "client", "rst")],
+    "nginx-stalled-reader-rst.pcap": [("stalled-reader", "server", "rst")],
+    # Node 20 http server
+    "node-ka-default.pcap": [("idle-timeout", "server", "fin")],
+    "node-ka-2s.pcap": [("idle-timeout", "server", "fin")],
+    "node-headers-timeout.pcap": [("incomplete-request", "server", "fin")],
+    "node-bad-request.pcap": [("error-close", "server", "fin"), ("error-close", "server", "fin")],
+    "node-503-close.pcap": [("error-close", "client", "fin")],
+    "node-upgrade.pcap": [("upgrade", "server", "fin")],
+    "node-client-rst.pcap": [("reset", "client", "rst")],
+    "node-max-requests.pcap": [("request-limit", "client", "fin")] * 2,
+    # uvicorn, gunicorn
+    "uvicorn-ka2.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "uvicorn-default.pcap": [("idle-timeout", "server", "fin")],
+    "gunicorn-gthread.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "gunicorn-sync.pcap": [
+        ("connection-close", "client", "fin"),
+        ("connection-close", "server", "fin"),
+        ("connection-close", "server", "fin"),
+    ],
+    # HAProxy 2.6
+    "haproxy-ka.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "haproxy-tcpcheck.pcap": [("unused", "client", "rst")] * 6,
+    "haproxy-httpchk.pcap": [("connection-close", "client", "rst")] * 6,
+    "haproxy-timeout-client.pcap": [("incomplete-request", "server", "fin")],
+    # clients against nginx
+    "clients-ab.pcap": [("http10", "server", "fin")] * 10,
+    "clients-ab-k.pcap": [("closed", "client", "fin")] * 2,
+    "clients-curl-multi.pcap": [("closed", "client", "fin")],
+    "clients-curl-separate.pcap": [("closed", "client", "fin")] * 3,
+    "clients-httpx-expiry.pcap": [("idle-timeout", "client", "fin")] * 2,
+    "clients-aiohttp-timer.pcap": [("idle-timeout", "client", "fin"), ("closed", "client", "fin")],
+    "clients-requests-server-idle.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "clients-single-idle.pcap": [("idle-timeout", "server", "fin")],
+    "clients-stale-requests.pcap": [("stale-reuse", "server", "fin"), ("closed", "client", "fin")],
+    "clients-stale-httpx.pcap": [("stale-reuse", "server", "fin"), ("closed", "client", "fin")],
+    "clients-race-httpx.pcap": [("stale-reuse", "server", "fin")]
+    + [("idle-timeout", "server", "fin")] * 4
+    + [("closed", "client", "fin")],
+}
+
+
+def _a(name):
+    path = REAL / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: samples/real/make_*.sh make it")
+    return analysed(str(path))
+
+
+def _kinds(a):
+    return [f.kind for f in a.findings]
+
+
+@pytest.mark.parametrize("name", sorted(VERDICTS))
+def test_close_reason_per_stream(name):
+    a = _a(name)
+    got = [(c.close.reason, c.close.by, c.close.how) for c in a.connections]
+    assert got == VERDICTS[name]
+    for c in a.connections:
+        # Every close rests on named frames.
+        assert c.close.evidence and any("frame" in e for e in c.close.evidence), c.stream
+
+
+def test_partial_head_is_listed_with_its_wait_and_never_feeds_the_timeout():
+    a = _a("nginx-reused-then-partial.pcap")
+    (c,) = a.connections
+    assert c.requests == 3 and c.close.exchange == 3
+    assert "GET /three" in c.close.explanation and "no blank line" in c.close.explanation
+    assert c.close.wait_ns == pytest.approx(2.0e9, rel=0.01)  # nginx client_header_timeout 2s
+    assert not a.timeouts or all(t.samples == 0 for t in a.timeouts)
+    assert "server-idle-timeout" not in _kinds(a)
+
+
+def test_partial_body_names_how_much_was_sent():
+    (c,) = _a("nginx-partial-body.pcap").connections
+    assert "10 of its 100 body bytes" in c.close.explanation
+
+
+def test_408_answer_to_a_partial_head_is_an_incomplete_request():
+    a = _a("node-headers-timeout.pcap")
+    (c,) = a.connections
+    # The 408 (frame 6) came before the head that never ended was known: it stands on its own
+    # exchange, and the verdict still names it.
+    assert [e.response.status for e in c.exchanges if e.response] == [408]
+    assert "408" in " ".join(c.close.evidence) and "408" in c.close.explanation
+    assert "unanswered" not in _kinds(a)
+
+
+def test_error_close_names_the_status_and_never_blames_keep_alive():
+    a = _a("nginx-413-expect.pcap")
+    (c,) = a.connections
+    assert c.close.status == 413
+    assert "refuses keep-alive" not in " ".join(f.text + f.advice for f in a.findings)
+    (err,) = [f for f in a.findings if f.kind == "http-error"]
+    assert err.severity == "info" and "413" in err.text and "client_max_body_size" in err.advice
+    node = _a("node-503-close.pcap")
+    assert node.connections[0].close.status == 503
+    (bad,) = [f for f in node.findings if f.kind == "http-error"]
+    assert bad.severity == "problem" and bad.frame == node.connections[0].exchanges[-1].response.frame
+
+
+def test_request_limit_whoever_fins_first():
+    # nginx keepalive_requests 2: curl's FIN came first in one, nginx's in the other; Node's
+    # maxRequestsPerSocket: the client's. The response that said Connection: close decides.
+    for name in ("nginx-limit-curl.pcap", "nginx-limit-requests.pcap", "node-max-requests.pcap"):
+        a = _a(name)
+        c = a.connections[0]
+        assert c.close.reason == "request-limit" and c.close.asked_by == "server"
+        assert "Connection: close" in c.close.evidence[0]
+    wrk = _a("clients-wrk.pcap")
+    limited = [c for c in wrk.connections if c.close.reason == "request-limit"]
+    assert len(limited) == 4 and all(c.requests == 5 for c in limited)
+    (f,) = [f for f in wrk.findings if f.kind == "request-limit"]
+    assert "nginx keepalive_requests 5" in f.text and f.count == 4
+
+
+def test_stalled_reader_says_how_much_got_through():
+    (c,) = _a("nginx-stalled-reader-rst.pcap").connections
+    assert "window was zero from frame 9" in c.close.explanation
+    assert "4096 of its" in c.close.explanation
+    assert c.close.wait_ns == pytest.approx(1.96e9, rel=0.02)
+
+
+def test_upgrade_and_unused_raise_no_keep_alive_warning():
+    for name in ("node-upgrade.pcap", "haproxy-tcpcheck.pcap"):
+        a = _a(name)
+        assert all(f.severity == "info" for f in a.findings), _kinds(a)
+        assert not a.timeouts or a.timeouts[0].samples == 0
+    (f,) = _a("haproxy-tcpcheck.pcap").findings
+    assert f.kind == "unused" and f.count == 6 and f.streams == (0, 1, 2, 3, 4, 5)
+
+
+def test_browser_like_abortive_close_is_info():
+    a = _a("node-client-rst.pcap")
+    (f,) = [f for f in a.findings if f.kind == "abortive-close"]
+    assert f.severity == "info"
+    assert not [f for f in a.findings if f.severity != "info"]
+
+
+@pytest.mark.parametrize(
+    "name, server, software, setting, high_s",
+    [
+        ("clients-requests-server-idle.pcap", "127.0.0.1:9303", "nginx", "keepalive_timeout", 2.0),
+        ("uvicorn-ka2.pcap", "127.0.0.1:9211", "uvicorn", "--timeout-keep-alive", 2.0),
+        ("uvicorn-default.pcap", "127.0.0.1:9212", "uvicorn", "--timeout-keep-alive", 5.0),
+        ("gunicorn-gthread.pcap", "127.0.0.1:9213", "gunicorn", "--keep-alive", 2.0),
+        ("node-ka-default.pcap", "127.0.0.1:9201", "Node.js (likely)", "server.keepAliveTimeout", 6.0),
+        ("haproxy-ka.pcap", "127.0.0.1:9221", None, None, 2.0),
+    ],
+)
+def test_server_timeout_names_the_software_and_is_a_safe_bound(name, server, software, setting, high_s):
+    a = _a(name)
+    (t,) = [t for t in a.timeouts if t.server == server]
+    assert (t.software, t.setting) == (software, setting)
+    assert t.high_ns == pytest.approx(high_s * 1e9, rel=0.01)
+    assert t.estimate_ns <= t.high_ns  # never above a close that was seen
+    assert t.low_ns is None or t.low_ns < t.high_ns
+    (f,) = [f for f in a.findings if f.kind == "server-idle-timeout"]
+    safe = float(f.advice.split("below ")[1].split(" s")[0])
+    assert safe < high_s  # the advice itself never causes the race
+    if software is None:
+        assert "nginx" not in f.text + f.advice  # never name nginx for another server
+
+
+def test_node_closing_later_than_advertised_is_safe_not_a_mismatch():
+    a = _a("node-ka-default.pcap")  # advertises timeout=5, closes after 6 s on purpose
+    kinds = _kinds(a)
+    assert "timeout-mismatch" not in kinds
+    (f,) = [f for f in a.findings if f.kind == "timeout-advertised"]
+    assert f.severity == "info" and "safe" in f.text
+
+
+def test_client_pool_timeouts_are_upper_bounds_and_healthy():
+    a = _a("clients-httpx-expiry.pcap")
+    (f,) = [f for f in a.findings if f.kind == "client-idle-timeout"]
+    assert "httpx" in f.text and "at most 3.001 s" in f.text and "next request" in f.text
+    b = _a("clients-aiohttp-timer.pcap")
+    (g,) = [f for f in b.findings if f.kind == "client-idle-timeout"]
+    assert "aiohttp" in g.text and g.severity == "info"
+
+
+@pytest.mark.parametrize(
+    "name, claimed",
+    [
+        ("clients-curl-multi.pcap", False),
+        ("clients-curl-separate.pcap", False),  # each curl closed before the next started
+        ("clients-ab.pcap", False),  # every connection announced its close (HTTP/1.0)
+        ("clients-single-idle.pcap", False),
+        ("clients-race-requests.pcap", False),  # new connections after nginx's idle closes
+        ("clients-race-httpx.pcap", False),
+        ("clients-httpx-no-keepalive.pcap", False),
+        ("clients-new-session-per-request.pcap", True),  # idle sessions left open
+    ],
+)
+def test_not_reusing_is_claimed_only_with_an_idle_connection_open(name, claimed):
+    assert ("no-reuse" in _kinds(_a(name))) is claimed
+
+
+def test_race_that_reached_the_client_vs_one_that_was_retried():
+    # httpx raised RemoteProtocolError and did not retry (clients.md): a problem.
+    a = _a("clients-race-httpx.pcap")
+    (f,) = [f for f in a.findings if f.kind == "stale-reuse"]
+    assert f.severity == "problem" and f.stream == 0 and f.frame == 25
+    assert "below 0.9 s" in f.advice and "nginx keepalive_timeout" in f.advice
+    # wrk's end of run: requests in flight when the client stopped: info, not a timeout warning.
+    wrk = _a("clients-wrk.pcap")
+    (g,) = [f for f in wrk.findings if f.kind == "client-gave-up"]
+    assert g.severity == "info" and g.count == 2
+    assert "request-timeout" not in _kinds(wrk)
