@@ -41,6 +41,24 @@ CLOSE_REASONS = {
 }
 """Close reason slugs and what each means, in plain words."""
 
+REASON_MARKS = {
+    "stale-reuse": "✖",
+    "reset": "✖",
+    "request-timeout": "⚠",
+    "incomplete-request": "⚠",
+    "stalled-reader": "⚠",
+    "error-close": "⚠",
+    "unknown": "?",
+}
+"""A symbol for the close reasons worth a look, so meaning never rests on colour alone:
+✖ a problem, ⚠ something to check, ? not knowable from the capture."""
+
+
+def reason_label(reason: str) -> str:
+    """``⚠ incomplete-request`` / ``idle-timeout``: the reason with its mark, if it has one."""
+    mark = REASON_MARKS.get(reason)
+    return f"{mark} {reason}" if mark else reason
+
 
 REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 """Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""

@@ -24,7 +24,7 @@ from katui.ui.filters import COLUMNS, preview_cells, row_cells
 
 GAP = 2
 """Spaces between columns."""
-FIXED_WIDTHS = {"reuse": 5, "closed by": 12, "idle→close": 10, "reason": 16, "start": 9,
+FIXED_WIDTHS = {"reuse": 5, "closed by": 12, "idle→close": 10, "reason": 22, "start": 9,
                 "duration": 9}  # fmt: skip
 """Upper bounds for columns whose cells have a known, short shape."""
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from katui.model import ACK
+from katui.model import ACK, reason_label
 from katui.report.ladder import flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
 from katui.units import fmt_bytes, fmt_s, plural
@@ -27,9 +27,11 @@ def connection_text(analysis, conn) -> Text:
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
     problem = c.how == "rst" or c.reason in ("reset", "stale-reuse")
     text.append("✖ PROBLEM " if problem else "", "bold")
-    text.append(f"close: {safe_text(c.explanation)} [{c.reason}]")
+    text.append(f"close: {safe_text(c.explanation)} [{reason_label(c.reason)}]")
     if c.frame:
         text.append(f" at frame {c.frame}")
+    if c.evidence:
+        text.append(f"\nevidence: {safe_text('; '.join(c.evidence))}")
     for label, n in (("retransmissions", conn.retransmissions), ("lost segments",
                      conn.lost_segments), ("truncated frames", conn.truncated_frames)):  # fmt: skip
         if n:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from katui.model import Connection
+from katui.model import Connection, reason_label
 from katui.report.common import closed_by as report_closed_by
 from katui.textsafe import safe_text
 from katui.units import fmt_s
@@ -130,9 +130,7 @@ def preview_cells(row, first_ns: int) -> tuple[str, ...]:
 
 def row_cells(conn: Connection, first_ns: int) -> tuple[str, ...]:
     """The connection list cells of ``conn`` (plain strings, already safe)."""
-    reason = conn.close.reason
-    if reason in PROBLEM_REASONS:
-        reason = f"✖ {reason}"
+    reason = reason_label(conn.close.reason)
     return (
         str(conn.stream),
         "↻ yes" if conn.reused else "-",
