@@ -46,6 +46,10 @@ DECODE_AS: dict[str, list[str]] = {
     "client-idle.pcap": ["tcp.port==8087,http"],
     "pipelining.pcap": ["tcp.port==8088,http"],
     "port-reuse.pcap": ["tcp.port==8089,http"],
+    # samples/real/make_proxy.sh: both legs of a proxy (front port, backend port)
+    "proxy-nginx-natural.pcap": ["tcp.port==9442,http", "tcp.port==9441,http"],
+    "proxy-nginx-race.pcap": ["tcp.port==9444,http", "tcp.port==9443,http"],
+    "proxy-haproxy-reuse.pcap": ["tcp.port==9446,http", "tcp.port==9445,http"],
     # port 9000; tshark 4.0.17 gives identical output without it
     "zeek__spicy_gap-recovery.pcap": ["tcp.port==9000,http"],
 }

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Make the proxy captures in this directory: both legs of a reverse proxy, one file each.
+#
+#   proxy-nginx-natural  nginx (upstream keepalive 4) on 127.0.0.1:9442 in front of Node 20 on
+#                        127.0.0.1:9441 (keepAliveTimeout 2000 ms); 15 requests after idle gaps
+#                        of 1.950..2.050 s, GET and POST alternating (the natural race)
+#   proxy-nginx-race     nginx on [::1]:9444 (IPv6 front) in front of Node on 127.0.0.1:9443
+#                        (keepAliveTimeout 1000 ms): a GET and a POST each sent on an upstream
+#                        connection Node is closing, made deterministic by pausing nginx
+#   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
+#                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
+#
+# Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
+# Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests. Ports
+# 9441-9446 must be free. Configs live in a private temp dir. Every process started here is
+# stopped by its own PID.
+#
+#   bash samples/real/make_proxy.sh                      # all scenarios
+#   bash samples/real/make_proxy.sh proxy-nginx-race     # only the named ones
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=${OUT:-$HERE}
+PY=${PYTHON:-python3}
+CLIENTS="$HERE/proxy_clients.py"
+
+WORK=$(mktemp -d /tmp/katui-proxy.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()          # servers started by this script, stopped in reverse order
+TCPDUMP_PID=
+
+log() { printf '[make_proxy] %s\n' "$*" >&2; }
+
+wait_listen() {  # wait_listen PORT PID
+    local port=$1 pid=$2
+    for _ in $(seq 100); do
+        if ss -Hltn "sport = :$port" | grep -q LISTEN; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || { log "process $pid died before listening on $port"; return 1; }
+        sleep 0.05
+    done
+    log "nothing listening on $port"; return 1
+}
+
+start() {  # start PORT STOP_SIGNAL LOGFILE COMMAND... : run COMMAND in the background, wait for PORT
+    local port=$1 sig=$2 logfile=$3; shift 3
+    "$@" >"$logfile" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid:$sig")
+    wait_listen "$port" "$pid"
+    LAST_PID=$pid
+}
+
+stop_servers() {
+    local i pid sig
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        pid=${PIDS[i]%%:*} sig=${PIDS[i]#*:}
+        kill -CONT "$pid" 2>/dev/null || true          # in case a client left it stopped
+        kill "-$sig" "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+
+start_capture() {  # start_capture FILE PORT PORT
+    : >"$WORK/tcpdump.err"
+    # -i any holds both legs (and IPv6 and IPv4 alike); -U and --immediate-mode so the last
+    # packets are written before SIGINT; -Z root so tcpdump may write into $WORK. In immediate
+    # mode each ring slot holds a whole snap length (256 KiB): the default 2 MiB buffer holds 8
+    # packets and a burst on loopback overflows it, hence -B (KiB).
+    tcpdump -i any -B 65536 -U --immediate-mode -Z root -w "$1" \
+        "tcp portrange 9401-9499 and (tcp port $2 or tcp port $3)" 2>"$WORK/tcpdump.err" &
+    TCPDUMP_PID=$!
+    for _ in $(seq 200); do
+        if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$WORK/tcpdump.err" >&2; return 1; }
+        sleep 0.05
+    done
+    log "tcpdump did not start"; return 1
+}
+
+stop_capture() {
+    if [[ -n $TCPDUMP_PID ]]; then
+        kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+        wait "$TCPDUMP_PID" 2>/dev/null || true
+        TCPDUMP_PID=
+        sed -n '/packets/p' "$WORK/tcpdump.err" >&2 || true
+        if ! grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.err"; then
+            log "tcpdump dropped packets: run again"; return 1
+        fi
+    fi
+}
+
+cleanup() {
+    stop_capture
+    stop_servers
+    if [[ ${KEEP_WORK:-0} == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+temp_paths() {
+    local d=$WORK/$1
+    mkdir -p "$d"
+    echo "client_body_temp_path $d/body; proxy_temp_path $d/proxy; fastcgi_temp_path $d/fcgi;
+    uwsgi_temp_path $d/uwsgi; scgi_temp_path $d/scgi;"
+}
+
+# nginx_main NAME: the main context; one process (master_process off), so the PID started here
+# is the one serving (the race client stops and resumes it by that PID)
+nginx_main() {
+    printf 'worker_processes 1;\nmaster_process off;\ndaemon off;\npid %s;\n' "$WORK/$1.pid"
+    printf 'error_log %s info;\nevents { worker_connections 64; }\n' "$WORK/${1%-*}.nginx-error.log"
+}
+
+# nginx_front NAME LISTEN BACKEND_PORT -> $WORK/NAME-front.conf
+nginx_front() {
+    cat >"$WORK/$1-front.conf" <<CONF
+$(nginx_main "$1-front")
+http {
+    log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
+                     '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
+                     'uptime=\$upstream_response_time';
+    access_log $WORK/$1.nginx-access.log proxy;
+    $(temp_paths "$1-front")
+    upstream node {
+        server 127.0.0.1:$3;
+        keepalive 4;
+    }
+    server {
+        listen $2;
+        location /api/ {
+            proxy_pass http://node/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+}
+
+# nginx_backend NAME PORT -> $WORK/NAME-backend.conf
+nginx_backend() {
+    cat >"$WORK/$1-backend.conf" <<CONF
+$(nginx_main "$1-backend")
+http {
+    log_format conn '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
+                    '"\$request" \$status';
+    access_log $WORK/$1.nginx-access.log conn;
+    keepalive_timeout 2s;
+    $(temp_paths "$1-backend")
+    server {
+        listen 127.0.0.1:$2;
+        location / { return 200 "nginx \$request_method \$uri\n"; }
+    }
+}
+CONF
+}
+
+# haproxy_front NAME PORT BACKEND_PORT -> $WORK/NAME-haproxy.cfg
+haproxy_front() {
+    cat >"$WORK/$1-haproxy.cfg" <<CONF
+global
+    log stdout format raw local0 info
+    nbthread 1
+defaults
+    mode http
+    log global
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 10s
+frontend fe
+    bind 127.0.0.1:$2
+    # option httplog's format, plus the source port of the upstream connection (%bi:%bp)
+    log-format "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r upstream_src=%bi:%bp"
+    default_backend be
+backend be
+    http-reuse safe
+    server nginx 127.0.0.1:$3
+CONF
+}
+
+save_logs() {  # save_logs NAME
+    mkdir -p "$OUT/logs"
+    local f
+    for f in "$WORK/$1".*.log; do
+        [[ -e $f ]] || continue
+        sed "s#$WORK#/tmp/WORK#g" "$f" >"$OUT/logs/$(basename "$f")"
+    done
+}
+
+# run NAME FRONT_PORT BACKEND_PORT FRONT_URL CLIENT PROXY_PID
+run() {
+    local name=$1
+    start_capture "$WORK/$name.pcap" "$2" "$3"
+    "$PY" "$CLIENTS" "$5" "$4" "$6" 2>&1 | tee "$WORK/$name.client.log" >&2
+    sleep 3.5   # the backends close their idle connections (Node: after 3.0 s)
+    stop_capture
+    stop_servers
+    mv "$WORK/$name.pcap" "$OUT/$name.pcap"
+    chmod 644 "$OUT/$name.pcap"
+    save_logs "$name"
+}
+
+node_backend() {  # node_backend NAME PORT KEEPALIVE_MS
+    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3"
+}
+
+scenario() {
+    local name=$1
+    log "=== $name ==="
+    case $name in
+    proxy-nginx-natural)
+        node_backend "$name" 9441 2000
+        nginx_front "$name" 127.0.0.1:9442 9441
+        start 9442 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        run "$name" 9442 9441 http://127.0.0.1:9442 natural "$LAST_PID" ;;
+    proxy-nginx-race)
+        node_backend "$name" 9443 1000
+        nginx_front "$name" "[::1]:9444" 9443
+        start 9444 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        run "$name" 9444 9443 "http://[::1]:9444" race "$LAST_PID" ;;
+    proxy-haproxy-reuse)
+        nginx_backend "$name" 9445
+        start 9445 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-backend.conf"
+        haproxy_front "$name" 9446 9445
+        start 9446 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        run "$name" 9446 9445 http://127.0.0.1:9446 interleave "$LAST_PID" ;;
+    *) log "unknown scenario $name"; return 2 ;;
+    esac
+}
+
+ALL=(proxy-nginx-natural proxy-nginx-race proxy-haproxy-reuse)
+
+for tool in nginx haproxy node tcpdump; do
+    command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
+done
+"$PY" -c 'import requests' 2>/dev/null || "$PY" -m pip install -q requests
+
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
+for n in "${names[@]}"; do
+    scenario "$n"
+done

@@ -1,0 +1,43 @@
+// Tiny Node backend for samples/real/make_proxy.sh: answers every request with 200 and a short
+// text, and closes keep-alive connections after KEEPALIVE_MS idle (Node's keepAliveTimeout).
+// Logs one line per request and per closed connection on stdout (the manifest quotes them).
+//
+//   node proxy_backend.js PORT KEEPALIVE_MS
+'use strict';
+const http = require('http');
+
+const port = Number(process.argv[2]);
+const keepAliveMs = Number(process.argv[3] || 2000);
+const t0 = Date.now();
+let nextConn = 0;
+
+function log(msg) {
+  process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(3)} ${msg}\n`);
+}
+
+const server = http.createServer((req, res) => {
+  const sock = req.socket;
+  sock.katuiRequests += 1;
+  let body = 0;
+  req.on('data', (chunk) => { body += chunk.length; });
+  req.on('end', () => {
+    const text = `node ${req.method} ${req.url} body=${body}\n`;
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    log(`conn=${sock.katuiId} peer=${sock.remotePort} req=${sock.katuiRequests} ` +
+        `"${req.method} ${req.url}" 200 body=${body}`);
+  });
+});
+server.keepAliveTimeout = keepAliveMs;
+server.on('connection', (sock) => {
+  sock.katuiId = ++nextConn;
+  sock.katuiRequests = 0;
+  const peer = sock.remotePort;
+  log(`conn=${sock.katuiId} peer=${peer} accepted`);
+  sock.on('close', (hadError) => {
+    log(`conn=${sock.katuiId} peer=${peer} closed after ${sock.katuiRequests} requests` +
+        `${hadError ? ' (error)' : ''}`);
+  });
+});
+server.listen(port, '127.0.0.1', () => log(`listening on 127.0.0.1:${port} keepAliveTimeout=${keepAliveMs}`));
+process.on('SIGTERM', () => { log('SIGTERM'); process.exit(0); });

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Clients that drive the proxy captures made by make_proxy.sh (both legs of a proxy).
+
+    python3 proxy_clients.py SCENARIO FRONT_URL PROXY_PID
+
+SCENARIO is one of ``natural``, ``race`` and ``interleave`` (see make_proxy.sh). PROXY_PID is
+the proxy process make_proxy.sh started (a single process: nginx ``master_process off``,
+haproxy ``-db``); ``race`` pauses and resumes that one process, by its PID, to widen the
+keep-alive race window (see ``race``). Every loop here is bounded and every request has a
+timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import requests
+
+TIMEOUT = 10
+_LOG = threading.Lock()
+
+
+def log(msg: str) -> None:
+    with _LOG:  # the race's request thread logs too
+        print(f"[client {time.time():.6f}] {msg}", file=sys.stderr, flush=True)
+
+
+def call(session: requests.Session, method: str, url: str) -> None:
+    """One request; prints what the client saw (status, or the error it got)."""
+    t0 = time.monotonic()
+    try:
+        r = session.request(method, url, data=b"x=1" if method == "POST" else None, timeout=TIMEOUT)
+        log(f"{method} {url} -> {r.status_code} in {time.monotonic() - t0:.3f} s: {r.text.strip()!r}")
+    except requests.RequestException as exc:
+        log(f"{method} {url} -> error after {time.monotonic() - t0:.3f} s: {exc}")
+
+
+def natural(front: str, pid: int) -> None:
+    """15 tries whose idle gap straddles the moment the backend closes an idle connection, GET
+    and POST alternating, hoping a request meets the backend's close on the wire. Node 20 with
+    ``keepAliveTimeout`` 2000 advertises ``Keep-Alive: timeout=2`` but closes after 3.0 s (it
+    adds a 1 s buffer), so the gaps are 2.950..3.050 s."""
+    del pid
+    s = requests.Session()
+    call(s, "GET", f"{front}/api/warm")
+    for i in range(15):
+        time.sleep(2.95 + i * 0.1 / 14)
+        method = "GET" if i % 2 == 0 else "POST"
+        call(s, method, f"{front}/api/try{i + 1}")
+    s.close()
+
+
+def _paused_request(s: requests.Session, method: str, url: str, pid: int, idle: float) -> None:
+    """Send ``method url`` while the proxy process is stopped, then let the backend's idle
+    close happen, then resume the proxy: when it wakes, the client's request is the older
+    event, so it reuses its cached upstream connection, whose FIN it has not read yet."""
+    os.kill(pid, signal.SIGSTOP)
+    log(f"proxy {pid} stopped")
+    t = threading.Thread(target=call, args=(s, method, url))
+    try:
+        t.start()
+        time.sleep(idle)  # the backend closes the idle upstream connection meanwhile
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        log(f"proxy {pid} resumed")
+    t.join(TIMEOUT + 5)
+
+
+def race(front: str, pid: int) -> None:
+    """The upstream keep-alive race made deterministic: a GET (retried by the proxy) and a
+    POST (not retried: non-idempotent) each sent on an upstream connection the backend is
+    closing. The backend's ``keepAliveTimeout`` is 1000 ms (it closes after 2.0 s idle); the
+    proxy is paused for 2.5 s."""
+    s = requests.Session()
+    call(s, "GET", f"{front}/api/warm")
+    time.sleep(0.2)
+    _paused_request(s, "GET", f"{front}/api/race-get", pid, 2.5)
+    time.sleep(0.2)
+    call(s, "POST", f"{front}/api/post-ok")
+    time.sleep(0.2)
+    _paused_request(s, "POST", f"{front}/api/race-post", pid, 2.5)
+    time.sleep(0.2)
+    call(s, "GET", f"{front}/api/after")
+    s.close()
+
+
+def interleave(front: str, pid: int) -> None:
+    """Two clients, each with its own keep-alive connection to the proxy, taking turns; then
+    an idle stretch past the backend's 2 s keep-alive timeout; then more turns."""
+    del pid
+    a, b = requests.Session(), requests.Session()
+    for i in range(3):
+        call(a, "GET", f"{front}/a{i + 1}")
+        time.sleep(0.1)
+        call(b, "GET", f"{front}/b{i + 1}")
+        time.sleep(0.1)
+    time.sleep(2.5)
+    for i in range(3, 5):
+        call(a, "GET", f"{front}/a{i + 1}")
+        time.sleep(0.1)
+        call(b, "GET", f"{front}/b{i + 1}")
+        time.sleep(0.1)
+    a.close()
+    b.close()
+
+
+SCENARIOS = {"natural": natural, "race": race, "interleave": interleave}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[1]](sys.argv[2], int(sys.argv[3]))

@@ -1,0 +1,243 @@
+"""Proxy links and upstream races on real captures of both legs, checked against the proxies'
+and the backends' own logs (samples/real/logs/, written by samples/real/make_proxy.sh)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+from katui.analysis.proxy import find_proxy_links, path_suffixes, same_host
+from tests.conftest import EXPECTED, SAMPLES, analysed
+
+REAL = SAMPLES / "real"
+LOGS = REAL / "logs"
+
+# nginx: '$msec $remote_addr:$remote_port conn=$connection req=$connection_requests "$request"
+# $status up=$upstream_addr upstatus=$upstream_status uptime=...'
+NGINX_PROXY = re.compile(
+    r'^\S+ (?P<client>\S+) conn=\d+ req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+) [^"]*" (?P<status>\d+) '
+    r"up=(?P<up>.*) upstatus=(?P<upstatus>.*) uptime="
+)
+# Node backend: '<s> conn=N peer=PORT req=N "METHOD URI" 200 body=N'
+NODE = re.compile(r'^\S+ conn=\d+ peer=(?P<port>\d+) req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+)" 200')
+# HAProxy: option httplog's format + ' upstream_src=%bi:%bp'
+HAPROXY = re.compile(
+    r'^(?P<client>\S+) \[.*\] fe be/\S+ \S+ (?P<status>\d+) .* "(?P<method>\S+) (?P<uri>\S+) .*" '
+    r"upstream_src=(?P<src>\S+)$"
+)
+# nginx backend: '$msec $remote_addr:$remote_port conn=$connection req=$connection_requests
+# "$request" $status'
+NGINX_BACKEND = re.compile(
+    r'^\S+ (?P<client>\S+) conn=\d+ req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+) [^"]*" 200$'
+)
+
+
+def _report(name: str):
+    a = analysed(str(REAL / f"{name}.pcap"))
+    return a, find_proxy_links(a.connections)
+
+
+def _lines(name: str, pattern: re.Pattern) -> list[re.Match]:
+    text = (LOGS / name).read_text().splitlines()
+    return [m for m in map(pattern.match, text) if m]
+
+
+def _port(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+def _front_requests(a, report):
+    """(connection, exchange) of every request on a front connection, in time order."""
+    out = [
+        (c, e)
+        for c in a.connections
+        if report.roles.get(c.stream, ("",))[0] == "front"
+        for e in c.exchanges
+        if e.request is not None
+    ]
+    return sorted(out, key=lambda ce: ce[1].request.start_ns)
+
+
+def _conn(a, stream):
+    return a.connections[stream]
+
+
+@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race"])
+def test_nginx_links_match_the_access_log(name):
+    """Every front request nginx logged is linked to as many upstream requests as nginx tried
+    ($upstream_status lists one status per try, 502 for a try that got no response)."""
+    a, report = _report(name)
+    log = _lines(f"{name}.nginx-access.log", NGINX_PROXY)
+    fronts = _front_requests(a, report)
+    assert len(fronts) == len(log) > 0
+    for (c, e), m in zip(fronts, log, strict=True):
+        assert (_port(c.client), e.n, e.request.method, e.request.uri) == (
+            _port(m["client"]),
+            int(m["n"]),
+            m["method"],
+            m["uri"],
+        )
+        assert e.response.status == int(m["status"])
+        tries = m["upstatus"].split(", ")
+        links = report.upstream_of(c.stream, e.n)
+        assert [k.attempt for k in links] == list(range(1, len(tries) + 1))
+        assert [k.answered for k in links] == [t != "502" for t in tries]
+        assert all(k.how == "timing+method+path" and k.stripped_prefix == "/api" for k in links)
+        assert {k.upstream_server for k in links} == set(m["up"].split(", "))
+        for k in links:
+            assert report.downstream_of(k.upstream_stream, k.upstream_n) == k
+    assert report.proxies == (fronts[0][0].server,)
+
+
+@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race"])
+def test_answered_upstream_requests_match_the_node_log(name):
+    """Node logged each request it answered with the proxy's source port and its position on
+    that connection: exactly the answered upstream requests katui linked."""
+    a, report = _report(name)
+    node = {(int(m["port"]), int(m["n"]), m["method"], m["uri"]) for m in _lines(f"{name}.node.log", NODE)}
+    linked = set()
+    for k in report.links:
+        if k.answered:
+            c = _conn(a, k.upstream_stream)
+            r = c.exchanges[k.upstream_n - 1].request
+            linked.add((_port(c.client), k.upstream_n, r.method, r.uri))
+    assert linked == node
+
+
+@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race"])
+def test_nginx_races_match_the_access_log(name):
+    """A try that got no response is a 502 in $upstream_status: each one is an upstream race,
+    absorbed when nginx's answer to the client was not a 502, else reached the client."""
+    a, report = _report(name)
+    log = _lines(f"{name}.nginx-access.log", NGINX_PROXY)
+    expected = sorted(
+        (int(m["n"]), "reached-client" if m["status"] == "502" else "absorbed")
+        for m in log
+        for t in m["upstatus"].split(", ")
+        if t == "502"
+    )
+    assert sorted((r.front_n, r.outcome) for r in report.races) == expected
+    errors = (LOGS / f"{name}.nginx-error.log").read_text()
+    assert errors.count("upstream prematurely closed connection") == len(expected)
+
+
+def test_natural_race_reached_the_client():
+    """Of 15 tries with idle gaps of 2.950..3.050 s against Node's 3.0 s close, one POST was
+    sent 0.5 ms after Node's FIN: reset, not retried (non-idempotent), 502 to the client."""
+    a, report = _report("proxy-nginx-natural")
+    (race,) = report.races
+    front = _conn(a, race.front_stream).exchanges[race.front_n - 1]
+    assert (front.request.method, front.request.uri) == ("POST", "/api/try8")
+    assert (race.outcome, race.front_status, race.front_frame) == (
+        "reached-client",
+        502,
+        front.response.frame,
+    )
+    assert race.close_how == "fin" and race.close_frame < race.request_frame
+    assert 2_950_000_000 < race.idle_before_ns < 3_100_000_000
+    assert len(report.links) == 16
+
+
+def test_race_outcomes_match_the_nginx_logs():
+    """The GET nginx retried (upstatus '502, 200', client 200) is absorbed; the POST it did
+    not retry (non-idempotent: upstatus 502, client 502) reached the client."""
+    a, report = _report("proxy-nginx-race")
+    log = {m["uri"]: m for m in _lines("proxy-nginx-race.nginx-access.log", NGINX_PROXY)}
+    assert log["/api/race-get"]["upstatus"] == "502, 200" and log["/api/race-get"]["status"] == "200"
+    assert log["/api/race-post"]["upstatus"] == "502" and log["/api/race-post"]["status"] == "502"
+    by_method = {r.method: r for r in report.races}
+    assert set(by_method) == {"GET", "POST"} and len(report.races) == 2
+    get, post = by_method["GET"], by_method["POST"]
+    front = _conn(a, get.front_stream)
+    assert front.exchanges[get.front_n - 1].request.uri == "/api/race-get"
+    assert (get.outcome, get.front_status, get.close_how) == ("absorbed", 200, "fin")
+    assert get.retry_stream != get.stream and get.retry_n == 1  # a new upstream connection
+    assert 0 < get.extra_latency_ns < 50_000_000
+    assert get.front_frame == front.exchanges[get.front_n - 1].response.frame
+    assert front.exchanges[post.front_n - 1].request.uri == "/api/race-post"
+    assert (post.outcome, post.front_status, post.retry_stream) == ("reached-client", 502, None)
+    assert post.front_frame == front.exchanges[post.front_n - 1].response.frame
+    for race in report.races:
+        up = _conn(a, race.stream)
+        assert up.close.reason == "stale-reuse" and race.close_frame < race.request_frame
+        assert race.idle_before_ns > 2_000_000_000  # past Node's 2.0 s close
+    groups = {(g.outcome, g.method): g for g in report.race_groups()}
+    assert set(groups) == {("absorbed", "GET"), ("reached-client", "POST")}
+    assert groups["absorbed", "GET"].streams == tuple(
+        sorted({get.stream, get.front_stream, get.retry_stream})
+    )
+
+
+def test_race_capture_has_an_ipv6_front_and_an_ipv4_upstream():
+    _, report = _report("proxy-nginx-race")
+    assert report.proxies == ("[::1]:9444",)
+    assert {k.upstream_server for k in report.links} == {"127.0.0.1:9443"}
+
+
+def test_haproxy_links_match_its_log_and_the_backend_log():
+    """HAProxy logged, per front request, the source port of the upstream connection it used
+    (%bp); nginx logged that port and the request's position on the connection. One upstream
+    connection carries requests of both front connections (http-reuse safe)."""
+    a, report = _report("proxy-haproxy-reuse")
+    hap = _lines("proxy-haproxy-reuse.haproxy.log", HAPROXY)
+    backend = _lines("proxy-haproxy-reuse.nginx-access.log", NGINX_BACKEND)
+    fronts = _front_requests(a, report)
+    assert len(fronts) == len(hap) == len(backend) == 10
+    for (c, e), m, b in zip(fronts, hap, backend, strict=True):
+        assert (_port(c.client), e.request.uri, e.response.status) == (_port(m["client"]), m["uri"], 200)
+        (link,) = report.upstream_of(c.stream, e.n)
+        up = _conn(a, link.upstream_stream)
+        assert _port(up.client) == _port(m["src"]) == _port(b["client"])
+        assert (link.upstream_n, b["uri"]) == (int(b["n"]), e.request.uri)
+        assert link.stripped_prefix == "" and link.answered
+    shared = {}
+    for k in report.links:
+        shared.setdefault(k.upstream_stream, set()).add(k.front_stream)
+    assert any(len(fronts) == 2 for fronts in shared.values())
+    assert report.races == ()
+
+
+def test_no_proxy_no_links():
+    """The single-server samples hold no proxy."""
+    for path in sorted(SAMPLES.glob("*.pcap")):
+        report = find_proxy_links(analysed(str(path)).connections)
+        assert (report.proxies, report.links, report.races, report.roles) == ((), (), (), {}), path.name
+
+
+def test_ambiguous_candidates_are_not_linked():
+    """The same two legs twice over (renumbered streams): every front request then has two
+    equally good upstream requests, so nothing is linked."""
+    a, _ = _report("proxy-haproxy-reuse")
+    twins = [dataclasses.replace(c, stream=c.stream + 1000) for c in a.connections]
+    report = find_proxy_links([*a.connections, *twins])
+    assert report.links == () and report.proxies == ()
+
+
+def test_path_suffixes_and_hosts():
+    assert path_suffixes("/api/v1/x?q=1") == [
+        ("/api/v1/x?q=1", ""),
+        ("/v1/x?q=1", "/api"),
+        ("/x?q=1", "/api/v1"),
+    ]
+    assert path_suffixes("http://h:8080/a/b")[:2] == [("/a/b", ""), ("/b", "/a")]
+    assert same_host("::1", "127.0.0.1") and same_host("::ffff:10.0.0.1", "10.0.0.1")
+    assert not same_host("10.0.0.1", "10.0.0.2")
+
+
+@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race", "proxy-haproxy-reuse"])
+def test_frames_agree_with_tshark(name):
+    """The frames the links point at are Wireshark's (tests/expected/, made by
+    tests/oracle/make_expected.py; test_oracle.py only reads samples/*.pcap so far)."""
+    exp = json.loads((EXPECTED / f"{name}.pcap.json").read_text())
+    a, _ = _report(name)
+    assert {i + 1: s for i, s in enumerate(a.table.stream) if s >= 0} == {
+        int(f): s for f, s in exp["stream_of_frame"].items()
+    }
+    ex = [e for c in a.connections for e in c.exchanges]
+    assert sorted(e.request.frame for e in ex if e.request) == exp["http_request_frames"]
+    assert sorted(e.response.frame for e in ex if e.response) == exp["http_response_frames"]
+    for sid, st in exp["streams"].items():
+        assert list(a.connections[int(sid)].close.rst_frames) == st["rst_frames"]
