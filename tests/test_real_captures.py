@@ -232,3 +232,18 @@ def test_race_that_reached_the_client_vs_one_that_was_retried():
     (g,) = [f for f in wrk.findings if f.kind == "client-gave-up"]
     assert g.severity == "info" and g.count == 2
     assert "request-timeout" not in _kinds(wrk)
+
+
+def test_proxy_races_are_told_from_both_legs():
+    # nginx (upstream keepalive) in front of Node: a POST raced on the upstream and nginx gave
+    # the client a 502 (not retried: non-idempotent); a GET raced and nginx retried it (proxy.md).
+    a = _a("proxy-nginx-race.pcap")
+    kinds = {f.kind: f for f in a.findings}
+    lost, absorbed = kinds["upstream-race"], kinds["upstream-race-absorbed"]
+    assert lost.severity == "problem" and "502" in lost.text
+    assert absorbed.severity == "warning" and "retried" in absorbed.text
+    for f in (lost, absorbed):
+        # The reusing side is the proxy: the advice is about its upstream keep-alive.
+        assert "proxy [::1]:9444" in f.advice and "upstream block" in f.advice
+        assert "client's pool" not in f.advice
+    assert "stale-reuse" not in kinds  # not told a second time as a client-side race

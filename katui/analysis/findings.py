@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from katui.analysis.proxy import ProxyReport, find_proxy_links
 from katui.analysis.software import client_software, server_software
 from katui.analysis.timeout import server_idle_close
 from katui.analysis.verdicts import GATEWAY_ERRORS
@@ -27,10 +28,15 @@ _ORDER = {"problem": 0, "warning": 1, "info": 2}
 def findings(conns: list[Connection], timeouts: list[TimeoutEstimate]) -> list[Finding]:
     """Every finding, problems first. ``timeouts`` are the per-server idle timeout estimates."""
     by_server = {t.server: t for t in timeouts}
-    out: list[Finding] = []
+    proxied = find_proxy_links(conns)
+    out: list[Finding] = _proxy_races(conns, by_server, proxied)
+    raced = {r.stream for r in proxied.races if r.outcome != "unlinked"}
     for rule in (_stale, _error_statuses, _closes, _server_timeout, _client_timeout,
                  _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
                  _damage):  # fmt: skip
+        if rule is _stale:  # upstream races are told from both legs by _proxy_races
+            out.extend(rule([c for c in conns if c.stream not in raced], by_server))
+            continue
         out.extend(rule(conns, by_server))
     out.sort(key=lambda f: _ORDER[f.severity])
     return out
@@ -167,6 +173,56 @@ def _race_advice(t: TimeoutEstimate | None, group: list[Connection]) -> str:
     return (f"Set the client's pool idle timeout below {safe:g} s (the server closed idle "
             f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
             f"{setting} well above the client's; retry idempotent requests once on a reset.")  # fmt: skip
+
+
+def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
+    """Upstream keep-alive races, told from both legs: which reached the client, which the
+    proxy absorbed; the advice is about the proxy's upstream keep-alive, not a client pool."""
+    out = []
+    for (server, outcome), races in _group_races(proxied).items():
+        first = races[0]
+        t = by_server.get(server)
+        safe = safe_idle_s(t) if t is not None else None
+        below = f" below {safe:g} s" if safe is not None else " below the backend's"
+        backend = f" ({t.software} {t.setting})" if t is not None and t.setting else ""
+        advice = (f"The reusing side is the proxy {first.proxy or ''}: set its upstream keep-alive "
+                  f"timeout{below} (nginx: keepalive_timeout inside the upstream block; HAProxy: "
+                  f"timeout http-keep-alive), or raise the backend's idle timeout{backend} above "
+                  "the proxy's.").replace("proxy :", "proxy:")  # fmt: skip
+        streams = tuple(
+            sorted({r.stream for r in races} | {r.front_stream for r in races if r.front_stream is not None})
+        )
+        if outcome == "reached-client":
+            how = "; ".join(
+                f"upstream stream {r.stream} frame {r.request_frame} -> client got "
+                f"{r.front_status or 'no response'} on stream {r.front_stream} frame {r.front_frame}"
+                for r in races[:EXAMPLES]
+            )
+            sev, text = "problem", (f"{plural(len(races), 'request')} from the proxy to {server} hit "
+                                    f"the backend's keep-alive close and the client got an error "
+                                    f"({how}).")  # fmt: skip
+        elif outcome == "absorbed":
+            how = "; ".join(
+                f"upstream stream {r.stream} retried on stream {r.retry_stream}"
+                + (f", +{fmt_s(r.extra_latency_ns)}" if r.extra_latency_ns is not None else "")
+                for r in races[:EXAMPLES]
+            )
+            sev, text = "warning", (f"{plural(len(races), 'request')} from the proxy to {server} hit "
+                                    f"the backend's keep-alive close; the proxy retried and the "
+                                    f"client got its answer ({how}).")  # fmt: skip
+        else:
+            continue  # unlinked: told by _stale as a plain race
+        kind = "upstream-race" if outcome == "reached-client" else "upstream-race-absorbed"
+        out.append(Finding(kind, sev, first.stream, first.close_frame or first.request_frame, text,
+                           advice, streams=streams, server=server, count=len(races)))  # fmt: skip
+    return out
+
+
+def _group_races(proxied: ProxyReport) -> dict:
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for r in proxied.races:
+        groups[(r.upstream_server, r.outcome)].append(r)
+    return groups
 
 
 # -- error responses -------------------------------------------------------------------------
