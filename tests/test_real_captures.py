@@ -32,6 +32,10 @@ VERDICTS = {
     "node-bad-request.pcap": [("error-close", "server", "fin"), ("error-close", "server", "fin")],
     "node-503-close.pcap": [("error-close", "client", "fin")],
     "node-upgrade.pcap": [("upgrade", "server", "fin")],
+    "node-partial-body.pcap": [("incomplete-request", "server", "fin")],
+    "node-silent.pcap": [("error-close", "server", "fin")],  # 408 to a connection that sent nothing
+    "node-stalled-reader.pcap": [("stalled-reader", "server", "rst")],
+    "node-stalled-default.pcap": [("stalled-reader", "client", "rst")],  # no server packet at all
     "node-client-rst.pcap": [("reset", "client", "rst")],
     "node-max-requests.pcap": [("request-limit", "client", "fin")] * 2,
     # uvicorn, gunicorn
@@ -43,11 +47,18 @@ VERDICTS = {
         ("connection-close", "server", "fin"),
         ("connection-close", "server", "fin"),
     ],
+    "uvicorn-partial.pcap": [("incomplete-request", "client", "fin")],  # no header timeout
+    "gunicorn-gthread-partial.pcap": [("incomplete-request", "client", "fin")],
+    "uvicorn-silent.pcap": [("unused", "client", "fin")],
     # HAProxy 2.6
     "haproxy-ka.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
     "haproxy-tcpcheck.pcap": [("unused", "client", "rst")] * 6,
     "haproxy-httpchk.pcap": [("connection-close", "client", "rst")] * 6,
     "haproxy-timeout-client.pcap": [("incomplete-request", "server", "fin")],
+    "haproxy-http-request-timeout.pcap": [("incomplete-request", "server", "fin")],
+    "haproxy-silent.pcap": [("error-close", "server", "fin")],
+    "haproxy-silent-ignore-probes.pcap": [("unused", "server", "fin")],
+    "haproxy-503.pcap": [("closed", "client", "fin")],  # two 503s, the connection stayed open
     # clients against nginx
     "clients-ab.pcap": [("http10", "server", "fin")] * 10,
     "clients-ab-k.pcap": [("closed", "client", "fin")] * 2,
@@ -247,3 +258,28 @@ def test_proxy_races_are_told_from_both_legs():
         assert "proxy [::1]:9444" in f.advice and "upstream block" in f.advice
         assert "client's pool" not in f.advice
     assert "stale-reuse" not in kinds  # not told a second time as a client-side race
+
+
+def test_a_server_that_never_timed_out_a_partial_request_is_not_said_to_have():
+    # uvicorn and gunicorn gthread have no header timeout: the client gave up after 6 s.
+    for name in ("uvicorn-partial.pcap", "gunicorn-gthread-partial.pcap"):
+        (f,) = [f for f in _a(name).findings if f.kind == "incomplete-request"]
+        assert "never timed it out" in f.text and "until the server's request timeout" not in f.text
+
+
+def test_stalled_reader_blames_only_the_side_that_closed():
+    (f,) = [f for f in _a("node-stalled-default.pcap").findings if f.kind == "stalled-reader"]
+    assert "the server never gave up" in f.text and "server gave up" not in f.text.replace(
+        "never gave up", ""
+    )
+    (g,) = [f for f in _a("node-stalled-reader.pcap").findings if f.kind == "stalled-reader"]
+    assert "the server gave up" in g.text
+
+
+def test_error_statuses_are_grouped_and_worded_without_invented_requests_or_races():
+    a = _a("haproxy-503.pcap")
+    (f,) = [f for f in a.findings if f.kind == "http-error"]
+    assert f.severity == "problem" and f.count == 2 and "2 responses 503" in f.text
+    assert "race" not in f.advice
+    (g,) = [f for f in _a("node-silent.pcap").findings if f.kind == "http-error"]
+    assert "1 response 408" in g.text and "request" not in g.text.split("408")[0]

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from katui.analysis.proxy import ProxyReport, find_proxy_links
-from katui.analysis.software import client_software, server_software
+from katui.analysis.software import Software, client_software, server_software, setting_phrase
 from katui.analysis.timeout import server_idle_close
 from katui.analysis.verdicts import GATEWAY_ERRORS
 from katui.model import Connection, Finding, TimeoutEstimate
@@ -75,6 +75,17 @@ def _group(
         kind, severity, first.stream, frame_of(first), f"{text} ({examples}{more}).", advice,
         streams=tuple(c.stream for c in conns), server=server, count=len(conns),
     )  # fmt: skip
+
+
+_TOPICS = {"{request-timeout}": ("request-timeout", "its request read timeout"),
+           "{send-timeout}": ("send-timeout", "its send timeout")}  # fmt: skip
+
+
+def _fill(advice: str, sw: Software | None) -> str:
+    """Name the server's own setting in ``advice`` where the software is known."""
+    for mark, (topic, generic) in _TOPICS.items():
+        advice = advice.replace(mark, setting_phrase(sw, topic, generic))
+    return advice
 
 
 def _by_server(conns: Iterable[Connection]) -> dict[str, list[Connection]]:
@@ -245,22 +256,28 @@ def _error_statuses(conns, by_server):
         streams = tuple(dict.fromkeys(c2.stream for c2, _ in hits))
         out.append(Finding(
             "http-error", sev, c.stream, resp.frame or resp.first_frame,
-            f"{_server_words(conns, server)} answered {plural(len(hits), 'request')} with "
+            f"{_server_words(conns, server)} sent {plural(len(hits), 'response')} "
             f"{status} {resp.reason}".rstrip() + f" (first: stream {c.stream} frame "
             f"{resp.frame or resp.first_frame}{also}).",
-            _status_advice(status), streams=streams, server=server, count=len(hits),
+            _status_advice(status, server_software([c2 for c2 in conns if c2.server == server])),
+            streams=streams, server=server, count=len(hits),
         ))  # fmt: skip
     return out
 
 
-def _status_advice(status: int) -> str:
-    if status in GATEWAY_ERRORS:
-        return ("A proxy or load balancer could not get an answer from its upstream: check the "
-                "upstream's logs at these times, and its keep-alive race with the proxy.")  # fmt: skip
+def _status_advice(status: int, sw: Software | None) -> str:
+    if status in (502, 504):
+        return ("A proxy or gateway got no valid answer from its upstream (refused, reset or "
+                "timed out): its error log at these times says which.")  # fmt: skip
+    if status == 503:
+        return ("The server, or a proxy in front of it, refused the request (overloaded, in "
+                "maintenance, or no healthy upstream): its logs at these times say which.")  # fmt: skip
     if status == 408:
-        return "The server's request timeout expired while the client was sending."
+        limit = setting_phrase(sw, "request-timeout", "its header/body read timeout")
+        return f"The server's request timeout ({limit}) expired before the client finished a request."
     if status == 413:
-        return "The request body is larger than the server allows (e.g. nginx client_max_body_size)."
+        limit = setting_phrase(sw, "body-limit", "its request body limit")
+        return f"The request body is larger than the server allows ({limit})."
     return ""
 
 
@@ -272,7 +289,8 @@ _CLOSE_KINDS = {
         "warning",
         "the client sent part of a request and stalled until the server's request timeout",
         "A client that stops mid-request (slow upload, crashed client, or a slowloris-style "
-        "probe); these closes are not keep-alive idle closes and do not count for the timeout.",
+        "probe) meets the server's request timeout ({request-timeout}); these closes are not "
+        "keep-alive idle closes and do not count for the timeout.",
     ),
     "request-timeout": (
         "warning",
@@ -283,8 +301,8 @@ _CLOSE_KINDS = {
     "stalled-reader": (
         "warning",
         "the server gave up sending a response the client had stopped reading (zero window)",
-        "The client stopped reading its response; the server's send timeout (e.g. nginx "
-        "send_timeout) closed the connection. Not an idle close.",
+        "The client stopped reading its response; the server's send timeout ({send-timeout}) "
+        "ended it. Not an idle close: look at why the client stalled.",
     ),
     "unknown": (
         "info",
@@ -305,6 +323,24 @@ _CLOSE_KINDS = {
 }
 
 
+_CLIENT_SIDE = {
+    # The same reasons where the client, not the server, ended the connection.
+    ("incomplete-request", "client"): (
+        "warning",
+        "the client sent part of a request, stalled, and gave up itself: the server never timed it out",
+        "The server did not close a stalled, partial request: without a request read timeout "
+        "a slow or stuck client holds a connection (and a worker) as long as it likes (the "
+        "slowloris risk). Set one, or put a proxy that has one in front.",
+    ),
+    ("stalled-reader", "client"): (
+        "warning",
+        "the client stopped reading its response (zero window) and then closed the connection "
+        "itself; the server never gave up",
+        "Look at why the client stopped reading (a stuck consumer, a full buffer).",
+    ),
+}
+
+
 def _closes(conns, by_server):
     out = []
     groups: dict[tuple, list[Connection]] = defaultdict(list)
@@ -315,8 +351,12 @@ def _closes(conns, by_server):
         elif r in _CLOSE_KINDS:
             groups[(r, c.server, c.close.by)].append(c)
     for (kind, server, by), cs in groups.items():
-        if kind in _CLOSE_KINDS:
+        if (kind, by) in _CLIENT_SIDE:
+            sev, what, advice = _CLIENT_SIDE[(kind, by)]
+            text = f"{plural(len(cs), 'connection')} to {server}: {what}"
+        elif kind in _CLOSE_KINDS:
             sev, what, advice = _CLOSE_KINDS[kind]
+            advice = _fill(advice, server_software([c for c in conns if c.server == server]))
             text = f"{plural(len(cs), 'connection')} to {server}: {what}"
         else:
             sev, text, advice = _reset_words(kind, by, server, cs)
@@ -482,9 +522,10 @@ def _connection_close(conns, by_server):
                 advice = ("If this client should reuse connections, drop 'Connection: close' from "
                           "its requests (health checkers send it on purpose).")  # fmt: skip
             else:
-                advice = ("The server answered with 'Connection: close': keep-alive is off or "
-                          "limited there (e.g. nginx keepalive_timeout 0, gunicorn's sync "
-                          "worker).")  # fmt: skip
+                sw = server_software([c for c in conns if c.server == server])
+                off = setting_phrase(sw, "keep-alive-off", "its keep-alive settings")
+                advice = (f"The server answered with 'Connection: close': keep-alive is off or "
+                          f"limited there ({off}).")  # fmt: skip
             out.append(_group(
                 "connection-close", "info", cs,
                 f"{plural(len(cs), 'connection')} to {server} ended because the {side} sent "

@@ -29,17 +29,49 @@ class Software:
     """The setting for its per-connection request limit, if it has one."""
     closes_late: float = 0.0
     """Seconds it deliberately closes after its advertised ``Keep-Alive: timeout`` (Node: 1)."""
+    settings: tuple[tuple[str, str], ...] = ()
+    """Other settings by topic: ``body-limit``, ``send-timeout``, ``request-timeout``,
+    ``keep-alive-off``."""
+
+    def setting(self, topic: str) -> str | None:
+        """The setting for ``topic`` (see :attr:`settings`), or None when unknown."""
+        return dict(self.settings).get(topic)
+
+
+def setting_phrase(sw: Software | None, topic: str, generic: str) -> str:
+    """``nginx client_max_body_size`` when the software and its setting are known, else
+    ``generic``: never one server's setting names for another's."""
+    name = sw.setting(topic) if sw is not None else None
+    return f"{sw.name} {name}" if name else generic
 
 
 _SERVERS = (
-    ("nginx", "nginx", "keepalive_timeout", "keepalive_requests"),
-    ("apache", "Apache httpd", "KeepAliveTimeout", "MaxKeepAliveRequests"),
-    ("uvicorn", "uvicorn", "--timeout-keep-alive", None),
-    ("gunicorn", "gunicorn", "--keep-alive", None),
-    ("haproxy", "HAProxy", "timeout http-keep-alive", None),
-    ("envoy", "Envoy", "common_http_protocol_options.idle_timeout", "max_requests_per_connection"),
-    ("microsoft-iis", "IIS", "connectionTimeout", None),
-    ("caddy", "Caddy", "idle_timeout", None),
+    # Server header prefix, name, idle timeout, request limit, other settings
+    ("nginx", "nginx", "keepalive_timeout", "keepalive_requests", (
+        ("body-limit", "client_max_body_size"), ("send-timeout", "send_timeout"),
+        ("request-timeout", "client_header_timeout / client_body_timeout"),
+        ("keep-alive-off", "keepalive_timeout 0"))),
+    ("apache", "Apache httpd", "KeepAliveTimeout", "MaxKeepAliveRequests", (
+        ("body-limit", "LimitRequestBody"), ("send-timeout", "Timeout"),
+        ("request-timeout", "RequestReadTimeout (mod_reqtimeout)"),
+        ("keep-alive-off", "KeepAlive Off"))),
+    ("uvicorn", "uvicorn", "--timeout-keep-alive", None, ()),
+    ("gunicorn", "gunicorn", "--keep-alive", None, (
+        ("keep-alive-off", "the sync worker (no keep-alive; use -k gthread)"),)),
+    ("haproxy", "HAProxy", "timeout http-keep-alive", None, (
+        ("request-timeout", "timeout http-request"), ("send-timeout", "timeout client"),
+        ("keep-alive-off", "option httpclose"))),
+    ("envoy", "Envoy", "common_http_protocol_options.idle_timeout", "max_requests_per_connection", ()),
+    ("microsoft-iis", "IIS", "connectionTimeout", None, ()),
+    ("caddy", "Caddy", "idle_timeout", None, ()),
+)  # fmt: skip
+_NODE = Software(
+    "Node.js (likely)",
+    "no Server header, 'Keep-Alive: timeout=N' as Node's http server sends it",
+    "server.keepAliveTimeout",
+    "server.maxRequestsPerSocket",
+    closes_late=1.0,
+    settings=(("request-timeout", "server.headersTimeout / server.requestTimeout"),),
 )
 _CLIENTS = (
     ("python-requests", "requests (urllib3)", None),
@@ -74,18 +106,12 @@ def server_software(conns: list[Connection]) -> Software | None:
     if names:
         header, _ = names.most_common(1)[0]
         low = header.lower()
-        for key, name, idle, limit in _SERVERS:
+        for key, name, idle, limit, more in _SERVERS:
             if low.startswith(key):
-                return Software(name, f"Server: {header}", idle, limit)
+                return Software(name, f"Server: {header}", idle, limit, settings=more)
         return Software(header.split("/")[0][:40], f"Server: {header}")
     if node_shape:
-        return Software(
-            "Node.js (likely)",
-            "no Server header, 'Keep-Alive: timeout=N' as Node's http server sends it",
-            "server.keepAliveTimeout",
-            "server.maxRequestsPerSocket",
-            closes_late=1.0,
-        )
+        return _NODE
     return None
 
 
