@@ -25,6 +25,25 @@ VERDICTS = {
     "nginx-limit-requests.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
     "nginx-stalled-reader.pcap": [("stalled-reader", "client", "rst")],
     "nginx-stalled-reader-rst.pcap": [("stalled-reader", "server", "rst")],
+    "nginx-stalled-drain.pcap": [("stalled-reader", "server", "fin")],
+    "nginx-limit-curl-clientfin.pcap": [("request-limit", "client", "fin"), ("closed", "client", "fin")],
+    "nginx-5xx.pcap": [("error-close", "server", "fin"), ("closed", "client", "fin")],
+    "nginx-idle-rst.pcap": [("idle-timeout", "server", "fin")],  # reset_timedout_connection: not idle
+    "nginx-preconnect.pcap": [("unused", "server", "fin")],
+    "nginx-unused.pcap": [("unused", "client", "fin")],
+    "nginx-snaplen.pcap": [("idle-timeout", "server", "fin")],  # -s 70: heads cut, silence seen
+    "nginx-snaplen-limit.pcap": [("unknown", "server", "fin"), ("unknown", "client", "fin")],
+    # Apache httpd 2.4 (mpm_event)
+    "apache-idle.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "apache-maxreq.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
+    "apache-limit-curl.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
+    "apache-limit-curl-clientfin.pcap": [("request-limit", "client", "fin"), ("closed", "client", "fin")],
+    "apache-partial-head.pcap": [("incomplete-request", "server", "fin")],
+    "apache-partial-body.pcap": [("incomplete-request", "server", "fin")],
+    "apache-preconnect.pcap": [("unused", "client", "fin")],
+    "apache-preconnect-nodefer.pcap": [("unused", "server", "fin")],
+    "apache-preconnect-long.pcap": [("unused", "server", "fin")],
+    "apache-5xx.pcap": [("error-close", "server", "fin")] * 2 + [("closed", "client", "fin")],
     # Node 20 http server
     "node-ka-default.pcap": [("idle-timeout", "server", "fin")],
     "node-ka-2s.pcap": [("idle-timeout", "server", "fin")],
@@ -153,7 +172,7 @@ def test_request_limit_whoever_fins_first():
 def test_stalled_reader_says_how_much_got_through():
     (c,) = _a("nginx-stalled-reader-rst.pcap").connections
     assert "window was zero from frame 9" in c.close.explanation
-    assert "4096 of its" in c.close.explanation
+    assert "4096 bytes of a 2097152-byte body got through" in c.close.explanation
     assert c.close.wait_ns == pytest.approx(1.96e9, rel=0.02)
 
 
@@ -182,6 +201,7 @@ def test_browser_like_abortive_close_is_info():
         ("gunicorn-gthread.pcap", "127.0.0.1:9213", "gunicorn", "--keep-alive", 2.0),
         ("node-ka-default.pcap", "127.0.0.1:9201", "Node.js (likely)", "server.keepAliveTimeout", 6.0),
         ("haproxy-ka.pcap", "127.0.0.1:9221", None, None, 2.0),
+        ("apache-idle.pcap", "127.0.0.1:9121", "Apache httpd", "KeepAliveTimeout", 2.0),
     ],
 )
 def test_server_timeout_names_the_software_and_is_a_safe_bound(name, server, software, setting, high_s):
@@ -283,3 +303,32 @@ def test_error_statuses_are_grouped_and_worded_without_invented_requests_or_race
     assert "race" not in f.advice
     (g,) = [f for f in _a("node-silent.pcap").findings if f.kind == "http-error"]
     assert "1 response 408" in g.text and "request" not in g.text.split("408")[0]
+
+
+def test_apache_request_limit_is_max_keepalive_requests_plus_one():
+    # MaxKeepAliveRequests 3: Keep-Alive max=3,2,1, then 'Connection: close' on response 4.
+    a = _a("apache-maxreq.pcap")
+    c = a.connections[0]
+    assert c.requests == 4 and c.close.reason == "request-limit"
+    assert any("max=1" in e for e in c.close.evidence)
+    (f,) = [f for f in a.findings if f.kind == "request-limit"]
+    assert "Apache httpd MaxKeepAliveRequests 3" in f.text and "nginx" not in f.text
+
+
+def test_headers_cut_by_the_snap_length_give_unknown_never_a_header_verdict():
+    a = _a("nginx-snaplen-limit.pcap")  # tcpdump -s 70: request and status lines cut
+    for c in a.connections:
+        assert c.close.reason == "unknown" and "snap length" in c.close.explanation
+        assert c.close.by in ("client", "server")  # the closer is still given
+    assert not {"http10", "connection-close", "request-limit"} & {f.kind for f in a.findings}
+    # A long silence before the close is seen whatever the headers said.
+    b = _a("nginx-snaplen.pcap")
+    assert b.connections[0].close.reason == "idle-timeout"
+    assert any("snap length" in e for e in b.connections[0].close.evidence)
+
+
+def test_preconnect_closed_by_the_server_is_not_an_idle_sample():
+    for name in ("nginx-preconnect.pcap", "apache-preconnect-nodefer.pcap", "apache-preconnect-long.pcap"):
+        a = _a(name)
+        assert not a.timeouts or all(t.samples == 0 for t in a.timeouts)
+        assert all(f.severity == "info" for f in a.findings)

@@ -180,15 +180,16 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
     if any(ex.req >= 0 or ex.resp >= 0 for ex in exchanges):
         return None
     if f.client_bytes == 0:
-        waited = f" after {fmt_s(f.idle_ns)}" if f.idle_ns is not None else ""
-        who = "the server gave up waiting for a request" if f.by == "server" else "the client left"
+        waited = f" {fmt_s(f.idle_ns)} after the connection opened" if f.idle_ns is not None else ""
         return _close(
             f, "unused",
-            f"no request was sent: {who}{waited} ({f.by} {_verb(f)}); a pre-connect, TCP probe "
-            "or health check, not a keep-alive close",
+            f"no request was sent: the {f.by} {_verb(f)} it{waited}; a pre-connect, TCP probe or "
+            "health check, not a keep-alive close",
             ("the client sent no payload",),
         )  # fmt: skip
     blind = _blind(f)
+    if f.http and blind and _silence_decides(f, idle_threshold_ns):
+        return None  # a long silence before the close tells what the cut headers cannot
     if f.http and blind:
         return _close(
             f, "unknown",
@@ -202,6 +203,11 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
             ("no HTTP/1.x request or status line in either direction",),
         )  # fmt: skip
     return None
+
+
+def _silence_decides(f: CloseFacts, idle_threshold_ns: int) -> bool:
+    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.by == "server" else idle_threshold_ns
+    return f.idle_ns is not None and f.idle_ns >= limit
 
 
 def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
@@ -278,12 +284,16 @@ def wait_txt(wait_ns: int) -> str:
 
 def _stalled(f: CloseFacts, ex: Exchange):
     resp = ex.response
-    total = f" of its {resp.content_length + resp.head_bytes}" if resp.content_length is not None else ""
-    got = f"{f.server_bytes}{total} bytes"
+    body = f" of a {resp.content_length}-byte body" if resp.content_length is not None else ""
+    got = f"{f.server_bytes} bytes{body}"
     if f.client_zero_window_frame is not None and f.client_zero_window_ns >= resp.start_ns:
         wait = (f.ts_ns or 0) - f.client_zero_window_ns
         if f.by == "server":
-            then = f"the server {_verb(f)} the connection {wait_txt(wait)}: a send timeout"
+            if f.how == "rst":
+                then = f"the server reset the connection {wait_txt(wait)}: a send timeout"
+            else:  # a FIN waits behind unsent data: it leaves when the window opens again
+                then = (f"the server's FIN came {wait_txt(wait)} (it may have given up earlier: "
+                        "a FIN waits behind unsent data): a send timeout")  # fmt: skip
         else:
             then = f"the client {_verb(f)} the connection {wait_txt(wait)}"
         return _close(
@@ -363,6 +373,9 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     ev = (f"{_msg(resp, n)} said {said}",)
     earlier = any(e.response is not None and e.response.wants_close for e in exchanges if e is not last)
     if n > 1 and not earlier:
+        prev = next((e.response for e in reversed(exchanges) if e.n == n - 1 and e.response), None)
+        if prev is not None and prev.keep_alive and "max=" in prev.keep_alive.lower():
+            ev += (f"{_msg(prev, n - 1)} said 'Keep-Alive: {prev.keep_alive}'",)
         return _close(
             f, "request-limit",
             f"the server said 'Connection: close' on response {n} after keeping the connection "

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Clients for the nginx / Apache captures made by make_servers.sh.
+
+    python3 servers_clients.py SCENARIO PORT
+
+Each sub-command talks to a server that make_servers.sh has already started
+on 127.0.0.1:PORT while tcpdump records the loopback traffic.  Real clients
+(requests, curl via make_servers.sh) are used where they can do the thing;
+raw sockets only where no real client can be made to (send half a request
+and stall, never read, connect and send nothing).  Every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+
+HOST = "127.0.0.1"
+T0 = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[client +{time.monotonic() - T0:6.3f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def connect(port: int, rcvbuf: int | None = None) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        # must be set before connect() so the SYN advertises the small window
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect((HOST, port))
+    log(f"connected from port {s.getsockname()[1]}")
+    return s
+
+
+def read_one(s: socket.socket, buf: bytearray) -> bytes:
+    """Read one response with Content-Length (or to EOF). b'' on EOF first."""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            return b""
+        buf += chunk
+    end = buf.index(b"\r\n\r\n") + 4
+    head = bytes(buf[:end]).decode("latin-1")
+    length = None
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v)
+    if length is None:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        length = len(buf) - end
+    while len(buf) < end + length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    resp = bytes(buf[: end + length])
+    del buf[: end + length]
+    log("got " + resp.split(b"\r\n", 1)[0].decode() + f" ({len(resp)} bytes)")
+    return resp
+
+
+def wait_for_close(s: socket.socket, limit: float) -> None:
+    """Wait up to `limit` s for the server to send something / close."""
+    s.settimeout(limit)
+    start = time.monotonic()
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                log(
+                    f"EOF from server after {time.monotonic() - start:.3f}s; "
+                    f"received {len(got)} bytes: {got[:200]!r}"
+                )
+                return
+            got += chunk
+            log(f"server sent {len(chunk)} bytes: {chunk[:120]!r}")
+    except TimeoutError:
+        log(f"nothing more within {limit}s ({len(got)} bytes received)")
+    except ConnectionResetError:
+        log(f"connection reset by server after {time.monotonic() - start:.3f}s; received {len(got)} bytes")
+
+
+def get(path: str, extra: str = "") -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: katui-raw/1\r\n{extra}\r\n").encode()
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def partial_head(port: int) -> None:
+    """Request head without its blank line, then stall."""
+    s = connect(port)
+    s.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n")
+    log("sent partial head 'GET /slow HTTP/1.1\\r\\nHost: x\\r\\n' and stall")
+    wait_for_close(s, 8)
+    s.close()
+    log("closed")
+
+
+def partial_body(port: int) -> None:
+    """PUT with Content-Length: 100, 10 body bytes, then stall."""
+    s = connect(port)
+    s.sendall(
+        b"PUT /upload/f.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: katui-raw/1\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789"
+    )
+    log("sent PUT head + 10 of 100 body bytes, stall")
+    wait_for_close(s, 8)
+    s.close()
+    log("closed")
+
+
+def partial_post(port: int) -> None:
+    """POST with Content-Length: 100, 10 body bytes, then stall."""
+    s = connect(port)
+    s.sendall(
+        b"POST /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: katui-raw/1\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789"
+    )
+    log("sent POST head + 10 of 100 body bytes, stall")
+    wait_for_close(s, 8)
+    s.close()
+    log("closed")
+
+
+def reused_then_partial(port: int) -> None:
+    """Two full requests on one connection, then half a head and stall."""
+    s = connect(port)
+    buf = bytearray()
+    s.sendall(get("/one"))
+    read_one(s, buf)
+    time.sleep(0.5)
+    s.sendall(get("/two"))
+    read_one(s, buf)
+    time.sleep(0.5)
+    s.sendall(b"GET /three HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    log("sent partial head of /three and stall")
+    wait_for_close(s, 8)
+    s.close()
+    log("closed")
+
+
+def session_gets(port: int, plan: str) -> None:
+    """requests.Session: plan is a list of 'GET path' / 'sleep N' steps."""
+    import requests
+
+    sess = requests.Session()
+    for step in plan.split(","):
+        what, arg = step.split(":")
+        if what == "sleep":
+            log(f"sleep {arg}")
+            time.sleep(float(arg))
+        else:
+            r = sess.get(f"http://{HOST}:{port}{arg}", timeout=5)
+            log(
+                f"GET {arg} -> {r.status_code} Connection={r.headers.get('Connection')!r} "
+                f"Keep-Alive={r.headers.get('Keep-Alive')!r} Server={r.headers.get('Server')!r}"
+            )
+    sess.close()
+    log("session closed")
+
+
+def stalled_reader(port: int) -> None:
+    """Tiny receive buffer, GET a 2 MB file, never read; close after 6 s."""
+    s = connect(port, rcvbuf=4096)
+    log(f"SO_RCVBUF={s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)}")
+    s.sendall(get("/big.bin"))
+    log("sent GET /big.bin, not reading")
+    time.sleep(6)
+    s.close()  # unread data in the receive queue -> the kernel sends RST
+    log("closed without reading (kernel RST because of unread data)")
+
+
+def stalled_then_drain(port: int) -> None:
+    """Tiny receive buffer, GET a 2 MB file, don't read for 4 s, then read
+    everything that still comes (to see how much got through and how nginx's
+    close shows on the wire)."""
+    s = connect(port, rcvbuf=4096)
+    s.sendall(get("/big.bin"))
+    log("sent GET /big.bin, not reading for 4 s")
+    time.sleep(4)
+    total = 0
+    s.settimeout(5)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                log(f"EOF after {total} bytes (head + body)")
+                break
+            total += len(chunk)
+    except TimeoutError:
+        log(f"read {total} bytes, then nothing for 5 s")
+    except ConnectionResetError:
+        log(f"reset after {total} bytes")
+    s.close()
+    log("closed")
+
+
+def preconnect(port: int, wait: str = "") -> None:
+    """Connect and send nothing (a browser pre-connect); wait for the server
+    (8 s, or the number of seconds given as the third argument)."""
+    s = connect(port)
+    log("connected, sending nothing")
+    wait_for_close(s, float(wait or 8))
+    s.close()
+    log("closed")
+
+
+def unused(port: int) -> None:
+    """Connect, send nothing, close after 0.3 s (TCP probe / unused preconnect)."""
+    s = connect(port)
+    time.sleep(0.3)
+    s.close()
+    log("closed without sending anything")
+    time.sleep(0.3)
+
+
+def main() -> int:
+    scen, port = sys.argv[1], int(sys.argv[2])
+    arg = sys.argv[3] if len(sys.argv) > 3 else ""
+    funcs = {
+        "partial-head": partial_head,
+        "partial-body": partial_body,
+        "partial-post": partial_post,
+        "reused-then-partial": reused_then_partial,
+        "stalled-reader": stalled_reader,
+        "stalled-then-drain": stalled_then_drain,
+        "preconnect": preconnect,
+        "unused": unused,
+    }
+    if scen == "session":
+        session_gets(port, arg)
+    elif scen == "preconnect":
+        preconnect(port, arg)
+    else:
+        funcs[scen](port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
