@@ -612,7 +612,11 @@ def _idle_at(p: Connection, t: int) -> bool:
 
 def _unanswered(conns, by_server):
     skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade")
-    hit = [c for c in conns if c.close.reason not in skip and any(e.failed for e in c.exchanges)]
+    hit = [
+        c for c in conns
+        if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments)
+        and any(e.failed for e in c.exchanges)
+    ]  # fmt: skip
     out = []
     for server, cs in _by_server(hit).items():
         missing = sum(1 for c in cs for e in c.exchanges if e.failed)

@@ -228,6 +228,8 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
             )  # fmt: skip
         if resp is None or resp.status == 408:
             return _incomplete(f, last, resp or _timeout_answer(exchanges))
+    if resp is None and _blind(f):
+        return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
         why = (": the client gave up or stopped, not keep-alive" if f.by == "client" else

@@ -168,6 +168,11 @@ class HttpHalf:
             return
         if st == DEAD:
             return
+        if st == RESYNC and self.head and _cut_start(bytes(self.head[:20]), self.is_request):
+            # Only the first bytes of this segment were captured (snap length) and they start a
+            # message: count it, as Wireshark does, though its head is lost.
+            self.head_frame, self.head_ns = frame, ts
+            st = HEAD
         if st == HEAD and self.head:
             # A head cut by the snap length or a hole: keep what its start line says.
             self._partial_head(frame, ts)
@@ -385,6 +390,11 @@ class HttpHalf:
         self.state = DEAD
 
 
+def _cut_start(data: bytes, is_request: bool) -> bool:
+    """True when ``data`` begins a message start line (``GET `` / ``HTTP/1.1 200``)."""
+    return looks_like_request(data) if is_request else _RESP_LINE.match(data + b"\n") is not None
+
+
 def _parse_cut_start(head: bytes, is_request: bool):
     """A start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
     if not is_request:
@@ -393,8 +403,8 @@ def _parse_cut_start(head: bytes, is_request: bool):
             return None
         return _common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, "", ""
     parts = head.split(b"\r", 1)[0].split(b" ")
-    if len(parts) < 2 or parts[0] not in METHODS or not parts[1]:
-        return None
+    if len(parts) < 2 or parts[0] not in METHODS:
+        return None  # the target may be cut away entirely ('GET '): the request still counts
     return "HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, "", ""
 
 
