@@ -165,6 +165,10 @@ class MessageStore:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
         self.num[i * NUM + COL_BODY] = body_bytes
 
+    def status(self, i: int) -> int:
+        """Status code of message ``i`` (0 for a request)."""
+        return self.small[i * SMALL + SM_STATUS]
+
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
         return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None

@@ -8,6 +8,8 @@ client that does not reuse connections unless an idle one to the same server was
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -20,7 +22,7 @@ from katui.units import fmt_s, plural
 
 EXAMPLES = 3
 """Example sentences quoted in a grouped finding."""
-RETRY_WINDOW_NS = 5_000_000_000
+RETRY_WINDOW_NS = 1_000_000_000
 """A request repeated by the same client host this soon after a reset counts as its retry."""
 _ORDER = {"problem": 0, "warning": 1, "info": 2}
 
@@ -31,7 +33,8 @@ def findings(conns: list[Connection], timeouts: list[TimeoutEstimate]) -> list[F
     proxied = find_proxy_links(conns)
     out: list[Finding] = _proxy_races(conns, by_server, proxied)
     raced = {r.stream for r in proxied.races if r.outcome != "unlinked"}
-    for rule in (_stale, _error_statuses, _closes, _server_timeout, _client_timeout,
+    out += _error_statuses(conns, proxied)
+    for rule in (_stale, _closes, _server_timeout, _client_timeout,
                  _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
                  _damage):  # fmt: skip
         if rule is _stale:  # upstream races are told from both legs by _proxy_races
@@ -153,26 +156,29 @@ def _rst_frame(c: Connection) -> int | None:
 
 
 def _by_client_server(conns):
+    """(client host, server) -> (its connections by start, their start times)."""
     out = defaultdict(list)
     for c in conns:
         out[(_host(c.client), c.server)].append(c)
-    return out
+    return {k: (sorted(v, key=lambda c: c.start_ns), sorted(c.start_ns for c in v)) for k, v in out.items()}
 
 
 def _retry_of(c: Connection, by_pair) -> Connection | None:
-    """The connection on which the client sent the raced request again, if it did."""
+    """The connection on which the client sent the raced request again, if it did: the next
+    connection the same client host opened to the server after the reset (within
+    ``RETRY_WINDOW_NS``), whose first request has the same method and target."""
     n = c.close.exchange
     ex = next((e for e in c.exchanges if e.n == n and e.req >= 0), None)
-    if ex is None or c.close.ts_ns is None:
+    if ex is None or not c.close.rst_frames:
         return None
     req = ex.request
-    for other in by_pair[(_host(c.client), c.server)]:
-        if other.start_ns < req.start_ns or other.start_ns - req.start_ns > RETRY_WINDOW_NS:
-            continue
-        first = other.exchanges[0].request if other.exchanges else None
-        if first is not None and (first.method, first.uri) == (req.method, req.uri):
-            return other
-    return None
+    later, starts = by_pair[(_host(c.client), c.server)]
+    i = bisect.bisect_right(starts, req.start_ns)
+    if i == len(later) or later[i].start_ns - req.start_ns > RETRY_WINDOW_NS:
+        return None
+    nxt = later[i]
+    first = nxt.exchanges[0].request if nxt.exchanges else None
+    return nxt if first is not None and (first.method, first.uri) == (req.method, req.uri) else None
 
 
 def _race_advice(t: TimeoutEstimate | None, group: list[Connection]) -> str:
@@ -239,13 +245,13 @@ def _group_races(proxied: ProxyReport) -> dict:
 # -- error responses -------------------------------------------------------------------------
 
 
-def _error_statuses(conns, by_server):
+def _error_statuses(conns, proxied: ProxyReport):
+    raced = {r.front_frame: r for r in proxied.races if r.outcome == "reached-client" and r.front_frame}
     groups: dict[tuple[str, int], list] = defaultdict(list)
     for c in conns:
         for e in c.exchanges:
-            resp = e.response
-            if resp is not None and resp.status >= 400:
-                groups[(c.server, resp.status)].append((c, e))
+            if e.resp >= 0 and e.store.status(e.resp) >= 400:  # no message object per response
+                groups[(c.server, e.store.status(e.resp))].append((c, e))
     out = []
     for (server, status), hits in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         c, e = hits[0]
@@ -253,6 +259,10 @@ def _error_statuses(conns, by_server):
         sev = "problem" if status in GATEWAY_ERRORS else "warning" if status >= 500 else "info"
         closed = sum(1 for c2, e2 in hits if c2.close.reason == "error-close" and c2.close.exchange == e2.n)
         also = f"; {closed} of them ended their connection" if closed else ""
+        races = [raced[e2.response.frame] for _, e2 in hits if e2.response.frame in raced]
+        if races:
+            also += (f"; {len(races)} of them from an upstream keep-alive race (upstream stream "
+                     f"{races[0].stream} frame {races[0].request_frame})")  # fmt: skip
         streams = tuple(dict.fromkeys(c2.stream for c2, _ in hits))
         out.append(Finding(
             "http-error", sev, c.stream, resp.frame or resp.first_frame,
@@ -573,12 +583,9 @@ def _no_reuse(conns, by_server):
     """
     out = []
     for (host, server), cs in _by_pair(c for c in conns if c.requests).items():
-        cs = sorted(cs, key=lambda c: c.start_ns)
-        hits = []
-        for i, c in enumerate(cs):
-            idle = next((p for p in cs[:i] if _idle_at(p, c.start_ns)), None)
-            if idle is not None:
-                hits.append((c, idle))
+        if len(cs) < 2:
+            continue
+        hits = _opened_beside_idle(sorted(cs, key=lambda c: c.start_ns))
         if not hits:
             continue
         c, p = hits[0]
@@ -594,17 +601,44 @@ def _no_reuse(conns, by_server):
     return out
 
 
-def _idle_at(p: Connection, t: int) -> bool:
-    """True when connection ``p`` was open, answered, reusable and idle at time ``t``."""
-    if p.start_ns >= t or (p.close.ts_ns is not None and p.close.ts_ns <= t):
-        return False
-    ends = [e.response.end_ns for e in p.exchanges if e.resp >= 0]
-    if not ends or any(e.failed for e in p.exchanges) or None in ends:
-        return False
-    last = p.exchanges[-1]
-    if any(m is not None and m.wants_close for m in (last.request, last.response)):
-        return False  # it announced its close: not a connection a pool could reuse
-    return max(ends) < t
+def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connection]]:
+    """(new connection, the idle one beside it) for each connection of ``cs`` (sorted by start)
+    opened while an earlier one was idle and reusable: one sweep over the idle stretches."""
+    stretches = sorted((s for s in map(_idle_stretch, cs) if s is not None), key=lambda s: s[0])
+    hits, open_heap, i = [], [], 0
+    for c in cs:
+        t = c.start_ns
+        while i < len(stretches) and stretches[i][0] < t:
+            heapq.heappush(open_heap, (stretches[i][1], i, stretches[i][2]))
+            i += 1
+        while open_heap and open_heap[0][0] <= t:
+            heapq.heappop(open_heap)
+        if open_heap:
+            hits.append((c, open_heap[0][2]))
+    return hits
+
+
+_REUSABLE = frozenset(("idle-timeout", "closed", "stale-reuse", "open"))
+"""Close reasons of connections that sat answered and reusable before their close (the others
+announced their close, had something in flight, or were never HTTP)."""
+
+
+def _idle_stretch(p: Connection):
+    """(from, until, p): when ``p`` sat answered, reusable and idle before its close, or None.
+
+    Read from the close verdict (its reason and the silence before it), not the exchanges:
+    this runs for every connection of a load test."""
+    cl = p.close
+    if cl.reason not in _REUSABLE or not p.requests:
+        return None
+    if cl.ts_ns is None:  # still open at the end: idle since its last answered exchange
+        last = p.exchanges[-1]
+        if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
+            return None
+        return (last.store.end_ns(last.resp), 1 << 62, p)
+    if cl.idle_before_ns is None or cl.idle_before_ns <= 0:
+        return None
+    return (cl.ts_ns - cl.idle_before_ns, cl.ts_ns, p)
 
 
 # -- the rest ------------------------------------------------------------------------------

@@ -83,9 +83,11 @@ def decide_close(
 def _close(f: CloseFacts, reason: str, text: str, evidence=(), **extra) -> Close:
     # Interned: a load test repeats a few sentences (idle times are shown to the ms) over
     # tens of thousands of connections.
-    ev = tuple(sys.intern(e) for e in evidence)
-    if f.frame is not None and not any(f"frame {f.frame}" in e for e in ev):
-        ev += (sys.intern(_closing(f)),)
+    ev = tuple(evidence)  # not interned: frame numbers make each connection's own
+    if f.frame is not None:
+        mark = f"frame {f.frame}"
+        if not any(e.endswith(mark) or mark + " " in e or mark + ")" in e for e in ev):
+            ev += (_closing(f),)
     return Close(
         f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), rst_frames=f.rst_frames,
         evidence=ev, **extra,
@@ -162,8 +164,10 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
 
 def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
     for ex in exchanges:
+        if ex.resp < 0 or ex.store.status(ex.resp) != 101:  # no message object per exchange
+            continue
         resp = ex.response
-        if resp is not None and resp.status == 101:
+        if resp is not None:
             proto = f" to {ex.request.method} {ex.request.uri}" if ex.request is not None else ""
             return _close(
                 f, "upgrade",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs
@@ -21,15 +24,33 @@ def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) 
         out += ["", "Findings:"]
         for f in a.findings:
             where = f" [stream {f.stream} frame {f.frame}]" if f.stream is not None else ""
-            out.append(f"  {f.severity.upper():<8}{escape(f.text)}{where}")
+            out += _wrapped(f"{f.severity.upper():<8}", escape(f.text) + where)
             if covers(f):
-                out.append(f"  {'':<8}{covers(f)}")
+                out += _wrapped("", covers(f))
             if f.advice:
-                out.append(f"  {'':<8}-> {escape(f.advice)}")
+                out += _wrapped("-> ", escape(f.advice))
     for c in conns:
         if c.exchanges or ladder or c.close.evidence:
             out += ["", *_detail(a, c, ladder)]
     return "\n".join(out) + "\n"
+
+
+WIDTH = 100
+"""Findings are wrapped to this width (tables are not: they are read with less -S)."""
+
+
+def _wrapped(lead: str, text: str) -> list[str]:
+    """``text`` wrapped under a 10-column gutter, ``lead`` (severity or arrow) in front."""
+    glued = _UNIT.sub("\\1\0\\2", text)  # never '1.8' at a line's end and 's' on the next
+    lines = textwrap.wrap(
+        glued, WIDTH, initial_indent=f"  {lead:<8}" if len(lead) > 3 else f"  {'':<8}{lead}",
+        subsequent_indent=" " * 13 if lead == "-> " else " " * 10,
+        break_on_hyphens=False, break_long_words=False,
+    )  # fmt: skip
+    return [line.replace("\0", " ") for line in lines]
+
+
+_UNIT = re.compile(r"(\d) (s|ms|µs|B|KB|MB|GB)\b")
 
 
 _COLS = (
