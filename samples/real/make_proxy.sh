@@ -9,10 +9,14 @@
 #                        connection Node is closing, made deterministic by pausing nginx
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
+#   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
+#                        resets a request arriving after 1 s idle (an emulated race): a GET and
+#                        a POST raced; HAProxy's default retry-on
+#   proxy-haproxy-retry  the same with 'retry-on conn-failure empty-response' (9450 -> 9449)
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests. Ports
-# 9441-9446 must be free. Configs live in a private temp dir. Every process started here is
+# 9441-9450 must be free. Configs live in a private temp dir. Every process started here is
 # stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
@@ -137,7 +141,7 @@ http {
 CONF
 }
 
-# nginx_backend NAME PORT -> $WORK/NAME-backend.conf
+# nginx_backend NAME PORT KEEPALIVE_TIMEOUT -> $WORK/NAME-backend.conf
 nginx_backend() {
     cat >"$WORK/$1-backend.conf" <<CONF
 $(nginx_main "$1-backend")
@@ -145,7 +149,7 @@ http {
     log_format conn '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
                     '"\$request" \$status';
     access_log $WORK/$1.nginx-access.log conn;
-    keepalive_timeout 2s;
+    keepalive_timeout $3;
     $(temp_paths "$1-backend")
     server {
         listen 127.0.0.1:$2;
@@ -155,7 +159,7 @@ http {
 CONF
 }
 
-# haproxy_front NAME PORT BACKEND_PORT -> $WORK/NAME-haproxy.cfg
+# haproxy_front NAME PORT BACKEND_PORT SERVER_NAME [BACKEND_DIRECTIVE] -> $WORK/NAME-haproxy.cfg
 haproxy_front() {
     cat >"$WORK/$1-haproxy.cfg" <<CONF
 global
@@ -175,7 +179,8 @@ frontend fe
     default_backend be
 backend be
     http-reuse safe
-    server nginx 127.0.0.1:$3
+    ${5:-}
+    server $4 127.0.0.1:$3
 CONF
 }
 
@@ -201,8 +206,8 @@ run() {
     save_logs "$name"
 }
 
-node_backend() {  # node_backend NAME PORT KEEPALIVE_MS
-    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3"
+node_backend() {  # node_backend NAME PORT KEEPALIVE_MS [RESET_AFTER_MS]
+    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3" "${4:-0}"
 }
 
 scenario() {
@@ -220,16 +225,26 @@ scenario() {
         start 9444 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
         run "$name" 9444 9443 "http://[::1]:9444" race "$LAST_PID" ;;
     proxy-haproxy-reuse)
-        nginx_backend "$name" 9445
+        nginx_backend "$name" 9445 2s
         start 9445 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-backend.conf"
-        haproxy_front "$name" 9446 9445
+        haproxy_front "$name" 9446 9445 nginx
         start 9446 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
         run "$name" 9446 9445 http://127.0.0.1:9446 interleave "$LAST_PID" ;;
+    proxy-haproxy-race)
+        node_backend "$name" 9447 10000 1000
+        haproxy_front "$name" 9448 9447 node
+        start 9448 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        run "$name" 9448 9447 http://127.0.0.1:9448 reset "$LAST_PID" ;;
+    proxy-haproxy-retry)
+        node_backend "$name" 9449 10000 1000
+        haproxy_front "$name" 9450 9449 node "retry-on conn-failure empty-response"
+        start 9450 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        run "$name" 9450 9449 http://127.0.0.1:9450 reset "$LAST_PID" ;;
     *) log "unknown scenario $name"; return 2 ;;
     esac
 }
 
-ALL=(proxy-nginx-natural proxy-nginx-race proxy-haproxy-reuse)
+ALL=(proxy-nginx-natural proxy-nginx-race proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

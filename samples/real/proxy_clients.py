@@ -108,7 +108,21 @@ def interleave(front: str, pid: int) -> None:
     b.close()
 
 
-SCENARIOS = {"natural": natural, "race": race, "interleave": interleave}
+def reset(front: str, pid: int) -> None:
+    """For a backend that resets a request arriving after 1 s idle: a GET and a POST each
+    sent after 1.2 s idle (raced), each followed 0.1 s later by one that is not."""
+    del pid
+    s = requests.Session()
+    call(s, "GET", f"{front}/api/warm")
+    for method in ("GET", "POST"):
+        time.sleep(1.2)
+        call(s, method, f"{front}/api/race-{method.lower()}")
+        time.sleep(0.1)
+        call(s, method, f"{front}/api/{method.lower()}-ok")
+    s.close()
+
+
+SCENARIOS = {"natural": natural, "race": race, "interleave": interleave, "reset": reset}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2], int(sys.argv[3]))
