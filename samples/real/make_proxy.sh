@@ -7,6 +7,8 @@
 #   proxy-nginx-race     nginx on [::1]:9444 (IPv6 front) in front of Node on 127.0.0.1:9443
 #                        (keepAliveTimeout 1000 ms): a GET and a POST each sent on an upstream
 #                        connection Node is closing, made deterministic by pausing nginx
+#   proxy-nginx-concurrent  nginx on 127.0.0.1:9452 in front of Node on 127.0.0.1:9451: three
+#                        clients send the same GET 50 ms apart, answered out of order
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
 #   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
@@ -16,7 +18,7 @@
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests. Ports
-# 9441-9450 must be free. Configs live in a private temp dir. Every process started here is
+# 9441-9452 must be free. Configs live in a private temp dir. Every process started here is
 # stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
@@ -122,7 +124,7 @@ $(nginx_main "$1-front")
 http {
     log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
                      '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
-                     'uptime=\$upstream_response_time';
+                     'uptime=\$upstream_response_time rid=\$request_id';
     access_log $WORK/$1.nginx-access.log proxy;
     $(temp_paths "$1-front")
     upstream node {
@@ -135,6 +137,7 @@ http {
             proxy_pass http://node/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Request-Id \$request_id;
         }
     }
 }
@@ -224,6 +227,11 @@ scenario() {
         nginx_front "$name" "[::1]:9444" 9443
         start 9444 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
         run "$name" 9444 9443 "http://[::1]:9444" race "$LAST_PID" ;;
+    proxy-nginx-concurrent)
+        node_backend "$name" 9451 2000
+        nginx_front "$name" 127.0.0.1:9452 9451
+        start 9452 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        run "$name" 9452 9451 http://127.0.0.1:9452 concurrent "$LAST_PID" ;;
     proxy-haproxy-reuse)
         nginx_backend "$name" 9445 2s
         start 9445 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-backend.conf"
@@ -244,7 +252,8 @@ scenario() {
     esac
 }
 
-ALL=(proxy-nginx-natural proxy-nginx-race proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
+ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-haproxy-reuse proxy-haproxy-race
+     proxy-haproxy-retry)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

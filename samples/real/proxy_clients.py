@@ -122,7 +122,28 @@ def reset(front: str, pid: int) -> None:
     s.close()
 
 
-SCENARIOS = {"natural": natural, "race": race, "interleave": interleave, "reset": reset}
+def concurrent(front: str, pid: int) -> None:
+    """Three clients, each on its own connection, send the same GET 50 ms apart; the backend
+    answers them after 400, 100 and 200 ms, so the responses come back out of order."""
+    del pid
+    sessions = [requests.Session() for _ in range(3)]
+    threads = [threading.Thread(target=call, args=(s, "GET", f"{front}/api/slow")) for s in sessions]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(TIMEOUT + 5)
+    for s in sessions:
+        s.close()
+
+
+SCENARIOS = {
+    "natural": natural,
+    "race": race,
+    "interleave": interleave,
+    "reset": reset,
+    "concurrent": concurrent,
+}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2], int(sys.argv[3]))
