@@ -11,12 +11,18 @@ connection to server ``P`` is linked to an upstream request when
   arrived: katui does not record where a head ends, and a head fits one segment) and before
   the front response starts (or, with no front response, before the front connection's last
   frame);
+- its response, if any, starts no later than the front response (a proxy forwards what it
+  received; it cannot answer before the backend did);
 - it has the same method, and the same path or the front path with a prefix stripped
   (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does).
 
 Links are made only when unambiguous: each upstream request has exactly one front request it
 could belong to, and each front request's candidates are at most one answered upstream request
-plus unanswered ones (a proxy retries only a request that failed; a retry is two links).
+plus unanswered ones before it (a proxy retries only a request that failed; a retry is two
+links). Concurrent identical requests are told apart by elimination: a front request causes at
+most one answered upstream request (no mirroring), so when one answered upstream request can
+only be front request F's, F is no candidate for the other answered ones; repeated until
+nothing changes. Such links say ``by elimination``.
 
 An upstream keep-alive race is a request on a reused upstream connection that the backend
 closed or reset without answering it. It reached the client when the front response was a 502
@@ -36,7 +42,13 @@ from functools import lru_cache
 from katui.model import Connection, Exchange
 
 HOW = "timing+method+path"
-"""How every link is made today (headers such as X-Forwarded-For are not parsed yet)."""
+"""How a link is made today (headers such as X-Forwarded-For are not parsed yet)."""
+
+ELIMINATED = ", by elimination"
+"""Appended to :data:`HOW` when other candidates had to be ruled out first."""
+
+MAX_ELIMINATION_PASSES = 16
+"""Bound on the elimination passes (each pass is linear in the candidate pairs)."""
 
 GATEWAY_ERRORS = frozenset((502, 504))
 """Front statuses that mean the proxy passed an upstream failure on to the client."""
@@ -71,7 +83,7 @@ class ProxyLink:
     answered: bool
     """True when the upstream request got a response."""
     how: str
-    """What the link rests on, e.g. ``timing+method+path``."""
+    """What the link rests on: ``timing+method+path``, maybe followed by ``, by elimination``."""
     stripped_prefix: str
     """Path prefix the proxy removed (``/api``), or '' when the paths are equal."""
 
@@ -192,6 +204,7 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
                 cands[c.stream, e.n] = (c, e, found)
                 for (uc, ue), _ in found:
                     fronts_of[uc.stream, ue.n].add((c.stream, e.n))
+    narrowed = _eliminate(cands, fronts_of)
     links = []
     for key, (fc, fe, found) in sorted(cands.items()):
         if any(fronts_of[uc.stream, ue.n] != {key} for (uc, ue), _ in found):
@@ -200,7 +213,8 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
         if any(ue.response is not None for (_, ue), _ in found[:-1]):
             continue  # an answered upstream request followed by another: not a retry chain
         for attempt, ((uc, ue), prefix) in enumerate(found, 1):
-            links.append(_link(fc, fe, uc, ue, attempt, prefix))
+            how = HOW + ELIMINATED if {key, (uc.stream, ue.n)} & narrowed else HOW
+            links.append(_link(fc, fe, uc, ue, attempt, prefix, how))
     roles: dict[int, tuple[str, str]] = {}
     for k in links:
         roles.setdefault(k.upstream_stream, ("upstream", k.proxy))
@@ -208,6 +222,30 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
         roles[k.front_stream] = ("front", k.proxy)
     races = _races(conns, {c.stream: c for c in conns}, links, roles)
     return ProxyReport(tuple(sorted({k.proxy for k in links})), roles, tuple(links), races)
+
+
+def _eliminate(cands, fronts_of) -> set[tuple[int, int]]:
+    """Rule out front request F for an answered upstream request when another answered one can
+    only be F's (see the module docstring); return the keys of the front requests and upstream
+    requests whose candidates shrank."""
+    narrowed: set[tuple[int, int]] = set()
+    for _ in range(MAX_ELIMINATION_PASSES):
+        changed = False
+        for key, (_, _, found) in cands.items():
+            answered = [r for r in found if r[0][1].response is not None]
+            own = [r for r in answered if fronts_of[r[0][0].stream, r[0][1].n] == {key}]
+            if len(own) != 1:
+                continue
+            for r in answered:
+                ukey = (r[0][0].stream, r[0][1].n)
+                if r is not own[0]:
+                    fronts_of[ukey].discard(key)
+                    found.remove(r)
+                    narrowed |= {key, ukey}
+                    changed = True
+        if not changed:
+            break
+    return narrowed
 
 
 def host_of(endpoint: str) -> str:
@@ -294,6 +332,8 @@ def _candidates(c: Connection, e: Exchange, index) -> list[tuple[_Req, str]]:
             uc, ue = reqs[i]
             if uc is c or uc.server == c.server or _endpoint_host(uc.client) != proxy_host:
                 continue
+            if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
+                continue  # answered upstream after the front response had started
             out.append(((uc, ue), prefix))
     return out
 
@@ -302,7 +342,9 @@ def _exchange(c: Connection, n: int) -> Exchange:
     return next(e for e in c.exchanges if e.n == n and e.request is not None)
 
 
-def _link(fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: int, prefix: str) -> ProxyLink:
+def _link(
+    fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: int, prefix: str, how: str
+) -> ProxyLink:
     fr, ur = fe.request, ue.request
     return ProxyLink(
         proxy=fc.server,
@@ -315,7 +357,7 @@ def _link(fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: i
         upstream_server=uc.server,
         attempt=attempt,
         answered=ue.response is not None,
-        how=HOW,
+        how=how,
         stripped_prefix=prefix,
     )
 
