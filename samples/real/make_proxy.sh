@@ -9,6 +9,9 @@
 #                        connection Node is closing, made deterministic by pausing nginx
 #   proxy-nginx-concurrent  nginx on 127.0.0.1:9452 in front of Node on 127.0.0.1:9451: three
 #                        clients send the same GET 50 ms apart, answered out of order
+#   proxy-nginx-two-backends  nginx on 127.0.0.1:9455: /api/ to Node on 9453 (closes after 2 s
+#                        idle), /py/ to uvicorn on 9454 (--timeout-keep-alive 1); a POST raced
+#                        at uvicorn and a GET raced at Node, paused as in proxy-nginx-race
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
 #   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
@@ -18,7 +21,7 @@
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests. Ports
-# 9441-9452 must be free. Configs live in a private temp dir. Every process started here is
+# 9441-9455 must be free. uvicorn is installed with pip if missing. Configs live in a private temp dir. Every process started here is
 # stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
@@ -67,14 +70,16 @@ stop_servers() {
     PIDS=()
 }
 
-start_capture() {  # start_capture FILE PORT PORT
+start_capture() {  # start_capture FILE PORT...
+    local file=$1 ports=$2 p; shift 2
+    for p in "$@"; do ports="$ports or tcp port $p"; done
     : >"$WORK/tcpdump.err"
     # -i any holds both legs (and IPv6 and IPv4 alike); -U and --immediate-mode so the last
     # packets are written before SIGINT; -Z root so tcpdump may write into $WORK. In immediate
     # mode each ring slot holds a whole snap length (256 KiB): the default 2 MiB buffer holds 8
     # packets and a burst on loopback overflows it, hence -B (KiB).
-    tcpdump -i any -B 65536 -U --immediate-mode -Z root -w "$1" \
-        "tcp portrange 9401-9499 and (tcp port $2 or tcp port $3)" 2>"$WORK/tcpdump.err" &
+    tcpdump -i any -B 65536 -U --immediate-mode -Z root -w "$file" \
+        "tcp portrange 9401-9499 and (tcp port $ports)" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     for _ in $(seq 200); do
         if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
@@ -117,7 +122,8 @@ nginx_main() {
     printf 'error_log %s info;\nevents { worker_connections 64; }\n' "$WORK/${1%-*}.nginx-error.log"
 }
 
-# nginx_front NAME LISTEN BACKEND_PORT -> $WORK/NAME-front.conf
+# nginx_front NAME LISTEN BACKEND_PORT [PY_PORT] -> $WORK/NAME-front.conf
+# /api/ goes to the backend on BACKEND_PORT, /py/ (with PY_PORT) to the one on PY_PORT
 nginx_front() {
     cat >"$WORK/$1-front.conf" <<CONF
 $(nginx_main "$1-front")
@@ -131,10 +137,20 @@ http {
         server 127.0.0.1:$3;
         keepalive 4;
     }
+    upstream py {
+        server 127.0.0.1:${4:-$3};
+        keepalive 4;
+    }
     server {
         listen $2;
         location /api/ {
             proxy_pass http://node/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Request-Id \$request_id;
+        }
+        location /py/ {
+            proxy_pass http://py/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header X-Request-Id \$request_id;
@@ -196,11 +212,12 @@ save_logs() {  # save_logs NAME
     done
 }
 
-# run NAME FRONT_PORT BACKEND_PORT FRONT_URL CLIENT PROXY_PID
+# run NAME "PORTS" FRONT_URL CLIENT PROXY_PID
 run() {
     local name=$1
-    start_capture "$WORK/$name.pcap" "$2" "$3"
-    "$PY" "$CLIENTS" "$5" "$4" "$6" 2>&1 | tee "$WORK/$name.client.log" >&2
+    # shellcheck disable=SC2086 # a list of ports
+    start_capture "$WORK/$name.pcap" $2
+    "$PY" "$CLIENTS" "$4" "$3" "$5" 2>&1 | tee "$WORK/$name.client.log" >&2
     sleep 3.5   # the backends close their idle connections (Node: after 3.0 s)
     stop_capture
     stop_servers
@@ -221,44 +238,52 @@ scenario() {
         node_backend "$name" 9441 2000
         nginx_front "$name" 127.0.0.1:9442 9441
         start 9442 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
-        run "$name" 9442 9441 http://127.0.0.1:9442 natural "$LAST_PID" ;;
+        run "$name" "9442 9441" http://127.0.0.1:9442 natural "$LAST_PID" ;;
     proxy-nginx-race)
         node_backend "$name" 9443 1000
         nginx_front "$name" "[::1]:9444" 9443
         start 9444 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
-        run "$name" 9444 9443 "http://[::1]:9444" race "$LAST_PID" ;;
+        run "$name" "9444 9443" "http://[::1]:9444" race "$LAST_PID" ;;
     proxy-nginx-concurrent)
         node_backend "$name" 9451 2000
         nginx_front "$name" 127.0.0.1:9452 9451
         start 9452 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
-        run "$name" 9452 9451 http://127.0.0.1:9452 concurrent "$LAST_PID" ;;
+        run "$name" "9452 9451" http://127.0.0.1:9452 concurrent "$LAST_PID" ;;
+    proxy-nginx-two-backends)
+        node_backend "$name" 9453 1000
+        start 9454 TERM "$WORK/$name.uvicorn.log" "$PY" -m uvicorn --app-dir "$HERE" proxy_asgi:app \
+            --host 127.0.0.1 --port 9454 --timeout-keep-alive 1 --no-server-header
+        nginx_front "$name" 127.0.0.1:9455 9453 9454
+        start 9455 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        run "$name" "9455 9453 9454" http://127.0.0.1:9455 two "$LAST_PID" ;;
     proxy-haproxy-reuse)
         nginx_backend "$name" 9445 2s
         start 9445 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-backend.conf"
         haproxy_front "$name" 9446 9445 nginx
         start 9446 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
-        run "$name" 9446 9445 http://127.0.0.1:9446 interleave "$LAST_PID" ;;
+        run "$name" "9446 9445" http://127.0.0.1:9446 interleave "$LAST_PID" ;;
     proxy-haproxy-race)
         node_backend "$name" 9447 10000 1000
         haproxy_front "$name" 9448 9447 node
         start 9448 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
-        run "$name" 9448 9447 http://127.0.0.1:9448 reset "$LAST_PID" ;;
+        run "$name" "9448 9447" http://127.0.0.1:9448 reset "$LAST_PID" ;;
     proxy-haproxy-retry)
         node_backend "$name" 9449 10000 1000
         haproxy_front "$name" 9450 9449 node "retry-on conn-failure empty-response"
         start 9450 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
-        run "$name" 9450 9449 http://127.0.0.1:9450 reset "$LAST_PID" ;;
+        run "$name" "9450 9449" http://127.0.0.1:9450 reset "$LAST_PID" ;;
     *) log "unknown scenario $name"; return 2 ;;
     esac
 }
 
-ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-haproxy-reuse proxy-haproxy-race
-     proxy-haproxy-retry)
+ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends
+     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
 done
 "$PY" -c 'import requests' 2>/dev/null || "$PY" -m pip install -q requests
+"$PY" -c 'import uvicorn' 2>/dev/null || "$PY" -m pip install -q uvicorn
 
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
