@@ -50,6 +50,7 @@ DECODE_AS: dict[str, list[str]] = {
     "proxy-nginx-natural.pcap": ["tcp.port==9442,http", "tcp.port==9441,http"],
     "proxy-nginx-race.pcap": ["tcp.port==9444,http", "tcp.port==9443,http"],
     "proxy-nginx-concurrent.pcap": ["tcp.port==9452,http", "tcp.port==9451,http"],
+    "proxy-nginx-two-backends.pcap": ["tcp.port==9455,http", "tcp.port==9453,http", "tcp.port==9454,http"],
     "proxy-haproxy-reuse.pcap": ["tcp.port==9446,http", "tcp.port==9445,http"],
     "proxy-haproxy-race.pcap": ["tcp.port==9448,http", "tcp.port==9447,http"],
     "proxy-haproxy-retry.pcap": ["tcp.port==9450,http", "tcp.port==9449,http"],
