@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from katui.analysis.proxy import find_proxy_links, path_suffixes, same_host
+from katui.analysis.proxy import find_proxy_links
+from katui.analysis.proxy_match import path_suffixes, same_host
 from tests.conftest import EXPECTED, SAMPLES, analysed
 
 REAL = SAMPLES / "real"
@@ -152,6 +153,11 @@ def test_natural_race_reached_the_client():
     assert race.close_how == "fin" and race.close_frame < race.request_frame
     assert 2_950_000_000 < race.idle_before_ns < 3_100_000_000
     assert len(report.links) == 16
+    # nginx reused upstream connections after up to ~3.0 s idle and raced Node's 3.0 s close
+    (backend,) = report.backends
+    assert (backend.server, backend.requests, backend.races) == ("127.0.0.1:9441", 16, 1)
+    assert 2_950_000_000 < backend.longest_reused_idle_ns < backend.shortest_raced_idle_ns
+    assert backend.shortest_raced_idle_ns == race.idle_before_ns
 
 
 def test_race_outcomes_match_the_nginx_logs():
