@@ -2,8 +2,9 @@
 # Make the proxy captures in this directory: both legs of a reverse proxy, one file each.
 #
 #   proxy-nginx-natural  nginx (upstream keepalive 4) on 127.0.0.1:9442 in front of Node 20 on
-#                        127.0.0.1:9441 (keepAliveTimeout 2000 ms); 15 requests after idle gaps
-#                        of 1.950..2.050 s, GET and POST alternating (the natural race)
+#                        127.0.0.1:9441 (keepAliveTimeout 2000 ms: closes after 3.0 s idle); 15
+#                        requests after idle gaps of 2.950..3.050 s, GET and POST alternating
+#                        (hoping for the natural race)
 #   proxy-nginx-race     nginx on [::1]:9444 (IPv6 front) in front of Node on 127.0.0.1:9443
 #                        (keepAliveTimeout 1000 ms): a GET and a POST each sent on an upstream
 #                        connection Node is closing, made deterministic by pausing nginx
@@ -20,9 +21,9 @@
 #   proxy-haproxy-retry  the same with 'retry-on conn-failure empty-response' (9450 -> 9449)
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
-# Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests. Ports
-# 9441-9455 must be free. uvicorn is installed with pip if missing. Configs live in a private temp dir. Every process started here is
-# stopped by its own PID.
+# Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests and uvicorn
+# (installed with pip if missing). Ports 9441-9455 must be free. Configs live in a private temp
+# dir. Every process started here is stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
 #   bash samples/real/make_proxy.sh proxy-nginx-race     # only the named ones
@@ -226,6 +227,10 @@ run() {
     save_logs "$name"
 }
 
+start_nginx() {  # start_nginx NAME PORT front|backend
+    start "$2" QUIT "$WORK/$1.nginx-stderr" nginx -p "$WORK" -e "$WORK/$1.nginx-error.log" -c "$WORK/$1-$3.conf"
+}
+
 node_backend() {  # node_backend NAME PORT KEEPALIVE_MS [RESET_AFTER_MS]
     start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3" "${4:-0}"
 }
@@ -237,28 +242,28 @@ scenario() {
     proxy-nginx-natural)
         node_backend "$name" 9441 2000
         nginx_front "$name" 127.0.0.1:9442 9441
-        start 9442 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        start_nginx "$name" 9442 front
         run "$name" "9442 9441" http://127.0.0.1:9442 natural "$LAST_PID" ;;
     proxy-nginx-race)
         node_backend "$name" 9443 1000
         nginx_front "$name" "[::1]:9444" 9443
-        start 9444 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        start_nginx "$name" 9444 front
         run "$name" "9444 9443" "http://[::1]:9444" race "$LAST_PID" ;;
     proxy-nginx-concurrent)
         node_backend "$name" 9451 2000
         nginx_front "$name" 127.0.0.1:9452 9451
-        start 9452 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        start_nginx "$name" 9452 front
         run "$name" "9452 9451" http://127.0.0.1:9452 concurrent "$LAST_PID" ;;
     proxy-nginx-two-backends)
         node_backend "$name" 9453 1000
         start 9454 TERM "$WORK/$name.uvicorn.log" "$PY" -m uvicorn --app-dir "$HERE" proxy_asgi:app \
             --host 127.0.0.1 --port 9454 --timeout-keep-alive 1 --no-server-header
         nginx_front "$name" 127.0.0.1:9455 9453 9454
-        start 9455 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
+        start_nginx "$name" 9455 front
         run "$name" "9455 9453 9454" http://127.0.0.1:9455 two "$LAST_PID" ;;
     proxy-haproxy-reuse)
         nginx_backend "$name" 9445 2s
-        start 9445 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-backend.conf"
+        start_nginx "$name" 9445 backend
         haproxy_front "$name" 9446 9445 nginx
         start 9446 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
         run "$name" "9446 9445" http://127.0.0.1:9446 interleave "$LAST_PID" ;;
