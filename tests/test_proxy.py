@@ -9,11 +9,13 @@ import re
 
 import pytest
 
-from katui.analysis.proxy import find_proxy_links, path_suffixes, same_host
+from katui.analysis.proxy import find_proxy_links
+from katui.analysis.proxy_match import path_suffixes, same_host
 from tests.conftest import EXPECTED, SAMPLES, analysed
 
 REAL = SAMPLES / "real"
 LOGS = REAL / "logs"
+NGINX = ["proxy-nginx-natural", "proxy-nginx-race", "proxy-nginx-concurrent", "proxy-nginx-two-backends"]
 
 # nginx: '$msec $remote_addr:$remote_port conn=$connection req=$connection_requests "$request"
 # $status up=$upstream_addr upstatus=$upstream_status uptime=...'
@@ -22,10 +24,13 @@ NGINX_PROXY = re.compile(
     r"up=(?P<up>.*) upstatus=(?P<upstatus>.*) uptime="
 )
 # Node backend: '<s> conn=N peer=PORT req=N "METHOD URI" 200 body=N'
-NODE = re.compile(r'^\S+ conn=\d+ peer=(?P<port>\d+) req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+)" 200')
+NODE = re.compile(
+    r'^\S+ conn=\d+ peer=(?P<port>\d+) req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+)" (?P<what>200|reset)'
+)
 # HAProxy: option httplog's format + ' upstream_src=%bi:%bp'
 HAPROXY = re.compile(
-    r'^(?P<client>\S+) \[.*\] fe be/\S+ \S+ (?P<status>\d+) .* "(?P<method>\S+) (?P<uri>\S+) .*" '
+    r"^(?P<client>\S+) \[.*\] fe be/\S+ \S+ (?P<status>\d+) .* \d+/\d+/\d+/\d+/(?P<retries>\d+) "
+    r'\S+ "(?P<method>\S+) (?P<uri>\S+) .*" '
     r"upstream_src=(?P<src>\S+)$"
 )
 # nginx backend: '$msec $remote_addr:$remote_port conn=$connection req=$connection_requests
@@ -65,49 +70,58 @@ def _conn(a, stream):
     return a.connections[stream]
 
 
-@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race"])
+@pytest.mark.parametrize("name", NGINX)
 def test_nginx_links_match_the_access_log(name):
     """Every front request nginx logged is linked to as many upstream requests as nginx tried
     ($upstream_status lists one status per try, 502 for a try that got no response)."""
     a, report = _report(name)
-    log = _lines(f"{name}.nginx-access.log", NGINX_PROXY)
+    # nginx logs a request when it completes: key the lines by client port and position
+    log = {(_port(m["client"]), int(m["n"])): m for m in _lines(f"{name}.nginx-access.log", NGINX_PROXY)}
     fronts = _front_requests(a, report)
     assert len(fronts) == len(log) > 0
-    for (c, e), m in zip(fronts, log, strict=True):
-        assert (_port(c.client), e.n, e.request.method, e.request.uri) == (
-            _port(m["client"]),
-            int(m["n"]),
+    for c, e in fronts:
+        m = log[_port(c.client), e.n]
+        assert (e.request.method, e.request.uri, e.response.status) == (
             m["method"],
             m["uri"],
+            int(m["status"]),
         )
-        assert e.response.status == int(m["status"])
         tries = m["upstatus"].split(", ")
         links = report.upstream_of(c.stream, e.n)
         assert [k.attempt for k in links] == list(range(1, len(tries) + 1))
         assert [k.answered for k in links] == [t != "502" for t in tries]
-        assert all(k.how == "timing+method+path" and k.stripped_prefix == "/api" for k in links)
+        prefix = "/" + m["uri"].split("/")[1]  # /api/ or /py/, cut by proxy_pass http://backend/
+        assert all(k.how.startswith("timing+method+path") and k.stripped_prefix == prefix for k in links)
         assert {k.upstream_server for k in links} == set(m["up"].split(", "))
         for k in links:
             assert report.downstream_of(k.upstream_stream, k.upstream_n) == k
     assert report.proxies == (fronts[0][0].server,)
 
 
-@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race"])
-def test_answered_upstream_requests_match_the_node_log(name):
-    """Node logged each request it answered with the proxy's source port and its position on
-    that connection: exactly the answered upstream requests katui linked."""
+@pytest.mark.parametrize("name", [*NGINX, "proxy-haproxy-race", "proxy-haproxy-retry"])
+def test_upstream_requests_match_the_node_log(name):
+    """Node logged each request it answered, and each it reset unanswered (the emulated race),
+    with the proxy's source port and the request's position on that connection: exactly the
+    answered and the unanswered upstream requests katui linked. (A request that met Node's own
+    idle close is in no Node log line: Node had closed the socket.)"""
     a, report = _report(name)
-    node = {(int(m["port"]), int(m["n"]), m["method"], m["uri"]) for m in _lines(f"{name}.node.log", NODE)}
+    node = {
+        (m["what"] == "200", int(m["port"]), int(m["n"]), m["method"], m["uri"])
+        for m in _lines(f"{name}.node.log", NODE)
+    }
+    node_server = re.search(r"listening on (\S+)", (LOGS / f"{name}.node.log").read_text())[1]
     linked = set()
-    for k in report.links:
-        if k.answered:
-            c = _conn(a, k.upstream_stream)
-            r = c.exchanges[k.upstream_n - 1].request
-            linked.add((_port(c.client), k.upstream_n, r.method, r.uri))
-    assert linked == node
+    for k in (k for k in report.links if k.upstream_server == node_server):
+        c = _conn(a, k.upstream_stream)
+        r = c.exchanges[k.upstream_n - 1].request
+        linked.add((k.answered, _port(c.client), k.upstream_n, r.method, r.uri))
+    closed_by_node = {r for r in linked if not r[0] and r not in node}
+    assert linked - closed_by_node == node
+    races = {"proxy-nginx-natural": 1, "proxy-nginx-race": 2, "proxy-nginx-two-backends": 1}
+    assert len(closed_by_node) == races.get(name, 0)
 
 
-@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race"])
+@pytest.mark.parametrize("name", NGINX)
 def test_nginx_races_match_the_access_log(name):
     """A try that got no response is a 502 in $upstream_status: each one is an upstream race,
     absorbed when nginx's answer to the client was not a 502, else reached the client."""
@@ -139,6 +153,11 @@ def test_natural_race_reached_the_client():
     assert race.close_how == "fin" and race.close_frame < race.request_frame
     assert 2_950_000_000 < race.idle_before_ns < 3_100_000_000
     assert len(report.links) == 16
+    # nginx reused upstream connections after up to ~3.0 s idle and raced Node's 3.0 s close
+    (backend,) = report.backends
+    assert (backend.server, backend.requests, backend.races) == ("127.0.0.1:9441", 16, 1)
+    assert 2_950_000_000 < backend.longest_reused_idle_ns < backend.shortest_raced_idle_ns
+    assert backend.shortest_raced_idle_ns == race.idle_before_ns
 
 
 def test_race_outcomes_match_the_nginx_logs():
@@ -177,27 +196,120 @@ def test_race_capture_has_an_ipv6_front_and_an_ipv4_upstream():
     assert {k.upstream_server for k in report.links} == {"127.0.0.1:9443"}
 
 
-def test_haproxy_links_match_its_log_and_the_backend_log():
-    """HAProxy logged, per front request, the source port of the upstream connection it used
-    (%bp); nginx logged that port and the request's position on the connection. One upstream
-    connection carries requests of both front connections (http-reuse safe)."""
-    a, report = _report("proxy-haproxy-reuse")
-    hap = _lines("proxy-haproxy-reuse.haproxy.log", HAPROXY)
-    backend = _lines("proxy-haproxy-reuse.nginx-access.log", NGINX_BACKEND)
-    fronts = _front_requests(a, report)
-    assert len(fronts) == len(hap) == len(backend) == 10
-    for (c, e), m, b in zip(fronts, hap, backend, strict=True):
-        assert (_port(c.client), e.request.uri, e.response.status) == (_port(m["client"]), m["uri"], 200)
+def test_concurrent_identical_requests_are_told_apart_by_elimination():
+    """Three identical GETs 50 ms apart, answered by Node after 400, 100 and 200 ms: nginx
+    passed its $request_id upstream (X-Request-Id) and both logged it, which pairs each front
+    connection with its upstream one; katui finds the same pairs without the header."""
+    a, report = _report("proxy-nginx-concurrent")
+    rid = re.compile(r" rid=(\w+)$")
+    front = {
+        _port(m["client"]): rid.search(m.string)[1]
+        for m in _lines("proxy-nginx-concurrent.nginx-access.log", NGINX_PROXY)
+    }
+    node = {
+        rid.search(m.string)[1]: (int(m["port"]), int(m["n"]))
+        for m in _lines("proxy-nginx-concurrent.node.log", NODE)
+    }
+    assert len(front) == len(node) == 3
+    for c, e in _front_requests(a, report):
         (link,) = report.upstream_of(c.stream, e.n)
         up = _conn(a, link.upstream_stream)
-        assert _port(up.client) == _port(m["src"]) == _port(b["client"])
+        assert (_port(up.client), link.upstream_n) == node[front[_port(c.client)]]
+        assert link.how == "timing+method+path, by elimination"
+
+
+def test_two_backends_behind_one_proxy():
+    """/api/ goes to Node, /py/ to uvicorn: uvicorn's access log (source port, request) lists
+    exactly the answered upstream requests katui linked to it; the races are told apart per
+    backend (a POST at uvicorn reached the client as a 502, a GET at Node was retried)."""
+    a, report = _report("proxy-nginx-two-backends")
+    uvicorn = re.compile(r'^INFO: +\S+:(?P<port>\d+) - "(?P<method>\S+) (?P<uri>\S+) HTTP/1.1" 200')
+    logged = {
+        (int(m["port"]), m["method"], m["uri"])
+        for m in _lines("proxy-nginx-two-backends.uvicorn.log", uvicorn)
+    }
+    linked = set()
+    for k in report.links:
+        if k.upstream_server == "127.0.0.1:9454" and k.answered:
+            r = _conn(a, k.upstream_stream).exchanges[k.upstream_n - 1].request
+            linked.add((_port(_conn(a, k.upstream_stream).client), r.method, r.uri))
+    assert linked == logged and len(logged) == 3
+    groups = [(g.upstream_server, g.outcome, g.method, g.count) for g in report.race_groups()]
+    assert groups == [
+        ("127.0.0.1:9453", "absorbed", "GET", 1),
+        ("127.0.0.1:9454", "reached-client", "POST", 1),
+    ]
+    assert report.proxies == ("127.0.0.1:9455",)
+
+
+def _check_haproxy_log(name: str):
+    """Every request HAProxy logged is linked to 1 + %rc (its retries) upstream requests, the
+    last on the upstream connection whose source port HAProxy logged (%bp); every front request
+    HAProxy did not log got no response. Returns the report and the logged front requests."""
+    a, report = _report(name)
+    logged = {(_port(m["client"]), m["uri"]): m for m in _lines(f"{name}.haproxy.log", HAPROXY)}
+    seen = []
+    for c, e in _front_requests(a, report):
+        m = logged.get((_port(c.client), e.request.uri))
+        links = report.upstream_of(c.stream, e.n)
+        if m is None:
+            assert e.response is None and links and not links[-1].answered
+            continue
+        seen.append(((c, e), m))
+        assert e.response.status == int(m["status"]) == 200
+        assert [k.answered for k in links] == [False] * int(m["retries"]) + [True]
+        assert _port(_conn(a, links[-1].upstream_stream).client) == _port(m["src"])
+        assert all(k.stripped_prefix == "" for k in links)
+    assert len(seen) == len(logged)
+    return a, report, seen
+
+
+def test_haproxy_links_match_its_log_and_the_backend_log():
+    """nginx, the backend, logged the source port and each request's position on its
+    connection. One upstream connection carries requests of both front connections
+    (http-reuse safe)."""
+    a, report, seen = _check_haproxy_log("proxy-haproxy-reuse")
+    backend = _lines("proxy-haproxy-reuse.nginx-access.log", NGINX_BACKEND)
+    assert len(seen) == len(backend) == 10
+    for ((c, e), _), b in zip(seen, backend, strict=True):
+        (link,) = report.upstream_of(c.stream, e.n)
+        assert _port(_conn(a, link.upstream_stream).client) == _port(b["client"])
         assert (link.upstream_n, b["uri"]) == (int(b["n"]), e.request.uri)
-        assert link.stripped_prefix == "" and link.answered
     shared = {}
     for k in report.links:
         shared.setdefault(k.upstream_stream, set()).add(k.front_stream)
     assert any(len(fronts) == 2 for fronts in shared.values())
     assert report.races == ()
+
+
+def test_haproxy_default_closes_the_client_connection_on_a_race():
+    """HAProxy 2.6 with the default retry-on (conn-failure) does not retry a request the backend
+    reset on a reused connection: it closes the client connection without a response (and logs
+    no line for it), GET and POST alike."""
+    a, report, seen = _check_haproxy_log("proxy-haproxy-race")
+    assert len(seen) == 3
+    assert sorted(r.method for r in report.races) == ["GET", "POST"]
+    for r in report.races:
+        front = _conn(a, r.front_stream)
+        assert (r.outcome, r.front_status, r.retry_stream) == ("reached-client", None, None)
+        assert r.front_frame == front.close.frame and front.close.by == "server"
+        assert r.close_how == "rst" and r.close_frame > r.request_frame
+    client = (LOGS / "proxy-haproxy-race.client.log").read_text()
+    assert client.count("Remote end closed connection without response") == 2
+
+
+def test_haproxy_retry_on_empty_response_absorbs_get_and_post():
+    """With 'retry-on conn-failure empty-response' HAProxy retries the reset request on a new
+    upstream connection, the POST too (%rc = 1 on both lines): both races absorbed."""
+    a, report, seen = _check_haproxy_log("proxy-haproxy-retry")
+    assert len(seen) == 5
+    assert sorted(r.method for r in report.races) == ["GET", "POST"]
+    for r in report.races:
+        assert (r.outcome, r.front_status) == ("absorbed", 200)
+        assert r.retry_stream != r.stream and r.retry_n == 1 and 0 < r.extra_latency_ns < 50_000_000
+        front = _conn(a, r.front_stream).exchanges[r.front_n - 1]
+        assert r.front_frame == front.response.frame
+        assert front.request.uri == f"/api/race-{r.method.lower()}"
 
 
 def test_no_proxy_no_links():
@@ -227,7 +339,7 @@ def test_path_suffixes_and_hosts():
     assert not same_host("10.0.0.1", "10.0.0.2")
 
 
-@pytest.mark.parametrize("name", ["proxy-nginx-natural", "proxy-nginx-race", "proxy-haproxy-reuse"])
+@pytest.mark.parametrize("name", sorted(p.stem for p in REAL.glob("proxy-*.pcap")))
 def test_frames_agree_with_tshark(name):
     """The frames the links point at are Wireshark's (tests/expected/, made by
     tests/oracle/make_expected.py; test_oracle.py only reads samples/*.pcap so far)."""

@@ -2,21 +2,8 @@
 which upstream keep-alive races reached the client.
 
 A capture taken on a proxy host (``tcpdump -i any``) holds the client -> proxy connections (the
-*front* leg) and the proxy -> backend connections (the *upstream* leg). A front request on a
-connection to server ``P`` is linked to an upstream request when
-
-- the upstream connection is opened by the host of ``P`` (the same address, or both loopback,
-  so an IPv6 front and an IPv4 upstream on one machine still match) to another server;
-- the upstream request starts at or after the front request's first frame (its head has then
-  arrived: katui does not record where a head ends, and a head fits one segment) and before
-  the front response starts (or, with no front response, before the front connection's last
-  frame);
-- it has the same method, and the same path or the front path with a prefix stripped
-  (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does).
-
-Links are made only when unambiguous: each upstream request has exactly one front request it
-could belong to, and each front request's candidates are at most one answered upstream request
-plus unanswered ones (a proxy retries only a request that failed; a retry is two links).
+*front* leg) and the proxy -> backend connections (the *upstream* leg); how a front request is
+matched to the upstream request(s) it caused is said in :mod:`katui.analysis.proxy_match`.
 
 An upstream keep-alive race is a request on a reused upstream connection that the backend
 closed or reset without answering it. It reached the client when the front response was a 502
@@ -26,17 +13,18 @@ the front response was anything else.
 
 from __future__ import annotations
 
-import ipaddress
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 
+from katui.analysis.proxy_match import match_requests
 from katui.model import Connection, Exchange
 
 HOW = "timing+method+path"
-"""How every link is made today (headers such as X-Forwarded-For are not parsed yet)."""
+"""How a link is made today (headers such as X-Forwarded-For are not parsed yet)."""
+
+ELIMINATED = ", by elimination"
+"""Appended to :data:`HOW` when other candidates had to be ruled out first."""
 
 GATEWAY_ERRORS = frozenset((502, 504))
 """Front statuses that mean the proxy passed an upstream failure on to the client."""
@@ -71,7 +59,7 @@ class ProxyLink:
     answered: bool
     """True when the upstream request got a response."""
     how: str
-    """What the link rests on, e.g. ``timing+method+path``."""
+    """What the link rests on: ``timing+method+path``, maybe followed by ``, by elimination``."""
     stripped_prefix: str
     """Path prefix the proxy removed (``/api``), or '' when the paths are equal."""
 
@@ -137,6 +125,28 @@ class RaceGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyBackend:
+    """One backend behind one proxy, as the linked upstream requests show it: how long the
+    proxy let its connections sit idle before reusing them (for advice on the proxy's upstream
+    keep-alive timeout against the backend's own, which the timeout estimates give)."""
+
+    proxy: str
+    """The proxy's front endpoint."""
+    server: str
+    """The backend endpoint."""
+    streams: tuple[int, ...]
+    """Upstream connections with linked requests, ascending."""
+    requests: int
+    """Linked upstream requests (retries included)."""
+    longest_reused_idle_ns: int | None
+    """Longest idle before a reused upstream request that got its response."""
+    shortest_raced_idle_ns: int | None
+    """Shortest idle before an upstream request that raced the backend's close."""
+    races: int
+    """Upstream keep-alive races at this backend."""
+
+
+@dataclass(frozen=True, slots=True)
 class ProxyReport:
     """Proxies found in a capture, the request links and the upstream races."""
 
@@ -148,14 +158,20 @@ class ProxyReport:
     """Every link, in front stream / request / attempt order."""
     races: tuple[UpstreamRace, ...]
     """Upstream keep-alive races, in upstream stream order."""
+    backends: tuple[ProxyBackend, ...] = ()
+    """Each proxy's backends, by proxy and backend endpoint."""
+    by_front: dict[tuple[int, int], tuple[ProxyLink, ...]] = field(default_factory=dict, repr=False)
+    """(front stream, request n) -> its links, in attempt order."""
+    by_upstream: dict[tuple[int, int], ProxyLink] = field(default_factory=dict, repr=False)
+    """(upstream stream, request n) -> its link."""
 
     def upstream_of(self, stream: int, n: int) -> tuple[ProxyLink, ...]:
         """The links of front request ``n`` on ``stream`` (empty when not linked)."""
-        return tuple(k for k in self.links if k.front_stream == stream and k.front_n == n)
+        return self.by_front.get((stream, n), ())
 
     def downstream_of(self, stream: int, n: int) -> ProxyLink | None:
         """The link of upstream request ``n`` on ``stream`` to its front request, if any."""
-        return next((k for k in self.links if k.upstream_stream == stream and k.upstream_n == n), None)
+        return self.by_upstream.get((stream, n))
 
     def race_groups(self) -> tuple[RaceGroup, ...]:
         """The races grouped by backend, outcome and method."""
@@ -178,131 +194,65 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
     """Find the proxies in analysed connections, link their two legs and classify the upstream
     keep-alive races (see the module docstring for the rules)."""
     conns = [c for c in conns if c.http and c.exchanges]
-    may_proxy = _possible_proxies(conns)
-    proxy_hosts = {_endpoint_host(s) for s in may_proxy}
-    index = _index([c for c in conns if _endpoint_host(c.client) in proxy_hosts])
-    cands: dict[tuple[int, int], tuple[Connection, Exchange, list[tuple[_Req, str]]]] = {}
-    fronts_of: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
-    for c in conns:
-        if c.server not in may_proxy:
-            continue
-        for e in c.exchanges:
-            found = _candidates(c, e, index) if e.request is not None else None
-            if found:
-                cands[c.stream, e.n] = (c, e, found)
-                for (uc, ue), _ in found:
-                    fronts_of[uc.stream, ue.n].add((c.stream, e.n))
     links = []
-    for key, (fc, fe, found) in sorted(cands.items()):
-        if any(fronts_of[uc.stream, ue.n] != {key} for (uc, ue), _ in found):
-            continue  # an upstream request that could belong to another front request too
-        found.sort(key=lambda r: r[0][1].request.start_ns)
-        if any(ue.response is not None for (_, ue), _ in found[:-1]):
-            continue  # an answered upstream request followed by another: not a retry chain
-        for attempt, ((uc, ue), prefix) in enumerate(found, 1):
-            links.append(_link(fc, fe, uc, ue, attempt, prefix))
+    for m in match_requests(conns):
+        fc, fe = m.front
+        for attempt, ((uc, ue), prefix) in enumerate(m.upstream, 1):
+            how = HOW + ELIMINATED if m.eliminated else HOW
+            links.append(_link(fc, fe, uc, ue, attempt, prefix, how))
     roles: dict[int, tuple[str, str]] = {}
     for k in links:
         roles.setdefault(k.upstream_stream, ("upstream", k.proxy))
     for k in links:  # a proxy chain's middle connection is listed as the later proxy's front
         roles[k.front_stream] = ("front", k.proxy)
-    races = _races(conns, {c.stream: c for c in conns}, links, roles)
-    return ProxyReport(tuple(sorted({k.proxy for k in links})), roles, tuple(links), races)
+    by_stream = {c.stream: c for c in conns}
+    races = _races(conns, by_stream, links, roles)
+    by_front: dict[tuple[int, int], tuple[ProxyLink, ...]] = {}
+    for k in links:
+        by_front[k.front_stream, k.front_n] = (*by_front.get((k.front_stream, k.front_n), ()), k)
+    return ProxyReport(
+        proxies=tuple(sorted({k.proxy for k in links})),
+        roles=roles,
+        links=tuple(links),
+        races=races,
+        backends=_backends(links, races, by_stream),
+        by_front=by_front,
+        by_upstream={(k.upstream_stream, k.upstream_n): k for k in links},
+    )
 
 
-def host_of(endpoint: str) -> str:
-    """The address part of ``1.2.3.4:80`` or ``[::1]:80``."""
-    host = endpoint.rsplit(":", 1)[0]
-    return host[1:-1] if host.startswith("[") else host
-
-
-def same_host(a: str, b: str) -> bool:
-    """True when two addresses are one machine's as far as a capture can tell: equal (an
-    IPv4-mapped IPv6 address equals its IPv4 one), or both loopback."""
-    return _host_key(a) == _host_key(b)
-
-
-@lru_cache(maxsize=4096)
-def _host_key(address: str) -> str:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    ip = getattr(ip, "ipv4_mapped", None) or ip
-    return "loopback" if ip.is_loopback else str(ip)
-
-
-def _endpoint_host(endpoint: str) -> str:
-    return _host_key(host_of(endpoint))
-
-
-def path_suffixes(uri: str) -> list[tuple[str, str]]:
-    """(path a proxy may have sent upstream, prefix it stripped) for a front request target:
-    the path itself, then the path less each leading segment (``/api/x`` -> ``/x``)."""
-    if "://" in uri:  # absolute form, as sent to a forward proxy
-        rest = uri.split("://", 1)[1]
-        uri = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-    out = [(uri, "")]
-    end = uri.find("?")
-    end = len(uri) if end < 0 else end  # a '/' in the query string is no path segment
-    i = uri.find("/", 1, end)
-    while i > 0:
-        out.append((uri[i:], uri[:i]))
-        i = uri.find("/", i + 1, end)
-    return out
-
-
-def _index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[int], list[_Req]]]:
-    """(method, uri) -> requests sorted by their first frame's time (start times alongside)."""
-    rows: dict[tuple[str, str], list[tuple[int, int, _Req]]] = defaultdict(list)
-    for c in conns:
-        for e in c.exchanges:
-            r = e.request
-            if r is not None:
-                rows[r.method, r.uri].append((r.start_ns, c.stream, (c, e)))
-    index = {}
-    for key, items in rows.items():
-        items.sort(key=lambda t: (t[0], t[1]))
-        index[key] = ([t[0] for t in items], [t[2] for t in items])
-    return index
-
-
-def _possible_proxies(conns: list[Connection]) -> set[str]:
-    """Servers whose host also opens connections to other servers (only their requests are
-    matched: a capture of clients and servers on different hosts costs one pass)."""
-    servers_of: dict[str, set[str]] = defaultdict(set)
-    for c in conns:
-        servers_of[_endpoint_host(c.client)].add(c.server)
-    return {s for s in {c.server for c in conns} if servers_of.get(_endpoint_host(s), set()) - {s}}
-
-
-def _candidates(c: Connection, e: Exchange, index) -> list[tuple[_Req, str]]:
-    """Upstream requests front request ``e`` on ``c`` may have caused, with the prefix."""
-    req, resp = e.request, e.response
-    lo = req.start_ns
-    hi = resp.start_ns if resp is not None else c.end_ns
-    proxy_host = _endpoint_host(c.server)
+def _backends(links, races, by_stream) -> tuple[ProxyBackend, ...]:
+    groups: dict[tuple[str, str], list[ProxyLink]] = defaultdict(list)
+    for k in links:
+        groups[k.proxy, k.upstream_server].append(k)
     out = []
-    for path, prefix in path_suffixes(req.uri):
-        found = index.get((req.method, path))
-        if found is None:
-            continue
-        starts, reqs = found
-        for i in range(bisect_left(starts, lo), len(starts)):
-            if starts[i] >= hi:
-                break
-            uc, ue = reqs[i]
-            if uc is c or uc.server == c.server or _endpoint_host(uc.client) != proxy_host:
-                continue
-            out.append(((uc, ue), prefix))
-    return out
+    for (proxy, server), ks in sorted(groups.items()):
+        idles = [
+            _exchange(by_stream[k.upstream_stream], k.upstream_n).idle_before_ns for k in ks if k.answered
+        ]
+        mine = [r for r in races if (r.proxy, r.upstream_server) == (proxy, server)]
+        raced = [r.idle_before_ns for r in mine if r.idle_before_ns is not None]
+        out.append(
+            ProxyBackend(
+                proxy=proxy,
+                server=server,
+                streams=tuple(sorted({k.upstream_stream for k in ks})),
+                requests=len(ks),
+                longest_reused_idle_ns=max((i for i in idles if i is not None), default=None),
+                shortest_raced_idle_ns=min(raced, default=None),
+                races=len(mine),
+            )
+        )
+    return tuple(out)
 
 
 def _exchange(c: Connection, n: int) -> Exchange:
     return next(e for e in c.exchanges if e.n == n and e.request is not None)
 
 
-def _link(fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: int, prefix: str) -> ProxyLink:
+def _link(
+    fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: int, prefix: str, how: str
+) -> ProxyLink:
     fr, ur = fe.request, ue.request
     return ProxyLink(
         proxy=fc.server,
@@ -315,7 +265,7 @@ def _link(fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: i
         upstream_server=uc.server,
         attempt=attempt,
         answered=ue.response is not None,
-        how=HOW,
+        how=how,
         stripped_prefix=prefix,
     )
 

@@ -2,18 +2,28 @@
 # Make the proxy captures in this directory: both legs of a reverse proxy, one file each.
 #
 #   proxy-nginx-natural  nginx (upstream keepalive 4) on 127.0.0.1:9442 in front of Node 20 on
-#                        127.0.0.1:9441 (keepAliveTimeout 2000 ms); 15 requests after idle gaps
-#                        of 1.950..2.050 s, GET and POST alternating (the natural race)
+#                        127.0.0.1:9441 (keepAliveTimeout 2000 ms: closes after 3.0 s idle); 15
+#                        requests after idle gaps of 2.950..3.050 s, GET and POST alternating
+#                        (hoping for the natural race)
 #   proxy-nginx-race     nginx on [::1]:9444 (IPv6 front) in front of Node on 127.0.0.1:9443
 #                        (keepAliveTimeout 1000 ms): a GET and a POST each sent on an upstream
 #                        connection Node is closing, made deterministic by pausing nginx
+#   proxy-nginx-concurrent  nginx on 127.0.0.1:9452 in front of Node on 127.0.0.1:9451: three
+#                        clients send the same GET 50 ms apart, answered out of order
+#   proxy-nginx-two-backends  nginx on 127.0.0.1:9455: /api/ to Node on 9453 (closes after 2 s
+#                        idle), /py/ to uvicorn on 9454 (--timeout-keep-alive 1); a POST raced
+#                        at uvicorn and a GET raced at Node, paused as in proxy-nginx-race
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
+#   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
+#                        resets a request arriving after 1 s idle (an emulated race): a GET and
+#                        a POST raced; HAProxy's default retry-on
+#   proxy-haproxy-retry  the same with 'retry-on conn-failure empty-response' (9450 -> 9449)
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
-# Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests. Ports
-# 9441-9446 must be free. Configs live in a private temp dir. Every process started here is
-# stopped by its own PID.
+# Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests and uvicorn
+# (installed with pip if missing). Ports 9441-9455 must be free. Configs live in a private temp
+# dir. Every process started here is stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
 #   bash samples/real/make_proxy.sh proxy-nginx-race     # only the named ones
@@ -61,14 +71,16 @@ stop_servers() {
     PIDS=()
 }
 
-start_capture() {  # start_capture FILE PORT PORT
+start_capture() {  # start_capture FILE PORT...
+    local file=$1 ports=$2 p; shift 2
+    for p in "$@"; do ports="$ports or tcp port $p"; done
     : >"$WORK/tcpdump.err"
     # -i any holds both legs (and IPv6 and IPv4 alike); -U and --immediate-mode so the last
     # packets are written before SIGINT; -Z root so tcpdump may write into $WORK. In immediate
     # mode each ring slot holds a whole snap length (256 KiB): the default 2 MiB buffer holds 8
     # packets and a burst on loopback overflows it, hence -B (KiB).
-    tcpdump -i any -B 65536 -U --immediate-mode -Z root -w "$1" \
-        "tcp portrange 9401-9499 and (tcp port $2 or tcp port $3)" 2>"$WORK/tcpdump.err" &
+    tcpdump -i any -B 65536 -U --immediate-mode -Z root -w "$file" \
+        "tcp portrange 9401-9499 and (tcp port $ports)" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     for _ in $(seq 200); do
         if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
@@ -111,18 +123,23 @@ nginx_main() {
     printf 'error_log %s info;\nevents { worker_connections 64; }\n' "$WORK/${1%-*}.nginx-error.log"
 }
 
-# nginx_front NAME LISTEN BACKEND_PORT -> $WORK/NAME-front.conf
+# nginx_front NAME LISTEN BACKEND_PORT [PY_PORT] -> $WORK/NAME-front.conf
+# /api/ goes to the backend on BACKEND_PORT, /py/ (with PY_PORT) to the one on PY_PORT
 nginx_front() {
     cat >"$WORK/$1-front.conf" <<CONF
 $(nginx_main "$1-front")
 http {
     log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
                      '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
-                     'uptime=\$upstream_response_time';
+                     'uptime=\$upstream_response_time rid=\$request_id';
     access_log $WORK/$1.nginx-access.log proxy;
     $(temp_paths "$1-front")
     upstream node {
         server 127.0.0.1:$3;
+        keepalive 4;
+    }
+    upstream py {
+        server 127.0.0.1:${4:-$3};
         keepalive 4;
     }
     server {
@@ -131,13 +148,20 @@ http {
             proxy_pass http://node/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Request-Id \$request_id;
+        }
+        location /py/ {
+            proxy_pass http://py/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Request-Id \$request_id;
         }
     }
 }
 CONF
 }
 
-# nginx_backend NAME PORT -> $WORK/NAME-backend.conf
+# nginx_backend NAME PORT KEEPALIVE_TIMEOUT -> $WORK/NAME-backend.conf
 nginx_backend() {
     cat >"$WORK/$1-backend.conf" <<CONF
 $(nginx_main "$1-backend")
@@ -145,7 +169,7 @@ http {
     log_format conn '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
                     '"\$request" \$status';
     access_log $WORK/$1.nginx-access.log conn;
-    keepalive_timeout 2s;
+    keepalive_timeout $3;
     $(temp_paths "$1-backend")
     server {
         listen 127.0.0.1:$2;
@@ -155,7 +179,7 @@ http {
 CONF
 }
 
-# haproxy_front NAME PORT BACKEND_PORT -> $WORK/NAME-haproxy.cfg
+# haproxy_front NAME PORT BACKEND_PORT SERVER_NAME [BACKEND_DIRECTIVE] -> $WORK/NAME-haproxy.cfg
 haproxy_front() {
     cat >"$WORK/$1-haproxy.cfg" <<CONF
 global
@@ -175,7 +199,8 @@ frontend fe
     default_backend be
 backend be
     http-reuse safe
-    server nginx 127.0.0.1:$3
+    ${5:-}
+    server $4 127.0.0.1:$3
 CONF
 }
 
@@ -188,11 +213,12 @@ save_logs() {  # save_logs NAME
     done
 }
 
-# run NAME FRONT_PORT BACKEND_PORT FRONT_URL CLIENT PROXY_PID
+# run NAME "PORTS" FRONT_URL CLIENT PROXY_PID
 run() {
     local name=$1
-    start_capture "$WORK/$name.pcap" "$2" "$3"
-    "$PY" "$CLIENTS" "$5" "$4" "$6" 2>&1 | tee "$WORK/$name.client.log" >&2
+    # shellcheck disable=SC2086 # a list of ports
+    start_capture "$WORK/$name.pcap" $2
+    "$PY" "$CLIENTS" "$4" "$3" "$5" 2>&1 | tee "$WORK/$name.client.log" >&2
     sleep 3.5   # the backends close their idle connections (Node: after 3.0 s)
     stop_capture
     stop_servers
@@ -201,8 +227,12 @@ run() {
     save_logs "$name"
 }
 
-node_backend() {  # node_backend NAME PORT KEEPALIVE_MS
-    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3"
+start_nginx() {  # start_nginx NAME PORT front|backend
+    start "$2" QUIT "$WORK/$1.nginx-stderr" nginx -p "$WORK" -e "$WORK/$1.nginx-error.log" -c "$WORK/$1-$3.conf"
+}
+
+node_backend() {  # node_backend NAME PORT KEEPALIVE_MS [RESET_AFTER_MS]
+    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3" "${4:-0}"
 }
 
 scenario() {
@@ -212,29 +242,53 @@ scenario() {
     proxy-nginx-natural)
         node_backend "$name" 9441 2000
         nginx_front "$name" 127.0.0.1:9442 9441
-        start 9442 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
-        run "$name" 9442 9441 http://127.0.0.1:9442 natural "$LAST_PID" ;;
+        start_nginx "$name" 9442 front
+        run "$name" "9442 9441" http://127.0.0.1:9442 natural "$LAST_PID" ;;
     proxy-nginx-race)
         node_backend "$name" 9443 1000
         nginx_front "$name" "[::1]:9444" 9443
-        start 9444 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-front.conf"
-        run "$name" 9444 9443 "http://[::1]:9444" race "$LAST_PID" ;;
+        start_nginx "$name" 9444 front
+        run "$name" "9444 9443" "http://[::1]:9444" race "$LAST_PID" ;;
+    proxy-nginx-concurrent)
+        node_backend "$name" 9451 2000
+        nginx_front "$name" 127.0.0.1:9452 9451
+        start_nginx "$name" 9452 front
+        run "$name" "9452 9451" http://127.0.0.1:9452 concurrent "$LAST_PID" ;;
+    proxy-nginx-two-backends)
+        node_backend "$name" 9453 1000
+        start 9454 TERM "$WORK/$name.uvicorn.log" "$PY" -m uvicorn --app-dir "$HERE" proxy_asgi:app \
+            --host 127.0.0.1 --port 9454 --timeout-keep-alive 1 --no-server-header
+        nginx_front "$name" 127.0.0.1:9455 9453 9454
+        start_nginx "$name" 9455 front
+        run "$name" "9455 9453 9454" http://127.0.0.1:9455 two "$LAST_PID" ;;
     proxy-haproxy-reuse)
-        nginx_backend "$name" 9445
-        start 9445 QUIT "$WORK/$name.nginx-stderr" nginx -p "$WORK" -e "$WORK/$name.nginx-error.log" -c "$WORK/$name-backend.conf"
-        haproxy_front "$name" 9446 9445
+        nginx_backend "$name" 9445 2s
+        start_nginx "$name" 9445 backend
+        haproxy_front "$name" 9446 9445 nginx
         start 9446 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
-        run "$name" 9446 9445 http://127.0.0.1:9446 interleave "$LAST_PID" ;;
+        run "$name" "9446 9445" http://127.0.0.1:9446 interleave "$LAST_PID" ;;
+    proxy-haproxy-race)
+        node_backend "$name" 9447 10000 1000
+        haproxy_front "$name" 9448 9447 node
+        start 9448 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        run "$name" "9448 9447" http://127.0.0.1:9448 reset "$LAST_PID" ;;
+    proxy-haproxy-retry)
+        node_backend "$name" 9449 10000 1000
+        haproxy_front "$name" 9450 9449 node "retry-on conn-failure empty-response"
+        start 9450 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        run "$name" "9450 9449" http://127.0.0.1:9450 reset "$LAST_PID" ;;
     *) log "unknown scenario $name"; return 2 ;;
     esac
 }
 
-ALL=(proxy-nginx-natural proxy-nginx-race proxy-haproxy-reuse)
+ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends
+     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
 done
 "$PY" -c 'import requests' 2>/dev/null || "$PY" -m pip install -q requests
+"$PY" -c 'import uvicorn' 2>/dev/null || "$PY" -m pip install -q uvicorn
 
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")

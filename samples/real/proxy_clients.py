@@ -70,22 +70,27 @@ def _paused_request(s: requests.Session, method: str, url: str, pid: int, idle: 
     t.join(TIMEOUT + 5)
 
 
+def _play(front: str, pid: int, steps: list) -> None:
+    """Run steps on one session: a number sleeps that long, ``(METHOD, PATH)`` is a request,
+    ``("paused", METHOD, PATH)`` a request sent while the proxy is paused 2.5 s."""
+    s = requests.Session()
+    for step in steps:
+        if isinstance(step, float):
+            time.sleep(step)
+        elif step[0] == "paused":
+            _paused_request(s, step[1], front + step[2], pid, 2.5)
+        else:
+            call(s, step[0], front + step[1])
+    s.close()
+
+
 def race(front: str, pid: int) -> None:
     """The upstream keep-alive race made deterministic: a GET (retried by the proxy) and a
     POST (not retried: non-idempotent) each sent on an upstream connection the backend is
     closing. The backend's ``keepAliveTimeout`` is 1000 ms (it closes after 2.0 s idle); the
     proxy is paused for 2.5 s."""
-    s = requests.Session()
-    call(s, "GET", f"{front}/api/warm")
-    time.sleep(0.2)
-    _paused_request(s, "GET", f"{front}/api/race-get", pid, 2.5)
-    time.sleep(0.2)
-    call(s, "POST", f"{front}/api/post-ok")
-    time.sleep(0.2)
-    _paused_request(s, "POST", f"{front}/api/race-post", pid, 2.5)
-    time.sleep(0.2)
-    call(s, "GET", f"{front}/api/after")
-    s.close()
+    steps = [("GET", "/api/warm"), 0.2, ("paused", "GET", "/api/race-get"), 0.2, ("POST", "/api/post-ok")]
+    _play(front, pid, [*steps, 0.2, ("paused", "POST", "/api/race-post"), 0.2, ("GET", "/api/after")])
 
 
 def interleave(front: str, pid: int) -> None:
@@ -108,7 +113,52 @@ def interleave(front: str, pid: int) -> None:
     b.close()
 
 
-SCENARIOS = {"natural": natural, "race": race, "interleave": interleave}
+def reset(front: str, pid: int) -> None:
+    """For a backend that resets a request arriving after 1 s idle: a GET and a POST each
+    sent after 1.2 s idle (raced), each followed 0.1 s later by one that is not."""
+    del pid
+    s = requests.Session()
+    call(s, "GET", f"{front}/api/warm")
+    for method in ("GET", "POST"):
+        time.sleep(1.2)
+        call(s, method, f"{front}/api/race-{method.lower()}")
+        time.sleep(0.1)
+        call(s, method, f"{front}/api/{method.lower()}-ok")
+    s.close()
+
+
+def concurrent(front: str, pid: int) -> None:
+    """Three clients, each on its own connection, send the same GET 50 ms apart; the backend
+    answers them after 400, 100 and 200 ms, so the responses come back out of order."""
+    del pid
+    sessions = [requests.Session() for _ in range(3)]
+    threads = [threading.Thread(target=call, args=(s, "GET", f"{front}/api/slow")) for s in sessions]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(TIMEOUT + 5)
+    for s in sessions:
+        s.close()
+
+
+def two(front: str, pid: int) -> None:
+    """Requests to two backends behind one proxy (/api/ to Node, /py/ to uvicorn), then a POST
+    raced at uvicorn and a GET raced at Node, each made as in ``race`` (the proxy paused 2.5 s
+    while both backends close their idle connections)."""
+    steps = [("GET", "/api/a"), ("GET", "/py/a"), 0.3, ("GET", "/api/b"), ("POST", "/py/b"), 0.2]
+    steps += [("paused", "POST", "/py/race-post"), 0.2, ("GET", "/api/c"), 0.2]
+    _play(front, pid, [*steps, ("paused", "GET", "/api/race-get"), 0.2, ("GET", "/py/d")])
+
+
+SCENARIOS = {
+    "natural": natural,
+    "race": race,
+    "interleave": interleave,
+    "reset": reset,
+    "concurrent": concurrent,
+    "two": two,
+}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]](sys.argv[2], int(sys.argv[3]))

@@ -49,7 +49,11 @@ DECODE_AS: dict[str, list[str]] = {
     # samples/real/make_proxy.sh: both legs of a proxy (front port, backend port)
     "proxy-nginx-natural.pcap": ["tcp.port==9442,http", "tcp.port==9441,http"],
     "proxy-nginx-race.pcap": ["tcp.port==9444,http", "tcp.port==9443,http"],
+    "proxy-nginx-concurrent.pcap": ["tcp.port==9452,http", "tcp.port==9451,http"],
+    "proxy-nginx-two-backends.pcap": ["tcp.port==9455,http", "tcp.port==9453,http", "tcp.port==9454,http"],
     "proxy-haproxy-reuse.pcap": ["tcp.port==9446,http", "tcp.port==9445,http"],
+    "proxy-haproxy-race.pcap": ["tcp.port==9448,http", "tcp.port==9447,http"],
+    "proxy-haproxy-retry.pcap": ["tcp.port==9450,http", "tcp.port==9449,http"],
     # port 9000; tshark 4.0.17 gives identical output without it
     "zeek__spicy_gap-recovery.pcap": ["tcp.port==9000,http"],
 }

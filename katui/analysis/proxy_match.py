@@ -1,0 +1,197 @@
+"""Matching the two legs of a proxy: which upstream request(s) each front request caused.
+
+A capture taken on a proxy host (``tcpdump -i any``) holds the client -> proxy connections (the
+*front* leg) and the proxy -> backend connections (the *upstream* leg). A front request on a
+connection to server ``P`` is linked to an upstream request when
+
+- the upstream connection is opened by the host of ``P`` (the same address, or both loopback,
+  so an IPv6 front and an IPv4 upstream on one machine still match) to another server;
+- the upstream request starts at or after the front request's first frame (its head has then
+  arrived: katui does not record where a head ends, and a head fits one segment) and before
+  the front response starts (or, with no front response, before the front connection's last
+  frame);
+- its response, if any, starts no later than the front response (a proxy forwards what it
+  received; it cannot answer before the backend did);
+- it has the same method, and the same path or the front path with a prefix stripped
+  (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does).
+
+Links are made only when unambiguous: each upstream request has exactly one front request it
+could belong to, and each front request's candidates are at most one answered upstream request
+plus unanswered ones before it (a proxy retries only a request that failed; a retry is two
+links). Concurrent identical requests are told apart by elimination: a front request causes at
+most one answered upstream request (no mirroring), so when one answered upstream request can
+only be front request F's, F is no candidate for the other answered ones; repeated until
+nothing changes. Such links say ``by elimination``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from katui.model import Connection, Exchange
+
+MAX_ELIMINATION_PASSES = 16
+"""Bound on the elimination passes (each pass is linear in the candidate pairs)."""
+
+Req = tuple[Connection, Exchange]
+"""A request as the matcher sees it: its connection and exchange."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A front request and, unambiguously, the upstream requests it caused."""
+
+    front: Req
+    """The front request."""
+    upstream: tuple[tuple[Req, str], ...]
+    """(upstream request, path prefix the proxy stripped), in time order: unanswered tries
+    first, the answered one (if any) last."""
+    eliminated: frozenset[tuple[int, int]]
+    """(stream, n) of this match's requests whose candidates had to be ruled out first."""
+
+
+def match_requests(conns: list[Connection]) -> list[Match]:
+    """The unambiguous matches among analysed connections, in front stream / request order."""
+    may_proxy = possible_proxies(conns)
+    proxy_hosts = {endpoint_host(s) for s in may_proxy}
+    index = request_index([c for c in conns if endpoint_host(c.client) in proxy_hosts])
+    cands: dict[tuple[int, int], tuple[Connection, Exchange, list[tuple[Req, str]]]] = {}
+    fronts_of: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
+    for c in conns:
+        if c.server not in may_proxy:
+            continue
+        for e in c.exchanges:
+            found = candidates(c, e, index) if e.request is not None else None
+            if found:
+                cands[c.stream, e.n] = (c, e, found)
+                for (uc, ue), _ in found:
+                    fronts_of[uc.stream, ue.n].add((c.stream, e.n))
+    narrowed = eliminate(cands, fronts_of)
+    out = []
+    for key, (fc, fe, found) in sorted(cands.items()):
+        if any(fronts_of[uc.stream, ue.n] != {key} for (uc, ue), _ in found):
+            continue  # an upstream request that could belong to another front request too
+        found.sort(key=lambda r: r[0][1].request.start_ns)
+        if any(ue.response is not None for (_, ue), _ in found[:-1]):
+            continue  # an answered upstream request followed by another: not a retry chain
+        keys = {key} | {(uc.stream, ue.n) for (uc, ue), _ in found}
+        out.append(Match((fc, fe), tuple(found), frozenset(keys & narrowed)))
+    return out
+
+
+def host_of(endpoint: str) -> str:
+    """The address part of ``1.2.3.4:80`` or ``[::1]:80``."""
+    host = endpoint.rsplit(":", 1)[0]
+    return host[1:-1] if host.startswith("[") else host
+
+
+def same_host(a: str, b: str) -> bool:
+    """True when two addresses are one machine's as far as a capture can tell: equal (an
+    IPv4-mapped IPv6 address equals its IPv4 one), or both loopback."""
+    return _host_key(a) == _host_key(b)
+
+
+@lru_cache(maxsize=4096)
+def _host_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    return "loopback" if ip.is_loopback else str(ip)
+
+
+def endpoint_host(endpoint: str) -> str:
+    return _host_key(host_of(endpoint))
+
+
+def path_suffixes(uri: str) -> list[tuple[str, str]]:
+    """(path a proxy may have sent upstream, prefix it stripped) for a front request target:
+    the path itself, then the path less each leading segment (``/api/x`` -> ``/x``)."""
+    if "://" in uri:  # absolute form, as sent to a forward proxy
+        rest = uri.split("://", 1)[1]
+        uri = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    out = [(uri, "")]
+    end = uri.find("?")
+    end = len(uri) if end < 0 else end  # a '/' in the query string is no path segment
+    i = uri.find("/", 1, end)
+    while i > 0:
+        out.append((uri[i:], uri[:i]))
+        i = uri.find("/", i + 1, end)
+    return out
+
+
+def request_index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[int], list[Req]]]:
+    """(method, uri) -> requests sorted by their first frame's time (start times alongside)."""
+    rows: dict[tuple[str, str], list[tuple[int, int, Req]]] = defaultdict(list)
+    for c in conns:
+        for e in c.exchanges:
+            r = e.request
+            if r is not None:
+                rows[r.method, r.uri].append((r.start_ns, c.stream, (c, e)))
+    index = {}
+    for key, items in rows.items():
+        items.sort(key=lambda t: (t[0], t[1]))
+        index[key] = ([t[0] for t in items], [t[2] for t in items])
+    return index
+
+
+def possible_proxies(conns: list[Connection]) -> set[str]:
+    """Servers whose host also opens connections to other servers (only their requests are
+    matched: a capture of clients and servers on different hosts costs one pass)."""
+    servers_of: dict[str, set[str]] = defaultdict(set)
+    for c in conns:
+        servers_of[endpoint_host(c.client)].add(c.server)
+    return {s for s in {c.server for c in conns} if servers_of.get(endpoint_host(s), set()) - {s}}
+
+
+def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, str]]:
+    """Upstream requests front request ``e`` on ``c`` may have caused, with the prefix."""
+    req, resp = e.request, e.response
+    lo = req.start_ns
+    hi = resp.start_ns if resp is not None else c.end_ns
+    proxy_host = endpoint_host(c.server)
+    out = []
+    for path, prefix in path_suffixes(req.uri):
+        found = index.get((req.method, path))
+        if found is None:
+            continue
+        starts, reqs = found
+        for i in range(bisect_left(starts, lo), len(starts)):
+            if starts[i] >= hi:
+                break
+            uc, ue = reqs[i]
+            if uc is c or uc.server == c.server or endpoint_host(uc.client) != proxy_host:
+                continue
+            if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
+                continue  # answered upstream after the front response had started
+            out.append(((uc, ue), prefix))
+    return out
+
+
+def eliminate(cands, fronts_of) -> set[tuple[int, int]]:
+    """Rule out front request F for an answered upstream request when another answered one can
+    only be F's (see the module docstring); return the keys of the front requests and upstream
+    requests whose candidates shrank."""
+    narrowed: set[tuple[int, int]] = set()
+    for _ in range(MAX_ELIMINATION_PASSES):
+        changed = False
+        for key, (_, _, found) in cands.items():
+            answered = [r for r in found if r[0][1].response is not None]
+            own = [r for r in answered if fronts_of[r[0][0].stream, r[0][1].n] == {key}]
+            if len(own) != 1:
+                continue
+            for r in answered:
+                ukey = (r[0][0].stream, r[0][1].n)
+                if r is not own[0]:
+                    fronts_of[ukey].discard(key)
+                    found.remove(r)
+                    narrowed |= {key, ukey}
+                    changed = True
+        if not changed:
+            break
+    return narrowed
