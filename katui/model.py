@@ -36,6 +36,8 @@ CLOSE_REASONS = {
     "stale-reuse": "a request was sent on a connection the peer had already closed",
     "request-timeout": "closed while a request was still waiting for its response",
     "closed": "closed right after the last exchange, without a header asking for it",
+    "upstream-failure": "a proxy ended the client's connection without a response because the "
+    "upstream request it caused failed (the upstream keep-alive race)",
     "unknown": "the verdict depends on bytes the capture does not have (the explanation says which)",
     "open": "still open when the capture ended",
 }
@@ -43,6 +45,7 @@ CLOSE_REASONS = {
 
 REASON_MARKS = {
     "stale-reuse": "✖",
+    "upstream-failure": "✖",
     "reset": "✖",
     "request-timeout": "⚠",
     "incomplete-request": "⚠",

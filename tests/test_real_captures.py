@@ -332,3 +332,34 @@ def test_preconnect_closed_by_the_server_is_not_an_idle_sample():
         a = _a(name)
         assert not a.timeouts or all(t.samples == 0 for t in a.timeouts)
         assert all(f.severity == "info" for f in a.findings)
+
+
+def test_a_proxy_closing_the_client_after_an_upstream_race_is_not_a_request_timeout():
+    # HAProxy 2.6 with default settings closes the client's connection without any response when
+    # the backend resets a reused upstream connection (proxy.md): an upstream failure.
+    a = _a("proxy-haproxy-race.pcap")
+    fronts = [c for c in a.connections if c.close.reason == "upstream-failure"]
+    assert [c.stream for c in fronts] == [0, 2]
+    assert "upstream stream 1 (frame 15)" in fronts[0].close.explanation
+    assert "request-timeout" not in {f.kind for f in a.findings}
+    assert "unanswered" not in {f.kind for f in a.findings}
+
+
+def test_json_lists_proxy_links_and_races():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "katui", "report", str(REAL / "proxy-nginx-race.pcap"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    px = json.loads(out)["proxies"]
+    assert px["proxies"] == ["[::1]:9444"]
+    retried = [k for k in px["links"] if k["front"] == {"stream": 0, "request": 2, "frame": 15}]
+    assert [(k["attempt"], k["answered"]) for k in retried] == [(1, False), (2, True)]
+    assert {r["outcome"] for r in px["races"]} == {"absorbed", "reached-client"}
+    lost = next(r for r in px["races"] if r["outcome"] == "reached-client")
+    assert (lost["front_status"], lost["front_frame"], lost["method"]) == (502, 47, "POST")

@@ -27,10 +27,14 @@ RETRY_WINDOW_NS = 1_000_000_000
 _ORDER = {"problem": 0, "warning": 1, "info": 2}
 
 
-def findings(conns: list[Connection], timeouts: list[TimeoutEstimate]) -> list[Finding]:
-    """Every finding, problems first. ``timeouts`` are the per-server idle timeout estimates."""
+def findings(
+    conns: list[Connection], timeouts: list[TimeoutEstimate], proxied: ProxyReport | None = None
+) -> list[Finding]:
+    """Every finding, problems first. ``timeouts`` are the per-server idle timeout estimates,
+    ``proxied`` the proxy links (found here when not given)."""
     by_server = {t.server: t for t in timeouts}
-    proxied = find_proxy_links(conns)
+    if proxied is None:
+        proxied = find_proxy_links(conns)
     out: list[Finding] = _proxy_races(conns, by_server, proxied)
     raced = {r.stream for r in proxied.races if r.outcome != "unlinked"}
     out += _error_statuses(conns, proxied)
@@ -645,7 +649,14 @@ def _idle_stretch(p: Connection):
 
 
 def _unanswered(conns, by_server):
-    skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade")
+    skip = (
+        "stale-reuse",
+        "request-timeout",
+        "incomplete-request",
+        "error-close",
+        "upgrade",
+        "upstream-failure",
+    )
     hit = [
         c for c in conns
         if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments)

@@ -7,12 +7,13 @@ import mmap
 import struct
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from katui.analysis.build import build_connection, client_side, endpoint
 from katui.analysis.findings import findings as make_findings
+from katui.analysis.proxy import ProxyReport, find_proxy_links
 from katui.analysis.timeout import estimate_server_timeouts, main_timeout
-from katui.analysis.verdicts import DEFAULT_IDLE_NS
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, upstream_failure
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
 from katui.capture.reader import CaptureFile, open_capture
@@ -78,6 +79,8 @@ class Analysis:
     """Damage and oddities found while reading."""
     idle_threshold_ns: int = DEFAULT_IDLE_NS
     """Idle stretch that counts as an idle gap."""
+    proxies: ProxyReport = field(default_factory=ProxyReport.empty, repr=False)
+    """Proxies found, the links between their front and upstream requests, upstream races."""
     cache: dict = field(default_factory=dict, repr=False)
     """Lazily built indexes for the views (e.g. connections by client host and server)."""
 
@@ -188,6 +191,8 @@ def _analyze(
         c.release()
         working[i] = None
     del working
+    proxied = find_proxy_links(conns)
+    _blame_upstream(conns, proxied)
     timeouts = estimate_server_timeouts(conns)
     timeout = main_timeout(timeouts)
     warnings = list(cap.warnings)
@@ -205,12 +210,24 @@ def _analyze(
         connections=conns,
         timeout=timeout,
         timeouts=timeouts,
-        findings=make_findings(conns, timeouts),
+        findings=make_findings(conns, timeouts, proxied),
+        proxies=proxied,
         table=table,
         capture=cap,
         warnings=warnings,
         idle_threshold_ns=idle_threshold_ns,
     )
+
+
+def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
+    """Front connections a proxy ended without a response because their upstream request hit
+    the backend's keep-alive close: their close reason is that, not a request timeout."""
+    for race in proxied.races:
+        if race.outcome != "reached-client" or race.front_stream is None or race.front_status:
+            continue
+        c = conns[race.front_stream]
+        if c.close.reason in ("request-timeout", "reset", "closed"):
+            conns[race.front_stream] = replace(c, close=upstream_failure(c.close, race))
 
 
 def _previews(conns, start: int) -> list[Preview]:

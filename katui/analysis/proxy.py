@@ -165,6 +165,11 @@ class ProxyReport:
     by_upstream: dict[tuple[int, int], ProxyLink] = field(default_factory=dict, repr=False)
     """(upstream stream, request n) -> its link."""
 
+    @classmethod
+    def empty(cls) -> ProxyReport:
+        """No proxies (an analysis that found none, or made none)."""
+        return cls((), {}, (), ())
+
     def upstream_of(self, stream: int, n: int) -> tuple[ProxyLink, ...]:
         """The links of front request ``n`` on ``stream`` (empty when not linked)."""
         return self.by_front.get((stream, n), ())

@@ -10,7 +10,7 @@ carries its evidence: the frames and facts it rests on.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from katui.model import Close, Exchange, HttpMessage
 from katui.units import fmt_s, plural
@@ -437,3 +437,20 @@ def _last_request(exchanges) -> Exchange | None:
         if ex.req >= 0:
             return ex
     return None
+
+
+def upstream_failure(close: Close, race) -> Close:
+    """The close of a front connection that a proxy ended without a response because the
+    upstream request it caused hit the backend's keep-alive close (``race``: an
+    :class:`katui.analysis.proxy.UpstreamRace` that reached the client)."""
+    how = "reset" if close.how == "rst" else "closed"
+    text = (f"the proxy {how} the client's connection without a response: request {race.front_n}"
+            f" was forwarded on upstream stream {race.stream} (frame {race.request_frame}), which "
+            "the backend closed unanswered (the upstream keep-alive race)")  # fmt: skip
+    evidence = (
+        f"upstream request frame {race.request_frame} on stream {race.stream}",
+        f"backend {race.close_how.upper() if race.close_how else 'close'} frame {race.close_frame}",
+        f"{close.by} {(close.how or '').upper()} frame {close.frame}",
+    )
+    return replace(close, reason="upstream-failure", explanation=sys.intern(text),
+                   evidence=evidence, exchange=race.front_n)  # fmt: skip

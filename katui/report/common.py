@@ -56,4 +56,34 @@ def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
         ("HTTP requests", str(a.requests)),
         ("duration", fmt_s(a.duration_ns)),
         ("server idle timeout", timeout_line(a)),
-    ]
+    ] + [("proxy", _proxy_line(a, p)) for p in a.proxies.proxies]
+
+
+def _proxy_line(a: Analysis, proxy: str) -> str:
+    links = [k for k in a.proxies.links if k.proxy == proxy]
+    backends = sorted({k.upstream_server for k in links})
+    fronts = len({(k.front_stream, k.front_n) for k in links})
+    retries = sum(1 for k in links if k.attempt > 1)
+    also = f", {retries} retried" if retries else ""
+    return (f"{proxy} -> {', '.join(backends)}: {fronts} front requests linked to their upstream "
+            f"requests{also}")  # fmt: skip
+
+
+def proxy_leg(a: Analysis, stream: int, n: int) -> str:
+    """Where request ``n`` of ``stream`` went through a proxy: ``upstream stream 1 request 2
+    (frame 19, no answer), then stream 2 request 1 (frame 27)`` for a front request, ``front
+    stream 0 request 2 (frame 15)`` for an upstream one; '' when it is not linked."""
+    px = a.proxies
+    ups = px.upstream_of(stream, n)
+    if ups:
+        legs = [
+            f"stream {k.upstream_stream} request {k.upstream_n} (frame {k.upstream_frame}"
+            + ("" if k.answered else ", no answer")
+            + ")"
+            for k in ups
+        ]
+        return "upstream " + ", then ".join(legs)
+    down = px.downstream_of(stream, n)
+    if down is not None:
+        return f"front stream {down.front_stream} request {down.front_n} (frame {down.front_frame})"
+    return ""

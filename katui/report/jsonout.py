@@ -207,6 +207,49 @@ def _timeout(t) -> dict:
     }
 
 
+def _proxies(a: Analysis) -> dict:
+    """Proxies found, each front request's upstream request(s), and the upstream races."""
+    px = a.proxies
+    return {
+        "proxies": list(px.proxies),
+        "links": [
+            {
+                "proxy": k.proxy,
+                "front": {"stream": k.front_stream, "request": k.front_n, "frame": k.front_frame},
+                "upstream": {"stream": k.upstream_stream, "request": k.upstream_n, "frame": k.upstream_frame,
+                             "server": k.upstream_server},
+                "attempt": k.attempt,
+                "answered": k.answered,
+                "how": k.how,
+                "stripped_prefix": k.stripped_prefix,
+            }
+            for k in px.links
+        ],
+        "races": [
+            {
+                "proxy": r.proxy,
+                "server": r.upstream_server,
+                "stream": r.stream,
+                "request": r.n,
+                "method": r.method,
+                "request_frame": r.request_frame,
+                "close_frame": r.close_frame,
+                "close_how": r.close_how,
+                "idle_before": _s(r.idle_before_ns),
+                "outcome": r.outcome,
+                "front_stream": r.front_stream,
+                "front_request": r.front_n,
+                "front_status": r.front_status,
+                "front_frame": r.front_frame,
+                "retry_stream": r.retry_stream,
+                "retry_frame": r.retry_frame,
+                "extra_latency": _s(r.extra_latency_ns),
+            }
+            for r in px.races
+        ],
+    }  # fmt: skip
+
+
 def _header(a: Analysis) -> dict:
     t = a.timeout
     return {
@@ -219,6 +262,7 @@ def _header(a: Analysis) -> dict:
         "warnings": a.warnings,
         "server_idle_timeout": _timeout(t),
         "server_idle_timeouts": [_timeout(x) for x in a.timeouts],
+        "proxies": _proxies(a),
         "findings": [
             {
                 "kind": f.kind,

@@ -7,7 +7,7 @@ import textwrap
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, covers, summary_pairs
+from katui.report.common import closed_by, covers, proxy_leg, summary_pairs
 from katui.report.ladder import ladder_lines
 from katui.textsafe import escape
 from katui.units import fmt_s
@@ -88,6 +88,9 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
             f"{escape(req.label) if req else '(request not captured)'}  ->  "
             f"{escape(resp.label) if resp else 'no response'}{reuse}"
         )
+        leg = proxy_leg(a, c.stream, e.n)
+        if leg:
+            out.append(f"  {'':<5} via proxy: {leg}")
     if ladder:
         out += ["", *ladder_lines(a, c, gap_ns=a.idle_threshold_ns, width=120)]
     return out
