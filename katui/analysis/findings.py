@@ -20,6 +20,9 @@ from katui.analysis.verdicts import GATEWAY_ERRORS
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
 
+MIN_POOL_IDLE_NS = 100_000_000
+"""A connection idle at least this long when its client opens another to the same server is a
+pool miss ('not reusing connections'); shorter, the new one was decided before it went idle."""
 EXAMPLES = 3
 """Example sentences quoted in a grouped finding."""
 RETRY_WINDOW_NS = 1_000_000_000
@@ -593,11 +596,16 @@ def _no_reuse(conns, by_server):
         if not hits:
             continue
         c, p = hits[0]
+        sw = client_software(cs)
+        who = f"{host} ({sw.name})" if sw else host
+        # One miss may be another process or component on the host; a habit is a finding.
+        sev = "warning" if len(hits) >= 3 or 2 * len(hits) >= len(cs) else "info"
         out.append(Finding(
-            "no-reuse", "warning", c.stream, c.first_frame,
-            f"Client {host} opened {plural(len(hits), 'new connection')} to {server} while an "
-            f"idle one was open (first: stream {c.stream} at frame {c.first_frame}, while stream "
-            f"{p.stream} had been idle since its last response): it is not reusing connections.",
+            "no-reuse", sev, c.stream, c.first_frame,
+            f"Client {who} opened {plural(len(hits), 'new connection')} to {server} while an "
+            f"idle one to it was open (first: stream {c.stream} at frame {c.first_frame}, while "
+            f"stream {p.stream} had been idle since its last response): those requests did not "
+            "reuse an idle connection (no pool, or separate pools or processes).",
             "Use one connection pool (requests.Session, httpx.Client, a shared aiohttp "
             "ClientSession) for all requests to a server.",
             streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
@@ -609,6 +617,9 @@ def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connecti
     """(new connection, the idle one beside it) for each connection of ``cs`` (sorted by start)
     opened while an earlier one was idle and reusable: one sweep over the idle stretches."""
     stretches = sorted((s for s in map(_idle_stretch, cs) if s is not None), key=lambda s: s[0])
+    # Idle for a moment only is no evidence: a browser queues its next connection while the
+    # last response is still arriving. Count a stretch from MIN_POOL_IDLE_NS into it.
+    stretches = [(a + MIN_POOL_IDLE_NS, b, p) for a, b, p in stretches if b - a > MIN_POOL_IDLE_NS]
     hits, open_heap, i = [], [], 0
     for c in cs:
         t = c.start_ns
@@ -649,30 +660,33 @@ def _idle_stretch(p: Connection):
 
 
 def _unanswered(conns, by_server):
-    skip = (
-        "stale-reuse",
-        "request-timeout",
-        "incomplete-request",
-        "error-close",
-        "upgrade",
-        "upstream-failure",
-    )
+    skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade",
+            "upstream-failure")  # fmt: skip
     hit = [
         c for c in conns
         if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments)
         and any(e.failed for e in c.exchanges)
     ]  # fmt: skip
     out = []
-    for server, cs in _by_server(hit).items():
+    for (server, open_), cs in _by_key(hit, lambda c: (c.server, c.close.by is None)).items():
         missing = sum(1 for c in cs for e in c.exchanges if e.failed)
         c = cs[0]
         e = next(e for e in c.exchanges if e.failed)
+        why = (": the capture ended while the connection was open (the answer may have come later)"
+               if open_ else "")  # fmt: skip
         out.append(Finding(
-            "unanswered", "warning", c.stream, e.request.first_frame,
+            "unanswered", "info" if open_ else "warning", c.stream, e.request.first_frame,
             f"{plural(missing, 'request')} to {server} without a response in the capture (first: "
-            f"stream {c.stream}, request {e.n}, frame {e.request.first_frame}).",
+            f"stream {c.stream}, request {e.n}, frame {e.request.first_frame}){why}.",
             streams=tuple(c2.stream for c2 in cs), server=server, count=missing,
         ))  # fmt: skip
+    return out
+
+
+def _by_key(conns, key) -> dict:
+    out: dict = defaultdict(list)
+    for c in conns:
+        out[key(c)].append(c)
     return out
 
 
