@@ -1,0 +1,212 @@
+"""Findings about how connections ended: error statuses, close reasons grouped, gaps."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from katui.analysis.findings.common import by_key, fill, grouped_finding, server_words
+from katui.analysis.proxy import ProxyReport
+from katui.analysis.software import Software, server_software, setting_phrase
+from katui.analysis.verdicts import GATEWAY_ERRORS
+from katui.model import Connection, Finding
+from katui.units import plural
+
+# -- error responses -------------------------------------------------------------------------
+
+
+def _error_statuses(conns, proxied: ProxyReport):
+    raced = {r.front_frame: r for r in proxied.races if r.outcome == "reached-client" and r.front_frame}
+    groups: dict[tuple[str, int], list] = defaultdict(list)
+    for c in conns:
+        for e in c.exchanges:
+            if e.resp >= 0 and e.store.status(e.resp) >= 400:  # no message object per response
+                groups[(c.server, e.store.status(e.resp))].append((c, e))
+    out = []
+    for (server, status), hits in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        c, e = hits[0]
+        resp = e.response
+        sev = "problem" if status in GATEWAY_ERRORS else "warning" if status >= 500 else "info"
+        closed = sum(1 for c2, e2 in hits if c2.close.reason == "error-close" and c2.close.exchange == e2.n)
+        also = f"; {closed} of them ended their connection" if closed else ""
+        races = [raced[e2.response.frame] for _, e2 in hits if e2.response.frame in raced]
+        if races:
+            also += (f"; {len(races)} of them from an upstream keep-alive race (upstream stream "
+                     f"{races[0].stream} frame {races[0].request_frame})")  # fmt: skip
+        streams = tuple(dict.fromkeys(c2.stream for c2, _ in hits))
+        out.append(Finding(
+            "http-error", sev, c.stream, resp.frame or resp.first_frame,
+            f"{server_words(conns, server)} sent {plural(len(hits), 'response')} "
+            f"{status} {resp.reason}".rstrip() + f" (first: stream {c.stream} frame "
+            f"{resp.frame or resp.first_frame}{also}).",
+            _status_advice(status, server_software([c2 for c2 in conns if c2.server == server])),
+            streams=streams, server=server, count=len(hits),
+        ))  # fmt: skip
+    return out
+
+
+def _status_advice(status: int, sw: Software | None) -> str:
+    if status in (502, 504):
+        return ("A proxy or gateway got no valid answer from its upstream (refused, reset or "
+                "timed out): its error log at these times says which.")  # fmt: skip
+    if status == 503:
+        return ("The server, or a proxy in front of it, refused the request (overloaded, in "
+                "maintenance, or no healthy upstream): its logs at these times say which.")  # fmt: skip
+    if status == 408:
+        limit = setting_phrase(sw, "request-timeout", "its header/body read timeout")
+        return f"The server's request timeout ({limit}) expired before the client finished a request."
+    if status == 413:
+        limit = setting_phrase(sw, "body-limit", "its request body limit")
+        return f"The request body is larger than the server allows ({limit})."
+    return ""
+
+
+# -- per-connection close reasons, grouped ----------------------------------------------------
+
+_CLOSE_KINDS = {
+    # reason: (severity, sentence, advice)
+    "incomplete-request": (
+        "warning",
+        "the client sent part of a request and stalled until the server's request timeout",
+        "A client that stops mid-request (slow upload, crashed client, or a slowloris-style "
+        "probe) meets the server's request timeout ({request-timeout}); these closes are not "
+        "keep-alive idle closes and do not count for the timeout.",
+    ),
+    "request-timeout": (
+        "warning",
+        "the connection was closed while a request waited for its response",
+        "Look at the server's (or proxy's) processing and upstream timeouts, and at the "
+        "client's request timeout.",
+    ),
+    "stalled-reader": (
+        "warning",
+        "the server gave up sending a response the client had stopped reading (zero window)",
+        "The client stopped reading its response; the server's send timeout ({send-timeout}) "
+        "ended it. Not an idle close: look at why the client stalled.",
+    ),
+    "unknown": (
+        "info",
+        "the close reason cannot be known from this capture",
+        "Capture with a full snap length (tcpdump -s 0) and a large enough buffer (-B).",
+    ),
+    "unused": (
+        "info",
+        "no request was ever sent (pre-connects, TCP probes or health checks)",
+        "",
+    ),
+    "upgrade": (
+        "info",
+        "the connection switched protocols (101) and its close is the application's",
+        "",
+    ),
+    "not-http": ("info", "the payload is not HTTP/1.x", ""),
+}
+
+
+_CLIENT_SIDE = {
+    # The same reasons where the client, not the server, ended the connection.
+    ("incomplete-request", "client"): (
+        "warning",
+        "the client sent part of a request, stalled, and gave up itself: the server never timed it out",
+        "The server did not close a stalled, partial request: without a request read timeout "
+        "a slow or stuck client holds a connection (and a worker) as long as it likes (the "
+        "slowloris risk). Set one, or put a proxy that has one in front.",
+    ),
+    ("stalled-reader", "client"): (
+        "warning",
+        "the client stopped reading its response (zero window) and then closed the connection "
+        "itself; the server never gave up",
+        "Look at why the client stopped reading (a stuck consumer, a full buffer).",
+    ),
+}
+
+
+def _closes(conns, by_server):
+    out = []
+    groups: dict[tuple, list[Connection]] = defaultdict(list)
+    for c in conns:
+        r = c.close.reason
+        if r == "reset" or (r == "request-timeout" and c.close.by == "client"):
+            groups[(_reset_kind(c), c.server, c.close.by)].append(c)
+        elif r in _CLOSE_KINDS:
+            groups[(r, c.server, c.close.by)].append(c)
+    for (kind, server, by), cs in groups.items():
+        if (kind, by) in _CLIENT_SIDE:
+            sev, what, advice = _CLIENT_SIDE[(kind, by)]
+            text = f"{plural(len(cs), 'connection')} to {server}: {what}"
+        elif kind in _CLOSE_KINDS:
+            sev, what, advice = _CLOSE_KINDS[kind]
+            advice = fill(advice, server_software([c for c in conns if c.server == server]))
+            text = f"{plural(len(cs), 'connection')} to {server}: {what}"
+        else:
+            sev, text, advice = _reset_words(kind, by, server, cs)
+        out.append(grouped_finding(kind, sev, cs, text, advice, server))
+    return out
+
+
+def _reset_kind(c: Connection) -> str:
+    """``abortive-close`` for a client RST right after its last response (browsers do it),
+    ``client-gave-up`` for a client closing with a request in flight, else ``reset``."""
+    cl = c.close
+    if cl.reason == "request-timeout":
+        return "client-gave-up"
+    if cl.by == "client" and all(not e.failed for e in c.exchanges) and c.requests:
+        return "abortive-close"
+    return "reset"
+
+
+def _reset_words(kind: str, by: str, server: str, cs: list[Connection]):
+    n = plural(len(cs), "connection")
+    if kind == "abortive-close":
+        return ("info", f"{n} to {server} closed by the client with an RST after every request "
+                "was answered (an abortive close, as browsers and some pools do)", "")  # fmt: skip
+    if kind == "client-gave-up":
+        return ("info", f"{n} to {server} closed by the client while a request was still in "
+                "flight (the client gave up or stopped, e.g. a load generator ending its run)",
+                "If the client timed out, compare its timeout with the server's response times.")  # fmt: skip
+    return ("warning", f"{n} to {server} reset by the {by}",
+            "An RST loses data in flight; check the resetting side's logs (lingering close, "
+            "proxy or load-balancer timeouts).")  # fmt: skip
+
+
+# -- the rest ------------------------------------------------------------------------------
+
+
+def _unanswered(conns, by_server):
+    skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade",
+            "upstream-failure")  # fmt: skip
+    hit = [
+        c for c in conns
+        if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments)
+        and any(e.failed for e in c.exchanges)
+    ]  # fmt: skip
+    out = []
+    for (server, open_), cs in by_key(hit, lambda c: (c.server, c.close.by is None)).items():
+        missing = sum(1 for c in cs for e in c.exchanges if e.failed)
+        c = cs[0]
+        e = next(e for e in c.exchanges if e.failed)
+        why = (": the capture ended while the connection was open (the answer may have come later)"
+               if open_ else "")  # fmt: skip
+        out.append(Finding(
+            "unanswered", "info" if open_ else "warning", c.stream, e.request.first_frame,
+            f"{plural(missing, 'request')} to {server} without a response in the capture (first: "
+            f"stream {c.stream}, request {e.n}, frame {e.request.first_frame}){why}.",
+            streams=tuple(c2.stream for c2 in cs), server=server, count=missing,
+        ))  # fmt: skip
+    return out
+
+
+def _damage(conns, by_server):
+    lost = [c for c in conns if c.lost_segments or c.truncated_frames]
+    if not lost:
+        return []
+    holes = sum(c.lost_segments for c in lost)
+    cut = sum(c.truncated_frames for c in lost)
+    c = lost[0]
+    return [Finding(
+        "capture-gaps", "warning", c.stream, c.first_frame,
+        f"{plural(len(lost), 'connection')} {'has' if len(lost) == 1 else 'have'} bytes the "
+        f"capture missed: {plural(holes, 'hole')} in the byte stream, {plural(cut, 'frame')} cut "
+        "by the snap length. HTTP messages across them may be incomplete.",
+        "Capture with a full snap length (tcpdump -s 0) and enough buffer (-B).",
+        streams=tuple(c2.stream for c2 in lost), count=len(lost),
+    )]  # fmt: skip

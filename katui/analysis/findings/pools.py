@@ -1,0 +1,263 @@
+"""Findings about pools and timeouts: server and client idle timeouts, request limits,
+headers that closed, reuse and the lack of it."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+
+from katui.analysis.findings.common import (
+    MIN_POOL_IDLE_NS,
+    by_pair,
+    by_server_of,
+    grouped_finding,
+    host_of,
+    safe_idle_s,
+    secs,
+)
+from katui.analysis.software import client_software, server_software, setting_phrase
+from katui.analysis.timeout import server_idle_close
+from katui.model import Connection, Finding, TimeoutEstimate
+from katui.units import fmt_s, plural
+
+# -- timeouts ------------------------------------------------------------------------------
+
+
+def _server_timeout(conns, by_server):
+    out = []
+    for t in by_server.values():
+        if t.estimate_ns is None:
+            continue
+        closing = [c for c in conns if c.server == t.server and server_idle_close(c)]
+        first = min(closing, key=lambda c: c.close.frame or 0)
+        bracket = ""
+        if t.low_ns is not None:
+            bracket = f"; a reused request still got its response after {fmt_s(t.low_ns)} idle"
+        rst = sum(1 for c in closing if c.close.how == "rst")
+        how = f", {rst} of them with an RST" if rst else ""
+        who = f"{t.server} ({t.software})" if t.software else t.server
+        setting = f" ({t.software} {t.setting})" if t.setting else ""
+        out.append(Finding(
+            "server-idle-timeout", "info", first.stream, first.close.frame,
+            f"Server {who} closes idle keep-alive connections after ~{secs(t.estimate_ns)}"
+            f"{setting} ({plural(t.samples, 'connection')}{how}, shortest idle before a close "
+            f"{fmt_s(t.high_ns)}{bracket}).",
+            f"Keep client pool idle timeouts below {safe_idle_s(t):g} s so a pooled connection is "
+            "never reused just as the server closes it.",
+            streams=tuple(c.stream for c in closing), server=t.server, count=len(closing),
+        ))  # fmt: skip
+        out.extend(_advertised(t, first))
+    return out
+
+
+def _advertised(t: TimeoutEstimate, first: Connection) -> list[Finding]:
+    """Advertised vs real, in the right direction: closing later than advertised is safe for
+    clients that honour the header; closing earlier is the dangerous case."""
+    adv = t.advertised_s
+    if adv is None or t.high_ns is None:
+        return []
+    real = t.high_ns / 1e9
+    if real < adv - 0.05:
+        return [Finding(
+            "timeout-mismatch", "warning", first.stream, first.close.frame,
+            f"Server {t.server} advertises 'Keep-Alive: timeout={adv:g}' but closed an idle "
+            f"connection after {fmt_s(t.high_ns)}: earlier than it promises.",
+            "Clients that honour the header will reuse connections the server is closing: make "
+            "the advertised value no larger than the real timeout.",
+            streams=(first.stream,), server=t.server,
+        )]  # fmt: skip
+    if real > adv + 0.5:
+        node = (
+            " (Node.js closes 1 s after its advertised keepAliveTimeout on purpose)"
+            if t.closes_late_s
+            else ""
+        )
+        return [Finding(
+            "timeout-advertised", "info", first.stream, first.close.frame,
+            f"Server {t.server} advertises 'Keep-Alive: timeout={adv:g}' and closes after "
+            f"{fmt_s(t.high_ns)}: later than advertised, safe for clients that honour the header"
+            f"{node}.",
+            streams=(first.stream,), server=t.server,
+        )]  # fmt: skip
+    return []
+
+
+def _client_timeout(conns, by_server):
+    idle = [c for c in conns if c.close.reason == "idle-timeout" and c.close.by == "client"]
+    out = []
+    for (host, server), cs in by_pair(idle).items():
+        longest = max(c.close.idle_before_ns for c in cs)
+        sw = client_software([c for c in conns if host_of(c.client) == host and c.server == server])
+        name = f"{host} ({sw.name})" if sw else host
+        t = by_server.get(server)
+        severity, advice = "info", "Closing idle connections below the server's timeout is healthy."
+        if t is not None and t.high_ns is not None:
+            if longest >= t.high_ns:
+                severity = "warning"
+                advice = (f"The client kept a connection idle {fmt_s(longest)}, as long as server "
+                          f"{server} waits ({fmt_s(t.high_ns)}): lower its pool idle timeout "
+                          f"below {safe_idle_s(t):g} s.")  # fmt: skip
+            else:
+                advice = (f"Below server {server}'s idle timeout ({fmt_s(t.high_ns)}): healthy, "
+                          "the client retires connections before the server does.")  # fmt: skip
+        lazy = ""
+        if sw is not None and sw.name == "httpx":
+            lazy = (" httpx expires idle connections only when the next request is made, so its "
+                    "setting may be lower.")  # fmt: skip
+        out.append(grouped_finding(
+            "client-idle-timeout", severity, cs,
+            f"Client {name} closed {plural(len(cs), 'idle connection')} to {server} itself after "
+            f"at most {fmt_s(longest)} idle: its pool idle timeout is at most that.{lazy}",
+            advice, server,
+        ))  # fmt: skip
+    return out
+
+
+# -- headers that asked for the close --------------------------------------------------------
+
+
+def _request_limit(conns, by_server):
+    out = []
+    for server, hit in by_server_of(c for c in conns if c.close.reason == "request-limit").items():
+        n, k = Counter(c.requests for c in hit).most_common(1)[0]
+        sw = server_software([c for c in conns if c.server == server])
+        if sw is not None and sw.limit_setting:
+            m = n - 1 if sw.name == "Apache httpd" else n
+            setting = f" ({sw.name} {sw.limit_setting} {m})"
+        else:
+            setting = ""
+        out.append(grouped_finding(
+            "request-limit", "info", hit,
+            f"Server {server} closed {plural(len(hit), 'connection')} after a fixed number of "
+            f"requests (most often {n}, {k}x): a per-connection request limit{setting}",
+            "Expected behaviour; raise the limit if the new handshakes cost too much, and make "
+            "sure clients retry only idempotent requests.", server,
+        ))  # fmt: skip
+    return out
+
+
+def _connection_close(conns, by_server):
+    out = []
+    for side in ("client", "server"):
+        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side]
+        for server, cs in by_server_of(hit).items():
+            single = sum(1 for c in cs if c.requests <= 1)
+            if side == "client":
+                advice = ("If this client should reuse connections, drop 'Connection: close' from "
+                          "its requests (health checkers send it on purpose).")  # fmt: skip
+            else:
+                sw = server_software([c for c in conns if c.server == server])
+                off = setting_phrase(sw, "keep-alive-off", "its keep-alive settings")
+                advice = (f"The server answered with 'Connection: close': keep-alive is off or "
+                          f"limited there ({off}).")  # fmt: skip
+            out.append(grouped_finding(
+                "connection-close", "info", cs,
+                f"{plural(len(cs), 'connection')} to {server} ended because the {side} sent "
+                f"'Connection: close' ({single} after a single request)", advice, server,
+            ))  # fmt: skip
+    return out
+
+
+def _http10(conns, by_server):
+    out = []
+    for server, hit in by_server_of(c for c in conns if c.close.reason == "http10").items():
+        out.append(grouped_finding(
+            "http10", "info", hit,
+            f"{plural(len(hit), 'connection')} to {server} used HTTP/1.0 without keep-alive: one "
+            "request per connection", "Send HTTP/1.1 (ab: -k) to reuse connections.", server,
+        ))  # fmt: skip
+    return out
+
+
+# -- reuse ---------------------------------------------------------------------------------
+
+
+def _reuse(conns, by_server):
+    reused = [(e, c) for c in conns for e in c.exchanges if e.reused and e.resp >= 0]
+    if not reused:
+        return []
+    e, c = max(reused, key=lambda ec: ec[0].idle_before_ns or 0)
+    piped = sum(1 for e2, _ in reused if e2.pipelined)
+    also = f"; {plural(piped, 'was', 'were')} pipelined" if piped else ""
+    streams = tuple(dict.fromkeys(c2.stream for _, c2 in reused))
+    return [Finding(
+        "reuse", "info", c.stream, e.request.first_frame,
+        f"{plural(len(reused), 'request')} reused an open connection (no new handshake) and got "
+        f"a response{also}; longest idle before a reuse {fmt_s(e.idle_before_ns)} (stream "
+        f"{c.stream}, request {e.n}, frame {e.request.first_frame}).",
+        streams=streams, count=len(reused),
+    )]  # fmt: skip
+
+
+def _no_reuse(conns, by_server):
+    """A client that opened a new connection while an idle one to the same server was open.
+
+    Only that is evidence: single-request connections ended by the server's idle timeout, or
+    that carried the last request of a client run, say nothing about the client's pool.
+    """
+    out = []
+    for (host, server), cs in by_pair(c for c in conns if c.requests).items():
+        if len(cs) < 2:
+            continue
+        hits = _opened_beside_idle(sorted(cs, key=lambda c: c.start_ns))
+        if not hits:
+            continue
+        c, p = hits[0]
+        sw = client_software(cs)
+        who = f"{host} ({sw.name})" if sw else host
+        # One miss may be another process or component on the host; a habit is a finding.
+        sev = "warning" if len(hits) >= 3 or 2 * len(hits) >= len(cs) else "info"
+        out.append(Finding(
+            "no-reuse", sev, c.stream, c.first_frame,
+            f"Client {who} opened {plural(len(hits), 'new connection')} to {server} while an "
+            f"idle one to it was open (first: stream {c.stream} at frame {c.first_frame}, while "
+            f"stream {p.stream} had been idle since its last response): those requests did not "
+            "reuse an idle connection (no pool, or separate pools or processes).",
+            "Use one connection pool (requests.Session, httpx.Client, a shared aiohttp "
+            "ClientSession) for all requests to a server.",
+            streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
+        ))  # fmt: skip
+    return out
+
+
+def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connection]]:
+    """(new connection, the idle one beside it) for each connection of ``cs`` (sorted by start)
+    opened while an earlier one was idle and reusable: one sweep over the idle stretches."""
+    stretches = sorted((s for s in map(_idle_stretch, cs) if s is not None), key=lambda s: s[0])
+    # Idle for a moment only is no evidence: a browser queues its next connection while the
+    # last response is still arriving. Count a stretch from MIN_POOL_IDLE_NS into it.
+    stretches = [(a + MIN_POOL_IDLE_NS, b, p) for a, b, p in stretches if b - a > MIN_POOL_IDLE_NS]
+    hits, open_heap, i = [], [], 0
+    for c in cs:
+        t = c.start_ns
+        while i < len(stretches) and stretches[i][0] < t:
+            heapq.heappush(open_heap, (stretches[i][1], i, stretches[i][2]))
+            i += 1
+        while open_heap and open_heap[0][0] <= t:
+            heapq.heappop(open_heap)
+        if open_heap:
+            hits.append((c, open_heap[0][2]))
+    return hits
+
+
+_REUSABLE = frozenset(("idle-timeout", "closed", "stale-reuse", "open"))
+"""Close reasons of connections that sat answered and reusable before their close (the others
+announced their close, had something in flight, or were never HTTP)."""
+
+
+def _idle_stretch(p: Connection):
+    """(from, until, p): when ``p`` sat answered, reusable and idle before its close, or None.
+
+    Read from the close verdict (its reason and the silence before it), not the exchanges:
+    this runs for every connection of a load test."""
+    cl = p.close
+    if cl.reason not in _REUSABLE or not p.requests:
+        return None
+    if cl.ts_ns is None:  # still open at the end: idle since its last answered exchange
+        last = p.exchanges[-1]
+        if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
+            return None
+        return (last.store.end_ns(last.resp), 1 << 62, p)
+    if cl.idle_before_ns is None or cl.idle_before_ns <= 0:
+        return None
+    return (cl.ts_ns - cl.idle_before_ns, cl.ts_ns, p)

@@ -1,0 +1,152 @@
+"""The keep-alive race: stale reuse seen from the client, and from both legs of a proxy."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+
+from katui.analysis.findings.common import (
+    EXAMPLES,
+    RETRY_WINDOW_NS,
+    by_server_of,
+    grouped_finding,
+    host_of,
+    safe_idle_s,
+    server_words,
+)
+from katui.analysis.proxy import ProxyReport
+from katui.model import Connection, Finding, TimeoutEstimate
+from katui.units import fmt_s, plural
+
+# -- the keep-alive race -------------------------------------------------------------------
+
+
+def _stale(conns, by_server):
+    stale = [c for c in conns if c.close.reason == "stale-reuse"]
+    if not stale:
+        return []
+    later = _by_client_server(conns)
+    out = []
+    for server, group in by_server_of(stale).items():
+        retried, lost = [], []
+        for c in group:
+            retry = _retry_of(c, later)
+            (retried if retry else lost).append((c, retry))
+        t = by_server.get(server)
+        advice = _race_advice(t, group)
+        who = server_words(conns, server)
+        if lost:
+            cs = [c for c, _ in lost]
+            out.append(grouped_finding(
+                "stale-reuse", "problem", cs,
+                f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and got a reset, "
+                "with no retry in the capture: the client saw an error ('Connection reset by "
+                "peer'; behind a proxy, a 502)",
+                advice, server, _rst_frame,
+            ))  # fmt: skip
+        if retried:
+            cs = [c for c, _ in retried]
+            how = "; ".join(
+                f"stream {c.stream} retried on stream {r.stream} (frame {r.exchanges[0].request.frame}"
+                f", {r.exchanges[0].response.status if r.exchanges[0].response else 'no response'})"
+                for c, r in retried[:EXAMPLES]
+            )
+            out.append(Finding(
+                "stale-reuse-retried", "warning", cs[0].stream, _rst_frame(cs[0]),
+                f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
+                f"connection the server was closing) and the client retried on a new connection "
+                f"({how}): the race cost a retry and a handshake, not an error.",
+                advice, streams=tuple(c.stream for c in cs), server=server, count=len(cs),
+            ))  # fmt: skip
+    return out
+
+
+def _rst_frame(c: Connection) -> int | None:
+    return c.close.rst_frames[-1] if c.close.rst_frames else c.close.frame
+
+
+def _by_client_server(conns):
+    """(client host, server) -> (its connections by start, their start times)."""
+    out = defaultdict(list)
+    for c in conns:
+        out[(host_of(c.client), c.server)].append(c)
+    return {k: (sorted(v, key=lambda c: c.start_ns), sorted(c.start_ns for c in v)) for k, v in out.items()}
+
+
+def _retry_of(c: Connection, by_pair) -> Connection | None:
+    """The connection on which the client sent the raced request again, if it did: the next
+    connection the same client host opened to the server after the reset (within
+    ``RETRY_WINDOW_NS``), whose first request has the same method and target."""
+    n = c.close.exchange
+    ex = next((e for e in c.exchanges if e.n == n and e.req >= 0), None)
+    if ex is None or not c.close.rst_frames:
+        return None
+    req = ex.request
+    later, starts = by_pair[(host_of(c.client), c.server)]
+    i = bisect.bisect_right(starts, req.start_ns)
+    if i == len(later) or later[i].start_ns - req.start_ns > RETRY_WINDOW_NS:
+        return None
+    nxt = later[i]
+    first = nxt.exchanges[0].request if nxt.exchanges else None
+    return nxt if first is not None and (first.method, first.uri) == (req.method, req.uri) else None
+
+
+def _race_advice(t: TimeoutEstimate | None, group: list[Connection]) -> str:
+    if t is None or t.high_ns is None:
+        return ("Keep the client's pool idle timeout below the server's keep-alive timeout, and "
+                "retry idempotent requests once on a reset.")  # fmt: skip
+    safe = safe_idle_s(t)
+    setting = f" ({t.software} {t.setting})" if t.setting else ""
+    return (f"Set the client's pool idle timeout below {safe:g} s (the server closed idle "
+            f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
+            f"{setting} well above the client's; retry idempotent requests once on a reset.")  # fmt: skip
+
+
+def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
+    """Upstream keep-alive races, told from both legs: which reached the client, which the
+    proxy absorbed; the advice is about the proxy's upstream keep-alive, not a client pool."""
+    out = []
+    for (server, outcome), races in _group_races(proxied).items():
+        first = races[0]
+        t = by_server.get(server)
+        safe = safe_idle_s(t) if t is not None else None
+        below = f" below {safe:g} s" if safe is not None else " below the backend's"
+        backend = f" ({t.software} {t.setting})" if t is not None and t.setting else ""
+        advice = (f"The reusing side is the proxy {first.proxy or ''}: set its upstream keep-alive "
+                  f"timeout{below} (nginx: keepalive_timeout inside the upstream block; HAProxy: "
+                  f"timeout http-keep-alive), or raise the backend's idle timeout{backend} above "
+                  "the proxy's.").replace("proxy :", "proxy:")  # fmt: skip
+        streams = tuple(
+            sorted({r.stream for r in races} | {r.front_stream for r in races if r.front_stream is not None})
+        )
+        if outcome == "reached-client":
+            how = "; ".join(
+                f"upstream stream {r.stream} frame {r.request_frame} -> client got "
+                f"{r.front_status or 'no response'} on stream {r.front_stream} frame {r.front_frame}"
+                for r in races[:EXAMPLES]
+            )
+            sev, text = "problem", (f"{plural(len(races), 'request')} from the proxy to {server} hit "
+                                    f"the backend's keep-alive close and the client got an error "
+                                    f"({how}).")  # fmt: skip
+        elif outcome == "absorbed":
+            how = "; ".join(
+                f"upstream stream {r.stream} retried on stream {r.retry_stream}"
+                + (f", +{fmt_s(r.extra_latency_ns)}" if r.extra_latency_ns is not None else "")
+                for r in races[:EXAMPLES]
+            )
+            sev, text = "warning", (f"{plural(len(races), 'request')} from the proxy to {server} hit "
+                                    f"the backend's keep-alive close; the proxy retried and the "
+                                    f"client got its answer ({how}).")  # fmt: skip
+        else:
+            continue  # unlinked: told by _stale as a plain race
+        kind = "upstream-race" if outcome == "reached-client" else "upstream-race-absorbed"
+        out.append(Finding(kind, sev, first.stream, first.close_frame or first.request_frame, text,
+                           advice, streams=streams, server=server, count=len(races)))  # fmt: skip
+    return out
+
+
+def _group_races(proxied: ProxyReport) -> dict:
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for r in proxied.races:
+        groups[(r.upstream_server, r.outcome)].append(r)
+    return groups
