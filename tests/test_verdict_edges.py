@@ -162,3 +162,27 @@ def test_hostile_status_line_does_not_stop_the_analysis(tmp_path):
         ("/x", 200, ""),
         ("/2", 200, "OK"),
     ]
+
+
+def test_idle_close_enforced_with_rst_is_an_idle_timeout_and_feeds_the_estimate(tmp_path):
+    # Scaffolding: servers with SO_LINGER 0 (IIS, some load balancers) end idle keep-alive
+    # connections with an RST; none of the real servers in samples/real does by default
+    # (nginx's reset_timedout_connection does not apply to idle closes, HAProxy's nolinger
+    # sends FIN then RST), so the shape is written here.
+    events = exchange(0.01) + [(0.5, "c", PSH, REQ), (0.501, "s", PSH, RESP), (5.502, "s", RST, b"")]
+    a = script(tmp_path, events)
+    (c,) = a.connections
+    assert (c.close.reason, c.close.by, c.close.how) == ("idle-timeout", "server", "rst")
+    assert "with a reset" in c.close.explanation
+    assert a.timeout.samples == 1 and a.timeout.high_ns == pytest.approx(5.0e9, rel=0.01)
+    assert "reset" not in {f.kind for f in a.findings}
+
+
+def test_an_rst_the_connection_survived_is_not_its_close():
+    # suricata__tls-subjectaltname stream 0: the client resets its first attempt (frame 14), then
+    # sends its SYN again with the same ISN (frame 20); Wireshark keeps tcp.stream 0 and the
+    # connection lives on until the client's FIN (frame 244).
+    a = analyze(capture_path("suricata__tls-subjectaltname.pcap"), frames=False)
+    c = a.connections[0]
+    assert c.close.rst_frames == (14,) and c.close.frame == 244 and c.close.how == "fin"
+    assert not any(0 in f.streams and f.kind in ("reset", "abortive-close") for f in a.findings)
