@@ -40,8 +40,9 @@ def _stale(conns, by_server):
             out.append(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and got a reset, "
-                "with no retry in the capture: the client saw an error ('Connection reset by "
-                "peer'; behind a proxy, a 502)",
+                "with no retry in the capture: the client saw an error (requests: 'Connection "
+                "aborted', httpx: 'Server disconnected without sending a response', others: "
+                "'Connection reset by peer'; behind a proxy, a 502)",
                 advice, server, _rst_frame,
             ))  # fmt: skip
         if retried:
