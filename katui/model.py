@@ -134,6 +134,18 @@ class MessageStore:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
         self.num[i * NUM + COL_BODY] = body_bytes
 
+    def start_ns(self, i: int) -> int:
+        """When message ``i`` started (its first frame's timestamp)."""
+        return self.num[i * NUM + COL_START]
+
+    def status(self, i: int) -> int:
+        """Status code of message ``i`` (0 for a request)."""
+        return self.small[i * SMALL + SM_STATUS]
+
+    def method(self, i: int) -> str:
+        """Method of message ``i`` ('' for a response)."""
+        return self.heads[i][H_METHOD]
+
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
         return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None

@@ -6,6 +6,7 @@ import socket
 import sys
 
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, decide_close
+from katui.http.conversation import HttpConversation
 from katui.model import COL_START, NUM, Connection, Exchange
 from katui.tcp.tracker import Conn
 
@@ -25,9 +26,9 @@ def client_side(c: Conn) -> tuple[int, str]:
         return c.syn_from, "syn"
     if c.synack_from is not None:
         return 1 - c.synack_from, "syn-ack"
-    for d, half in enumerate(c.halves):
-        if half.parser is not None and half.parser.is_request:
-            return d, "http"
+    d = c.sink.client_direction()
+    if d is not None:
+        return d, "http"
     pa, pb = c.a[1], c.b[1]
     if (pb in WELL_KNOWN_HTTP) != (pa in WELL_KNOWN_HTTP):
         return (0 if pb in WELL_KNOWN_HTTP else 1), "port"
@@ -39,7 +40,9 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
     cd, how_client = client_side(c)
     sd = 1 - cd
     ends = (c.a, c.b)
-    exchanges, requests = _exchanges(c)
+    conv = c.sink
+    conv.oriented(cd)
+    exchanges, requests = _exchanges(conv)
     side = ("client", "server")
     by = None if c.close_from is None else side[0 if c.close_from == cd else 1]
     how = None if c.close_from is None else ("rst" if c.close_rst else "fin")
@@ -68,7 +71,6 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
     else:
         state = "open-at-end"
     ch, sh = c.halves[cd], c.halves[sd]
-    error = next((h.parser.error for h in (ch, sh) if h.parser is not None and h.parser.error), None)
     return Connection(
         stream=c.stream,
         client=endpoint(*ends[cd]),
@@ -84,7 +86,7 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
         bytes_s2c=sh.bytes,
         handshake_rtt_ns=c.irtt,
         state=state,
-        http=ch.parser is not None or sh.parser is not None,
+        http=conv.recognised,
         exchanges=exchanges,
         close=close,
         frames=c.frames,
@@ -95,12 +97,12 @@ def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Conne
         out_of_order=c.ooo,
         lost_segments=c.lost,
         truncated_frames=c.truncated,
-        http_error=error,
+        http_error=conv.error,
         requests=requests,
     )
 
 
-def _exchanges(c: Conn) -> tuple[tuple[Exchange, ...], int]:
+def _exchanges(c: HttpConversation) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
     the tracker's Exchange objects become the model's); also return how many had a request."""
     out: list[Exchange] = []

@@ -8,6 +8,7 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from katui.analysis.build import build_connection, client_side, endpoint
 from katui.analysis.findings import findings as make_findings
@@ -16,7 +17,8 @@ from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
 from katui.capture.reader import CaptureFile, open_capture
-from katui.model import Connection, Finding, TimeoutEstimate
+from katui.http.conversation import HttpConversation
+from katui.model import Connection, Finding, MessageStore, TimeoutEstimate
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
 
@@ -141,7 +143,7 @@ def _analyze(
 ) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
-    tracker = Tracker(cap.buf, table)
+    tracker = Tracker(cap.buf, table, partial(HttpConversation, MessageStore()))
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
     seg_of = tcp_segment
@@ -185,6 +187,7 @@ def _analyze(
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
         conns.append(build_connection(c, idle_threshold_ns))
+        c.sink.release()
         c.release()
         working[i] = None
     del working

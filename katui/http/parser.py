@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Protocol
 
 from katui.model import HttpMessage, MessageStore
 
@@ -47,12 +48,38 @@ def looks_like_response(data: bytes) -> bool:
     return data.startswith(b"HTTP/1.")
 
 
+class MessageOwner(Protocol):
+    """What an :class:`HttpHalf` tells about the messages it frames, by row of ``store``.
+
+    :class:`katui.http.conversation.HttpConversation` pairs them into exchanges; a
+    :class:`Collector` hands them to a callback.
+    """
+
+    store: MessageStore
+    """Where the parser adds its messages."""
+
+    def request_head(self, i: int) -> None:
+        """A request head was parsed into row ``i`` (its body may still be arriving)."""
+
+    def request_done(self, i: int) -> None:
+        """Request ``i`` finished (or was abandoned)."""
+
+    def response_method(self, status: int, start_ns: int) -> str:
+        """Method of the request the response starting at ``start_ns`` answers ('' unknown)."""
+
+    def response_done(self, i: int) -> None:
+        """Response ``i`` finished (or was abandoned)."""
+
+    def response_lost(self) -> None:
+        """Server bytes that may have held whole responses were lost or skipped."""
+
+
 class Collector:
     """The owner of a standalone :class:`HttpHalf` (tests, tools): hands every finished message
     to ``on_message`` as an :class:`HttpMessage`; ``next_method(status, start_ns)`` tells a
     response parser the method of the request being answered (so HEAD responses have no body).
 
-    Any object with these five methods can own a parser; the tracker's connections do.
+    Any :class:`MessageOwner` can own a parser; HTTP conversations do.
     """
 
     __slots__ = ("store", "on_message", "next_method")
@@ -89,16 +116,16 @@ class Collector:
 class HttpHalf:
     """Frames HTTP messages in one direction.
 
-    Messages are rows of ``store``; the parser tells its ``owner`` about them by row index
-    (see :class:`Collector` for the five calls). The tracker's connection is the owner, so a
-    parser costs no bound-method objects (a load-test capture has a hundred thousand parsers).
+    Messages are rows of ``store``; the parser tells its ``owner`` (a :class:`MessageOwner`)
+    about them by row index. The connection's conversation is the owner, so a parser costs no
+    bound-method objects (a load-test capture has a hundred thousand parsers).
     ``switched`` turns true after 101/CONNECT: the bytes that follow are not HTTP/1.x.
     """
 
     __slots__ = ("is_request", "owner", "state", "head", "head_frame", "head_ns", "remaining",
                  "cur", "body", "missing", "error", "switched", "store")  # fmt: skip
 
-    def __init__(self, is_request: bool, owner, resync: bool = False):
+    def __init__(self, is_request: bool, owner: MessageOwner, resync: bool = False):
         self.is_request = is_request
         self.owner = owner
         self.store: MessageStore = owner.store
