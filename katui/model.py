@@ -411,8 +411,6 @@ class Connection:
     """How and why it ended."""
     frames: array = field(repr=False)
     """Frame numbers of the connection, ascending (array of unsigned int)."""
-    client_is_a: bool = True
-    """True when the client is the side that sent the first frame (for FrameTable.direction)."""
     isn_client: int = 0
     """Client's initial sequence number (for relative seq/ack), or first seq seen."""
     isn_server: int = 0
@@ -444,6 +442,21 @@ class Connection:
     def reused(self) -> bool:
         """True when the connection carried more than one request."""
         return self.requests > 1
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A connection whose verdict is not known yet: the thin subset of :class:`Connection` known
+    while the capture is still being read (for early display). Same field names."""
+
+    stream: int
+    """tcp.stream."""
+    client: str
+    """Client endpoint as known so far (from the SYN, else provisional)."""
+    server: str
+    """Server endpoint as known so far."""
+    start_ns: int
+    """Timestamp of its first frame."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from katui.analysis.build import build_connection, client_side, endpoint
+from katui.analysis.build import build_connection
 from katui.analysis.findings import findings as make_findings
 from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -18,7 +18,8 @@ from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
 from katui.capture.reader import CaptureFile, open_capture
 from katui.http.conversation import HttpConversation
-from katui.model import Connection, Finding, MessageStore, TimeoutEstimate
+from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstimate
+from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
 
@@ -28,20 +29,6 @@ RELEASE_LAG = 2 << 20  # keep the most recent pages: out-of-order segments still
 
 Progress = Callable[[int, int, int], None]
 """progress(frames read, bytes read, total bytes)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """A connection as first seen while the capture is still being read (for early display)."""
-
-    stream: int
-    """tcp.stream."""
-    client: str
-    """Client endpoint as known so far (from the SYN, else provisional)."""
-    server: str
-    """Server endpoint as known so far."""
-    start_ns: int
-    """Timestamp of its first frame."""
 
 
 PreviewSink = Callable[[list[Preview]], None]
@@ -172,7 +159,7 @@ def _analyze(
                 if progress is not None:
                     progress(n, off, size)
                 if preview is not None and len(tracker.conns) > previewed:
-                    preview(_previews(tracker.conns, previewed))
+                    preview([tcp_facts.preview(c) for c in tracker.conns[previewed:]])
                     previewed = len(tracker.conns)
                 if off - released > RELEASE_EVERY:
                     released = _release(buf, released, off)
@@ -186,7 +173,7 @@ def _analyze(
     # Freeze connections one by one, dropping each one's working state at once: the memory it
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
-        conns.append(build_connection(c, idle_threshold_ns))
+        conns.append(build_connection(tcp_facts.facts(c, table), idle_threshold_ns))
         c.sink.release()
         c.release()
         working[i] = None
@@ -214,15 +201,6 @@ def _analyze(
         warnings=warnings,
         idle_threshold_ns=idle_threshold_ns,
     )
-
-
-def _previews(conns, start: int) -> list[Preview]:
-    out = []
-    for c in conns[start:]:
-        cd, _ = client_side(c)
-        ends = (c.a, c.b)
-        out.append(Preview(c.stream, endpoint(*ends[cd]), endpoint(*ends[1 - cd]), c.first_ns))
-    return out
 
 
 def _release(buf, start: int, upto: int) -> int:

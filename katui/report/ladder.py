@@ -206,7 +206,7 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         shown = ts - t.ts[prev_frame - 1] if prev_frame else 0
     else:
         shown = analysis.rel(ts)
-    c2s = (t.dir[i] == 0) == conn.client_is_a
+    c2s = t.from_client(i)
     sa = ""
     if seqack:
         isn_own, isn_peer = ((conn.isn_client, conn.isn_server) if c2s

@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.model import Preview
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.filters import COLUMNS, preview_cells, row_cells
 
@@ -103,7 +104,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             return widths
         longest = {
             "#": len(str(max(self.streams))),
-            "req": len(str(max(len(getattr(c, "exchanges", ())) for c in self.conns))),
+            "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in self.conns))),
             "client": max(cell_len(c.client) for c in self.conns),
             "server": max(cell_len(c.server) for c in self.conns),
         }
@@ -117,9 +118,9 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         got = self._cells.get(conn.stream)
         if got is None:
             got = (
-                row_cells(conn, self.first_ns)
-                if hasattr(conn, "close")
-                else preview_cells(conn, self.first_ns)
+                preview_cells(conn, self.first_ns)
+                if isinstance(conn, Preview)
+                else row_cells(conn, self.first_ns)
             )
             self._cells[conn.stream] = got
         return got

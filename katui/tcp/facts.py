@@ -1,0 +1,174 @@
+"""What TCP saw of a connection, handed over once in client/server terms.
+
+The tracker numbers a connection's two sides A and B (A sent its first frame). Which side is the
+client is decided here, once: from the SYN, the SYN-ACK, the sink's word (a request's sender) or
+the ports. From then on everything is client/server: the :class:`ConnectionFacts` record, the
+frame table's ``dir`` column and the sink. Fields are named as in :class:`katui.model.Connection`.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from array import array
+from typing import NamedTuple
+
+from katui.model import Preview
+from katui.tcp.frames import FrameTable
+from katui.tcp.sink import StreamSink
+from katui.tcp.tracker import Conn
+
+WELL_KNOWN_SERVER_PORTS = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
+"""Ports that mark the server side when nothing better tells the client from the server."""
+
+
+class ConnectionFacts(NamedTuple):
+    """One connection as TCP saw it (frozen), in client/server terms."""
+
+    stream: int
+    """Wireshark's tcp.stream index."""
+    client: str
+    """Client endpoint."""
+    server: str
+    """Server endpoint (one shared string per server)."""
+    client_inferred: str
+    """How the client side was chosen: ``syn``, ``syn-ack``, ``http`` (the sink) or ``port``."""
+    first_frame: int
+    """First frame of the connection."""
+    last_frame: int
+    """Last frame of the connection."""
+    start_ns: int
+    """Timestamp of the first frame."""
+    end_ns: int
+    """Timestamp of the last frame."""
+    frames_c2s: int
+    """Frames sent by the client."""
+    frames_s2c: int
+    """Frames sent by the server."""
+    bytes_c2s: int
+    """TCP payload bytes sent by the client."""
+    bytes_s2c: int
+    """TCP payload bytes sent by the server."""
+    handshake_rtt_ns: int | None
+    """SYN to the ACK of the SYN-ACK, when the whole handshake was seen."""
+    state: str
+    """``complete``, ``started-before-capture`` or ``open-at-end``."""
+    frames: array
+    """Frame numbers of the connection, ascending."""
+    isn_client: int
+    """Client's initial sequence number, or first seq seen."""
+    isn_server: int
+    """Server's initial sequence number, or first seq seen."""
+    retransmissions: int
+    """Segments whose bytes had all been seen before."""
+    out_of_order: int
+    """Segments that arrived ahead of a hole."""
+    lost_segments: int
+    """Holes in the byte stream that were never filled."""
+    truncated_frames: int
+    """Frames whose payload was cut by the snap length."""
+    close_by: str | None
+    """Side of the first FIN or RST (``client``/``server``), None while open."""
+    close_how: str | None
+    """``fin`` or ``rst`` (None while open)."""
+    close_frame: int | None
+    """Frame of the first FIN or RST."""
+    close_ts_ns: int | None
+    """Timestamp of that frame."""
+    close_idle_before_ns: int | None
+    """How long no payload had flowed before that frame."""
+    server_fin_ns: int | None
+    """Timestamp of the server's FIN, if it sent one."""
+    rst_frames: tuple[int, ...]
+    """Every RST frame."""
+    server_rst: bool
+    """True when the server sent an RST."""
+    sink: StreamSink
+    """The protocol state the connection's bytes went to (told the client's direction)."""
+
+
+def endpoint(ip: bytes, port: int) -> str:
+    """``1.2.3.4:80`` or ``[::1]:80``."""
+    if len(ip) == 4:
+        return f"{socket.inet_ntop(socket.AF_INET, ip)}:{port}"
+    return f"[{socket.inet_ntop(socket.AF_INET6, ip)}]:{port}"
+
+
+def client_side(c: Conn) -> tuple[int, str]:
+    """Which side (0 = A, 1 = B) is the client, and how that was decided."""
+    if c.syn_from is not None:
+        return c.syn_from, "syn"
+    if c.synack_from is not None:
+        return 1 - c.synack_from, "syn-ack"
+    d = c.sink.client_direction()
+    if d is not None:
+        return d, "http"
+    pa, pb = c.a[1], c.b[1]
+    if (pb in WELL_KNOWN_SERVER_PORTS) != (pa in WELL_KNOWN_SERVER_PORTS):
+        return (0 if pb in WELL_KNOWN_SERVER_PORTS else 1), "port"
+    return (0 if pa > pb else 1), "port"
+
+
+def preview(c: Conn) -> Preview:
+    """A connection still being read, as far as it is known."""
+    cd, _ = client_side(c)
+    ends = (c.a, c.b)
+    return Preview(c.stream, endpoint(*ends[cd]), endpoint(*ends[1 - cd]), c.first_ns)
+
+
+def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
+    """Freeze connection ``c`` (the capture has ended) in client/server terms; its frames'
+    ``dir`` in ``table`` becomes 0 for the client's, and its sink is told the client's side."""
+    cd, how_client = client_side(c)
+    sd = 1 - cd
+    if cd and table.kept:
+        dirs = table.dir
+        for frame in c.frames:
+            dirs[frame - 1] ^= 1
+    c.sink.oriented(cd)
+    ch, sh = c.halves[cd], c.halves[sd]
+    by = how = idle = ts = None
+    if c.close_from is not None:
+        by = "client" if c.close_from == cd else "server"
+        how = "rst" if c.close_rst else "fin"
+        idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
+        ts = c.close_ns
+    if c.midstream:
+        state = "started-before-capture"
+    elif c.rst_frames or (c.halves[0].fin_frame and c.halves[1].fin_frame):
+        state = "complete"
+    else:
+        state = "open-at-end"
+    ends = (c.a, c.b)
+    return ConnectionFacts(
+        c.stream,
+        endpoint(*ends[cd]),
+        sys.intern(endpoint(*ends[sd])),  # one string per server, not per connection
+        how_client,
+        c.frames[0],
+        c.frames[-1],
+        c.first_ns,
+        c.last_ns,
+        ch.frames,
+        sh.frames,
+        ch.bytes,
+        sh.bytes,
+        c.irtt,
+        state,
+        c.frames,
+        ch.base if ch.base is not None else 0,
+        sh.base if sh.base is not None else 0,
+        c.retrans,
+        c.ooo,
+        c.lost,
+        c.truncated,
+        by,
+        how,
+        c.close_frame or None,
+        ts,
+        idle,
+        sh.fin_ns if sh.fin_frame else None,
+        tuple(c.rst_frames),
+        sd in c.rst_from,
+        c.sink,
+    )
