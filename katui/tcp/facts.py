@@ -23,68 +23,45 @@ WELL_KNOWN_SERVER_PORTS = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 312
 
 
 class ConnectionFacts(NamedTuple):
-    """One connection as TCP saw it (frozen), in client/server terms."""
+    """One connection as TCP saw it (frozen), in client/server terms.
+
+    The fields up to ``truncated_frames`` have the names and meanings of
+    :class:`katui.model.Connection`'s; the ``close_*`` ones those of :class:`katui.model.Close`
+    (``close_ts_ns`` is ``Close.ts_ns``). Then: ``server_fin_ns``, the server's FIN timestamp if
+    it sent one; ``server_rst``, whether it sent an RST; and ``sink``, the protocol state the
+    connection's bytes went to (already told which direction is the client's).
+    """
 
     stream: int
-    """Wireshark's tcp.stream index."""
     client: str
-    """Client endpoint."""
     server: str
-    """Server endpoint (one shared string per server)."""
     client_inferred: str
-    """How the client side was chosen: ``syn``, ``syn-ack``, ``http`` (the sink) or ``port``."""
     first_frame: int
-    """First frame of the connection."""
     last_frame: int
-    """Last frame of the connection."""
     start_ns: int
-    """Timestamp of the first frame."""
     end_ns: int
-    """Timestamp of the last frame."""
     frames_c2s: int
-    """Frames sent by the client."""
     frames_s2c: int
-    """Frames sent by the server."""
     bytes_c2s: int
-    """TCP payload bytes sent by the client."""
     bytes_s2c: int
-    """TCP payload bytes sent by the server."""
     handshake_rtt_ns: int | None
-    """SYN to the ACK of the SYN-ACK, when the whole handshake was seen."""
     state: str
-    """``complete``, ``started-before-capture`` or ``open-at-end``."""
     frames: array
-    """Frame numbers of the connection, ascending."""
     isn_client: int
-    """Client's initial sequence number, or first seq seen."""
     isn_server: int
-    """Server's initial sequence number, or first seq seen."""
     retransmissions: int
-    """Segments whose bytes had all been seen before."""
     out_of_order: int
-    """Segments that arrived ahead of a hole."""
     lost_segments: int
-    """Holes in the byte stream that were never filled."""
     truncated_frames: int
-    """Frames whose payload was cut by the snap length."""
     close_by: str | None
-    """Side of the first FIN or RST (``client``/``server``), None while open."""
     close_how: str | None
-    """``fin`` or ``rst`` (None while open)."""
     close_frame: int | None
-    """Frame of the first FIN or RST."""
     close_ts_ns: int | None
-    """Timestamp of that frame."""
     close_idle_before_ns: int | None
-    """How long no payload had flowed before that frame."""
     server_fin_ns: int | None
-    """Timestamp of the server's FIN, if it sent one."""
     rst_frames: tuple[int, ...]
-    """Every RST frame."""
     server_rst: bool
-    """True when the server sent an RST."""
     sink: StreamSink
-    """The protocol state the connection's bytes went to (told the client's direction)."""
 
 
 def endpoint(ip: bytes, port: int) -> str:
