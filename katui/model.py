@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # TCP flag bits (byte 13 of the TCP header).
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
@@ -48,6 +49,43 @@ H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST = range(6)
 MAX_SHARED_HEADS = 4096
 
 
+class Head(NamedTuple):
+    """What a message head says: the HTTP parser's reading of a start line and the headers
+    keep-alive analysis needs (:meth:`MessageStore.add` stores it)."""
+
+    version: str
+    """``HTTP/1.1`` or ``HTTP/1.0``."""
+    method: str
+    """Request method ('' for a response)."""
+    uri: str
+    """Request target ('' for a response)."""
+    status: int
+    """Status code (0 for a request)."""
+    reason: str
+    """Reason phrase ('' for a request)."""
+    connection: str | None
+    """``Connection`` header, lower-cased, or None."""
+    keep_alive: str | None
+    """``Keep-Alive`` header, or None."""
+    content_length: int | None
+    """``Content-Length`` header, or None."""
+    chunked: bool
+    """True when ``Transfer-Encoding: chunked``."""
+    host: str
+    """``Host`` header of a request ('' if none)."""
+
+
+class HeadText(NamedTuple):
+    """The strings of a head that repeat across messages; rows with the same ones share one."""
+
+    version: str
+    method: str
+    reason: str
+    connection: str | None
+    keep_alive: str | None
+    host: str
+
+
 class MessageStore:
     """Every HTTP message of a capture, column-wise: about 70 bytes per message (plus its URI)
     where one object per message (with its int fields) cost over 300. A load-test capture
@@ -76,25 +114,10 @@ class MessageStore:
     def __len__(self) -> int:
         return len(self.num) // NUM
 
-    def add(
-        self,
-        is_request: bool,
-        first_frame: int,
-        start_ns: int,
-        version: str,
-        method: str,
-        uri: str,
-        status: int,
-        reason: str,
-        connection: str | None,
-        keep_alive: str | None,
-        content_length: int | None,
-        chunked: bool,
-        host: str,
-        head_bytes: int,
-    ) -> int:
+    def add(self, is_request: bool, first_frame: int, start_ns: int, head: Head, head_bytes: int) -> int:
         """Append a message whose head was just parsed (incomplete until :meth:`end`); return
         its row index."""
+        version, method, uri, status, reason, connection, keep_alive, content_length, chunked, host = head
         i = len(self.num) // NUM
         self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
         self.small.extend(
@@ -106,15 +129,23 @@ class MessageStore:
             )
         )
         self.uris.append(uri)
-        head = (version, method, reason, connection, keep_alive, host)
-        shared = self._shared.get(head)
+        text = (version, method, reason, connection, keep_alive, host)
+        shared = self._shared.get(text)
         if shared is None:
-            shared = head
+            shared = _head_text(HeadText, text)
             # Bounded: hostile captures may make every combination unique (then none is shared).
             if len(self._shared) < MAX_SHARED_HEADS:
-                self._shared[head] = head
+                self._shared[text] = shared
         self.heads.append(shared)
         return i
+
+    def row(self, i: int) -> tuple:
+        """Message ``i`` at once, for renderers that write every message: (first frame, frame
+        or 0 if incomplete, status, flag bits (``REQUEST``, ``CHUNKED``, ``COMPLETE``), start ns,
+        body bytes, URI, :class:`HeadText`)."""
+        s, b, small = i * SMALL, i * NUM, self.small
+        return (small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_STATUS], small[s + SM_BITS],
+                self.num[b + COL_START], self.num[b + COL_BODY], self.uris[i], self.heads[i])  # fmt: skip
 
     def view(self, i: int) -> HttpMessage | None:
         """Message ``i`` as an object (None for -1: no message)."""
@@ -149,6 +180,9 @@ class MessageStore:
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
         return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
+
+
+_head_text = tuple.__new__  # makes a HeadText without the Python-level NamedTuple constructor
 
 
 class HttpMessage:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
-from katui.model import HttpMessage, MessageStore
+from katui.model import Head, HttpMessage, MessageStore
 
 METHODS = (
     b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
@@ -251,21 +251,21 @@ class HttpHalf:
     def _partial_head(self, frame: int, ts: int) -> None:
         head = bytes(self.head)
         self.head = _NO_HEAD
-        fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
-        if fields is None:
+        parsed = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
+        if parsed is None:
             return
-        i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        i = self.store.add(self.is_request, self.head_frame, self.head_ns, parsed, len(head))
         if self.is_request:
             self.owner.request_head(i)
         else:
-            self.owner.response_method(fields[3], self.head_ns)
+            self.owner.response_method(parsed.status, self.head_ns)
         # Shown where the capture lost it, like Wireshark does with a truncated head.
         self.store.end(i, frame, ts, 0, False)
         self._done(i)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
-        fields = _parse_head(head, self.is_request)
-        if fields is None:
+        parsed = _parse_head(head, self.is_request)
+        if parsed is None:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
@@ -273,9 +273,9 @@ class HttpHalf:
             )
             self.state = RESYNC
             return
-        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, *fields, len(head))
+        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, parsed, len(head))
         self.missing = self.body = 0
-        _v, method, _u, status, _r, _c, _k, clen, chunked, _h = fields
+        method, status, clen, chunked = parsed.method, parsed.status, parsed.content_length, parsed.chunked
         if self.is_request:
             self.owner.request_head(i)
             if chunked:
@@ -401,17 +401,17 @@ class HttpHalf:
         self.state = DEAD
 
 
-def _parse_cut_start(head: bytes, is_request: bool):
+def _parse_cut_start(head: bytes, is_request: bool) -> Head | None:
     """A start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
     if not is_request:
         m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
         if m is None:
             return None
-        return _common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, ""
+        return Head(_common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, "")
     parts = head.split(b"\r", 1)[0].split(b" ")
     if len(parts) < 2 or parts[0] not in METHODS or not parts[1]:
         return None
-    return "HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, ""
+    return Head("HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, "")
 
 
 _INTERNED: dict[bytes, str] = {}
@@ -450,10 +450,9 @@ _HEADERS = re.compile(
 )
 
 
-def _parse_head(head: bytes, is_request: bool) -> tuple | None:
-    """What a head says, as (version, method, uri, status, reason, connection, keep-alive,
-    content length, chunked, host): MessageStore.add()'s arguments in order. None when it is not
-    an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
+def _parse_head(head: bytes, is_request: bool) -> Head | None:
+    """What a head says, or None when it is not an HTTP/1.x head. Only the headers keep-alive
+    analysis needs are read."""
     eol = head.find(b"\n")
     start = head[:eol].rstrip(b"\r") if eol >= 0 else head
     method = uri = reason = ""
@@ -496,4 +495,8 @@ def _parse_head(head: bytes, is_request: bool) -> tuple | None:
             ka = _common(val.strip(), 200)
         elif is_request:
             host = _common(val.strip(), 255)
-    return _common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host
+    # tuple.__new__ skips the NamedTuple's Python-level constructor: this runs once per message.
+    return _new_head(Head, (_common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host))
+
+
+_new_head = tuple.__new__
