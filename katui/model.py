@@ -34,6 +34,9 @@ CLOSE_REASONS = {
 }
 """Close reason slugs and what each means, in plain words."""
 
+PROBLEM_REASONS = frozenset(("stale-reuse", "reset"))
+"""Close reasons that are problems whatever else happened."""
+
 
 REQUEST, CHUNKED, COMPLETE = 1, 2, 4
 """Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 3)."""
@@ -404,6 +407,11 @@ class Close:
     rst_frames: tuple[int, ...] = ()
     """Every RST frame of the connection."""
 
+    @property
+    def is_problem(self) -> bool:
+        """True for a reset or a stale reuse (shown with a ✖)."""
+        return self.how == "rst" or self.reason in PROBLEM_REASONS
+
 
 @dataclass(frozen=True, eq=False, slots=True)
 class Connection:
@@ -476,6 +484,11 @@ class Connection:
     def reused(self) -> bool:
         """True when the connection carried more than one request."""
         return self.requests > 1
+
+    @property
+    def is_problem(self) -> bool:
+        """True for resets, stale reuse and connections with lost or broken data."""
+        return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
 
 
 @dataclass(frozen=True, slots=True)

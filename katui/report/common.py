@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.units import fmt_s
+from katui.units import fmt_s, fmt_timeout
 
 
 def timeout_line(a: Analysis) -> str:
@@ -17,7 +17,7 @@ def timeout_line(a: Analysis) -> str:
             if x.advertised_s is not None
         ]
         return "not observed (no server-side idle close)" + (f"; {', '.join(adv)}" if adv else "")
-    parts = [f"~{round(t.estimate_ns / 1e9, 1):g} s at {t.server}"]
+    parts = [f"~{fmt_timeout(t.estimate_ns)} at {t.server}"]
     if t.low_ns is not None:
         parts.append(f"above {fmt_s(t.low_ns)} (longest idle before a reuse that got a response)")
     parts.append(f"at most {fmt_s(t.high_ns)} (shortest idle the server closed)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
+from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.model import (
     ACK,
     FIN,
@@ -25,7 +26,7 @@ from katui.model import (
     URG,
     Connection,
 )
-from katui.textsafe import safe_text as escape
+from katui.textsafe import safe_text
 from katui.units import fmt_bytes, fmt_s
 
 TIME_MODES = ("rel", "conn", "delta")
@@ -90,7 +91,7 @@ def http_labels(conn: Connection) -> dict[int, str]:
         for msg in msgs:
             if msg is None:
                 continue
-            text = escape(msg.label)
+            text = safe_text(msg.label)
             if msg.is_request and ex.pipelined:
                 text = f"{text}  ⇉ pipelined"
             elif msg.is_request and ex.reused:
@@ -114,7 +115,7 @@ def _stale_frames(conn: Connection) -> set[int]:
     return stale | set(conn.close.rst_frames)
 
 
-def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[int | Note]:
+def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS) -> list[int | Note]:
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
     flags = analysis.table.flags
     requests = requests_by_frame(conn)
@@ -127,7 +128,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
         gap = gaps.get(frame)
         if gap is not None:
             problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
-            rows.append(Note("gap", escape(gap.explanation), frame, problem, gap.duration_ns))
+            rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
         if f & SYN and not f & ACK and not in_handshake:
             rows.append(Note("section", _handshake_text(analysis, conn), frame))
@@ -186,7 +187,7 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
 
 def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
-    problem = close.how == "rst" or close.reason in ("stale-reuse", "reset")
+    problem = close.is_problem
     mark = "✖ PROBLEM " if problem else ""
     what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
     text = f"{mark}{what.format(close.by)} ({close.reason})"
@@ -252,7 +253,7 @@ def header_line(conn: Connection, time_mode: str = "rel") -> str:
     return f"{'frame':>6} {'time':>11} {lanes}"
 
 
-def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = 1_000_000_000,
+def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
                  width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
     labels = http_labels(conn)

@@ -14,7 +14,7 @@ from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, summary_pairs
 from katui.report.ladder import ladder_lines
-from katui.textsafe import escape
+from katui.textsafe import safe_text
 from katui.units import fmt_s
 
 MAX_LADDER_FRAMES = 2000
@@ -23,7 +23,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
 
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
-    return _MD_SPECIAL.sub(r"\\\1", escape(text))
+    return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
 
 
 def _fence(lines: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.report.ladder import Note, arrow, frame_line, gap_head, http_labels, ladder_rows
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 
@@ -46,7 +47,7 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
 
     cursor = reactive(0)
     time_mode = reactive("rel")
-    gap_ns = reactive(1_000_000_000)
+    gap_ns = reactive(DEFAULT_IDLE_NS)
     seqack = reactive(False)
 
     def __init__(self, **kwargs) -> None:
