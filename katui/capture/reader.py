@@ -124,7 +124,7 @@ def open_capture(path: str) -> CaptureFile:
     if not stat.S_ISREG(st.st_mode):
         raise CaptureError(f"{path}: not a regular file (FIFO, device or socket); save it to a file first")
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - kept open for the mapping's lifetime
+        fh = open(path, "rb")  # kept open for the mapping's lifetime (no with)
     except OSError as exc:
         raise CaptureError(f"{path}: cannot open: {exc.strerror or exc}") from None
     head = fh.read(4)

@@ -8,10 +8,10 @@ per direction, and pairs requests with responses into :class:`Exchange` objects.
 from __future__ import annotations
 
 from katui.http.parser import (
-    _REQ_START,
-    _RESP_START,
     DEAD,
     METHODS,
+    REQ_START,
+    RESP_START,
     HttpHalf,
     looks_like_request,
     looks_like_response,
@@ -175,7 +175,7 @@ class HttpConversation:
             sniffed = -1  # a clean start that is not HTTP: TLS or another protocol
         else:
             window = bytes(buf[poff : poff + min(pcap, SNIFF_LIMIT)])
-            for pat, is_req in ((_REQ_START, True), (_RESP_START, False)):
+            for pat, is_req in ((REQ_START, True), (RESP_START, False)):
                 if pat.search(window):
                     return self._recognised(d, is_req, True, True)
             sniffed += pcap

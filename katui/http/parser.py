@@ -28,8 +28,8 @@ MAX_CONTENT_LENGTH = 1 << 62
 
 _REQ_LINE = re.compile(rb"([A-Z][A-Z-]{1,19}) (\S+) (HTTP/1\.[019])\r?\n")
 _RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
-_REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") [^\r\n]+ HTTP/1\.[01]\r?\n)")
-_RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
+REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") [^\r\n]+ HTTP/1\.[01]\r?\n)")
+RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
 
 _NO_HEAD = b""  # shared by every parser carrying nothing (most, most of the time)
 
@@ -342,7 +342,7 @@ class HttpHalf:
     def _resync(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
         """After a gap or a mid-stream start, find the next message start."""
         piece = bytes(buf[pos:end])
-        pat = _REQ_START if self.is_request else _RESP_START
+        pat = REQ_START if self.is_request else RESP_START
         # Segments usually start at message boundaries: try this one's first byte on its own.
         if pat.match(piece):
             if self.head:

@@ -246,7 +246,7 @@ def format_note(note: Note) -> str:
     return f"{'':>6} ├── {note.text}"
 
 
-def header_line(conn: Connection, time_mode: str = "rel") -> str:
+def header_line(conn: Connection) -> str:
     """Column heading naming the two lanes."""
     # The trailing space keeps the two names apart when the client's is wider than its lane.
     lanes = f"client {conn.client} ".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
@@ -257,7 +257,7 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
                  width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
     labels = http_labels(conn)
-    out = [header_line(conn, time_mode)]
+    out = [header_line(conn)]
     prev = None
     for row in ladder_rows(analysis, conn, gap_ns):
         if isinstance(row, Note):

@@ -126,12 +126,8 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         return got
 
     @property
-    def row_count(self) -> int:
-        """Rows shown."""
-        return len(self.conns)
-
-    @property
     def row_total(self) -> int:
+        """Rows shown."""
         return len(self.conns)
 
     def get_row_at(self, index: int) -> tuple[str, ...]:
@@ -144,13 +140,6 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         if not self.streams:
             return None
         return self.streams[min(self.cursor, len(self.streams) - 1)]
-
-    def select_stream(self, stream: int) -> bool:
-        """Move the cursor to ``stream``; False when it is filtered out."""
-        if stream not in self.streams:
-            return False
-        self.cursor = self.streams.index(stream)
-        return True
 
     # -- cursor -----------------------------------------------------------------------------
 

@@ -100,7 +100,7 @@ class MainScreen(actions.MainActions, Screen):
         self.add_class("-previewing")
         table = self.query_one("#connections", ConnectionTable)
         table.append_preview(rows)
-        table.border_title = f"Connections {table.row_count} so far · loading…"
+        table.border_title = f"Connections {table.row_total} so far · loading…"
 
     def watch_error(self, error: str) -> None:
         self.add_class("-failed")
