@@ -3,7 +3,8 @@
 Pure Python (no Textual, no Rich) so the TUI and the Markdown report draw the same ladder.
 :func:`ladder_rows` builds the row list once per connection (frame rows are plain ints, so a
 10 000-frame connection stays cheap); :func:`frame_line` describes one frame row;
-:func:`ladder_lines` renders everything as plain text.
+:func:`row_pieces` lays a row out as (text, role) pieces, which :func:`ladder_lines` joins into
+plain text and the TUI styles by role.
 """
 
 from __future__ import annotations
@@ -232,18 +233,48 @@ def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
     return f"◀{'─' * fill}{body}─"
 
 
-def format_frame(line: FrameLine) -> str:
-    """One frame row as plain text."""
-    mark = "✖ RST reset " if line.problem else ""
-    extra = " ".join(x for x in (line.seqack, mark + line.label) if x)
-    return f"{line.frame:>6} {line.time:>11} │{arrow(line)}│ {extra}".rstrip()
+ROLES = ("c2s", "s2c", "gap", "section", "problem", "label")
+"""What a piece of a ladder row is, for styling: the lane arrow of a frame sent by the client
+(``c2s``) or the server (``s2c``), an idle-gap or section note, a problem marker, an HTTP label.
+A piece without a role (None) is plain."""
+
+Piece = tuple[str, str | None]
+"""(text, role): a piece of a ladder row."""
 
 
-def format_note(note: Note) -> str:
-    """One gap or section row as plain text."""
+def frame_pieces(line: FrameLine) -> list[Piece]:
+    """One frame row as pieces."""
+    lane = "c2s" if line.c2s else "s2c"
+    out: list[Piece] = [(f"{line.frame:>6} {line.time:>11} │", None), (arrow(line), lane), ("│ ", None)]
+    if line.seqack:
+        out.append((line.seqack + " ", None))
+    if line.problem:
+        out.append(("✖ RST reset ", "problem"))
+    if line.label:
+        out.append((line.label, "label"))
+    return out
+
+
+def note_pieces(note: Note) -> list[Piece]:
+    """One gap or section row as pieces."""
     if note.kind == "gap":
-        return f"{gap_head(note)} ┊ {note.text}".rstrip()
-    return f"{'':>6} ├── {note.text}"
+        role = "problem" if note.problem else "gap"
+        return [(gap_head(note), role), (" ┊ ", None), (note.text, role)]
+    return [(f"{'':>6} ", None), (f"├── {note.text}", "problem" if note.problem else "section")]
+
+
+def row_pieces(analysis, conn: Connection, rows: list[int | Note], y: int, time_mode: str = "rel",
+               labels: dict[int, str] | None = None, seqack: bool = False) -> list[Piece]:  # fmt: skip
+    """Row ``y`` of ``rows`` (from :func:`ladder_rows`) as pieces: the one layout the text
+    ladder joins and the UI styles by role."""
+    row = rows[y]
+    if isinstance(row, Note):
+        return note_pieces(row)
+    k = y - 1  # the previous frame row, for delta times
+    while k >= 0 and isinstance(rows[k], Note):
+        k -= 1
+    prev = rows[k] if k >= 0 else None
+    return frame_pieces(frame_line(analysis, conn, row, time_mode, prev, labels, seqack))
 
 
 def header_line(conn: Connection) -> str:
@@ -257,12 +288,9 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
                  width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
     labels = http_labels(conn)
+    rows = ladder_rows(analysis, conn, gap_ns)
     out = [header_line(conn)]
-    prev = None
-    for row in ladder_rows(analysis, conn, gap_ns):
-        if isinstance(row, Note):
-            out.append(format_note(row))
-            continue
-        out.append(format_frame(frame_line(analysis, conn, row, time_mode, prev, labels, seqack)))
-        prev = row
+    for y in range(len(rows)):
+        pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
+        out.append("".join(text for text, _ in pieces).rstrip())
     return [line[:width] for line in out]

@@ -141,6 +141,11 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             return None
         return self.streams[min(self.cursor, len(self.streams) - 1)]
 
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: cached rows carry the old colours (as Textual's Log)."""
+        super().notify_style_update()
+        self._strips.clear()
+
     # -- cursor -----------------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
