@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katui.http.parser import Collector, HttpHalf
+from katui.http.owner import Collector
+from katui.http.parser import HttpHalf
 
 
 def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
@@ -190,7 +191,7 @@ def test_message_store_rows_are_views():
 def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
     """Rows with the same version/method/reason/headers share one tuple; past the bound (a
     hostile capture making every combination unique) rows keep their own, and stay correct."""
-    import katui.model as model
+    import katui.model.store as model
 
     monkeypatch.setattr(model, "MAX_SHARED_HEADS", 3)
     store = model.MessageStore()

@@ -7,15 +7,8 @@ per direction, and pairs requests with responses into :class:`Exchange` objects.
 
 from __future__ import annotations
 
-from katui.http.parser import (
-    DEAD,
-    METHODS,
-    REQ_START,
-    RESP_START,
-    HttpHalf,
-    looks_like_request,
-    looks_like_response,
-)
+from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
+from katui.http.parser import DEAD, HttpHalf
 from katui.model import Exchange, MessageStore
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream

@@ -1,0 +1,304 @@
+"""The analysis model: frozen dataclasses shared by the report renderers and the TUI.
+
+Times inside the model are integer nanoseconds (absolute capture timestamps unless a field
+says otherwise); conversion to seconds happens only at the edges (reports, UI).
+Frame numbers are 1-based, as Wireshark numbers them. ``stream`` is Wireshark's ``tcp.stream``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+# The message store is part of the model: its names are re-exported here.
+from katui.model.store import (  # noqa: F401
+    CHUNKED,
+    COL_BODY,
+    COL_CLEN,
+    COL_END,
+    COL_START,
+    COMPLETE,
+    H_CONNECTION,
+    H_HOST,
+    H_KEEP_ALIVE,
+    H_METHOD,
+    H_REASON,
+    H_VERSION,
+    NUM,
+    REQUEST,
+    SM_BITS,
+    SM_FIRST,
+    SM_FRAME,
+    SM_STATUS,
+    SMALL,
+    Head,
+    HeadText,
+    HttpMessage,
+    MessageStore,
+)
+
+# TCP flag bits (byte 13 of the TCP header).
+FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
+
+# Per-frame TCP analysis notes (bit set), shown in the ladder like Wireshark's expert info.
+NOTE_RETRANSMISSION = 0x01
+NOTE_OUT_OF_ORDER = 0x02
+NOTE_PREVIOUS_LOST = 0x04
+NOTE_TRUNCATED = 0x08
+NOTE_KEEPALIVE = 0x10
+
+CLOSE_REASONS = {
+    "idle-timeout": "closed after sitting idle (keep-alive idle timeout)",
+    "connection-close": "a 'Connection: close' header asked for the close",
+    "http10": "HTTP/1.0 without keep-alive: one request per connection",
+    "request-limit": "the server's per-connection request limit was reached",
+    "reset": "reset (RST) instead of an orderly close",
+    "stale-reuse": "a request was sent on a connection the peer had already closed",
+    "request-timeout": "closed while a request was still waiting for its response",
+    "closed": "closed right after the last exchange, without a header asking for it",
+    "open": "still open when the capture ended",
+}
+"""Close reason slugs and what each means, in plain words."""
+
+PROBLEM_REASONS = frozenset(("stale-reuse", "reset"))
+"""Close reasons that are problems whatever else happened."""
+
+
+class Exchange:
+    """A request and the final response paired with it on one connection.
+
+    The tracker fills ``req``/``resp`` (message rows) while the capture is read; the analysis
+    then sets the positional fields and treats it as immutable. Messages are kept as row
+    indices, not objects: a load-test capture has hundreds of thousands of exchanges, and
+    ``request``/``response`` make the (two-reference) views on demand.
+    """
+
+    __slots__ = ("store", "req", "resp", "informational", "n", "reused", "idle_before_ns",
+                 "pipelined")  # fmt: skip
+
+    def __init__(self, store: MessageStore, req: int = -1, resp: int = -1) -> None:
+        self.store = store
+        """The message store ``req`` and ``resp`` are rows of."""
+        self.req = req
+        """Row of the request (-1: not captured)."""
+        self.resp = resp
+        """Row of the final (non-1xx) response (-1: unanswered)."""
+        self.informational: tuple[HttpMessage, ...] = ()
+        """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one."""
+        self.n = 1
+        """1-based position of the request on its connection."""
+        self.reused = False
+        """True when the request rode on a connection that had already carried one (n > 1)."""
+        self.idle_before_ns: int | None = None
+        """Idle time between the previous exchange's last byte and this request's first byte."""
+        self.pipelined = False
+        """True when the request was sent before the previous response had completed."""
+
+    @property
+    def request(self) -> HttpMessage | None:
+        """The request (None for a response whose request was not captured)."""
+        return self.store.view(self.req)
+
+    @property
+    def response(self) -> HttpMessage | None:
+        """The final (non-1xx) response, or None when unanswered."""
+        return self.store.view(self.resp)
+
+    @property
+    def failed(self) -> bool:
+        """True when the request got no response."""
+        return self.req >= 0 and self.resp < 0
+
+    @property
+    def ttfb_ns(self) -> int | None:
+        """Time from the request's last byte to the response's first byte."""
+        if self.req < 0 or self.resp < 0:
+            return None
+        store = self.store
+        req_end = store.end_ns(self.req)
+        if req_end is None:  # the request never completed
+            return None
+        first = self.informational[0].index if self.informational else self.resp
+        return store.num[first * NUM + COL_START] - req_end
+
+    def __repr__(self) -> str:
+        return (
+            f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
+            f"{' reused' if self.reused else ''}>"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
+
+    by: str | None
+    """``client``, ``server`` or None (still open)."""
+    how: str | None
+    """``fin``, ``rst`` or None."""
+    frame: int | None
+    """Frame of the first FIN or RST."""
+    ts_ns: int | None
+    """Timestamp of that frame."""
+    idle_before_ns: int | None
+    """How long no payload had flowed in either direction before that frame."""
+    reason: str
+    """A slug from :data:`CLOSE_REASONS`."""
+    explanation: str
+    """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
+    asked_by: str | None = None
+    """For ``connection-close``: the side whose message carried ``Connection: close``."""
+    rst_frames: tuple[int, ...] = ()
+    """Every RST frame of the connection."""
+
+    @property
+    def is_problem(self) -> bool:
+        """True for a reset or a stale reuse (shown with a ✖)."""
+        return self.how == "rst" or self.reason in PROBLEM_REASONS
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Connection:
+    """One TCP connection (one Wireshark ``tcp.stream``)."""
+
+    stream: int
+    """Wireshark's tcp.stream index."""
+    client: str
+    """Client endpoint, ``1.2.3.4:5678`` or ``[::1]:5678``."""
+    server: str
+    """Server endpoint."""
+    client_inferred: str
+    """How the client side was chosen: ``syn``, ``syn-ack``, ``http`` or ``port``."""
+    first_frame: int
+    """First frame of the connection."""
+    last_frame: int
+    """Last frame of the connection."""
+    start_ns: int
+    """Timestamp of the first frame."""
+    end_ns: int
+    """Timestamp of the last frame."""
+    frames_c2s: int
+    """Frames sent by the client."""
+    frames_s2c: int
+    """Frames sent by the server."""
+    bytes_c2s: int
+    """TCP payload bytes sent by the client (wire lengths, retransmissions included)."""
+    bytes_s2c: int
+    """TCP payload bytes sent by the server."""
+    handshake_rtt_ns: int | None
+    """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
+    state: str
+    """``complete``, ``started-before-capture`` or ``open-at-end``."""
+    http: bool
+    """True when HTTP/1.x was recognised on the connection."""
+    exchanges: tuple[Exchange, ...]
+    """Requests and responses in order."""
+    close: Close
+    """How and why it ended."""
+    frames: array = field(repr=False)
+    """Frame numbers of the connection, ascending (array of unsigned int)."""
+    isn_client: int = 0
+    """Client's initial sequence number (for relative seq/ack), or first seq seen."""
+    isn_server: int = 0
+    """Server's initial sequence number, or first seq seen."""
+    retransmissions: int = 0
+    """Segments whose bytes had all been seen before."""
+    out_of_order: int = 0
+    """Segments that arrived ahead of a hole."""
+    lost_segments: int = 0
+    """Holes in the byte stream that were never filled (lost or not captured)."""
+    truncated_frames: int = 0
+    """Frames whose payload was cut by the snap length."""
+    http_error: str | None = None
+    """Why HTTP parsing stopped early on this connection, if it did."""
+    requests: int = 0
+    """Number of requests seen (exchanges with a request)."""
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames in the connection."""
+        return len(self.frames)
+
+    @property
+    def duration_ns(self) -> int:
+        """Last frame time minus first frame time."""
+        return self.end_ns - self.start_ns
+
+    @property
+    def reused(self) -> bool:
+        """True when the connection carried more than one request."""
+        return self.requests > 1
+
+    @property
+    def is_problem(self) -> bool:
+        """True for resets, stale reuse and connections with lost or broken data."""
+        return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A connection whose verdict is not known yet: the thin subset of :class:`Connection` known
+    while the capture is still being read (for early display). Same field names."""
+
+    stream: int
+    """tcp.stream."""
+    client: str
+    """Client endpoint as known so far (from the SYN, else provisional)."""
+    server: str
+    """Server endpoint as known so far."""
+    start_ns: int
+    """Timestamp of its first frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutEstimate:
+    """The server's keep-alive idle timeout inferred from the capture."""
+
+    estimate_ns: int | None
+    """Best guess (None when no server-side idle close was seen)."""
+    low_ns: int | None
+    """Longest idle gap after which a connection was still reused (timeout is above this)."""
+    high_ns: int | None
+    """Shortest idle gap after which the server closed (timeout is at or below this)."""
+    advertised_s: float | None
+    """``Keep-Alive: timeout=N`` advertised by the server, if any."""
+    samples: int
+    """Number of server idle closes behind the estimate."""
+    server: str | None = None
+    """The server endpoint this estimate is about (None: no server idle close seen)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A capture-wide verdict in plain language, pointing at a connection and frame."""
+
+    kind: str
+    """Slug, e.g. ``server-idle-timeout``, ``stale-reuse``."""
+    severity: str
+    """``info``, ``warning`` or ``problem``."""
+    stream: int | None
+    """Connection it points at."""
+    frame: int | None
+    """Frame it points at."""
+    text: str
+    """What happened."""
+    advice: str = ""
+    """What to do about it."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdleGap:
+    """A stretch with no frames on a connection, longer than a threshold."""
+
+    stream: int
+    """Connection."""
+    after_frame: int
+    """Last frame before the gap."""
+    before_frame: int
+    """First frame after the gap."""
+    duration_ns: int
+    """Length of the gap."""
+    ends_in: str
+    """What the gap ends with: ``request``, ``close``, ``reset``, or ``other``."""
+    explanation: str
+    """One sentence for humans."""
