@@ -30,7 +30,13 @@ def _imported_by(module: str) -> set[str]:
 
 def test_tcp_knows_no_protocol_above_it():
     """tcp/ hands bytes to a sink; it never imports http/ (STYLE.md, layers)."""
-    for module in ("katui.tcp.tracker", "katui.tcp.frames", "katui.tcp.sink"):
+    for module in (
+        "katui.tcp.tracker",
+        "katui.tcp.facts",
+        "katui.tcp.state",
+        "katui.tcp.frames",
+        "katui.tcp.sink",
+    ):
         above = sorted(
             m for m in _imported_by(module) if m.split(".")[:2] in (["katui", "http"], ["katui", "analysis"])
         )

@@ -131,6 +131,45 @@ def _analyze(
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
     tracker = Tracker(cap.buf, table, partial(HttpConversation, MessageStore()))
+    n, first, last, skipped = _read(cap, table, tracker, progress, preview)
+    working = tracker.finish()
+    del tracker  # its 4-tuple index is no longer needed
+    conns = _freeze(working, table, idle_threshold_ns)
+    del working
+    timeouts = estimate_server_timeouts(conns)
+    timeout = main_timeout(timeouts)
+    warnings = list(cap.warnings)
+    if skipped[SKIP_FRAGMENT]:
+        warnings.append(f"{skipped[SKIP_FRAGMENT]} IP fragments were not reassembled")
+    if progress is not None:
+        progress(n, cap.size, cap.size)
+    return Analysis(
+        path=path,
+        format=cap.format,
+        link_types=sorted({linktypes.name(lt) for lt in cap.link_types}),
+        frames=n,
+        first_ns=first,
+        last_ns=last,
+        connections=conns,
+        timeout=timeout,
+        timeouts=timeouts,
+        findings=make_findings(conns, timeouts),
+        table=table,
+        capture=cap,
+        warnings=warnings,
+        idle_threshold_ns=idle_threshold_ns,
+    )
+
+
+def _read(
+    cap: CaptureFile,
+    table: FrameTable,
+    tracker: Tracker,
+    progress: Progress | None,
+    preview: PreviewSink | None,
+) -> tuple[int, int, int, Counter[int]]:
+    """The reading loop: every record into the frame table and the tracker. Returns (frames,
+    first timestamp, last timestamp, non-TCP frames by SKIP_* reason)."""
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
     seg_of = tcp_segment
@@ -167,9 +206,12 @@ def _analyze(
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
         _pad(table, n)
+    return n, first, last, skipped
+
+
+def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Connection]:
+    """The tracker's connections as model connections, in stream order."""
     conns = []
-    working = tracker.finish()
-    del tracker, on_segment  # its 4-tuple index is no longer needed
     # Freeze connections one by one, dropping each one's working state at once: the memory it
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
@@ -177,30 +219,7 @@ def _analyze(
         c.sink.release()
         c.release()
         working[i] = None
-    del working
-    timeouts = estimate_server_timeouts(conns)
-    timeout = main_timeout(timeouts)
-    warnings = list(cap.warnings)
-    if skipped[SKIP_FRAGMENT]:
-        warnings.append(f"{skipped[SKIP_FRAGMENT]} IP fragments were not reassembled")
-    if progress is not None:
-        progress(n, size, size)
-    return Analysis(
-        path=path,
-        format=cap.format,
-        link_types=sorted({linktypes.name(lt) for lt in cap.link_types}),
-        frames=n,
-        first_ns=first,
-        last_ns=last,
-        connections=conns,
-        timeout=timeout,
-        timeouts=timeouts,
-        findings=make_findings(conns, timeouts),
-        table=table,
-        capture=cap,
-        warnings=warnings,
-        idle_threshold_ns=idle_threshold_ns,
-    )
+    return conns
 
 
 def _release(buf, start: int, upto: int) -> int:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from katui.model import Preview
 from katui.tcp.frames import FrameTable
 from katui.tcp.sink import StreamSink
-from katui.tcp.tracker import Conn
+from katui.tcp.state import Conn
 
 WELL_KNOWN_SERVER_PORTS = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
 """Ports that mark the server side when nothing better tells the client from the server."""
@@ -104,18 +104,7 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
             dirs[frame - 1] ^= 1
     c.sink.oriented(cd)
     ch, sh = c.halves[cd], c.halves[sd]
-    by = how = idle = ts = None
-    if c.close_from is not None:
-        by = "client" if c.close_from == cd else "server"
-        how = "rst" if c.close_rst else "fin"
-        idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
-        ts = c.close_ns
-    if c.midstream:
-        state = "started-before-capture"
-    elif c.rst_frames or (c.halves[0].fin_frame and c.halves[1].fin_frame):
-        state = "complete"
-    else:
-        state = "open-at-end"
+    by, how, ts, idle = _first_close(c, cd)
     ends = (c.a, c.b)
     return ConnectionFacts(
         c.stream,
@@ -131,7 +120,7 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
         ch.bytes,
         sh.bytes,
         c.irtt,
-        state,
+        _state(c),
         c.frames,
         ch.base if ch.base is not None else 0,
         sh.base if sh.base is not None else 0,
@@ -149,3 +138,20 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
         sd in c.rst_from,
         c.sink,
     )
+
+
+def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, int | None]:
+    """(side, ``fin``/``rst``, timestamp, idle before it) of the first FIN or RST; Nones if none."""
+    if c.close_from is None:
+        return None, None, None, None
+    idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
+    return "client" if c.close_from == cd else "server", "rst" if c.close_rst else "fin", c.close_ns, idle
+
+
+def _state(c: Conn) -> str:
+    """``started-before-capture``, ``complete`` (both FINs, or an RST) or ``open-at-end``."""
+    if c.midstream:
+        return "started-before-capture"
+    if c.rst_frames or (c.halves[0].fin_frame and c.halves[1].fin_frame):
+        return "complete"
+    return "open-at-end"

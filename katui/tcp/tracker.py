@@ -14,7 +14,6 @@ much is waiting) are handed to the sink as explicit gaps.
 from __future__ import annotations
 
 import heapq
-from array import array
 
 from katui.model import (
     ACK,
@@ -28,111 +27,11 @@ from katui.model import (
     SYN,
 )
 from katui.tcp.frames import FrameTable
-from katui.tcp.sink import NO_SINK, SinkFactory, StreamSink, no_sink
+from katui.tcp.sink import SinkFactory, no_sink
+from katui.tcp.state import M32, Conn, Half, first_held, forget_held, hold
 
-M32 = 0xFFFFFFFF
 HALF = 0x80000000
 MAX_PENDING = 4096  # out-of-order segments held per direction before declaring a hole
-
-
-def _hold(half: Half, seq: int, entry: tuple) -> None:
-    """Keep an out-of-order segment until the bytes before it arrive (or are given up)."""
-    if not half.pending:
-        # Most halves never hold anything: they share the empty _NONE_HELD / _NO_HEAP until
-        # their first out-of-order segment (saves ~200 bytes per connection on big captures).
-        half.origin = half.next
-        half.pending = {}
-        half.heap = []
-    elif (half.next - half.origin) & M32 > 1 << 30:
-        # Offsets are kept well inside 32 bits: re-anchor them on long transfers.
-        half.origin = half.next
-        half.heap = [((s - half.origin) & M32, s) for s in half.pending]
-        heapq.heapify(half.heap)
-    half.pending[seq] = entry
-    heapq.heappush(half.heap, ((seq - half.origin) & M32, seq))
-
-
-def _first(half: Half) -> tuple[int, int] | None:
-    """(offset from origin, seq) of the earliest held segment, dropping stale heap entries."""
-    heap, pending = half.heap, half.pending
-    while heap and heap[0][1] not in pending:
-        heapq.heappop(heap)
-    return heap[0] if heap else None
-
-
-def _forget(half: Half) -> None:
-    """Drop every held segment (the byte stream restarted)."""
-    half.pending = _NONE_HELD
-    half.heap = _NO_HEAP
-
-
-_NONE_HELD: dict[int, tuple] = {}  # shared, never written to: see _hold()
-_NO_HEAP: list[tuple[int, int]] = []
-
-
-class Half:
-    """One direction of a connection: sequence tracking and reassembly."""
-
-    __slots__ = ("base", "next", "pending", "fin_seq", "frames", "bytes", "fin_frame", "fin_ns",
-                 "frames_with_data", "heap", "origin")  # fmt: skip
-
-    def __init__(self) -> None:
-        self.base: int | None = None
-        self.next: int | None = None
-        self.pending: dict[int, tuple] = _NONE_HELD
-        # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
-        # seq left ``pending`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
-        # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
-        self.heap: list[tuple[int, int]] = _NO_HEAP
-        self.origin = 0
-        self.fin_seq: int | None = None
-        self.frames = 0
-        self.bytes = 0
-        self.fin_frame = 0
-        self.fin_ns = 0
-        self.frames_with_data = 0
-
-
-class Conn:
-    """Mutable connection state while the capture is read."""
-
-    __slots__ = ("stream", "a", "b", "halves", "frames", "first_ns", "last_ns", "syn_from",
-                 "synack_from", "syn_ns", "irtt", "close_frame", "close_ns", "close_from",
-                 "close_rst", "rst_frames", "last_data_ns", "retrans", "ooo", "lost", "truncated",
-                 "midstream", "rst_from", "idle_ref_ns", "sink")  # fmt: skip
-
-    def __init__(self, stream: int, a: tuple, b: tuple, sink: StreamSink) -> None:
-        self.stream = stream
-        self.sink = sink
-        """Where the reassembled bytes go (the protocol above TCP)."""
-        self.a = a  # (ip bytes, port) of the side that sent the first frame
-        self.b = b
-        self.halves = (Half(), Half())
-        self.frames = array("I")
-        self.first_ns = 0
-        self.last_ns = 0
-        self.syn_from: int | None = None
-        self.synack_from: int | None = None
-        self.syn_ns = 0
-        self.irtt: int | None = None
-        self.close_frame = 0
-        self.close_ns = 0
-        self.close_from: int | None = None
-        self.close_rst = False
-        self.rst_frames: tuple[int, ...] = ()
-        self.last_data_ns: int | None = None
-        self.retrans = self.ooo = self.lost = self.truncated = 0
-        self.midstream = False
-        self.rst_from: tuple[int, ...] = ()  # side (0 = A, 1 = B) of each RST
-        self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
-
-    def release(self) -> None:
-        """Drop the working state once the connection has been frozen into the model."""
-        self.halves = _RELEASED_HALVES
-        self.sink = NO_SINK
-
-
-_RELEASED_HALVES = (Half(), Half())  # shared by released connections, never written to
 
 
 class Tracker:
@@ -214,13 +113,13 @@ class Tracker:
             # this side's other packets first) restarts this side's byte stream.
             half.base = seq
             half.next = (seq + 1) & M32
-            _forget(half)
+            forget_held(half)
         if flags & ACK:
             other = conn.halves[1 - d]
             if other.base is not None and other.next != ack and not other.frames_with_data:
                 # The SYN-ACK says where the SYN side's data starts: believe it over guesses.
                 other.next = ack
-                _forget(other)
+                forget_held(other)
             if conn.synack_from is None:
                 conn.synack_from = d
                 return 0
@@ -252,7 +151,7 @@ class Tracker:
         if rel < HALF:  # ahead of what we have: out of order, or a hole before it
             held = half.pending.get(seq)
             if held is None:
-                _hold(half, seq, (n, ts, poff, pcap, plen))
+                hold(half, seq, (n, ts, poff, pcap, plen))
                 conn.ooo += 1
             elif plen > held[4]:  # a repacketised retransmission reaching further: keep that one
                 half.pending[seq] = (n, ts, poff, pcap, plen)
@@ -282,7 +181,7 @@ class Tracker:
     def _drain(self, conn: Conn, half: Half, d: int) -> None:
         """Deliver held segments that now continue the stream (trimming overlaps)."""
         while half.pending:
-            top = _first(half)
+            top = first_held(half)
             if top is None:
                 break
             key, s = top
@@ -304,7 +203,7 @@ class Tracker:
     def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int, keep: int = 0) -> None:
         """Give up on the holes before held segments, oldest first, until ``keep`` are left held."""
         while len(half.pending) > keep:
-            top = _first(half)
+            top = first_held(half)
             if top is None:
                 break
             hole = top[0] - ((half.next - half.origin) & M32)
@@ -317,7 +216,7 @@ class Tracker:
         if other.fin_seq is not None and (ack - other.fin_seq) & M32 == 1 and gap == 1:
             return 0  # the ACK of a FIN whose sequence slot we already counted
         d_other = conn.halves.index(other)
-        top = _first(other) if other.pending else None
+        top = first_held(other) if other.pending else None
         if top is not None:
             hole = top[0] - ((other.next - other.origin) & M32)
             if 0 <= hole <= gap:
