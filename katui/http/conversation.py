@@ -31,32 +31,36 @@ def _row(req: int) -> int:
 
 _RELEASED_EXCHANGES: list = []
 
+_PREFIX, _AT, _MIDSTREAM = 2, 4, 6
+_FRESH = (0, 0, None, None, (), (), False)
+"""Recognising state of a new conversation, per direction ``d``: ``[d]`` bytes examined so far
+(-1: decided), ``[_PREFIX + d]`` first bytes too few to recognise HTTP, ``[_AT + d]`` where they
+were (frame, ts, offset, length); ``[_MIDSTREAM]`` True when no SYN was seen (the first bytes
+may be inside a message). Shared until first written (then a list of its own)."""
+_FRESH_MIDSTREAM = (0, 0, None, None, (), (), True)
+_DECIDED = (-1, -1, None, None, (), (), False)
+
 
 class HttpConversation:
     """Both directions of an HTTP/1.x connection and the exchanges paired from them.
 
     A :class:`katui.tcp.sink.StreamSink` for the tracker, and the owner of its two parsers
     (:class:`katui.http.parser.MessageOwner`). Per direction ``d`` (0 or 1, the tracker's):
-    ``p<d>`` its parser once HTTP is recognised, ``sniffed<d>`` the bytes examined so far (-1
-    once decided), ``prefix<d>`` first bytes too few to recognise HTTP and ``at<d>`` where they
-    were (frame, ts, offset, length). After :meth:`oriented`, ``p0`` is the client's parser.
+    ``p<d>`` its parser once HTTP is recognised (after :meth:`oriented`, ``p0`` is the client's).
+    Until then ``sniff`` holds what recognising needs (see :data:`_FRESH`); a load test has
+    tens of thousands of connections, so that state is one shared tuple until first written and
+    is dropped once HTTP is recognised.
     """
 
-    __slots__ = ("store", "midstream", "p0", "p1", "sniffed0", "sniffed1", "prefix0", "prefix1",
-                 "at0", "at1", "exchanges", "req_heads", "req_fill", "resp_idx", "resp_hole")  # fmt: skip
+    __slots__ = ("store", "sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
+                 "resp_hole")  # fmt: skip
 
     def __init__(self, store: MessageStore, midstream: bool) -> None:
         self.store = store
         """The capture's messages (the parsers' rows)."""
-        self.midstream = midstream
-        """No SYN was seen: the first bytes may be inside a message."""
+        self.sniff: tuple | list = _FRESH_MIDSTREAM if midstream else _FRESH
         self.p0: HttpHalf | None = None
         self.p1: HttpHalf | None = None
-        self.sniffed0 = self.sniffed1 = 0
-        self.prefix0: bytes | None = None
-        self.prefix1: bytes | None = None
-        self.at0: tuple = ()
-        self.at1: tuple = ()
         self.exchanges: list[Exchange] = []
         """Requests and responses paired so far, in order."""
         self.req_heads = 0
@@ -70,27 +74,21 @@ class HttpConversation:
         """Bytes ``buf[start:end]`` continue direction ``d``."""
         p = self.p1 if d else self.p0
         if p is None:
-            if (self.sniffed1 if d else self.sniffed0) < 0:
+            sn = self.sniff
+            if sn[d] < 0:
                 return
-            p = self._sniff(d, buf, start, end - start)
+            if sn.__class__ is tuple:
+                sn = self.sniff = list(sn)
+            p = self._sniff(sn, d, buf, start, end - start)
             if p is None:
-                if (self.prefix1 if d else self.prefix0) is not None:  # too short to tell yet
-                    if d:
-                        self.at1 += ((frame, ts, start, end - start),)
-                    else:
-                        self.at0 += ((frame, ts, start, end - start),)
-                elif d:
-                    self.at1 = ()  # decided: not HTTP
+                if sn[_PREFIX + d] is not None:  # too short to tell yet: remember where it was
+                    sn[_AT + d] += ((frame, ts, start, end - start),)
                 else:
-                    self.at0 = ()
+                    sn[_AT + d] = ()  # decided: not HTTP
                 return
             # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
-            for pn, pts, pof, plen in self.at1 if d else self.at0:
+            for pn, pts, pof, plen in sn[_AT + d]:
                 p.feed(buf, pof, pof + plen, pn, pts)
-            if d:
-                self.at1 = ()
-            else:
-                self.at0 = ()
         if p.state != DEAD and start < end:
             p.feed(buf, start, end, frame, ts)
 
@@ -142,42 +140,28 @@ class HttpConversation:
 
     # -- recognising HTTP ----------------------------------------------------------------
 
-    def _sniff(self, d: int, buf, poff: int, pcap: int) -> HttpHalf | None:
+    def _sniff(self, sn: list, d: int, buf, poff: int, pcap: int) -> HttpHalf | None:
         """Decide from the first payload bytes whether this connection speaks HTTP/1.x."""
         head = bytes(buf[poff : poff + min(pcap, 32)])
-        prefix = self.prefix1 if d else self.prefix0
+        prefix = sn[_PREFIX + d]
         if prefix is not None:
             head = prefix + head
-            if d:
-                self.prefix1 = None
-            else:
-                self.prefix0 = None
+            sn[_PREFIX + d] = None
         if looks_like_request(head) or looks_like_response(head):
             is_req = looks_like_request(head)
-            other_sniffed = self.sniffed0 if d else self.sniffed1
-            return self._recognised(d, is_req, False, other_sniffed > 0 or self.midstream)
-        sniffed = self.sniffed1 if d else self.sniffed0
-        if not self.midstream:
-            if len(head) < 8 and _could_start_http(head) and sniffed == 0:
-                # 'GE' + 'T / HTTP/1.1': wait for the next segment
-                if d:
-                    self.prefix1 = head
-                else:
-                    self.prefix0 = head
-                return None
-            sniffed = -1  # a clean start that is not HTTP: TLS or another protocol
-        else:
-            window = bytes(buf[poff : poff + min(pcap, SNIFF_LIMIT)])
-            for pat, is_req in ((REQ_START, True), (RESP_START, False)):
-                if pat.search(window):
-                    return self._recognised(d, is_req, True, True)
-            sniffed += pcap
-            if sniffed > SNIFF_LIMIT:
-                sniffed = -1
-        if d:
-            self.sniffed1 = sniffed
-        else:
-            self.sniffed0 = sniffed
+            return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])
+        if not sn[_MIDSTREAM]:
+            if len(head) < 8 and _could_start_http(head) and sn[d] == 0:
+                sn[_PREFIX + d] = head  # 'GE' + 'T / HTTP/1.1': wait for the next segment
+            else:
+                sn[d] = -1  # a clean start that is not HTTP: TLS or another protocol
+            return None
+        window = bytes(buf[poff : poff + min(pcap, SNIFF_LIMIT)])
+        for pat, is_req in ((REQ_START, True), (RESP_START, False)):
+            if pat.search(window):
+                return self._recognised(d, is_req, True, True)
+        sniffed = sn[d] + pcap
+        sn[d] = -1 if sniffed > SNIFF_LIMIT else sniffed
         return None
 
     def _recognised(self, d: int, is_req: bool, resync: bool, other_resync: bool) -> HttpHalf:
@@ -188,7 +172,7 @@ class HttpConversation:
             self.p1, self.p0 = mine, other
         else:
             self.p0, self.p1 = mine, other
-        self.sniffed0 = self.sniffed1 = -1
+        self.sniff = _DECIDED
         return mine
 
     # -- pairing (MessageOwner: the parsers call these) ----------------------------------
