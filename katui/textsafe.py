@@ -42,8 +42,3 @@ def safe_bytes(data: bytes, keep_newlines: bool = True) -> str:
     if keep_newlines:
         text = text.replace("\r\n", "\n")
     return safe_text(text, keep_newlines=keep_newlines)
-
-
-def escape(value: str) -> str:
-    """One-line safe text: like :func:`safe_text`, newlines and tabs escaped too."""
-    return safe_text(value)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 
-def seconds(ns: int | None) -> float | None:
-    """Nanoseconds to seconds (float), keeping None."""
-    return None if ns is None else ns / 1e9
-
-
 def fmt_s(ns: int | None) -> str:
     """A duration like ``5.005 s``, ``12.3 ms`` or ``85 µs``."""
     if ns is None:
@@ -19,6 +14,11 @@ def fmt_s(ns: int | None) -> str:
     if ns >= 1_000_000:
         return f"{ns / 1e6:.1f} ms"
     return f"{ns / 1e3:.0f} µs"
+
+
+def fmt_timeout(ns: int) -> str:
+    """A timeout estimate like ``5 s`` or ``4.9 s`` (at most 0.1 s precision)."""
+    return f"{round(ns / 1e9, 1):g} s"
 
 
 def fmt_bytes(n: int) -> str:

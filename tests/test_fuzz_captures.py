@@ -21,9 +21,8 @@ from katui.analysis.pipeline import analyze
 from katui.capture.errors import CaptureError
 from katui.cli import main
 from katui.report import jsonout, markdown, text
+from tests.conftest import CORPUS, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
 CASES_PER_FILE = 40
 
 

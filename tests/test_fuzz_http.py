@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katui.http.parser import Collector, HttpHalf
+from katui.http.owner import Collector
+from katui.http.parser import HttpHalf
 
 REQUESTS = (
     b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"

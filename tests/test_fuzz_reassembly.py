@@ -125,10 +125,10 @@ def test_method_split_over_three_tiny_segments(tmp_path):
 def test_shared_empty_hold_structures_stay_empty(tmp_path):
     """Halves share one empty dict/heap until they hold something (memory on big captures);
     holding, draining and forgetting must never write into the shared ones."""
-    from katui.tcp import tracker
+    from katui.tcp import state
 
     for seed in range(20):
         data = _capture(2**32 - 100, 7, random.Random(seed), overlap=True, dups=4)
         got = _exchanges(tmp_path, f"s{seed}.pcap", data)
         assert [x[0] for x in got] == [f"/{i}" for i in range(6)]
-        assert tracker._NONE_HELD == {} and tracker._NO_HEAP == []
+        assert state._NONE_HELD == {} and state._NO_HEAP == []

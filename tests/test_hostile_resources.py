@@ -9,8 +9,9 @@ import tracemalloc
 from hostile_pcap import ACK, GET, PSH, conversation, pcap, tcp_frame, write
 
 from katui.analysis.pipeline import analyze
-from katui.capture.reader import MAX_RECORD
-from katui.http.parser import MAX_HEAD, Collector, HttpHalf
+from katui.capture.formats import MAX_RECORD
+from katui.http.owner import Collector
+from katui.http.parser import MAX_HEAD, HttpHalf
 from katui.tcp.tracker import MAX_PENDING
 
 SEGMENTS = 60_000

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katui.http.parser import Collector, HttpHalf
+from katui.http.owner import Collector
+from katui.http.parser import HttpHalf
 
 
 def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
@@ -157,11 +158,13 @@ def test_utf8_targets_decode_as_utf8_and_others_as_latin1():
 
 def test_message_store_rows_are_views():
     """Messages live in a column store; an HttpMessage reads its row on access."""
-    from katui.model import MessageStore
+    from katui.model import Head, MessageStore
 
     store = MessageStore()
-    i = store.add(True, 7, 1_000, "HTTP/1.1", "GET", "/a", 0, "", "keep-alive", None, None, False, "h", 40)
-    j = store.add(False, 9, 2_000, "HTTP/1.0", "", "", 200, "OK", None, "timeout=5", 12, True, "", 70)
+    i = store.add(
+        True, 7, 1_000, Head("HTTP/1.1", "GET", "/a", 0, "", "keep-alive", None, None, False, "h"), 40
+    )
+    j = store.add(False, 9, 2_000, Head("HTTP/1.0", "", "", 200, "OK", None, "timeout=5", 12, True, ""), 70)
     assert (i, j, len(store), store.view(-1)) == (0, 1, 2, None)
     req, resp = store.view(i), store.view(j)
     assert (req.frame, req.end_ns, req.complete) == (None, None, False)
@@ -188,12 +191,18 @@ def test_message_store_rows_are_views():
 def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
     """Rows with the same version/method/reason/headers share one tuple; past the bound (a
     hostile capture making every combination unique) rows keep their own, and stay correct."""
-    import katui.model as model
+    import katui.model.store as model
 
     monkeypatch.setattr(model, "MAX_SHARED_HEADS", 3)
     store = model.MessageStore()
     rows = [
-        store.add(True, n, n, "HTTP/1.1", "GET", f"/{n}", 0, "", None, None, None, False, f"h{n % 5}", 10)
+        store.add(
+            True,
+            n,
+            n,
+            model.Head("HTTP/1.1", "GET", f"/{n}", 0, "", None, None, None, False, f"h{n % 5}"),
+            10,
+        )
         for n in range(20)
     ]
     views = [store.view(i) for i in rows]

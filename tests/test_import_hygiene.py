@@ -19,3 +19,25 @@ def test_core_and_reports_do_not_import_textual_or_rich():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _imported_by(module: str) -> set[str]:
+    """katui modules loaded by importing ``module`` alone, in a fresh interpreter."""
+    code = f"import sys, {module}\nprint(','.join(m for m in sys.modules if m.startswith('katui')))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.strip().split(","))
+
+
+def test_tcp_knows_no_protocol_above_it():
+    """tcp/ hands bytes to a sink; it never imports http/ (STYLE.md, layers)."""
+    for module in (
+        "katui.tcp.tracker",
+        "katui.tcp.facts",
+        "katui.tcp.state",
+        "katui.tcp.frames",
+        "katui.tcp.sink",
+    ):
+        above = sorted(
+            m for m in _imported_by(module) if m.split(".")[:2] in (["katui", "http"], ["katui", "analysis"])
+        )
+        assert above == [], (module, above)

@@ -219,3 +219,23 @@ async def test_wide_layout_puts_detail_beside_ladder():
         assert app.main.has_class("-wide")
         ladder, detail = app.main.query_one("#ladder"), app.main.query_one("#detail")
         assert detail.region.x > ladder.region.x
+
+
+async def test_theme_change_redraws_cached_rows():
+    """Cached ladder and list rows are dropped when the theme changes (they carry its colours)."""
+
+    def styles(strip, text: str) -> list:
+        return [seg.style for seg in strip if text in seg.text]
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        table = app.main.query_one("#connections")
+        y = next(y for y in range(len(ladder.rows)) if "▶" in ladder.row_text(y))
+        arrow, row = styles(ladder.render_line(y), "▶"), styles(table.render_line(2), ":")
+        assert arrow and row
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        assert styles(ladder.render_line(y), "▶") != arrow
+        assert styles(table.render_line(2), ":") != row

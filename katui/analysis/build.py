@@ -1,111 +1,67 @@
-"""Turn the tracker's mutable connection state into frozen :class:`Connection` objects."""
+"""Turn what TCP and HTTP saw of a connection into a frozen :class:`Connection`."""
 
 from __future__ import annotations
 
-import socket
-import sys
-
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, CloseFacts, decide_close
-from katui.model import COL_START, NUM, Connection, Exchange
-from katui.tcp.tracker import Conn
-
-WELL_KNOWN_HTTP = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
-
-
-def endpoint(ip: bytes, port: int) -> str:
-    """``1.2.3.4:80`` or ``[::1]:80``."""
-    if len(ip) == 4:
-        return f"{socket.inet_ntop(socket.AF_INET, ip)}:{port}"
-    return f"[{socket.inet_ntop(socket.AF_INET6, ip)}]:{port}"
+from katui.http.conversation import HttpConversation
+from katui.model import Connection, Exchange
+from katui.tcp.facts import ConnectionFacts
 
 
-def client_side(c: Conn) -> tuple[int, str]:
-    """Which side (0 = A, 1 = B) is the client, and how that was decided."""
-    if c.syn_from is not None:
-        return c.syn_from, "syn"
-    if c.synack_from is not None:
-        return 1 - c.synack_from, "syn-ack"
-    for d, half in enumerate(c.halves):
-        if half.parser is not None and half.parser.is_request:
-            return d, "http"
-    pa, pb = c.a[1], c.b[1]
-    if (pb in WELL_KNOWN_HTTP) != (pa in WELL_KNOWN_HTTP):
-        return (0 if pb in WELL_KNOWN_HTTP else 1), "port"
-    return (0 if pa > pb else 1), "port"
-
-
-def build_connection(c: Conn, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
+def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
     """Freeze one connection and decide its close reason."""
-    cd, how_client = client_side(c)
-    sd = 1 - cd
-    ends = (c.a, c.b)
-    exchanges, requests = _exchanges(c)
-    side = ("client", "server")
-    by = None if c.close_from is None else side[0 if c.close_from == cd else 1]
-    how = None if c.close_from is None else ("rst" if c.close_rst else "fin")
-    idle = None
-    if c.close_from is not None:
-        idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
-    ch, sh = c.halves[cd], c.halves[sd]
+    conv: HttpConversation = f.sink
+    exchanges, requests = _exchanges(conv)
     facts = CloseFacts(
-        by=by,
-        how=how,
-        frame=c.close_frame or None,
-        ts_ns=c.close_ns if by else None,
-        idle_ns=idle,
-        server_fin_frame=sh.fin_frame or None,
-        server_fin_ns=sh.fin_ns if sh.fin_frame else None,
-        rst_frames=tuple(c.rst_frames),
-        server_rst=sd in c.rst_from,
-        client_bytes=ch.bytes,
-        server_bytes=sh.bytes,
-        http=ch.parser is not None or sh.parser is not None,
-        client_zero_window_frame=ch.zero_frame or None,
-        client_zero_window_ns=ch.zero_ns if ch.zero_frame else None,
-        lost_segments=c.lost,
-        truncated_frames=c.truncated,
+        by=f.close_by,
+        how=f.close_how,
+        frame=f.close_frame,
+        ts_ns=f.close_ts_ns,
+        idle_ns=f.close_idle_before_ns,
+        server_fin_frame=f.server_fin_frame,
+        server_fin_ns=f.server_fin_ns,
+        rst_frames=f.rst_frames,
+        server_rst=f.server_rst,
+        client_bytes=f.bytes_c2s,
+        server_bytes=f.bytes_s2c,
+        http=conv.recognised,
+        client_zero_window_frame=f.client_zero_window_frame,
+        client_zero_window_ns=f.client_zero_window_ns,
+        lost_segments=f.lost_segments,
+        truncated_frames=f.truncated_frames,
     )
     close = decide_close(facts, exchanges, idle_threshold_ns)
-    both_fin = c.halves[0].fin_frame and c.halves[1].fin_frame
-    if c.midstream:
-        state = "started-before-capture"
-    elif c.rst_frames or both_fin:
-        state = "complete"
-    else:
-        state = "open-at-end"
-    error = next((h.parser.error for h in (ch, sh) if h.parser is not None and h.parser.error), None)
     return Connection(
-        stream=c.stream,
-        client=endpoint(*ends[cd]),
-        server=sys.intern(endpoint(*ends[sd])),  # one string per server, not per connection
-        client_inferred=how_client,
-        first_frame=c.frames[0],
-        last_frame=c.frames[-1],
-        start_ns=c.first_ns,
-        end_ns=c.last_ns,
-        frames_c2s=ch.frames,
-        frames_s2c=sh.frames,
-        bytes_c2s=ch.bytes,
-        bytes_s2c=sh.bytes,
-        handshake_rtt_ns=c.irtt,
-        state=state,
-        http=ch.parser is not None or sh.parser is not None,
+        stream=f.stream,
+        client=f.client,
+        server=f.server,
+        client_inferred=f.client_inferred,
+        first_frame=f.first_frame,
+        last_frame=f.last_frame,
+        start_ns=f.start_ns,
+        end_ns=f.end_ns,
+        frames_c2s=f.frames_c2s,
+        frames_s2c=f.frames_s2c,
+        bytes_c2s=f.bytes_c2s,
+        bytes_s2c=f.bytes_s2c,
+        handshake_rtt_ns=f.handshake_rtt_ns,
+        state=f.state,
+        http=conv.recognised,
         exchanges=exchanges,
         close=close,
-        frames=c.frames,
-        client_is_a=cd == 0,
-        isn_client=ch.base if ch.base is not None else 0,
-        isn_server=sh.base if sh.base is not None else 0,
-        retransmissions=c.retrans,
-        out_of_order=c.ooo,
-        lost_segments=c.lost,
-        truncated_frames=c.truncated,
-        http_error=error,
+        frames=f.frames,
+        isn_client=f.isn_client,
+        isn_server=f.isn_server,
+        retransmissions=f.retransmissions,
+        out_of_order=f.out_of_order,
+        lost_segments=f.lost_segments,
+        truncated_frames=f.truncated_frames,
+        http_error=conv.error,
         requests=requests,
     )
 
 
-def _exchanges(c: Conn) -> tuple[tuple[Exchange, ...], int]:
+def _exchanges(c: HttpConversation) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
     the tracker's Exchange objects become the model's); also return how many had a request."""
     out: list[Exchange] = []
@@ -113,7 +69,7 @@ def _exchanges(c: Conn) -> tuple[tuple[Exchange, ...], int]:
     prev_resp_end: int | None = None
     n = 0
     store = c.store
-    num, end_ns = store.num, store.end_ns
+    start_ns, end_ns = store.start_ns, store.end_ns
     for ex in c.exchanges:
         req, resp = ex.req, ex.resp
         if req < 0 and resp < 0:
@@ -121,7 +77,7 @@ def _exchanges(c: Conn) -> tuple[tuple[Exchange, ...], int]:
         # Times straight from the message store's columns: this runs for every exchange.
         if req >= 0:
             n += 1
-            req_start = num[req * NUM + COL_START]
+            req_start = start_ns(req)
             req_end = end_ns(req)
             if n > 1:
                 ex.reused = True

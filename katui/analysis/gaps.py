@@ -72,7 +72,7 @@ def _what_ended(a, conn, frame, dur, starts, fl):
             )
         kind = "reset" if fl & RST else "close"
         return kind, conn.close.explanation
-    side = "client" if (a.table.dir[frame - 1] == 0) == conn.client_is_a else "server"
+    side = "client" if a.table.from_client(frame - 1) else "server"
     if fl & RST:
         return "reset", f"then the {side} resets"
     if fl & FIN:

@@ -8,8 +8,9 @@ import struct
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
-from katui.analysis.build import build_connection, client_side, endpoint
+from katui.analysis.build import build_connection
 from katui.analysis.findings import findings as make_findings
 from katui.analysis.proxy import ProxyReport, find_proxy_links
 from katui.analysis.timeout import estimate_server_timeouts, main_timeout
@@ -17,7 +18,9 @@ from katui.analysis.verdicts import DEFAULT_IDLE_NS, upstream_failure
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
 from katui.capture.reader import CaptureFile, open_capture
-from katui.model import Connection, Finding, TimeoutEstimate
+from katui.http.conversation import HttpConversation
+from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstimate
+from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
 
@@ -27,20 +30,6 @@ RELEASE_LAG = 2 << 20  # keep the most recent pages: out-of-order segments still
 
 Progress = Callable[[int, int, int], None]
 """progress(frames read, bytes read, total bytes)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """A connection as first seen while the capture is still being read (for early display)."""
-
-    stream: int
-    """tcp.stream."""
-    client: str
-    """Client endpoint as known so far (from the SYN, else provisional)."""
-    server: str
-    """Server endpoint as known so far."""
-    start_ns: int
-    """Timestamp of its first frame."""
 
 
 PreviewSink = Callable[[list[Preview]], None]
@@ -144,7 +133,49 @@ def _analyze(
 ) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
-    tracker = Tracker(cap.buf, table)
+    tracker = Tracker(cap.buf, table, partial(HttpConversation, MessageStore()))
+    n, first, last, skipped = _read(cap, table, tracker, progress, preview)
+    working = tracker.finish()
+    del tracker  # its 4-tuple index is no longer needed
+    conns = _freeze(working, table, idle_threshold_ns)
+    del working
+    proxied = find_proxy_links(conns)
+    _blame_upstream(conns, proxied)
+    timeouts = estimate_server_timeouts(conns)
+    timeout = main_timeout(timeouts)
+    warnings = list(cap.warnings)
+    if skipped[SKIP_FRAGMENT]:
+        warnings.append(f"{skipped[SKIP_FRAGMENT]} IP fragments were not reassembled")
+    if progress is not None:
+        progress(n, cap.size, cap.size)
+    return Analysis(
+        path=path,
+        format=cap.format,
+        link_types=sorted({linktypes.name(lt) for lt in cap.link_types}),
+        frames=n,
+        first_ns=first,
+        last_ns=last,
+        connections=conns,
+        timeout=timeout,
+        timeouts=timeouts,
+        findings=make_findings(conns, timeouts, proxied),
+        proxies=proxied,
+        table=table,
+        capture=cap,
+        warnings=warnings,
+        idle_threshold_ns=idle_threshold_ns,
+    )
+
+
+def _read(
+    cap: CaptureFile,
+    table: FrameTable,
+    tracker: Tracker,
+    progress: Progress | None,
+    preview: PreviewSink | None,
+) -> tuple[int, int, int, Counter[int]]:
+    """The reading loop: every record into the frame table and the tracker. Returns (frames,
+    first timestamp, last timestamp, non-TCP frames by SKIP_* reason)."""
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
     seg_of = tcp_segment
@@ -173,7 +204,7 @@ def _analyze(
                 if progress is not None:
                     progress(n, off, size)
                 if preview is not None and len(tracker.conns) > previewed:
-                    preview(_previews(tracker.conns, previewed))
+                    preview([tcp_facts.preview(c) for c in tracker.conns[previewed:]])
                     previewed = len(tracker.conns)
                 if off - released > RELEASE_EVERY:
                     released = _release(buf, released, off)
@@ -181,42 +212,20 @@ def _analyze(
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
         _pad(table, n)
+    return n, first, last, skipped
+
+
+def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Connection]:
+    """The tracker's connections as model connections, in stream order."""
     conns = []
-    working = tracker.finish()
-    del tracker, on_segment  # its 4-tuple index is no longer needed
     # Freeze connections one by one, dropping each one's working state at once: the memory it
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
-        conns.append(build_connection(c, idle_threshold_ns))
+        conns.append(build_connection(tcp_facts.facts(c, table), idle_threshold_ns))
+        c.sink.release()
         c.release()
         working[i] = None
-    del working
-    proxied = find_proxy_links(conns)
-    _blame_upstream(conns, proxied)
-    timeouts = estimate_server_timeouts(conns)
-    timeout = main_timeout(timeouts)
-    warnings = list(cap.warnings)
-    if skipped[SKIP_FRAGMENT]:
-        warnings.append(f"{skipped[SKIP_FRAGMENT]} IP fragments were not reassembled")
-    if progress is not None:
-        progress(n, size, size)
-    return Analysis(
-        path=path,
-        format=cap.format,
-        link_types=sorted({linktypes.name(lt) for lt in cap.link_types}),
-        frames=n,
-        first_ns=first,
-        last_ns=last,
-        connections=conns,
-        timeout=timeout,
-        timeouts=timeouts,
-        findings=make_findings(conns, timeouts, proxied),
-        proxies=proxied,
-        table=table,
-        capture=cap,
-        warnings=warnings,
-        idle_threshold_ns=idle_threshold_ns,
-    )
+    return conns
 
 
 def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
@@ -228,15 +237,6 @@ def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
         c = conns[race.front_stream]
         if c.close.reason in ("request-timeout", "reset", "closed"):
             conns[race.front_stream] = replace(c, close=upstream_failure(c.close, race))
-
-
-def _previews(conns, start: int) -> list[Preview]:
-    out = []
-    for c in conns[start:]:
-        cd, _ = client_side(c)
-        ends = (c.a, c.b)
-        out.append(Preview(c.stream, endpoint(*ends[cd]), endpoint(*ends[1 - cd]), c.first_ns))
-    return out
 
 
 def _release(buf, start: int, upto: int) -> int:

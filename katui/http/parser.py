@@ -8,27 +8,12 @@ and a hostile chunk size or endless head cannot make it allocate without bound.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from katui.http.head import REQ_START, RESP_START, cut_start, parse_cut_start, parse_head
+from katui.http.owner import MessageOwner
+from katui.model import MessageStore
 
-from katui.model import HttpMessage, MessageStore
-
-METHODS = (
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
-    b"SEARCH", b"PURGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE", b"M-SEARCH", b"MKACTIVITY",
-    b"CHECKOUT", b"MERGE", b"BIND", b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SOURCE",
-)  # fmt: skip
-_METHOD_SET = frozenset(METHODS)
 MAX_HEAD = 64 * 1024
-MAX_URI = 2048
 MAX_LINE = 4096
-MAX_CONTENT_LENGTH = 1 << 62
-
-_REQ_LINE = re.compile(rb"([A-Z][A-Z-]{1,19}) (\S+) (HTTP/1\.[019])\r?\n")
-_RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
-_REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") [^\r\n]+ HTTP/1\.[01]\r?\n)")
-_RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
 
 _NO_HEAD = b""  # shared by every parser carrying nothing (most, most of the time)
 
@@ -36,69 +21,19 @@ _NO_HEAD = b""  # shared by every parser carrying nothing (most, most of the tim
 HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD = range(9)
 
 
-def looks_like_request(data: bytes) -> bool:
-    """True when ``data`` (the first bytes of a direction) starts like an HTTP/1.x request."""
-    sp = data.find(b" ", 0, 20)
-    return sp > 0 and data[:sp] in _METHOD_SET
-
-
-def looks_like_response(data: bytes) -> bool:
-    """True when ``data`` starts like an HTTP/1.x status line."""
-    return data.startswith(b"HTTP/1.")
-
-
-class Collector:
-    """The owner of a standalone :class:`HttpHalf` (tests, tools): hands every finished message
-    to ``on_message`` as an :class:`HttpMessage`; ``next_method(status, start_ns)`` tells a
-    response parser the method of the request being answered (so HEAD responses have no body).
-
-    Any object with these five methods can own a parser; the tracker's connections do.
-    """
-
-    __slots__ = ("store", "on_message", "next_method")
-
-    def __init__(
-        self,
-        on_message: Callable[[HttpMessage], None],
-        next_method: Callable[[int, int], str] | None = None,
-        store: MessageStore | None = None,
-    ) -> None:
-        self.store = MessageStore() if store is None else store
-        self.on_message = on_message
-        self.next_method = next_method
-
-    def request_head(self, i: int) -> None:
-        """A request head was parsed into row ``i`` (its body may still be arriving)."""
-
-    def request_done(self, i: int) -> None:
-        """Request ``i`` finished (or was abandoned)."""
-        self.on_message(self.store.view(i))
-
-    def response_method(self, status: int, start_ns: int) -> str:
-        """Method of the request the response starting at ``start_ns`` answers ('' unknown)."""
-        return self.next_method(status, start_ns) if self.next_method is not None else ""
-
-    def response_done(self, i: int) -> None:
-        """Response ``i`` finished (or was abandoned)."""
-        self.on_message(self.store.view(i))
-
-    def response_lost(self) -> None:
-        """Server bytes that may have held whole responses were lost or skipped."""
-
-
 class HttpHalf:
     """Frames HTTP messages in one direction.
 
-    Messages are rows of ``store``; the parser tells its ``owner`` about them by row index
-    (see :class:`Collector` for the five calls). The tracker's connection is the owner, so a
-    parser costs no bound-method objects (a load-test capture has a hundred thousand parsers).
+    Messages are rows of ``store``; the parser tells its ``owner`` (a :class:`MessageOwner`)
+    about them by row index. The connection's conversation is the owner, so a parser costs no
+    bound-method objects (a load-test capture has a hundred thousand parsers).
     ``switched`` turns true after 101/CONNECT: the bytes that follow are not HTTP/1.x.
     """
 
     __slots__ = ("is_request", "owner", "state", "head", "head_frame", "head_ns", "remaining",
                  "cur", "body", "missing", "error", "switched", "store")  # fmt: skip
 
-    def __init__(self, is_request: bool, owner, resync: bool = False):
+    def __init__(self, is_request: bool, owner: MessageOwner, resync: bool = False):
         self.is_request = is_request
         self.owner = owner
         self.store: MessageStore = owner.store
@@ -168,7 +103,7 @@ class HttpHalf:
             return
         if st == DEAD:
             return
-        if st == RESYNC and self.head and _cut_start(bytes(self.head[:20]), self.is_request):
+        if st == RESYNC and self.head and cut_start(bytes(self.head[:20]), self.is_request):
             # Only the first bytes of this segment were captured (snap length) and they start a
             # message: count it, as Wireshark does, though its head is lost.
             self.head_frame, self.head_ns = frame, ts
@@ -234,16 +169,14 @@ class HttpHalf:
         lost it), or left unfinished when the sender closed (never completed)."""
         head = bytes(self.head)
         self.head = _NO_HEAD
-        fields = _parse_head(head, self.is_request) or _parse_cut_start(head, self.is_request)
-        if fields is None:
+        parsed = parse_head(head, self.is_request) or parse_cut_start(head, self.is_request)
+        if parsed is None:
             return
-        i = self.store.add(
-            self.is_request, self.head_frame, self.head_ns, *fields[:-1], len(head), fields[-1]
-        )
+        i = self.store.add(self.is_request, self.head_frame, self.head_ns, parsed, len(head))
         if self.is_request:
             self.owner.request_head(i)
         else:
-            self.owner.response_method(fields[3], self.head_ns)
+            self.owner.response_method(parsed.status, self.head_ns)
         if cut:  # shown where the capture lost it, like Wireshark does with a truncated head
             self.store.end(i, frame, ts, 0, False)
         else:
@@ -251,8 +184,8 @@ class HttpHalf:
         self._done(i)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
-        fields = _parse_head(head, self.is_request)
-        if fields is None:
+        parsed = parse_head(head, self.is_request)
+        if parsed is None:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
@@ -260,11 +193,9 @@ class HttpHalf:
             )
             self.state = RESYNC
             return
-        self.cur = i = self.store.add(
-            self.is_request, self.head_frame, self.head_ns, *fields[:-1], len(head), fields[-1]
-        )
+        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, parsed, len(head))
         self.missing = self.body = 0
-        _v, method, _u, status, _r, _c, _k, clen, chunked, _h, _s = fields
+        method, status, clen, chunked = parsed.method, parsed.status, parsed.content_length, parsed.chunked
         if self.is_request:
             self.owner.request_head(i)
             if chunked:
@@ -331,7 +262,7 @@ class HttpHalf:
     def _resync(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
         """After a gap or a mid-stream start, find the next message start."""
         piece = bytes(buf[pos:end])
-        pat = _REQ_START if self.is_request else _RESP_START
+        pat = REQ_START if self.is_request else RESP_START
         # Segments usually start at message boundaries: try this one's first byte on its own.
         if pat.match(piece):
             if self.head:
@@ -388,112 +319,3 @@ class HttpHalf:
         self.error = self.error or why
         self.head = _NO_HEAD
         self.state = DEAD
-
-
-def _cut_start(data: bytes, is_request: bool) -> bool:
-    """True when ``data`` begins a message start line (``GET `` / ``HTTP/1.1 200``)."""
-    return looks_like_request(data) if is_request else _RESP_LINE.match(data + b"\n") is not None
-
-
-def _parse_cut_start(head: bytes, is_request: bool):
-    """A start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
-    if not is_request:
-        m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
-        if m is None:
-            return None
-        return _common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, "", ""
-    parts = head.split(b"\r", 1)[0].split(b" ")
-    if len(parts) < 2 or parts[0] not in METHODS:
-        return None  # the target may be cut away entirely ('GET '): the request still counts
-    return "HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, "", ""
-
-
-_INTERNED: dict[bytes, str] = {}
-
-
-def _uri(raw: bytes) -> str:
-    """A request target: UTF-8 when it is valid UTF-8 (so a bidi override is recognisable as
-    one when escaped for display), else Latin-1 (every byte maps to one character)."""
-    raw = raw[:MAX_URI]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _text(raw: bytes, limit: int) -> str:
-    return raw[:limit].decode("latin-1")
-
-
-def _common(raw: bytes, limit: int) -> str:
-    """Decode a value that repeats across messages (version, method, reason, Connection) once.
-
-    Hundreds of thousands of messages share a handful of these strings; sharing one object per
-    distinct value keeps memory proportional to connections, not to messages.
-    """
-    got = _INTERNED.get(raw)
-    if got is None:
-        got = _text(raw, limit)
-        if len(_INTERNED) < 4096:
-            _INTERNED[raw] = got
-    return got
-
-
-_HEADERS = re.compile(
-    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server)"
-    rb"[ \t]*:[ \t]*([^\r\n]*)",
-    re.I,
-)
-
-
-def _parse_head(head: bytes, is_request: bool) -> tuple | None:
-    """What a head says, as (version, method, uri, status, reason, connection, keep-alive,
-    content length, chunked, host, software): MessageStore.add()'s arguments in order, with the
-    head's size before ``software`` (the User-Agent of a request, the Server of a response).
-    None when it is not an HTTP/1.x head. Only the headers keep-alive analysis needs are read."""
-    eol = head.find(b"\n")
-    start = head[:eol].rstrip(b"\r") if eol >= 0 else head
-    method = uri = reason = ""
-    status = 0
-    if is_request:
-        m, _, rest = start.partition(b" ")
-        target, _, version = rest.rpartition(b" ")
-        # A target with spaces is invalid HTTP, but hostile clients send it and servers answer:
-        # keep it whole (split at the first and last space) rather than lose the request.
-        if m not in _METHOD_SET or not target or not version.startswith(b"HTTP/1."):
-            return None
-        method = _common(m, 20)
-        uri = _uri(target)
-    else:
-        if not _RESP_LINE.match(start + b"\n"):
-            return None
-        version, _, rest = start.partition(b" ")
-        # _RESP_LINE checked three digits then a space, CR or LF: 'HTTP/1.1 200\rX' is hostile
-        # but must not make int() fail.
-        status = int(rest[:3])
-        reason = _common(rest[4:] if rest[3:4] == b" " else b"", 200)
-    conn = ka = clen = None
-    chunked = False
-    host = software = ""
-    for key, val in _HEADERS.findall(head):
-        key = key.lower()
-        if key == b"content-length":
-            try:
-                n = int(val.split(b",")[0])
-            except ValueError:
-                continue
-            if n >= 0 and clen is None:
-                # A hostile length past 64 bits means "the rest of the stream": keep it storable.
-                clen = min(n, MAX_CONTENT_LENGTH)
-        elif key == b"connection":
-            conn = _common(val.strip().lower(), 200)
-        elif key == b"transfer-encoding":
-            chunked = b"chunked" in val.lower()
-        elif key == b"keep-alive":
-            ka = _common(val.strip(), 200)
-        elif key == b"host":
-            if is_request:
-                host = _common(val.strip(), 255)
-        elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
-            software = _common(val.strip(), 120)
-    return _common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host, software

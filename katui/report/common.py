@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection, Finding
-from katui.units import fmt_s
+from katui.units import fmt_s, fmt_timeout
 
 
 def timeout_line(a: Analysis) -> str:
@@ -18,7 +18,7 @@ def timeout_line(a: Analysis) -> str:
         ]
         return "not observed (no server-side idle close)" + (f"; {', '.join(adv)}" if adv else "")
     what = f" ({t.software} {t.setting})" if t.setting else f" ({t.software})" if t.software else ""
-    parts = [f"~{round(t.estimate_ns / 1e9, 1):g} s at {t.server}{what}"]
+    parts = [f"~{fmt_timeout(t.estimate_ns)} at {t.server}{what}"]
     if t.low_ns is not None:
         parts.append(f"above {fmt_s(t.low_ns)} (longest idle before a reuse that got a response)")
     parts.append(f"at most {fmt_s(t.high_ns)} (shortest idle the server closed)")

@@ -5,77 +5,13 @@ from __future__ import annotations
 import json
 
 from katui.analysis.pipeline import Analysis
-from katui.model import (
-    CHUNKED,
-    COL_BODY,
-    COL_START,
-    COMPLETE,
-    H_CONNECTION,
-    H_HOST,
-    H_KEEP_ALIVE,
-    H_METHOD,
-    H_REASON,
-    H_VERSION,
-    NUM,
-    SM_BITS,
-    SM_FIRST,
-    SM_FRAME,
-    SM_STATUS,
-    SMALL,
-    Close,
-    Connection,
-    Exchange,
-)
+from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange
 
 SCHEMA_VERSION = 2
 
 
 def _s(ns: int | None, digits: int = 6) -> float | None:
     return None if ns is None else round(ns / 1e9, digits)
-
-
-def _request(a: Analysis, e: Exchange) -> dict:
-    """One exchange, flat: the fields of the issue's schema plus what keep-alive needs."""
-    req, resp = e.request, e.response
-    d = {
-        "n": e.n,
-        "reused": e.reused,
-        "pipelined": e.pipelined,
-        "idle_before": _s(e.idle_before_ns),
-        "ttfb": _s(e.ttfb_ns),
-    }
-    if req is not None:
-        d.update(
-            request_frame=req.frame,
-            request_first_frame=req.first_frame,
-            method=req.method,
-            uri=req.uri,
-            host=req.host,
-            version=req.version,
-            time=_s(req.start_ns - a.first_ns),
-            request_connection=req.connection,
-            request_complete=req.complete,
-        )
-    else:
-        d.update(request_frame=None, method=None, uri=None)
-    if resp is not None:
-        d.update(
-            response_frame=resp.frame,
-            response_first_frame=resp.first_frame,
-            status=resp.status,
-            reason=resp.reason,
-            response_version=resp.version,
-            response_connection=resp.connection,
-            keep_alive=resp.keep_alive,
-            body_bytes=resp.body_bytes,
-            chunked=resp.chunked,
-            response_complete=resp.complete,
-        )
-    else:
-        d.update(response_frame=None, status=None)
-    if e.informational:
-        d["informational"] = [m.status for m in e.informational]
-    return d
 
 
 _str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
@@ -94,48 +30,48 @@ def _bool(v: bool) -> str:
 
 
 def _request_json(a: Analysis, e: Exchange) -> str:
-    """Exactly ``json.dumps(_request(a, e))`` (compact), written directly: a load-test capture
-    has hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Message
-    fields are read straight from the message store's columns (no property calls)."""
+    """One exchange, flat: the fields of the issue's schema plus what keep-alive needs, as
+    compact JSON (what ``json.dumps`` would write). Written directly: a load-test capture has
+    hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Each message is
+    read in one go from its store row (no property calls)."""
     req, resp, store = e.req, e.resp, e.store
     out = (
         f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
         f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}'
     )
     if req >= 0:
-        num, b = store.num, req * NUM
-        small, m = store.small, req * SMALL
-        h = store.heads[req]
+        first, frame, _status, bits, start, _body, uri, h = store.row(req)
         out += (
-            f',"request_frame":{small[m + SM_FRAME] or "null"},'
-            f'"request_first_frame":{small[m + SM_FIRST]},'
-            f'"method":{_str(h[H_METHOD])},"uri":{_str(store.uris[req])},'
-            f'"host":{_str(h[H_HOST])},"version":{_str(h[H_VERSION])},'
-            f'"time":{_sec(num[b + COL_START] - a.first_ns)},'
-            f'"request_connection":{_opt(h[H_CONNECTION])},'
-            f'"request_complete":{_bool(small[m + SM_BITS] & COMPLETE)}'
+            f',"request_frame":{frame or "null"},"request_first_frame":{first},'
+            f'"method":{_str(h.method)},"uri":{_str(uri)},'
+            f'"host":{_str(h.host)},"version":{_str(h.version)},'
+            f'"time":{_sec(start - a.first_ns)},'
+            f'"request_connection":{_opt(h.connection)},'
+            f'"request_complete":{_bool(bits & COMPLETE)}'
         )
     else:
         out += ',"request_frame":null,"method":null,"uri":null'
     if resp >= 0:
-        num, b = store.num, resp * NUM
-        small, m = store.small, resp * SMALL
-        h = store.heads[resp]
+        first, frame, status, bits, _start, body, _uri, h = store.row(resp)
         out += (
-            f',"response_frame":{small[m + SM_FRAME] or "null"},'
-            f'"response_first_frame":{small[m + SM_FIRST]},'
-            f'"status":{small[m + SM_STATUS]},"reason":{_str(h[H_REASON])},'
-            f'"response_version":{_str(h[H_VERSION])},'
-            f'"response_connection":{_opt(h[H_CONNECTION])},'
-            f'"keep_alive":{_opt(h[H_KEEP_ALIVE])},"body_bytes":{num[b + COL_BODY]},'
-            f'"chunked":{_bool(small[m + SM_BITS] & CHUNKED)},'
-            f'"response_complete":{_bool(small[m + SM_BITS] & COMPLETE)}'
+            f',"response_frame":{frame or "null"},"response_first_frame":{first},'
+            f'"status":{status},"reason":{_str(h.reason)},'
+            f'"response_version":{_str(h.version)},'
+            f'"response_connection":{_opt(h.connection)},'
+            f'"keep_alive":{_opt(h.keep_alive)},"body_bytes":{body},'
+            f'"chunked":{_bool(bits & CHUNKED)},'
+            f'"response_complete":{_bool(bits & COMPLETE)}'
         )
     else:
         out += ',"response_frame":null,"status":null'
     if e.informational:
         out += f',"informational":[{",".join(str(m.status) for m in e.informational)}]'
     return out + "}"
+
+
+def _request(a: Analysis, e: Exchange) -> dict:
+    """One exchange as plain data: :func:`_request_json` read back (the shape is written once)."""
+    return json.loads(_request_json(a, e))
 
 
 def _close(a: Analysis, c: Close) -> dict:

@@ -3,7 +3,8 @@
 Pure Python (no Textual, no Rich) so the TUI and the Markdown report draw the same ladder.
 :func:`ladder_rows` builds the row list once per connection (frame rows are plain ints, so a
 10 000-frame connection stays cheap); :func:`frame_line` describes one frame row;
-:func:`ladder_lines` renders everything as plain text.
+:func:`row_pieces` lays a row out as (text, role) pieces, which :func:`ladder_lines` joins into
+plain text and the TUI styles by role.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
+from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.model import (
     ACK,
     FIN,
@@ -25,7 +27,7 @@ from katui.model import (
     URG,
     Connection,
 )
-from katui.textsafe import safe_text as escape
+from katui.textsafe import safe_text
 from katui.units import fmt_bytes, fmt_s
 
 TIME_MODES = ("rel", "conn", "delta")
@@ -90,7 +92,7 @@ def http_labels(conn: Connection) -> dict[int, str]:
         for msg in msgs:
             if msg is None:
                 continue
-            text = escape(msg.label)
+            text = safe_text(msg.label)
             if msg.is_request and ex.pipelined:
                 text = f"{text}  ⇉ pipelined"
             elif msg.is_request and ex.reused:
@@ -114,7 +116,7 @@ def _stale_frames(conn: Connection) -> set[int]:
     return stale | set(conn.close.rst_frames)
 
 
-def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[int | Note]:
+def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS) -> list[int | Note]:
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
     flags = analysis.table.flags
     requests = requests_by_frame(conn)
@@ -127,7 +129,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
         gap = gaps.get(frame)
         if gap is not None:
             problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
-            rows.append(Note("gap", escape(gap.explanation), frame, problem, gap.duration_ns))
+            rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
         if f & SYN and not f & ACK and not in_handshake:
             rows.append(Note("section", _handshake_text(analysis, conn), frame))
@@ -186,7 +188,7 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
 
 def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
-    problem = close.how == "rst" or close.reason in ("stale-reuse", "reset")
+    problem = close.is_problem
     mark = "✖ PROBLEM " if problem else ""
     what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
     text = f"{mark}{what.format(close.by)} ({close.reason})"
@@ -206,7 +208,7 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         shown = ts - t.ts[prev_frame - 1] if prev_frame else 0
     else:
         shown = analysis.rel(ts)
-    c2s = (t.dir[i] == 0) == conn.client_is_a
+    c2s = t.from_client(i)
     sa = ""
     if seqack:
         isn_own, isn_peer = ((conn.isn_client, conn.isn_server) if c2s
@@ -231,37 +233,64 @@ def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
     return f"◀{'─' * fill}{body}─"
 
 
-def format_frame(line: FrameLine) -> str:
-    """One frame row as plain text."""
-    mark = "✖ RST reset " if line.problem else ""
-    extra = " ".join(x for x in (line.seqack, mark + line.label) if x)
-    return f"{line.frame:>6} {line.time:>11} │{arrow(line)}│ {extra}".rstrip()
+ROLES = ("c2s", "s2c", "gap", "section", "problem", "label")
+"""What a piece of a ladder row is, for styling: the lane arrow of a frame sent by the client
+(``c2s``) or the server (``s2c``), an idle-gap or section note, a problem marker, an HTTP label.
+A piece without a role (None) is plain."""
+
+Piece = tuple[str, str | None]
+"""(text, role): a piece of a ladder row."""
 
 
-def format_note(note: Note) -> str:
-    """One gap or section row as plain text."""
+def frame_pieces(line: FrameLine) -> list[Piece]:
+    """One frame row as pieces."""
+    lane = "c2s" if line.c2s else "s2c"
+    out: list[Piece] = [(f"{line.frame:>6} {line.time:>11} │", None), (arrow(line), lane), ("│ ", None)]
+    if line.seqack:
+        out.append((line.seqack + " ", None))
+    if line.problem:
+        out.append(("✖ RST reset ", "problem"))
+    if line.label:
+        out.append((line.label, "label"))
+    return out
+
+
+def note_pieces(note: Note) -> list[Piece]:
+    """One gap or section row as pieces."""
     if note.kind == "gap":
-        return f"{gap_head(note)} ┊ {note.text}".rstrip()
-    return f"{'':>6} ├── {note.text}"
+        role = "problem" if note.problem else "gap"
+        return [(gap_head(note), role), (" ┊ ", None), (note.text, role)]
+    return [(f"{'':>6} ", None), (f"├── {note.text}", "problem" if note.problem else "section")]
 
 
-def header_line(conn: Connection, time_mode: str = "rel") -> str:
+def row_pieces(analysis, conn: Connection, rows: list[int | Note], y: int, time_mode: str = "rel",
+               labels: dict[int, str] | None = None, seqack: bool = False) -> list[Piece]:  # fmt: skip
+    """Row ``y`` of ``rows`` (from :func:`ladder_rows`) as pieces: the one layout the text
+    ladder joins and the UI styles by role."""
+    row = rows[y]
+    if isinstance(row, Note):
+        return note_pieces(row)
+    k = y - 1  # the previous frame row, for delta times
+    while k >= 0 and isinstance(rows[k], Note):
+        k -= 1
+    prev = rows[k] if k >= 0 else None
+    return frame_pieces(frame_line(analysis, conn, row, time_mode, prev, labels, seqack))
+
+
+def header_line(conn: Connection) -> str:
     """Column heading naming the two lanes."""
     # The trailing space keeps the two names apart when the client's is wider than its lane.
     lanes = f"client {conn.client} ".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
     return f"{'frame':>6} {'time':>11} {lanes}"
 
 
-def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = 1_000_000_000,
+def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
                  width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
     labels = http_labels(conn)
-    out = [header_line(conn, time_mode)]
-    prev = None
-    for row in ladder_rows(analysis, conn, gap_ns):
-        if isinstance(row, Note):
-            out.append(format_note(row))
-            continue
-        out.append(format_frame(frame_line(analysis, conn, row, time_mode, prev, labels, seqack)))
-        prev = row
+    rows = ladder_rows(analysis, conn, gap_ns)
+    out = [header_line(conn)]
+    for y in range(len(rows)):
+        pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
+        out.append("".join(text for text, _ in pieces).rstrip())
     return [line[:width] for line in out]

@@ -14,7 +14,7 @@ from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs
 from katui.report.ladder import ladder_lines
-from katui.textsafe import escape
+from katui.textsafe import safe_text
 from katui.units import fmt_s
 
 MAX_LADDER_FRAMES = 2000
@@ -23,7 +23,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
 
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
-    return _MD_SPECIAL.sub(r"\\\1", escape(text))
+    return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
 
 
 def _fence(lines: list[str]) -> list[str]:
@@ -94,7 +94,25 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _exchange_table(c: Connection) -> list[str]:
+    """A connection's requests and responses as a Markdown table."""
+    out = [
+        "| # | request frame | response frame | request | status | reused | idle before |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in c.exchanges:
+        req, resp = e.request, e.response
+        out.append(
+            f"| {e.n} | {req.frame if req and req.frame else ''} | "
+            f"{resp.frame if resp and resp.frame else ''} | "
+            f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
+            f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
+        )
+    return out
+
+
 def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
+    """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
     out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
     out.append(
         f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), "
@@ -115,19 +133,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
     if c.http_error:
         out.append(f"- HTTP parsing: {md(c.http_error)}")
     if c.exchanges:
-        out += [
-            "",
-            "| # | request frame | response frame | request | status | reused | idle before |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for e in c.exchanges:
-            req, resp = e.request, e.response
-            out.append(
-                f"| {e.n} | {req.frame if req and req.frame else ''} | "
-                f"{resp.frame if resp and resp.frame else ''} | "
-                f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
-                f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
-            )
+        out += ["", *_exchange_table(c)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]

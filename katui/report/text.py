@@ -9,26 +9,26 @@ from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, proxy_leg, summary_pairs
 from katui.report.ladder import ladder_lines
-from katui.textsafe import escape
+from katui.textsafe import safe_text
 from katui.units import fmt_s
 
 
 def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) -> str:
     """Summary, connections, findings; with ``ladder`` each connection's ladder too."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
-    out = [f"{label + ':':<21}{escape(value)}" for label, value in summary_pairs(a)]
-    out += [f"{'warning:':<21}{escape(w)}" for w in a.warnings]
+    out = [f"{label + ':':<21}{safe_text(value)}" for label, value in summary_pairs(a)]
+    out += [f"{'warning:':<21}{safe_text(w)}" for w in a.warnings]
     out += ["", _head()]
     out += [_row(a, c) for c in conns]
     if a.findings:
         out += ["", "Findings:"]
         for f in a.findings:
             where = f" [stream {f.stream} frame {f.frame}]" if f.stream is not None else ""
-            out += _wrapped(f"{f.severity.upper():<8}", escape(f.text) + where)
+            out += _wrapped(f"{f.severity.upper():<8}", safe_text(f.text) + where)
             if covers(f):
                 out += _wrapped("", covers(f))
             if f.advice:
-                out += _wrapped("-> ", escape(f.advice))
+                out += _wrapped("-> ", safe_text(f.advice))
     for c in conns:
         if c.exchanges or ladder or c.close.evidence:
             out += ["", *_detail(a, c, ladder)]
@@ -65,7 +65,7 @@ def _head() -> str:
 
 def _row(a: Analysis, c: Connection) -> str:
     return (
-        f"{c.stream:>6} {escape(c.client):<22} {escape(c.server):<22} "
+        f"{c.stream:>6} {safe_text(c.client):<22} {safe_text(c.server):<22} "
         f"{a.rel(c.start_ns) / 1e9:>9.3f} {fmt_s(c.duration_ns):>9} {c.requests:>4} "
         f"{'↻' if c.reused else '':<5} {closed_by(c):<10} {fmt_s(c.close.idle_before_ns):>9}  "
         f"{c.close.reason}"
@@ -74,19 +74,19 @@ def _row(a: Analysis, c: Connection) -> str:
 
 def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
     out = [
-        f"stream {c.stream}  {escape(c.client)} -> {escape(c.server)}  "
-        f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {escape(c.close.explanation)}"
+        f"stream {c.stream}  {safe_text(c.client)} -> {safe_text(c.server)}  "
+        f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {safe_text(c.close.explanation)}"
     ]
     if c.close.evidence:
-        out.append(f"  evidence: {escape('; '.join(c.close.evidence))}")
+        out.append(f"  evidence: {safe_text('; '.join(c.close.evidence))}")
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
         out.append(
             f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
             f"resp frame {str(resp.frame if resp else '-'):>7}  "
-            f"{escape(req.label) if req else '(request not captured)'}  ->  "
-            f"{escape(resp.label) if resp else 'no response'}{reuse}"
+            f"{safe_text(req.label) if req else '(request not captured)'}  ->  "
+            f"{safe_text(resp.label) if resp else 'no response'}{reuse}"
         )
         leg = proxy_leg(a, c.stream, e.n)
         if leg:

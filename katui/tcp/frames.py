@@ -33,7 +33,9 @@ class FrameTable:
         self.stream = array("i")
         """tcp.stream, or -1 for frames that are not TCP."""
         self.dir = array("B")
-        """0 when sent by the connection's first-seen side (A), 1 when sent by side B."""
+        """0 when sent by the connection's client, 1 when sent by its server (see
+        :meth:`from_client`). While the capture is read, 0 is the side that sent the first
+        frame; :func:`katui.tcp.facts.facts` turns it round where that was the server."""
         self.flags = array("B")
         """TCP flags byte."""
         self.plen = array("I")
@@ -56,6 +58,10 @@ class FrameTable:
 
     def __len__(self) -> int:
         return len(self.ts)
+
+    def from_client(self, i: int) -> bool:
+        """True when frame ``i + 1`` was sent by its connection's client."""
+        return self.dir[i] == 0
 
     @property
     def seq(self) -> _Lazy:

@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.model import Preview
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.filters import COLUMNS, preview_cells, row_cells
 
@@ -103,7 +104,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             return widths
         longest = {
             "#": len(str(max(self.streams))),
-            "req": len(str(max(len(getattr(c, "exchanges", ())) for c in self.conns))),
+            "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in self.conns))),
             "client": max(cell_len(c.client) for c in self.conns),
             "server": max(cell_len(c.server) for c in self.conns),
         }
@@ -117,20 +118,16 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         got = self._cells.get(conn.stream)
         if got is None:
             got = (
-                row_cells(conn, self.first_ns)
-                if hasattr(conn, "close")
-                else preview_cells(conn, self.first_ns)
+                preview_cells(conn, self.first_ns)
+                if isinstance(conn, Preview)
+                else row_cells(conn, self.first_ns)
             )
             self._cells[conn.stream] = got
         return got
 
     @property
-    def row_count(self) -> int:
-        """Rows shown."""
-        return len(self.conns)
-
-    @property
     def row_total(self) -> int:
+        """Rows shown."""
         return len(self.conns)
 
     def get_row_at(self, index: int) -> tuple[str, ...]:
@@ -144,12 +141,10 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             return None
         return self.streams[min(self.cursor, len(self.streams) - 1)]
 
-    def select_stream(self, stream: int) -> bool:
-        """Move the cursor to ``stream``; False when it is filtered out."""
-        if stream not in self.streams:
-            return False
-        self.cursor = self.streams.index(stream)
-        return True
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: cached rows carry the old colours (as Textual's Log)."""
+        super().notify_style_update()
+        self._strips.clear()
 
     # -- cursor -----------------------------------------------------------------------------
 

@@ -25,8 +25,7 @@ def connection_text(analysis, conn) -> Text:
     text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
-    problem = c.how == "rst" or c.reason in ("reset", "stale-reuse")
-    text.append("✖ PROBLEM " if problem else "", "bold")
+    text.append("✖ PROBLEM " if c.is_problem else "", "bold")
     text.append(f"close: {safe_text(c.explanation)} [{reason_label(c.reason)}]")
     if c.frame:
         text.append(f" at frame {c.frame}")

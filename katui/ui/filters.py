@@ -9,7 +9,6 @@ from katui.report.common import closed_by as report_closed_by
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
-PROBLEM_REASONS = {"stale-reuse", "reset"}
 SORT_KEYS = ("stream", "start", "duration", "requests", "idle", "reason")
 
 
@@ -44,12 +43,6 @@ class ConnFilter:
         return bool(self.reused or self.server_closed or self.problems or self.query)
 
 
-def is_problem(conn: Connection) -> bool:
-    """True for resets, stale reuse and connections with lost or broken data."""
-    return (conn.close.reason in PROBLEM_REASONS or conn.close.how == "rst"
-            or conn.lost_segments > 0 or conn.http_error is not None)  # fmt: skip
-
-
 def _port(endpoint: str) -> str:
     return endpoint.rsplit(":", 1)[-1]
 
@@ -76,7 +69,7 @@ def matches(conn: Connection, f: ConnFilter) -> bool:
         return False
     if f.server_closed and conn.close.by != "server":
         return False
-    if f.problems and not is_problem(conn):
+    if f.problems and not conn.is_problem:
         return False
     return all(_matches_word(conn, w) for w in f.query.lower().split())
 
@@ -108,7 +101,7 @@ COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "reason", "client",
 def closed_by(conn: Connection) -> str:
     """The reports' ``server FIN`` / ``open``, with ``✖`` on resets and problems."""
     c = conn.close
-    mark = " ✖" if c.how == "rst" or c.reason in PROBLEM_REASONS else ""
+    mark = " ✖" if c.is_problem else ""
     return report_closed_by(conn) + mark
 
 

@@ -16,8 +16,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from katui.report.ladder import Note, arrow, frame_line, gap_head, http_labels, ladder_rows
+from katui.analysis.verdicts import DEFAULT_IDLE_NS
+from katui.report.ladder import ROLES, Note, http_labels, ladder_rows, row_pieces
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
+
+_CLASS_OF = {role: f"ladder--{role}" for role in ROLES}
 
 
 class LadderView(CursorMixin, ScrollView, can_focus=True):
@@ -46,7 +49,7 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
 
     cursor = reactive(0)
     time_mode = reactive("rel")
-    gap_ns = reactive(1_000_000_000)
+    gap_ns = reactive(DEFAULT_IDLE_NS)
     seqack = reactive(False)
 
     def __init__(self, **kwargs) -> None:
@@ -144,30 +147,16 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: cached rows carry the old colours (as Textual's Log)."""
+        super().notify_style_update()
+        self._cache.clear()
+
     def _row(self, y: int) -> Text:
-        row = self.rows[y]
-        if isinstance(row, Note):
-            if row.kind == "gap":
-                style = "ladder--problem" if row.problem else "ladder--gap"
-                return Text.assemble((gap_head(row), self._style(style)), " ┊ ",
-                                     (row.text, self._style(style)))  # fmt: skip
-            style = "ladder--problem" if row.problem else "ladder--section"
-            return Text.assemble(f"{'':>6} ", (f"├── {row.text}", self._style(style)))
-        prev = self.rows[y - 1] if y > 0 else None
-        while isinstance(prev, Note) and y > 0:
-            y -= 1
-            prev = self.rows[y - 1] if y > 0 else None
-        line = frame_line(self.analysis, self.conn, row, self.time_mode, prev, self._labels,
-                          self.seqack)  # fmt: skip
-        lane = self._style("ladder--c2s" if line.c2s else "ladder--s2c")
-        text = Text.assemble(f"{line.frame:>6} {line.time:>11} │", (arrow(line), lane), "│ ")
-        if line.problem:
-            text.append("✖ RST reset ", self._style("ladder--problem"))
-        if line.seqack:
-            text.append(line.seqack + " ")
-        if line.label:
-            text.append(line.label, self._style("ladder--label"))
-        return text
+        pieces = row_pieces(self.analysis, self.conn, self.rows, y, self.time_mode, self._labels, self.seqack)
+        return Text.assemble(
+            *((text, self._style(_CLASS_OF[role])) if role else text for text, role in pieces)
+        )
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

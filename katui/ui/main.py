@@ -11,6 +11,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 
+from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.report.ladder import TIME_MODES, TIME_TITLES, header_line
 from katui.textsafe import safe_text
 from katui.ui import actions
@@ -19,16 +20,14 @@ from katui.ui.detail import DetailPane
 from katui.ui.filters import ConnFilter, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
-from katui.units import fmt_bytes, fmt_s, plural
+from katui.units import fmt_bytes, fmt_s, fmt_timeout, plural
 
 
 def summary_text(a) -> Text:
     """The header line: file, frames, connections, requests, duration, inferred timeout."""
     t = a.timeout
     if t.estimate_ns is not None:
-        timeout = (
-            f"server idle timeout ≈ {round(t.estimate_ns / 1e9, 1):g} s ({plural(t.samples, 'idle close')}"
-        )
+        timeout = f"server idle timeout ≈ {fmt_timeout(t.estimate_ns)} ({plural(t.samples, 'idle close')}"
         if len([x for x in a.timeouts if x.estimate_ns is not None]) > 1:
             timeout += f" at {t.server}; more servers in the findings"
         timeout += f"; reuse worked after {fmt_s(t.low_ns)})" if t.low_ns else ")"
@@ -61,7 +60,7 @@ class MainScreen(actions.MainActions, Screen):
         self.sort, self.reverse = "stream", False
         self.shown = []
         self.conn = None
-        self.gap_ns = idle_threshold_ns or 1_000_000_000
+        self.gap_ns = idle_threshold_ns or DEFAULT_IDLE_NS
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"katui · loading {safe_text(self.path)}"), id="summary")
@@ -101,7 +100,7 @@ class MainScreen(actions.MainActions, Screen):
         self.add_class("-previewing")
         table = self.query_one("#connections", ConnectionTable)
         table.append_preview(rows)
-        table.border_title = f"Connections {table.row_count} so far · loading…"
+        table.border_title = f"Connections {table.row_total} so far · loading…"
 
     def watch_error(self, error: str) -> None:
         self.add_class("-failed")

@@ -11,7 +11,7 @@ For every capture, runs
 
 and writes tests/expected/<capture file name>.json (see tests/oracle/README.md
 for the format).  Default captures: samples/*.pcap and every capture in the
-shared corpus (../shared/corpus next to the repository).
+shared corpus ($KATUI_CORPUS, else ../shared/corpus next to the repository).
 
     python3 tests/oracle/make_expected.py             # regenerate all
     python3 tests/oracle/make_expected.py FILE...     # only these
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("KATUI_CORPUS") or REPO.parent / "shared" / "corpus")
 EXPECTED = REPO / "tests" / "expected"
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 

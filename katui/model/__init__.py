@@ -10,6 +10,35 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+# The message store is part of the model: its names are re-exported here.
+from katui.model.store import (  # noqa: F401
+    CHUNKED,
+    COL_BODY,
+    COL_CLEN,
+    COL_END,
+    COL_START,
+    COMPLETE,
+    H_CONNECTION,
+    H_HOST,
+    H_KEEP_ALIVE,
+    H_METHOD,
+    H_REASON,
+    H_SOFTWARE,
+    H_VERSION,
+    HEAD_UNFINISHED,
+    NUM,
+    REQUEST,
+    SM_BITS,
+    SM_FIRST,
+    SM_FRAME,
+    SM_STATUS,
+    SMALL,
+    Head,
+    HeadText,
+    HttpMessage,
+    MessageStore,
+)
+
 # TCP flag bits (byte 13 of the TCP header).
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
 
@@ -63,260 +92,8 @@ def reason_label(reason: str) -> str:
     return f"{mark} {reason}" if mark else reason
 
 
-REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
-"""Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""
-
-# MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
-# in ``small`` (the SM_* offsets), its URI in ``uris`` and a shared tuple of its other strings
-# in ``heads`` (the H_* offsets).
-NUM = 4
-COL_START, COL_END, COL_CLEN, COL_BODY = range(NUM)
-SMALL = 4
-SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
-H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
-MAX_SHARED_HEADS = 4096
-
-
-class MessageStore:
-    """Every HTTP message of a capture, column-wise: about 70 bytes per message (plus its URI)
-    where one object per message (with its int fields) cost over 300. A load-test capture
-    holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
-
-    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, content
-    length or -1, body bytes: the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small``
-    (first frame, frame, status, flag bits | head bytes << 4: the ``SM_*`` offsets; frame
-    numbers are 32-bit everywhere in katui, as in the frame table). ``uris`` holds each row's
-    request target ('' for responses) and ``heads`` a tuple (version, method, reason, connection,
-    keep-alive, host: the ``H_*`` offsets) that rows with the same strings share: a load test
-    repeats a handful of combinations. Rows are appended by the HTTP parser when a head is parsed
-    and completed in place when the message ends (frame 0: not completed). Hot renderers read the
-    columns directly with these offsets; everything else goes through :class:`HttpMessage`.
-    """
-
-    __slots__ = ("num", "small", "uris", "heads", "_shared")
-
-    def __init__(self) -> None:
-        self.num = array("q")
-        self.small = array("I")
-        self.uris: list[str] = []
-        self.heads: list[tuple] = []
-        self._shared: dict[tuple, tuple] = {}
-
-    def __len__(self) -> int:
-        return len(self.num) // NUM
-
-    def add(
-        self,
-        is_request: bool,
-        first_frame: int,
-        start_ns: int,
-        version: str,
-        method: str,
-        uri: str,
-        status: int,
-        reason: str,
-        connection: str | None,
-        keep_alive: str | None,
-        content_length: int | None,
-        chunked: bool,
-        host: str,
-        head_bytes: int,
-        software: str = "",
-    ) -> int:
-        """Append a message whose head was just parsed (incomplete until :meth:`end`); return
-        its row index."""
-        i = len(self.num) // NUM
-        self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
-        self.small.extend(
-            (
-                first_frame,
-                0,
-                status,
-                (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 4,
-            )
-        )
-        self.uris.append(uri)
-        head = (version, method, reason, connection, keep_alive, host, software)
-        shared = self._shared.get(head)
-        if shared is None:
-            shared = head
-            # Bounded: hostile captures may make every combination unique (then none is shared).
-            if len(self._shared) < MAX_SHARED_HEADS:
-                self._shared[head] = head
-        self.heads.append(shared)
-        return i
-
-    def view(self, i: int) -> HttpMessage | None:
-        """Message ``i`` as an object (None for -1: no message)."""
-        return None if i < 0 else HttpMessage(self, i)
-
-    def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
-        """Record where message ``i`` ended (the frame carrying its last byte)."""
-        num, b = self.num, i * NUM
-        num[b + COL_END] = end_ns
-        num[b + COL_BODY] = body_bytes
-        small, s = self.small, i * SMALL
-        small[s + SM_FRAME] = frame
-        if complete:
-            small[s + SM_BITS] |= COMPLETE
-
-    def head_unfinished(self, i: int) -> None:
-        """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
-        self.small[i * SMALL + SM_BITS] |= HEAD_UNFINISHED
-
-    def abandon(self, i: int, body_bytes: int) -> None:
-        """Message ``i`` never completed (the capture or the stream ended inside it)."""
-        self.num[i * NUM + COL_BODY] = body_bytes
-
-    def status(self, i: int) -> int:
-        """Status code of message ``i`` (0 for a request)."""
-        return self.small[i * SMALL + SM_STATUS]
-
-    def end_ns(self, i: int) -> int | None:
-        """When message ``i`` ended, or None if it never completed."""
-        return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
-
-
-class HttpMessage:
-    """One HTTP/1.x request or response head, with where it starts and completes: a read-only
-    view on a row of a :class:`MessageStore` (two references; fields are read on access)."""
-
-    __slots__ = ("store", "index")
-
-    def __init__(self, store: MessageStore, index: int) -> None:
-        self.store = store
-        """The store this message is a row of (renderers may read its columns directly)."""
-        self.index = index
-        """Row in the store."""
-
-    def _num(self, col: int) -> int:
-        return self.store.num[self.index * NUM + col]
-
-    def _small(self, col: int) -> int:
-        return self.store.small[self.index * SMALL + col]
-
-    def _text(self, col: int):
-        return self.store.heads[self.index][col]
-
-    @property
-    def is_request(self) -> bool:
-        """True for a request, False for a response."""
-        return bool(self._small(SM_BITS) & REQUEST)
-
-    @property
-    def first_frame(self) -> int:
-        """Frame carrying the first byte of the message."""
-        return self._small(SM_FIRST)
-
-    @property
-    def frame(self) -> int | None:
-        """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
-        return self._small(SM_FRAME) or None
-
-    @property
-    def start_ns(self) -> int:
-        """Timestamp of ``first_frame``."""
-        return self._num(COL_START)
-
-    @property
-    def end_ns(self) -> int | None:
-        """Timestamp of ``frame`` (None if incomplete)."""
-        return self.store.end_ns(self.index)
-
-    @property
-    def version(self) -> str:
-        """``HTTP/1.1`` or ``HTTP/1.0``."""
-        return self._text(H_VERSION)
-
-    @property
-    def method(self) -> str:
-        """Request method (requests only, else '')."""
-        return self._text(H_METHOD)
-
-    @property
-    def uri(self) -> str:
-        """Request target as sent, possibly truncated to 2 KiB (requests only, else '')."""
-        return self.store.uris[self.index]
-
-    @property
-    def status(self) -> int:
-        """Status code (responses only, else 0)."""
-        return self._small(SM_STATUS)
-
-    @property
-    def reason(self) -> str:
-        """Reason phrase (responses only, else '')."""
-        return self._text(H_REASON)
-
-    @property
-    def connection(self) -> str | None:
-        """Value of the ``Connection`` header, lower-cased, or None."""
-        return self._text(H_CONNECTION)
-
-    @property
-    def keep_alive(self) -> str | None:
-        """Value of the ``Keep-Alive`` header, or None."""
-        return self._text(H_KEEP_ALIVE)
-
-    @property
-    def content_length(self) -> int | None:
-        """``Content-Length`` header value, or None."""
-        n = self._num(COL_CLEN)
-        return None if n < 0 else n
-
-    @property
-    def chunked(self) -> bool:
-        """True when ``Transfer-Encoding: chunked``."""
-        return bool(self._small(SM_BITS) & CHUNKED)
-
-    @property
-    def body_bytes(self) -> int:
-        """Body bytes seen (after de-chunking framing, before decoding)."""
-        return self._num(COL_BODY)
-
-    @property
-    def head_bytes(self) -> int:
-        """Size of the start line plus headers."""
-        return self._small(SM_BITS) >> 4
-
-    @property
-    def host(self) -> str:
-        """``Host`` header of a request ('' if none)."""
-        return self._text(H_HOST)
-
-    @property
-    def head_unfinished(self) -> bool:
-        """True when the sender stopped before the head's blank line (only its start was seen)."""
-        return bool(self._small(SM_BITS) & HEAD_UNFINISHED)
-
-    @property
-    def software(self) -> str:
-        """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
-        return self._text(H_SOFTWARE)
-
-    @property
-    def complete(self) -> bool:
-        """False when the capture ended (or a gap hit) before the message did."""
-        return bool(self._small(SM_BITS) & COMPLETE)
-
-    @property
-    def label(self) -> str:
-        """Short ladder label: ``GET /x`` or ``200 OK``."""
-        if self.is_request:
-            return f"{self.method} {self.uri}"
-        return f"{self.status} {self.reason}".rstrip()
-
-    @property
-    def wants_close(self) -> bool:
-        """True when the message asks for the connection to be closed after it."""
-        tokens = (self.connection or "").replace(" ", "").split(",")
-        if "close" in tokens:
-            return True
-        return self.version == "HTTP/1.0" and "keep-alive" not in tokens
-
-    def __repr__(self) -> str:
-        state = f"frame {self.frame}" if self.frame else "incomplete"
-        return f"<HttpMessage #{self.index} {self.label!r} from frame {self.first_frame}, {state}>"
+PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure"))
+"""Close reasons that are problems whatever else happened."""
 
 
 class Exchange:
@@ -416,6 +193,11 @@ class Close:
     exchange: int | None = None
     """The request (``Exchange.n``) the reason is about, when it is about one."""
 
+    @property
+    def is_problem(self) -> bool:
+        """True for a reset or a stale reuse (shown with a ✖)."""
+        return self.how == "rst" or self.reason in PROBLEM_REASONS
+
 
 @dataclass(frozen=True, eq=False, slots=True)
 class Connection:
@@ -457,8 +239,6 @@ class Connection:
     """How and why it ended."""
     frames: array = field(repr=False)
     """Frame numbers of the connection, ascending (array of unsigned int)."""
-    client_is_a: bool = True
-    """True when the client is the side that sent the first frame (for FrameTable.direction)."""
     isn_client: int = 0
     """Client's initial sequence number (for relative seq/ack), or first seq seen."""
     isn_server: int = 0
@@ -490,6 +270,26 @@ class Connection:
     def reused(self) -> bool:
         """True when the connection carried more than one request."""
         return self.requests > 1
+
+    @property
+    def is_problem(self) -> bool:
+        """True for resets, stale reuse and connections with lost or broken data."""
+        return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A connection whose verdict is not known yet: the thin subset of :class:`Connection` known
+    while the capture is still being read (for early display). Same field names."""
+
+    stream: int
+    """tcp.stream."""
+    client: str
+    """Client endpoint as known so far (from the SYN, else provisional)."""
+    server: str
+    """Server endpoint as known so far."""
+    start_ns: int
+    """Timestamp of its first frame."""
 
 
 @dataclass(frozen=True, slots=True)

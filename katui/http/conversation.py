@@ -1,0 +1,249 @@
+"""One HTTP/1.x conversation: the sink ``tcp/`` feeds a connection's two byte streams into.
+
+It recognises HTTP from the first bytes of either direction (or, on a connection picked up
+mid-stream, from a start line anywhere in the first 64 KiB), runs one :class:`HttpHalf` parser
+per direction, and pairs requests with responses into :class:`Exchange` objects.
+"""
+
+from __future__ import annotations
+
+from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
+from katui.http.parser import DEAD, HttpHalf
+from katui.model import Exchange, MessageStore
+
+SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
+
+HEAD_ONLY = -2
+"""``Exchange.req`` at or below this: only the head of request ``HEAD_ONLY - req`` was seen."""
+
+_HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
+
+
+def _could_start_http(data: bytes) -> bool:
+    """True when ``data`` is the beginning of a request line or a status line."""
+    return any(start.startswith(data) for start in _HTTP_STARTS)
+
+
+def _row(req: int) -> int:
+    """The request row an exchange under construction points at (its head's, if only that)."""
+    return HEAD_ONLY - req if req <= HEAD_ONLY else req
+
+
+_RELEASED_EXCHANGES: list = []
+
+_PREFIX, _AT, _MIDSTREAM = 2, 4, 6
+_FRESH = (0, 0, None, None, (), (), False)
+"""Recognising state of a new conversation, per direction ``d``: ``[d]`` bytes examined so far
+(-1: decided), ``[_PREFIX + d]`` first bytes too few to recognise HTTP, ``[_AT + d]`` where they
+were (frame, ts, offset, length); ``[_MIDSTREAM]`` True when no SYN was seen (the first bytes
+may be inside a message). Shared until first written (then a list of its own)."""
+_FRESH_MIDSTREAM = (0, 0, None, None, (), (), True)
+_DECIDED = (-1, -1, None, None, (), (), False)
+
+
+class HttpConversation:
+    """Both directions of an HTTP/1.x connection and the exchanges paired from them.
+
+    A :class:`katui.tcp.sink.StreamSink` for the tracker, and the owner of its two parsers
+    (:class:`katui.http.parser.MessageOwner`). Per direction ``d`` (0 or 1, the tracker's):
+    ``p<d>`` its parser once HTTP is recognised (after :meth:`oriented`, ``p0`` is the client's).
+    Until then ``sniff`` holds what recognising needs (see :data:`_FRESH`); a load test has
+    tens of thousands of connections, so that state is one shared tuple until first written and
+    is dropped once HTTP is recognised.
+    """
+
+    __slots__ = ("store", "sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
+                 "resp_hole")  # fmt: skip
+
+    def __init__(self, store: MessageStore, midstream: bool) -> None:
+        self.store = store
+        """The capture's messages (the parsers' rows)."""
+        self.sniff: tuple | list = _FRESH_MIDSTREAM if midstream else _FRESH
+        self.p0: HttpHalf | None = None
+        self.p1: HttpHalf | None = None
+        self.exchanges: list[Exchange] = []
+        """Requests and responses paired so far, in order."""
+        self.req_heads = 0
+        self.req_fill = 0
+        self.resp_idx = 0
+        self.resp_hole = False
+
+    # -- the byte streams (StreamSink) ---------------------------------------------------
+
+    def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> None:
+        """Bytes ``buf[start:end]`` continue direction ``d``."""
+        p = self.p1 if d else self.p0
+        if p is None:
+            sn = self.sniff
+            if sn[d] < 0:
+                return
+            if sn.__class__ is tuple:
+                sn = self.sniff = list(sn)
+            p = self._sniff(sn, d, buf, start, end - start)
+            if p is None:
+                if sn[_PREFIX + d] is not None:  # too short to tell yet: remember where it was
+                    sn[_AT + d] += ((frame, ts, start, end - start),)
+                else:
+                    sn[_AT + d] = ()  # decided: not HTTP
+                return
+            # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
+            for pn, pts, pof, plen in sn[_AT + d]:
+                p.feed(buf, pof, pof + plen, pn, pts)
+        if p.state != DEAD and start < end:
+            p.feed(buf, start, end, frame, ts)
+
+    def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
+        """``nbytes`` of direction ``d`` were never captured."""
+        p = self.p1 if d else self.p0
+        if p is not None:
+            p.gap(nbytes, frame, ts)
+
+    def close(self, d: int, frame: int, ts: int) -> None:
+        """Direction ``d`` ended (FIN, or the capture ended)."""
+        p = self.p1 if d else self.p0
+        if p is not None:
+            p.close(frame, ts)
+
+    def client_direction(self) -> int | None:
+        """The direction whose parser reads requests, if HTTP was recognised."""
+        if self.p0 is not None and self.p0.is_request:
+            return 0
+        if self.p1 is not None and self.p1.is_request:
+            return 1
+        return None
+
+    def oriented(self, client: int) -> None:
+        """From now on ``p0`` is the client's parser and ``p1`` the server's."""
+        if client:
+            self.p0, self.p1 = self.p1, self.p0
+
+    # -- what the analysis reads ---------------------------------------------------------
+
+    @property
+    def recognised(self) -> bool:
+        """True when HTTP/1.x was recognised on the connection."""
+        return self.p0 is not None or self.p1 is not None
+
+    @property
+    def error(self) -> str | None:
+        """Why parsing stopped early (the client's parser first), if it did."""
+        for p in (self.p0, self.p1):
+            if p is not None and p.error:
+                return p.error
+        return None
+
+    def release(self) -> None:
+        """Drop the working state once frozen (this also breaks the conversation <-> parser
+        reference cycle, so no collector is needed)."""
+        self.exchanges = _RELEASED_EXCHANGES
+        self.p0 = self.p1 = None
+
+    # -- recognising HTTP ----------------------------------------------------------------
+
+    def _sniff(self, sn: list, d: int, buf, poff: int, pcap: int) -> HttpHalf | None:
+        """Decide from the first payload bytes whether this connection speaks HTTP/1.x."""
+        head = bytes(buf[poff : poff + min(pcap, 32)])
+        prefix = sn[_PREFIX + d]
+        if prefix is not None:
+            head = prefix + head
+            sn[_PREFIX + d] = None
+        if looks_like_request(head) or looks_like_response(head):
+            is_req = looks_like_request(head)
+            return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])
+        if not sn[_MIDSTREAM]:
+            if len(head) < 8 and _could_start_http(head) and sn[d] == 0:
+                sn[_PREFIX + d] = head  # 'GE' + 'T / HTTP/1.1': wait for the next segment
+            else:
+                sn[d] = -1  # a clean start that is not HTTP: TLS or another protocol
+            return None
+        window = bytes(buf[poff : poff + min(pcap, SNIFF_LIMIT)])
+        for pat, is_req in ((REQ_START, True), (RESP_START, False)):
+            if pat.search(window):
+                return self._recognised(d, is_req, True, True)
+        sniffed = sn[d] + pcap
+        sn[d] = -1 if sniffed > SNIFF_LIMIT else sniffed
+        return None
+
+    def _recognised(self, d: int, is_req: bool, resync: bool, other_resync: bool) -> HttpHalf:
+        """Direction ``d`` speaks HTTP (requests if ``is_req``): a parser for each direction."""
+        mine = HttpHalf(is_req, self, resync=resync)
+        other = HttpHalf(not is_req, self, resync=other_resync)
+        if d:
+            self.p1, self.p0 = mine, other
+        else:
+            self.p0, self.p1 = mine, other
+        self.sniff = _DECIDED
+        return mine
+
+    # -- pairing (MessageOwner: the parsers call these) ----------------------------------
+
+    def request_head(self, i: int) -> None:
+        """A request head was parsed: open its exchange now so the response can find it.
+
+        The exchange only points at the head (``req = HEAD_ONLY - i``) until the request is
+        done: an unexpected response in between moves the request to a later exchange, and
+        this one must then not claim it too.
+        """
+        if self.req_heads >= len(self.exchanges):
+            self.exchanges.append(Exchange(self.store, HEAD_ONLY - i))
+        else:
+            self.exchanges[self.req_heads].req = HEAD_ONLY - i
+        self.req_heads += 1
+
+    def request_done(self, i: int) -> None:
+        """A request finished (or was abandoned); fill the exchange opened at its head."""
+        if self.req_fill >= len(self.exchanges):
+            # A response nobody asked for came after this request's head and moved pairing
+            # past its exchange: that one keeps the response, the request goes to a new one.
+            marker = HEAD_ONLY - i
+            for ex in reversed(self.exchanges):
+                if ex.req == marker:
+                    ex.req = -1
+                    break
+            self.exchanges.append(Exchange(self.store))
+            self.req_heads = max(self.req_heads, len(self.exchanges))
+        self.exchanges[self.req_fill].req = i
+        self.req_fill += 1
+
+    def response_lost(self) -> None:
+        """Server bytes that may have held responses were lost or skipped."""
+        self.resp_hole = True
+
+    def response_method(self, status: int, start_ns: int) -> str:
+        """Method of the request the next response answers ('' if unknown).
+
+        Responses pair with requests in order (pipelining). After a hole in the server's byte
+        stream, though, responses were lost with it: the next response then answers the latest
+        request sent before it (as Wireshark pairs), and the skipped requests stay unanswered.
+        """
+        exchanges = self.exchanges
+        store = self.store
+        if self.resp_hole:
+            self.resp_hole = False
+            j = self.resp_idx
+            while j + 1 < len(exchanges):
+                req = _row(exchanges[j + 1].req)
+                if req < 0 or store.start_ns(req) > start_ns:
+                    break
+                j += 1
+            self.resp_idx = j
+        if self.resp_idx < len(exchanges):
+            req = _row(exchanges[self.resp_idx].req)
+            return store.method(req) if req >= 0 else ""
+        return ""
+
+    def response_done(self, i: int) -> None:
+        """A response finished; pair it with the oldest unanswered request."""
+        store = self.store
+        status = store.status(i)
+        if 100 <= status < 200 and status != 101:
+            if self.resp_idx < len(self.exchanges):
+                self.exchanges[self.resp_idx].informational += (store.view(i),)
+            return
+        if self.resp_idx < len(self.exchanges):
+            self.exchanges[self.resp_idx].resp = i
+        else:
+            self.exchanges.append(Exchange(store, resp=i))
+            # An answer whose request was never seen: later requests must not land on it.
+            self.req_fill = self.req_heads = len(self.exchanges)
+        self.resp_idx += 1

@@ -1,0 +1,146 @@
+"""HTTP/1.x message heads: recognising a start line and reading the few headers keep-alive
+analysis needs (:func:`parse_head`)."""
+
+from __future__ import annotations
+
+import re
+
+from katui.model import Head
+
+METHODS = (
+    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
+    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
+    b"SEARCH", b"PURGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE", b"M-SEARCH", b"MKACTIVITY",
+    b"CHECKOUT", b"MERGE", b"BIND", b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SOURCE",
+)  # fmt: skip
+_METHOD_SET = frozenset(METHODS)
+MAX_URI = 2048
+MAX_CONTENT_LENGTH = 1 << 62
+
+_RESP_LINE = re.compile(rb"HTTP/1\.[019] \d{3}[ \r\n]")
+REQ_START = re.compile(rb"(?:^|\n)((?:" + b"|".join(METHODS) + rb") [^\r\n]+ HTTP/1\.[01]\r?\n)")
+RESP_START = re.compile(rb"(?:^|\n)(HTTP/1\.[01] \d{3}[ \r\n])")
+
+
+def looks_like_request(data: bytes) -> bool:
+    """True when ``data`` (the first bytes of a direction) starts like an HTTP/1.x request."""
+    sp = data.find(b" ", 0, 20)
+    return sp > 0 and data[:sp] in _METHOD_SET
+
+
+def looks_like_response(data: bytes) -> bool:
+    """True when ``data`` starts like an HTTP/1.x status line."""
+    return data.startswith(b"HTTP/1.")
+
+
+def cut_start(data: bytes, is_request: bool) -> bool:
+    """True when ``data`` begins a message start line (``GET `` / ``HTTP/1.1 200``)."""
+    return looks_like_request(data) if is_request else _RESP_LINE.match(data + b"\n") is not None
+
+
+def parse_cut_start(head: bytes, is_request: bool) -> Head | None:
+    """A start line cut short by the snap length (``GET /images/sf.net_box.gif HTT``)."""
+    if not is_request:
+        m = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+        if m is None:
+            return None
+        return Head(_common(head[:8], 8), "", "", int(m.group(1)), "", None, None, None, False, "")
+    parts = head.split(b"\r", 1)[0].split(b" ")
+    if len(parts) < 2 or parts[0] not in METHODS:
+        return None  # the target may be cut away entirely ('GET '): the request still counts
+    return Head("HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, "")
+
+
+_INTERNED: dict[bytes, str] = {}
+
+
+def _uri(raw: bytes) -> str:
+    """A request target: UTF-8 when it is valid UTF-8 (so a bidi override is recognisable as
+    one when escaped for display), else Latin-1 (every byte maps to one character)."""
+    raw = raw[:MAX_URI]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _text(raw: bytes, limit: int) -> str:
+    return raw[:limit].decode("latin-1")
+
+
+def _common(raw: bytes, limit: int) -> str:
+    """Decode a value that repeats across messages (version, method, reason, Connection) once.
+
+    Hundreds of thousands of messages share a handful of these strings; sharing one object per
+    distinct value keeps memory proportional to connections, not to messages.
+    """
+    got = _INTERNED.get(raw)
+    if got is None:
+        got = _text(raw, limit)
+        if len(_INTERNED) < 4096:
+            _INTERNED[raw] = got
+    return got
+
+
+_HEADERS = re.compile(
+    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server)"
+    rb"[ \t]*:[ \t]*([^\r\n]*)",
+    re.I,
+)
+
+
+def parse_head(head: bytes, is_request: bool) -> Head | None:
+    """What a head says, or None when it is not an HTTP/1.x head. Only the headers keep-alive
+    analysis needs are read (and User-Agent / Server, which name the software)."""
+    eol = head.find(b"\n")
+    start = head[:eol].rstrip(b"\r") if eol >= 0 else head
+    method = uri = reason = ""
+    status = 0
+    if is_request:
+        m, _, rest = start.partition(b" ")
+        target, _, version = rest.rpartition(b" ")
+        # A target with spaces is invalid HTTP, but hostile clients send it and servers answer:
+        # keep it whole (split at the first and last space) rather than lose the request.
+        if m not in _METHOD_SET or not target or not version.startswith(b"HTTP/1."):
+            return None
+        method = _common(m, 20)
+        uri = _uri(target)
+    else:
+        if not _RESP_LINE.match(start + b"\n"):
+            return None
+        version, _, rest = start.partition(b" ")
+        # _RESP_LINE checked three digits then a space, CR or LF: 'HTTP/1.1 200\rX' is hostile
+        # but must not make int() fail.
+        status = int(rest[:3])
+        reason = _common(rest[4:] if rest[3:4] == b" " else b"", 200)
+    conn = ka = clen = None
+    chunked = False
+    host = software = ""
+    for key, val in _HEADERS.findall(head):
+        key = key.lower()
+        if key == b"content-length":
+            try:
+                n = int(val.split(b",")[0])
+            except ValueError:
+                continue
+            if n >= 0 and clen is None:
+                # A hostile length past 64 bits means "the rest of the stream": keep it storable.
+                clen = min(n, MAX_CONTENT_LENGTH)
+        elif key == b"connection":
+            conn = _common(val.strip().lower(), 200)
+        elif key == b"transfer-encoding":
+            chunked = b"chunked" in val.lower()
+        elif key == b"keep-alive":
+            ka = _common(val.strip(), 200)
+        elif key == b"host":
+            if is_request:
+                host = _common(val.strip(), 255)
+        elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
+            software = _common(val.strip(), 120)
+    # tuple.__new__ skips the NamedTuple's Python-level constructor: this runs once per message.
+    return _new_head(
+        Head, (_common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host, software)
+    )
+
+
+_new_head = tuple.__new__

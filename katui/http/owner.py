@@ -1,0 +1,73 @@
+"""Who an :class:`katui.http.parser.HttpHalf` reports its messages to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from katui.model import HttpMessage, MessageStore
+
+
+class MessageOwner(Protocol):
+    """What an :class:`katui.http.parser.HttpHalf` tells about the messages it frames, by row of ``store``.
+
+    :class:`katui.http.conversation.HttpConversation` pairs them into exchanges; a
+    :class:`Collector` hands them to a callback.
+    """
+
+    store: MessageStore
+    """Where the parser adds its messages."""
+
+    def request_head(self, i: int) -> None:
+        """A request head was parsed into row ``i`` (its body may still be arriving)."""
+
+    def request_done(self, i: int) -> None:
+        """Request ``i`` finished (or was abandoned)."""
+
+    def response_method(self, status: int, start_ns: int) -> str:
+        """Method of the request the response starting at ``start_ns`` answers ('' unknown)."""
+
+    def response_done(self, i: int) -> None:
+        """Response ``i`` finished (or was abandoned)."""
+
+    def response_lost(self) -> None:
+        """Server bytes that may have held whole responses were lost or skipped."""
+
+
+class Collector:
+    """The owner of a standalone parser (tests, tools): hands every finished message to
+    ``on_message`` as an :class:`HttpMessage`; ``next_method(status, start_ns)`` tells a
+    response parser the method of the request being answered (so HEAD responses have no body).
+
+    Any :class:`MessageOwner` can own a parser; HTTP conversations do.
+    """
+
+    __slots__ = ("store", "on_message", "next_method")
+
+    def __init__(
+        self,
+        on_message: Callable[[HttpMessage], None],
+        next_method: Callable[[int, int], str] | None = None,
+        store: MessageStore | None = None,
+    ) -> None:
+        self.store = MessageStore() if store is None else store
+        self.on_message = on_message
+        self.next_method = next_method
+
+    def request_head(self, i: int) -> None:
+        """A request head was parsed into row ``i`` (its body may still be arriving)."""
+
+    def request_done(self, i: int) -> None:
+        """Request ``i`` finished (or was abandoned)."""
+        self.on_message(self.store.view(i))
+
+    def response_method(self, status: int, start_ns: int) -> str:
+        """Method of the request the response starting at ``start_ns`` answers ('' unknown)."""
+        return self.next_method(status, start_ns) if self.next_method is not None else ""
+
+    def response_done(self, i: int) -> None:
+        """Response ``i`` finished (or was abandoned)."""
+        self.on_message(self.store.view(i))
+
+    def response_lost(self) -> None:
+        """Server bytes that may have held whole responses were lost or skipped."""

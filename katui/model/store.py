@@ -1,0 +1,320 @@
+"""HTTP messages of a capture: a column store (:class:`MessageStore`) and views on its rows.
+
+The row layout (the ``NUM``/``COL_*``, ``SMALL``/``SM_*`` and ``H_*`` offsets) is this module's
+business; everything outside :mod:`katui.model` goes through the store's methods and the views.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import NamedTuple
+
+REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
+"""Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""
+
+# MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
+# in ``small`` (the SM_* offsets), its URI in ``uris`` and a shared tuple of its other strings
+# in ``heads`` (the H_* offsets).
+NUM = 4
+COL_START, COL_END, COL_CLEN, COL_BODY = range(NUM)
+SMALL = 4
+SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
+H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
+MAX_SHARED_HEADS = 4096
+
+
+class Head(NamedTuple):
+    """What a message head says: the HTTP parser's reading of a start line and the headers
+    keep-alive analysis needs (:meth:`MessageStore.add` stores it)."""
+
+    version: str
+    """``HTTP/1.1`` or ``HTTP/1.0``."""
+    method: str
+    """Request method ('' for a response)."""
+    uri: str
+    """Request target ('' for a response)."""
+    status: int
+    """Status code (0 for a request)."""
+    reason: str
+    """Reason phrase ('' for a request)."""
+    connection: str | None
+    """``Connection`` header, lower-cased, or None."""
+    keep_alive: str | None
+    """``Keep-Alive`` header, or None."""
+    content_length: int | None
+    """``Content-Length`` header, or None."""
+    chunked: bool
+    """True when ``Transfer-Encoding: chunked``."""
+    host: str
+    """``Host`` header of a request ('' if none)."""
+    software: str = ""
+    """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
+
+
+class HeadText(NamedTuple):
+    """The strings of a head that repeat across messages; rows with the same ones share one."""
+
+    version: str
+    method: str
+    reason: str
+    connection: str | None
+    keep_alive: str | None
+    host: str
+    software: str
+
+
+class MessageStore:
+    """Every HTTP message of a capture, column-wise: about 70 bytes per message (plus its URI)
+    where one object per message (with its int fields) cost over 300. A load-test capture
+    holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
+
+    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, content
+    length or -1, body bytes: the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small``
+    (first frame, frame, status, flag bits | head bytes << 4: the ``SM_*`` offsets; frame
+    numbers are 32-bit everywhere in katui, as in the frame table). ``uris`` holds each row's
+    request target ('' for responses) and ``heads`` a tuple (version, method, reason, connection,
+    keep-alive, host, software: the ``H_*`` offsets) that rows with the same strings share: a load test
+    repeats a handful of combinations. Rows are appended by the HTTP parser when a head is parsed
+    and completed in place when the message ends (frame 0: not completed). Hot renderers read the
+    columns directly with these offsets; everything else goes through :class:`HttpMessage`.
+    """
+
+    __slots__ = ("num", "small", "uris", "heads", "_shared")
+
+    def __init__(self) -> None:
+        self.num = array("q")
+        self.small = array("I")
+        self.uris: list[str] = []
+        self.heads: list[tuple] = []
+        self._shared: dict[tuple, tuple] = {}
+
+    def __len__(self) -> int:
+        return len(self.num) // NUM
+
+    def add(self, is_request: bool, first_frame: int, start_ns: int, head: Head, head_bytes: int) -> int:
+        """Append a message whose head was just parsed (incomplete until :meth:`end`); return
+        its row index."""
+        (
+            version,
+            method,
+            uri,
+            status,
+            reason,
+            connection,
+            keep_alive,
+            content_length,
+            chunked,
+            host,
+            software,
+        ) = head
+        i = len(self.num) // NUM
+        self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
+        self.small.extend(
+            (
+                first_frame,
+                0,
+                status,
+                (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 4,
+            )
+        )
+        self.uris.append(uri)
+        text = (version, method, reason, connection, keep_alive, host, software)
+        shared = self._shared.get(text)
+        if shared is None:
+            shared = _head_text(HeadText, text)
+            # Bounded: hostile captures may make every combination unique (then none is shared).
+            if len(self._shared) < MAX_SHARED_HEADS:
+                self._shared[text] = shared
+        self.heads.append(shared)
+        return i
+
+    def row(self, i: int) -> tuple:
+        """Message ``i`` at once, for renderers that write every message: (first frame, frame
+        or 0 if incomplete, status, flag bits (``REQUEST``, ``CHUNKED``, ``COMPLETE``), start ns,
+        body bytes, URI, :class:`HeadText`)."""
+        s, b, small = i * SMALL, i * NUM, self.small
+        return (small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_STATUS], small[s + SM_BITS],
+                self.num[b + COL_START], self.num[b + COL_BODY], self.uris[i], self.heads[i])  # fmt: skip
+
+    def view(self, i: int) -> HttpMessage | None:
+        """Message ``i`` as an object (None for -1: no message)."""
+        return None if i < 0 else HttpMessage(self, i)
+
+    def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
+        """Record where message ``i`` ended (the frame carrying its last byte)."""
+        num, b = self.num, i * NUM
+        num[b + COL_END] = end_ns
+        num[b + COL_BODY] = body_bytes
+        small, s = self.small, i * SMALL
+        small[s + SM_FRAME] = frame
+        if complete:
+            small[s + SM_BITS] |= COMPLETE
+
+    def head_unfinished(self, i: int) -> None:
+        """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
+        self.small[i * SMALL + SM_BITS] |= HEAD_UNFINISHED
+
+    def abandon(self, i: int, body_bytes: int) -> None:
+        """Message ``i`` never completed (the capture or the stream ended inside it)."""
+        self.num[i * NUM + COL_BODY] = body_bytes
+
+    def start_ns(self, i: int) -> int:
+        """When message ``i`` started (its first frame's timestamp)."""
+        return self.num[i * NUM + COL_START]
+
+    def status(self, i: int) -> int:
+        """Status code of message ``i`` (0 for a request)."""
+        return self.small[i * SMALL + SM_STATUS]
+
+    def method(self, i: int) -> str:
+        """Method of message ``i`` ('' for a response)."""
+        return self.heads[i][H_METHOD]
+
+    def end_ns(self, i: int) -> int | None:
+        """When message ``i`` ended, or None if it never completed."""
+        return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
+
+
+_head_text = tuple.__new__  # makes a HeadText without the Python-level NamedTuple constructor
+
+
+class HttpMessage:
+    """One HTTP/1.x request or response head, with where it starts and completes: a read-only
+    view on a row of a :class:`MessageStore` (two references; fields are read on access)."""
+
+    __slots__ = ("store", "index")
+
+    def __init__(self, store: MessageStore, index: int) -> None:
+        self.store = store
+        """The store this message is a row of (renderers may read its columns directly)."""
+        self.index = index
+        """Row in the store."""
+
+    def _num(self, col: int) -> int:
+        return self.store.num[self.index * NUM + col]
+
+    def _small(self, col: int) -> int:
+        return self.store.small[self.index * SMALL + col]
+
+    def _text(self, col: int):
+        return self.store.heads[self.index][col]
+
+    @property
+    def is_request(self) -> bool:
+        """True for a request, False for a response."""
+        return bool(self._small(SM_BITS) & REQUEST)
+
+    @property
+    def first_frame(self) -> int:
+        """Frame carrying the first byte of the message."""
+        return self._small(SM_FIRST)
+
+    @property
+    def frame(self) -> int | None:
+        """Frame carrying the last byte (Wireshark shows the message there); None if incomplete."""
+        return self._small(SM_FRAME) or None
+
+    @property
+    def start_ns(self) -> int:
+        """Timestamp of ``first_frame``."""
+        return self._num(COL_START)
+
+    @property
+    def end_ns(self) -> int | None:
+        """Timestamp of ``frame`` (None if incomplete)."""
+        return self.store.end_ns(self.index)
+
+    @property
+    def version(self) -> str:
+        """``HTTP/1.1`` or ``HTTP/1.0``."""
+        return self._text(H_VERSION)
+
+    @property
+    def method(self) -> str:
+        """Request method (requests only, else '')."""
+        return self._text(H_METHOD)
+
+    @property
+    def uri(self) -> str:
+        """Request target as sent, possibly truncated to 2 KiB (requests only, else '')."""
+        return self.store.uris[self.index]
+
+    @property
+    def status(self) -> int:
+        """Status code (responses only, else 0)."""
+        return self._small(SM_STATUS)
+
+    @property
+    def reason(self) -> str:
+        """Reason phrase (responses only, else '')."""
+        return self._text(H_REASON)
+
+    @property
+    def connection(self) -> str | None:
+        """Value of the ``Connection`` header, lower-cased, or None."""
+        return self._text(H_CONNECTION)
+
+    @property
+    def keep_alive(self) -> str | None:
+        """Value of the ``Keep-Alive`` header, or None."""
+        return self._text(H_KEEP_ALIVE)
+
+    @property
+    def content_length(self) -> int | None:
+        """``Content-Length`` header value, or None."""
+        n = self._num(COL_CLEN)
+        return None if n < 0 else n
+
+    @property
+    def chunked(self) -> bool:
+        """True when ``Transfer-Encoding: chunked``."""
+        return bool(self._small(SM_BITS) & CHUNKED)
+
+    @property
+    def body_bytes(self) -> int:
+        """Body bytes seen (after de-chunking framing, before decoding)."""
+        return self._num(COL_BODY)
+
+    @property
+    def head_bytes(self) -> int:
+        """Size of the start line plus headers."""
+        return self._small(SM_BITS) >> 4
+
+    @property
+    def host(self) -> str:
+        """``Host`` header of a request ('' if none)."""
+        return self._text(H_HOST)
+
+    @property
+    def head_unfinished(self) -> bool:
+        """True when the sender stopped before the head's blank line (only its start was seen)."""
+        return bool(self._small(SM_BITS) & HEAD_UNFINISHED)
+
+    @property
+    def software(self) -> str:
+        """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
+        return self._text(H_SOFTWARE)
+
+    @property
+    def complete(self) -> bool:
+        """False when the capture ended (or a gap hit) before the message did."""
+        return bool(self._small(SM_BITS) & COMPLETE)
+
+    @property
+    def label(self) -> str:
+        """Short ladder label: ``GET /x`` or ``200 OK``."""
+        if self.is_request:
+            return f"{self.method} {self.uri}"
+        return f"{self.status} {self.reason}".rstrip()
+
+    @property
+    def wants_close(self) -> bool:
+        """True when the message asks for the connection to be closed after it."""
+        tokens = (self.connection or "").replace(" ", "").split(",")
+        if "close" in tokens:
+            return True
+        return self.version == "HTTP/1.0" and "keep-alive" not in tokens
+
+    def __repr__(self) -> str:
+        state = f"frame {self.frame}" if self.frame else "incomplete"
+        return f"<HttpMessage #{self.index} {self.label!r} from frame {self.first_frame}, {state}>"

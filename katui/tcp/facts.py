@@ -1,0 +1,165 @@
+"""What TCP saw of a connection, handed over once in client/server terms.
+
+The tracker numbers a connection's two sides A and B (A sent its first frame). Which side is the
+client is decided here, once: from the SYN, the SYN-ACK, the sink's word (a request's sender) or
+the ports. From then on everything is client/server: the :class:`ConnectionFacts` record, the
+frame table's ``dir`` column and the sink. Fields are named as in :class:`katui.model.Connection`.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from array import array
+from typing import NamedTuple
+
+from katui.model import Preview
+from katui.tcp.frames import FrameTable
+from katui.tcp.sink import StreamSink
+from katui.tcp.state import Conn
+
+WELL_KNOWN_SERVER_PORTS = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
+"""Ports that mark the server side when nothing better tells the client from the server."""
+
+
+class ConnectionFacts(NamedTuple):
+    """One connection as TCP saw it (frozen), in client/server terms.
+
+    The fields up to ``truncated_frames`` have the names and meanings of
+    :class:`katui.model.Connection`'s; the ``close_*`` ones those of :class:`katui.model.Close`
+    (``close_ts_ns`` is ``Close.ts_ns``). Then: ``server_fin_ns``, the server's FIN timestamp if
+    it sent one; ``server_rst``, whether it sent an RST; ``sink``, the protocol state the
+    connection's bytes went to (already told which direction is the client's);
+    ``server_fin_frame``, the server's FIN frame; ``client_zero_window_frame`` and ``_ns``, the
+    first frame in which the client advertised a zero window (it had stopped reading).
+    """
+
+    stream: int
+    client: str
+    server: str
+    client_inferred: str
+    first_frame: int
+    last_frame: int
+    start_ns: int
+    end_ns: int
+    frames_c2s: int
+    frames_s2c: int
+    bytes_c2s: int
+    bytes_s2c: int
+    handshake_rtt_ns: int | None
+    state: str
+    frames: array
+    isn_client: int
+    isn_server: int
+    retransmissions: int
+    out_of_order: int
+    lost_segments: int
+    truncated_frames: int
+    close_by: str | None
+    close_how: str | None
+    close_frame: int | None
+    close_ts_ns: int | None
+    close_idle_before_ns: int | None
+    server_fin_ns: int | None
+    rst_frames: tuple[int, ...]
+    server_rst: bool
+    sink: StreamSink
+    server_fin_frame: int | None = None
+    client_zero_window_frame: int | None = None
+    client_zero_window_ns: int | None = None
+
+
+def endpoint(ip: bytes, port: int) -> str:
+    """``1.2.3.4:80`` or ``[::1]:80``."""
+    if len(ip) == 4:
+        return f"{socket.inet_ntop(socket.AF_INET, ip)}:{port}"
+    return f"[{socket.inet_ntop(socket.AF_INET6, ip)}]:{port}"
+
+
+def client_side(c: Conn) -> tuple[int, str]:
+    """Which side (0 = A, 1 = B) is the client, and how that was decided."""
+    if c.syn_from is not None:
+        return c.syn_from, "syn"
+    if c.synack_from is not None:
+        return 1 - c.synack_from, "syn-ack"
+    d = c.sink.client_direction()
+    if d is not None:
+        return d, "http"
+    pa, pb = c.a[1], c.b[1]
+    if (pb in WELL_KNOWN_SERVER_PORTS) != (pa in WELL_KNOWN_SERVER_PORTS):
+        return (0 if pb in WELL_KNOWN_SERVER_PORTS else 1), "port"
+    return (0 if pa > pb else 1), "port"
+
+
+def preview(c: Conn) -> Preview:
+    """A connection still being read, as far as it is known."""
+    cd, _ = client_side(c)
+    ends = (c.a, c.b)
+    return Preview(c.stream, endpoint(*ends[cd]), endpoint(*ends[1 - cd]), c.first_ns)
+
+
+def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
+    """Freeze connection ``c`` (the capture has ended) in client/server terms; its frames'
+    ``dir`` in ``table`` becomes 0 for the client's, and its sink is told the client's side."""
+    cd, how_client = client_side(c)
+    sd = 1 - cd
+    if cd and table.kept:
+        dirs = table.dir
+        for frame in c.frames:
+            dirs[frame - 1] ^= 1
+    c.sink.oriented(cd)
+    ch, sh = c.halves[cd], c.halves[sd]
+    by, how, ts, idle = _first_close(c, cd)
+    ends = (c.a, c.b)
+    return ConnectionFacts(
+        c.stream,
+        endpoint(*ends[cd]),
+        sys.intern(endpoint(*ends[sd])),  # one string per server, not per connection
+        how_client,
+        c.frames[0],
+        c.frames[-1],
+        c.first_ns,
+        c.last_ns,
+        ch.frames,
+        sh.frames,
+        ch.bytes,
+        sh.bytes,
+        c.irtt,
+        _state(c),
+        c.frames,
+        ch.base if ch.base is not None else 0,
+        sh.base if sh.base is not None else 0,
+        c.retrans,
+        c.ooo,
+        c.lost,
+        c.truncated,
+        by,
+        how,
+        c.close_frame or None,
+        ts,
+        idle,
+        sh.fin_ns if sh.fin_frame else None,
+        tuple(c.rst_frames),
+        sd in c.rst_from,
+        c.sink,
+        sh.fin_frame or None,
+        ch.zero_frame or None,
+        ch.zero_ns if ch.zero_frame else None,
+    )
+
+
+def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, int | None]:
+    """(side, ``fin``/``rst``, timestamp, idle before it) of the first FIN or RST; Nones if none."""
+    if c.close_from is None:
+        return None, None, None, None
+    idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
+    return "client" if c.close_from == cd else "server", "rst" if c.close_rst else "fin", c.close_ns, idle
+
+
+def _state(c: Conn) -> str:
+    """``started-before-capture``, ``complete`` (both FINs, or an RST) or ``open-at-end``."""
+    if c.midstream:
+        return "started-before-capture"
+    if c.rst_frames or (c.halves[0].fin_frame and c.halves[1].fin_frame):
+        return "complete"
+    return "open-at-end"

@@ -1,0 +1,113 @@
+"""Per-connection TCP state while a capture is read: sequence tracking and held segments."""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+
+from katui.tcp.sink import NO_SINK, StreamSink
+
+M32 = 0xFFFFFFFF
+
+
+def hold(half: Half, seq: int, entry: tuple) -> None:
+    """Keep an out-of-order segment until the bytes before it arrive (or are given up)."""
+    if not half.pending:
+        # Most halves never hold anything: they share the empty _NONE_HELD / _NO_HEAP until
+        # their first out-of-order segment (saves ~200 bytes per connection on big captures).
+        half.origin = half.next
+        half.pending = {}
+        half.heap = []
+    elif (half.next - half.origin) & M32 > 1 << 30:
+        # Offsets are kept well inside 32 bits: re-anchor them on long transfers.
+        half.origin = half.next
+        half.heap = [((s - half.origin) & M32, s) for s in half.pending]
+        heapq.heapify(half.heap)
+    half.pending[seq] = entry
+    heapq.heappush(half.heap, ((seq - half.origin) & M32, seq))
+
+
+def first_held(half: Half) -> tuple[int, int] | None:
+    """(offset from origin, seq) of the earliest held segment, dropping stale heap entries."""
+    heap, pending = half.heap, half.pending
+    while heap and heap[0][1] not in pending:
+        heapq.heappop(heap)
+    return heap[0] if heap else None
+
+
+def forget_held(half: Half) -> None:
+    """Drop every held segment (the byte stream restarted)."""
+    half.pending = _NONE_HELD
+    half.heap = _NO_HEAP
+
+
+_NONE_HELD: dict[int, tuple] = {}  # shared, never written to: see hold()
+_NO_HEAP: list[tuple[int, int]] = []
+
+
+class Half:
+    """One direction of a connection: sequence tracking and reassembly."""
+
+    __slots__ = ("base", "next", "pending", "fin_seq", "frames", "bytes", "fin_frame", "fin_ns",
+                 "frames_with_data", "heap", "origin", "zero_frame", "zero_ns", "zero_last")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        self.next: int | None = None
+        self.pending: dict[int, tuple] = _NONE_HELD
+        # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
+        # seq left ``pending`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
+        # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
+        self.heap: list[tuple[int, int]] = _NO_HEAP
+        self.origin = 0
+        self.fin_seq: int | None = None
+        self.frames = 0
+        self.bytes = 0
+        self.fin_frame = 0
+        self.fin_ns = 0
+        self.frames_with_data = 0
+        self.zero_frame = 0  # first frame in which this side advertised a zero window
+        self.zero_ns = 0
+        self.zero_last = 0  # the last such frame
+
+
+class Conn:
+    """Mutable connection state while the capture is read."""
+
+    __slots__ = ("stream", "a", "b", "halves", "frames", "first_ns", "last_ns", "syn_from",
+                 "synack_from", "syn_ns", "irtt", "close_frame", "close_ns", "close_from",
+                 "close_rst", "rst_frames", "last_data_ns", "retrans", "ooo", "lost", "truncated",
+                 "midstream", "rst_from", "idle_ref_ns", "sink")  # fmt: skip
+
+    def __init__(self, stream: int, a: tuple, b: tuple, sink: StreamSink) -> None:
+        self.stream = stream
+        self.sink = sink
+        """Where the reassembled bytes go (the protocol above TCP)."""
+        self.a = a  # (ip bytes, port) of the side that sent the first frame
+        self.b = b
+        self.halves = (Half(), Half())
+        self.frames = array("I")
+        self.first_ns = 0
+        self.last_ns = 0
+        self.syn_from: int | None = None
+        self.synack_from: int | None = None
+        self.syn_ns = 0
+        self.irtt: int | None = None
+        self.close_frame = 0
+        self.close_ns = 0
+        self.close_from: int | None = None
+        self.close_rst = False
+        self.rst_frames: tuple[int, ...] = ()
+        self.last_data_ns: int | None = None
+        self.retrans = self.ooo = self.lost = self.truncated = 0
+        self.midstream = False
+        self.rst_from: tuple[int, ...] = ()  # side (0 = A, 1 = B) of each RST
+        self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
+
+    def release(self) -> None:
+        """Drop the working state once the connection has been frozen into the model."""
+        self.halves = _RELEASED_HALVES
+        self.sink = NO_SINK
+
+
+_RELEASED_HALVES = (Half(), Half())  # shared by released connections, never written to
