@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from katui.ui.export import default_name, render_markdown, system_copy, write_export
@@ -18,16 +19,38 @@ OSC52_LIMIT = 1 << 20
 """Largest Markdown sent to the terminal clipboard; terminals cap OSC 52 well below this."""
 
 
+PANES = ("connections", "ladder", "detail")
+"""Left to right (top to bottom when stacked): what h and l move between."""
+
+
+def after_load(method):
+    """Run the action now, or once the capture is loaded (keys typed while loading are kept)."""
+
+    @functools.wraps(method)
+    def run(self, *args):
+        if self.analysis is not None:
+            return method(self, *args)
+        if not self.error:
+            self.pending.append((method, args))
+            self.notify("Still loading: that key runs when the capture is loaded.", timeout=2)
+        return None
+
+    return run
+
+
 class MainActions:
     """Actions bound in :mod:`katui.ui.keys`; ``self`` is the :class:`MainScreen`."""
 
-    def _ready(self) -> bool:
-        return self.analysis is not None
-
     def check_action(self, action: str, parameters) -> bool | None:
-        if action in ("help", "quit"):
-            return True
-        return self._ready()
+        # While loading every key is accepted (and kept by after_load); a failed load leaves
+        # only help and quit.
+        return action in ("help", "quit") or not self.error
+
+    def run_pending(self) -> None:
+        """Run the keys typed while the capture was loading, in order."""
+        pending, self.pending = self.pending, []
+        for method, args in pending:
+            method(self, *args)
 
     def action_quit(self) -> None:
         self.app.exit()
@@ -45,10 +68,8 @@ class MainActions:
     def action_port(self) -> None:
         self.action_search("port:")
 
+    @after_load
     def action_clear_filters(self) -> None:
-        if self.query_one("#search").has_class("-open"):
-            self.hide_search()
-            return
         from katui.ui.filters import ConnFilter
 
         if self.filter.active:
@@ -56,6 +77,7 @@ class MainActions:
             self.refill()
             self.notify("Filters cleared.", timeout=2)
 
+    @after_load
     def action_filter(self, name: str) -> None:
         self.filter = self.filter.toggled(name)
         self.refill()
@@ -63,21 +85,26 @@ class MainActions:
         self.notify(f"Filter {name.replace('_', ' ')} {'on' if on else 'off'}: "
                     f"{len(self.shown)} connection(s) shown.", timeout=2)  # fmt: skip
 
-    def action_sort(self) -> None:
-        self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
-        self.refill()
+    @after_load
+    def action_sort(self, column: str | None = None) -> None:
+        self.sort = column or SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
+        self.refill(top=True)
 
+    @after_load
     def action_reverse(self) -> None:
         self.reverse = not self.reverse
-        self.refill()
+        self.refill(top=True)
 
+    @after_load
     def action_time_mode(self) -> None:
         self.cycle_time()
 
+    @after_load
     def action_seqack(self) -> None:
         ladder = self.query_one("#ladder")
         ladder.seqack = not ladder.seqack
 
+    @after_load
     def action_gap(self, step: int) -> None:
         ladder = self.query_one("#ladder")
         now = ladder.gap_ns
@@ -90,21 +117,31 @@ class MainActions:
         self.update_ladder_head()
         self.notify(f"Idle gaps shown from {fmt_s(ladder.gap_ns)}.", timeout=2)
 
+    @after_load
     def action_mark(self, step: int) -> None:
         ladder = self.query_one("#ladder")
         ladder.focus()
         if not ladder.next_mark(step):
             self.notify("No more requests or gaps that way.", severity="warning", timeout=2)
 
-    def action_focus_ladder(self) -> None:
+    def action_pane(self, step: int) -> None:
+        """Into (1) or back (-1) one pane; backing out of a prompt closes it first."""
+        if self.query_one("#search").has_class("-open") and step < 0:
+            self.hide_search()
+            return
+        if self.analysis is None:
+            after_load(type(self).action_pane)(self, step)
+            return
+        focused = self.focused.id if self.focused is not None else None
+        at = PANES.index(focused) if focused in PANES else 0
+        to = min(max(at + step, 0), len(PANES) - 1)
+        if to == at and step < 0 and self.filter.active:
+            self.notify("Already at the list; the filter stays (x clears it).", timeout=2)
         # set_focus now, not focus() (which defers): keys typed right after Enter must
-        # already reach the ladder.
-        if self.analysis is not None:
-            self.set_focus(self.query_one("#ladder"))
+        # already reach the pane.
+        self.set_focus(self.query_one(f"#{PANES[to]}"))
 
-    def action_focus_connections(self) -> None:
-        self.set_focus(self.query_one("#connections"))
-
+    @after_load
     def action_findings(self) -> None:
         self.app.push_screen(FindingsScreen(self.analysis.findings), self.jump_to)
 
@@ -141,6 +178,7 @@ class MainActions:
     def _markdown(self, scope: str) -> str:
         return render_markdown(self.analysis, self._streams(scope), self.analysis.idle_threshold_ns)
 
+    @after_load
     def action_export(self) -> None:
         def chosen(result) -> None:
             if result is not None:
@@ -198,6 +236,7 @@ class MainActions:
 
         self.run_worker(worker, thread=True, group="export")
 
+    @after_load
     def action_copy(self) -> None:
         def chosen(result) -> None:
             if result is not None:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from katui.model import ACK, reason_label
 from katui.report.ladder import flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
+from katui.ui.cursor import SCROLL_BINDINGS
 from katui.units import fmt_bytes, fmt_s, plural
 
 PAYLOAD_LIMIT = 4096
@@ -87,6 +88,8 @@ def frame_text(analysis, conn, frame: int) -> Text:
 
 class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable detail of the frame (or connection) under the ladder cursor."""
+
+    BINDINGS = SCROLL_BINDINGS
 
     def compose(self):
         yield Static(id="detail-body")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from katui.model import Connection, reason_label
-from katui.report.common import closed_by as report_closed_by
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
@@ -90,6 +89,9 @@ def sort_key(name: str):
         "requests": lambda c: c.requests,
         "idle": lambda c: c.close.idle_before_ns if c.close.idle_before_ns is not None else -1,
         "reason": lambda c: c.close.reason,
+        "closed": lambda c: (c.close.by or "", c.close.how or ""),
+        "client": lambda c: c.client,
+        "server": lambda c: c.server,
     }[name]
 
 
@@ -101,15 +103,30 @@ def select(conns: list[Connection], f: ConnFilter, sort: str = "stream", reverse
     return out
 
 
-COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "reason", "client", "server",
+COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "server", "reason", "client",
            "start", "duration")  # fmt: skip
+"""The server comes before the client: at 80 columns it is the one that must stay visible."""
+COLUMN_SORT = {"#": "stream", "reuse": "requests", "req": "requests", "closed by": "closed",
+               "idle→close": "idle", "reason": "reason", "client": "client", "server": "server",
+               "start": "start", "duration": "duration"}  # fmt: skip
+"""The sort key a click on a column heading chooses."""
 
 
 def closed_by(conn: Connection) -> str:
     """The reports' ``server FIN`` / ``open``, with ``✖`` on resets and problems."""
-    c = conn.close
-    mark = " ✖" if c.how == "rst" or c.reason in PROBLEM_REASONS else ""
-    return report_closed_by(conn) + mark
+    return closed_by_cell(conn.close.by, conn.close.how, conn.close.reason)
+
+
+def closed_by_cell(by: str | None, how: str | None, reason: str) -> str:
+    """:func:`closed_by` from the close's fields (the list measures its column with it)."""
+    mark = " ✖" if how == "rst" or reason in PROBLEM_REASONS else ""
+    return ("open" if by is None else f"{by} {(how or '').upper()}") + mark
+
+
+def reason_cell(reason: str, asked_by: str | None) -> str:
+    """The reason with its mark; a ``Connection: close`` says whose header asked for it."""
+    label = reason_label(reason)
+    return f"{label} ({asked_by})" if reason == "connection-close" and asked_by else label
 
 
 def preview_cells(row, first_ns: int) -> tuple[str, ...]:
@@ -120,9 +137,9 @@ def preview_cells(row, first_ns: int) -> tuple[str, ...]:
         "…",
         "loading…",
         "",
+        row.server,
         "",
         row.client,
-        row.server,
         f"{(row.start_ns - first_ns) / 1e9:.3f}",
         "",
     )
@@ -130,16 +147,16 @@ def preview_cells(row, first_ns: int) -> tuple[str, ...]:
 
 def row_cells(conn: Connection, first_ns: int) -> tuple[str, ...]:
     """The connection list cells of ``conn`` (plain strings, already safe)."""
-    reason = reason_label(conn.close.reason)
+    reason = reason_cell(conn.close.reason, conn.close.asked_by)
     return (
         str(conn.stream),
         "↻ yes" if conn.reused else "-",
         str(conn.requests),
         closed_by(conn),
         fmt_s(conn.close.idle_before_ns) if conn.close.by else "-",
+        conn.server,
         reason,
         conn.client,
-        conn.server,
         f"{(conn.start_ns - first_ns) / 1e9:.3f}",
         fmt_s(conn.duration_ns),
     )

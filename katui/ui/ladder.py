@@ -17,7 +17,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from katui.report.ladder import Note, arrow, frame_line, gap_head, http_labels, ladder_rows
-from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
+from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 
 
 class LadderView(CursorMixin, ScrollView, can_focus=True):
@@ -31,11 +31,13 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     LadderView > .ladder--section { color: $text-muted; }
     LadderView > .ladder--problem { color: $text-error; text-style: bold; }
     LadderView > .ladder--label { color: $text-success; text-style: bold; }
-    LadderView > .ladder--cursor { text-style: reverse; }
+    LadderView > .ladder--cursor { text-style: bold reverse; }
+    LadderView > .ladder--cursor-blur { text-style: underline; }
     """
     COMPONENT_CLASSES = {"ladder--c2s", "ladder--s2c", "ladder--gap", "ladder--section",
-                         "ladder--problem", "ladder--label", "ladder--cursor"}  # fmt: skip
-    BINDINGS = CURSOR_BINDINGS
+                         "ladder--problem", "ladder--label", "ladder--cursor",
+                         "ladder--cursor-blur"}  # fmt: skip
+    BINDINGS = [*CURSOR_BINDINGS, *PAN_BINDINGS]
 
     class FrameSelected(Message):
         """The cursor moved onto a frame row (``frame`` None on a gap or section row)."""
@@ -187,5 +189,5 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
             self._cache[key] = strip
         strip = strip.crop_extend(scroll_x, scroll_x + width, base)
         if index == self.cursor:
-            strip = strip.apply_style(self._style("ladder--cursor"))
+            strip = strip.apply_style(self.cursor_style("ladder"))
         return strip.apply_offsets(scroll_x, index)

@@ -16,7 +16,7 @@ from katui.textsafe import safe_text
 from katui.ui import actions
 from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
-from katui.ui.filters import ConnFilter, select
+from katui.ui.filters import COLUMN_SORT, ConnFilter, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
 from katui.units import fmt_bytes, fmt_s, plural
@@ -40,8 +40,9 @@ def summary_text(a) -> Text:
         f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
         f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}"
     )
-    if a.warnings:
-        text.append(f" · ⚠ {len(a.warnings)} warning(s): {safe_text(a.warnings[0])}")
+    if a.warnings:  # a line of its own, so a narrow terminal does not cut it away
+        text.append(f"\n⚠ {plural(len(a.warnings), 'warning')}: {safe_text(a.warnings[0])}")
+    text.no_wrap, text.overflow = True, "ellipsis"
     return text
 
 
@@ -62,6 +63,8 @@ class MainScreen(actions.MainActions, Screen):
         self.shown = []
         self.conn = None
         self.gap_ns = idle_threshold_ns or 1_000_000_000
+        self.pending = []
+        """Actions typed while loading, run when the analysis arrives (see after_load)."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"katui · loading {safe_text(self.path)}"), id="summary")
@@ -86,6 +89,13 @@ class MainScreen(actions.MainActions, Screen):
         self.query_one("#connections").border_title = "Connections"
         self.query_one("#ladder-box").border_title = "Ladder"
         self.query_one("#detail").border_title = "Detail"
+        self.watch(self.query_one("#ladder"), "scroll_x", self._pan_ladder_head)
+
+    def _pan_ladder_head(self) -> None:
+        """The lane names above the ladder pan with its rows."""
+        if self.conn is not None:
+            x = int(self.query_one("#ladder", LadderView).scroll_x)
+            self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)[x:]))
 
     def progress(self, frames: int, done: int, total: int) -> None:
         """Show loading progress (called by the app with the worker's numbers)."""
@@ -98,8 +108,10 @@ class MainScreen(actions.MainActions, Screen):
         """List connections seen so far while the rest of the capture loads."""
         if self.analysis is not None or not rows:
             return
-        self.add_class("-previewing")
         table = self.query_one("#connections", ConnectionTable)
+        if not self.has_class("-previewing"):
+            self.add_class("-previewing")
+            table.focus()  # j/k/Enter typed while loading go to the list
         table.append_preview(rows)
         table.border_title = f"Connections {table.row_count} so far · loading…"
 
@@ -109,23 +121,33 @@ class MainScreen(actions.MainActions, Screen):
         self.query_one("#error", Static).update(Text.assemble(
             ("✖ Could not load the capture\n\n", "bold"), safe_text(error),
             "\n\nPress q to quit."))  # fmt: skip
+        self.refresh_bindings()
 
     def watch_analysis(self, a) -> None:
         if a is None:
             return
+        table = self.query_one("#connections", ConnectionTable)
+        # The row chosen while the preview was listed stays chosen.
+        chosen = table.stream if self.has_class("-previewing") else None
         self.remove_class("-previewing")
         self.add_class("-loaded")
         self.query_one("#summary", Static).update(summary_text(a))
         self.query_one("#ladder", LadderView).gap_ns = self.gap_ns
-        self.refill()
-        self.query_one("#connections", ConnectionTable).focus()
+        self.refill(chosen)
+        if self.focused is None or self.focused.id not in ("ladder", "detail", "search"):
+            self.set_focus(table)
+        self.refresh_bindings()
+        self.run_pending()
 
-    def refill(self, stream: int | None = None) -> None:
-        """Apply filter and sort to the connection list, keeping the selection when possible."""
+    def refill(self, stream: int | None = None, top: bool = False) -> None:
+        """Apply filter and sort to the connection list, keeping the selection when possible
+        (``top``: show the first row of the new order instead)."""
         a = self.analysis
         if a is None:
             return
         keep = stream if stream is not None else (self.conn.stream if self.conn else None)
+        if top:
+            keep = None
         self.shown = select(a.connections, self.filter, self.sort, self.reverse)
         table = self.query_one("#connections", ConnectionTable)
         table.fill(self.shown, a.first_ns, keep)
@@ -136,6 +158,14 @@ class MainScreen(actions.MainActions, Screen):
                               f"{f' · filter: {what}' if what else ''}{order}")  # fmt: skip
         if not self.shown:
             self.show_connection(None)
+
+    def on_connection_table_header_clicked(self, message: ConnectionTable.HeaderClicked) -> None:
+        column = COLUMN_SORT[message.column]
+        if column == self.sort:
+            self.action_reverse()
+        else:
+            self.reverse = False
+            self.action_sort(column)
 
     def on_connection_table_selected(self, message: ConnectionTable.Selected) -> None:
         if self.analysis is None:  # still loading: the list shows previews only
@@ -160,11 +190,7 @@ class MainScreen(actions.MainActions, Screen):
             return
         mode = TIME_TITLES[ladder.time_mode]
         box.border_title = f"Ladder · stream {self.conn.stream} · time {mode} · gaps ≥ {fmt_s(ladder.gap_ns)}"
-        self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)))
-
-    def on_descendant_focus(self, event) -> None:
-        # On narrow screens the ladder grows while it has focus (see katui.tcss).
-        self.set_class(event.widget.id == "ladder", "-ladder-focus")
+        self._pan_ladder_head()
 
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
         self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
