@@ -58,33 +58,6 @@ class MainActions:
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
 
-    def action_search(self, prefix: str = "") -> None:
-        search = self.query_one("#search")
-        search.value = prefix or self.filter.query
-        search.add_class("-open")
-        search.focus()
-        search.cursor_position = len(search.value)
-
-    def action_port(self) -> None:
-        self.action_search("port:")
-
-    @after_load
-    def action_clear_filters(self) -> None:
-        from katui.ui.filters import ConnFilter
-
-        if self.filter.active:
-            self.filter = ConnFilter()
-            self.refill()
-            self.notify("Filters cleared.", timeout=2)
-
-    @after_load
-    def action_filter(self, name: str) -> None:
-        self.filter = self.filter.toggled(name)
-        self.refill()
-        on = getattr(self.filter, name)
-        self.notify(f"Filter {name.replace('_', ' ')} {'on' if on else 'off'}: "
-                    f"{len(self.shown)} connection(s) shown.", timeout=2)  # fmt: skip
-
     @after_load
     def action_sort(self, column: str | None = None) -> None:
         self.sort = column or SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
@@ -151,9 +124,9 @@ class MainActions:
             return
         stream, frame = where
         if stream not in [c.stream for c in self.shown]:
-            from katui.ui.filters import ConnFilter
+            from katui.analysis.query import Query
 
-            self.filter = ConnFilter()
+            self.filter = Query()
         self.refill(stream)
         self.show_connection(self.analysis.connections[stream], frame)
         self.query_one("#ladder").focus()

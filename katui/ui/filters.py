@@ -2,82 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
+from katui.analysis.query import PROBLEM_REASONS, PayloadKind, Query, matches
 from katui.model import Connection, reason_label
-from katui.textsafe import safe_text
 from katui.units import fmt_s
 
-PROBLEM_REASONS = {"stale-reuse", "reset"}
 SORT_KEYS = ("stream", "start", "duration", "requests", "idle", "reason")
-
-
-@dataclass(frozen=True)
-class ConnFilter:
-    """What the connection list is narrowed to."""
-
-    reused: bool = False
-    """Only connections that carried more than one request."""
-    server_closed: bool = False
-    """Only connections the server closed."""
-    problems: bool = False
-    """Only resets, stale reuse and damaged connections."""
-    query: str = ""
-    """Search words: address, port, URI, status; ``port:N`` matches either port exactly."""
-
-    def toggled(self, name: str) -> ConnFilter:
-        """A copy with the boolean filter ``name`` flipped."""
-        return replace(self, **{name: not getattr(self, name)})
-
-    def describe(self) -> str:
-        """Short words for the active filters, or '' when none."""
-        words = [w for on, w in ((self.reused, "reused"), (self.server_closed, "closed by server"),
-                                 (self.problems, "problems")) if on]  # fmt: skip
-        if self.query:
-            words.append(f"/{safe_text(self.query)}")
-        return ", ".join(words)
-
-    @property
-    def active(self) -> bool:
-        """True when anything narrows the list."""
-        return bool(self.reused or self.server_closed or self.problems or self.query)
-
-
-def is_problem(conn: Connection) -> bool:
-    """True for resets, stale reuse and connections with lost or broken data."""
-    return (conn.close.reason in PROBLEM_REASONS or conn.close.how == "rst"
-            or conn.lost_segments > 0 or conn.http_error is not None)  # fmt: skip
-
-
-def _port(endpoint: str) -> str:
-    return endpoint.rsplit(":", 1)[-1]
-
-
-def _matches_word(conn: Connection, word: str) -> bool:
-    if word.startswith("port:"):
-        port = word[5:]
-        return port in (_port(conn.client), _port(conn.server))
-    if word in conn.client.lower() or word in conn.server.lower():
-        return True
-    for ex in conn.exchanges:
-        if ex.request is not None and word in ex.request.uri.lower():
-            return True
-        if ex.request is not None and word in ex.request.host.lower():
-            return True
-        if ex.response is not None and word == str(ex.response.status):
-            return True
-    return False
-
-
-def matches(conn: Connection, f: ConnFilter) -> bool:
-    """True when ``conn`` passes every active filter."""
-    if f.reused and not conn.reused:
-        return False
-    if f.server_closed and conn.close.by != "server":
-        return False
-    if f.problems and not is_problem(conn):
-        return False
-    return all(_matches_word(conn, w) for w in f.query.lower().split())
 
 
 def sort_key(name: str):
@@ -95,9 +24,10 @@ def sort_key(name: str):
     }[name]
 
 
-def select(conns: list[Connection], f: ConnFilter, sort: str = "stream", reverse=False):
-    """Connections passing ``f``, sorted."""
-    out = [c for c in conns if matches(c, f)]
+def select(conns: list[Connection], q: Query, sort: str = "stream", reverse=False,
+           kind: PayloadKind | None = None) -> list[Connection]:  # fmt: skip
+    """Connections matching the filter ``q``, sorted (``kind`` tells TLS from other payloads)."""
+    out = [c for c in conns if matches(c, q, kind)] if q.active else list(conns)
     if sort != "stream" or reverse:
         out.sort(key=sort_key(sort), reverse=reverse)
     return out

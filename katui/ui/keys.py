@@ -21,9 +21,16 @@ class Key(NamedTuple):
 
 KEYS: list[Key] = [
     Key("question_mark", "help", "Help: every key", True),
-    Key("slash", "search", "Search: address, port, URI, status", True),
+    Key(
+        "slash",
+        "search",
+        "Filter: status:502 reason:reset closed:client idle>4s server:9401 "
+        "uri:/api req>=2 tls, words ANDed, ! negates; other words: address, port, URI, reason",
+        True,
+    ),
+    Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
-    Key("t", "time_mode", "Time: capture / connection / delta", True),
+    Key("t", "time_mode", "Time: capture / connection / delta"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("y", "copy", "Copy: Markdown to the clipboard", True),
     Key("q", "quit", "Quit", True),
@@ -31,10 +38,10 @@ KEYS: list[Key] = [
     Key("h,escape", "pane(-1)", "Back: detail → ladder → list (Esc also closes a prompt)", palette=False),
     Key("right_square_bracket", "mark(1)", "Next request, gap or close in the ladder"),
     Key("left_square_bracket", "mark(-1)", "Previous request, gap or close in the ladder"),
-    Key("R", "filter('reused')", "Filter: reused connections only"),
-    Key("S", "filter('server_closed')", "Filter: closed by the server only"),
-    Key("P", "filter('problems')", "Filter: resets and problems only"),
-    Key("p", "port", "Filter: by port"),
+    Key("R", "filter('reused')", "Filter: toggle the word reused (more than one request)"),
+    Key("S", "filter('closed:server')", "Filter: toggle closed:server (closed by the server)"),
+    Key("P", "filter('problem')", "Filter: toggle problem (resets, stale reuse, lost data)"),
+    Key("p", "port", "Filter: add port:N"),
     Key("x", "clear_filters", "Clear the filter"),
     Key("o", "sort", "Sort connections by the next column (shows the top)"),
     Key("O", "reverse", "Reverse the sort order"),

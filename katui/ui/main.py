@@ -11,14 +11,17 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 
+from katui.analysis.payload import payload_kind
+from katui.analysis.query import Query
 from katui.report.ladder import TIME_MODES, TIME_TITLES, header_line
 from katui.textsafe import safe_text
 from katui.ui import actions
 from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
-from katui.ui.filters import COLUMN_SORT, ConnFilter, select
+from katui.ui.filters import COLUMN_SORT, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
+from katui.ui.prompt import FILTER_HINT, PromptActions
 from katui.units import fmt_bytes, fmt_s, plural
 
 
@@ -46,7 +49,7 @@ def summary_text(a) -> Text:
     return text
 
 
-class MainScreen(actions.MainActions, Screen):
+class MainScreen(PromptActions, actions.MainActions, Screen):
     """Everything on one screen; widgets post messages up, this screen sets their attributes."""
 
     BINDINGS = bindings()
@@ -58,7 +61,8 @@ class MainScreen(actions.MainActions, Screen):
     def __init__(self, path: str, idle_threshold_ns: int | None) -> None:
         super().__init__()
         self.path = path
-        self.filter = ConnFilter()
+        self.filter = Query()
+        self._kinds: dict[int, str | None] = {}
         self.sort, self.reverse = "stream", False
         self.shown = []
         self.conn = None
@@ -80,9 +84,7 @@ class MainScreen(actions.MainActions, Screen):
                     yield LadderView(id="ladder")
                 yield DetailPane(id="detail")
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
-        yield Input(
-            id="search", placeholder="search: address, port, URI, status; port:N", select_on_focus=False
-        )
+        yield Input(id="search", placeholder=FILTER_HINT, select_on_focus=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -148,16 +150,22 @@ class MainScreen(actions.MainActions, Screen):
         keep = stream if stream is not None else (self.conn.stream if self.conn else None)
         if top:
             keep = None
-        self.shown = select(a.connections, self.filter, self.sort, self.reverse)
+        self.shown = select(a.connections, self.filter, self.sort, self.reverse, self.kind)
         table = self.query_one("#connections", ConnectionTable)
         table.fill(self.shown, a.first_ns, keep)
-        what = self.filter.describe()
+        what = safe_text(self.filter.text)
         order = f" · sort {self.sort}{' ↓' if self.reverse else ''}" if self.sort != "stream" \
             or self.reverse else ""  # fmt: skip
         table.border_title = (f"Connections {len(self.shown)}/{len(a.connections)}"
                               f"{f' · filter: {what}' if what else ''}{order}")  # fmt: skip
         if not self.shown:
             self.show_connection(None)
+
+    def kind(self, conn) -> str | None:
+        """What a non-HTTP connection carries (TLS...), read once per connection."""
+        if conn.stream not in self._kinds:
+            self._kinds[conn.stream] = payload_kind(self.analysis, conn)
+        return self._kinds[conn.stream]
 
     def on_connection_table_header_clicked(self, message: ConnectionTable.HeaderClicked) -> None:
         column = COLUMN_SORT[message.column]
@@ -194,17 +202,6 @@ class MainScreen(actions.MainActions, Screen):
 
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
         self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.hide_search()
-        self.filter = ConnFilter(self.filter.reused, self.filter.server_closed,
-                                 self.filter.problems, event.value.strip())  # fmt: skip
-        self.refill()
-
-    def hide_search(self) -> None:
-        """Hide the search line and give focus back to the list."""
-        self.query_one("#search").remove_class("-open")
-        self.query_one("#connections").focus()
 
     def cycle_time(self) -> str:
         """Next time mode for the ladder."""
