@@ -121,36 +121,40 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list
     stale = _stale_frames(conn)
     gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
     rows: list[int | Note] = []
-    in_handshake = False
+    in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
     for frame in conn.frames:
         gap = gaps.get(frame)
         if gap is not None:
-            problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
+            problem = frame in stale or (conn.close.reason == "reset" and frame == conn.close.frame)
             rows.append(Note("gap", escape(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
-        if f & SYN and not f & ACK and not in_handshake:
+        if f & SYN and not f & ACK and not in_handshake and not handshaken:
             rows.append(Note("section", _handshake_text(analysis, conn), frame))
-            in_handshake = True
+            in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame])
+            rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame]
+                        if _worth_a_row(ex, frame in stale, gap is not None))  # fmt: skip
         if frame == conn.close.frame:
             rows.append(_close_note(conn, frame))
         elif f & FIN and conn.close.how == "fin" and not answered and frame > conn.close.frame:
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            rows.append(
-                Note(
-                    "section",
-                    f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s FIN",
-                    frame,
-                )
-            )
+            rows.append(Note("section", f"the {side} closes its side too, {fmt_s(after)} after the "
+                             f"{conn.close.by}'s FIN (frame {conn.close.frame})", frame))  # fmt: skip
         rows.append(frame)
     return rows
+
+
+def _worth_a_row(ex, stale: bool, after_gap: bool) -> bool:
+    """Request rows say something new: the first two, after an idle gap, pipelined, stale.
+
+    A connection with 991 requests would otherwise repeat 'request N on this connection'
+    between every exchange; its frames still carry the request and ``↻ reused``."""
+    return ex.n <= 2 or stale or after_gap or ex.pipelined
 
 
 def _handshake_text(analysis, conn: Connection) -> str:
@@ -186,10 +190,15 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
 
 def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
-    problem = close.how == "rst" or close.reason in ("stale-reuse", "reset")
+    # In a stale reuse the FIN is the server's normal close: the problem is the request sent
+    # after it, which has its own row.
+    problem = close.how == "rst" or close.reason == "reset"
     mark = "✖ PROBLEM " if problem else ""
     what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
     text = f"{mark}{what.format(close.by)} ({close.reason})"
+    if close.reason == "stale-reuse" and close.how == "fin":
+        which = f"request {close.exchange}" if close.exchange else "a request"
+        text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
     return Note("section", text, frame, problem)
 
 
@@ -233,7 +242,7 @@ def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
 
 def format_frame(line: FrameLine) -> str:
     """One frame row as plain text."""
-    mark = "✖ RST reset " if line.problem else ""
+    mark = "✖ reset " if line.problem else ""
     extra = " ".join(x for x in (line.seqack, mark + line.label) if x)
     return f"{line.frame:>6} {line.time:>11} │{arrow(line)}│ {extra}".rstrip()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from katui.ui.export import default_name, render_markdown, system_copy, write_export
@@ -36,6 +37,15 @@ def after_load(method):
         return None
 
     return run
+
+
+def tmux_hint() -> str:
+    """Inside tmux, OSC 52 reaches the terminal only with ``set-clipboard on`` (the default,
+    ``external``, drops what applications send): say so rather than claim it arrived."""
+    if not os.environ.get("TMUX"):
+        return ""
+    return (" Inside tmux this needs `set -g set-clipboard on` (and `allow-passthrough on` "
+            "for nested sessions) in ~/.tmux.conf; otherwise nothing arrives.")  # fmt: skip
 
 
 class MainActions:
@@ -239,7 +249,7 @@ class MainActions:
             self.app.copy_to_clipboard(text)
         failed = system_copy(text)
         how = "terminal clipboard (OSC 52)" + ("" if failed else " and system clipboard")
-        return f"Copied {lines} lines of Markdown to the {how}.", "information"
+        return f"Copied {lines} lines of Markdown to the {how}.{tmux_hint()}", "information"
 
     def _off_thread(self) -> bool:
         import threading

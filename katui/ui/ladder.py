@@ -6,6 +6,8 @@ costs only the lines on screen. Row content comes from the pure :mod:`katui.repo
 
 from __future__ import annotations
 
+import re
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -16,8 +18,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.analysis.gaps import requests_by_frame
 from katui.report.ladder import Note, arrow, frame_line, gap_head, http_labels, ladder_rows
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
+
+_TCP_NOTES = re.compile(r"\[(?:retransmission|out-of-order|previous segment lost|truncated|"
+                        r"tcp keep-alive)(?:, [a-z -]+)*\]$")  # fmt: skip
 
 
 class LadderView(CursorMixin, ScrollView, can_focus=True):
@@ -31,11 +37,12 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     LadderView > .ladder--section { color: $text-muted; }
     LadderView > .ladder--problem { color: $text-error; text-style: bold; }
     LadderView > .ladder--label { color: $text-success; text-style: bold; }
+    LadderView > .ladder--note { color: $text-warning; }
     LadderView > .ladder--cursor { text-style: bold reverse; }
     LadderView > .ladder--cursor-blur { text-style: underline; }
     """
     COMPONENT_CLASSES = {"ladder--c2s", "ladder--s2c", "ladder--gap", "ladder--section",
-                         "ladder--problem", "ladder--label", "ladder--cursor",
+                         "ladder--problem", "ladder--label", "ladder--note", "ladder--cursor",
                          "ladder--cursor-blur"}  # fmt: skip
     BINDINGS = [*CURSOR_BINDINGS, *PAN_BINDINGS]
 
@@ -57,12 +64,15 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self.conn = None
         self.rows: list[int | Note] = []
         self._labels: dict[int, str] = {}
+        self._starts: set[int] = set()
+        """Frames where a request starts: ] and [ stop there too (not every one has a row)."""
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
 
     def show(self, analysis, conn, frame: int | None = None) -> None:
         """Draw ``conn`` (or nothing); put the cursor on ``frame`` when given."""
         self.analysis, self.conn = analysis, conn
         self._labels = http_labels(conn) if conn is not None else {}
+        self._starts = set(requests_by_frame(conn)) if conn is not None else set()
         self._rebuild()
         self.cursor = self.row_of(frame) if frame is not None else 0
         self.scroll_to(y=max(self.cursor - 2, 0), animate=False)
@@ -137,11 +147,16 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         """Move to the next (step 1) or previous (-1) request, gap or close row."""
         y = self.cursor + step
         while 0 <= y < len(self.rows):
-            if isinstance(self.rows[y], Note):
+            row = self.rows[y]
+            if isinstance(row, Note) or (row in self._starts and not self._noted(y)):
                 self.cursor = y
                 return True
             y += step
         return False
+
+    def _noted(self, y: int) -> bool:
+        """True when the row above frame row ``y`` is a note (the mark already stopped there)."""
+        return y > 0 and isinstance(self.rows[y - 1], Note)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
@@ -164,11 +179,15 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         lane = self._style("ladder--c2s" if line.c2s else "ladder--s2c")
         text = Text.assemble(f"{line.frame:>6} {line.time:>11} │", (arrow(line), lane), "│ ")
         if line.problem:
-            text.append("✖ RST reset ", self._style("ladder--problem"))
+            text.append("✖ reset ", self._style("ladder--problem"))
         if line.seqack:
             text.append(line.seqack + " ")
         if line.label:
-            text.append(line.label, self._style("ladder--label"))
+            # TCP notes ([retransmission]) are not HTTP: not in the colour of HTTP labels.
+            notes = _TCP_NOTES.search(line.label)
+            cut = notes.start() if notes else len(line.label)
+            text.append(line.label[:cut], self._style("ladder--label"))
+            text.append(line.label[cut:], self._style("ladder--note"))
         return text
 
     def render_line(self, y: int) -> Strip:
