@@ -90,7 +90,7 @@ async def test_big_exports_render_off_the_ui_thread(tmp_path, monkeypatch):
     """Above SYNC_EXPORT_LIMIT connections the Markdown is rendered by a thread worker."""
     import threading
 
-    import katui.ui.actions as actions
+    import katui.ui.exporting as actions
 
     monkeypatch.setattr(actions, "SYNC_EXPORT_LIMIT", 0)
     threads = []
@@ -114,7 +114,7 @@ async def test_big_exports_render_off_the_ui_thread(tmp_path, monkeypatch):
 
 
 async def test_huge_copies_skip_the_terminal_clipboard(monkeypatch):
-    import katui.ui.actions as actions
+    import katui.ui.exporting as actions
 
     monkeypatch.setattr(actions, "OSC52_LIMIT", 10)
     copied, sent = [], []

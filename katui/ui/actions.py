@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
-from katui.ui.export import default_name, render_markdown, system_copy, write_export
 from katui.ui.filters import SORT_KEYS
-from katui.ui.modals import ConfirmScreen, FindingsScreen, HelpScreen, ScopeScreen
+from katui.ui.modals import FindingsScreen, HelpScreen
 from katui.units import fmt_s
 
 GAP_STEPS_NS = [int(s * 1e9) for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300)]
-
-
-SYNC_EXPORT_LIMIT = 200
-"""Exports of at most this many connections render on the UI thread (fast, and immediate)."""
-OSC52_LIMIT = 1 << 20
-"""Largest Markdown sent to the terminal clipboard; terminals cap OSC 52 well below this."""
 
 
 PANES = ("connections", "ladder", "detail")
@@ -37,15 +28,6 @@ def after_load(method):
         return None
 
     return run
-
-
-def tmux_hint() -> str:
-    """Inside tmux, OSC 52 reaches the terminal only with ``set-clipboard on`` (the default,
-    ``external``, drops what applications send): say so rather than claim it arrived."""
-    if not os.environ.get("TMUX"):
-        return ""
-    return (" Inside tmux this needs `set -g set-clipboard on` (and `allow-passthrough on` "
-            "for nested sessions) in ~/.tmux.conf; otherwise nothing arrives.")  # fmt: skip
 
 
 class MainActions:
@@ -112,6 +94,8 @@ class MainActions:
         if self.query_one("#search").has_class("-open") and step < 0:
             self.hide_search()
             return
+        if step < 0 and self.cancel_export():
+            return
         if self.analysis is None:
             after_load(type(self).action_pane)(self, step)
             return
@@ -140,118 +124,3 @@ class MainActions:
         self.refill(stream)
         self.show_connection(self.analysis.connections[stream], frame)
         self.query_one("#ladder").focus()
-
-    def _scopes(self) -> list[tuple[str, str]]:
-        total = len(self.analysis.connections)
-        out = []
-        if self.conn is not None:
-            out.append(("selected", f"the selected connection (stream {self.conn.stream})"))
-        if self.filter.active:
-            out.append(("filtered", f"the filtered connections ({len(self.shown)})"))
-        out.append(("all", f"all connections ({total})"))
-        return out
-
-    def _streams(self, scope: str) -> list[int] | None:
-        if scope == "selected":
-            return [self.conn.stream]
-        if scope == "filtered":
-            return [c.stream for c in self.shown]
-        return None
-
-    def _markdown(self, scope: str) -> str:
-        return render_markdown(self.analysis, self._streams(scope), self.analysis.idle_threshold_ns)
-
-    @after_load
-    def action_export(self) -> None:
-        def chosen(result) -> None:
-            if result is not None:
-                self.export_to(*result)
-
-        path = default_name(self.analysis.path)
-        self.app.push_screen(ScopeScreen("Export", self._scopes(), path), chosen)
-
-    def export_to(self, scope: str, path: str, overwrite: bool = False) -> None:
-        """Write the Markdown for ``scope`` to ``path``, asking before replacing a file."""
-        if not path:
-            self.notify("No file name given; nothing written.", severity="warning")
-            return
-        if Path(path).expanduser().exists() and not overwrite:
-
-            def answer(yes: bool) -> None:
-                if yes:
-                    self.export_to(scope, path, overwrite=True)
-                else:
-                    self.notify("Not overwritten; nothing written.")
-
-            self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), answer)
-            return
-        self._in_background(scope, lambda text: self._write(path, text, overwrite), "Writing")
-
-    def _write(self, path: str, text: str, overwrite: bool) -> tuple[str, str]:
-        from katui.report.output import OutputError
-
-        try:
-            return f"Wrote {write_export(path, text, overwrite)}", "information"
-        except OutputError as exc:
-            return f"Export failed: {exc}", "error"
-
-    def _in_background(self, scope: str, deliver, verb: str) -> None:
-        """Render the Markdown for ``scope`` and ``deliver`` it; off the UI thread when big.
-
-        A load-test capture's "all connections" is 100 MB of Markdown and seconds of work: the
-        screen must stay responsive meanwhile. Small exports stay synchronous (and immediate).
-        """
-        streams = self._streams(scope)
-        count = len(self.analysis.connections) if streams is None else len(streams)
-
-        def job() -> tuple[str, str]:
-            return deliver(self._markdown(scope))
-
-        if count <= SYNC_EXPORT_LIMIT:
-            message, severity = job()
-            self.notify(message, severity=severity)
-            return
-        self.notify(f"{verb} Markdown for {count} connections…", timeout=3)
-
-        def worker() -> None:
-            message, severity = job()
-            self.app.call_from_thread(self.notify, message, severity=severity)
-
-        self.run_worker(worker, thread=True, group="export")
-
-    @after_load
-    def action_copy(self) -> None:
-        def chosen(result) -> None:
-            if result is not None:
-                self.copy_scope(result[0])
-
-        self.app.push_screen(ScopeScreen("Copy", self._scopes(), None), chosen)
-
-    def copy_scope(self, scope: str) -> None:
-        """Copy the Markdown for ``scope``: OSC 52 through the terminal, and pyperclip."""
-        self._in_background(scope, self._copy, "Copying")
-
-    def _copy(self, text: str) -> tuple[str, str]:
-        lines = text.count("\n") + 1
-        if len(text) > OSC52_LIMIT:
-            # Terminals drop (or choke on) huge OSC 52 payloads; only the local clipboard.
-            failed = system_copy(text)
-            if failed:
-                return (
-                    f"{lines} lines of Markdown are too much for the terminal clipboard "
-                    f"and the system clipboard failed ({failed}); export to a file with e.",
-                    "warning",
-                )
-            return f"Copied {lines} lines of Markdown to the system clipboard.", "information"
-        if self._off_thread():
-            self.app.call_from_thread(self.app.copy_to_clipboard, text)
-        else:
-            self.app.copy_to_clipboard(text)
-        failed = system_copy(text)
-        how = "terminal clipboard (OSC 52)" + ("" if failed else " and system clipboard")
-        return f"Copied {lines} lines of Markdown to the {how}.{tmux_hint()}", "information"
-
-    def _off_thread(self) -> bool:
-        import threading
-
-        return threading.current_thread() is not threading.main_thread()

@@ -32,6 +32,7 @@ KEYS: list[Key] = [
     Key("f", "findings", "Findings: capture-wide verdicts", True),
     Key("t", "time_mode", "Time: capture / connection / delta"),
     Key("e", "export", "Export: Markdown to a file", True),
+    Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard", True),
     Key("q", "quit", "Quit", True),
     Key("l,enter", "pane(1)", "Into: list → ladder → detail", palette=False),

@@ -18,6 +18,7 @@ from katui.textsafe import safe_text
 from katui.ui import actions
 from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
+from katui.ui.exporting import ExportActions
 from katui.ui.filters import COLUMN_SORT, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
@@ -49,7 +50,7 @@ def summary_text(a) -> Text:
     return text
 
 
-class MainScreen(PromptActions, actions.MainActions, Screen):
+class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
     """Everything on one screen; widgets post messages up, this screen sets their attributes."""
 
     BINDINGS = bindings()
@@ -85,6 +86,7 @@ class MainScreen(PromptActions, actions.MainActions, Screen):
                 yield DetailPane(id="detail")
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
         yield Input(id="search", placeholder=FILTER_HINT, select_on_focus=False)
+        yield Static(id="export-progress")
         yield Footer()
 
     def on_mount(self) -> None:

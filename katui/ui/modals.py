@@ -98,13 +98,14 @@ class ScopeScreen(ModalScreen[tuple[str, str] | None]):
     def action_up(self) -> None:
         self.query_one(OptionList).action_cursor_up()
 
-    def __init__(self, verb: str, choices: list[tuple[str, str]], path: str | None) -> None:
+    def __init__(self, verb: str, choices: list[tuple[str, str]], path: str | None,
+                 what: str = "Markdown") -> None:  # fmt: skip
         super().__init__()
-        self.verb, self.choices, self.path = verb, choices, path
+        self.verb, self.choices, self.path, self.what = verb, choices, path, what
 
     def compose(self) -> ComposeResult:
         with Vertical(id="scope-box", classes="modal-box"):
-            yield Label(f"{self.verb} Markdown for… (Enter chooses, Esc cancels)",
+            yield Label(f"{self.verb} {self.what} for… (Enter chooses, Esc cancels)",
                         classes="modal-title")  # fmt: skip
             yield OptionList(*[Option(text, id=key) for key, text in self.choices], id="scope")
             if self.path is not None:
