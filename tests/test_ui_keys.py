@@ -203,3 +203,18 @@ async def test_keys_typed_while_loading_run_after_it_and_the_cursor_stays():
         assert type(app.screen).__name__ == "FindingsScreen"
         await pilot.press("escape")
         assert _focused(app) == "ladder"
+
+
+async def test_keys_in_one_read_act_in_order():
+    """'l' then 'j' sent at once (tmux, a fast typist): j moves in the ladder, not the list."""
+    from textual import events
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for key in ("l", "j", "j", "h"):
+            app.post_message(events.Key(key, key))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.main.query_one("#ladder").cursor == 2
+        assert app.main.conn.stream == 0 and _focused(app) == "connections"

@@ -79,3 +79,24 @@ async def test_filter_typed_while_loading_is_applied_when_loaded():
         app.main.analysis = analyze(SEED)
         await pilot.pause()
         assert _shown(app) == [0]
+
+
+async def test_text_sent_with_the_slash_in_one_read_lands_in_the_prompt():
+    """tmux send-keys and pastes deliver '/reason:sta' at once: no key may reach the list."""
+    from textual import events
+
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        names = {"/": "slash", ":": "colon", " ": "space"}
+        for ch in "/reason:sta se":  # 'e' would export, 's' toggle seq/ack, if they leaked
+            app.post_message(events.Key(names.get(ch, ch), ch))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.main.query_one("#search").value == "reason:sta se"
+        assert type(app.screen).__name__ == "MainScreen" and not app.main.query_one("#ladder").seqack
+        await pilot.press("backspace", "backspace", "backspace", "enter")
+        for ch in ":20":
+            app.post_message(events.Key(names.get(ch, ch), ch))
+        await pilot.pause()
+        assert app.main.query_one("#search").value == "20"

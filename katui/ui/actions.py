@@ -35,7 +35,9 @@ class MainActions:
 
     def check_action(self, action: str, parameters) -> bool | None:
         # While loading every key is accepted (and kept by after_load); a failed load leaves
-        # only help and quit.
+        # only help and quit. In the prompt the keys type (see keys.bindings), but Esc.
+        if getattr(self.focused, "id", None) == "search":
+            return action == "back"
         return action in ("help", "quit") or not self.error
 
     def run_pending(self) -> None:
@@ -85,17 +87,19 @@ class MainActions:
     @after_load
     def action_mark(self, step: int) -> None:
         ladder = self.query_one("#ladder")
-        ladder.focus()
+        self.set_focus(ladder)
         if not ladder.next_mark(step):
             self.notify("No more requests or gaps that way.", severity="warning", timeout=2)
 
-    def action_pane(self, step: int) -> None:
-        """Into (1) or back (-1) one pane; backing out of a prompt closes it first."""
-        if self.query_one("#search").has_class("-open") and step < 0:
+    def action_back(self) -> None:
+        """Esc: close the prompt, else cancel a running export, else back one pane."""
+        if self.query_one("#search").has_class("-open"):
             self.hide_search()
-            return
-        if step < 0 and self.cancel_export():
-            return
+        elif not self.cancel_export():
+            self.action_pane(-1)
+
+    def action_pane(self, step: int) -> None:
+        """Into (1) or back (-1) one pane."""
         if self.analysis is None:
             after_load(type(self).action_pane)(self, step)
             return
@@ -123,4 +127,4 @@ class MainActions:
             self.filter = Query()
         self.refill(stream)
         self.show_connection(self.analysis.connections[stream], frame)
-        self.query_one("#ladder").focus()
+        self.set_focus(self.query_one("#ladder"))

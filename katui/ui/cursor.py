@@ -6,28 +6,31 @@ from textual import events
 from textual.binding import Binding
 
 CURSOR_BINDINGS = [
-    Binding("down,j", "cursor(1)", "Move down", show=False),
-    Binding("up,k", "cursor(-1)", "Move up", show=False),
-    Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-    Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-    Binding("home,g", "jump(0)", "First row", show=False),
-    Binding("end,G", "jump(-1)", "Last row", show=False),
+    Binding("down,j", "cursor(1)", "Move down", show=False, priority=True),
+    Binding("up,k", "cursor(-1)", "Move up", show=False, priority=True),
+    Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, priority=True),
+    Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, priority=True),
+    Binding("home,g", "jump(0)", "First row", show=False, priority=True),
+    Binding("end,G", "jump(-1)", "Last row", show=False, priority=True),
 ]
-"""Vim keys and arrows, less-style paging, g/G."""
+"""Vim keys and arrows, less-style paging, g/G. Priority bindings, like the screen's (see
+katui.ui.keys.bindings): every key is acted on before the next is handed out, in order."""
 
 PAN_BINDINGS = [
-    Binding("left,less_than_sign", "pan(-8)", "Pan left (long URIs and notes)", show=False),
-    Binding("right,greater_than_sign", "pan(8)", "Pan right (long URIs and notes)", show=False),
+    Binding("left,less_than_sign", "pan(-8)", "Pan left (long URIs and notes)", show=False, priority=True),
+    Binding(
+        "right,greater_than_sign", "pan(8)", "Pan right (long URIs and notes)", show=False, priority=True
+    ),
 ]
 """Sideways panning has its own keys: h and l move between panes everywhere."""
 
 SCROLL_BINDINGS = [
-    Binding("down,j", "scroll_down", "Scroll down", show=False),
-    Binding("up,k", "scroll_up", "Scroll up", show=False),
-    Binding("pagedown,ctrl+f", "page_down", "Page down", show=False),
-    Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
-    Binding("home,g", "scroll_home", "Top", show=False),
-    Binding("end,G", "scroll_end", "Bottom", show=False),
+    Binding("down,j", "scroll_down", "Scroll down", show=False, priority=True),
+    Binding("up,k", "scroll_up", "Scroll up", show=False, priority=True),
+    Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, priority=True),
+    Binding("pageup,ctrl+b", "page_up", "Page up", show=False, priority=True),
+    Binding("home,g", "scroll_home", "Top", show=False, priority=True),
+    Binding("end,G", "scroll_end", "Bottom", show=False, priority=True),
 ]
 """The same keys for the scrolling text panes (detail, help)."""
 

@@ -58,7 +58,7 @@ def _window(analysis, conn, frame: int, c2s: bool) -> str:
     if shifts is None:
         return f"win={raw} (scale unknown: the handshake is not in the capture)"
     shift = shifts[0] if c2s else shifts[1]
-    return f"win={raw << shift} ({raw} × 2^{shift})" if shift else f"win={raw}"
+    return f"win={raw << shift} ({raw} × 2^{shift})" if shift and raw else f"win={raw}"
 
 
 def _message_at(conn, frame: int):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from katui.analysis.query import PROBLEM_REASONS, PayloadKind, Query, matches
+from katui.analysis.query import PayloadKind, Query, matches
 from katui.model import Connection, reason_label
 from katui.units import fmt_s
 
@@ -48,8 +48,11 @@ def closed_by(conn: Connection) -> str:
 
 
 def closed_by_cell(by: str | None, how: str | None, reason: str) -> str:
-    """:func:`closed_by` from the close's fields (the list measures its column with it)."""
-    mark = " ✖" if how == "rst" or reason in PROBLEM_REASONS else ""
+    """:func:`closed_by` from the close's fields (the list measures its column with it).
+
+    Only a reset is marked here: in a stale reuse the FIN was normal (the reason column marks
+    the problem)."""
+    mark = " ✖" if how == "rst" else ""
     return ("open" if by is None else f"{by} {(how or '').upper()}") + mark
 
 

@@ -36,7 +36,13 @@ KEYS: list[Key] = [
     Key("y", "copy", "Copy: Markdown to the clipboard", True),
     Key("q", "quit", "Quit", True),
     Key("l,enter", "pane(1)", "Into: list → ladder → detail", palette=False),
-    Key("h,escape", "pane(-1)", "Back: detail → ladder → list (Esc also closes a prompt)", palette=False),
+    Key("h", "pane(-1)", "Back: detail → ladder → list", palette=False),
+    Key(
+        "escape",
+        "back",
+        "Back one level: close the prompt, cancel an export, or back one pane (never clears the filter)",
+        palette=False,
+    ),
     Key("right_square_bracket", "mark(1)", "Next request, gap or close in the ladder"),
     Key("left_square_bracket", "mark(-1)", "Previous request, gap or close in the ladder"),
     Key("R", "filter('reused')", "Filter: toggle the word reused (more than one request)"),
@@ -60,9 +66,15 @@ EXTRA = [
 
 
 def bindings() -> list[Binding]:
-    """Textual bindings for :data:`KEYS` (footer: the word before ':', help: the whole text)."""
+    """Textual bindings for :data:`KEYS` (footer: the word before ':', help: the whole text).
+
+    Priority bindings: the screen acts on a key before the next one is handed to the focused
+    pane, so 'l' then 'j' in one read (tmux, a fast typist) moves in the ladder, and '/' then
+    text puts the text in the prompt. While the prompt has focus they are refused (it types
+    them) and only Esc, an ordinary binding, acts."""
     return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
-                    show=k.show, tooltip=k.description) for k in KEYS]  # fmt: skip
+                    show=k.show, tooltip=k.description, priority=k.keys != "escape")
+            for k in KEYS]  # fmt: skip
 
 
 _NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "right_square_bracket": "]",

@@ -115,7 +115,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         table = self.query_one("#connections", ConnectionTable)
         if not self.has_class("-previewing"):
             self.add_class("-previewing")
-            table.focus()  # j/k/Enter typed while loading go to the list
+            self.set_focus(table)  # j/k/Enter typed while loading go to the list
         table.append_preview(rows)
         table.border_title = f"Connections {table.row_count} so far · loading…"
 

@@ -32,7 +32,8 @@ class PromptActions:
         search.value = value
         search.add_class("-open")
         self._check(value)
-        search.focus()
+        # set_focus now, not focus() (which defers): what is typed right after / must land here.
+        self.set_focus(search)
         search.cursor_position = len(value)
 
     def action_search(self, prefix: str = "") -> None:
@@ -48,7 +49,7 @@ class PromptActions:
     def hide_search(self) -> None:
         """Hide the prompt line and give focus back to the list."""
         self.query_one("#search").remove_class("-open")
-        self.query_one("#connections").focus()
+        self.set_focus(self.query_one("#connections"))
 
     def _check(self, value: str) -> str | None:
         """Validate the prompt's text; show the one-line error under it (None when fine)."""
