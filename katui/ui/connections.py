@@ -193,7 +193,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             return strip.crop_extend(scroll_x, scroll_x + width, base)
         index = scroll_y + y - 1
         if not self.conns and y == 1:
-            hint = "  nothing matches: x or Esc clears the filters"
+            hint = "  nothing matches: x clears the filter"
             return Strip([Segment(hint, base)]).crop_extend(0, width, base)
         if index >= len(self.conns):
             return Strip.blank(width, base)

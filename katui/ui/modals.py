@@ -31,10 +31,11 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = _CLOSE + [Binding("question_mark", "dismiss(None)", "Close", show=False)]
 
     def compose(self) -> ComposeResult:
+        rows = help_rows()
         table = Table(box=None, show_header=False, expand=True, padding=(0, 1))
-        table.add_column("key", style="bold", no_wrap=True)
+        table.add_column("key", style="bold", no_wrap=True, width=max(len(k) for k, _ in rows))
         table.add_column("action", ratio=1)
-        for keys, what in help_rows():
+        for keys, what in rows:
             table.add_row(keys, what)
         with Vertical(id="help-box", classes="modal-box"):
             yield Label("katui keys — j/k scroll, Esc or q closes", classes="modal-title")
