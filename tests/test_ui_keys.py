@@ -218,3 +218,30 @@ async def test_keys_in_one_read_act_in_order():
         await pilot.pause()
         assert app.main.query_one("#ladder").cursor == 2
         assert app.main.conn.stream == 0 and _focused(app) == "connections"
+
+
+async def test_mouse_wheel_scrolls_the_ladder():
+    from textual import events
+
+    app = KatuiApp(str(SAMPLES / "real" / "proxy-nginx-race.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        region = ladder.region
+        x, y = region.x + 2, region.y + 2
+        for _ in range(3):
+            ladder.post_message(events.MouseScrollDown(ladder, 2, 2, 0, 0, 0, False, False, False,
+                                                       screen_x=x, screen_y=y))  # fmt: skip
+        await pilot.pause()
+        await pilot.pause()
+        assert ladder.scroll_y > 0
+
+
+async def test_the_list_takes_the_screen_while_loading():
+    app = KatuiApp(SEED)
+    app.load = lambda: None
+    async with app.run_test(size=(80, 24)) as pilot:
+        a = analyze(SEED)
+        app.main.preview([Preview(c.stream, c.client, c.server, c.start_ns) for c in a.connections])
+        await pilot.pause()
+        assert app.main.query_one("#connections").region.height >= 18
