@@ -14,7 +14,7 @@ import sys
 from katui import __version__
 from katui.capture.errors import CaptureError
 
-FORMATS = ("text", "md", "json")
+FORMATS = ("text", "md", "json", "csv", "csv-requests")
 
 
 def _threshold(value: str) -> int:
@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument(
         "--idle", type=_threshold, default=None, metavar="SECONDS", help="idle gap threshold (default 1 s)"
     )
-    rep = sub.add_parser("report", help="print the analysis (text, Markdown or JSON)")
+    rep = sub.add_parser(
+        "report", help="print the analysis (text, Markdown, JSON, or CSV of connections or requests)"
+    )
     rep.add_argument("file", help="pcap / pcapng capture, optionally .gz; - reads standard input")
     rep.add_argument("--format", "-f", choices=FORMATS, default="text")
     rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 def _report(args) -> int:
     from katui.analysis.pipeline import analyze
     from katui.analysis.verdicts import DEFAULT_IDLE_NS
-    from katui.report import jsonout, markdown, text
+    from katui.report import csvout, jsonout, markdown, text
     from katui.report.output import OutputError, write_atomic
 
     if (
@@ -112,6 +114,10 @@ def _report(args) -> int:
             out = jsonout.chunks(a, streams)
         elif args.format == "md":
             out = markdown.render(a, streams)
+        elif args.format == "csv":
+            out = csvout.render(a, streams)
+        elif args.format == "csv-requests":
+            out = csvout.render_requests(a, streams)
         else:
             out = text.render(a, streams, ladder=args.ladder)
         for w in a.warnings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from ui_helpers import SAMPLES, settle
 
 from katui.report.markdown import render
@@ -89,7 +90,7 @@ async def test_big_exports_render_off_the_ui_thread(tmp_path, monkeypatch):
     """Above SYNC_EXPORT_LIMIT connections the Markdown is rendered by a thread worker."""
     import threading
 
-    import katui.ui.actions as actions
+    import katui.ui.exporting as actions
 
     monkeypatch.setattr(actions, "SYNC_EXPORT_LIMIT", 0)
     threads = []
@@ -113,7 +114,7 @@ async def test_big_exports_render_off_the_ui_thread(tmp_path, monkeypatch):
 
 
 async def test_huge_copies_skip_the_terminal_clipboard(monkeypatch):
-    import katui.ui.actions as actions
+    import katui.ui.exporting as actions
 
     monkeypatch.setattr(actions, "OSC52_LIMIT", 10)
     copied, sent = [], []
@@ -125,3 +126,19 @@ async def test_huge_copies_skip_the_terminal_clipboard(monkeypatch):
         await pilot.press("y", "enter")
         await pilot.pause()
         assert copied and not sent
+
+
+@pytest.mark.parametrize("tmux", [None, "/tmp/tmux-0/default,1,0"])
+async def test_copy_inside_tmux_says_how_to_let_osc52_through(monkeypatch, tmux):
+    monkeypatch.setattr("pyperclip.copy", lambda text: None)
+    if tmux:
+        monkeypatch.setenv("TMUX", tmux)
+    else:
+        monkeypatch.delenv("TMUX", raising=False)
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("y", "enter")
+        await pilot.pause()
+        said = " ".join(n.message for n in app._notifications)
+        assert ("set -g set-clipboard on" in said) == bool(tmux)

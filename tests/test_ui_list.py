@@ -42,7 +42,7 @@ async def test_preview_rows_are_replaced_by_the_analysis():
         await settle(app, pilot)
         # A preview arriving late (after the analysis) must not disturb the real rows.
         app.main.preview([Preview(0, "1.2.3.4:1", "5.6.7.8:80", 0)])
-        assert table.row_total == 2 and table.get_row_at(0)[5] == "idle-timeout"
+        assert table.row_total == 2 and table.get_row_at(0)[6] == "idle-timeout"
         # Before the analysis, previews are listed with their verdicts pending.
         table.append_preview([Preview(9, "1.2.3.4:1", "5.6.7.8:80", 0)])
         assert table.get_row_at(2)[3] == "loading…"

@@ -39,16 +39,32 @@ async def test_command_palette_reaches_main_actions():
     app = KatuiApp(str(capture_path("httptest.pcap")))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        titles = [c.title for c in app.get_system_commands(app.main)]
-        for word in ("Findings", "Export", "Copy", "Filter: reused", "Search", "Time"):
+        commands = list(app.get_system_commands(app.main))
+        titles = [c.title for c in commands]
+        for word in ("Findings", "Export", "Copy", "Filter: toggle the word reused", "Filter: status",
+                     "Time", "Go to"):  # fmt: skip
             assert any(t.startswith(word) for t in titles), word
-        await pilot.press("ctrl+p", *"reused conn", "enter")
+        helps = {c.title.split(":")[0]: c.help for c in commands}
+        assert helps["Help"] == "key ?" and helps["Go to"] == "key :"  # not 'question_mark'
+        await pilot.press("ctrl+p", *"toggle the word reused", "enter")
         await pilot.pause()
         await pilot.pause()
-        assert app.main.filter.reused
+        assert app.main.filter.text == "reused"
 
 
 def test_ladder_rows_and_textsafe_import_no_textual():
     code = ("import sys, katui.report.ladder, katui.textsafe, katui.ui.filters; "
             "sys.exit('textual' in sys.modules or 'rich' in sys.modules)")  # fmt: skip
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+async def test_palette_screenshot_writes_to_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = KatuiApp(str(capture_path("httptest.pcap")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        shots = [c for c in app.get_system_commands(app.main) if c.title == "Screenshot"]
+        assert len(shots) == 1 and str(tmp_path) in shots[0].help
+        app.screenshot_here()
+        await pilot.pause()
+    assert list(tmp_path.glob("*.svg"))

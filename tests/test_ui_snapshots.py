@@ -33,3 +33,28 @@ def test_error_screen(snap_compare, tmp_path, monkeypatch):
     (tmp_path / "notes.pcap").write_text("not a capture")
     app = KatuiApp("notes.pcap")
     assert snap_compare(app, terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_help_screen(snap_compare):
+    async def help_(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(KatuiApp(SEED), terminal_size=(80, 24), run_before=help_)
+
+
+def test_filter_prompt_with_an_error(snap_compare):
+    async def typed(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("slash", *"reused idle:4s")
+
+    assert snap_compare(KatuiApp(SEED), terminal_size=(80, 24), run_before=typed)
+
+
+def test_stale_reuse_at_180x50_with_the_ladder_focused(snap_compare):
+    async def to_ladder(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("l", "G")
+
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    assert snap_compare(app, terminal_size=(180, 50), run_before=to_ladder)

@@ -9,6 +9,7 @@ plain text and the TUI styles by role.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
@@ -123,36 +124,40 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS) -> li
     stale = _stale_frames(conn)
     gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
     rows: list[int | Note] = []
-    in_handshake = False
+    in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
     for frame in conn.frames:
         gap = gaps.get(frame)
         if gap is not None:
-            problem = conn.close.reason in ("stale-reuse", "reset") and frame in stale | {conn.close.frame}
+            problem = frame in stale or (conn.close.reason == "reset" and frame == conn.close.frame)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
-        if f & SYN and not f & ACK and not in_handshake:
+        if f & SYN and not f & ACK and not in_handshake and not handshaken:
             rows.append(Note("section", _handshake_text(analysis, conn), frame))
-            in_handshake = True
+            in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame])
+            rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame]
+                        if _worth_a_row(ex, frame in stale, gap is not None))  # fmt: skip
         if frame == conn.close.frame:
             rows.append(_close_note(conn, frame))
         elif f & FIN and conn.close.how == "fin" and not answered and frame > conn.close.frame:
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            rows.append(
-                Note(
-                    "section",
-                    f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s FIN",
-                    frame,
-                )
-            )
+            rows.append(Note("section", f"the {side} closes its side too, {fmt_s(after)} after the "
+                             f"{conn.close.by}'s FIN (frame {conn.close.frame})", frame))  # fmt: skip
         rows.append(frame)
     return rows
+
+
+def _worth_a_row(ex, stale: bool, after_gap: bool) -> bool:
+    """Request rows say something new: the first two, after an idle gap, pipelined, stale.
+
+    A connection with 991 requests would otherwise repeat 'request N on this connection'
+    between every exchange; its frames still carry the request and ``↻ reused``."""
+    return ex.n <= 2 or stale or after_gap or ex.pipelined
 
 
 def _handshake_text(analysis, conn: Connection) -> str:
@@ -188,10 +193,15 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
 
 def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
-    problem = close.is_problem
+    # In a stale reuse the FIN is the server's normal close: the problem is the request sent
+    # after it, which has its own row.
+    problem = close.how == "rst" or (close.is_problem and close.reason != "stale-reuse")
     mark = "✖ PROBLEM " if problem else ""
     what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
     text = f"{mark}{what.format(close.by)} ({close.reason})"
+    if close.reason == "stale-reuse" and close.how == "fin":
+        which = f"request {close.exchange}" if close.exchange else "a request"
+        text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
     return Note("section", text, frame, problem)
 
 
@@ -233,13 +243,17 @@ def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
     return f"◀{'─' * fill}{body}─"
 
 
-ROLES = ("c2s", "s2c", "gap", "section", "problem", "label")
+ROLES = ("c2s", "s2c", "gap", "section", "problem", "label", "note")
 """What a piece of a ladder row is, for styling: the lane arrow of a frame sent by the client
-(``c2s``) or the server (``s2c``), an idle-gap or section note, a problem marker, an HTTP label.
-A piece without a role (None) is plain."""
+(``c2s``) or the server (``s2c``), an idle-gap or section note, a problem marker, an HTTP label,
+a TCP note (``[retransmission]``: not HTTP, so not in the HTTP labels' colour). A piece without
+a role (None) is plain."""
 
 Piece = tuple[str, str | None]
 """(text, role): a piece of a ladder row."""
+
+_TCP_NOTES = re.compile(r"\[(?:retransmission|out-of-order|previous segment lost|truncated|"
+                        r"tcp keep-alive)(?:, [a-z -]+)*\]$")  # fmt: skip
 
 
 def frame_pieces(line: FrameLine) -> list[Piece]:
@@ -249,9 +263,14 @@ def frame_pieces(line: FrameLine) -> list[Piece]:
     if line.seqack:
         out.append((line.seqack + " ", None))
     if line.problem:
-        out.append(("✖ RST reset ", "problem"))
+        out.append(("✖ reset ", "problem"))
     if line.label:
-        out.append((line.label, "label"))
+        notes = _TCP_NOTES.search(line.label)
+        cut = notes.start() if notes else len(line.label)
+        if cut:
+            out.append((line.label[:cut], "label"))
+        if cut < len(line.label):
+            out.append((line.label[cut:], "note"))
     return out
 
 

@@ -14,6 +14,7 @@ from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs
 from katui.report.ladder import ladder_lines
+from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
@@ -33,8 +34,11 @@ def _fence(lines: list[str]) -> list[str]:
     return [fence + "text", *lines, fence]
 
 
-def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int | None = None) -> str:
-    """The Markdown report for all connections, or only ``streams``."""
+def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int | None = None,
+           progress=None) -> str:  # fmt: skip
+    """The Markdown report for all connections, or only ``streams``.
+
+    ``progress(done, total)`` is called every 100 connections (it may raise to cancel)."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     gap_ns = a.idle_threshold_ns if idle_threshold_ns is None else idle_threshold_ns
     out = [f"# katui: {md(a.path)}", ""]
@@ -57,7 +61,9 @@ def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
                 out.append(f"  - {covers(f)}")
             if f.advice:
                 out.append(f"  - what to do: {md(f.advice)}")
-    for c in conns:
+    for i, c in enumerate(conns):
+        if progress is not None and i % 100 == 0:
+            progress(i, len(conns))
         out += ["", *_connection(a, c, gap_ns)]
     return "\n".join(out) + "\n"
 
@@ -143,6 +149,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
+        diagram = sequence_diagram(a, c, gap_ns)
+        if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
+            out += ["", *diagram]
         out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200))]
     else:
         out += [

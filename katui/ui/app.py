@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from textual import work
@@ -9,7 +10,7 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
-from katui.ui.keys import KEYS
+from katui.ui.keys import KEYS, key_label
 from katui.ui.main import MainScreen
 
 
@@ -104,13 +105,26 @@ class KatuiApp(App[int]):
         self.main.error = message.error
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":  # Textual's writes to ~/Downloads, often missing
+                yield command
+        yield SystemCommand("Screenshot", f"Save an SVG of the screen in {os.getcwd()}",
+                            lambda: self.set_timer(0.1, self.screenshot_here))  # fmt: skip
         if screen is not self.main:
             return
         for key in KEYS:
             if key.palette and key.action != "quit":
-                yield SystemCommand(key.description, f"key: {key.keys.split(',')[0]}",
+                yield SystemCommand(key.description, f"key {key_label(key.keys.split(',')[0])}",
                                     _runner(self.main, key.action))  # fmt: skip
+
+    def screenshot_here(self) -> None:
+        """Save an SVG screenshot in the current directory and say where."""
+        try:
+            path = self.save_screenshot(path=os.getcwd())
+        except OSError as exc:
+            self.notify(f"Screenshot not saved: {exc}", severity="error")
+            return
+        self.notify(f"Screenshot saved to {path}")
 
 
 def _runner(screen: Screen, action: str):

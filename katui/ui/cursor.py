@@ -1,18 +1,38 @@
-"""Keyboard cursor shared by the line-by-line views (connection list and ladder)."""
+"""Keyboard and mouse cursor shared by the line-by-line views (connection list and ladder)."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 
 CURSOR_BINDINGS = [
-    Binding("down,j", "cursor(1)", "Down", show=False),
-    Binding("up,k", "cursor(-1)", "Up", show=False),
-    Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-    Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-    Binding("home,g", "jump(0)", "First row", show=False),
-    Binding("end,G", "jump(-1)", "Last row", show=False),
+    Binding("down,j", "cursor(1)", "Move down", show=False, priority=True),
+    Binding("up,k", "cursor(-1)", "Move up", show=False, priority=True),
+    Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, priority=True),
+    Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, priority=True),
+    Binding("home,g", "jump(0)", "First row", show=False, priority=True),
+    Binding("end,G", "jump(-1)", "Last row", show=False, priority=True),
 ]
-"""Vim keys and arrows, less-style paging, g/G."""
+"""Vim keys and arrows, less-style paging, g/G. Priority bindings, like the screen's (see
+katui.ui.keys.bindings): every key is acted on before the next is handed out, in order."""
+
+PAN_BINDINGS = [
+    Binding("left,less_than_sign", "pan(-8)", "Pan left (long URIs and notes)", show=False, priority=True),
+    Binding(
+        "right,greater_than_sign", "pan(8)", "Pan right (long URIs and notes)", show=False, priority=True
+    ),
+]
+"""Sideways panning has its own keys: h and l move between panes everywhere."""
+
+SCROLL_BINDINGS = [
+    Binding("down,j", "scroll_down", "Scroll down", show=False, priority=True),
+    Binding("up,k", "scroll_up", "Scroll up", show=False, priority=True),
+    Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, priority=True),
+    Binding("pageup,ctrl+b", "page_up", "Page up", show=False, priority=True),
+    Binding("home,g", "scroll_home", "Top", show=False, priority=True),
+    Binding("end,G", "scroll_end", "Bottom", show=False, priority=True),
+]
+"""The same keys for the scrolling text panes (detail, help)."""
 
 
 class CursorMixin:
@@ -34,11 +54,42 @@ class CursorMixin:
     def action_jump(self, where: int) -> None:
         self.cursor = 0 if where == 0 else self.row_total - 1
 
+    def action_pan(self, step: int) -> None:
+        self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)
+
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, self.row_total - 1))
 
     def on_resize(self) -> None:
         self.scroll_to_region_of(self.cursor)
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor bar is drawn brighter in the focused pane
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def cursor_style(self, prefix: str):
+        """The cursor bar's style: bright in the focused pane, dim elsewhere."""
+        return self.get_component_rich_style(f"{prefix}--cursor" if self.has_focus
+                                             else f"{prefix}--cursor-blur", partial=True)  # fmt: skip
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a row selects it (and focuses the pane); on a header line, see
+        :meth:`header_clicked`."""
+        where = event.get_content_offset(self)
+        if where is None:
+            return
+        self.focus()
+        if where.y < self.pinned:
+            self.header_clicked(where.x + int(self.scroll_offset.x))
+            return
+        row = int(self.scroll_offset.y) + where.y - self.pinned
+        if 0 <= row < self.row_total:
+            self.cursor = row
+
+    def header_clicked(self, x: int) -> None:
+        """Called with the virtual column of a click on a pinned header line."""
 
     def scroll_to_region_of(self, y: int) -> None:
         """Keep row ``y`` on screen."""

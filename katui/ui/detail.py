@@ -6,9 +6,12 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from katui.model import ACK, reason_label
+from katui.analysis.payload import payload_kind
+from katui.analysis.tcpopts import window_shifts
+from katui.model import ACK, SYN, reason_label
 from katui.report.ladder import flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
+from katui.ui.cursor import SCROLL_BINDINGS
 from katui.units import fmt_bytes, fmt_s, plural
 
 PAYLOAD_LIMIT = 4096
@@ -25,19 +28,36 @@ def connection_text(analysis, conn) -> Text:
     text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
+    kind = payload_kind(analysis, conn)
+    if not conn.http:  # keep-alive words do not apply: say what it carries instead
+        text.append(f"payload: {kind or 'not HTTP/1.x (unknown protocol)'}; keep-alive verdicts "
+                    "do not apply\n")  # fmt: skip
     text.append("✖ PROBLEM " if c.is_problem else "", "bold")
     text.append(f"close: {safe_text(c.explanation)} [{reason_label(c.reason)}]")
     if c.frame:
         text.append(f" at frame {c.frame}")
     if c.evidence:
         text.append(f"\nevidence: {safe_text('; '.join(c.evidence))}")
-    for label, n in (("retransmissions", conn.retransmissions), ("lost segments",
-                     conn.lost_segments), ("truncated frames", conn.truncated_frames)):  # fmt: skip
+    for label, n in (("retransmission", conn.retransmissions), ("lost segment",
+                     conn.lost_segments), ("truncated frame", conn.truncated_frames)):  # fmt: skip
         if n:
-            text.append(f"\n⚠ {n} {label}")
+            text.append(f"\n⚠ {plural(n, label)}")
     if conn.http_error:
         text.append(f"\n⚠ HTTP parsing stopped: {safe_text(conn.http_error)}")
     return text
+
+
+def _window(analysis, conn, frame: int, c2s: bool) -> str:
+    """The receive window with the scale the handshake negotiated applied (RFC 7323)."""
+    t, i = analysis.table, frame - 1
+    raw = t.win[i]
+    if t.flags[i] & SYN:
+        return f"win={raw} (SYN: never scaled)"
+    shifts = window_shifts(analysis, conn)
+    if shifts is None:
+        return f"win={raw} (scale unknown: the handshake is not in the capture)"
+    shift = shifts[0] if c2s else shifts[1]
+    return f"win={raw << shift} ({raw} × 2^{shift})" if shift and raw else f"win={raw}"
 
 
 def _message_at(conn, frame: int):
@@ -59,7 +79,7 @@ def frame_text(analysis, conn, frame: int) -> Text:
     text.append(f"  {who}  {src} → {dst}\n")
     text.append(f"t={line.time} s (+{(t.ts[i] - conn.start_ns) / 1e9:.6f} s in connection)  "
                 f"flags [{flag_text(t.flags[i])}]  {line.seqack if t.flags[i] & ACK else ''}"
-                f"  win={t.win[i]} (unscaled)  len={t.plen[i]}")  # fmt: skip
+                f"  {_window(analysis, conn, frame, line.c2s)}  len={t.plen[i]}")  # fmt: skip
     if t.pcap[i] < t.plen[i]:
         text.append(f" (captured {t.pcap[i]})")
     if line.problem:
@@ -86,6 +106,8 @@ def frame_text(analysis, conn, frame: int) -> Text:
 
 class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable detail of the frame (or connection) under the ladder cursor."""
+
+    BINDINGS = SCROLL_BINDINGS
 
     def compose(self):
         yield Static(id="detail-body")

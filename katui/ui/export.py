@@ -5,16 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def render_markdown(analysis, streams: list[int] | None, idle_threshold_ns: int | None) -> str:
+def render_markdown(analysis, streams: list[int] | None, idle_threshold_ns: int | None,
+                    progress=None) -> str:  # fmt: skip
     """The same Markdown as ``katui report --format md`` for ``streams`` (None = all)."""
     from katui.report.markdown import render
 
-    return render(analysis, streams=streams, idle_threshold_ns=idle_threshold_ns)
+    return render(analysis, streams=streams, idle_threshold_ns=idle_threshold_ns, progress=progress)
 
 
-def default_name(capture_path: str) -> str:
-    """``httptest-katui.md`` for ``/x/httptest.pcap``, in the current directory."""
-    return f"{Path(capture_path).stem}-katui.md"
+def render_csv(analysis, streams: list[int] | None, requests: bool, progress=None) -> str:
+    """The same CSV as ``katui report --format csv`` (or ``csv-requests``) for ``streams``."""
+    from katui.report import csvout
+
+    render = csvout.render_requests if requests else csvout.render
+    return render(analysis, streams, progress)
+
+
+def default_name(capture_path: str, what: str = "md") -> str:
+    """``httptest-katui.md`` (or ``httptest-katui-connections.csv``...) for
+    ``/x/httptest.pcap``, in the current directory."""
+    stem = Path(capture_path).stem
+    return f"{stem}-katui.md" if what == "md" else f"{stem}-katui-{what}"
 
 
 def write_export(path: str, text: str, overwrite: bool) -> str:

@@ -1,4 +1,4 @@
-"""Every main-screen key in one table: bindings, the help screen and the command palette."""
+"""Every key in one place: the bindings, and the help screen and README table made from them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import NamedTuple
 
 from textual.binding import Binding
 
+from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, SCROLL_BINDINGS
+
 
 class Key(NamedTuple):
-    """One action: its keys (first one shown), action string, description, footer visibility."""
+    """One main-screen action: keys (first one shown), action, description, in the footer."""
 
     keys: str
     action: str
@@ -19,55 +21,91 @@ class Key(NamedTuple):
 
 KEYS: list[Key] = [
     Key("question_mark", "help", "Help: every key", True),
-    Key("slash", "search", "Search: address, port, URI, status", True),
+    Key(
+        "slash",
+        "search",
+        "Filter: status:502 reason:reset closed:client idle>4s server:9401 "
+        "uri:/api req>=2 tls, words ANDed, ! negates; other words: address, port, URI, reason",
+        True,
+    ),
+    Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
-    Key("t", "time_mode", "Time: capture / connection / delta", True),
+    Key("t", "time_mode", "Time: capture / connection / delta"),
     Key("e", "export", "Export: Markdown to a file", True),
+    Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard", True),
     Key("q", "quit", "Quit", True),
+    Key("l,enter", "pane(1)", "Into: list → ladder → detail", palette=False),
+    Key("h", "pane(-1)", "Back: detail → ladder → list", palette=False),
+    Key(
+        "escape",
+        "back",
+        "Back one level: close the prompt, cancel an export, or back one pane (never clears the filter)",
+        palette=False,
+    ),
     Key("right_square_bracket", "mark(1)", "Next request, gap or close in the ladder"),
     Key("left_square_bracket", "mark(-1)", "Previous request, gap or close in the ladder"),
-    Key("R", "filter('reused')", "Filter: reused connections only"),
-    Key("S", "filter('server_closed')", "Filter: closed by the server only"),
-    Key("P", "filter('problems')", "Filter: resets and problems only"),
-    Key("p", "port", "Filter: by port"),
-    Key("x,escape", "clear_filters", "Clear filters and search"),
-    Key("o", "sort", "Sort connections by the next column"),
+    Key("R", "filter('reused')", "Filter: toggle the word reused (more than one request)"),
+    Key("S", "filter('closed:server')", "Filter: toggle closed:server (closed by the server)"),
+    Key("P", "filter('problem')", "Filter: toggle problem (resets, stale reuse, lost data)"),
+    Key("p", "port", "Filter: add port:N"),
+    Key("x", "clear_filters", "Clear the filter"),
+    Key("o", "sort", "Sort connections by the next column (shows the top)"),
     Key("O", "reverse", "Reverse the sort order"),
     Key("s", "seqack", "Show or hide relative seq/ack"),
     Key("plus,equals_sign", "gap(1)", "Longer idle-gap threshold"),
     Key("minus", "gap(-1)", "Shorter idle-gap threshold"),
-    Key("enter", "focus_ladder", "Open the ladder of the connection", palette=False),
-    Key("h", "focus_connections", "Back to the connection list", palette=False),
 ]
 
-NAVIGATION = [
-    ("j / k / ↓ / ↑", "Move down / up"),
-    ("g / G / Home / End", "First / last row"),
-    ("PgDn / PgUp / Ctrl+f / Ctrl+b", "Page down / up"),
+EXTRA = [
     ("Tab / Shift+Tab", "Next / previous pane"),
-    ("← / →", "Pan the list or the ladder sideways (long URIs and notes)"),
-    ("Enter / l, h", "Into the ladder, back to the list"),
     ("Ctrl+p", "Command palette"),
+    ("mouse", "Click a row to select it, a column heading to sort by it; the wheel scrolls"),
 ]
+"""Keys Textual itself handles (not in a BINDINGS list of ours)."""
 
 
 def bindings() -> list[Binding]:
-    """Textual bindings for :data:`KEYS`."""
+    """Textual bindings for :data:`KEYS` (footer: the word before ':', help: the whole text).
+
+    Priority bindings: the screen acts on a key before the next one is handed to the focused
+    pane, so 'l' then 'j' in one read (tmux, a fast typist) moves in the ladder, and '/' then
+    text puts the text in the prompt. While the prompt has focus they are refused (it types
+    them) and only Esc, an ordinary binding, acts."""
     return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
-                    show=k.show) for k in KEYS]  # fmt: skip
+                    show=k.show, tooltip=k.description, priority=k.keys != "escape")
+            for k in KEYS]  # fmt: skip
 
 
-_NAMES = {"question_mark": "?", "slash": "/", "right_square_bracket": "]",
+_NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "right_square_bracket": "]",
           "left_square_bracket": "[", "plus": "+", "equals_sign": "=", "minus": "-",
-          "escape": "Esc", "enter": "Enter"}  # fmt: skip
+          "escape": "Esc", "enter": "Enter", "down": "↓", "up": "↑", "left": "←", "right": "→",
+          "pagedown": "PgDn", "pageup": "PgUp", "home": "Home", "end": "End",
+          "ctrl+f": "Ctrl+f", "ctrl+b": "Ctrl+b", "less_than_sign": "<",
+          "greater_than_sign": ">"}  # fmt: skip
 
 
 def key_label(keys: str) -> str:
-    """``x,escape`` -> ``x / Esc``."""
+    """``h,escape`` -> ``h / Esc``."""
     return " / ".join(_NAMES.get(k, k) for k in keys.split(","))
 
 
+def _rows(found: list[Binding], where: str = "") -> list[tuple[str, str]]:
+    return [(key_label(b.key), (b.tooltip or b.description) + where) for b in found]
+
+
 def help_rows() -> list[tuple[str, str]]:
-    """(keys, description) for the help screen, actions then navigation."""
-    return [(key_label(k.keys), k.description) for k in KEYS] + NAVIGATION
+    """(keys, description) for the help screen: every binding once (the same keys in several
+    panes share a row), then Textual's own keys."""
+    merged: dict[str, list[str]] = {}
+    for keys, what in (_rows(bindings()) + _rows(CURSOR_BINDINGS, " (list, ladder)")
+                       + _rows(PAN_BINDINGS, " (list, ladder)")
+                       + _rows(SCROLL_BINDINGS, " (detail, help)")):  # fmt: skip
+        merged.setdefault(keys, []).append(what)
+    return [(keys, "; ".join(what)) for keys, what in merged.items()] + EXTRA
+
+
+def all_keys() -> set[str]:
+    """Every key name bound by katui (for the README and help tests)."""
+    found = bindings() + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
+    return {k for b in found for k in b.key.split(",")}

@@ -16,9 +16,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.analysis.gaps import requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.report.ladder import ROLES, Note, http_labels, ladder_rows, row_pieces
-from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
+from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 
 _CLASS_OF = {role: f"ladder--{role}" for role in ROLES}
 
@@ -34,11 +35,14 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     LadderView > .ladder--section { color: $text-muted; }
     LadderView > .ladder--problem { color: $text-error; text-style: bold; }
     LadderView > .ladder--label { color: $text-success; text-style: bold; }
-    LadderView > .ladder--cursor { text-style: reverse; }
+    LadderView > .ladder--note { color: $text-warning; }
+    LadderView > .ladder--cursor { text-style: bold reverse; }
+    LadderView > .ladder--cursor-blur { text-style: underline; }
     """
     COMPONENT_CLASSES = {"ladder--c2s", "ladder--s2c", "ladder--gap", "ladder--section",
-                         "ladder--problem", "ladder--label", "ladder--cursor"}  # fmt: skip
-    BINDINGS = CURSOR_BINDINGS
+                         "ladder--problem", "ladder--label", "ladder--note", "ladder--cursor",
+                         "ladder--cursor-blur"}  # fmt: skip
+    BINDINGS = [*CURSOR_BINDINGS, *PAN_BINDINGS]
 
     class FrameSelected(Message):
         """The cursor moved onto a frame row (``frame`` None on a gap or section row)."""
@@ -58,12 +62,15 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self.conn = None
         self.rows: list[int | Note] = []
         self._labels: dict[int, str] = {}
+        self._starts: set[int] = set()
+        """Frames where a request starts: ] and [ stop there too (not every one has a row)."""
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
 
     def show(self, analysis, conn, frame: int | None = None) -> None:
         """Draw ``conn`` (or nothing); put the cursor on ``frame`` when given."""
         self.analysis, self.conn = analysis, conn
         self._labels = http_labels(conn) if conn is not None else {}
+        self._starts = set(requests_by_frame(conn)) if conn is not None else set()
         self._rebuild()
         self.cursor = self.row_of(frame) if frame is not None else 0
         self.scroll_to(y=max(self.cursor - 2, 0), animate=False)
@@ -138,11 +145,16 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         """Move to the next (step 1) or previous (-1) request, gap or close row."""
         y = self.cursor + step
         while 0 <= y < len(self.rows):
-            if isinstance(self.rows[y], Note):
+            row = self.rows[y]
+            if isinstance(row, Note) or (row in self._starts and not self._noted(y)):
                 self.cursor = y
                 return True
             y += step
         return False
+
+    def _noted(self, y: int) -> bool:
+        """True when the row above frame row ``y`` is a note (the mark already stopped there)."""
+        return y > 0 and isinstance(self.rows[y - 1], Note)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
@@ -176,5 +188,5 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
             self._cache[key] = strip
         strip = strip.crop_extend(scroll_x, scroll_x + width, base)
         if index == self.cursor:
-            strip = strip.apply_style(self._style("ladder--cursor"))
+            strip = strip.apply_style(self.cursor_style("ladder"))
         return strip.apply_offsets(scroll_x, index)

@@ -11,15 +11,19 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 
+from katui.analysis.payload import payload_kind
+from katui.analysis.query import Query
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.report.ladder import TIME_MODES, TIME_TITLES, header_line
 from katui.textsafe import safe_text
 from katui.ui import actions
 from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
-from katui.ui.filters import ConnFilter, select
+from katui.ui.exporting import ExportActions
+from katui.ui.filters import COLUMN_SORT, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
+from katui.ui.prompt import FILTER_HINT, PromptActions
 from katui.units import fmt_bytes, fmt_s, fmt_timeout, plural
 
 
@@ -39,12 +43,13 @@ def summary_text(a) -> Text:
         f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
         f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}"
     )
-    if a.warnings:
-        text.append(f" · ⚠ {len(a.warnings)} warning(s): {safe_text(a.warnings[0])}")
+    if a.warnings:  # a line of its own, so a narrow terminal does not cut it away
+        text.append(f"\n⚠ {plural(len(a.warnings), 'warning')}: {safe_text(a.warnings[0])}")
+    text.no_wrap, text.overflow = True, "ellipsis"
     return text
 
 
-class MainScreen(actions.MainActions, Screen):
+class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
     """Everything on one screen; widgets post messages up, this screen sets their attributes."""
 
     BINDINGS = bindings()
@@ -56,11 +61,14 @@ class MainScreen(actions.MainActions, Screen):
     def __init__(self, path: str, idle_threshold_ns: int | None) -> None:
         super().__init__()
         self.path = path
-        self.filter = ConnFilter()
+        self.filter = Query()
+        self._kinds: dict[int, str | None] = {}
         self.sort, self.reverse = "stream", False
         self.shown = []
         self.conn = None
         self.gap_ns = idle_threshold_ns or DEFAULT_IDLE_NS
+        self.pending = []
+        """Actions typed while loading, run when the analysis arrives (see after_load)."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"katui · loading {safe_text(self.path)}"), id="summary")
@@ -76,15 +84,21 @@ class MainScreen(actions.MainActions, Screen):
                     yield LadderView(id="ladder")
                 yield DetailPane(id="detail")
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
-        yield Input(
-            id="search", placeholder="search: address, port, URI, status; port:N", select_on_focus=False
-        )
+        yield Input(id="search", placeholder=FILTER_HINT, select_on_focus=False)
+        yield Static(id="export-progress")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#connections").border_title = "Connections"
         self.query_one("#ladder-box").border_title = "Ladder"
         self.query_one("#detail").border_title = "Detail"
+        self.watch(self.query_one("#ladder"), "scroll_x", self._pan_ladder_head)
+
+    def _pan_ladder_head(self) -> None:
+        """The lane names above the ladder pan with its rows."""
+        if self.conn is not None:
+            x = int(self.query_one("#ladder", LadderView).scroll_x)
+            self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)[x:]))
 
     def progress(self, frames: int, done: int, total: int) -> None:
         """Show loading progress (called by the app with the worker's numbers)."""
@@ -97,8 +111,10 @@ class MainScreen(actions.MainActions, Screen):
         """List connections seen so far while the rest of the capture loads."""
         if self.analysis is not None or not rows:
             return
-        self.add_class("-previewing")
         table = self.query_one("#connections", ConnectionTable)
+        if not self.has_class("-previewing"):
+            self.add_class("-previewing")
+            self.set_focus(table)  # j/k/Enter typed while loading go to the list
         table.append_preview(rows)
         table.border_title = f"Connections {table.row_total} so far · loading…"
 
@@ -108,33 +124,57 @@ class MainScreen(actions.MainActions, Screen):
         self.query_one("#error", Static).update(Text.assemble(
             ("✖ Could not load the capture\n\n", "bold"), safe_text(error),
             "\n\nPress q to quit."))  # fmt: skip
+        self.refresh_bindings()
 
     def watch_analysis(self, a) -> None:
         if a is None:
             return
+        table = self.query_one("#connections", ConnectionTable)
+        # The row chosen while the preview was listed stays chosen.
+        chosen = table.stream if self.has_class("-previewing") else None
         self.remove_class("-previewing")
         self.add_class("-loaded")
         self.query_one("#summary", Static).update(summary_text(a))
         self.query_one("#ladder", LadderView).gap_ns = self.gap_ns
-        self.refill()
-        self.query_one("#connections", ConnectionTable).focus()
+        self.refill(chosen)
+        if self.focused is None or self.focused.id not in ("ladder", "detail", "search"):
+            self.set_focus(table)
+        self.refresh_bindings()
+        self.run_pending()
 
-    def refill(self, stream: int | None = None) -> None:
-        """Apply filter and sort to the connection list, keeping the selection when possible."""
+    def refill(self, stream: int | None = None, top: bool = False) -> None:
+        """Apply filter and sort to the connection list, keeping the selection when possible
+        (``top``: show the first row of the new order instead)."""
         a = self.analysis
         if a is None:
             return
         keep = stream if stream is not None else (self.conn.stream if self.conn else None)
-        self.shown = select(a.connections, self.filter, self.sort, self.reverse)
+        if top:
+            keep = None
+        self.shown = select(a.connections, self.filter, self.sort, self.reverse, self.kind)
         table = self.query_one("#connections", ConnectionTable)
         table.fill(self.shown, a.first_ns, keep)
-        what = self.filter.describe()
+        what = safe_text(self.filter.text)
         order = f" · sort {self.sort}{' ↓' if self.reverse else ''}" if self.sort != "stream" \
             or self.reverse else ""  # fmt: skip
         table.border_title = (f"Connections {len(self.shown)}/{len(a.connections)}"
                               f"{f' · filter: {what}' if what else ''}{order}")  # fmt: skip
         if not self.shown:
             self.show_connection(None)
+
+    def kind(self, conn) -> str | None:
+        """What a non-HTTP connection carries (TLS...), read once per connection."""
+        if conn.stream not in self._kinds:
+            self._kinds[conn.stream] = payload_kind(self.analysis, conn)
+        return self._kinds[conn.stream]
+
+    def on_connection_table_header_clicked(self, message: ConnectionTable.HeaderClicked) -> None:
+        column = COLUMN_SORT[message.column]
+        if column == self.sort:
+            self.action_reverse()
+        else:
+            self.reverse = False
+            self.action_sort(column)
 
     def on_connection_table_selected(self, message: ConnectionTable.Selected) -> None:
         if self.analysis is None:  # still loading: the list shows previews only
@@ -159,25 +199,10 @@ class MainScreen(actions.MainActions, Screen):
             return
         mode = TIME_TITLES[ladder.time_mode]
         box.border_title = f"Ladder · stream {self.conn.stream} · time {mode} · gaps ≥ {fmt_s(ladder.gap_ns)}"
-        self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)))
-
-    def on_descendant_focus(self, event) -> None:
-        # On narrow screens the ladder grows while it has focus (see katui.tcss).
-        self.set_class(event.widget.id == "ladder", "-ladder-focus")
+        self._pan_ladder_head()
 
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
         self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.hide_search()
-        self.filter = ConnFilter(self.filter.reused, self.filter.server_closed,
-                                 self.filter.problems, event.value.strip())  # fmt: skip
-        self.refill()
-
-    def hide_search(self) -> None:
-        """Hide the search line and give focus back to the list."""
-        self.query_one("#search").remove_class("-open")
-        self.query_one("#connections").focus()
 
     def cycle_time(self) -> str:
         """Next time mode for the ladder."""

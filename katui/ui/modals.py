@@ -2,33 +2,50 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from katui.textsafe import safe_text
+from katui.ui.cursor import SCROLL_BINDINGS
 from katui.ui.keys import help_rows
 
 _SEVERITY = {"problem": "✖ problem", "warning": "⚠ warning", "info": "ℹ info"}
 _CLOSE = [Binding("escape,q", "dismiss(None)", "Close", show=True)]
 
 
+class HelpText(VerticalScroll, can_focus=True):
+    """The key table, wrapped to the width of the screen; j/k/g/G scroll it."""
+
+    BINDINGS = SCROLL_BINDINGS
+
+
 class HelpScreen(ModalScreen[None]):
-    """Every key and what it does."""
+    """Every key and what it does, made from the bindings themselves."""
 
     BINDINGS = _CLOSE + [Binding("question_mark", "dismiss(None)", "Close", show=False)]
 
     def compose(self) -> ComposeResult:
+        rows = help_rows()
+        table = Table(box=None, show_header=False, expand=True, padding=(0, 1))
+        table.add_column("key", style="bold", no_wrap=True, width=max(len(k) for k, _ in rows))
+        table.add_column("action", ratio=1)
+        for keys, what in rows:
+            table.add_row(keys, what)
         with Vertical(id="help-box", classes="modal-box"):
-            yield Label("katui keys — Esc or q closes", classes="modal-title")
-            table = DataTable(id="help-table", cursor_type="row", show_header=False)
-            table.add_columns("key", "action")
-            table.add_rows(help_rows())
-            yield table
+            yield Label("katui keys — j/k scroll, Esc or q closes", classes="modal-title")
+            with HelpText(id="help-table"):
+                yield Static(table)
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """(keys, description) shown (for tests)."""
+        return help_rows()
 
 
 class FindingsScreen(ModalScreen[tuple[int, int | None] | None]):
@@ -82,13 +99,14 @@ class ScopeScreen(ModalScreen[tuple[str, str] | None]):
     def action_up(self) -> None:
         self.query_one(OptionList).action_cursor_up()
 
-    def __init__(self, verb: str, choices: list[tuple[str, str]], path: str | None) -> None:
+    def __init__(self, verb: str, choices: list[tuple[str, str]], path: str | None,
+                 what: str = "Markdown") -> None:  # fmt: skip
         super().__init__()
-        self.verb, self.choices, self.path = verb, choices, path
+        self.verb, self.choices, self.path, self.what = verb, choices, path, what
 
     def compose(self) -> ComposeResult:
         with Vertical(id="scope-box", classes="modal-box"):
-            yield Label(f"{self.verb} Markdown for… (Enter chooses, Esc cancels)",
+            yield Label(f"{self.verb} {self.what} for… (Enter chooses, Esc cancels)",
                         classes="modal-title")  # fmt: skip
             yield OptionList(*[Option(text, id=key) for key, text in self.choices], id="scope")
             if self.path is not None:

@@ -1,0 +1,80 @@
+"""What the ladder and detail pane say: problems on the right row, no repeated rows, units."""
+
+from __future__ import annotations
+
+from conftest import analysed, capture_path
+from ui_helpers import SAMPLES, ladder_texts, settle
+
+from katui.report.ladder import ladder_lines
+from katui.ui.app import KatuiApp
+from katui.ui.detail import connection_text, frame_text
+
+
+def _lines(name: str, stream: int) -> list[str]:
+    a = analysed(str(capture_path(name)))
+    return ladder_lines(a, a.connections[stream], width=200)
+
+
+def test_stale_reuse_marks_the_request_not_the_servers_fin():
+    lines = _lines("stale-reuse.pcap", 0)
+    teardown = next(x for x in lines if "teardown" in x)
+    assert "PROBLEM" not in teardown and "request 2 is still sent after it" in teardown
+    request = next(x for x in lines if "request 2" in x and "stale reuse" in x)
+    assert "✖ PROBLEM" in request
+    assert any(x.rstrip().endswith("│ ✖ reset") for x in lines)
+    assert not any("RST reset" in x for x in lines)
+
+
+def test_a_syn_sent_again_gets_no_second_handshake_row():
+    lines = _lines("suricata__tls-subjectaltname.pcap", 0)
+    assert sum("handshake" in x for x in lines) == 1
+    assert any("SYN" in x and "[retransmission]" in x for x in lines)
+
+
+def test_repeated_request_rows_are_collapsed():
+    lines = _lines("zeek__http_1000-requests-one-dropped-response.pcap", 0)
+    assert sum("on this connection" in x for x in lines) == 1  # request 2 only
+    assert sum("↻ reused" in x for x in lines) > 900  # every request still says it
+
+
+def test_the_peers_fin_names_the_fin_it_is_measured_from():
+    lines = _lines("httptest.pcap", 0)
+    assert any("996.2 ms after the server's FIN (frame 11)" in x for x in lines)
+
+
+def test_detail_applies_the_window_scale_and_says_when_it_cannot():
+    a = analysed(str(SAMPLES / "httptest.pcap"))
+    conn = a.connections[0]
+    assert "win=65536 (64 × 2^10)" in frame_text(a, conn, 4).plain
+    assert "(SYN: never scaled)" in frame_text(a, conn, 1).plain
+
+
+def test_tls_connection_is_described_as_tls_with_plurals():
+    a = analysed(str(capture_path("suricata__tls-subjectaltname.pcap")))
+    text = connection_text(a, a.connections[0]).plain
+    assert "payload: TLS; keep-alive verdicts do not apply" in text
+    assert "⚠ 1 retransmission\n" in text + "\n"
+
+
+async def test_tcp_notes_are_not_drawn_like_http_labels():
+    app = KatuiApp(str(capture_path("suricata__tls-subjectaltname.pcap")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        y = next(i for i, r in enumerate(ladder_texts(app)) if "[retransmission]" in r)
+        row = ladder._row(y)
+        start = row.plain.index("[retransmission]")
+        styles = [s.style for s in row.spans if s.start <= start < s.end]
+        assert styles and styles[-1] == ladder._style("ladder--note")
+        assert ladder._style("ladder--note") != ladder._style("ladder--label")
+
+
+async def test_brackets_on_marks_stop_at_requests_without_a_row():
+    app = KatuiApp(str(SAMPLES / "pipelining.pcap"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("l", "G")
+        ladder = app.main.query_one("#ladder")
+        for _ in range(3):
+            await pilot.press("left_square_bracket")
+        assert ladder.frame == 14  # GET /d: reused after 0.5 s, no row of its own
