@@ -29,7 +29,7 @@ def _bool(v: bool) -> str:
     return "true" if v else "false"
 
 
-def _request_json(a: Analysis, e: Exchange) -> str:
+def _request_json(a: Analysis, e: Exchange, stream: int | None = None) -> str:
     """One exchange, flat: the fields of the issue's schema plus what keep-alive needs, as
     compact JSON (what ``json.dumps`` would write). Written directly: a load-test capture has
     hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Each message is
@@ -66,12 +66,28 @@ def _request_json(a: Analysis, e: Exchange) -> str:
         out += ',"response_frame":null,"status":null'
     if e.informational:
         out += f',"informational":[{",".join(str(m.status) for m in e.informational)}]'
+    if stream is not None:  # a connection of a proxy's front or upstream leg
+        out += _legs(a, stream, e.n)
     return out + "}"
 
 
-def _request(a: Analysis, e: Exchange) -> dict:
+def _legs(a: Analysis, stream: int, n: int) -> str:
+    """``,"upstream":[...]`` on a linked front request, ``,"downstream":{...}`` on an upstream
+    one ('' when the request is not linked)."""
+    ups = a.proxies.upstream_of(stream, n)
+    if ups:
+        return ',"upstream":[' + ",".join(
+            f'{{"stream":{k.upstream_stream},"n":{k.upstream_n}}}' for k in ups
+        ) + "]"  # fmt: skip
+    down = a.proxies.downstream_of(stream, n)
+    if down is not None:
+        return f',"downstream":{{"stream":{down.front_stream},"n":{down.front_n}}}'
+    return ""
+
+
+def _request(a: Analysis, e: Exchange, stream: int | None = None) -> dict:
     """One exchange as plain data: :func:`_request_json` read back (the shape is written once)."""
-    return json.loads(_request_json(a, e))
+    return json.loads(_request_json(a, e, stream))
 
 
 def _close(a: Analysis, c: Close) -> dict:
@@ -95,7 +111,8 @@ def _close(a: Analysis, c: Close) -> dict:
 def connection_dict(a: Analysis, c: Connection) -> dict:
     """One connection in the JSON schema."""
     d = _connection_fields(a, c)
-    d["requests"] = [_request(a, e) for e in c.exchanges]
+    linked = c.stream if c.stream in a.proxies.roles else None
+    d["requests"] = [_request(a, e, linked) for e in c.exchanges]
     return d
 
 
@@ -126,7 +143,14 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
             "truncated_frames": c.truncated_frames,
         },
         "http_error": c.http_error,
+        "proxy": _role(a, c.stream),
     }
+
+
+def _role(a: Analysis, stream: int) -> dict | None:
+    """``{"role": "front"|"upstream", "proxy": endpoint}`` for a proxy's connection, else None."""
+    role = a.proxies.roles.get(stream)
+    return None if role is None else {"role": role[0], "proxy": role[1]}
 
 
 def _timeout(t) -> dict:
@@ -238,7 +262,8 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     yield head[:-1] + ',"connections":['
     for i, c in enumerate(conns):
         fields = _dump(_connection_fields(a, c))
-        reqs = ",".join([_request_json(a, e) for e in c.exchanges])
+        linked = c.stream if c.stream in a.proxies.roles else None
+        reqs = ",".join([_request_json(a, e, linked) for e in c.exchanges])
         yield ("," if i else "") + fields[:-1] + ',"requests":[' + reqs + "]}"
     yield "]}\n"
 
