@@ -1,0 +1,132 @@
+"""Clients for samples/real/make_tls.sh: one function per TLS scenario, run against a local nginx.
+
+Every client writes its TLS secrets to ``$SSLKEYLOGFILE`` (Python's ssl module and curl read the
+variable; aiohttp and the raw-socket client are given a context that writes there explicitly).
+Loops are bounded; nothing here retries forever.
+
+    python tls_clients.py SCENARIO PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import warnings
+
+warnings.filterwarnings("ignore")  # verify=False warns on every request
+
+
+def _context(max_version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A client context without certificate checks that logs its keys to $SSLKEYLOGFILE."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+def requests_seed(port: int) -> None:
+    """The seed experiment over HTTPS: a requests.Session sleeping 1 s, then 3 s (> 2 s)."""
+    import requests
+
+    s = requests.Session()
+    url = f"https://localhost:{port}/"
+    for pause in (0, 1, 3):
+        time.sleep(pause)
+        print(s.get(url + f"after-{pause}s", verify=False).status_code)
+
+
+def requests_limit(port: int) -> None:
+    """Seven requests on a server with keepalive_requests 3: it closes after every third."""
+    import requests
+
+    s = requests.Session()
+    for i in range(7):
+        print(s.get(f"https://localhost:{port}/r{i}", verify=False).status_code)
+        time.sleep(0.2)
+
+
+def httpx_seed(port: int) -> None:
+    """httpx.Client (HTTP/1.1) with the same pauses (given a context: with verify=False, httpx
+    0.29 makes one that ignores $SSLKEYLOGFILE)."""
+    import httpx
+
+    with httpx.Client(verify=_context()) as c:
+        for pause in (0, 1, 3):
+            time.sleep(pause)
+            print(c.get(f"https://localhost:{port}/httpx-{pause}").status_code)
+
+
+def aiohttp_seed(port: int) -> None:
+    """aiohttp.ClientSession, TLS 1.2, pauses 1 s and 3 s, then the session is closed."""
+    import aiohttp
+
+    async def run() -> None:
+        conn = aiohttp.TCPConnector(ssl=_context(ssl.TLSVersion.TLSv1_2))
+        async with aiohttp.ClientSession(connector=conn) as s:
+            for pause in (0, 1, 3):
+                await asyncio.sleep(pause)
+                async with s.get(f"https://localhost:{port}/aio-{pause}") as r:
+                    await r.read()
+                    print(r.status)
+
+    asyncio.run(run())
+
+
+def stale_reuse(port: int) -> None:
+    """A raw TLS 1.3 socket that writes a second request 2.5 s later, after nginx's 2 s idle
+    close (close_notify + FIN): the request reaches a closed socket and nginx's kernel answers RST."""
+    ctx = _context()
+    raw = socket.create_connection(("127.0.0.1", port))
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    req = b"GET /%s HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    s.sendall(req % b"first")
+    print(s.recv(65536)[:15])
+    time.sleep(2.5)
+    try:
+        s.sendall(req % b"stale")
+        time.sleep(0.3)
+        print(s.recv(65536))
+    except (OSError, ssl.SSLError) as exc:
+        print("stale request failed:", exc)
+    raw.close()
+
+
+def curl_tls12(port: int) -> None:
+    """curl, TLS 1.2: two requests on one connection, two with 'Connection: close' (new
+    connections that resume the session), then three paced 3 s apart (nginx closes each after
+    2 s idle)."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--tlsv1.2", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    subprocess.run([*base, f"{url}/a", f"{url}/b"], check=True)
+    subprocess.run([*base, "-H", "Connection: close", f"{url}/c", f"{url}/d"], check=True)
+    subprocess.run([*base, "--rate", "20/m", f"{url}/e", f"{url}/f"], check=True)
+
+
+def curl_tls13(port: int) -> None:
+    """curl, TLS 1.3: three requests on one connection, then one after a 3 s pause."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--tlsv1.3", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    subprocess.run([*base, f"{url}/a", f"{url}/b", f"{url}/c"], check=True)
+    subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
+
+
+SCENARIOS = {
+    "tls13-requests": requests_seed,
+    "tls13-limit": requests_limit,
+    "tls13-httpx": httpx_seed,
+    "tls12-aiohttp": aiohttp_seed,
+    "tls13-stale": stale_reuse,
+    "tls12-curl": curl_tls12,
+    "tls13-curl": curl_tls13,
+}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[1]](int(sys.argv[2]))
