@@ -10,6 +10,8 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+from katui.units import fmt_bytes
+
 # TCP flag bits (byte 13 of the TCP header).
 FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80
 
@@ -29,6 +31,7 @@ CLOSE_REASONS = {
     "stale-reuse": "a request was sent on a connection the peer had already closed",
     "request-timeout": "closed while a request was still waiting for its response",
     "closed": "closed right after the last exchange, without a header asking for it",
+    "unknown": "closed right after an exchange over TLS: a header may have asked for it (encrypted)",
     "open": "still open when the capture ended",
 }
 """Close reason slugs and what each means, in plain words."""
@@ -264,8 +267,16 @@ class HttpMessage:
         return bool(self._small(SM_BITS) & COMPLETE)
 
     @property
+    def inferred(self) -> bool:
+        """True for a burst of TLS application data taken for a message (no keys: its head is
+        unknown; ``body_bytes`` counts the records' encrypted bytes)."""
+        return self._text(H_VERSION) == INFERRED_VERSION
+
+    @property
     def label(self) -> str:
-        """Short ladder label: ``GET /x`` or ``200 OK``."""
+        """Short ladder label: ``GET /x`` or ``200 OK`` (``request? 517 B`` when inferred)."""
+        if self._text(H_VERSION) == INFERRED_VERSION:
+            return f"{'request' if self.is_request else 'response'}? {fmt_bytes(self.body_bytes)} (inferred)"
         if self.is_request:
             return f"{self.method} {self.uri}"
         return f"{self.status} {self.reason}".rstrip()
@@ -283,6 +294,10 @@ class HttpMessage:
         return f"<HttpMessage #{self.index} {self.label!r} from frame {self.first_frame}, {state}>"
 
 
+INFERRED_VERSION = "TLS"
+"""``HttpMessage.version`` of a message inferred from TLS records (:attr:`HttpMessage.inferred`)."""
+
+
 class Exchange:
     """A request and the final response paired with it on one connection.
 
@@ -294,6 +309,9 @@ class Exchange:
 
     __slots__ = ("store", "req", "resp", "informational", "n", "reused", "idle_before_ns",
                  "pipelined")  # fmt: skip
+
+    inferred = False
+    """True for an exchange inferred from TLS records (:class:`InferredExchange`)."""
 
     def __init__(self, store: MessageStore, req: int = -1, resp: int = -1) -> None:
         self.store = store
@@ -345,6 +363,56 @@ class Exchange:
             f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
             f"{' reused' if self.reused else ''}>"
         )
+
+
+class InferredExchange(Exchange):
+    """An exchange inferred from encrypted TLS records: a burst of the client's application
+    data (the request) and the server's burst that followed (the response). Its messages are
+    :attr:`HttpMessage.inferred`; nothing of their heads is known."""
+
+    __slots__ = ()
+
+    inferred = True
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """What the TLS handshake showed in the clear, on a connection that spoke TLS."""
+
+    version: str | None
+    """``TLS 1.3``, ``TLS 1.2``... as agreed (``supported_versions`` included); None if no
+    ServerHello was seen."""
+    sni: str | None
+    """Server name the client asked for (SNI), escaped nowhere: render with textsafe."""
+    alpn_offered: tuple[str, ...]
+    """Protocols the client offered (ALPN), in its order."""
+    alpn: str | None
+    """Protocol the server chose; None when not chosen or not visible (TLS 1.3 sends it
+    encrypted)."""
+    cipher: str | None
+    """Cipher suite the server chose, by its IANA name (or ``0x1234``)."""
+    resumed: bool | None
+    """True when the server resumed a session (TLS 1.2 session ID or ticket echoed, TLS 1.3
+    ``pre_shared_key``); None if no ServerHello was seen."""
+    full_handshake: bool | None
+    """False for an abbreviated (resumed) handshake, True for a full one, None if unknown."""
+    handshake_round_trips: int | None
+    """Server handshake flights before the client's first application data (1 for TLS 1.3 or a
+    resumed TLS 1.2, 2 for a full TLS 1.2; +1 for a HelloRetryRequest)."""
+    handshake_ns: int | None
+    """ClientHello to the last handshake record before application data."""
+    client_hello_frame: int | None
+    """Frame that completed the ClientHello."""
+    decrypted: bool = False
+    """True when a key log decrypted the connection (exchanges are then real, not inferred)."""
+    close_notify: tuple[str, ...] = ()
+    """Sides (``client``/``server``) that sent what looks like a close_notify alert, in order
+    (TLS 1.3: an encrypted record of 19 bytes; TLS 1.2: an alert record)."""
+    multiplexed: bool = False
+    """ALPN ``h2``: requests are multiplexed, so a burst is not one request (inferred counts
+    are then bursts, not requests)."""
+    note: str | None = None
+    """Why the record layer stopped being read, or what could not be parsed, if anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +495,9 @@ class Connection:
     """Why HTTP parsing stopped early on this connection, if it did."""
     requests: int = 0
     """Number of requests seen (exchanges with a request)."""
+    tls: TlsInfo | None = None
+    """The TLS handshake's facts when the connection spoke TLS (its exchanges are then
+    inferred from records unless ``tls.decrypted``)."""
 
     @property
     def frame_count(self) -> int:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from katui.analysis.verdicts import DEFAULT_IDLE_NS, decide_close
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, decide_close
 from katui.http.conversation import HttpConversation
-from katui.model import Connection, Exchange
+from katui.model import Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
+from katui.tls import exchanges as tls_exchanges
+from katui.tls.records import TlsConversation
+from katui.tls.verdicts import tls_close
 
 
 def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
     """Freeze one connection and decide its close reason."""
     conv: HttpConversation = f.sink
-    exchanges, requests = _exchanges(conv)
+    tls = conv.other if isinstance(conv.other, TlsConversation) else None
+    exchanges, requests = _exchanges(conv if tls is None else tls)
+    if tls is not None:
+        return _tls_connection(f, tls, exchanges, requests, idle_threshold_ns)
     close = decide_close(
         f.close_by,
         f.close_how,
@@ -24,6 +30,18 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
         idle_threshold_ns,
         server_rst=f.server_rst,
     )
+    return _connection(f, exchanges, requests, close, conv.recognised, conv.error, None)
+
+
+def _connection(
+    f: ConnectionFacts,
+    exchanges: tuple[Exchange, ...],
+    requests: int,
+    close: Close,
+    http: bool,
+    http_error: str | None,
+    tls: TlsInfo | None,
+) -> Connection:
     return Connection(
         stream=f.stream,
         client=f.client,
@@ -39,7 +57,7 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
         bytes_s2c=f.bytes_s2c,
         handshake_rtt_ns=f.handshake_rtt_ns,
         state=f.state,
-        http=conv.recognised,
+        http=http,
         exchanges=exchanges,
         close=close,
         frames=f.frames,
@@ -49,12 +67,39 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
         out_of_order=f.out_of_order,
         lost_segments=f.lost_segments,
         truncated_frames=f.truncated_frames,
-        http_error=conv.error,
+        http_error=http_error,
         requests=requests,
+        tls=tls,
     )
 
 
-def _exchanges(c: HttpConversation) -> tuple[tuple[Exchange, ...], int]:
+def _tls_connection(
+    f: ConnectionFacts, conv: TlsConversation, exchanges: tuple[Exchange, ...], requests: int, idle_ns: int
+) -> Connection:
+    """A connection that spoke TLS: its exchanges inferred from records, its close read by
+    :func:`katui.tls.verdicts.tls_close`."""
+    info = tls_exchanges.info(conv)
+    last, notified_by = (
+        (None, None) if f.close_ts_ns is None else tls_exchanges.before_close(conv, f.close_ts_ns)
+    )
+    close = tls_close(
+        f.close_by,
+        f.close_how,
+        f.close_frame,
+        f.close_ts_ns,
+        last,
+        notified_by,
+        exchanges,
+        f.server_fin_ns,
+        f.rst_frames,
+        f.server_rst,
+        idle_ns,
+        SERVER_IDLE_NS,
+    )
+    return _connection(f, exchanges, requests, close, False, None, info)
+
+
+def _exchanges(c: HttpConversation | TlsConversation) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
     the tracker's Exchange objects become the model's); also return how many had a request."""
     out: list[Exchange] = []

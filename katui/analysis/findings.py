@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from katui.analysis.timeout import server_idle_close
+from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
 
@@ -60,7 +60,7 @@ def _stale(conns, by_server):
     for c in conns:
         if c.close.reason != "stale-reuse":
             continue
-        t = by_server.get(c.server)
+        t = by_server.get(server_name(c))
         tmo = f"{_secs(t.estimate_ns)}" if t and t.estimate_ns else "the server's idle timeout"
         items.append(
             Finding(
@@ -115,7 +115,7 @@ def _server_timeout(conns, by_server):
         if t.estimate_ns is None:
             continue
         first = min(
-            (c for c in conns if c.server == t.server and server_idle_close(c)),
+            (c for c in conns if server_name(c) == t.server and server_idle_close(c)),
             key=lambda c: c.close.frame or 0,
         )
         est = t.estimate_ns / 1e9
@@ -162,7 +162,7 @@ def _client_timeout(conns, by_server):
         return []
     shortest = min(gaps, key=lambda c: c.close.idle_before_ns)
     longest = max(gaps, key=lambda c: c.close.idle_before_ns)
-    t = by_server.get(longest.server)
+    t = by_server.get(server_name(longest))
     advice = "Fine as long as it stays below the server's idle timeout."
     severity = "info"
     if t is not None and t.estimate_ns is not None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from katui import tls
 from katui.analysis.build import build_connection
 from katui.analysis.findings import findings as make_findings
 from katui.analysis.timeout import estimate_server_timeouts, main_timeout
@@ -22,6 +23,7 @@ from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstim
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
+from katui.tls.verdicts import request_limits
 
 PROGRESS_EVERY = 1 << 15
 RELEASE_EVERY = 8 << 20
@@ -130,7 +132,8 @@ def _analyze(
 ) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
-    tracker = Tracker(cap.buf, table, partial(HttpConversation, MessageStore()))
+    store = MessageStore()
+    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=partial(tls.sniff, store)))
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
     seg_of = tcp_segment
@@ -178,6 +181,7 @@ def _analyze(
         c.release()
         working[i] = None
     del working
+    conns = request_limits(conns)
     timeouts = estimate_server_timeouts(conns)
     timeout = main_timeout(timeouts)
     warnings = list(cap.warnings)

@@ -7,6 +7,8 @@ per direction, and pairs requests with responses into :class:`Exchange` objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from katui.http.parser import (
     _REQ_START,
     _RESP_START,
@@ -17,6 +19,7 @@ from katui.http.parser import (
     looks_like_response,
 )
 from katui.model import Exchange, MessageStore
+from katui.tcp.sink import StreamSink
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
 
@@ -38,6 +41,9 @@ def _row(req: int) -> int:
 
 _RELEASED_EXCHANGES: list = []
 
+OtherProtocol = Callable[[bytes, bool], "StreamSink | None"]
+"""``try_other(first bytes, midstream)``: the sink of a protocol those bytes start, or None."""
+
 
 class HttpConversation:
     """Both directions of an HTTP/1.x connection and the exchanges paired from them.
@@ -47,12 +53,17 @@ class HttpConversation:
     ``p<d>`` its parser once HTTP is recognised, ``sniffed<d>`` the bytes examined so far (-1
     once decided), ``prefix<d>`` first bytes too few to recognise HTTP and ``at<d>`` where they
     were (frame, ts, offset, length). After :meth:`oriented`, ``p0`` is the client's parser.
+
+    ``other`` is the sink for a connection that turned out not to speak HTTP (TLS, say): when
+    a direction's first bytes are not HTTP, ``try_other(first bytes, midstream)`` may return
+    one, and from then on both directions' bytes, holes and ends go to it instead.
     """
 
     __slots__ = ("store", "midstream", "p0", "p1", "sniffed0", "sniffed1", "prefix0", "prefix1",
-                 "at0", "at1", "exchanges", "req_heads", "req_fill", "resp_idx", "resp_hole")  # fmt: skip
+                 "at0", "at1", "exchanges", "req_heads", "req_fill", "resp_idx", "resp_hole", "try_other",
+                 "other")  # fmt: skip
 
-    def __init__(self, store: MessageStore, midstream: bool) -> None:
+    def __init__(self, store: MessageStore, midstream: bool, try_other: OtherProtocol | None = None) -> None:
         self.store = store
         """The capture's messages (the parsers' rows)."""
         self.midstream = midstream
@@ -70,6 +81,10 @@ class HttpConversation:
         self.req_fill = 0
         self.resp_idx = 0
         self.resp_hole = False
+        self.try_other = try_other
+        """Offered the first bytes of a connection that is not HTTP (see the class doc)."""
+        self.other: StreamSink | None = None
+        """The sink of another protocol recognised on the connection, if any."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -78,9 +93,14 @@ class HttpConversation:
         p = self.p1 if d else self.p0
         if p is None:
             if (self.sniffed1 if d else self.sniffed0) < 0:
+                if self.other is not None:
+                    self.other.data(d, buf, start, end, frame, ts)
                 return
             p = self._sniff(d, buf, start, end - start)
             if p is None:
+                if self.other is not None:
+                    self.other.data(d, buf, start, end, frame, ts)
+                    return
                 if (self.prefix1 if d else self.prefix0) is not None:  # too short to tell yet
                     if d:
                         self.at1 += ((frame, ts, start, end - start),)
@@ -106,12 +126,16 @@ class HttpConversation:
         p = self.p1 if d else self.p0
         if p is not None:
             p.gap(nbytes, frame, ts)
+        elif self.other is not None:
+            self.other.gap(d, nbytes, frame, ts)
 
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
         if p is not None:
             p.close(frame, ts)
+        elif self.other is not None:
+            self.other.close(d, frame, ts)
 
     def client_direction(self) -> int | None:
         """The direction whose parser reads requests, if HTTP was recognised."""
@@ -119,12 +143,14 @@ class HttpConversation:
             return 0
         if self.p1 is not None and self.p1.is_request:
             return 1
-        return None
+        return None if self.other is None else self.other.client_direction()
 
     def oriented(self, client: int) -> None:
         """From now on ``p0`` is the client's parser and ``p1`` the server's."""
         if client:
             self.p0, self.p1 = self.p1, self.p0
+        if self.other is not None:
+            self.other.oriented(client)
 
     # -- what the analysis reads ---------------------------------------------------------
 
@@ -146,6 +172,8 @@ class HttpConversation:
         reference cycle, so no collector is needed)."""
         self.exchanges = _RELEASED_EXCHANGES
         self.p0 = self.p1 = None
+        if self.other is not None:
+            self.other.release()
 
     # -- recognising HTTP ----------------------------------------------------------------
 
@@ -159,6 +187,12 @@ class HttpConversation:
                 self.prefix1 = None
             else:
                 self.prefix0 = None
+        if self.try_other is not None and prefix is None and not (self.sniffed0 or self.sniffed1):
+            other = self.try_other(head, self.midstream)
+            if other is not None:
+                self.other = other
+                self.sniffed0 = self.sniffed1 = -1
+                return None
         if looks_like_request(head) or looks_like_response(head):
             is_req = looks_like_request(head)
             other_sniffed = self.sniffed0 if d else self.sniffed1

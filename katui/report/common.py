@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection
-from katui.units import fmt_s
+from katui.model import Connection, TlsInfo
+from katui.units import fmt_s, plural
 
 
 def timeout_line(a: Analysis) -> str:
@@ -47,3 +47,31 @@ def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
         ("duration", fmt_s(a.duration_ns)),
         ("server idle timeout", timeout_line(a)),
     ]
+
+
+def tls_summary(t: TlsInfo) -> str:
+    """One line of a TLS connection's handshake facts, e.g. ``TLS 1.3 · sni api.example · alpn
+    h2,http/1.1 -> h2 · TLS_AES_128_GCM_SHA256 · resumed, 1 round trip, 2.1 ms``."""
+    parts = [t.version or "TLS (no ServerHello seen)"]
+    if t.sni:
+        parts.append(f"sni {t.sni}")
+    if t.alpn_offered or t.alpn:
+        parts.append(f"alpn {','.join(t.alpn_offered)}" + (f" -> {t.alpn}" if t.alpn else ""))
+    if t.cipher:
+        parts.append(t.cipher)
+    shape = []
+    if t.resumed is not None:
+        shape.append("resumed" if t.resumed else "full handshake")
+    if t.handshake_round_trips:
+        shape.append(plural(t.handshake_round_trips, "round trip"))
+    if t.handshake_ns is not None:
+        shape.append(fmt_s(t.handshake_ns))
+    if shape:
+        parts.append(", ".join(shape))
+    how = "decrypted" if t.decrypted else "exchanges inferred from encrypted records"
+    if t.multiplexed and not t.decrypted:
+        how += " (h2: bursts, not requests)"
+    parts.append(how)
+    if t.note:
+        parts.append(t.note)
+    return " · ".join(parts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, summary_pairs
+from katui.report.common import closed_by, summary_pairs, tls_summary
 from katui.report.ladder import ladder_lines
 from katui.textsafe import escape
 from katui.units import fmt_s
@@ -25,7 +25,7 @@ def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) 
             if f.advice:
                 out.append(f"  {'':<8}-> {escape(f.advice)}")
     for c in conns:
-        if c.exchanges or ladder:
+        if c.exchanges or c.tls is not None or ladder:
             out += ["", *_detail(a, c, ladder)]
     return "\n".join(out) + "\n"
 
@@ -54,6 +54,8 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
         f"stream {c.stream}  {escape(c.client)} -> {escape(c.server)}  "
         f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {escape(c.close.explanation)}"
     ]
+    if c.tls is not None:
+        out.append(f"  {escape(tls_summary(c.tls))}")
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""

@@ -1,0 +1,139 @@
+"""Requests and responses inferred from encrypted records, and the handshake's facts.
+
+Without keys, HTTP/1.x over TLS still shows its shape: the client sends a burst of application
+data (the request), the server answers with a burst (the response), and the connection sits
+idle until the next client burst. An exchange here is a client run of application data (runs
+split only by tickets, alerts or handshake records are joined) and the server's application
+data that follows it, up to the client's next one. Such exchanges are
+:class:`katui.model.InferredExchange` objects whose messages are rows of the capture's message
+store with no head (:attr:`katui.model.HttpMessage.inferred`).
+
+Limits: a request body sent after a ``100 Continue`` is a second exchange; pipelined requests
+and HTTP/2 streams are bursts, not requests (``TlsInfo.multiplexed`` says so for ``h2``).
+"""
+
+from __future__ import annotations
+
+from katui.model import INFERRED_VERSION, InferredExchange, TlsInfo
+from katui.tls.hello import cipher_name, version_name
+from katui.tls.records import (
+    ALERT,
+    BYTES,
+    DATA,
+    DIR,
+    FIRST_FRAME,
+    FIRST_TS,
+    HS,
+    KIND,
+    LAST_FRAME,
+    LAST_TS,
+    TlsConversation,
+)
+
+
+def infer(conv: TlsConversation) -> list[InferredExchange]:
+    """The exchanges of an oriented conversation (client = direction 0), rows added to its
+    store."""
+    out: list[InferredExchange] = []
+    req = resp = None  # the current exchange's client and server application data: [runs]
+    for run in conv.runs:
+        if run[KIND] != DATA:
+            continue
+        if run[DIR] == 0:
+            if resp is not None or req is None:
+                if req is not None or resp is not None:
+                    out.append(_exchange(conv, req, resp))
+                req, resp = [run], None
+            else:
+                req.append(run)
+        elif resp is None:
+            resp = [run]
+        else:
+            resp.append(run)
+    if req is not None or resp is not None:
+        out.append(_exchange(conv, req, resp))
+    return out
+
+
+def _exchange(conv: TlsConversation, req: list | None, resp: list | None) -> InferredExchange:
+    store = conv.store
+    return InferredExchange(store, _message(conv, req, True), _message(conv, resp, False))
+
+
+def _message(conv: TlsConversation, runs: list | None, is_request: bool) -> int:
+    """A message row for one burst (-1 for none)."""
+    if runs is None:
+        return -1
+    store = conv.store
+    ch = conv.client_hello
+    host = (ch.sni or "") if ch is not None else ""
+    first, last = runs[0], runs[-1]
+    i = store.add(is_request, first[FIRST_FRAME], first[FIRST_TS], INFERRED_VERSION, "", "", 0, "",
+                  None, None, None, False, host, 0)  # fmt: skip
+    store.end(i, last[LAST_FRAME], last[LAST_TS], sum(r[BYTES] for r in runs), True)
+    return i
+
+
+def before_close(conv: TlsConversation, close_ns: int) -> tuple[int | None, str | None]:
+    """The end of the last record up to ``close_ns`` that was not an alert (close_notify and
+    other alerts are the close itself, not activity), and the side that sent the first alert
+    after it and up to ``close_ns`` (None if none)."""
+    last = None
+    for run in conv.runs:
+        if run[KIND] != ALERT and run[LAST_TS] <= close_ns and (last is None or run[LAST_TS] > last):
+            last = run[LAST_TS]
+    for run in conv.runs:
+        if run[KIND] == ALERT and (last is None or run[FIRST_TS] >= last) and run[LAST_TS] <= close_ns:
+            return last, "client" if run[DIR] == 0 else "server"
+    return last, None
+
+
+def info(conv: TlsConversation) -> TlsInfo:
+    """The handshake's facts of an oriented conversation."""
+    ch, sh = conv.client_hello, conv.server_hello
+    alpn = sh.alpn if sh is not None else None
+    version = sh.version if sh is not None else None
+    resumed = full = None
+    if sh is not None:
+        if conv.tls13:
+            resumed = sh.psk
+        else:
+            echoed = ch is not None and ch.session_id != b"" and ch.session_id == sh.session_id
+            resumed = echoed or conv.first_ccs == 1  # the server's CCS first: abbreviated
+        full = not resumed
+    rtts, hs_ns = _handshake_shape(conv)
+    closers = tuple("client" if r[DIR] == 0 else "server" for r in conv.runs if r[KIND] == ALERT)
+    offered = ch.alpn if ch is not None else ()
+    multiplexed = alpn == "h2" or (alpn is None and offered == ("h2",))
+    return TlsInfo(
+        version=version_name(version),
+        sni=ch.sni if ch is not None else None,
+        alpn_offered=offered,
+        alpn=alpn,
+        cipher=cipher_name(sh.cipher) if sh is not None else None,
+        resumed=resumed,
+        full_handshake=full,
+        handshake_round_trips=rtts,
+        handshake_ns=hs_ns,
+        client_hello_frame=conv.hello_frame,
+        close_notify=closers,
+        multiplexed=multiplexed,
+        note=conv.note,
+    )
+
+
+def _handshake_shape(conv: TlsConversation) -> tuple[int | None, int | None]:
+    """Server handshake flights before the client's first application data, and the time from
+    the ClientHello to the last handshake record before that data."""
+    if conv.hello_ts is None or conv.server_hello is None:
+        return None, None
+    flights = 0
+    end = None
+    for run in conv.runs:
+        if run[KIND] == DATA and run[DIR] == 0:
+            break
+        if run[KIND] == HS:
+            end = run[LAST_TS]
+            if run[DIR] == 1:
+                flights += 1
+    return flights or None, None if end is None else end - conv.hello_ts
