@@ -141,3 +141,10 @@ def test_the_manifest_still_matches_tshark(name):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert Counter(int(s) for s in out.stdout.split()) == _truth(name)
+
+
+def test_markdown_shows_the_handshake_and_inferred_exchanges():
+    from katui.report import markdown
+
+    out = markdown.render(_a("tls13-curl"))
+    assert "- TLS: TLS 1.3 · sni localhost" in out and "(inferred)" in out

@@ -12,7 +12,7 @@ import re
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, summary_pairs
+from katui.report.common import closed_by, summary_pairs, tls_summary
 from katui.report.ladder import ladder_lines
 from katui.textsafe import escape
 from katui.units import fmt_s
@@ -110,6 +110,8 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         )
     if c.http_error:
         out.append(f"- HTTP parsing: {md(c.http_error)}")
+    if c.tls is not None:
+        out.append(f"- TLS: {md(tls_summary(c.tls))}")
     if c.exchanges:
         out += [
             "",
