@@ -118,6 +118,20 @@ def curl_tls13(port: int) -> None:
     subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
 
 
+def curl_ciphers(port: int) -> None:
+    """One request per cipher family katui decrypts: TLS 1.3 ChaCha20-Poly1305 and AES-128-GCM,
+    TLS 1.2 ChaCha20-Poly1305 and AES-128-GCM."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    for opts in (
+        ["--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"],
+        ["--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"],
+        ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-CHACHA20-POLY1305"],
+        ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"],
+    ):
+        subprocess.run([*base, *opts, f"{url}/{opts[-1]}"], check=True)
+
+
 SCENARIOS = {
     "tls13-requests": requests_seed,
     "tls13-limit": requests_limit,
@@ -126,6 +140,7 @@ SCENARIOS = {
     "tls13-stale": stale_reuse,
     "tls12-curl": curl_tls12,
     "tls13-curl": curl_tls13,
+    "ciphers-curl": curl_ciphers,
 }
 
 if __name__ == "__main__":
