@@ -139,10 +139,10 @@ def test_any_split_of_a_connection_gives_the_same_runs(cuts):
 
 def test_sniffing_accepts_records_and_refuses_other_bytes():
     store = MessageStore()
-    assert tls.sniff(store, record(22, client_hello(), 0x0301)[:32], False) is not None
+    assert tls.sniff(store, None, None, record(22, client_hello(), 0x0301)[:32], False) is not None
     for head in (b"GET / HTTP/1.1\r\n", b"\x16\x03\x01", b"\x16\x03\x05\x00\x10", b"\x16\x02\x00\x00\x10",
                  b"\x18\x03\x03\x00\x10", b"\x16\x03\x03\x50\x00", b"\x16\x03\x03\x00\x00"):  # fmt: skip
-        assert tls.sniff(store, head, False) is None, head
+        assert tls.sniff(store, None, None, head, False) is None, head
 
 
 def test_bytes_that_are_not_records_stop_the_direction_until_a_record_starts_a_segment():

@@ -16,6 +16,8 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
     conv: HttpConversation = f.sink
     tls = conv.other if isinstance(conv.other, TlsConversation) else None
     exchanges, requests = _exchanges(conv if tls is None else tls)
+    if tls is not None and tls.decrypted and tls.inner is not None:
+        return _decrypted_connection(f, tls, idle_threshold_ns)
     if tls is not None:
         return _tls_connection(f, tls, exchanges, requests, idle_threshold_ns)
     close = decide_close(
@@ -97,6 +99,33 @@ def _tls_connection(
         SERVER_IDLE_NS,
     )
     return _connection(f, exchanges, requests, close, False, None, info)
+
+
+def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: int) -> Connection:
+    """A TLS connection decrypted with a key log: the HTTP analysis of its plaintext, with the
+    idle time up to the last record that was not an alert, and the side whose close_notify
+    came first as the closer."""
+    inner: HttpConversation = conv.inner
+    exchanges, requests = _exchanges(inner)
+    by, idle = f.close_by, f.close_idle_before_ns
+    if f.close_ts_ns is not None:
+        last, notified_by = tls_exchanges.before_close(conv, f.close_ts_ns)
+        by = notified_by or by
+        idle = None if last is None else f.close_ts_ns - last
+    close = decide_close(
+        by,
+        f.close_how,
+        f.close_frame,
+        f.close_ts_ns,
+        idle,
+        exchanges,
+        f.server_fin_ns,
+        f.rst_frames,
+        idle_ns,
+        server_rst=f.server_rst,
+    )
+    info = tls_exchanges.info(conv)
+    return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
 
 
 def _exchanges(c: HttpConversation | TlsConversation) -> tuple[tuple[Exchange, ...], int]:

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from katui import tls
 from katui.analysis.build import build_connection
@@ -24,6 +25,9 @@ from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
 from katui.tls.verdicts import request_limits
+
+if TYPE_CHECKING:
+    from katui.tls.decrypt import KeyLog
 
 PROGRESS_EVERY = 1 << 15
 RELEASE_EVERY = 8 << 20
@@ -102,6 +106,7 @@ def analyze(
     idle_threshold_ns: int = DEFAULT_IDLE_NS,
     preview: PreviewSink | None = None,
     frames: bool = True,
+    keylog: KeyLog | None = None,
 ) -> Analysis:
     """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read.
 
@@ -111,13 +116,16 @@ def analyze(
     ``progress`` and ``preview`` are called from the reading loop every few thousand frames
     (``preview`` with the connections seen since its previous call), so a UI can show the
     first connections long before a big capture is fully read.
+
+    ``keylog`` (:class:`katui.tls.decrypt.KeyLog`) decrypts the TLS connections it holds
+    secrets for: their plaintext gets the HTTP analysis; the others stay inferred from records.
     """
     # The pass allocates millions of small objects and few cycles: generational GC passes
     # would cost ~20 % of the run for nothing. Cycles left behind are collected afterwards.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(path, progress, idle_threshold_ns, preview, frames)
+        return _analyze(path, progress, idle_threshold_ns, preview, frames, keylog)
     finally:
         # What the pass built lives as long as the analysis: move it out of the collector's
         # sight, or every later full collection (JSON rendering, the TUI) walks millions of
@@ -128,12 +136,19 @@ def analyze(
 
 
 def _analyze(
-    path: str, progress: Progress | None, idle_threshold_ns: int, preview: PreviewSink | None, frames: bool
+    path: str,
+    progress: Progress | None,
+    idle_threshold_ns: int,
+    preview: PreviewSink | None,
+    frames: bool,
+    keylog: KeyLog | None,
 ) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
     store = MessageStore()
-    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=partial(tls.sniff, store)))
+    plaintext = partial(HttpConversation, store, False)  # decrypted TLS application data
+    try_tls = partial(tls.sniff, store, keylog, plaintext)
+    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_tls))
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size
     seg_of = tcp_segment

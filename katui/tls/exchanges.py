@@ -118,6 +118,7 @@ def info(conv: TlsConversation) -> TlsInfo:
         client_hello_frame=conv.hello_frame,
         close_notify=closers,
         multiplexed=multiplexed,
+        decrypted=conv.decrypted,
         note=conv.note,
     )
 

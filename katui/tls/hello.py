@@ -38,6 +38,8 @@ class ClientHello(NamedTuple):
     """A non-empty session_ticket extension (the client offers a TLS 1.2 ticket)."""
     psk: bool
     """A ``pre_shared_key`` extension (the client offers a TLS 1.3 resumption)."""
+    random: bytes
+    """The 32 random bytes (a key log is indexed by them)."""
 
 
 class ServerHello(NamedTuple):
@@ -52,6 +54,8 @@ class ServerHello(NamedTuple):
     """``pre_shared_key`` present: the server accepted a TLS 1.3 resumption."""
     retry: bool
     """A HelloRetryRequest, not a real ServerHello."""
+    random: bytes
+    """The 32 random bytes (TLS 1.2 key derivation needs them)."""
 
 
 def version_name(v: int | None) -> str | None:
@@ -93,7 +97,8 @@ def parse_client_hello(body: bytes) -> ClientHello | None:
                 ticket = len(data) > 0
             elif typ == EXT_PRE_SHARED_KEY:
                 psk = True
-        return ClientHello(bytes(hello.session_id), sni, alpn or (), versions or (), ticket, psk)
+        random = bytes(hello.random)
+        return ClientHello(bytes(hello.session_id), sni, alpn or (), versions or (), ticket, psk, random)
     except Exception:  # dpkt raises NeedData, UnpackError, struct.error, IndexError...
         return None
 
@@ -115,8 +120,9 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
                 alpn = names[0] if len(names) == 1 else None
             elif typ == EXT_PRE_SHARED_KEY:
                 psk = True
-        retry = bytes(hello.random) == HELLO_RETRY_RANDOM
-        return ServerHello(version, bytes(hello.session_id), hello.ciphersuite.code, alpn, psk, retry)
+        random = bytes(hello.random)
+        retry = random == HELLO_RETRY_RANDOM
+        return ServerHello(version, bytes(hello.session_id), hello.ciphersuite.code, alpn, psk, retry, random)
     except Exception:
         return None
 

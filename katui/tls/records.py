@@ -14,7 +14,10 @@ and a connection keeps at most ``MAX_RUNS`` runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from katui.model import MessageStore
+from katui.tcp.sink import StreamSink
 from katui.tls.hello import ClientHello, ServerHello, parse_client_hello, parse_server_hello
 
 CHANGE_CIPHER_SPEC, ALERT_RECORD, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
@@ -49,7 +52,7 @@ class _Direction:
     """Record framing state of one direction."""
 
     __slots__ = ("hdr", "hdr_frame", "hdr_ts", "rtype", "rlen", "left", "first_frame", "first_ts",
-                 "body", "hs", "lost", "ccs")  # fmt: skip
+                 "body", "hs", "lost", "ccs", "head", "pending")  # fmt: skip
 
     def __init__(self) -> None:
         self.hdr = b""  # a record header cut by a segment boundary
@@ -61,6 +64,8 @@ class _Direction:
         self.hs: bytearray | None = bytearray()  # handshake messages not yet complete
         self.lost = False  # out of step (not TLS, or a hole): wait for a header at a segment start
         self.ccs = False  # ChangeCipherSpec sent: its handshake records are encrypted from here
+        self.head = b""  # the current record's header (additional data for decryption)
+        self.pending: bytes | None = b""  # first plaintext bytes, held until HTTP can be told
 
 
 class TlsConversation:
@@ -68,13 +73,24 @@ class TlsConversation:
 
     A :class:`katui.tcp.sink.StreamSink`. ``client`` is the direction that sent the ClientHello
     (the tracker's numbering until :meth:`oriented`, then 0), None if it was not seen.
+
+    With a key log that holds the connection's secrets (:mod:`katui.tls.decrypt`), protected
+    records are decrypted as they complete: their real content type replaces the guesses, and
+    application data goes to ``inner``, a plaintext sink made by ``plaintext()`` (HTTP).
     """
 
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
-                 "client_data", "first_ccs", "note", "exchanges")  # fmt: skip
+                 "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext", "crypt",
+                 "inner", "decrypted")  # fmt: skip
 
-    def __init__(self, store: MessageStore, midstream: bool) -> None:
+    def __init__(
+        self,
+        store: MessageStore,
+        midstream: bool,
+        keys=None,
+        plaintext: Callable[[], StreamSink] | None = None,
+    ) -> None:
         self.store = store
         """The capture's messages (inferred exchanges add rows)."""
         self.midstream = midstream
@@ -102,6 +118,17 @@ class TlsConversation:
         """The first reason the records could not be followed."""
         self.exchanges: list = []
         """Exchanges inferred once the connection is oriented (:mod:`katui.tls.exchanges`)."""
+        self.keys = keys
+        """The key log (:class:`katui.tls.decrypt.KeyLog`), or None."""
+        self.plaintext = plaintext
+        """Makes the sink decrypted application data goes to."""
+        self.crypt: list | None = None
+        """Per direction: its record protection (:class:`katui.tls.decrypt.Direction`), or None
+        once it cannot be followed; the list is None when the connection is not decrypted."""
+        self.inner: StreamSink | None = None
+        """The plaintext sink, once application data was decrypted."""
+        self.decrypted = False
+        """Application data was decrypted."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -127,10 +154,12 @@ class TlsConversation:
                 if not (20 <= h[0] <= 24 and h[1] == 3 and (h[3] << 8 | h[4]) <= MAX_RECORD):
                     self._lose(s, f"bytes that are not a TLS record in frame {frame}")
                     return
-                s.rtype, s.rlen = h[0], h[3] << 8 | h[4]
+                s.rtype, s.rlen, s.head = h[0], h[3] << 8 | h[4], h
                 s.left = s.rlen
                 s.first_frame, s.first_ts = s.hdr_frame, s.hdr_ts
                 if s.rtype == HANDSHAKE and s.hs is not None and not s.ccs and self._need_hellos():
+                    s.body = bytearray()
+                elif self.crypt is not None and self._protected(s, s.rtype):
                     s.body = bytearray()
             n = min(s.left, end - pos)
             if n and s.body is not None:
@@ -149,9 +178,15 @@ class TlsConversation:
         elif not s.lost:
             s.lost = True
             s.rtype, s.hdr = -1, b""
+            self._crypt_off(d, f"a hole in the stream in frame {frame}")
+        if self.inner is not None:
+            self.inner.gap(d, nbytes, frame, ts)
 
     def close(self, d: int, frame: int, ts: int) -> None:
-        """Direction ``d`` ended (nothing to do: its records are already counted)."""
+        """Direction ``d`` ended: the plaintext sink is told (records are already counted)."""
+        if self.inner is not None:
+            self._to_inner(d, b"", frame, ts, True)
+            self.inner.close(d, frame, ts)
 
     def client_direction(self) -> int | None:
         """The direction that sent the ClientHello (or answered with a ServerHello's peer)."""
@@ -165,13 +200,19 @@ class TlsConversation:
         if client:
             self.runs = [(r[0], 1 - r[1], *r[2:]) for r in self.runs]
         self.client = 0
-        self.exchanges = infer(self)
+        if self.inner is not None:
+            self.inner.oriented(client)
+        if not self.decrypted:
+            self.exchanges = infer(self)
 
     def release(self) -> None:
         """Drop the working state once frozen."""
         self.runs = []
         self.exchanges = []
         self.cur = None
+        self.crypt = None
+        if self.inner is not None:
+            self.inner.release()
 
     # -- records ---------------------------------------------------------------------------
 
@@ -188,7 +229,13 @@ class TlsConversation:
         """A whole record of direction ``d`` ended in ``frame``: class it, add it to a run."""
         rtype, rlen, body = s.rtype, s.rlen, s.body
         s.rtype, s.body = -1, None
-        if rtype == APPLICATION_DATA:
+        kind = None
+        if self.crypt is not None and self._protected(s, rtype):
+            kind = self._decrypt(d, s, body, frame, ts)
+            body = None
+        if kind is not None:
+            pass
+        elif rtype == APPLICATION_DATA:
             kind = self._app_kind(d, rlen)
         elif rtype == ALERT_RECORD:
             kind = ALERT
@@ -269,6 +316,86 @@ class TlsConversation:
                 self.tls13 = sh.version == 0x0304
                 if self.client is None:
                     self.client = 1 - d
+                if self.keys is not None:
+                    self._keys()
             if not self._need_hellos():
                 s.hs = None
                 return
+
+    # -- decryption ------------------------------------------------------------------------
+
+    def _keys(self) -> None:
+        """Both hellos are read: find the connection's secrets in the key log."""
+        from katui.tls.decrypt import directions
+
+        ch, sh = self.client_hello, self.server_hello
+        if ch is None or sh is None or self.client is None:
+            return
+        found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random)
+        if isinstance(found, str):
+            self.note = self.note or found
+            return
+        client, server = found
+        self.crypt = [client, server] if self.client == 0 else [server, client]
+
+    def _protected(self, s: _Direction, rtype: int) -> bool:
+        """True for a record its sender protected (TLS 1.3: application data after the
+        ServerHello; TLS 1.2: everything but ChangeCipherSpec after the sender's)."""
+        if self.tls13:
+            return rtype == APPLICATION_DATA
+        return s.ccs and rtype != CHANGE_CIPHER_SPEC
+
+    def _crypt_off(self, d: int, why: str) -> None:
+        """Direction ``d`` cannot be decrypted any more."""
+        if self.crypt is not None and self.crypt[d] is not None:
+            self.crypt[d] = None
+            self.note = self.note or f"decryption stopped: {why}"
+            if not self.decrypted:
+                self.crypt = None  # nothing was decrypted yet: the without-keys view, whole
+
+    def _decrypt(self, d: int, s: _Direction, body, frame: int, ts: int) -> int | None:
+        """The run kind of a protected record, read from its decrypted content type (None:
+        it could not be decrypted; application data then reaches the plaintext sink as a hole)."""
+        crypt = self.crypt[d]
+        out = None
+        if crypt is not None and body is not None:
+            out = crypt.decrypt(s.head, bytes(body))
+            if out is None:
+                self._crypt_off(d, f"a record in frame {frame} did not decrypt (wrong key log?)")
+        elif crypt is not None:
+            crypt.seq += 1  # its bytes were lost: the next record has the next number
+        if out is None:
+            if self.inner is not None and s.head[0] == APPLICATION_DATA:
+                self.inner.gap(d, s.rlen, frame, ts)
+            return None
+        ctype, plain = out
+        client = d == self.client
+        if self.tls13 and client and not self.client_finished:
+            self.client_finished = True
+        if ctype == APPLICATION_DATA:
+            self.decrypted = True
+            if client:
+                self.client_data = True
+            self._to_inner(d, plain, frame, ts, False)
+            return DATA
+        if ctype == ALERT_RECORD:
+            return ALERT
+        return TICKET if self.tls13 and not client and self.client_finished else HS
+
+    def _to_inner(self, d: int, plain: bytes, frame: int, ts: int, final: bool) -> None:
+        """Hand decrypted bytes to the plaintext sink. A direction's first bytes wait until
+        there are 8 of them (or the direction ends): the HTTP sniffer decides from its first
+        call, and a few bytes alone ('GE') would be re-read from a later buffer."""
+        if self.inner is None:
+            if self.plaintext is None or not plain:
+                return
+            self.inner = self.plaintext()
+        s = self.dirs[d]
+        if s.pending is not None:
+            plain = s.pending + plain
+            if len(plain) < 8 and not final:
+                s.pending = plain
+                return
+            s.pending = None
+        if plain:
+            self.inner.data(d, plain, 0, len(plain), frame, ts)

@@ -1,0 +1,196 @@
+"""Decrypting TLS records with a key log (``SSLKEYLOGFILE`` format), with ``cryptography``.
+
+Supported: TLS 1.2 with AES-GCM or ChaCha20-Poly1305 (any key exchange: the key log gives the
+master secret, RFC 5246 section 6.3 derives the keys) and TLS 1.3 with AES-128/256-GCM or
+ChaCha20-Poly1305 (the key log gives the traffic secrets, RFC 8446 section 7.3 derives the keys).
+Not supported (the connection stays in the without-keys view, with a note): CBC suites, key
+updates, 0-RTT data.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import NamedTuple
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+MAX_KEYLOG_BYTES = 64 << 20
+"""A key log is read up to this size (it holds a few hundred bytes per connection)."""
+
+
+class Suite(NamedTuple):
+    """What decryption needs to know of a cipher suite."""
+
+    aead: type
+    key_len: int
+    hash: str
+    """``sha256`` or ``sha384``: the PRF's (TLS 1.2) or HKDF's (TLS 1.3) hash."""
+
+
+SUITES = {
+    0x1301: Suite(AESGCM, 16, "sha256"),
+    0x1302: Suite(AESGCM, 32, "sha384"),
+    0x1303: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0x009C: Suite(AESGCM, 16, "sha256"),
+    0x009D: Suite(AESGCM, 32, "sha384"),
+    0x009E: Suite(AESGCM, 16, "sha256"),
+    0x009F: Suite(AESGCM, 32, "sha384"),
+    0xC02B: Suite(AESGCM, 16, "sha256"),
+    0xC02C: Suite(AESGCM, 32, "sha384"),
+    0xC02F: Suite(AESGCM, 16, "sha256"),
+    0xC030: Suite(AESGCM, 32, "sha384"),
+    0xCCA8: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0xCCA9: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0xCCAA: Suite(ChaCha20Poly1305, 32, "sha256"),
+}
+
+
+class KeyLog:
+    """Secrets by client random, read from an NSS key log file."""
+
+    def __init__(self, secrets: dict[bytes, dict[str, bytes]] | None = None) -> None:
+        self.secrets = secrets or {}
+        """client random -> {label: secret} (``CLIENT_RANDOM`` is TLS 1.2's master secret)."""
+
+    @classmethod
+    def read(cls, path: str) -> KeyLog:
+        """Parse ``path``; malformed lines are skipped (raises OSError if it cannot be read)."""
+        with open(path, "rb") as fh:
+            text = fh.read(MAX_KEYLOG_BYTES)
+        secrets: dict[bytes, dict[str, bytes]] = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) != 3 or parts[0].startswith(b"#"):
+                continue
+            try:
+                random, secret = bytes.fromhex(parts[1].decode()), bytes.fromhex(parts[2].decode())
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if len(random) == 32 and 0 < len(secret) <= 64:
+                secrets.setdefault(random, {})[parts[0].decode("ascii", "replace")] = secret
+        return cls(secrets)
+
+    def __len__(self) -> int:
+        return len(self.secrets)
+
+
+def _p_hash(name: str, secret: bytes, seed: bytes, n: int) -> bytes:
+    out, a = b"", seed
+    while len(out) < n:
+        a = hmac.new(secret, a, name).digest()
+        out += hmac.new(secret, a + seed, name).digest()
+    return out[:n]
+
+
+def tls12_key_block(suite: Suite, master: bytes, client_random: bytes, server_random: bytes) -> bytes:
+    """RFC 5246 6.3: client key, server key, client IV, server IV (AEAD suites: no MAC keys)."""
+    iv_len = 12 if suite.aead is ChaCha20Poly1305 else 4
+    n = 2 * (suite.key_len + iv_len)
+    return _p_hash(suite.hash, master, b"key expansion" + server_random + client_random, n)
+
+
+def hkdf_expand_label(suite: Suite, secret: bytes, label: bytes, length: int) -> bytes:
+    """RFC 8446 7.1 with an empty context."""
+    full = b"tls13 " + label
+    info = length.to_bytes(2, "big") + bytes([len(full)]) + full + b"\x00"
+    algo = hashes.SHA256() if suite.hash == "sha256" else hashes.SHA384()
+    return HKDFExpand(algo, length, info).derive(secret)
+
+
+class Direction:
+    """Record protection of one direction: a list of key stages (TLS 1.3: handshake, then
+    application traffic) and the sequence number within the current stage."""
+
+    __slots__ = ("tls13", "stages", "stage", "seq", "explicit_nonce")
+
+    def __init__(self, tls13: bool, stages: list[tuple], explicit_nonce: bool) -> None:
+        self.tls13 = tls13
+        self.stages = stages  # [(aead object, iv)]
+        self.stage = 0
+        self.seq = 0
+        self.explicit_nonce = explicit_nonce  # TLS 1.2 AES-GCM: 8 bytes before the ciphertext
+
+    def decrypt(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+        """(content type, plaintext) of one protected record, or None if no stage opens it.
+        A TLS 1.3 record that only the next stage opens moves to that stage."""
+        for stage in range(self.stage, min(self.stage + 2, len(self.stages))):
+            seq = self.seq if stage == self.stage else 0
+            out = self._open(stage, seq, header, body)
+            if out is not None:
+                self.stage, self.seq = stage, seq + 1
+                return out
+        return None
+
+    def _open(self, stage: int, seq: int, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+        aead, iv = self.stages[stage]
+        try:
+            if self.tls13:
+                nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big"), strict=True))
+                plain = aead.decrypt(nonce, body, header)
+                stripped = plain.rstrip(b"\x00")
+                if not stripped:
+                    return None
+                return stripped[-1], stripped[:-1]
+            if self.explicit_nonce:
+                nonce, body = iv + body[:8], body[8:]
+            else:
+                nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big"), strict=True))
+            aad = seq.to_bytes(8, "big") + header[:3] + (len(body) - 16).to_bytes(2, "big")
+            return header[0], aead.decrypt(nonce, body, aad)
+        except (InvalidTag, ValueError, OverflowError):
+            return None
+
+
+def tls12_directions(suite: Suite, master: bytes, client_random: bytes, server_random: bytes):
+    """(client's, server's) record protection for TLS 1.2."""
+    block = tls12_key_block(suite, master, client_random, server_random)
+    k = suite.key_len
+    iv_len = (len(block) - 2 * k) // 2
+    ck, sk, civ, siv = block[:k], block[k : 2 * k], block[2 * k : 2 * k + iv_len], block[2 * k + iv_len :]
+    gcm = suite.aead is AESGCM
+    return (
+        Direction(False, [(suite.aead(ck), civ)], gcm),
+        Direction(False, [(suite.aead(sk), siv)], gcm),
+    )
+
+
+def tls13_directions(suite: Suite, secrets: dict[str, bytes]):
+    """(client's, server's) record protection for TLS 1.3, or None without the secrets."""
+
+    def stage(label: str):
+        secret = secrets[label]
+        key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
+        return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
+
+    try:
+        return (
+            Direction(
+                True, [stage("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), stage("CLIENT_TRAFFIC_SECRET_0")], False
+            ),
+            Direction(
+                True, [stage("SERVER_HANDSHAKE_TRAFFIC_SECRET"), stage("SERVER_TRAFFIC_SECRET_0")], False
+            ),
+        )
+    except KeyError:
+        return None
+
+
+def directions(keys: KeyLog, tls13: bool, cipher: int, client_random: bytes, server_random: bytes):
+    """Both directions' record protection, or a note saying why the connection cannot be
+    decrypted."""
+    suite = SUITES.get(cipher)
+    if suite is None:
+        return f"cipher suite 0x{cipher:04x} is not supported for decryption"
+    secrets = keys.secrets.get(client_random)
+    if secrets is None:
+        return "no keys for this connection in the key log"
+    if tls13:
+        dirs = tls13_directions(suite, secrets)
+        return dirs if dirs is not None else "the key log lacks this connection's TLS 1.3 traffic secrets"
+    master = secrets.get("CLIENT_RANDOM")
+    if master is None or len(master) != 48:
+        return "the key log lacks this connection's master secret"
+    return tls12_directions(suite, master, client_random, server_random)
