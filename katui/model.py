@@ -413,6 +413,9 @@ class TlsInfo:
     are then bursts, not requests)."""
     note: str | None = None
     """Why the record layer stopped being read, or what could not be parsed, if anything."""
+    labels: tuple[tuple[int, str], ...] = ()
+    """(frame, text) for the ladder: the hellos, tickets and alerts (a few dozen at most; the
+    text holds capture bytes such as the SNI: escape it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,9 +437,15 @@ class Close:
     explanation: str
     """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
     asked_by: str | None = None
-    """For ``connection-close``: the side whose message carried ``Connection: close``."""
+    """For ``connection-close``: the side whose message carried ``Connection: close``; over TLS,
+    the side whose close_notify came first when its peer's FIN or RST was first on the wire."""
     rst_frames: tuple[int, ...] = ()
     """Every RST frame of the connection."""
+
+    @property
+    def closer(self) -> str | None:
+        """The side that decided to close: the one that asked for it if known, else ``by``."""
+        return self.asked_by or self.by
 
 
 @dataclass(frozen=True, eq=False, slots=True)

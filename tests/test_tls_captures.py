@@ -29,7 +29,7 @@ def _truth(name: str) -> Counter:
     return Counter(int(m.group(1)) for m in re.finditer(r"^(\d+)\t\d+\tGET", block, re.M))
 
 
-CASES = {  # name -> per stream: (close reason, closed by)
+CASES = {  # name -> per stream: (close reason, the side that decided to close)
     "tls13-requests": [("idle-timeout", "server"), ("unknown", "client")],
     "tls13-httpx": [("idle-timeout", "server"), ("unknown", "client")],
     "tls12-aiohttp": [("idle-timeout", "server"), ("unknown", "client")],
@@ -59,7 +59,7 @@ def test_inferred_exchanges_match_the_decrypted_requests(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_close_verdicts(name):
     a = _a(name)
-    assert [(c.close.reason, c.close.by) for c in a.connections] == CASES[name]
+    assert [(c.close.reason, c.close.closer) for c in a.connections] == CASES[name]
     # Python clients answer nginx's close_notify + FIN with a RST: the normal ending, no warning;
     # the only problems are the stale reuses.
     assert not [f for f in a.findings if f.kind == "reset"]
@@ -148,3 +148,15 @@ def test_markdown_shows_the_handshake_and_inferred_exchanges():
 
     out = markdown.render(_a("tls13-curl"))
     assert "- TLS: TLS 1.3 · sni localhost" in out and "(inferred)" in out
+
+
+def test_curl_closes_with_close_notify_and_nginxs_fin_comes_first():
+    """The first FIN is the server's, but the client's close_notify came before it."""
+    c = _a("tls13-curl").connections[0]
+    assert (c.close.by, c.close.how, c.close.asked_by, c.close.closer) == (
+        "server",
+        "fin",
+        "client",
+        "client",
+    )
+    assert c.close.explanation.startswith("client sent close_notify after")

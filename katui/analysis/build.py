@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, decide_close
 from katui.http.conversation import HttpConversation
 from katui.model import Close, Connection, Exchange, TlsInfo
@@ -112,6 +114,7 @@ def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: in
         last, notified_by = tls_exchanges.before_close(conv, f.close_ts_ns)
         by = notified_by or by
         idle = None if last is None else f.close_ts_ns - last
+    # The verdict is the deciding side's; Close.by stays the side of the first FIN or RST.
     close = decide_close(
         by,
         f.close_how,
@@ -124,6 +127,8 @@ def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: in
         idle_ns,
         server_rst=f.server_rst,
     )
+    if by != f.close_by:
+        close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
     info = tls_exchanges.info(conv)
     return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
 

@@ -157,7 +157,7 @@ def _server_timeout(conns, by_server):
 
 
 def _client_timeout(conns, by_server):
-    gaps = [c for c in conns if c.close.reason == "idle-timeout" and c.close.by == "client"]
+    gaps = [c for c in conns if c.close.reason == "idle-timeout" and c.close.closer == "client"]
     if not gaps:
         return []
     shortest = min(gaps, key=lambda c: c.close.idle_before_ns)

@@ -73,7 +73,7 @@ def server_idle_close(c: Connection) -> bool:
     A stale-reuse connection counts too: its server FIN is the idle close the client missed.
     """
     cl = c.close
-    if cl.by != "server" or cl.how != "fin" or cl.idle_before_ns is None:
+    if cl.closer != "server" or cl.how != "fin" or cl.idle_before_ns is None:
         return False
     return cl.reason == "idle-timeout" or (cl.reason == "stale-reuse" and cl.idle_before_ns >= SERVER_IDLE_NS)
 

@@ -43,10 +43,16 @@ def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
         ("format", f"{a.format}, {', '.join(a.link_types) or 'no packets'}"),
         ("frames", str(a.frames)),
         ("connections", str(len(a.connections))),
-        ("HTTP requests", str(a.requests)),
+        ("HTTP requests", _requests(a)),
         ("duration", fmt_s(a.duration_ns)),
         ("server idle timeout", timeout_line(a)),
     ]
+
+
+def _requests(a: Analysis) -> str:
+    """``12``, or ``12 (5 inferred from TLS records)``."""
+    inferred = sum(c.requests for c in a.connections if c.tls is not None and not c.tls.decrypted)
+    return f"{a.requests} ({inferred} inferred from TLS records)" if inferred else str(a.requests)
 
 
 def tls_summary(t: TlsInfo) -> str:

@@ -27,6 +27,8 @@ from katui.tls.records import (
     KIND,
     LAST_FRAME,
     LAST_TS,
+    RECORDS,
+    TICKET,
     TlsConversation,
 )
 
@@ -120,7 +122,36 @@ def info(conv: TlsConversation) -> TlsInfo:
         multiplexed=multiplexed,
         decrypted=conv.decrypted,
         note=conv.note,
+        labels=_labels(conv, version, resumed),
     )
+
+
+MAX_LABELS = 32
+
+
+def _labels(conv: TlsConversation, version: int | None, resumed: bool | None) -> tuple:
+    """Ladder labels: the hellos, TLS 1.3 tickets and alerts, by the frame that completed them."""
+    out = []
+    ch = conv.client_hello
+    if conv.hello_frame is not None:
+        text = "ClientHello"
+        if ch is not None and ch.sni:
+            text += f" sni={ch.sni}"
+        if ch is not None and ch.alpn:
+            text += f" alpn={','.join(ch.alpn)}"
+        out.append((conv.hello_frame, text))
+    if conv.server_hello_frame is not None:
+        how = "" if resumed is None else " resumed" if resumed else " full handshake"
+        out.append((conv.server_hello_frame, f"ServerHello {version_name(version)}{how}"))
+    guess = "" if conv.decrypted else "?"
+    for run in conv.runs:
+        if len(out) >= MAX_LABELS:
+            break
+        if run[KIND] == TICKET:
+            out.append((run[LAST_FRAME], f"NewSessionTicket{guess} ×{run[RECORDS]} (encrypted)"))
+        elif run[KIND] == ALERT:
+            out.append((run[LAST_FRAME], f"alert ×{run[RECORDS]} (close_notify{guess})"))
+    return tuple(out)
 
 
 def _handshake_shape(conv: TlsConversation) -> tuple[int | None, int | None]:

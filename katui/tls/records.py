@@ -82,7 +82,7 @@ class TlsConversation:
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext", "crypt",
-                 "inner", "decrypted")  # fmt: skip
+                 "inner", "decrypted", "server_hello_frame")  # fmt: skip
 
     def __init__(
         self,
@@ -105,6 +105,7 @@ class TlsConversation:
         self.hello_frame: int | None = None
         self.hello_ts: int | None = None
         self.server_hello: ServerHello | None = None
+        self.server_hello_frame: int | None = None
         self.retry = False
         """A HelloRetryRequest was seen."""
         self.tls13 = False
@@ -312,7 +313,7 @@ class TlsConversation:
                 if sh.retry:
                     self.retry = True
                     continue
-                self.server_hello = sh
+                self.server_hello, self.server_hello_frame = sh, frame
                 self.tls13 = sh.version == 0x0304
                 if self.client is None:
                     self.client = 1 - d

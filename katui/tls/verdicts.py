@@ -38,15 +38,17 @@ def tls_close(
     the last record before it that was not an alert; ``notified_by``: the side whose alert
     (close_notify, as far as can be told) came first after that record and before the FIN or RST.
     That side decided to close, even when its peer's FIN came first (curl and aiohttp send
-    close_notify and nginx answers with its FIN at once): the returned ``Close.by`` is that side.
+    close_notify and nginx answers with its FIN at once): it is then the returned
+    ``Close.asked_by`` (``Close.closer``), while ``Close.by`` stays the side of the first FIN or RST.
     ``server_idle_ns``/``idle_threshold_ns``: the silences that make a server's or a client's
     close an idle timeout (as for plaintext).
     """
     idle = None if ts_ns is None or last_activity_ns is None else ts_ns - last_activity_ns
     decider = notified_by or by
+    asked = decider if decider != by else None
 
     def close(reason: str, text: str) -> Close:
-        return Close(decider, how, frame, ts_ns, idle, reason, sys.intern(text), None, rst_frames)
+        return Close(by, how, frame, ts_ns, idle, reason, sys.intern(text), asked, rst_frames)
 
     if by is None:
         return close("open", "still open when the capture ended")
@@ -103,7 +105,7 @@ def request_limits(conns: list[Connection]) -> list[Connection]:
     seen: dict[tuple, list[int]] = defaultdict(list)
     for i, c in enumerate(conns):
         cl = c.close
-        if c.tls is not None and cl.reason == "unknown" and cl.by == "server" and c.requests > 1:
+        if c.tls is not None and cl.reason == "unknown" and cl.closer == "server" and c.requests > 1:
             seen[(c.server, c.tls.sni, c.requests)].append(i)
     out = list(conns)
     for (_, _, n), idx in seen.items():
