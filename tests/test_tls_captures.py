@@ -160,3 +160,15 @@ def test_curl_closes_with_close_notify_and_nginxs_fin_comes_first():
         "client",
     )
     assert c.close.explanation.startswith("client sent close_notify after")
+
+
+def test_http2_bursts_are_not_requests_but_the_idle_timeout_holds():
+    """nginx's HTTP/2 idle timeout (keepalive_timeout) sends GOAWAY, close_notify and FIN: the
+    GOAWAY is the close, not a response, so the idle before it is the timeout."""
+    a = _a("h2-curl")
+    assert all(c.tls.multiplexed and c.tls.alpn == "h2" for c in a.connections)
+    assert "h2: bursts, not requests" in text.render(a)
+    c = a.connections[1]
+    assert (c.close.reason, c.close.closer) == ("idle-timeout", "server")
+    assert 2.0e9 <= c.close.idle_before_ns < 2.1e9
+    assert not [x for x in a.connections if x.close.reason == "request-timeout"]

@@ -17,7 +17,7 @@ from katui.tls.decrypt import SUITES, KeyLog, tls12_directions, tls13_directions
 from tests.conftest import SAMPLES
 
 REAL = SAMPLES / "real"
-NAMES = sorted(p.stem for p in REAL.glob("tls-*.pcap"))
+NAMES = sorted(p.stem for p in REAL.glob("tls-*.pcap") if not p.stem.startswith("tls-h2"))
 
 
 def _decrypted(name: str, keys: str | None = None):
@@ -159,3 +159,11 @@ def test_record_protection_never_raises_on_any_bytes(body, header, suite, tls13)
     dirs = tls13_directions(s, secrets) if tls13 else tls12_directions(s, bytes(48), bytes(32), bytes(32))
     for d in dirs:
         assert d.decrypt(header, body) is None
+
+
+def test_http2_is_decrypted_but_its_frames_are_not_read():
+    a = _decrypted("tls-h2-curl")
+    for c in a.connections:
+        t = c.tls
+        assert t.decrypted and t.multiplexed and t.alpn == "h2" and "HTTP/2" in t.note
+        assert all(e.inferred for e in c.exchanges) and not c.http

@@ -18,7 +18,7 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
     conv: HttpConversation = f.sink
     tls = conv.other if isinstance(conv.other, TlsConversation) else None
     exchanges, requests = _exchanges(conv if tls is None else tls)
-    if tls is not None and tls.decrypted and tls.inner is not None:
+    if tls is not None and tls.plaintext_read:
         return _decrypted_connection(f, tls, idle_threshold_ns)
     if tls is not None:
         return _tls_connection(f, tls, exchanges, requests, idle_threshold_ns)
@@ -84,7 +84,9 @@ def _tls_connection(
     :func:`katui.tls.verdicts.tls_close`."""
     info = tls_exchanges.info(conv)
     last, notified_by = (
-        (None, None) if f.close_ts_ns is None else tls_exchanges.before_close(conv, f.close_ts_ns)
+        (None, None)
+        if f.close_ts_ns is None
+        else tls_exchanges.before_close(conv, f.close_ts_ns, info.multiplexed)
     )
     close = tls_close(
         f.close_by,
@@ -99,6 +101,7 @@ def _tls_connection(
         f.server_rst,
         idle_ns,
         SERVER_IDLE_NS,
+        info.multiplexed,
     )
     return _connection(f, exchanges, requests, close, False, None, info)
 

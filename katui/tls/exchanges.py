@@ -76,16 +76,27 @@ def _message(conv: TlsConversation, runs: list | None, is_request: bool) -> int:
     return i
 
 
-def before_close(conv: TlsConversation, close_ns: int) -> tuple[int | None, str | None]:
+GOODBYE_NS = 5_000_000
+"""On a multiplexed connection, one server record this close to the close is its goodbye
+(HTTP/2 GOAWAY, sent with close_notify and FIN when nginx's idle timeout fires)."""
+
+
+def before_close(conv: TlsConversation, close_ns: int, multiplexed: bool = False) -> tuple:
     """The end of the last record up to ``close_ns`` that was not an alert (close_notify and
-    other alerts are the close itself, not activity), and the side that sent the first alert
-    after it and up to ``close_ns`` (None if none)."""
-    last = None
-    for run in conv.runs:
-        if run[KIND] != ALERT and run[LAST_TS] <= close_ns and (last is None or run[LAST_TS] > last):
-            last = run[LAST_TS]
-    for run in conv.runs:
-        if run[KIND] == ALERT and (last is None or run[FIRST_TS] >= last) and run[LAST_TS] <= close_ns:
+    other alerts are the close itself, not activity; so is an HTTP/2 goodbye on a
+    ``multiplexed`` connection: one server record just before the server's own alert), and
+    the side that sent the first alert after it and up to ``close_ns`` (None if none)."""
+    runs = [r for r in conv.runs if r[KIND] != ALERT and r[LAST_TS] <= close_ns]
+    runs.sort(key=lambda r: r[LAST_TS])
+    alerts = [r for r in conv.runs if r[KIND] == ALERT and r[LAST_TS] <= close_ns]
+    if multiplexed and len(runs) > 1:
+        r = runs[-1]
+        goodbye = r[KIND] == DATA and r[DIR] == 1 and r[RECORDS] == 1 and close_ns - r[FIRST_TS] <= GOODBYE_NS
+        if goodbye and any(a[DIR] == 1 and a[FIRST_TS] >= r[LAST_TS] for a in alerts):
+            runs.pop()
+    last = runs[-1][LAST_TS] if runs else None
+    for run in alerts:
+        if last is None or run[FIRST_TS] >= last:
             return last, "client" if run[DIR] == 0 else "server"
     return last, None
 
@@ -106,7 +117,10 @@ def info(conv: TlsConversation) -> TlsInfo:
     rtts, hs_ns = _handshake_shape(conv)
     closers = tuple("client" if r[DIR] == 0 else "server" for r in conv.runs if r[KIND] == ALERT)
     offered = ch.alpn if ch is not None else ()
-    multiplexed = alpn == "h2" or (alpn is None and offered == ("h2",))
+    multiplexed = alpn == "h2" or conv.h2 or (alpn is None and offered == ("h2",))
+    note = conv.note
+    if conv.h2 and conv.decrypted and note is None:
+        note = "decrypted HTTP/2: its frames are not read yet, exchanges are inferred from records"
     return TlsInfo(
         version=version_name(version),
         sni=ch.sni if ch is not None else None,
@@ -121,7 +135,7 @@ def info(conv: TlsConversation) -> TlsInfo:
         close_notify=closers,
         multiplexed=multiplexed,
         decrypted=conv.decrypted,
-        note=conv.note,
+        note=note,
         labels=_labels(conv, version, resumed),
     )
 

@@ -27,6 +27,8 @@ MAX_HANDSHAKE_MESSAGE = 1 << 16
 """Handshake messages buffered at most (hellos are far smaller; certificates are skipped)."""
 MAX_RUNS = 1 << 16
 """Runs kept per connection: a hostile stream of tiny alternating records stops here."""
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+"""What an HTTP/2 client sends first (RFC 9113, 3.4)."""
 TLS13_ALERT_LEN = 19
 """An encrypted TLS 1.3 alert: 2 bytes, the inner content type and a 16-byte AEAD tag."""
 
@@ -82,7 +84,7 @@ class TlsConversation:
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext", "crypt",
-                 "inner", "decrypted", "server_hello_frame")  # fmt: skip
+                 "inner", "decrypted", "server_hello_frame", "h2")  # fmt: skip
 
     def __init__(
         self,
@@ -130,6 +132,8 @@ class TlsConversation:
         """The plaintext sink, once application data was decrypted."""
         self.decrypted = False
         """Application data was decrypted."""
+        self.h2 = False
+        """The decrypted client data starts with the HTTP/2 connection preface."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -203,8 +207,14 @@ class TlsConversation:
         self.client = 0
         if self.inner is not None:
             self.inner.oriented(client)
-        if not self.decrypted:
+        if not self.plaintext_read:
             self.exchanges = infer(self)
+
+    @property
+    def plaintext_read(self) -> bool:
+        """True when decrypted application data was understood by the plaintext sink (HTTP/1.x);
+        else exchanges are inferred from records, decrypted or not."""
+        return self.decrypted and getattr(self.inner, "recognised", False)
 
     def release(self) -> None:
         """Drop the working state once frozen."""
@@ -394,6 +404,8 @@ class TlsConversation:
         s = self.dirs[d]
         if s.pending is not None:
             plain = s.pending + plain
+            if d == self.client and plain.startswith(H2_PREFACE[: len(plain)]):
+                self.h2 = len(plain) >= len(H2_PREFACE)
             if len(plain) < 8 and not final:
                 s.pending = plain
                 return

@@ -31,6 +31,7 @@ def tls_close(
     server_rst: bool,
     idle_threshold_ns: int,
     server_idle_ns: int,
+    multiplexed: bool = False,
 ) -> Close:
     """The close reason of a TLS connection whose exchanges were inferred from records.
 
@@ -41,7 +42,9 @@ def tls_close(
     close_notify and nginx answers with its FIN at once): it is then the returned
     ``Close.asked_by`` (``Close.closer``), while ``Close.by`` stays the side of the first FIN or RST.
     ``server_idle_ns``/``idle_threshold_ns``: the silences that make a server's or a client's
-    close an idle timeout (as for plaintext).
+    close an idle timeout (as for plaintext). On a ``multiplexed`` (HTTP/2) connection a client
+    burst without an answer is no waiting request (SETTINGS, WINDOW_UPDATE and PING acks are
+    bursts too), so no request-timeout is inferred.
     """
     idle = None if ts_ns is None or last_activity_ns is None else ts_ns - last_activity_ns
     decider = notified_by or by
@@ -77,7 +80,7 @@ def tls_close(
             )
     if how == "rst" and notified_by is None and (by == "server" or last is None or not last.failed):
         return close("reset", f"{by} reset the connection{idle_txt}")
-    if last is not None and last.failed and ts_ns is not None:
+    if last is not None and last.failed and ts_ns is not None and not multiplexed:
         wait = ts_ns - last.request.end_ns
         return close(
             "request-timeout",

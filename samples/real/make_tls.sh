@@ -30,9 +30,9 @@ source "$HERE/../scripts/capture.sh"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
-# start_nginx PORT HTTP_DIRECTIVES
+# start_nginx PORT HTTP_DIRECTIVES [LISTEN_OPTIONS]
 start_nginx() {
-    local port=$1 http_extra=$2
+    local port=$1 http_extra=$2 listen_extra=${3:-}
     local conf="$WORK/nginx-$port.conf"
     rm -f "$WORK/error.log"
     : >"$WORK/access.log"
@@ -58,7 +58,7 @@ http {
     keepalive_timeout     2s;
     $http_extra
     server {
-        listen 127.0.0.1:$port ssl;
+        listen 127.0.0.1:$port ssl $listen_extra;
         server_name localhost;
         location / { return 200 "keep-alive over TLS \$uri\n"; }
     }
@@ -74,12 +74,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run_scenario SCENARIO PORT HTTP_DIRECTIVES -> $OUT/tls-SCENARIO.pcap, .keys, $WORK/tls-SCENARIO.access
+# run_scenario SCENARIO PORT HTTP_DIRECTIVES LISTEN_OPTIONS
+#   -> $OUT/tls-SCENARIO.pcap, .keys, $WORK/tls-SCENARIO.access
 run_scenario() {
-    local scenario=$1 port=$2 http_extra=$3
+    local scenario=$1 port=$2 http_extra=$3 listen_extra=$4
     local name=tls-$scenario
     log "=== $name (port $port) ==="
-    start_nginx "$port" "$http_extra"
+    start_nginx "$port" "$http_extra" "$listen_extra"
     start_capture "$WORK/$name.pcap" "$port"
     rm -f "$WORK/$name.keys"
     SSLKEYLOGFILE="$WORK/$name.keys" timeout 60 "$PY" "$CLIENTS" "$scenario" "$port"
@@ -94,9 +95,11 @@ run_scenario() {
 
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
-                 [ciphers-curl]=9508)
+                 [ciphers-curl]=9508 [h2-curl]=9509)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
-ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl)
+declare -A LISTEN=([h2-curl]=http2)
+ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
+     h2-curl)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
@@ -105,7 +108,7 @@ done
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
 for n in "${names[@]}"; do
-    run_scenario "$n" "${PORT[$n]}" "${EXTRA[$n]:-}"
+    run_scenario "$n" "${PORT[$n]}" "${EXTRA[$n]:-}" "${LISTEN[$n]:-}"
 done
 
 # The manifest: what nginx logged, and the requests tshark decrypts with the key log.
@@ -136,9 +139,15 @@ done
         echo "tshark with the key log:"
         echo
         echo '```'
-        tshark -2 -n -r "$f" -o "tls.keylog_file:$OUT/tls-$n.keys" -d "tcp.port==${PORT[$n]},tls" \
-            -Y http.request -T fields -e tcp.stream -e frame.number -e http.request.method \
-            -e http.request.uri 2>/dev/null
+        if [[ $n == h2-* ]]; then     # HTTP/2: one line per HEADERS frame with a method
+            tshark -2 -n -r "$f" -o "tls.keylog_file:$OUT/tls-$n.keys" -d "tcp.port==${PORT[$n]},tls" \
+                -Y http2.headers.method -T fields -e tcp.stream -e frame.number \
+                -e http2.headers.method -e http2.headers.path 2>/dev/null
+        else
+            tshark -2 -n -r "$f" -o "tls.keylog_file:$OUT/tls-$n.keys" -d "tcp.port==${PORT[$n]},tls" \
+                -Y http.request -T fields -e tcp.stream -e frame.number -e http.request.method \
+                -e http.request.uri 2>/dev/null
+        fi
         echo '```'
     done
 } >"$WORK/tls.md"

@@ -132,6 +132,15 @@ def curl_ciphers(port: int) -> None:
         subprocess.run([*base, *opts, f"{url}/{opts[-1]}"], check=True)
 
 
+def curl_h2(port: int) -> None:
+    """curl over HTTP/2 (TLS 1.2, so ALPN h2 shows without keys): three requests on one
+    connection, then two 3 s apart (nginx's HTTP/2 idle timeout is keepalive_timeout)."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--http2", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    subprocess.run([*base, f"{url}/a", f"{url}/b", f"{url}/c"], check=True)
+    subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
+
+
 SCENARIOS = {
     "tls13-requests": requests_seed,
     "tls13-limit": requests_limit,
@@ -141,6 +150,7 @@ SCENARIOS = {
     "tls12-curl": curl_tls12,
     "tls13-curl": curl_tls13,
     "ciphers-curl": curl_ciphers,
+    "h2-curl": curl_h2,
 }
 
 if __name__ == "__main__":
