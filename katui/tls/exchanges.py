@@ -118,7 +118,7 @@ def info(conv: TlsConversation) -> TlsInfo:
     closers = tuple("client" if r[DIR] == 0 else "server" for r in conv.runs if r[KIND] == ALERT)
     offered = ch.alpn if ch is not None else ()
     multiplexed = alpn == "h2" or conv.h2 or (alpn is None and offered == ("h2",))
-    note = conv.note
+    note = conv.note or conv.decrypt_note
     if conv.h2 and conv.decrypted and note is None:
         note = "decrypted HTTP/2: its frames are not read yet, exchanges are inferred from records"
     return TlsInfo(

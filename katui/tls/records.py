@@ -15,10 +15,14 @@ and a connection keeps at most ``MAX_RUNS`` runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from katui.model import MessageStore
 from katui.tcp.sink import StreamSink
 from katui.tls.hello import ClientHello, ServerHello, parse_client_hello, parse_server_hello
+
+if TYPE_CHECKING:
+    from katui.tls.session import Decryption
 
 CHANGE_CIPHER_SPEC, ALERT_RECORD, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
 MAX_RECORD = 16384 + 2048
@@ -27,8 +31,6 @@ MAX_HANDSHAKE_MESSAGE = 1 << 16
 """Handshake messages buffered at most (hellos are far smaller; certificates are skipped)."""
 MAX_RUNS = 1 << 16
 """Runs kept per connection: a hostile stream of tiny alternating records stops here."""
-H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-"""What an HTTP/2 client sends first (RFC 9113, 3.4)."""
 TLS13_ALERT_LEN = 19
 """An encrypted TLS 1.3 alert: 2 bytes, the inner content type and a 16-byte AEAD tag."""
 
@@ -54,7 +56,7 @@ class _Direction:
     """Record framing state of one direction."""
 
     __slots__ = ("hdr", "hdr_frame", "hdr_ts", "rtype", "rlen", "left", "first_frame", "first_ts",
-                 "body", "hs", "lost", "ccs", "head", "pending")  # fmt: skip
+                 "body", "hs", "lost", "ccs", "head")  # fmt: skip
 
     def __init__(self) -> None:
         self.hdr = b""  # a record header cut by a segment boundary
@@ -67,7 +69,6 @@ class _Direction:
         self.lost = False  # out of step (not TLS, or a hole): wait for a header at a segment start
         self.ccs = False  # ChangeCipherSpec sent: its handshake records are encrypted from here
         self.head = b""  # the current record's header (additional data for decryption)
-        self.pending: bytes | None = b""  # first plaintext bytes, held until HTTP can be told
 
 
 class TlsConversation:
@@ -83,8 +84,8 @@ class TlsConversation:
 
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
-                 "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext", "crypt",
-                 "inner", "decrypted", "server_hello_frame", "h2")  # fmt: skip
+                 "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
+                 "dec", "server_hello_frame")  # fmt: skip
 
     def __init__(
         self,
@@ -125,15 +126,8 @@ class TlsConversation:
         """The key log (:class:`katui.tls.decrypt.KeyLog`), or None."""
         self.plaintext = plaintext
         """Makes the sink decrypted application data goes to."""
-        self.crypt: list | None = None
-        """Per direction: its record protection (:class:`katui.tls.decrypt.Direction`), or None
-        once it cannot be followed; the list is None when the connection is not decrypted."""
-        self.inner: StreamSink | None = None
-        """The plaintext sink, once application data was decrypted."""
-        self.decrypted = False
-        """Application data was decrypted."""
-        self.h2 = False
-        """The decrypted client data starts with the HTTP/2 connection preface."""
+        self.dec: Decryption | None = None
+        """The connection's decryption, when the key log holds its secrets."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -164,7 +158,7 @@ class TlsConversation:
                 s.first_frame, s.first_ts = s.hdr_frame, s.hdr_ts
                 if s.rtype == HANDSHAKE and s.hs is not None and not s.ccs and self._need_hellos():
                     s.body = bytearray()
-                elif self.crypt is not None and self._protected(s, s.rtype):
+                elif self.dec is not None and self.dec.protected(s.ccs, s.rtype):
                     s.body = bytearray()
             n = min(s.left, end - pos)
             if n and s.body is not None:
@@ -183,15 +177,18 @@ class TlsConversation:
         elif not s.lost:
             s.lost = True
             s.rtype, s.hdr = -1, b""
-            self._crypt_off(d, f"a hole in the stream in frame {frame}")
-        if self.inner is not None:
-            self.inner.gap(d, nbytes, frame, ts)
+            if self.dec is not None:
+                self.dec.stop(d, f"a hole in the stream in frame {frame}")
+        if self.dec is not None:
+            if self.dec.failed:
+                self.note, self.dec = self.note or self.dec.note, None
+            else:
+                self.dec.gap(d, nbytes, frame, ts)
 
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended: the plaintext sink is told (records are already counted)."""
-        if self.inner is not None:
-            self._to_inner(d, b"", frame, ts, True)
-            self.inner.close(d, frame, ts)
+        if self.dec is not None:
+            self.dec.close(d, frame, ts)
 
     def client_direction(self) -> int | None:
         """The direction that sent the ClientHello (or answered with a ServerHello's peer)."""
@@ -205,25 +202,18 @@ class TlsConversation:
         if client:
             self.runs = [(r[0], 1 - r[1], *r[2:]) for r in self.runs]
         self.client = 0
-        if self.inner is not None:
-            self.inner.oriented(client)
+        if self.dec is not None:
+            self.dec.oriented(client)
         if not self.plaintext_read:
             self.exchanges = infer(self)
-
-    @property
-    def plaintext_read(self) -> bool:
-        """True when decrypted application data was understood by the plaintext sink (HTTP/1.x);
-        else exchanges are inferred from records, decrypted or not."""
-        return self.decrypted and getattr(self.inner, "recognised", False)
 
     def release(self) -> None:
         """Drop the working state once frozen."""
         self.runs = []
         self.exchanges = []
         self.cur = None
-        self.crypt = None
-        if self.inner is not None:
-            self.inner.release()
+        if self.dec is not None:
+            self.dec.release()
 
     # -- records ---------------------------------------------------------------------------
 
@@ -241,7 +231,7 @@ class TlsConversation:
         rtype, rlen, body = s.rtype, s.rlen, s.body
         s.rtype, s.body = -1, None
         kind = None
-        if self.crypt is not None and self._protected(s, rtype):
+        if self.dec is not None and self.dec.protected(s.ccs, rtype):
             kind = self._decrypt(d, s, body, frame, ts)
             body = None
         if kind is not None:
@@ -338,6 +328,7 @@ class TlsConversation:
     def _keys(self) -> None:
         """Both hellos are read: find the connection's secrets in the key log."""
         from katui.tls.decrypt import directions
+        from katui.tls.session import Decryption
 
         ch, sh = self.client_hello, self.server_hello
         if ch is None or sh is None or self.client is None:
@@ -347,68 +338,51 @@ class TlsConversation:
             self.note = self.note or found
             return
         client, server = found
-        self.crypt = [client, server] if self.client == 0 else [server, client]
-
-    def _protected(self, s: _Direction, rtype: int) -> bool:
-        """True for a record its sender protected (TLS 1.3: application data after the
-        ServerHello; TLS 1.2: everything but ChangeCipherSpec after the sender's)."""
-        if self.tls13:
-            return rtype == APPLICATION_DATA
-        return s.ccs and rtype != CHANGE_CIPHER_SPEC
-
-    def _crypt_off(self, d: int, why: str) -> None:
-        """Direction ``d`` cannot be decrypted any more."""
-        if self.crypt is not None and self.crypt[d] is not None:
-            self.crypt[d] = None
-            self.note = self.note or f"decryption stopped: {why}"
-            if not self.decrypted:
-                self.crypt = None  # nothing was decrypted yet: the without-keys view, whole
+        dirs = [client, server] if self.client == 0 else [server, client]
+        self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext)
 
     def _decrypt(self, d: int, s: _Direction, body, frame: int, ts: int) -> int | None:
-        """The run kind of a protected record, read from its decrypted content type (None:
-        it could not be decrypted; application data then reaches the plaintext sink as a hole)."""
-        crypt = self.crypt[d]
-        out = None
-        if crypt is not None and body is not None:
-            out = crypt.decrypt(s.head, bytes(body))
-            if out is None:
-                self._crypt_off(d, f"a record in frame {frame} did not decrypt (wrong key log?)")
-        elif crypt is not None:
-            crypt.seq += 1  # its bytes were lost: the next record has the next number
-        if out is None:
-            if self.inner is not None and s.head[0] == APPLICATION_DATA:
-                self.inner.gap(d, s.rlen, frame, ts)
+        """The run kind of a protected record, from its decrypted content type (None: it could
+        not be decrypted)."""
+        dec = self.dec
+        ctype = dec.open(d, s.head, body, frame, ts)
+        if dec.failed:  # nothing decrypted yet: the whole connection stays without keys
+            self.note, self.dec = self.note or dec.note, None
+        if ctype is None:
             return None
-        ctype, plain = out
         client = d == self.client
         if self.tls13 and client and not self.client_finished:
             self.client_finished = True
         if ctype == APPLICATION_DATA:
-            self.decrypted = True
             if client:
                 self.client_data = True
-            self._to_inner(d, plain, frame, ts, False)
             return DATA
         if ctype == ALERT_RECORD:
             return ALERT
         return TICKET if self.tls13 and not client and self.client_finished else HS
 
-    def _to_inner(self, d: int, plain: bytes, frame: int, ts: int, final: bool) -> None:
-        """Hand decrypted bytes to the plaintext sink. A direction's first bytes wait until
-        there are 8 of them (or the direction ends): the HTTP sniffer decides from its first
-        call, and a few bytes alone ('GE') would be re-read from a later buffer."""
-        if self.inner is None:
-            if self.plaintext is None or not plain:
-                return
-            self.inner = self.plaintext()
-        s = self.dirs[d]
-        if s.pending is not None:
-            plain = s.pending + plain
-            if d == self.client and plain.startswith(H2_PREFACE[: len(plain)]):
-                self.h2 = len(plain) >= len(H2_PREFACE)
-            if len(plain) < 8 and not final:
-                s.pending = plain
-                return
-            s.pending = None
-        if plain:
-            self.inner.data(d, plain, 0, len(plain), frame, ts)
+    @property
+    def decrypted(self) -> bool:
+        """Application data was decrypted."""
+        return self.dec is not None and self.dec.decrypted
+
+    @property
+    def h2(self) -> bool:
+        """The decrypted client data starts with the HTTP/2 connection preface."""
+        return self.dec is not None and self.dec.h2
+
+    @property
+    def inner(self) -> StreamSink | None:
+        """The plaintext sink, if application data was decrypted."""
+        return self.dec.inner if self.dec is not None else None
+
+    @property
+    def plaintext_read(self) -> bool:
+        """True when decrypted application data was understood by the plaintext sink (HTTP/1.x);
+        else exchanges are inferred from records, decrypted or not."""
+        return self.dec is not None and self.dec.understood
+
+    @property
+    def decrypt_note(self) -> str | None:
+        """Why decryption stopped part-way, if it did."""
+        return self.dec.note if self.dec is not None else None
