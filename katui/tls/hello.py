@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 EXT_SERVER_NAME = 0
 EXT_ALPN = 16
+EXT_ENCRYPT_THEN_MAC = 22
 EXT_SESSION_TICKET = 35
 EXT_PRE_SHARED_KEY = 41
 EXT_SUPPORTED_VERSIONS = 43
@@ -56,6 +57,8 @@ class ServerHello(NamedTuple):
     """A HelloRetryRequest, not a real ServerHello."""
     random: bytes
     """The 32 random bytes (TLS 1.2 key derivation needs them)."""
+    etm: bool
+    """encrypt_then_mac accepted (RFC 7366: CBC records are MACed after encryption)."""
 
 
 def version_name(v: int | None) -> str | None:
@@ -111,7 +114,7 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
         hello = ssl.TLSServerHello(body)
         version = hello.version
         alpn = None
-        psk = False
+        psk = etm = False
         for typ, data in getattr(hello, "extensions", None) or ():
             if typ == EXT_SUPPORTED_VERSIONS and len(data) == 2:
                 version = struct.unpack("!H", data)[0]
@@ -120,9 +123,12 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
                 alpn = names[0] if len(names) == 1 else None
             elif typ == EXT_PRE_SHARED_KEY:
                 psk = True
+            elif typ == EXT_ENCRYPT_THEN_MAC:
+                etm = True
         random = bytes(hello.random)
         retry = random == HELLO_RETRY_RANDOM
-        return ServerHello(version, bytes(hello.session_id), hello.ciphersuite.code, alpn, psk, retry, random)
+        code = hello.ciphersuite.code
+        return ServerHello(version, bytes(hello.session_id), code, alpn, psk, retry, random, etm)
     except Exception:
         return None
 

@@ -333,7 +333,7 @@ class TlsConversation:
         ch, sh = self.client_hello, self.server_hello
         if ch is None or sh is None or self.client is None:
             return
-        found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random)
+        found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random, sh.etm)
         if isinstance(found, str):
             self.note = self.note or found
             return

@@ -132,6 +132,23 @@ def curl_ciphers(port: int) -> None:
         subprocess.run([*base, *opts, f"{url}/{opts[-1]}"], check=True)
 
 
+def cbc(port: int) -> None:
+    """TLS 1.2 CBC suites, one request each: curl with AES-128-CBC-SHA and AES-256-CBC-SHA384
+    (encrypt-then-MAC, which OpenSSL negotiates by default), and Python's ssl with
+    AES-128-CBC-SHA256 and encrypt-then-MAC turned off (MAC-then-encrypt)."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    for suite in ("ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384"):
+        subprocess.run([*base, "--ciphers", suite, f"{url}/{suite}"], check=True)
+    ctx = _context(ssl.TLSVersion.TLSv1_2)
+    ctx.set_ciphers("ECDHE-RSA-AES128-SHA256")
+    ctx.options |= 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC (not named by the ssl module)
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"GET /no-etm HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            print(s.recv(65536)[:15])
+
+
 def curl_h2(port: int) -> None:
     """curl over HTTP/2 (TLS 1.2, so ALPN h2 shows without keys): three requests on one
     connection, then two 3 s apart (nginx's HTTP/2 idle timeout is keepalive_timeout)."""
@@ -151,6 +168,7 @@ SCENARIOS = {
     "tls13-curl": curl_tls13,
     "ciphers-curl": curl_ciphers,
     "h2-curl": curl_h2,
+    "cbc": cbc,
 }
 
 if __name__ == "__main__":
