@@ -76,7 +76,7 @@ def _keylog(args):
     path = args.keylog or os.environ.get("SSLKEYLOGFILE")
     if not path or (not args.keylog and not os.path.isfile(path)):
         return None
-    from katui.tls.decrypt import KeyLog
+    from katui.tls.keylog import KeyLog
 
     try:
         return KeyLog.read(path)

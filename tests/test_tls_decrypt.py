@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +16,8 @@ from hypothesis import strategies as st
 
 from katui import cli
 from katui.analysis.pipeline import analyze
-from katui.tls.decrypt import SUITES, KeyLog, tls12_directions, tls13_directions
+from katui.tls.decrypt import SUITES, tls12_directions, tls13_directions
+from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
 
 REAL = SAMPLES / "real"
@@ -181,3 +185,20 @@ def test_http2_is_decrypted_but_its_frames_are_not_read():
         t = c.tls
         assert t.decrypted and t.multiplexed and t.alpn == "h2" and "HTTP/2" in t.note
         assert all(e.inferred for e in c.exchanges) and not c.http
+
+
+@pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap not installed")
+def test_keys_embedded_in_a_pcapng_decrypt_it(tmp_path):
+    """editcap --inject-secrets writes the key log into a Decryption Secrets Block."""
+    out = tmp_path / "with-keys.pcapng"
+    keys, pcap = REAL / "tls-tls13-curl.keys", REAL / "tls-tls13-curl.pcap"
+    subprocess.run(["editcap", "--inject-secrets", f"tls,{keys}", str(pcap), str(out)], check=True)
+    a = analyze(str(out))
+    assert all(c.tls.decrypted for c in a.connections)
+    assert [e.request.uri for e in a.connections[0].exchanges] == ["/a", "/b", "/c"]
+
+
+def test_holding_a_key_log_does_not_import_cryptography():
+    code = "import sys, katui.analysis.pipeline, katui.tls.keylog; print('cryptography' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -10,7 +10,7 @@ import pytest
 
 from katui.analysis.pipeline import analyze
 from katui.report import jsonout, markdown, text
-from katui.tls.decrypt import KeyLog
+from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
 
 REAL = sorted((SAMPLES / "real").glob("tls-*.pcap"))

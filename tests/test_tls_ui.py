@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ui_helpers import SAMPLES, ladder_texts, settle
 
-from katui.tls.decrypt import KeyLog
+from katui.tls.keylog import KeyLog
 from katui.ui.app import KatuiApp
 
 CURL = str(SAMPLES / "real" / "tls-tls12-curl.pcap")

@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
 
 from katui import tls
 from katui.analysis.build import build_connection
@@ -24,10 +23,8 @@ from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstim
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
+from katui.tls.keylog import KeyLog
 from katui.tls.verdicts import request_limits
-
-if TYPE_CHECKING:
-    from katui.tls.decrypt import KeyLog
 
 PROGRESS_EVERY = 1 << 15
 RELEASE_EVERY = 8 << 20
@@ -117,8 +114,9 @@ def analyze(
     (``preview`` with the connections seen since its previous call), so a UI can show the
     first connections long before a big capture is fully read.
 
-    ``keylog`` (:class:`katui.tls.decrypt.KeyLog`) decrypts the TLS connections it holds
-    secrets for: their plaintext gets the HTTP analysis; the others stay inferred from records.
+    ``keylog`` (:class:`katui.tls.keylog.KeyLog`) decrypts the TLS connections it holds
+    secrets for, as do the keys a pcapng carries in Decryption Secrets Blocks: their plaintext
+    gets the HTTP analysis; the others stay inferred from records.
     """
     # The pass allocates millions of small objects and few cycles: generational GC passes
     # would cost ~20 % of the run for nothing. Cycles left behind are collected afterwards.
@@ -146,8 +144,10 @@ def _analyze(
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
     store = MessageStore()
+    keys = keylog if keylog is not None else KeyLog()
+    cap.on_tls_keys = keys.add  # a pcapng's own key log (Decryption Secrets Blocks) adds to it
     plaintext = partial(HttpConversation, store, False)  # decrypted TLS application data
-    try_tls = partial(tls.sniff, store, keylog, plaintext)
+    try_tls = partial(tls.sniff, store, keys, plaintext)
     tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_tls))
     skipped: Counter[int] = Counter()
     buf, size = cap.buf, cap.size

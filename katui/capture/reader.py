@@ -23,7 +23,7 @@ import stat
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from katui.capture import linktypes
@@ -72,6 +72,9 @@ class CaptureFile:
     """Link types of the packets read so far."""
     damaged: int = 0
     """Packet records that were damaged (skipped, or read with a corrected field)."""
+    on_tls_keys: Callable[[bytes], None] | None = None
+    """Called with the key log text of each pcapng Decryption Secrets Block of TLS keys, as the
+    block is read (``editcap --inject-secrets`` puts them before the packets)."""
     _fh: object = None
 
     def records(self) -> Iterator[Record]:
@@ -295,6 +298,8 @@ def _pcapng_records(cap: CaptureFile) -> Iterator[Record]:
         bend = pos + blen - 4
         if btype == 1:
             _read_idb(cap, sec, buf, body, bend)
+        elif btype == 10:
+            _read_dsb(cap, sec, buf, body, bend)
         elif btype in (6, 2, 3):
             rec = _packet_block(cap, sec, btype, buf, body, bend, pos)
             if rec is not None:
@@ -303,6 +308,19 @@ def _pcapng_records(cap: CaptureFile) -> Iterator[Record]:
         pos += blen
     if pos != end:
         cap.warnings.append(f"capture truncated: {end - pos} stray bytes after the last block")
+
+
+TLS_KEY_LOG = 0x544C534B
+"""Decryption Secrets Block type of TLS key log text ('TLSK')."""
+
+
+def _read_dsb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> None:
+    """A Decryption Secrets Block: hand TLS key log text to ``cap.on_tls_keys``."""
+    if bend - body < 8 or cap.on_tls_keys is None:
+        return
+    stype, slen = struct.unpack_from(sec.endian + "II", buf, body)
+    if stype == TLS_KEY_LOG:
+        cap.on_tls_keys(bytes(buf[body + 8 : min(bend, body + 8 + slen)]))
 
 
 def _read_idb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> None:

@@ -11,7 +11,7 @@ from katui.tcp.sink import StreamSink
 from katui.tls.records import TlsConversation, looks_like_record
 
 if TYPE_CHECKING:
-    from katui.tls.decrypt import KeyLog
+    from katui.tls.keylog import KeyLog
 
 
 def sniff(

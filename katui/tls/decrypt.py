@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-MAX_KEYLOG_BYTES = 64 << 20
-"""A key log is read up to this size (it holds a few hundred bytes per connection)."""
+from katui.tls.keylog import KeyLog
 
 
 class Suite(NamedTuple):
@@ -63,35 +62,6 @@ SUITES = {
     0xC028: Suite(None, 32, "sha384", "sha384"),
 }
 MAC_LEN = {"sha1": 20, "sha256": 32, "sha384": 48}
-
-
-class KeyLog:
-    """Secrets by client random, read from an NSS key log file."""
-
-    def __init__(self, secrets: dict[bytes, dict[str, bytes]] | None = None) -> None:
-        self.secrets = secrets or {}
-        """client random -> {label: secret} (``CLIENT_RANDOM`` is TLS 1.2's master secret)."""
-
-    @classmethod
-    def read(cls, path: str) -> KeyLog:
-        """Parse ``path``; malformed lines are skipped (raises OSError if it cannot be read)."""
-        with open(path, "rb") as fh:
-            text = fh.read(MAX_KEYLOG_BYTES)
-        secrets: dict[bytes, dict[str, bytes]] = {}
-        for line in text.splitlines():
-            parts = line.split()
-            if len(parts) != 3 or parts[0].startswith(b"#"):
-                continue
-            try:
-                random, secret = bytes.fromhex(parts[1].decode()), bytes.fromhex(parts[2].decode())
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if len(random) == 32 and 0 < len(secret) <= 64:
-                secrets.setdefault(random, {})[parts[0].decode("ascii", "replace")] = secret
-        return cls(secrets)
-
-    def __len__(self) -> int:
-        return len(self.secrets)
 
 
 def _p_hash(name: str, secret: bytes, seed: bytes, n: int) -> bytes:

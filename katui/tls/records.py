@@ -123,7 +123,7 @@ class TlsConversation:
         self.exchanges: list = []
         """Exchanges inferred once the connection is oriented (:mod:`katui.tls.exchanges`)."""
         self.keys = keys
-        """The key log (:class:`katui.tls.decrypt.KeyLog`), or None."""
+        """The key log (:class:`katui.tls.keylog.KeyLog`), or None."""
         self.plaintext = plaintext
         """Makes the sink decrypted application data goes to."""
         self.dec: Decryption | None = None
@@ -317,7 +317,7 @@ class TlsConversation:
                 self.tls13 = sh.version == 0x0304
                 if self.client is None:
                     self.client = 1 - d
-                if self.keys is not None:
+                if self.keys:  # an empty key log says nothing about this connection
                     self._keys()
             if not self._need_hellos():
                 s.hs = None
