@@ -13,6 +13,7 @@
 #
 #   bash samples/real/make_tls.sh                  # all scenarios
 #   bash samples/real/make_tls.sh tls13-requests   # only the named ones
+#   MANIFEST_ONLY=1 bash samples/real/make_tls.sh   # only rewrite tls.md
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -107,6 +108,7 @@ done
 
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
+[[ ${MANIFEST_ONLY:-0} == 1 ]] && names=()   # only rewrite tls.md from the captures there
 for n in "${names[@]}"; do
     run_scenario "$n" "${PORT[$n]}" "${EXTRA[$n]:-}" "${LISTEN[$n]:-}"
 done
@@ -119,7 +121,8 @@ done
     echo "certificate; clients and what they do: see tls_clients.py. Access log format:"
     echo "\`\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status \"\$request\"\`."
     echo "The decrypted truth is \`tshark -2 -r F -o tls.keylog_file:F.keys -d tcp.port==PORT,tls -Y http.request\`"
-    echo "(tcp.stream, frame, request)."
+    echo "(tcp.stream, frame, request); katui's view without keys follows it (with the key log, katui's"
+    echo "request frames equal tshark's: tests/test_tls_decrypt.py)."
     for n in "${ALL[@]}"; do
         f="$OUT/tls-$n.pcap"
         [[ -f $f ]] || continue
@@ -148,6 +151,16 @@ done
                 -Y http.request -T fields -e tcp.stream -e frame.number -e http.request.method \
                 -e http.request.uri 2>/dev/null
         fi
+        echo '```'
+        echo "katui without keys (inferred requests per tcp.stream, close reason, closer):"
+        echo
+        echo '```'
+        PYTHONPATH="$HERE/../.." "$PY" -m katui report "$f" --format json | "$PY" -c '
+import json, sys
+for c in json.load(sys.stdin)["connections"]:
+    cl = c["close"]
+    n = sum(r["request_frame"] is not None for r in c["requests"])
+    print(c["stream"], n, cl["reason"], cl["asked_by"] or cl["by"])'
         echo '```'
     done
 } >"$WORK/tls.md"
