@@ -215,3 +215,16 @@ def test_tls_knows_nothing_above_it():
             if m.split(".")[1:2] in (["http"], ["analysis"], ["report"], ["ui"])
         )
         assert above == [], (module, above)
+
+
+def test_picked_up_mid_stream_a_19_byte_record_is_still_an_alert():
+    f = Feeder(midstream=True)
+    f.send(0, app(100), 1)
+    f.send(1, app(300), 2)
+    f.send(0, app(100), 1000)
+    f.send(1, app(300), 1001)
+    f.send(1, app(19), 3001)
+    conv = f.done()
+    assert len(conv.exchanges) == 2
+    assert before_close(conv, 3_001_100_000) == (1_001_000_000, "server")
+    assert info(conv).version is None and info(conv).close_notify == ("server",)

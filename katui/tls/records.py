@@ -271,6 +271,10 @@ class TlsConversation:
         """What an application-data record is. In TLS 1.3 the encrypted handshake, the client's
         Finished, the server's tickets and every alert are application data on the wire too."""
         if not self.tls13:
+            # Picked up mid-stream (no ServerHello): a 19-byte record is still TLS 1.3's alert,
+            # as no TLS 1.2 suite protects data in so few bytes.
+            if self.server_hello is None and rlen == TLS13_ALERT_LEN:
+                return ALERT
             return DATA
         client = d == self.client
         if not self.client_finished:
