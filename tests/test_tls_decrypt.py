@@ -202,3 +202,32 @@ def test_holding_a_key_log_does_not_import_cryptography():
     code = "import sys, katui.analysis.pipeline, katui.tls.keylog; print('cryptography' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_lost_segment_stops_that_directions_decryption_with_a_note(tmp_path):
+    """The second request's segment is cut out: the client's record framing is lost, its
+    decryption stops there; the server's side still decrypts (its response is shown alone)."""
+    data = (REAL / "tls-tls13-requests.pcap").read_bytes()
+    a = analyze(str(REAL / "tls-tls13-requests.pcap"))
+    lost = a.connections[0].exchanges[1].request.frame
+    out = tmp_path / "hole.pcap"
+    out.write_bytes(_without_frame(data, lost))
+    b = analyze(str(out), keylog=KeyLog.read(str(REAL / "tls-tls13-requests.keys")))
+    c = b.connections[0]
+    assert c.tls.decrypted and "a hole in the stream" in c.tls.note
+    assert [(e.request and e.request.uri, e.response and e.response.status) for e in c.exchanges] == [
+        ("/after-0s", 200),
+        (None, 200),
+    ]
+
+
+def _without_frame(pcap: bytes, frame: int) -> bytes:
+    """A classic little-endian pcap without record ``frame`` (1-based)."""
+    out, pos, n = bytearray(pcap[:24]), 24, 0
+    while pos + 16 <= len(pcap):
+        incl = int.from_bytes(pcap[pos + 8 : pos + 12], "little")
+        n += 1
+        if n != frame:
+            out += pcap[pos : pos + 16 + incl]
+        pos += 16 + incl
+    return bytes(out)

@@ -179,11 +179,10 @@ class TlsConversation:
             s.rtype, s.hdr = -1, b""
             if self.dec is not None:
                 self.dec.stop(d, f"a hole in the stream in frame {frame}")
-        if self.dec is not None:
-            if self.dec.failed:
-                self.note, self.dec = self.note or self.dec.note, None
-            else:
-                self.dec.gap(d, nbytes, frame, ts)
+        if self.dec is not None and self.dec.failed:
+            self.note, self.dec = self.note or self.dec.note, None
+        # The plaintext sink hears of the loss record by record (Decryption.open), not in
+        # ciphertext bytes.
 
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended: the plaintext sink is told (records are already counted)."""

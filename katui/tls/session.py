@@ -109,11 +109,6 @@ class Decryption:
 
     # -- the plaintext sink follows the connection ------------------------------------------
 
-    def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
-        """A hole in direction ``d``'s TCP stream."""
-        if self.inner is not None:
-            self.inner.gap(d, nbytes, frame, ts)
-
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended."""
         if self.inner is not None:
