@@ -388,7 +388,7 @@ class TlsInfo:
     """Protocols the client offered (ALPN), in its order."""
     alpn: str | None
     """Protocol the server chose; None when not chosen or not visible (TLS 1.3 sends it
-    encrypted)."""
+    encrypted: it is read only when a key log decrypts the connection)."""
     cipher: str | None
     """Cipher suite the server chose, by its IANA name (or ``0x1234``)."""
     resumed: bool | None

@@ -231,3 +231,8 @@ def _without_frame(pcap: bytes, frame: int) -> bytes:
             out += pcap[pos : pos + 16 + incl]
         pos += 16 + incl
     return bytes(out)
+
+
+def test_tls13_alpn_choice_is_read_from_the_encrypted_extensions():
+    assert [c.tls.alpn for c in _decrypted("tls-tls13-curl").connections] == ["http/1.1"] * 3
+    assert [c.tls.alpn for c in analyze(str(REAL / "tls-tls13-curl.pcap")).connections] == [None] * 3

@@ -105,6 +105,8 @@ def info(conv: TlsConversation) -> TlsInfo:
     """The handshake's facts of an oriented conversation."""
     ch, sh = conv.client_hello, conv.server_hello
     alpn = sh.alpn if sh is not None else None
+    if alpn is None and conv.dec is not None:
+        alpn = conv.dec.alpn  # TLS 1.3 sends the choice encrypted: known with keys
     version = sh.version if sh is not None else None
     resumed = full = None
     if sh is not None:

@@ -133,6 +133,22 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
         return None
 
 
+def encrypted_extensions_alpn(plain: bytes) -> str | None:
+    """The ALPN protocol a TLS 1.3 server chose, from decrypted handshake bytes that start with
+    its EncryptedExtensions message (None if they do not, or it chose none)."""
+    if len(plain) < 6 or plain[0] != 8:
+        return None
+    exts = _vector(plain[4 : 4 + int.from_bytes(plain[1:4], "big")], 2)
+    i = 0
+    while exts is not None and i + 4 <= len(exts):
+        typ, n = int.from_bytes(exts[i : i + 2], "big"), int.from_bytes(exts[i + 2 : i + 4], "big")
+        if typ == EXT_ALPN:
+            names = _alpn(exts[i + 4 : i + 4 + n])
+            return names[0] if len(names) == 1 else None
+        i += 4 + n
+    return None
+
+
 def _vector(data: bytes, width: int) -> bytes | None:
     """The contents of a length-prefixed vector that exactly fills ``data``."""
     if len(data) < width:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from katui.tcp.sink import StreamSink
 from katui.tls.decrypt import Direction
+from katui.tls.hello import encrypted_extensions_alpn
 
-CHANGE_CIPHER_SPEC, APPLICATION_DATA = 20, 23
+CHANGE_CIPHER_SPEC, HANDSHAKE, APPLICATION_DATA = 20, 22, 23
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 """What an HTTP/2 client sends first (RFC 9113, 3.4)."""
 HOLD = 8
@@ -23,7 +24,8 @@ class Decryption:
     decrypt, a hole that lost the record framing); ``note`` says why.
     """
 
-    __slots__ = ("dirs", "client", "tls13", "plaintext", "inner", "decrypted", "h2", "pending", "note")
+    __slots__ = ("dirs", "client", "tls13", "plaintext", "inner", "decrypted", "h2", "pending", "note",
+                 "alpn")  # fmt: skip
 
     def __init__(
         self,
@@ -46,6 +48,8 @@ class Decryption:
         """The client's plaintext starts with the HTTP/2 connection preface."""
         self.pending: list[bytes | None] = [b"", b""]
         self.note: str | None = None
+        self.alpn: str | None = None
+        """TLS 1.3: the protocol the server chose, read from its EncryptedExtensions."""
 
     @property
     def failed(self) -> bool:
@@ -76,6 +80,8 @@ class Decryption:
                 self.inner.gap(d, len(body) if body is not None else head[3] << 8 | head[4], frame, ts)
             return None
         ctype, plain = out
+        if ctype == HANDSHAKE and self.tls13 and d != self.client and self.alpn is None:
+            self.alpn = encrypted_extensions_alpn(plain)
         if ctype == APPLICATION_DATA:
             self.decrypted = True
             self.feed(d, plain, frame, ts, False)
