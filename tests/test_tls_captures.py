@@ -43,6 +43,7 @@ CASES = {  # name -> per stream: (close reason, the side that decided to close)
     ],  # fmt: skip
     "tls13-curl": [("unknown", "client"), ("stale-reuse", "server"), ("unknown", "client")],
     "tls13-limit": [("request-limit", "server"), ("request-limit", "server"), ("unknown", "client")],
+    "tls13-early-request": [("unknown", "client")],
 }
 
 
@@ -172,3 +173,13 @@ def test_http2_bursts_are_not_requests_but_the_idle_timeout_holds():
     assert (c.close.reason, c.close.closer) == ("idle-timeout", "server")
     assert 2.0e9 <= c.close.idle_before_ns < 2.1e9
     assert not [x for x in a.connections if x.close.reason == "request-timeout"]
+
+
+def test_tls13_tickets_after_the_first_request_are_told_from_its_response():
+    """The client's Finished and first request left in one segment: nginx's two tickets came
+    before the response (frames 9 and 10, the response in frame 12, as tshark decrypts it)."""
+    c = _a("tls13-early-request").connections[0]
+    first = c.exchanges[0]
+    assert (first.request.frame, first.response.first_frame, first.response.body_bytes) == (8, 12, 197)
+    assert 390_000 < first.ttfb_ns < 410_000
+    assert (10, "NewSessionTicket? ×2 (encrypted)") in c.tls.labels

@@ -59,18 +59,33 @@ def test_tls13_handshake_tickets_requests_and_close_notify():
     assert before_close(conv, 4_001_100_000) == (2_001_000_000, "server")
 
 
-def test_tls13_tickets_after_the_first_request_stay_in_its_response():
-    """nginx's tickets can arrive after the client's Finished + first request: the exchange
-    count is still right (the tickets join the first response's burst)."""
+def test_tls13_tickets_after_the_first_request_are_not_its_response():
+    """nginx's tickets can arrive after the client's Finished + first request: the leading
+    records of one size in the server's first data run are tickets, the rest the response."""
     f = Feeder()
     f.send(0, record(22, client_hello(), 0x0301))
     f.send(1, record(22, server_hello()) + app(1200))
     f.send(0, app(53) + app(100))  # Finished and the request in one segment
-    f.send(1, app(250) + app(250))  # tickets
+    f.send(1, app(250))  # ticket
+    f.send(1, app(250))  # ticket
     f.send(1, app(300))  # the response
     conv = f.done()
     assert len(conv.exchanges) == 1
-    assert conv.exchanges[0].request.frame == 3
+    ex = conv.exchanges[0]
+    assert (ex.request.frame, ex.response.first_frame, ex.response.body_bytes) == (3, 6, 305)
+    assert [k for k, *_ in conv.runs][-2:] == [TICKET, DATA]
+
+
+def test_a_response_of_ticket_sized_records_is_not_taken_for_tickets():
+    for answer in ([app(250), app(250)], [app(16384), app(16384), app(16384)], [app(250)]):
+        f = Feeder()
+        f.send(0, record(22, client_hello(), 0x0301))
+        f.send(1, record(22, server_hello()) + app(1200))
+        f.send(0, app(53) + app(100))
+        for rec in answer:
+            f.send(1, rec)
+        conv = f.done()
+        assert conv.exchanges[0].response.body_bytes == sum(len(r) for r in answer), answer
 
 
 def test_tls12_resumed_by_session_id_and_alert_records():

@@ -57,6 +57,36 @@ def infer(conv: TlsConversation) -> list[InferredExchange]:
     return out
 
 
+MAX_TICKET_RECORD = 1024
+"""Longest record taken for a TLS 1.3 NewSessionTicket (OpenSSL's are ~280 bytes)."""
+
+
+def split_tickets(conv: TlsConversation) -> None:
+    """TLS 1.3 tickets that arrived after the client's first request (its Finished and request
+    left together) are application data on the wire, and start the server's first data run.
+    A server sends its tickets as soon as it reads the client's Finished, several of one size
+    (nginx: two), before it answers; so leading records of one length (at most 4, none over
+    MAX_TICKET_RECORD) followed by more data in the same run are tickets, not the response."""
+    early = conv.early
+    if len(early) < 2 or early[0][4] > MAX_TICKET_RECORD:
+        return
+    k = 1
+    while k < min(len(early), 4) and early[k][4] == early[0][4]:
+        k += 1
+    if k == len(early):
+        return  # nothing after them: they may be the answer itself
+    for i, run in enumerate(conv.runs):
+        if run[KIND] == DATA and run[DIR] == 1:
+            if run[FIRST_FRAME] != early[0][0] or run[RECORDS] <= k:
+                return
+            tickets = (TICKET, 1, early[0][0], early[0][1], early[k - 1][2], early[k - 1][3],
+                       sum(5 + r[4] for r in early[:k]), k)  # fmt: skip
+            rest = (DATA, 1, early[k][0], early[k][1], run[LAST_FRAME], run[LAST_TS],
+                    run[BYTES] - tickets[BYTES], run[RECORDS] - k)  # fmt: skip
+            conv.runs[i : i + 1] = [tickets, rest]
+            return
+
+
 def _exchange(conv: TlsConversation, req: list | None, resp: list | None) -> InferredExchange:
     store = conv.store
     return InferredExchange(store, _message(conv, req, True), _message(conv, resp, False))

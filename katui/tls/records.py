@@ -31,6 +31,8 @@ MAX_HANDSHAKE_MESSAGE = 1 << 16
 """Handshake messages buffered at most (hellos are far smaller; certificates are skipped)."""
 MAX_RUNS = 1 << 16
 """Runs kept per connection: a hostile stream of tiny alternating records stops here."""
+EARLY = 8
+"""TLS 1.3 server data records kept for telling late tickets from a response."""
 TLS13_ALERT_LEN = 19
 """An encrypted TLS 1.3 alert: 2 bytes, the inner content type and a 16-byte AEAD tag."""
 
@@ -85,7 +87,7 @@ class TlsConversation:
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
-                 "dec", "server_hello_frame")  # fmt: skip
+                 "dec", "server_hello_frame", "early")  # fmt: skip
 
     def __init__(
         self,
@@ -128,6 +130,9 @@ class TlsConversation:
         """Makes the sink decrypted application data goes to."""
         self.dec: Decryption | None = None
         """The connection's decryption, when the key log holds its secrets."""
+        self.early: list[tuple] = []
+        """TLS 1.3: the server's first application-data records taken for data, (first frame,
+        first ts, frame, ts, length), at most EARLY (see :func:`katui.tls.exchanges.split_tickets`)."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -195,7 +200,7 @@ class TlsConversation:
 
     def oriented(self, client: int) -> None:
         """``client`` is the client's direction: renumber the runs and infer the exchanges."""
-        from katui.tls.exchanges import infer
+        from katui.tls.exchanges import infer, split_tickets
 
         self._flush()
         if client:
@@ -203,6 +208,8 @@ class TlsConversation:
         self.client = 0
         if self.dec is not None:
             self.dec.oriented(client)
+        if not self.decrypted:
+            split_tickets(self)
         if not self.plaintext_read:
             self.exchanges = infer(self)
 
@@ -247,6 +254,8 @@ class TlsConversation:
                     self.first_ccs = d
             elif body is not None and s.hs is not None:
                 self._handshake(d, s, body, frame, ts)
+        if kind == DATA and self.tls13 and d != self.client and len(self.early) < EARLY:
+            self.early.append((s.first_frame, s.first_ts, frame, ts, rlen))
         cur = self.cur
         if cur is not None and cur[KIND] == kind and cur[DIR] == d:
             cur[LAST_FRAME], cur[LAST_TS] = frame, ts

@@ -96,11 +96,11 @@ run_scenario() {
 
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
-                 [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510)
+                 [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
 declare -A LISTEN=([h2-curl]=http2)
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc)
+     h2-curl cbc tls13-early-request)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

@@ -149,6 +149,39 @@ def cbc(port: int) -> None:
             print(s.recv(65536)[:15])
 
 
+def early_request(port: int) -> None:
+    """TLS 1.3 through memory BIOs: the client's Finished and its first request leave in one
+    segment, so nginx's two NewSessionTickets arrive after the request and before its response.
+    A second request follows 0.5 s later on the same connection."""
+    ctx = _context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    sock = socket.create_connection(("127.0.0.1", port))
+    for _ in range(20):  # bounded: a TLS 1.3 handshake takes two turns
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            if out.pending:
+                sock.sendall(out.read())
+            inc.write(sock.recv(65536))
+    for path in ("/first", "/second"):
+        tls.write(b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path.encode())
+        sock.sendall(out.read())  # the first time: Finished + request together
+        got = b""
+        for _ in range(20):
+            inc.write(sock.recv(65536))
+            try:
+                got += tls.read(65536)
+            except ssl.SSLWantReadError:
+                continue
+            if b"\r\n\r\n" in got and got.endswith(b"\n"):
+                break
+        print(got[:15])
+        time.sleep(0.5)
+    sock.close()
+
+
 def curl_h2(port: int) -> None:
     """curl over HTTP/2 (TLS 1.2, so ALPN h2 shows without keys): three requests on one
     connection, then two 3 s apart (nginx's HTTP/2 idle timeout is keepalive_timeout)."""
@@ -169,6 +202,7 @@ SCENARIOS = {
     "ciphers-curl": curl_ciphers,
     "h2-curl": curl_h2,
     "cbc": cbc,
+    "tls13-early-request": early_request,
 }
 
 if __name__ == "__main__":
