@@ -14,6 +14,7 @@ and a connection keeps at most ``MAX_RUNS`` runs.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,7 @@ class TlsConversation:
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
-                 "dec", "server_hello_frame", "early")  # fmt: skip
+                 "dec", "server_hello_frame", "early", "flat")  # fmt: skip
 
     def __init__(
         self,
@@ -101,8 +102,12 @@ class TlsConversation:
         self.midstream = midstream
         """No SYN was seen."""
         self.dirs = (_Direction(), _Direction())
+        self.flat = array("q")
+        """Finished runs while the capture is read, 8 numbers each (a run object would cost
+        four times as much, and a hostile stream of tiny records makes a run per record)."""
         self.runs: list[tuple] = []
-        """Finished runs, in the order their last record completed."""
+        """Finished runs as tuples, in the order their last record completed (made from
+        ``flat`` once the connection is oriented)."""
         self.cur: list | None = None
         """The run being extended."""
         self.client: int | None = None
@@ -203,6 +208,8 @@ class TlsConversation:
         from katui.tls.exchanges import infer, split_tickets
 
         self._flush()
+        flat, self.flat = self.flat, array("q")
+        self.runs = [tuple(flat[i : i + 8]) for i in range(0, len(flat), 8)]
         if client:
             self.runs = [(r[0], 1 - r[1], *r[2:]) for r in self.runs]
         self.client = 0
@@ -263,7 +270,7 @@ class TlsConversation:
             cur[RECORDS] += 1
             return
         self._flush()
-        if len(self.runs) >= MAX_RUNS:
+        if len(self.flat) >= 8 * MAX_RUNS:
             if self.note is None:
                 self.note = f"more than {MAX_RUNS} record runs: the rest is not followed"
             self._lose(s, self.note)
@@ -272,7 +279,7 @@ class TlsConversation:
 
     def _flush(self) -> None:
         if self.cur is not None:
-            self.runs.append(tuple(self.cur))
+            self.flat.extend(self.cur)
             self.cur = None
 
     def _app_kind(self, d: int, rlen: int) -> int:
