@@ -77,7 +77,14 @@ def test_tls13_tickets_after_the_first_request_are_not_its_response():
 
 
 def test_a_response_of_ticket_sized_records_is_not_taken_for_tickets():
-    for answer in ([app(250), app(250)], [app(16384), app(16384), app(16384)], [app(250)]):
+    answers = (
+        [app(250), app(250)],
+        [app(16384), app(16384), app(16384)],
+        [app(250)],
+        [app(240), app(5000)],
+        [app(240), app(300), app(300)],
+    )
+    for answer in answers:
         f = Feeder()
         f.send(0, record(22, client_hello(), 0x0301))
         f.send(1, record(22, server_hello()) + app(1200))
@@ -86,6 +93,14 @@ def test_a_response_of_ticket_sized_records_is_not_taken_for_tickets():
             f.send(1, rec)
         conv = f.done()
         assert conv.exchanges[0].response.body_bytes == sum(len(r) for r in answer), answer
+    # Tickets that came before the request: the response's equal-sized records are its own.
+    f = Feeder()
+    tls13_handshake(f)
+    f.send(1, app(250) + app(250))
+    f.send(0, app(100))
+    for rec in (app(250), app(250), app(300)):
+        f.send(1, rec)
+    assert f.done().exchanges[0].response.body_bytes == 255 + 255 + 305
 
 
 def test_tls12_resumed_by_session_id_and_alert_records():

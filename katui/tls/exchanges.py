@@ -68,13 +68,13 @@ def split_tickets(conv: TlsConversation) -> None:
     (nginx: two), before it answers; so leading records of one length (at most 4, none over
     MAX_TICKET_RECORD) followed by more data in the same run are tickets, not the response."""
     early = conv.early
-    if len(early) < 2 or early[0][4] > MAX_TICKET_RECORD:
-        return
+    if len(early) < 3 or early[0][4] > MAX_TICKET_RECORD or any(r[KIND] == TICKET for r in conv.runs):
+        return  # too few records, too long, or the tickets came before the request
     k = 1
     while k < min(len(early), 4) and early[k][4] == early[0][4]:
         k += 1
-    if k == len(early):
-        return  # nothing after them: they may be the answer itself
+    if k < 2 or k == len(early):
+        return  # one record of a size is no batch; nothing after them may be the answer itself
     for i, run in enumerate(conv.runs):
         if run[KIND] == DATA and run[DIR] == 1:
             if run[FIRST_FRAME] != early[0][0] or run[RECORDS] <= k:
