@@ -274,3 +274,21 @@ def test_a_hostile_stream_of_tiny_records_costs_little_memory(monkeypatch):
     tracemalloc.stop()
     assert len(f.conv.flat) == 8 * records.MAX_RUNS
     assert peak < 8 * records.MAX_RUNS * 8 * 1.5
+
+
+def test_facts_are_in_client_server_terms_whichever_side_tcp_saw_first():
+    """The tracker's direction 0 is the side of the first frame: here the server's. An
+    abbreviated TLS 1.2 handshake is still told by the server's ChangeCipherSpec coming first."""
+    f = Feeder()
+    sid = bytes(range(32))
+    f.send(1, record(22, client_hello(session_id=sid, tls13=False), 0x0301))
+    f.send(
+        0,
+        record(22, server_hello(0x0303, b"\x01" * 32, 0xC02F)) + record(20, b"\x01") + record(22, bytes(40)),
+    )
+    f.send(1, record(20, b"\x01") + record(22, bytes(40)) + app(120))
+    f.send(0, app(400))
+    conv = f.done(client=1)
+    t = info(conv)
+    assert (t.resumed, t.full_handshake, t.handshake_round_trips) == (True, False, 1)
+    assert conv.exchanges[0].request.frame == 3 and conv.exchanges[0].response.frame == 4

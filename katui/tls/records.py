@@ -212,6 +212,8 @@ class TlsConversation:
         self.runs = [tuple(flat[i : i + 8]) for i in range(0, len(flat), 8)]
         if client:
             self.runs = [(r[0], 1 - r[1], *r[2:]) for r in self.runs]
+            if self.first_ccs is not None:
+                self.first_ccs = 1 - self.first_ccs
         self.client = 0
         if self.dec is not None:
             self.dec.oriented(client)
