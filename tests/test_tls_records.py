@@ -292,3 +292,25 @@ def test_facts_are_in_client_server_terms_whichever_side_tcp_saw_first():
     t = info(conv)
     assert (t.resumed, t.full_handshake, t.handshake_round_trips) == (True, False, 1)
     assert conv.exchanges[0].request.frame == 3 and conv.exchanges[0].response.frame == 4
+
+
+def test_a_request_after_the_servers_close_is_stale_even_without_a_reset():
+    """HTTP/2 over nginx: after GOAWAY, close_notify and FIN nginx reads on (lingering close),
+    so a request sent then gets neither an answer nor a reset; it is still a stale reuse."""
+    from katui.tls.verdicts import tls_close
+
+    f = Feeder()
+    tls13_handshake(f)
+    f.send(1, app(250) + app(250), 4)
+    f.send(0, app(100), 10)
+    f.send(1, app(300), 11)
+    f.send(1, app(19), 2011)  # close_notify, then (TCP) the FIN at 2011.1 ms
+    f.send(0, app(100), 3000)  # the stale request
+    conv = f.done()
+    ex = tuple(conv.exchanges)
+    for n, e in enumerate(ex, 1):
+        e.n, e.reused = n, n > 1
+    last, notified = before_close(conv, 2_011_100_000)
+    close = tls_close("server", "fin", 20, 2_011_100_000, last, notified, ex, 2_011_100_000, (), False,
+                      10**9, 10**8)  # fmt: skip
+    assert close.reason == "stale-reuse" and close.explanation.endswith("it got no answer")

@@ -63,14 +63,17 @@ def tls_close(
     else:
         done = f"{notified_by} sent close_notify{idle_txt} and the {by} closed in turn"
     last = exchanges[-1] if exchanges else None
-    if server_rst and last is not None and last.failed:
+    if last is not None and last.failed:
         req = last.request
         if server_fin_ns is not None and req.start_ns >= server_fin_ns:
+            # nginx answers with a reset; in HTTP/2's lingering close it just reads and drops it
+            answer = "it was answered by a reset" if server_rst else "it got no answer"
             return close(
                 "stale-reuse",
                 f"inferred request {last.n} (frame {req.first_frame}) was sent after the server "
-                "had closed the connection; it was answered by a reset",
+                f"had closed the connection; {answer}",
             )
+    if server_rst and last is not None and last.failed:
         if last.reused and (last.idle_before_ns or 0) >= idle_threshold_ns:
             return close(
                 "stale-reuse",
