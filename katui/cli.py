@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument(
         "--idle", type=_threshold, default=None, metavar="SECONDS", help="idle gap threshold (default 1 s)"
     )
+    _keylog_option(view)
     rep = sub.add_parser(
         "report", help="print the analysis (text, Markdown, JSON, or CSV of connections or requests)"
     )
@@ -59,7 +60,30 @@ def _parser() -> argparse.ArgumentParser:
         help="idle stretch shown as a gap, and after which a client's close counts "
         "as a client idle timeout (default 1 s)",
     )
+    _keylog_option(rep)
     return p
+
+
+def _keylog_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--keylog",
+        metavar="FILE",
+        help="TLS key log (SSLKEYLOGFILE format) to decrypt TLS connections with "
+        "(default: $SSLKEYLOGFILE if it names a file)",
+    )
+
+
+def _keylog(args):
+    """The key log named by --keylog or $SSLKEYLOGFILE, or None."""
+    path = args.keylog or os.environ.get("SSLKEYLOGFILE")
+    if not path or (not args.keylog and not os.path.isfile(path)):
+        return None
+    from katui.tls.keylog import KeyLog
+
+    try:
+        return KeyLog.read(path)
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot read the key log ({exc.strerror or exc})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +131,8 @@ def _report(args) -> int:
         return 2
     # JSON and text without ladders never look at single frames: don't keep them.
     frames = args.format == "md" or (args.format == "text" and args.ladder)
-    a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames)
+    keylog = _keylog(args)
+    a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames, keylog=keylog)
     try:
         streams = _streams(a, args.stream)
         if args.format == "json":
@@ -159,6 +184,7 @@ def _view(args) -> int:
     if not sys.stdout.isatty():
         print("katui: the viewer needs a terminal; use 'katui report FILE' in pipes", file=sys.stderr)
         return 2
+    keylog = _keylog(args)
     from katui.ui.app import run
 
-    return run(args.file, idle_threshold_ns=args.idle)
+    return run(args.file, idle_threshold_ns=args.idle, keylog=keylog)

@@ -23,10 +23,10 @@ CLIENTS="$HERE/scripts/clients.py"
 
 WORK=$(mktemp -d /tmp/katui-samples.XXXXXX)
 chmod 755 "$WORK"          # nginx workers run as nobody and must read html/
-NGINX_PID=
-TCPDUMP_PID=
 
 log() { printf '[make_samples] %s\n' "$*" >&2; }
+# shellcheck source=scripts/capture.sh
+source "$HERE/scripts/capture.sh"
 
 # ---------------------------------------------------------------- nginx ----
 # start_nginx PORT HTTP_DIRECTIVES SERVER_DIRECTIVES
@@ -55,53 +55,7 @@ http {
     }
 }
 CONF
-    nginx -t -q -p "$WORK" -e "$WORK/error.log" -c "$conf"
-    nginx -p "$WORK" -e "$WORK/error.log" -c "$conf" &
-    NGINX_PID=$!
-    # wait until the port is listening
-    for _ in $(seq 100); do
-        if ss -Hltn "sport = :$port" | grep -q LISTEN; then return 0; fi
-        kill -0 "$NGINX_PID" 2>/dev/null || { cat "$WORK/error.log" >&2; return 1; }
-        sleep 0.05
-    done
-    log "nginx did not start listening on $port"; cat "$WORK/error.log" >&2; return 1
-}
-
-stop_nginx() {
-    if [[ -n $NGINX_PID ]]; then
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true   # graceful shutdown
-        wait "$NGINX_PID" 2>/dev/null || true
-        NGINX_PID=
-    fi
-}
-
-# -------------------------------------------------------------- tcpdump ----
-# start_capture FILE PORT
-start_capture() {
-    local file=$1 port=$2
-    : >"$WORK/tcpdump.err"
-    # -U: write each packet to the file as it arrives; --immediate-mode: get
-    # each packet from the kernel at once (otherwise libpcap delivers in 1 s
-    # blocks and the last packets are lost at SIGINT); -Z root: don't drop
-    # privileges (the tcpdump user could not write into $WORK).
-    tcpdump -i lo -U --immediate-mode -Z root -w "$file" "tcp port $port" 2>"$WORK/tcpdump.err" &
-    TCPDUMP_PID=$!
-    for _ in $(seq 200); do
-        if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$WORK/tcpdump.err" >&2; return 1; }
-        sleep 0.05
-    done
-    log "tcpdump did not start"; cat "$WORK/tcpdump.err" >&2; return 1
-}
-
-stop_capture() {
-    if [[ -n $TCPDUMP_PID ]]; then
-        sleep 1                          # let the last packets (FIN/ACK) land
-        kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-        wait "$TCPDUMP_PID" 2>/dev/null || true
-        TCPDUMP_PID=
-        sed -n '/packets captured/p' "$WORK/tcpdump.err" >&2 || true
-    fi
+    run_nginx "$conf" "$port"
 }
 
 cleanup() {

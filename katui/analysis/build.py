@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
-from katui.analysis.verdicts import DEFAULT_IDLE_NS, CloseFacts, decide_close
+from dataclasses import replace
+
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
 from katui.http.conversation import HttpConversation
-from katui.model import Connection, Exchange
+from katui.model import Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
+from katui.tls import exchanges as tls_exchanges
+from katui.tls.records import TlsConversation
+from katui.tls.verdicts import tls_close
 
 
 def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
     """Freeze one connection and decide its close reason."""
     conv: HttpConversation = f.sink
-    exchanges, requests = _exchanges(conv)
-    facts = CloseFacts(
-        by=f.close_by,
+    tls = conv.other if isinstance(conv.other, TlsConversation) else None
+    exchanges, requests = _exchanges(conv if tls is None else tls)
+    if tls is not None and tls.plaintext_read:
+        return _decrypted_connection(f, tls, idle_threshold_ns)
+    if tls is not None:
+        return _tls_connection(f, tls, exchanges, requests, idle_threshold_ns)
+    close = decide_close(_close_facts(f, conv.recognised), exchanges, idle_threshold_ns)
+    return _connection(f, exchanges, requests, close, conv.recognised, conv.error, None)
+
+
+def _close_facts(
+    f: ConnectionFacts, http: bool, by: str | None = None, idle_ns: int | None = None
+) -> CloseFacts:
+    """What the close verdict needs of TCP's facts (``by`` and ``idle_ns`` override the first
+    FIN's or RST's: a decrypted TLS connection's deciding side and idle time)."""
+    return CloseFacts(
+        by=by or f.close_by,
         how=f.close_how,
         frame=f.close_frame,
         ts_ns=f.close_ts_ns,
-        idle_ns=f.close_idle_before_ns,
+        idle_ns=f.close_idle_before_ns if idle_ns is None and by is None else idle_ns,
         server_fin_frame=f.server_fin_frame,
         server_fin_ns=f.server_fin_ns,
         rst_frames=f.rst_frames,
         server_rst=f.server_rst,
         client_bytes=f.bytes_c2s,
         server_bytes=f.bytes_s2c,
-        http=conv.recognised,
+        http=http,
         client_zero_window_frame=f.client_zero_window_frame,
         client_zero_window_ns=f.client_zero_window_ns,
         lost_segments=f.lost_segments,
         truncated_frames=f.truncated_frames,
     )
-    close = decide_close(facts, exchanges, idle_threshold_ns)
+
+
+def _connection(
+    f: ConnectionFacts,
+    exchanges: tuple[Exchange, ...],
+    requests: int,
+    close: Close,
+    http: bool,
+    http_error: str | None,
+    tls: TlsInfo | None,
+) -> Connection:
     return Connection(
         stream=f.stream,
         client=f.client,
@@ -46,7 +75,7 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
         bytes_s2c=f.bytes_s2c,
         handshake_rtt_ns=f.handshake_rtt_ns,
         state=f.state,
-        http=conv.recognised,
+        http=http,
         exchanges=exchanges,
         close=close,
         frames=f.frames,
@@ -56,12 +85,64 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
         out_of_order=f.out_of_order,
         lost_segments=f.lost_segments,
         truncated_frames=f.truncated_frames,
-        http_error=conv.error,
+        http_error=http_error,
         requests=requests,
+        tls=tls,
     )
 
 
-def _exchanges(c: HttpConversation) -> tuple[tuple[Exchange, ...], int]:
+def _tls_connection(
+    f: ConnectionFacts, conv: TlsConversation, exchanges: tuple[Exchange, ...], requests: int, idle_ns: int
+) -> Connection:
+    """A connection that spoke TLS: its exchanges inferred from records, its close read by
+    :func:`katui.tls.verdicts.tls_close`."""
+    info = tls_exchanges.info(conv)
+    last, notified_by = (
+        (None, None)
+        if f.close_ts_ns is None
+        else tls_exchanges.before_close(conv, f.close_ts_ns, info.multiplexed)
+    )
+    close = tls_close(
+        f.close_by,
+        f.close_how,
+        f.close_frame,
+        f.close_ts_ns,
+        last,
+        notified_by,
+        exchanges,
+        f.server_fin_ns,
+        f.rst_frames,
+        f.server_rst,
+        idle_ns,
+        SERVER_IDLE_NS,
+        info.multiplexed,
+    )
+    if not close.evidence and close.frame is not None:
+        how = "RST" if close.how == "rst" else "FIN"
+        close = replace(close, evidence=(f"{close.by} {how} frame {close.frame}",))
+    return _connection(f, exchanges, requests, close, False, None, info)
+
+
+def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: int) -> Connection:
+    """A TLS connection decrypted with a key log: the HTTP analysis of its plaintext, with the
+    idle time up to the last record that was not an alert, and the side whose close_notify
+    came first as the closer."""
+    inner: HttpConversation = conv.inner
+    exchanges, requests = _exchanges(inner)
+    by, idle = f.close_by, f.close_idle_before_ns
+    if f.close_ts_ns is not None:
+        last, notified_by = tls_exchanges.before_close(conv, f.close_ts_ns)
+        by = notified_by or by
+        idle = None if last is None else f.close_ts_ns - last
+    # The verdict is the deciding side's; Close.by stays the side of the first FIN or RST.
+    close = decide_close(_close_facts(f, inner.recognised, by, idle), exchanges, idle_ns)
+    if by != f.close_by:
+        close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
+    info = tls_exchanges.info(conv)
+    return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
+
+
+def _exchanges(c: HttpConversation | TlsConversation) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
     the tracker's Exchange objects become the model's); also return how many had a request."""
     out: list[Exchange] = []

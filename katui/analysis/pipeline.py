@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+from katui import tls
 from katui.analysis.build import build_connection
 from katui.analysis.findings import findings as make_findings
 from katui.analysis.proxy import ProxyReport, find_proxy_links
@@ -23,6 +24,8 @@ from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstim
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import Tracker
+from katui.tls.keylog import KeyLog
+from katui.tls.verdicts import request_limits
 
 PROGRESS_EVERY = 1 << 15
 RELEASE_EVERY = 8 << 20
@@ -103,6 +106,7 @@ def analyze(
     idle_threshold_ns: int = DEFAULT_IDLE_NS,
     preview: PreviewSink | None = None,
     frames: bool = True,
+    keylog: KeyLog | None = None,
 ) -> Analysis:
     """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read.
 
@@ -112,13 +116,17 @@ def analyze(
     ``progress`` and ``preview`` are called from the reading loop every few thousand frames
     (``preview`` with the connections seen since its previous call), so a UI can show the
     first connections long before a big capture is fully read.
+
+    ``keylog`` (:class:`katui.tls.keylog.KeyLog`) decrypts the TLS connections it holds
+    secrets for, as do the keys a pcapng carries in Decryption Secrets Blocks: their plaintext
+    gets the HTTP analysis; the others stay inferred from records.
     """
     # The pass allocates millions of small objects and few cycles: generational GC passes
     # would cost ~20 % of the run for nothing. Cycles left behind are collected afterwards.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyze(path, progress, idle_threshold_ns, preview, frames)
+        return _analyze(path, progress, idle_threshold_ns, preview, frames, keylog)
     finally:
         # What the pass built lives as long as the analysis: move it out of the collector's
         # sight, or every later full collection (JSON rendering, the TUI) walks millions of
@@ -129,16 +137,27 @@ def analyze(
 
 
 def _analyze(
-    path: str, progress: Progress | None, idle_threshold_ns: int, preview: PreviewSink | None, frames: bool
+    path: str,
+    progress: Progress | None,
+    idle_threshold_ns: int,
+    preview: PreviewSink | None,
+    frames: bool,
+    keylog: KeyLog | None,
 ) -> Analysis:
     cap = open_capture(path)
     table = FrameTable(cap.buf, keep=frames)
-    tracker = Tracker(cap.buf, table, partial(HttpConversation, MessageStore()))
+    store = MessageStore()
+    keys = keylog if keylog is not None else KeyLog()
+    cap.on_tls_keys = keys.add  # a pcapng's own key log (Decryption Secrets Blocks) adds to it
+    plaintext = partial(HttpConversation, store, False)  # decrypted TLS application data
+    try_tls = partial(tls.sniff, store, keys, plaintext)
+    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_tls))
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
     conns = _freeze(working, table, idle_threshold_ns)
     del working
+    conns = request_limits(conns)
     proxied = find_proxy_links(conns)
     _blame_upstream(conns, proxied)
     timeouts = estimate_server_timeouts(conns)

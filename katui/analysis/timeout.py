@@ -25,11 +25,18 @@ def estimate_server_timeouts(conns: list[Connection]) -> list[TimeoutEstimate]:
     """One estimate per server that showed any evidence, the best-evidenced first."""
     by_server: dict[str, list[Connection]] = defaultdict(list)
     for c in conns:
-        by_server[c.server].append(c)
+        by_server[server_name(c)].append(c)
     out = [_estimate(server, cs) for server, cs in by_server.items()]
     out = [t for t in out if t.samples or t.advertised_s is not None]
     out.sort(key=lambda t: (-t.samples, t.advertised_s is None, t.server))
     return out
+
+
+def server_name(c: Connection) -> str:
+    """The server a timeout is about: its endpoint, and the name asked for over TLS (one
+    address may serve names with different timeouts)."""
+    sni = c.tls.sni if c.tls is not None else None
+    return f"{c.server} ({sni})" if sni else c.server
 
 
 def main_timeout(timeouts: list[TimeoutEstimate]) -> TimeoutEstimate:
@@ -79,7 +86,7 @@ def server_idle_close(c: Connection) -> bool:
     Closes with a request in flight or partly sent never count: those are request timeouts.
     """
     cl = c.close
-    if cl.by != "server" or cl.idle_before_ns is None:
+    if cl.closer != "server" or cl.idle_before_ns is None:
         return False
     return cl.reason == "idle-timeout" or (
         cl.reason == "stale-reuse" and cl.how == "fin" and cl.idle_before_ns >= SERVER_IDLE_NS

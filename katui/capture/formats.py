@@ -103,6 +103,8 @@ def pcapng_records(cap: CaptureFile) -> Iterator[Record]:
         bend = pos + blen - 4
         if btype == 1:
             _read_idb(cap, sec, buf, body, bend)
+        elif btype == 10:
+            _read_dsb(cap, sec, buf, body, bend)
         elif btype in (6, 2, 3):
             rec = _packet_block(cap, sec, btype, buf, body, bend, pos)
             if rec is not None:
@@ -111,6 +113,19 @@ def pcapng_records(cap: CaptureFile) -> Iterator[Record]:
         pos += blen
     if pos != end:
         cap.warnings.append(f"capture truncated: {end - pos} stray bytes after the last block")
+
+
+TLS_KEY_LOG = 0x544C534B
+"""Decryption Secrets Block type of TLS key log text ('TLSK')."""
+
+
+def _read_dsb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> None:
+    """A Decryption Secrets Block: hand TLS key log text to ``cap.on_tls_keys``."""
+    if bend - body < 8 or cap.on_tls_keys is None:
+        return
+    stype, slen = struct.unpack_from(sec.endian + "II", buf, body)
+    if stype == TLS_KEY_LOG:
+        cap.on_tls_keys(bytes(buf[body + 8 : min(bend, body + 8 + slen)]))
 
 
 def _read_idb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> None:

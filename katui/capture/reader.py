@@ -23,7 +23,7 @@ import stat
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from katui.capture import linktypes
@@ -58,6 +58,9 @@ class CaptureFile:
     """Link types of the packets read so far."""
     damaged: int = 0
     """Packet records that were damaged (skipped, or read with a corrected field)."""
+    on_tls_keys: Callable[[bytes], None] | None = None
+    """Called with the key log text of each pcapng Decryption Secrets Block of TLS keys, as the
+    block is read (``editcap --inject-secrets`` puts them before the packets)."""
     _fh: object = None
 
     def records(self) -> Iterator[Record]:

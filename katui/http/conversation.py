@@ -7,9 +7,12 @@ per direction, and pairs requests with responses into :class:`Exchange` objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
 from katui.http.parser import DEAD, HttpHalf
 from katui.model import Exchange, MessageStore
+from katui.tcp.sink import StreamSink
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
 
@@ -40,6 +43,9 @@ may be inside a message). Shared until first written (then a list of its own).""
 _FRESH_MIDSTREAM = (0, 0, None, None, (), (), True)
 _DECIDED = (-1, -1, None, None, (), (), False)
 
+OtherProtocol = Callable[[bytes, bool], "StreamSink | None"]
+"""``try_other(first bytes, midstream)``: the sink of a protocol those bytes start, or None."""
+
 
 class HttpConversation:
     """Both directions of an HTTP/1.x connection and the exchanges paired from them.
@@ -50,12 +56,16 @@ class HttpConversation:
     Until then ``sniff`` holds what recognising needs (see :data:`_FRESH`); a load test has
     tens of thousands of connections, so that state is one shared tuple until first written and
     is dropped once HTTP is recognised.
+
+    ``other`` is the sink for a connection that turned out not to speak HTTP (TLS, say): when
+    a direction's first bytes are not HTTP, ``try_other(first bytes, midstream)`` may return
+    one, and from then on both directions' bytes, holes and ends go to it instead.
     """
 
     __slots__ = ("store", "sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
-                 "resp_hole")  # fmt: skip
+                 "resp_hole", "try_other", "other")  # fmt: skip
 
-    def __init__(self, store: MessageStore, midstream: bool) -> None:
+    def __init__(self, store: MessageStore, midstream: bool, try_other: OtherProtocol | None = None) -> None:
         self.store = store
         """The capture's messages (the parsers' rows)."""
         self.sniff: tuple | list = _FRESH_MIDSTREAM if midstream else _FRESH
@@ -67,6 +77,10 @@ class HttpConversation:
         self.req_fill = 0
         self.resp_idx = 0
         self.resp_hole = False
+        self.try_other = try_other
+        """Offered the first bytes of a connection that is not HTTP (see the class doc)."""
+        self.other: StreamSink | None = None
+        """The sink of another protocol recognised on the connection, if any."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -76,11 +90,16 @@ class HttpConversation:
         if p is None:
             sn = self.sniff
             if sn[d] < 0:
+                if self.other is not None:
+                    self.other.data(d, buf, start, end, frame, ts)
                 return
             if sn.__class__ is tuple:
                 sn = self.sniff = list(sn)
             p = self._sniff(sn, d, buf, start, end - start)
             if p is None:
+                if self.other is not None:
+                    self.other.data(d, buf, start, end, frame, ts)
+                    return
                 if sn[_PREFIX + d] is not None:  # too short to tell yet: remember where it was
                     sn[_AT + d] += ((frame, ts, start, end - start),)
                 else:
@@ -97,12 +116,16 @@ class HttpConversation:
         p = self.p1 if d else self.p0
         if p is not None:
             p.gap(nbytes, frame, ts)
+        elif self.other is not None:
+            self.other.gap(d, nbytes, frame, ts)
 
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
         if p is not None:
             p.close(frame, ts)
+        elif self.other is not None:
+            self.other.close(d, frame, ts)
 
     def client_direction(self) -> int | None:
         """The direction whose parser reads requests, if HTTP was recognised."""
@@ -110,12 +133,14 @@ class HttpConversation:
             return 0
         if self.p1 is not None and self.p1.is_request:
             return 1
-        return None
+        return None if self.other is None else self.other.client_direction()
 
     def oriented(self, client: int) -> None:
         """From now on ``p0`` is the client's parser and ``p1`` the server's."""
         if client:
             self.p0, self.p1 = self.p1, self.p0
+        if self.other is not None:
+            self.other.oriented(client)
 
     # -- what the analysis reads ---------------------------------------------------------
 
@@ -137,6 +162,8 @@ class HttpConversation:
         reference cycle, so no collector is needed)."""
         self.exchanges = _RELEASED_EXCHANGES
         self.p0 = self.p1 = None
+        if self.other is not None:
+            self.other.release()
 
     # -- recognising HTTP ----------------------------------------------------------------
 
@@ -147,6 +174,12 @@ class HttpConversation:
         if prefix is not None:
             head = prefix + head
             sn[_PREFIX + d] = None
+        elif self.try_other is not None and not (sn[0] or sn[1]):
+            other = self.try_other(head, sn[_MIDSTREAM])
+            if other is not None:
+                self.other = other
+                self.sniff = _DECIDED
+                return None
         if looks_like_request(head) or looks_like_response(head):
             is_req = looks_like_request(head)
             return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])

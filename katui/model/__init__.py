@@ -26,6 +26,7 @@ from katui.model.store import (  # noqa: F401
     H_SOFTWARE,
     H_VERSION,
     HEAD_UNFINISHED,
+    INFERRED_VERSION,
     NUM,
     REQUEST,
     SM_BITS,
@@ -67,7 +68,8 @@ CLOSE_REASONS = {
     "closed": "closed right after the last exchange, without a header asking for it",
     "upstream-failure": "a proxy ended the client's connection without a response because the "
     "upstream request it caused failed (the upstream keep-alive race)",
-    "unknown": "the verdict depends on bytes the capture does not have (the explanation says which)",
+    "unknown": "the verdict depends on bytes the capture does not have or cannot read (cut, lost, or "
+    "encrypted: the explanation says which)",
     "open": "still open when the capture ended",
 }
 """Close reason slugs and what each means, in plain words."""
@@ -107,6 +109,9 @@ class Exchange:
 
     __slots__ = ("store", "req", "resp", "informational", "n", "reused", "idle_before_ns",
                  "pipelined")  # fmt: skip
+
+    inferred = False
+    """True for an exchange inferred from TLS records (:class:`InferredExchange`)."""
 
     def __init__(self, store: MessageStore, req: int = -1, resp: int = -1) -> None:
         self.store = store
@@ -160,6 +165,59 @@ class Exchange:
         )
 
 
+class InferredExchange(Exchange):
+    """An exchange inferred from encrypted TLS records: a burst of the client's application
+    data (the request) and the server's burst that followed (the response). Its messages are
+    :attr:`HttpMessage.inferred`; nothing of their heads is known."""
+
+    __slots__ = ()
+
+    inferred = True
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """What the TLS handshake showed in the clear, on a connection that spoke TLS."""
+
+    version: str | None
+    """``TLS 1.3``, ``TLS 1.2``... as agreed (``supported_versions`` included); None if no
+    ServerHello was seen."""
+    sni: str | None
+    """Server name the client asked for (SNI), escaped nowhere: render with textsafe."""
+    alpn_offered: tuple[str, ...]
+    """Protocols the client offered (ALPN), in its order."""
+    alpn: str | None
+    """Protocol the server chose; None when not chosen or not visible (TLS 1.3 sends it
+    encrypted: it is read only when a key log decrypts the connection)."""
+    cipher: str | None
+    """Cipher suite the server chose, by its IANA name (or ``0x1234``)."""
+    resumed: bool | None
+    """True when the server resumed a session (TLS 1.2 session ID or ticket echoed, TLS 1.3
+    ``pre_shared_key``); None if no ServerHello was seen."""
+    full_handshake: bool | None
+    """False for an abbreviated (resumed) handshake, True for a full one, None if unknown."""
+    handshake_round_trips: int | None
+    """Server handshake flights before the client's first application data (1 for TLS 1.3 or a
+    resumed TLS 1.2, 2 for a full TLS 1.2; +1 for a HelloRetryRequest)."""
+    handshake_ns: int | None
+    """ClientHello to the last handshake record before application data."""
+    client_hello_frame: int | None
+    """Frame that completed the ClientHello."""
+    decrypted: bool = False
+    """True when a key log decrypted the connection (exchanges are then real, not inferred)."""
+    close_notify: tuple[str, ...] = ()
+    """Sides (``client``/``server``) that sent what looks like a close_notify alert, in order
+    (TLS 1.3: an encrypted record of 19 bytes; TLS 1.2: an alert record)."""
+    multiplexed: bool = False
+    """ALPN ``h2``: requests are multiplexed, so a burst is not one request (inferred counts
+    are then bursts, not requests)."""
+    note: str | None = None
+    """Why the record layer stopped being read, or what could not be parsed, if anything."""
+    labels: tuple[tuple[int, str], ...] = ()
+    """(frame, text) for the ladder: the hellos, tickets and alerts (a few dozen at most; the
+    text holds capture bytes such as the SNI: escape it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Close:
     """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
@@ -179,7 +237,9 @@ class Close:
     explanation: str
     """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
     asked_by: str | None = None
-    """For ``connection-close``: the side whose message carried ``Connection: close``."""
+    """The side that asked for the close: whose message carried ``Connection: close`` (for
+    ``connection-close``, ``http10``, ``request-limit``); over TLS, the side whose close_notify
+    came first when its peer's FIN or RST was first on the wire."""
     rst_frames: tuple[int, ...] = ()
     """Every RST frame of the connection."""
     evidence: tuple[str, ...] = ()
@@ -197,6 +257,11 @@ class Close:
     def is_problem(self) -> bool:
         """True for a reset or a stale reuse (shown with a ✖)."""
         return self.how == "rst" or self.reason in PROBLEM_REASONS
+
+    @property
+    def closer(self) -> str | None:
+        """The side that decided to close: the one that asked for it if known, else ``by``."""
+        return self.asked_by or self.by
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -255,6 +320,9 @@ class Connection:
     """Why HTTP parsing stopped early on this connection, if it did."""
     requests: int = 0
     """Number of requests seen (exchanges with a request)."""
+    tls: TlsInfo | None = None
+    """The TLS handshake's facts when the connection spoke TLS (its exchanges are then
+    inferred from records unless ``tls.decrypted``)."""
 
     @property
     def frame_count(self) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from array import array
 from typing import NamedTuple
 
+from katui.units import fmt_bytes
+
 REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 """Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""
 
@@ -175,6 +177,9 @@ class MessageStore:
         return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
 
 
+INFERRED_VERSION = "TLS"
+"""``HttpMessage.version`` of a message inferred from TLS records (:attr:`HttpMessage.inferred`)."""
+
 _head_text = tuple.__new__  # makes a HeadText without the Python-level NamedTuple constructor
 
 
@@ -301,8 +306,17 @@ class HttpMessage:
         return bool(self._small(SM_BITS) & COMPLETE)
 
     @property
+    def inferred(self) -> bool:
+        """True for a burst of TLS application data taken for a message (no keys: its head is
+        unknown; ``body_bytes`` counts the records' encrypted bytes)."""
+        return self._text(H_VERSION) == INFERRED_VERSION
+
+    @property
     def label(self) -> str:
-        """Short ladder label: ``GET /x`` or ``200 OK``."""
+        """Short ladder label: ``GET /x`` or ``200 OK`` (``request? 517 B`` when inferred)."""
+        if self._text(H_VERSION) == INFERRED_VERSION:
+            kind = "request" if self.is_request else "response"
+            return f"{kind}? {fmt_bytes(self.body_bytes)} (inferred)"
         if self.is_request:
             return f"{self.method} {self.uri}"
         return f"{self.status} {self.reason}".rstrip()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection, Finding
-from katui.units import fmt_s, fmt_timeout
+from katui.model import Connection, Finding, TlsInfo
+from katui.units import fmt_s, fmt_timeout, plural
 
 
 def timeout_line(a: Analysis) -> str:
@@ -53,7 +53,7 @@ def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
         ("format", f"{a.format}, {', '.join(a.link_types) or 'no packets'}"),
         ("frames", str(a.frames)),
         ("connections", str(len(a.connections))),
-        ("HTTP requests", str(a.requests)),
+        ("HTTP requests", _requests(a)),
         ("duration", fmt_s(a.duration_ns)),
         ("server idle timeout", timeout_line(a)),
     ] + [("proxy", _proxy_line(a, p)) for p in a.proxies.proxies]
@@ -87,3 +87,37 @@ def proxy_leg(a: Analysis, stream: int, n: int) -> str:
     if down is not None:
         return f"front stream {down.front_stream} request {down.front_n} (frame {down.front_frame})"
     return ""
+
+
+def _requests(a: Analysis) -> str:
+    """``12``, or ``12 (5 inferred from TLS records)``."""
+    inferred = sum(c.requests for c in a.connections if c.tls is not None and not c.tls.decrypted)
+    return f"{a.requests} ({inferred} inferred from TLS records)" if inferred else str(a.requests)
+
+
+def tls_summary(t: TlsInfo) -> str:
+    """One line of a TLS connection's handshake facts, e.g. ``TLS 1.3 · sni api.example · alpn
+    h2,http/1.1 -> h2 · TLS_AES_128_GCM_SHA256 · resumed, 1 round trip, 2.1 ms``."""
+    parts = [t.version or "TLS (no ServerHello seen)"]
+    if t.sni:
+        parts.append(f"sni {t.sni}")
+    if t.alpn_offered or t.alpn:
+        parts.append(f"alpn {','.join(t.alpn_offered)}" + (f" -> {t.alpn}" if t.alpn else ""))
+    if t.cipher:
+        parts.append(t.cipher)
+    shape = []
+    if t.resumed is not None:
+        shape.append("resumed" if t.resumed else "full handshake")
+    if t.handshake_round_trips:
+        shape.append(plural(t.handshake_round_trips, "round trip"))
+    if t.handshake_ns is not None:
+        shape.append(fmt_s(t.handshake_ns))
+    if shape:
+        parts.append(", ".join(shape))
+    how = "decrypted" if t.decrypted else "exchanges inferred from encrypted records"
+    if t.multiplexed and not t.decrypted:
+        how += " (h2: bursts, not requests)"
+    parts.append(how)
+    if t.note:
+        parts.append(t.note)
+    return " · ".join(parts)

@@ -5,13 +5,41 @@ from __future__ import annotations
 import json
 
 from katui.analysis.pipeline import Analysis
-from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange
+from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange, TlsInfo
 
 SCHEMA_VERSION = 2
 
 
 def _s(ns: int | None, digits: int = 6) -> float | None:
     return None if ns is None else round(ns / 1e9, digits)
+
+
+def _inferred(a: Analysis, e: Exchange) -> dict:
+    """An exchange inferred from TLS records: the same keys, null where only a header would
+    tell (method, URI, status...), sizes in encrypted bytes, and ``inferred: true``."""
+    req, resp = e.request, e.response
+    return {
+        "n": e.n,
+        "reused": e.reused,
+        "pipelined": e.pipelined,
+        "idle_before": _s(e.idle_before_ns),
+        "ttfb": _s(e.ttfb_ns),
+        "request_frame": req.frame if req else None,
+        "request_first_frame": req.first_frame if req else None,
+        "method": None,
+        "uri": None,
+        "host": req.host if req else None,
+        "version": None,
+        "time": _s(req.start_ns - a.first_ns) if req else None,
+        "request_bytes": req.body_bytes if req else None,
+        "request_complete": req is not None,
+        "response_frame": resp.frame if resp else None,
+        "response_first_frame": resp.first_frame if resp else None,
+        "status": None,
+        "body_bytes": resp.body_bytes if resp else None,
+        "response_complete": resp is not None,
+        "inferred": True,
+    }
 
 
 _str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
@@ -34,6 +62,8 @@ def _request_json(a: Analysis, e: Exchange, stream: int | None = None) -> str:
     compact JSON (what ``json.dumps`` would write). Written directly: a load-test capture has
     hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Each message is
     read in one go from its store row (no property calls)."""
+    if e.inferred:
+        return _dump(_inferred(a, e))
     req, resp, store = e.req, e.resp, e.store
     out = (
         f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
@@ -108,6 +138,25 @@ def _close(a: Analysis, c: Close) -> dict:
     }
 
 
+def _tls(a: Analysis, t: TlsInfo) -> dict:
+    return {
+        "version": t.version,
+        "sni": t.sni,
+        "alpn_offered": list(t.alpn_offered),
+        "alpn": t.alpn,
+        "cipher": t.cipher,
+        "resumed": t.resumed,
+        "full_handshake": t.full_handshake,
+        "handshake_round_trips": t.handshake_round_trips,
+        "handshake_time": _s(t.handshake_ns),
+        "client_hello_frame": t.client_hello_frame,
+        "close_notify": list(t.close_notify),
+        "multiplexed": t.multiplexed,
+        "decrypted": t.decrypted,
+        "note": t.note,
+    }
+
+
 def connection_dict(a: Analysis, c: Connection) -> dict:
     """One connection in the JSON schema."""
     d = _connection_fields(a, c)
@@ -118,7 +167,7 @@ def connection_dict(a: Analysis, c: Connection) -> dict:
 
 def _connection_fields(a: Analysis, c: Connection) -> dict:
     """Everything of a connection but its requests."""
-    return {
+    d = {
         "stream": c.stream,
         "client": c.client,
         "server": c.server,
@@ -145,6 +194,9 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
         "http_error": c.http_error,
         "proxy": _role(a, c.stream),
     }
+    if c.tls is not None:
+        d["tls"] = _tls(a, c.tls)
+    return d
 
 
 def _role(a: Analysis, stream: int) -> dict | None:

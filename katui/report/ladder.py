@@ -86,7 +86,8 @@ def fmt_time(ns: int) -> str:
 
 
 def http_labels(conn: Connection) -> dict[int, str]:
-    """Frame -> label of the HTTP messages that complete in it (escaped)."""
+    """Frame -> label of the HTTP messages that complete in it, and of TLS records the
+    handshake facts name (hellos, tickets, alerts); escaped."""
     labels: dict[int, list[str]] = {}
     for ex in conn.exchanges:
         msgs = [ex.request, *ex.informational, ex.response]
@@ -98,11 +99,14 @@ def http_labels(conn: Connection) -> dict[int, str]:
                 text = f"{text}  ⇉ pipelined"
             elif msg.is_request and ex.reused:
                 text = f"{text}  ↻ reused"
-            if not msg.is_request and msg.body_bytes:
+            if not msg.is_request and msg.body_bytes and not msg.inferred:
                 text = f"{text}  {fmt_bytes(msg.body_bytes)}"
             if not msg.complete or msg.frame is None:
                 text = f"{text} (incomplete)"
             labels.setdefault(msg.frame or msg.first_frame, []).append(text)
+    if conn.tls is not None:
+        for frame, text in conn.tls.labels:
+            labels.setdefault(frame, []).append(safe_text(text))
     return {frame: " | ".join(texts) for frame, texts in labels.items()}
 
 

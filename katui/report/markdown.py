@@ -12,7 +12,7 @@ import re
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, covers, summary_pairs
+from katui.report.common import closed_by, covers, summary_pairs, tls_summary
 from katui.report.ladder import ladder_lines
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
@@ -138,6 +138,8 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         )
     if c.http_error:
         out.append(f"- HTTP parsing: {md(c.http_error)}")
+    if c.tls is not None:
+        out.append(f"- TLS: {md(tls_summary(c.tls))}")
     if c.exchanges:
         out += ["", *_exchange_table(c)]
     gaps = idle_gaps(a, c, gap_ns)

@@ -7,7 +7,7 @@ import textwrap
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, covers, proxy_leg, summary_pairs
+from katui.report.common import closed_by, covers, proxy_leg, summary_pairs, tls_summary
 from katui.report.ladder import ladder_lines
 from katui.textsafe import safe_text
 from katui.units import fmt_s
@@ -30,7 +30,7 @@ def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) 
             if f.advice:
                 out += _wrapped("-> ", safe_text(f.advice))
     for c in conns:
-        if c.exchanges or ladder or c.close.evidence:
+        if c.exchanges or c.tls is not None or ladder or c.close.evidence:
             out += ["", *_detail(a, c, ladder)]
     return "\n".join(out) + "\n"
 
@@ -79,6 +79,8 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
     ]
     if c.close.evidence:
         out.append(f"  evidence: {safe_text('; '.join(c.close.evidence))}")
+    if c.tls is not None:
+        out.append(f"  {safe_text(tls_summary(c.tls))}")
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""

@@ -55,10 +55,11 @@ class KatuiApp(App[int]):
     CSS_PATH = "katui.tcss"
     TITLE = "katui"
 
-    def __init__(self, path: str, idle_threshold_ns: int | None = None) -> None:
+    def __init__(self, path: str, idle_threshold_ns: int | None = None, keylog=None) -> None:
         super().__init__()
         self.path = path
         self.idle_threshold_ns = idle_threshold_ns
+        self.keylog = keylog
         self.analysis = None
         self.main = MainScreen(path, idle_threshold_ns)
 
@@ -78,7 +79,7 @@ class KatuiApp(App[int]):
         def preview(rows: list) -> None:
             self.post_message(LoadPreview(rows))
 
-        kwargs = {"preview": preview}
+        kwargs = {"preview": preview, "keylog": self.keylog}
         if self.idle_threshold_ns is not None:
             kwargs["idle_threshold_ns"] = self.idle_threshold_ns
         try:
@@ -134,7 +135,7 @@ def _runner(screen: Screen, action: str):
     return run_action
 
 
-def run(path: str, idle_threshold_ns: int | None = None) -> int:
+def run(path: str, idle_threshold_ns: int | None = None, keylog=None) -> int:
     """Open the TUI on ``path``; returns the process exit code.
 
     A capture that could not be loaded was shown on screen; once the app has left the terminal,
@@ -144,7 +145,7 @@ def run(path: str, idle_threshold_ns: int | None = None) -> int:
 
     from katui.textsafe import safe_text
 
-    app = KatuiApp(path, idle_threshold_ns)
+    app = KatuiApp(path, idle_threshold_ns, keylog)
     app.run()
     if app.return_code not in (None, 0):
         return app.return_code

@@ -16,7 +16,7 @@ from katui.analysis.findings.common import (
     secs,
 )
 from katui.analysis.software import client_software, server_software, setting_phrase
-from katui.analysis.timeout import server_idle_close
+from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
 
@@ -28,7 +28,7 @@ def _server_timeout(conns, by_server):
     for t in by_server.values():
         if t.estimate_ns is None:
             continue
-        closing = [c for c in conns if c.server == t.server and server_idle_close(c)]
+        closing = [c for c in conns if server_name(c) == t.server and server_idle_close(c)]
         first = min(closing, key=lambda c: c.close.frame or 0)
         bracket = ""
         if t.low_ns is not None:
@@ -83,13 +83,13 @@ def _advertised(t: TimeoutEstimate, first: Connection) -> list[Finding]:
 
 
 def _client_timeout(conns, by_server):
-    idle = [c for c in conns if c.close.reason == "idle-timeout" and c.close.by == "client"]
+    idle = [c for c in conns if c.close.reason == "idle-timeout" and c.close.closer == "client"]
     out = []
     for (host, server), cs in by_pair(idle).items():
         longest = max(c.close.idle_before_ns for c in cs)
         sw = client_software([c for c in conns if host_of(c.client) == host and c.server == server])
         name = f"{host} ({sw.name})" if sw else host
-        t = by_server.get(server)
+        t = by_server.get(server_name(cs[0]))
         severity, advice = "info", "Closing idle connections below the server's timeout is healthy."
         if t is not None and t.high_ns is not None:
             if longest >= t.high_ns:

@@ -15,6 +15,7 @@ from katui.analysis.findings.common import (
     server_words,
 )
 from katui.analysis.proxy import ProxyReport
+from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
 
@@ -32,7 +33,7 @@ def _stale(conns, by_server):
         for c in group:
             retry = _retry_of(c, later)
             (retried if retry else lost).append((c, retry))
-        t = by_server.get(server)
+        t = by_server.get(server_name(group[0]))
         advice = _race_advice(t, group)
         who = server_words(conns, server)
         if lost:

@@ -1,0 +1,253 @@
+"""Decrypting TLS records with a key log (``SSLKEYLOGFILE`` format), with ``cryptography``.
+
+Supported: TLS 1.2 with AES-GCM, ChaCha20-Poly1305 or AES-CBC with HMAC-SHA1/256/384, MAC then
+encrypt or encrypt then MAC (RFC 7366) (any key exchange: the key log gives the master secret,
+RFC 5246 section 6.3 derives the keys) and TLS 1.3 with AES-128/256-GCM or ChaCha20-Poly1305
+(the key log gives the traffic secrets, RFC 8446 section 7.3 derives the keys). Not supported
+(the connection stays in the without-keys view, with a note): other suites, key updates, 0-RTT.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import NamedTuple
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+from katui.tls.keylog import KeyLog
+
+
+class Suite(NamedTuple):
+    """What decryption needs to know of a cipher suite."""
+
+    aead: type | None
+    """The AEAD class, or None for AES-CBC with an HMAC."""
+    key_len: int
+    hash: str
+    """``sha256`` or ``sha384``: the PRF's (TLS 1.2) or HKDF's (TLS 1.3) hash."""
+    mac: str | None = None
+    """CBC suites: the HMAC's hash (``sha1``, ``sha256``, ``sha384``)."""
+
+
+SUITES = {
+    0x1301: Suite(AESGCM, 16, "sha256"),
+    0x1302: Suite(AESGCM, 32, "sha384"),
+    0x1303: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0x009C: Suite(AESGCM, 16, "sha256"),
+    0x009D: Suite(AESGCM, 32, "sha384"),
+    0x009E: Suite(AESGCM, 16, "sha256"),
+    0x009F: Suite(AESGCM, 32, "sha384"),
+    0xC02B: Suite(AESGCM, 16, "sha256"),
+    0xC02C: Suite(AESGCM, 32, "sha384"),
+    0xC02F: Suite(AESGCM, 16, "sha256"),
+    0xC030: Suite(AESGCM, 32, "sha384"),
+    0xCCA8: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0xCCA9: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0xCCAA: Suite(ChaCha20Poly1305, 32, "sha256"),
+    0x002F: Suite(None, 16, "sha256", "sha1"),
+    0x0035: Suite(None, 32, "sha256", "sha1"),
+    0x003C: Suite(None, 16, "sha256", "sha256"),
+    0x003D: Suite(None, 32, "sha256", "sha256"),
+    0xC009: Suite(None, 16, "sha256", "sha1"),
+    0xC00A: Suite(None, 32, "sha256", "sha1"),
+    0xC013: Suite(None, 16, "sha256", "sha1"),
+    0xC014: Suite(None, 32, "sha256", "sha1"),
+    0xC023: Suite(None, 16, "sha256", "sha256"),
+    0xC024: Suite(None, 32, "sha384", "sha384"),
+    0xC027: Suite(None, 16, "sha256", "sha256"),
+    0xC028: Suite(None, 32, "sha384", "sha384"),
+}
+MAC_LEN = {"sha1": 20, "sha256": 32, "sha384": 48}
+
+
+def _p_hash(name: str, secret: bytes, seed: bytes, n: int) -> bytes:
+    out, a = b"", seed
+    while len(out) < n:
+        a = hmac.new(secret, a, name).digest()
+        out += hmac.new(secret, a + seed, name).digest()
+    return out[:n]
+
+
+def _iv_len(suite: Suite) -> int:
+    return 16 if suite.aead is None else 12 if suite.aead is ChaCha20Poly1305 else 4
+
+
+def tls12_key_block(suite: Suite, master: bytes, client_random: bytes, server_random: bytes) -> bytes:
+    """RFC 5246 6.3: client and server MAC keys (CBC suites only), keys, IVs."""
+    mac_len = MAC_LEN[suite.mac] if suite.mac else 0
+    n = 2 * (mac_len + suite.key_len + _iv_len(suite))
+    return _p_hash(suite.hash, master, b"key expansion" + server_random + client_random, n)
+
+
+def hkdf_expand_label(suite: Suite, secret: bytes, label: bytes, length: int) -> bytes:
+    """RFC 8446 7.1 with an empty context."""
+    full = b"tls13 " + label
+    info = length.to_bytes(2, "big") + bytes([len(full)]) + full + b"\x00"
+    algo = hashes.SHA256() if suite.hash == "sha256" else hashes.SHA384()
+    return HKDFExpand(algo, length, info).derive(secret)
+
+
+class Direction:
+    """Record protection of one direction: a list of key stages (TLS 1.3: handshake, then
+    application traffic) and the sequence number within the current stage."""
+
+    __slots__ = ("tls13", "stages", "stage", "seq", "explicit_nonce")
+
+    def __init__(self, tls13: bool, stages: list[tuple], explicit_nonce: bool) -> None:
+        self.tls13 = tls13
+        self.stages = stages  # [(aead object, iv)]
+        self.stage = 0
+        self.seq = 0
+        self.explicit_nonce = explicit_nonce  # TLS 1.2 AES-GCM: 8 bytes before the ciphertext
+
+    def decrypt(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+        """(content type, plaintext) of one protected record, or None if no stage opens it.
+        A TLS 1.3 record that only the next stage opens moves to that stage."""
+        for stage in range(self.stage, min(self.stage + 2, len(self.stages))):
+            seq = self.seq if stage == self.stage else 0
+            out = self._open(stage, seq, header, body)
+            if out is not None:
+                self.stage, self.seq = stage, seq + 1
+                return out
+        return None
+
+    def _open(self, stage: int, seq: int, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+        aead, iv = self.stages[stage]
+        try:
+            if self.tls13:
+                nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big"), strict=True))
+                plain = aead.decrypt(nonce, body, header)
+                stripped = plain.rstrip(b"\x00")
+                if not stripped:
+                    return None
+                return stripped[-1], stripped[:-1]
+            if self.explicit_nonce:
+                nonce, body = iv + body[:8], body[8:]
+            else:
+                nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big"), strict=True))
+            aad = seq.to_bytes(8, "big") + header[:3] + (len(body) - 16).to_bytes(2, "big")
+            return header[0], aead.decrypt(nonce, body, aad)
+        except (InvalidTag, ValueError, OverflowError):
+            return None
+
+
+class CbcDirection:
+    """TLS 1.2 AES-CBC record protection of one direction, with its HMAC (checked: it is what
+    tells a wrong key log from a right one)."""
+
+    __slots__ = ("key", "mac_key", "mac", "mac_len", "etm", "seq")
+
+    def __init__(self, key: bytes, mac_key: bytes, mac: str, etm: bool) -> None:
+        self.key, self.mac_key, self.mac = key, mac_key, mac
+        self.mac_len = MAC_LEN[mac]
+        self.etm = etm
+        """Encrypt-then-MAC (RFC 7366) was negotiated: the MAC covers the ciphertext."""
+        self.seq = 0
+
+    def decrypt(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+        """(content type, plaintext) of one protected record, or None."""
+        try:
+            out = self._open(header, body)
+        except ValueError:
+            out = None
+        if out is not None:
+            self.seq += 1
+        return out
+
+    def _tag(self, header: bytes, data: bytes) -> bytes:
+        aad = self.seq.to_bytes(8, "big") + header[:3] + len(data).to_bytes(2, "big")
+        return hmac.new(self.mac_key, aad + data, self.mac).digest()
+
+    def _open(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+        n = self.mac_len
+        if self.etm:
+            ct, tag = body[:-n], body[-n:]
+            if len(ct) < 32 or not hmac.compare_digest(tag, self._tag(header, ct)):
+                return None
+            plain = _unpad(_cbc(self.key, ct))
+            return None if plain is None else (header[0], plain)
+        plain = _unpad(_cbc(self.key, body)) if len(body) >= 32 else None
+        if plain is None or len(plain) < n:
+            return None
+        content, tag = plain[:-n], plain[-n:]
+        return (header[0], content) if hmac.compare_digest(tag, self._tag(header, content)) else None
+
+
+def _cbc(key: bytes, data: bytes) -> bytes:
+    """AES-CBC decryption of an explicit IV and the blocks after it (raises ValueError)."""
+    if len(data) % 16:
+        raise ValueError("not whole blocks")
+    dec = Cipher(algorithms.AES(key), modes.CBC(data[:16])).decryptor()
+    return dec.update(data[16:]) + dec.finalize()
+
+
+def _unpad(plain: bytes) -> bytes | None:
+    if not plain:
+        return None
+    pad = plain[-1]
+    if pad + 1 > len(plain) or plain[-pad - 1 :] != bytes([pad]) * (pad + 1):
+        return None
+    return plain[: -pad - 1]
+
+
+def tls12_directions(
+    suite: Suite, master: bytes, client_random: bytes, server_random: bytes, etm: bool = False
+):
+    """(client's, server's) record protection for TLS 1.2."""
+    block = tls12_key_block(suite, master, client_random, server_random)
+    m = MAC_LEN[suite.mac] if suite.mac else 0
+    k, iv_len = suite.key_len, _iv_len(suite)
+    cm, sm, block = block[:m], block[m : 2 * m], block[2 * m :]
+    ck, sk, civ, siv = block[:k], block[k : 2 * k], block[2 * k : 2 * k + iv_len], block[2 * k + iv_len :]
+    if suite.aead is None:
+        return CbcDirection(ck, cm, suite.mac, etm), CbcDirection(sk, sm, suite.mac, etm)
+    gcm = suite.aead is AESGCM
+    return (
+        Direction(False, [(suite.aead(ck), civ)], gcm),
+        Direction(False, [(suite.aead(sk), siv)], gcm),
+    )
+
+
+def tls13_directions(suite: Suite, secrets: dict[str, bytes]):
+    """(client's, server's) record protection for TLS 1.3, or None without the secrets."""
+
+    def stage(label: str):
+        secret = secrets[label]
+        key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
+        return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
+
+    try:
+        return (
+            Direction(
+                True, [stage("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), stage("CLIENT_TRAFFIC_SECRET_0")], False
+            ),
+            Direction(
+                True, [stage("SERVER_HANDSHAKE_TRAFFIC_SECRET"), stage("SERVER_TRAFFIC_SECRET_0")], False
+            ),
+        )
+    except KeyError:
+        return None
+
+
+def directions(
+    keys: KeyLog, tls13: bool, cipher: int, client_random: bytes, server_random: bytes, etm: bool = False
+):
+    """Both directions' record protection, or a note saying why the connection cannot be
+    decrypted."""
+    suite = SUITES.get(cipher)
+    if suite is None or (tls13 and suite.aead is None):
+        return f"cipher suite 0x{cipher:04x} is not supported for decryption"
+    secrets = keys.secrets.get(client_random)
+    if secrets is None:
+        return "no keys for this connection in the key log"
+    if tls13:
+        dirs = tls13_directions(suite, secrets)
+        return dirs if dirs is not None else "the key log lacks this connection's TLS 1.3 traffic secrets"
+    master = secrets.get("CLIENT_RANDOM")
+    if master is None or len(master) != 48:
+        return "the key log lacks this connection's master secret"
+    return tls12_directions(suite, master, client_random, server_random, etm)

@@ -1,0 +1,409 @@
+"""The TLS record layer: the sink ``tcp/`` feeds a connection that speaks TLS.
+
+Each direction's bytes are cut into records (a record may span segments, a segment may hold many
+records). Every record is classed as handshake, application data, alert or post-handshake
+message, and consecutive records of one class from one side are kept as one *run*: the runs are
+all that the exchange inference (:mod:`katui.tls.exchanges`) and the close verdict
+(:mod:`katui.tls.verdicts`) read. Handshake messages are buffered only until the two hellos are
+read (:mod:`katui.tls.hello`); everything else is counted, not copied.
+
+Nothing here trusts the bytes: a record header that is not TLS stops that direction until a
+segment starts with a plausible header again, a handshake message over 64 KiB is not buffered,
+and a connection keeps at most ``MAX_RUNS`` runs.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from katui.model import MessageStore
+from katui.tcp.sink import StreamSink
+from katui.tls.hello import ClientHello, ServerHello, parse_client_hello, parse_server_hello
+
+if TYPE_CHECKING:
+    from katui.tls.session import Decryption
+
+CHANGE_CIPHER_SPEC, ALERT_RECORD, HANDSHAKE, APPLICATION_DATA, HEARTBEAT = 20, 21, 22, 23, 24
+MAX_RECORD = 16384 + 2048
+"""Longest record body a peer may send (TLSCiphertext, RFC 5246 6.2.3)."""
+MAX_HANDSHAKE_MESSAGE = 1 << 16
+"""Handshake messages buffered at most (hellos are far smaller; certificates are skipped)."""
+MAX_RUNS = 1 << 16
+"""Runs kept per connection: a hostile stream of tiny alternating records stops here."""
+EARLY = 8
+"""TLS 1.3 server data records kept for telling late tickets from a response."""
+TLS13_ALERT_LEN = 19
+"""An encrypted TLS 1.3 alert: 2 bytes, the inner content type and a 16-byte AEAD tag."""
+
+HS, DATA, ALERT, TICKET = 0, 1, 2, 3
+"""Run kinds: handshake (clear or encrypted, CCS too), application data, alert, and a TLS 1.3
+server message after the handshake (NewSessionTicket: application data on the wire)."""
+
+# A run: (kind, direction, first frame, first ts, last frame, last ts, bytes, records); the
+# direction is the tracker's until oriented(), then 0 for the client.
+KIND, DIR, FIRST_FRAME, FIRST_TS, LAST_FRAME, LAST_TS, BYTES, RECORDS = range(8)
+
+
+def looks_like_record(head: bytes) -> bool:
+    """True when ``head`` starts with a plausible TLS record header (types 20-23, versions
+    SSL 3.0 to TLS 1.3 on the wire, a length a peer may send)."""
+    if len(head) < 5 or not 20 <= head[0] <= 23 or head[1] != 3 or head[2] > 4:
+        return False
+    n = head[3] << 8 | head[4]
+    return n <= MAX_RECORD and (n > 0 or head[0] == APPLICATION_DATA)
+
+
+class _Direction:
+    """Record framing state of one direction."""
+
+    __slots__ = ("hdr", "hdr_frame", "hdr_ts", "rtype", "rlen", "left", "first_frame", "first_ts",
+                 "body", "hs", "lost", "ccs", "head")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.hdr = b""  # a record header cut by a segment boundary
+        self.hdr_frame = self.hdr_ts = 0
+        self.rtype = -1  # type of the record being read (-1: between records)
+        self.rlen = self.left = 0
+        self.first_frame = self.first_ts = 0
+        self.body: bytearray | None = None  # the record's bytes, for handshake records only
+        self.hs: bytearray | None = bytearray()  # handshake messages not yet complete
+        self.lost = False  # out of step (not TLS, or a hole): wait for a header at a segment start
+        self.ccs = False  # ChangeCipherSpec sent: its handshake records are encrypted from here
+        self.head = b""  # the current record's header (additional data for decryption)
+
+
+class TlsConversation:
+    """Both directions of a TLS connection: records, hello facts and record runs.
+
+    A :class:`katui.tcp.sink.StreamSink`. ``client`` is the direction that sent the ClientHello
+    (the tracker's numbering until :meth:`oriented`, then 0), None if it was not seen.
+
+    With a key log that holds the connection's secrets (:mod:`katui.tls.decrypt`), protected
+    records are decrypted as they complete: their real content type replaces the guesses, and
+    application data goes to ``inner``, a plaintext sink made by ``plaintext()`` (HTTP).
+    """
+
+    __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
+                 "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
+                 "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
+                 "dec", "server_hello_frame", "early", "flat")  # fmt: skip
+
+    def __init__(
+        self,
+        store: MessageStore,
+        midstream: bool,
+        keys=None,
+        plaintext: Callable[[], StreamSink] | None = None,
+    ) -> None:
+        self.store = store
+        """The capture's messages (inferred exchanges add rows)."""
+        self.midstream = midstream
+        """No SYN was seen."""
+        self.dirs = (_Direction(), _Direction())
+        self.flat = array("q")
+        """Finished runs while the capture is read, 8 numbers each (a run object would cost
+        four times as much, and a hostile stream of tiny records makes a run per record)."""
+        self.runs: list[tuple] = []
+        """Finished runs as tuples, in the order their last record completed (made from
+        ``flat`` once the connection is oriented)."""
+        self.cur: list | None = None
+        """The run being extended."""
+        self.client: int | None = None
+        self.client_hello: ClientHello | None = None
+        self.hello_frame: int | None = None
+        self.hello_ts: int | None = None
+        self.server_hello: ServerHello | None = None
+        self.server_hello_frame: int | None = None
+        self.retry = False
+        """A HelloRetryRequest was seen."""
+        self.tls13 = False
+        self.client_finished = False
+        """TLS 1.3: the client's first encrypted record (its Finished) went by."""
+        self.client_data = False
+        """TLS 1.3: the client sent application data after its Finished."""
+        self.first_ccs: int | None = None
+        """Direction of the first ChangeCipherSpec (the server's first: abbreviated TLS 1.2)."""
+        self.note: str | None = None
+        """The first reason the records could not be followed."""
+        self.exchanges: list = []
+        """Exchanges inferred once the connection is oriented (:mod:`katui.tls.exchanges`)."""
+        self.keys = keys
+        """The key log (:class:`katui.tls.keylog.KeyLog`), or None."""
+        self.plaintext = plaintext
+        """Makes the sink decrypted application data goes to."""
+        self.dec: Decryption | None = None
+        """The connection's decryption, when the key log holds its secrets."""
+        self.early: list[tuple] = []
+        """TLS 1.3: the server's first application-data records taken for data, (first frame,
+        first ts, frame, ts, length), at most EARLY (see :func:`katui.tls.exchanges.split_tickets`)."""
+
+    # -- the byte streams (StreamSink) ---------------------------------------------------
+
+    def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> None:
+        """Bytes ``buf[start:end]`` continue direction ``d``: cut them into records."""
+        s = self.dirs[d]
+        if s.lost:
+            if not looks_like_record(bytes(buf[start : min(end, start + 5)])):
+                return
+            s.lost = False  # back in step at a segment that starts with a record
+        pos = start
+        while pos < end:
+            if s.rtype < 0:
+                if not s.hdr:
+                    s.hdr_frame, s.hdr_ts = frame, ts
+                take = bytes(buf[pos : min(end, pos + 5 - len(s.hdr))])
+                pos += len(take)
+                h = s.hdr + take
+                if len(h) < 5:
+                    s.hdr = h
+                    return
+                s.hdr = b""
+                if not (20 <= h[0] <= 24 and h[1] == 3 and (h[3] << 8 | h[4]) <= MAX_RECORD):
+                    self._lose(s, f"bytes that are not a TLS record in frame {frame}")
+                    return
+                s.rtype, s.rlen, s.head = h[0], h[3] << 8 | h[4], h
+                s.left = s.rlen
+                s.first_frame, s.first_ts = s.hdr_frame, s.hdr_ts
+                if s.rtype == HANDSHAKE and s.hs is not None and not s.ccs and self._need_hellos():
+                    s.body = bytearray()
+                elif self.dec is not None and self.dec.protected(s.ccs, s.rtype):
+                    s.body = bytearray()
+            n = min(s.left, end - pos)
+            if n and s.body is not None:
+                s.body += buf[pos : pos + n]
+            pos += n
+            s.left -= n
+            if s.left == 0:
+                self._record(d, s, frame, ts)
+
+    def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
+        """A hole: inside the current record the framing survives, else it is lost."""
+        s = self.dirs[d]
+        s.hs = s.body = None  # handshake bytes are missing now
+        if s.rtype >= 0 and not s.hdr and nbytes < s.left:
+            s.left -= nbytes
+        elif not s.lost:
+            s.lost = True
+            s.rtype, s.hdr = -1, b""
+            if self.dec is not None:
+                self.dec.stop(d, f"a hole in the stream in frame {frame}")
+        if self.dec is not None and self.dec.failed:
+            self.note, self.dec = self.note or self.dec.note, None
+        # The plaintext sink hears of the loss record by record (Decryption.open), not in
+        # ciphertext bytes.
+
+    def close(self, d: int, frame: int, ts: int) -> None:
+        """Direction ``d`` ended: the plaintext sink is told (records are already counted)."""
+        if self.dec is not None:
+            self.dec.close(d, frame, ts)
+
+    def client_direction(self) -> int | None:
+        """The direction that sent the ClientHello (or answered with a ServerHello's peer)."""
+        return self.client
+
+    def oriented(self, client: int) -> None:
+        """``client`` is the client's direction: renumber the runs and infer the exchanges."""
+        from katui.tls.exchanges import infer, split_tickets
+
+        self._flush()
+        flat, self.flat = self.flat, array("q")
+        self.runs = [tuple(flat[i : i + 8]) for i in range(0, len(flat), 8)]
+        if client:
+            self.runs = [(r[0], 1 - r[1], *r[2:]) for r in self.runs]
+            if self.first_ccs is not None:
+                self.first_ccs = 1 - self.first_ccs
+        self.client = 0
+        if self.dec is not None:
+            self.dec.oriented(client)
+        if not self.decrypted:
+            split_tickets(self)
+        if not self.plaintext_read:
+            self.exchanges = infer(self)
+
+    def release(self) -> None:
+        """Drop the working state once frozen."""
+        self.runs = []
+        self.exchanges = []
+        self.cur = None
+        if self.dec is not None:
+            self.dec.release()
+
+    # -- records ---------------------------------------------------------------------------
+
+    def _lose(self, s: _Direction, why: str) -> None:
+        s.lost = True
+        s.rtype, s.hdr, s.body, s.hs = -1, b"", None, None
+        if self.note is None:
+            self.note = why
+
+    def _need_hellos(self) -> bool:
+        return self.client_hello is None or self.server_hello is None
+
+    def _record(self, d: int, s: _Direction, frame: int, ts: int) -> None:
+        """A whole record of direction ``d`` ended in ``frame``: class it, add it to a run."""
+        rtype, rlen, body = s.rtype, s.rlen, s.body
+        s.rtype, s.body = -1, None
+        kind = None
+        if self.dec is not None and self.dec.protected(s.ccs, rtype):
+            kind = self._decrypt(d, s, body, frame, ts)
+            body = None
+        if kind is not None:
+            pass
+        elif rtype == APPLICATION_DATA:
+            kind = self._app_kind(d, rlen)
+        elif rtype == ALERT_RECORD:
+            kind = ALERT
+        else:
+            kind = HS
+            if rtype == CHANGE_CIPHER_SPEC:
+                s.ccs = True
+                if self.first_ccs is None:
+                    self.first_ccs = d
+            elif body is not None and s.hs is not None:
+                self._handshake(d, s, body, frame, ts)
+        if kind == DATA and self.tls13 and d != self.client and len(self.early) < EARLY:
+            self.early.append((s.first_frame, s.first_ts, frame, ts, rlen))
+        cur = self.cur
+        if cur is not None and cur[KIND] == kind and cur[DIR] == d:
+            cur[LAST_FRAME], cur[LAST_TS] = frame, ts
+            cur[BYTES] += 5 + rlen
+            cur[RECORDS] += 1
+            return
+        self._flush()
+        if len(self.flat) >= 8 * MAX_RUNS:
+            if self.note is None:
+                self.note = f"more than {MAX_RUNS} record runs: the rest is not followed"
+            self._lose(s, self.note)
+            return
+        self.cur = [kind, d, s.first_frame, s.first_ts, frame, ts, 5 + rlen, 1]
+
+    def _flush(self) -> None:
+        if self.cur is not None:
+            self.flat.extend(self.cur)
+            self.cur = None
+
+    def _app_kind(self, d: int, rlen: int) -> int:
+        """What an application-data record is. In TLS 1.3 the encrypted handshake, the client's
+        Finished, the server's tickets and every alert are application data on the wire too."""
+        if not self.tls13:
+            # Picked up mid-stream (no ServerHello): a 19-byte record is still TLS 1.3's alert,
+            # as no TLS 1.2 suite protects data in so few bytes.
+            if self.server_hello is None and rlen == TLS13_ALERT_LEN:
+                return ALERT
+            return DATA
+        client = d == self.client
+        if not self.client_finished:
+            if client:
+                self.client_finished = True  # its first encrypted record: the Finished
+            return HS
+        if rlen == TLS13_ALERT_LEN:
+            return ALERT  # too short for anything but an alert (close_notify before a FIN)
+        if client:
+            self.client_data = True
+            return DATA
+        return DATA if self.client_data else TICKET
+
+    def _handshake(self, d: int, s: _Direction, body: bytearray, frame: int, ts: int) -> None:
+        """Collect handshake messages sent in the clear; read the hellos."""
+        hs = s.hs
+        hs += body
+        while len(hs) >= 4:
+            n = hs[1] << 16 | hs[2] << 8 | hs[3]
+            if n > MAX_HANDSHAKE_MESSAGE:
+                s.hs = None  # not buffered: the hellos are all that is read
+                return
+            if len(hs) < 4 + n:
+                return
+            mtype, msg = hs[0], bytes(hs[4 : 4 + n])
+            del hs[: 4 + n]
+            if mtype == 1 and self.hello_frame is None:
+                self.client_hello = parse_client_hello(msg)
+                self.hello_frame, self.hello_ts = frame, s.first_ts
+                if self.client is None:
+                    self.client = d
+                if self.client_hello is None:
+                    self.note = self.note or f"unreadable ClientHello in frame {frame}"
+            elif mtype == 2 and self.server_hello is None and d != self.client:
+                sh = parse_server_hello(msg)
+                if sh is None:
+                    self.note = self.note or f"unreadable ServerHello in frame {frame}"
+                    s.hs = None
+                    return
+                if sh.retry:
+                    self.retry = True
+                    continue
+                self.server_hello, self.server_hello_frame = sh, frame
+                self.tls13 = sh.version == 0x0304
+                if self.client is None:
+                    self.client = 1 - d
+                if self.keys:  # an empty key log says nothing about this connection
+                    self._keys()
+            if not self._need_hellos():
+                s.hs = None
+                return
+
+    # -- decryption ------------------------------------------------------------------------
+
+    def _keys(self) -> None:
+        """Both hellos are read: find the connection's secrets in the key log."""
+        from katui.tls.decrypt import directions
+        from katui.tls.session import Decryption
+
+        ch, sh = self.client_hello, self.server_hello
+        if ch is None or sh is None or self.client is None:
+            return
+        found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random, sh.etm)
+        if isinstance(found, str):
+            self.note = self.note or found
+            return
+        client, server = found
+        dirs = [client, server] if self.client == 0 else [server, client]
+        self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext)
+
+    def _decrypt(self, d: int, s: _Direction, body, frame: int, ts: int) -> int | None:
+        """The run kind of a protected record, from its decrypted content type (None: it could
+        not be decrypted)."""
+        dec = self.dec
+        ctype = dec.open(d, s.head, body, frame, ts)
+        if dec.failed:  # nothing decrypted yet: the whole connection stays without keys
+            self.note, self.dec = self.note or dec.note, None
+        if ctype is None:
+            return None
+        client = d == self.client
+        if self.tls13 and client and not self.client_finished:
+            self.client_finished = True
+        if ctype == APPLICATION_DATA:
+            if client:
+                self.client_data = True
+            return DATA
+        if ctype == ALERT_RECORD:
+            return ALERT
+        return TICKET if self.tls13 and not client and self.client_finished else HS
+
+    @property
+    def decrypted(self) -> bool:
+        """Application data was decrypted."""
+        return self.dec is not None and self.dec.decrypted
+
+    @property
+    def h2(self) -> bool:
+        """The decrypted client data starts with the HTTP/2 connection preface."""
+        return self.dec is not None and self.dec.h2
+
+    @property
+    def inner(self) -> StreamSink | None:
+        """The plaintext sink, if application data was decrypted."""
+        return self.dec.inner if self.dec is not None else None
+
+    @property
+    def plaintext_read(self) -> bool:
+        """True when decrypted application data was understood by the plaintext sink (HTTP/1.x);
+        else exchanges are inferred from records, decrypted or not."""
+        return self.dec is not None and self.dec.understood
+
+    @property
+    def decrypt_note(self) -> str | None:
+        """Why decryption stopped part-way, if it did."""
+        return self.dec.note if self.dec is not None else None

@@ -1,0 +1,128 @@
+"""Why a TLS connection ended, read from its records and TCP's close (no keys needed).
+
+Kept apart from :func:`katui.analysis.verdicts.decide_close` on purpose: the analysis calls
+:func:`tls_close` for connections that spoke TLS and were not decrypted. What differs from
+plaintext: the idle time before a close is measured up to the last record that was not an alert
+(servers send close_notify just before their FIN, so TCP's own idle time would be ~0); and the
+reasons that a header gives (``Connection: close``, HTTP/1.0, a request limit) cannot be read,
+so a close right after an exchange is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from dataclasses import replace
+
+from katui.model import Close, Connection, Exchange
+from katui.units import fmt_s, plural
+
+
+def tls_close(
+    by: str | None,
+    how: str | None,
+    frame: int | None,
+    ts_ns: int | None,
+    last_activity_ns: int | None,
+    notified_by: str | None,
+    exchanges: tuple[Exchange, ...],
+    server_fin_ns: int | None,
+    rst_frames: tuple[int, ...],
+    server_rst: bool,
+    idle_threshold_ns: int,
+    server_idle_ns: int,
+    multiplexed: bool = False,
+) -> Close:
+    """The close reason of a TLS connection whose exchanges were inferred from records.
+
+    ``by``/``how``/``frame``/``ts_ns``: TCP's first FIN or RST; ``last_activity_ns``: the end of
+    the last record before it that was not an alert; ``notified_by``: the side whose alert
+    (close_notify, as far as can be told) came first after that record and before the FIN or RST.
+    That side decided to close, even when its peer's FIN came first (curl and aiohttp send
+    close_notify and nginx answers with its FIN at once): it is then the returned
+    ``Close.asked_by`` (``Close.closer``), while ``Close.by`` stays the side of the first FIN or RST.
+    ``server_idle_ns``/``idle_threshold_ns``: the silences that make a server's or a client's
+    close an idle timeout (as for plaintext). On a ``multiplexed`` (HTTP/2) connection a client
+    burst without an answer is no waiting request (SETTINGS, WINDOW_UPDATE and PING acks are
+    bursts too), so no request-timeout is inferred.
+    """
+    idle = None if ts_ns is None or last_activity_ns is None else ts_ns - last_activity_ns
+    decider = notified_by or by
+    asked = decider if decider != by else None
+
+    def close(reason: str, text: str) -> Close:
+        return Close(by, how, frame, ts_ns, idle, reason, sys.intern(text), asked, rst_frames)
+
+    if by is None:
+        return close("open", "still open when the capture ended")
+    idle_txt = f" after {fmt_s(idle)} idle" if idle is not None else ""
+    if notified_by is None:
+        done = f"{by} closed{idle_txt}"
+    elif notified_by == by:
+        done = f"{by} closed{idle_txt} (close_notify, then {how.upper()})"
+    else:
+        done = f"{notified_by} sent close_notify{idle_txt} and the {by} closed in turn"
+    last = exchanges[-1] if exchanges else None
+    if last is not None and last.failed:
+        req = last.request
+        if server_fin_ns is not None and req.start_ns >= server_fin_ns:
+            # nginx answers with a reset; in HTTP/2's lingering close it just reads and drops it
+            answer = "it was answered by a reset" if server_rst else "it got no answer"
+            return close(
+                "stale-reuse",
+                f"inferred request {last.n} (frame {req.first_frame}) was sent after the server "
+                f"had closed the connection; {answer}",
+            )
+    if server_rst and last is not None and last.failed:
+        if last.reused and (last.idle_before_ns or 0) >= idle_threshold_ns:
+            return close(
+                "stale-reuse",
+                f"inferred request {last.n} (frame {req.first_frame}) reused the connection after "
+                f"{fmt_s(last.idle_before_ns)} idle and got a reset instead of a response: the "
+                "keep-alive race",
+            )
+    if how == "rst" and notified_by is None and (by == "server" or last is None or not last.failed):
+        return close("reset", f"{by} reset the connection{idle_txt}")
+    if last is not None and last.failed and ts_ns is not None and not multiplexed:
+        wait = ts_ns - last.request.end_ns
+        return close(
+            "request-timeout",
+            f"{done} while inferred request {last.n} had waited {fmt_s(wait)} for a response",
+        )
+    limit = min(idle_threshold_ns, server_idle_ns) if decider == "server" else idle_threshold_ns
+    if idle is not None and idle >= limit:
+        who = "keep-alive timeout" if decider == "server" else "client idle timeout"
+        return close("idle-timeout", f"{done}: {who}")
+    after = f" right after {plural(len(exchanges), 'exchange')}" if exchanges else ""
+    return close(
+        "unknown",
+        f"{done}{after}; why is encrypted (a 'Connection: close' header, HTTP/1.0 or a request "
+        "limit may have asked for it)",
+    )
+
+
+def request_limits(conns: list[Connection]) -> list[Connection]:
+    """``conns`` with the ``unknown`` closes that show a request limit made ``request-limit``.
+
+    Over TLS the limit's ``Connection: close`` is encrypted, but its shape is not: the server
+    closes right after the Nth response, at the same N on two connections or more to the same
+    server and name (N > 1; one connection alone could be a client's header asking for it).
+    """
+    seen: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(conns):
+        cl = c.close
+        if c.tls is not None and cl.reason == "unknown" and cl.closer == "server" and c.requests > 1:
+            seen[(c.server, c.tls.sni, c.requests)].append(i)
+    out = list(conns)
+    for (_, _, n), idx in seen.items():
+        if len(idx) < 2:
+            continue
+        for i in idx:
+            c = out[i]
+            others = plural(len(idx) - 1, "other connection")
+            text = (
+                f"server closed right after inferred response {n}, as on {others} to it: a "
+                f"per-connection request limit of {n} requests"
+            )
+            out[i] = replace(c, close=replace(c.close, reason="request-limit", explanation=sys.intern(text)))
+    return out

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Regenerate the TLS captures in this directory: samples/real/tls-*.pcap, each with the key log
+# its client wrote (tls-*.keys), and the manifest tls.md (nginx's access log per capture and the
+# requests tshark finds with the key log: the decrypted truth katui's inference is checked against).
+#
+# For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9501-9599) with a self-signed
+# certificate made here with openssl, `ssl_protocols TLSv1.2 TLSv1.3` and `keepalive_timeout 2s`;
+# tcpdump on loopback for that port; the client from tls_clients.py; then everything started here
+# is stopped by its PID (other nginx instances may run on this machine: nothing is killed by name).
+#
+# Needs root (tcpdump on lo), nginx with the ssl module, openssl, tcpdump, curl, tshark, and
+# python3 with requests, httpx and aiohttp.
+#
+#   bash samples/real/make_tls.sh                  # all scenarios
+#   bash samples/real/make_tls.sh tls13-requests   # only the named ones
+#   MANIFEST_ONLY=1 bash samples/real/make_tls.sh   # only rewrite tls.md
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=${OUT:-$HERE}
+PY=${PYTHON:-python3}
+CLIENTS="$HERE/tls_clients.py"
+
+WORK=$(mktemp -d /tmp/katui-tls.XXXXXX)
+chmod 755 "$WORK"
+
+log() { printf '[make_tls] %s\n' "$*" >&2; }
+# shellcheck source=../scripts/capture.sh
+source "$HERE/../scripts/capture.sh"
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+
+# start_nginx PORT HTTP_DIRECTIVES [LISTEN_OPTIONS]
+start_nginx() {
+    local port=$1 http_extra=$2 listen_extra=${3:-}
+    local conf="$WORK/nginx-$port.conf"
+    rm -f "$WORK/error.log"
+    : >"$WORK/access.log"
+    cat >"$conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx-$port.pid;
+error_log $WORK/error.log info;
+events { worker_connections 64; }
+http {
+    log_format katui '\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status "\$request"';
+    access_log $WORK/access.log katui;
+    default_type text/plain;
+    client_body_temp_path $WORK/tmp-body;
+    proxy_temp_path       $WORK/tmp-proxy;
+    fastcgi_temp_path     $WORK/tmp-fastcgi;
+    uwsgi_temp_path       $WORK/tmp-uwsgi;
+    scgi_temp_path        $WORK/tmp-scgi;
+    ssl_certificate       $WORK/cert.pem;
+    ssl_certificate_key   $WORK/key.pem;
+    ssl_protocols         TLSv1.2 TLSv1.3;
+    ssl_session_cache     shared:katui$port:1m;
+    keepalive_timeout     2s;
+    $http_extra
+    server {
+        listen 127.0.0.1:$port ssl $listen_extra;
+        server_name localhost;
+        location / { return 200 "keep-alive over TLS \$uri\n"; }
+    }
+}
+CONF
+    run_nginx "$conf" "$port"
+}
+
+cleanup() {
+    stop_capture
+    stop_nginx
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# run_scenario SCENARIO PORT HTTP_DIRECTIVES LISTEN_OPTIONS
+#   -> $OUT/tls-SCENARIO.pcap, .keys, $WORK/tls-SCENARIO.access
+run_scenario() {
+    local scenario=$1 port=$2 http_extra=$3 listen_extra=$4
+    local name=tls-$scenario
+    log "=== $name (port $port) ==="
+    start_nginx "$port" "$http_extra" "$listen_extra"
+    start_capture "$WORK/$name.pcap" "$port"
+    rm -f "$WORK/$name.keys"
+    SSLKEYLOGFILE="$WORK/$name.keys" timeout 60 "$PY" "$CLIENTS" "$scenario" "$port"
+    sleep 2.5                                 # past keepalive_timeout: nginx closes what is left
+    stop_capture
+    stop_nginx
+    cp "$WORK/access.log" "$WORK/$name.access"
+    mv "$WORK/$name.pcap" "$OUT/$name.pcap"
+    mv "$WORK/$name.keys" "$OUT/$name.keys"
+    chmod 644 "$OUT/$name.pcap" "$OUT/$name.keys"
+}
+
+declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
+                 [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
+                 [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511)
+declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
+declare -A LISTEN=([h2-curl]=http2)
+ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
+     h2-curl cbc tls13-early-request)
+
+for tool in nginx tcpdump openssl curl; do
+    command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
+done
+
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
+[[ ${MANIFEST_ONLY:-0} == 1 ]] && names=()   # only rewrite tls.md from the captures there
+for n in "${names[@]}"; do
+    run_scenario "$n" "${PORT[$n]}" "${EXTRA[$n]:-}" "${LISTEN[$n]:-}"
+done
+
+# The manifest: what nginx logged, and the requests tshark decrypts with the key log.
+{
+    echo "# TLS captures (made by make_tls.sh)"
+    echo
+    echo "nginx 1.22, \`ssl_protocols TLSv1.2 TLSv1.3\`, \`keepalive_timeout 2s\`, a self-signed"
+    echo "certificate; clients and what they do: see tls_clients.py. Access log format:"
+    echo "\`\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status \"\$request\"\`."
+    echo "The decrypted truth is \`tshark -2 -r F -o tls.keylog_file:F.keys -d tcp.port==PORT,tls -Y http.request\`"
+    echo "(tcp.stream, frame, request); katui's view without keys follows it (with the key log, katui's"
+    echo "request frames equal tshark's: tests/test_tls_decrypt.py)."
+    for n in "${ALL[@]}"; do
+        f="$OUT/tls-$n.pcap"
+        [[ -f $f ]] || continue
+        echo
+        echo "## tls-$n.pcap (port ${PORT[$n]})"
+        echo
+        if [[ -f "$WORK/tls-$n.access" ]]; then
+            echo "nginx access log:"
+            echo
+            echo '```'
+            cat "$WORK/tls-$n.access"
+            echo '```'
+        elif [[ -f "$OUT/tls.md" ]]; then  # not re-made this run: keep what the manifest said
+            awk -v h="## tls-$n.pcap" '$0 ~ "^## " {p = ($0 ~ h)} p && /^nginx access log/ {q=1} p && q' \
+                "$OUT/tls.md" | sed '/^tshark/,$d'
+        fi
+        echo "tshark with the key log:"
+        echo
+        echo '```'
+        if [[ $n == h2-* ]]; then     # HTTP/2: one line per HEADERS frame with a method
+            tshark -2 -n -r "$f" -o "tls.keylog_file:$OUT/tls-$n.keys" -d "tcp.port==${PORT[$n]},tls" \
+                -Y http2.headers.method -T fields -e tcp.stream -e frame.number \
+                -e http2.headers.method -e http2.headers.path 2>/dev/null
+        else
+            tshark -2 -n -r "$f" -o "tls.keylog_file:$OUT/tls-$n.keys" -d "tcp.port==${PORT[$n]},tls" \
+                -Y http.request -T fields -e tcp.stream -e frame.number -e http.request.method \
+                -e http.request.uri 2>/dev/null
+        fi
+        echo '```'
+        echo "katui without keys (inferred requests per tcp.stream, close reason, closer):"
+        echo
+        echo '```'
+        PYTHONPATH="$HERE/../.." "$PY" -m katui report "$f" --format json | "$PY" -c '
+import json, sys
+for c in json.load(sys.stdin)["connections"]:
+    cl = c["close"]
+    n = sum(r["request_frame"] is not None for r in c["requests"])
+    print(c["stream"], n, cl["reason"], cl["asked_by"] or cl["by"])'
+        echo '```'
+    done
+} >"$WORK/tls.md"
+mv "$WORK/tls.md" "$OUT/tls.md"
+ls -l "$OUT"/tls-*.pcap >&2

@@ -1,0 +1,209 @@
+"""Clients for samples/real/make_tls.sh: one function per TLS scenario, run against a local nginx.
+
+Every client writes its TLS secrets to ``$SSLKEYLOGFILE`` (Python's ssl module and curl read the
+variable; aiohttp and the raw-socket client are given a context that writes there explicitly).
+Loops are bounded; nothing here retries forever.
+
+    python tls_clients.py SCENARIO PORT
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import warnings
+
+warnings.filterwarnings("ignore")  # verify=False warns on every request
+
+
+def _context(max_version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A client context without certificate checks that logs its keys to $SSLKEYLOGFILE."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+def requests_seed(port: int) -> None:
+    """The seed experiment over HTTPS: a requests.Session sleeping 1 s, then 3 s (> 2 s)."""
+    import requests
+
+    s = requests.Session()
+    url = f"https://localhost:{port}/"
+    for pause in (0, 1, 3):
+        time.sleep(pause)
+        print(s.get(url + f"after-{pause}s", verify=False).status_code)
+
+
+def requests_limit(port: int) -> None:
+    """Seven requests on a server with keepalive_requests 3: it closes after every third."""
+    import requests
+
+    s = requests.Session()
+    for i in range(7):
+        print(s.get(f"https://localhost:{port}/r{i}", verify=False).status_code)
+        time.sleep(0.2)
+
+
+def httpx_seed(port: int) -> None:
+    """httpx.Client (HTTP/1.1) with the same pauses (given a context: with verify=False, httpx
+    0.29 makes one that ignores $SSLKEYLOGFILE)."""
+    import httpx
+
+    with httpx.Client(verify=_context()) as c:
+        for pause in (0, 1, 3):
+            time.sleep(pause)
+            print(c.get(f"https://localhost:{port}/httpx-{pause}").status_code)
+
+
+def aiohttp_seed(port: int) -> None:
+    """aiohttp.ClientSession, TLS 1.2, pauses 1 s and 3 s, then the session is closed."""
+    import aiohttp
+
+    async def run() -> None:
+        conn = aiohttp.TCPConnector(ssl=_context(ssl.TLSVersion.TLSv1_2))
+        async with aiohttp.ClientSession(connector=conn) as s:
+            for pause in (0, 1, 3):
+                await asyncio.sleep(pause)
+                async with s.get(f"https://localhost:{port}/aio-{pause}") as r:
+                    await r.read()
+                    print(r.status)
+
+    asyncio.run(run())
+
+
+def stale_reuse(port: int) -> None:
+    """A raw TLS 1.3 socket that writes a second request 2.5 s later, after nginx's 2 s idle
+    close (close_notify + FIN): the request reaches a closed socket and nginx's kernel answers RST."""
+    ctx = _context()
+    raw = socket.create_connection(("127.0.0.1", port))
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    req = b"GET /%s HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    s.sendall(req % b"first")
+    print(s.recv(65536)[:15])
+    time.sleep(2.5)
+    try:
+        s.sendall(req % b"stale")
+        time.sleep(0.3)
+        print(s.recv(65536))
+    except (OSError, ssl.SSLError) as exc:
+        print("stale request failed:", exc)
+    raw.close()
+
+
+def curl_tls12(port: int) -> None:
+    """curl, TLS 1.2: two requests on one connection, two with 'Connection: close' (new
+    connections that resume the session), then three paced 3 s apart (nginx closes each after
+    2 s idle)."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--tlsv1.2", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    subprocess.run([*base, f"{url}/a", f"{url}/b"], check=True)
+    subprocess.run([*base, "-H", "Connection: close", f"{url}/c", f"{url}/d"], check=True)
+    subprocess.run([*base, "--rate", "20/m", f"{url}/e", f"{url}/f"], check=True)
+
+
+def curl_tls13(port: int) -> None:
+    """curl, TLS 1.3: three requests on one connection, then one after a 3 s pause."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--tlsv1.3", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    subprocess.run([*base, f"{url}/a", f"{url}/b", f"{url}/c"], check=True)
+    subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
+
+
+def curl_ciphers(port: int) -> None:
+    """One request per cipher family katui decrypts: TLS 1.3 ChaCha20-Poly1305 and AES-128-GCM,
+    TLS 1.2 ChaCha20-Poly1305 and AES-128-GCM."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    for opts in (
+        ["--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"],
+        ["--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"],
+        ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-CHACHA20-POLY1305"],
+        ["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"],
+    ):
+        subprocess.run([*base, *opts, f"{url}/{opts[-1]}"], check=True)
+
+
+def cbc(port: int) -> None:
+    """TLS 1.2 CBC suites, one request each: curl with AES-128-CBC-SHA and AES-256-CBC-SHA384
+    (encrypt-then-MAC, which OpenSSL negotiates by default), and Python's ssl with
+    AES-128-CBC-SHA256 and encrypt-then-MAC turned off (MAC-then-encrypt)."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    for suite in ("ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384"):
+        subprocess.run([*base, "--ciphers", suite, f"{url}/{suite}"], check=True)
+    ctx = _context(ssl.TLSVersion.TLSv1_2)
+    ctx.set_ciphers("ECDHE-RSA-AES128-SHA256")
+    ctx.options |= 0x00080000  # SSL_OP_NO_ENCRYPT_THEN_MAC (not named by the ssl module)
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(b"GET /no-etm HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            print(s.recv(65536)[:15])
+
+
+def early_request(port: int) -> None:
+    """TLS 1.3 through memory BIOs: the client's Finished and its first request leave in one
+    segment, so nginx's two NewSessionTickets arrive after the request and before its response.
+    A second request follows 0.5 s later on the same connection."""
+    ctx = _context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    sock = socket.create_connection(("127.0.0.1", port))
+    for _ in range(20):  # bounded: a TLS 1.3 handshake takes two turns
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            if out.pending:
+                sock.sendall(out.read())
+            inc.write(sock.recv(65536))
+    for path in ("/first", "/second"):
+        tls.write(b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path.encode())
+        sock.sendall(out.read())  # the first time: Finished + request together
+        got = b""
+        for _ in range(20):
+            inc.write(sock.recv(65536))
+            try:
+                got += tls.read(65536)
+            except ssl.SSLWantReadError:
+                continue
+            if b"\r\n\r\n" in got and got.endswith(b"\n"):
+                break
+        print(got[:15])
+        time.sleep(0.5)
+    sock.close()
+
+
+def curl_h2(port: int) -> None:
+    """curl over HTTP/2 (TLS 1.2, so ALPN h2 shows without keys): three requests on one
+    connection, then two 3 s apart (nginx's HTTP/2 idle timeout is keepalive_timeout)."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sk", "--http2", "--tls-max", "1.2", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    subprocess.run([*base, f"{url}/a", f"{url}/b", f"{url}/c"], check=True)
+    subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
+
+
+SCENARIOS = {
+    "tls13-requests": requests_seed,
+    "tls13-limit": requests_limit,
+    "tls13-httpx": httpx_seed,
+    "tls12-aiohttp": aiohttp_seed,
+    "tls13-stale": stale_reuse,
+    "tls12-curl": curl_tls12,
+    "tls13-curl": curl_tls13,
+    "ciphers-curl": curl_ciphers,
+    "h2-curl": curl_h2,
+    "cbc": cbc,
+    "tls13-early-request": early_request,
+}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[1]](int(sys.argv[2]))
