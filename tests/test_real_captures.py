@@ -363,3 +363,24 @@ def test_json_lists_proxy_links_and_races():
     assert {r["outcome"] for r in px["races"]} == {"absorbed", "reached-client"}
     lost = next(r for r in px["races"] if r["outcome"] == "reached-client")
     assert (lost["front_status"], lost["front_frame"], lost["method"]) == (502, 47, "POST")
+
+
+def test_a_race_over_tls_is_not_called_lost_or_retried_without_keys():
+    import json
+    import subprocess
+    import sys
+
+    def findings(*extra):
+        out = subprocess.run(
+            [sys.executable, "-m", "katui", "report", str(REAL / "tls-tls13-curl.pcap"), "--format", "json",
+             *extra], capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return {f["kind"]: f for f in json.loads(out)["findings"]}
+
+    sealed = findings()
+    assert sealed["stale-reuse"]["severity"] == "warning"
+    assert "cannot be told from encrypted records" in sealed["stale-reuse"]["text"]
+    assert "key log" in sealed["unknown"]["advice"] and "snap length" not in sealed["unknown"]["advice"]
+    # With the key log the retry is seen (nginx logged it: tls.md): curl sent /f again on stream 2.
+    keyed = findings("--keylog", str(REAL / "tls-tls13-curl.keys"))
+    assert "stale-reuse" not in keyed and "retried on stream 2" in keyed["stale-reuse-retried"]["text"]

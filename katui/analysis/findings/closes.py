@@ -127,12 +127,20 @@ def _closes(conns, by_server):
         r = c.close.reason
         if r == "reset" or (r == "request-timeout" and c.close.by == "client"):
             groups[(_reset_kind(c), c.server, c.close.by)].append(c)
+        elif r == "unknown" and c.tls is not None and not c.tls.decrypted:
+            groups[("unknown-encrypted", c.server, c.close.by)].append(c)
         elif r in _CLOSE_KINDS:
             groups[(r, c.server, c.close.by)].append(c)
     for (kind, server, by), cs in groups.items():
         if (kind, by) in _CLIENT_SIDE:
             sev, what, advice = _CLIENT_SIDE[(kind, by)]
             text = f"{plural(len(cs), 'connection')} to {server}: {what}"
+        elif kind == "unknown-encrypted":
+            kind, sev = "unknown", "info"
+            text = (f"{plural(len(cs), 'connection')} to {server}: closed right after an exchange "
+                    "over TLS; whether a header asked for it is encrypted")  # fmt: skip
+            advice = ("Decrypt with a key log (SSLKEYLOGFILE from the client, then katui "
+                      "--keylog FILE) to read the headers.")  # fmt: skip
         elif kind in _CLOSE_KINDS:
             sev, what, advice = _CLOSE_KINDS[kind]
             advice = fill(advice, server_software([c for c in conns if c.server == server]))

@@ -29,8 +29,11 @@ def _stale(conns, by_server):
     later = _by_client_server(conns)
     out = []
     for server, group in by_server_of(stale).items():
-        retried, lost = [], []
+        retried, lost, sealed = [], [], []
         for c in group:
+            if c.tls is not None and not c.tls.decrypted:
+                sealed.append(c)  # encrypted: a retry cannot be matched by method and URI
+                continue
             retry = _retry_of(c, later)
             (retried if retry else lost).append((c, retry))
         t = by_server.get(server_name(group[0]))
@@ -44,6 +47,15 @@ def _stale(conns, by_server):
                 "with no retry in the capture: the client saw an error (requests: 'Connection "
                 "aborted', httpx: 'Server disconnected without sending a response', others: "
                 "'Connection reset by peer'; behind a proxy, a 502)",
+                advice, server, _rst_frame,
+            ))  # fmt: skip
+        if sealed:
+            out.append(grouped_finding(
+                "stale-reuse", "warning", sealed,
+                f"{plural(len(sealed), 'request')} to {who} hit the keep-alive race over TLS (sent "
+                "on a connection the server had closed, answered by a reset): whether the client "
+                "retried it or reported an error cannot be told from encrypted records (a key log "
+                "would tell)",
                 advice, server, _rst_frame,
             ))  # fmt: skip
         if retried:
