@@ -84,32 +84,34 @@ class HttpConversation:
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
-    def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> None:
-        """Bytes ``buf[start:end]`` continue direction ``d``."""
+    def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> HttpHalf | None:
+        """Bytes ``buf[start:end]`` continue direction ``d``. Once HTTP is recognised, returns the
+        direction's parser: the tracker then feeds it directly (a dead parser ignores bytes)."""
         p = self.p1 if d else self.p0
         if p is None:
             sn = self.sniff
             if sn[d] < 0:
                 if self.other is not None:
                     self.other.data(d, buf, start, end, frame, ts)
-                return
+                return None
             if sn.__class__ is tuple:
                 sn = self.sniff = list(sn)
             p = self._sniff(sn, d, buf, start, end - start)
             if p is None:
                 if self.other is not None:
                     self.other.data(d, buf, start, end, frame, ts)
-                    return
+                    return None
                 if sn[_PREFIX + d] is not None:  # too short to tell yet: remember where it was
                     sn[_AT + d] += ((frame, ts, start, end - start),)
                 else:
                     sn[_AT + d] = ()  # decided: not HTTP
-                return
+                return None
             # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
             for pn, pts, pof, plen in sn[_AT + d]:
                 p.feed(buf, pof, pof + plen, pn, pts)
         if p.state != DEAD and start < end:
             p.feed(buf, start, end, frame, ts)
+        return p
 
     def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
         """``nbytes`` of direction ``d`` were never captured."""

@@ -12,6 +12,13 @@ from collections.abc import Callable
 from typing import Protocol
 
 
+class ByteConsumer(Protocol):
+    """Takes one direction's next in-order bytes directly (see :meth:`StreamSink.data`)."""
+
+    def feed(self, buf, start: int, end: int, frame: int, ts: int) -> None:
+        """Consume ``buf[start:end]``, completed in ``frame`` at ``ts`` ns."""
+
+
 class StreamSink(Protocol):
     """Consumer of one TCP connection's two reassembled byte streams.
 
@@ -20,9 +27,13 @@ class StreamSink(Protocol):
     says which of them is the client; from then on the sink speaks in client/server terms.
     """
 
-    def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> None:
+    def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> ByteConsumer | None:
         """``buf[start:end]`` continues direction ``d`` in order; it completed in ``frame`` at
-        ``ts`` ns. ``buf`` is the mapped capture: keep offsets, not slices."""
+        ``ts`` ns. ``buf`` is the mapped capture: keep offsets, not slices.
+
+        The sink may return a :class:`ByteConsumer` that does with direction ``d``'s bytes what
+        it would do itself: the tracker then feeds it directly, saving a call per segment on
+        the hot path. Gaps and closes still come here."""
 
     def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
         """``nbytes`` of direction ``d`` were never captured (a hole given up on, or bytes cut
@@ -49,7 +60,7 @@ class NoSink:
     __slots__ = ()
 
     def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> None:
-        """Ignored."""
+        """Ignored (and no consumer to feed directly)."""
 
     def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
         """Ignored."""

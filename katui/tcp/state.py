@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from array import array
 
-from katui.tcp.sink import NO_SINK, StreamSink
+from katui.tcp.sink import NO_SINK, ByteConsumer, StreamSink
 
 M32 = 0xFFFFFFFF
 
@@ -49,7 +49,8 @@ class Half:
     """One direction of a connection: sequence tracking and reassembly."""
 
     __slots__ = ("base", "next", "pending", "fin_seq", "frames", "bytes", "fin_frame", "fin_ns",
-                 "frames_with_data", "heap", "origin", "zero_frame", "zero_ns", "zero_last")  # fmt: skip
+                 "frames_with_data", "heap", "origin", "out", "zero_frame", "zero_ns",
+                 "zero_last")  # fmt: skip
 
     def __init__(self) -> None:
         self.base: int | None = None
@@ -66,6 +67,8 @@ class Half:
         self.fin_frame = 0
         self.fin_ns = 0
         self.frames_with_data = 0
+        self.out: ByteConsumer | None = None
+        """Where this direction's in-order bytes go directly, once the sink has said so."""
         self.zero_frame = 0  # first frame in which this side advertised a zero window
         self.zero_ns = 0
         self.zero_last = 0  # the last such frame

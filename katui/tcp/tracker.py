@@ -155,7 +155,11 @@ class Tracker:
         if rel == 0:
             # In order (the common case): handed to the sink here, one call less per segment.
             half.next = (seq + plen) & M32
-            conn.sink.data(d, self.buf, poff, poff + pcap, n, ts)
+            out = half.out
+            if out is not None:
+                out.feed(self.buf, poff, poff + pcap, n, ts)
+            else:
+                half.out = conn.sink.data(d, self.buf, poff, poff + pcap, n, ts)
             if pcap < plen:
                 conn.sink.gap(d, plen - pcap, n, ts)
             if half.pending:
@@ -187,7 +191,11 @@ class Tracker:
     def _deliver(self, conn, half, d, n, ts, poff, pcap, plen) -> None:
         """Hand the next in-order bytes of direction ``d`` to the connection's sink."""
         half.next = (half.next + plen) & M32
-        conn.sink.data(d, self.buf, poff, poff + pcap, n, ts)
+        out = half.out
+        if out is not None:
+            out.feed(self.buf, poff, poff + pcap, n, ts)
+        else:
+            half.out = conn.sink.data(d, self.buf, poff, poff + pcap, n, ts)
         if pcap < plen:
             conn.sink.gap(d, plen - pcap, n, ts)
 
