@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from katui.analysis.findings.common import (
     EXAMPLES,
@@ -139,24 +139,41 @@ def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
                 f"{r.front_status or 'no response'} on stream {r.front_stream} frame {r.front_frame}"
                 for r in races[:EXAMPLES]
             )
-            sev, text = "problem", (f"{plural(len(races), 'request')} from the proxy to {server} hit "
-                                    f"the backend's keep-alive close and the client got an error "
-                                    f"({how}).")  # fmt: skip
+            sev, text = "problem", (f"{plural(len(races), 'request')} ({_methods(races)}) from the "
+                                    f"proxy to {server} hit the backend's keep-alive close and the "
+                                    f"client got an error ({how}).{_why_not_retried(races)}")  # fmt: skip
         elif outcome == "absorbed":
             how = "; ".join(
                 f"upstream stream {r.stream} retried on stream {r.retry_stream}"
                 + (f", +{fmt_s(r.extra_latency_ns)}" if r.extra_latency_ns is not None else "")
                 for r in races[:EXAMPLES]
             )
-            sev, text = "warning", (f"{plural(len(races), 'request')} from the proxy to {server} hit "
-                                    f"the backend's keep-alive close; the proxy retried and the "
-                                    f"client got its answer ({how}).")  # fmt: skip
+            sev, text = "warning", (f"{plural(len(races), 'request')} ({_methods(races)}) from the "
+                                    f"proxy to {server} hit the backend's keep-alive close; the "
+                                    f"proxy retried on a new upstream connection and the client "
+                                    f"got its answer ({how}).")  # fmt: skip
         else:
             continue  # unlinked: told by _stale as a plain race
         kind = "upstream-race" if outcome == "reached-client" else "upstream-race-absorbed"
         out.append(Finding(kind, sev, first.stream, first.close_frame or first.request_frame, text,
                            advice, streams=streams, server=server, count=len(races)))  # fmt: skip
     return out
+
+
+_IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"))
+
+
+def _methods(races) -> str:
+    """``2 POST, 1 GET``."""
+    counts = Counter(r.method for r in races)
+    return ", ".join(f"{n} {m or '?'}" for m, n in counts.most_common())
+
+
+def _why_not_retried(races) -> str:
+    if not any(r.method not in _IDEMPOTENT for r in races if r.front_status in (502, 504)):
+        return ""
+    return (" A proxy does not retry a non-idempotent request (POST, PATCH) on its own: nginx "
+            "only with proxy_next_upstream non_idempotent, HAProxy with retry-on.")  # fmt: skip
 
 
 def _group_races(proxied: ProxyReport) -> dict:
