@@ -384,3 +384,14 @@ def test_a_race_over_tls_is_not_called_lost_or_retried_without_keys():
     # With the key log the retry is seen (nginx logged it: tls.md): curl sent /f again on stream 2.
     keyed = findings("--keylog", str(REAL / "tls-tls13-curl.keys"))
     assert "stale-reuse" not in keyed and "retried on stream 2" in keyed["stale-reuse-retried"]["text"]
+
+
+def test_the_detail_pane_shows_both_legs_of_a_proxied_request():
+    from katui.ui.detail import connection_text
+
+    a = _a("proxy-nginx-race.pcap")
+    front = connection_text(a, a.connections[0]).plain
+    assert "front leg of the proxy [::1]:9444" in front
+    assert "request 2: upstream stream 1 request 2 (frame 19, no answer), then stream 2 request 1" in front
+    assert "request 2: front stream 0 request 2 (frame 15)" in connection_text(a, a.connections[1]).plain
+    assert "proxy" not in connection_text(_a("haproxy-ka.pcap"), _a("haproxy-ka.pcap").connections[0]).plain

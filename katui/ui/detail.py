@@ -9,6 +9,7 @@ from textual.widgets import Static
 from katui.analysis.payload import payload_kind
 from katui.analysis.tcpopts import window_shifts
 from katui.model import ACK, SYN, reason_label
+from katui.report.common import proxy_leg
 from katui.report.ladder import flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
 from katui.ui.cursor import SCROLL_BINDINGS
@@ -44,6 +45,13 @@ def connection_text(analysis, conn) -> Text:
             text.append(f"\n⚠ {plural(n, label)}")
     if conn.http_error:
         text.append(f"\n⚠ HTTP parsing stopped: {safe_text(conn.http_error)}")
+    role = analysis.proxies.roles.get(conn.stream)
+    if role is not None:
+        text.append(f"\n⇄ {role[0]} leg of the proxy {safe_text(role[1])}")
+        for ex in conn.exchanges:
+            leg = proxy_leg(analysis, conn.stream, ex.n)
+            if leg:
+                text.append(f"\n  request {ex.n}: {safe_text(leg)}")
     return text
 
 
