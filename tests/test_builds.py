@@ -47,9 +47,9 @@ def _dump(folder, paths: list[str], pure: bool) -> str:
 
 def test_compiled_and_interpreted_reports_are_identical(tmp_path):
     if not speedups.compiled():
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI") == "true" and not speedups.pure_requested():
             pytest.fail("the compiled core was not built (pip install . should have compiled it)")
-        pytest.skip("the compiled core is not built here (pip install -e . builds it)")
+        pytest.skip("the interpreted build runs (KATUI_PURE is set, or pip install -e . did not compile)")
     paths = _captures()
     assert _dump(tmp_path / "c", paths, pure=False) == "compiled"
     assert _dump(tmp_path / "p", paths, pure=True) == "interpreted"
