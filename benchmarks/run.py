@@ -36,6 +36,7 @@ MAKE = HERE / "make_capture.py"
 TARGET_WALL = 0.5  # katui wall <= 0.5 x tshark conv,tcp
 TARGET_RSS = 0.25  # katui peak RSS <= 0.25 x tshark conv,tcp
 BASELINE = "tshark conv,tcp"
+INTERPRETED = "katui report --format json (interpreted)"
 
 
 # --- capture ------------------------------------------------------------------
@@ -164,21 +165,23 @@ def machine_info() -> dict:
 # --- commands -----------------------------------------------------------------
 
 
-def katui_command(capture: Path) -> tuple[list[str] | None, str]:
+def katui_command(capture: Path) -> tuple[list[str] | None, str, bool]:
+    """``python -m katui`` from this checkout (not whatever ``katui`` is on PATH), and whether
+    its compiled core is built (then the interpreted build is measured too, KATUI_PURE=1)."""
     args = ["report", str(capture), "--format", "json", "-o", "/dev/null"]
-    exe = shutil.which("katui")
-    if exe:
-        return [exe, *args], f"katui ({exe})"
     probe = subprocess.run(
-        [sys.executable, "-c", "import katui.cli"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-c", "from katui import speedups; print(speedups.compiled())"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     if probe.returncode == 0:
-        return [sys.executable, "-m", "katui", *args], "python -m katui"
+        return [sys.executable, "-m", "katui", *args], f"python -m katui in {REPO}", "True" in probe.stdout
     last = (probe.stderr.strip().splitlines() or ["?"])[-1]
-    return None, f"katui is not installed or importable yet ({last})"
+    return None, f"katui is not importable from {REPO} ({last})", False
 
 
-def measure(cmd: list[str], timeout: float) -> dict:
+def measure(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
     """Run cmd once; wall time and the child's peak RSS via os.wait4().
 
     os.wait4() gives this child's own rusage (unlike RUSAGE_CHILDREN, which mixes all
@@ -188,7 +191,9 @@ def measure(cmd: list[str], timeout: float) -> dict:
     """
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        p = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
         timer = threading.Timer(timeout, p.kill)
         timer.start()
         try:
@@ -254,11 +259,17 @@ def main(argv: list[str] | None = None) -> int:
 
     cmds: list[tuple[str, list[str] | None, str]] = []
     notes: list[str] = []
+    envs: dict[str, dict] = {}
     if "katui" in only:
-        kcmd, how = katui_command(capture)
+        kcmd, how, compiled = katui_command(capture)
         if kcmd is None:
             notes.append(f"katui skipped: {how}")
         cmds.append(("katui report --format json", kcmd, how))
+        if compiled:
+            cmds.append((INTERPRETED, kcmd, how + ", KATUI_PURE=1"))
+            envs[INTERPRETED] = dict(os.environ, KATUI_PURE="1")
+        elif kcmd is not None:
+            notes.append("katui runs interpreted: its compiled core is not built (pip install -e .)")
     tshark = shutil.which("tshark")
     for key, name, args in (
         ("conv", BASELINE, ["-q", "-z", "conv,tcp"]),
@@ -286,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             f"seed {meta['seed']}"
         )
     print(
-        f"runs:    {a.repeat} per command, round-robin; best wall, max peak RSS"
+        f"runs:    {a.repeat} per command, round-robin; best wall and user CPU, max peak RSS"
         + (f" (RSS floor of this harness: {floor:.1f} MB)" if floor else "")
     )
     for n in notes:
@@ -300,11 +311,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if runs[name] and runs[name][-1]["exit"] != 0:
                 continue  # failed once: don't insist
-            m = measure(cmd, a.timeout)
+            m = measure(cmd, a.timeout, envs.get(name))
             runs[name].append(m)
             status = "ok" if m["exit"] == 0 else f"exit {m['exit']}: {m['stderr_last']}"
             print(
-                f"  run {r + 1}/{a.repeat} {name:<28} {m['wall_s']:8.2f} s {m['rss_mb']:9.1f} MB  {status}",
+                f"  run {r + 1}/{a.repeat} {name:<40} {m['wall_s']:8.2f} s {m['user_s']:8.2f} s user "
+                f"{m['rss_mb']:9.1f} MB  {status}",
                 flush=True,
             )
 
@@ -327,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": cmd,
                 "wall_s": min(m["wall_s"] for m in rs),
                 "rss_mb": max(m["rss_mb"] for m in rs),
+                "user_s": min(m["user_s"] for m in rs),
                 "runs": rs,
             }
 
@@ -334,17 +347,20 @@ def main(argv: list[str] | None = None) -> int:
     bw = base.get("wall_s") if base.get("status") == "ok" else None
     br = base.get("rss_mb") if base.get("status") == "ok" else None
     print()
-    print("| command | wall s | peak RSS MB | wall vs conv,tcp | RSS vs conv,tcp |")
-    print("|---|---:|---:|---:|---:|")
+    print("| command | wall s | user s | peak RSS MB | wall vs conv,tcp | RSS vs conv,tcp |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, res in results.items():
         if res["status"] != "ok":
             why = f" — {res['why']}" if res.get("why") else ""
-            print(f"| {name} | {res['status']}{why} | | | |")
+            print(f"| {name} | {res['status']}{why} | | | | |")
             continue
         rw = res["wall_s"] / bw if bw else None
         rr = res["rss_mb"] / br if br else None
         res["wall_ratio"], res["rss_ratio"] = rw, rr
-        print(f"| {name} | {res['wall_s']:.2f} | {res['rss_mb']:.1f} | {fmt_ratio(rw)} | {fmt_ratio(rr)} |")
+        print(
+            f"| {name} | {res['wall_s']:.2f} | {res['user_s']:.2f} | {res['rss_mb']:.1f} | "
+            f"{fmt_ratio(rw)} | {fmt_ratio(rr)} |"
+        )
 
     print()
     k = results.get("katui report --format json")

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from katui import __version__
+from katui import __version__, speedups
 from katui.capture.errors import CaptureError
 
 FORMATS = ("text", "md", "json", "csv", "csv-requests")
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] not in ("view", "report", "-h", "--help", "--version"):
         argv.insert(0, "view")
     args = _parser().parse_args(argv)
+    speedups.warn_if_slow()
     if args.command is None:
         _parser().print_help()
         return 2

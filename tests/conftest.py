@@ -15,6 +15,9 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# Tests check stderr exactly; the slow-path notice (no compiled core) is tested in test_builds.
+os.environ.setdefault("KATUI_NO_EXT", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 CORPUS = Path(os.environ.get("KATUI_CORPUS") or REPO.parent / "shared" / "corpus")

@@ -1,0 +1,71 @@
+"""Which build of the per-packet path runs: Cython-compiled or the same modules interpreted.
+
+The modules in :data:`COMPILED` are plain Python that ``setup.py`` also compiles with Cython
+(pure-Python mode, types in the ``.pxd`` beside each), as aiohttp does for its HTTP parser: one
+source, two builds. Python imports a compiled module in preference to its ``.py``;
+``KATUI_PURE=1`` makes it import the ``.py`` instead (the tests compare both builds' output).
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+
+COMPILED = (
+    "katui.capture.formats",
+    "katui.capture.decode",
+    "katui.capture.reader",
+    "katui.tcp.state",
+    "katui.tcp.tracker",
+)
+"""The modules setup.py compiles when it can."""
+
+SLOW_PATH = (
+    "katui: running the slow path (the compiled core is not built: no C compiler or Cython at "
+    "install time); set KATUI_NO_EXT=1 to hide this line"
+)
+
+
+def pure_requested() -> bool:
+    """True when ``KATUI_PURE`` asks for the interpreted modules."""
+    return os.environ.get("KATUI_PURE", "") not in ("", "0")
+
+
+class _SourceOnly:
+    """Finds the :data:`COMPILED` modules' ``.py`` files, never their extension modules."""
+
+    @staticmethod
+    def find_spec(name: str, path=None, target=None):
+        if name not in COMPILED or not path:
+            return None
+        for entry in path:
+            finder = importlib.machinery.FileFinder(
+                entry, (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES)
+            )
+            spec = finder.find_spec(name)
+            if spec is not None:
+                return spec
+        return None
+
+
+def install() -> None:
+    """Honour ``KATUI_PURE`` (called when katui is imported, before any module of COMPILED)."""
+    if pure_requested() and not any(isinstance(f, _SourceOnly) for f in sys.meta_path):
+        sys.meta_path.insert(0, _SourceOnly())
+
+
+def compiled() -> bool:
+    """True when every module of :data:`COMPILED` was loaded from a compiled extension."""
+    for name in COMPILED:
+        module = importlib.import_module(name)
+        if (getattr(module, "__file__", "") or "").endswith(".py"):
+            return False
+    return True
+
+
+def warn_if_slow() -> None:
+    """One line on stderr when the compiled core is missing (not when asked for by KATUI_PURE,
+    nor when KATUI_NO_EXT says the user knows)."""
+    if not pure_requested() and not os.environ.get("KATUI_NO_EXT") and not compiled():
+        print(SLOW_PATH, file=sys.stderr)

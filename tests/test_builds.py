@@ -1,0 +1,86 @@
+"""The compiled core and the same modules interpreted (``KATUI_PURE=1``) give byte-identical
+reports on every sample and corpus capture; katui says when it runs the slow path."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from katui import speedups
+from tests.conftest import CORPUS, REPO, SAMPLES
+
+# One subprocess per build writes every capture's JSON (and its warnings) to a folder.
+_DUMP = """
+import contextlib, io, pathlib, sys
+from katui import cli, speedups
+out = pathlib.Path(sys.argv[1])
+print("compiled" if speedups.compiled() else "interpreted")
+for i, path in enumerate(sys.argv[2:]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = cli.main(["report", path, "--format", "json", "-o", str(out / f"{i}.json"), "--force"])
+    (out / f"{i}.err").write_text(f"{status}\\n{err.getvalue()}")
+"""
+
+
+def _captures() -> list[str]:
+    paths = sorted(SAMPLES.glob("*.pcap")) + sorted((SAMPLES / "real").glob("*.pcap"))
+    return [str(p) for p in paths + sorted(CORPUS.glob("*.pcap*"))]
+
+
+def _dump(folder, paths: list[str], pure: bool) -> str:
+    folder.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO), KATUI_NO_EXT="1")
+    env.pop("KATUI_PURE", None)
+    if pure:
+        env["KATUI_PURE"] = "1"
+    r = subprocess.run(
+        [sys.executable, "-c", _DUMP, str(folder), *paths], env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_compiled_and_interpreted_reports_are_identical(tmp_path):
+    if not speedups.compiled():
+        if os.environ.get("CI") == "true" and not speedups.pure_requested():
+            pytest.fail("the compiled core was not built (pip install . should have compiled it)")
+        pytest.skip("the interpreted build runs (KATUI_PURE is set, or pip install -e . did not compile)")
+    paths = _captures()
+    assert _dump(tmp_path / "c", paths, pure=False) == "compiled"
+    assert _dump(tmp_path / "p", paths, pure=True) == "interpreted"
+    for i, path in enumerate(paths):
+        for ext in ("json", "err"):
+            compiled = (tmp_path / "c" / f"{i}.{ext}").read_bytes()
+            interpreted = (tmp_path / "p" / f"{i}.{ext}").read_bytes()
+            assert compiled == interpreted, f"{path}: the builds' .{ext} differ"
+
+
+def test_katui_pure_imports_the_source_modules():
+    env = dict(os.environ, PYTHONPATH=str(REPO), KATUI_PURE="1")
+    code = "from katui import speedups; import katui.tcp.tracker as t; print(speedups.compiled(), t.__file__)"
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert r.stdout.split() == ["False", str(REPO / "katui" / "tcp" / "tracker.py")]
+
+
+@pytest.mark.parametrize(
+    ("env", "says"), [({}, True), ({"KATUI_NO_EXT": "1"}, False), ({"KATUI_PURE": "1"}, False)]
+)
+def test_the_slow_path_is_said_once_unless_asked_for(monkeypatch, capsys, env, says):
+    monkeypatch.setattr(speedups, "compiled", lambda: False)
+    for name in ("KATUI_NO_EXT", "KATUI_PURE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    speedups.warn_if_slow()
+    err = capsys.readouterr().err
+    assert err == (speedups.SLOW_PATH + "\n" if says else "")
+
+
+def test_setup_compiles_the_modules_speedups_names():
+    names = re.findall(r'"(katui\.[\w.]+)"', (REPO / "setup.py").read_text())
+    assert tuple(names) == speedups.COMPILED
