@@ -2,7 +2,7 @@
 
 cdef class Half:
     cdef public object base, next, pending, heap, fin_seq
-    cdef public object origin
+    cdef public object origin, out
     cdef public long long frames, bytes, frames_with_data
     cdef public long long fin_frame, fin_ns, zero_frame, zero_ns, zero_last
 
