@@ -117,12 +117,16 @@ def _stale_frames(conn: Connection) -> set[int]:
     return stale | set(conn.close.rst_frames)
 
 
-def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS) -> list[int | Note]:
-    """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
+def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
+                idle: list | None = None) -> list[int | Note]:  # fmt: skip
+    """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections);
+    ``idle`` is ``idle_gaps(analysis, conn, gap_ns)`` when the caller has it already."""
     flags = analysis.table.flags
     requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
-    gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
+    if idle is None:
+        idle = idle_gaps(analysis, conn, gap_ns)
+    gaps = {g.before_frame: g for g in idle}
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
@@ -304,10 +308,12 @@ def header_line(conn: Connection) -> str:
 
 
 def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
-                 width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
-    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
-    labels = http_labels(conn)
-    rows = ladder_rows(analysis, conn, gap_ns)
+                 width: int = 100, seqack: bool = False, rows: list[int | Note] | None = None,
+                 labels: dict[int, str] | None = None) -> list[str]:  # fmt: skip
+    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``rows``
+    and ``labels`` are :func:`ladder_rows` and :func:`http_labels` when the caller has them."""
+    labels = http_labels(conn) if labels is None else labels
+    rows = ladder_rows(analysis, conn, gap_ns) if rows is None else rows
     out = [header_line(conn)]
     for y in range(len(rows)):
         pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)

@@ -41,12 +41,19 @@ def _note(row: Note) -> str:
     return f"    Note over C,S: {mermaid_text(mark + text)}"
 
 
-def sequence_diagram(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[str]:
-    """The ``mermaid`` fenced block for ``conn``, or [] when it would be too big to render."""
-    labels = http_labels(conn)
+def sequence_diagram(
+    analysis,
+    conn: Connection,
+    gap_ns: int = 1_000_000_000,
+    rows: list | None = None,
+    labels: dict[int, str] | None = None,
+) -> list[str]:
+    """The ``mermaid`` fenced block for ``conn``, or [] when it would be too big to render;
+    ``rows`` and ``labels`` are ``ladder_rows`` and ``http_labels`` when the caller has them."""
+    labels = http_labels(conn) if labels is None else labels
     body = []
     messages = 0
-    for row in ladder_rows(analysis, conn, gap_ns):
+    for row in ladder_rows(analysis, conn, gap_ns) if rows is None else rows:
         if isinstance(row, Note):
             body.append(_note(row))
             continue
