@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -75,6 +76,7 @@ class FrameLine:
     """``RST`` / ``STALE`` marker word or empty."""
 
 
+@cache  # a few dozen combinations, asked for once per frame of every ladder drawn
 def flag_text(flags: int) -> str:
     """TCP flags as ``SYN,ACK``."""
     return ",".join(name for bit, name in _FLAG_NAMES if flags & bit) or "-"
@@ -230,12 +232,15 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         seq = (t.seq[i] - isn_own) % (1 << 32)
         ack = (t.ack[i] - isn_peer) % (1 << 32) if t.flags[i] & ACK else 0
         sa = f"seq={seq} ack={ack}"
-    parts = [name for bit, name in _NOTE_NAMES if t.notes[i] & bit]
-    label = (labels or {}).get(frame, "")
+    label = labels.get(frame, "") if labels else ""
+    notes = t.notes[i]
+    parts = [name for bit, name in _NOTE_NAMES if notes & bit] if notes else None
     if parts:
         label = f"{label} [{', '.join(parts)}]".strip()
-    problem = "RST" if t.flags[i] & RST else ""
-    return FrameLine(frame, fmt_time(shown), c2s, flag_text(t.flags[i]), t.plen[i], sa, label, problem)
+    fl = t.flags[i]
+    return FrameLine(
+        frame, fmt_time(shown), c2s, flag_text(fl), t.plen[i], sa, label, "RST" if fl & RST else ""
+    )
 
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
@@ -307,15 +312,26 @@ def header_line(conn: Connection) -> str:
     return f"{'frame':>6} {'time':>11} {lanes}"
 
 
+def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
+               labels: dict[int, str]) -> list[FrameLine | Note]:  # fmt: skip
+    """``rows`` (from :func:`ladder_rows`) with each frame described by :func:`frame_line`
+    (times since capture start): what the text ladder and the Mermaid diagram both draw."""
+    return [row if isinstance(row, Note) else frame_line(analysis, conn, row, "rel", None, labels)
+            for row in rows]  # fmt: skip
+
+
 def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
-                 width: int = 100, seqack: bool = False, rows: list[int | Note] | None = None,
-                 labels: dict[int, str] | None = None) -> list[str]:  # fmt: skip
-    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``rows``
-    and ``labels`` are :func:`ladder_rows` and :func:`http_labels` when the caller has them."""
-    labels = http_labels(conn) if labels is None else labels
-    rows = ladder_rows(analysis, conn, gap_ns) if rows is None else rows
+                 width: int = 100, seqack: bool = False,
+                 drawn: list[FrameLine | Note] | None = None) -> list[str]:  # fmt: skip
+    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``drawn``
+    is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused)."""
+    if drawn is None:
+        labels = http_labels(conn)
+        rows = ladder_rows(analysis, conn, gap_ns)
+        pieces = (row_pieces(analysis, conn, rows, y, time_mode, labels, seqack) for y in range(len(rows)))
+    else:
+        pieces = (note_pieces(row) if isinstance(row, Note) else frame_pieces(row) for row in drawn)
     out = [header_line(conn)]
-    for y in range(len(rows)):
-        pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
-        out.append("".join(text for text, _ in pieces).rstrip())
+    for row in pieces:
+        out.append("".join(text for text, _ in row).rstrip())
     return [line[:width] for line in out]

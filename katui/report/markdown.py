@@ -13,13 +13,14 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs
-from katui.report.ladder import http_labels, ladder_lines, ladder_rows
+from katui.report.ladder import drawn_rows, http_labels, ladder_lines, ladder_rows
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
 MAX_LADDER_FRAMES = 2000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
+_TICKS = re.compile(r"`+")
 
 
 def md(text: str) -> str:
@@ -29,7 +30,7 @@ def md(text: str) -> str:
 
 def _fence(lines: list[str]) -> list[str]:
     # A line of backticks inside cannot close the fence: the fence is longer than any run.
-    longest = max((len(m) for ln in lines for m in re.findall(r"`+", ln)), default=0)
+    longest = max((len(m) for ln in lines if "`" in ln for m in _TICKS.findall(ln)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + "text", *lines, fence]
 
@@ -163,11 +164,11 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
         # The diagram and the ladder draw the same rows: find the gaps and notes once.
-        rows, labels = ladder_rows(a, c, gap_ns, gaps), http_labels(c)
-        diagram = sequence_diagram(a, c, gap_ns, rows, labels)
+        drawn = drawn_rows(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c))
+        diagram = sequence_diagram(a, c, gap_ns, drawn)
         if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
             out += ["", *diagram]
-        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, rows=rows, labels=labels))]
+        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn))]
     else:
         out += [
             "",
