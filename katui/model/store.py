@@ -162,6 +162,13 @@ class MessageStore:
         """When message ``i`` started (its first frame's timestamp)."""
         return self.num[i * NUM + COL_START]
 
+    def label(self, i: int) -> str:
+        """Short ladder label of message ``i``: ``GET /x`` or ``200 OK``."""
+        s = i * SMALL
+        if self.small[s + SM_BITS] & REQUEST:
+            return f"{self.heads[i][H_METHOD]} {self.uris[i]}"
+        return f"{self.small[s + SM_STATUS]} {self.heads[i][H_REASON]}".rstrip()
+
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
         return self.small[i * SMALL + SM_STATUS]
@@ -303,9 +310,7 @@ class HttpMessage:
     @property
     def label(self) -> str:
         """Short ladder label: ``GET /x`` or ``200 OK``."""
-        if self.is_request:
-            return f"{self.method} {self.uri}"
-        return f"{self.status} {self.reason}".rstrip()
+        return self.store.label(self.index)
 
     @property
     def wants_close(self) -> bool:

@@ -17,6 +17,7 @@ from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.model import (
     ACK,
+    COMPLETE,
     FIN,
     NOTE_KEEPALIVE,
     NOTE_OUT_OF_ORDER,
@@ -24,6 +25,7 @@ from katui.model import (
     NOTE_RETRANSMISSION,
     NOTE_TRUNCATED,
     PSH,
+    REQUEST,
     RST,
     SYN,
     URG,
@@ -91,20 +93,24 @@ def http_labels(conn: Connection) -> dict[int, str]:
     """Frame -> label of the HTTP messages that complete in it (escaped)."""
     labels: dict[int, list[str]] = {}
     for ex in conn.exchanges:
-        msgs = [ex.request, *ex.informational, ex.response]
-        for msg in msgs:
-            if msg is None:
+        store = ex.store
+        for i in (ex.req, *(m.index for m in ex.informational), ex.resp):
+            if i < 0:
                 continue
-            text = safe_text(msg.label)
-            if msg.is_request and ex.pipelined:
-                text = f"{text}  ⇉ pipelined"
-            elif msg.is_request and ex.reused:
-                text = f"{text}  ↻ reused"
-            if not msg.is_request and msg.body_bytes:
-                text = f"{text}  {fmt_bytes(msg.body_bytes)}"
-            if not msg.complete or msg.frame is None:
+            # One store row per message, not a view and its properties: Markdown labels every
+            # message of a load test.
+            first, frame, _status, bits, _start, body, _uri, _head = store.row(i)
+            text = safe_text(store.label(i))
+            if bits & REQUEST:
+                if ex.pipelined:
+                    text = f"{text}  ⇉ pipelined"
+                elif ex.reused:
+                    text = f"{text}  ↻ reused"
+            elif body:
+                text = f"{text}  {fmt_bytes(body)}"
+            if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
-            labels.setdefault(msg.frame or msg.first_frame, []).append(text)
+            labels.setdefault(frame or first, []).append(text)
     return {frame: " | ".join(texts) for frame, texts in labels.items()}
 
 
@@ -333,5 +339,5 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
         pieces = (note_pieces(row) if isinstance(row, Note) else frame_pieces(row) for row in drawn)
     out = [header_line(conn)]
     for row in pieces:
-        out.append("".join(text for text, _ in row).rstrip())
+        out.append("".join([text for text, _ in row]).rstrip())
     return [line[:width] for line in out]

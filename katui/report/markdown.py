@@ -121,11 +121,12 @@ def _exchange_table(c: Connection) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for e in c.exchanges:
-        req, resp = e.request, e.response
+        req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         out.append(
-            f"| {e.n} | {req.frame if req and req.frame else ''} | "
-            f"{resp.frame if resp and resp.frame else ''} | "
-            f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
+            f"| {e.n} | {(store.row(req)[1] or '') if req >= 0 else ''} | "
+            f"{(store.row(resp)[1] or '') if resp >= 0 else ''} | "
+            f"{md(store.label(req)) if req >= 0 else ''} | "
+            f"{md(store.label(resp)) if resp >= 0 else 'no response'} | "
             f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
         )
     return out

@@ -25,8 +25,8 @@ def mermaid_text(text: str) -> str:
 
 
 def _message(line, frame: int) -> str | None:
-    important = any(f in line.flags for f in ("SYN", "FIN", "RST"))
-    if not (important or line.label):
+    flags = line.flags
+    if not (line.label or "SYN" in flags or "FIN" in flags or "RST" in flags):
         return None
     sender, receiver = ("C", "S") if line.c2s else ("S", "C")
     arrow = "-x" if "RST" in line.flags else ("->>" if line.c2s else "-->>")
