@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -251,9 +251,14 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
     """``─ SYN ───────▶`` (client to server) or ``◀─────── SYN,ACK ─`` (server to client)."""
-    body = f" {line.flags}{f' {line.length}' if line.length else ''} "
+    return _arrow(line.c2s, line.flags, line.length, width)
+
+
+@lru_cache(maxsize=4096)  # a load test repeats a few segment sizes in every ladder
+def _arrow(c2s: bool, flags: str, length: int, width: int) -> str:
+    body = f" {flags}{f' {length}' if length else ''} "
     fill = max(width - len(body) - 2, 1)
-    if line.c2s:
+    if c2s:
         return f"─{body}{'─' * fill}▶"
     return f"◀{'─' * fill}{body}─"
 
@@ -331,13 +336,15 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
                  drawn: list[FrameLine | Note] | None = None) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``drawn``
     is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused)."""
+    out = [header_line(conn)[:width]]
     if drawn is None:
         labels = http_labels(conn)
         rows = ladder_rows(analysis, conn, gap_ns)
-        pieces = (row_pieces(analysis, conn, rows, y, time_mode, labels, seqack) for y in range(len(rows)))
-    else:
-        pieces = (note_pieces(row) if isinstance(row, Note) else frame_pieces(row) for row in drawn)
-    out = [header_line(conn)]
-    for row in pieces:
-        out.append("".join([text for text, _ in row]).rstrip())
-    return [line[:width] for line in out]
+        for y in range(len(rows)):
+            pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
+            out.append("".join([text for text, _ in pieces]).rstrip()[:width])
+        return out
+    for row in drawn:
+        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row)
+        out.append("".join([text for text, _ in pieces]).rstrip()[:width])
+    return out
