@@ -139,13 +139,13 @@ def _report(args) -> int:
         if args.format == "json":
             out = jsonout.chunks(a, streams)
         elif args.format == "md":
-            out = markdown.render(a, streams)
+            out = markdown.chunks(a, streams)
         elif args.format == "csv":
             out = csvout.render(a, streams)
         elif args.format == "csv-requests":
             out = csvout.render_requests(a, streams)
         else:
-            out = text.render(a, streams, ladder=args.ladder)
+            out = text.chunks(a, streams, ladder=args.ladder)
         for w in a.warnings:
             print(f"katui: warning: {w}", file=sys.stderr)
         if args.output:

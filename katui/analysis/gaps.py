@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
 
@@ -18,23 +20,37 @@ def requests_by_frame(conn: Connection) -> dict[int, list]:
 def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
     """The latest connection from the same client host to the same server that was already
     closed when ``conn`` started: the one a pool had to replace with ``conn``."""
-    index = a.cache.get("paths")
+    index = a.cache.get("closed_paths")
     if index is None:
-        index = {}
-        for c in a.connections:
-            index.setdefault((c.client.rsplit(":", 1)[0], c.server), []).append(c)
-        a.cache["paths"] = index
-    best = None
-    for c in index.get((conn.client.rsplit(":", 1)[0], conn.server), ()):
-        ts = c.close.ts_ns
-        if (
-            c is not conn
-            and ts is not None
-            and ts <= conn.start_ns
-            and (best is None or ts > best.close.ts_ns)
-        ):
-            best = c
-    return best
+        index = _closed_by_path(a)
+        a.cache["closed_paths"] = index
+    found = index.get((conn.client.rsplit(":", 1)[0], conn.server))
+    if found is None:
+        return None
+    times, conns = found
+    # A load test has tens of thousands of connections on one path: search, don't scan.
+    # Among equal close times the first in capture order wins, as a scan would pick it.
+    end = bisect_right(times, conn.start_ns)
+    while end > 0:
+        start = bisect_left(times, times[end - 1], 0, end)
+        for c in conns[start:end]:
+            if c is not conn:
+                return c
+        end = start
+    return None
+
+
+def _closed_by_path(a: Analysis) -> dict[tuple[str, str], tuple[list[int], list[Connection]]]:
+    """(client host, server) -> the closed connections on it by close time (then capture order)."""
+    paths: dict[tuple[str, str], list[tuple[int, int, Connection]]] = {}
+    for i, c in enumerate(a.connections):
+        if c.close.ts_ns is not None:
+            paths.setdefault((c.client.rsplit(":", 1)[0], c.server), []).append((c.close.ts_ns, i, c))
+    out = {}
+    for key, items in paths.items():
+        items.sort(key=lambda item: item[:2])
+        out[key] = ([ts for ts, _, _ in items], [c for _, _, c in items])
+    return out
 
 
 def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) -> list[IdleGap]:

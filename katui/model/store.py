@@ -164,6 +164,17 @@ class MessageStore:
         """When message ``i`` started (its first frame's timestamp)."""
         return self.num[i * NUM + COL_START]
 
+    def label(self, i: int) -> str:
+        """Short ladder label of message ``i``: ``GET /x`` or ``200 OK`` (``request? 517 B
+        (inferred)`` for a burst of TLS records)."""
+        s = i * SMALL
+        if self.heads[i][H_VERSION] == INFERRED_VERSION:
+            kind = "request" if self.small[s + SM_BITS] & REQUEST else "response"
+            return f"{kind}? {fmt_bytes(self.num[i * NUM + COL_BODY])} (inferred)"
+        if self.small[s + SM_BITS] & REQUEST:
+            return f"{self.heads[i][H_METHOD]} {self.uris[i]}"
+        return f"{self.small[s + SM_STATUS]} {self.heads[i][H_REASON]}".rstrip()
+
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
         return self.small[i * SMALL + SM_STATUS]
@@ -314,12 +325,7 @@ class HttpMessage:
     @property
     def label(self) -> str:
         """Short ladder label: ``GET /x`` or ``200 OK`` (``request? 517 B`` when inferred)."""
-        if self._text(H_VERSION) == INFERRED_VERSION:
-            kind = "request" if self.is_request else "response"
-            return f"{kind}? {fmt_bytes(self.body_bytes)} (inferred)"
-        if self.is_request:
-            return f"{self.method} {self.uri}"
-        return f"{self.status} {self.reason}".rstrip()
+        return self.store.label(self.index)
 
     @property
     def wants_close(self) -> bool:

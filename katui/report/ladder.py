@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.model import (
     ACK,
+    COMPLETE,
     FIN,
+    INFERRED_VERSION,
     NOTE_KEEPALIVE,
     NOTE_OUT_OF_ORDER,
     NOTE_PREVIOUS_LOST,
     NOTE_RETRANSMISSION,
     NOTE_TRUNCATED,
     PSH,
+    REQUEST,
     RST,
     SYN,
     URG,
@@ -75,6 +79,7 @@ class FrameLine:
     """``RST`` / ``STALE`` marker word or empty."""
 
 
+@cache  # a few dozen combinations, asked for once per frame of every ladder drawn
 def flag_text(flags: int) -> str:
     """TCP flags as ``SYN,ACK``."""
     return ",".join(name for bit, name in _FLAG_NAMES if flags & bit) or "-"
@@ -90,20 +95,24 @@ def http_labels(conn: Connection) -> dict[int, str]:
     handshake facts name (hellos, tickets, alerts); escaped."""
     labels: dict[int, list[str]] = {}
     for ex in conn.exchanges:
-        msgs = [ex.request, *ex.informational, ex.response]
-        for msg in msgs:
-            if msg is None:
+        store = ex.store
+        for i in (ex.req, *(m.index for m in ex.informational), ex.resp):
+            if i < 0:
                 continue
-            text = safe_text(msg.label)
-            if msg.is_request and ex.pipelined:
-                text = f"{text}  ⇉ pipelined"
-            elif msg.is_request and ex.reused:
-                text = f"{text}  ↻ reused"
-            if not msg.is_request and msg.body_bytes and not msg.inferred:
-                text = f"{text}  {fmt_bytes(msg.body_bytes)}"
-            if not msg.complete or msg.frame is None:
+            # One store row per message, not a view and its properties: Markdown labels every
+            # message of a load test.
+            first, frame, _status, bits, _start, body, _uri, head = store.row(i)
+            text = safe_text(store.label(i))
+            if bits & REQUEST:
+                if ex.pipelined:
+                    text = f"{text}  ⇉ pipelined"
+                elif ex.reused:
+                    text = f"{text}  ↻ reused"
+            elif body and head.version != INFERRED_VERSION:  # an inferred label has its size
+                text = f"{text}  {fmt_bytes(body)}"
+            if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
-            labels.setdefault(msg.frame or msg.first_frame, []).append(text)
+            labels.setdefault(frame or first, []).append(text)
     if conn.tls is not None:
         for frame, text in conn.tls.labels:
             labels.setdefault(frame, []).append(safe_text(text))
@@ -121,12 +130,16 @@ def _stale_frames(conn: Connection) -> set[int]:
     return stale | set(conn.close.rst_frames)
 
 
-def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS) -> list[int | Note]:
-    """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections)."""
+def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
+                idle: list | None = None) -> list[int | Note]:  # fmt: skip
+    """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections);
+    ``idle`` is ``idle_gaps(analysis, conn, gap_ns)`` when the caller has it already."""
     flags = analysis.table.flags
     requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
-    gaps = {g.before_frame: g for g in idle_gaps(analysis, conn, gap_ns)}
+    if idle is None:
+        idle = idle_gaps(analysis, conn, gap_ns)
+    gaps = {g.before_frame: g for g in idle}
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
@@ -230,19 +243,27 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         seq = (t.seq[i] - isn_own) % (1 << 32)
         ack = (t.ack[i] - isn_peer) % (1 << 32) if t.flags[i] & ACK else 0
         sa = f"seq={seq} ack={ack}"
-    parts = [name for bit, name in _NOTE_NAMES if t.notes[i] & bit]
-    label = (labels or {}).get(frame, "")
+    label = labels.get(frame, "") if labels else ""
+    notes = t.notes[i]
+    parts = [name for bit, name in _NOTE_NAMES if notes & bit] if notes else None
     if parts:
         label = f"{label} [{', '.join(parts)}]".strip()
-    problem = "RST" if t.flags[i] & RST else ""
-    return FrameLine(frame, fmt_time(shown), c2s, flag_text(t.flags[i]), t.plen[i], sa, label, problem)
+    fl = t.flags[i]
+    return FrameLine(
+        frame, fmt_time(shown), c2s, flag_text(fl), t.plen[i], sa, label, "RST" if fl & RST else ""
+    )
 
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
     """``─ SYN ───────▶`` (client to server) or ``◀─────── SYN,ACK ─`` (server to client)."""
-    body = f" {line.flags}{f' {line.length}' if line.length else ''} "
+    return _arrow(line.c2s, line.flags, line.length, width)
+
+
+@lru_cache(maxsize=4096)  # a load test repeats a few segment sizes in every ladder
+def _arrow(c2s: bool, flags: str, length: int, width: int) -> str:
+    body = f" {flags}{f' {length}' if length else ''} "
     fill = max(width - len(body) - 2, 1)
-    if line.c2s:
+    if c2s:
         return f"─{body}{'─' * fill}▶"
     return f"◀{'─' * fill}{body}─"
 
@@ -307,13 +328,28 @@ def header_line(conn: Connection) -> str:
     return f"{'frame':>6} {'time':>11} {lanes}"
 
 
+def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
+               labels: dict[int, str]) -> list[FrameLine | Note]:  # fmt: skip
+    """``rows`` (from :func:`ladder_rows`) with each frame described by :func:`frame_line`
+    (times since capture start): what the text ladder and the Mermaid diagram both draw."""
+    return [row if isinstance(row, Note) else frame_line(analysis, conn, row, "rel", None, labels)
+            for row in rows]  # fmt: skip
+
+
 def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
-                 width: int = 100, seqack: bool = False) -> list[str]:  # fmt: skip
-    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns)."""
-    labels = http_labels(conn)
-    rows = ladder_rows(analysis, conn, gap_ns)
-    out = [header_line(conn)]
-    for y in range(len(rows)):
-        pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
-        out.append("".join(text for text, _ in pieces).rstrip())
-    return [line[:width] for line in out]
+                 width: int = 100, seqack: bool = False,
+                 drawn: list[FrameLine | Note] | None = None) -> list[str]:  # fmt: skip
+    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``drawn``
+    is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused)."""
+    out = [header_line(conn)[:width]]
+    if drawn is None:
+        labels = http_labels(conn)
+        rows = ladder_rows(analysis, conn, gap_ns)
+        for y in range(len(rows)):
+            pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
+            out.append("".join([text for text, _ in pieces]).rstrip()[:width])
+        return out
+    for row in drawn:
+        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row)
+        out.append("".join([text for text, _ in pieces]).rstrip()[:width])
+    return out

@@ -13,13 +13,14 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs, tls_summary
-from katui.report.ladder import ladder_lines
+from katui.report.ladder import drawn_rows, http_labels, ladder_lines, ladder_rows
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
 MAX_LADDER_FRAMES = 2000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
+_TICKS = re.compile(r"`+")
 
 
 def md(text: str) -> str:
@@ -29,14 +30,21 @@ def md(text: str) -> str:
 
 def _fence(lines: list[str]) -> list[str]:
     # A line of backticks inside cannot close the fence: the fence is longer than any run.
-    longest = max((len(m) for ln in lines for m in re.findall(r"`+", ln)), default=0)
+    longest = max((len(m) for ln in lines if "`" in ln for m in _TICKS.findall(ln)), default=0)
     fence = "`" * max(3, longest + 1)
     return [fence + "text", *lines, fence]
 
 
 def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int | None = None,
            progress=None) -> str:  # fmt: skip
-    """The Markdown report for all connections, or only ``streams``.
+    """The Markdown report for all connections, or only ``streams``, as one string."""
+    return "".join(chunks(a, streams, idle_threshold_ns, progress))
+
+
+def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int | None = None,
+           progress=None):  # fmt: skip
+    """The Markdown report in pieces, one connection at a time, so memory stays flat on big
+    captures (the text of :func:`render`).
 
     ``progress(done, total)`` is called every 100 connections (it may raise to cancel)."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
@@ -49,23 +57,29 @@ def render(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     if streams is not None:
         out.append(f"- **exported**: {len(conns)} of {len(a.connections)} connections")
     out += ["", "## Connections", "", _table_head()]
-    out += [_row(a, c) for c in conns]
+    yield "\n".join(out) + "\n"
+    for c in conns:
+        yield _row(a, c) + "\n"
     picked = {c.stream for c in conns}
     found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
-        out += ["", "## Findings", ""]
-        for f in found:
-            where = f" (stream {f.stream}, frame {f.frame})" if f.stream is not None else ""
-            out.append(f"- **{f.severity}** `{f.kind}`{where}: {md(f.text)}")
-            if covers(f):
-                out.append(f"  - {covers(f)}")
-            if f.advice:
-                out.append(f"  - what to do: {md(f.advice)}")
+        yield "\n".join(_findings(found)) + "\n"
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        out += ["", *_connection(a, c, gap_ns)]
-    return "\n".join(out) + "\n"
+        yield "\n" + "\n".join(_connection(a, c, gap_ns)) + "\n"
+
+
+def _findings(found: list) -> list[str]:
+    out = ["", "## Findings", ""]
+    for f in found:
+        where = f" (stream {f.stream}, frame {f.frame})" if f.stream is not None else ""
+        out.append(f"- **{f.severity}** `{f.kind}`{where}: {md(f.text)}")
+        if covers(f):
+            out.append(f"  - {covers(f)}")
+        if f.advice:
+            out.append(f"  - what to do: {md(f.advice)}")
+    return out
 
 
 def _table_head() -> str:
@@ -107,11 +121,12 @@ def _exchange_table(c: Connection) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for e in c.exchanges:
-        req, resp = e.request, e.response
+        req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         out.append(
-            f"| {e.n} | {req.frame if req and req.frame else ''} | "
-            f"{resp.frame if resp and resp.frame else ''} | "
-            f"{md(req.label) if req else ''} | {md(resp.label) if resp else 'no response'} | "
+            f"| {e.n} | {(store.row(req)[1] or '') if req >= 0 else ''} | "
+            f"{(store.row(resp)[1] or '') if resp >= 0 else ''} | "
+            f"{md(store.label(req)) if req >= 0 else ''} | "
+            f"{md(store.label(resp)) if resp >= 0 else 'no response'} | "
             f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
         )
     return out
@@ -151,10 +166,12 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        diagram = sequence_diagram(a, c, gap_ns)
+        # The diagram and the ladder draw the same rows: find the gaps and notes once.
+        drawn = drawn_rows(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c))
+        diagram = sequence_diagram(a, c, gap_ns, drawn)
         if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
             out += ["", *diagram]
-        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200))]
+        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn))]
     else:
         out += [
             "",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from katui.model import Connection
-from katui.report.ladder import Note, frame_line, http_labels, ladder_rows
+from katui.report.ladder import Note, drawn_rows, http_labels, ladder_rows
 from katui.units import fmt_s
 
 MAX_MESSAGES = 400
@@ -25,8 +25,8 @@ def mermaid_text(text: str) -> str:
 
 
 def _message(line, frame: int) -> str | None:
-    important = any(f in line.flags for f in ("SYN", "FIN", "RST"))
-    if not (important or line.label):
+    flags = line.flags
+    if not (line.label or "SYN" in flags or "FIN" in flags or "RST" in flags):
         return None
     sender, receiver = ("C", "S") if line.c2s else ("S", "C")
     arrow = "-x" if "RST" in line.flags else ("->>" if line.c2s else "-->>")
@@ -41,16 +41,19 @@ def _note(row: Note) -> str:
     return f"    Note over C,S: {mermaid_text(mark + text)}"
 
 
-def sequence_diagram(analysis, conn: Connection, gap_ns: int = 1_000_000_000) -> list[str]:
-    """The ``mermaid`` fenced block for ``conn``, or [] when it would be too big to render."""
-    labels = http_labels(conn)
+def sequence_diagram(analysis, conn: Connection, gap_ns: int = 1_000_000_000,
+                     drawn: list | None = None) -> list[str]:  # fmt: skip
+    """The ``mermaid`` fenced block for ``conn``, or [] when it would be too big to render;
+    ``drawn`` is ``drawn_rows`` of the ladder when the caller has it."""
+    if drawn is None:
+        drawn = drawn_rows(analysis, conn, ladder_rows(analysis, conn, gap_ns), http_labels(conn))
     body = []
     messages = 0
-    for row in ladder_rows(analysis, conn, gap_ns):
+    for row in drawn:
         if isinstance(row, Note):
             body.append(_note(row))
             continue
-        line = _message(frame_line(analysis, conn, row, "rel", None, labels), row)
+        line = _message(row, row.frame)
         if line is not None:
             messages += 1
             body.append(line)

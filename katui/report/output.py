@@ -49,6 +49,10 @@ def write_atomic(path: str, text, force: bool = False) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:  # pieces that raise (an export cancelled, Ctrl+C): nothing is left
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return target
 
 

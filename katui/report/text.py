@@ -15,24 +15,35 @@ from katui.units import fmt_s
 
 def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) -> str:
     """Summary, connections, findings; with ``ladder`` each connection's ladder too."""
+    return "".join(chunks(a, streams, ladder))
+
+
+def chunks(a: Analysis, streams: list[int] | None = None, ladder: bool = False):
+    """The text of :func:`render` in pieces, one connection at a time, so memory stays flat."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     out = [f"{label + ':':<21}{safe_text(value)}" for label, value in summary_pairs(a)]
     out += [f"{'warning:':<21}{safe_text(w)}" for w in a.warnings]
     out += ["", _head()]
-    out += [_row(a, c) for c in conns]
+    yield "\n".join(out) + "\n"
+    for c in conns:
+        yield _row(a, c) + "\n"
     if a.findings:
-        out += ["", "Findings:"]
-        for f in a.findings:
-            where = f" [stream {f.stream} frame {f.frame}]" if f.stream is not None else ""
-            out += _wrapped(f"{f.severity.upper():<8}", safe_text(f.text) + where)
-            if covers(f):
-                out += _wrapped("", covers(f))
-            if f.advice:
-                out += _wrapped("-> ", safe_text(f.advice))
+        yield "\n".join(_findings(a)) + "\n"
     for c in conns:
         if c.exchanges or c.tls is not None or ladder or c.close.evidence:
-            out += ["", *_detail(a, c, ladder)]
-    return "\n".join(out) + "\n"
+            yield "\n" + "\n".join(_detail(a, c, ladder)) + "\n"
+
+
+def _findings(a: Analysis) -> list[str]:
+    out = ["", "Findings:"]
+    for f in a.findings:
+        where = f" [stream {f.stream} frame {f.frame}]" if f.stream is not None else ""
+        out += _wrapped(f"{f.severity.upper():<8}", safe_text(f.text) + where)
+        if covers(f):
+            out += _wrapped("", covers(f))
+        if f.advice:
+            out += _wrapped("-> ", safe_text(f.advice))
+    return out
 
 
 WIDTH = 100

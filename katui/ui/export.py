@@ -6,11 +6,12 @@ from pathlib import Path
 
 
 def render_markdown(analysis, streams: list[int] | None, idle_threshold_ns: int | None,
-                    progress=None) -> str:  # fmt: skip
-    """The same Markdown as ``katui report --format md`` for ``streams`` (None = all)."""
-    from katui.report.markdown import render
+                    progress=None):  # fmt: skip
+    """The same Markdown as ``katui report --format md`` for ``streams`` (None = all), as
+    pieces rendered while they are written (a load test's export never sits in memory)."""
+    from katui.report.markdown import chunks
 
-    return render(analysis, streams=streams, idle_threshold_ns=idle_threshold_ns, progress=progress)
+    return chunks(analysis, streams, idle_threshold_ns, progress)
 
 
 def render_csv(analysis, streams: list[int] | None, requests: bool, progress=None) -> str:
@@ -28,8 +29,9 @@ def default_name(capture_path: str, what: str = "md") -> str:
     return f"{stem}-katui.md" if what == "md" else f"{stem}-katui-{what}"
 
 
-def write_export(path: str, text: str, overwrite: bool) -> str:
-    """Write ``text`` to ``path`` atomically (the CLI's writer); returns the absolute path."""
+def write_export(path: str, text, overwrite: bool) -> str:
+    """Write ``text`` (a string or its pieces) to ``path`` atomically (the CLI's writer);
+    returns the absolute path."""
     from katui.report.output import write_atomic
 
     return write_atomic(str(Path(path).expanduser()), text, force=overwrite)

@@ -55,7 +55,8 @@ class ExportActions:
         return None
 
     def _renderer(self, scope: str):
-        """``render(streams, progress) -> str`` for ``scope`` (Markdown unless a CSV one)."""
+        """``render(streams, progress)`` for ``scope``: the text or its pieces (Markdown unless
+        a CSV one)."""
         a = self.analysis
         if scope in ("list", "requests"):
             return lambda streams, progress: render_csv(a, streams, scope == "requests", progress)
@@ -112,7 +113,7 @@ class ExportActions:
             return
         self._in_background(scope, lambda text: self._write(path, text, overwrite), "Writing")
 
-    def _write(self, path: str, text: str, overwrite: bool) -> tuple[str, str]:
+    def _write(self, path: str, text, overwrite: bool) -> tuple[str, str]:
         from katui.report.output import OutputError
 
         try:
@@ -185,7 +186,8 @@ class ExportActions:
         """Copy the Markdown for ``scope``: OSC 52 through the terminal, and pyperclip."""
         self._in_background(scope, self._copy, "Copying")
 
-    def _copy(self, text: str) -> tuple[str, str]:
+    def _copy(self, text) -> tuple[str, str]:
+        text = text if isinstance(text, str) else "".join(text)  # a clipboard takes it whole
         lines = text.count("\n") + 1
         if len(text) > OSC52_LIMIT:
             # Terminals drop (or choke on) huge OSC 52 payloads; only the local clipboard.
