@@ -30,7 +30,7 @@ KEYS: list[Key] = [
     ),
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
-    Key("t", "time_mode", "Time: capture / connection / delta"),
+    Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard", True),
