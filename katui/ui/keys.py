@@ -30,10 +30,11 @@ KEYS: list[Key] = [
     ),
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
+    Key("r", "requests", "Requests: every request of the capture in one list", True),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
-    Key("y", "copy", "Copy: Markdown to the clipboard", True),
+    Key("y", "copy", "Copy: Markdown to the clipboard"),  # the footer keeps q at 80 columns
     Key("q", "quit", "Quit", True),
     Key("l,enter", "pane(1)", "Into: list → ladder → detail", palette=False),
     Key("h", "pane(-1)", "Back: detail → ladder → list", palette=False),
@@ -57,6 +58,19 @@ KEYS: list[Key] = [
     Key("minus", "gap(-1)", "Shorter idle-gap threshold"),
 ]
 
+REQUEST_KEYS: list[Key] = [
+    Key("l,enter", "open", "Open: the ladder at this request", True),
+    Key("slash", "search", "Filter requests: status:5xx uri:/api idle>4s reused problem", True),
+    Key("o", "sort", "Sort requests: time, stream, status, TTFB, idle, size, method, URI", True),
+    Key("O", "reverse", "Reverse the requests' order"),
+    Key("t", "time_mode", "Time of the requests: since capture / local time of day / UTC"),
+    Key("x", "clear", "Clear the requests' filter"),
+    Key("escape", "close", "Back: close the filter, else leave the requests", True),
+    Key("q", "close", "Back: leave the requests"),
+    Key("h", "close", "Back: leave the requests"),
+]
+"""Keys of the request list (the cursor keys are the list's, :data:`CURSOR_BINDINGS`)."""
+
 EXTRA = [
     ("Tab / Shift+Tab", "Next / previous pane"),
     ("Ctrl+p", "Command palette"),
@@ -75,6 +89,12 @@ def bindings() -> list[Binding]:
     return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
                     show=k.show, tooltip=k.description, priority=k.keys != "escape")
             for k in KEYS]  # fmt: skip
+
+
+def request_bindings() -> list[Binding]:
+    """Textual bindings for :data:`REQUEST_KEYS` (ordinary: the filter prompt types them)."""
+    return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
+                    show=k.show, tooltip=k.description) for k in REQUEST_KEYS]  # fmt: skip
 
 
 _NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "right_square_bracket": "]",
@@ -98,7 +118,8 @@ def help_rows() -> list[tuple[str, str]]:
     """(keys, description) for the help screen: every binding once (the same keys in several
     panes share a row), then Textual's own keys."""
     merged: dict[str, list[str]] = {}
-    for keys, what in (_rows(bindings()) + _rows(CURSOR_BINDINGS, " (list, ladder)")
+    for keys, what in (_rows(bindings()) + _rows(request_bindings(), " (request list)")
+                       + _rows(CURSOR_BINDINGS, " (list, ladder, requests)")
                        + _rows(PAN_BINDINGS, " (list, ladder)")
                        + _rows(SCROLL_BINDINGS, " (detail, help)")):  # fmt: skip
         merged.setdefault(keys, []).append(what)
@@ -107,5 +128,5 @@ def help_rows() -> list[tuple[str, str]]:
 
 def all_keys() -> set[str]:
     """Every key name bound by katui (for the README and help tests)."""
-    found = bindings() + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
+    found = bindings() + request_bindings() + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
     return {k for b in found for k in b.key.split(",")}
