@@ -78,3 +78,13 @@ def test_ladder_in_utc(snap_compare):
         await pilot.press("enter", "t", "t", "t", "t")
 
     assert snap_compare(KatuiApp(SEED), terminal_size=(80, 24), run_before=utc)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_server_summary(snap_compare, size):
+    async def servers(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("v")
+        await _loaded(pilot)
+
+    assert snap_compare(KatuiApp(SEED), terminal_size=size, run_before=servers)

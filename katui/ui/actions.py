@@ -122,6 +122,12 @@ class MainActions:
 
         self.app.push_screen(RequestsScreen(self.analysis), self.jump_to)
 
+    @after_load
+    def action_servers(self) -> None:
+        from katui.ui.servers import ServersScreen
+
+        self.app.push_screen(ServersScreen(self.analysis))
+
     def jump_to(self, where) -> None:
         """Select ``(stream, frame)``, clearing filters that hide it."""
         if where is None:

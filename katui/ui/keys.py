@@ -31,6 +31,7 @@ KEYS: list[Key] = [
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
     Key("r", "requests", "Requests: every request of the capture in one list", True),
+    Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout", True),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
