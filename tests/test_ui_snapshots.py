@@ -88,3 +88,13 @@ def test_server_summary(snap_compare, size):
         await _loaded(pilot)
 
     assert snap_compare(KatuiApp(SEED), terminal_size=size, run_before=servers)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_timeline(snap_compare, size):
+    async def timeline(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("T")
+
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=timeline)

@@ -128,6 +128,12 @@ class MainActions:
 
         self.app.push_screen(ServersScreen(self.analysis))
 
+    @after_load
+    def action_timeline(self) -> None:
+        from katui.ui.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.analysis, self.shown), self.jump_to)
+
     def jump_to(self, where) -> None:
         """Select ``(stream, frame)``, clearing filters that hide it."""
         if where is None:

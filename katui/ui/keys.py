@@ -31,6 +31,7 @@ KEYS: list[Key] = [
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
     Key("r", "requests", "Requests: every request of the capture in one list", True),
+    Key("T", "timeline", "Timeline: the connections of the list on one time axis", True),
     Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout", True),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("e", "export", "Export: Markdown to a file", True),
@@ -72,6 +73,29 @@ REQUEST_KEYS: list[Key] = [
 ]
 """Keys of the request list (the cursor keys are the list's, :data:`CURSOR_BINDINGS`)."""
 
+TIMELINE_KEYS: list[Key] = [
+    Key("l,enter", "open", "Open: the ladder of the selected connection", True),
+    Key("plus,equals_sign", "zoom(0.5)", "Zoom in: half the time per cell", True),
+    Key("minus", "zoom(2)", "Zoom out: twice the time per cell", True),
+    Key("left,less_than_sign", "pan(-0.25)", "Pan earlier by a quarter of the window"),
+    Key("right,greater_than_sign", "pan(0.25)", "Pan later by a quarter of the window"),
+    Key("0", "fit", "Fit the whole capture in the window"),
+    Key("full_stop", "show_cursor", "Move the window to the selected connection's start"),
+    Key("colon", "goto", "Go to: a time since capture start (12.5s, 3m)", True),
+    Key("escape", "close", "Back: close the prompt, else leave the timeline", True),
+    Key("q", "close", "Back: leave the timeline"),
+    Key("h", "close", "Back: leave the timeline"),
+]
+"""Keys of the timeline (j/k/g/G/PgUp/PgDn move between connections)."""
+
+SERVER_KEYS: list[Key] = [Key("escape", "dismiss(None)", "Back: leave the server summary", True),
+                          Key("q", "dismiss(None)", "Back: leave the server summary"),
+                          Key("h", "dismiss(None)", "Back: leave the server summary")]  # fmt: skip
+"""Keys of the server summary (j/k/g/G scroll it)."""
+
+SCREENS = {"request list": REQUEST_KEYS, "timeline": TIMELINE_KEYS, "servers": SERVER_KEYS}
+"""The keys of the views opened from the main screen, by view."""
+
 EXTRA = [
     ("Tab / Shift+Tab", "Next / previous pane"),
     ("Ctrl+p", "Command palette"),
@@ -92,10 +116,15 @@ def bindings() -> list[Binding]:
             for k in KEYS]  # fmt: skip
 
 
-def request_bindings() -> list[Binding]:
-    """Textual bindings for :data:`REQUEST_KEYS` (ordinary: the filter prompt types them)."""
+def view_bindings(view: str) -> list[Binding]:
+    """Textual bindings for one of :data:`SCREENS` (ordinary: a prompt types them)."""
     return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
-                    show=k.show, tooltip=k.description) for k in REQUEST_KEYS]  # fmt: skip
+                    show=k.show, tooltip=k.description) for k in SCREENS[view]]  # fmt: skip
+
+
+def request_bindings() -> list[Binding]:
+    """Textual bindings for :data:`REQUEST_KEYS`."""
+    return view_bindings("request list")
 
 
 _NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "right_square_bracket": "]",
@@ -103,7 +132,7 @@ _NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "right_square_bracke
           "escape": "Esc", "enter": "Enter", "down": "↓", "up": "↑", "left": "←", "right": "→",
           "pagedown": "PgDn", "pageup": "PgUp", "home": "Home", "end": "End",
           "ctrl+f": "Ctrl+f", "ctrl+b": "Ctrl+b", "less_than_sign": "<",
-          "greater_than_sign": ">"}  # fmt: skip
+          "greater_than_sign": ">", "full_stop": "."}  # fmt: skip
 
 
 def key_label(keys: str) -> str:
@@ -119,7 +148,8 @@ def help_rows() -> list[tuple[str, str]]:
     """(keys, description) for the help screen: every binding once (the same keys in several
     panes share a row), then Textual's own keys."""
     merged: dict[str, list[str]] = {}
-    for keys, what in (_rows(bindings()) + _rows(request_bindings(), " (request list)")
+    views = [row for view in SCREENS for row in _rows(view_bindings(view), f" ({view})")]
+    for keys, what in (_rows(bindings()) + views
                        + _rows(CURSOR_BINDINGS, " (list, ladder, requests)")
                        + _rows(PAN_BINDINGS, " (list, ladder)")
                        + _rows(SCROLL_BINDINGS, " (detail, help)")):  # fmt: skip
@@ -129,5 +159,6 @@ def help_rows() -> list[tuple[str, str]]:
 
 def all_keys() -> set[str]:
     """Every key name bound by katui (for the README and help tests)."""
-    found = bindings() + request_bindings() + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
+    views = [b for view in SCREENS for b in view_bindings(view)]
+    found = bindings() + views + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
     return {k for b in found for k in b.key.split(",")}

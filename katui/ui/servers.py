@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -14,6 +13,7 @@ from textual.widgets import Footer, Static
 from katui.analysis.servers import server_summaries
 from katui.report.servers import server_lines
 from katui.ui.cursor import SCROLL_BINDINGS
+from katui.ui.keys import view_bindings
 
 SHOWN = 30
 """Servers drawn (the busiest first); a load test with thousands of endpoints says how many more."""
@@ -36,7 +36,7 @@ class Summarised(Message):
 class ServersScreen(Screen[None]):
     """Per server endpoint: connections, requests, reuse, closes, timeouts, idle histograms."""
 
-    BINDINGS = [Binding("escape,q,h", "dismiss(None)", "Back", show=True)]
+    BINDINGS = view_bindings("servers")
 
     def __init__(self, analysis) -> None:
         super().__init__()
