@@ -63,6 +63,8 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
         self.rows: list[rq.Row] = []
         self.widths = [cell_len(c) for c in rq.COLUMNS]
         self._longest: dict[str, int] = {}
+        self.hint = "  listing the requests…"
+        """What an empty list says: listing (before the first fill) or that nothing matches."""
         self._strips: LRUCache[int, Strip] = LRUCache(512)
 
     def fill(self, rows: list[rq.Row], widths: dict[str, int]) -> None:
@@ -70,6 +72,7 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
         (measured with the rows, in the worker: a pass over 228 000 rows is not for the UI
         thread)."""
         self.rows = rows
+        self.hint = "  no request matches: x clears the filter"
         self._longest = widths
         self._layout()
         self.set_reactive(RequestTable.cursor, 0)
@@ -144,9 +147,7 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
             )
         index = scroll_y + y - 1
         if not self.rows and y == 1:
-            return Strip([Segment("  no request matches: x clears the filter", base)]).crop_extend(
-                0, width, base
-            )
+            return Strip([Segment(self.hint, base)]).crop_extend(0, width, base)
         if index >= len(self.rows):
             return Strip.blank(width, base)
         strip = self._strips.get(index)

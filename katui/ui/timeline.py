@@ -164,7 +164,8 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
 
     def _title(self) -> None:
         view = self.query_one(TimelineView)
-        start = fmt_s(view.t0 - self.analysis.first_ns) if view.t0 >= self.analysis.first_ns else "-"
+        rel = view.t0 - self.analysis.first_ns
+        start = fmt_s(rel) if rel >= 0 else f"-{fmt_s(-rel)}"
         text = (f"Timeline · {len(view.conns)} connections · from {start} · "
                 f"{fmt_s(view.ns_per_cell)} per cell")  # fmt: skip
         self.query_one("#timeline-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
