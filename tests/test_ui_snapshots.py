@@ -98,3 +98,13 @@ def test_timeline(snap_compare, size):
 
     app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
     assert snap_compare(app, terminal_size=size, run_before=timeline)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_follow_stream_of_hostile_bytes(snap_compare, size):
+    async def follow(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("F")
+
+    app = KatuiApp(str(SAMPLES / "hostile.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=follow)

@@ -134,6 +134,15 @@ class MainActions:
 
         self.app.push_screen(TimelineScreen(self.analysis, self.shown), self.jump_to)
 
+    @after_load
+    def action_follow(self) -> None:
+        from katui.ui.follow import FollowScreen
+
+        if self.conn is None:
+            self.notify("No connection selected.", severity="warning", timeout=2)
+            return
+        self.app.push_screen(FollowScreen(self.analysis, self.conn, self.query_one("#ladder").frame))
+
     def jump_to(self, where) -> None:
         """Select ``(stream, frame)``, clearing filters that hide it."""
         if where is None:

@@ -32,6 +32,7 @@ KEYS: list[Key] = [
     Key("f", "findings", "Findings: capture-wide verdicts", True),
     Key("r", "requests", "Requests: every request of the capture in one list", True),
     Key("T", "timeline", "Timeline: the connections of the list on one time axis"),
+    Key("F", "follow", "Follow stream: the connection's bytes from the ladder's frame, text or hex"),
     Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout"),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("e", "export", "Export: Markdown to a file", True),
@@ -93,7 +94,14 @@ SERVER_KEYS: list[Key] = [Key("escape", "dismiss(None)", "Back: leave the server
                           Key("h", "dismiss(None)", "Back: leave the server summary")]  # fmt: skip
 """Keys of the server summary (j/k/g/G scroll it)."""
 
-SCREENS = {"request list": REQUEST_KEYS, "timeline": TIMELINE_KEYS, "servers": SERVER_KEYS}
+FOLLOW_KEYS: list[Key] = [Key("x", "hex", "Hex or text", True),
+                          Key("escape", "dismiss(None)", "Back: leave the stream", True),
+                          Key("q", "dismiss(None)", "Back: leave the stream"),
+                          Key("h", "dismiss(None)", "Back: leave the stream")]  # fmt: skip
+"""Keys of follow stream (j/k/g/G/PgUp/PgDn move, ←/→ pan)."""
+
+SCREENS = {"request list": REQUEST_KEYS, "timeline": TIMELINE_KEYS, "servers": SERVER_KEYS,
+           "follow stream": FOLLOW_KEYS}  # fmt: skip
 """The keys of the views opened from the main screen, by view."""
 
 EXTRA = [
