@@ -41,6 +41,12 @@ async def test_f_follows_the_stream_from_the_ladder_frame_and_x_switches_hex():
         assert view.cursor == 1
         await pilot.press("G", "x")
         assert not app.screen.hex
+        await pilot.press("escape")
+        ladder = app.main.query_one("#ladder")
+        note = next(y for y, row in enumerate(ladder.rows) if not isinstance(row, int) and row.frame >= 8)
+        ladder.cursor = note  # a gap or section row: follow opens at the frame it leads into
+        await pilot.press("F")
+        assert app.screen.query_one(FollowView).frame >= 8
         for key in ("escape", "q", "h"):
             if key != "escape":
                 await pilot.press("F")

@@ -43,7 +43,7 @@ def server_lines(s: ServerSummary, width: int = 40) -> list[str]:
         per = per[:7] + [(f">{per[6][0]}", sum(n for _, n in per[7:]))]
     out += ["    " + line for line in counts([(str(k), n) for k, n in per], width)]
     out += ["", "  closes:"]
-    closes = [(f"{by} {how.upper()} {reason_label(reason)}".replace("  ", " "), n)
+    closes = [("still open" if by == "open" else f"{by} {how.upper()} {reason_label(reason)}", n)
               for (by, how, reason), n in s.closes.most_common(8)]  # fmt: skip
     out += ["    " + line for line in counts(closes, width)]
     if s.errors:

@@ -141,7 +141,10 @@ class MainActions:
         if self.conn is None:
             self.notify("No connection selected.", severity="warning", timeout=2)
             return
-        self.app.push_screen(FollowScreen(self.analysis, self.conn, self.query_one("#ladder").frame))
+        ladder = self.query_one("#ladder")
+        # On a gap or section row: the frame it leads into.
+        frame = next((row for row in ladder.rows[ladder.cursor :] if isinstance(row, int)), None)
+        self.app.push_screen(FollowScreen(self.analysis, self.conn, frame))
 
     def jump_to(self, where) -> None:
         """Select ``(stream, frame)``, clearing filters that hide it."""
