@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 
 def fmt_s(ns: int | None) -> str:
     """A duration like ``5.005 s``, ``12.3 ms`` or ``85 µs``."""
@@ -35,3 +37,33 @@ def fmt_bytes(n: int) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``1 request`` / ``3 requests`` (``many`` for irregular plurals)."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _datetime(ns: int, utc: bool):
+    from datetime import datetime
+
+    secs, rest = divmod(ns, 1_000_000_000)
+    when = datetime.fromtimestamp(secs, UTC)
+    if not utc:
+        when = when.astimezone()
+    return when.replace(microsecond=rest // 1000)
+
+
+def fmt_clock(ns: int, utc: bool = False) -> str:
+    """Time of day of an epoch timestamp with milliseconds, like ``14:03:07.123`` (local or UTC),
+    to match against server logs."""
+    return _datetime(ns, utc).strftime("%H:%M:%S.%f")[:-3]
+
+
+def fmt_iso(ns: int, utc: bool = True) -> str:
+    """An epoch timestamp as ISO 8601 with microseconds and its offset:
+    ``2024-05-01T12:03:07.123456+00:00`` (UTC, or the local time zone)."""
+    return _datetime(ns, utc).isoformat(timespec="microseconds")
+
+
+def fmt_start(ns: int) -> str:
+    """A capture's start for a header, in local time with its offset: ``2024-05-01 14:03:07
+    +02:00``."""
+    when = _datetime(ns, False)
+    zone = when.strftime("%z")
+    return f"{when:%Y-%m-%d %H:%M:%S} {zone[:3]}:{zone[3:]}"

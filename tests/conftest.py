@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# Local times (the TUI header, the 'local' time mode) must not depend on the machine's zone.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 # CI replays the same examples every run (a red CI must be reproducible); local runs keep
 # exploring new ones, which is how the fuzz tests find bugs.

@@ -77,6 +77,29 @@ async def test_time_format_and_seqack_toggle():
         assert "seq=0 ack=1" in ladder.row_text(row + 1)
 
 
+async def test_t_cycles_through_local_and_utc_clock_times():
+    from katui.units import fmt_clock, fmt_start
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        header = str(app.main.query_one("#summary").render())
+        assert f"started {fmt_start(app.analysis.first_ns)}" in header
+        await pilot.press("j", "enter")
+        ladder = app.main.query_one("#ladder")
+        row = ladder.row_of(15)
+        await pilot.press("t", "t", "t")
+        ts = app.analysis.table.ts[14]
+        assert ladder.time_mode == "local" and fmt_clock(ts) in ladder.row_text(row)
+        assert "time of day, local" in app.main.query_one("#ladder-box").border_title
+        await pilot.press("t")
+        assert ladder.time_mode == "utc" and fmt_clock(ts, utc=True) in ladder.row_text(row)
+        head = str(app.main.query_one("#ladder-head").render())
+        assert head.index("client") == ladder.row_text(row).index("│")
+        await pilot.press("t")
+        assert ladder.time_mode == "rel"
+
+
 async def test_gap_threshold_keys_change_gap_rows():
     app = KatuiApp(SEED)
     async with app.run_test(size=(80, 24)) as pilot:

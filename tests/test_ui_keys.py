@@ -78,7 +78,7 @@ async def test_footer_shows_the_keys_right_after_loading():
     async with app.run_test(size=(120, 24)) as pilot:
         await settle(app, pilot)
         shown = {fk.key for fk in app.screen.query("FooterKey")}
-        assert {"f", "colon", "e", "y", "slash", "question_mark", "q"} <= shown
+        assert {"f", "r", "colon", "e", "slash", "question_mark", "q"} <= shown  # y: help and palette
 
 
 async def test_sort_shows_the_top_of_the_new_order():

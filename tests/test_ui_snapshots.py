@@ -58,3 +58,53 @@ def test_stale_reuse_at_180x50_with_the_ladder_focused(snap_compare):
 
     app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
     assert snap_compare(app, terminal_size=(180, 50), run_before=to_ladder)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_request_list(snap_compare, size):
+    async def requests(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("r")
+        await _loaded(pilot)
+        await pilot.press("j")
+
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=requests)
+
+
+def test_ladder_in_utc(snap_compare):
+    async def utc(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("enter", "t", "t", "t", "t")
+
+    assert snap_compare(KatuiApp(SEED), terminal_size=(80, 24), run_before=utc)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_server_summary(snap_compare, size):
+    async def servers(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("v")
+        await _loaded(pilot)
+
+    assert snap_compare(KatuiApp(SEED), terminal_size=size, run_before=servers)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_timeline(snap_compare, size):
+    async def timeline(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("T")
+
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=timeline)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_follow_stream_of_hostile_bytes(snap_compare, size):
+    async def follow(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("F")
+
+    app = KatuiApp(str(SAMPLES / "hostile.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=follow)

@@ -267,6 +267,11 @@ def _word(conn: Connection, word: str) -> bool:
     return any(word in r.uri.lower() or word in r.host.lower() for r in _requests(conn))
 
 
+def term_matches(conn: Connection, t: Term, kind: PayloadKind | None = None) -> bool:
+    """True when ``conn`` passes the word ``t`` (its ``!`` not applied)."""
+    return _field(conn, t, kind)
+
+
 def matches(conn: Connection, q: Query, kind: PayloadKind | None = None) -> bool:
     """True when ``conn`` passes every word of ``q`` (``kind`` answers ``tls``)."""
     return all(_field(conn, t, kind) != t.negate for t in q.terms)

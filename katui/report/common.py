@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection, Finding, TlsInfo
-from katui.units import fmt_s, fmt_timeout, plural
+from katui.units import fmt_iso, fmt_s, fmt_timeout, plural
 
 
 def timeout_line(a: Analysis) -> str:
@@ -54,6 +54,7 @@ def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
         ("frames", str(a.frames)),
         ("connections", str(len(a.connections))),
         ("HTTP requests", _requests(a)),
+        ("start", fmt_iso(a.first_ns) if a.frames else "-"),
         ("duration", fmt_s(a.duration_ns)),
         ("server idle timeout", timeout_line(a)),
     ] + [("proxy", _proxy_line(a, p)) for p in a.proxies.proxies]

@@ -33,12 +33,15 @@ from katui.model import (
     Connection,
 )
 from katui.textsafe import safe_text
-from katui.units import fmt_bytes, fmt_s
+from katui.units import fmt_bytes, fmt_clock, fmt_s
 
-TIME_MODES = ("rel", "conn", "delta")
-"""Time column: since capture start, since connection start, delta from previous frame."""
+TIME_MODES = ("rel", "conn", "delta", "local", "utc")
+"""Time column: since capture start, since connection start, delta from previous frame, time of
+day in the local time zone, time of day in UTC (the last two to match server logs)."""
 TIME_TITLES = {"rel": "since capture start", "conn": "since connection start",
-               "delta": "delta from previous frame"}  # fmt: skip
+               "delta": "delta from previous frame", "local": "of day, local",
+               "utc": "of day, UTC"}  # fmt: skip
+CLOCK_MODES = ("local", "utc")
 ARROW_WIDTH = 24
 _FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (URG, "URG"), (ACK, "ACK"))
 _NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out-of-order"),
@@ -233,6 +236,8 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         shown = ts - conn.start_ns
     elif time_mode == "delta":
         shown = ts - t.ts[prev_frame - 1] if prev_frame else 0
+    elif time_mode in ("local", "utc"):
+        shown = None
     else:
         shown = analysis.rel(ts)
     c2s = t.from_client(i)
@@ -249,9 +254,8 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
     if parts:
         label = f"{label} [{', '.join(parts)}]".strip()
     fl = t.flags[i]
-    return FrameLine(
-        frame, fmt_time(shown), c2s, flag_text(fl), t.plen[i], sa, label, "RST" if fl & RST else ""
-    )
+    time = fmt_clock(ts, time_mode == "utc") if shown is None else fmt_time(shown)
+    return FrameLine(frame, time, c2s, flag_text(fl), t.plen[i], sa, label, "RST" if fl & RST else "")
 
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
@@ -284,7 +288,11 @@ _TCP_NOTES = re.compile(r"\[(?:retransmission|out-of-order|previous segment lost
 def frame_pieces(line: FrameLine) -> list[Piece]:
     """One frame row as pieces."""
     lane = "c2s" if line.c2s else "s2c"
-    out: list[Piece] = [(f"{line.frame:>6} {line.time:>11} │", None), (arrow(line), lane), ("│ ", None)]
+    out: list[Piece] = [
+        (f"{line.frame:>6} {line.time:>{time_width(line.time)}} │", None),
+        (arrow(line), lane),
+        ("│ ", None),
+    ]
     if line.seqack:
         out.append((line.seqack + " ", None))
     if line.problem:
@@ -321,11 +329,17 @@ def row_pieces(analysis, conn: Connection, rows: list[int | Note], y: int, time_
     return frame_pieces(frame_line(analysis, conn, row, time_mode, prev, labels, seqack))
 
 
-def header_line(conn: Connection) -> str:
+def time_width(time: str) -> int:
+    """Width of the time column: 11 for seconds, 12 for a time of day (``14:03:07.123``)."""
+    return 12 if ":" in time else 11
+
+
+def header_line(conn: Connection, time_mode: str = "rel") -> str:
     """Column heading naming the two lanes."""
     # The trailing space keeps the two names apart when the client's is wider than its lane.
     lanes = f"client {conn.client} ".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
-    return f"{'frame':>6} {'time':>11} {lanes}"
+    width = 12 if time_mode in CLOCK_MODES else 11
+    return f"{'frame':>6} {'time':>{width}} {lanes}"
 
 
 def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
@@ -341,7 +355,7 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
                  drawn: list[FrameLine | Note] | None = None) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``drawn``
     is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused)."""
-    out = [header_line(conn)[:width]]
+    out = [header_line(conn, time_mode)[:width]]
     if drawn is None:
         labels = http_labels(conn)
         rows = ladder_rows(analysis, conn, gap_ns)

@@ -16,7 +16,7 @@ from katui.report.common import closed_by, covers, summary_pairs, tls_summary
 from katui.report.ladder import drawn_rows, http_labels, ladder_lines, ladder_rows
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
-from katui.units import fmt_s
+from katui.units import fmt_iso, fmt_s
 
 MAX_LADDER_FRAMES = 2000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
@@ -136,7 +136,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
     """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
     out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
     out.append(
-        f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), "
+        f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
         f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
         f"state {c.state}"
     )

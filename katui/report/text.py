@@ -10,7 +10,7 @@ from katui.model import Connection
 from katui.report.common import closed_by, covers, proxy_leg, summary_pairs, tls_summary
 from katui.report.ladder import ladder_lines
 from katui.textsafe import safe_text
-from katui.units import fmt_s
+from katui.units import fmt_iso, fmt_s
 
 
 def render(a: Analysis, streams: list[int] | None = None, ladder: bool = False) -> str:
@@ -86,7 +86,8 @@ def _row(a: Analysis, c: Connection) -> str:
 def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
     out = [
         f"stream {c.stream}  {safe_text(c.client)} -> {safe_text(c.server)}  "
-        f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  {safe_text(c.close.explanation)}"
+        f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  started {fmt_iso(c.start_ns)}  "
+        f"{safe_text(c.close.explanation)}"
     ]
     if c.close.evidence:
         out.append(f"  evidence: {safe_text('; '.join(c.close.evidence))}")

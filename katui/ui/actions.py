@@ -116,15 +116,48 @@ class MainActions:
     def action_findings(self) -> None:
         self.app.push_screen(FindingsScreen(self.analysis.findings), self.jump_to)
 
+    @after_load
+    def action_requests(self) -> None:
+        from katui.ui.requests import RequestsScreen
+
+        self.app.push_screen(RequestsScreen(self.analysis), self.jump_to)
+
+    @after_load
+    def action_servers(self) -> None:
+        from katui.ui.servers import ServersScreen
+
+        self.app.push_screen(ServersScreen(self.analysis))
+
+    @after_load
+    def action_timeline(self) -> None:
+        from katui.ui.timeline import TimelineScreen
+
+        self.app.push_screen(TimelineScreen(self.analysis, self.shown), self.jump_to)
+
+    @after_load
+    def action_follow(self) -> None:
+        from katui.ui.follow import FollowScreen
+
+        if self.conn is None:
+            self.notify("No connection selected.", severity="warning", timeout=2)
+            return
+        ladder = self.query_one("#ladder")
+        # On a gap or section row: the frame it leads into.
+        frame = next((row for row in ladder.rows[ladder.cursor :] if isinstance(row, int)), None)
+        self.app.push_screen(FollowScreen(self.analysis, self.conn, frame))
+
     def jump_to(self, where) -> None:
         """Select ``(stream, frame)``, clearing filters that hide it."""
         if where is None:
             return
         stream, frame = where
-        if stream not in [c.stream for c in self.shown]:
+        table = self.query_one("#connections")
+        if stream in table.streams:  # shown: move to it (a refill of 55 000 rows takes ~0.2 s)
+            table.cursor = table.streams.index(stream)
+        else:
             from katui.analysis.query import Query
 
             self.filter = Query()
-        self.refill(stream)
+            self.refill(stream)
         self.show_connection(self.analysis.connections[stream], frame)
         self.set_focus(self.query_one("#ladder"))

@@ -30,10 +30,14 @@ KEYS: list[Key] = [
     ),
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
     Key("f", "findings", "Findings: capture-wide verdicts", True),
-    Key("t", "time_mode", "Time: capture / connection / delta"),
+    Key("r", "requests", "Requests: every request of the capture in one list", True),
+    Key("T", "timeline", "Timeline: the connections of the list on one time axis"),
+    Key("F", "follow", "Follow stream: the connection's bytes from the ladder's frame, text or hex"),
+    Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout"),
+    Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
-    Key("y", "copy", "Copy: Markdown to the clipboard", True),
+    Key("y", "copy", "Copy: Markdown to the clipboard"),  # the footer keeps q at 80 columns
     Key("q", "quit", "Quit", True),
     Key("l,enter", "pane(1)", "Into: list → ladder → detail", palette=False),
     Key("h", "pane(-1)", "Back: detail → ladder → list", palette=False),
@@ -57,6 +61,49 @@ KEYS: list[Key] = [
     Key("minus", "gap(-1)", "Shorter idle-gap threshold"),
 ]
 
+REQUEST_KEYS: list[Key] = [
+    Key("l,enter", "open", "Open: the ladder at this request", True),
+    Key("slash", "search", "Filter requests: status:5xx uri:/api idle>4s reused problem", True),
+    Key("o", "sort", "Sort requests: time, stream, status, TTFB, idle, size, method, URI", True),
+    Key("O", "reverse", "Reverse the requests' order"),
+    Key("t", "time_mode", "Time of the requests: since capture / local time of day / UTC"),
+    Key("x", "clear", "Clear the requests' filter"),
+    Key("escape", "close", "Back: close the filter, else leave the requests", True),
+    Key("q", "close", "Back: leave the requests"),
+    Key("h", "close", "Back: leave the requests"),
+]
+"""Keys of the request list (the cursor keys are the list's, :data:`CURSOR_BINDINGS`)."""
+
+TIMELINE_KEYS: list[Key] = [
+    Key("l,enter", "open", "Open: the ladder of the selected connection", True),
+    Key("plus,equals_sign", "zoom(0.5)", "Zoom in: half the time per cell", True),
+    Key("minus", "zoom(2)", "Zoom out: twice the time per cell", True),
+    Key("left,less_than_sign", "pan(-0.25)", "Pan earlier by a quarter of the window"),
+    Key("right,greater_than_sign", "pan(0.25)", "Pan later by a quarter of the window"),
+    Key("0", "fit", "Fit the whole capture in the window"),
+    Key("full_stop", "show_cursor", "Move the window to the selected connection's start"),
+    Key("colon", "goto", "Go to: a time since capture start (12.5s, 3m)", True),
+    Key("escape", "close", "Back: close the prompt, else leave the timeline", True),
+    Key("q", "close", "Back: leave the timeline"),
+    Key("h", "close", "Back: leave the timeline"),
+]
+"""Keys of the timeline (j/k/g/G/PgUp/PgDn move between connections)."""
+
+SERVER_KEYS: list[Key] = [Key("escape", "dismiss(None)", "Back: leave the server summary", True),
+                          Key("q", "dismiss(None)", "Back: leave the server summary"),
+                          Key("h", "dismiss(None)", "Back: leave the server summary")]  # fmt: skip
+"""Keys of the server summary (j/k/g/G scroll it)."""
+
+FOLLOW_KEYS: list[Key] = [Key("x", "hex", "Hex or text", True),
+                          Key("escape", "dismiss(None)", "Back: leave the stream", True),
+                          Key("q", "dismiss(None)", "Back: leave the stream"),
+                          Key("h", "dismiss(None)", "Back: leave the stream")]  # fmt: skip
+"""Keys of follow stream (j/k/g/G/PgUp/PgDn move, ←/→ pan)."""
+
+SCREENS = {"request list": REQUEST_KEYS, "timeline": TIMELINE_KEYS, "servers": SERVER_KEYS,
+           "follow stream": FOLLOW_KEYS}  # fmt: skip
+"""The keys of the views opened from the main screen, by view."""
+
 EXTRA = [
     ("Tab / Shift+Tab", "Next / previous pane"),
     ("Ctrl+p", "Command palette"),
@@ -77,12 +124,23 @@ def bindings() -> list[Binding]:
             for k in KEYS]  # fmt: skip
 
 
+def view_bindings(view: str) -> list[Binding]:
+    """Textual bindings for one of :data:`SCREENS` (ordinary: a prompt types them)."""
+    return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
+                    show=k.show, tooltip=k.description) for k in SCREENS[view]]  # fmt: skip
+
+
+def request_bindings() -> list[Binding]:
+    """Textual bindings for :data:`REQUEST_KEYS`."""
+    return view_bindings("request list")
+
+
 _NAMES = {"question_mark": "?", "slash": "/", "colon": ":", "right_square_bracket": "]",
           "left_square_bracket": "[", "plus": "+", "equals_sign": "=", "minus": "-",
           "escape": "Esc", "enter": "Enter", "down": "↓", "up": "↑", "left": "←", "right": "→",
           "pagedown": "PgDn", "pageup": "PgUp", "home": "Home", "end": "End",
           "ctrl+f": "Ctrl+f", "ctrl+b": "Ctrl+b", "less_than_sign": "<",
-          "greater_than_sign": ">"}  # fmt: skip
+          "greater_than_sign": ">", "full_stop": "."}  # fmt: skip
 
 
 def key_label(keys: str) -> str:
@@ -98,7 +156,9 @@ def help_rows() -> list[tuple[str, str]]:
     """(keys, description) for the help screen: every binding once (the same keys in several
     panes share a row), then Textual's own keys."""
     merged: dict[str, list[str]] = {}
-    for keys, what in (_rows(bindings()) + _rows(CURSOR_BINDINGS, " (list, ladder)")
+    views = [row for view in SCREENS for row in _rows(view_bindings(view), f" ({view})")]
+    for keys, what in (_rows(bindings()) + views
+                       + _rows(CURSOR_BINDINGS, " (list, ladder, requests)")
                        + _rows(PAN_BINDINGS, " (list, ladder)")
                        + _rows(SCROLL_BINDINGS, " (detail, help)")):  # fmt: skip
         merged.setdefault(keys, []).append(what)
@@ -107,5 +167,6 @@ def help_rows() -> list[tuple[str, str]]:
 
 def all_keys() -> set[str]:
     """Every key name bound by katui (for the README and help tests)."""
-    found = bindings() + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
+    views = [b for view in SCREENS for b in view_bindings(view)]
+    found = bindings() + views + CURSOR_BINDINGS + PAN_BINDINGS + SCROLL_BINDINGS
     return {k for b in found for k in b.key.split(",")}

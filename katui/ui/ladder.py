@@ -87,7 +87,7 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
 
     def _width(self) -> int:
         """Widest row, so long labels and notes can be panned to with ←/→ instead of cut off."""
-        prefix = 46  # frame, time and the arrow lanes
+        prefix = 47  # frame, time and the arrow lanes
         widest = max((len(t) for t in self._labels.values()), default=0) + prefix + 12
         for row in self.rows:
             if isinstance(row, Note):

@@ -24,7 +24,7 @@ from katui.ui.filters import COLUMN_SORT, select
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
 from katui.ui.prompt import FILTER_HINT, PromptActions
-from katui.units import fmt_bytes, fmt_s, fmt_timeout, plural
+from katui.units import fmt_bytes, fmt_s, fmt_start, fmt_timeout, plural
 
 
 def summary_text(a) -> Text:
@@ -39,6 +39,8 @@ def summary_text(a) -> Text:
         timeout = "server idle timeout: no idle close seen"
     text = Text()
     text.append(safe_text(Path(a.path).name), "bold")
+    if a.frames:  # first, so a narrow terminal keeps it: it is what server logs are matched by
+        text.append(f" · started {fmt_start(a.first_ns)}")
     text.append(
         f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
         f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}"
@@ -97,8 +99,9 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
     def _pan_ladder_head(self) -> None:
         """The lane names above the ladder pan with its rows."""
         if self.conn is not None:
-            x = int(self.query_one("#ladder", LadderView).scroll_x)
-            self.query_one("#ladder-head", Static).update(Text(header_line(self.conn)[x:]))
+            ladder = self.query_one("#ladder", LadderView)
+            head = header_line(self.conn, ladder.time_mode)
+            self.query_one("#ladder-head", Static).update(Text(head[int(ladder.scroll_x) :]))
 
     def progress(self, frames: int, done: int, total: int) -> None:
         """Show loading progress (called by the app with the worker's numbers)."""

@@ -1,0 +1,47 @@
+"""Wall-clock time: the capture's start in every output, and the clock time modes."""
+
+from __future__ import annotations
+
+import json
+
+from katui.report import jsonout, markdown, text
+from katui.report.ladder import ladder_lines
+from katui.units import fmt_clock, fmt_iso, fmt_start
+from tests.conftest import SAMPLES, analysed
+
+SEED = str(SAMPLES / "httptest.pcap")
+NS = 1_714_564_987_123_456_789
+
+
+def test_formats_keep_the_sub_second_part():
+    assert fmt_clock(NS, utc=True) == "12:03:07.123"
+    assert fmt_iso(NS) == "2024-05-01T12:03:07.123456+00:00"
+    assert fmt_start(NS) == "2024-05-01 12:03:07 +00:00"  # TZ=UTC in conftest
+
+
+def test_json_has_start_time_at_the_top_and_per_connection():
+    a = analysed(SEED)
+    d = json.loads(jsonout.render(a))
+    assert d["start_time"] == round(a.first_ns / 1e9, 6)
+    for c, jc in zip(a.connections, d["connections"], strict=True):
+        assert jc["start_time"] == round(c.start_ns / 1e9, 6)
+        assert jc["start_time"] >= d["start_time"]
+    assert d["schema"] == 2
+
+
+def test_text_and_markdown_say_the_start_in_iso():
+    a = analysed(SEED)
+    iso = fmt_iso(a.first_ns)
+    assert f"start:               {iso}" in text.render(a)
+    md = markdown.render(a)
+    assert iso in md
+    assert f"started {fmt_iso(a.connections[1].start_ns)}" in md
+
+
+def test_ladder_in_utc_shows_the_time_of_day_aligned_with_its_heading():
+    a = analysed(SEED)
+    c = a.connections[0]
+    lines = ladder_lines(a, c, time_mode="utc")
+    first = next(line for line in lines[1:] if "│" in line)
+    assert fmt_clock(a.table.ts[c.first_frame - 1], utc=True) in first
+    assert lines[0].index("client") == first.index("│")  # as in the seconds modes
