@@ -261,3 +261,25 @@ async def test_theme_change_redraws_cached_rows():
         await pilot.pause()
         assert styles(ladder.render_line(y), "▶") != arrow
         assert styles(table.render_line(2), ":") != row
+
+
+async def test_j_jumps_between_the_two_legs_of_a_proxied_request():
+    # proxy-nginx-race: front request 2 (frame 15) raced on upstream stream 1 and nginx retried
+    # it on upstream stream 2 (request frame 24); J goes to the retry, and back.
+    app = KatuiApp(str(SAMPLES / "real" / "proxy-nginx-race.pcap"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.main.jump_to((0, 15))
+        await pilot.pause()
+        await pilot.press("J")
+        await pilot.pause()
+        assert app.main.conn.stream == 2 and app.main.query_one("#ladder").frame == 24
+        await pilot.press("J")
+        await pilot.pause()
+        assert app.main.conn.stream == 0 and app.main.query_one("#ladder").frame == 15
+    plain = KatuiApp(SEED)  # no proxy: J says so and stays
+    async with plain.run_test(size=(80, 24)) as pilot:
+        await settle(plain, pilot)
+        await pilot.press("l", "J")
+        await pilot.pause()
+        assert plain.main.conn.stream == 0

@@ -146,6 +146,17 @@ class MainActions:
         frame = next((row for row in ladder.rows[ladder.cursor :] if isinstance(row, int)), None)
         self.app.push_screen(FollowScreen(self.analysis, self.conn, frame))
 
+    @after_load
+    def action_other_leg(self) -> None:
+        """From a request a proxy forwarded, to its other leg: front request -> the upstream
+        request it caused (the retry, if there was one), upstream request -> its front request."""
+        where = other_leg(self.analysis, self.conn, self.query_one("#ladder").frame)
+        if where is None:
+            self.notify("Not a request linked across a proxy (the capture must hold both legs).",
+                        severity="warning", timeout=3)  # fmt: skip
+            return
+        self.jump_to(where)
+
     def jump_to(self, where) -> None:
         """Select ``(stream, frame)``, clearing filters that hide it."""
         if where is None:
@@ -161,3 +172,22 @@ class MainActions:
             self.refill(stream)
         self.show_connection(self.analysis.connections[stream], frame)
         self.set_focus(self.query_one("#ladder"))
+
+
+def other_leg(analysis, conn, frame: int | None) -> tuple[int, int] | None:
+    """(stream, frame) of the other leg of the request at ``frame`` of ``conn``, or None."""
+    if conn is None or frame is None:
+        return None
+    ex = None
+    for e in conn.exchanges:  # the request whose exchange the frame is in (or after)
+        req = e.request
+        if req is not None and req.first_frame <= frame:
+            ex = e
+    if ex is None:
+        return None
+    ups = analysis.proxies.upstream_of(conn.stream, ex.n)
+    if ups:
+        last = ups[-1]  # the retry, when the first try raced
+        return last.upstream_stream, last.upstream_frame
+    down = analysis.proxies.downstream_of(conn.stream, ex.n)
+    return None if down is None else (down.front_stream, down.front_frame)

@@ -35,6 +35,7 @@ KEYS: list[Key] = [
     Key("F", "follow", "Follow stream: the connection's bytes from the ladder's frame, text or hex"),
     Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout"),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
+    Key("J", "other_leg", "Proxy: jump to the request's other leg (front <-> upstream)"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard"),  # the footer keeps q at 80 columns
