@@ -269,6 +269,9 @@ async def test_j_jumps_between_the_two_legs_of_a_proxied_request():
     app = KatuiApp(str(SAMPLES / "real" / "proxy-nginx-race.pcap"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
+        table = app.main.query_one("#connections")
+        assert table.cells(0)[5] == "[::1]:9444 ⇄ front"  # the list marks both legs
+        assert table.cells(1)[5] == "127.0.0.1:9443 ⇄ upstream"
         app.main.jump_to((0, 15))
         await pilot.pause()
         await pilot.press("J")

@@ -68,6 +68,9 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         self._cells: LRUCache[int, tuple[str, ...]] = LRUCache(4096)
         self._strips: LRUCache[int, Strip] = LRUCache(512)
         self._previewing = False
+        self.roles: dict[int, tuple[str, str]] = {}
+        """tcp.stream -> (``front``/``upstream``, proxy) for a proxy's connections: the server
+        cell says which leg a connection is."""
 
     # -- data -------------------------------------------------------------------------------
 
@@ -109,7 +112,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             "#": len(str(max(self.streams))),
             "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in self.conns))),
             "client": max(cell_len(c.client) for c in self.conns),
-            "server": max(cell_len(c.server) for c in self.conns),
+            "server": max(cell_len(self._server(c)) for c in self.conns),
         }
         closes = {(c.close.by, c.close.how, c.close.reason, c.close.asked_by)
                   for c in self.conns if hasattr(c, "close")}  # fmt: skip
@@ -130,8 +133,15 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
                 if isinstance(conn, Preview)
                 else row_cells(conn, self.first_ns)
             )
+            if conn.stream in self.roles:
+                got = (*got[:5], self._server(conn), *got[6:])
             self._cells[conn.stream] = got
         return got
+
+    def _server(self, conn) -> str:
+        """The server cell: the endpoint, with ``⇄ front`` / ``⇄ upstream`` on a proxy's legs."""
+        role = self.roles.get(conn.stream)
+        return conn.server if role is None else f"{conn.server} ⇄ {role[0]}"
 
     @property
     def row_total(self) -> int:

@@ -156,6 +156,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
             keep = None
         self.shown = select(a.connections, self.filter, self.sort, self.reverse, self.kind)
         table = self.query_one("#connections", ConnectionTable)
+        table.roles = a.proxies.roles
         table.fill(self.shown, a.first_ns, keep)
         what = safe_text(self.filter.text)
         order = f" · sort {self.sort}{' ↓' if self.reverse else ''}" if self.sort != "stream" \
