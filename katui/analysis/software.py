@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from katui.model import H_CONNECTION, H_KEEP_ALIVE, H_SOFTWARE, Connection
+from katui.model import Connection
 
 SAMPLE = 200
 """Messages looked at per endpoint: a server's or client's headers do not change."""
@@ -93,10 +93,10 @@ def server_software(conns: list[Connection]) -> Software | None:
         for e in c.exchanges:
             if e.resp < 0:
                 continue
-            head = e.store.heads[e.resp]  # shared strings: no message object per response
-            if head[H_SOFTWARE]:
-                names[head[H_SOFTWARE]] += 1
-            elif head[H_KEEP_ALIVE] and head[H_CONNECTION] == "keep-alive":
+            head = e.store.text(e.resp)  # shared strings: no message object per response
+            if head.software:
+                names[head.software] += 1
+            elif head.keep_alive and head.connection == "keep-alive":
                 # Node's http server: no Server header, 'Connection: keep-alive' and
                 # 'Keep-Alive: timeout=N' on every keep-alive response.
                 node_shape += 1
@@ -122,7 +122,7 @@ def client_software(conns: list[Connection]) -> Software | None:
     for c in conns:
         for e in c.exchanges:
             if e.req >= 0:
-                agent = e.store.heads[e.req][H_SOFTWARE]
+                agent = e.store.text(e.req).software
                 if agent:
                     agents[agent] += 1
                 seen += 1

@@ -175,6 +175,11 @@ class MessageStore:
             return f"{self.heads[i][H_METHOD]} {self.uris[i]}"
         return f"{self.small[s + SM_STATUS]} {self.heads[i][H_REASON]}".rstrip()
 
+    def text(self, i: int) -> HeadText:
+        """The head strings of message ``i`` (one object shared by rows with the same ones: read
+        them without making a message view)."""
+        return self.heads[i]
+
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
         return self.small[i * SMALL + SM_STATUS]

@@ -126,10 +126,11 @@ def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
         safe = safe_idle_s(t) if t is not None else None
         below = f" below {safe:g} s" if safe is not None else " below the backend's"
         backend = f" ({t.software} {t.setting})" if t is not None and t.setting else ""
-        advice = (f"The reusing side is the proxy {first.proxy or ''}: set its upstream keep-alive "
-                  f"timeout{below} (nginx: keepalive_timeout inside the upstream block; HAProxy: "
-                  f"timeout http-keep-alive), or raise the backend's idle timeout{backend} above "
-                  "the proxy's.").replace("proxy :", "proxy:")  # fmt: skip
+        proxy = f"the proxy {first.proxy}" if first.proxy else "the proxy"
+        advice = (f"The reusing side is {proxy}: set its upstream keep-alive timeout{below} "
+                  "(nginx: keepalive_timeout inside the upstream block; HAProxy: timeout "
+                  f"http-keep-alive), or raise the backend's idle timeout{backend} above the "
+                  "proxy's.")  # fmt: skip
         streams = tuple(
             sorted({r.stream for r in races} | {r.front_stream for r in races if r.front_stream is not None})
         )
