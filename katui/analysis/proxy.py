@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from katui.analysis.proxy_match import match_requests
+from katui.analysis.proxy_match import endpoint_host, header_evidence, match_requests
 from katui.model import Connection, Exchange
 
 HOW = "timing+method+path"
@@ -59,7 +59,8 @@ class ProxyLink:
     answered: bool
     """True when the upstream request got a response."""
     how: str
-    """What the link rests on: ``timing+method+path``, maybe followed by ``, by elimination``."""
+    """What the link rests on: ``timing+method+path``, then the tracing headers that agree
+    (``+x-request-id``, ``+x-forwarded-for`` ...), maybe followed by ``, by elimination``."""
     stripped_prefix: str
     """Path prefix the proxy removed (``/api``), or '' when the paths are equal."""
 
@@ -203,7 +204,8 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
     for m in match_requests(conns):
         fc, fe = m.front
         for attempt, ((uc, ue), prefix) in enumerate(m.upstream, 1):
-            how = HOW + ELIMINATED if m.eliminated else HOW
+            headers = header_evidence(fe.request, endpoint_host(fc.client), ue.request) or ()
+            how = "+".join((HOW, *headers)) + (ELIMINATED if m.eliminated else "")
             links.append(_link(fc, fe, uc, ue, attempt, prefix, how))
     roles: dict[int, tuple[str, str]] = {}
     for k in links:

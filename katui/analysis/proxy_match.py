@@ -15,6 +15,13 @@ connection to server ``P`` is linked to an upstream request when
 - it has the same method, and the same path or the front path with a prefix stripped
   (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does).
 
+The headers a proxy passes on or adds narrow this down and widen it (:data:`TRACE_HEADERS`):
+an id header (``X-Request-Id`` and its kin) present on both requests with different values
+rules the pair out, with the same value it is evidence; the front client the proxy names
+(``X-Forwarded-For``'s last hop, ``X-Real-IP``, ``Forwarded: for=``) rules out front requests
+from other clients, and ties an upstream connection to the proxy when the proxy's upstream
+address is not its front address (a proxy with one address per network).
+
 Links are made only when unambiguous: each upstream request has exactly one front request it
 could belong to, and each front request's candidates are at most one answered upstream request
 plus unanswered ones before it (a proxy retries only a request that failed; a retry is two
@@ -32,7 +39,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from katui.model import Connection, Exchange
+from katui.model import Connection, Exchange, HttpMessage
+
+ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "traceparent")
+"""Request ids a proxy passes on unchanged (a client's, or one an earlier hop set); of W3C
+``traceparent`` only the trace id counts (a tracing proxy replaces the parent id)."""
+FORWARDED_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
+"""Headers in which a proxy names the client it forwards for."""
 
 MAX_ELIMINATION_PASSES = 16
 """Bound on the elimination passes (each pass is linear in the candidate pairs)."""
@@ -56,9 +69,12 @@ class Match:
 
 def match_requests(conns: list[Connection]) -> list[Match]:
     """The unambiguous matches among analysed connections, in front stream / request order."""
-    may_proxy = possible_proxies(conns)
+    forwarded = forwarded_conns(conns)
+    may_proxy = possible_proxies(conns, forwarded)
     proxy_hosts = {endpoint_host(s) for s in may_proxy}
-    index = request_index([c for c in conns if endpoint_host(c.client) in proxy_hosts])
+    index = request_index(
+        [c for c in conns if endpoint_host(c.client) in proxy_hosts or c.stream in forwarded]
+    )
     cands: dict[tuple[int, int], tuple[Connection, Exchange, list[tuple[Req, str]]]] = {}
     fronts_of: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
     for c in conns:
@@ -140,13 +156,111 @@ def request_index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[i
     return index
 
 
-def possible_proxies(conns: list[Connection]) -> set[str]:
-    """Servers whose host also opens connections to other servers (only their requests are
-    matched: a capture of clients and servers on different hosts costs one pass)."""
+def possible_proxies(conns: list[Connection], forwarded: dict[int, set[str]] | None = None) -> set[str]:
+    """Servers whose host also opens connections to other servers, or whose clients an
+    upstream request names as the one it was forwarded for (only their requests are matched:
+    a capture of clients and servers on different hosts costs one pass)."""
     servers_of: dict[str, set[str]] = defaultdict(set)
     for c in conns:
         servers_of[endpoint_host(c.client)].add(c.server)
-    return {s for s in {c.server for c in conns} if servers_of.get(endpoint_host(s), set()) - {s}}
+    out = {s for s in {c.server for c in conns} if servers_of.get(endpoint_host(s), set()) - {s}}
+    if forwarded:
+        named = set().union(*forwarded.values())
+        upstream_servers = {c.server for c in conns if c.stream in forwarded}
+        out |= {
+            c.server for c in conns if endpoint_host(c.client) in named and c.server not in upstream_servers
+        }
+    return out
+
+
+def forwarded_conns(conns: list[Connection]) -> dict[int, set[str]]:
+    """Stream -> the front clients (host keys) its requests say they were forwarded for, for
+    the connections whose requests carry such a header."""
+    out: dict[int, set[str]] = {}
+    for c in conns:
+        for e in c.exchanges:
+            r = e.request
+            if r is not None and r.trace:
+                host = forwarded_for(r)
+                if host is not None:
+                    out.setdefault(c.stream, set()).add(host)
+    return out
+
+
+def _trace_value(msg: HttpMessage, names: tuple[str, ...]) -> tuple[str, str] | None:
+    for name, value in msg.trace:
+        if name in names:
+            return name, value
+    return None
+
+
+def forwarded_for(msg: HttpMessage) -> str | None:
+    """The client (host key) a proxy says it forwarded ``msg`` for: the last hop of
+    ``X-Forwarded-For`` (the proxy appends the address it saw), else ``X-Real-IP``, else the
+    last ``for=`` of ``Forwarded``; None when absent or not an address."""
+    named = _forwarded(msg)
+    return None if named is None else named[1]
+
+
+def _forwarded(msg: HttpMessage) -> tuple[str, str] | None:
+    """(header, client host key) of :func:`forwarded_for`."""
+    found = _trace_value(msg, FORWARDED_HEADERS[:1]) or _trace_value(msg, FORWARDED_HEADERS[1:2])
+    if found is not None:
+        raw = found[1].rsplit(",", 1)[-1].strip()
+    else:
+        found = fwd = _trace_value(msg, FORWARDED_HEADERS[2:])
+        if fwd is None:
+            return None
+        parts = (p.strip() for p in fwd[1].replace(",", ";").split(";"))
+        fors = [p[4:] for p in parts if p.lower().startswith("for=")]
+        if not fors:
+            return None
+        raw = fors[-1].strip('"')
+        if raw.startswith("["):
+            raw = raw[1:].split("]", 1)[0]
+        elif raw.count(":") == 1:
+            raw = raw.split(":", 1)[0]
+    try:
+        return found[0], _host_key(str(ipaddress.ip_address(raw)))
+    except ValueError:
+        return None
+
+
+def request_id(msg: HttpMessage) -> tuple[str, str] | None:
+    """(header, value) of the first request-id header ``msg`` carries, or None."""
+    found = _trace_value(msg, ID_HEADERS)
+    if found is not None and found[0] == "traceparent":
+        return found[0], _trace_id(found[1])
+    return found
+
+
+def _trace_id(traceparent: str) -> str:
+    """The trace-id field of ``version-traceid-parentid-flags`` (the whole value if other)."""
+    parts = traceparent.split("-")
+    return parts[1] if len(parts) == 4 else traceparent
+
+
+def header_evidence(front: HttpMessage, client_host: str, upstream: HttpMessage) -> tuple[str, ...] | None:
+    """What the tracing headers say about ``upstream`` having been forwarded for ``front``
+    (sent by a client on ``client_host``, a host key): the names of the headers that agree
+    (e.g. ``("x-request-id", "x-forwarded-for")``), or None when one rules the pair out (the
+    same id header with another value, or another forwarded-for client)."""
+    if not upstream.trace:
+        return ()
+    agree = []
+    up_id = request_id(upstream)
+    if up_id is not None:
+        front_id = request_id(front)
+        if front_id is not None and front_id[0] == up_id[0]:
+            if front_id[1] != up_id[1]:
+                return None
+            agree.append(up_id[0])
+    named = _forwarded(upstream)
+    if named is not None:
+        if named[1] != client_host:
+            return None
+        agree.append(named[0])
+    return tuple(agree)
 
 
 def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, str]]:
@@ -155,6 +269,7 @@ def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, str]]:
     lo = req.start_ns
     hi = resp.start_ns if resp is not None else c.end_ns
     proxy_host = endpoint_host(c.server)
+    client_host = endpoint_host(c.client)
     out = []
     for path, prefix in path_suffixes(req.uri):
         found = index.get((req.method, path))
@@ -165,7 +280,12 @@ def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, str]]:
             if starts[i] >= hi:
                 break
             uc, ue = reqs[i]
-            if uc is c or uc.server == c.server or endpoint_host(uc.client) != proxy_host:
+            if uc is c or uc.server == c.server:
+                continue
+            evidence = header_evidence(req, client_host, ue.request)
+            if evidence is None:
+                continue  # a header says it was forwarded for another request or client
+            if endpoint_host(uc.client) != proxy_host and not evidence:
                 continue
             if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
                 continue  # answered upstream after the front response had started

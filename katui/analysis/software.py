@@ -31,7 +31,7 @@ class Software:
     """Seconds it deliberately closes after its advertised ``Keep-Alive: timeout`` (Node: 1)."""
     settings: tuple[tuple[str, str], ...] = ()
     """Other settings by topic: ``body-limit``, ``send-timeout``, ``request-timeout``,
-    ``keep-alive-off``."""
+    ``keep-alive-off``, ``upstream-idle`` (a proxy's idle connections to its backends)."""
 
     def setting(self, topic: str) -> str | None:
         """The setting for ``topic`` (see :attr:`settings`), or None when unknown."""
@@ -50,7 +50,8 @@ _SERVERS = (
     ("nginx", "nginx", "keepalive_timeout", "keepalive_requests", (
         ("body-limit", "client_max_body_size"), ("send-timeout", "send_timeout"),
         ("request-timeout", "client_header_timeout / client_body_timeout"),
-        ("keep-alive-off", "keepalive_timeout 0"))),
+        ("keep-alive-off", "keepalive_timeout 0"),
+        ("upstream-idle", "keepalive_timeout inside the upstream block"))),
     ("apache", "Apache httpd", "KeepAliveTimeout", "MaxKeepAliveRequests", (
         ("body-limit", "LimitRequestBody"), ("send-timeout", "Timeout"),
         ("request-timeout", "RequestReadTimeout (mod_reqtimeout)"),
@@ -60,7 +61,11 @@ _SERVERS = (
         ("keep-alive-off", "the sync worker (no keep-alive; use -k gthread)"),)),
     ("haproxy", "HAProxy", "timeout http-keep-alive", None, (
         ("request-timeout", "timeout http-request"), ("send-timeout", "timeout client"),
-        ("keep-alive-off", "option httpclose"))),
+        ("keep-alive-off", "option httpclose"),
+        # Idle server-side connections: every pool-purge-delay (default 5 s) half of them are
+        # closed, so one may stay idle up to about twice the delay.
+        ("upstream-idle", "pool-purge-delay on the server line (half the idle connections "
+                          "close each delay, so one may idle up to twice it)"))),
     ("envoy", "Envoy", "common_http_protocol_options.idle_timeout", "max_requests_per_connection", ()),
     ("microsoft-iis", "IIS", "connectionTimeout", None, ()),
     ("caddy", "Caddy", "idle_timeout", None, ()),

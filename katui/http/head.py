@@ -82,9 +82,20 @@ def _common(raw: bytes, limit: int) -> str:
     return got
 
 
+TRACE_HEADERS = (
+    b"x-request-id", b"x-correlation-id", b"request-id", b"traceparent",
+    b"x-forwarded-for", b"x-real-ip", b"forwarded",
+)  # fmt: skip
+"""Headers a proxy passes on or adds, which tie an upstream request to its front request: ids
+that travel unchanged, and the front client's address."""
+MAX_TRACE = 200
+"""Characters kept of a tracing header's value (ids and a few forwarded-for hops fit)."""
+_TRACE_SET = frozenset(TRACE_HEADERS)
+
 _HEADERS = re.compile(
-    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server)"
-    rb"[ \t]*:[ \t]*([^\r\n]*)",
+    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server|"
+    + b"|".join(TRACE_HEADERS)
+    + rb")[ \t]*:[ \t]*([^\r\n]*)",
     re.I,
 )
 
@@ -116,6 +127,7 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
     conn = ka = clen = None
     chunked = False
     host = software = ""
+    trace = None
     for key, val in _HEADERS.findall(head):
         key = key.lower()
         if key == b"content-length":
@@ -135,11 +147,15 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
         elif key == b"host":
             if is_request:
                 host = _common(val.strip(), 255)
+        elif key in _TRACE_SET:
+            if is_request and len(trace or ()) < len(TRACE_HEADERS):
+                trace = (trace or ()) + ((_common(key, 20), _text(val.strip(), MAX_TRACE)),)
         elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
             software = _common(val.strip(), 120)
     # tuple.__new__ skips the NamedTuple's Python-level constructor: this runs once per message.
     return _new_head(
-        Head, (_common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host, software)
+        Head,
+        (_common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host, software, trace),
     )
 
 

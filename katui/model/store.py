@@ -51,6 +51,10 @@ class Head(NamedTuple):
     """``Host`` header of a request ('' if none)."""
     software: str = ""
     """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
+    trace: tuple[tuple[str, str], ...] | None = None
+    """The headers that tie a request to the one a proxy forwarded (``x-request-id``,
+    ``x-forwarded-for``, ``forwarded``, ``x-real-ip``, ``via`` ...: see
+    :data:`katui.http.head.TRACE_HEADERS`) as (lower-case name, value), or None when absent."""
 
 
 class HeadText(NamedTuple):
@@ -81,7 +85,7 @@ class MessageStore:
     columns directly with these offsets; everything else goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "small", "uris", "heads", "_shared")
+    __slots__ = ("num", "small", "uris", "heads", "_shared", "traces")
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -89,6 +93,8 @@ class MessageStore:
         self.uris: list[str] = []
         self.heads: list[tuple] = []
         self._shared: dict[tuple, tuple] = {}
+        self.traces: dict[int, tuple[tuple[str, str], ...]] = {}
+        """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
 
     def __len__(self) -> int:
         return len(self.num) // NUM
@@ -108,8 +114,11 @@ class MessageStore:
             chunked,
             host,
             software,
+            trace,
         ) = head
         i = len(self.num) // NUM
+        if trace is not None:
+            self.traces[i] = trace
         self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
         self.small.extend(
             (
@@ -174,6 +183,10 @@ class MessageStore:
         if self.small[s + SM_BITS] & REQUEST:
             return f"{self.heads[i][H_METHOD]} {self.uris[i]}"
         return f"{self.small[s + SM_STATUS]} {self.heads[i][H_REASON]}".rstrip()
+
+    def trace(self, i: int) -> tuple[tuple[str, str], ...]:
+        """Message ``i``'s proxy-tracing headers (:attr:`Head.trace`), () when it had none."""
+        return self.traces.get(i, ())
 
     def text(self, i: int) -> HeadText:
         """The head strings of message ``i`` (one object shared by rows with the same ones: read
@@ -315,6 +328,11 @@ class HttpMessage:
     def software(self) -> str:
         """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
         return self._text(H_SOFTWARE)
+
+    @property
+    def trace(self) -> tuple[tuple[str, str], ...]:
+        """Proxy-tracing headers (:attr:`Head.trace`) as (lower-case name, value); () if none."""
+        return self.store.trace(self.index)
 
     @property
     def complete(self) -> bool:

@@ -13,6 +13,12 @@
 #   proxy-nginx-two-backends  nginx on 127.0.0.1:9455: /api/ to Node on 9453 (closes after 2 s
 #                        idle), /py/ to uvicorn on 9454 (--timeout-keep-alive 1); a POST raced
 #                        at uvicorn and a GET raced at Node, paused as in proxy-nginx-race
+#   proxy-nginx-forwarded  nginx on 10.77.0.1:9456 in front of Node on 10.77.0.3:9457
+#                        (keepAliveTimeout 1000 ms), connecting upstream from 10.77.0.2
+#                        (proxy_bind: the proxy's two addresses differ) and adding
+#                        X-Forwarded-For / X-Real-IP; clients on 10.77.0.10 and .11 (the
+#                        addresses are added to lo for the run and removed after), sending
+#                        their own X-Request-Id; a GET and a POST raced as in proxy-nginx-race
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
 #   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
@@ -22,7 +28,7 @@
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests and uvicorn
-# (installed with pip if missing). Ports 9441-9455 must be free. Configs live in a private temp
+# (installed with pip if missing). Ports 9441-9457 must be free. Configs live in a private temp
 # dir. Every process started here is stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
@@ -102,9 +108,23 @@ stop_capture() {
     fi
 }
 
+LO_ADDRS=(10.77.0.1 10.77.0.2 10.77.0.3 10.77.0.10 10.77.0.11)
+ADDED_ADDRS=()
+add_lo_addrs() {  # the extra hosts of proxy-nginx-forwarded, on loopback only
+    local a
+    for a in "${LO_ADDRS[@]}"; do
+        if ! ip -4 addr show dev lo | grep -q " $a/"; then
+            ip addr add "$a/32" dev lo
+            ADDED_ADDRS+=("$a")
+        fi
+    done
+}
+
 cleanup() {
     stop_capture
     stop_servers
+    local a
+    for a in "${ADDED_ADDRS[@]}"; do ip addr del "$a/32" dev lo 2>/dev/null || true; done
     if [[ ${KEEP_WORK:-0} == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -155,6 +175,37 @@ http {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header X-Request-Id \$request_id;
+        }
+    }
+}
+CONF
+}
+
+# nginx_forwarded NAME LISTEN BACKEND BIND -> $WORK/NAME-front.conf: /api/ to BACKEND (address:port)
+# from the local address BIND, naming the client in X-Forwarded-For and X-Real-IP and passing
+# the client's own X-Request-Id on (nginx forwards request headers as they came)
+nginx_forwarded() {
+    cat >"$WORK/$1-front.conf" <<CONF
+$(nginx_main "$1-front")
+http {
+    log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
+                     '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
+                     'uptime=\$upstream_response_time rid=\$http_x_request_id';
+    access_log $WORK/$1.nginx-access.log proxy;
+    $(temp_paths "$1-front")
+    upstream node {
+        server $3;
+        keepalive 4;
+    }
+    server {
+        listen $2;
+        location /api/ {
+            proxy_pass http://node/;
+            proxy_bind $4;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP \$remote_addr;
         }
     }
 }
@@ -261,6 +312,12 @@ scenario() {
         nginx_front "$name" 127.0.0.1:9455 9453 9454
         start_nginx "$name" 9455 front
         run "$name" "9455 9453 9454" http://127.0.0.1:9455 two "$LAST_PID" ;;
+    proxy-nginx-forwarded)
+        add_lo_addrs
+        HOST=10.77.0.3 node_backend "$name" 9457 1000
+        nginx_forwarded "$name" 10.77.0.1:9456 10.77.0.3:9457 10.77.0.2
+        start_nginx "$name" 9456 front
+        run "$name" "9456 9457" http://10.77.0.1:9456 forwarded "$LAST_PID" ;;
     proxy-haproxy-reuse)
         nginx_backend "$name" 9445 2s
         start_nginx "$name" 9445 backend
@@ -281,7 +338,7 @@ scenario() {
     esac
 }
 
-ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends
+ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends proxy-nginx-forwarded
      proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
 
 for tool in nginx haproxy node tcpdump; do

@@ -9,7 +9,8 @@
 // not answered: the connection is reset instead. That emulates the keep-alive race at the
 // backend's end (its idle timer firing just as the request arrives) without timing luck.
 //
-//   node proxy_backend.js PORT KEEPALIVE_MS [RESET_AFTER_MS]
+//   [HOST=ADDRESS] node proxy_backend.js PORT KEEPALIVE_MS [RESET_AFTER_MS]
+// (HOST: the address to listen on, 127.0.0.1 by default)
 'use strict';
 const http = require('http');
 
@@ -45,6 +46,7 @@ const server = http.createServer((req, res) => {
     res.end(text, () => { sock.katuiIdleSince = Date.now(); });
     log(`conn=${sock.katuiId} peer=${sock.remotePort} req=${sock.katuiRequests} ` +
         `"${req.method} ${req.url}" 200 body=${body}` +
+        `${req.headers['x-forwarded-for'] ? ` xff=${req.headers['x-forwarded-for']}` : ''}` +
         `${delay ? ` after ${delay} ms` : ''}${rid ? ` rid=${rid}` : ''}`);
   }, delay));
 });
@@ -60,5 +62,6 @@ server.on('connection', (sock) => {
         `${hadError ? ' (error)' : ''}`);
   });
 });
-server.listen(port, '127.0.0.1', () => log(`listening on 127.0.0.1:${port} keepAliveTimeout=${keepAliveMs}`));
+const host = process.env.HOST || '127.0.0.1';
+server.listen(port, host, () => log(`listening on ${host}:${port} keepAliveTimeout=${keepAliveMs}`));
 process.on('SIGTERM', () => { log('SIGTERM'); process.exit(0); });

@@ -19,6 +19,7 @@ import threading
 import time
 
 import requests
+from requests.adapters import HTTPAdapter
 
 TIMEOUT = 10
 _LOG = threading.Lock()
@@ -29,11 +30,12 @@ def log(msg: str) -> None:
         print(f"[client {time.time():.6f}] {msg}", file=sys.stderr, flush=True)
 
 
-def call(session: requests.Session, method: str, url: str) -> None:
+def call(session: requests.Session, method: str, url: str, headers: dict | None = None) -> None:
     """One request; prints what the client saw (status, or the error it got)."""
     t0 = time.monotonic()
     try:
-        r = session.request(method, url, data=b"x=1" if method == "POST" else None, timeout=TIMEOUT)
+        data = b"x=1" if method == "POST" else None
+        r = session.request(method, url, data=data, headers=headers, timeout=TIMEOUT)
         log(f"{method} {url} -> {r.status_code} in {time.monotonic() - t0:.3f} s: {r.text.strip()!r}")
     except requests.RequestException as exc:
         log(f"{method} {url} -> error after {time.monotonic() - t0:.3f} s: {exc}")
@@ -151,7 +153,56 @@ def two(front: str, pid: int) -> None:
     _play(front, pid, [*steps, ("paused", "GET", "/api/race-get"), 0.2, ("GET", "/py/d")])
 
 
+class _SourceAdapter(HTTPAdapter):
+    """Connections from one local address (a second client host on loopback)."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self._source, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _session_from(source: str) -> requests.Session:
+    s = requests.Session()
+    s.mount("http://", _SourceAdapter(source))
+    return s
+
+
+def forwarded(front: str, pid: int) -> None:
+    """Two client hosts (10.77.0.10 and .11) behind a proxy whose upstream address is not its
+    front address. Both send the same GET at once (their own X-Request-Id: the proxy passes it
+    on, and adds X-Forwarded-For / X-Real-IP), then one request each, then a GET and a POST
+    raced as in ``race`` (the backend closes after 2.0 s idle, the proxy paused 2.5 s)."""
+    a, b = _session_from("10.77.0.10"), _session_from("10.77.0.11")
+    go = threading.Barrier(2, timeout=TIMEOUT)
+
+    def together(s: requests.Session, rid: str) -> None:
+        go.wait()
+        call(s, "GET", f"{front}/api/same", {"X-Request-Id": rid})
+
+    threads = [threading.Thread(target=together, args=(s, rid)) for s, rid in ((a, "a-1"), (b, "b-1"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT + 5)
+    time.sleep(0.2)
+    call(a, "GET", f"{front}/api/a2", {"X-Request-Id": "a-2"})
+    call(b, "POST", f"{front}/api/b2")
+    time.sleep(0.2)
+    _paused_request(a, "GET", f"{front}/api/race-get", pid, 2.5)
+    time.sleep(0.2)
+    call(b, "GET", f"{front}/api/b3")
+    time.sleep(0.2)
+    _paused_request(b, "POST", f"{front}/api/race-post", pid, 2.5)
+    a.close()
+    b.close()
+
+
 SCENARIOS = {
+    "forwarded": forwarded,
     "natural": natural,
     "race": race,
     "interleave": interleave,

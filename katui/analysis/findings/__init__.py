@@ -43,6 +43,9 @@ def findings(
         if rule is _stale:  # upstream races are told from both legs by _proxy_races
             out.extend(rule([c for c in conns if c.stream not in raced], by_server))
             continue
+        if rule is _server_timeout:
+            out.extend(rule(conns, by_server, proxied.roles))
+            continue
         out.extend(rule(conns, by_server))
     out.sort(key=lambda f: _ORDER[f.severity])
     return out

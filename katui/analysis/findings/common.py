@@ -93,3 +93,29 @@ def by_key(conns, key) -> dict:
     for c in conns:
         out[key(c)].append(c)
     return out
+
+
+UPSTREAM_IDLE_GENERIC = (
+    "its upstream keep-alive timeout (nginx: keepalive_timeout inside the upstream block; "
+    "HAProxy: pool-purge-delay on the server line)"
+)
+
+
+def proxy_upstream_setting(
+    conns: list[Connection], proxy: str | None, roles: dict[int, tuple[str, str]]
+) -> str:
+    """How to name proxy ``proxy``'s upstream idle timeout: its own setting when its software
+    is known from its front responses (``its upstream keep-alive timeout (nginx
+    keepalive_timeout inside the upstream block)``), else the common proxies' settings.
+
+    A front ``Server`` header equal to the backends' says nothing about the proxy: HAProxy
+    passes the backend's on (nginx replaces it with its own)."""
+    front = [c for c in conns if c.server == proxy] if proxy else []
+    sw = server_software(front) if front else None
+    if sw is not None:
+        upstream = [c for c in conns if roles.get(c.stream) == ("upstream", proxy)]
+        backend = server_software(upstream) if upstream else None
+        if backend is not None and backend.header == sw.header:
+            sw = None
+    name = sw.setting("upstream-idle") if sw is not None else None
+    return f"its upstream keep-alive timeout ({sw.name} {name})" if name else UPSTREAM_IDLE_GENERIC

@@ -12,6 +12,7 @@ from katui.analysis.findings.common import (
     by_server_of,
     grouped_finding,
     host_of,
+    proxy_upstream_setting,
     safe_idle_s,
     secs,
 )
@@ -23,7 +24,9 @@ from katui.units import fmt_s, plural
 # -- timeouts ------------------------------------------------------------------------------
 
 
-def _server_timeout(conns, by_server):
+def _server_timeout(conns, by_server, roles: dict[int, tuple[str, str]] | None = None):
+    """Per server, its idle timeout; ``roles`` (stream -> (role, proxy), from the proxy links)
+    turn the advice to the proxy when the server's idle connections are a proxy's upstream."""
     out = []
     for t in by_server.values():
         if t.estimate_ns is None:
@@ -37,13 +40,21 @@ def _server_timeout(conns, by_server):
         how = f", {rst} of them with an RST" if rst else ""
         who = f"{t.server} ({t.software})" if t.software else t.server
         setting = f" ({t.software} {t.setting})" if t.setting else ""
+        proxies = {roles.get(c.stream, ("", ""))[1] for c in closing} if roles else {""}
+        if "" in proxies or len(proxies) != 1:
+            advice = (f"Keep client pool idle timeouts below {safe_idle_s(t):g} s so a pooled "
+                      "connection is never reused just as the server closes it.")  # fmt: skip
+        else:
+            (proxy,) = proxies
+            advice = (f"Its clients are the proxy {proxy}'s upstream connections: keep "
+                      f"{proxy_upstream_setting(conns, proxy, roles)} below {safe_idle_s(t):g} s so it "
+                      "never reuses a connection just as the backend closes it.")  # fmt: skip
         out.append(Finding(
             "server-idle-timeout", "info", first.stream, first.close.frame,
             f"Server {who} closes idle keep-alive connections after ~{secs(t.estimate_ns)}"
             f"{setting} ({plural(t.samples, 'connection')}{how}, shortest idle before a close "
             f"{fmt_s(t.high_ns)}{bracket}).",
-            f"Keep client pool idle timeouts below {safe_idle_s(t):g} s so a pooled connection is "
-            "never reused just as the server closes it.",
+            advice,
             streams=tuple(c.stream for c in closing), server=t.server, count=len(closing),
         ))  # fmt: skip
         out.extend(_advertised(t, first))

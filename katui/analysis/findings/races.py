@@ -11,6 +11,7 @@ from katui.analysis.findings.common import (
     by_server_of,
     grouped_finding,
     host_of,
+    proxy_upstream_setting,
     safe_idle_s,
     server_words,
 )
@@ -127,10 +128,9 @@ def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
         below = f" below {safe:g} s" if safe is not None else " below the backend's"
         backend = f" ({t.software} {t.setting})" if t is not None and t.setting else ""
         proxy = f"the proxy {first.proxy}" if first.proxy else "the proxy"
-        advice = (f"The reusing side is {proxy}: set its upstream keep-alive timeout{below} "
-                  "(nginx: keepalive_timeout inside the upstream block; HAProxy: timeout "
-                  f"http-keep-alive), or raise the backend's idle timeout{backend} above the "
-                  "proxy's.")  # fmt: skip
+        setting = proxy_upstream_setting(conns, first.proxy, proxied.roles)
+        advice = (f"The reusing side is {proxy}: set {setting}{below}, or raise the backend's "
+                  f"idle timeout{backend} above the proxy's.")  # fmt: skip
         streams = tuple(
             sorted({r.stream for r in races} | {r.front_stream for r in races if r.front_stream is not None})
         )
