@@ -472,3 +472,35 @@ def test_tracing_headers_are_bounded_and_only_read_on_requests():
     assert all(len(v) == MAX_TRACE for _, v in head.trace)
     resp = parse_head(b"HTTP/1.1 200 OK\r\nX-Request-Id: r\r\n\r\n", False)
     assert resp.trace is None
+
+
+@pytest.mark.parametrize("name", NGINX)
+def test_race_summary_line_counts_what_nginx_logged(name):
+    """The report's 'upstream races' line per backend: as many reached the client as nginx
+    logged a 502 whose only try failed, as many retried as nginx logged a failed try followed
+    by another, with the methods of those requests."""
+    from katui.report.common import summary_pairs
+
+    a = analysed(str(REAL / f"{name}.pcap"))
+    lines = [v for k, v in summary_pairs(a) if k == "upstream races"]
+    log = _lines(f"{name}.nginx-access.log", NGINX_PROXY)
+    for backend in sorted({u for m in log for u in m["up"].split(", ")}):
+        tries = [
+            (m["method"], m["status"], t)
+            for m in log
+            for u, t in zip(m["up"].split(", "), m["upstatus"].split(", "), strict=True)
+            if u == backend and t == "502"
+        ]
+        line = next((v for v in lines if v.startswith(f"{len(tries)} at {backend}:")), None)
+        if not tries:
+            assert not any(f" at {backend}:" in v for v in lines)
+            continue
+        assert line is not None, lines
+        reached = sorted({m for m, status, _ in tries if status == "502"})
+        retried = sorted({m for m, status, _ in tries if status != "502"})
+        if reached:
+            n = sum(1 for _, status, _ in tries if status == "502")
+            assert f"{n} reached the client as 502 ({', '.join(reached)}, not retried)" in line
+        if retried:
+            n = sum(1 for _, status, _ in tries if status != "502")
+            assert f"{n} retried on a new upstream connection ({', '.join(retried)})" in line

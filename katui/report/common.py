@@ -57,7 +57,35 @@ def summary_pairs(a: Analysis) -> list[tuple[str, str]]:
         ("start", fmt_iso(a.first_ns) if a.frames else "-"),
         ("duration", fmt_s(a.duration_ns)),
         ("server idle timeout", timeout_line(a)),
-    ] + [("proxy", _proxy_line(a, p)) for p in a.proxies.proxies]
+    ] + [line for p in a.proxies.proxies for line in _proxy_lines(a, p)]
+
+
+def _proxy_lines(a: Analysis, proxy: str) -> list[tuple[str, str]]:
+    out = [("proxy", _proxy_line(a, proxy))]
+    races = [r for r in a.proxies.races if r.proxy == proxy]
+    for backend in sorted({r.upstream_server for r in races}):
+        out.append(("upstream races", race_summary([r for r in races if r.upstream_server == backend])))
+    return out
+
+
+def race_summary(races: list) -> str:
+    """One sentence for a backend's upstream keep-alive races: ``2 at 127.0.0.1:9401: 1
+    reached the client as 502 (POST, not retried), 1 retried on a new upstream connection
+    (GET)``."""
+    parts = []
+    for outcome in ("reached-client", "absorbed", "unlinked"):
+        mine = [r for r in races if r.outcome == outcome]
+        if not mine:
+            continue
+        methods = ", ".join(sorted({r.method for r in mine}))
+        if outcome == "reached-client":
+            got = sorted({f"as {r.front_status}" if r.front_status else "with no response" for r in mine})
+            parts.append(f"{len(mine)} reached the client {' / '.join(got)} ({methods}, not retried)")
+        elif outcome == "absorbed":
+            parts.append(f"{len(mine)} retried on a new upstream connection ({methods})")
+        else:
+            parts.append(f"{len(mine)} not linked to a client request ({methods})")
+    return f"{len(races)} at {races[0].upstream_server}: " + ", ".join(parts)
 
 
 def _proxy_line(a: Analysis, proxy: str) -> str:
