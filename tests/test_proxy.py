@@ -24,7 +24,10 @@ NGINX = [
     "proxy-nginx-concurrent",
     "proxy-nginx-two-backends",
     "proxy-nginx-forwarded",
+    "proxy-nginx-rewrite",
 ]
+# proxy-nginx-rewrite's locations: /api/ -> http://node/v1/, /old/ -> http://node/new/, / -> as is
+REWRITES = {"/api": ("/api", "/v1"), "/old": ("/old", "/new")}
 
 # nginx: '$msec $remote_addr:$remote_port conn=$connection req=$connection_requests "$request"
 # $status up=$upstream_addr upstatus=$upstream_status uptime=...'
@@ -100,7 +103,10 @@ def test_nginx_links_match_the_access_log(name):
         assert [k.attempt for k in links] == list(range(1, len(tries) + 1))
         assert [k.answered for k in links] == [t != "502" for t in tries]
         prefix = "/" + m["uri"].split("/")[1]  # /api/ or /py/, cut by proxy_pass http://backend/
-        assert all(k.how.startswith("timing+method+path") and k.stripped_prefix == prefix for k in links)
+        rewrite = REWRITES.get(prefix, ("", "")) if name == "proxy-nginx-rewrite" else (prefix, "")
+        assert all((k.stripped_prefix, k.added_prefix) == rewrite for k in links)
+        base = "timing+method+path-tail" if rewrite[1] else "timing+method+path"
+        assert all(k.how.split(",")[0].split("+")[:3] == base.split("+") for k in links)
         assert {k.upstream_server for k in links} == set(m["up"].split(", "))
         for k in links:
             assert report.downstream_of(k.upstream_stream, k.upstream_n) == k
@@ -128,6 +134,7 @@ def test_upstream_requests_match_the_node_log(name):
     assert linked - closed_by_node == node
     races = {"proxy-nginx-natural": 1, "proxy-nginx-race": 2, "proxy-nginx-two-backends": 1}
     races["proxy-nginx-forwarded"] = 2
+    races["proxy-nginx-rewrite"] = 1
     assert len(closed_by_node) == races.get(name, 0)
 
 
@@ -504,3 +511,20 @@ def test_race_summary_line_counts_what_nginx_logged(name):
         if retried:
             n = sum(1 for _, status, _ in tries if status != "502")
             assert f"{n} retried on a new upstream connection ({', '.join(retried)})" in line
+
+
+def test_rewritten_paths_match_the_node_log():
+    """proxy-nginx-rewrite: the upstream path katui linked each front request to is the one Node
+    logged for that upstream request, and equals the front path with the removed prefix
+    replaced by the added one."""
+    a, report = _report("proxy-nginx-rewrite")
+    node = {(int(m["port"]), int(m["n"])): m["uri"] for m in _lines("proxy-nginx-rewrite.node.log", NODE)}
+    answered = [k for k in report.links if k.answered]
+    assert len(answered) == len(node) == 6
+    for k in answered:
+        up = _conn(a, k.upstream_stream).exchanges[k.upstream_n - 1].request
+        front = _conn(a, k.front_stream).exchanges[k.front_n - 1].request
+        assert up.uri == node[_port(_conn(a, k.upstream_stream).client), k.upstream_n]
+        assert front.uri.startswith(k.stripped_prefix)
+        assert up.uri == k.added_prefix + front.uri[len(k.stripped_prefix) :]
+    assert {(k.stripped_prefix, k.added_prefix) for k in answered} == {*REWRITES.values(), ("", "")}

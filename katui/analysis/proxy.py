@@ -17,10 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from katui.analysis.proxy_match import endpoint_host, header_evidence, match_requests
+from katui.analysis.proxy_match import Rewrite, endpoint_host, header_evidence, match_requests
 from katui.model import Connection, Exchange
 
 HOW = "timing+method+path"
+HOW_REWRITTEN = "timing+method+path-tail"
+"""The path matched after the proxy replaced its prefix (``/api/x`` -> ``/v1/x``)."""
 """How a link is made today (headers such as X-Forwarded-For are not parsed yet)."""
 
 ELIMINATED = ", by elimination"
@@ -59,10 +61,13 @@ class ProxyLink:
     answered: bool
     """True when the upstream request got a response."""
     how: str
-    """What the link rests on: ``timing+method+path``, then the tracing headers that agree
+    """What the link rests on: ``timing+method+path`` (``path-tail`` when the proxy replaced
+    the path's prefix), then the tracing headers that agree
     (``+x-request-id``, ``+x-forwarded-for`` ...), maybe followed by ``, by elimination``."""
     stripped_prefix: str
     """Path prefix the proxy removed (``/api``), or '' when the paths are equal."""
+    added_prefix: str = ""
+    """Path prefix the proxy put in its place (``/v1`` for ``/api/x`` -> ``/v1/x``), or ''."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +208,11 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
     links = []
     for m in match_requests(conns):
         fc, fe = m.front
-        for attempt, ((uc, ue), prefix) in enumerate(m.upstream, 1):
+        for attempt, ((uc, ue), rewrite) in enumerate(m.upstream, 1):
             headers = header_evidence(fe.request, endpoint_host(fc.client), ue.request) or ()
-            how = "+".join((HOW, *headers)) + (ELIMINATED if m.eliminated else "")
-            links.append(_link(fc, fe, uc, ue, attempt, prefix, how))
+            base = HOW_REWRITTEN if rewrite[1] else HOW
+            how = "+".join((base, *headers)) + (ELIMINATED if m.eliminated else "")
+            links.append(_link(fc, fe, uc, ue, attempt, rewrite, how))
     roles: dict[int, tuple[str, str]] = {}
     for k in links:
         roles.setdefault(k.upstream_stream, ("upstream", k.proxy))
@@ -258,7 +264,7 @@ def _exchange(c: Connection, n: int) -> Exchange:
 
 
 def _link(
-    fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: int, prefix: str, how: str
+    fc: Connection, fe: Exchange, uc: Connection, ue: Exchange, attempt: int, rewrite: Rewrite, how: str
 ) -> ProxyLink:
     fr, ur = fe.request, ue.request
     return ProxyLink(
@@ -273,7 +279,8 @@ def _link(
         attempt=attempt,
         answered=ue.response is not None,
         how=how,
-        stripped_prefix=prefix,
+        stripped_prefix=rewrite[0],
+        added_prefix=rewrite[1],
     )
 
 

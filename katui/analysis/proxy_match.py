@@ -13,7 +13,9 @@ connection to server ``P`` is linked to an upstream request when
 - its response, if any, starts no later than the front response (a proxy forwards what it
   received; it cannot answer before the backend did);
 - it has the same method, and the same path or the front path with a prefix stripped
-  (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does).
+  (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does); only when a
+  front request has no such candidate, a path with its prefix replaced (``/api/x`` ->
+  ``/v1/x``, as ``proxy_pass http://b/v1/;`` does; the tail must be a whole segment or more).
 
 The headers a proxy passes on or adds narrow this down and widen it (:data:`TRACE_HEADERS`):
 an id header (``X-Request-Id`` and its kin) present on both requests with different values
@@ -52,6 +54,9 @@ MAX_ELIMINATION_PASSES = 16
 
 Req = tuple[Connection, Exchange]
 """A request as the matcher sees it: its connection and exchange."""
+Rewrite = tuple[str, str]
+"""How the proxy changed the path: (prefix it removed, prefix it put in its place), e.g.
+``("/api", "")`` for ``/api/x`` -> ``/x``, ``("/api", "/v1")`` for ``/api/x`` -> ``/v1/x``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +65,8 @@ class Match:
 
     front: Req
     """The front request."""
-    upstream: tuple[tuple[Req, str], ...]
-    """(upstream request, path prefix the proxy stripped), in time order: unanswered tries
+    upstream: tuple[tuple[Req, Rewrite], ...]
+    """(upstream request, how the proxy rewrote the path), in time order: unanswered tries
     first, the answered one (if any) last."""
     eliminated: frozenset[tuple[int, int]]
     """(stream, n) of this match's requests whose candidates had to be ruled out first."""
@@ -75,7 +80,7 @@ def match_requests(conns: list[Connection]) -> list[Match]:
     index = request_index(
         [c for c in conns if endpoint_host(c.client) in proxy_hosts or c.stream in forwarded]
     )
-    cands: dict[tuple[int, int], tuple[Connection, Exchange, list[tuple[Req, str]]]] = {}
+    cands: dict[tuple[int, int], tuple[Connection, Exchange, list[tuple[Req, Rewrite]]]] = {}
     fronts_of: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
     for c in conns:
         if c.server not in may_proxy:
@@ -141,14 +146,24 @@ def path_suffixes(uri: str) -> list[tuple[str, str]]:
     return out
 
 
+REWRITTEN = "\x00"
+"""Marks the index keys of path tails (:func:`request_index`); no request target holds a NUL."""
+
+
 def request_index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[int], list[Req]]]:
-    """(method, uri) -> requests sorted by their first frame's time (start times alongside)."""
+    """(method, uri) -> requests sorted by their first frame's time (start times alongside);
+    also (method, NUL + tail) for each tail of the path after one or more leading segments
+    (``/v1/x`` under ``/x``), to find the prefix a proxy put in place of another."""
     rows: dict[tuple[str, str], list[tuple[int, int, Req]]] = defaultdict(list)
     for c in conns:
         for e in c.exchanges:
             r = e.request
             if r is not None:
-                rows[r.method, r.uri].append((r.start_ns, c.stream, (c, e)))
+                item = (r.start_ns, c.stream, (c, e))
+                rows[r.method, r.uri].append(item)
+                for tail, _ in path_suffixes(r.uri)[1:]:
+                    if len(tail) > 1:
+                        rows[r.method, REWRITTEN + tail].append(item)
     index = {}
     for key, items in rows.items():
         items.sort(key=lambda t: (t[0], t[1]))
@@ -263,33 +278,51 @@ def header_evidence(front: HttpMessage, client_host: str, upstream: HttpMessage)
     return tuple(agree)
 
 
-def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, str]]:
-    """Upstream requests front request ``e`` on ``c`` may have caused, with the prefix."""
+def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, Rewrite]]:
+    """Upstream requests front request ``e`` on ``c`` may have caused, with the rewrite: the
+    same path or the path less a prefix first; only when there is none of those, a path whose
+    prefix the proxy replaced (``/api/x`` -> ``/v1/x``)."""
+    req = e.request
+    out: list[tuple[Req, Rewrite]] = []
+    for path, prefix in path_suffixes(req.uri):
+        for r in _in_window(c, e, index.get((req.method, path))):
+            out.append((r, (prefix, "")))
+    if out:
+        return out
+    for path, prefix in path_suffixes(req.uri):
+        for r in _in_window(c, e, index.get((req.method, REWRITTEN + path))):
+            added = r[1].request.uri[: -len(path)]
+            if added != prefix:
+                out.append((r, (prefix, added)))
+    return out
+
+
+def _in_window(c: Connection, e: Exchange, found) -> list[Req]:
+    """Of ``found`` (an index entry), the upstream requests that fit front request ``e``'s
+    time window and the hosts and headers of ``c``."""
+    if found is None:
+        return []
     req, resp = e.request, e.response
     lo = req.start_ns
     hi = resp.start_ns if resp is not None else c.end_ns
     proxy_host = endpoint_host(c.server)
     client_host = endpoint_host(c.client)
+    starts, reqs = found
     out = []
-    for path, prefix in path_suffixes(req.uri):
-        found = index.get((req.method, path))
-        if found is None:
+    for i in range(bisect_left(starts, lo), len(starts)):
+        if starts[i] >= hi:
+            break
+        uc, ue = reqs[i]
+        if uc is c or uc.server == c.server:
             continue
-        starts, reqs = found
-        for i in range(bisect_left(starts, lo), len(starts)):
-            if starts[i] >= hi:
-                break
-            uc, ue = reqs[i]
-            if uc is c or uc.server == c.server:
-                continue
-            evidence = header_evidence(req, client_host, ue.request)
-            if evidence is None:
-                continue  # a header says it was forwarded for another request or client
-            if endpoint_host(uc.client) != proxy_host and not evidence:
-                continue
-            if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
-                continue  # answered upstream after the front response had started
-            out.append(((uc, ue), prefix))
+        evidence = header_evidence(req, client_host, ue.request)
+        if evidence is None:
+            continue  # a header says it was forwarded for another request or client
+        if endpoint_host(uc.client) != proxy_host and not evidence:
+            continue
+        if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
+            continue  # answered upstream after the front response had started
+        out.append((uc, ue))
     return out
 
 

@@ -235,6 +235,7 @@ def _proxies(a: Analysis) -> dict:
                 "answered": k.answered,
                 "how": k.how,
                 "stripped_prefix": k.stripped_prefix,
+                "added_prefix": k.added_prefix,
             }
             for k in px.links
         ],

@@ -19,6 +19,9 @@
 #                        X-Forwarded-For / X-Real-IP; clients on 10.77.0.10 and .11 (the
 #                        addresses are added to lo for the run and removed after), sending
 #                        their own X-Request-Id; a GET and a POST raced as in proxy-nginx-race
+#   proxy-nginx-rewrite  nginx on 127.0.0.1:9458 in front of Node on 127.0.0.1:9459
+#                        (keepAliveTimeout 1000 ms), replacing path prefixes on the way
+#                        (/api/x -> /v1/x, /old/x -> /new/x; other paths unchanged); a GET raced
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
 #   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
@@ -28,7 +31,7 @@
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests and uvicorn
-# (installed with pip if missing). Ports 9441-9457 must be free. Configs live in a private temp
+# (installed with pip if missing). Ports 9441-9459 must be free. Configs live in a private temp
 # dir. Every process started here is stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
@@ -143,25 +146,35 @@ nginx_main() {
     printf 'error_log %s info;\nevents { worker_connections 64; }\n' "$WORK/${1%-*}.nginx-error.log"
 }
 
+# proxy_log NAME RID_VARIABLE: the front nginx's access log, one line per client request with
+# every upstream try (address and status) and the request id variable's value
+proxy_log() {
+    cat <<CONF
+log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
+                     '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
+                     'uptime=\$upstream_response_time rid=\$$2';
+    access_log $WORK/$1.nginx-access.log proxy;
+CONF
+}
+
+# proxy_conf_head NAME RID_VARIABLE UPSTREAM ADDRESS [UPSTREAM ADDRESS ...]: a front nginx's
+# config up to its server block: main context, access log, temp paths and one upstream block
+# (keepalive 4) per name and address
+proxy_conf_head() {
+    local name=$1 rid=$2; shift 2
+    nginx_main "$name-front"
+    printf 'http {\n    %s\n    %s\n' "$(proxy_log "$name" "$rid")" "$(temp_paths "$name-front")"
+    while (($# >= 2)); do
+        printf '    upstream %s {\n        server %s;\n        keepalive 4;\n    }\n' "$1" "$2"
+        shift 2
+    done
+}
+
 # nginx_front NAME LISTEN BACKEND_PORT [PY_PORT] -> $WORK/NAME-front.conf
 # /api/ goes to the backend on BACKEND_PORT, /py/ (with PY_PORT) to the one on PY_PORT
 nginx_front() {
     cat >"$WORK/$1-front.conf" <<CONF
-$(nginx_main "$1-front")
-http {
-    log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
-                     '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
-                     'uptime=\$upstream_response_time rid=\$request_id';
-    access_log $WORK/$1.nginx-access.log proxy;
-    $(temp_paths "$1-front")
-    upstream node {
-        server 127.0.0.1:$3;
-        keepalive 4;
-    }
-    upstream py {
-        server 127.0.0.1:${4:-$3};
-        keepalive 4;
-    }
+$(proxy_conf_head "$1" request_id node "127.0.0.1:$3" py "127.0.0.1:${4:-$3}")
     server {
         listen $2;
         location /api/ {
@@ -186,17 +199,7 @@ CONF
 # the client's own X-Request-Id on (nginx forwards request headers as they came)
 nginx_forwarded() {
     cat >"$WORK/$1-front.conf" <<CONF
-$(nginx_main "$1-front")
-http {
-    log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
-                     '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
-                     'uptime=\$upstream_response_time rid=\$http_x_request_id';
-    access_log $WORK/$1.nginx-access.log proxy;
-    $(temp_paths "$1-front")
-    upstream node {
-        server $3;
-        keepalive 4;
-    }
+$(proxy_conf_head "$1" http_x_request_id node "$3")
     server {
         listen $2;
         location /api/ {
@@ -207,6 +210,22 @@ http {
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_set_header X-Real-IP \$remote_addr;
         }
+    }
+}
+CONF
+}
+
+# nginx_rewrite NAME LISTEN BACKEND_PORT -> $WORK/NAME-front.conf: prefixes replaced on the way
+# upstream (/api/x -> /v1/x, /old/x -> /new/x) and one path passed as it came (/x -> /x)
+nginx_rewrite() {
+    local loc
+    cat >"$WORK/$1-front.conf" <<CONF
+$(proxy_conf_head "$1" request_id node "127.0.0.1:$3")
+    server {
+        listen $2;
+$(for loc in "/api/ http://node/v1/" "/old/ http://node/new/" "/ http://node"; do
+    printf '        location %s { proxy_pass %s; proxy_http_version 1.1; proxy_set_header Connection ""; }\n' $loc
+done)
     }
 }
 CONF
@@ -318,6 +337,11 @@ scenario() {
         nginx_forwarded "$name" 10.77.0.1:9456 10.77.0.3:9457 10.77.0.2
         start_nginx "$name" 9456 front
         run "$name" "9456 9457" http://10.77.0.1:9456 forwarded "$LAST_PID" ;;
+    proxy-nginx-rewrite)
+        node_backend "$name" 9459 1000
+        nginx_rewrite "$name" 127.0.0.1:9458 9459
+        start_nginx "$name" 9458 front
+        run "$name" "9458 9459" http://127.0.0.1:9458 rewrite "$LAST_PID" ;;
     proxy-haproxy-reuse)
         nginx_backend "$name" 9445 2s
         start_nginx "$name" 9445 backend
@@ -339,6 +363,7 @@ scenario() {
 }
 
 ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends proxy-nginx-forwarded
+     proxy-nginx-rewrite
      proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
 
 for tool in nginx haproxy node tcpdump; do

@@ -201,7 +201,16 @@ def forwarded(front: str, pid: int) -> None:
     b.close()
 
 
+def rewrite(front: str, pid: int) -> None:
+    """Paths whose prefix the proxy replaces (/api/x -> /v1/x, /old/x -> /new/x) and one it
+    passes as it came, then a GET raced as in ``race`` (retried under its rewritten path)."""
+    steps = [("GET", "/api/item"), 0.1, ("GET", "/old/item"), 0.1, ("GET", "/plain"), 0.1]
+    steps += [("POST", "/api/item"), 0.2, ("paused", "GET", "/api/race-get"), 0.2]
+    _play(front, pid, [*steps, ("GET", "/old/after")])
+
+
 SCENARIOS = {
+    "rewrite": rewrite,
     "forwarded": forwarded,
     "natural": natural,
     "race": race,
