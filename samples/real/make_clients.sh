@@ -63,48 +63,12 @@ http {
     }
 }
 CONF
-    nginx -t -q -p "$SDIR" -e "$SDIR/error.log" -c "$conf"
-    nginx -p "$SDIR" -e "$SDIR/error.log" -c "$conf" &
-    NGINX_PID=$!
-    for _ in $(seq 100); do
-        if ss -Hltn "sport = :$port" | grep -q LISTEN; then return 0; fi
-        kill -0 "$NGINX_PID" 2>/dev/null || { cat "$SDIR/error.log" >&2; return 1; }
-        sleep 0.05
-    done
-    log "nginx did not start listening on $port"; cat "$SDIR/error.log" >&2; return 1
+    WORK=$SDIR run_nginx "$conf" "$port"
 }
 
-stop_nginx() {
-    if [[ -n $NGINX_PID ]]; then
-        kill -QUIT "$NGINX_PID" 2>/dev/null || true   # graceful shutdown
-        wait "$NGINX_PID" 2>/dev/null || true
-        NGINX_PID=
-    fi
-}
-
-# -------------------------------------------------------------- tcpdump ----
-start_capture() {
-    local file=$1 port=$2
-    : >"$SDIR/tcpdump.err"
-    tcpdump -i lo -U --immediate-mode -Z root -w "$file" "tcp port $port" 2>"$SDIR/tcpdump.err" &
-    TCPDUMP_PID=$!
-    for _ in $(seq 200); do
-        if grep -q "listening on" "$SDIR/tcpdump.err"; then return 0; fi
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$SDIR/tcpdump.err" >&2; return 1; }
-        sleep 0.05
-    done
-    log "tcpdump did not start"; cat "$SDIR/tcpdump.err" >&2; return 1
-}
-
-stop_capture() {
-    if [[ -n $TCPDUMP_PID ]]; then
-        sleep 1                          # let the last packets (FIN/ACK) land
-        kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-        wait "$TCPDUMP_PID" 2>/dev/null || true
-        TCPDUMP_PID=
-        sed -n '/packets captured/p' "$SDIR/tcpdump.err" >&2 || true
-    fi
-}
+# run_nginx, stop_nginx, start_capture, stop_capture: shared (each started process is stopped
+# by its PID); their logs go to $WORK, here the scenario's $SDIR
+source "$HERE/../scripts/capture.sh"
 
 cleanup() {
     stop_capture
@@ -121,9 +85,9 @@ run_scenario() {
     log "=== clients-$name (port $port) ==="
     SDIR="$WORK/$name"; mkdir -p "$SDIR"; chmod 755 "$SDIR"
     start_nginx "$port" "$http_extra" "$server_body"
-    start_capture "$SDIR/capture.pcap" "$port"
+    WORK=$SDIR start_capture "$SDIR/capture.pcap" "$port"
     "$client" "$port" >"$SDIR/client.log" 2>&1 || log "client exited with status $?"
-    stop_capture
+    WORK=$SDIR stop_capture
     stop_nginx
     mv "$SDIR/capture.pcap" "$OUT/clients-$name.pcap"
     chmod 644 "$OUT/clients-$name.pcap"

@@ -147,30 +147,8 @@ stop_server() {
 }
 
 # -------------------------------------------------------------- tcpdump ----
-# start_capture FILE PORT [SNAPLEN]
-start_capture() {
-    local file=$1 port=$2 snap=${3:-262144}
-    : >"$WORK/tcpdump.err"
-    tcpdump -i lo -U --immediate-mode -Z root -s "$snap" -w "$file" "tcp port $port" \
-        2>"$WORK/tcpdump.err" &
-    TCPDUMP_PID=$!
-    for _ in $(seq 200); do
-        if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || { cat "$WORK/tcpdump.err" >&2; return 1; }
-        sleep 0.05
-    done
-    log "tcpdump did not start"; cat "$WORK/tcpdump.err" >&2; return 1
-}
-
-stop_capture() {
-    if [[ -n $TCPDUMP_PID ]]; then
-        sleep 1
-        kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-        wait "$TCPDUMP_PID" 2>/dev/null || true
-        TCPDUMP_PID=
-        sed -n '/packets captured/p' "$WORK/tcpdump.err" >&2 || true
-    fi
-}
+# start_capture FILE PORT [SNAPLEN] and stop_capture (tcpdump on lo, by its PID)
+source "$HERE/../scripts/capture.sh"
 
 cleanup() {
     stop_capture

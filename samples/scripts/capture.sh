@@ -1,4 +1,4 @@
-# Shared by samples/make_samples.sh and samples/real/make_tls.sh (sourced, not run): start and
+# Shared by samples/make_samples.sh and samples/real/make_{tls,clients,apps,servers}.sh (sourced, not run): start and
 # stop a private nginx and a loopback tcpdump, each by the PID started here (other nginx
 # instances may run on the machine: nothing is stopped by name). Needs $WORK and log().
 
@@ -27,15 +27,15 @@ stop_nginx() {
     fi
 }
 
-# start_capture FILE PORT
+# start_capture FILE PORT [SNAPLEN]   (tcpdump's default snap length, 262144, unless given)
 start_capture() {
-    local file=$1 port=$2
+    local file=$1 port=$2 snap=${3:-262144}
     : >"$WORK/tcpdump.err"
     # -U: write each packet to the file as it arrives; --immediate-mode: get
     # each packet from the kernel at once (otherwise libpcap delivers in 1 s
     # blocks and the last packets are lost at SIGINT); -Z root: don't drop
     # privileges (the tcpdump user could not write into $WORK).
-    tcpdump -i lo -U --immediate-mode -Z root -w "$file" "tcp port $port" 2>"$WORK/tcpdump.err" &
+    tcpdump -i lo -U --immediate-mode -Z root -s "$snap" -w "$file" "tcp port $port" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     for _ in $(seq 200); do
         if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
