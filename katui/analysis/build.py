@@ -27,16 +27,18 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
 
 
 def _close_facts(
-    f: ConnectionFacts, http: bool, by: str | None = None, idle_ns: int | None = None
+    f: ConnectionFacts, http: bool, decided: tuple[str | None, int | None] | None = None
 ) -> CloseFacts:
-    """What the close verdict needs of TCP's facts (``by`` and ``idle_ns`` override the first
-    FIN's or RST's: a decrypted TLS connection's deciding side and idle time)."""
+    """What the close verdict needs of TCP's facts. ``decided`` is (side, idle ns) of whoever
+    decided the close when that is not the first FIN's or RST's side (a decrypted TLS
+    connection: the side whose close_notify came first, idle up to its last data record)."""
+    by, idle_ns = decided if decided is not None else (f.close_by, f.close_idle_before_ns)
     return CloseFacts(
-        by=by or f.close_by,
+        by=by,
         how=f.close_how,
         frame=f.close_frame,
         ts_ns=f.close_ts_ns,
-        idle_ns=f.close_idle_before_ns if idle_ns is None and by is None else idle_ns,
+        idle_ns=idle_ns,
         server_fin_frame=f.server_fin_frame,
         server_fin_ns=f.server_fin_ns,
         rst_frames=f.rst_frames,
@@ -135,7 +137,7 @@ def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: in
         by = notified_by or by
         idle = None if last is None else f.close_ts_ns - last
     # The verdict is the deciding side's; Close.by stays the side of the first FIN or RST.
-    close = decide_close(_close_facts(f, inner.recognised, by, idle), exchanges, idle_ns)
+    close = decide_close(_close_facts(f, inner.recognised, (by, idle)), exchanges, idle_ns)
     if by != f.close_by:
         close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
     info = tls_exchanges.info(conv)
