@@ -235,6 +235,17 @@ def test_client_pool_timeouts_are_upper_bounds_and_healthy():
     assert "aiohttp" in g.text and g.severity == "info"
 
 
+def test_a_client_without_a_pool_timer_is_not_said_to_have_one():
+    """requests (urllib3) keeps idle connections until the program lets go: its close after
+    2.9 s idle (the script closing its session, as make_proxy.sh's client does) is the
+    program's doing, not a pool idle timeout of at most 2.9 s."""
+    a = _a("proxy-nginx-forwarded.pcap")
+    (f,) = [f for f in a.findings if f.kind == "client-idle-timeout"]
+    assert "requests (urllib3) has no pool idle timeout" in f.text
+    assert "pool idle timeout is at most" not in f.text
+    assert a.connections[0].close.explanation.endswith("its pool idle timeout or the program closing it")
+
+
 @pytest.mark.parametrize(
     "name, claimed",
     [

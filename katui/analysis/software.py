@@ -29,6 +29,9 @@ class Software:
     """The setting for its per-connection request limit, if it has one."""
     closes_late: float = 0.0
     """Seconds it deliberately closes after its advertised ``Keep-Alive: timeout`` (Node: 1)."""
+    no_idle_timeout: bool = False
+    """A client known to keep idle pooled connections until the program closes them (requests,
+    curl, ab): a close after idle is the program's doing, not a pool timeout."""
     settings: tuple[tuple[str, str], ...] = ()
     """Other settings by topic: ``body-limit``, ``send-timeout``, ``request-timeout``,
     ``keep-alive-off``, ``upstream-idle`` (a proxy's idle connections to its backends)."""
@@ -79,11 +82,12 @@ _NODE = Software(
     settings=(("request-timeout", "server.headersTimeout / server.requestTimeout"),),
 )
 _CLIENTS = (
-    ("python-requests", "requests (urllib3)", None),
+    # User-Agent part, name, pool idle timeout setting ("" : it has none)
+    ("python-requests", "requests (urllib3)", ""),
     ("python-httpx", "httpx", "Limits(keepalive_expiry=...)"),
     ("aiohttp", "aiohttp", "TCPConnector(keepalive_timeout=...)"),
-    ("curl", "curl", None),
-    ("apachebench", "ab", None),
+    ("curl", "curl", ""),
+    ("apachebench", "ab", ""),
     ("go-http-client", "Go net/http", "Transport.IdleConnTimeout"),
     ("okhttp", "OkHttp", "ConnectionPool keepAliveDuration"),
     ("node", "Node.js", "Agent keepAlive / freeSocketTimeout"),
@@ -139,5 +143,5 @@ def client_software(conns: list[Connection]) -> Software | None:
     low = agent.lower()
     for key, name, idle in _CLIENTS:
         if key in low:
-            return Software(name, f"User-Agent: {agent}", idle)
+            return Software(name, f"User-Agent: {agent}", idle or None, no_idle_timeout=idle == "")
     return Software(agent.split("/")[0][:40], f"User-Agent: {agent}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 
-from katui.model import Close, Exchange, HttpMessage
+from katui.model import IDLE_CLOSE_WHY, Close, Exchange, HttpMessage
 from katui.units import fmt_s, plural
 
 DEFAULT_IDLE_NS = 1_000_000_000
@@ -410,7 +410,7 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     blind = _blind(f)
     if blind:
         ev.append(f"({blind}: headers may be incomplete, the silence is not)")
-    whose = "keep-alive timeout" if f.by == "server" else "client idle timeout"
+    whose = IDLE_CLOSE_WHY["server" if f.by == "server" else "client"]
     how = " with a reset" if f.how == "rst" else ""
     return _close(f, "idle-timeout", f"{f.by} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
 

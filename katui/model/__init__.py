@@ -94,6 +94,10 @@ def reason_label(reason: str) -> str:
     return f"{mark} {reason}" if mark else reason
 
 
+IDLE_CLOSE_WHY = {"server": "keep-alive timeout", "client": "its pool idle timeout or the program closing it"}
+"""Why a side closes an idle connection, as close explanations say it (a client may close on a
+pool timer, or because the program closed its session or exited)."""
+
 PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure"))
 """Close reasons that are problems whatever else happened."""
 

@@ -14,7 +14,7 @@ import sys
 from collections import defaultdict
 from dataclasses import replace
 
-from katui.model import Close, Connection, Exchange
+from katui.model import IDLE_CLOSE_WHY, Close, Connection, Exchange
 from katui.units import fmt_s, plural
 
 
@@ -91,7 +91,7 @@ def tls_close(
         )
     limit = min(idle_threshold_ns, server_idle_ns) if decider == "server" else idle_threshold_ns
     if idle is not None and idle >= limit:
-        who = "keep-alive timeout" if decider == "server" else "client idle timeout"
+        who = IDLE_CLOSE_WHY["server" if decider == "server" else "client"]
         return close("idle-timeout", f"{done}: {who}")
     after = f" right after {plural(len(exchanges), 'exchange')}" if exchanges else ""
     return close(

@@ -111,14 +111,18 @@ def _client_timeout(conns, by_server):
             else:
                 advice = (f"Below server {server}'s idle timeout ({fmt_s(t.high_ns)}): healthy, "
                           "the client retires connections before the server does.")  # fmt: skip
-        lazy = ""
+        why = "its pool idle timeout is at most that."
         if sw is not None and sw.name == "httpx":
-            lazy = (" httpx expires idle connections only when the next request is made, so its "
+            why += (" httpx expires idle connections only when the next request is made, so its "
                     "setting may be lower.")  # fmt: skip
+        elif sw is not None and sw.no_idle_timeout:
+            # requests, curl, ab keep idle connections until the program lets go of them
+            why = (f"{sw.name} has no pool idle timeout, so the program closed it (its session "
+                   "closed or the process ended), not a timer.")  # fmt: skip
         out.append(grouped_finding(
             "client-idle-timeout", severity, cs,
             f"Client {name} closed {plural(len(cs), 'idle connection')} to {server} itself after "
-            f"at most {fmt_s(longest)} idle: its pool idle timeout is at most that.{lazy}",
+            f"at most {fmt_s(longest)} idle: {why}",
             advice, server,
         ))  # fmt: skip
     return out
