@@ -43,6 +43,20 @@ def requests_seed(port: int) -> None:
         print(s.get(url + f"after-{pause}s", verify=False).status_code)
 
 
+def seed_article(port: int) -> None:
+    """The seed experiment (seed-article.md) over HTTPS: a requests.Session that sleeps 2 s, 6 s
+    and 8 s after its three requests, against nginx with keepalive_timeout 5s: the second
+    request reuses the connection, nginx closes it 5 s later, the third opens a new one, which
+    nginx closes 5 s later, before the script ends."""
+    import requests
+
+    s = requests.Session()
+    for i, pause in enumerate((2, 6, 8)):
+        r = s.get(f"https://localhost:{port}/httptest{i + 1}", verify=False)
+        print(f"{time.time():.3f}", r.status_code, r.text.strip())
+        time.sleep(pause)
+
+
 def requests_limit(port: int) -> None:
     """Seven requests on a server with keepalive_requests 3: it closes after every third."""
     import requests
@@ -203,6 +217,8 @@ SCENARIOS = {
     "h2-curl": curl_h2,
     "cbc": cbc,
     "tls13-early-request": early_request,
+    "seed-tls13": seed_article,
+    "seed-tls12": seed_article,
 }
 
 if __name__ == "__main__":
