@@ -6,16 +6,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
+from katui.analysis.pipeline import analyze
 from katui.analysis.proxy import find_proxy_links
 from katui.analysis.proxy_match import path_suffixes, same_host
+from katui.tls.keylog import KeyLog
 from tests.conftest import EXPECTED, SAMPLES, analysed
 
 REAL = SAMPLES / "real"
 LOGS = REAL / "logs"
-NGINX = ["proxy-nginx-natural", "proxy-nginx-race", "proxy-nginx-concurrent", "proxy-nginx-two-backends"]
+NGINX = [
+    "proxy-nginx-natural",
+    "proxy-nginx-race",
+    "proxy-nginx-concurrent",
+    "proxy-nginx-two-backends",
+    "proxy-nginx-tls",  # TLS front (decrypted with the client's key log), plain HTTP upstream
+]
 
 # nginx: '$msec $remote_addr:$remote_port conn=$connection req=$connection_requests "$request"
 # $status up=$upstream_addr upstatus=$upstream_status uptime=...'
@@ -40,8 +50,14 @@ NGINX_BACKEND = re.compile(
 )
 
 
-def _report(name: str):
-    a = analysed(str(REAL / f"{name}.pcap"))
+def _report(name: str, keys: bool = True):
+    """The analysis of a proxy capture and its links; with the client's key log when the
+    capture has one (``NAME.keys``) and ``keys``."""
+    keylog = REAL / f"{name}.keys"
+    if keys and keylog.exists():
+        a = analyze(str(REAL / f"{name}.pcap"), keylog=KeyLog.read(str(keylog)))
+    else:
+        a = analysed(str(REAL / f"{name}.pcap"))
     return a, find_proxy_links(a.connections)
 
 
@@ -117,7 +133,12 @@ def test_upstream_requests_match_the_node_log(name):
         linked.add((k.answered, _port(c.client), k.upstream_n, r.method, r.uri))
     closed_by_node = {r for r in linked if not r[0] and r not in node}
     assert linked - closed_by_node == node
-    races = {"proxy-nginx-natural": 1, "proxy-nginx-race": 2, "proxy-nginx-two-backends": 1}
+    races = {
+        "proxy-nginx-natural": 1,
+        "proxy-nginx-race": 2,
+        "proxy-nginx-two-backends": 1,
+        "proxy-nginx-tls": 2,
+    }
     assert len(closed_by_node) == races.get(name, 0)
 
 
@@ -160,11 +181,12 @@ def test_natural_race_reached_the_client():
     assert backend.shortest_raced_idle_ns == race.idle_before_ns
 
 
-def test_race_outcomes_match_the_nginx_logs():
+@pytest.mark.parametrize("name", ["proxy-nginx-race", "proxy-nginx-tls"])
+def test_race_outcomes_match_the_nginx_logs(name):
     """The GET nginx retried (upstatus '502, 200', client 200) is absorbed; the POST it did
     not retry (non-idempotent: upstatus 502, client 502) reached the client."""
-    a, report = _report("proxy-nginx-race")
-    log = {m["uri"]: m for m in _lines("proxy-nginx-race.nginx-access.log", NGINX_PROXY)}
+    a, report = _report(name)
+    log = {m["uri"]: m for m in _lines(f"{name}.nginx-access.log", NGINX_PROXY)}
     assert log["/api/race-get"]["upstatus"] == "502, 200" and log["/api/race-get"]["status"] == "200"
     assert log["/api/race-post"]["upstatus"] == "502" and log["/api/race-post"]["status"] == "502"
     by_method = {r.method: r for r in report.races}
@@ -344,12 +366,86 @@ def test_frames_agree_with_tshark(name):
     """The frames the links point at are Wireshark's (tests/expected/, made by
     tests/oracle/make_expected.py; test_oracle.py only reads samples/*.pcap so far)."""
     exp = json.loads((EXPECTED / f"{name}.pcap.json").read_text())
-    a, _ = _report(name)
+    a, _ = _report(name, keys=False)  # the oracle has no keys: a TLS front is records only
     assert {i + 1: s for i, s in enumerate(a.table.stream) if s >= 0} == {
         int(f): s for f, s in exp["stream_of_frame"].items()
     }
-    ex = [e for c in a.connections for e in c.exchanges]
+    ex = [e for c in a.connections for e in c.exchanges if not e.inferred]
     assert sorted(e.request.frame for e in ex if e.request) == exp["http_request_frames"]
     assert sorted(e.response.frame for e in ex if e.response) == exp["http_response_frames"]
     for sid, st in exp["streams"].items():
         assert list(a.connections[int(sid)].close.rst_frames) == st["rst_frames"]
+
+
+def _tshark_http_frames(name: str, field: str) -> list[int]:
+    """Frames of every HTTP request or response tshark finds with the key log (both legs)."""
+    out = subprocess.run(
+        ["tshark", "-2", "-n", "-r", str(REAL / f"{name}.pcap"), "-o", f"tls.keylog_file:{REAL / name}.keys"]
+        + ["-d", "tcp.port==9761,tls", "-d", "tcp.port==9760,http", "-Y", field, "-T", "fields"]
+        + ["-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [int(f) for f in out.split()]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tls_front_decrypted_frames_are_tsharks():
+    """With the key log, the decrypted front requests and responses and the plain upstream ones
+    are at tshark's frames (tshark -2 -o tls.keylog_file:proxy-nginx-tls.keys)."""
+    a, _ = _report("proxy-nginx-tls")
+    ex = [e for c in a.connections for e in c.exchanges]
+    assert sorted(e.request.frame for e in ex if e.request) == _tshark_http_frames(
+        "proxy-nginx-tls", "http.request"
+    )
+    assert sorted(e.response.frame for e in ex if e.response) == _tshark_http_frames(
+        "proxy-nginx-tls", "http.response"
+    )
+    front = a.connections[0]
+    assert front.tls.decrypted and front.tls.version == "TLS 1.3" and front.tls.sni == "localhost"
+    assert all(c.tls is None for c in a.connections[1:])
+
+
+def test_tls_front_findings_with_keys_tie_the_502_to_the_race():
+    """nginx logged the POST's 502 and the GET's '502, 200': with the key log the findings are
+    the proxy's (upstream-race for the POST that reached the client as a 502, absorbed for the
+    GET), the 502 finding names the race, and no finding blames a client pool."""
+    a, report = _report("proxy-nginx-tls")
+    kinds = {f.kind: f for f in a.findings}
+    assert "stale-reuse" not in kinds and "stale-reuse-retried" not in kinds
+    post, get = kinds["upstream-race"], kinds["upstream-race-absorbed"]
+    (raced_post,) = [r for r in report.races if r.method == "POST"]
+    (raced_get,) = [r for r in report.races if r.method == "GET"]
+    assert post.severity == "problem" and post.streams == (0, raced_post.stream)
+    assert f"client got 502 on stream 0 frame {raced_post.front_frame}" in post.text
+    assert "nginx only with proxy_next_upstream non_idempotent" in post.text
+    assert "proxy 127.0.0.1:9761" in post.advice and "upstream block" in post.advice
+    assert get.severity == "warning"
+    assert get.streams == tuple(sorted({0, raced_get.stream, raced_get.retry_stream}))
+    (gateway,) = [f for f in a.findings if "502 Bad Gateway" in f.text]
+    assert "1 of them from an upstream keep-alive race" in gateway.text
+    assert report.roles == {
+        0: ("front", "127.0.0.1:9761"),
+        **{s: ("upstream", "127.0.0.1:9761") for s in (1, 2, 3)},
+    }
+
+
+def test_tls_front_without_keys_links_nothing_and_says_what_cannot_be_known():
+    """Without the key log the front requests are inferred from records: no method, no path,
+    so no link (timing alone cannot tell a proxied request from the host's own traffic). The
+    upstream races are plain races of the client 127.0.0.1; their findings say that host also
+    serves TLS with an exchange open at that moment, and what that leaves unknown."""
+    a, report = _report("proxy-nginx-tls", keys=False)
+    assert report.links == () and report.roles == {} and report.proxies == ()
+    front = a.connections[0]
+    assert front.tls is not None and not front.tls.decrypted
+    assert front.requests == 5 and all(e.inferred for e in front.exchanges)
+    kinds = {f.kind: f for f in a.findings}
+    assert "upstream-race" not in kinds and "upstream-race-absorbed" not in kinds
+    lost, retried = kinds["stale-reuse"], kinds["stale-reuse-retried"]
+    assert lost.streams == (0, 2) and retried.streams == (0, 1)
+    for f in (lost, retried):
+        assert "also serves TLS at 127.0.0.1:9761 (stream 0, not decrypted)" in f.text
+        assert "cannot be known without the key log" in f.text
+    assert "whether its own client got a 502" in lost.text
