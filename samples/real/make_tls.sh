@@ -106,6 +106,20 @@ declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
 declare -A LISTEN=([h2-curl]=http2)
 declare -A KEEPALIVE=([seed-tls13]=5s [seed-tls12]=5s)
 declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2)
+# What a section's capture shows beyond the logs (printed under its heading)
+declare -A NOTE=(
+    [seed-tls13]="The seed article's experiment over HTTPS. requests.Session: request 1; 2 s later request 2
+on the same connection (nginx: \$connection 1, \$connection_requests 2; 2.00 s apart by \$msec);
+6 s later nginx has closed it after 5 s idle (close_notify, in TLS 1.3 a 19-byte
+application-data record, then FIN); the client's RST follows when requests finds the connection
+dropped before request 3 (it closes the socket with the close_notify unread), and request 3
+opens a new connection with a full handshake (\$ssl_session_reused '.': requests does not resume
+TLS sessions). nginx closes that one 5 s later the same way; the client's RST comes when the
+script exits. nginx's two NewSessionTickets on the second connection arrive after its request
+and before the response."
+    [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
+(26 bytes with AES-GCM), told without keys by its record type."
+)
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
      h2-curl cbc tls13-early-request seed-tls13 seed-tls12)
 
@@ -139,6 +153,10 @@ done
         echo
         echo "## tls-$n.pcap (port ${PORT[$n]})"
         echo
+        if [[ -n ${NOTE[$n]:-} ]]; then
+            echo "${NOTE[$n]}"
+            echo
+        fi
         if [[ -f "$WORK/tls-$n.access" ]]; then
             echo "nginx access log:"
             echo
