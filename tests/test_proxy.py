@@ -449,3 +449,20 @@ def test_tls_front_without_keys_links_nothing_and_says_what_cannot_be_known():
         assert "also serves TLS at 127.0.0.1:9761 (stream 0, not decrypted)" in f.text
         assert "cannot be known without the key log" in f.text
     assert "whether its own client got a 502" in lost.text
+
+
+def test_encrypted_connections_elsewhere_or_idle_at_the_race_are_not_named():
+    """The note needs the same host and an encrypted exchange open when the raced request left:
+    a TLS server on another host, or one whose only exchange ended before, is not named."""
+    from katui.analysis.findings import findings
+
+    a, _ = _report("proxy-nginx-tls", keys=False)
+    front, *upstream = a.connections
+    named = findings(a.connections, [])
+    assert [f.kind for f in named if "also serves TLS" in f.text] == ["stale-reuse", "stale-reuse-retried"]
+    elsewhere = dataclasses.replace(front, server="10.0.0.9:443")
+    done_before = dataclasses.replace(front, exchanges=front.exchanges[:1])
+    for f in (elsewhere, done_before):
+        out = findings([f, *upstream], [])
+        stale = [x for x in out if x.kind.startswith("stale-reuse")]
+        assert len(stale) == 2 and not any("also serves TLS" in x.text or 0 in x.streams for x in stale)

@@ -49,10 +49,9 @@ def _stale(conns, by_server):
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and got a reset, "
                 "with no retry in the capture: the client saw an error (requests: 'Connection "
                 "aborted', httpx: 'Server disconnected without sending a response', others: "
-                "'Connection reset by peer'; behind a proxy, a 502)"
-                + _sealed_words(cs[0], fronts, "whether its own client got a 502"),
+                "'Connection reset by peer'; behind a proxy, a 502)",
                 advice, server, _rst_frame,
-            ), fronts))  # fmt: skip
+            ), cs[0], fronts, "whether its own client got a 502"))  # fmt: skip
         if sealed:
             out.append(grouped_finding(
                 "stale-reuse", "warning", sealed,
@@ -74,10 +73,9 @@ def _stale(conns, by_server):
                 "stale-reuse-retried", "warning", cs[0].stream, _rst_frame(cs[0]),
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
                 f"connection the server was closing) and the client retried on a new connection "
-                f"({how}): the race cost a retry and a handshake, not an error"
-                f"{_sealed_words(cs[0], fronts, 'how long its own client waited')}.",
+                f"({how}): the race cost a retry and a handshake, not an error.",
                 advice, streams=tuple(c.stream for c in cs), server=server, count=len(cs),
-            ), fronts))  # fmt: skip
+            ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
     return out
 
 
@@ -112,23 +110,19 @@ def _open_at(e, t: int) -> bool:
     return e.req >= 0 and e.request.start_ns <= t and (e.resp < 0 or e.response.start_ns >= t)
 
 
-def _sealed_words(c: Connection, fronts: list[Connection], unknown: str) -> str:
-    if not fronts:
-        return ""
-    f = fronts[0]
-    others = f" and {plural(len(fronts) - 1, 'other')}" if len(fronts) > 1 else ""
-    return (f". The client {host_of(c.client)} also serves TLS at {f.server} (stream {f.stream}"
-            f"{others}, not decrypted) with an exchange open at that moment: if it is a proxy, "
-            f"which of its requests this was and {unknown} cannot be known without the key log "
-            "of those connections; its upstream keep-alive timeout would then be the setting "
-            "to lower")  # fmt: skip
-
-
-def _with_fronts(f: Finding, fronts: list[Connection]) -> Finding:
-    """``f`` covering the encrypted connections that may be its front leg too."""
+def _with_fronts(f: Finding, c: Connection, fronts: list[Connection], unknown: str) -> Finding:
+    """``f`` saying what the encrypted connections that may be its front leg leave unknown (the
+    ``unknown`` words), and covering them."""
     if not fronts:
         return f
-    return replace(f, streams=tuple(sorted({*f.streams, *(c.stream for c in fronts)})))
+    first = fronts[0]
+    others = f" and {plural(len(fronts) - 1, 'other')}" if len(fronts) > 1 else ""
+    text = (f"{f.text} The client {host_of(c.client)} also serves TLS at {first.server} (stream "
+            f"{first.stream}{others}, not decrypted) with an exchange open at that moment: if it "
+            f"is a proxy, which of its requests this was and {unknown} cannot be known without "
+            "the key log of those connections; its upstream keep-alive timeout would then be "
+            "the setting to lower.")  # fmt: skip
+    return replace(f, text=text, streams=tuple(sorted({*f.streams, *(x.stream for x in fronts)})))
 
 
 def _rst_frame(c: Connection) -> int | None:
