@@ -10,7 +10,9 @@
 #
 # The seed experiment over HTTPS (seed-tls13 on 9750, seed-tls12 on 9751): nginx with
 # `keepalive_timeout 5s` (and only TLSv1.3, or only TLSv1.2), a requests.Session sleeping 2 s,
-# 6 s and 8 s after its three requests, as in /work/shared/seed-article.md.
+# 6 s and 8 s after its three requests, as in /work/shared/seed-article.md; seed-resume-tls13
+# (9752) and seed-resume-tls12 (9753): the same timings from a client that resumes its TLS
+# session on the new connection (Python's ssl module on raw sockets).
 #
 # Needs root (tcpdump on lo), nginx with the ssl module, openssl, tcpdump, curl, tshark, and
 # python3 with requests, httpx and aiohttp.
@@ -101,11 +103,12 @@ run_scenario() {
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
                  [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
-                 [seed-tls13]=9750 [seed-tls12]=9751)
+                 [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
 declare -A LISTEN=([h2-curl]=http2)
-declare -A KEEPALIVE=([seed-tls13]=5s [seed-tls12]=5s)
-declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2)
+declare -A KEEPALIVE=([seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
+declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
+                      [seed-resume-tls12]=TLSv1.2)
 # What a section's capture shows beyond the logs (printed under its heading)
 declare -A NOTE=(
     [seed-tls13]="The seed article's experiment over HTTPS. requests.Session: request 1; 2 s later request 2
@@ -119,9 +122,16 @@ script exits. nginx's two NewSessionTickets on the second connection arrive afte
 and before the response."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
+    [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
+sockets). It reads nginx's close_notify (EOF) before opening the new connection, so it closes
+the first one with a FIN, not a RST; the new connection resumes the session with a pre-shared
+key (one round trip, no Certificate; nginx: \$ssl_session_reused 'r'). The second connection
+ends with the client's RST: the script exits with nginx's close_notify unread."
+    [seed-resume-tls12]="The same with TLS 1.2: the resumed handshake is abbreviated (a session ticket, the session ID
+echoed, the server's ChangeCipherSpec first: one round trip)."
 )
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request seed-tls13 seed-tls12)
+     h2-curl cbc tls13-early-request seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
