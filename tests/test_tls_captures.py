@@ -260,3 +260,13 @@ def test_seed_experiment_over_https_matches_nginx(name, keys):
     t = a.timeout
     assert t.server == f"127.0.0.1:{a.connections[0].server.rsplit(':', 1)[1]} (localhost)"
     assert t.estimate_ns == 5_000_000_000 and 2.0e9 < t.low_ns < t.high_ns < 5.1e9
+
+
+def test_the_ladder_does_not_mark_the_normal_ending_as_a_reset():
+    """requests' RST after nginx's close_notify + FIN is labelled as the normal ending, with no
+    ✖; the RST nginx sends for a request after its close (a stale reuse) keeps its ✖."""
+    rows = [r for r in text.render(_a("seed-tls13"), ladder=True).splitlines() if "│" in r and " RST" in r]
+    assert len(rows) == 2  # one per connection
+    assert all("normal ending (close_notify unread)" in r and "✖" not in r for r in rows)
+    stale = [r for r in text.render(_a("tls13-stale"), ladder=True).splitlines() if "│" in r and " RST" in r]
+    assert stale and all("✖ reset" in r and "normal ending" not in r for r in stale)

@@ -10,7 +10,7 @@ from katui.model import Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
-from katui.tls.verdicts import tls_close
+from katui.tls.verdicts import normal_reset, tls_close
 
 
 def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
@@ -120,7 +120,7 @@ def _tls_connection(
     if not close.evidence and close.frame is not None:
         how = "RST" if close.how == "rst" else "FIN"
         close = replace(close, evidence=(f"{close.by} {how} frame {close.frame}",))
-    close = _unread_close_notify(f, close, notified_by, False)
+    close = _unread_close_notify(f, close, info.close_notify, notified_by, False)
     return _connection(f, exchanges, requests, close, False, None, info)
 
 
@@ -139,28 +139,29 @@ def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: in
     close = decide_close(_close_facts(f, inner.recognised, by, idle), exchanges, idle_ns)
     if by != f.close_by:
         close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
-    if f.close_ts_ns is not None:
-        close = _unread_close_notify(f, close, notified_by, True)
     info = tls_exchanges.info(conv)
+    if f.close_ts_ns is not None:
+        close = _unread_close_notify(f, close, info.close_notify, notified_by, True)
     return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
 
 
-def _unread_close_notify(f: ConnectionFacts, close: Close, notified_by: str | None, decrypted: bool) -> Close:
+def _unread_close_notify(
+    f: ConnectionFacts, close: Close, alerts: tuple[str, ...], notified_by: str | None, decrypted: bool
+) -> Close:
     """``close`` with the evidence only TLS records give: the close_notify (read with keys; the
     without-keys explanation names it already), and a client's RST after the server's
-    close_notify and FIN, which is how Python clients end such connections (they close a socket
-    holding the unread close_notify, so their kernel sends RST instead of FIN): no abort."""
+    close_notify and FIN (:func:`katui.tls.verdicts.normal_reset`). ``alerts``: the senders of
+    the connection's alerts in order."""
     ev = list(close.evidence)
     if decrypted and notified_by is not None:
         ev.append(f"{notified_by} close_notify before the first FIN or RST")
-    if notified_by == "server" and close.by == "server" and close.how == "fin" and not f.server_rst:
-        later = [r for r in close.rst_frames if close.frame is not None and r > close.frame]
-        if later:
-            ev.append(
-                f"client RST frame {later[0]} after the server's close_notify and FIN: as from "
-                "a client that closes its socket with the close_notify unread (its kernel resets "
-                "instead of sending FIN), the normal ending, not an abort"
-            )
+    normal = [r for r in close.rst_frames if normal_reset(close, alerts, r, not f.server_rst)]
+    if normal:
+        ev.append(
+            f"client RST frame {normal[0]} after the server's close_notify and FIN: as from a "
+            "client that closes its socket with the close_notify unread (its kernel resets "
+            "instead of sending FIN), the normal ending, not an abort"
+        )
     return close if len(ev) == len(close.evidence) else replace(close, evidence=tuple(ev))
 
 
