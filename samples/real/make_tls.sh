@@ -3,8 +3,8 @@
 # its client wrote (tls-*.keys), and the manifest tls.md (nginx's access log per capture and the
 # requests tshark finds with the key log: the decrypted truth katui's inference is checked against).
 #
-# For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9501-9599) with a self-signed
-# certificate made here with openssl, `ssl_protocols TLSv1.2 TLSv1.3` and `keepalive_timeout 2s`;
+# For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9501-9599; 9750-9753 for the
+# seed captures) with a self-signed certificate made here with openssl, `ssl_protocols TLSv1.2 TLSv1.3` and `keepalive_timeout 2s`;
 # tcpdump on loopback for that port; the client from tls_clients.py; then everything started here
 # is stopped by its PID (other nginx instances may run on this machine: nothing is killed by name).
 #
