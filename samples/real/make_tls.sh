@@ -5,8 +5,9 @@
 #
 # For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9501-9599; 9750-9753 for the
 # seed captures) with a self-signed certificate made here with openssl, `ssl_protocols TLSv1.2
-# TLSv1.3` and `keepalive_timeout 2s`; tcpdump on loopback for that port; the client from tls_clients.py; then everything started here
-# is stopped by its PID (other nginx instances may run on this machine: nothing is killed by name).
+# TLSv1.3` and `keepalive_timeout 2s`; tcpdump on loopback for that port; the client from
+# tls_clients.py; then everything started here is stopped by its PID (other nginx instances may
+# run on this machine: nothing is killed by name).
 #
 # The seed experiment over HTTPS (seed-tls13 on 9750, seed-tls12 on 9751): nginx with
 # `keepalive_timeout 5s` (and only TLSv1.3, or only TLSv1.2), a requests.Session sleeping 2 s,
