@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -14,6 +16,7 @@ from katui.analysis.proxy import find_proxy_links
 from katui.analysis.proxy_match import forwarded_for, header_evidence, path_suffixes, request_id, same_host
 from katui.http.head import MAX_TRACE, TRACE_HEADERS, parse_head
 from katui.model.store import MessageStore
+from katui.tls.keylog import KeyLog
 from tests.conftest import EXPECTED, SAMPLES, analysed
 
 REAL = SAMPLES / "real"
@@ -25,6 +28,7 @@ NGINX = [
     "proxy-nginx-two-backends",
     "proxy-nginx-forwarded",
     "proxy-nginx-rewrite",
+    "proxy-nginx-tls",  # TLS front (decrypted with the client's key log), plain HTTP upstream
 ]
 # proxy-nginx-rewrite's locations: /api/ -> http://node/v1/, /old/ -> http://node/new/, / -> as is
 REWRITES = {"/api": ("/api", "/v1"), "/old": ("/old", "/new")}
@@ -52,8 +56,14 @@ NGINX_BACKEND = re.compile(
 )
 
 
-def _report(name: str):
-    a = analysed(str(REAL / f"{name}.pcap"))
+def _report(name: str, keys: bool = True):
+    """The analysis of a proxy capture and its links; with the client's key log when the
+    capture has one (``NAME.keys``) and ``keys``."""
+    keylog = REAL / f"{name}.keys"
+    if keys and keylog.exists():
+        a = analyze(str(REAL / f"{name}.pcap"), keylog=KeyLog.read(str(keylog)))
+    else:
+        a = analysed(str(REAL / f"{name}.pcap"))
     return a, find_proxy_links(a.connections)
 
 
@@ -132,9 +142,14 @@ def test_upstream_requests_match_the_node_log(name):
         linked.add((k.answered, _port(c.client), k.upstream_n, r.method, r.uri))
     closed_by_node = {r for r in linked if not r[0] and r not in node}
     assert linked - closed_by_node == node
-    races = {"proxy-nginx-natural": 1, "proxy-nginx-race": 2, "proxy-nginx-two-backends": 1}
-    races["proxy-nginx-forwarded"] = 2
-    races["proxy-nginx-rewrite"] = 1
+    races = {
+        "proxy-nginx-natural": 1,
+        "proxy-nginx-race": 2,
+        "proxy-nginx-two-backends": 1,
+        "proxy-nginx-forwarded": 2,
+        "proxy-nginx-rewrite": 1,
+        "proxy-nginx-tls": 2,
+    }
     assert len(closed_by_node) == races.get(name, 0)
 
 
@@ -177,11 +192,12 @@ def test_natural_race_reached_the_client():
     assert backend.shortest_raced_idle_ns == race.idle_before_ns
 
 
-def test_race_outcomes_match_the_nginx_logs():
+@pytest.mark.parametrize("name", ["proxy-nginx-race", "proxy-nginx-tls"])
+def test_race_outcomes_match_the_nginx_logs(name):
     """The GET nginx retried (upstatus '502, 200', client 200) is absorbed; the POST it did
     not retry (non-idempotent: upstatus 502, client 502) reached the client."""
-    a, report = _report("proxy-nginx-race")
-    log = {m["uri"]: m for m in _lines("proxy-nginx-race.nginx-access.log", NGINX_PROXY)}
+    a, report = _report(name)
+    log = {m["uri"]: m for m in _lines(f"{name}.nginx-access.log", NGINX_PROXY)}
     assert log["/api/race-get"]["upstatus"] == "502, 200" and log["/api/race-get"]["status"] == "200"
     assert log["/api/race-post"]["upstatus"] == "502" and log["/api/race-post"]["status"] == "502"
     by_method = {r.method: r for r in report.races}
@@ -361,11 +377,11 @@ def test_frames_agree_with_tshark(name):
     """The frames the links point at are Wireshark's (tests/expected/, made by
     tests/oracle/make_expected.py; test_oracle.py only reads samples/*.pcap so far)."""
     exp = json.loads((EXPECTED / f"{name}.pcap.json").read_text())
-    a, _ = _report(name)
+    a, _ = _report(name, keys=False)  # the oracle has no keys: a TLS front is records only
     assert {i + 1: s for i, s in enumerate(a.table.stream) if s >= 0} == {
         int(f): s for f, s in exp["stream_of_frame"].items()
     }
-    ex = [e for c in a.connections for e in c.exchanges]
+    ex = [e for c in a.connections for e in c.exchanges if not e.inferred]
     assert sorted(e.request.frame for e in ex if e.request) == exp["http_request_frames"]
     assert sorted(e.response.frame for e in ex if e.response) == exp["http_response_frames"]
     for sid, st in exp["streams"].items():
@@ -488,7 +504,7 @@ def test_race_summary_line_counts_what_nginx_logged(name):
     by another, with the methods of those requests."""
     from katui.report.common import summary_pairs
 
-    a = analysed(str(REAL / f"{name}.pcap"))
+    a, _ = _report(name)  # with the key log of a TLS front
     lines = [v for k, v in summary_pairs(a) if k == "upstream races"]
     log = _lines(f"{name}.nginx-access.log", NGINX_PROXY)
     for backend in sorted({u for m in log for u in m["up"].split(", ")}):
@@ -528,3 +544,94 @@ def test_rewritten_paths_match_the_node_log():
         assert front.uri.startswith(k.stripped_prefix)
         assert up.uri == k.added_prefix + front.uri[len(k.stripped_prefix) :]
     assert {(k.stripped_prefix, k.added_prefix) for k in answered} == {*REWRITES.values(), ("", "")}
+
+
+def _tshark_http_frames(name: str, field: str) -> list[int]:
+    """Frames of every HTTP request or response tshark finds with the key log (both legs)."""
+    out = subprocess.run(
+        ["tshark", "-2", "-n", "-r", str(REAL / f"{name}.pcap"), "-o", f"tls.keylog_file:{REAL / name}.keys"]
+        + ["-d", "tcp.port==9761,tls", "-d", "tcp.port==9760,http", "-Y", field, "-T", "fields"]
+        + ["-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [int(f) for f in out.split()]
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tls_front_decrypted_frames_are_tsharks():
+    """With the key log, the decrypted front requests and responses and the plain upstream ones
+    are at tshark's frames (tshark -2 -o tls.keylog_file:proxy-nginx-tls.keys)."""
+    a, _ = _report("proxy-nginx-tls")
+    ex = [e for c in a.connections for e in c.exchanges]
+    assert sorted(e.request.frame for e in ex if e.request) == _tshark_http_frames(
+        "proxy-nginx-tls", "http.request"
+    )
+    assert sorted(e.response.frame for e in ex if e.response) == _tshark_http_frames(
+        "proxy-nginx-tls", "http.response"
+    )
+    front = a.connections[0]
+    assert front.tls.decrypted and front.tls.version == "TLS 1.3" and front.tls.sni == "localhost"
+    assert all(c.tls is None for c in a.connections[1:])
+
+
+def test_tls_front_findings_with_keys_tie_the_502_to_the_race():
+    """nginx logged the POST's 502 and the GET's '502, 200': with the key log the findings are
+    the proxy's (upstream-race for the POST that reached the client as a 502, absorbed for the
+    GET), the 502 finding names the race, and no finding blames a client pool."""
+    a, report = _report("proxy-nginx-tls")
+    kinds = {f.kind: f for f in a.findings}
+    assert "stale-reuse" not in kinds and "stale-reuse-retried" not in kinds
+    post, get = kinds["upstream-race"], kinds["upstream-race-absorbed"]
+    (raced_post,) = [r for r in report.races if r.method == "POST"]
+    (raced_get,) = [r for r in report.races if r.method == "GET"]
+    assert post.severity == "problem" and post.streams == (0, raced_post.stream)
+    assert f"client got 502 on stream 0 frame {raced_post.front_frame}" in post.text
+    assert "nginx only with proxy_next_upstream non_idempotent" in post.text
+    assert "proxy 127.0.0.1:9761" in post.advice and "upstream block" in post.advice
+    assert get.severity == "warning"
+    assert get.streams == tuple(sorted({0, raced_get.stream, raced_get.retry_stream}))
+    (gateway,) = [f for f in a.findings if "502 Bad Gateway" in f.text]
+    assert "1 of them from an upstream keep-alive race" in gateway.text
+    assert report.roles == {
+        0: ("front", "127.0.0.1:9761"),
+        **{s: ("upstream", "127.0.0.1:9761") for s in (1, 2, 3)},
+    }
+
+
+def test_tls_front_without_keys_links_nothing_and_says_what_cannot_be_known():
+    """Without the key log the front requests are inferred from records: no method, no path,
+    so no link (timing alone cannot tell a proxied request from the host's own traffic). The
+    upstream races are plain races of the client 127.0.0.1; their findings say that host also
+    serves TLS with an exchange open at that moment, and what that leaves unknown."""
+    a, report = _report("proxy-nginx-tls", keys=False)
+    assert report.links == () and report.roles == {} and report.proxies == ()
+    front = a.connections[0]
+    assert front.tls is not None and not front.tls.decrypted
+    assert front.requests == 5 and all(e.inferred for e in front.exchanges)
+    kinds = {f.kind: f for f in a.findings}
+    assert "upstream-race" not in kinds and "upstream-race-absorbed" not in kinds
+    lost, retried = kinds["stale-reuse"], kinds["stale-reuse-retried"]
+    assert lost.streams == (0, 2) and retried.streams == (0, 1)
+    for f in (lost, retried):
+        assert "also serves TLS at 127.0.0.1:9761 (stream 0, not decrypted)" in f.text
+        assert "cannot be known without the key log" in f.text
+    assert "whether its own client got a 502" in lost.text
+
+
+def test_encrypted_connections_elsewhere_or_idle_at_the_race_are_not_named():
+    """The note needs the same host and an encrypted exchange open when the raced request left:
+    a TLS server on another host, or one whose only exchange ended before, is not named."""
+    from katui.analysis.findings import findings
+
+    a, _ = _report("proxy-nginx-tls", keys=False)
+    front, *upstream = a.connections
+    named = findings(a.connections, [])
+    assert [f.kind for f in named if "also serves TLS" in f.text] == ["stale-reuse", "stale-reuse-retried"]
+    elsewhere = dataclasses.replace(front, server="10.0.0.9:443")
+    done_before = dataclasses.replace(front, exchanges=front.exchanges[:1])
+    for f in (elsewhere, done_before):
+        out = findings([f, *upstream], [])
+        stale = [x for x in out if x.kind.startswith("stale-reuse")]
+        assert len(stale) == 2 and not any("also serves TLS" in x.text or 0 in x.streams for x in stale)

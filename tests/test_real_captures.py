@@ -406,3 +406,44 @@ def test_the_detail_pane_shows_both_legs_of_a_proxied_request():
     assert "request 2: upstream stream 1 request 2 (frame 19, no answer), then stream 2 request 1" in front
     assert "request 2: front stream 0 request 2 (frame 15)" in connection_text(a, a.connections[1]).plain
     assert "proxy" not in connection_text(_a("haproxy-ka.pcap"), _a("haproxy-ka.pcap").connections[0]).plain
+
+
+def test_json_of_a_tls_terminating_proxy_with_and_without_the_key_log():
+    """proxy-nginx-tls (proxy.md): with the client's key log the JSON has the proxy roles, the
+    front -> upstream links and the two race outcomes nginx logged ('502, 200' for the GET, 502
+    for the POST); without it, no proxy section entries and inferred front requests."""
+    import json
+    import subprocess
+    import sys
+
+    def report(*extra):
+        out = subprocess.run(
+            [sys.executable, "-m", "katui", "report", str(REAL / "proxy-nginx-tls.pcap"), "--format", "json",
+             *extra], capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return json.loads(out)
+
+    keyed = report("--keylog", str(REAL / "proxy-nginx-tls.keys"))
+    conns = keyed["connections"]
+    assert conns[0]["proxy"] == {"role": "front", "proxy": "127.0.0.1:9761"}
+    assert all(c["proxy"] == {"role": "upstream", "proxy": "127.0.0.1:9761"} for c in conns[1:])
+    front = conns[0]["requests"]
+    assert [(r["method"], r["uri"], r["status"]) for r in front] == [
+        ("GET", "/api/warm", 200),
+        ("GET", "/api/race-get", 200),
+        ("POST", "/api/post-ok", 200),
+        ("POST", "/api/race-post", 502),
+        ("GET", "/api/after", 200),
+    ]
+    assert [len(r["upstream"]) for r in front] == [1, 2, 1, 1, 1]  # nginx's $upstream_status tries
+    px = keyed["proxies"]
+    assert sorted((r["method"], r["outcome"], r["front_status"]) for r in px["races"]) == [
+        ("GET", "absorbed", 200),
+        ("POST", "reached-client", 502),
+    ]
+    kinds = {f["kind"] for f in keyed["findings"]}
+    assert {"upstream-race", "upstream-race-absorbed"} <= kinds
+    sealed = report()
+    assert sealed["proxies"]["links"] == [] and sealed["proxies"]["races"] == []  # no upstream role known
+    assert all(c.get("proxy") is None for c in sealed["connections"])
+    assert all(r["inferred"] and r["method"] is None for r in sealed["connections"][0]["requests"])

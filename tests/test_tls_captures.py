@@ -11,7 +11,9 @@ from collections import Counter
 
 import pytest
 
+from katui.analysis.pipeline import analyze
 from katui.report import jsonout, text
+from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES, analysed
 
 REAL = SAMPLES / "real"
@@ -44,6 +46,10 @@ CASES = {  # name -> per stream: (close reason, the side that decided to close)
     "tls13-curl": [("unknown", "client"), ("stale-reuse", "server"), ("unknown", "client")],
     "tls13-limit": [("request-limit", "server"), ("request-limit", "server"), ("unknown", "client")],
     "tls13-early-request": [("unknown", "client")],
+    "seed-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
+    "seed-tls12": [("idle-timeout", "server"), ("idle-timeout", "server")],
+    "seed-resume-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
+    "seed-resume-tls12": [("idle-timeout", "server"), ("idle-timeout", "server")],
 }
 
 
@@ -185,3 +191,82 @@ def test_tls13_tickets_after_the_first_request_are_told_from_its_response():
     assert (first.request.frame, first.response.first_frame, first.response.body_bytes) == (8, 12, 197)
     assert 390_000 < first.ttfb_ns < 410_000
     assert (10, "NewSessionTicket? ×2 (encrypted)") in c.tls.labels
+
+
+# nginx's access log in tls.md: $connection $connection_requests $ssl_protocol
+# $ssl_session_reused $status "$request" $msec
+ACCESS = re.compile(r'^(\d+) (\d+) (TLSv1\.[23]) ([.r]) (\d{3}) "GET (\S+) HTTP/1\.1" (\d+\.\d+)$', re.M)
+
+
+def _access(name: str) -> list[tuple[int, int, str, bool, int, str, float]]:
+    section = (REAL / "tls.md").read_text().split(f"## tls-{name}.pcap")[1].split("## ")[0]
+    block = section.split("nginx access log:")[1].split("tshark with the key log:")[0]
+    return [
+        (int(c), int(n), proto, reused == "r", int(status), uri, float(msec))
+        for c, n, proto, reused, status, uri, msec in ACCESS.findall(block)
+    ]
+
+
+SEEDS = ["seed-tls13", "seed-tls12", "seed-resume-tls13", "seed-resume-tls12"]
+
+
+@pytest.mark.parametrize("name", SEEDS)
+@pytest.mark.parametrize("keys", [False, True])
+def test_seed_experiment_over_https_matches_nginx(name, keys):
+    """The seed article over HTTPS (nginx keepalive_timeout 5s; a client sleeping 2 s, 6 s, 8 s
+    after its requests), with and without the key log, against nginx's access log: requests 1
+    and 2 on nginx's connection 1 (the second reused after 2 s, as $msec says), nginx closing it
+    5 s later with close_notify then FIN, request 3 on a new connection, resumed exactly when
+    nginx says so ($ssl_session_reused), closed the same way; the timeout inferred for the SNI
+    is ~5 s. A client RST after nginx's close_notify + FIN (requests always; the resuming client
+    after its last request, when it exits with the close_notify unread) is the normal ending:
+    no finding, and the evidence says why."""
+    pcap = str(REAL / f"tls-{name}.pcap")
+    a = analyze(pcap, keylog=KeyLog.read(str(REAL / f"tls-{name}.keys"))) if keys else analysed(pcap)
+    log = _access(name)
+    version = "TLS 1.3" if name.endswith("13") else "TLS 1.2"
+    proto = version.replace(" ", "v")  # nginx's $ssl_protocol: TLSv1.3
+    assert [(c, n, p) for c, n, p, *_ in log] == [(1, 1, proto), (1, 2, proto), (2, 1, proto)]
+    # nginx's connections are katui's streams, its $connection_requests the exchange numbers
+    mine = [(c.stream + 1, e.n) for c in a.connections for e in c.exchanges]
+    assert mine == [(c, n) for c, n, *_ in log]
+    gap = log[1][6] - log[0][6]  # nginx's own clock between requests 1 and 2
+    reused = a.connections[0].exchanges[1]
+    assert reused.reused and abs(reused.idle_before_ns / 1e9 - gap) < 0.01
+    if keys:
+        assert [e.request.uri for c in a.connections for e in c.exchanges] == [u for *_, u, _ in log]
+        assert all(e.response.status == 200 for c in a.connections for e in c.exchanges)
+    resumed_by_nginx = {c: r for c, n, _, r, *_ in log if n == 1}
+    for c in a.connections:
+        t = c.tls
+        assert (t.version, t.sni, t.decrypted) == (version, "localhost", keys)
+        assert t.resumed == resumed_by_nginx[c.stream + 1] and t.full_handshake == (not t.resumed)
+        assert t.close_notify == ("server",)
+        cl = c.close
+        assert (cl.reason, cl.by, cl.how, cl.closer) == ("idle-timeout", "server", "fin", "server")
+        assert 5.0e9 <= cl.idle_before_ns < 5.1e9
+        # with keys the close_notify is read, not guessed from a record's size: it says so
+        assert ("server close_notify before the first FIN or RST" in cl.evidence) == keys
+        # the resuming client reads the close_notify before its third request: then a FIN
+        client_rst = not (name.startswith("seed-resume") and c.stream == 0)
+        assert len(cl.rst_frames) == client_rst
+        if client_rst:
+            (rst,) = cl.rst_frames
+            assert rst > cl.frame and rst == c.last_frame
+            assert f"client RST frame {rst} after the server's close_notify and FIN" in cl.evidence[-1]
+            assert "the normal ending, not an abort" in cl.evidence[-1]
+    assert [c.tls.resumed for c in a.connections] == [False, name.startswith("seed-resume")]
+    assert not [f for f in a.findings if f.severity != "info"]
+    t = a.timeout
+    assert t.server == f"127.0.0.1:{a.connections[0].server.rsplit(':', 1)[1]} (localhost)"
+    assert t.estimate_ns == 5_000_000_000 and 2.0e9 < t.low_ns < t.high_ns < 5.1e9
+
+
+def test_the_ladder_does_not_mark_the_normal_ending_as_a_reset():
+    """requests' RST after nginx's close_notify + FIN is labelled as the normal ending, with no
+    ✖; the RST nginx sends for a request after its close (a stale reuse) keeps its ✖."""
+    rows = [r for r in text.render(_a("seed-tls13"), ladder=True).splitlines() if "│" in r and " RST" in r]
+    assert len(rows) == 2  # one per connection
+    assert all("normal ending (close_notify unread)" in r and "✖" not in r for r in rows)
+    stale = [r for r in text.render(_a("tls13-stale"), ladder=True).splitlines() if "│" in r and " RST" in r]
+    assert stale and all("✖ reset" in r and "normal ending" not in r for r in stale)

@@ -286,3 +286,34 @@ async def test_j_jumps_between_the_two_legs_of_a_proxied_request():
         await pilot.press("l", "J")
         await pilot.pause()
         assert plain.main.conn.stream == 0
+
+
+async def test_j_jumps_from_a_decrypted_tls_front_to_its_upstream_request():
+    # proxy-nginx-tls with the client's key log: front request 4 (POST /api/race-post, frame 46)
+    # went upstream at frame 51 on stream 2 (raced, not retried: nginx answered 502); without the
+    # key log the front is records only and J links nothing.
+    from katui.tls.keylog import KeyLog
+
+    path = SAMPLES / "real" / "proxy-nginx-tls.pcap"
+    app = KatuiApp(str(path), keylog=KeyLog.read(str(path.with_suffix(".keys"))))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        table = app.main.query_one("#connections")
+        assert table.cells(0)[5] == "127.0.0.1:9761 ⇄ front"
+        app.main.jump_to((0, 46))
+        await pilot.pause()
+        await pilot.press("J")
+        await pilot.pause()
+        assert app.main.conn.stream == 2 and app.main.query_one("#ladder").frame == 51
+        await pilot.press("J")
+        await pilot.pause()
+        assert app.main.conn.stream == 0 and app.main.query_one("#ladder").frame == 46
+    sealed = KatuiApp(str(path))
+    async with sealed.run_test(size=(100, 30)) as pilot:
+        await settle(sealed, pilot)
+        assert sealed.main.query_one("#connections").cells(0)[5] == "127.0.0.1:9761"
+        sealed.main.jump_to((0, 46))
+        await pilot.pause()
+        await pilot.press("J")
+        await pilot.pause()
+        assert sealed.main.conn.stream == 0

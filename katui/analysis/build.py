@@ -10,7 +10,7 @@ from katui.model import Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
-from katui.tls.verdicts import tls_close
+from katui.tls.verdicts import normal_reset, tls_close
 
 
 def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
@@ -122,6 +122,7 @@ def _tls_connection(
     if not close.evidence and close.frame is not None:
         how = "RST" if close.how == "rst" else "FIN"
         close = replace(close, evidence=(f"{close.by} {how} frame {close.frame}",))
+    close = _unread_close_notify(f, close, info.close_notify, notified_by, False)
     return _connection(f, exchanges, requests, close, False, None, info)
 
 
@@ -141,7 +142,29 @@ def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: in
     if by != f.close_by:
         close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
     info = tls_exchanges.info(conv)
+    if f.close_ts_ns is not None:
+        close = _unread_close_notify(f, close, info.close_notify, notified_by, True)
     return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
+
+
+def _unread_close_notify(
+    f: ConnectionFacts, close: Close, alerts: tuple[str, ...], notified_by: str | None, decrypted: bool
+) -> Close:
+    """``close`` with the evidence only TLS records give: the close_notify (read with keys; the
+    without-keys explanation names it already), and a client's RST after the server's
+    close_notify and FIN (:func:`katui.tls.verdicts.normal_reset`). ``alerts``: the senders of
+    the connection's alerts in order."""
+    ev = list(close.evidence)
+    if decrypted and notified_by is not None:
+        ev.append(f"{notified_by} close_notify before the first FIN or RST")
+    normal = [r for r in close.rst_frames if normal_reset(close, alerts, r, not f.server_rst)]
+    if normal:
+        ev.append(
+            f"client RST frame {normal[0]} after the server's close_notify and FIN: as from a "
+            "client that closes its socket with the close_notify unread (its kernel resets "
+            "instead of sending FIN), the normal ending, not an abort"
+        )
+    return close if len(ev) == len(close.evidence) else replace(close, evidence=tuple(ev))
 
 
 def _exchanges(c: HttpConversation | TlsConversation) -> tuple[tuple[Exchange, ...], int]:

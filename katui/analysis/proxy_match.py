@@ -31,6 +31,10 @@ links). Concurrent identical requests are told apart by elimination: a front req
 most one answered upstream request (no mirroring), so when one answered upstream request can
 only be front request F's, F is no candidate for the other answered ones; repeated until
 nothing changes. Such links say ``by elimination``.
+
+Requests inferred from TLS records (a front leg without its key log) are never matched: they
+have no method and no path, and timing alone cannot tell a request the proxy forwarded from the
+host's own traffic (see ``katui.analysis.findings.races`` for what such a race then says).
 """
 
 from __future__ import annotations

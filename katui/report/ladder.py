@@ -33,6 +33,7 @@ from katui.model import (
     Connection,
 )
 from katui.textsafe import safe_text
+from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
 
 TIME_MODES = ("rel", "conn", "delta", "local", "utc")
@@ -255,7 +256,10 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         label = f"{label} [{', '.join(parts)}]".strip()
     fl = t.flags[i]
     time = fmt_clock(ts, time_mode == "utc") if shown is None else fmt_time(shown)
-    return FrameLine(frame, time, c2s, flag_text(fl), t.plen[i], sa, label, "RST" if fl & RST else "")
+    problem = "RST" if fl & RST else ""
+    if problem and conn.tls is not None and normal_reset(conn.close, conn.tls.close_notify, frame, c2s):
+        problem, label = "", f"{label} normal ending (close_notify unread)".strip()
+    return FrameLine(frame, time, c2s, flag_text(fl), t.plen[i], sa, label, problem)
 
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:

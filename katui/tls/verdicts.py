@@ -101,6 +101,21 @@ def tls_close(
     )
 
 
+def normal_reset(close: Close, close_notify: tuple[str, ...], frame: int, from_client: bool) -> bool:
+    """True for a client RST at ``frame`` after the server's close_notify (the first alert,
+    ``close_notify`` as in :attr:`TlsInfo.close_notify`) and FIN: Python clients close a socket
+    holding the unread close_notify, so their kernel resets instead of sending FIN. That is the
+    normal ending of a connection the server closed, not an abort."""
+    return (
+        from_client
+        and close_notify[:1] == ("server",)
+        and (close.by, close.how) == ("server", "fin")
+        and close.frame is not None
+        and frame > close.frame
+        and frame in close.rst_frames
+    )
+
+
 def request_limits(conns: list[Connection]) -> list[Connection]:
     """``conns`` with the ``unknown`` closes that show a request limit made ``request-limit``.
 

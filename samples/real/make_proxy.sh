@@ -28,10 +28,16 @@
 #                        resets a request arriving after 1 s idle (an emulated race): a GET and
 #                        a POST raced; HAProxy's default retry-on
 #   proxy-haproxy-retry  the same with 'retry-on conn-failure empty-response' (9450 -> 9449)
+#   proxy-nginx-tls      nginx terminating TLS 1.3 (listen ssl, self-signed certificate made here)
+#                        on 127.0.0.1:9761, plain HTTP upstream to Node on 127.0.0.1:9760
+#                        (keepAliveTimeout 1000 ms, below nginx's upstream keepalive_timeout of
+#                        60 s): the race client as in proxy-nginx-race, over HTTPS, writing its
+#                        key log to proxy-nginx-tls.keys
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests and uvicorn
-# (installed with pip if missing). Ports 9441-9459 must be free. Configs live in a private temp
+# (installed with pip if missing), openssl for proxy-nginx-tls. Ports 9441-9459 and 9760-9761
+# must be free. Configs live in a private temp
 # dir. Every process started here is stopped by its own PID.
 #
 #   bash samples/real/make_proxy.sh                      # all scenarios
@@ -89,7 +95,7 @@ start_capture() {  # start_capture FILE PORT...
     # mode each ring slot holds a whole snap length (256 KiB): the default 2 MiB buffer holds 8
     # packets and a burst on loopback overflows it, hence -B (KiB).
     tcpdump -i any -B 65536 -U --immediate-mode -Z root -w "$file" \
-        "tcp portrange 9401-9499 and (tcp port $ports)" 2>"$WORK/tcpdump.err" &
+        "tcp portrange 9401-9799 and (tcp port $ports)" 2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     for _ in $(seq 200); do
         if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
@@ -152,8 +158,10 @@ proxy_log() {
     cat <<CONF
 log_format proxy '\$msec \$remote_addr:\$remote_port conn=\$connection req=\$connection_requests '
                      '"\$request" \$status up=\$upstream_addr upstatus=\$upstream_status '
-                     'uptime=\$upstream_response_time rid=\$$2';
+                     'uptime=\$upstream_response_time rid=\$$2${FRONT_TLS:+ tls=\$ssl_protocol '
+                     'reused=\$ssl_session_reused}';
     access_log $WORK/$1.nginx-access.log proxy;
+    ${FRONT_TLS:-}
 CONF
 }
 
@@ -353,6 +361,20 @@ scenario() {
         haproxy_front "$name" 9448 9447 node
         start 9448 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
         run "$name" "9448 9447" http://127.0.0.1:9448 reset "$LAST_PID" ;;
+    proxy-nginx-tls)
+        openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+            -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+        FRONT_TLS="ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem; ssl_protocols TLSv1.3;"
+        node_backend "$name" 9760 1000
+        nginx_front "$name" "127.0.0.1:9761 ssl" 9760
+        FRONT_TLS=
+        start_nginx "$name" 9761 front
+        # requests trusts the certificate made above and writes its TLS secrets (urllib3 2 reads
+        # $SSLKEYLOGFILE), so the capture can be decrypted
+        SSLKEYLOGFILE="$WORK/$name.keys" REQUESTS_CA_BUNDLE="$WORK/cert.pem" \
+            run "$name" "9761 9760" https://localhost:9761 race "$LAST_PID"
+        mv "$WORK/$name.keys" "$OUT/$name.keys"
+        chmod 644 "$OUT/$name.keys" ;;
     proxy-haproxy-retry)
         node_backend "$name" 9449 10000 1000
         haproxy_front "$name" 9450 9449 node "retry-on conn-failure empty-response"
@@ -364,7 +386,7 @@ scenario() {
 
 ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends proxy-nginx-forwarded
      proxy-nginx-rewrite
-     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry)
+     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry proxy-nginx-tls)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

@@ -3,10 +3,17 @@
 # its client wrote (tls-*.keys), and the manifest tls.md (nginx's access log per capture and the
 # requests tshark finds with the key log: the decrypted truth katui's inference is checked against).
 #
-# For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9501-9599) with a self-signed
-# certificate made here with openssl, `ssl_protocols TLSv1.2 TLSv1.3` and `keepalive_timeout 2s`;
-# tcpdump on loopback for that port; the client from tls_clients.py; then everything started here
-# is stopped by its PID (other nginx instances may run on this machine: nothing is killed by name).
+# For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9501-9599; 9750-9753 for the
+# seed captures) with a self-signed certificate made here with openssl, `ssl_protocols TLSv1.2
+# TLSv1.3` and `keepalive_timeout 2s`; tcpdump on loopback for that port; the client from
+# tls_clients.py; then everything started here is stopped by its PID (other nginx instances may
+# run on this machine: nothing is killed by name).
+#
+# The seed experiment over HTTPS (seed-tls13 on 9750, seed-tls12 on 9751): nginx with
+# `keepalive_timeout 5s` (and only TLSv1.3, or only TLSv1.2), a requests.Session sleeping 2 s,
+# 6 s and 8 s after its three requests, as in /work/shared/seed-article.md; seed-resume-tls13
+# (9752) and seed-resume-tls12 (9753): the same timings from a client that resumes its TLS
+# session on the new connection (Python's ssl module on raw sockets).
 #
 # Needs root (tcpdump on lo), nginx with the ssl module, openssl, tcpdump, curl, tshark, and
 # python3 with requests, httpx and aiohttp.
@@ -31,9 +38,9 @@ source "$HERE/../scripts/capture.sh"
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
-# start_nginx PORT HTTP_DIRECTIVES [LISTEN_OPTIONS]
+# start_nginx PORT HTTP_DIRECTIVES LISTEN_OPTIONS KEEPALIVE_TIMEOUT SSL_PROTOCOLS
 start_nginx() {
-    local port=$1 http_extra=$2 listen_extra=${3:-}
+    local port=$1 http_extra=$2 listen_extra=$3 keepalive=$4 protocols=$5
     local conf="$WORK/nginx-$port.conf"
     rm -f "$WORK/error.log"
     : >"$WORK/access.log"
@@ -44,7 +51,7 @@ pid $WORK/nginx-$port.pid;
 error_log $WORK/error.log info;
 events { worker_connections 64; }
 http {
-    log_format katui '\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status "\$request"';
+    log_format katui '\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status "\$request" \$msec';
     access_log $WORK/access.log katui;
     default_type text/plain;
     client_body_temp_path $WORK/tmp-body;
@@ -54,9 +61,9 @@ http {
     scgi_temp_path        $WORK/tmp-scgi;
     ssl_certificate       $WORK/cert.pem;
     ssl_certificate_key   $WORK/key.pem;
-    ssl_protocols         TLSv1.2 TLSv1.3;
+    ssl_protocols         $protocols;
     ssl_session_cache     shared:katui$port:1m;
-    keepalive_timeout     2s;
+    keepalive_timeout     $keepalive;
     $http_extra
     server {
         listen 127.0.0.1:$port ssl $listen_extra;
@@ -75,17 +82,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run_scenario SCENARIO PORT HTTP_DIRECTIVES LISTEN_OPTIONS
+# run_scenario SCENARIO PORT HTTP_DIRECTIVES LISTEN_OPTIONS KEEPALIVE_TIMEOUT SSL_PROTOCOLS
 #   -> $OUT/tls-SCENARIO.pcap, .keys, $WORK/tls-SCENARIO.access
 run_scenario() {
-    local scenario=$1 port=$2 http_extra=$3 listen_extra=$4
+    local scenario=$1 port=$2 http_extra=$3 listen_extra=$4 keepalive=$5 protocols=$6
     local name=tls-$scenario
     log "=== $name (port $port) ==="
-    start_nginx "$port" "$http_extra" "$listen_extra"
+    start_nginx "$port" "$http_extra" "$listen_extra" "$keepalive" "$protocols"
     start_capture "$WORK/$name.pcap" "$port"
     rm -f "$WORK/$name.keys"
     SSLKEYLOGFILE="$WORK/$name.keys" timeout 60 "$PY" "$CLIENTS" "$scenario" "$port"
-    sleep 2.5                                 # past keepalive_timeout: nginx closes what is left
+    sleep "$(( ${keepalive%s} ))".5            # past keepalive_timeout: nginx closes what is left
     stop_capture
     stop_nginx
     cp "$WORK/access.log" "$WORK/$name.access"
@@ -96,11 +103,36 @@ run_scenario() {
 
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
-                 [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511)
+                 [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
+                 [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
 declare -A LISTEN=([h2-curl]=http2)
+declare -A KEEPALIVE=([seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
+declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
+                      [seed-resume-tls12]=TLSv1.2)
+# What a section's capture shows beyond the logs (printed under its heading)
+declare -A NOTE=(
+    [seed-tls13]="The seed article's experiment over HTTPS. requests.Session: request 1; 2 s later request 2
+on the same connection (nginx: \$connection 1, \$connection_requests 2; 2.00 s apart by \$msec);
+6 s later nginx has closed it after 5 s idle (close_notify, in TLS 1.3 a 19-byte
+application-data record, then FIN); the client's RST follows when requests finds the connection
+dropped before request 3 (it closes the socket with the close_notify unread), and request 3
+opens a new connection with a full handshake (\$ssl_session_reused '.': requests does not resume
+TLS sessions). nginx closes that one 5 s later the same way; the client's RST comes when the
+script exits. nginx's two NewSessionTickets on the second connection arrive after its request
+and before the response."
+    [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
+(26 bytes with AES-GCM), told without keys by its record type."
+    [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
+sockets). It reads nginx's close_notify (EOF) before opening the new connection, so it closes
+the first one with a FIN, not a RST; the new connection resumes the session with a pre-shared
+key (one round trip, no Certificate; nginx: \$ssl_session_reused 'r'). The second connection
+ends with the client's RST: the script exits with nginx's close_notify unread."
+    [seed-resume-tls12]="The same with TLS 1.2: the resumed handshake is abbreviated (a session ticket, the session ID
+echoed, the server's ChangeCipherSpec first: one round trip)."
+)
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request)
+     h2-curl cbc tls13-early-request seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
@@ -110,7 +142,8 @@ names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
 [[ ${MANIFEST_ONLY:-0} == 1 ]] && names=()   # only rewrite tls.md from the captures there
 for n in "${names[@]}"; do
-    run_scenario "$n" "${PORT[$n]}" "${EXTRA[$n]:-}" "${LISTEN[$n]:-}"
+    run_scenario "$n" "${PORT[$n]}" "${EXTRA[$n]:-}" "${LISTEN[$n]:-}" "${KEEPALIVE[$n]:-2s}" \
+        "${PROTOCOLS[$n]:-TLSv1.2 TLSv1.3}"
 done
 
 # The manifest: what nginx logged, and the requests tshark decrypts with the key log.
@@ -118,8 +151,10 @@ done
     echo "# TLS captures (made by make_tls.sh)"
     echo
     echo "nginx 1.22, \`ssl_protocols TLSv1.2 TLSv1.3\`, \`keepalive_timeout 2s\`, a self-signed"
-    echo "certificate; clients and what they do: see tls_clients.py. Access log format:"
-    echo "\`\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status \"\$request\"\`."
+    echo "certificate; clients and what they do: see tls_clients.py. The seed captures (tls-seed-*):"
+    echo "\`keepalive_timeout 5s\` and one protocol each (see make_tls.sh). Access log format:"
+    echo "\`\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status \"\$request\"\`,"
+    echo "then \`\$msec\` (the time nginx logged the request) in the sections made since the seed captures."
     echo "The decrypted truth is \`tshark -2 -r F -o tls.keylog_file:F.keys -d tcp.port==PORT,tls -Y http.request\`"
     echo "(tcp.stream, frame, request); katui's view without keys follows it (with the key log, katui's"
     echo "request frames equal tshark's: tests/test_tls_decrypt.py)."
@@ -129,6 +164,10 @@ done
         echo
         echo "## tls-$n.pcap (port ${PORT[$n]})"
         echo
+        if [[ -n ${NOTE[$n]:-} ]]; then
+            echo "${NOTE[$n]}"
+            echo
+        fi
         if [[ -f "$WORK/tls-$n.access" ]]; then
             echo "nginx access log:"
             echo

@@ -43,6 +43,56 @@ def requests_seed(port: int) -> None:
         print(s.get(url + f"after-{pause}s", verify=False).status_code)
 
 
+def seed_article(port: int) -> None:
+    """The seed experiment (seed-article.md) over HTTPS: a requests.Session that sleeps 2 s, 6 s
+    and 8 s after its three requests, against nginx with keepalive_timeout 5s: the second
+    request reuses the connection, nginx closes it 5 s later, the third opens a new one, which
+    nginx closes 5 s later, before the script ends."""
+    import requests
+
+    s = requests.Session()
+    for i, pause in enumerate((2, 6, 8)):
+        r = s.get(f"https://localhost:{port}/httptest{i + 1}", verify=False)
+        print(f"{time.time():.3f}", r.status_code, r.text.strip())
+        time.sleep(pause)
+
+
+def _get(s: ssl.SSLSocket, path: str) -> bytes:
+    """One keep-alive GET on ``s``; returns the response (nginx's small bodies have a
+    Content-Length; reads are bounded)."""
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path.encode())
+    got = b""
+    for _ in range(20):
+        got += s.recv(65536)
+        head, _, body = got.partition(b"\r\n\r\n")
+        length = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length:")]
+        if length and len(body) >= int(length[0].split(b":")[1]):
+            break
+    return got
+
+
+def seed_resume(port: int) -> None:
+    """The seed article's timings with a client that resumes its TLS session: Python's ssl
+    module on raw sockets (requests and urllib3 never pass a session on), 2 s then 6 s after
+    its requests; when it finds the connection closed (nginx's close_notify, read as EOF), it
+    opens a new one resuming the session of the first (a TLS 1.2 session ticket or a TLS 1.3
+    pre-shared key), sends request 3 and waits 8 s."""
+    ctx = _context()  # the protocol is nginx's choice: ssl_protocols differs per scenario
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+    for i, pause in enumerate((2, 6)):
+        print(f"{time.time():.3f}", _get(s, f"/resume{i + 1}")[:15])
+        time.sleep(pause)
+    print("closed by the server:", s.recv(65536) == b"")  # close_notify: EOF
+    session = s.session
+    s.close()
+    s = ctx.wrap_socket(
+        socket.create_connection(("127.0.0.1", port)), server_hostname="localhost", session=session
+    )
+    print(f"{time.time():.3f}", _get(s, "/resume3")[:15], "resumed:", s.session_reused)
+    time.sleep(8)
+    s.close()
+
+
 def requests_limit(port: int) -> None:
     """Seven requests on a server with keepalive_requests 3: it closes after every third."""
     import requests
@@ -203,6 +253,10 @@ SCENARIOS = {
     "h2-curl": curl_h2,
     "cbc": cbc,
     "tls13-early-request": early_request,
+    "seed-tls13": seed_article,
+    "seed-tls12": seed_article,
+    "seed-resume-tls13": seed_resume,
+    "seed-resume-tls12": seed_resume,
 }
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ DECODE_AS: dict[str, list[str]] = {
     "proxy-haproxy-reuse.pcap": ["tcp.port==9446,http", "tcp.port==9445,http"],
     "proxy-haproxy-race.pcap": ["tcp.port==9448,http", "tcp.port==9447,http"],
     "proxy-haproxy-retry.pcap": ["tcp.port==9450,http", "tcp.port==9449,http"],
+    # TLS front (decoded without keys: no HTTP in it for tshark either), plain HTTP upstream
+    "proxy-nginx-tls.pcap": ["tcp.port==9761,tls", "tcp.port==9760,http"],
     # port 9000; tshark 4.0.17 gives identical output without it
     "zeek__spicy_gap-recovery.pcap": ["tcp.port==9000,http"],
 }

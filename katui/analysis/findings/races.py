@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 from katui.analysis.findings.common import (
     EXAMPLES,
@@ -16,6 +17,7 @@ from katui.analysis.findings.common import (
     server_words,
 )
 from katui.analysis.proxy import ProxyReport
+from katui.analysis.proxy_match import endpoint_host
 from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
@@ -42,14 +44,15 @@ def _stale(conns, by_server):
         who = server_words(conns, server)
         if lost:
             cs = [c for c, _ in lost]
-            out.append(grouped_finding(
+            fronts = _sealed_fronts(conns, cs)
+            out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and got a reset, "
                 "with no retry in the capture: the client saw an error (requests: 'Connection "
                 "aborted', httpx: 'Server disconnected without sending a response', others: "
                 "'Connection reset by peer'; behind a proxy, a 502)",
                 advice, server, _rst_frame,
-            ))  # fmt: skip
+            ), cs[0], fronts, "whether its own client got a 502"))  # fmt: skip
         if sealed:
             out.append(grouped_finding(
                 "stale-reuse", "warning", sealed,
@@ -61,19 +64,66 @@ def _stale(conns, by_server):
             ))  # fmt: skip
         if retried:
             cs = [c for c, _ in retried]
+            fronts = _sealed_fronts(conns, cs)
             how = "; ".join(
                 f"stream {c.stream} retried on stream {r.stream} (frame {r.exchanges[0].request.frame}"
                 f", {r.exchanges[0].response.status if r.exchanges[0].response else 'no response'})"
                 for c, r in retried[:EXAMPLES]
             )
-            out.append(Finding(
+            out.append(_with_fronts(Finding(
                 "stale-reuse-retried", "warning", cs[0].stream, _rst_frame(cs[0]),
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
                 f"connection the server was closing) and the client retried on a new connection "
                 f"({how}): the race cost a retry and a handshake, not an error.",
                 advice, streams=tuple(c.stream for c in cs), server=server, count=len(cs),
-            ))  # fmt: skip
+            ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
     return out
+
+
+def _sealed_fronts(conns: list[Connection], raced: list[Connection]) -> list[Connection]:
+    """TLS connections katui could not decrypt, served by the host that sent a raced request,
+    with an inferred exchange open when it was sent: the raced connection may be the upstream
+    leg of a proxy whose front leg is encrypted. No link is made from them (method and path are
+    encrypted, and timing alone cannot tell a proxied request from the host's own): they only
+    make the finding say what cannot be known."""
+    times = [(endpoint_host(c.client), c.server, _raced_start(c)) for c in raced]
+    out = []
+    for f in conns:
+        if f.tls is None or f.tls.decrypted:
+            continue
+        host = endpoint_host(f.server)  # an IPv6 front and an IPv4 upstream on one host match
+        for client, server, t in times:
+            if t is None or client != host or server == f.server:
+                continue
+            if any(_open_at(e, t) for e in f.exchanges):
+                out.append(f)
+                break
+    return out
+
+
+def _raced_start(c: Connection) -> int | None:
+    ex = next((e for e in c.exchanges if e.n == c.close.exchange and e.req >= 0), None)
+    return None if ex is None else ex.request.start_ns
+
+
+def _open_at(e, t: int) -> bool:
+    """An exchange whose request had started and whose response had not by ``t``."""
+    return e.req >= 0 and e.request.start_ns <= t and (e.resp < 0 or e.response.start_ns >= t)
+
+
+def _with_fronts(f: Finding, c: Connection, fronts: list[Connection], unknown: str) -> Finding:
+    """``f`` saying what the encrypted connections that may be its front leg leave unknown (the
+    ``unknown`` words), and covering them."""
+    if not fronts:
+        return f
+    first = fronts[0]
+    others = f" and {plural(len(fronts) - 1, 'other')}" if len(fronts) > 1 else ""
+    text = (f"{f.text} The client {host_of(c.client)} also serves TLS at {first.server} (stream "
+            f"{first.stream}{others}, not decrypted) with an exchange open at that moment: if it "
+            f"is a proxy, which of its requests this was and {unknown} cannot be known without "
+            "the key log of those connections; its upstream keep-alive timeout would then be "
+            "the setting to lower.")  # fmt: skip
+    return replace(f, text=text, streams=tuple(sorted({*f.streams, *(x.stream for x in fronts)})))
 
 
 def _rst_frame(c: Connection) -> int | None:
@@ -131,9 +181,9 @@ def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
         setting = proxy_upstream_setting(conns, first.proxy, proxied.roles)
         advice = (f"The reusing side is {proxy}: set {setting}{below}, or raise the backend's "
                   f"idle timeout{backend} above the proxy's.")  # fmt: skip
-        streams = tuple(
-            sorted({r.stream for r in races} | {r.front_stream for r in races if r.front_stream is not None})
-        )
+        # every stream the text names: the raced upstream, the front and the retry's connection
+        named = {r.front_stream for r in races} | {r.retry_stream for r in races}
+        streams = tuple(sorted({r.stream for r in races} | (named - {None})))
         if outcome == "reached-client":
             how = "; ".join(
                 f"upstream stream {r.stream} frame {r.request_frame} -> client got "
