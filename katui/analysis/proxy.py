@@ -17,13 +17,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from katui.analysis.proxy_match import Rewrite, endpoint_host, header_evidence, match_requests
+from katui.analysis.proxy_headers import agreeing_headers
+from katui.analysis.proxy_match import Rewrite, endpoint_host, match_requests
 from katui.model import Connection, Exchange
 
 HOW = "timing+method+path"
+"""What every link rests on; the tracing headers that agree are appended (``+x-request-id``)."""
 HOW_REWRITTEN = "timing+method+path-tail"
-"""The path matched after the proxy replaced its prefix (``/api/x`` -> ``/v1/x``)."""
-"""How a link is made today (headers such as X-Forwarded-For are not parsed yet)."""
+"""The same when the path matched after the proxy replaced its prefix (``/api/x`` -> ``/v1/x``)."""
 
 ELIMINATED = ", by elimination"
 """Appended to :data:`HOW` when other candidates had to be ruled out first."""
@@ -184,6 +185,11 @@ class ProxyReport:
         """The link of upstream request ``n`` on ``stream`` to its front request, if any."""
         return self.by_upstream.get((stream, n))
 
+    def upstream_proxy(self) -> dict[int, str]:
+        """Upstream stream -> the proxy whose upstream leg it is, from the links (in a proxy
+        chain the middle connection is one proxy's upstream and the next one's front)."""
+        return {k.upstream_stream: k.proxy for k in self.links}
+
     def race_groups(self) -> tuple[RaceGroup, ...]:
         """The races grouped by backend, outcome and method."""
         groups: dict[tuple[str, str, str], list[UpstreamRace]] = defaultdict(list)
@@ -209,7 +215,7 @@ def find_proxy_links(conns: Iterable[Connection]) -> ProxyReport:
     for m in match_requests(conns):
         fc, fe = m.front
         for attempt, ((uc, ue), rewrite) in enumerate(m.upstream, 1):
-            headers = header_evidence(fe.request, endpoint_host(fc.client), ue.request) or ()
+            headers = agreeing_headers(fe.request, endpoint_host(fc.client), ue.request)
             base = HOW_REWRITTEN if rewrite[1] else HOW
             how = "+".join((base, *headers)) + (ELIMINATED if m.eliminated else "")
             links.append(_link(fc, fe, uc, ue, attempt, rewrite, how))

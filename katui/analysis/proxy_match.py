@@ -5,7 +5,8 @@ A capture taken on a proxy host (``tcpdump -i any``) holds the client -> proxy c
 connection to server ``P`` is linked to an upstream request when
 
 - the upstream connection is opened by the host of ``P`` (the same address, or both loopback,
-  so an IPv6 front and an IPv4 upstream on one machine still match) to another server;
+  so an IPv6 front and an IPv4 upstream on one machine still match) to another server, or
+  from another address of the proxy's, known by a request id (:mod:`proxy_headers`);
 - the upstream request starts at or after the front request's first frame (its head has then
   arrived: katui does not record where a head ends, and a head fits one segment) and before
   the front response starts (or, with no front response, before the front connection's last
@@ -13,24 +14,21 @@ connection to server ``P`` is linked to an upstream request when
 - its response, if any, starts no later than the front response (a proxy forwards what it
   received; it cannot answer before the backend did);
 - it has the same method, and the same path or the front path with a prefix stripped
-  (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does); only when a
-  front request has no such candidate, a path with its prefix replaced (``/api/x`` ->
-  ``/v1/x``, as ``proxy_pass http://b/v1/;`` does; the tail must be a whole segment or more).
-
-The headers a proxy passes on or adds narrow this down and widen it (:data:`TRACE_HEADERS`):
-an id header (``X-Request-Id`` and its kin) present on both requests with different values
-rules the pair out, with the same value it is evidence; the front client the proxy names
-(``X-Forwarded-For``'s last hop, ``X-Real-IP``, ``Forwarded: for=``) rules out front requests
-from other clients, and ties an upstream connection to the proxy when the proxy's upstream
-address is not its front address (a proxy with one address per network).
+  (``/api/x`` -> ``/x``, as ``location /api/ { proxy_pass http://b/; }`` does). Failing that,
+  the path with its prefix replaced (``/api/x`` -> ``/v1/x``, as ``proxy_pass http://b/v1/;``
+  does), only for upstream requests no front request has a same-path claim on, on a tail with
+  a path segment (not a query alone), and only when the proxy made the same replacement for at
+  least :data:`MIN_REWRITE_USES` front requests (one coincidence is no configuration);
+- no request id ties either request to another request (:func:`proxy_headers.id_owners`).
 
 Links are made only when unambiguous: each upstream request has exactly one front request it
 could belong to, and each front request's candidates are at most one answered upstream request
 plus unanswered ones before it (a proxy retries only a request that failed; a retry is two
-links). Concurrent identical requests are told apart by elimination: a front request causes at
-most one answered upstream request (no mirroring), so when one answered upstream request can
-only be front request F's, F is no candidate for the other answered ones; repeated until
-nothing changes. Such links say ``by elimination``.
+links). A request id both carry settles it. Concurrent identical requests are otherwise told
+apart by elimination: a front request causes at most one answered upstream request (no
+mirroring), so when one answered upstream request can only be front request F's, F is no
+candidate for the other answered ones; repeated until nothing changes. Such links say ``by
+elimination``.
 
 Requests inferred from TLS records (a front leg without its key log) are never matched: they
 have no method and no path, and timing alone cannot tell a request the proxy forwarded from the
@@ -39,22 +37,22 @@ host's own traffic (see ``katui.analysis.findings.races`` for what such a race t
 
 from __future__ import annotations
 
-import ipaddress
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
 
-from katui.model import Connection, Exchange, HttpMessage
-
-ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "traceparent")
-"""Request ids a proxy passes on unchanged (a client's, or one an earlier hop set); of W3C
-``traceparent`` only the trace id counts (a tracing proxy replaces the parent id)."""
-FORWARDED_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
-"""Headers in which a proxy names the client it forwards for."""
+from katui.analysis.proxy_headers import IdKey, aliases, host_key_of, id_owners, request_id
+from katui.http.trace import host_key
+from katui.model import Connection, Exchange
 
 MAX_ELIMINATION_PASSES = 16
 """Bound on the elimination passes (each pass is linear in the candidate pairs)."""
+MAX_PREFIX_SEGMENTS = 8
+"""Leading path segments a proxy may strip (a longer hostile path is not cut further)."""
+MAX_REWRITE_DEPTH = 2
+"""Leading segments a proxy may replace (``/api/v2/x`` -> ``/v1/x`` replaces two)."""
+MIN_REWRITE_USES = 2
+"""Front requests that must show the same prefix replacement before any is linked by it."""
 
 Req = tuple[Connection, Exchange]
 """A request as the matcher sees it: its connection and exchange."""
@@ -78,34 +76,58 @@ class Match:
 
 def match_requests(conns: list[Connection]) -> list[Match]:
     """The unambiguous matches among analysed connections, in front stream / request order."""
-    forwarded = forwarded_conns(conns)
-    may_proxy = possible_proxies(conns, forwarded)
-    proxy_hosts = {endpoint_host(s) for s in may_proxy}
+    owners = id_owners(conns)
+    host_proxies = possible_proxies(conns)
+    alias = aliases(conns, owners, {endpoint_host(s) for s in host_proxies})
+    may_proxy = host_proxies | set(alias.values())
+    ctx = _Context(owners, alias, {endpoint_host(s) for s in may_proxy})
     index = request_index(
-        [c for c in conns if endpoint_host(c.client) in proxy_hosts or c.stream in forwarded]
+        [c for c in conns if endpoint_host(c.client) in ctx.proxy_hosts or endpoint_host(c.client) in alias]
     )
-    cands: dict[tuple[int, int], tuple[Connection, Exchange, list[tuple[Req, Rewrite]]]] = {}
+    fronts = [(c, e) for c in conns if c.server in may_proxy for e in c.exchanges if e.req >= 0]
+    found = {(c.stream, e.n): (c, e, same_path(c, e, index, ctx)) for c, e in fronts}
+    claimed = {(uc.stream, ue.n) for _, _, f in found.values() for (uc, ue), _ in f}
+    for c, e in fronts:
+        if not found[c.stream, e.n][2]:
+            found[c.stream, e.n] = (c, e, replaced_prefix(c, e, index, ctx, claimed))
+    _drop_lone_rewrites(found)
+    cands = {key: v for key, v in found.items() if v[2]}
     fronts_of: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
-    for c in conns:
-        if c.server not in may_proxy:
-            continue
-        for e in c.exchanges:
-            found = candidates(c, e, index) if e.request is not None else None
-            if found:
-                cands[c.stream, e.n] = (c, e, found)
-                for (uc, ue), _ in found:
-                    fronts_of[uc.stream, ue.n].add((c.stream, e.n))
+    for key, (_, _, f) in cands.items():
+        for (uc, ue), _ in f:
+            fronts_of[uc.stream, ue.n].add(key)
     narrowed = eliminate(cands, fronts_of)
     out = []
-    for key, (fc, fe, found) in sorted(cands.items()):
-        if any(fronts_of[uc.stream, ue.n] != {key} for (uc, ue), _ in found):
+    for key, (fc, fe, f) in sorted(cands.items()):
+        if any(fronts_of[uc.stream, ue.n] != {key} for (uc, ue), _ in f):
             continue  # an upstream request that could belong to another front request too
-        found.sort(key=lambda r: r[0][1].request.start_ns)
-        if any(ue.response is not None for (_, ue), _ in found[:-1]):
+        f.sort(key=lambda r: r[0][1].request.start_ns)
+        if any(ue.response is not None for (_, ue), _ in f[:-1]):
             continue  # an answered upstream request followed by another: not a retry chain
-        keys = {key} | {(uc.stream, ue.n) for (uc, ue), _ in found}
-        out.append(Match((fc, fe), tuple(found), frozenset(keys & narrowed)))
+        keys = {key} | {(uc.stream, ue.n) for (uc, ue), _ in f}
+        out.append(Match((fc, fe), tuple(f), frozenset(keys & narrowed)))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    owners: dict[IdKey, Req]
+    """Request id -> the request it ties the others to (:func:`proxy_headers.id_owners`)."""
+    alias: dict[str, str]
+    """Host key -> proxy, for the hosts a request id shows to be another address of a proxy."""
+    proxy_hosts: set[str]
+    """Host keys of the proxies' front addresses."""
+
+
+def _drop_lone_rewrites(found) -> None:
+    """Keep prefix replacements the proxy made for at least MIN_REWRITE_USES front requests."""
+    uses: Counter = Counter()
+    for c, _, f in found.values():
+        for rewrite in {rw for _, rw in f if rw[1]}:
+            uses[c.server, rewrite] += 1
+    for key, (c, e, f) in found.items():
+        if any(rw[1] and uses[c.server, rw] < MIN_REWRITE_USES for _, rw in f):
+            found[key] = (c, e, [])
 
 
 def host_of(endpoint: str) -> str:
@@ -117,21 +139,11 @@ def host_of(endpoint: str) -> str:
 def same_host(a: str, b: str) -> bool:
     """True when two addresses are one machine's as far as a capture can tell: equal (an
     IPv4-mapped IPv6 address equals its IPv4 one), or both loopback."""
-    return _host_key(a) == _host_key(b)
+    return host_key(a) == host_key(b)
 
 
-@lru_cache(maxsize=4096)
-def _host_key(address: str) -> str:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    ip = getattr(ip, "ipv4_mapped", None) or ip
-    return "loopback" if ip.is_loopback else str(ip)
-
-
-def endpoint_host(endpoint: str) -> str:
-    return _host_key(host_of(endpoint))
+endpoint_host = host_key_of
+"""The host key of an endpoint (``1.2.3.4:80``, ``[::1]:80``)."""
 
 
 def path_suffixes(uri: str) -> list[tuple[str, str]]:
@@ -144,10 +156,15 @@ def path_suffixes(uri: str) -> list[tuple[str, str]]:
     end = uri.find("?")
     end = len(uri) if end < 0 else end  # a '/' in the query string is no path segment
     i = uri.find("/", 1, end)
-    while i > 0:
+    while i > 0 and len(out) <= MAX_PREFIX_SEGMENTS:
         out.append((uri[i:], uri[:i]))
         i = uri.find("/", i + 1, end)
     return out
+
+
+def has_segment(tail: str) -> bool:
+    """True when a path tail holds a path segment, not just '/' and a query (``/?page=2``)."""
+    return len(tail.split("?", 1)[0]) > 1
 
 
 REWRITTEN = "\x00"
@@ -156,8 +173,8 @@ REWRITTEN = "\x00"
 
 def request_index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[int], list[Req]]]:
     """(method, uri) -> requests sorted by their first frame's time (start times alongside);
-    also (method, NUL + tail) for each tail of the path after one or more leading segments
-    (``/v1/x`` under ``/x``), to find the prefix a proxy put in place of another."""
+    also (method, NUL + tail) for each tail of the path after one to MAX_REWRITE_DEPTH leading
+    segments (``/v1/x`` under ``/x``), to find the prefix a proxy put in place of another."""
     rows: dict[tuple[str, str], list[tuple[int, int, Req]]] = defaultdict(list)
     for c in conns:
         for e in c.exchanges:
@@ -165,8 +182,8 @@ def request_index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[i
             if r is not None:
                 item = (r.start_ns, c.stream, (c, e))
                 rows[r.method, r.uri].append(item)
-                for tail, _ in path_suffixes(r.uri)[1:]:
-                    if len(tail) > 1:
+                for tail, _ in path_suffixes(r.uri)[1 : MAX_REWRITE_DEPTH + 1]:
+                    if has_segment(tail):
                         rows[r.method, REWRITTEN + tail].append(item)
     index = {}
     for key, items in rows.items():
@@ -175,142 +192,59 @@ def request_index(conns: list[Connection]) -> dict[tuple[str, str], tuple[list[i
     return index
 
 
-def possible_proxies(conns: list[Connection], forwarded: dict[int, set[str]] | None = None) -> set[str]:
-    """Servers whose host also opens connections to other servers, or whose clients an
-    upstream request names as the one it was forwarded for (only their requests are matched:
-    a capture of clients and servers on different hosts costs one pass)."""
+def possible_proxies(conns: list[Connection]) -> set[str]:
+    """Servers whose host also opens connections to other servers (only their requests are
+    matched: a capture of clients and servers on different hosts costs one pass)."""
     servers_of: dict[str, set[str]] = defaultdict(set)
     for c in conns:
         servers_of[endpoint_host(c.client)].add(c.server)
-    out = {s for s in {c.server for c in conns} if servers_of.get(endpoint_host(s), set()) - {s}}
-    if forwarded:
-        named = set().union(*forwarded.values())
-        upstream_servers = {c.server for c in conns if c.stream in forwarded}
-        out |= {
-            c.server for c in conns if endpoint_host(c.client) in named and c.server not in upstream_servers
-        }
-    return out
+    return {s for s in {c.server for c in conns} if servers_of.get(endpoint_host(s), set()) - {s}}
 
 
-def forwarded_conns(conns: list[Connection]) -> dict[int, set[str]]:
-    """Stream -> the front clients (host keys) its requests say they were forwarded for, for
-    the connections whose requests carry such a header."""
-    out: dict[int, set[str]] = {}
-    for c in conns:
-        for e in c.exchanges:
-            r = e.request
-            if r is not None and r.trace:
-                host = forwarded_for(r)
-                if host is not None:
-                    out.setdefault(c.stream, set()).add(host)
-    return out
-
-
-def _trace_value(msg: HttpMessage, names: tuple[str, ...]) -> tuple[str, str] | None:
-    for name, value in msg.trace:
-        if name in names:
-            return name, value
-    return None
-
-
-def forwarded_for(msg: HttpMessage) -> str | None:
-    """The client (host key) a proxy says it forwarded ``msg`` for: the last hop of
-    ``X-Forwarded-For`` (the proxy appends the address it saw), else ``X-Real-IP``, else the
-    last ``for=`` of ``Forwarded``; None when absent or not an address."""
-    named = _forwarded(msg)
-    return None if named is None else named[1]
-
-
-def _forwarded(msg: HttpMessage) -> tuple[str, str] | None:
-    """(header, client host key) of :func:`forwarded_for`."""
-    found = _trace_value(msg, FORWARDED_HEADERS[:1]) or _trace_value(msg, FORWARDED_HEADERS[1:2])
-    if found is not None:
-        raw = found[1].rsplit(",", 1)[-1].strip()
-    else:
-        found = fwd = _trace_value(msg, FORWARDED_HEADERS[2:])
-        if fwd is None:
-            return None
-        parts = (p.strip() for p in fwd[1].replace(",", ";").split(";"))
-        fors = [p[4:] for p in parts if p.lower().startswith("for=")]
-        if not fors:
-            return None
-        raw = fors[-1].strip('"')
-        if raw.startswith("["):
-            raw = raw[1:].split("]", 1)[0]
-        elif raw.count(":") == 1:
-            raw = raw.split(":", 1)[0]
-    try:
-        return found[0], _host_key(str(ipaddress.ip_address(raw)))
-    except ValueError:
-        return None
-
-
-def request_id(msg: HttpMessage) -> tuple[str, str] | None:
-    """(header, value) of the first request-id header ``msg`` carries, or None."""
-    found = _trace_value(msg, ID_HEADERS)
-    if found is not None and found[0] == "traceparent":
-        return found[0], _trace_id(found[1])
-    return found
-
-
-def _trace_id(traceparent: str) -> str:
-    """The trace-id field of ``version-traceid-parentid-flags`` (the whole value if other)."""
-    parts = traceparent.split("-")
-    return parts[1] if len(parts) == 4 else traceparent
-
-
-def header_evidence(front: HttpMessage, client_host: str, upstream: HttpMessage) -> tuple[str, ...] | None:
-    """What the tracing headers say about ``upstream`` having been forwarded for ``front``
-    (sent by a client on ``client_host``, a host key): the names of the headers that agree
-    (e.g. ``("x-request-id", "x-forwarded-for")``), or None when one rules the pair out (the
-    same id header with another value, or another forwarded-for client)."""
-    if not upstream.trace:
-        return ()
-    agree = []
-    up_id = request_id(upstream)
-    if up_id is not None:
-        front_id = request_id(front)
-        if front_id is not None and front_id[0] == up_id[0]:
-            if front_id[1] != up_id[1]:
-                return None
-            agree.append(up_id[0])
-    named = _forwarded(upstream)
-    if named is not None:
-        if named[1] != client_host:
-            return None
-        agree.append(named[0])
-    return tuple(agree)
-
-
-def candidates(c: Connection, e: Exchange, index) -> list[tuple[Req, Rewrite]]:
-    """Upstream requests front request ``e`` on ``c`` may have caused, with the rewrite: the
-    same path or the path less a prefix first; only when there is none of those, a path whose
-    prefix the proxy replaced (``/api/x`` -> ``/v1/x``)."""
-    req = e.request
+def same_path(c: Connection, e: Exchange, index, ctx: _Context) -> list[tuple[Req, Rewrite]]:
+    """Upstream requests front request ``e`` on ``c`` may have caused with the same path, or
+    the path less a prefix; narrowed to those carrying its request id when any does."""
     out: list[tuple[Req, Rewrite]] = []
-    for path, prefix in path_suffixes(req.uri):
-        for r in _in_window(c, e, index.get((req.method, path))):
+    for path, prefix in path_suffixes(e.request.uri):
+        for r in _in_window(c, e, index.get((e.request.method, path)), ctx):
             out.append((r, (prefix, "")))
-    if out:
-        return out
-    for path, prefix in path_suffixes(req.uri):
-        for r in _in_window(c, e, index.get((req.method, REWRITTEN + path))):
+    return _by_id(e, out)
+
+
+def replaced_prefix(c: Connection, e: Exchange, index, ctx: _Context, claimed) -> list[tuple[Req, Rewrite]]:
+    """Upstream requests front request ``e`` on ``c`` may have caused with its path's prefix
+    replaced, one per upstream request (its longest shared tail), leaving out the ones another
+    front request has a same-path claim on (``claimed``: their (stream, n))."""
+    out: list[tuple[Req, Rewrite]] = []
+    seen: set[int] = set()
+    for path, prefix in path_suffixes(e.request.uri):
+        if not has_segment(path):
+            continue
+        for r in _in_window(c, e, index.get((e.request.method, REWRITTEN + path)), ctx):
             added = r[1].request.uri[: -len(path)]
-            if added != prefix:
-                out.append((r, (prefix, added)))
-    return out
+            if id(r[1]) in seen or (r[0].stream, r[1].n) in claimed or added == prefix:
+                continue
+            seen.add(id(r[1]))
+            out.append((r, (prefix, added)))
+    return _by_id(e, out)
 
 
-def _in_window(c: Connection, e: Exchange, found) -> list[Req]:
+def _by_id(e: Exchange, found: list[tuple[Req, Rewrite]]) -> list[tuple[Req, Rewrite]]:
+    """The candidates carrying the front request's id, when any does; else all of them."""
+    own = request_id(e.request)
+    tied = [r for r in found if own is not None and request_id(r[0][1].request) == own]
+    return tied or found
+
+
+def _in_window(c: Connection, e: Exchange, found, ctx: _Context) -> list[Req]:
     """Of ``found`` (an index entry), the upstream requests that fit front request ``e``'s
-    time window and the hosts and headers of ``c``."""
+    time window and hosts, and that no request id ties to another request."""
     if found is None:
         return []
     req, resp = e.request, e.response
     lo = req.start_ns
     hi = resp.start_ns if resp is not None else c.end_ns
     proxy_host = endpoint_host(c.server)
-    client_host = endpoint_host(c.client)
     starts, reqs = found
     out = []
     for i in range(bisect_left(starts, lo), len(starts)):
@@ -319,11 +253,12 @@ def _in_window(c: Connection, e: Exchange, found) -> list[Req]:
         uc, ue = reqs[i]
         if uc is c or uc.server == c.server:
             continue
-        evidence = header_evidence(req, client_host, ue.request)
-        if evidence is None:
-            continue  # a header says it was forwarded for another request or client
-        if endpoint_host(uc.client) != proxy_host and not evidence:
+        up_host = endpoint_host(uc.client)
+        if up_host != proxy_host and ctx.alias.get(up_host) != c.server:
             continue
+        owner = ctx.owners.get(request_id(ue.request))
+        if owner is not None and owner[1] is not e and owner[0].server == c.server:
+            continue  # its id ties it to another request to this proxy
         if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
             continue  # answered upstream after the front response had started
         out.append((uc, ue))

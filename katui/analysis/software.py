@@ -64,11 +64,7 @@ _SERVERS = (
         ("keep-alive-off", "the sync worker (no keep-alive; use -k gthread)"),)),
     ("haproxy", "HAProxy", "timeout http-keep-alive", None, (
         ("request-timeout", "timeout http-request"), ("send-timeout", "timeout client"),
-        ("keep-alive-off", "option httpclose"),
-        # Idle server-side connections: every pool-purge-delay (default 5 s) half of them are
-        # closed, so one may stay idle up to about twice the delay.
-        ("upstream-idle", "pool-purge-delay on the server line (half the idle connections "
-                          "close each delay, so one may idle up to twice it)"))),
+        ("keep-alive-off", "option httpclose"))),
     ("envoy", "Envoy", "common_http_protocol_options.idle_timeout", "max_requests_per_connection", ()),
     ("microsoft-iis", "IIS", "connectionTimeout", None, ()),
     ("caddy", "Caddy", "idle_timeout", None, ()),

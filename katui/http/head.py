@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from katui.http.trace import MAX_TRACE_LINES, TRACE_HEADERS, parse_trace
 from katui.model import Head
 
 METHODS = (
@@ -82,14 +83,6 @@ def _common(raw: bytes, limit: int) -> str:
     return got
 
 
-TRACE_HEADERS = (
-    b"x-request-id", b"x-correlation-id", b"request-id", b"traceparent",
-    b"x-forwarded-for", b"x-real-ip", b"forwarded",
-)  # fmt: skip
-"""Headers a proxy passes on or adds, which tie an upstream request to its front request: ids
-that travel unchanged, and the front client's address."""
-MAX_TRACE = 200
-"""Characters kept of a tracing header's value (ids and a few forwarded-for hops fit)."""
 _TRACE_SET = frozenset(TRACE_HEADERS)
 
 _HEADERS = re.compile(
@@ -127,7 +120,7 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
     conn = ka = clen = None
     chunked = False
     host = software = ""
-    trace = None
+    trace_lines: list[tuple[bytes, bytes]] = []
     for key, val in _HEADERS.findall(head):
         key = key.lower()
         if key == b"content-length":
@@ -148,14 +141,27 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
             if is_request:
                 host = _common(val.strip(), 255)
         elif key in _TRACE_SET:
-            if is_request and len(trace or ()) < len(TRACE_HEADERS):
-                trace = (trace or ()) + ((_common(key, 20), _text(val.strip(), MAX_TRACE)),)
+            if is_request and len(trace_lines) < MAX_TRACE_LINES:
+                trace_lines.append((key, val))
         elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
             software = _common(val.strip(), 120)
     # tuple.__new__ skips the NamedTuple's Python-level constructor: this runs once per message.
     return _new_head(
         Head,
-        (_common(version, 8), method, uri, status, reason, conn, ka, clen, chunked, host, software, trace),
+        (
+            _common(version, 8),
+            method,
+            uri,
+            status,
+            reason,
+            conn,
+            ka,
+            clen,
+            chunked,
+            host,
+            software,
+            parse_trace(trace_lines) if trace_lines else None,
+        ),
     )
 
 

@@ -25,6 +25,30 @@ H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = 
 MAX_SHARED_HEADS = 4096
 
 
+class Trace(NamedTuple):
+    """What the headers that tie a forwarded request to its front request say, kept small:
+    hashes of the values (compared, never shown) and host keys of the addresses named."""
+
+    id_name: str | None
+    """The request-id header (``x-request-id``, ``traceparent`` ...), or None."""
+    id_hash: int | None
+    """Hash of its (non-empty) value; of ``traceparent``, of its trace id."""
+    xff_hash: int
+    """Hash of the whole ``X-Forwarded-For`` (all lines, hops joined by ', '; '' if none)."""
+    xff_prefix_hash: int | None
+    """Hash of all its hops but the last (what the proxy received), None without the header."""
+    xff_last: str | None
+    """Host key of its last hop (the client the last proxy saw), None if absent or no address."""
+    real_ip: str | None
+    """Host key of ``X-Real-IP``."""
+    forwarded_last: str | None
+    """Host key of the last ``for=`` of ``Forwarded``."""
+
+
+NO_TRACE_XFF = hash("")
+""":attr:`Trace.xff_hash` of a request without ``X-Forwarded-For``."""
+
+
 class Head(NamedTuple):
     """What a message head says: the HTTP parser's reading of a start line and the headers
     keep-alive analysis needs (:meth:`MessageStore.add` stores it)."""
@@ -51,10 +75,8 @@ class Head(NamedTuple):
     """``Host`` header of a request ('' if none)."""
     software: str = ""
     """``User-Agent`` of a request, ``Server`` of a response ('' if none)."""
-    trace: tuple[tuple[str, str], ...] | None = None
-    """The headers that tie a request to the one a proxy forwarded (``x-request-id``,
-    ``x-forwarded-for``, ``forwarded``, ``x-real-ip``, ``via`` ...: see
-    :data:`katui.http.head.TRACE_HEADERS`) as (lower-case name, value), or None when absent."""
+    trace: Trace | None = None
+    """What a request's tracing headers say (:mod:`katui.http.trace`), or None when absent."""
 
 
 class HeadText(NamedTuple):
@@ -93,7 +115,7 @@ class MessageStore:
         self.uris: list[str] = []
         self.heads: list[tuple] = []
         self._shared: dict[tuple, tuple] = {}
-        self.traces: dict[int, tuple[tuple[str, str], ...]] = {}
+        self.traces: dict[int, Trace] = {}
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
 
     def __len__(self) -> int:
@@ -184,9 +206,9 @@ class MessageStore:
             return f"{self.heads[i][H_METHOD]} {self.uris[i]}"
         return f"{self.small[s + SM_STATUS]} {self.heads[i][H_REASON]}".rstrip()
 
-    def trace(self, i: int) -> tuple[tuple[str, str], ...]:
-        """Message ``i``'s proxy-tracing headers (:attr:`Head.trace`), () when it had none."""
-        return self.traces.get(i, ())
+    def trace(self, i: int) -> Trace | None:
+        """Message ``i``'s tracing headers (:attr:`Head.trace`), None when it had none."""
+        return self.traces.get(i)
 
     def text(self, i: int) -> HeadText:
         """The head strings of message ``i`` (one object shared by rows with the same ones: read
@@ -330,8 +352,8 @@ class HttpMessage:
         return self._text(H_SOFTWARE)
 
     @property
-    def trace(self) -> tuple[tuple[str, str], ...]:
-        """Proxy-tracing headers (:attr:`Head.trace`) as (lower-case name, value); () if none."""
+    def trace(self) -> Trace | None:
+        """What its tracing headers say (:attr:`Head.trace`), None when it had none."""
         return self.store.trace(self.index)
 
     @property

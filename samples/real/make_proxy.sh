@@ -130,6 +130,7 @@ add_lo_addrs() {  # the extra hosts of proxy-nginx-forwarded, on loopback only
 }
 
 cleanup() {
+    set +e   # a failing step (tcpdump already gone) must not skip stopping servers and addresses
     stop_capture
     stop_servers
     local a
@@ -309,8 +310,8 @@ start_nginx() {  # start_nginx NAME PORT front|backend
     start "$2" QUIT "$WORK/$1.nginx-stderr" nginx -p "$WORK" -e "$WORK/$1.nginx-error.log" -c "$WORK/$1-$3.conf"
 }
 
-node_backend() {  # node_backend NAME PORT KEEPALIVE_MS [RESET_AFTER_MS]
-    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3" "${4:-0}"
+node_backend() {  # node_backend NAME PORT KEEPALIVE_MS [RESET_AFTER_MS [ADDRESS]]
+    start "$2" TERM "$WORK/$1.node.log" node "$HERE/proxy_backend.js" "$2" "$3" "${4:-0}" "${5:-127.0.0.1}"
 }
 
 scenario() {
@@ -341,7 +342,7 @@ scenario() {
         run "$name" "9455 9453 9454" http://127.0.0.1:9455 two "$LAST_PID" ;;
     proxy-nginx-forwarded)
         add_lo_addrs
-        HOST=10.77.0.3 node_backend "$name" 9457 1000
+        node_backend "$name" 9457 1000 0 10.77.0.3
         nginx_forwarded "$name" 10.77.0.1:9456 10.77.0.3:9457 10.77.0.2
         start_nginx "$name" 9456 front
         run "$name" "9456 9457" http://10.77.0.1:9456 forwarded "$LAST_PID" ;;

@@ -9,8 +9,8 @@
 // not answered: the connection is reset instead. That emulates the keep-alive race at the
 // backend's end (its idle timer firing just as the request arrives) without timing luck.
 //
-//   [HOST=ADDRESS] node proxy_backend.js PORT KEEPALIVE_MS [RESET_AFTER_MS]
-// (HOST: the address to listen on, 127.0.0.1 by default)
+//   node proxy_backend.js PORT KEEPALIVE_MS [RESET_AFTER_MS [ADDRESS]]
+// (ADDRESS: the address to listen on, 127.0.0.1 by default)
 'use strict';
 const http = require('http');
 
@@ -62,6 +62,6 @@ server.on('connection', (sock) => {
         `${hadError ? ' (error)' : ''}`);
   });
 });
-const host = process.env.HOST || '127.0.0.1';
+const host = process.argv[5] || '127.0.0.1';
 server.listen(port, host, () => log(`listening on ${host}:${port} keepAliveTimeout=${keepAliveMs}`));
 process.on('SIGTERM', () => { log('SIGTERM'); process.exit(0); });

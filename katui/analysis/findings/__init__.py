@@ -36,6 +36,7 @@ def findings(
         proxied = find_proxy_links(conns)
     out: list[Finding] = _proxy_races(conns, by_server, proxied)
     raced = {r.stream for r in proxied.races if r.outcome != "unlinked"}
+    upstream_of = proxied.upstream_proxy()
     out += _error_statuses(conns, proxied)
     for rule in (_stale, _closes, _server_timeout, _client_timeout,
                  _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
@@ -43,8 +44,8 @@ def findings(
         if rule is _stale:  # upstream races are told from both legs by _proxy_races
             out.extend(rule([c for c in conns if c.stream not in raced], by_server))
             continue
-        if rule is _server_timeout:
-            out.extend(rule(conns, by_server, proxied.roles))
+        if rule in (_server_timeout, _client_timeout):
+            out.extend(rule(conns, by_server, upstream_of))
             continue
         out.extend(rule(conns, by_server))
     out.sort(key=lambda f: _ORDER[f.severity])

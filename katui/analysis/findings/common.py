@@ -95,27 +95,36 @@ def by_key(conns, key) -> dict:
     return out
 
 
-UPSTREAM_IDLE_GENERIC = (
-    "its upstream keep-alive timeout (nginx: keepalive_timeout inside the upstream block; "
-    "HAProxy: pool-purge-delay on the server line)"
-)
+def proxy_software(conns: list[Connection], proxy: str, upstream_of: dict[int, str]) -> Software | None:
+    """The proxy's software, from its front responses' ``Server`` header, unless a backend of
+    it sends the same header: HAProxy passes the backend's on (nginx replaces it with its own),
+    so then the header names the backend, not the proxy."""
+    sw = server_software([c for c in conns if c.server == proxy])
+    if sw is None:
+        return None
+    backends = by_server_of(c for c in conns if upstream_of.get(c.stream) == proxy)
+    if any((b := server_software(cs)) is not None and b.header == sw.header for cs in backends.values()):
+        return None
+    return sw
 
 
-def proxy_upstream_setting(
-    conns: list[Connection], proxy: str | None, roles: dict[int, tuple[str, str]]
+def proxy_fix(
+    conns: list[Connection], proxy: str, upstream_of: dict[int, str], t: TimeoutEstimate | None
 ) -> str:
-    """How to name proxy ``proxy``'s upstream idle timeout: its own setting when its software
-    is known from its front responses (``its upstream keep-alive timeout (nginx
-    keepalive_timeout inside the upstream block)``), else the common proxies' settings.
-
-    A front ``Server`` header equal to the backends' says nothing about the proxy: HAProxy
-    passes the backend's on (nginx replaces it with its own)."""
-    front = [c for c in conns if c.server == proxy] if proxy else []
-    sw = server_software(front) if front else None
-    if sw is not None:
-        upstream = [c for c in conns if roles.get(c.stream) == ("upstream", proxy)]
-        backend = server_software(upstream) if upstream else None
-        if backend is not None and backend.header == sw.header:
-            sw = None
+    """What to change when proxy ``proxy`` reuses upstream connections its backend (whose
+    timeout estimate is ``t``) is closing, in the proxy's own words when its software is known."""
+    sw = proxy_software(conns, proxy, upstream_of)
+    backend = f" ({t.software} {t.setting})" if t is not None and t.setting else ""
+    if sw is not None and sw.name == "HAProxy":
+        return ("HAProxy has no per-connection idle timeout for its server connections "
+                "(pool-purge-delay closes half of the idle ones each interval, so one can stay "
+                f"idle longer): raise the backend's idle timeout{backend} well above "
+                "pool-purge-delay, or let HAProxy retry such requests (retry-on conn-failure "
+                "empty-response)")  # fmt: skip
+    safe = safe_idle_s(t) if t is not None else None
+    below = f" below {safe:g} s" if safe is not None else " below the backend's"
     name = sw.setting("upstream-idle") if sw is not None else None
-    return f"its upstream keep-alive timeout ({sw.name} {name})" if name else UPSTREAM_IDLE_GENERIC
+    setting = (f"its upstream keep-alive timeout ({sw.name} {name})" if name else
+               "its upstream keep-alive timeout (nginx: keepalive_timeout inside the upstream "
+               "block; HAProxy has none per connection: pool-purge-delay, retry-on)")  # fmt: skip
+    return f"set {setting}{below}, or raise the backend's idle timeout{backend} above the proxy's"

@@ -12,7 +12,7 @@ from katui.analysis.findings.common import (
     by_server_of,
     grouped_finding,
     host_of,
-    proxy_upstream_setting,
+    proxy_fix,
     safe_idle_s,
     secs,
 )
@@ -24,9 +24,10 @@ from katui.units import fmt_s, plural
 # -- timeouts ------------------------------------------------------------------------------
 
 
-def _server_timeout(conns, by_server, roles: dict[int, tuple[str, str]] | None = None):
-    """Per server, its idle timeout; ``roles`` (stream -> (role, proxy), from the proxy links)
-    turn the advice to the proxy when the server's idle connections are a proxy's upstream."""
+def _server_timeout(conns, by_server, upstream_of: dict[int, str] | None = None):
+    """Per server, its idle timeout; ``upstream_of`` (upstream stream -> its proxy, from the
+    proxy links) turns the advice to the proxy when the server's idle connections are one
+    proxy's upstream leg."""
     out = []
     for t in by_server.values():
         if t.estimate_ns is None:
@@ -40,15 +41,15 @@ def _server_timeout(conns, by_server, roles: dict[int, tuple[str, str]] | None =
         how = f", {rst} of them with an RST" if rst else ""
         who = f"{t.server} ({t.software})" if t.software else t.server
         setting = f" ({t.software} {t.setting})" if t.setting else ""
-        proxies = {roles.get(c.stream, ("", ""))[1] for c in closing} if roles else {""}
+        proxies = {(upstream_of or {}).get(c.stream, "") for c in closing}
         if "" in proxies or len(proxies) != 1:
             advice = (f"Keep client pool idle timeouts below {safe_idle_s(t):g} s so a pooled "
                       "connection is never reused just as the server closes it.")  # fmt: skip
         else:
             (proxy,) = proxies
-            advice = (f"Its clients are the proxy {proxy}'s upstream connections: keep "
-                      f"{proxy_upstream_setting(conns, proxy, roles)} below {safe_idle_s(t):g} s so it "
-                      "never reuses a connection just as the backend closes it.")  # fmt: skip
+            advice = (f"Its clients are the proxy {proxy}'s upstream connections, which must "
+                      "never be reused just as the backend closes them: "
+                      f"{proxy_fix(conns, proxy, upstream_of, t)}.")  # fmt: skip
         out.append(Finding(
             "server-idle-timeout", "info", first.stream, first.close.frame,
             f"Server {who} closes idle keep-alive connections after ~{secs(t.estimate_ns)}"
@@ -93,12 +94,17 @@ def _advertised(t: TimeoutEstimate, first: Connection) -> list[Finding]:
     return []
 
 
-def _client_timeout(conns, by_server):
+def _client_timeout(conns, by_server, upstream_of: dict[int, str] | None = None):
+    """Clients that closed idle connections themselves; a proxy's upstream leg is the proxy's
+    doing (it passes its client's User-Agent on, so that names the wrong program)."""
+    upstream_of = upstream_of or {}
     idle = [c for c in conns if c.close.reason == "idle-timeout" and c.close.closer == "client"]
     out = []
     for (host, server), cs in by_pair(idle).items():
         longest = max(c.close.idle_before_ns for c in cs)
-        sw = client_software([c for c in conns if host_of(c.client) == host and c.server == server])
+        proxy = upstream_of.get(cs[0].stream)
+        mine = [c for c in conns if host_of(c.client) == host and c.server == server]
+        sw = None if proxy else client_software(mine)
         name = f"{host} ({sw.name})" if sw else host
         t = by_server.get(server_name(cs[0]))
         severity, advice = "info", "Closing idle connections below the server's timeout is healthy."
@@ -112,6 +118,9 @@ def _client_timeout(conns, by_server):
                 advice = (f"Below server {server}'s idle timeout ({fmt_s(t.high_ns)}): healthy, "
                           "the client retires connections before the server does.")  # fmt: skip
         why = "its pool idle timeout is at most that."
+        if proxy:
+            why = (f"it is the proxy {proxy}'s upstream leg: its upstream keep-alive timeout is "
+                   "at most that.")  # fmt: skip
         if sw is not None and sw.name == "httpx":
             why += (" httpx expires idle connections only when the next request is made, so its "
                     "setting may be lower.")  # fmt: skip

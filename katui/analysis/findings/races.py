@@ -12,7 +12,7 @@ from katui.analysis.findings.common import (
     by_server_of,
     grouped_finding,
     host_of,
-    proxy_upstream_setting,
+    proxy_fix,
     safe_idle_s,
     server_words,
 )
@@ -170,17 +170,13 @@ def _race_advice(t: TimeoutEstimate | None, group: list[Connection]) -> str:
 def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
     """Upstream keep-alive races, told from both legs: which reached the client, which the
     proxy absorbed; the advice is about the proxy's upstream keep-alive, not a client pool."""
+    upstream_of = proxied.upstream_proxy()
     out = []
     for (server, outcome), races in _group_races(proxied).items():
         first = races[0]
         t = by_server.get(server)
-        safe = safe_idle_s(t) if t is not None else None
-        below = f" below {safe:g} s" if safe is not None else " below the backend's"
-        backend = f" ({t.software} {t.setting})" if t is not None and t.setting else ""
         proxy = f"the proxy {first.proxy}" if first.proxy else "the proxy"
-        setting = proxy_upstream_setting(conns, first.proxy, proxied.roles)
-        advice = (f"The reusing side is {proxy}: set {setting}{below}, or raise the backend's "
-                  f"idle timeout{backend} above the proxy's.")  # fmt: skip
+        advice = f"The reusing side is {proxy}: {proxy_fix(conns, first.proxy, upstream_of, t)}."
         # every stream the text names: the raced upstream, the front and the retry's connection
         named = {r.front_stream for r in races} | {r.retry_stream for r in races}
         streams = tuple(sorted({r.stream for r in races} | (named - {None})))
