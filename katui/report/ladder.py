@@ -10,7 +10,7 @@ plain text and the TUI styles by role.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
@@ -43,6 +43,11 @@ TIME_TITLES = {"rel": "since capture start", "conn": "since connection start",
                "utc": "of day, UTC"}  # fmt: skip
 CLOCK_MODES = ("local", "utc")
 ARROW_WIDTH = 24
+"""Width of a lane's arrow in the text reports; the TUI widens lanes with its pane."""
+MIN_LANE = 16
+"""Narrowest lane: ``─ PSH 1448 ──▶`` still fits (see :func:`lane_width`)."""
+MAX_LANE = 48
+"""Widest lane: wider arrows say nothing more, the labels get the rest."""
 _FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (URG, "URG"), (ACK, "ACK"))
 _NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out-of-order"),
                (NOTE_PREVIOUS_LOST, "previous segment lost"), (NOTE_TRUNCATED, "truncated"),
@@ -80,6 +85,34 @@ class FrameLine:
     """HTTP message completing here, notes; escaped."""
     problem: str
     """``RST`` / ``STALE`` marker word or empty."""
+    leg: int = 0
+    """0: a frame of the connection drawn; 1: a frame of an upstream connection a proxy opened
+    for it (drawn in the third, backend lane; see :mod:`katui.report.lanes`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A ladder row for a frame of an upstream connection linked to the front connection drawn
+    (the proxy's side of the backend lane)."""
+
+    frame: int
+    stream: int
+    """tcp.stream of the upstream connection the frame belongs to."""
+
+
+def row_frame(row) -> int | None:
+    """The frame a ladder row draws (None for a note)."""
+    if isinstance(row, Note):
+        return None
+    return row.frame if isinstance(row, Backend) else row
+
+
+def lane_width(pane: int, lanes: int = 2, label: int = 30) -> int:
+    """Lane width for a pane ``pane`` columns wide: the lanes share what the frame and time
+    columns and the labels (``label`` wide, kept to a third of the pane) leave; two lanes are
+    never narrower than the reports' :data:`ARROW_WIDTH`, three may be, down to :data:`MIN_LANE`."""
+    room = pane - 20 - lanes - min(label, pane // 3)
+    return max(ARROW_WIDTH if lanes == 2 else MIN_LANE, min(MAX_LANE, room // lanes))
 
 
 @cache  # a few dozen combinations, asked for once per frame of every ladder drawn
@@ -150,6 +183,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         gap = gaps.get(frame)
         if gap is not None:
             problem = frame in stale or (conn.close.reason == "reset" and frame == conn.close.frame)
+            gap_at = len(rows)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
@@ -166,8 +200,12 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            rows.append(Note("section", f"the {side} closes its side too, {fmt_s(after)} after the "
-                             f"{conn.close.by}'s FIN (frame {conn.close.frame})", frame))  # fmt: skip
+            text = (f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s "
+                    f"FIN (frame {conn.close.frame})")  # fmt: skip
+            if gap is None:
+                rows.append(Note("section", text, frame))
+            else:  # one row, each of its two numbers saying what it is measured from
+                rows[gap_at] = replace(rows[gap_at], text=f"since frame {gap.after_frame}; then {text}")
         rows.append(frame)
     return rows
 
@@ -266,6 +304,10 @@ def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
 @lru_cache(maxsize=4096)  # a load test repeats a few segment sizes in every ladder
 def _arrow(c2s: bool, flags: str, length: int, width: int) -> str:
     body = f" {flags}{f' {length}' if length else ''} "
+    if len(body) + 3 > width and "," in flags:  # a narrow lane: ACK goes first, it is on nearly all
+        body = body.replace(",ACK", "").replace("ACK,", "")
+    if len(body) + 3 > width:
+        body = body.replace("PSH,", "").replace(",PSH", "")
     fill = max(width - len(body) - 2, 1)
     if c2s:
         return f"─{body}{'─' * fill}▶"
@@ -285,14 +327,18 @@ _TCP_NOTES = re.compile(r"\[(?:retransmission|out-of-order|previous segment lost
                         r"tcp keep-alive)(?:, [a-z -]+)*\]$")  # fmt: skip
 
 
-def frame_pieces(line: FrameLine) -> list[Piece]:
-    """One frame row as pieces."""
+def frame_pieces(line: FrameLine, width: int = ARROW_WIDTH, lanes: int = 2) -> list[Piece]:
+    """One frame row as pieces, its arrow ``width`` wide; with ``lanes`` 3 a front frame
+    leaves the backend lane empty and an upstream frame (``leg`` 1) the client lane."""
     lane = "c2s" if line.c2s else "s2c"
-    out: list[Piece] = [
-        (f"{line.frame:>6} {line.time:>{time_width(line.time)}} │", None),
-        (arrow(line), lane),
-        ("│ ", None),
-    ]
+    empty = (" " * width + "│", None)
+    out: list[Piece] = [(f"{line.frame:>6} {line.time:>{time_width(line.time)}} │", None)]
+    if lanes == 3 and line.leg:
+        out.append(empty)
+    out += [(arrow(line, width), lane), ("│", None)]
+    if lanes == 3 and not line.leg:
+        out.append(empty)
+    out.append((" ", None))
     if line.seqack:
         out.append((line.seqack + " ", None))
     if line.problem:
@@ -316,17 +362,32 @@ def note_pieces(note: Note) -> list[Piece]:
 
 
 def row_pieces(analysis, conn: Connection, rows: list[int | Note], y: int, time_mode: str = "rel",
-               labels: dict[int, str] | None = None, seqack: bool = False) -> list[Piece]:  # fmt: skip
-    """Row ``y`` of ``rows`` (from :func:`ladder_rows`) as pieces: the one layout the text
-    ladder joins and the UI styles by role."""
+               labels: dict[int, str] | None = None, seqack: bool = False,
+               width: int = ARROW_WIDTH, lanes: int = 2) -> list[Piece]:  # fmt: skip
+    """Row ``y`` of ``rows`` (from :func:`ladder_rows`, maybe with :class:`Backend` rows) as
+    pieces: the one layout the text ladder joins and the UI styles by role."""
     row = rows[y]
     if isinstance(row, Note):
         return note_pieces(row)
     k = y - 1  # the previous frame row, for delta times
     while k >= 0 and isinstance(rows[k], Note):
         k -= 1
-    prev = rows[k] if k >= 0 else None
-    return frame_pieces(frame_line(analysis, conn, row, time_mode, prev, labels, seqack))
+    prev = row_frame(rows[k]) if k >= 0 else None
+    return frame_pieces(row_line(analysis, conn, row, time_mode, prev, labels, seqack), width, lanes)
+
+
+def row_line(analysis, conn: Connection, row: int | Backend, time_mode: str = "rel",
+             prev: int | None = None, labels: dict[int, str] | None = None,
+             seqack: bool = False) -> FrameLine:  # fmt: skip
+    """:func:`frame_line` of a frame row of ``conn``'s ladder or of its backend lane (times
+    since the connection start count from ``conn``'s start in both)."""
+    if not isinstance(row, Backend):
+        return frame_line(analysis, conn, row, time_mode, prev, labels, seqack)
+    up = analysis.connections[row.stream]
+    line = frame_line(analysis, up, row.frame, time_mode, prev, labels, seqack)
+    if time_mode == "conn":
+        line = replace(line, time=fmt_time(analysis.table.ts[row.frame - 1] - conn.start_ns))
+    return replace(line, leg=1)
 
 
 def time_width(time: str) -> int:
@@ -334,28 +395,37 @@ def time_width(time: str) -> int:
     return 12 if ":" in time else 11
 
 
-def header_line(conn: Connection, time_mode: str = "rel") -> str:
-    """Column heading naming the two lanes."""
+def header_line(conn: Connection, time_mode: str = "rel", width: int = ARROW_WIDTH,
+                backend: str | None = None) -> str:  # fmt: skip
+    """Column heading naming the lanes: client and server, or client, proxy and ``backend``."""
     # The trailing space keeps the two names apart when the client's is wider than its lane.
-    lanes = f"client {conn.client} ".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
+    lanes = f"client {conn.client} ".ljust(width + 1)
+    if backend is None:
+        lanes += f"server {conn.server}"
+    else:
+        lanes += f"proxy {conn.server} ".ljust(width + 1) + f"backend {backend}"
     width = 12 if time_mode in CLOCK_MODES else 11
     return f"{'frame':>6} {'time':>{width}} {lanes}"
 
 
 def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
                labels: dict[int, str]) -> list[FrameLine | Note]:  # fmt: skip
-    """``rows`` (from :func:`ladder_rows`) with each frame described by :func:`frame_line`
-    (times since capture start): what the text ladder and the Mermaid diagram both draw."""
-    return [row if isinstance(row, Note) else frame_line(analysis, conn, row, "rel", None, labels)
+    """``rows`` (from :func:`ladder_rows`, maybe with :class:`Backend` rows) with each frame
+    described by :func:`row_line` (times since capture start): what the text ladder and the
+    Mermaid diagram both draw."""
+    return [row if isinstance(row, Note) else row_line(analysis, conn, row, "rel", None, labels)
             for row in rows]  # fmt: skip
 
 
 def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
                  width: int = 100, seqack: bool = False,
-                 drawn: list[FrameLine | Note] | None = None) -> list[str]:  # fmt: skip
+                 drawn: list[FrameLine | Note] | None = None,
+                 backend: str | None = None) -> list[str]:  # fmt: skip
     """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``drawn``
-    is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused)."""
-    out = [header_line(conn, time_mode)[:width]]
+    is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused),
+    ``backend`` the backend lane's name when ``drawn`` has upstream frames."""
+    out = [header_line(conn, time_mode, backend=backend)[:width]]
+    lanes = 2 if backend is None else 3
     if drawn is None:
         labels = http_labels(conn)
         rows = ladder_rows(analysis, conn, gap_ns)
@@ -364,6 +434,6 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
             out.append("".join([text for text, _ in pieces]).rstrip()[:width])
         return out
     for row in drawn:
-        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row)
+        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row, lanes=lanes)
         out.append("".join([text for text, _ in pieces]).rstrip()[:width])
     return out

@@ -36,6 +36,12 @@ KEYS: list[Key] = [
     Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout"),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("J", "other_leg", "Proxy: jump to the request's other leg (front <-> upstream)"),
+    Key(
+        "b",
+        "backend_lane",
+        "Backend lane: a proxy's front connection with its upstream frames "
+        "(client | proxy | backend), on or off",
+    ),  # fmt: skip
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard"),  # the footer keeps q at 80 columns
