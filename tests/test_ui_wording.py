@@ -44,7 +44,7 @@ def test_the_peers_fin_names_the_fin_it_is_measured_from():
 
 def test_one_gap_says_what_each_of_its_numbers_is_measured_from():
     # Stream 1 of the seed: the server's FIN (frame 22, nginx's 5 s timeout), the client's ACK
-    # of it 41 ms later (frame 23), then requests' client FIN 2.955 s after that ACK (frame 24):
+    # of it 41 ms later (frame 23), then the client's FIN 2.955 s after that ACK (frame 24):
     # one row gives both numbers, each with the frame it counts from (tshark: frame 22 at
     # 13.008729, 23 at 13.049688, 24 at 16.004226).
     lines = _lines("httptest.pcap", 1)

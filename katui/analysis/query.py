@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from katui.analysis.payload import protocol, short_protocol
 from katui.model import CLOSE_REASONS, Connection
 
 OPS = (">=", "<=", ">", "<", "=", ":")
@@ -116,6 +117,11 @@ FIELDS: dict[str, tuple[str, Callable]] = {
     "uri": ("text in any request URI: uri:/api", _text),
     "host": ("text in any Host header: host:example", _text),
     "method": ("any request method: method:post", _text),
+    "proto": (
+        "protocol, as the list's proto column says it: proto:h2, proto:http/1.0, "
+        "proto:tls1.3, proto:dec (decrypted)",
+        _text,
+    ),
 }
 """Field name -> (help, value parser)."""
 _ORDERED = {"idle", "dur", "req", "stream", "status"}
@@ -240,6 +246,9 @@ def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
         return any(v in r.host.lower() for r in _requests(conn))
     if f == "method":
         return any(v == r.method.lower() for r in _requests(conn))
+    if f == "proto":
+        name = protocol(conn, kind(conn) if kind is not None and not conn.http and conn.tls is None else None)
+        return any(v in text.lower() for text in (name, short_protocol(name), name.replace(" ", "")))
     return _keyword(conn, f, kind) if f in KEYWORDS else _word(conn, v)
 
 
