@@ -84,8 +84,14 @@ def _status(name: str, op: str, value: str):
     return _number(name, value)
 
 
+REASON_ALIASES = {"closed": ("client-done", "unannounced-close")}
+"""Close reasons by an older name: ``closed`` was split by who closed (JSON schema 2026-12)."""
+
+
 def _reason(name: str, value: str) -> str:
     v = value.lower()
+    if v in REASON_ALIASES:
+        return v
     if not any(r.startswith(v) for r in CLOSE_REASONS) or not v:
         raise QueryError(f"no close reason starts with {value!r}; reasons: {', '.join(CLOSE_REASONS)}")
     return v
@@ -223,7 +229,7 @@ def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
     if f == "status":
         return _status_match(conn, t.op, v)
     if f == "reason":
-        return conn.close.reason.startswith(v)
+        return conn.close.reason.startswith(v) or conn.close.reason in REASON_ALIASES.get(v, ())
     if f == "closed":
         if v == "rst":  # reset at any point, also after a FIN (a stale reuse)
             return conn.close.how == "rst" or bool(conn.close.rst_frames)

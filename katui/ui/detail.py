@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from katui.analysis.payload import payload_kind
+from katui.analysis.payload import payload_kind, protocol
 from katui.analysis.tcpopts import window_shifts
 from katui.model import ACK, SYN, reason_label
 from katui.report.common import proxy_leg
@@ -23,13 +23,13 @@ def connection_text(analysis, conn) -> Text:
     """Summary of a connection: endpoints, counts, how and why it closed."""
     c = conn.close
     text = Text()
+    kind = payload_kind(analysis, conn)
     text.append(f"stream {conn.stream}", "bold")
-    text.append(f"  client {conn.client} → server {conn.server}\n")
+    text.append(f"  client {conn.client} → server {conn.server}  {protocol(conn, kind)}\n")
     reuse = f", ↻ reused ({conn.requests - 1} without a new handshake)" if conn.reused else ""
     text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
-    kind = payload_kind(analysis, conn)
     if not conn.http:  # keep-alive words do not apply: say what it carries instead
         text.append(f"payload: {kind or 'not HTTP/1.x (unknown protocol)'}; keep-alive verdicts "
                     "do not apply\n")  # fmt: skip

@@ -25,7 +25,7 @@ KEYS: list[Key] = [
         "slash",
         "search",
         "Filter: status:502 reason:reset closed:client idle>4s server:9401 "
-        "uri:/api req>=2 tls, words ANDed, ! negates; other words: address, port, URI, reason",
+        "uri:/api req>=2 proto:h2 tls, words ANDed, ! negates; other words: address, port, URI, reason",
         True,
     ),
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
