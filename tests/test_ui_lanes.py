@@ -142,3 +142,19 @@ async def test_lanes_widen_with_the_terminal():
             head = str(app.main.query_one("#ladder-head").content)
             assert head.index("server") == 6 + 1 + 11 + 1 + ladder.lane + 1  # over its lane line
     assert widths[(80, 24)] == ARROW_WIDTH and widths[(180, 50)] > ARROW_WIDTH
+
+
+async def test_a_note_the_ladder_cuts_is_shown_whole_in_the_detail_pane():
+    app = KatuiApp(str(RACE))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        race = next(y for y, r in enumerate(ladder.rows) if isinstance(r, Note) and "POST" in r.text)
+        assert len(ladder.row_text(race)) > ladder.size.width  # cut at 80 columns
+        ladder.cursor = race
+        await pilot.pause()
+        detail = app.main.query_one("#detail").text
+        assert detail.startswith(ladder.rows[race].text) and "the client gets 502 (frame 47)" in detail
+        ladder.cursor = 0  # the handshake heading fits: the detail is the connection's alone
+        await pilot.pause()
+        assert app.main.query_one("#detail").text.startswith("stream 0")

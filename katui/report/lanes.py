@@ -33,7 +33,7 @@ def backend_name(analysis, conn: Connection) -> str | None:
         return None
     servers = sorted({analysis.connections[s].server for s in streams})
     which = "stream" if len(streams) == 1 else "streams"
-    return f"{' '.join(servers)} ({which} {', '.join(map(str, streams))})"
+    return f"{', '.join(servers)} ({which} {', '.join(map(str, streams))})"
 
 
 def backend_labels(analysis, conn: Connection) -> dict[int, str]:
@@ -92,11 +92,12 @@ def _entering(up: Connection, frame: int) -> str:
 
 def _race_note(race) -> Note:
     """The row that says what an upstream keep-alive race did to the client."""
-    closed = {"rst": "reset", "fin": "closed"}.get(race.close_how or "", "closed")
+    before = race.close_frame is not None and race.close_frame < race.request_frame
+    closed = "had closed" if before else "was closing"
     idle = f" after {fmt_s(race.idle_before_ns)} idle" if race.idle_before_ns is not None else ""
     what = (
-        f"upstream keep-alive race: the proxy sends {safe_text(race.method)} on upstream stream "
-        f"{race.stream}{idle}, a connection the backend {closed}"
+        f"upstream keep-alive race: {safe_text(race.method)} reuses upstream stream {race.stream}"
+        f"{idle}, which the backend {closed}"
     )
     if race.outcome == "absorbed":
         extra = f" (+{fmt_s(race.extra_latency_ns)})" if race.extra_latency_ns is not None else ""

@@ -120,13 +120,15 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self):
         yield Static(id="detail-body")
 
-    def show(self, analysis, conn, frame: int | None) -> None:
-        """Describe ``frame`` of ``conn``, or ``conn`` itself when ``frame`` is None."""
+    def show(self, analysis, conn, frame: int | None, note: str | None = None) -> None:
+        """Describe ``frame`` of ``conn``, or ``conn`` itself when ``frame`` is None, after
+        ``note`` (a ladder note the ladder had to cut) in full."""
         body = self.query_one("#detail-body", Static)
         if conn is None:
             body.update(Text("No connection selected."))
         elif frame is None:
-            body.update(connection_text(analysis, conn))
+            text = connection_text(analysis, conn)
+            body.update(Text.assemble((note, "bold"), "\n\n", text) if note else text)
         else:
             body.update(frame_text(analysis, conn, frame))
         self.scroll_home(animate=False)

@@ -60,11 +60,13 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     class FrameSelected(Message):
         """The cursor moved onto a frame row (``frame`` None on a gap or section row)."""
 
-        def __init__(self, frame: int | None, conn=None) -> None:
+        def __init__(self, frame: int | None, conn=None, note: str | None = None) -> None:
             super().__init__()
             self.frame = frame
             self.conn = conn
             """The connection the frame belongs to (an upstream one in the backend lane)."""
+            self.note = note
+            """On a note row the ladder's width cuts: the note's whole text."""
 
     cursor = reactive(0)
     time_mode = reactive("rel")
@@ -193,7 +195,9 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self._announce()
 
     def _announce(self) -> None:
-        self.post_message(self.FrameSelected(self.frame, self.frame_conn))
+        row = self.rows[self.cursor] if self.rows else None
+        cut = isinstance(row, Note) and len(self._row(self.cursor).plain) > self.size.width
+        self.post_message(self.FrameSelected(self.frame, self.frame_conn, row.text if cut else None))
 
     def next_mark(self, step: int) -> bool:
         """Move to the next (step 1) or previous (-1) request, gap or close row."""

@@ -213,7 +213,8 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         self._pan_ladder_head()
 
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
-        self.query_one("#detail", DetailPane).show(self.analysis, message.conn or self.conn, message.frame)
+        detail = self.query_one("#detail", DetailPane)
+        detail.show(self.analysis, message.conn or self.conn, message.frame, message.note)
 
     def cycle_time(self) -> str:
         """Next time mode for the ladder."""
