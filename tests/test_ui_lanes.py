@@ -14,7 +14,8 @@ import json
 from ui_helpers import SAMPLES, settle
 
 from katui.analysis.pipeline import analyze
-from katui.report.ladder import ARROW_WIDTH, MIN_LANE, Backend, Note, ladder_rows, row_frame
+from katui.report.ladder import ARROW_WIDTH, Backend, Note, ladder_rows, row_frame
+from katui.report.ladder_text import MIN_LANE
 from katui.report.lanes import upstream_streams, with_backend
 from katui.report.markdown import render as markdown
 from katui.ui.app import KatuiApp

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import analysed, capture_path
 from ui_helpers import SAMPLES, ladder_texts, settle
 
-from katui.report.ladder import ladder_lines
+from katui.report.ladder_text import ladder_lines
 from katui.ui.app import KatuiApp
 from katui.ui.detail import connection_text, frame_text
 

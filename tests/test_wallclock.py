@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from katui.report import jsonout, markdown, text
-from katui.report.ladder import ladder_lines
+from katui.report.ladder_text import ladder_lines
 from katui.units import fmt_clock, fmt_iso, fmt_start
 from tests.conftest import SAMPLES, analysed
 

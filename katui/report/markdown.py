@@ -13,7 +13,8 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs, tls_summary
-from katui.report.ladder import drawn_rows, http_labels, ladder_lines, ladder_rows
+from katui.report.ladder import http_labels, ladder_rows
+from katui.report.ladder_text import drawn_rows, ladder_lines
 from katui.report.lanes import backend_labels, backend_name, with_backend
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from katui.model import Connection
-from katui.report.ladder import Note, drawn_rows, http_labels, ladder_rows
+from katui.report.ladder import Note, http_labels, ladder_rows
+from katui.report.ladder_text import drawn_rows
 from katui.units import fmt_s
 
 MAX_MESSAGES = 400

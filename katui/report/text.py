@@ -8,7 +8,7 @@ import textwrap
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, proxy_leg, summary_pairs, tls_summary
-from katui.report.ladder import ladder_lines
+from katui.report.ladder_text import ladder_lines
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
 

@@ -18,18 +18,8 @@ from textual.strip import Strip
 
 from katui.analysis.gaps import requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
-from katui.report.ladder import (
-    ARROW_WIDTH,
-    ROLES,
-    Backend,
-    Note,
-    header_line,
-    http_labels,
-    ladder_rows,
-    lane_width,
-    row_frame,
-    row_pieces,
-)
+from katui.report.ladder import ARROW_WIDTH, Backend, Note, http_labels, ladder_rows, row_frame
+from katui.report.ladder_text import ROLES, header_line, lane_width, row_pieces
 from katui.report.lanes import backend_labels, backend_name, upstream_streams, with_backend
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 
