@@ -18,6 +18,7 @@ from katui.report.ladder import ARROW_WIDTH, Backend, Note, ladder_rows, row_fra
 from katui.report.ladder_text import MIN_LANE
 from katui.report.lanes import upstream_streams, with_backend
 from katui.report.markdown import render as markdown
+from katui.report.text import render as render_text
 from katui.ui.app import KatuiApp
 
 RACE = SAMPLES / "real" / "proxy-nginx-race.pcap"
@@ -73,12 +74,22 @@ def test_a_connection_that_is_not_a_front_leg_keeps_two_lanes():
     assert not upstream_streams(seed, seed.connections[0])
 
 
-def test_markdown_draws_the_backend_participant():
+def test_reports_draw_the_backend_participant():
     a = analyze(str(RACE))
     text = markdown(a, [0])
     assert "participant B as backend 127.0.0.1:9443 (streams 1, 2, 3)" in text
     assert "participant S as proxy [::1]:9444" in text
     assert "S->>B: PSH,ACK 143: s2: POST /race-post" in text and "B-xS: RST (frame 46)" in text
+    lines = render_text(a, [0], ladder=True).splitlines()
+    head = next(x for x in lines if x.lstrip().startswith("frame ") and "time" in x)
+    assert "proxy [::1]:9444" in head and "backend 127.0.0.1:9443 (streams 1, 2, 3)" in head
+    rst = next(x for x in lines if x.lstrip().startswith("46 "))
+    bars = [i for i, ch in enumerate(rst) if ch == "│"]
+    assert len(bars) == 3 and "RST" in rst[bars[1] : bars[2]]
+    # An upstream connection's own ladder keeps its two lanes.
+    up = render_text(a, [2], ladder=True).splitlines()
+    head = next(x for x in up if x.lstrip().startswith("frame ") and "time" in x)
+    assert head.split() == ["frame", "time", "client", "127.0.0.1:49036", "server", "127.0.0.1:9443"]
 
 
 def _frame_row(ladder, frame: int) -> str:

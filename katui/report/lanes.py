@@ -12,7 +12,8 @@ are drawn: an upstream connection outlives its front one, and may serve other fr
 from __future__ import annotations
 
 from katui.model import Connection
-from katui.report.ladder import Backend, Note, http_labels
+from katui.report.ladder import Backend, Note, http_labels, ladder_rows
+from katui.report.ladder_text import drawn_rows
 from katui.textsafe import safe_text
 from katui.units import fmt_s
 
@@ -82,6 +83,17 @@ def with_backend(analysis, conn: Connection, rows: list) -> list:
             keyed.append((race.request_frame, 0, 0, _race_note(race)))
     keyed.sort(key=lambda k: k[:3])
     return [k[3] for k in keyed]
+
+
+def drawn_with_backend(analysis, conn: Connection, gap_ns: int,
+                       gaps: list | None = None) -> tuple[list, str | None]:  # fmt: skip
+    """What the reports draw of ``conn`` (:func:`katui.report.ladder_text.drawn_rows`), a
+    proxy's front connection with its backend lane, and that lane's name (None without one);
+    ``gaps`` are its idle gaps when the caller has them."""
+    rows = with_backend(analysis, conn, ladder_rows(analysis, conn, gap_ns, gaps))
+    backend = backend_name(analysis, conn)
+    labels = http_labels(conn) | backend_labels(analysis, conn) if backend else http_labels(conn)
+    return drawn_rows(analysis, conn, rows, labels), backend
 
 
 def _entering(up: Connection, frame: int) -> str:

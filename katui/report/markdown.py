@@ -13,9 +13,8 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs, tls_summary
-from katui.report.ladder import http_labels, ladder_rows
-from katui.report.ladder_text import drawn_rows, ladder_lines
-from katui.report.lanes import backend_labels, backend_name, with_backend
+from katui.report.ladder_text import ladder_lines
+from katui.report.lanes import drawn_with_backend
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
@@ -170,9 +169,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
     if c.frame_count <= MAX_LADDER_FRAMES:
         # The diagram and the ladder draw the same rows: find the gaps and notes once.
         # A proxy's front connection is drawn with its upstream frames (client | proxy | backend).
-        rows, backend = with_backend(a, c, ladder_rows(a, c, gap_ns, gaps)), backend_name(a, c)
-        labels = http_labels(c) | backend_labels(a, c) if backend else http_labels(c)
-        drawn = drawn_rows(a, c, rows, labels)
+        drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
         diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
         if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
             out += ["", *diagram]
