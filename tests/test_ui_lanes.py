@@ -105,7 +105,7 @@ async def test_backend_lane_at_80x24_toggles_and_follows_the_cursor():
         assert ladder.lane >= MIN_LANE and 20 + 3 * (ladder.lane + 1) <= 78  # lanes fit
         head = str(app.main.query_one("#ladder-head").content)
         assert "proxy [::1]:9444" in head and "backend 127.0.0.1:9443" in head  # IPv6 | IPv4
-        assert "backend lane (b: off)" in app.main.query_one("#ladder-box").border_title
+        assert "with backend lane (b hides)" in app.main.query_one("#ladder-box").border_title
         # A front frame in the first lane, an upstream frame in the second: the three lane
         # lines are at the same columns on both rows.
         front, up = _frame_row(ladder, 47), _frame_row(ladder, 46)
@@ -121,7 +121,7 @@ async def test_backend_lane_at_80x24_toggles_and_follows_the_cursor():
         await pilot.pause()
         assert ladder.lanes == 2 and not any(isinstance(r, Backend) for r in ladder.rows)
         assert ladder.frame == 47  # the next front frame after the upstream one
-        assert "backend lane off (b: on)" in app.main.query_one("#ladder-box").border_title
+        assert "backend lane hidden (b shows)" in app.main.query_one("#ladder-box").border_title
         await pilot.press("b")
         await pilot.pause()
         assert ladder.lanes == 3 and ladder.frame == 47
@@ -170,3 +170,19 @@ async def test_a_note_the_ladder_cuts_is_shown_whole_in_the_detail_pane():
         ladder.cursor = 0  # the handshake heading fits: the detail is the connection's alone
         await pilot.pause()
         assert app.main.query_one("#detail").text.startswith("stream 0")
+
+
+async def test_F_on_an_upstream_frame_follows_the_upstream_connection():
+    from katui.ui.follow import FollowScreen, FollowView
+
+    app = KatuiApp(str(RACE))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        ladder.cursor = ladder.row_of(45)  # the raced POST on upstream stream 2
+        await pilot.pause()
+        await pilot.press("F")
+        await pilot.pause()
+        assert isinstance(app.screen, FollowScreen) and app.screen.conn.stream == 2
+        view = app.screen.query_one(FollowView)
+        assert view.frame == 45 and "C→ POST /race-post" in view.row_text(view.cursor)

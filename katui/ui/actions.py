@@ -153,6 +153,9 @@ class MainActions:
             self.notify("No connection selected.", severity="warning", timeout=2)
             return
         ladder = self.query_one("#ladder")
+        if ladder.frame_conn is not self.conn:  # a backend-lane frame: its own connection's bytes
+            self.app.push_screen(FollowScreen(self.analysis, ladder.frame_conn, ladder.frame))
+            return
         # On a gap or section row: the frame it leads into.
         frame = next((row for row in ladder.rows[ladder.cursor :] if isinstance(row, int)), None)
         self.app.push_screen(FollowScreen(self.analysis, self.conn, frame))

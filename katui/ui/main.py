@@ -207,7 +207,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         mode = TIME_TITLES[ladder.time_mode]
         lane = ""
         if upstream_streams(self.analysis, self.conn):  # a proxy's front connection
-            lane = " · backend lane (b: off)" if ladder.backend else " · backend lane off (b: on)"
+            lane = " · with backend lane (b hides)" if ladder.backend else " · backend lane hidden (b shows)"
         box.border_title = (f"Ladder · stream {self.conn.stream}{lane} · time {mode} · "
                             f"gaps ≥ {fmt_s(ladder.gap_ns)}")  # fmt: skip
         self._pan_ladder_head()
