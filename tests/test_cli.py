@@ -190,7 +190,8 @@ def test_ladder_heading_keeps_the_lane_names_apart():
     """A client name wider than its lane ('client 10.41.52.113:41070') still ends before 'server'."""
     from types import SimpleNamespace
 
-    from katui.report.ladder import ARROW_WIDTH, header_line
+    from katui.report.ladder import ARROW_WIDTH
+    from katui.report.ladder_text import header_line
 
     for client in ("127.0.0.1:43070", "10.41.52.113:41070", "[2001:db8::1]:51234"):
         head = header_line(SimpleNamespace(client=client, server="10.0.0.1:80"))

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 EXPECTED = {  # generator ending -> (katui close reason, closed by)
     "short": ("connection-close", "server"),
-    "client_close": ("closed", "client"),
+    "client_close": ("client-done", "client"),
     "idle_timeout": ("idle-timeout", "server"),
     "server_limit": ("request-limit", "server"),
     "stale_reuse_rst": ("stale-reuse", "server"),

@@ -81,6 +81,12 @@ def test_errors_are_one_line_and_say_what_is_wrong(text, says):
         ("stale-reuse.pcap", "reason:stale", [0]),
         ("stale-reuse.pcap", "problem", [0]),
         ("stale-reuse.pcap", "closed:rst", [0]),
+        # Stream 1: the client's FIN 200 ms after its response (the raw-socket client was done).
+        ("stale-reuse.pcap", "reason:client-done", [1]),
+        ("stale-reuse.pcap", "reason:closed", [1]),  # the name before JSON schema 3
+        ("stale-reuse.pcap", "reason:unannounced", []),
+        ("httptest.pcap", "proto:http/1.1", [0, 1]),
+        ("httptest.pcap", "proto:h2", []),
         ("close-client.pcap", "closed:client", []),
         ("pipelining.pcap", "pipelined", [0]),
         ("suricata__tls-subjectaltname.pcap", "tls !http", None),

@@ -21,29 +21,32 @@ VERDICTS = {
     "nginx-partial-body.pcap": [("incomplete-request", "server", "fin")],
     "nginx-reused-then-partial.pcap": [("incomplete-request", "server", "fin")],
     "nginx-413-expect.pcap": [("error-close", "client", "fin")],
-    "nginx-limit-curl.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
-    "nginx-limit-requests.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
+    "nginx-limit-curl.pcap": [("request-limit", "server", "fin"), ("client-done", "client", "fin")],
+    "nginx-limit-requests.pcap": [("request-limit", "server", "fin"), ("client-done", "client", "fin")],
     "nginx-stalled-reader.pcap": [("stalled-reader", "client", "rst")],
     "nginx-stalled-reader-rst.pcap": [("stalled-reader", "server", "rst")],
     "nginx-stalled-drain.pcap": [("stalled-reader", "server", "fin")],
-    "nginx-limit-curl-clientfin.pcap": [("request-limit", "client", "fin"), ("closed", "client", "fin")],
-    "nginx-5xx.pcap": [("error-close", "server", "fin"), ("closed", "client", "fin")],
+    "nginx-limit-curl-clientfin.pcap": [("request-limit", "client", "fin"), ("client-done", "client", "fin")],
+    "nginx-5xx.pcap": [("error-close", "server", "fin"), ("client-done", "client", "fin")],
     "nginx-idle-rst.pcap": [("idle-timeout", "server", "fin")],  # reset_timedout_connection: not idle
     "nginx-preconnect.pcap": [("unused", "server", "fin")],
     "nginx-unused.pcap": [("unused", "client", "fin")],
     "nginx-snaplen.pcap": [("idle-timeout", "server", "fin")],  # -s 70: heads cut, silence seen
     "nginx-snaplen-limit.pcap": [("unknown", "server", "fin"), ("unknown", "client", "fin")],
     # Apache httpd 2.4 (mpm_event)
-    "apache-idle.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
-    "apache-maxreq.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
-    "apache-limit-curl.pcap": [("request-limit", "server", "fin"), ("closed", "client", "fin")],
-    "apache-limit-curl-clientfin.pcap": [("request-limit", "client", "fin"), ("closed", "client", "fin")],
+    "apache-idle.pcap": [("idle-timeout", "server", "fin"), ("client-done", "client", "fin")],
+    "apache-maxreq.pcap": [("request-limit", "server", "fin"), ("client-done", "client", "fin")],
+    "apache-limit-curl.pcap": [("request-limit", "server", "fin"), ("client-done", "client", "fin")],
+    "apache-limit-curl-clientfin.pcap": [
+        ("request-limit", "client", "fin"),
+        ("client-done", "client", "fin"),
+    ],
     "apache-partial-head.pcap": [("incomplete-request", "server", "fin")],
     "apache-partial-body.pcap": [("incomplete-request", "server", "fin")],
     "apache-preconnect.pcap": [("unused", "client", "fin")],
     "apache-preconnect-nodefer.pcap": [("unused", "server", "fin")],
     "apache-preconnect-long.pcap": [("unused", "server", "fin")],
-    "apache-5xx.pcap": [("error-close", "server", "fin")] * 2 + [("closed", "client", "fin")],
+    "apache-5xx.pcap": [("error-close", "server", "fin")] * 2 + [("client-done", "client", "fin")],
     # Node 20 http server
     "node-ka-default.pcap": [("idle-timeout", "server", "fin")],
     "node-ka-2s.pcap": [("idle-timeout", "server", "fin")],
@@ -58,9 +61,9 @@ VERDICTS = {
     "node-client-rst.pcap": [("reset", "client", "rst")],
     "node-max-requests.pcap": [("request-limit", "client", "fin")] * 2,
     # uvicorn, gunicorn
-    "uvicorn-ka2.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "uvicorn-ka2.pcap": [("idle-timeout", "server", "fin"), ("client-done", "client", "fin")],
     "uvicorn-default.pcap": [("idle-timeout", "server", "fin")],
-    "gunicorn-gthread.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "gunicorn-gthread.pcap": [("idle-timeout", "server", "fin"), ("client-done", "client", "fin")],
     "gunicorn-sync.pcap": [
         ("connection-close", "client", "fin"),
         ("connection-close", "server", "fin"),
@@ -70,28 +73,31 @@ VERDICTS = {
     "gunicorn-gthread-partial.pcap": [("incomplete-request", "client", "fin")],
     "uvicorn-silent.pcap": [("unused", "client", "fin")],
     # HAProxy 2.6
-    "haproxy-ka.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "haproxy-ka.pcap": [("idle-timeout", "server", "fin"), ("client-done", "client", "fin")],
     "haproxy-tcpcheck.pcap": [("unused", "client", "rst")] * 6,
     "haproxy-httpchk.pcap": [("connection-close", "client", "rst")] * 6,
     "haproxy-timeout-client.pcap": [("incomplete-request", "server", "fin")],
     "haproxy-http-request-timeout.pcap": [("incomplete-request", "server", "fin")],
     "haproxy-silent.pcap": [("error-close", "server", "fin")],
     "haproxy-silent-ignore-probes.pcap": [("unused", "server", "fin")],
-    "haproxy-503.pcap": [("closed", "client", "fin")],  # two 503s, the connection stayed open
+    "haproxy-503.pcap": [("client-done", "client", "fin")],  # two 503s, the connection stayed open
     # clients against nginx
     "clients-ab.pcap": [("http10", "server", "fin")] * 10,
-    "clients-ab-k.pcap": [("closed", "client", "fin")] * 2,
-    "clients-curl-multi.pcap": [("closed", "client", "fin")],
-    "clients-curl-separate.pcap": [("closed", "client", "fin")] * 3,
+    "clients-ab-k.pcap": [("client-done", "client", "fin")] * 2,
+    "clients-curl-multi.pcap": [("client-done", "client", "fin")],
+    "clients-curl-separate.pcap": [("client-done", "client", "fin")] * 3,
     "clients-httpx-expiry.pcap": [("idle-timeout", "client", "fin")] * 2,
-    "clients-aiohttp-timer.pcap": [("idle-timeout", "client", "fin"), ("closed", "client", "fin")],
-    "clients-requests-server-idle.pcap": [("idle-timeout", "server", "fin"), ("closed", "client", "fin")],
+    "clients-aiohttp-timer.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
+    "clients-requests-server-idle.pcap": [
+        ("idle-timeout", "server", "fin"),
+        ("client-done", "client", "fin"),
+    ],
     "clients-single-idle.pcap": [("idle-timeout", "server", "fin")],
-    "clients-stale-requests.pcap": [("stale-reuse", "server", "fin"), ("closed", "client", "fin")],
-    "clients-stale-httpx.pcap": [("stale-reuse", "server", "fin"), ("closed", "client", "fin")],
+    "clients-stale-requests.pcap": [("stale-reuse", "server", "fin"), ("client-done", "client", "fin")],
+    "clients-stale-httpx.pcap": [("stale-reuse", "server", "fin"), ("client-done", "client", "fin")],
     "clients-race-httpx.pcap": [("stale-reuse", "server", "fin")]
     + [("idle-timeout", "server", "fin")] * 4
-    + [("closed", "client", "fin")],
+    + [("client-done", "client", "fin")],
 }
 
 

@@ -74,15 +74,15 @@ def test_decrypted_verdicts_read_the_headers():
     """With keys, the header reasons are read: curl's 'Connection: close', nginx's request limit."""
     curl = _decrypted("tls-tls12-curl")
     assert [c.close.reason for c in curl.connections] == [
-        "closed",
+        "client-done",
         "connection-close",
         "connection-close",
         "stale-reuse",
-        "closed",
+        "client-done",
     ]
     assert [c.close.asked_by for c in curl.connections][1:3] == ["client", "client"]
     limit = _decrypted("tls-tls13-limit")
-    assert [c.close.reason for c in limit.connections] == ["request-limit", "request-limit", "closed"]
+    assert [c.close.reason for c in limit.connections] == ["request-limit", "request-limit", "client-done"]
     seed = _decrypted("tls-tls13-requests")
     assert seed.connections[0].close.reason == "idle-timeout"
     assert 2.0e9 <= seed.connections[0].close.idle_before_ns < 2.1e9  # not the close_notify's 0

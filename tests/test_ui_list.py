@@ -59,3 +59,50 @@ async def test_keys_typed_right_after_enter_reach_the_ladder():
         assert app.main.query_one("#connections").stream == 0
         assert app.focused is app.main.query_one("#ladder")
         assert app.main.query_one("#ladder").cursor == 2
+
+
+# The protocol column. What each server logged (samples/real/*.md): nginx's access log names
+# TLSv1.3 and "GET /httpx-0 HTTP/1.1" for tls-tls13-httpx, TLSv1.2 and HTTP/2.0 for
+# tls-h2-curl; ab (clients-ab-k) sends HTTP/1.0 requests; the Apache pre-connect never carries
+# a request (its payload is nothing at all: TCP).
+def _protocols(name: str, keys: bool = False) -> list[str]:
+    from katui.analysis.payload import protocol
+    from katui.analysis.pipeline import analyze
+    from katui.tls.keylog import KeyLog
+
+    path = SAMPLES / "real" / name
+    keylog = KeyLog.read(str(path.with_suffix(".keys"))) if keys else None
+    return [protocol(c) for c in analyze(str(path), keylog=keylog).connections]
+
+
+def test_protocol_is_read_from_the_model():
+    assert set(_protocols("tls-h2-curl.pcap")) == {"TLS 1.2 · h2"}  # TLS 1.2: ALPN in the clear
+    # TLS 1.3 encrypts the ALPN choice; httpx offers http/1.1 alone, so it is known anyway.
+    assert set(_protocols("tls-tls13-httpx.pcap")) == {"TLS 1.3 · http/1.1"}
+    assert set(_protocols("tls-tls13-httpx.pcap", keys=True)) == {"TLS 1.3 · http/1.1 (decrypted)"}
+    assert set(_protocols("clients-ab-k.pcap")) == {"HTTP/1.0"}
+    assert set(_protocols("nginx-5xx.pcap")) == {"HTTP/1.1"}
+    assert "TCP" in _protocols("apache-preconnect-long.pcap")
+
+
+async def test_protocol_column_sorts_filters_and_fits_at_80_columns():
+    app = KatuiApp(str(SAMPLES / "real" / "tls-h2-curl.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.main.query_one("#connections")
+        line = table.render_line(1).text  # the first connection, as drawn
+        assert "TLS1.2·h2" in line and "unknown" in line  # reason and protocol both on screen
+        await pilot.press("slash", *"proto:h1", "enter")
+        await pilot.pause()
+        assert table.row_total == 0
+        await pilot.press("x", "slash", *"proto:h2", "enter")
+        await pilot.pause()
+        assert table.row_total == 3
+    app = KatuiApp(str(SAMPLES / "real" / "tls-ciphers-curl.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.main.action_sort("proto")
+        await pilot.pause()
+        cells = [app.main.query_one("#connections").cells(i)[7] for i in range(len(app.main.shown))]
+        assert cells == sorted(cells) and {"TLS1.2·h1", "TLS1.3"} <= set(cells)
+        assert [c.stream for c in app.main.shown][:2] == [2, 3]  # TLS 1.2 before streams 0, 1

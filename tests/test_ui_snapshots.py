@@ -108,3 +108,19 @@ def test_follow_stream_of_hostile_bytes(snap_compare, size):
 
     app = KatuiApp(str(SAMPLES / "hostile.pcap"))
     assert snap_compare(app, terminal_size=size, run_before=follow)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_backend_lane_on_the_502_race(snap_compare, size):
+    """A proxy's front connection with its upstream frames (client | proxy | backend), the
+    cursor on the row of the race that came back to the client as a 502."""
+
+    async def to_race(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("l")
+        ladder = pilot.app.main.query_one("#ladder")
+        ladder.cursor = next(y for y, r in enumerate(ladder.rows) if getattr(r, "problem", False))
+        await pilot.pause()
+
+    app = KatuiApp(str(SAMPLES / "real" / "proxy-nginx-race.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=to_race)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import analysed, capture_path
 from ui_helpers import SAMPLES, ladder_texts, settle
 
-from katui.report.ladder import ladder_lines
+from katui.report.ladder_text import ladder_lines
 from katui.ui.app import KatuiApp
 from katui.ui.detail import connection_text, frame_text
 
@@ -40,6 +40,21 @@ def test_repeated_request_rows_are_collapsed():
 def test_the_peers_fin_names_the_fin_it_is_measured_from():
     lines = _lines("httptest.pcap", 0)
     assert any("996.2 ms after the server's FIN (frame 11)" in x for x in lines)
+
+
+def test_one_gap_says_what_each_of_its_numbers_is_measured_from():
+    # Stream 1 of the seed: the server's FIN (frame 22, nginx's 5 s timeout), the client's ACK
+    # of it 41 ms later (frame 23), then the client's FIN 2.955 s after that ACK (frame 24):
+    # one row gives both numbers, each with the frame it counts from (tshark: frame 22 at
+    # 13.008729, 23 at 13.049688, 24 at 16.004226).
+    lines = _lines("httptest.pcap", 1)
+    gap = [x for x in lines if "2.955 s idle" in x]
+    assert len(gap) == 1
+    assert (
+        "since frame 23; then the client closes its side too, 2.995 s after the server's FIN (frame 22)"
+        in gap[0]
+    )
+    assert sum("closes its side too" in x for x in lines) == 1  # not a second row with another number
 
 
 def test_detail_applies_the_window_scale_and_says_when_it_cannot():

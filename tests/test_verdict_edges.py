@@ -104,6 +104,19 @@ def test_short_server_idle_timeout_is_still_a_keep_alive_timeout(tmp_path):
     assert a.timeout.estimate_ns == pytest.approx(0.504e9, abs=2e6)  # sub-second: not rounded
 
 
+def test_a_prompt_close_without_a_header_says_who_closed(tmp_path):
+    """No header asked for it and the silence was too short for an idle timeout: a client that
+    closes is done, a server that closes did so unannounced (schema 2 called both 'closed')."""
+    server = script(tmp_path, exchange(0.01) + [(0.05, "s", FIN, b""), (0.051, "c", FIN, b"")], "s.pcap")
+    (c,) = server.connections
+    assert (c.close.reason, c.close.by) == ("unannounced-close", "server")
+    assert "without a header asking for it" in c.close.explanation
+    assert not [t for t in server.timeouts if t.estimate_ns is not None]  # not an idle close
+    client = script(tmp_path, exchange(0.01) + [(0.3, "c", FIN, b""), (0.301, "s", FIN, b"")], "c.pcap")
+    (c,) = client.connections
+    assert (c.close.reason, c.close.by) == ("client-done", "client")
+
+
 def test_timeouts_are_per_server():
     """example.pcap: one server advertises timeout=10, another closes after ~4 s: no mismatch."""
     a = analyze(str(capture_path("pcapplusplus__example.pcap")))

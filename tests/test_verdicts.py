@@ -69,7 +69,7 @@ def test_stale_reuse_answered_by_rst():
     assert c0.close.rst_frames == (11,)
     stale = c0.exchanges[1]
     assert stale.reused and stale.response is None and stale.request.frame == 10
-    assert c1.requests == 1 and c1.close.reason == "closed"
+    assert c1.requests == 1 and c1.close.reason == "client-done"
     # The raw-socket client saw EOF and sent /second again on stream 1, which got its 200: the
     # race cost a retry, not an error (no 'problem' finding, no 'Connection reset by peer').
     assert not [f for f in a.findings if f.severity == "problem"]

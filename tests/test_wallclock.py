@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from katui.report import jsonout, markdown, text
-from katui.report.ladder import ladder_lines
+from katui.report.ladder_text import ladder_lines
 from katui.units import fmt_clock, fmt_iso, fmt_start
 from tests.conftest import SAMPLES, analysed
 
@@ -26,7 +26,7 @@ def test_json_has_start_time_at_the_top_and_per_connection():
     for c, jc in zip(a.connections, d["connections"], strict=True):
         assert jc["start_time"] == round(c.start_ns / 1e9, 6)
         assert jc["start_time"] >= d["start_time"]
-    assert d["schema"] == 2
+    assert d["schema"] == 3
 
 
 def test_text_and_markdown_say_the_start_in_iso():

@@ -254,7 +254,7 @@ def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
         if race.outcome != "reached-client" or race.front_stream is None or race.front_status:
             continue
         c = conns[race.front_stream]
-        if c.close.reason in ("request-timeout", "reset", "closed"):
+        if c.close.reason in ("request-timeout", "reset", "client-done", "unannounced-close"):
             conns[race.front_stream] = replace(c, close=upstream_failure(c.close, race))
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from katui.analysis.payload import protocol, short_protocol
 from katui.model import CLOSE_REASONS, Connection
 
 OPS = (">=", "<=", ">", "<", "=", ":")
@@ -83,8 +84,14 @@ def _status(name: str, op: str, value: str):
     return _number(name, value)
 
 
+REASON_ALIASES = {"closed": ("client-done", "unannounced-close")}
+"""Close reasons by an older name: ``closed`` was split by who closed (JSON schema 2026-12)."""
+
+
 def _reason(name: str, value: str) -> str:
     v = value.lower()
+    if v in REASON_ALIASES:
+        return v
     if not any(r.startswith(v) for r in CLOSE_REASONS) or not v:
         raise QueryError(f"no close reason starts with {value!r}; reasons: {', '.join(CLOSE_REASONS)}")
     return v
@@ -116,6 +123,11 @@ FIELDS: dict[str, tuple[str, Callable]] = {
     "uri": ("text in any request URI: uri:/api", _text),
     "host": ("text in any Host header: host:example", _text),
     "method": ("any request method: method:post", _text),
+    "proto": (
+        "protocol, as the list's proto column says it: proto:h2, proto:http/1.0, "
+        "proto:tls1.3, proto:dec (decrypted)",
+        _text,
+    ),
 }
 """Field name -> (help, value parser)."""
 _ORDERED = {"idle", "dur", "req", "stream", "status"}
@@ -217,7 +229,7 @@ def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
     if f == "status":
         return _status_match(conn, t.op, v)
     if f == "reason":
-        return conn.close.reason.startswith(v)
+        return conn.close.reason.startswith(v) or conn.close.reason in REASON_ALIASES.get(v, ())
     if f == "closed":
         if v == "rst":  # reset at any point, also after a FIN (a stale reuse)
             return conn.close.how == "rst" or bool(conn.close.rst_frames)
@@ -240,6 +252,9 @@ def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
         return any(v in r.host.lower() for r in _requests(conn))
     if f == "method":
         return any(v == r.method.lower() for r in _requests(conn))
+    if f == "proto":
+        name = protocol(conn, kind(conn) if kind is not None and not conn.http and conn.tls is None else None)
+        return any(v in text.lower() for text in (name, short_protocol(name), name.replace(" ", "")))
     return _keyword(conn, f, kind) if f in KEYWORDS else _word(conn, v)
 
 

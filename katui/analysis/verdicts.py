@@ -429,7 +429,10 @@ def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
     ev = (f"last {_msg(last.response, last.n)}",) if last is not None and last.response else ()
     if f.how == "rst":
         return _close(f, "reset", f"{f.by} reset the connection{_idle_txt(f)}", ev)
-    return _close(f, "closed", f"{f.by} closed{_idle_txt(f)} without a header asking for it", ev)
+    # Said by who closed: a client that closes right after its last response was done (a tool
+    # exiting, a pool or session closed); a server doing it closed unannounced.
+    reason = "client-done" if f.by == "client" else "unannounced-close"
+    return _close(f, reason, f"{f.by} closed{_idle_txt(f)} without a header asking for it", ev)
 
 
 def _last_request(exchanges) -> Exchange | None:

@@ -65,7 +65,10 @@ CLOSE_REASONS = {
     "reset": "reset (RST) instead of an orderly close",
     "stale-reuse": "a request was sent on a connection the peer had already closed",
     "request-timeout": "closed while a request was still waiting for its response",
-    "closed": "closed right after the last exchange, without a header asking for it",
+    "client-done": "the client closed right after its last response, no header asking for it and "
+    "not idle long enough to be an idle timeout: it was done (a tool exiting, a session closed)",
+    "unannounced-close": "the server closed right after a response without a 'Connection: close' "
+    "announcing it (a client reusing the connection would race it)",
     "upstream-failure": "a proxy ended the client's connection without a response because the "
     "upstream request it caused failed (the upstream keep-alive race)",
     "unknown": "the verdict depends on bytes the capture does not have or cannot read (cut, lost, or "

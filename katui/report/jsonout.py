@@ -7,7 +7,7 @@ import json
 from katui.analysis.pipeline import Analysis
 from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange, TlsInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _s(ns: int | None, digits: int = 6) -> float | None:

@@ -3,15 +3,13 @@
 Pure Python (no Textual, no Rich) so the TUI and the Markdown report draw the same ladder.
 :func:`ladder_rows` builds the row list once per connection (frame rows are plain ints, so a
 10 000-frame connection stays cheap); :func:`frame_line` describes one frame row;
-:func:`row_pieces` lays a row out as (text, role) pieces, which :func:`ladder_lines` joins into
-plain text and the TUI styles by role.
+:mod:`katui.report.ladder_text` lays rows out as text.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from dataclasses import dataclass, replace
+from functools import cache
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -44,6 +42,7 @@ TIME_TITLES = {"rel": "since capture start", "conn": "since connection start",
                "utc": "of day, UTC"}  # fmt: skip
 CLOCK_MODES = ("local", "utc")
 ARROW_WIDTH = 24
+"""Width of a lane's arrow in the text reports; the TUI widens lanes with its pane."""
 _FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (URG, "URG"), (ACK, "ACK"))
 _NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out-of-order"),
                (NOTE_PREVIOUS_LOST, "previous segment lost"), (NOTE_TRUNCATED, "truncated"),
@@ -81,6 +80,26 @@ class FrameLine:
     """HTTP message completing here, notes; escaped."""
     problem: str
     """``RST`` / ``STALE`` marker word or empty."""
+    leg: int = 0
+    """0: a frame of the connection drawn; 1: a frame of an upstream connection a proxy opened
+    for it (drawn in the third, backend lane; see :mod:`katui.report.lanes`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A ladder row for a frame of an upstream connection linked to the front connection drawn
+    (the proxy's side of the backend lane)."""
+
+    frame: int
+    stream: int
+    """tcp.stream of the upstream connection the frame belongs to."""
+
+
+def row_frame(row) -> int | None:
+    """The frame a ladder row draws (None for a note)."""
+    if isinstance(row, Note):
+        return None
+    return row.frame if isinstance(row, Backend) else row
 
 
 @cache  # a few dozen combinations, asked for once per frame of every ladder drawn
@@ -151,6 +170,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         gap = gaps.get(frame)
         if gap is not None:
             problem = frame in stale or (conn.close.reason == "reset" and frame == conn.close.frame)
+            gap_at = len(rows)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
@@ -167,8 +187,12 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            rows.append(Note("section", f"the {side} closes its side too, {fmt_s(after)} after the "
-                             f"{conn.close.by}'s FIN (frame {conn.close.frame})", frame))  # fmt: skip
+            text = (f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s "
+                    f"FIN (frame {conn.close.frame})")  # fmt: skip
+            if gap is None:
+                rows.append(Note("section", text, frame))
+            else:  # one row, each of its two numbers saying what it is measured from
+                rows[gap_at] = replace(rows[gap_at], text=f"since frame {gap.after_frame}; then {text}")
         rows.append(frame)
     return rows
 
@@ -191,11 +215,6 @@ def _handshake_text(analysis, conn: Connection) -> str:
         f"handshake: new connection {fmt_s(conn.start_ns - prev.close.ts_ns)} after the "
         f"{prev.close.by} {how} stream {prev.stream} ({prev.close.reason})"
     )
-
-
-def gap_head(note: Note) -> str:
-    """``⋯ 5.005 s idle`` right-aligned under the frame and time columns."""
-    return f"⋯ {fmt_s(note.duration_ns)} idle".rjust(18)
 
 
 def _request_note(ex, frame: int, stale: bool) -> Note:
@@ -260,114 +279,3 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
     if problem and conn.tls is not None and normal_reset(conn.close, conn.tls.close_notify, frame, c2s):
         problem, label = "", f"{label} normal ending (close_notify unread)".strip()
     return FrameLine(frame, time, c2s, flag_text(fl), t.plen[i], sa, label, problem)
-
-
-def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
-    """``─ SYN ───────▶`` (client to server) or ``◀─────── SYN,ACK ─`` (server to client)."""
-    return _arrow(line.c2s, line.flags, line.length, width)
-
-
-@lru_cache(maxsize=4096)  # a load test repeats a few segment sizes in every ladder
-def _arrow(c2s: bool, flags: str, length: int, width: int) -> str:
-    body = f" {flags}{f' {length}' if length else ''} "
-    fill = max(width - len(body) - 2, 1)
-    if c2s:
-        return f"─{body}{'─' * fill}▶"
-    return f"◀{'─' * fill}{body}─"
-
-
-ROLES = ("c2s", "s2c", "gap", "section", "problem", "label", "note")
-"""What a piece of a ladder row is, for styling: the lane arrow of a frame sent by the client
-(``c2s``) or the server (``s2c``), an idle-gap or section note, a problem marker, an HTTP label,
-a TCP note (``[retransmission]``: not HTTP, so not in the HTTP labels' colour). A piece without
-a role (None) is plain."""
-
-Piece = tuple[str, str | None]
-"""(text, role): a piece of a ladder row."""
-
-_TCP_NOTES = re.compile(r"\[(?:retransmission|out-of-order|previous segment lost|truncated|"
-                        r"tcp keep-alive)(?:, [a-z -]+)*\]$")  # fmt: skip
-
-
-def frame_pieces(line: FrameLine) -> list[Piece]:
-    """One frame row as pieces."""
-    lane = "c2s" if line.c2s else "s2c"
-    out: list[Piece] = [
-        (f"{line.frame:>6} {line.time:>{time_width(line.time)}} │", None),
-        (arrow(line), lane),
-        ("│ ", None),
-    ]
-    if line.seqack:
-        out.append((line.seqack + " ", None))
-    if line.problem:
-        out.append(("✖ reset ", "problem"))
-    if line.label:
-        notes = _TCP_NOTES.search(line.label)
-        cut = notes.start() if notes else len(line.label)
-        if cut:
-            out.append((line.label[:cut], "label"))
-        if cut < len(line.label):
-            out.append((line.label[cut:], "note"))
-    return out
-
-
-def note_pieces(note: Note) -> list[Piece]:
-    """One gap or section row as pieces."""
-    if note.kind == "gap":
-        role = "problem" if note.problem else "gap"
-        return [(gap_head(note), role), (" ┊ ", None), (note.text, role)]
-    return [(f"{'':>6} ", None), (f"├── {note.text}", "problem" if note.problem else "section")]
-
-
-def row_pieces(analysis, conn: Connection, rows: list[int | Note], y: int, time_mode: str = "rel",
-               labels: dict[int, str] | None = None, seqack: bool = False) -> list[Piece]:  # fmt: skip
-    """Row ``y`` of ``rows`` (from :func:`ladder_rows`) as pieces: the one layout the text
-    ladder joins and the UI styles by role."""
-    row = rows[y]
-    if isinstance(row, Note):
-        return note_pieces(row)
-    k = y - 1  # the previous frame row, for delta times
-    while k >= 0 and isinstance(rows[k], Note):
-        k -= 1
-    prev = rows[k] if k >= 0 else None
-    return frame_pieces(frame_line(analysis, conn, row, time_mode, prev, labels, seqack))
-
-
-def time_width(time: str) -> int:
-    """Width of the time column: 11 for seconds, 12 for a time of day (``14:03:07.123``)."""
-    return 12 if ":" in time else 11
-
-
-def header_line(conn: Connection, time_mode: str = "rel") -> str:
-    """Column heading naming the two lanes."""
-    # The trailing space keeps the two names apart when the client's is wider than its lane.
-    lanes = f"client {conn.client} ".ljust(ARROW_WIDTH + 1) + f"server {conn.server}"
-    width = 12 if time_mode in CLOCK_MODES else 11
-    return f"{'frame':>6} {'time':>{width}} {lanes}"
-
-
-def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
-               labels: dict[int, str]) -> list[FrameLine | Note]:  # fmt: skip
-    """``rows`` (from :func:`ladder_rows`) with each frame described by :func:`frame_line`
-    (times since capture start): what the text ladder and the Mermaid diagram both draw."""
-    return [row if isinstance(row, Note) else frame_line(analysis, conn, row, "rel", None, labels)
-            for row in rows]  # fmt: skip
-
-
-def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
-                 width: int = 100, seqack: bool = False,
-                 drawn: list[FrameLine | Note] | None = None) -> list[str]:  # fmt: skip
-    """The whole ladder of ``conn`` as plain text lines (cut to ``width`` columns); ``drawn``
-    is :func:`drawn_rows` when the caller has it (then ``time_mode`` and ``seqack`` are unused)."""
-    out = [header_line(conn, time_mode)[:width]]
-    if drawn is None:
-        labels = http_labels(conn)
-        rows = ladder_rows(analysis, conn, gap_ns)
-        for y in range(len(rows)):
-            pieces = row_pieces(analysis, conn, rows, y, time_mode, labels, seqack)
-            out.append("".join([text for text, _ in pieces]).rstrip()[:width])
-        return out
-    for row in drawn:
-        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row)
-        out.append("".join([text for text, _ in pieces]).rstrip()[:width])
-    return out

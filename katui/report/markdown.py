@@ -13,7 +13,8 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, summary_pairs, tls_summary
-from katui.report.ladder import drawn_rows, http_labels, ladder_lines, ladder_rows
+from katui.report.ladder_text import ladder_lines
+from katui.report.lanes import drawn_with_backend
 from katui.report.mermaid import sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
@@ -167,11 +168,12 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
         # The diagram and the ladder draw the same rows: find the gaps and notes once.
-        drawn = drawn_rows(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c))
-        diagram = sequence_diagram(a, c, gap_ns, drawn)
+        # A proxy's front connection is drawn with its upstream frames (client | proxy | backend).
+        drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
+        diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
         if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
             out += ["", *diagram]
-        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn))]
+        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn, backend=backend))]
     else:
         out += [
             "",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from katui.model import Connection
-from katui.report.ladder import Note, drawn_rows, http_labels, ladder_rows
+from katui.report.ladder import Note, http_labels, ladder_rows
+from katui.report.ladder_text import drawn_rows
 from katui.units import fmt_s
 
 MAX_MESSAGES = 400
@@ -28,30 +29,33 @@ def _message(line, frame: int) -> str | None:
     flags = line.flags
     if not (line.label or "SYN" in flags or "FIN" in flags or "RST" in flags):
         return None
-    sender, receiver = ("C", "S") if line.c2s else ("S", "C")
+    sender, receiver = ("S", "B") if line.leg else ("C", "S")  # leg 1: proxy -> backend
+    if not line.c2s:
+        sender, receiver = receiver, sender
     arrow = "-x" if "RST" in line.flags else ("->>" if line.c2s else "-->>")
     size = f" {line.length}" if line.length else ""
     label = f": {line.label}" if line.label else ""
     return f"    {sender}{arrow}{receiver}: {mermaid_text(f'{line.flags}{size}{label} (frame {frame})')}"
 
 
-def _note(row: Note) -> str:
+def _note(row: Note, over: str = "C,S") -> str:
     text = f"{fmt_s(row.duration_ns)} idle: {row.text}" if row.kind == "gap" else row.text
     mark = "✖ " if row.problem and "✖" not in text else ""
-    return f"    Note over C,S: {mermaid_text(mark + text)}"
+    return f"    Note over {over}: {mermaid_text(mark + text)}"
 
 
 def sequence_diagram(analysis, conn: Connection, gap_ns: int = 1_000_000_000,
-                     drawn: list | None = None) -> list[str]:  # fmt: skip
+                     drawn: list | None = None, backend: str | None = None) -> list[str]:  # fmt: skip
     """The ``mermaid`` fenced block for ``conn``, or [] when it would be too big to render;
-    ``drawn`` is ``drawn_rows`` of the ladder when the caller has it."""
+    ``drawn`` is ``drawn_rows`` of the ladder when the caller has it, ``backend`` the backend
+    participant's name when ``drawn`` has a proxy's upstream frames (a third participant)."""
     if drawn is None:
         drawn = drawn_rows(analysis, conn, ladder_rows(analysis, conn, gap_ns), http_labels(conn))
     body = []
     messages = 0
     for row in drawn:
         if isinstance(row, Note):
-            body.append(_note(row))
+            body.append(_note(row, "C,S" if backend is None else "C,B"))
             continue
         line = _message(row, row.frame)
         if line is not None:
@@ -63,7 +67,8 @@ def sequence_diagram(analysis, conn: Connection, gap_ns: int = 1_000_000_000,
         "```mermaid",
         "sequenceDiagram",
         f"    participant C as client {mermaid_text(conn.client)}",
-        f"    participant S as server {mermaid_text(conn.server)}",
+        f"    participant S as {'server' if backend is None else 'proxy'} {mermaid_text(conn.server)}",
+        *([] if backend is None else [f"    participant B as backend {mermaid_text(backend)}"]),
         *body,
         "```",
     ]

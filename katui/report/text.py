@@ -8,7 +8,8 @@ import textwrap
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, proxy_leg, summary_pairs, tls_summary
-from katui.report.ladder import ladder_lines
+from katui.report.ladder_text import ladder_lines
+from katui.report.lanes import drawn_with_backend
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
 
@@ -106,5 +107,6 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
         if leg:
             out.append(f"  {'':<5} via proxy: {leg}")
     if ladder:
-        out += ["", *ladder_lines(a, c, gap_ns=a.idle_threshold_ns, width=120)]
+        drawn, backend = drawn_with_backend(a, c, a.idle_threshold_ns)
+        out += ["", *ladder_lines(a, c, width=120, drawn=drawn, backend=backend)]
     return out

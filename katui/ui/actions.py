@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from katui.report.lanes import upstream_streams
 from katui.ui.filters import SORT_KEYS
 from katui.ui.modals import FindingsScreen, HelpScreen
 from katui.units import fmt_s
@@ -70,6 +71,16 @@ class MainActions:
     def action_seqack(self) -> None:
         ladder = self.query_one("#ladder")
         ladder.seqack = not ladder.seqack
+
+    @after_load
+    def action_backend_lane(self) -> None:
+        ladder = self.query_one("#ladder")
+        ladder.backend = not ladder.backend
+        self.update_ladder_head()
+        if self.conn is not None and not upstream_streams(self.analysis, self.conn):
+            state = "on" if ladder.backend else "off"
+            self.notify(f"Backend lane {state}: it shows on a proxy's front connection (a capture "
+                        "of both legs).", timeout=3)  # fmt: skip
 
     @after_load
     def action_gap(self, step: int) -> None:
@@ -142,6 +153,9 @@ class MainActions:
             self.notify("No connection selected.", severity="warning", timeout=2)
             return
         ladder = self.query_one("#ladder")
+        if ladder.frame_conn is not self.conn:  # a backend-lane frame: its own connection's bytes
+            self.app.push_screen(FollowScreen(self.analysis, ladder.frame_conn, ladder.frame))
+            return
         # On a gap or section row: the frame it leads into.
         frame = next((row for row in ladder.rows[ladder.cursor :] if isinstance(row, int)), None)
         self.app.push_screen(FollowScreen(self.analysis, self.conn, frame))
@@ -150,7 +164,11 @@ class MainActions:
     def action_other_leg(self) -> None:
         """From a request a proxy forwarded, to its other leg: front request -> the upstream
         request it caused (the retry, if there was one), upstream request -> its front request."""
-        where = other_leg(self.analysis, self.conn, self.query_one("#ladder").frame)
+        ladder = self.query_one("#ladder")
+        if ladder.frame_conn is not self.conn:  # a backend-lane frame: to its own connection
+            self.jump_to((ladder.frame_conn.stream, ladder.frame))
+            return
+        where = other_leg(self.analysis, self.conn, ladder.frame)
         if where is None:
             self.notify("Not a request linked across a proxy (the capture must hold both legs).",
                         severity="warning", timeout=3)  # fmt: skip

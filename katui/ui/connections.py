@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from katui.analysis.payload import protocol, short_protocol
 from katui.model import Preview
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 from katui.ui.filters import COLUMNS, closed_by_cell, preview_cells, reason_cell, row_cells
@@ -113,6 +114,10 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in self.conns))),
             "client": max(cell_len(c.client) for c in self.conns),
             "server": max(cell_len(self._server(c)) for c in self.conns),
+            "proto": max(
+                (cell_len(short_protocol(protocol(c))) for c in self.conns if not isinstance(c, Preview)),
+                default=0,
+            ),  # fmt: skip
         }
         closes = {(c.close.by, c.close.how, c.close.reason, c.close.asked_by)
                   for c in self.conns if hasattr(c, "close")}  # fmt: skip

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from katui.analysis.payload import payload_kind
+from katui.analysis.payload import payload_kind, protocol
 from katui.analysis.tcpopts import window_shifts
 from katui.model import ACK, SYN, reason_label
 from katui.report.common import proxy_leg
@@ -23,13 +23,13 @@ def connection_text(analysis, conn) -> Text:
     """Summary of a connection: endpoints, counts, how and why it closed."""
     c = conn.close
     text = Text()
+    kind = payload_kind(analysis, conn)
     text.append(f"stream {conn.stream}", "bold")
-    text.append(f"  client {conn.client} → server {conn.server}\n")
+    text.append(f"  client {conn.client} → server {conn.server}  {protocol(conn, kind)}\n")
     reuse = f", ↻ reused ({conn.requests - 1} without a new handshake)" if conn.reused else ""
     text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
-    kind = payload_kind(analysis, conn)
     if not conn.http:  # keep-alive words do not apply: say what it carries instead
         text.append(f"payload: {kind or 'not HTTP/1.x (unknown protocol)'}; keep-alive verdicts "
                     "do not apply\n")  # fmt: skip
@@ -120,13 +120,15 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self):
         yield Static(id="detail-body")
 
-    def show(self, analysis, conn, frame: int | None) -> None:
-        """Describe ``frame`` of ``conn``, or ``conn`` itself when ``frame`` is None."""
+    def show(self, analysis, conn, frame: int | None, note: str | None = None) -> None:
+        """Describe ``frame`` of ``conn``, or ``conn`` itself when ``frame`` is None, after
+        ``note`` (a ladder note the ladder had to cut) in full."""
         body = self.query_one("#detail-body", Static)
         if conn is None:
             body.update(Text("No connection selected."))
         elif frame is None:
-            body.update(connection_text(analysis, conn))
+            text = connection_text(analysis, conn)
+            body.update(Text.assemble((note, "bold"), "\n\n", text) if note else text)
         else:
             body.update(frame_text(analysis, conn, frame))
         self.scroll_home(animate=False)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from katui.analysis.payload import protocol, short_protocol
 from katui.analysis.query import PayloadKind, Query, matches
 from katui.model import Connection, reason_label
 from katui.units import fmt_s
 
-SORT_KEYS = ("stream", "start", "duration", "requests", "idle", "reason")
+SORT_KEYS = ("stream", "start", "duration", "requests", "idle", "reason", "proto")
 
 
 def sort_key(name: str):
@@ -21,6 +22,7 @@ def sort_key(name: str):
         "closed": lambda c: (c.close.by or "", c.close.how or ""),
         "client": lambda c: c.client,
         "server": lambda c: c.server,
+        "proto": protocol,
     }[name]
 
 
@@ -33,12 +35,13 @@ def select(conns: list[Connection], q: Query, sort: str = "stream", reverse=Fals
     return out
 
 
-COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "server", "reason", "client",
+COLUMNS = ("#", "reuse", "req", "closed by", "idle→close", "server", "reason", "proto", "client",
            "start", "duration")  # fmt: skip
-"""The server comes before the client: at 80 columns it is the one that must stay visible."""
+"""The server comes before the client: at 80 columns it is the one that must stay visible; the
+protocol, in its short form (``TLS1.3·h2``), comes right after the reason."""
 COLUMN_SORT = {"#": "stream", "reuse": "requests", "req": "requests", "closed by": "closed",
-               "idle→close": "idle", "reason": "reason", "client": "client", "server": "server",
-               "start": "start", "duration": "duration"}  # fmt: skip
+               "idle→close": "idle", "reason": "reason", "proto": "proto", "client": "client",
+               "server": "server", "start": "start", "duration": "duration"}  # fmt: skip
 """The sort key a click on a column heading chooses."""
 
 
@@ -72,6 +75,7 @@ def preview_cells(row, first_ns: int) -> tuple[str, ...]:
         "",
         row.server,
         "",
+        "",
         row.client,
         f"{(row.start_ns - first_ns) / 1e9:.3f}",
         "",
@@ -89,6 +93,7 @@ def row_cells(conn: Connection, first_ns: int) -> tuple[str, ...]:
         fmt_s(conn.close.idle_before_ns) if conn.close.by else "-",
         conn.server,
         reason,
+        short_protocol(protocol(conn)),
         conn.client,
         f"{(conn.start_ns - first_ns) / 1e9:.3f}",
         fmt_s(conn.duration_ns),

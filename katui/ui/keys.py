@@ -25,7 +25,7 @@ KEYS: list[Key] = [
         "slash",
         "search",
         "Filter: status:502 reason:reset closed:client idle>4s server:9401 "
-        "uri:/api req>=2 tls, words ANDed, ! negates; other words: address, port, URI, reason",
+        "uri:/api req>=2 proto:h2 tls, words ANDed, ! negates; other words: address, port, URI, reason",
         True,
     ),
     Key("colon", "goto", "Go to: a frame number, or sN for stream N", True),
@@ -36,6 +36,12 @@ KEYS: list[Key] = [
     Key("v", "servers", "Servers: per-server summary with idle histograms and the timeout"),
     Key("t", "time_mode", "Time: since capture / since connection / delta / local time of day / UTC"),
     Key("J", "other_leg", "Proxy: jump to the request's other leg (front <-> upstream)"),
+    Key(
+        "b",
+        "backend_lane",
+        "Backend lane: a proxy's front connection with its upstream frames "
+        "(client | proxy | backend), on or off",
+    ),  # fmt: skip
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard"),  # the footer keeps q at 80 columns

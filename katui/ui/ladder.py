@@ -18,14 +18,17 @@ from textual.strip import Strip
 
 from katui.analysis.gaps import requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
-from katui.report.ladder import ROLES, Note, http_labels, ladder_rows, row_pieces
+from katui.report.ladder import ARROW_WIDTH, Backend, Note, http_labels, ladder_rows, row_frame
+from katui.report.ladder_text import ROLES, header_line, lane_width, row_pieces
+from katui.report.lanes import backend_labels, backend_name, upstream_streams, with_backend
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 
 _CLASS_OF = {role: f"ladder--{role}" for role in ROLES}
 
 
 class LadderView(CursorMixin, ScrollView, can_focus=True):
-    """Client and server lanes, one row per frame, with idle-gap and section rows between."""
+    """Client and server lanes, one row per frame, with idle-gap and section rows between; a
+    proxy's front connection gets a third lane with its upstream frames (``backend``)."""
 
     DEFAULT_CSS = """
     LadderView { background: $surface; }
@@ -47,14 +50,22 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     class FrameSelected(Message):
         """The cursor moved onto a frame row (``frame`` None on a gap or section row)."""
 
-        def __init__(self, frame: int | None) -> None:
+        def __init__(self, frame: int | None, conn=None, note: str | None = None) -> None:
             super().__init__()
             self.frame = frame
+            self.conn = conn
+            """The connection the frame belongs to (an upstream one in the backend lane)."""
+            self.note = note
+            """On a note row the ladder's width cuts: the note's whole text."""
 
     cursor = reactive(0)
     time_mode = reactive("rel")
     gap_ns = reactive(DEFAULT_IDLE_NS)
     seqack = reactive(False)
+    backend = reactive(True)
+    """Draw a proxy's front connection with its upstream frames in a third lane."""
+    lane = reactive(ARROW_WIDTH)
+    """Width of a lane: it grows with the pane."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -65,11 +76,13 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self._starts: set[int] = set()
         """Frames where a request starts: ] and [ stop there too (not every one has a row)."""
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self.lanes = 2
+        self.backend_name: str | None = None
+        """The backend lane's heading, when it is drawn."""
 
     def show(self, analysis, conn, frame: int | None = None) -> None:
         """Draw ``conn`` (or nothing); put the cursor on ``frame`` when given."""
         self.analysis, self.conn = analysis, conn
-        self._labels = http_labels(conn) if conn is not None else {}
         self._starts = set(requests_by_frame(conn)) if conn is not None else set()
         self._rebuild()
         self.cursor = self.row_of(frame) if frame is not None else 0
@@ -77,17 +90,38 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self._announce()
 
     def _rebuild(self) -> None:
-        if self.conn is None:
-            self.rows = []
-        else:
-            self.rows = ladder_rows(self.analysis, self.conn, self.gap_ns)
+        a, conn = self.analysis, self.conn
+        self.rows, self._labels, self.backend_name = [], {}, None
+        if conn is not None:
+            self._labels = http_labels(conn)
+            self.rows = ladder_rows(a, conn, self.gap_ns)
+            if self.backend and upstream_streams(a, conn):
+                self.rows = with_backend(a, conn, self.rows)
+                self._labels |= backend_labels(a, conn)
+                self.backend_name = backend_name(a, conn)
+        self.lanes = 2 if self.backend_name is None else 3
+        self._relay()
+
+    def _relay(self) -> None:
+        """Lane width for the pane's width (its labels keep up to a third of it)."""
+        label = max((len(t) for t in self._labels.values()), default=0) + 2
+        self.lane = lane_width(self.size.width or 100, self.lanes, label)
         self._cache.clear()
         self.virtual_size = Size(self._width(), len(self.rows))
         self.refresh()
 
+    def on_resize(self) -> None:
+        self._relay()
+
+    def header(self) -> str:
+        """The lane names above the rows."""
+        if self.conn is None:
+            return ""
+        return header_line(self.conn, self.time_mode, self.lane, self.backend_name)
+
     def _width(self) -> int:
         """Widest row, so long labels and notes can be panned to with ←/→ instead of cut off."""
-        prefix = 47  # frame, time and the arrow lanes
+        prefix = 20 + self.lanes * (self.lane + 1)  # frame, time and the arrow lanes
         widest = max((len(t) for t in self._labels.values()), default=0) + prefix + 12
         for row in self.rows:
             if isinstance(row, Note):
@@ -97,7 +131,7 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     def row_of(self, frame: int) -> int:
         """Row index of ``frame`` (0 when not on this ladder)."""
         for y, row in enumerate(self.rows):
-            if row == frame and not isinstance(row, Note):
+            if row_frame(row) == frame:
                 return y
         return 0
 
@@ -106,8 +140,13 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         """Frame under the cursor, if the cursor is on a frame row."""
         if not self.rows:
             return None
-        row = self.rows[self.cursor]
-        return None if isinstance(row, Note) else row
+        return row_frame(self.rows[self.cursor])
+
+    @property
+    def frame_conn(self):
+        """The connection of the frame under the cursor: an upstream one in the backend lane."""
+        row = self.rows[self.cursor] if self.rows else None
+        return self.analysis.connections[row.stream] if isinstance(row, Backend) else self.conn
 
     def row_text(self, y: int) -> str:
         """Plain text of row ``y`` (for tests and copy)."""
@@ -122,10 +161,17 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self.refresh()
 
     def watch_gap_ns(self) -> None:
+        self._rebuild_here()
+
+    def watch_backend(self) -> None:
+        self._rebuild_here()
+
+    def _rebuild_here(self) -> None:
+        """Rebuild the rows, the cursor staying on its frame (or the nearest front frame)."""
         frame = self.frame
         self._rebuild()
-        if frame is not None:
-            self.cursor = self.row_of(frame)
+        if frame is not None:  # a backend frame gone with its lane: the next front row
+            self.cursor = next((y for y, row in enumerate(self.rows) if (row_frame(row) or 0) >= frame), 0)
 
     @property
     def row_total(self) -> int:
@@ -139,7 +185,9 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self._announce()
 
     def _announce(self) -> None:
-        self.post_message(self.FrameSelected(self.frame))
+        row = self.rows[self.cursor] if self.rows else None
+        cut = isinstance(row, Note) and len(self._row(self.cursor).plain) > self.size.width
+        self.post_message(self.FrameSelected(self.frame, self.frame_conn, row.text if cut else None))
 
     def next_mark(self, step: int) -> bool:
         """Move to the next (step 1) or previous (-1) request, gap or close row."""
@@ -165,7 +213,8 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
         self._cache.clear()
 
     def _row(self, y: int) -> Text:
-        pieces = row_pieces(self.analysis, self.conn, self.rows, y, self.time_mode, self._labels, self.seqack)
+        pieces = row_pieces(self.analysis, self.conn, self.rows, y, self.time_mode, self._labels,
+                            self.seqack, self.lane, self.lanes)  # fmt: skip
         return Text.assemble(
             *((text, self._style(_CLASS_OF[role])) if role else text for text, role in pieces)
         )

@@ -14,7 +14,8 @@ from textual.widgets import Footer, Input, ProgressBar, Static
 from katui.analysis.payload import payload_kind
 from katui.analysis.query import Query
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
-from katui.report.ladder import TIME_MODES, TIME_TITLES, header_line
+from katui.report.ladder import TIME_MODES, TIME_TITLES
+from katui.report.lanes import upstream_streams
 from katui.textsafe import safe_text
 from katui.ui import actions
 from katui.ui.connections import ConnectionTable
@@ -94,13 +95,15 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         self.query_one("#connections").border_title = "Connections"
         self.query_one("#ladder-box").border_title = "Ladder"
         self.query_one("#detail").border_title = "Detail"
-        self.watch(self.query_one("#ladder"), "scroll_x", self._pan_ladder_head)
+        ladder = self.query_one("#ladder")
+        self.watch(ladder, "scroll_x", self._pan_ladder_head)
+        self.watch(ladder, "lane", self._pan_ladder_head)  # lanes widen with the pane
 
     def _pan_ladder_head(self) -> None:
         """The lane names above the ladder pan with its rows."""
         if self.conn is not None:
             ladder = self.query_one("#ladder", LadderView)
-            head = header_line(self.conn, ladder.time_mode)
+            head = safe_text(ladder.header())
             self.query_one("#ladder-head", Static).update(Text(head[int(ladder.scroll_x) :]))
 
     def progress(self, frames: int, done: int, total: int) -> None:
@@ -202,11 +205,16 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
             self.query_one("#ladder-head", Static).update("")
             return
         mode = TIME_TITLES[ladder.time_mode]
-        box.border_title = f"Ladder · stream {self.conn.stream} · time {mode} · gaps ≥ {fmt_s(ladder.gap_ns)}"
+        lane = ""
+        if upstream_streams(self.analysis, self.conn):  # a proxy's front connection
+            lane = " · with backend lane (b hides)" if ladder.backend else " · backend lane hidden (b shows)"
+        box.border_title = (f"Ladder · stream {self.conn.stream}{lane} · time {mode} · "
+                            f"gaps ≥ {fmt_s(ladder.gap_ns)}")  # fmt: skip
         self._pan_ladder_head()
 
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
-        self.query_one("#detail", DetailPane).show(self.analysis, self.conn, message.frame)
+        detail = self.query_one("#detail", DetailPane)
+        detail.show(self.analysis, message.conn or self.conn, message.frame, message.note)
 
     def cycle_time(self) -> str:
         """Next time mode for the ladder."""

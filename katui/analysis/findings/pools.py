@@ -264,7 +264,7 @@ def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connecti
     return hits
 
 
-_REUSABLE = frozenset(("idle-timeout", "closed", "stale-reuse", "open"))
+_REUSABLE = frozenset(("idle-timeout", "client-done", "unannounced-close", "stale-reuse", "open"))
 """Close reasons of connections that sat answered and reusable before their close (the others
 announced their close, had something in flight, or were never HTTP)."""
 
