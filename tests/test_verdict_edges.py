@@ -117,6 +117,16 @@ def test_a_prompt_close_without_a_header_says_who_closed(tmp_path):
     assert (c.close.reason, c.close.by) == ("client-done", "client")
 
 
+def test_a_server_fin_in_the_middle_of_a_response_is_an_aborted_response(tmp_path):
+    """The server sends 10 of a response's 100 body bytes, then its FIN: the client got the
+    response cut short (a reason of its own; schema 2 called it 'closed')."""
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10
+    events = [(0.01, "c", PSH, REQ), (0.011, "s", PSH, cut), (0.05, "s", FIN, b""), (0.051, "c", FIN, b"")]
+    (c,) = script(tmp_path, events).connections
+    assert (c.close.reason, c.close.by) == ("aborted-response", "server")
+    assert "in the middle of response 1" in c.close.explanation
+
+
 def test_timeouts_are_per_server():
     """example.pcap: one server advertises timeout=10, another closes after ~4 s: no mismatch."""
     a = analyze(str(capture_path("pcapplusplus__example.pcap")))

@@ -84,7 +84,7 @@ def _status(name: str, op: str, value: str):
     return _number(name, value)
 
 
-REASON_ALIASES = {"closed": ("client-done", "unannounced-close")}
+REASON_ALIASES = {"closed": ("client-done", "unannounced-close", "aborted-response")}
 """Close reasons by an older name: ``closed`` was split by who closed (JSON schema 2026-12)."""
 
 

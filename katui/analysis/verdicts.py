@@ -321,7 +321,7 @@ def _stalled(f: CloseFacts, ex: Exchange):
             (_blind(f),), exchange=ex.n,
         )  # fmt: skip
     return _close(
-        f, "reset" if f.how == "rst" else "closed",
+        f, "reset" if f.how == "rst" else "aborted-response",
         f"the server {_verb(f)} the connection in the middle of response {ex.n} ({got} sent)",
         (f"{_msg(resp, ex.n)} incomplete",), exchange=ex.n,
     )  # fmt: skip

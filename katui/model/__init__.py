@@ -69,6 +69,7 @@ CLOSE_REASONS = {
     "not idle long enough to be an idle timeout: it was done (a tool exiting, a session closed)",
     "unannounced-close": "the server closed right after a response without a 'Connection: close' "
     "announcing it (a client reusing the connection would race it)",
+    "aborted-response": "the server closed in the middle of a response: the client got it cut short",
     "upstream-failure": "a proxy ended the client's connection without a response because the "
     "upstream request it caused failed (the upstream keep-alive race)",
     "unknown": "the verdict depends on bytes the capture does not have or cannot read (cut, lost, or "
@@ -85,6 +86,7 @@ REASON_MARKS = {
     "incomplete-request": "⚠",
     "stalled-reader": "⚠",
     "error-close": "⚠",
+    "aborted-response": "⚠",
     "unknown": "?",
 }
 """A symbol for the close reasons worth a look, so meaning never rests on colour alone:
