@@ -16,7 +16,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
-from katui.analysis.query import _duration
+from katui.analysis.query import parse_duration
 from katui.report import timeline as tl
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.keys import view_bindings
@@ -204,7 +204,7 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            rel = _duration("time", event.value.strip())
+            rel = parse_duration("time", event.value.strip())
         except ValueError as exc:
             self.notify(str(exc), severity="error", timeout=3)
             return
