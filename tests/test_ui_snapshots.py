@@ -94,7 +94,7 @@ def test_server_summary(snap_compare, size):
 def test_timeline(snap_compare, size):
     async def timeline(pilot) -> None:
         await _loaded(pilot)
-        await pilot.press("T")
+        await pilot.press("T", "j")  # the new connection: its link to the close
 
     app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
     assert snap_compare(app, terminal_size=size, run_before=timeline)
