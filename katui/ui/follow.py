@@ -14,8 +14,10 @@ from textual.strip import Strip
 from textual.widgets import Footer, Static
 
 from katui.report.follow import follow_lines, prefix
+from katui.report.views import follow_md
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
+from katui.ui.export import export_view
 from katui.ui.keys import view_bindings
 
 
@@ -111,6 +113,10 @@ class FollowScreen(Screen[None]):
         title = (f"Follow stream {c.stream} · {mode} · C→ client {safe_text(c.client)} · "
                  f"S← server {safe_text(c.server)}")  # fmt: skip
         self.query_one("#follow-title", Static).update(Text(title, no_wrap=True, overflow="ellipsis"))
+
+    def action_export(self) -> None:
+        a, conn, hex_mode = self.analysis, self.conn, self.hex
+        export_view(self, f"stream{conn.stream}", lambda: follow_md(a, conn, hex_mode))
 
     def action_hex(self) -> None:
         self.hex = not self.hex

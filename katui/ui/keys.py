@@ -69,6 +69,7 @@ REQUEST_KEYS: list[Key] = [
     Key("O", "reverse", "Reverse the requests' order"),
     Key("t", "time_mode", "Time of the requests: since capture / local time of day / UTC"),
     Key("x", "clear", "Clear the requests' filter"),
+    Key("e", "export", "Export: the requests as listed (filter, order, time) as a Markdown table", True),
     Key("escape", "close", "Back: close the filter, else leave the requests", True),
     Key("q", "close", "Back: leave the requests"),
     Key("h", "close", "Back: leave the requests"),
@@ -84,18 +85,21 @@ TIMELINE_KEYS: list[Key] = [
     Key("0", "fit", "Fit the whole capture in the window"),
     Key("full_stop", "show_cursor", "Move the window to the selected connection's start"),
     Key("colon", "goto", "Go to: a time since capture start (12.5s, 3m)", True),
+    Key("e", "export", "Export: the timeline as shown (its window and zoom) as Markdown text art", True),
     Key("escape", "close", "Back: close the prompt, else leave the timeline", True),
     Key("q", "close", "Back: leave the timeline"),
     Key("h", "close", "Back: leave the timeline"),
 ]
 """Keys of the timeline (j/k/g/G/PgUp/PgDn move between connections)."""
 
-SERVER_KEYS: list[Key] = [Key("escape", "dismiss(None)", "Back: leave the server summary", True),
+SERVER_KEYS: list[Key] = [Key("e", "export", "Export: every server's summary as Markdown", True),
+                          Key("escape", "dismiss(None)", "Back: leave the server summary", True),
                           Key("q", "dismiss(None)", "Back: leave the server summary"),
                           Key("h", "dismiss(None)", "Back: leave the server summary")]  # fmt: skip
 """Keys of the server summary (j/k/g/G scroll it)."""
 
 FOLLOW_KEYS: list[Key] = [Key("x", "hex", "Hex or text", True),
+                          Key("e", "export", "Export: the stream (text or hex, as shown) as Markdown", True),
                           Key("escape", "dismiss(None)", "Back: leave the stream", True),
                           Key("q", "dismiss(None)", "Back: leave the stream"),
                           Key("h", "dismiss(None)", "Back: leave the stream")]  # fmt: skip

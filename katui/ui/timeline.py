@@ -18,7 +18,9 @@ from textual.widgets import Footer, Input, Static
 
 from katui.analysis.query import parse_duration
 from katui.report import timeline as tl
+from katui.report.views import timeline_md
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
+from katui.ui.export import export_view
 from katui.ui.keys import view_bindings
 from katui.units import fmt_s, plural
 
@@ -197,6 +199,11 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
     def action_pan(self, share: float) -> None:
         view = self.query_one(TimelineView)
         view.pan(int(view.cells * share))
+
+    def action_export(self) -> None:
+        view = self.query_one(TimelineView)
+        a, conns, t0, per, cells = self.analysis, view.conns, view.t0, view.ns_per_cell, view.cells
+        export_view(self, "timeline", lambda: timeline_md(a, conns, t0, per, cells))
 
     def action_fit(self) -> None:
         self.query_one(TimelineView).fit()
