@@ -86,8 +86,8 @@ def servers_md(analysis, width: int = 40) -> str:
 def follow_md(analysis, conn: Connection, hex_mode: bool = False, limit: int = fw.LIMIT) -> str:
     """Follow stream of ``conn``: each line with its frame and ``C→`` / ``S←``, in a code
     block (text escaped by :mod:`katui.textsafe`, or hex)."""
-    lines = fw.follow_lines(analysis, conn, hex_mode, limit)
-    what = (f"Stream {conn.stream}, {'hex' if hex_mode else 'text'}: C→ client {md(conn.client)}, "
+    lines, mode = fw.follow_view(analysis, conn, hex_mode, limit)
+    what = (f"Stream {conn.stream}, {md(mode)}: C→ client {md(conn.client)}, "
             f"S← server {md(conn.server)}; retransmissions left out, at most "
             f"{fmt_bytes(limit)}.")  # fmt: skip
     art = [f"{frame:>8} {fw.prefix(c2s)}{text}" for frame, c2s, text in lines] or ["(no payload)"]
