@@ -3,7 +3,9 @@
 Pure Python (no Textual). The connection's bytes (as follow stream reads them back from the
 capture) are cut into records per direction, each shown where it completes (its last frame, as
 Wireshark shows a reassembled record): ``[TLS 1.2] handshake 517 B: ClientHello sni=example``,
-``[TLS 1.2] app data 108 B``, ``alert 26 B (encrypted)``. With the analysis's key log the
+``[TLS 1.2] app data 108 B``, ``alert 26 B (encrypted)``; the version in brackets is the
+record header's (TLS 1.3 records say TLS 1.2 there, RFC 8446 5.1; the ServerHello line says
+what was agreed). With the analysis's key log the
 protected records are decrypted again (the same code as the analysis, :mod:`katui.tls.decrypt`)
 and their plaintext follows, escaped by :mod:`katui.textsafe` like every byte of a capture.
 """
