@@ -121,3 +121,13 @@ async def test_l_opens_and_escape_q_h_leave_the_timeline():
             assert app.screen is app.main
         await pilot.press("T", "l")
         assert app.screen is app.main and app.main.focused.id == "ladder"
+
+
+def test_the_axis_of_a_capture_spanning_years_is_in_round_units():
+    # ndpi 1kxun's clock jumps: 98 connections over ~5.8 years, 2.5e6 s per cell at 80 columns.
+    assert tl.axis(0, 2_524_395_400_000_000, 73).split() == ["|0", "|2", "y", "|4", "y"]
+    assert tl.axis(0, 100_000_000_000, 73).split("|")[1:4] == [
+        "0" + " " * 16,
+        "30 m" + " " * 13,
+        "60 m" + " " * 13,
+    ]
