@@ -149,7 +149,7 @@ def _report(args) -> int:
         return 2
     args.format = args.format or "text"
     # JSON and text without ladders never look at single frames: don't keep them.
-    frames = args.format == "md" or (args.format == "text" and args.ladder) or args.view is not None
+    frames = args.format == "md" or (args.format == "text" and args.ladder) or args.view == "follow"
     keylog = _keylog(args)
     a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames, keylog=keylog)
     try:
