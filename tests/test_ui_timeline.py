@@ -131,3 +131,20 @@ def test_the_axis_of_a_capture_spanning_years_is_in_round_units():
         "30 m" + " " * 13,
         "60 m" + " " * 13,
     ]
+
+
+async def test_a_time_typed_in_one_burst_after_colon_lands_in_the_prompt():
+    """tmux and ssh deliver ':8s⏎' in one read: the keys after ':' must reach the prompt it opens,
+    not the timeline (the binding is a priority one, as the main screen's prompts)."""
+    from textual import events
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("T")
+        view = app.screen.query_one(TimelineView)
+        for key, char in (("colon", ":"), ("8", "8"), ("s", "s"), ("enter", "\r")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        assert view.t0 == app.analysis.first_ns + 8_000_000_000 and app.screen.focused is view

@@ -129,10 +129,25 @@ def bindings() -> list[Binding]:
             for k in KEYS]  # fmt: skip
 
 
+PROMPTS = ("goto", "search")
+"""Actions that open a view's prompt: priority bindings, so that what is typed right after the
+key (tmux and ssh deliver ':8s⏎' in one read) lands in the prompt, not in the view."""
+
+
 def view_bindings(view: str) -> list[Binding]:
-    """Textual bindings for one of :data:`SCREENS` (ordinary: a prompt types them)."""
+    """Textual bindings for one of :data:`SCREENS`: ordinary (a prompt types them) but the
+    :data:`PROMPTS` ones, which the view refuses while its prompt has focus
+    (:func:`prompt_check`)."""
     return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
-                    show=k.show, tooltip=k.description) for k in SCREENS[view]]  # fmt: skip
+                    show=k.show, tooltip=k.description, priority=k.action in PROMPTS)
+            for k in SCREENS[view]]  # fmt: skip
+
+
+def prompt_check(screen, action: str) -> bool:
+    """A view's ``check_action``: while an Input has focus its prompt keys type into it."""
+    from textual.widgets import Input
+
+    return not (action in PROMPTS and isinstance(screen.focused, Input))
 
 
 def request_bindings() -> list[Binding]:

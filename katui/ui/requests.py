@@ -27,7 +27,7 @@ from katui.report.views import requests_md, time_text
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 from katui.ui.export import export_view
-from katui.ui.keys import request_bindings
+from katui.ui.keys import prompt_check, request_bindings
 
 GAP = 2
 WIDTHS = {"time": 12, "method": 7, "status": 6, "ttfb": 8, "reuse": 5, "idle": 8, "sent": 9,
@@ -225,6 +225,9 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
         text = (f"Requests {len(table.rows)}/{self.total}{busy}{f' · filter: {what}' if what else ''}"
                 f" · sort {order} · time {TIME_NAMES[table.time_mode]}")  # fmt: skip
         self.query_one("#requests-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return prompt_check(self, action)
 
     def action_open(self) -> None:
         row = self.query_one(RequestTable).current

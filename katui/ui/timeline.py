@@ -21,7 +21,7 @@ from katui.report import timeline as tl
 from katui.report.views import timeline_md
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.export import export_view
-from katui.ui.keys import view_bindings
+from katui.ui.keys import prompt_check, view_bindings
 from katui.units import fmt_s, plural
 
 LABEL = 7
@@ -187,6 +187,9 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
         text = (f"Timeline · {plural(len(view.conns), 'connection')} · from {start} · "
                 f"{fmt_s(view.ns_per_cell)} per cell")  # fmt: skip
         self.query_one("#timeline-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return prompt_check(self, action)
 
     def action_open(self) -> None:
         conn = self.query_one(TimelineView).conn
