@@ -56,7 +56,7 @@ def follow_view(
     (:mod:`katui.report.tls_follow`); hex always shows the bytes on the wire."""
     if conn.tls is None or hex_mode:
         return follow_lines(analysis, conn, hex_mode, limit), "hex" if hex_mode else "text"
-    from katui.report.tls_follow import record_lines
+    from katui.report.tls_follow import record_lines  # cryptography is loaded for TLS only
 
     lines, note = record_lines(analysis, segments(analysis, conn, limit))
     return lines, f"TLS records ({note})" if note else "TLS records, decrypted"
