@@ -15,6 +15,9 @@ from katui import __version__, speedups
 from katui.capture.errors import CaptureError
 
 FORMATS = ("text", "md", "json", "csv", "csv-requests")
+VIEWS = ("timeline", "requests", "servers", "follow")
+"""``--view`` choices (the same as :data:`katui.report.views.VIEWS`; not imported, so that
+``katui --help`` stays fast)."""
 
 
 def _threshold(value: str) -> int:
@@ -45,13 +48,21 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="print the analysis (text, Markdown, JSON, or CSV of connections or requests)"
     )
     rep.add_argument("file", help="pcap / pcapng capture, optionally .gz; - reads standard input")
-    rep.add_argument("--format", "-f", choices=FORMATS, default="text")
+    rep.add_argument("--format", "-f", choices=FORMATS, default=None, help="default: text")
     rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
     rep.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     rep.add_argument(
         "--stream", type=int, action="append", metavar="N", help="only this tcp.stream (repeatable)"
     )
     rep.add_argument("--ladder", action="store_true", help="text format: include ladders")
+    rep.add_argument(
+        "--view",
+        choices=VIEWS,
+        help="Markdown of one of the TUI's views instead of the report: the timeline of the "
+        "connections (--stream picks them), every request, the per-server summary, or follow "
+        "stream (of the one --stream)",
+    )
+    rep.add_argument("--hex", action="store_true", help="--view follow: hex instead of text")
     rep.add_argument(
         "--idle",
         type=_threshold,
@@ -130,13 +141,22 @@ def _report(args) -> int:
     ):
         print(f"katui: {args.output} exists; use --force to overwrite", file=sys.stderr)
         return 2
+    if args.view and args.format not in (None, "md"):
+        print(f"katui: --view writes Markdown; leave out --format {args.format}", file=sys.stderr)
+        return 2
+    if args.view == "follow" and len(args.stream or ()) != 1:
+        print("katui: --view follow wants the connection: --stream N (one)", file=sys.stderr)
+        return 2
+    args.format = args.format or "text"
     # JSON and text without ladders never look at single frames: don't keep them.
-    frames = args.format == "md" or (args.format == "text" and args.ladder)
+    frames = args.format == "md" or (args.format == "text" and args.ladder) or args.view == "follow"
     keylog = _keylog(args)
     a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames, keylog=keylog)
     try:
         streams = _streams(a, args.stream)
-        if args.format == "json":
+        if args.view:
+            out = _view_md(a, args.view, streams, args.hex)
+        elif args.format == "json":
             out = jsonout.chunks(a, streams)
         elif args.format == "md":
             out = markdown.chunks(a, streams)
@@ -163,6 +183,22 @@ def _report(args) -> int:
     finally:
         a.close()
     return 0
+
+
+def _view_md(a, view: str, streams: list[int] | None, hex_mode: bool) -> str:
+    """``--view``: the Markdown of one of the TUI's views."""
+    from katui.analysis.requests import all_requests
+    from katui.report import views
+
+    conns = a.connections if streams is None else [a.connections[s] for s in streams]
+    if view == "timeline":
+        return views.timeline_md(a, conns)
+    if view == "requests":
+        picked = {c.stream for c in conns}
+        return views.requests_md(a, [r for r in all_requests(a) if r[0].stream in picked])
+    if view == "servers":
+        return views.servers_md(a)
+    return views.follow_md(a, conns[0], hex_mode)
 
 
 def _streams(a, wanted: list[int] | None) -> list[int] | None:

@@ -49,10 +49,11 @@ def _datetime(ns: int, utc: bool):
     return when.replace(microsecond=rest // 1000)
 
 
-def fmt_clock(ns: int, utc: bool = False) -> str:
+def fmt_clock(ns: int, utc: bool = False, micro: bool = False) -> str:
     """Time of day of an epoch timestamp with milliseconds, like ``14:03:07.123`` (local or UTC),
-    to match against server logs."""
-    return _datetime(ns, utc).strftime("%H:%M:%S.%f")[:-3]
+    to match against server logs; ``micro``: with microseconds (a frame's own time)."""
+    text = _datetime(ns, utc).strftime("%H:%M:%S.%f")
+    return text if micro else text[:-3]
 
 
 def fmt_iso(ns: int, utc: bool = True) -> str:

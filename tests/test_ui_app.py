@@ -92,12 +92,21 @@ async def test_t_cycles_through_local_and_utc_clock_times():
         ts = app.analysis.table.ts[14]
         assert ladder.time_mode == "local" and fmt_clock(ts) in ladder.row_text(row)
         assert "time of day, local" in app.main.query_one("#ladder-box").border_title
+        # The detail pane's t= follows the mode: the selected frame's time of day, to the µs.
+        detail = app.main.query_one("#detail")
+        while ladder.frame is None:  # off a section row, onto a frame
+            await pilot.press("j")
+        at = app.analysis.table.ts[ladder.frame - 1]
+        rel = f"{(at - app.analysis.first_ns) / 1e9:.6f} s since capture start"
+        assert f"t={fmt_clock(at, micro=True)} local ({rel}" in detail.text
         await pilot.press("t")
         assert ladder.time_mode == "utc" and fmt_clock(ts, utc=True) in ladder.row_text(row)
+        assert f"t={fmt_clock(at, utc=True, micro=True)} UTC ({rel}" in detail.text
         head = str(app.main.query_one("#ladder-head").render())
         assert head.index("client") == ladder.row_text(row).index("│")
         await pilot.press("t")
         assert ladder.time_mode == "rel"
+        assert f"t={(at - app.analysis.first_ns) / 1e9:.6f} s (+" in detail.text
 
 
 async def test_gap_threshold_keys_change_gap_rows():

@@ -130,3 +130,21 @@ async def test_an_invalid_request_filter_stays_in_the_prompt_with_its_error():
         search = screen.query_one("#requests-search")
         assert search.has_class("-bad") and screen.focused is search
         assert "idle wants a comparison" in str(screen.query_one("#requests-title").render())
+
+
+async def test_a_filter_typed_in_one_burst_after_slash_lands_in_the_prompt():
+    """'/uri:/second⏎' in one read (tmux, ssh): the filter gets it all, its own '/' included."""
+    from textual import events
+
+    app = KatuiApp(STALE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        names = {"/": "slash", ":": "colon", "\r": "enter"}
+        for char in "/uri:/second\r":
+            app.post_message(events.Key(names.get(char, char), char))
+        await pilot.pause()
+        await settle(app, pilot)
+        assert app.screen.filter.text == "uri:/second"
+        assert len(app.screen.query_one(RequestTable).rows) == 2

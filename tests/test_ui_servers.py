@@ -58,3 +58,17 @@ async def test_v_shows_the_servers_and_the_keys_scroll_and_leave():
             assert box.scroll_y == 0
             await pilot.press(back)
             assert app.screen is app.main
+
+
+def test_the_timeout_sentence_wraps_at_80_columns():
+    # 80 columns less the scrollbar; the bars are 36 cells wide there (ServersScreen).
+    (s,) = server_summaries(analysed(str(SAMPLES / "real" / "node-ka-2s.pcap")))
+    whole = server_lines(s, 36)
+    wrapped = server_lines(s, 36, 78)
+    long = next(line for line in whole if "server.keepAliveTimeout" in line)
+    assert len(long) > 78  # the software and setting make it long
+    assert max(len(line) for line in wrapped) <= 78
+    # Wrapped, not cut: the same words, the continuation under the first sentence.
+    assert " ".join(" ".join(wrapped).split()) == " ".join(" ".join(whole).split())
+    at = next(i for i, line in enumerate(wrapped) if "server.keepAliveTimeout" in line)
+    assert wrapped[at + 1].startswith(" " * 16) and wrapped[at + 1].endswith("1 idle close")

@@ -94,7 +94,7 @@ def test_server_summary(snap_compare, size):
 def test_timeline(snap_compare, size):
     async def timeline(pilot) -> None:
         await _loaded(pilot)
-        await pilot.press("T")
+        await pilot.press("T", "j")  # the new connection: its link to the close
 
     app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
     assert snap_compare(app, terminal_size=size, run_before=timeline)
@@ -124,3 +124,26 @@ def test_backend_lane_on_the_502_race(snap_compare, size):
 
     app = KatuiApp(str(SAMPLES / "real" / "proxy-nginx-race.pcap"))
     assert snap_compare(app, terminal_size=size, run_before=to_race)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_follow_stream_of_tls_records_decrypted(snap_compare, size):
+    from katui.tls.keylog import KeyLog
+
+    async def follow(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("F")
+
+    real = SAMPLES / "real"
+    app = KatuiApp(str(real / "tls-tls13-httpx.pcap"), keylog=KeyLog.read(str(real / "tls-tls13-httpx.keys")))
+    assert snap_compare(app, terminal_size=size, run_before=follow)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (180, 50)])
+def test_timeline_of_a_pool_racing_the_server(snap_compare, size):
+    async def timeline(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("T", "j")
+
+    app = KatuiApp(str(SAMPLES / "real" / "clients-race-requests.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=timeline)

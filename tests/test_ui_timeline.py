@@ -7,6 +7,7 @@ from ui_helpers import SAMPLES, settle
 from katui.report import timeline as tl
 from katui.ui.app import KatuiApp
 from katui.ui.timeline import TimelineScreen, TimelineView
+from katui.units import fmt_s
 from tests.conftest import analysed
 
 SEED = str(SAMPLES / "httptest.pcap")
@@ -32,6 +33,44 @@ def test_rows_show_requests_reuse_idle_and_the_close_by_glyph():
     assert tl.axis(0, 100_000_000, 40).startswith("|0") and "|2 s" in tl.axis(0, 100_000_000, 40)
 
 
+def test_a_new_connection_is_linked_to_the_close_it_follows():
+    s = analysed(STALE)  # the client's pool replaced the connection nginx had closed
+    c0, c1 = s.connections
+    assert tl.follows(s, c1) is c0 and tl.follows(s, c0) is None
+    per = -(-s.duration_ns // 80)
+    r0 = tl.row(c0, s.first_ns, per, 80)
+    r1 = tl.row(c1, s.first_ns, per, 80, c0.close.ts_ns)
+    # ╰ right under the server's FIN on the row above, ─ up to the new connection's start.
+    assert r1.index("╰") == r0.index("S")
+    assert set(r1[r1.index("╰") + 1 : r1.index("┃")]) == {"─"}
+    assert tl.row(c1, s.first_ns, per, 80).lstrip().startswith("┃")  # no link without one
+    gap = c1.start_ns - c0.close.ts_ns
+    assert (
+        tl.link_text(s, c1)
+        == f"stream 1 ╰ opened {fmt_s(gap)} after the server closed stream 0 (stale-reuse)"
+    )
+    assert "no connection on its path" in tl.link_text(s, c0)
+
+
+def test_a_close_and_a_new_connection_in_one_cell_still_show_the_link():
+    a = analysed(str(SAMPLES / "real" / "clients-race-requests.pcap"))
+    per = -(-a.duration_ns // 80)
+    for c in a.connections[1:]:
+        prev = tl.follows(a, c)
+        start = (c.start_ns - a.first_ns) // per
+        assert prev is not None and (prev.close.ts_ns - a.first_ns) // per == start
+        r = tl.row(c, a.first_ns, per, 80, prev.close.ts_ns)
+        assert r.index("╰") + 1 == start and r[start] in "┃C"  # the last one closes in its cell
+
+
+def test_a_link_from_a_close_left_of_the_window_has_no_corner():
+    s = analysed(STALE)
+    c0, c1 = s.connections
+    per = 10_000_000  # 10 ms a cell, the window from just before the new connection
+    r = tl.row(c1, c1.start_ns - 20 * per, per, 40, c0.close.ts_ns)
+    assert "╰" not in r and r.startswith("─" * 19) and r[20] == "┃"
+
+
 async def test_timeline_keys():
     app = KatuiApp(SEED)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -41,8 +80,11 @@ async def test_timeline_keys():
         view = app.screen.query_one(TimelineView)
         full = view.ns_per_cell
         assert view.row_total == 2 and "↻" in view.row_text(0)
+        link = app.screen.query_one("#timeline-link")
+        assert "stream 0: no connection on its path" in str(link.render())
         await pilot.press("j")
-        assert view.cursor == 1
+        assert view.cursor == 1 and "╰─" in view.row_text(1)
+        assert "stream 1 ╰ opened" in str(link.render()) and "closed stream 0" in str(link.render())
         await pilot.press("k", "G")
         assert view.cursor == 1
         await pilot.press("g")
@@ -79,3 +121,30 @@ async def test_l_opens_and_escape_q_h_leave_the_timeline():
             assert app.screen is app.main
         await pilot.press("T", "l")
         assert app.screen is app.main and app.main.focused.id == "ladder"
+
+
+def test_the_axis_of_a_capture_spanning_years_is_in_round_units():
+    # ndpi 1kxun's clock jumps: 98 connections over ~5.8 years, 2.5e6 s per cell at 80 columns.
+    assert tl.axis(0, 2_524_395_400_000_000, 73).split() == ["|0", "|2", "y", "|4", "y"]
+    assert tl.axis(0, 100_000_000_000, 73).split("|")[1:4] == [
+        "0" + " " * 16,
+        "30 m" + " " * 13,
+        "60 m" + " " * 13,
+    ]
+
+
+async def test_a_time_typed_in_one_burst_after_colon_lands_in_the_prompt():
+    """tmux and ssh deliver ':8s⏎' in one read: the keys after ':' must reach the prompt it opens,
+    not the timeline (the binding is a priority one, as the main screen's prompts)."""
+    from textual import events
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("T")
+        view = app.screen.query_one(TimelineView)
+        for key, char in (("colon", ":"), ("8", "8"), ("s", "s"), ("enter", "\r")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        assert view.t0 == app.analysis.first_ns + 8_000_000_000 and app.screen.focused is view

@@ -75,6 +75,9 @@ class Analysis:
     """Proxies found, the links between their front and upstream requests, upstream races."""
     cache: dict = field(default_factory=dict, repr=False)
     """Lazily built indexes for the views (e.g. connections by client host and server)."""
+    keylog: KeyLog | None = field(default=None, repr=False)
+    """The TLS secrets the analysis had (``--keylog``, ``SSLKEYLOGFILE``, a pcapng's own);
+    follow stream decrypts records with them again."""
 
     @property
     def duration_ns(self) -> int:
@@ -183,6 +186,7 @@ def _analyze(
         capture=cap,
         warnings=warnings,
         idle_threshold_ns=idle_threshold_ns,
+        keylog=keys if len(keys) else None,
     )
 
 

@@ -71,7 +71,9 @@ def _number(name: str, value: str) -> int:
     return int(value)
 
 
-def _duration(name: str, value: str) -> int:
+def parse_duration(name: str, value: str) -> int:
+    """Nanoseconds of ``4s``, ``500ms``, ``2m`` (a bare number is seconds); raises
+    :class:`QueryError` naming ``name`` (the field, or what the prompt asks for)."""
     m = _DURATION.match(value.lower())
     if not m:
         raise QueryError(f"{name} wants a duration like 4s, 500ms or 2m (got {value!r})")
@@ -113,8 +115,8 @@ FIELDS: dict[str, tuple[str, Callable]] = {
     "status": ("any response status: status:502, status:5xx, status>=500", None),
     "reason": ("close reason (a prefix is enough): reason:reset, reason:stale", _reason),
     "closed": ("who or how it closed: closed:client, closed:server, closed:open, closed:rst", _closed),
-    "idle": ("idle before the close: idle>4s, idle<500ms", _duration),
-    "dur": ("connection duration: dur>30s", _duration),
+    "idle": ("idle before the close: idle>4s, idle<500ms", parse_duration),
+    "dur": ("connection duration: dur>30s", parse_duration),
     "req": ("number of requests: req>=2, req:1", _number),
     "stream": ("tcp.stream: stream:12, stream>100", _number),
     "server": ("server port (a number) or address text: server:9401, server:10.0.0.5", _text),
@@ -185,21 +187,24 @@ def _parse_word(word: str) -> Term:
     return Term("word", "", low, negate)
 
 
-def _compare(have: int | None, op: str, want: int) -> bool:
+def compare(have: int | None, op: str, want: int) -> bool:
+    """``have <op> want`` for one of :data:`OPS` (``:`` is equality); False when unknown."""
     if have is None:
         return False
     return {":": have == want, ">": have > want, ">=": have >= want, "<": have < want,
             "<=": have <= want}[op]  # fmt: skip
 
 
-def _port(endpoint: str) -> int:
+def port_of(endpoint: str) -> int:
+    """The port of ``10.0.0.5:8081`` or ``[::1]:8081``; -1 when there is none."""
     tail = endpoint.rsplit(":", 1)[-1]
     return int(tail) if tail.isdigit() else -1
 
 
-def _endpoint(endpoint: str, value: str) -> bool:
+def endpoint_matches(endpoint: str, value: str) -> bool:
+    """A number is the endpoint's port exactly; text is part of the address."""
     if value.isdigit():
-        return _port(endpoint) == int(value)
+        return port_of(endpoint) == int(value)
     return value in endpoint.lower()
 
 
@@ -215,7 +220,7 @@ def _status_match(conn: Connection, op: str, value) -> bool:
     if isinstance(value, str):  # 5xx, 50x, 502
         return any(all(p in ("x", c) for p, c in zip(value, str(s), strict=True))
                    for s in _statuses(conn) if len(str(s)) == 3)  # fmt: skip
-    return any(_compare(s, op, value) for s in _statuses(conn))
+    return any(compare(s, op, value) for s in _statuses(conn))
 
 
 def is_problem(conn: Connection) -> bool:
@@ -235,17 +240,17 @@ def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
             return conn.close.how == "rst" or bool(conn.close.rst_frames)
         return v == ("open" if conn.close.by is None else conn.close.by) or v == conn.close.how
     if f == "idle":
-        return _compare(conn.close.idle_before_ns, t.op, v)
+        return compare(conn.close.idle_before_ns, t.op, v)
     if f == "dur":
-        return _compare(conn.duration_ns, t.op, v)
+        return compare(conn.duration_ns, t.op, v)
     if f == "req":
-        return _compare(conn.requests, t.op, v)
+        return compare(conn.requests, t.op, v)
     if f == "stream":
-        return _compare(conn.stream, t.op, v)
+        return compare(conn.stream, t.op, v)
     if f in ("server", "client"):
-        return _endpoint(getattr(conn, f), v)
+        return endpoint_matches(getattr(conn, f), v)
     if f == "port":
-        return v in (_port(conn.client), _port(conn.server))
+        return v in (port_of(conn.client), port_of(conn.server))
     if f == "uri":
         return any(v in r.uri.lower() for r in _requests(conn))
     if f == "host":
@@ -275,7 +280,7 @@ def _keyword(conn: Connection, name: str, kind: PayloadKind | None) -> bool:
 def _word(conn: Connection, word: str) -> bool:
     if word.isdigit():  # exact numbers only: 500 must not find port 50014
         n = int(word)
-        return (n == conn.stream or n in (_port(conn.client), _port(conn.server))
+        return (n == conn.stream or n in (port_of(conn.client), port_of(conn.server))
                 or n in _statuses(conn))  # fmt: skip
     if word in conn.client.lower() or word in conn.server.lower() or word in conn.close.reason:
         return True

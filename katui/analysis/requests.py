@@ -13,7 +13,15 @@ verdict is about is a problem), a free number (the stream, a port or this status
 
 from __future__ import annotations
 
-from katui.analysis.query import PROBLEM_REASONS, Query, Term, _compare, _endpoint, _port, term_matches
+from katui.analysis.query import (
+    PROBLEM_REASONS,
+    Query,
+    Term,
+    compare,
+    endpoint_matches,
+    port_of,
+    term_matches,
+)
 from katui.model import Connection, Exchange, reason_label
 from katui.units import fmt_bytes, fmt_s
 
@@ -100,12 +108,12 @@ def _term(conn: Connection, ex: Exchange, t: Term) -> bool:
         status = _status(ex)
         if isinstance(v, str):
             return status is not None and all(p in ("x", c) for p, c in zip(v, str(status), strict=False))
-        return _compare(status, t.op, v)
+        return compare(status, t.op, v)
     if f in ("uri", "host", "method"):
         have = "" if req is None else getattr(req, f).lower()
         return have == v if f == "method" else v in have
     if f == "idle":
-        return _compare(ex.idle_before_ns, t.op, v)
+        return compare(ex.idle_before_ns, t.op, v)
     if f == "reused":
         return ex.reused
     if f == "pipelined":
@@ -120,8 +128,8 @@ def _term(conn: Connection, ex: Exchange, t: Term) -> bool:
 def _word(conn: Connection, ex: Exchange, word: str) -> bool:
     if word.isdigit():
         n = int(word)
-        return n in (conn.stream, _port(conn.client), _port(conn.server), _status(ex))
-    if _endpoint(conn.client, word) or _endpoint(conn.server, word) or word in conn.close.reason:
+        return n in (conn.stream, port_of(conn.client), port_of(conn.server), _status(ex))
+    if any(endpoint_matches(e, word) for e in (conn.client, conn.server)) or word in conn.close.reason:
         return True
     req = ex.request
     return req is not None and (word in req.uri.lower() or word in req.host.lower())

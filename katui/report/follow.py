@@ -48,6 +48,20 @@ def hex_lines(data: bytes, offset: int = 0) -> list[str]:
     return out
 
 
+def follow_view(
+    analysis, conn: Connection, hex_mode: bool = False, limit: int = LIMIT
+) -> tuple[list[Line], str]:
+    """The lines (:func:`follow_lines`) and what they are: ``text``, ``hex``, or for a TLS
+    connection in text mode its records, decrypted or why not
+    (:mod:`katui.report.tls_follow`); hex always shows the bytes on the wire."""
+    if conn.tls is None or hex_mode:
+        return follow_lines(analysis, conn, hex_mode, limit), "hex" if hex_mode else "text"
+    from katui.report.tls_follow import record_lines  # cryptography is loaded for TLS only
+
+    lines, note = record_lines(analysis, segments(analysis, conn, limit))
+    return lines, f"TLS records ({note})" if note else "TLS records, decrypted"
+
+
 def follow_lines(analysis, conn: Connection, hex_mode: bool = False, limit: int = LIMIT) -> list[Line]:
     """The connection's bytes as lines, each with its frame and direction."""
     out: list[Line] = []

@@ -7,6 +7,8 @@ ssh, without colour, and the same lines go into an export.
 from __future__ import annotations
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
+YEAR_NS = 31_536_000_000_000_000
+"""365 days."""
 
 
 def bar(n: int, most: int, width: int) -> str:
@@ -27,11 +29,14 @@ def counts(pairs: list[tuple[str, int]], width: int = 40) -> list[str]:
 
 
 _STEPS_NS = [int(x * 1e6) for x in (1, 2, 5, 10, 20, 50, 100, 200, 500)] + [
-    int(x * 1e9) for x in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)]  # fmt: skip
+    int(x * 1e9) for x in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200,
+                           86400, 172800, 604800, 2592000)] + [
+    y * YEAR_NS for y in (1, 2, 5, 10, 20, 50, 100)]  # fmt: skip
+"""Round steps up to 100 years: a capture with a broken clock spans years (ndpi 1kxun)."""
 
 
 def step_for(top_ns: int, bins: int) -> int:
-    """A round bin width (1 ms ... 1 h) so that ``bins`` bins cover ``top_ns``."""
+    """A round bin width (1 ms ... 100 years) so that ``bins`` bins cover ``top_ns``."""
     for step in _STEPS_NS:
         if step * bins >= top_ns:
             return step
@@ -39,9 +44,15 @@ def step_for(top_ns: int, bins: int) -> int:
 
 
 def edge(ns: int) -> str:
-    """A bin edge: ``0``, ``500 ms``, ``5 s``, ``2 m``."""
+    """A bin edge: ``0``, ``500 ms``, ``5 s``, ``2 m``, ``6 h``, ``30 d``."""
     if ns == 0:
         return "0"
+    if ns >= 2 * YEAR_NS:
+        return f"{ns / YEAR_NS:g} y"
+    if ns >= 2 * 86_400_000_000_000:
+        return f"{ns / 86400e9:g} d"
+    if ns >= 2 * 3_600_000_000_000:
+        return f"{ns / 3600e9:g} h"
     if ns >= 120_000_000_000:
         return f"{ns / 60e9:g} m"
     return f"{ns / 1e9:g} s" if ns >= 1_000_000_000 else f"{ns / 1e6:g} ms"

@@ -29,7 +29,8 @@ def md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
 
 
-def _fence(lines: list[str]) -> list[str]:
+def fence(lines: list[str]) -> list[str]:
+    """``lines`` in a ```` ```text ```` code block, safe whatever backticks they hold."""
     # A line of backticks inside cannot close the fence: the fence is longer than any run.
     longest = max((len(m) for ln in lines if "`" in ln for m in _TICKS.findall(ln)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -173,7 +174,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
         if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
             out += ["", *diagram]
-        out += ["", *_fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn, backend=backend))]
+        out += ["", *fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn, backend=backend))]
     else:
         out += [
             "",

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from katui.analysis.servers import ServerSummary
 from katui.model import reason_label
 from katui.report.histogram import counts, durations
 from katui.textsafe import safe_text
 from katui.units import fmt_s, fmt_timeout, plural
 
+INDENT = "              "
+"""Under ``idle timeout: `` (what else is known about it, and wrapped text)."""
 
-def timeout_text(s: ServerSummary) -> list[str]:
+
+def timeout_text(s: ServerSummary, columns: int | None = None) -> list[str]:
     """``inferred ≈ 5 s (nginx keepalive_timeout) from 2 idle closes``, then what else is known
-    (reuse seen after, advertised), a line each."""
+    (reuse seen after, advertised), a line each; wrapped to ``columns`` (the text's own width,
+    its indent not counted) when given."""
     t = s.timeout
     if t is None:
         return ["idle timeout: no idle close seen"]
@@ -24,17 +30,20 @@ def timeout_text(s: ServerSummary) -> list[str]:
     if t.advertised_s is not None:
         parts.append(f"advertised Keep-Alive: timeout={t.advertised_s:g}")
     parts = parts or ["unknown"]
-    return [f"idle timeout: {parts[0]}"] + [f"              {p}" for p in parts[1:]]
+    if columns is not None:  # a software name and setting make the first one long
+        parts = [line for p in parts for line in textwrap.wrap(p, max(columns - len(INDENT), 20))]
+    return [f"idle timeout: {parts[0]}"] + [f"{INDENT}{p}" for p in parts[1:]]
 
 
-def server_lines(s: ServerSummary, width: int = 40) -> list[str]:
-    """One server's section: counts, closes, errors, and the two histograms."""
+def server_lines(s: ServerSummary, width: int = 40, columns: int | None = None) -> list[str]:
+    """One server's section: counts, closes, errors, and the two histograms (bars ``width``
+    cells); the timeout's sentences wrapped to ``columns`` when given."""
     out = [
         f"server {safe_text(s.server)}",
         f"  {plural(s.connections, 'connection')}, {plural(s.requests, 'request')}, "
         f"{s.requests / max(s.connections, 1):.1f} per connection",
         f"  reuse {100 * s.reuse_ratio:.0f}% ({s.reused} reused), {plural(s.resets, 'reset')}",
-        *(f"  {line}" for line in timeout_text(s)),
+        *(f"  {line}" for line in timeout_text(s, columns and columns - 2)),
         "",
         "  requests per connection:",
     ]

@@ -10,10 +10,10 @@ from katui.analysis.payload import payload_kind, protocol
 from katui.analysis.tcpopts import window_shifts
 from katui.model import ACK, SYN, reason_label
 from katui.report.common import proxy_leg
-from katui.report.ladder import flag_text, frame_line
+from katui.report.ladder import CLOCK_MODES, flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
 from katui.ui.cursor import SCROLL_BINDINGS
-from katui.units import fmt_bytes, fmt_s, plural
+from katui.units import fmt_bytes, fmt_clock, fmt_s, plural
 
 PAYLOAD_LIMIT = 4096
 PAYLOAD_LINES = 40
@@ -76,8 +76,23 @@ def _message_at(conn, frame: int):
     return None, None
 
 
-def frame_text(analysis, conn, frame: int) -> Text:
-    """TCP fields of ``frame`` then its HTTP head or payload, all escaped."""
+def _when(analysis, conn, frame: int, time_mode: str) -> str:
+    """``t=12.345678 s (+1.000000 s in connection)``; in a clock mode the time of day first
+    (with microseconds, to find the frame in a server's log) and the relative times after it."""
+    ts = analysis.table.ts[frame - 1]
+    rel = f"{analysis.rel(ts) / 1e9:.6f} s"
+    in_conn = f"+{(ts - conn.start_ns) / 1e9:.6f} s in connection"
+    if time_mode in CLOCK_MODES:
+        zone = "UTC" if time_mode == "utc" else "local"
+        return (
+            f"t={fmt_clock(ts, time_mode == 'utc', micro=True)} {zone} ({rel} since capture start, {in_conn})"
+        )
+    return f"t={rel} ({in_conn})"
+
+
+def frame_text(analysis, conn, frame: int, time_mode: str = "rel") -> Text:
+    """TCP fields of ``frame`` then its HTTP head or payload, all escaped; its time as the
+    ladder's ``time_mode`` reads (time of day in a clock mode, else since capture start)."""
     t, i = analysis.table, frame - 1
     line = frame_line(analysis, conn, frame, "rel", None, None, True)
     src, dst = (conn.client, conn.server) if line.c2s else (conn.server, conn.client)
@@ -85,7 +100,7 @@ def frame_text(analysis, conn, frame: int) -> Text:
     text = Text()
     text.append(f"frame {frame}", "bold")
     text.append(f"  {who}  {src} → {dst}\n")
-    text.append(f"t={line.time} s (+{(t.ts[i] - conn.start_ns) / 1e9:.6f} s in connection)  "
+    text.append(f"{_when(analysis, conn, frame, time_mode)}  "
                 f"flags [{flag_text(t.flags[i])}]  {line.seqack if t.flags[i] & ACK else ''}"
                 f"  {_window(analysis, conn, frame, line.c2s)}  len={t.plen[i]}")  # fmt: skip
     if t.pcap[i] < t.plen[i]:
@@ -120,9 +135,11 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self):
         yield Static(id="detail-body")
 
-    def show(self, analysis, conn, frame: int | None, note: str | None = None) -> None:
-        """Describe ``frame`` of ``conn``, or ``conn`` itself when ``frame`` is None, after
-        ``note`` (a ladder note the ladder had to cut) in full."""
+    def show(
+        self, analysis, conn, frame: int | None, note: str | None = None, time_mode: str = "rel"
+    ) -> None:
+        """Describe ``frame`` of ``conn`` (its time in ``time_mode``), or ``conn`` itself when
+        ``frame`` is None, after ``note`` (a ladder note the ladder had to cut) in full."""
         body = self.query_one("#detail-body", Static)
         if conn is None:
             body.update(Text("No connection selected."))
@@ -130,7 +147,7 @@ class DetailPane(VerticalScroll, can_focus=True):
             text = connection_text(analysis, conn)
             body.update(Text.assemble((note, "bold"), "\n\n", text) if note else text)
         else:
-            body.update(frame_text(analysis, conn, frame))
+            body.update(frame_text(analysis, conn, frame, time_mode))
         self.scroll_home(animate=False)
 
     @property

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 from rich.text import Text
 
-from katui.ui.export import default_name, render_csv, render_markdown, system_copy, write_export
-from katui.ui.modals import ConfirmScreen, ScopeScreen
+from katui.ui.export import default_name, may_write, render_csv, render_markdown, system_copy, write_export
+from katui.ui.modals import ScopeScreen
 from katui.units import plural
 
 SYNC_EXPORT_LIMIT = 200
@@ -98,18 +97,7 @@ class ExportActions:
 
     def export_to(self, scope: str, path: str, overwrite: bool = False) -> None:
         """Write ``scope`` to ``path``, asking before replacing a file."""
-        if not path:
-            self.notify("No file name given; nothing written.", severity="warning")
-            return
-        if Path(path).expanduser().exists() and not overwrite:
-
-            def answer(yes: bool) -> None:
-                if yes:
-                    self.export_to(scope, path, overwrite=True)
-                else:
-                    self.notify("Not overwritten; nothing written.")
-
-            self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), answer)
+        if not may_write(self, path, overwrite, lambda: self.export_to(scope, path, overwrite=True)):
             return
         self._in_background(scope, lambda text: self._write(path, text, overwrite), "Writing")
 

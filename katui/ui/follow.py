@@ -13,9 +13,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Static
 
-from katui.report.follow import follow_lines, prefix
+from katui.report.follow import follow_view, prefix
+from katui.report.views import follow_md
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
+from katui.ui.export import export_view
 from katui.ui.keys import view_bindings
 
 
@@ -105,12 +107,16 @@ class FollowScreen(Screen[None]):
 
     def _show(self, frame: int | None) -> None:
         view = self.query_one(FollowView)
-        view.show(follow_lines(self.analysis, self.conn, self.hex), frame)
-        mode = "hex" if self.hex else "text"
+        lines, mode = follow_view(self.analysis, self.conn, self.hex)
+        view.show(lines, frame)
         c = self.conn
         title = (f"Follow stream {c.stream} · {mode} · C→ client {safe_text(c.client)} · "
                  f"S← server {safe_text(c.server)}")  # fmt: skip
         self.query_one("#follow-title", Static).update(Text(title, no_wrap=True, overflow="ellipsis"))
+
+    def action_export(self) -> None:
+        a, conn, hex_mode = self.analysis, self.conn, self.hex
+        export_view(self, f"stream{conn.stream}", lambda: follow_md(a, conn, hex_mode))
 
     def action_hex(self) -> None:
         self.hex = not self.hex

@@ -75,6 +75,7 @@ REQUEST_KEYS: list[Key] = [
     Key("O", "reverse", "Reverse the requests' order"),
     Key("t", "time_mode", "Time of the requests: since capture / local time of day / UTC"),
     Key("x", "clear", "Clear the requests' filter"),
+    Key("e", "export", "Export: the requests as listed (filter, order, time) as a Markdown table", True),
     Key("escape", "close", "Back: close the filter, else leave the requests", True),
     Key("q", "close", "Back: leave the requests"),
     Key("h", "close", "Back: leave the requests"),
@@ -90,18 +91,21 @@ TIMELINE_KEYS: list[Key] = [
     Key("0", "fit", "Fit the whole capture in the window"),
     Key("full_stop", "show_cursor", "Move the window to the selected connection's start"),
     Key("colon", "goto", "Go to: a time since capture start (12.5s, 3m)", True),
+    Key("e", "export", "Export: the timeline as shown (its window and zoom) as Markdown text art", True),
     Key("escape", "close", "Back: close the prompt, else leave the timeline", True),
     Key("q", "close", "Back: leave the timeline"),
     Key("h", "close", "Back: leave the timeline"),
 ]
 """Keys of the timeline (j/k/g/G/PgUp/PgDn move between connections)."""
 
-SERVER_KEYS: list[Key] = [Key("escape", "dismiss(None)", "Back: leave the server summary", True),
+SERVER_KEYS: list[Key] = [Key("e", "export", "Export: every server's summary as Markdown", True),
+                          Key("escape", "dismiss(None)", "Back: leave the server summary", True),
                           Key("q", "dismiss(None)", "Back: leave the server summary"),
                           Key("h", "dismiss(None)", "Back: leave the server summary")]  # fmt: skip
 """Keys of the server summary (j/k/g/G scroll it)."""
 
 FOLLOW_KEYS: list[Key] = [Key("x", "hex", "Hex or text", True),
+                          Key("e", "export", "Export: the stream (text or hex, as shown) as Markdown", True),
                           Key("escape", "dismiss(None)", "Back: leave the stream", True),
                           Key("q", "dismiss(None)", "Back: leave the stream"),
                           Key("h", "dismiss(None)", "Back: leave the stream")]  # fmt: skip
@@ -131,10 +135,25 @@ def bindings() -> list[Binding]:
             for k in KEYS]  # fmt: skip
 
 
+PROMPTS = ("goto", "search")
+"""Actions that open a view's prompt: priority bindings, so that what is typed right after the
+key (tmux and ssh deliver ':8s⏎' in one read) lands in the prompt, not in the view."""
+
+
 def view_bindings(view: str) -> list[Binding]:
-    """Textual bindings for one of :data:`SCREENS` (ordinary: a prompt types them)."""
+    """Textual bindings for one of :data:`SCREENS`: ordinary (a prompt types them) but the
+    :data:`PROMPTS` ones, which the view refuses while its prompt has focus
+    (:func:`prompt_check`)."""
     return [Binding(k.keys, k.action, k.description.split(":")[0] if k.show else k.description,
-                    show=k.show, tooltip=k.description) for k in SCREENS[view]]  # fmt: skip
+                    show=k.show, tooltip=k.description, priority=k.action in PROMPTS)
+            for k in SCREENS[view]]  # fmt: skip
+
+
+def prompt_check(screen, action: str) -> bool:
+    """A view's ``check_action``: while an Input has focus its prompt keys type into it."""
+    from textual.widgets import Input
+
+    return not (action in PROMPTS and isinstance(screen.focused, Input))
 
 
 def request_bindings() -> list[Binding]:

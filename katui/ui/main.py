@@ -213,12 +213,17 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         self._pan_ladder_head()
 
     def on_ladder_view_frame_selected(self, message: LadderView.FrameSelected) -> None:
+        ladder = self.query_one("#ladder", LadderView)
         detail = self.query_one("#detail", DetailPane)
-        detail.show(self.analysis, message.conn or self.conn, message.frame, message.note)
+        detail.show(self.analysis, message.conn or self.conn, message.frame, message.note, ladder.time_mode)
 
     def cycle_time(self) -> str:
         """Next time mode for the ladder."""
         ladder = self.query_one("#ladder", LadderView)
         ladder.time_mode = TIME_MODES[(TIME_MODES.index(ladder.time_mode) + 1) % len(TIME_MODES)]
         self.update_ladder_head()
+        if self.conn is not None and ladder.frame is not None:  # its t= follows the mode
+            self.query_one("#detail", DetailPane).show(
+                self.analysis, self.conn, ladder.frame, time_mode=ladder.time_mode
+            )
         return ladder.time_mode

@@ -23,11 +23,11 @@ from textual.widgets import Footer, Input, Static
 
 from katui.analysis import requests as rq
 from katui.analysis.query import Query, QueryError, parse
-from katui.report.ladder import fmt_time
+from katui.report.views import requests_md, time_text
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
-from katui.ui.keys import request_bindings
-from katui.units import fmt_clock
+from katui.ui.export import export_view
+from katui.ui.keys import prompt_check, request_bindings
 
 GAP = 2
 WIDTHS = {"time": 12, "method": 7, "status": 6, "ttfb": 8, "reuse": 5, "idle": 8, "sent": 9,
@@ -114,10 +114,7 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
         self._strips.clear()
 
     def _time(self, ex) -> str:
-        ns = rq.request_time(ex)
-        if self.time_mode == "rel":
-            return fmt_time(self.analysis.rel(ns))
-        return fmt_clock(ns, self.time_mode == "utc")
+        return time_text(self.analysis, rq.request_time(ex), self.time_mode)
 
     def cells(self, index: int) -> tuple[str, ...]:
         """Cells of row ``index`` (escaped)."""
@@ -229,6 +226,9 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
                 f" · sort {order} · time {TIME_NAMES[table.time_mode]}")  # fmt: skip
         self.query_one("#requests-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        return prompt_check(self, action)
+
     def action_open(self) -> None:
         row = self.query_one(RequestTable).current
         if row is None:
@@ -257,6 +257,11 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
         table = self.query_one(RequestTable)
         table.time_mode = TIME_MODES[(TIME_MODES.index(table.time_mode) + 1) % len(TIME_MODES)]
         self._title()
+
+    def action_export(self) -> None:
+        table = self.query_one(RequestTable)
+        a, rows, mode = self.analysis, list(table.rows), table.time_mode
+        export_view(self, "requests", lambda: requests_md(a, rows, mode))
 
     def action_clear(self) -> None:
         self.filter = Query()

@@ -12,7 +12,9 @@ from textual.widgets import Footer, Static
 
 from katui.analysis.servers import server_summaries
 from katui.report.servers import server_lines
+from katui.report.views import servers_md
 from katui.ui.cursor import SCROLL_BINDINGS
+from katui.ui.export import export_view
 from katui.ui.keys import view_bindings
 
 SHOWN = 30
@@ -50,17 +52,22 @@ class ServersScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(ServerText))
-        self._summarise(max(10, min(40, self.size.width - 44)))
+        # Bars fill what the labels leave; text wraps before the scrollbar (2 cells).
+        self._summarise(max(10, min(40, self.size.width - 44)), self.size.width - 2)
 
     @work(thread=True, exclusive=True, group="servers")
-    def _summarise(self, width: int) -> None:
+    def _summarise(self, width: int, columns: int) -> None:
         summaries = server_summaries(self.analysis)
         lines = []
         for s in summaries[:SHOWN]:
-            lines += server_lines(s, width) + [""]
+            lines += server_lines(s, width, columns) + [""]
         if len(summaries) > SHOWN:
             lines.append(f"… and {len(summaries) - SHOWN} more servers with fewer connections")
         self.post_message(Summarised(lines))
+
+    def action_export(self) -> None:
+        a, width = self.analysis, max(10, min(40, self.size.width - 44))
+        export_view(self, "servers", lambda: servers_md(a, width))
 
     def on_summarised(self, message: Summarised) -> None:
         self.lines = message.lines

@@ -16,11 +16,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
 
-from katui.analysis.query import _duration
+from katui.analysis.query import parse_duration
 from katui.report import timeline as tl
+from katui.report.views import timeline_md
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
-from katui.ui.keys import view_bindings
-from katui.units import fmt_s
+from katui.ui.export import export_view
+from katui.ui.keys import prompt_check, view_bindings
+from katui.units import fmt_s, plural
 
 LABEL = 7
 """Cells of the stream number in front of each row."""
@@ -114,7 +116,9 @@ class TimelineView(CursorMixin, ScrollView, can_focus=True):
     def row_text(self, index: int) -> str:
         """Plain text of row ``index`` (for tests)."""
         c = self.conns[index]
-        return f"{c.stream:>{LABEL - 1}} " + tl.row(c, self.t0, self.ns_per_cell, self.cells)
+        prev = tl.follows(self.analysis, c)
+        follows = prev.close.ts_ns if prev is not None else None
+        return f"{c.stream:>{LABEL - 1}} " + tl.row(c, self.t0, self.ns_per_cell, self.cells, follows)
 
     def render_line(self, y: int) -> Strip:
         width, base = self.size.width, self.rich_style
@@ -152,7 +156,8 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
     def compose(self) -> ComposeResult:
         yield Static(id="timeline-title")
         yield TimelineView(self.analysis, self.conns, id="timeline")
-        yield Static(tl.LEGEND, id="timeline-legend")
+        yield Static(id="timeline-link")
+        yield Static(id="timeline-legend")
         yield Input(id="timeline-goto", placeholder="go to a time since capture start: 12.5s, 3m, 800ms")
         yield Footer()
 
@@ -161,14 +166,30 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
         self.set_focus(view)
         self.watch(view, "ns_per_cell", self._title)
         self.watch(view, "t0", self._title)
+        self.watch(view, "cursor", self._link)
+
+    def on_resize(self) -> None:
+        wide = sum(map(len, tl.LEGEND)) + 2 <= self.size.width
+        self.query_one("#timeline-legend", Static).update(
+            "  ".join(tl.LEGEND) if wide else "\n".join(tl.LEGEND)
+        )
+
+    def _link(self) -> None:
+        """What the selected connection follows (the ``╰─`` on its row, in words)."""
+        conn = self.query_one(TimelineView).conn
+        text = tl.link_text(self.analysis, conn) if conn is not None else ""
+        self.query_one("#timeline-link", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def _title(self) -> None:
         view = self.query_one(TimelineView)
         rel = view.t0 - self.analysis.first_ns
         start = fmt_s(rel) if rel >= 0 else f"-{fmt_s(-rel)}"
-        text = (f"Timeline · {len(view.conns)} connections · from {start} · "
+        text = (f"Timeline · {plural(len(view.conns), 'connection')} · from {start} · "
                 f"{fmt_s(view.ns_per_cell)} per cell")  # fmt: skip
         self.query_one("#timeline-title", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return prompt_check(self, action)
 
     def action_open(self) -> None:
         conn = self.query_one(TimelineView).conn
@@ -181,6 +202,11 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
     def action_pan(self, share: float) -> None:
         view = self.query_one(TimelineView)
         view.pan(int(view.cells * share))
+
+    def action_export(self) -> None:
+        view = self.query_one(TimelineView)
+        a, conns, t0, per, cells = self.analysis, view.conns, view.t0, view.ns_per_cell, view.cells
+        export_view(self, "timeline", lambda: timeline_md(a, conns, t0, per, cells))
 
     def action_fit(self) -> None:
         self.query_one(TimelineView).fit()
@@ -204,7 +230,7 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            rel = _duration("time", event.value.strip())
+            rel = parse_duration("time", event.value.strip())
         except ValueError as exc:
             self.notify(str(exc), severity="error", timeout=3)
             return
