@@ -1,0 +1,105 @@
+"""The HTTP/2 side of a connection's verdict: its frame facts for the model, who decided to
+close, and the close reasons only HTTP/2 frames tell.
+
+- A GOAWAY is the sender's decision to close: its side is the closer, and the idle time before
+  the close is measured up to the last frame that was not a GOAWAY. nginx's HTTP/2 idle timeout
+  (``keepalive_timeout`` since 1.19.7; ``http2_idle_timeout`` before) sends GOAWAY, close_notify,
+  then FIN: an idle timeout like HTTP/1's.
+- A request on a stream above the server's GOAWAY last-stream-id, sent after that GOAWAY, will
+  never be processed: a stale reuse, even though nginx answers it with no reset (it keeps
+  reading in lingering close).
+- A GOAWAY with an error code is an error close (``status`` stays null: no response said so).
+- When HPACK or the frame boundaries were lost, the verdict is ``unknown``: requests after that
+  point cannot be seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from katui.http2.conversation import H2Conversation
+from katui.http2.frames import error_name
+from katui.model import Close, Exchange, Http2Info
+from katui.units import fmt_s
+
+SIDES = ("client", "server")
+
+
+def h2_info(conv: H2Conversation) -> Http2Info:
+    """The model's view of an oriented HTTP/2 conversation's frame facts."""
+    f = conv.facts
+    return Http2Info(
+        cleartext=conv.cleartext,
+        streams=len(conv.exchanges),
+        settings=(f.settings[0], f.settings[1]),
+        client_settings=tuple(f.values[0].items()),
+        server_settings=tuple(f.values[1].items()),
+        pings=(f.pings[0], f.pings[1]),
+        goaway=tuple((SIDES[g[0]], *g[1:]) for g in f.goaways),
+        rst_streams=tuple((SIDES[r[0]], *r[1:]) for r in f.rsts),
+        push_promises=f.pushes,
+        note=f.broken,
+        labels=tuple(sorted(f.labels)),
+    )
+
+
+def goaway_before(info: Http2Info, close_ns: int | None) -> tuple | None:
+    """The first GOAWAY sent before the close (at ``close_ns``), or None."""
+    for g in info.goaway:
+        if close_ns is None or g[2] <= close_ns:
+            return g
+    return None
+
+
+def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -> Close:
+    """``close`` (the HTTP verdict on the connection) corrected by what only HTTP/2 frames tell."""
+    gone = goaway_before(info, None)
+    ev = close.evidence
+    if gone is not None:
+        side, frame, _ts, last, code = gone
+        err = "" if code == 0 else f" {error_name(code)}"
+        ev = (f"{side} GOAWAY frame {frame} (last stream {last}{err})", *ev)
+    stale = _after_goaway(info, exchanges)
+    if stale is not None:
+        ex, g = stale
+        req = ex.request
+        return replace(
+            close, reason="stale-reuse", exchange=ex.n, evidence=(
+                f"server GOAWAY frame {g[1]} (last stream {g[3]})",
+                f"request {ex.n} on stream {ex.stream_id} frame {req.first_frame}, sent "
+                f"{fmt_s(req.start_ns - g[2])} after it", "no response (nginx keeps reading in lingering "
+                "close and sends no reset)", *(e for e in close.evidence if " frame " in e and
+                                               e.split(" ")[1] in ("FIN", "RST"))),
+            explanation=f"request {ex.n} (stream {ex.stream_id}, frame {req.first_frame}) was sent after "
+            f"the server's GOAWAY (last stream {g[3]}): the server will never process it (the keep-alive "
+            "race over HTTP/2; a client retries it on a new connection)",
+        )  # fmt: skip
+    if gone is not None and gone[4] != 0:
+        side, frame, _ts, last, code = gone
+        return replace(
+            close, reason="error-close", asked_by=side, evidence=ev,
+            explanation=f"{side} sent GOAWAY {error_name(code)} (last stream {last}) in frame {frame}: "
+            "a connection error",
+        )  # fmt: skip
+    if info.note is not None and close.reason not in ("open", "unused"):
+        return replace(
+            close, reason="unknown", evidence=(*ev, info.note),
+            explanation=f"{close.explanation}; but HTTP/2 frames stopped being readable ({info.note})",
+        )  # fmt: skip
+    if gone is not None and close.reason in ("idle-timeout", "closed"):
+        return replace(close, asked_by=gone[0], evidence=ev)
+    return replace(close, evidence=ev)
+
+
+def _after_goaway(info: Http2Info, exchanges) -> tuple | None:
+    """The first request the server could never process: on a stream above its GOAWAY's last
+    stream id, sent after the GOAWAY, unanswered."""
+    for g in info.goaway:
+        if g[0] != "server":
+            continue
+        for ex in exchanges:
+            req = ex.request
+            sid = getattr(ex, "stream_id", 0)
+            if req is not None and ex.response is None and sid > g[3] and req.start_ns >= g[2]:
+                return ex, g
+    return None
