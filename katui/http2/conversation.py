@@ -130,7 +130,8 @@ class H2Conversation:
         """tcp/ decided direction ``client`` is the client's."""
         if client:
             self.facts.swap()
-        self.client = 0
+        if self.client is not None:  # None: no preface was seen, this is not HTTP/2
+            self.client = 0
 
     @property
     def recognised(self) -> bool:

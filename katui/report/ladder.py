@@ -106,8 +106,13 @@ def http_labels(conn: Connection) -> dict[int, str]:
             # message of a load test.
             first, frame, _status, bits, _start, body, _uri, head = store.row(i)
             text = safe_text(store.label(i))
+            sid = getattr(ex, "stream_id", None)
+            if sid is not None:  # HTTP/2: the HEADERS frame and its stream
+                text = f"HEADERS s={sid} {text}"
             if bits & REQUEST:
-                if ex.pipelined:
+                if sid is not None and ex.concurrent:
+                    text = f"{text}  ∥ concurrent"
+                elif ex.pipelined:
                     text = f"{text}  ⇉ pipelined"
                 elif ex.reused:
                     text = f"{text}  ↻ reused"
@@ -116,9 +121,10 @@ def http_labels(conn: Connection) -> dict[int, str]:
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
             labels.setdefault(frame or first, []).append(text)
-    if conn.tls is not None:
-        for frame, text in conn.tls.labels:
-            labels.setdefault(frame, []).append(safe_text(text))
+    for info in (conn.tls, conn.http2):
+        if info is not None:
+            for frame, text in info.labels:
+                labels.setdefault(frame, []).append(safe_text(text))
     return {frame: " | ".join(texts) for frame, texts in labels.items()}
 
 

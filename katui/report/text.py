@@ -7,7 +7,7 @@ import textwrap
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, covers, proxy_leg, summary_pairs, tls_summary
+from katui.report.common import closed_by, covers, http2_summary, proxy_leg, summary_pairs, tls_summary
 from katui.report.ladder import ladder_lines
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
@@ -93,6 +93,8 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
         out.append(f"  evidence: {safe_text('; '.join(c.close.evidence))}")
     if c.tls is not None:
         out.append(f"  {safe_text(tls_summary(c.tls))}")
+    if c.http2 is not None:
+        out.append(f"  {safe_text(http2_summary(c.http2))}")
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""

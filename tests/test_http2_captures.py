@@ -1,0 +1,146 @@
+"""HTTP/2 on real captures (samples/real/h2-*.pcap, made by make_h2.sh with nginx 1.22 and curl,
+httpx and a raw client built on the ``h2`` package; tls-h2-curl.pcap by make_tls.sh): every
+stream's request and response against tshark's decrypted HEADERS frames and nginx's access log
+(both quoted in samples/real/h2.md and tls.md), and the close verdicts against what nginx did."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from katui.analysis.pipeline import analyze
+from katui.report import jsonout, markdown, text
+from katui.tls.keylog import KeyLog
+from tests.conftest import SAMPLES
+
+REAL = SAMPLES / "real"
+H2 = ["curl-multi", "httpx-idle", "stale", "bad-frame", "h2c-httpx"]
+
+
+def _a(name: str):
+    pcap, keys = REAL / f"{name}.pcap", REAL / f"{name}.keys"
+    return analyze(str(pcap), keylog=KeyLog.read(str(keys)) if keys.exists() else None)
+
+
+def _section(name: str) -> str:
+    md = (REAL / ("tls.md" if name.startswith("tls-") else "h2.md")).read_text()
+    return md.split(f"## {name}.pcap")[1].split("\n## ")[0]
+
+
+def _tshark(name: str) -> tuple[list, list]:
+    """(tcp.stream, frame, path) of each request HEADERS and (tcp.stream, frame, status) of each
+    response HEADERS, as tshark decoded them with the key log (several HEADERS in one TCP frame
+    come as comma-separated values)."""
+    block = _section(name).split("tshark HEADERS frames:")[1].split("```")[1]
+    reqs, resps = [], []
+    for line in block.strip().splitlines():
+        stream, frame, _ids, method, path, status = (line.split("\t") + [""] * 6)[:6]
+        if method:
+            reqs += [(int(stream), int(frame), p) for p in path.split(",")]
+        if status:
+            resps += [(int(stream), int(frame), int(s)) for s in status.split(",")]
+    return reqs, resps
+
+
+def _access(name: str) -> Counter:
+    """Requests nginx logged per connection, in connection order."""
+    block = _section(name).split("nginx access log:")[1].split("```")[1]
+    per = Counter(int(line.split()[0]) for line in block.strip().splitlines())
+    return [per[k] for k in sorted(per)]
+
+
+@pytest.mark.parametrize("name", [f"h2-{n}" for n in H2])
+def test_streams_match_tsharks_headers_frames(name):
+    a = _a(name)
+    reqs, resps = _tshark(name)
+    mine_req = [(c.stream, e.request.first_frame, e.request.uri) for c in a.connections for e in c.exchanges]
+    mine_resp = [(c.stream, e.response.first_frame, e.response.status) for c in a.connections
+                 for e in c.exchanges if e.response is not None]  # fmt: skip
+    assert sorted(mine_req) == sorted(reqs)
+    assert sorted(mine_resp) == sorted(resps)
+    for c in a.connections:
+        assert c.http and c.http2 is not None and c.http2.note is None
+        assert c.http2.cleartext == (c.tls is None)
+        assert all(e.request.version == "HTTP/2" and not e.pipelined for e in c.exchanges)
+
+
+@pytest.mark.parametrize("name", [f"h2-{n}" for n in H2])
+def test_answered_requests_per_connection_match_nginxs_log(name):
+    a = _a(name)
+    answered = [sum(e.response is not None for e in c.exchanges) for c in a.connections]
+    assert answered == _access(name)
+
+
+CLOSES = {  # name -> per connection: (reason, the side that decided, first GOAWAY's sender)
+    # curl sends no GOAWAY: it closes (close_notify, FIN) as it exits.
+    "h2-curl-multi": [("closed", "client", None), ("closed", "client", None)],
+    # httpx sent request 3 on stream 5 after nginx's GOAWAY (last stream 3; nginx had closed
+    # after keepalive_timeout 1s), then retried it on a new connection.
+    "h2-httpx-idle": [("stale-reuse", "server", "server"), ("closed", "client", None)],
+    # the raw client's request on stream 3 after the GOAWAY (last stream 1): nginx, in lingering
+    # close, neither answers nor resets it (no RST in the capture).
+    "h2-stale": [("stale-reuse", "server", "server")],
+    # a DATA frame on stream 0: nginx logged "client sent DATA frame with incorrect identifier"
+    # and sent GOAWAY PROTOCOL_ERROR.
+    "h2-bad-frame": [("error-close", "server", "server")],
+    "h2-h2c-httpx": [("closed", "client", None)],
+    "tls-h2-curl": [
+        ("closed", "client", None),
+        ("idle-timeout", "server", "server"),
+        ("closed", "client", None),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLOSES))
+def test_close_verdicts(name):
+    a = _a(name)
+    got = [(c.close.reason, c.close.closer, c.http2.goaway[0][0] if c.http2.goaway else None)
+           for c in a.connections]  # fmt: skip
+    assert got == CLOSES[name]
+
+
+def test_nginx_h2_idle_timeout_is_keepalive_timeout():
+    """nginx closes an idle h2 connection after keepalive_timeout (1 s here, 2 s in make_tls.sh):
+    GOAWAY, close_notify, FIN; the idle runs to the last frame before the GOAWAY."""
+    for name, timeout in (("h2-httpx-idle", 1.0), ("h2-stale", 1.0), ("tls-h2-curl", 2.0)):
+        t = _a(name).timeout
+        assert t.software == "nginx" and t.setting == "keepalive_timeout"
+        assert timeout <= t.high_ns / 1e9 < timeout + 0.05
+
+
+def test_stale_request_after_goaway_names_the_stream_and_the_goaway():
+    c = _a("h2-stale").connections[0]
+    assert c.close.exchange == 2 and not c.close.rst_frames
+    assert "stream 3" in c.close.explanation and "GOAWAY (last stream 1)" in c.close.explanation
+    stale = c.exchanges[1]
+    assert stale.stream_id == 3 and stale.response is None and stale.request.uri == "/after-goaway"
+
+
+def test_concurrent_streams_overlap_without_idle():
+    c = _a("h2-bad-frame").connections[0]
+    first, second = c.exchanges[:2]
+    assert (first.stream_id, second.stream_id) == (1, 3)
+    assert second.concurrent and second.idle_before_ns == 0
+    assert [(r[0], r[2]) for r in c.http2.rst_streams][0] == ("client", 5)
+    assert c.http2.pings == (1, 0) and c.http2.settings == (1, 1)
+
+
+def test_reports_show_http2_frames():
+    a = _a("h2-bad-frame")
+    d = jsonout.render(a)
+    assert '"stream_id":3' in d and '"last_stream_id":5' in d and '"error":"PROTOCOL_ERROR"' in d
+    out = text.render(a)
+    assert "GOAWAY" in out
+    md = markdown.render(a)
+    assert "HEADERS s=3 GET /ok-3" in md and "GOAWAY last=5 PROTOCOL_ERROR" in md
+
+
+def test_without_keys_h2_stays_bursts():
+    for name in ("h2-httpx-idle", "h2-stale", "tls-h2-curl"):
+        a = analyze(str(REAL / f"{name}.pcap"))
+        assert all(c.http2 is None and not c.tls.decrypted and not c.http for c in a.connections)
+        assert all(e.inferred for c in a.connections for e in c.exchanges)
+    assert "h2: bursts, not requests" in text.render(a)  # TLS 1.2: ALPN h2 is seen without keys
