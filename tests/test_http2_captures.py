@@ -5,7 +5,6 @@ stream's request and response against tshark's decrypted HEADERS frames and ngin
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import pytest

@@ -127,8 +127,7 @@ def test_continuation_flood_stops_at_a_bound():
     block = ce.encode([(":method", "GET"), (":path", "/")])
     flood = frame(HEADERS, 0, 1, block) + frame(CONTINUATION, 0, 1) * (MAX_CONTINUATIONS + 5)
     conv = conversation(PREFACE + flood + request(ce, 3, "/later"), b"")
-    assert conv.exchanges == [] and "CONTINUATION" not in (conv.error or "x")[:0]
-    assert "HPACK state lost" in conv.error
+    assert conv.exchanges == [] and "HPACK state lost" in conv.error
 
 
 def test_continuation_joins_a_header_block():
