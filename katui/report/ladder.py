@@ -211,6 +211,9 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
         return Note(
             "section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame
         )
+    if getattr(ex, "concurrent", False):  # HTTP/2: multiplexed, not idle in between
+        return Note("section", f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
+                    "another stream was open", frame)  # fmt: skip
     if ex.reused:
         idle = f", {fmt_s(ex.idle_before_ns)} idle" if ex.idle_before_ns is not None else ""
         return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
