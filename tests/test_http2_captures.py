@@ -143,3 +143,26 @@ def test_without_keys_h2_stays_bursts():
         assert all(c.http2 is None and not c.tls.decrypted and not c.http for c in a.connections)
         assert all(e.inferred for c in a.connections for e in c.exchanges)
     assert "h2: bursts, not requests" in text.render(a)  # TLS 1.2: ALPN h2 is seen without keys
+
+
+@pytest.mark.parametrize("name", [f"h2-{n}" for n in H2])
+def test_damaged_h2_captures_never_raise(name, tmp_path):
+    """Bytes of the real captures' payloads corrupted at random (decrypted and cleartext HTTP/2:
+    frame headers, HPACK blocks, ciphertext): every report still renders."""
+    import random
+
+    pcap, keys = REAL / f"{name}.pcap", REAL / f"{name}.keys"
+    rng = random.Random(name)
+    data = pcap.read_bytes()
+    a0 = _a(name)
+    spans = [(a0.table.poff[i], a0.table.pcap[i]) for i in range(a0.frames) if a0.table.pcap[i]]
+    for case in range(8):
+        d = bytearray(data)
+        for _ in range(rng.randrange(1, 4)):
+            off, n = rng.choice(spans)
+            d[off + rng.randrange(n)] = rng.randrange(256)
+        out = tmp_path / f"{case}.pcap"
+        out.write_bytes(bytes(d))
+        a = analyze(str(out), keylog=KeyLog.read(str(keys)) if keys.exists() else None)
+        jsonout.render(a), text.render(a), markdown.render(a)
+        assert sum(c.requests for c in a.connections) <= sum(c.requests for c in a0.connections) + 2
