@@ -35,10 +35,10 @@ from katui.http2.frames import (
     FrameReader,
     data_length,
 )
+from katui.http2.headers import request_head, response_head, status_of
 from katui.http2.state import H2Facts
-from katui.model import Exchange, Head, MessageStore
+from katui.model import Exchange, MessageStore
 
-VERSION = "HTTP/2"
 MAX_HEADER_BLOCK = 1 << 16
 """Bytes of one header block (HEADERS + CONTINUATION) decoded at most."""
 MAX_CONTINUATIONS = 256
@@ -254,27 +254,21 @@ class H2Conversation:
         informational response or trailers."""
         store = self.store
         ex = self.streams.get(stream)
-        txt = _text
         if d == self.client:
             if ex is not None and ex.req >= 0:
                 row = ex.req  # trailers
             else:
                 if ex is None:
                     ex = self._open(stream, first)
-                head = Head(VERSION, txt(fields, b":method"), txt(fields, b":path"), 0, "", None, None,
-                            _length(fields), False, txt(fields, b":authority") or txt(fields, b"host"),
-                            txt(fields, b"user-agent"))  # fmt: skip
-                row = ex.req = store.add(True, first.frame, first.ts, head, size)
+                row = ex.req = store.add(True, first.frame, first.ts, request_head(fields), size)
         else:
             if ex is None:
                 ex = self._open(stream, first)  # a response to a request not captured
-            status = _status(fields)
+            status = status_of(fields)
             if ex.resp >= 0 or (status == 0 and ex.informational):
                 row = ex.resp  # trailers
             else:
-                head = Head(VERSION, "", "", status, "", None, None, _length(fields), False, "",
-                            txt(fields, b"server"))  # fmt: skip
-                row = store.add(False, first.frame, first.ts, head, size)
+                row = store.add(False, first.frame, first.ts, response_head(fields, status), size)
                 if 100 <= status < 200:
                     store.end(row, last.end_frame, last.end_ts, 0, True)
                     ex.informational += (store.view(row),)
@@ -302,19 +296,3 @@ class H2Conversation:
         for row in (ex.req, ex.resp):
             if row >= 0 and self.store.end_ns(row) is None:
                 self.store.abandon(row, self.facts.body.pop(row, 0))
-
-
-def _text(fields: dict, name: bytes) -> str:
-    """A header's value as text (bytes kept one to one: capture bytes are escaped when shown)."""
-    v = fields.get(name)
-    return "" if v is None else v[:2048].decode("latin-1")
-
-
-def _status(fields: dict) -> int:
-    v = fields.get(b":status", b"")
-    return int(v) if len(v) == 3 and v.isdigit() else 0
-
-
-def _length(fields: dict) -> int | None:
-    v = fields.get(b"content-length", b"")
-    return int(v) if 0 < len(v) <= 18 and v.isdigit() else None

@@ -98,6 +98,11 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
+        sid = getattr(e, "stream_id", None)
+        if sid is not None:  # HTTP/2: the stream, and whether others were open
+            reuse = (
+                f"  (stream {sid}{', concurrent' if e.concurrent else ''}){reuse if not e.concurrent else ''}"
+            )
         out.append(
             f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
             f"resp frame {str(resp.frame if resp else '-'):>7}  "
