@@ -75,8 +75,9 @@ def test_answered_requests_per_connection_match_nginxs_log(name):
 CLOSES = {  # name -> per connection: (reason, the side that decided, first GOAWAY's sender)
     # curl sends no GOAWAY: it closes (close_notify, FIN) as it exits.
     "h2-curl-multi": [("closed", "client", None), ("closed", "client", None)],
-    # httpx sent request 3 on stream 5 after nginx's GOAWAY (last stream 3; nginx had closed
-    # after keepalive_timeout 1s), then retried it on a new connection.
+    # httpx sent request 3 on stream 5 1 s after nginx's GOAWAY (last stream 3; nginx had closed
+    # after keepalive_timeout 1s) and got a reset (nginx's lingering close was over), then
+    # retried it on a new connection.
     "h2-httpx-idle": [("stale-reuse", "server", "server"), ("closed", "client", None)],
     # the raw client's request on stream 3 after the GOAWAY (last stream 1): nginx, in lingering
     # close, neither answers nor resets it (no RST in the capture).
@@ -113,6 +114,9 @@ def test_nginx_h2_idle_timeout_is_keepalive_timeout():
 def test_stale_request_after_goaway_names_the_stream_and_the_goaway():
     c = _a("h2-stale").connections[0]
     assert c.close.exchange == 2 and not c.close.rst_frames
+    assert any("no reset" in e for e in c.close.evidence)
+    retried = _a("h2-httpx-idle").connections[0]  # 1 s after the GOAWAY: nginx's socket was gone
+    assert retried.close.rst_frames and not any("no reset" in e for e in retried.close.evidence)
     assert "stream 3" in c.close.explanation and "GOAWAY (last stream 1)" in c.close.explanation
     stale = c.exchanges[1]
     assert stale.stream_id == 3 and stale.response is None and stale.request.uri == "/after-goaway"

@@ -63,13 +63,13 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
     if stale is not None:
         ex, g = stale
         req = ex.request
+        # Of the HTTP verdict's evidence only the FIN and RST frames still hold.
+        tcp = tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
         return replace(
             close, reason="stale-reuse", exchange=ex.n, evidence=(
                 f"server GOAWAY frame {g[1]} (last stream {g[3]})",
                 f"request {ex.n} on stream {ex.stream_id} frame {req.first_frame}, sent "
-                f"{fmt_s(req.start_ns - g[2])} after it", "no response (nginx keeps reading in lingering "
-                "close and sends no reset)", *(e for e in close.evidence if " frame " in e and
-                                               e.split(" ")[1] in ("FIN", "RST"))),
+                f"{fmt_s(req.start_ns - g[2])} after it", _unanswered(close), *tcp),
             explanation=f"request {ex.n} (stream {ex.stream_id}, frame {req.first_frame}) was sent after "
             f"the server's GOAWAY (last stream {g[3]}): the server will never process it (the keep-alive "
             "race over HTTP/2; a client retries it on a new connection)",
@@ -89,6 +89,16 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
     if gone is not None and close.reason in ("idle-timeout", "closed"):
         return replace(close, asked_by=gone[0], evidence=ev)
     return replace(close, evidence=ev)
+
+
+def _unanswered(close: Close) -> str:
+    """What came back for a request after GOAWAY: nothing (nginx in lingering close reads and
+    drops it), or a reset once the server's socket was gone (the RST is in the evidence)."""
+    return (
+        "no response"
+        if close.rst_frames
+        else "no response and no reset (nginx keeps reading in lingering close)"
+    )
 
 
 def _after_goaway(info: Http2Info, exchanges) -> tuple | None:
