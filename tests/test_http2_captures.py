@@ -15,7 +15,7 @@ from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
 
 REAL = SAMPLES / "real"
-H2 = ["curl-multi", "httpx-idle", "stale", "bad-frame", "h2c-httpx"]
+H2 = ["curl-multi", "curl-parallel", "httpx-idle", "stale", "bad-frame", "h2c-httpx"]
 
 
 def _a(name: str):
@@ -86,6 +86,7 @@ CLOSES = {  # name -> per connection: (reason, the side that decided, first GOAW
     # and sent GOAWAY PROTOCOL_ERROR.
     "h2-bad-frame": [("error-close", "server", "server")],
     "h2-h2c-httpx": [("closed", "client", None)],
+    "h2-curl-parallel": [("closed", "client", None)],
     "tls-h2-curl": [
         ("closed", "client", None),
         ("idle-timeout", "server", "server"),
@@ -129,6 +130,20 @@ def test_concurrent_streams_overlap_without_idle():
     assert second.concurrent and second.idle_before_ns == 0
     assert [(r[0], r[2]) for r in c.http2.rst_streams][0] == ("client", 5)
     assert c.http2.pings == (1, 0) and c.http2.settings == (1, 1)
+
+
+def test_parallel_streams_overlap_and_idle_counts_only_when_none_is_open():
+    """curl --parallel, three 40 kB bodies at nginx's limit_rate: nginx logged 0.322 s for each,
+    so all three streams were open together; their DATA frames interleave."""
+    c = _a("h2-curl-parallel").connections[0]
+    assert [(e.stream_id, e.concurrent, e.idle_before_ns) for e in c.exchanges] == [
+        (1, False, None),
+        (3, True, 0),
+        (5, True, 0),
+    ]
+    assert [e.response.body_bytes for e in c.exchanges] == [40000] * 3
+    first_end = c.exchanges[0].response.end_ns
+    assert all(e.request.start_ns < first_end for e in c.exchanges[1:])  # sent before 1 finished
 
 
 def test_reports_show_http2_frames():

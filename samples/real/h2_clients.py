@@ -50,6 +50,14 @@ def curl_multi(port: int) -> None:
     subprocess.run([*CURL, "--http2", "--parallel", *_urls(*urls)], check=True)
 
 
+def curl_parallel(port: int) -> None:
+    """curl --http2 --parallel: three 40 kB bodies nginx sends at limit_rate 100k, so the three
+    streams are open at once on one connection and their DATA frames interleave."""
+    url = f"https://localhost:{port}"
+    urls = [f"{url}/files/40k?n={i}" for i in range(3)]
+    subprocess.run([*CURL, "--http2", "--parallel", *_urls(*urls)], check=True)
+
+
 def httpx_idle(port: int) -> None:
     """httpx.Client(http2=True): two requests 0.3 s apart, then a pause of 2 s (> the 1 s
     keepalive_timeout: nginx sends GOAWAY and closes), then one more (a new connection)."""
@@ -158,6 +166,7 @@ SCENARIOS = {
     "stale": stale,
     "bad-frame": bad_frame,
     "h2c-httpx": h2c_httpx,
+    "curl-parallel": curl_parallel,
 }
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ log() { printf '[make_h2] %s\n' "$*" >&2; }
 # shellcheck source=../scripts/capture.sh
 source "$HERE/../scripts/capture.sh"
 
+mkdir -p "$WORK/files"
+head -c 40000 /dev/zero | tr '\0' x >"$WORK/files/40k"    # a body that takes ~0.2 s at limit_rate
+
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
@@ -61,6 +64,7 @@ http {
         listen 127.0.0.1:$port $listen;
         server_name localhost;
         location / { return 200 "HTTP/2 keep-alive \$uri\n"; }
+        location /files/ { alias $WORK/files/; limit_rate 100k; }   # slow bodies: streams overlap
     }
 }
 CONF
@@ -74,9 +78,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-declare -A PORT=([curl-multi]=9701 [httpx-idle]=9702 [stale]=9703 [bad-frame]=9704 [h2c-httpx]=9705)
+declare -A PORT=([curl-multi]=9701 [httpx-idle]=9702 [stale]=9703 [bad-frame]=9704 [h2c-httpx]=9705
+                 [curl-parallel]=9706)
 declare -A LISTEN=([h2c-httpx]=http2)
-ALL=(curl-multi httpx-idle stale bad-frame h2c-httpx)
+ALL=(curl-multi httpx-idle stale bad-frame h2c-httpx curl-parallel)
 
 for tool in nginx tcpdump openssl curl tshark; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
@@ -133,11 +138,16 @@ done
             echo '```'
             cat "$WORK/h2-$n.access"
             echo '```'
-            echo "nginx error log (info: connection ends):"
-            echo
-            echo '```'
-            cat "$WORK/h2-$n.error"
-            echo '```'
+            if [[ -s "$WORK/h2-$n.error" ]]; then
+                echo "nginx error log (info):"
+                echo
+                echo '```'
+                cat "$WORK/h2-$n.error"
+                echo '```'
+            fi
+        elif [[ -f "$OUT/h2.md" ]]; then  # not re-made this run: keep what the manifest said
+            awk -v h="## h2-$n.pcap" '$0 ~ "^## " {p = ($0 ~ h)} p && /^nginx access log/ {q=1} p && q' \
+                "$OUT/h2.md" | sed '/^tshark/,$d'
         fi
         echo "tshark HEADERS frames:"
         echo
