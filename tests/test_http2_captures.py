@@ -5,6 +5,9 @@ stream's request and response against tshark's decrypted HEADERS frames and ngin
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from collections import Counter
 
 import pytest
@@ -185,3 +188,30 @@ def test_damaged_h2_captures_never_raise(name, tmp_path):
         a = analyze(str(out), keylog=KeyLog.read(str(keys)) if keys.exists() else None)
         jsonout.render(a), text.render(a), markdown.render(a)
         assert sum(c.requests for c in a.connections) <= sum(c.requests for c in a0.connections) + 2
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize("name", [f"h2-{n}" for n in H2])
+def test_manifest_is_what_tshark_says(name):
+    """The HEADERS frames quoted in h2.md (the expectations above) are tshark's, re-derived live."""
+    port = re.search(rf"## {name}\.pcap \(port (\d+)\)", (REAL / "h2.md").read_text()).group(1)
+    keys = REAL / f"{name}.keys"
+    opts = ["-o", f"tls.keylog_file:{keys}", "-d", f"tcp.port=={port},tls"] if keys.exists() else \
+        ["-d", f"tcp.port=={port},http2"]  # fmt: skip
+    fields = ["tcp.stream", "frame.number", "http2.streamid", "http2.headers.method", "http2.headers.path",
+              "http2.headers.status"]  # fmt: skip
+    cmd = [
+        "tshark",
+        "-2",
+        "-n",
+        "-r",
+        str(REAL / f"{name}.pcap"),
+        *opts,
+        "-Y",
+        "http2.type==1",
+        "-T",
+        "fields",
+    ]
+    out = subprocess.run(cmd + [a for f in fields for a in ("-e", f)], capture_output=True, text=True).stdout
+    block = _section(name).split("tshark HEADERS frames:")[1].split("```")[1]
+    assert out.strip() == block.strip()
