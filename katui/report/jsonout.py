@@ -161,7 +161,7 @@ def _tls(a: Analysis, t: TlsInfo) -> dict:
     }
 
 
-def _http2(h: Http2Info) -> dict:
+def _http2(a: Analysis, h: Http2Info) -> dict:
     def sides(pair: tuple[int, int]) -> dict:
         return {"client": pair[0], "server": pair[1]}
 
@@ -173,8 +173,14 @@ def _http2(h: Http2Info) -> dict:
         "server_settings": dict(h.server_settings),
         "pings": sides(h.pings),
         "goaway": [
-            {"by": by, "frame": frame, "last_stream_id": last, "error": error_name(code)}
-            for by, frame, _ts, last, code in h.goaway
+            {
+                "by": by,
+                "frame": frame,
+                "time": _s(a.rel(ts)),
+                "last_stream_id": last,
+                "error": error_name(code),
+            }
+            for by, frame, ts, last, code in h.goaway
         ],
         "rst_streams": [
             {"by": by, "frame": frame, "stream_id": sid, "error": error_name(code)}
@@ -226,7 +232,7 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
     if c.tls is not None:
         d["tls"] = _tls(a, c.tls)
     if c.http2 is not None:
-        d["http2"] = _http2(c.http2)
+        d["http2"] = _http2(a, c.http2)
     return d
 
 
