@@ -88,6 +88,8 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
         )  # fmt: skip
     if gone is not None and close.reason in ("idle-timeout", "closed"):
         return replace(close, asked_by=gone[0], evidence=ev)
+    if close.reason == "closed":  # HTTP/2 has no Connection header: its closing word is GOAWAY
+        return replace(close, explanation=close.explanation.replace("a header asking for it", "a GOAWAY"))
     return replace(close, evidence=ev)
 
 
