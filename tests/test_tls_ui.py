@@ -32,3 +32,18 @@ async def test_tls_ladder_with_a_key_log():
         rows = "\n".join(ladder_texts(app))
         assert "GET /a" in rows and "200 OK" in rows and "(inferred)" not in rows
         assert "alert ×1 (close_notify)" in rows
+
+
+async def test_http2_ladder_and_detail_with_a_key_log():
+    """Decrypted HTTP/2: HEADERS per stream, control frames and GOAWAY in the ladder (80x24), the
+    frame summary in the detail pane, and the stale request after GOAWAY marked as a problem."""
+    h2 = str(SAMPLES / "real" / "h2-httpx-idle.pcap")
+    app = KatuiApp(h2, keylog=KeyLog.read(h2[:-5] + ".keys"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        rows = "\n".join(ladder_texts(app))
+        assert "HEADERS s=1 GET /httpx-0" in rows and "HEADERS s=3 200" in rows
+        assert "SETTINGS" in rows and "GOAWAY last=3" in rows
+        assert "✖ PROBLEM stale reuse: request 3" in rows and "HEADERS s=5 GET /httpx-2" in rows
+        detail = app.main.query_one("#detail").text
+        assert "HTTP/2 · 3 streams" in detail and "GOAWAY server last=3" in detail
