@@ -185,3 +185,12 @@ def test_random_well_framed_frames_never_raise(frames):
     wire = b"".join(frame(t, fl, s, p) for t, fl, s, p in frames)
     conv = conversation(PREFACE + wire, wire)
     assert len(conv.exchanges) <= len(frames)
+
+
+def test_nginx_http2_setting_names_follow_its_version():
+    from katui.analysis.software import nginx_http2_settings
+
+    assert nginx_http2_settings("nginx/1.22.1") == ("keepalive_timeout", "keepalive_requests")
+    assert nginx_http2_settings("nginx/1.19.7")[0] == "keepalive_timeout"
+    assert nginx_http2_settings("nginx/1.18.0") == ("http2_idle_timeout", "http2_max_requests")
+    assert "before 1.19.7" in nginx_http2_settings("nginx")[0]  # server_tokens off: both names
