@@ -215,3 +215,20 @@ def test_manifest_is_what_tshark_says(name):
     out = subprocess.run(cmd + [a for f in fields for a in ("-e", f)], capture_output=True, text=True).stdout
     block = _section(name).split("tshark HEADERS frames:")[1].split("```")[1]
     assert out.strip() == block.strip()
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_response_frame_is_the_end_stream_data_frame():
+    """A documented difference: tshark shows a response at its HEADERS frame (katui's
+    ``response_first_frame``, checked above); katui's ``response_frame`` is where the response
+    completed, the DATA frame with END_STREAM, as for HTTP/1 it is the frame of the last byte."""
+    name = "h2-curl-parallel"
+    keys = REAL / f"{name}.keys"
+    cmd = ["tshark", "-2", "-n", "-r", str(REAL / f"{name}.pcap"), "-o", f"tls.keylog_file:{keys}",
+           "-d", "tcp.port==9706,tls", "-Y", "http2.type==0 && http2.flags.end_stream==1",
+           "-T", "fields", "-e", "frame.number", "-e", "http2.streamid"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    ends = sorted((int(f), int(s)) for f, s in (line.split("\t") for line in out.strip().splitlines()))
+    c = _a(name).connections[0]
+    assert sorted((e.response.frame, e.stream_id) for e in c.exchanges) == ends
+    assert all(e.response.frame > e.response.first_frame for e in c.exchanges)
