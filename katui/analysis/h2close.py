@@ -39,7 +39,7 @@ def h2_info(conv: H2Conversation) -> Http2Info:
         rst_streams=tuple((SIDES[r[0]], *r[1:]) for r in f.rsts),
         push_promises=f.pushes,
         note=f.broken,
-        labels=tuple(sorted(f.labels)),
+        labels=tuple(sorted(f.labels, key=lambda label: label[0])),  # stable: wire order in a frame
     )
 
 
