@@ -232,3 +232,13 @@ def test_response_frame_is_the_end_stream_data_frame():
     c = _a(name).connections[0]
     assert sorted((e.response.frame, e.stream_id) for e in c.exchanges) == ends
     assert all(e.response.frame > e.response.first_frame for e in c.exchanges)
+
+
+def test_filter_word_h2():
+    from katui.analysis.query import matches, parse
+
+    h2 = _a("h2-curl-multi")
+    assert all(matches(c, parse("h2")) for c in h2.connections)
+    plain = _a("tls-tls12-curl")
+    assert not any(matches(c, parse("h2")) for c in plain.connections)
+    assert all(matches(c, parse("!h2")) for c in plain.connections)

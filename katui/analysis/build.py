@@ -19,7 +19,7 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
     """Freeze one connection and decide its close reason."""
     conv: HttpConversation = f.sink
     tls = conv.other if isinstance(conv.other, TlsConversation) else None
-    if isinstance(conv.other, H2Conversation):
+    if isinstance(conv.other, H2Conversation) and conv.other.recognised:
         return _h2_connection(f, conv.other, None, idle_threshold_ns)
     if tls is not None and isinstance(tls.inner, H2Conversation) and tls.plaintext_read:
         return _h2_connection(f, tls.inner, tls, idle_threshold_ns)
