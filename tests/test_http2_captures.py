@@ -18,7 +18,7 @@ from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
 
 REAL = SAMPLES / "real"
-H2 = ["curl-multi", "curl-parallel", "httpx-idle", "stale", "bad-frame", "h2c-httpx"]
+H2 = ["curl-multi", "curl-parallel", "httpx-idle", "stale", "bad-frame", "h2c-httpx", "limit"]
 
 
 def _a(name: str):
@@ -90,6 +90,9 @@ CLOSES = {  # name -> per connection: (reason, the side that decided, first GOAW
     "h2-bad-frame": [("error-close", "server", "server")],
     "h2-h2c-httpx": [("closed", "client", None)],
     "h2-curl-parallel": [("closed", "client", None)],
+    # keepalive_requests 3: nginx's GOAWAY (last stream 5) came in the frame of response 3; curl
+    # sent requests 4 and 5 on a new connection (nginx logged connection 1 with 3 requests).
+    "h2-limit": [("request-limit", "server", "server"), ("closed", "client", None)],
     "tls-h2-curl": [
         ("closed", "client", None),
         ("idle-timeout", "server", "server"),

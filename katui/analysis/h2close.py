@@ -9,6 +9,8 @@ close, and the close reasons only HTTP/2 frames tell.
   never be processed: a stale reuse, even though nginx answers it with no reset (it keeps
   reading in lingering close).
 - A GOAWAY with an error code is an error close (``status`` stays null: no response said so).
+- A server GOAWAY (no error) naming the last stream, sent with its answer (the second or later),
+  is a request limit (nginx ``keepalive_requests``, which HTTP/2 obeys since 1.19.7).
 - When HPACK or the frame boundaries were lost, the verdict is ``unknown``: requests after that
   point cannot be seen.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.http2.conversation import H2Conversation
 from katui.http2.frames import error_name
 from katui.model import Close, Exchange, Http2Info
@@ -86,11 +89,37 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
             close, reason="unknown", evidence=(*ev, info.note),
             explanation=f"{close.explanation}; but HTTP/2 frames stopped being readable ({info.note})",
         )  # fmt: skip
+    limit = _limit(gone, exchanges)
+    if limit is not None and close.reason in ("idle-timeout", "closed"):
+        ex, resp = limit
+        return replace(
+            close, reason="request-limit", asked_by="server", exchange=ex.n,
+            evidence=(*ev[:1], f"response {ex.n} (stream {ex.stream_id}) frame {resp.frame}", *ev[1:]),
+            explanation=f"the server sent GOAWAY (last stream {gone[3]}) with response {ex.n}, every "
+            f"stream answered, without idling: a per-connection request limit (or a graceful shutdown); "
+            f"{close.by} {'reset' if close.how == 'rst' else 'closed'} first",
+        )  # fmt: skip
     if gone is not None and close.reason in ("idle-timeout", "closed"):
         return replace(close, asked_by=gone[0], evidence=ev)
     if close.reason == "closed":  # HTTP/2 has no Connection header: its closing word is GOAWAY
         return replace(close, explanation=close.explanation.replace("a header asking for it", "a GOAWAY"))
     return replace(close, evidence=ev)
+
+
+def _limit(gone: tuple | None, exchanges) -> tuple | None:
+    """(last exchange, its response) when the server's GOAWAY (NO_ERROR) came with its last
+    response, at least the second, every stream answered: nginx's ``keepalive_requests`` on
+    HTTP/2 sends GOAWAY in the same flight as the Nth response (an idle timeout comes after a
+    silence instead)."""
+    if gone is None or gone[0] != "server" or gone[4] != 0 or len(exchanges) < 2:
+        return None
+    last = exchanges[-1]
+    resp = last.response
+    if resp is None or resp.end_ns is None or any(e.response is None for e in exchanges):
+        return None
+    if getattr(last, "stream_id", -1) != gone[3] or abs(gone[2] - resp.start_ns) > SERVER_IDLE_NS:
+        return None
+    return last, resp
 
 
 def _unanswered(close: Close) -> str:

@@ -58,6 +58,13 @@ def curl_parallel(port: int) -> None:
     subprocess.run([*CURL, "--http2", "--parallel", *_urls(*urls)], check=True)
 
 
+def limit(port: int) -> None:
+    """curl --http2, five URLs one after another against keepalive_requests 3: nginx ends the
+    connection with GOAWAY after the third response; curl carries on on a new connection."""
+    url = f"https://localhost:{port}"
+    subprocess.run([*CURL, "--http2", *_urls(*(f"{url}/r{i}" for i in range(5)))], check=True)
+
+
 def httpx_idle(port: int) -> None:
     """httpx.Client(http2=True): two requests 0.3 s apart, then a pause of 2 s (> the 1 s
     keepalive_timeout: nginx sends GOAWAY and closes), then one more (a new connection)."""
@@ -167,6 +174,7 @@ SCENARIOS = {
     "bad-frame": bad_frame,
     "h2c-httpx": h2c_httpx,
     "curl-parallel": curl_parallel,
+    "limit": limit,
 }
 
 if __name__ == "__main__":

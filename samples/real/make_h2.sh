@@ -6,7 +6,8 @@
 #
 # For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9701-9749) with `listen ...
 # ssl http2` (or plain `http2`: h2c with prior knowledge), a self-signed certificate made here,
-# and `keepalive_timeout 1s` (nginx's HTTP/2 idle timeout since 1.19.7); tcpdump on loopback for
+# and `keepalive_timeout 1s` (nginx's HTTP/2 idle timeout since 1.19.7; `limit` adds
+# `keepalive_requests 3`, its HTTP/2 request limit since 1.19.7); tcpdump on loopback for
 # that port; the client from h2_clients.py; then everything started here is stopped by its PID
 # (samples/scripts/capture.sh: other nginx instances may run on this machine).
 #
@@ -35,9 +36,9 @@ head -c 40000 /dev/zero | tr '\0' x >"$WORK/files/40k"    # a body that takes ~0
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
-# start_nginx PORT LISTEN_OPTIONS
+# start_nginx PORT LISTEN_OPTIONS [HTTP_DIRECTIVES]
 start_nginx() {
-    local port=$1 listen=$2
+    local port=$1 listen=$2 http_extra=${3:-}
     local conf="$WORK/nginx-$port.conf"
     : >"$WORK/error.log"
     : >"$WORK/access.log"
@@ -60,6 +61,7 @@ http {
     ssl_certificate_key   $WORK/key.pem;
     ssl_protocols         TLSv1.2 TLSv1.3;
     keepalive_timeout     1s;
+    $http_extra
     server {
         listen 127.0.0.1:$port $listen;
         server_name localhost;
@@ -79,9 +81,10 @@ cleanup() {
 trap cleanup EXIT
 
 declare -A PORT=([curl-multi]=9701 [httpx-idle]=9702 [stale]=9703 [bad-frame]=9704 [h2c-httpx]=9705
-                 [curl-parallel]=9706)
+                 [curl-parallel]=9706 [limit]=9707)
 declare -A LISTEN=([h2c-httpx]=http2)
-ALL=(curl-multi httpx-idle stale bad-frame h2c-httpx curl-parallel)
+declare -A EXTRA=([limit]='keepalive_requests 3;')
+ALL=(curl-multi httpx-idle stale bad-frame h2c-httpx curl-parallel limit)
 
 for tool in nginx tcpdump openssl curl tshark; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
@@ -92,7 +95,7 @@ names=("$@")
 for n in "${names[@]}"; do
     port=${PORT[$n]} name=h2-$n
     log "=== $name (port $port) ==="
-    start_nginx "$port" "${LISTEN[$n]:-ssl http2}"
+    start_nginx "$port" "${LISTEN[$n]:-ssl http2}" "${EXTRA[$n]:-}"
     start_capture "$WORK/$name.pcap" "$port"
     : >"$WORK/$name.keys"
     SSLKEYLOGFILE="$WORK/$name.keys" timeout 60 "$PY" "$CLIENTS" "$n" "$port"
