@@ -21,6 +21,7 @@ from katui.http2.frames import (
     HEADERS,
     PADDED,
     PING,
+    PUSH_PROMISE,
     RST_STREAM,
     SETTINGS,
     FrameReader,
@@ -194,3 +195,20 @@ def test_nginx_http2_setting_names_follow_its_version():
     assert nginx_http2_settings("nginx/1.19.7")[0] == "keepalive_timeout"
     assert nginx_http2_settings("nginx/1.18.0") == ("http2_idle_timeout", "http2_max_requests")
     assert "before 1.19.7" in nginx_http2_settings("nginx")[0]  # server_tokens off: both names
+
+
+def test_push_promise_keeps_the_hpack_table_in_step_and_is_not_a_request():
+    """The server's encoder indexes the pushed request's headers; its later response refers to
+    that table, so the PUSH_PROMISE block must be decoded even though it is not a request."""
+    ce, se = Encoder(), Encoder()
+    promised = se.encode([(":method", "GET"), (":path", "/style.css"), ("x-pushed", "yes" * 10)])
+    push = frame(PUSH_PROMISE, END_HEADERS, 1, struct.pack(">I", 2) + promised)
+    pushed = response(se, 2, 200, b"css")
+    final = se.encode([(":status", "200"), ("x-pushed", "yes" * 10)])  # indexed from the table
+    server = push + pushed + frame(HEADERS, END_HEADERS | END_STREAM, 1, final)
+    conv = conversation(PREFACE + request(ce, 1, "/index.html"), server)
+    assert conv.error is None and conv.facts.pushes == 1
+    assert [(e.stream_id, e.request.uri, e.response.status) for e in conv.exchanges] == [
+        (1, "/index.html", 200)
+    ]
+    assert Encoder().encode([("x-pushed", "yes" * 10)]) not in final  # it really was indexed

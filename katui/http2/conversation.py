@@ -85,7 +85,7 @@ class H2Conversation:
         """One per client stream, in the order they were opened."""
         self.block: list = [None, None]
         """Per direction, a header block waiting for its CONTINUATION frames:
-        [first HEADERS frame, stream, flags, bytearray, frames read]."""
+        [first HEADERS or PUSH_PROMISE frame, stream, flags, bytearray, frames read, push]."""
         self.facts = H2Facts()
         """SETTINGS, PING, GOAWAY and RST_STREAM seen, activity times, why reading stopped."""
         self.cleartext = cleartext
@@ -159,15 +159,17 @@ class H2Conversation:
             self._broken(d, f, "a header block without its CONTINUATION frames")
         if t == DATA:
             self._data(d, f)
-        elif t == HEADERS:
+        elif t == HEADERS or t == PUSH_PROMISE:
             self._headers(d, f)
+            if t == PUSH_PROMISE:
+                facts.frame(d, f)
         elif t == CONTINUATION:
             self._continuation(d, f)
         elif t == RST_STREAM:
             ex = self.streams.get(f.stream)
             if facts.frame(d, f) is not None and ex is not None:
                 self._abandon(ex)
-        elif t in (SETTINGS, PING, GOAWAY, PUSH_PROMISE):
+        elif t in (SETTINGS, PING, GOAWAY):
             table = facts.frame(d, f)
             if table is not None:  # the sender's SETTINGS_HEADER_TABLE_SIZE bounds its peer's
                 self.decoders[1 - d].max_allowed_table_size = min(table, MAX_TABLE)
@@ -195,7 +197,10 @@ class H2Conversation:
         return row
 
     def _headers(self, d: int, f: Frame) -> None:
+        """A HEADERS or PUSH_PROMISE frame: the start of a header block (a PUSH_PROMISE's is
+        decoded only to keep the HPACK table in step; the pushed stream is not a request)."""
         p = f.payload
+        push = f.type == PUSH_PROMISE
         if f.stream == 0 or p is None:
             self._broken(d, f, "HEADERS on stream 0" if f.stream == 0 else "a header block too large to read")
             return
@@ -205,12 +210,14 @@ class H2Conversation:
                 self._broken(d, f, "HEADERS with impossible padding")
                 return
             lo, hi = 1, hi - p[0]
-        if f.flags & PRIORITY_FLAG:
+        if push:
+            lo += 4  # the promised stream id
+        elif f.flags & PRIORITY_FLAG:
             lo += 5
         if hi < lo:
             self._broken(d, f, "HEADERS with impossible padding")
             return
-        self.block[d] = [f, f.stream, f.flags, bytearray(p[lo:hi]), 0]
+        self.block[d] = [f, f.stream, f.flags, bytearray(p[lo:hi]), 0, push]
         if f.flags & END_HEADERS:
             self._decode(d, f)
 
@@ -234,7 +241,7 @@ class H2Conversation:
         self.facts.stop(f"{why} in frame {f.end_frame}: HPACK state lost, later requests unknown")
 
     def _decode(self, d: int, last: Frame) -> None:
-        first, stream, flags, block, _ = self.block[d]
+        first, stream, flags, block, _, push = self.block[d]
         self.block[d] = None
         if self.facts.broken is not None:
             return
@@ -242,6 +249,8 @@ class H2Conversation:
             headers = self.decoders[d].decode(bytes(block), raw=True)
         except (HPACKError, ValueError, IndexError, OverflowError, TypeError) as exc:
             self._broken(d, last, f"undecodable HPACK ({type(exc).__name__})")
+            return
+        if push:
             return
         fields: dict[bytes, bytes] = {}
         for name, value in headers:
@@ -263,6 +272,8 @@ class H2Conversation:
                 row = ex.req = store.add(True, first.frame, first.ts, request_head(fields), size)
         else:
             if ex is None:
+                if stream % 2 == 0:
+                    return  # a pushed response (server-initiated stream): counted, not a request
                 ex = self._open(stream, first)  # a response to a request not captured
             status = status_of(fields)
             if ex.resp >= 0 or (status == 0 and ex.informational):
