@@ -212,3 +212,21 @@ def test_push_promise_keeps_the_hpack_table_in_step_and_is_not_a_request():
         (1, "/index.html", 200)
     ]
     assert Encoder().encode([("x-pushed", "yes" * 10)]) not in final  # it really was indexed
+
+
+def test_h2c_server_speaking_first_is_still_read():
+    """An h2c server may send its SETTINGS before the client's preface arrives."""
+    ce, se = Encoder(), Encoder()
+    settings_frame = frame(SETTINGS, 0, 0, struct.pack(">HI", 3, 128))
+    assert sniff(MessageStore(), settings_frame[:16], False) is not None
+    assert sniff(MessageStore(), settings_frame[:16], True) is None  # mid-stream: no guess
+    assert sniff(MessageStore(), b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc", False) is None  # TLS
+    conv = H2Conversation(MessageStore(), cleartext=True)
+    server = settings_frame + response(se, 1)
+    client = PREFACE + request(ce, 1, "/late-preface")
+    conv.data(1, server[:15], 0, 15, 1, 1)
+    conv.data(0, client, 0, len(client), 2, 2)
+    conv.data(1, server[15:], 0, len(server) - 15, 3, 3)
+    conv.oriented(0)
+    assert [(e.request.uri, e.response.status) for e in conv.exchanges] == [("/late-preface", 200)]
+    assert conv.facts.settings == [0, 1]
