@@ -69,7 +69,7 @@ class H2Conversation:
     :meth:`oriented`, then 0); None until one did.
     """
 
-    __slots__ = ("store", "client", "readers", "preface", "decoders", "streams", "exchanges",
+    __slots__ = ("store", "client", "readers", "preface", "decoders", "streams", "live", "exchanges",
                  "block", "facts", "cleartext")  # fmt: skip
 
     def __init__(self, store: MessageStore, client: int | None = None, cleartext: bool = False) -> None:
@@ -81,6 +81,8 @@ class H2Conversation:
         """Preface bytes matched per direction (-1: not a preface: the server's side)."""
         self.decoders = (Decoder(MAX_HEADER_LIST), Decoder(MAX_HEADER_LIST))
         self.streams: dict[int, H2Exchange] = {}
+        self.live: set[int] = set()
+        """Streams that were open when last looked at (see :meth:`_open`)."""
         self.exchanges: list[H2Exchange] = []
         """One per client stream, in the order they were opened."""
         self.block: list = [None, None]
@@ -146,6 +148,7 @@ class H2Conversation:
     def release(self) -> None:
         """Drop the working state once frozen."""
         self.streams = {}
+        self.live = set()
         self.exchanges = []
         self.block = [None, None]
 
@@ -290,8 +293,14 @@ class H2Conversation:
 
     def _open(self, stream: int, first: Frame) -> H2Exchange:
         ex = H2Exchange(self.store, stream)
-        ex.concurrent = any(self._is_open(o) for o in self.streams.values())
-        self.streams[stream] = ex
+        live, streams = self.live, self.streams
+        # Streams ended since the last open leave the set here, once each: a connection with
+        # thousands of streams costs the streams open at a time, not all of them.
+        for sid in [s for s in live if not self._is_open(streams[s])]:
+            live.discard(sid)
+        ex.concurrent = bool(live)
+        live.add(stream)
+        streams[stream] = ex
         self.exchanges.append(ex)
         return ex
 
