@@ -326,7 +326,8 @@ class Connection:
     state: str
     """``complete``, ``started-before-capture`` or ``open-at-end``."""
     http: bool
-    """True when HTTP/1.x was recognised on the connection."""
+    """True when HTTP/1.x was recognised on the connection, or HTTP/2 frames were read
+    (``http2``)."""
     exchanges: tuple[Exchange, ...]
     """Requests and responses in order."""
     close: Close
