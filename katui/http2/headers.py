@@ -1,9 +1,11 @@
 """What an HTTP/2 header block says, as the message store's :class:`katui.model.Head`: the
 pseudo-headers (``:method``, ``:path``, ``:authority``, ``:status``) and the few headers katui
-reads. Values are capture bytes: kept one to one as text (latin-1), escaped when shown."""
+reads. Values are capture bytes, decoded as HTTP/1's are (the path and authority as UTF-8 when
+valid, else Latin-1; the rest Latin-1) and escaped when shown."""
 
 from __future__ import annotations
 
+from katui.http.head import target_text
 from katui.model import Head
 
 VERSION = "HTTP/2"
@@ -14,8 +16,8 @@ MAX_VALUE = 2048
 
 def request_head(fields: dict[bytes, bytes]) -> Head:
     """A request's head from its decoded header fields (lower-cased names)."""
-    host = _text(fields, b":authority") or _text(fields, b"host")
-    return Head(VERSION, _text(fields, b":method"), _text(fields, b":path"), 0, "", None, None,
+    host = target_text(fields.get(b":authority") or fields.get(b"host") or b"")
+    return Head(VERSION, _text(fields, b":method"), target_text(fields.get(b":path", b"")), 0, "", None, None,
                 _length(fields), False, host, _text(fields, b"user-agent"))  # fmt: skip
 
 
