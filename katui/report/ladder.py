@@ -116,10 +116,13 @@ def http_labels(conn: Connection) -> dict[int, str]:
                     text = f"{text}  ⇉ pipelined"
                 elif ex.reused:
                     text = f"{text}  ↻ reused"
-            elif body and head.version != INFERRED_VERSION:  # an inferred label has its size
+            elif body and head.version != INFERRED_VERSION and sid is None:  # inferred: has its size
                 text = f"{text}  {fmt_bytes(body)}"
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
+            elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
+                labels.setdefault(first, []).append(text)
+                text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
             labels.setdefault(frame or first, []).append(text)
     for info in (conn.tls, conn.http2):
         if info is not None:
