@@ -245,3 +245,15 @@ def test_filter_word_h2():
     plain = _a("tls-tls12-curl")
     assert not any(matches(c, parse("h2")) for c in plain.connections)
     assert all(matches(c, parse("!h2")) for c in plain.connections)
+
+
+def test_idle_gap_ended_by_goaway_says_so():
+    from katui.analysis.gaps import idle_gaps
+
+    a = _a("tls-h2-curl")
+    c = a.connections[1]  # nginx's keepalive_timeout 2s: GOAWAY after 2 s idle
+    gaps = idle_gaps(a, c)
+    assert [(g.ends_in, g.explanation) for g in gaps] == [
+        ("close", "then the server sends GOAWAY (last stream 1): it closes the connection")
+    ]
+    assert c.close.reason == "idle-timeout" and 2.0 <= c.close.idle_before_ns / 1e9 < 2.01
