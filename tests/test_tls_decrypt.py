@@ -179,12 +179,17 @@ def test_record_protection_never_raises_on_any_bytes(body, header, suite, tls13)
         assert d.decrypt(header, body) is None
 
 
-def test_http2_is_decrypted_but_its_frames_are_not_read():
+def test_http2_is_decrypted_and_its_frames_are_read():
     a = _decrypted("tls-h2-curl")
     for c in a.connections:
         t = c.tls
-        assert t.decrypted and t.multiplexed and t.alpn == "h2" and "HTTP/2" in t.note
-        assert all(e.inferred for e in c.exchanges) and not c.http
+        assert t.decrypted and t.multiplexed and t.alpn == "h2" and t.note is None
+        assert not any(e.inferred for e in c.exchanges) and c.http and c.http2 is not None
+    assert [[e.request.uri for e in c.exchanges] for c in a.connections] == [
+        ["/a", "/b", "/c"],
+        ["/d"],
+        ["/e"],
+    ]
 
 
 @pytest.mark.skipif(shutil.which("editcap") is None, reason="editcap not installed")

@@ -24,15 +24,19 @@ def ladder_texts(app) -> list[str]:
 
 
 def hostile_capture(path: Path, uri: bytes) -> Path:
-    """A tiny pcap: handshake, one GET with ``uri``, a 200 response, server FIN after 6 s."""
-    c, s = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"
-    seq_c, seq_s = 1000, 5000
+    """A tiny pcap: handshake, one GET with ``uri``, a 200 response."""
     req = (
         b"GET "
         + uri
         + b" HTTP/1.1\r\nHost: x\r\nUser-Agent: \x1b]0;pwn\x07 [bold red]x[/] \xe2\x80\xae\r\n\r\n"
     )
-    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    return tiny_capture(path, req, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def tiny_capture(path: Path, req: bytes, resp: bytes) -> Path:
+    """A tiny pcap on port 80: handshake, the client's ``req`` bytes, the server's ``resp``."""
+    c, s = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"
+    seq_c, seq_s = 1000, 5000
     frames = [  # (time, from client, flags, seq, ack, payload)
         (0.0, True, dpkt.tcp.TH_SYN, seq_c, 0, b""),
         (0.001, False, dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK, seq_s, seq_c + 1, b""),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from katui.analysis.h2close import goaway_before, h2_info, h2_verdict
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
 from katui.http.conversation import HttpConversation
+from katui.http2.conversation import H2Conversation
 from katui.model import Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
 from katui.tls import exchanges as tls_exchanges
@@ -17,6 +19,10 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
     """Freeze one connection and decide its close reason."""
     conv: HttpConversation = f.sink
     tls = conv.other if isinstance(conv.other, TlsConversation) else None
+    if isinstance(conv.other, H2Conversation) and conv.other.recognised:
+        return _h2_connection(f, conv.other, None, idle_threshold_ns)
+    if tls is not None and isinstance(tls.inner, H2Conversation) and tls.plaintext_read:
+        return _h2_connection(f, tls.inner, tls, idle_threshold_ns)
     exchanges, requests = _exchanges(conv if tls is None else tls)
     if tls is not None and tls.plaintext_read:
         return _decrypted_connection(f, tls, idle_threshold_ns)
@@ -167,7 +173,34 @@ def _unread_close_notify(
     return close if len(ev) == len(close.evidence) else replace(close, evidence=tuple(ev))
 
 
-def _exchanges(c: HttpConversation | TlsConversation) -> tuple[tuple[Exchange, ...], int]:
+def _h2_connection(
+    f: ConnectionFacts, conv: H2Conversation, tls: TlsConversation | None, idle_ns: int
+) -> Connection:
+    """An HTTP/2 connection (decrypted, or cleartext h2c): one exchange per stream. Streams
+    overlap: a request sent while another stream was open is ``concurrent``, not pipelined, and
+    idle time counts only while no stream is open. The closer is the side whose GOAWAY came
+    first (else whose close_notify), the idle time runs up to the last frame that was not a
+    GOAWAY, and :func:`katui.analysis.h2close.h2_verdict` adds what only HTTP/2 frames tell."""
+    exchanges, requests = _exchanges(conv)
+    for ex in exchanges:
+        ex.pipelined = False
+    info = h2_info(conv)
+    by, idle = f.close_by, f.close_idle_before_ns
+    if f.close_ts_ns is not None:
+        gone = goaway_before(info, f.close_ts_ns)
+        notified_by = tls_exchanges.before_close(tls, f.close_ts_ns)[1] if tls is not None else None
+        by = (gone[0] if gone is not None else None) or notified_by or by
+        last = conv.facts.last_active(f.close_ts_ns)
+        idle = None if last is None else f.close_ts_ns - last
+    close = decide_close(_close_facts(f, True, (by, idle)), exchanges, idle_ns)
+    if by != f.close_by:
+        close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
+    close = h2_verdict(close, info, exchanges)
+    tinfo = tls_exchanges.info(tls) if tls is not None else None
+    return replace(_connection(f, exchanges, requests, close, True, conv.error, tinfo), http2=info)
+
+
+def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
     the tracker's Exchange objects become the model's); also return how many had a request."""
     out: list[Exchange] = []

@@ -89,8 +89,21 @@ def _what_ended(a, conn, frame, dur, starts, fl):
         kind = "reset" if fl & RST else "close"
         return kind, conn.close.explanation
     side = "client" if a.table.from_client(frame - 1) else "server"
+    goaway = _goaway_in(conn, frame)
+    if goaway is not None:  # HTTP/2: the silence ends with the decision to close
+        return (
+            "close",
+            f"then the {goaway[0]} sends GOAWAY (last stream {goaway[3]}): it closes the connection",
+        )
     if fl & RST:
         return "reset", f"then the {side} resets"
     if fl & FIN:
         return "close", f"then the {side} sends FIN"
     return "other", "no traffic"
+
+
+def _goaway_in(conn: Connection, frame: int) -> tuple | None:
+    """The HTTP/2 GOAWAY carried by ``frame``, if any."""
+    if conn.http2 is None:
+        return None
+    return next((g for g in conn.http2.goaway if g[1] == frame), None)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from katui import tls
+from katui import http2, tls
 from katui.analysis.build import build_connection
 from katui.analysis.findings import findings as make_findings
 from katui.analysis.proxy import ProxyReport, find_proxy_links
@@ -20,9 +20,11 @@ from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
 from katui.capture.reader import CaptureFile, open_capture
 from katui.http.conversation import HttpConversation
+from katui.http2.conversation import H2Conversation
 from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstimate
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
+from katui.tcp.sink import StreamSink
 from katui.tcp.tracker import Tracker
 from katui.tls.keylog import KeyLog
 from katui.tls.verdicts import request_limits
@@ -152,9 +154,10 @@ def _analyze(
     store = MessageStore()
     keys = keylog if keylog is not None else KeyLog()
     cap.on_tls_keys = keys.add  # a pcapng's own key log (Decryption Secrets Blocks) adds to it
-    plaintext = partial(HttpConversation, store, False)  # decrypted TLS application data
+    plaintext = partial(_plaintext, store)  # decrypted TLS application data
     try_tls = partial(tls.sniff, store, keys, plaintext)
-    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_tls))
+    try_other = partial(_not_http1, try_tls, partial(http2.sniff, store))
+    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_other))
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
@@ -188,6 +191,18 @@ def _analyze(
         idle_threshold_ns=idle_threshold_ns,
         keylog=keys if len(keys) else None,
     )
+
+
+def _plaintext(store: MessageStore, h2: bool) -> StreamSink:
+    """The sink of a TLS connection's decrypted application data: HTTP/2 (ALPN ``h2`` or the
+    connection preface) or HTTP/1.x."""
+    return H2Conversation(store) if h2 else HttpConversation(store, False)
+
+
+def _not_http1(try_tls, try_h2c, head: bytes, midstream: bool) -> StreamSink | None:
+    """The sink of a connection whose first bytes are not HTTP/1.x: TLS, or cleartext HTTP/2
+    with prior knowledge (h2c), or None."""
+    return try_tls(head, midstream) or try_h2c(head, midstream)
 
 
 def _read(

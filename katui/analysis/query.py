@@ -137,7 +137,8 @@ _ORDERED = {"idle", "dur", "req", "stream", "status"}
 
 KEYWORDS: dict[str, str] = {
     "tls": "the payload is TLS",
-    "http": "HTTP/1.x was recognised",
+    "http": "HTTP/1.x was recognised (or HTTP/2 frames read)",
+    "h2": "HTTP/2 frames were read (decrypted h2, or cleartext h2c)",
     "reused": "carried more than one request",
     "pipelined": "a request was sent before the previous response",
     "problem": "reset, stale reuse, lost data or broken HTTP",
@@ -268,6 +269,8 @@ def _keyword(conn: Connection, name: str, kind: PayloadKind | None) -> bool:
         return not conn.http and kind is not None and kind(conn) == "TLS"
     if name == "http":
         return conn.http
+    if name == "h2":
+        return conn.http2 is not None
     if name == "reused":
         return conn.reused
     if name == "pipelined":

@@ -94,11 +94,13 @@ def server_software(conns: list[Connection]) -> Software | None:
     """The software of the server endpoint these connections went to (None: not identifiable)."""
     names: Counter[str] = Counter()
     node_shape = seen = 0
+    http2 = False
     for c in conns:
         for e in c.exchanges:
             if e.resp < 0:
                 continue
             head = e.store.text(e.resp)  # shared strings: no message object per response
+            http2 = http2 or head.version == "HTTP/2"
             if head.software:
                 names[head.software] += 1
             elif head.keep_alive and head.connection == "keep-alive":
@@ -113,11 +115,31 @@ def server_software(conns: list[Connection]) -> Software | None:
         low = header.lower()
         for key, name, idle, limit, more in _SERVERS:
             if low.startswith(key):
+                if key == "nginx" and http2:
+                    idle, limit = nginx_http2_settings(header)
                 return Software(name, f"Server: {header}", idle, limit, settings=more)
         return Software(header.split("/")[0][:40], f"Server: {header}")
     if node_shape:
         return _NODE
     return None
+
+
+NGINX_H2_KEEPALIVE = (1, 19, 7)
+"""From this nginx version on, HTTP/2 connections obey ``keepalive_timeout`` and
+``keepalive_requests``; before it, ``http2_idle_timeout`` and ``http2_max_requests``."""
+
+
+def nginx_http2_settings(header: str) -> tuple[str, str]:
+    """The idle-timeout and request-limit settings of an nginx serving HTTP/2, by the version
+    its ``Server`` header names (``nginx/1.22.1``; both names when it names none)."""
+    parts = header.partition("/")[2].split(".")
+    version = tuple(int(p) for p in parts[:3] if p.isdigit()) if len(parts) >= 3 else ()
+    if len(version) == 3 and version >= NGINX_H2_KEEPALIVE:
+        return "keepalive_timeout", "keepalive_requests"
+    if len(version) == 3:
+        return "http2_idle_timeout", "http2_max_requests"
+    return ("keepalive_timeout (http2_idle_timeout before 1.19.7)",
+            "keepalive_requests (http2_max_requests before 1.19.7)")  # fmt: skip
 
 
 def client_software(conns: list[Connection]) -> Software | None:

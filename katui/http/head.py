@@ -49,13 +49,13 @@ def parse_cut_start(head: bytes, is_request: bool) -> Head | None:
     parts = head.split(b"\r", 1)[0].split(b" ")
     if len(parts) < 2 or parts[0] not in METHODS:
         return None  # the target may be cut away entirely ('GET '): the request still counts
-    return Head("HTTP/1.1", _common(parts[0], 20), _uri(parts[1]), 0, "", None, None, None, False, "")
+    return Head("HTTP/1.1", _common(parts[0], 20), target_text(parts[1]), 0, "", None, None, None, False, "")
 
 
 _INTERNED: dict[bytes, str] = {}
 
 
-def _uri(raw: bytes) -> str:
+def target_text(raw: bytes) -> str:
     """A request target: UTF-8 when it is valid UTF-8 (so a bidi override is recognisable as
     one when escaped for display), else Latin-1 (every byte maps to one character)."""
     raw = raw[:MAX_URI]
@@ -108,7 +108,7 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
         if m not in _METHOD_SET or not target or not version.startswith(b"HTTP/1."):
             return None
         method = _common(m, 20)
-        uri = _uri(target)
+        uri = target_text(target)
     else:
         if not _RESP_LINE.match(start + b"\n"):
             return None

@@ -228,6 +228,35 @@ class TlsInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Http2Info:
+    """What the HTTP/2 frames of a connection showed besides its streams (decrypted ``h2``, or
+    cleartext ``h2c`` with prior knowledge). Sides are ``client``/``server``."""
+
+    cleartext: bool
+    """h2c: HTTP/2 with prior knowledge on a plain TCP connection."""
+    streams: int
+    """Streams the client opened (one exchange each)."""
+    settings: tuple[int, int]
+    """SETTINGS frames (acknowledgements not counted) sent by the client, by the server."""
+    client_settings: tuple[tuple[str, int], ...]
+    """The parameters of the client's first SETTINGS (``max_concurrent_streams``...)."""
+    server_settings: tuple[tuple[str, int], ...]
+    """The parameters of the server's first SETTINGS."""
+    pings: tuple[int, int]
+    """PING frames (acknowledgements not counted) sent by the client, by the server."""
+    goaway: tuple[tuple[str, int, int, int, int], ...]
+    """(side, frame, ts ns, last stream id, error code) per GOAWAY, in order."""
+    rst_streams: tuple[tuple[str, int, int, int], ...]
+    """(side, frame, stream id, error code) per RST_STREAM, in order."""
+    push_promises: int = 0
+    """PUSH_PROMISE frames (server push)."""
+    note: str | None = None
+    """Why frames or headers stopped being read (a hole, undecodable HPACK), or None."""
+    labels: tuple[tuple[int, str], ...] = ()
+    """(frame, text) for the ladder: SETTINGS, PING, GOAWAY, RST_STREAM (escape the text)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
 
@@ -306,7 +335,8 @@ class Connection:
     state: str
     """``complete``, ``started-before-capture`` or ``open-at-end``."""
     http: bool
-    """True when HTTP/1.x was recognised on the connection."""
+    """True when HTTP/1.x was recognised on the connection, or HTTP/2 frames were read
+    (``http2``)."""
     exchanges: tuple[Exchange, ...]
     """Requests and responses in order."""
     close: Close
@@ -332,6 +362,8 @@ class Connection:
     tls: TlsInfo | None = None
     """The TLS handshake's facts when the connection spoke TLS (its exchanges are then
     inferred from records unless ``tls.decrypted``)."""
+    http2: Http2Info | None = None
+    """HTTP/2 frame facts when HTTP/2 frames were read (decrypted h2 or cleartext h2c)."""
 
     @property
     def frame_count(self) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection, Finding, TlsInfo
+from katui.http2.frames import error_name
+from katui.model import Connection, Finding, Http2Info, TlsInfo
 from katui.units import fmt_iso, fmt_s, fmt_timeout, plural
 
 
@@ -149,4 +152,27 @@ def tls_summary(t: TlsInfo) -> str:
     parts.append(how)
     if t.note:
         parts.append(t.note)
+    return " · ".join(parts)
+
+
+def http2_summary(h: Http2Info) -> str:
+    """One line of an HTTP/2 connection's frame facts, e.g. ``HTTP/2 · 3 streams · SETTINGS
+    client 1, server 1 · PING client 1 · GOAWAY server last=5 PROTOCOL_ERROR (frame 24)``."""
+    parts = [
+        "HTTP/2 cleartext (h2c, prior knowledge)" if h.cleartext else "HTTP/2",
+        plural(h.streams, "stream"),
+    ]
+    parts.append(f"SETTINGS client {h.settings[0]}, server {h.settings[1]}")
+    if any(h.pings):
+        parts.append(f"PING client {h.pings[0]}, server {h.pings[1]}")
+    for side, frame, _ts, last, code in h.goaway:
+        err = "" if code == 0 else f" {error_name(code)}"
+        parts.append(f"GOAWAY {side} last={last}{err} (frame {frame})")
+    if h.rst_streams:
+        by = Counter(r[0] for r in h.rst_streams)
+        parts.append("RST_STREAM " + ", ".join(f"{side} {n}" for side, n in sorted(by.items())))
+    if h.push_promises:
+        parts.append(plural(h.push_promises, "PUSH_PROMISE"))
+    if h.note:
+        parts.append(h.note)
     return " · ".join(parts)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from katui.analysis.pipeline import Analysis
-from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange, TlsInfo
+from katui.http2.frames import error_name
+from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange, Http2Info, TlsInfo
 
 SCHEMA_VERSION = 3
 
@@ -96,6 +97,9 @@ def _request_json(a: Analysis, e: Exchange, stream: int | None = None) -> str:
         out += ',"response_frame":null,"status":null'
     if e.informational:
         out += f',"informational":[{",".join(str(m.status) for m in e.informational)}]'
+    sid = getattr(e, "stream_id", None)
+    if sid is not None:  # an HTTP/2 stream
+        out += f',"stream_id":{sid},"concurrent":{_bool(e.concurrent)}'
     if stream is not None:  # a connection of a proxy's front or upstream leg
         out += _legs(a, stream, e.n)
     return out + "}"
@@ -157,6 +161,36 @@ def _tls(a: Analysis, t: TlsInfo) -> dict:
     }
 
 
+def _http2(a: Analysis, h: Http2Info) -> dict:
+    def sides(pair: tuple[int, int]) -> dict:
+        return {"client": pair[0], "server": pair[1]}
+
+    return {
+        "cleartext": h.cleartext,
+        "streams": h.streams,
+        "settings": sides(h.settings),
+        "client_settings": dict(h.client_settings),
+        "server_settings": dict(h.server_settings),
+        "pings": sides(h.pings),
+        "goaway": [
+            {
+                "by": by,
+                "frame": frame,
+                "time": _s(a.rel(ts)),
+                "last_stream_id": last,
+                "error": error_name(code),
+            }
+            for by, frame, ts, last, code in h.goaway
+        ],
+        "rst_streams": [
+            {"by": by, "frame": frame, "stream_id": sid, "error": error_name(code)}
+            for by, frame, sid, code in h.rst_streams
+        ],
+        "push_promises": h.push_promises,
+        "note": h.note,
+    }
+
+
 def connection_dict(a: Analysis, c: Connection) -> dict:
     """One connection in the JSON schema."""
     d = _connection_fields(a, c)
@@ -197,6 +231,8 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
     }
     if c.tls is not None:
         d["tls"] = _tls(a, c.tls)
+    if c.http2 is not None:
+        d["http2"] = _http2(a, c.http2)
     return d
 
 

@@ -126,19 +126,28 @@ def http_labels(conn: Connection) -> dict[int, str]:
             # message of a load test.
             first, frame, _status, bits, _start, body, _uri, head = store.row(i)
             text = safe_text(store.label(i))
+            sid = getattr(ex, "stream_id", None)
+            if sid is not None:  # HTTP/2: the HEADERS frame and its stream
+                text = f"HEADERS s={sid} {text}"
             if bits & REQUEST:
-                if ex.pipelined:
+                if sid is not None and ex.concurrent:
+                    text = f"{text}  ∥ concurrent"
+                elif ex.pipelined:
                     text = f"{text}  ⇉ pipelined"
                 elif ex.reused:
                     text = f"{text}  ↻ reused"
-            elif body and head.version != INFERRED_VERSION:  # an inferred label has its size
+            elif body and head.version != INFERRED_VERSION and sid is None:  # inferred: has its size
                 text = f"{text}  {fmt_bytes(body)}"
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
+            elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
+                labels.setdefault(first, []).append(text)
+                text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
             labels.setdefault(frame or first, []).append(text)
-    if conn.tls is not None:
-        for frame, text in conn.tls.labels:
-            labels.setdefault(frame, []).append(safe_text(text))
+    for info in (conn.tls, conn.http2):
+        if info is not None:
+            for frame, text in info.labels:
+                labels.setdefault(frame, []).append(safe_text(text))
     return {frame: " | ".join(texts) for frame, texts in labels.items()}
 
 
@@ -225,6 +234,9 @@ def _request_note(ex, frame: int, stale: bool) -> Note:
         return Note(
             "section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame
         )
+    if getattr(ex, "concurrent", False):  # HTTP/2: multiplexed, not idle in between
+        return Note("section", f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
+                    "another stream was open", frame)  # fmt: skip
     if ex.reused:
         idle = f", {fmt_s(ex.idle_before_ns)} idle" if ex.idle_before_ns is not None else ""
         return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)

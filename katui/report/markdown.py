@@ -12,7 +12,7 @@ import re
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, covers, summary_pairs, tls_summary
+from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder_text import ladder_lines
 from katui.report.lanes import drawn_with_backend
 from katui.report.mermaid import sequence_diagram
@@ -157,6 +157,8 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         out.append(f"- HTTP parsing: {md(c.http_error)}")
     if c.tls is not None:
         out.append(f"- TLS: {md(tls_summary(c.tls))}")
+    if c.http2 is not None:
+        out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
     if c.exchanges:
         out += ["", *_exchange_table(c)]
     gaps = idle_gaps(a, c, gap_ns)

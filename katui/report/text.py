@@ -7,7 +7,7 @@ import textwrap
 
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
-from katui.report.common import closed_by, covers, proxy_leg, summary_pairs, tls_summary
+from katui.report.common import closed_by, covers, http2_summary, proxy_leg, summary_pairs, tls_summary
 from katui.report.ladder_text import ladder_lines
 from katui.report.lanes import drawn_with_backend
 from katui.textsafe import safe_text
@@ -94,9 +94,16 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
         out.append(f"  evidence: {safe_text('; '.join(c.close.evidence))}")
     if c.tls is not None:
         out.append(f"  {safe_text(tls_summary(c.tls))}")
+    if c.http2 is not None:
+        out.append(f"  {safe_text(http2_summary(c.http2))}")
     for e in c.exchanges:
         req, resp = e.request, e.response
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
+        sid = getattr(e, "stream_id", None)
+        if sid is not None:  # HTTP/2: the stream, and whether others were open
+            reuse = (
+                f"  (stream {sid}{', concurrent' if e.concurrent else ''}){reuse if not e.concurrent else ''}"
+            )
         out.append(
             f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
             f"resp frame {str(resp.frame if resp else '-'):>7}  "

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def sniff(
     store: MessageStore,
     keys: KeyLog | None,
-    plaintext: Callable[[], StreamSink] | None,
+    plaintext: Callable[[bool], StreamSink] | None,
     head: bytes,
     midstream: bool,
 ) -> TlsConversation | None:

@@ -151,7 +151,7 @@ def info(conv: TlsConversation) -> TlsInfo:
     offered = ch.alpn if ch is not None else ()
     multiplexed = alpn == "h2" or conv.h2 or (alpn is None and offered == ("h2",))
     note = conv.note or conv.decrypt_note
-    if conv.h2 and conv.decrypted and note is None:
+    if conv.h2 and conv.decrypted and note is None and not conv.plaintext_read:
         note = "decrypted HTTP/2: its frames are not read yet, exchanges are inferred from records"
     return TlsInfo(
         version=version_name(version),

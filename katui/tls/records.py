@@ -95,7 +95,7 @@ class TlsConversation:
         store: MessageStore,
         midstream: bool,
         keys=None,
-        plaintext: Callable[[], StreamSink] | None = None,
+        plaintext: Callable[[bool], StreamSink] | None = None,
     ) -> None:
         self.store = store
         """The capture's messages (inferred exchanges add rows)."""
@@ -132,7 +132,7 @@ class TlsConversation:
         self.keys = keys
         """The key log (:class:`katui.tls.keylog.KeyLog`), or None."""
         self.plaintext = plaintext
-        """Makes the sink decrypted application data goes to."""
+        """Makes the sink decrypted application data goes to (``plaintext(h2)``)."""
         self.dec: Decryption | None = None
         """The connection's decryption, when the key log holds its secrets."""
         self.early: list[tuple] = []
@@ -360,7 +360,7 @@ class TlsConversation:
             return
         client, server = found
         dirs = [client, server] if self.client == 0 else [server, client]
-        self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext)
+        self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext, sh.alpn)
 
     def _decrypt(self, d: int, s: _Direction, body, frame: int, ts: int) -> int | None:
         """The run kind of a protected record, from its decrypted content type (None: it could
@@ -399,7 +399,8 @@ class TlsConversation:
 
     @property
     def plaintext_read(self) -> bool:
-        """True when decrypted application data was understood by the plaintext sink (HTTP/1.x);
+        """True when decrypted application data was understood by the plaintext sink (HTTP/1.x
+        or HTTP/2);
         else exchanges are inferred from records, decrypted or not."""
         return self.dec is not None and self.dec.understood
 

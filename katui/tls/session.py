@@ -32,14 +32,16 @@ class Decryption:
         dirs: list[Direction | None],
         client: int,
         tls13: bool,
-        plaintext: Callable[[], StreamSink] | None,
+        plaintext: Callable[[bool], StreamSink] | None,
+        alpn: str | None = None,
     ) -> None:
         self.dirs = dirs
         self.client = client
         """The client's direction."""
         self.tls13 = tls13
         self.plaintext = plaintext
-        """Makes the sink decrypted application data goes to."""
+        """Makes the sink decrypted application data goes to (``plaintext(h2)``: True for an
+        HTTP/2 sink)."""
         self.inner: StreamSink | None = None
         """The plaintext sink, once application data was decrypted."""
         self.decrypted = False
@@ -48,8 +50,9 @@ class Decryption:
         """The client's plaintext starts with the HTTP/2 connection preface."""
         self.pending: list[bytes | None] = [b"", b""]
         self.note: str | None = None
-        self.alpn: str | None = None
-        """TLS 1.3: the protocol the server chose, read from its EncryptedExtensions."""
+        self.alpn: str | None = alpn
+        """The protocol the server chose (TLS 1.2: from its ServerHello; TLS 1.3: read from its
+        EncryptedExtensions once decrypted)."""
 
     @property
     def failed(self) -> bool:
@@ -97,11 +100,16 @@ class Decryption:
         """Hand decrypted bytes to the plaintext sink. A direction's first bytes wait until
         there are ``HOLD`` of them (or the direction ends): the HTTP sniffer decides from its
         first call, and a few bytes alone ('GE') would be re-read from a later buffer."""
-        if self.inner is None:
-            if self.plaintext is None or not plain:
-                return
-            self.inner = self.plaintext()
         held = self.pending[d]
+        if self.inner is None:
+            if self.plaintext is None or not (plain or held):
+                return
+            start = (held or b"") + plain
+            preface = d == self.client and start[: len(H2_PREFACE)] == H2_PREFACE[: len(start)]
+            if self.alpn != "h2" and preface and len(start) < len(H2_PREFACE) and not final:
+                self.pending[d] = start  # not sure yet: the rest of the preface decides
+                return
+            self.inner = self.plaintext(self.alpn == "h2" or (preface and len(start) >= len(H2_PREFACE)))
         if held is not None:
             plain = held + plain
             if d == self.client and plain.startswith(H2_PREFACE[: len(plain)]):
@@ -128,7 +136,7 @@ class Decryption:
 
     @property
     def understood(self) -> bool:
-        """True when the plaintext sink recognised its protocol (HTTP/1.x)."""
+        """True when the plaintext sink recognised its protocol (HTTP/1.x or HTTP/2)."""
         return self.decrypted and bool(getattr(self.inner, "recognised", False))
 
     def release(self) -> None:

@@ -9,7 +9,7 @@ from textual.widgets import Static
 from katui.analysis.payload import payload_kind, protocol
 from katui.analysis.tcpopts import window_shifts
 from katui.model import ACK, SYN, reason_label
-from katui.report.common import proxy_leg
+from katui.report.common import http2_summary, proxy_leg
 from katui.report.ladder import CLOCK_MODES, flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
 from katui.ui.cursor import SCROLL_BINDINGS
@@ -43,7 +43,9 @@ def connection_text(analysis, conn) -> Text:
                      conn.lost_segments), ("truncated frame", conn.truncated_frames)):  # fmt: skip
         if n:
             text.append(f"\n⚠ {plural(n, label)}")
-    if conn.http_error:
+    if conn.http2 is not None:
+        text.append(f"\n{safe_text(http2_summary(conn.http2))}")
+    elif conn.http_error:
         text.append(f"\n⚠ HTTP parsing stopped: {safe_text(conn.http_error)}")
     role = analysis.proxies.roles.get(conn.stream)
     if role is not None:

@@ -45,9 +45,16 @@ def _stale(conns, by_server):
         if lost:
             cs = [c for c, _ in lost]
             fronts = _sealed_fronts(conns, cs)
+            # HTTP/2: a request sent after the server's GOAWAY may get no reset at all (nginx
+            # keeps reading in lingering close): say what the capture shows.
+            got = (
+                "got a reset"
+                if any(c.close.rst_frames for c in cs)
+                else "got no response and no reset (sent after the server's HTTP/2 GOAWAY)"
+            )
             out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
-                f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and got a reset, "
+                f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and {got}, "
                 "with no retry in the capture: the client saw an error (requests: 'Connection "
                 "aborted', httpx: 'Server disconnected without sending a response', others: "
                 "'Connection reset by peer'; behind a proxy, a 502)",
