@@ -8,6 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 from ui_helpers import SAMPLES, hostile_capture, settle
 
+from katui.analysis.query import parse
 from katui.analysis.requests import all_requests
 from katui.cli import main
 from katui.report import timeline as tl
@@ -130,8 +131,19 @@ async def test_e_in_each_view_exports_what_it_shows(tmp_path):
         await pilot.press("escape", "r", "t")
         await settle(app, pilot)
         assert isinstance(app.screen, RequestsScreen)
+        order = app.screen.sort
         text = await _export(app, pilot, tmp_path / "r.md")
-        assert text == views.requests_md(a, all_requests(a), "local") and "| time (local) |" in text
+        assert (
+            text == views.requests_md(a, all_requests(a), "local", "", order) and "| time (local) |" in text
+        )
+        assert f"Sorted by {order}." in text and "Filter:" not in text
+        app.screen.filter = parse("reused")  # the export names the filter that chose its rows
+        app.screen.refill()
+        await settle(app, pilot)
+        text = await _export(app, pilot, tmp_path / "r2.md")
+        assert "Filter: reused." in text and len(text.splitlines()) < len(
+            (tmp_path / "r.md").read_text().splitlines()
+        )
         await pilot.press("escape", "v")
         assert isinstance(app.screen, ServersScreen)
         assert "## 127.0.0.1:8086" in await _export(app, pilot, tmp_path / "s.md")

@@ -61,11 +61,16 @@ def timeline_md(analysis, conns: list[Connection], t0_ns: int | None = None,
     return "\n".join(out) + "\n"
 
 
-def requests_md(analysis, rows: list[rq.Row], time_mode: str = "rel") -> str:
-    """The request list as a table: the TUI's columns, ``rows`` in their order."""
+def requests_md(
+    analysis, rows: list[rq.Row], time_mode: str = "rel", filter_text: str = "", order: str = ""
+) -> str:
+    """The request list as a table: the TUI's columns, ``rows`` in their order; the filter and
+    sort order that chose them are named under the title."""
     cols = [{"#": "request", "reuse": "reused"}.get(c, c) for c in rq.COLUMNS]
     cols[0] = {"rel": "time s", "utc": "time (UTC)"}.get(time_mode, "time (local)")
-    out = _head(analysis, "requests", f"{plural(len(rows), 'request')}.")
+    chosen = f" Filter: {md(filter_text)}." if filter_text else ""
+    chosen += f" Sorted by {md(order)}." if order else ""
+    out = _head(analysis, "requests", f"{plural(len(rows), 'request')}.{chosen}")
     out += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for conn, ex in rows:
         cells = rq.request_cells(analysis, conn, ex, time_text(analysis, rq.request_time(ex), time_mode))

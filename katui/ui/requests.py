@@ -261,7 +261,8 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
     def action_export(self) -> None:
         table = self.query_one(RequestTable)
         a, rows, mode = self.analysis, list(table.rows), table.time_mode
-        export_view(self, "requests", lambda: requests_md(a, rows, mode))
+        what, order = self.filter.text, f"{self.sort}{' (reversed)' if self.reverse else ''}"
+        export_view(self, "requests", lambda: requests_md(a, rows, mode, what, order))
 
     def action_clear(self) -> None:
         self.filter = Query()
