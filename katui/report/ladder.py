@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -65,9 +66,9 @@ class Note:
     """Gap length (gaps only)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FrameLine:
-    """Everything one frame row shows."""
+class FrameLine(NamedTuple):
+    """Everything one frame row shows (a named tuple: Markdown makes one per frame of a load
+    test, and a tuple is made several times faster than a frozen dataclass)."""
 
     frame: int
     time: str
@@ -93,6 +94,10 @@ def fmt_time(ns: int) -> str:
     return f"{ns / 1e9:.6f}"
 
 
+_safe_label = lru_cache(maxsize=4096)(safe_text)
+"""safe_text of a message label: a load test repeats a few (``GET /``, ``200 OK``) in every ladder."""
+
+
 def http_labels(conn: Connection) -> dict[int, str]:
     """Frame -> label of the HTTP messages that complete in it, and of TLS records the
     handshake facts name (hellos, tickets, alerts); escaped."""
@@ -105,7 +110,7 @@ def http_labels(conn: Connection) -> dict[int, str]:
             # One store row per message, not a view and its properties: Markdown labels every
             # message of a load test.
             first, frame, _status, bits, _start, body, _uri, head = store.row(i)
-            text = safe_text(store.label(i))
+            text = _safe_label(store.label(i))
             if bits & REQUEST:
                 if ex.pipelined:
                     text = f"{text}  ⇉ pipelined"
@@ -240,22 +245,34 @@ def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",
         shown = None
     else:
         shown = analysis.rel(ts)
-    c2s = t.from_client(i)
     sa = ""
     if seqack:
+        c2s = t.from_client(i)
         isn_own, isn_peer = ((conn.isn_client, conn.isn_server) if c2s
                              else (conn.isn_server, conn.isn_client))  # fmt: skip
         seq = (t.seq[i] - isn_own) % (1 << 32)
         ack = (t.ack[i] - isn_peer) % (1 << 32) if t.flags[i] & ACK else 0
         sa = f"seq={seq} ack={ack}"
-    label = labels.get(frame, "") if labels else ""
-    notes = t.notes[i]
-    parts = [name for bit, name in _NOTE_NAMES if notes & bit] if notes else None
-    if parts:
-        label = f"{label} [{', '.join(parts)}]".strip()
-    fl = t.flags[i]
     time = fmt_clock(ts, time_mode == "utc") if shown is None else fmt_time(shown)
-    return FrameLine(frame, time, c2s, flag_text(fl), t.plen[i], sa, label, "RST" if fl & RST else "")
+    return _line(t, i, time, sa, labels)
+
+
+def _line(t, i: int, time: str, seqack: str, labels: dict[int, str] | None) -> FrameLine:
+    """Frame ``i + 1`` of table ``t`` as a row showing ``time`` and ``seqack``."""
+    frame = i + 1
+    label = labels.get(frame, "") if labels else ""
+    if t.notes[i]:
+        label = _with_notes(label, t.notes[i])
+    fl = t.flags[i]
+    return FrameLine(
+        frame, time, t.dir[i] == 0, flag_text(fl), t.plen[i], seqack, label, "RST" if fl & RST else ""
+    )
+
+
+def _with_notes(label: str, notes: int) -> str:
+    """``label`` followed by the TCP notes of a frame: ``GET / [retransmission]``."""
+    parts = [name for bit, name in _NOTE_NAMES if notes & bit]
+    return f"{label} [{', '.join(parts)}]".strip() if parts else label
 
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:
@@ -346,8 +363,24 @@ def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
                labels: dict[int, str]) -> list[FrameLine | Note]:  # fmt: skip
     """``rows`` (from :func:`ladder_rows`) with each frame described by :func:`frame_line`
     (times since capture start): what the text ladder and the Mermaid diagram both draw."""
-    return [row if isinstance(row, Note) else frame_line(analysis, conn, row, "rel", None, labels)
-            for row in rows]  # fmt: skip
+    t, first = analysis.table, analysis.first_ns
+    # frame_line(analysis, conn, row, "rel", None, labels) for each frame, with its lookups
+    # hoisted out of the loop: Markdown draws every frame of a load test.
+    ts, notes, flags, dirs, plen = t.ts, t.notes, t.flags, t.dir, t.plen
+    label_of = labels.get if labels else {}.get
+    out: list[FrameLine | Note] = []
+    for row in rows:
+        if isinstance(row, Note):
+            out.append(row)
+            continue
+        i = row - 1
+        fl = flags[i]
+        label = label_of(row, "")
+        if notes[i]:
+            label = _with_notes(label, notes[i])
+        out.append(FrameLine(row, f"{(ts[i] - first) / 1e9:.6f}", dirs[i] == 0, flag_text(fl), plen[i], "",
+                             label, "RST" if fl & RST else ""))  # fmt: skip
+    return out
 
 
 def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
@@ -364,6 +397,18 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
             out.append("".join([text for text, _ in pieces]).rstrip()[:width])
         return out
     for row in drawn:
-        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row)
-        out.append("".join([text for text, _ in pieces]).rstrip()[:width])
+        text = "".join([text for text, _ in note_pieces(row)]) if isinstance(row, Note) else frame_text(row)
+        out.append(text.rstrip()[:width])
     return out
+
+
+def frame_text(line: FrameLine) -> str:
+    """One frame row as plain text: the pieces of :func:`frame_pieces` joined, made without
+    them (the Markdown report writes one per frame)."""
+    frame, time, c2s, flags, length, seqack, label, problem = line
+    text = f"{frame:>6} {time.rjust(time_width(time))} │{_arrow(c2s, flags, length, ARROW_WIDTH)}│ "
+    if seqack:
+        text += f"{seqack} "
+    if problem:
+        text += "✖ reset "
+    return text + label
