@@ -13,8 +13,11 @@ byte) cut into pieces at offsets taken from the input. The properties checked:
 The model keeps capture text as it came (escaping is the renderers' job, katui/textsafe.py):
 fuzz_capture.py checks the reports.
 
-Any other libFuzzer flag is passed through (``-help=1`` lists them). tests/test_fuzz_atheris.py
-runs it for a bounded number of inputs when atheris is installed.
+The parser is compiled with the core (setup.py) when it is built; atheris only sees coverage in
+interpreted code, so run it with ``KATUI_PURE=1`` to let coverage guide it, and without to check
+the compiled parser. Any other libFuzzer flag is passed through (``-help=1`` lists them).
+tests/test_fuzz_atheris.py runs it both ways for a bounded number of inputs when atheris is
+installed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ import atheris
 
 # Fuzz this checkout's katui, not an installed one.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Imported first, uninstrumented: under KATUI_PURE=1 it puts a finder of the .py sources at the
+# front of sys.meta_path; atheris' finder must go in front of that one to instrument them.
+import katui  # noqa: F401, I001
 
 with atheris.instrument_imports(include=["katui"]):
     from katui.http.owner import Collector

@@ -1,8 +1,9 @@
 """Bounded runs of the coverage-guided fuzz targets in fuzz/ (atheris, libFuzzer).
 
 Each run has a fixed seed and a fixed number of inputs (libFuzzer's ``-seed`` and ``-runs``),
-not a time limit, so a run is the same on a fast and a slow machine. The capture target runs on
-both builds: compiled (what users run) and ``KATUI_PURE=1`` (which atheris can instrument).
+not a time limit, so a run is the same on a fast and a slow machine. Each target runs on
+both builds: compiled (what users run) and ``KATUI_PURE=1`` (which atheris can instrument);
+so does the HTTP target, since the HTTP parser is compiled too.
 A failing input is written to pytest's temp dir; its path is in the failure message.
 Skipped where atheris is not installed (it is in the ``test`` extra for Linux x86_64).
 """
@@ -39,12 +40,15 @@ def _fuzz(target: str, corpus, runs: int, tmp_path, pure: bool = False) -> None:
     assert f"Done {runs} runs" in done.stderr, tail
 
 
-def test_http_scanner_fuzz(tmp_path):
+@pytest.mark.parametrize("pure", [False, True], ids=["compiled", "interpreted"])
+def test_http_scanner_fuzz(tmp_path, pure):
+    if not pure and not speedups.compiled():
+        pytest.skip("the compiled core is not built (python setup.py build_ext --inplace)")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for i, seed in enumerate(SEEDS):
         (corpus / f"seed{i}").write_bytes(seed)
-    _fuzz("fuzz_http.py", corpus, 20_000, tmp_path)
+    _fuzz("fuzz_http.py", corpus, 20_000, tmp_path, pure)
 
 
 @pytest.mark.parametrize("pure", [False, True], ids=["compiled", "interpreted"])
