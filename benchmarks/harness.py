@@ -86,8 +86,8 @@ def machine_info() -> dict:
     return info
 
 
-def measure(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
-    """Run cmd once; wall time and the child's peak RSS via os.wait4().
+def measure(cmd: list[str], timeout: float, env: dict | None = None, cwd: Path = REPO) -> dict:
+    """Run cmd once (in ``cwd``); wall time and the child's peak RSS via os.wait4().
 
     os.wait4() gives this child's own rusage (unlike RUSAGE_CHILDREN, which mixes all
     children).  Caveat: Linux starts a child's ru_maxrss at the parent's peak RSS when
@@ -97,7 +97,7 @@ def measure(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
         )
         timer = threading.Timer(timeout, p.kill)
         timer.start()

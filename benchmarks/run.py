@@ -3,6 +3,7 @@
 
     python benchmarks/run.py [--capture AB.pcap] [--synthetic FILE] [--repeat R] [--quick]
                              [--only json,md,text,pure,conv,http,tcptrace] [--json OUT]
+                             [--compare OTHER_CHECKOUT]
 
 The two captures: a real one, ApacheBench against nginx on loopback (made by make_ab_capture.sh
 and cached in benchmarks/.cache/, or the file given with --capture), and the synthetic load test
@@ -92,17 +93,21 @@ def katui_compiled() -> bool | None:
     return None if probe.returncode else "True" in probe.stdout
 
 
-def commands(capture: Path, only: set[str], compiled: bool | None, notes: list[str]) -> list[tuple]:
-    """(name, argv, env) of every command to run on ``capture``; argv None = skipped (why in notes)."""
+def commands(capture: Path, a, compiled: bool | None, notes: list[str]) -> list[tuple]:
+    """(name, argv, env, cwd) of every command to run on ``capture``; argv None = skipped (why
+    in notes)."""
+    only = a.only
     cmds: list[tuple] = []
     for fmt in FORMATS:
         if fmt not in only:
             continue
-        # python -m katui from this checkout, not whatever katui is on PATH.
+        # python -m katui from this checkout (its cwd), not whatever katui is on PATH.
         argv = [sys.executable, "-m", "katui", "report", str(capture), "--format", fmt, "-o", os.devnull]
-        cmds.append((f"katui {fmt}", argv if compiled is not None else None, None))
+        cmds.append((f"katui {fmt}", argv if compiled is not None else None, None, REPO))
+        if a.compare:  # the same from another checkout, run back to back with this one
+            cmds.append((f"katui {fmt} @{a.compare.name}", argv, None, a.compare))
         if compiled and "pure" in only:
-            cmds.append((f"katui {fmt} (interpreted)", argv, dict(os.environ, KATUI_PURE="1")))
+            cmds.append((f"katui {fmt} (interpreted)", argv, dict(os.environ, KATUI_PURE="1"), REPO))
     if compiled is None:
         notes.append(f"katui skipped: it does not import from {REPO}")
     elif not compiled:
@@ -114,7 +119,7 @@ def commands(capture: Path, only: set[str], compiled: bool | None, notes: list[s
         ("tcptrace", "tcptrace -n", tcptrace, ["-n", str(capture)]),
     ):
         if key in only:
-            cmds.append((name, [tool, *args] if tool else None, None))
+            cmds.append((name, [tool, *args] if tool else None, None, REPO))
             if not tool:
                 notes.append(f"{name} skipped: not on PATH (apt-get install {name.split()[0]})")
     return cmds
@@ -122,12 +127,12 @@ def commands(capture: Path, only: set[str], compiled: bool | None, notes: list[s
 
 def run_all(cmds: list[tuple], repeat: int, timeout: float) -> dict[str, dict]:
     """Every command ``repeat`` times, round-robin; the best wall and user CPU, the highest RSS."""
-    runs: dict[str, list[dict]] = {name: [] for name, argv, _ in cmds if argv}
+    runs: dict[str, list[dict]] = {name: [] for name, argv, _env, _cwd in cmds if argv}
     for r in range(repeat):
-        for name, argv, env in cmds:
+        for name, argv, env, cwd in cmds:
             if argv is None or (runs[name] and runs[name][-1]["exit"] != 0):
                 continue  # skipped, or failed once: don't insist
-            m = measure(argv, timeout, env)
+            m = measure(argv, timeout, env, cwd)
             runs[name].append(m)
             status = "ok" if m["exit"] == 0 else f"exit {m['exit']}: {m['stderr_last']}"
             print(
@@ -136,7 +141,7 @@ def run_all(cmds: list[tuple], repeat: int, timeout: float) -> dict[str, dict]:
                 flush=True,
             )
     results: dict[str, dict] = {}
-    for name, argv, _env in cmds:
+    for name, argv, _env, _cwd in cmds:
         rs = runs.get(name, [])
         bad = next((m for m in rs if m["exit"] != 0), None)
         if argv is None:
@@ -203,7 +208,7 @@ def _verdict(have: float, limit: float) -> str:
 def bench(capture: Path, label: str, a, compiled: bool | None) -> dict:
     """Measure every command on one capture and print its table and targets."""
     notes: list[str] = []
-    cmds = commands(capture, a.only, compiled, notes)
+    cmds = commands(capture, a, compiled, notes)
     npk, first, last = count_packets(capture)
     warm_cache(capture)  # so the first command is not penalised by a cold page cache
     pk = f"{npk} packets" if npk >= 0 else "packets not counted (not a classic pcap)"
@@ -244,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=ALL, help=f"comma list of what to run (default {ALL})")
     ap.add_argument("--timeout", type=float, default=1800, help="per-run timeout in seconds")
     ap.add_argument("--json", metavar="OUT", help="also save the results as JSON")
+    ap.add_argument(
+        "--compare",
+        metavar="DIR",
+        type=lambda p: Path(os.path.abspath(p)),
+        help="also run katui from the checkout DIR, right after this one's (before/after pairs)",
+    )
     a = ap.parse_args(argv)
     a.only = {s.strip() for s in a.only.split(",") if s.strip()}
     a.repeat = a.repeat or (1 if a.quick else 3)
