@@ -20,6 +20,7 @@ MODULES = (
     "katui.capture.reader",
     "katui.tcp.state",
     "katui.tcp.tracker",
+    "katui.http.parser",
 )
 DIRECTIVES = {
     "language_level": 3,

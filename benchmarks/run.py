@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Side-by-side wall time / peak RSS of katui vs tshark on one capture.
+"""katui's reports against tshark and tcptrace on two captures: wall, user CPU, peak RSS.
 
-    python benchmarks/run.py [CAPTURE] [--packets N] [--seed S] [--repeat R] [--json OUT]
+    python benchmarks/run.py [--capture AB.pcap] [--synthetic FILE] [--repeat R] [--quick]
+                             [--only json,md,text,pure,conv,http,tcptrace] [--json OUT]
+                             [--compare OTHER_CHECKOUT]
 
-Without CAPTURE, a synthetic capture is generated with make_capture.py under
-benchmarks/.cache/ (reused when it already exists with the same parameters).
-
-Each command runs R times (round-robin, after one warm-up read of the file into
-the page cache).  Wall time is the best (min) run; peak RSS is the maximum
-ru_maxrss over runs, taken per child with os.wait4() (no /usr/bin/time needed).
-This is a report, not a test: it always exits 0 unless the capture is missing.
+The two captures: a real one, ApacheBench against nginx on loopback (made by make_ab_capture.sh
+and cached in benchmarks/.cache/, or the file given with --capture), and the synthetic load test
+of make_capture.py (cached the same way, or --synthetic FILE). On each, round-robin, --repeat
+times, after one read of the file into the page cache: katui's JSON, Markdown and text reports
+(compiled, and interpreted with KATUI_PURE=1 beside them when the compiled core is built),
+``tshark -q -z conv,tcp`` (the baseline of every ratio), ``tshark -2 -q -z http,tree`` and
+``tcptrace -n``. Best wall and user CPU, highest peak RSS. This is a report, not a test: it
+exits 0 unless a capture is missing.
 """
 
 from __future__ import annotations
@@ -18,381 +21,279 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
-import struct
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
+from harness import REPO, count_packets, fmt_ratio, machine_info, measure, warm_cache
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 CACHE = HERE / ".cache"
 MAKE = HERE / "make_capture.py"
+MAKE_AB = HERE / "make_ab_capture.sh"
 
-TARGET_WALL = 0.5  # katui wall <= 0.5 x tshark conv,tcp
-TARGET_RSS = 0.25  # katui peak RSS <= 0.25 x tshark conv,tcp
+TARGET_WALL = 0.25  # katui json wall <= 0.25 x tshark conv,tcp (issue 13)
+TARGET_RSS = 0.1  # katui json peak RSS <= 0.1 x tshark conv,tcp
+TARGET_FORMAT = 1.5  # markdown and text each within 1.5 x the JSON time
 BASELINE = "tshark conv,tcp"
-INTERPRETED = "katui report --format json (interpreted)"
+FORMATS = ("json", "md", "text")
+ALL = "json,md,text,pure,conv,http,tcptrace"
+# (packets of the synthetic capture, ab keep-alive requests, ab one-request connections)
+FULL = (1_000_000, 200_000, 40_000)
+QUICK = (100_000, 20_000, 4_000)
 
 
-# --- capture ------------------------------------------------------------------
-
-
-def ensure_capture(packets: int, seed: int) -> tuple[Path, dict | None]:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    gi = HERE / ".gitignore"
-    if not gi.exists():
-        gi.write_text(".cache/\n")
-    pcap = CACHE / f"capture-{packets}-seed{seed}.pcap"
-    meta_path = pcap.with_suffix(".json")
-    if pcap.exists() and meta_path.exists():
+def _cached(path: Path, params: dict, make) -> Path:
+    """``path`` if it was made with ``params`` (recorded beside it), else made again by ``make``."""
+    meta = path.with_suffix(".params.json")
+    if path.exists() and meta.exists():
         try:
-            meta = json.loads(meta_path.read_text())
+            if json.loads(meta.read_text()) == params:
+                print(f"reusing cached capture {path.relative_to(REPO)}")
+                return path
         except ValueError:
-            meta = {}
-        if (
-            meta.get("requested_packets") == packets
-            and meta.get("seed") == seed
-            and meta.get("generator_mtime") == MAKE.stat().st_mtime_ns
-            and meta.get("file_bytes") == pcap.stat().st_size
-        ):
-            print(f"reusing cached capture {pcap.relative_to(REPO)}")
-            return pcap, meta
-    print(f"generating {pcap.relative_to(REPO)} ({packets} packets, seed {seed}) ...", flush=True)
-    tmp = pcap.with_suffix(".pcap.tmp")
-    tmp_meta = meta_path.with_suffix(".json.tmp")
-    t0 = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            str(MAKE),
-            str(tmp),
-            "--packets",
-            str(packets),
-            "--seed",
-            str(seed),
-            "--summary-json",
-            str(tmp_meta),
-        ],
-        check=True,
-    )
-    meta = json.loads(tmp_meta.read_text())
-    meta.update(
-        requested_packets=packets,
-        file=str(pcap),
-        generator_mtime=MAKE.stat().st_mtime_ns,
-        generate_wall_s=round(time.perf_counter() - t0, 2),
-    )
-    tmp.replace(pcap)
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
-    tmp_meta.unlink()
-    return pcap, meta
-
-
-def count_packets(path: Path) -> tuple[int, float | None, float | None]:
-    """Packets and first/last timestamps of a classic pcap (-1 if not a classic pcap).
-
-    Reads record headers with small reads + seeks: run.py must stay small, because on
-    Linux a child's ru_maxrss starts at the parent's peak RSS (see measure()).
-    """
-    with open(path, "rb", buffering=0) as f:
-        magic = f.read(24)[:4]
-        if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-            e = "<"
-        elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-            e = ">"
-        else:
-            return -1, None, None  # pcapng or unknown: not counted
-        div = 1e9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
-        unpack = struct.Struct(e + "IIII").unpack
-        read, seek = f.read, f.seek
-        n = 0
-        first = last = None
-        while True:
-            h = read(16)
-            if len(h) < 16:
-                break
-            sec, frac, incl, _orig = unpack(h)
-            last = sec + frac / div
-            if first is None:
-                first = last
-            seek(incl, 1)
-            n += 1
-        return n, first, last
-
-
-def warm_cache(path: Path) -> None:
-    """Read the file once (page cache) without growing this process's RSS."""
-    buf = bytearray(1 << 20)
-    with open(path, "rb", buffering=0) as f:
-        while f.readinto(buf):
             pass
+    print(f"making {path.relative_to(REPO)} ...", flush=True)
+    t0 = time.perf_counter()
+    make(path)
+    print(f"  made in {time.perf_counter() - t0:.1f} s", flush=True)
+    meta.write_text(json.dumps(params) + "\n")
+    return path
 
 
-# --- machine ------------------------------------------------------------------
+def synthetic_capture(packets: int, seed: int) -> Path:
+    """make_capture.py's load test (deterministic), cached per packet count, seed, generator."""
+    path = CACHE / f"capture-{packets}-seed{seed}.pcap"
+    params = {"packets": packets, "seed": seed, "generator_mtime": MAKE.stat().st_mtime_ns}
+    cmd = [sys.executable, str(MAKE), "--packets", str(packets), "--seed", str(seed)]
+    return _cached(path, params, lambda p: subprocess.run([*cmd[:2], str(p), *cmd[2:]], check=True))
 
 
-def machine_info() -> dict:
-    info = {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["mem_gib"] = round(int(line.split()[1]) / 2**20, 1)
-                break
-    except OSError:
-        pass
-    ts = shutil.which("tshark")
-    if ts:
-        out = subprocess.run([ts, "--version"], capture_output=True, text=True).stdout
-        info["tshark"] = out.splitlines()[0] if out else "?"
-    else:
-        info["tshark"] = None
-    return info
+def ab_capture(keepalive: int, close: int) -> Path:
+    """ab against nginx on loopback (make_ab_capture.sh; needs root, nginx, tcpdump, ab), cached
+    per request counts and script. Its own counts (nginx's log, ab, tcpdump) sit beside it."""
+    path = CACHE / f"ab-k{keepalive}-close{close}.pcap"
+    params = {"keepalive": keepalive, "close": close, "script_mtime": MAKE_AB.stat().st_mtime_ns}
+    cmd = ["bash", str(MAKE_AB)]
+    return _cached(
+        path, params, lambda p: subprocess.run([*cmd, str(p), str(keepalive), str(close)], check=True)
+    )
 
 
-# --- commands -----------------------------------------------------------------
-
-
-def katui_command(capture: Path) -> tuple[list[str] | None, str, bool]:
-    """``python -m katui`` from this checkout (not whatever ``katui`` is on PATH), and whether
-    its compiled core is built (then the interpreted build is measured too, KATUI_PURE=1)."""
-    args = ["report", str(capture), "--format", "json", "-o", "/dev/null"]
+def katui_compiled() -> bool | None:
+    """Whether this checkout's compiled core is built (None: katui does not import from here)."""
     probe = subprocess.run(
         [sys.executable, "-c", "from katui import speedups; print(speedups.compiled())"],
         cwd=REPO,
         capture_output=True,
         text=True,
     )
-    if probe.returncode == 0:
-        return [sys.executable, "-m", "katui", *args], f"python -m katui in {REPO}", "True" in probe.stdout
-    last = (probe.stderr.strip().splitlines() or ["?"])[-1]
-    return None, f"katui is not importable from {REPO} ({last})", False
+    return None if probe.returncode else "True" in probe.stdout
 
 
-def measure(cmd: list[str], timeout: float, env: dict | None = None) -> dict:
-    """Run cmd once; wall time and the child's peak RSS via os.wait4().
-
-    os.wait4() gives this child's own rusage (unlike RUSAGE_CHILDREN, which mixes all
-    children).  Caveat: Linux starts a child's ru_maxrss at the parent's peak RSS when
-    it execs (vfork shares the parent's mm), so run.py keeps itself small and reports
-    that floor (the RSS measured for /bin/true).
-    """
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
-        )
-        timer = threading.Timer(timeout, p.kill)
-        timer.start()
-        try:
-            _pid, status, ru = os.wait4(p.pid, 0)
-        finally:
-            timer.cancel()
-        wall = time.perf_counter() - t0
-        p.returncode = code = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        lines = [
-            ln
-            for ln in err.read().decode(errors="replace").splitlines()
-            if ln.strip() and "Running as user" not in ln and "could be dangerous" not in ln
-        ]
-    return {
-        "wall_s": wall,
-        "rss_mb": ru.ru_maxrss / 1024,  # Linux: KiB
-        "user_s": ru.ru_utime,
-        "sys_s": ru.ru_stime,
-        "exit": code,
-        "stderr_last": lines[-1] if lines else "",
-    }
-
-
-def fmt_ratio(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}x"
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("capture", nargs="?", help="pcap to measure (default: generated)")
-    ap.add_argument(
-        "--packets", type=int, default=1_000_000, help="packets of the generated capture (default 1000000)"
-    )
-    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per command (default 3)")
-    ap.add_argument(
-        "--only",
-        default="katui,conv,http",
-        help="comma list of commands to run: katui,conv,http (default all)",
-    )
-    ap.add_argument("--timeout", type=float, default=3600, help="per-run timeout in seconds")
-    ap.add_argument("--json", metavar="OUT", help="also save the results as JSON")
-    a = ap.parse_args(argv)
-    only = {s.strip() for s in a.only.split(",") if s.strip()}
-
-    meta = None
-    if a.capture:
-        capture = Path(a.capture).resolve()
-        if not capture.exists():
-            print(f"error: {capture} does not exist", file=sys.stderr)
-            return 2
-    else:
-        capture, meta = ensure_capture(a.packets, a.seed)
-
-    info = machine_info()
-    npk, first, last = count_packets(capture)
-    size = capture.stat().st_size
-    warm_cache(capture)  # so the first command is not penalised by a cold page cache
-    floor = measure(["/bin/true"], 60)["rss_mb"] if os.path.exists("/bin/true") else None
-
-    cmds: list[tuple[str, list[str] | None, str]] = []
-    notes: list[str] = []
-    envs: dict[str, dict] = {}
-    if "katui" in only:
-        kcmd, how, compiled = katui_command(capture)
-        if kcmd is None:
-            notes.append(f"katui skipped: {how}")
-        cmds.append(("katui report --format json", kcmd, how))
-        if compiled:
-            cmds.append((INTERPRETED, kcmd, how + ", KATUI_PURE=1"))
-            envs[INTERPRETED] = dict(os.environ, KATUI_PURE="1")
-        elif kcmd is not None:
-            notes.append("katui runs interpreted: its compiled core is not built (pip install -e .)")
-    tshark = shutil.which("tshark")
-    for key, name, args in (
-        ("conv", BASELINE, ["-q", "-z", "conv,tcp"]),
-        ("http", "tshark -2 http,tree", ["-2", "-q", "-z", "http,tree"]),
-    ):
-        if key not in only:
+def commands(capture: Path, a, compiled: bool | None, notes: list[str]) -> list[tuple]:
+    """(name, argv, env, cwd) of every command to run on ``capture``; argv None = skipped (why
+    in notes)."""
+    only = a.only
+    cmds: list[tuple] = []
+    for fmt in FORMATS:
+        if fmt not in only:
             continue
-        if tshark is None:
-            notes.append(f"{name} skipped: tshark not on PATH (apt-get install tshark)")
-            cmds.append((name, None, "tshark missing"))
-        else:
-            cmds.append((name, [tshark, *args, "-r", str(capture)], "tshark"))
+        # python -m katui from this checkout (its cwd), not whatever katui is on PATH.
+        argv = [sys.executable, "-m", "katui", "report", str(capture), "--format", fmt, "-o", os.devnull]
+        cmds.append((f"katui {fmt}", argv if compiled is not None else None, None, REPO))
+        if a.compare:  # the same from another checkout, run back to back with this one
+            cmds.append((f"katui {fmt} @{a.compare.name}", argv, None, a.compare))
+        if compiled and "pure" in only:
+            cmds.append((f"katui {fmt} (interpreted)", argv, dict(os.environ, KATUI_PURE="1"), REPO))
+    if compiled is None:
+        notes.append(f"katui skipped: it does not import from {REPO}")
+    elif not compiled:
+        notes.append("katui runs interpreted: its compiled core is not built (pip install -e .)")
+    tshark, tcptrace = shutil.which("tshark"), shutil.which("tcptrace")
+    for key, name, tool, args in (
+        ("conv", BASELINE, tshark, ["-q", "-z", "conv,tcp", "-r", str(capture)]),
+        ("http", "tshark -2 http,tree", tshark, ["-2", "-q", "-z", "http,tree", "-r", str(capture)]),
+        ("tcptrace", "tcptrace -n", tcptrace, ["-n", str(capture)]),
+    ):
+        if key in only:
+            cmds.append((name, [tool, *args] if tool else None, None, REPO))
+            if not tool:
+                notes.append(f"{name} skipped: not on PATH (apt-get install {name.split()[0]})")
+    return cmds
 
-    print()
-    print(
-        f"machine: nproc={info['nproc']}, {info.get('cpu', '?')}, {info.get('mem_gib', '?')} GiB, "
-        f"python {info['python']}, {info['tshark'] or 'tshark: not installed'}"
-    )
-    dur = f", {last - first:.1f} s of traffic" if first is not None else ""
-    pk = f"{npk} packets" if npk >= 0 else "packets: not counted (not a classic pcap)"
-    print(f"capture: {capture} — {pk}, {size / 1e6:.1f} MB{dur}")
-    if meta:
-        print(
-            f"         generated: {meta['connections']} connections, {meta['requests']} requests, "
-            f"seed {meta['seed']}"
-        )
-    print(
-        f"runs:    {a.repeat} per command, round-robin; best wall and user CPU, max peak RSS"
-        + (f" (RSS floor of this harness: {floor:.1f} MB)" if floor else "")
-    )
-    for n in notes:
-        print(f"note:    {n}")
-    print(flush=True)
 
-    runs: dict[str, list[dict]] = {name: [] for name, cmd, _ in cmds if cmd}
-    for r in range(a.repeat):
-        for name, cmd, _how in cmds:
-            if cmd is None:
-                continue
-            if runs[name] and runs[name][-1]["exit"] != 0:
-                continue  # failed once: don't insist
-            m = measure(cmd, a.timeout, envs.get(name))
+def run_all(cmds: list[tuple], repeat: int, timeout: float) -> dict[str, dict]:
+    """Every command ``repeat`` times, round-robin; the best wall and user CPU, the highest RSS."""
+    runs: dict[str, list[dict]] = {name: [] for name, argv, _env, _cwd in cmds if argv}
+    for r in range(repeat):
+        for name, argv, env, cwd in cmds:
+            if argv is None or (runs[name] and runs[name][-1]["exit"] != 0):
+                continue  # skipped, or failed once: don't insist
+            m = measure(argv, timeout, env, cwd)
             runs[name].append(m)
             status = "ok" if m["exit"] == 0 else f"exit {m['exit']}: {m['stderr_last']}"
             print(
-                f"  run {r + 1}/{a.repeat} {name:<40} {m['wall_s']:8.2f} s {m['user_s']:8.2f} s user "
-                f"{m['rss_mb']:9.1f} MB  {status}",
+                f"  run {r + 1}/{repeat} {name:<28} {m['wall_s']:8.2f} s {m['user_s']:8.2f} s user "
+                f"{m['rss_mb']:8.1f} MB  {status}",
                 flush=True,
             )
-
     results: dict[str, dict] = {}
-    for name, cmd, how in cmds:
+    for name, argv, _env, _cwd in cmds:
         rs = runs.get(name, [])
-        if cmd is None:
-            results[name] = {"status": "skipped", "why": how}
-        elif any(m["exit"] != 0 for m in rs):
-            bad = next(m for m in rs if m["exit"] != 0)
-            results[name] = {
-                "status": f"failed (exit {bad['exit']})",
-                "why": bad["stderr_last"],
-                "command": cmd,
-                "runs": rs,
-            }
+        bad = next((m for m in rs if m["exit"] != 0), None)
+        if argv is None:
+            results[name] = {"status": "skipped"}
+        elif bad:
+            results[name] = {"status": f"failed (exit {bad['exit']})", "why": bad["stderr_last"], "runs": rs}
         else:
             results[name] = {
                 "status": "ok",
-                "command": cmd,
+                "command": argv,
                 "wall_s": min(m["wall_s"] for m in rs),
-                "rss_mb": max(m["rss_mb"] for m in rs),
                 "user_s": min(m["user_s"] for m in rs),
+                "rss_mb": max(m["rss_mb"] for m in rs),
                 "runs": rs,
             }
+    return results
 
+
+def table(results: dict[str, dict]) -> None:
+    """The results as a Markdown table with the ratios against tshark conv,tcp."""
     base = results.get(BASELINE, {})
-    bw = base.get("wall_s") if base.get("status") == "ok" else None
-    br = base.get("rss_mb") if base.get("status") == "ok" else None
-    print()
-    print("| command | wall s | user s | peak RSS MB | wall vs conv,tcp | RSS vs conv,tcp |")
-    print("|---|---:|---:|---:|---:|---:|")
+    bw, bu, br = (base.get(k) for k in ("wall_s", "user_s", "rss_mb"))
+    print(
+        "| command | wall s | user s | peak RSS MB | wall vs conv,tcp | user vs conv,tcp | RSS vs conv,tcp |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, res in results.items():
         if res["status"] != "ok":
             why = f" — {res['why']}" if res.get("why") else ""
-            print(f"| {name} | {res['status']}{why} | | | | |")
+            print(f"| {name} | {res['status']}{why} | | | | | |")
             continue
-        rw = res["wall_s"] / bw if bw else None
-        rr = res["rss_mb"] / br if br else None
-        res["wall_ratio"], res["rss_ratio"] = rw, rr
+        res["wall_ratio"] = res["wall_s"] / bw if bw else None
+        res["user_ratio"] = res["user_s"] / bu if bu else None
+        res["rss_ratio"] = res["rss_mb"] / br if br else None
         print(
             f"| {name} | {res['wall_s']:.2f} | {res['user_s']:.2f} | {res['rss_mb']:.1f} | "
-            f"{fmt_ratio(rw)} | {fmt_ratio(rr)} |"
+            + " | ".join(fmt_ratio(res[k]) for k in ("wall_ratio", "user_ratio", "rss_ratio"))
+            + " |"
         )
 
-    print()
-    k = results.get("katui report --format json")
-    targets = []
-    for label, key, limit in (("wall", "wall_ratio", TARGET_WALL), ("peak RSS", "rss_ratio", TARGET_RSS)):
-        if k is None:
-            verdict = "n/a (katui not run)"
-        elif k["status"] != "ok":
-            verdict = f"n/a (katui {k['status']})"
-        elif k.get(key) is None:
-            verdict = "n/a (no tshark conv,tcp baseline)"
-        else:
-            verdict = ("PASS" if k[key] <= limit else "FAIL") + f" ({k[key]:.2f}x)"
-        targets.append({"target": f"katui {label} <= {limit}x tshark conv,tcp", "verdict": verdict})
-        print(f"target: katui {label} <= {limit}x tshark conv,tcp: {verdict}")
 
+def targets(results: dict[str, dict]) -> list[dict]:
+    """Issue 13's targets, PASS/FAIL or n/a with the reason."""
+    out = []
+    k = results.get("katui json", {})
+    for label, key, limit in (("wall", "wall_ratio", TARGET_WALL), ("peak RSS", "rss_ratio", TARGET_RSS)):
+        have = k.get(key)
+        verdict = "n/a (no katui json and conv,tcp result)" if have is None else _verdict(have, limit)
+        out.append({"target": f"katui json {label} <= {limit}x tshark conv,tcp", "verdict": verdict})
+    for fmt in FORMATS[1:]:
+        r = results.get(f"katui {fmt}", {})
+        have = r["wall_s"] / k["wall_s"] if r.get("wall_s") and k.get("wall_s") else None
+        verdict = f"n/a (no katui {fmt} and json result)" if have is None else _verdict(have, TARGET_FORMAT)
+        out.append({"target": f"katui {fmt} wall <= {TARGET_FORMAT}x katui json", "verdict": verdict})
+    for t in out:
+        print(f"target: {t['target']}: {t['verdict']}")
+    return out
+
+
+def _verdict(have: float, limit: float) -> str:
+    return ("PASS" if have <= limit else "FAIL") + f" ({have:.2f}x)"
+
+
+def bench(capture: Path, label: str, a, compiled: bool | None) -> dict:
+    """Measure every command on one capture and print its table and targets."""
+    notes: list[str] = []
+    cmds = commands(capture, a, compiled, notes)
+    npk, first, last = count_packets(capture)
+    warm_cache(capture)  # so the first command is not penalised by a cold page cache
+    pk = f"{npk} packets" if npk >= 0 else "packets not counted (not a classic pcap)"
+    dur = f", {last - first:.1f} s of traffic" if first is not None else ""
+    print(f"\n## {label}: {capture} — {pk}, {capture.stat().st_size / 1e6:.1f} MB{dur}")
+    counted = capture.with_suffix(".json")
+    if counted.exists() and label == "ab":
+        print(f"what the software counted ({counted.name}): {json.dumps(json.loads(counted.read_text()))}")
+    for n in notes:
+        print(f"note: {n}")
+    results = run_all(cmds, a.repeat, a.timeout)
+    print()
+    table(results)
+    print()
+    return {
+        "label": label,
+        "path": str(capture),
+        "packets": npk,
+        "bytes": capture.stat().st_size,
+        "duration_s": (last - first) if first is not None else None,
+        "results": results,
+        "targets": targets(results),
+        "notes": notes,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, make or find both captures, measure, print (and save) the results."""
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--capture", help="the real capture to measure (default: ab against nginx, made once)")
+    ap.add_argument("--synthetic", help="the second capture (default: make_capture.py's, made once)")
+    ap.add_argument("--no-synthetic", action="store_true", help="measure only the real capture")
+    ap.add_argument("--seed", type=int, default=1, help="make_capture.py's seed (default 1)")
+    ap.add_argument("--repeat", type=int, default=None, help="runs per command (default 3; 1 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="captures a tenth of the size, one run each")
+    ap.add_argument("--only", default=ALL, help=f"comma list of what to run (default {ALL})")
+    ap.add_argument("--timeout", type=float, default=1800, help="per-run timeout in seconds")
+    ap.add_argument("--json", metavar="OUT", help="also save the results as JSON")
+    ap.add_argument(
+        "--compare",
+        metavar="DIR",
+        type=lambda p: Path(os.path.abspath(p)),
+        help="also run katui from the checkout DIR, right after this one's (before/after pairs)",
+    )
+    a = ap.parse_args(argv)
+    a.only = {s.strip() for s in a.only.split(",") if s.strip()}
+    a.repeat = a.repeat or (1 if a.quick else 3)
+    packets, keepalive, close = QUICK if a.quick else FULL
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    captures = []
+    for label, given, make in (
+        ("ab", a.capture, lambda: ab_capture(keepalive, close)),
+        ("synthetic", None if a.no_synthetic else a.synthetic, lambda: synthetic_capture(packets, a.seed)),
+    ):
+        if label == "synthetic" and a.no_synthetic:
+            continue
+        path = Path(given).resolve() if given else make()
+        if not path.exists():
+            print(f"run.py: {path} does not exist", file=sys.stderr)
+            return 2
+        captures.append((label, path))
+
+    info = machine_info()
+    compiled = katui_compiled()
+    floor = measure(["/bin/true"], 60)["rss_mb"]
+    print(
+        f"\nmachine: nproc={info['nproc']}, {info.get('cpu', '?')}, {info.get('mem_gib', '?')} GiB, "
+        f"python {info['python']}, {info['tshark'] or 'tshark: not installed'}; "
+        f"katui core: {'compiled' if compiled else 'interpreted' if compiled is False else 'not importable'}"
+    )
+    print(
+        f"runs: {a.repeat} per command, round-robin; best wall and user CPU, max peak RSS "
+        f"(RSS floor of this harness: {floor:.1f} MB); 'MB' is ru_maxrss / 1024 (MiB)"
+    )
+    done = [bench(path, label, a, compiled) for label, path in captures]
     if a.json:
         out = {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": info,
-            "capture": {
-                "path": str(capture),
-                "packets": npk,
-                "bytes": size,
-                "duration_s": (last - first) if first is not None else None,
-                "generator": meta,
-            },
             "repeat": a.repeat,
             "rss_floor_mb": floor,
-            "results": results,
-            "targets": targets,
-            "notes": notes,
+            "captures": done,
         }
         Path(a.json).write_text(json.dumps(out, indent=2) + "\n")
         print(f"\nsaved {a.json}")

@@ -161,9 +161,9 @@ def _report(args) -> int:
         elif args.format == "md":
             out = markdown.chunks(a, streams)
         elif args.format == "csv":
-            out = csvout.render(a, streams)
+            out = csvout.chunks(a, streams)
         elif args.format == "csv-requests":
-            out = csvout.render_requests(a, streams)
+            out = csvout.request_chunks(a, streams)
         else:
             out = text.chunks(a, streams, ladder=args.ladder)
         for w in a.warnings:

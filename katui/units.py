@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 
 
 def fmt_s(ns: int | None) -> str:
@@ -40,13 +41,14 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def _datetime(ns: int, utc: bool):
-    from datetime import datetime
-
     secs, rest = divmod(ns, 1_000_000_000)
+    return _second(secs, utc).replace(microsecond=rest // 1000)
+
+
+@lru_cache(maxsize=256)  # a load test starts hundreds of connections in each second
+def _second(secs: int, utc: bool) -> datetime:
     when = datetime.fromtimestamp(secs, UTC)
-    if not utc:
-        when = when.astimezone()
-    return when.replace(microsecond=rest // 1000)
+    return when if utc else when.astimezone()
 
 
 def fmt_clock(ns: int, utc: bool = False, micro: bool = False) -> str:

@@ -7,6 +7,7 @@ import csv
 import io
 import threading
 
+import pytest
 from conftest import SAMPLES, analysed, capture_path
 from ui_helpers import hostile_capture, settle
 
@@ -39,6 +40,28 @@ def test_csv_of_requests_and_the_cli_agree(capsys):
     assert capsys.readouterr().out == csvout.render_requests(a)
     assert main(["report", SEED, "--format", "csv", "--stream", "1"]) == 0
     assert capsys.readouterr().out == csvout.render(analysed(SEED), [1])
+
+
+def test_csv_streams_in_pieces_of_whole_rows(monkeypatch):
+    """The CSV is made batch by batch (flat memory on a load test): each piece ends on a row
+    boundary, a cancel from the progress callback stops it, and the pieces are the rows."""
+    a = analysed(str(SAMPLES / "pipelining.pcap"))
+    monkeypatch.setattr(csvout, "BATCH", 2)
+    pieces = list(csvout.request_chunks(a))
+    assert [len(_rows(REQUEST_HEAD + p)) if i else len(_rows(p)) for i, p in enumerate(pieces)] == [2, 2]
+    assert all(p.endswith("\n") for p in pieces)
+    seen = []
+    conns = list(csvout.chunks(a, [0, 0, 0], progress=lambda done, total: seen.append((done, total))))
+    assert len(conns) == 2 and seen == [(0, 3), (2, 3)]
+
+    def cancel(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        list(csvout.chunks(a, progress=cancel))
+
+
+REQUEST_HEAD = ",".join(csvout.REQUEST_COLUMNS) + "\n"
 
 
 def test_csv_cells_are_never_formulas_or_control_characters(tmp_path):

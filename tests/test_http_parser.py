@@ -82,6 +82,18 @@ def test_body_until_close():
     assert m.body_bytes == 5000 and m.frame == 4 and m.complete
 
 
+def test_head_ends_at_its_first_empty_line_however_it_was_cut():
+    # Found by fuzz/fuzz_http.py: a bare-LF blank line followed later by a CRLF one. In one
+    # segment the head was read up to the CRLF CRLF (Content-Length 3); cut in two, up to the
+    # LF LF (no length: body until close). The head ends at the first empty line, either way.
+    data = b"HTTP/1.1 200 OK\nServer: x\n\nContent-Length: 3\r\n\r\nabc"
+    for cuts in ((), (20,), (30,), (5, 25, 40)):
+        m = run(data, False, ["GET"], cuts)
+        assert [(x.content_length, x.software, x.body_bytes, x.complete) for x in m] == [
+            (None, "x", len(data) - 27, True)
+        ], cuts
+
+
 def test_request_with_body_completes_at_last_piece():
     body = b"a=1&b=2"
     data = b"POST /f HTTP/1.1\r\nContent-Length: 7\r\nHost: h\r\n\r\n" + body

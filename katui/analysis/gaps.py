@@ -12,8 +12,8 @@ def requests_by_frame(conn: Connection) -> dict[int, list]:
     """Exchanges by the frame where their request starts (pipelined requests share one)."""
     out: dict[int, list] = {}
     for e in conn.exchanges:
-        if e.request is not None:
-            out.setdefault(e.request.first_frame, []).append(e)
+        if e.req >= 0:  # the store's row, not a message view: Markdown asks for every connection
+            out.setdefault(e.store.first_frame(e.req), []).append(e)
     return out
 
 
@@ -57,14 +57,16 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
     ts, flags = a.table.ts, a.table.flags
-    starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
+    starts = None  # made at the first gap: most connections of a load test have none
     out = []
     frames = conn.frames
-    for i in range(1, len(frames)):
-        prev, cur = frames[i - 1], frames[i]
-        dur = ts[cur - 1] - ts[prev - 1]
+    times = [ts[f - 1] for f in frames]
+    for i, dur in enumerate(map(int.__sub__, times[1:], times), 1):
         if dur < limit:
             continue
+        if starts is None:
+            starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
+        prev, cur = frames[i - 1], frames[i]
         out.append(
             IdleGap(conn.stream, prev, cur, dur, *_what_ended(a, conn, cur, dur, starts, flags[cur - 1]))
         )

@@ -21,6 +21,20 @@ _NO_HEAD = b""  # shared by every parser carrying nothing (most, most of the tim
 HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD = range(9)
 
 
+def _head_end(buf, start: int, stop: int) -> int:
+    """Where the head in ``buf[start:stop]`` ends: just past its first empty line (CRLF CRLF, or
+    LF LF from a sender that ends lines with a bare LF, RFC 9112 2.2), or -1.
+
+    The first one, whichever kind: a head is the same however TCP cut it (fuzz/fuzz_http.py
+    found a head read past an LF LF when it came in one segment, and not when it came in two).
+    """
+    crlf = buf.find(b"\r\n\r\n", start, stop)
+    lf = buf.find(b"\n\n", start, stop if crlf < 0 else crlf)
+    if lf >= 0:
+        return lf + 2
+    return -1 if crlf < 0 else crlf + 4
+
+
 class HttpHalf:
     """Frames HTTP messages in one direction.
 
@@ -141,25 +155,21 @@ class HttpHalf:
             if pos == end:
                 return end
             # Common case: the whole head is in this piece; no copy into the accumulator.
-            idx = buf.find(b"\r\n\r\n", pos, min(end, pos + MAX_HEAD))
-            if idx >= 0:
-                self._start(buf[pos : idx + 4], frame, ts)
-                return idx + 4
+            stop = _head_end(buf, pos, min(end, pos + MAX_HEAD))
+            if stop >= 0:
+                self._start(buf[pos:stop], frame, ts)
+                return stop
         have = len(self.head)
         take = min(end, pos + MAX_HEAD + 4 - have)
         self._carry(buf[pos:take])
-        idx = self.head.find(b"\r\n\r\n", max(0, have - 3))
-        term = 4
-        if idx < 0:
-            idx = self.head.find(b"\n\n", max(0, have - 1))
-            term = 2
-        if idx < 0:
+        stop = _head_end(self.head, max(0, have - 3), len(self.head))
+        if stop < 0:
             if len(self.head) > MAX_HEAD:
                 self._fail(f"HTTP head longer than {MAX_HEAD // 1024} KiB in frame {frame}")
                 return end
             return take
-        used = idx + term - have
-        head = bytes(self.head[: idx + term])
+        used = stop - have
+        head = bytes(self.head[:stop])
         self.head = _NO_HEAD
         self._start(head, frame, ts)
         return pos + used

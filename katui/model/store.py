@@ -191,6 +191,14 @@ class MessageStore:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
         self.num[i * NUM + COL_BODY] = body_bytes
 
+    def end_frame(self, i: int) -> int:
+        """Frame carrying the last byte of message ``i`` (0 while it is incomplete)."""
+        return self.small[i * SMALL + SM_FRAME]
+
+    def first_frame(self, i: int) -> int:
+        """Frame carrying the first byte of message ``i``."""
+        return self.small[i * SMALL + SM_FIRST]
+
     def start_ns(self, i: int) -> int:
         """When message ``i`` started (its first frame's timestamp)."""
         return self.num[i * NUM + COL_START]

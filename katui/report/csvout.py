@@ -58,31 +58,56 @@ def request_rows(c: Connection):
                _s(e.ttfb_ns)]  # fmt: skip
 
 
-def _table(head, rows, progress=None, total: int = 0) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+BATCH = 500
+"""Rows per piece: large enough that the csv module's C writer does the work, small enough that a
+load test's CSV never sits in memory whole."""
+
+
+def _pieces(head, rows, progress=None, total: int = 0):
+    """The CSV text of ``head`` and ``rows`` in pieces of :data:`BATCH` rows (see :func:`chunks`)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(head)
     for i, row in enumerate(rows):
-        if progress is not None and i % 500 == 0:
-            progress(i, total)
+        if i % BATCH == 0:
+            if progress is not None:
+                progress(i, total)
+            if i:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
         writer.writerow([cell(v) for v in row])
-    return out.getvalue()
+    yield buf.getvalue()
 
 
-def render(a, streams: list[int] | None = None, progress=None) -> str:
-    """The connection list (``streams`` in that order, or all) as CSV."""
+def chunks(a, streams: list[int] | None = None, progress=None):
+    """The connection list (``streams`` in that order, or all) as CSV, in pieces written as they
+    are made, as the JSON is: memory stays flat however many connections there are.
+
+    ``progress(done, total)`` is called every :data:`BATCH` connections (it may raise to cancel)."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
-    return _table(CONNECTION_COLUMNS, (connection_row(a, c) for c in conns), progress, len(conns))
+    return _pieces(CONNECTION_COLUMNS, (connection_row(a, c) for c in conns), progress, len(conns))
 
 
-def render_requests(a, streams: list[int] | None = None, progress=None) -> str:
-    """Every request of the connections (``streams`` or all) as CSV."""
+def request_chunks(a, streams: list[int] | None = None, progress=None):
+    """Every request of the connections (``streams`` or all) as CSV, in pieces (see :func:`chunks`;
+    progress counts connections)."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
 
     def rows():
         for i, c in enumerate(conns):
-            if progress is not None and i % 500 == 0:
+            if progress is not None and i % BATCH == 0:
                 progress(i, len(conns))
             yield from request_rows(c)
 
-    return _table(REQUEST_COLUMNS, rows())
+    return _pieces(REQUEST_COLUMNS, rows())
+
+
+def render(a, streams: list[int] | None = None, progress=None) -> str:
+    """The connection list (``streams`` in that order, or all) as one CSV string."""
+    return "".join(chunks(a, streams, progress))
+
+
+def render_requests(a, streams: list[int] | None = None, progress=None) -> str:
+    """Every request of the connections (``streams`` or all) as one CSV string."""
+    return "".join(request_chunks(a, streams, progress))

@@ -9,7 +9,6 @@ server) or three (client, proxy and backend: :mod:`katui.report.lanes`), each an
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from functools import lru_cache
 
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
@@ -22,6 +21,7 @@ from katui.report.ladder import (
     Note,
     fmt_time,
     frame_line,
+    frame_row,
     http_labels,
     ladder_rows,
     row_frame,
@@ -137,8 +137,8 @@ def row_line(analysis, conn: Connection, row: int | Backend, time_mode: str = "r
     up = analysis.connections[row.stream]
     line = frame_line(analysis, up, row.frame, time_mode, prev, labels, seqack)
     if time_mode == "conn":
-        line = replace(line, time=fmt_time(analysis.table.ts[row.frame - 1] - conn.start_ns))
-    return replace(line, leg=1)
+        line = line._replace(time=fmt_time(analysis.table.ts[row.frame - 1] - conn.start_ns))
+    return line._replace(leg=1)
 
 
 def time_width(time: str) -> int:
@@ -164,8 +164,20 @@ def drawn_rows(analysis, conn: Connection, rows: list[int | Note],
     """``rows`` (from :func:`ladder_rows`, maybe with :class:`Backend` rows) with each frame
     described by :func:`row_line` (times since capture start): what the text ladder and the
     Mermaid diagram both draw."""
-    return [row if isinstance(row, Note) else row_line(analysis, conn, row, "rel", None, labels)
-            for row in rows]  # fmt: skip
+    t, first = analysis.table, analysis.first_ns
+    # row_line(analysis, conn, row, "rel", None, labels) for each frame, with its lookups
+    # hoisted out of the loop: Markdown draws every frame of a load test.
+    ts, label_of = t.ts, (labels.get if labels else {}.get)
+    out: list[FrameLine | Note] = []
+    for row in rows:
+        if isinstance(row, Note):
+            out.append(row)
+        elif isinstance(row, Backend):
+            out.append(row_line(analysis, conn, row, "rel", None, labels))
+        else:
+            i = row - 1
+            out.append(frame_row(conn, t, i, f"{(ts[i] - first) / 1e9:.6f}", "", label_of(row, "")))
+    return out
 
 
 def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int = DEFAULT_IDLE_NS,
@@ -185,6 +197,23 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
             out.append("".join([text for text, _ in pieces]).rstrip()[:width])
         return out
     for row in drawn:
-        pieces = note_pieces(row) if isinstance(row, Note) else frame_pieces(row, lanes=lanes)
-        out.append("".join([text for text, _ in pieces]).rstrip()[:width])
+        if isinstance(row, Note):
+            text = "".join([text for text, _ in note_pieces(row)])
+        elif lanes == 2:
+            text = frame_text(row)
+        else:
+            text = "".join([text for text, _ in frame_pieces(row, lanes=lanes)])
+        out.append(text.rstrip()[:width])
     return out
+
+
+def frame_text(line: FrameLine) -> str:
+    """One two-lane frame row as plain text: the pieces of :func:`frame_pieces` joined, made
+    without them (the Markdown report writes one per frame)."""
+    frame, time, c2s, flags, length, seqack, label, problem, _leg = line
+    text = f"{frame:>6} {time.rjust(time_width(time))} │{_arrow(c2s, flags, length, ARROW_WIDTH)}│ "
+    if seqack:
+        text += f"{seqack} "
+    if problem:
+        text += "✖ reset "
+    return text + label

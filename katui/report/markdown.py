@@ -8,6 +8,7 @@ Markdown syntax are backslash-escaped so a hostile URI cannot break the table or
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
@@ -24,6 +25,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
 _TICKS = re.compile(r"`+")
 
 
+@lru_cache(maxsize=4096)  # a load test repeats its addresses, labels and explanations
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
     return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
@@ -125,8 +127,8 @@ def _exchange_table(c: Connection) -> list[str]:
     for e in c.exchanges:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         out.append(
-            f"| {e.n} | {(store.row(req)[1] or '') if req >= 0 else ''} | "
-            f"{(store.row(resp)[1] or '') if resp >= 0 else ''} | "
+            f"| {e.n} | {(store.end_frame(req) or '') if req >= 0 else ''} | "
+            f"{(store.end_frame(resp) or '') if resp >= 0 else ''} | "
             f"{md(store.label(req)) if req >= 0 else ''} | "
             f"{md(store.label(resp)) if resp >= 0 else 'no response'} | "
             f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"

@@ -15,11 +15,12 @@ def render_markdown(analysis, streams: list[int] | None, idle_threshold_ns: int 
     return chunks(analysis, streams, idle_threshold_ns, progress)
 
 
-def render_csv(analysis, streams: list[int] | None, requests: bool, progress=None) -> str:
-    """The same CSV as ``katui report --format csv`` (or ``csv-requests``) for ``streams``."""
+def render_csv(analysis, streams: list[int] | None, requests: bool, progress=None):
+    """The same CSV as ``katui report --format csv`` (or ``csv-requests``) for ``streams``, as
+    pieces rendered while they are written."""
     from katui.report import csvout
 
-    render = csvout.render_requests if requests else csvout.render
+    render = csvout.request_chunks if requests else csvout.chunks
     return render(analysis, streams, progress)
 
 

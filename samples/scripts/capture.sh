@@ -35,7 +35,11 @@ start_capture() {
     # each packet from the kernel at once (otherwise libpcap delivers in 1 s
     # blocks and the last packets are lost at SIGINT); -Z root: don't drop
     # privileges (the tcpdump user could not write into $WORK).
-    tcpdump -i lo -U --immediate-mode -Z root -s "$snap" -w "$file" "tcp port $port" 2>"$WORK/tcpdump.err" &
+    # CAPTURE_OPTS: extra tcpdump options (a load test's snaplen and kernel buffer, -s/-B);
+    # after -s SNAPLEN, so its -s wins.
+    # shellcheck disable=SC2086
+    tcpdump -i lo -U --immediate-mode -Z root -s "$snap" ${CAPTURE_OPTS:-} -w "$file" "tcp port $port" \
+        2>"$WORK/tcpdump.err" &
     TCPDUMP_PID=$!
     for _ in $(seq 200); do
         if grep -q "listening on" "$WORK/tcpdump.err"; then return 0; fi
@@ -51,6 +55,6 @@ stop_capture() {
         kill -INT "$TCPDUMP_PID" 2>/dev/null || true
         wait "$TCPDUMP_PID" 2>/dev/null || true
         TCPDUMP_PID=
-        sed -n '/packets captured/p' "$WORK/tcpdump.err" >&2 || true
+        sed -n '/packets captured/p; /dropped by kernel/p' "$WORK/tcpdump.err" >&2 || true
     fi
 }

@@ -1,0 +1,38 @@
+# C types for parser.py when setup.py compiles it with Cython (the .py stays the source).
+# Byte counts that capture bytes can make huge (remaining, body, missing: a hostile chunk size or
+# hole) stay Python ints; offsets into one piece are Py_ssize_t, bounds-checked (setup.py).
+cimport cython
+
+
+cpdef Py_ssize_t _head_end(object buf, Py_ssize_t start, Py_ssize_t stop)
+
+
+cdef class HttpHalf:
+    cdef public bint is_request, switched
+    cdef public int state
+    cdef public object owner, head, remaining, error, store, body, missing
+    cdef public long long head_frame, head_ns
+    cdef public Py_ssize_t cur
+
+    cdef void _carry(self, object data)
+    @cython.locals(st=int, take=Py_ssize_t)
+    cpdef void feed(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts)
+    @cython.locals(st=int)
+    cpdef void gap(self, object nbytes, long long frame, long long ts)
+    cpdef void close(self, long long frame, long long ts)
+    @cython.locals(stop=Py_ssize_t, have=Py_ssize_t, take=Py_ssize_t, used=Py_ssize_t)
+    cdef Py_ssize_t _head(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts)
+    cdef void _partial_head(self, long long frame, long long ts, bint cut=*)
+    @cython.locals(i=Py_ssize_t)
+    cdef void _start(self, object head, long long frame, long long ts)
+    @cython.locals(nl=Py_ssize_t, st=int)
+    cdef Py_ssize_t _chunk_line(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame,
+                                long long ts)
+    @cython.locals(consumed_from_head=Py_ssize_t, start=Py_ssize_t)
+    cdef Py_ssize_t _resync(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame,
+                            long long ts)
+    cdef void _finish(self, long long frame, long long ts)
+    cdef void _done(self, Py_ssize_t i)
+    cdef void _lost(self)
+    cdef void _abandon(self)
+    cdef void _fail(self, str why)
