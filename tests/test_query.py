@@ -84,6 +84,8 @@ def test_errors_are_one_line_and_say_what_is_wrong(text, says):
         # Stream 1: the client's FIN 200 ms after its response (the raw-socket client was done).
         ("stale-reuse.pcap", "reason:client-done", [1]),
         ("stale-reuse.pcap", "reason:closed", [1]),  # the name before JSON schema 3
+        ("stale-reuse.pcap", "reason:close", [1]),  # a prefix of it, as before
+        ("stale-reuse.pcap", "closed", [1]),  # and as a bare word
         ("stale-reuse.pcap", "reason:unannounced", []),
         ("httptest.pcap", "proto:http/1.1", [0, 1]),
         ("httptest.pcap", "proto:h2", []),

@@ -49,6 +49,20 @@ def test_backend_lane_interleaves_every_upstream_frame_in_capture_order():
     assert all(stream_of[f] in ups for f, s in drawn if s != 0)
 
 
+def test_a_gap_the_backend_lane_fills_is_quiet_on_the_front_only():
+    """The front connection's idle gaps while nginx was paused hold backend frames: the gap row
+    says the silence was the front connection's, not that nothing happened."""
+    a = analyze(str(RACE))
+    front = a.connections[0]
+    rows = with_backend(a, front, ladder_rows(a, front))
+    gaps = [(i, r) for i, r in enumerate(rows) if isinstance(r, Note) and r.kind == "gap"]
+    filled = [
+        r for i, r in gaps if isinstance(next(x for x in rows[i + 1 :] if not isinstance(x, Note)), Backend)
+    ]
+    assert filled and all("no traffic on the front connection" in r.text for r in filled)
+    assert not any(r.text.endswith("no traffic") for _, r in gaps)
+
+
 def test_backend_lane_says_what_each_upstream_race_did_to_the_client():
     a = analyze(str(RACE))
     front = a.connections[0]

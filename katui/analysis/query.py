@@ -87,12 +87,12 @@ def _status(name: str, op: str, value: str):
 
 
 REASON_ALIASES = {"closed": ("client-done", "unannounced-close", "aborted-response")}
-"""Close reasons by an older name: ``closed`` was split by who closed (JSON schema 2026-12)."""
+"""Close reasons by an older name: JSON schema 3 split ``closed`` by who closed and how."""
 
 
 def _reason(name: str, value: str) -> str:
     v = value.lower()
-    if v in REASON_ALIASES:
+    if any(old.startswith(v) for old in REASON_ALIASES) and v:
         return v
     if not any(r.startswith(v) for r in CLOSE_REASONS) or not v:
         raise QueryError(f"no close reason starts with {value!r}; reasons: {', '.join(CLOSE_REASONS)}")
@@ -235,7 +235,8 @@ def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
     if f == "status":
         return _status_match(conn, t.op, v)
     if f == "reason":
-        return conn.close.reason.startswith(v) or conn.close.reason in REASON_ALIASES.get(v, ())
+        old = [new for name, news in REASON_ALIASES.items() if name.startswith(v) for new in news]
+        return conn.close.reason.startswith(v) or conn.close.reason in old
     if f == "closed":
         if v == "rst":  # reset at any point, also after a FIN (a stale reuse)
             return conn.close.how == "rst" or bool(conn.close.rst_frames)
@@ -286,6 +287,8 @@ def _word(conn: Connection, word: str) -> bool:
         return (n == conn.stream or n in (port_of(conn.client), port_of(conn.server))
                 or n in _statuses(conn))  # fmt: skip
     if word in conn.client.lower() or word in conn.server.lower() or word in conn.close.reason:
+        return True
+    if conn.close.reason in REASON_ALIASES.get(word, ()):  # an old reason name (``closed``)
         return True
     return any(word in r.uri.lower() or word in r.host.lower() for r in _requests(conn))
 

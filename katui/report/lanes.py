@@ -11,6 +11,8 @@ are drawn: an upstream connection outlives its front one, and may serve other fr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from katui.model import Connection
 from katui.report.ladder import Backend, Note, http_labels, ladder_rows
 from katui.report.ladder_text import drawn_rows
@@ -82,7 +84,16 @@ def with_backend(analysis, conn: Connection, rows: list) -> list:
         if race.front_stream == conn.stream and first <= race.request_frame <= last:
             keyed.append((race.request_frame, 0, 0, _race_note(race)))
     keyed.sort(key=lambda k: k[:3])
-    return [k[3] for k in keyed]
+    out = [k[3] for k in keyed]
+    for i, row in enumerate(out):  # a gap the backend lane fills was quiet on the front only
+        if (
+            isinstance(row, Note)
+            and row.kind == "gap"
+            and i + 1 < len(out)
+            and isinstance(out[i + 1], Backend)
+        ):
+            out[i] = replace(row, text=row.text.replace("no traffic", "no traffic on the front connection"))
+    return out
 
 
 def drawn_with_backend(analysis, conn: Connection, gap_ns: int,
