@@ -152,10 +152,12 @@ def test_stream_above_goaway_sent_before_it_was_refused(tmp_path):
     # never processed (safe to retry), not a request timeout.
     steps = [(0.02, "c", lambda c, s: req(c, 1, "/a") + req(c, 3, "/b") + req(c, 5, "/c")),
              (0.021, "s", lambda c, s: resp(s, 1) + resp(s, 3) + goaway(3))]  # fmt: skip
-    _, conn = _conn(tmp_path, steps, close="server", close_t=0.03)
+    a, conn = _conn(tmp_path, steps, close="server", close_t=0.03)
     close = conn.close
     assert (close.reason, close.exchange) == ("stale-reuse", 3)
     assert "never processed" in close.explanation and "before" in close.evidence[1]
+    finding = next(f for f in a.findings if f.kind == "stale-reuse")
+    assert "above the last stream of the server's HTTP/2 GOAWAY" in finding.text
 
 
 def test_refused_stream_is_not_a_request_left_waiting(tmp_path):
@@ -171,10 +173,12 @@ def test_stale_request_refused_by_reset_is_said_so(tmp_path):
     steps = [*_answered(0.02, 1), (1.02, "s", lambda c, s: goaway(1)),
              (1.03, "c", lambda c, s: req(c, 3, "/b")),
              (1.031, "s", lambda c, s: rst(3, REFUSED))]  # fmt: skip
-    _, conn = _conn(tmp_path, steps, close="server", close_t=1.04)
+    a, conn = _conn(tmp_path, steps, close="server", close_t=1.04)
     ev = " ".join(conn.close.evidence)
     assert conn.close.reason == "stale-reuse"
     assert "RST_STREAM REFUSED_STREAM" in ev and "no reset" not in ev and "nginx" not in ev
+    finding = next(f for f in a.findings if f.kind == "stale-reuse")
+    assert "refused with an RST_STREAM" in finding.text and "no reset" not in finding.text
 
 
 def test_ladder_marks_only_the_streams_above_the_goaway(tmp_path):
@@ -183,11 +187,13 @@ def test_ladder_marks_only_the_streams_above_the_goaway(tmp_path):
              (0.6, "c", lambda c, s: req(c, 3, "/late"))]  # fmt: skip
     a, conn = _conn(tmp_path, steps, close="server", close_t=0.7)
     assert (conn.close.reason, conn.close.exchange) == ("stale-reuse", 2)
+    # Stream 1 was in flight: the server did not close an idle connection, no timeout is inferred.
+    assert not a.timeouts
     notes = [r for r in ladder_rows(a, conn) if isinstance(r, Note)]
     problems = [n.text for n in notes if n.problem]
     assert len(problems) == 1 and "request 2 (stream 3)" in problems[0] and "GOAWAY" in problems[0]
     teardown = next(n.text for n in notes if n.text.startswith("teardown"))
-    assert "still sent after" not in teardown and "GOAWAY" in teardown
+    assert "still sent after" not in teardown and "request 2 was never processed" in teardown
 
 
 @pytest.mark.parametrize("mss", [1, 2, 3])
@@ -229,3 +235,10 @@ def test_working_state_is_freed():
     conv.release()
     assert conv.readers == [None, None] and conv.decoders == [None, None] and not conv.exchanges
     assert len(conv.facts.activity) == 0
+
+
+def test_goaway_close_finding_names_goaway_not_a_header(tmp_path):
+    a, conn = _conn(tmp_path, [*_answered(0.02, 1), (0.022, "s", lambda c, s: goaway(1))], close="server",
+                    close_t=0.023)  # fmt: skip
+    finding = next(f for f in a.findings if f.kind == "connection-close")
+    assert "sent GOAWAY" in finding.text and "Connection: close" not in finding.text + finding.advice

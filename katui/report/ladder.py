@@ -253,8 +253,8 @@ def _handshake_text(analysis, conn: Connection) -> str:
 
 def _request_note(ex, frame: int, stale: bool) -> Note:
     if stale and getattr(ex, "stream_id", None) is not None:
-        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) is above "
-                    "the last stream of the server's GOAWAY: never processed", frame, True)  # fmt: skip
+        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
+                    "GOAWAY's last stream", frame, True)  # fmt: skip
     if stale:
         return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
                     "server had closed", frame, True)  # fmt: skip
@@ -281,7 +281,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     text = f"{mark}{what.format(close.by)} ({close.reason})"
     if close.reason == "stale-reuse" and conn.http2 is not None:
         which = f"request {close.exchange}" if close.exchange else "a request"
-        text = f"{what.format(close.by)}; {which} was above the server's GOAWAY last stream (stale-reuse)"
+        text = f"{what.format(close.by)}; {which} was never processed (stale-reuse)"
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
