@@ -55,6 +55,10 @@ def _stale(conns, by_server):
                 got = f"was refused with an RST_STREAM ({when} the server's HTTP/2 GOAWAY)"
             else:
                 got = f"got no response and no reset ({when} the server's HTTP/2 GOAWAY)"
+            if not any(_sent_after_goaway(c) for c in cs):  # they crossed a GOAWAY: not idle
+                advice = ("Retry requests above a GOAWAY's last stream on a new connection (RFC "
+                          "9113 6.8: never processed, so safe to retry even when not idempotent); "
+                          "the server closed for a request limit or a shutdown, not idle.")  # fmt: skip
             out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and {got}, "
