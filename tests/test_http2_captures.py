@@ -18,7 +18,7 @@ from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
 
 REAL = SAMPLES / "real"
-H2 = ["curl-multi", "curl-parallel", "httpx-idle", "stale", "bad-frame", "h2c-httpx", "limit"]
+H2 = ["curl-multi", "curl-parallel", "httpx-idle", "stale", "bad-frame", "h2c-httpx", "limit", "limit-burst"]
 
 
 def _a(name: str):
@@ -93,6 +93,10 @@ CLOSES = {  # name -> per connection: (reason, the side that decided, first GOAW
     # keepalive_requests 3: nginx's GOAWAY (last stream 5) came in the frame of response 3; curl
     # sent requests 4 and 5 on a new connection (nginx logged connection 1 with 3 requests).
     "h2-limit": [("request-limit", "server", "server"), ("client-done", "client", None)],
+    # keepalive_requests 3 and five requests in one flight: nginx sent GOAWAY (last stream 5)
+    # before response 3 and skipped the HEADERS of streams 7 and 9 (no response, no reset; its
+    # access log has three requests): they crossed the GOAWAY, never processed.
+    "h2-limit-burst": [("stale-reuse", "server", "server")],
     "tls-h2-curl": [
         ("client-done", "client", None),
         ("idle-timeout", "server", "server"),
@@ -257,3 +261,15 @@ def test_idle_gap_ended_by_goaway_says_so():
         ("close", "then the server sends GOAWAY (last stream 1): it closes the connection")
     ]
     assert c.close.reason == "idle-timeout" and 2.0 <= c.close.idle_before_ns / 1e9 < 2.01
+
+
+def test_requests_that_crossed_nginxs_goaway_were_never_processed():
+    """Not a request timeout (as it was called before): nginx processed streams 1-5 and named 5
+    in its GOAWAY; streams 7 and 9 were sent before it arrived and are safe to retry."""
+    a = _a("h2-limit-burst")
+    c = a.connections[0]
+    assert c.close.exchange == 4 and [e.stream_id for e in c.exchanges if e.response is None] == [7, 9]
+    assert c.http2.server_goaway[3] == 5 and "crossed the server's GOAWAY" in c.close.explanation
+    finding = next(f for f in a.findings if f.kind == "stale-reuse")
+    assert "above the last stream" in finding.text and "not idle" in finding.advice
+    assert not a.timeouts  # a request limit, not an idle close

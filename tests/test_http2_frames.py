@@ -27,11 +27,7 @@ from katui.http2.frames import (
     FrameReader,
 )
 from katui.model import MessageStore
-
-
-def frame(ftype: int, flags: int, stream: int, payload: bytes = b"", length: int | None = None) -> bytes:
-    n = len(payload) if length is None else length
-    return struct.pack(">I", n)[1:] + bytes((ftype, flags)) + struct.pack(">I", stream) + payload
+from tests.h2_synth import frame
 
 
 def request(enc: Encoder, stream: int, path: str, end: bool = True) -> bytes:

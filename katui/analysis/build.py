@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from katui.analysis.h2close import goaway_before, h2_info, h2_verdict
+from katui.analysis.h2close import goaway_before, h2_info, h2_verdict, server_reset
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
 from katui.http.conversation import HttpConversation
-from katui.http2.conversation import H2Conversation
+from katui.http2.conversation import H2Conversation, H2Exchange
 from katui.model import Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
 from katui.tls.verdicts import normal_reset, tls_close
+
+OPEN_NS = 1 << 62
+"""The end of a stream that never ended: later than any capture."""
 
 
 def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
@@ -36,11 +39,12 @@ def _close_facts(
     f: ConnectionFacts, http: bool, decided: tuple[str | None, int | None] | None = None
 ) -> CloseFacts:
     """What the close verdict needs of TCP's facts. ``decided`` is (side, idle ns) of whoever
-    decided the close when that is not the first FIN's or RST's side (a decrypted TLS
+    decided the close when that may not be the first FIN's or RST's side (a decrypted TLS
     connection: the side whose close_notify came first, idle up to its last data record)."""
-    by, idle_ns = decided if decided is not None else (f.close_by, f.close_idle_before_ns)
+    decided_by, idle_ns = decided if decided is not None else (None, f.close_idle_before_ns)
     return CloseFacts(
-        by=by,
+        by=f.close_by,
+        decided_by=decided_by,
         how=f.close_how,
         frame=f.close_frame,
         ts_ns=f.close_ts_ns,
@@ -144,13 +148,22 @@ def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: in
         by = notified_by or by
         idle = None if last is None else f.close_ts_ns - last
     # The verdict is the deciding side's; Close.by stays the side of the first FIN or RST.
-    close = decide_close(_close_facts(f, inner.recognised, (by, idle)), exchanges, idle_ns)
-    if by != f.close_by:
-        close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
+    close = _decided(f, inner.recognised, by, idle, exchanges, idle_ns)
     info = tls_exchanges.info(conv)
     if f.close_ts_ns is not None:
         close = _unread_close_notify(f, close, info.close_notify, notified_by, True)
     return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
+
+
+def _decided(
+    f: ConnectionFacts, http: bool, by: str | None, idle: int | None, exchanges, idle_ns: int
+) -> Close:
+    """The verdict of the side ``by`` that decided the close (idle ``idle`` ns before it);
+    ``asked_by`` names it when another side's FIN or RST came first."""
+    close = decide_close(_close_facts(f, http, (by, idle)), exchanges, idle_ns)
+    if by != f.close_by:
+        close = replace(close, asked_by=close.asked_by or by)
+    return close
 
 
 def _unread_close_notify(
@@ -192,10 +205,10 @@ def _h2_connection(
         by = (gone[0] if gone is not None else None) or notified_by or by
         last = conv.facts.last_active(f.close_ts_ns)
         idle = None if last is None else f.close_ts_ns - last
-    close = decide_close(_close_facts(f, True, (by, idle)), exchanges, idle_ns)
-    if by != f.close_by:
-        close = replace(close, by=f.close_by, asked_by=close.asked_by or by)
-    close = h2_verdict(close, info, exchanges)
+    # A stream the server reset (REFUSED_STREAM: never processed) was answered, by the reset:
+    # it is no request left waiting. (If every stream was, judge them all rather than none.)
+    judged = tuple(ex for ex in exchanges if not server_reset(ex)) or exchanges
+    close = h2_verdict(_decided(f, True, by, idle, judged, idle_ns), info, exchanges)
     tinfo = tls_exchanges.info(tls) if tls is not None else None
     return replace(_connection(f, exchanges, requests, close, True, conv.error, tinfo), http2=info)
 
@@ -220,7 +233,9 @@ def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[
             req_end = end_ns(req)
             if n > 1:
                 ex.reused = True
-                if prev_end is not None:
+                if getattr(ex, "concurrent", False):
+                    ex.idle_before_ns = 0  # HTTP/2: another stream was open, so no idle time
+                elif prev_end is not None:
                     ex.idle_before_ns = max(0, req_start - prev_end)
                 # Pipelined: sent before the previous response had completed.
                 ex.pipelined = prev_resp_end is not None and req_start < prev_resp_end
@@ -230,6 +245,10 @@ def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[
         if resp_end is not None:
             prev_resp_end = resp_end
         end = resp_end if resp_end is not None else req_end if req >= 0 else None
+        if resp_end is None and isinstance(ex, H2Exchange):
+            # An HTTP/2 stream without its response stays open (the connection is not idle)
+            # until its reset, or to the end of the capture.
+            end = OPEN_NS if ex.reset is None else ex.reset[2]
         if end is not None:
             prev_end = end if prev_end is None else max(prev_end, end)
     return tuple(out), n

@@ -5,10 +5,14 @@ close, and the close reasons only HTTP/2 frames tell.
   the close is measured up to the last frame that was not a GOAWAY. nginx's HTTP/2 idle timeout
   (``keepalive_timeout`` since 1.19.7; ``http2_idle_timeout`` before) sends GOAWAY, close_notify,
   then FIN: an idle timeout like HTTP/1's.
-- A request on a stream above the server's GOAWAY last-stream-id, sent after that GOAWAY, will
-  never be processed: a stale reuse, even though nginx answers it with no reset (it keeps
-  reading in lingering close).
-- A GOAWAY with an error code is an error close (``status`` stays null: no response said so).
+- A request on a stream above the server's GOAWAY last-stream-id will never be processed: a
+  stale reuse, even though nginx answers it with no reset (it keeps reading in lingering
+  close). Sent after the GOAWAY it is the keep-alive race; sent before, it crossed the GOAWAY
+  (refused: RFC 9113, 6.8 makes it safe to retry). The GOAWAY that counts is the server's with
+  the lowest last-stream-id: a graceful shutdown sends 2^31-1 first, then the real one.
+- A prompt close after a GOAWAY was announced: ``connection-close`` asked by the GOAWAY's sender
+  (HTTP/2's word for ``Connection: close``).
+- A GOAWAY with an error code (the first one) is an error close (``status`` stays null: no response said so).
 - A server GOAWAY (no error) naming the last stream, sent with its answer (the second or later),
   is a request limit (nginx ``keepalive_requests``, which HTTP/2 obeys since 1.19.7).
 - When HPACK or the frame boundaries were lost, the verdict is ``unknown``: requests after that
@@ -38,12 +42,21 @@ def h2_info(conv: H2Conversation) -> Http2Info:
         client_settings=tuple(f.values[0].items()),
         server_settings=tuple(f.values[1].items()),
         pings=(f.pings[0], f.pings[1]),
-        goaway=tuple((SIDES[g[0]], *g[1:]) for g in f.goaways),
-        rst_streams=tuple((SIDES[r[0]], *r[1:]) for r in f.rsts),
+        goaway=tuple(_sided(g) for g in f.goaways),
+        rst_streams=tuple(_sided(r) for r in f.rsts),
         push_promises=f.pushes,
         note=f.broken,
         labels=tuple(sorted(f.labels, key=lambda label: label[0])),  # stable: wire order in a frame
+        goaway_count=f.counts[0],
+        rst_stream_count=f.counts[1],
+        server_goaway=None if f.final[1] is None else _sided(f.final[1]),
+        error_goaway=None if f.error is None else _sided(f.error),
     )
+
+
+def _sided(event: tuple) -> tuple:
+    """``event`` with its side (0, 1) named."""
+    return (SIDES[event[0]], *event[1:])
 
 
 def goaway_before(info: Http2Info, close_ns: int | None) -> tuple | None:
@@ -54,31 +67,37 @@ def goaway_before(info: Http2Info, close_ns: int | None) -> tuple | None:
     return None
 
 
+def server_reset(ex: Exchange) -> bool:
+    """The server reset the stream of ``ex`` (RST_STREAM) before its response completed."""
+    reset = getattr(ex, "reset", None)
+    return reset is not None and reset[0] == 1 and (ex.response is None or ex.response.end_ns is None)
+
+
+def _goaway_text(g: tuple) -> str:
+    side, frame, _ts, last, code = g
+    err = "" if code == 0 else f" {error_name(code)}"
+    return f"{side} GOAWAY frame {frame} (last stream {last}{err})"
+
+
+def _reset_text(ex) -> str:
+    _side, frame, _ts, code = ex.reset
+    never = ": never processed, safe to retry" if code == REFUSED_STREAM else ""
+    return (
+        f"server RST_STREAM {error_name(code)} frame {frame} on stream {ex.stream_id} (request {ex.n}){never}"
+    )
+
+
 def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -> Close:
     """``close`` (the HTTP verdict on the connection) corrected by what only HTTP/2 frames tell."""
-    gone = goaway_before(info, None)
-    ev = close.evidence
-    if gone is not None:
-        side, frame, _ts, last, code = gone
-        err = "" if code == 0 else f" {error_name(code)}"
-        ev = (f"{side} GOAWAY frame {frame} (last stream {last}{err})", *ev)
-    stale = _after_goaway(info, exchanges)
+    gone, final, err = goaway_before(info, None), info.server_goaway, info.error_goaway
+    said = sorted({g for g in (gone, final, err) if g is not None}, key=lambda g: g[1])
+    refused = [ex for ex in exchanges if server_reset(ex)]
+    ev = (*map(_goaway_text, said), *close.evidence, *(_reset_text(ex) for ex in refused[:1]))
+    stale = _after_goaway(final, exchanges)
     if stale is not None:
-        ex, g = stale
-        req = ex.request
-        # Of the HTTP verdict's evidence only the FIN and RST frames still hold.
-        tcp = tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
-        return replace(
-            close, reason="stale-reuse", exchange=ex.n, evidence=(
-                f"server GOAWAY frame {g[1]} (last stream {g[3]})",
-                f"request {ex.n} on stream {ex.stream_id} frame {req.first_frame}, sent "
-                f"{fmt_s(req.start_ns - g[2])} after it", _unanswered(close), *tcp),
-            explanation=f"request {ex.n} (stream {ex.stream_id}, frame {req.first_frame}) was sent after "
-            f"the server's GOAWAY (last stream {g[3]}): the server will never process it (the keep-alive "
-            "race over HTTP/2; a client retries it on a new connection)",
-        )  # fmt: skip
-    if gone is not None and gone[4] != 0:
-        side, frame, _ts, last, code = gone
+        return _stale(close, stale, final, exchanges)
+    if err is not None:
+        side, frame, _ts, last, code = err
         return replace(
             close, reason="error-close", asked_by=side, evidence=ev,
             explanation=f"{side} sent GOAWAY {error_name(code)} (last stream {last}) in frame {frame}: "
@@ -89,62 +108,101 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
             close, reason="unknown", evidence=(*ev, info.note),
             explanation=f"{close.explanation}; but HTTP/2 frames stopped being readable ({info.note})",
         )  # fmt: skip
-    limit = _limit(gone, exchanges)
+    limit = _limit(final, exchanges)
     if limit is not None and close.reason in ("idle-timeout", *PROMPT_CLOSES):
         ex, resp = limit
         return replace(
             close, reason="request-limit", asked_by="server", exchange=ex.n,
-            evidence=(*ev[:1], f"response {ex.n} (stream {ex.stream_id}) frame {resp.frame}", *ev[1:]),
-            explanation=f"the server sent GOAWAY (last stream {gone[3]}) with response {ex.n}, every "
+            evidence=(*ev[: len(said)], f"response {ex.n} (stream {ex.stream_id}) frame {resp.frame}",
+                      *ev[len(said) :]),
+            explanation=f"the server sent GOAWAY (last stream {final[3]}) with response {ex.n}, every "
             f"stream answered, without idling: a per-connection request limit (or a graceful shutdown); "
-            f"{close.by} {'reset' if close.how == 'rst' else 'closed'} first",
+            f"{close.by} {_verb(close)} first",
         )  # fmt: skip
-    if gone is not None and close.reason in ("idle-timeout", *PROMPT_CLOSES):
+    if gone is not None and close.reason in PROMPT_CLOSES:  # GOAWAY is HTTP/2's 'Connection: close'
+        side, frame, _ts, last, _code = gone
+        return replace(
+            close, reason="connection-close", asked_by=side, evidence=ev,
+            explanation=f"{side} announced the close with GOAWAY (last stream {last}) in frame {frame}; "
+            f"{close.by} {_verb(close)}{_idle(close)}",
+        )  # fmt: skip
+    if gone is not None and close.reason == "idle-timeout":
         return replace(close, asked_by=gone[0], evidence=ev)
     if close.reason in PROMPT_CLOSES:  # HTTP/2 has no Connection header: its closing word is GOAWAY
-        return replace(close, explanation=close.explanation.replace("a header asking for it", "a GOAWAY"))
+        explanation = close.explanation.replace("a header asking for it", "a GOAWAY")
+        return replace(close, evidence=ev, explanation=explanation)
     return replace(close, evidence=ev)
 
 
 PROMPT_CLOSES = ("client-done", "unannounced-close")
 """Reasons of a prompt close no header asked for (over HTTP/2 a GOAWAY may explain it)."""
+REFUSED_STREAM = 7
+"""The RST_STREAM (and GOAWAY) error code of a stream the server never processed (RFC 9113, 8.7)."""
 
 
-def _limit(gone: tuple | None, exchanges) -> tuple | None:
-    """(last exchange, its response) when the server's GOAWAY (NO_ERROR) came with its last
+def _verb(close: Close) -> str:
+    return "reset" if close.how == "rst" else "closed"
+
+
+def _idle(close: Close) -> str:
+    return "" if close.idle_before_ns is None else f" after {fmt_s(close.idle_before_ns)} idle"
+
+
+def _limit(final: tuple | None, exchanges) -> tuple | None:
+    """(last exchange, its response) when the server's last GOAWAY (NO_ERROR) came with its last
     response, at least the second, every stream answered: nginx's ``keepalive_requests`` on
     HTTP/2 sends GOAWAY in the same flight as the Nth response (an idle timeout comes after a
     silence instead)."""
-    if gone is None or gone[0] != "server" or gone[4] != 0 or len(exchanges) < 2:
+    if final is None or final[4] != 0 or len(exchanges) < 2:
         return None
     last = exchanges[-1]
     resp = last.response
     if resp is None or resp.end_ns is None or any(e.response is None for e in exchanges):
         return None
-    if getattr(last, "stream_id", -1) != gone[3] or abs(gone[2] - resp.start_ns) > SERVER_IDLE_NS:
+    if getattr(last, "stream_id", -1) != final[3] or abs(final[2] - resp.start_ns) > SERVER_IDLE_NS:
         return None
     return last, resp
 
 
-def _unanswered(close: Close) -> str:
-    """What came back for a request after GOAWAY: nothing (nginx in lingering close reads and
-    drops it), or a reset once the server's socket was gone (the RST is in the evidence)."""
-    return (
-        "no response"
-        if close.rst_frames
-        else "no response and no reset (nginx keeps reading in lingering close)"
-    )
-
-
-def _after_goaway(info: Http2Info, exchanges) -> tuple | None:
-    """The first request the server could never process: on a stream above its GOAWAY's last
-    stream id, sent after the GOAWAY, unanswered."""
-    for g in info.goaway:
-        if g[0] != "server":
-            continue
-        for ex in exchanges:
-            req = ex.request
-            sid = getattr(ex, "stream_id", 0)
-            if req is not None and ex.response is None and sid > g[3] and req.start_ns >= g[2]:
-                return ex, g
+def _after_goaway(final: tuple | None, exchanges) -> Exchange | None:
+    """The first request the server could never process: on a stream above its (lowest) GOAWAY
+    last stream id, unanswered; one pass over the exchanges."""
+    if final is None:
+        return None
+    for ex in exchanges:
+        if ex.request is not None and ex.response is None and getattr(ex, "stream_id", 0) > final[3]:
+            return ex
     return None
+
+
+def _stale(close: Close, ex, g: tuple, exchanges) -> Close:
+    """The stale-reuse verdict on request ``ex``, above the last stream of the server's GOAWAY ``g``."""
+    req = ex.request
+    after = req.start_ns >= g[2]
+    when = f"sent {fmt_s(req.start_ns - g[2])} after it" if after else "sent before it reached the client"
+    # Of the HTTP verdict's evidence only the FIN and RST frames still hold.
+    tcp = tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
+    why = (f"was sent after the server's GOAWAY (last stream {g[3]}): the server will never process it (the "
+           "keep-alive race over HTTP/2; a client retries it on a new connection)") if after else (
+           f"crossed the server's GOAWAY (last stream {g[3]}, frame {g[1]}) on the wire: the server never "
+           "processed it (refused; RFC 9113 6.8 makes it safe to retry on a new connection)")  # fmt: skip
+    return replace(
+        close, reason="stale-reuse", exchange=ex.n, evidence=(
+            f"server GOAWAY frame {g[1]} (last stream {g[3]})",
+            f"request {ex.n} on stream {ex.stream_id} frame {req.first_frame}, {when}",
+            _unanswered(close, ex, exchanges), *tcp),
+        explanation=f"request {ex.n} (stream {ex.stream_id}, frame {req.first_frame}) {why}",
+    )  # fmt: skip
+
+
+def _unanswered(close: Close, ex, exchanges) -> str:
+    """What came back for a request above the GOAWAY's last stream: a reset of the stream, a
+    reset of the connection (its RST is in the evidence), or nothing (nginx in lingering close
+    reads and drops it: said only when the responses name nginx)."""
+    if server_reset(ex):
+        return _reset_text(ex)
+    if close.rst_frames:
+        return "no response"
+    nginx = any(e.resp >= 0 and (e.store.text(e.resp).software or "").lower().startswith("nginx")
+                for e in exchanges[:8])  # fmt: skip
+    return "no response and no reset" + (" (nginx keeps reading in lingering close)" if nginx else "")

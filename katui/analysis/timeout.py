@@ -90,6 +90,17 @@ def server_idle_close(c: Connection) -> bool:
         return False
     return cl.reason == "idle-timeout" or (
         cl.reason == "stale-reuse" and cl.how == "fin" and cl.idle_before_ns >= SERVER_IDLE_NS
+        and not _stream_in_flight(c)
+    )  # fmt: skip
+
+
+def _stream_in_flight(c: Connection) -> bool:
+    """HTTP/2: a stream the server's GOAWAY said it would process never got its response, so
+    the server closed with a request in flight, not idle (the stale request is above it)."""
+    g = c.http2.server_goaway if c.http2 is not None else None
+    return g is not None and any(
+        e.request is not None and e.response is None and getattr(e, "stream_id", 0) <= g[3]
+        for e in c.exchanges
     )
 
 

@@ -64,6 +64,15 @@ class CloseFacts:
     """Holes in the byte streams the capture never filled."""
     truncated_frames: int = 0
     """Frames cut by the snap length."""
+    decided_by: str | None = None
+    """The side that decided the close when that is not ``by`` (the first close_notify's or
+    GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
+    ``by``'s FIN or RST."""
+
+    @property
+    def decider(self) -> str | None:
+        """The side whose decision the verdict is about: ``decided_by``, else ``by``."""
+        return self.decided_by or self.by
 
 
 def decide_close(
@@ -172,7 +181,7 @@ def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
             return _close(
                 f, "upgrade",
                 f"101 Switching Protocols{proto} (frame {resp.frame}): after it the connection "
-                f"carried another protocol, and its close ({f.by} {_verb(f)}{_idle_txt(f)}) is the "
+                f"carried another protocol, and its close ({f.decider} {_verb(f)}{_idle_txt(f)}) is the "
                 "application's, not keep-alive",
                 (f"{_msg(resp, ex.n)} 101 Switching Protocols",), exchange=ex.n,
             )  # fmt: skip
@@ -187,7 +196,7 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
         waited = f" {fmt_s(f.idle_ns)} after the connection opened" if f.idle_ns is not None else ""
         return _close(
             f, "unused",
-            f"no request was sent: the {f.by} {_verb(f)} it{waited}; a pre-connect, TCP probe or "
+            f"no request was sent: the {f.decider} {_verb(f)} it{waited}; a pre-connect, TCP probe or "
             "health check, not a keep-alive close",
             ("the client sent no payload",),
         )  # fmt: skip
@@ -197,20 +206,20 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
     if f.http and blind:
         return _close(
             f, "unknown",
-            f"HTTP, but no request head could be read ({blind}); {f.by} {_verb(f)}{_idle_txt(f)}",
+            f"HTTP, but no request head could be read ({blind}); {f.decider} {_verb(f)}{_idle_txt(f)}",
             (blind,),
         )  # fmt: skip
     if not f.http:
         return _close(
             f, "not-http",
-            f"the payload is not HTTP/1.x; {f.by} {_verb(f)}{_idle_txt(f)}",
+            f"the payload is not HTTP/1.x; {f.decider} {_verb(f)}{_idle_txt(f)}",
             ("no HTTP/1.x request or status line in either direction",),
         )  # fmt: skip
     return None
 
 
 def _silence_decides(f: CloseFacts, idle_threshold_ns: int) -> bool:
-    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.by == "server" else idle_threshold_ns
+    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.decider == "server" else idle_threshold_ns
     return f.idle_ns is not None and f.idle_ns >= limit
 
 
@@ -236,11 +245,11 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
-        why = (": the client gave up or stopped, not keep-alive" if f.by == "client" else
+        why = (": the client gave up or stopped, not keep-alive" if f.decider == "client" else
                ": a request or processing timeout, not keep-alive")  # fmt: skip
         return _close(
             f, "request-timeout",
-            f"{f.by} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) had "
+            f"{f.decider} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) had "
             f"waited {fmt_s(wait)} for a response{why}",
             (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), wait_ns=wait, exchange=n,
         )  # fmt: skip
@@ -274,8 +283,8 @@ def _incomplete(f: CloseFacts, ex: Exchange, resp: HttpMessage | None) -> Close:
         ended = f"the server answered {resp.status} {resp.reason} (frame {resp.frame})".rstrip()
     else:
         wait = (f.ts_ns or 0) - req.start_ns
-        ended = f"the {f.by} {_verb(f)} the connection"
-    if f.by == "client" and resp is None:
+        ended = f"the {f.decider} {_verb(f)} the connection"
+    if f.decider == "client" and resp is None:
         text = f"the client sent {sent} and gave up after {fmt_s(wait)}"
     else:
         text = (f"the client sent {sent} and stalled; {wait_txt(wait)} {ended}: the server's "
@@ -294,7 +303,7 @@ def _stalled(f: CloseFacts, ex: Exchange):
     got = f"{f.server_bytes} bytes{body}"
     if f.client_zero_window_frame is not None and f.client_zero_window_ns >= resp.start_ns:
         wait = (f.ts_ns or 0) - f.client_zero_window_ns
-        if f.by == "server":
+        if f.decider == "server":
             if f.how == "rst":
                 then = f"the server reset the connection {wait_txt(wait)}: a send timeout"
             else:  # a FIN waits behind unsent data: it leaves when the window opens again
@@ -312,7 +321,7 @@ def _stalled(f: CloseFacts, ex: Exchange):
              f"the server sent {got}"),
             wait_ns=wait, exchange=ex.n,
         )  # fmt: skip
-    if f.by != "server":
+    if f.decider != "server":
         return None
     if _blind(f):
         return _close(
@@ -338,7 +347,7 @@ def _error(f: CloseFacts, exchanges, idle_threshold_ns):
     req = last.request
     if req is not None and req.wants_close and resp.status not in GATEWAY_ERRORS:
         return None  # the client asked for the close anyway: its request decides
-    prompt = f.by == "server" and f.idle_ns is not None and f.idle_ns < SERVER_IDLE_NS
+    prompt = f.decider == "server" and f.idle_ns is not None and f.idle_ns < SERVER_IDLE_NS
     if not (resp.wants_close or prompt):
         return None  # the connection stayed open after the error: what closed it came later
     said = " with 'Connection: close'" if resp.wants_close and resp.connection else ""
@@ -365,12 +374,12 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         if req.version == "HTTP/1.0" and "close" not in (req.connection or ""):
             return _close(
                 f, "http10",
-                f"HTTP/1.0 request {n} without keep-alive; {f.by} {_verb(f)}{_idle_txt(f)}",
+                f"HTTP/1.0 request {n} without keep-alive; {f.decider} {_verb(f)}{_idle_txt(f)}",
                 ev, asked_by="client", exchange=n,
             )  # fmt: skip
         return _close(
             f, "connection-close",
-            f"client sent 'Connection: close' in request {n}; {f.by} {_verb(f)}{_idle_txt(f)}",
+            f"client sent 'Connection: close' in request {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
             ev, asked_by="client", exchange=n,
         )  # fmt: skip
     if resp is None or not resp.wants_close:
@@ -385,13 +394,13 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         return _close(
             f, "request-limit",
             f"the server said 'Connection: close' on response {n} after keeping the connection "
-            f"for {plural(n - 1, 'request')}: a per-connection request limit; {f.by} "
+            f"for {plural(n - 1, 'request')}: a per-connection request limit; {f.decider} "
             f"{_verb(f)} first",
             ev, asked_by="server", exchange=n,
         )  # fmt: skip
     return _close(
         f, "connection-close",
-        f"server sent {said} in response {n}; {f.by} {_verb(f)}{_idle_txt(f)}",
+        f"server sent {said} in response {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
         ev, asked_by="server", exchange=n,
     )  # fmt: skip
 
@@ -400,7 +409,7 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     """Closed after a silence with everything answered: an idle timeout (FIN or RST)."""
     if f.idle_ns is None:
         return None
-    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.by == "server" else idle_threshold_ns
+    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.decider == "server" else idle_threshold_ns
     if f.idle_ns < limit:
         return None
     last = _last_request(exchanges)
@@ -410,9 +419,9 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     blind = _blind(f)
     if blind:
         ev.append(f"({blind}: headers may be incomplete, the silence is not)")
-    whose = IDLE_CLOSE_WHY["server" if f.by == "server" else "client"]
+    whose = IDLE_CLOSE_WHY["server" if f.decider == "server" else "client"]
     how = " with a reset" if f.how == "rst" else ""
-    return _close(f, "idle-timeout", f"{f.by} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
+    return _close(f, "idle-timeout", f"{f.decider} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
 
 
 def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
@@ -421,18 +430,18 @@ def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
     if blind and f.http:
         return _close(
             f, "unknown",
-            f"{f.by} {_verb(f)}{_idle_txt(f)}; whether a header asked for it cannot be known: "
+            f"{f.decider} {_verb(f)}{_idle_txt(f)}; whether a header asked for it cannot be known: "
             f"{blind}",
             (blind,),
         )  # fmt: skip
     last = _last_request(exchanges)
     ev = (f"last {_msg(last.response, last.n)}",) if last is not None and last.response else ()
     if f.how == "rst":
-        return _close(f, "reset", f"{f.by} reset the connection{_idle_txt(f)}", ev)
+        return _close(f, "reset", f"{f.decider} reset the connection{_idle_txt(f)}", ev)
     # Said by who closed: a client that closes right after its last response was done (a tool
     # exiting, a pool or session closed); a server doing it closed unannounced.
-    reason = "client-done" if f.by == "client" else "unannounced-close"
-    return _close(f, reason, f"{f.by} closed{_idle_txt(f)} without a header asking for it", ev)
+    reason = "client-done" if f.decider == "client" else "unannounced-close"
+    return _close(f, reason, f"{f.decider} closed{_idle_txt(f)} without a header asking for it", ev)
 
 
 def _last_request(exchanges) -> Exchange | None:

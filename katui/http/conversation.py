@@ -19,7 +19,10 @@ SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked
 HEAD_ONLY = -2
 """``Exchange.req`` at or below this: only the head of request ``HEAD_ONLY - req`` was seen."""
 
-_HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.",)
+_HTTP_STARTS = tuple(m + b" " for m in METHODS) + (b"HTTP/1.", b"PRI * HTTP/2.0")
+"""What a request or status line starts with; the HTTP/2 connection preface is shaped like a
+request line, so a client segment of 1-7 of its bytes waits for the next one too (``try_other``
+then sees the joined bytes)."""
 
 
 def _could_start_http(data: bytes) -> bool:
@@ -176,11 +179,13 @@ class HttpConversation:
         if prefix is not None:
             head = prefix + head
             sn[_PREFIX + d] = None
-        elif self.try_other is not None and not (sn[0] or sn[1]):
+        if self.try_other is not None and not (sn[0] or sn[1]):
             other = self.try_other(head, sn[_MIDSTREAM])
             if other is not None:
                 self.other = other
                 self.sniff = _DECIDED
+                for pn, pts, pof, plen in sn[_AT + d]:  # the short segments it was joined from
+                    other.data(d, buf, pof, pof + plen, pn, pts)
                 return None
         if looks_like_request(head) or looks_like_response(head):
             is_req = looks_like_request(head)

@@ -52,7 +52,7 @@ MAX_TABLE = 1 << 20
 class H2Exchange(Exchange):
     """An exchange on one HTTP/2 stream."""
 
-    __slots__ = ("stream_id", "concurrent")
+    __slots__ = ("stream_id", "concurrent", "reset")
 
     def __init__(self, store: MessageStore, stream_id: int) -> None:
         super().__init__(store)
@@ -60,6 +60,9 @@ class H2Exchange(Exchange):
         """The HTTP/2 stream identifier."""
         self.concurrent = False
         """True when the request was sent while another stream of the connection was open."""
+        self.reset: tuple[int, int, int, int] | None = None
+        """(side, frame, ts ns, error code) of the first RST_STREAM that ended the stream; the
+        side is a direction until the conversation is oriented, then 0 = client, 1 = server."""
 
 
 class H2Conversation:
@@ -69,20 +72,23 @@ class H2Conversation:
     :meth:`oriented`, then 0); None until one did.
     """
 
-    __slots__ = ("store", "client", "readers", "preface", "decoders", "streams", "live", "exchanges",
-                 "block", "facts", "cleartext")  # fmt: skip
+    __slots__ = ("store", "client", "readers", "preface", "decoders", "streams", "exchanges",
+                 "block", "facts", "cleartext", "first_open")  # fmt: skip
 
     def __init__(self, store: MessageStore, client: int | None = None, cleartext: bool = False) -> None:
         self.store = store
         """The capture's messages (requests and responses add rows)."""
         self.client = client
-        self.readers = (FrameReader(), FrameReader())
+        self.readers: list[FrameReader | None] = [FrameReader(), FrameReader()]
+        """Per direction, its frame reader (None once the direction ended)."""
         self.preface = [0, 0]
         """Preface bytes matched per direction (-1: not a preface: the server's side)."""
-        self.decoders = (Decoder(MAX_HEADER_LIST), Decoder(MAX_HEADER_LIST))
+        self.decoders: list[Decoder | None] = [None, None]
+        """Per direction, the HPACK decoder of its header blocks, made when first needed (a
+        connection that never sends a header block costs no table); None again once it ended."""
         self.streams: dict[int, H2Exchange] = {}
-        self.live: set[int] = set()
-        """Streams that were open when last looked at (see :meth:`_open`)."""
+        self.first_open = 0
+        """Index in ``exchanges`` before which every stream was found closed (see :meth:`_open`)."""
         self.exchanges: list[H2Exchange] = []
         """One per client stream, in the order they were opened."""
         self.block: list = [None, None]
@@ -97,6 +103,8 @@ class H2Conversation:
 
     def data(self, d: int, buf, start: int, end: int, frame: int, ts: int) -> None:
         """Bytes ``buf[start:end]`` continue direction ``d``."""
+        if self.readers[d] is None:
+            return  # after the direction's FIN
         data = memoryview(buf)[start:end]
         matched = self.preface[d]
         if matched >= 0 and matched < len(PREFACE):
@@ -117,12 +125,15 @@ class H2Conversation:
 
     def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
         """Bytes of direction ``d`` were lost: its frames (and HPACK state) cannot be followed."""
-        if not self.readers[d].lost:
+        if self.readers[d] is not None and not self.readers[d].lost:
             self.readers[d].gap()
             self.facts.stop(f"{nbytes} bytes lost in frame {frame}: HTTP/2 frames after it are unknown")
 
     def close(self, d: int, frame: int, ts: int) -> None:
-        """Direction ``d`` ended (messages left open stay incomplete)."""
+        """Direction ``d`` ended (messages left open stay incomplete): its reader and HPACK
+        table are dropped at once (tens of thousands of connections of a capture stay tracked
+        until its end; each pair of tables costs kilobytes)."""
+        self.readers[d] = self.decoders[d] = None
 
     def client_direction(self) -> int | None:
         """The direction that sent the connection preface."""
@@ -132,6 +143,9 @@ class H2Conversation:
         """tcp/ decided direction ``client`` is the client's."""
         if client:
             self.facts.swap()
+            for ex in self.exchanges:
+                if ex.reset is not None:
+                    ex.reset = (1 - ex.reset[0], *ex.reset[1:])
         if self.client is not None:  # None: no preface was seen, this is not HTTP/2
             self.client = 0
 
@@ -146,11 +160,14 @@ class H2Conversation:
         return self.facts.broken
 
     def release(self) -> None:
-        """Drop the working state once frozen."""
+        """Drop the working state once frozen: tens of thousands of connections each keeping
+        two HPACK tables and frame readers would double the memory of a big capture."""
         self.streams = {}
-        self.live = set()
         self.exchanges = []
         self.block = [None, None]
+        self.readers = [None, None]
+        self.decoders = [None, None]
+        self.facts.release()
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -170,12 +187,13 @@ class H2Conversation:
             self._continuation(d, f)
         elif t == RST_STREAM:
             ex = self.streams.get(f.stream)
-            if facts.frame(d, f) is not None and ex is not None:
+            if facts.frame(d, f) is not None and ex is not None and ex.reset is None:
+                ex.reset = (d, f.end_frame, f.end_ts, int.from_bytes(f.payload, "big"))
                 self._abandon(ex)
         elif t in (SETTINGS, PING, GOAWAY):
             table = facts.frame(d, f)
             if table is not None:  # the sender's SETTINGS_HEADER_TABLE_SIZE bounds its peer's
-                self.decoders[1 - d].max_allowed_table_size = min(table, MAX_TABLE)
+                self._decoder(1 - d).max_allowed_table_size = min(table, MAX_TABLE)
 
     def _data(self, d: int, f: Frame) -> None:
         ex = self.streams.get(f.stream)
@@ -237,6 +255,13 @@ class H2Conversation:
         if f.flags & END_HEADERS:
             self._decode(d, f)
 
+    def _decoder(self, d: int) -> Decoder:
+        """The HPACK decoder of direction ``d``."""
+        decoder = self.decoders[d]
+        if decoder is None:
+            decoder = self.decoders[d] = Decoder(MAX_HEADER_LIST)
+        return decoder
+
     def _broken(self, d: int, f: Frame, why: str) -> None:
         """The HPACK state of direction ``d`` is lost: no header of it can be read any more."""
         self.block[d] = None
@@ -249,7 +274,7 @@ class H2Conversation:
         if self.facts.broken is not None:
             return
         try:
-            headers = self.decoders[d].decode(bytes(block), raw=True)
+            headers = self._decoder(d).decode(bytes(block), raw=True)
         except (HPACKError, ValueError, IndexError, OverflowError, TypeError) as exc:
             self._broken(d, last, f"undecodable HPACK ({type(exc).__name__})")
             return
@@ -293,20 +318,22 @@ class H2Conversation:
 
     def _open(self, stream: int, first: Frame) -> H2Exchange:
         ex = H2Exchange(self.store, stream)
-        live, streams = self.live, self.streams
-        # Streams ended since the last open leave the set here, once each: a connection with
-        # thousands of streams costs the streams open at a time, not all of them.
-        for sid in [s for s in live if not self._is_open(streams[s])]:
-            live.discard(sid)
-        ex.concurrent = bool(live)
-        live.add(stream)
-        streams[stream] = ex
+        # The first stream still open is looked for from where the last look stopped: each
+        # stream is passed once, and one open stream is enough to make this one concurrent
+        # (those behind it are not looked at), so thousands of streams never answered cost
+        # linear time, not quadratic.
+        exchanges, i = self.exchanges, self.first_open
+        while i < len(exchanges) and not self._is_open(exchanges[i]):
+            i += 1
+        self.first_open = i
+        ex.concurrent = i < len(exchanges)
+        self.streams[stream] = ex
         self.exchanges.append(ex)
         return ex
 
     def _is_open(self, ex: H2Exchange) -> bool:
         """Stream ``ex`` is open: not reset, and its request or response not yet complete."""
-        if ex.stream_id in self.facts.reset:
+        if ex.reset is not None:
             return False
         end = self.store.end_ns
         return ex.resp < 0 or end(ex.resp) is None or (ex.req >= 0 and end(ex.req) is None)

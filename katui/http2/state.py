@@ -11,6 +11,8 @@ from katui.http2.frames import ACK, GOAWAY, PING, PUSH_PROMISE, RST_STREAM, SETT
 
 MAX_LABELS = 64
 """Ladder labels kept per connection (a PING flood is counted, not labelled)."""
+MAX_EVENTS = 64
+"""GOAWAY and RST_STREAM frames listed per connection (the first ones; a flood is counted)."""
 SETTING_NAMES = {1: "header_table_size", 2: "enable_push", 3: "max_concurrent_streams",
                  4: "initial_window_size", 5: "max_frame_size", 6: "max_header_list_size"}  # fmt: skip
 """SETTINGS parameters by identifier (RFC 9113, 6.5.2)."""
@@ -19,8 +21,8 @@ SETTING_NAMES = {1: "header_table_size", 2: "enable_push", 3: "max_concurrent_st
 class H2Facts:
     """Counters and events of one HTTP/2 connection (plain data: the model copies what it keeps)."""
 
-    __slots__ = ("settings", "values", "pings", "pushes", "goaways", "rsts", "reset", "labels",
-                 "activity", "body", "broken")  # fmt: skip
+    __slots__ = ("settings", "values", "pings", "pushes", "goaways", "rsts", "counts", "final",
+                 "error", "labels", "activity", "body", "broken")  # fmt: skip
 
     def __init__(self) -> None:
         self.settings = [0, 0]
@@ -32,11 +34,16 @@ class H2Facts:
         self.pushes = 0
         """PUSH_PROMISE frames (server push)."""
         self.goaways: list[tuple] = []
-        """(side, frame, ts, last stream id, error code) per GOAWAY."""
+        """(side, frame, ts, last stream id, error code) of the first :data:`MAX_EVENTS` GOAWAYs."""
         self.rsts: list[tuple] = []
-        """(side, frame, stream, error code) per RST_STREAM."""
-        self.reset: set[int] = set()
-        """Streams ended by RST_STREAM."""
+        """(side, frame, stream, error code) of the first :data:`MAX_EVENTS` RST_STREAMs."""
+        self.counts = [0, 0]
+        """GOAWAY and RST_STREAM frames read, all of them."""
+        self.final: list[tuple | None] = [None, None]
+        """Per side, its GOAWAY with the lowest last stream id (the first with it): a graceful
+        shutdown sends 2^31-1 first, then the real last stream (RFC 9113, 6.8)."""
+        self.error: tuple | None = None
+        """The first GOAWAY with an error code."""
         self.labels: list[tuple[int, str]] = []
         """(frame, text) for the ladder."""
         self.activity = array("q")
@@ -85,13 +92,21 @@ class H2Facts:
         elif t == GOAWAY and p is not None and len(p) >= 8:
             last = int.from_bytes(p[:4], "big") & 0x7FFFFFFF
             code = int.from_bytes(p[4:8], "big")
-            self.goaways.append((d, f.end_frame, f.end_ts, last, code))
+            g = (d, f.end_frame, f.end_ts, last, code)
+            self.counts[0] += 1
+            if len(self.goaways) < MAX_EVENTS:
+                self.goaways.append(g)
+            if self.final[d] is None or last < self.final[d][3]:
+                self.final[d] = g
+            if code and self.error is None:
+                self.error = g
             err = "" if code == 0 else f" {error_name(code)}"
             self.label(f.end_frame, f"GOAWAY last={last}{err}")
         elif t == RST_STREAM and p is not None and len(p) == 4 and f.stream:
             code = int.from_bytes(p, "big")
-            self.rsts.append((d, f.end_frame, f.stream, code))
-            self.reset.add(f.stream)
+            self.counts[1] += 1
+            if len(self.rsts) < MAX_EVENTS:
+                self.rsts.append((d, f.end_frame, f.stream, code))
             self.label(f.end_frame, f"RST_STREAM s={f.stream} {error_name(code)}")
             return f.stream
         return None
@@ -103,6 +118,14 @@ class H2Facts:
         self.pings.reverse()
         self.goaways = [(1 - g[0], *g[1:]) for g in self.goaways]
         self.rsts = [(1 - r[0], *r[1:]) for r in self.rsts]
+        self.final = [None if g is None else (1 - g[0], *g[1:]) for g in reversed(self.final)]
+        if self.error is not None:
+            self.error = (1 - self.error[0], *self.error[1:])
+
+    def release(self) -> None:
+        """Drop what only the analysis needed (the model copied the rest)."""
+        self.activity = array("q")
+        self.body = {}
 
     def last_active(self, before_ns: int) -> int | None:
         """End of the last frame other than a GOAWAY at or before ``before_ns``."""

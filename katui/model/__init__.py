@@ -52,7 +52,8 @@ NOTE_KEEPALIVE = 0x10
 
 CLOSE_REASONS = {
     "idle-timeout": "closed after sitting idle (keep-alive idle timeout), with FIN or RST",
-    "connection-close": "a 'Connection: close' header asked for the close (asked_by says whose)",
+    "connection-close": "a 'Connection: close' header (over HTTP/2 a GOAWAY) asked for the close "
+    "(asked_by says whose)",
     "http10": "HTTP/1.0 without keep-alive: one request per connection",
     "request-limit": "the server's per-connection request limit was reached",
     "error-close": "the server closed after an error response (the status is named)",
@@ -235,7 +236,8 @@ class Http2Info:
     cleartext: bool
     """h2c: HTTP/2 with prior knowledge on a plain TCP connection."""
     streams: int
-    """Streams the client opened (one exchange each)."""
+    """Streams with an exchange: each the client opened, and each client-numbered (odd) stream
+    the server answered on whose request was not captured."""
     settings: tuple[int, int]
     """SETTINGS frames (acknowledgements not counted) sent by the client, by the server."""
     client_settings: tuple[tuple[str, int], ...]
@@ -245,15 +247,24 @@ class Http2Info:
     pings: tuple[int, int]
     """PING frames (acknowledgements not counted) sent by the client, by the server."""
     goaway: tuple[tuple[str, int, int, int, int], ...]
-    """(side, frame, ts ns, last stream id, error code) per GOAWAY, in order."""
+    """(side, frame, ts ns, last stream id, error code) per GOAWAY, in order: the first 64."""
     rst_streams: tuple[tuple[str, int, int, int], ...]
-    """(side, frame, stream id, error code) per RST_STREAM, in order."""
+    """(side, frame, stream id, error code) per RST_STREAM, in order: the first 64."""
     push_promises: int = 0
     """PUSH_PROMISE frames (server push)."""
     note: str | None = None
     """Why frames or headers stopped being read (a hole, undecodable HPACK), or None."""
     labels: tuple[tuple[int, str], ...] = ()
     """(frame, text) for the ladder: SETTINGS, PING, GOAWAY, RST_STREAM (escape the text)."""
+    goaway_count: int = 0
+    """GOAWAY frames read, all of them (``goaway`` lists the first ones)."""
+    rst_stream_count: int = 0
+    """RST_STREAM frames read, all of them."""
+    server_goaway: tuple[str, int, int, int, int] | None = None
+    """The server's GOAWAY with the lowest last stream id (the first with it), listed or not:
+    the one that says which streams it will never process."""
+    error_goaway: tuple[str, int, int, int, int] | None = None
+    """The first GOAWAY with an error code, listed or not."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,10 @@ def tls_summary(t: TlsInfo) -> str:
     return " · ".join(parts)
 
 
+GOAWAYS_SHOWN = 4
+"""GOAWAY frames named in the one-line HTTP/2 summary (a graceful shutdown sends two)."""
+
+
 def http2_summary(h: Http2Info) -> str:
     """One line of an HTTP/2 connection's frame facts, e.g. ``HTTP/2 · 3 streams · SETTINGS
     client 1, server 1 · PING client 1 · GOAWAY server last=5 PROTOCOL_ERROR (frame 24)``."""
@@ -165,12 +169,17 @@ def http2_summary(h: Http2Info) -> str:
     parts.append(f"SETTINGS client {h.settings[0]}, server {h.settings[1]}")
     if any(h.pings):
         parts.append(f"PING client {h.pings[0]}, server {h.pings[1]}")
-    for side, frame, _ts, last, code in h.goaway:
+    for side, frame, _ts, last, code in h.goaway[:GOAWAYS_SHOWN]:
         err = "" if code == 0 else f" {error_name(code)}"
         parts.append(f"GOAWAY {side} last={last}{err} (frame {frame})")
+    if h.goaway_count > GOAWAYS_SHOWN:  # a flood: the first few, then how many in all
+        parts.append(f"{h.goaway_count} GOAWAY in all")
     if h.rst_streams:
         by = Counter(r[0] for r in h.rst_streams)
-        parts.append("RST_STREAM " + ", ".join(f"{side} {n}" for side, n in sorted(by.items())))
+        listed = ", ".join(f"{side} {n}" for side, n in sorted(by.items()))
+        more = len(h.rst_streams) < h.rst_stream_count
+        parts.append(f"RST_STREAM {h.rst_stream_count} (first {len(h.rst_streams)}: {listed})" if more
+                     else f"RST_STREAM {listed}")  # fmt: skip
     if h.push_promises:
         parts.append(plural(h.push_promises, "PUSH_PROMISE"))
     if h.note:

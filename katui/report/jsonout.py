@@ -186,6 +186,8 @@ def _http2(a: Analysis, h: Http2Info) -> dict:
             {"by": by, "frame": frame, "stream_id": sid, "error": error_name(code)}
             for by, frame, sid, code in h.rst_streams
         ],
+        "goaway_count": h.goaway_count,
+        "rst_stream_count": h.rst_stream_count,
         "push_promises": h.push_promises,
         "note": h.note,
     }

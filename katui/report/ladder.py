@@ -156,9 +156,28 @@ def http_labels(conn: Connection) -> dict[int, str]:
     return {frame: " | ".join(texts) for frame, texts in labels.items()}
 
 
-def _stale_frames(conn: Connection) -> set[int]:
+def _stale_requests(conn: Connection) -> set[int]:
+    """Numbers of the requests a stale reuse is about. Over HTTP/2 an unanswered stream may
+    just be slow: only those above the last stream of the server's GOAWAY were never processed
+    (others may share their frame)."""
     if conn.close.reason != "stale-reuse":
         return set()
+    if conn.http2 is None:
+        frames = _stale_frames(conn)
+        return {ex.n for ex in conn.exchanges if ex.request is not None and ex.request.first_frame in frames}
+    g = conn.http2.server_goaway
+    last = g[3] if g is not None else 1 << 31
+    return {ex.n for ex in conn.exchanges
+            if ex.request is not None and ex.response is None and ex.stream_id > last}  # fmt: skip
+
+
+def _stale_frames(conn: Connection) -> set[int]:
+    """The request frames (and RSTs) of a stale reuse, drawn as the problem."""
+    if conn.close.reason != "stale-reuse":
+        return set()
+    if conn.http2 is not None:
+        stale = _stale_requests(conn)
+        return {ex.request.first_frame for ex in conn.exchanges if ex.n in stale} | set(conn.close.rst_frames)
     last = conn.exchanges[-1] if conn.exchanges else None
     stale = {f for ex in conn.exchanges if ex.request is not None and ex.response is None
              for f in (ex.request.first_frame,)}  # fmt: skip
@@ -174,6 +193,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     flags = analysis.table.flags
     requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
+    stale_requests = _stale_requests(conn) if stale else set()
     if idle is None:
         idle = idle_gaps(analysis, conn, gap_ns)
     gaps = {g.before_frame: g for g in idle}
@@ -193,8 +213,8 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.extend(_request_note(ex, frame, frame in stale) for ex in requests[frame]
-                        if _worth_a_row(ex, frame in stale, gap is not None))  # fmt: skip
+            rows.extend(_request_note(ex, frame, ex.n in stale_requests) for ex in requests[frame]
+                        if _worth_a_row(ex, ex.n in stale_requests, gap is not None))  # fmt: skip
         if frame == conn.close.frame:
             rows.append(_close_note(conn, frame))
         elif f & FIN and conn.close.how == "fin" and not answered and frame > conn.close.frame:
@@ -232,6 +252,9 @@ def _handshake_text(analysis, conn: Connection) -> str:
 
 
 def _request_note(ex, frame: int, stale: bool) -> Note:
+    if stale and getattr(ex, "stream_id", None) is not None:
+        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
+                    "GOAWAY's last stream", frame, True)  # fmt: skip
     if stale:
         return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
                     "server had closed", frame, True)  # fmt: skip
@@ -256,7 +279,10 @@ def _close_note(conn: Connection, frame: int) -> Note:
     mark = "✖ PROBLEM " if problem else ""
     what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
     text = f"{mark}{what.format(close.by)} ({close.reason})"
-    if close.reason == "stale-reuse" and close.how == "fin":
+    if close.reason == "stale-reuse" and conn.http2 is not None:
+        which = f"request {close.exchange}" if close.exchange else "a request"
+        text = f"{what.format(close.by)}; {which} was never processed (stale-reuse)"
+    elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
     return Note("section", text, frame, problem)

@@ -106,7 +106,7 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
             )
         out.append(
             f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
-            f"resp frame {str(resp.frame if resp else '-'):>7}  "
+            f"resp frame {str((resp.frame or resp.first_frame) if resp else '-'):>7}  "
             f"{safe_text(req.label) if req else '(request not captured)'}  ->  "
             f"{safe_text(resp.label) if resp else 'no response'}{reuse}"
         )

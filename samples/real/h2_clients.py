@@ -97,17 +97,23 @@ def _get(conn, stream: int, path: str, port: int) -> None:
     conn.send_headers(stream, headers, end_stream=True)
 
 
-def _read_until(sock, conn, want_end: int, limit_s: float = 3.0) -> list:
-    """Events until stream ``want_end`` ended (or the peer closed, or ``limit_s`` passed)."""
-    events = []
+def _chunks(sock, limit_s: float):
+    """What ``sock`` receives until the peer closes or ``limit_s`` passed."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         try:
             data = sock.recv(65536)
         except (TimeoutError, ssl.SSLError, OSError):
-            break
+            return
         if not data:
-            break
+            return
+        yield data
+
+
+def _read_until(sock, conn, want_end: int, limit_s: float = 3.0) -> list:
+    """Events until stream ``want_end`` ended (or the peer closed, or ``limit_s`` passed)."""
+    events = []
+    for data in _chunks(sock, limit_s):
         for ev in conn.receive_data(data):
             events.append(ev)
             if type(ev).__name__ == "StreamEnded" and ev.stream_id == want_end:
@@ -154,6 +160,22 @@ def bad_frame(port: int) -> None:
     sock.close()
 
 
+def limit_burst(port: int) -> None:
+    """Raw h2 client against ``keepalive_requests 3``: five requests (streams 1-9) in one write,
+    as a client with a full pool of work does; nginx processes three, sends GOAWAY naming the
+    last of them and skips the HEADERS of the rest (no response, no RST_STREAM): those were
+    never processed and are safe to retry (RFC 9113, 6.8). Reads until nginx closes (at most
+    3 s)."""
+    sock, conn = _raw(port)
+    for i in range(5):
+        _get(conn, 1 + 2 * i, f"/burst-{i + 1}", port)
+    sock.sendall(conn.data_to_send())
+    # The h2 package refuses HEADERS after a GOAWAY (nginx sends GOAWAY first, then the three
+    # responses): read the bytes without it until nginx closes.
+    print(f"{sum(map(len, _chunks(sock, 3.0)))} bytes until nginx closed")
+    sock.close()
+
+
 def h2c_httpx(port: int) -> None:
     """Cleartext HTTP/2 with prior knowledge (no TLS): httpx.Client(http1=False, http2=True) on
     http://, three requests 0.2 s apart on one connection. (curl 7.88's --http2-prior-knowledge
@@ -175,6 +197,7 @@ SCENARIOS = {
     "h2c-httpx": h2c_httpx,
     "curl-parallel": curl_parallel,
     "limit": limit,
+    "limit-burst": limit_burst,
 }
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 # For each scenario: a private nginx 1.22 on 127.0.0.1:PORT (ports 9701-9749) with `listen ...
 # ssl http2` (or plain `http2`: h2c with prior knowledge), a self-signed certificate made here,
 # and `keepalive_timeout 1s` (nginx's HTTP/2 idle timeout since 1.19.7; `limit` adds
-# `keepalive_requests 3`, its HTTP/2 request limit since 1.19.7); tcpdump on loopback for
+# `keepalive_requests 3`, its HTTP/2 request limit since 1.19.7, and so does `limit-burst`, five
+# requests in one flight); tcpdump on loopback for
 # that port; the client from h2_clients.py; then everything started here is stopped by its PID
 # (samples/scripts/capture.sh: other nginx instances may run on this machine).
 #
@@ -81,10 +82,10 @@ cleanup() {
 trap cleanup EXIT
 
 declare -A PORT=([curl-multi]=9701 [httpx-idle]=9702 [stale]=9703 [bad-frame]=9704 [h2c-httpx]=9705
-                 [curl-parallel]=9706 [limit]=9707)
+                 [curl-parallel]=9706 [limit]=9707 [limit-burst]=9720)
 declare -A LISTEN=([h2c-httpx]=http2)
-declare -A EXTRA=([limit]='keepalive_requests 3;')
-ALL=(curl-multi httpx-idle stale bad-frame h2c-httpx curl-parallel limit)
+declare -A EXTRA=([limit]='keepalive_requests 3;' [limit-burst]='keepalive_requests 3;')
+ALL=(curl-multi httpx-idle stale bad-frame h2c-httpx curl-parallel limit limit-burst)
 
 for tool in nginx tcpdump openssl curl tshark; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

@@ -162,22 +162,28 @@ def _request_limit(conns, by_server):
 
 def _connection_close(conns, by_server):
     out = []
-    for side in ("client", "server"):
-        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side]
+    # Over HTTP/2 the word that asked for the close is a GOAWAY, not a header.
+    for side, h2 in (("client", False), ("server", False), ("client", True), ("server", True)):
+        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side
+               and (c.http2 is not None) == h2]  # fmt: skip
+        said = "GOAWAY" if h2 else "'Connection: close'"
         for server, cs in by_server_of(hit).items():
             single = sum(1 for c in cs if c.requests <= 1)
             if side == "client":
-                advice = ("If this client should reuse connections, drop 'Connection: close' from "
+                advice = ("If this client should reuse connections, keep them open (GOAWAY is sent "
+                          "by a client that is done: a tool exiting, a session closed)." if h2 else
+                          "If this client should reuse connections, drop 'Connection: close' from "
                           "its requests (health checkers send it on purpose).")  # fmt: skip
             else:
                 sw = server_software([c for c in conns if c.server == server])
                 off = setting_phrase(sw, "keep-alive-off", "its keep-alive settings")
-                advice = (f"The server answered with 'Connection: close': keep-alive is off or "
-                          f"limited there ({off}).")  # fmt: skip
+                down = ", or it was shutting down" if h2 else ""
+                advice = (f"The server answered with {said}: keep-alive is off or limited "
+                          f"there{down} ({off}).")  # fmt: skip
             out.append(grouped_finding(
                 "connection-close", "info", cs,
                 f"{plural(len(cs), 'connection')} to {server} ended because the {side} sent "
-                f"'Connection: close' ({single} after a single request)", advice, server,
+                f"{said} ({single} after a single request)", advice, server,
             ))  # fmt: skip
     return out
 

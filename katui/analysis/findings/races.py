@@ -16,6 +16,7 @@ from katui.analysis.findings.common import (
     safe_idle_s,
     server_words,
 )
+from katui.analysis.h2close import server_reset
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
 from katui.analysis.timeout import server_name
@@ -47,11 +48,17 @@ def _stale(conns, by_server):
             fronts = _sealed_fronts(conns, cs)
             # HTTP/2: a request sent after the server's GOAWAY may get no reset at all (nginx
             # keeps reading in lingering close): say what the capture shows.
-            got = (
-                "got a reset"
-                if any(c.close.rst_frames for c in cs)
-                else "got no response and no reset (sent after the server's HTTP/2 GOAWAY)"
-            )
+            when = "sent after" if all(_sent_after_goaway(c) for c in cs) else "above the last stream of"
+            if any(c.close.rst_frames for c in cs):
+                got = "got a reset"
+            elif all(server_reset(_stale_exchange(c)) for c in cs):
+                got = f"was refused with an RST_STREAM ({when} the server's HTTP/2 GOAWAY)"
+            else:
+                got = f"got no response and no reset ({when} the server's HTTP/2 GOAWAY)"
+            if not any(_sent_after_goaway(c) for c in cs):  # they crossed a GOAWAY: not idle
+                advice = ("Retry requests above a GOAWAY's last stream on a new connection (RFC "
+                          "9113 6.8: never processed, so safe to retry even when not idempotent); "
+                          "the server closed for a request limit or a shutdown, not idle.")  # fmt: skip
             out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and {got}, "
@@ -235,3 +242,19 @@ def _group_races(proxied: ProxyReport) -> dict:
     for r in proxied.races:
         groups[(r.upstream_server, r.outcome)].append(r)
     return groups
+
+
+def _sent_after_goaway(c) -> bool:
+    """The stale request of HTTP/2 connection ``c`` left after the server's GOAWAY (one sent
+    before it, above its last stream, crossed it on the wire). True off HTTP/2."""
+    g = c.http2.server_goaway if c.http2 is not None else None
+    ex = _stale_exchange(c)
+    if g is None or ex is None or ex.request is None:
+        return True
+    return ex.request.start_ns >= g[2]
+
+
+def _stale_exchange(c):
+    """The exchange the close verdict of ``c`` is about, if any."""
+    n = c.close.exchange
+    return c.exchanges[n - 1] if n and n <= len(c.exchanges) else None
