@@ -35,19 +35,10 @@ start_nginx() {
     local conf="$WORK/nginx-$port.conf"
     rm -f "$WORK/error.log"
     cat >"$conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
+$(nginx_main "$WORK/nginx.pid")
 http {
     access_log off;
-    default_type text/plain;
-    client_body_temp_path $WORK/tmp-body;
-    proxy_temp_path       $WORK/tmp-proxy;
-    fastcgi_temp_path     $WORK/tmp-fastcgi;
-    uwsgi_temp_path       $WORK/tmp-uwsgi;
-    scgi_temp_path        $WORK/tmp-scgi;
+    $(nginx_temp_paths)
     $http_extra
     server {
         listen 127.0.0.1:$port;
@@ -58,12 +49,7 @@ CONF
     run_nginx "$conf" "$port"
 }
 
-cleanup() {
-    stop_capture
-    stop_nginx
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap capture_cleanup EXIT
 
 # ------------------------------------------------------------- scenario ----
 # run_scenario NAME PORT HTTP_DIRECTIVES SERVER_DIRECTIVES

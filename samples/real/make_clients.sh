@@ -39,23 +39,14 @@ start_nginx() {
     local port=$1 http_extra=$2 server_body=$3
     local conf="$SDIR/nginx.conf"
     cat >"$conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $SDIR/nginx.pid;
-error_log $SDIR/error.log info;
-events { worker_connections 64; }
+$(WORK=$SDIR nginx_main "$SDIR/nginx.pid")
 http {
     log_format ka '\$remote_addr:\$remote_port msec=\$msec conn=\$connection '
                   'conn_reqs=\$connection_requests "\$request" \$status '
                   'bytes=\$bytes_sent rt=\$request_time '
                   'ua="\$http_user_agent" conn_hdr="\$http_connection"';
     access_log $SDIR/access.log ka;
-    default_type text/plain;
-    client_body_temp_path $SDIR/tmp-body;
-    proxy_temp_path       $SDIR/tmp-proxy;
-    fastcgi_temp_path     $SDIR/tmp-fastcgi;
-    uwsgi_temp_path       $SDIR/tmp-uwsgi;
-    scgi_temp_path        $SDIR/tmp-scgi;
+    $(WORK=$SDIR nginx_temp_paths)
     $http_extra
     server {
         listen 127.0.0.1:$port;
@@ -70,12 +61,7 @@ CONF
 # by its PID); their logs go to $WORK, here the scenario's $SDIR
 source "$HERE/../scripts/capture.sh"
 
-cleanup() {
-    stop_capture
-    stop_nginx
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap capture_cleanup EXIT
 
 # ------------------------------------------------------------- scenario ----
 # run_scenario NAME PORT HTTP_DIRECTIVES SERVER_DIRECTIVES CLIENT_FUNCTION

@@ -34,8 +34,7 @@ source "$HERE/../scripts/capture.sh"
 mkdir -p "$WORK/files"
 head -c 40000 /dev/zero | tr '\0' x >"$WORK/files/40k"    # a body that takes ~0.2 s at limit_rate
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
-    -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+self_signed_cert
 
 # start_nginx PORT LISTEN_OPTIONS [HTTP_DIRECTIVES]
 start_nginx() {
@@ -44,20 +43,11 @@ start_nginx() {
     : >"$WORK/error.log"
     : >"$WORK/access.log"
     cat >"$conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx-$port.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
+$(nginx_main "$WORK/nginx-$port.pid")
 http {
     log_format katui '\$connection \$connection_requests \$request_time \$http2 \$status "\$request"';
     access_log $WORK/access.log katui;
-    default_type text/plain;
-    client_body_temp_path $WORK/tmp-body;
-    proxy_temp_path       $WORK/tmp-proxy;
-    fastcgi_temp_path     $WORK/tmp-fastcgi;
-    uwsgi_temp_path       $WORK/tmp-uwsgi;
-    scgi_temp_path        $WORK/tmp-scgi;
+    $(nginx_temp_paths)
     ssl_certificate       $WORK/cert.pem;
     ssl_certificate_key   $WORK/key.pem;
     ssl_protocols         TLSv1.2 TLSv1.3;
@@ -74,12 +64,7 @@ CONF
     run_nginx "$conf" "$port"
 }
 
-cleanup() {
-    stop_capture
-    stop_nginx
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap capture_cleanup EXIT
 
 declare -A PORT=([curl-multi]=9701 [httpx-idle]=9702 [stale]=9703 [bad-frame]=9704 [h2c-httpx]=9705
                  [curl-parallel]=9706 [limit]=9707 [limit-burst]=9720)

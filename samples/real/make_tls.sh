@@ -35,8 +35,7 @@ log() { printf '[make_tls] %s\n' "$*" >&2; }
 # shellcheck source=../scripts/capture.sh
 source "$HERE/../scripts/capture.sh"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
-    -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+self_signed_cert
 
 # start_nginx PORT HTTP_DIRECTIVES LISTEN_OPTIONS KEEPALIVE_TIMEOUT SSL_PROTOCOLS
 start_nginx() {
@@ -45,20 +44,11 @@ start_nginx() {
     rm -f "$WORK/error.log"
     : >"$WORK/access.log"
     cat >"$conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx-$port.pid;
-error_log $WORK/error.log info;
-events { worker_connections 64; }
+$(nginx_main "$WORK/nginx-$port.pid")
 http {
     log_format katui '\$connection \$connection_requests \$ssl_protocol \$ssl_session_reused \$status "\$request" \$msec';
     access_log $WORK/access.log katui;
-    default_type text/plain;
-    client_body_temp_path $WORK/tmp-body;
-    proxy_temp_path       $WORK/tmp-proxy;
-    fastcgi_temp_path     $WORK/tmp-fastcgi;
-    uwsgi_temp_path       $WORK/tmp-uwsgi;
-    scgi_temp_path        $WORK/tmp-scgi;
+    $(nginx_temp_paths)
     ssl_certificate       $WORK/cert.pem;
     ssl_certificate_key   $WORK/key.pem;
     ssl_protocols         $protocols;
@@ -75,12 +65,7 @@ CONF
     run_nginx "$conf" "$port"
 }
 
-cleanup() {
-    stop_capture
-    stop_nginx
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap capture_cleanup EXIT
 
 # run_scenario SCENARIO PORT HTTP_DIRECTIVES LISTEN_OPTIONS KEEPALIVE_TIMEOUT SSL_PROTOCOLS
 #   -> $OUT/tls-SCENARIO.pcap, .keys, $WORK/tls-SCENARIO.access

@@ -19,6 +19,23 @@ run_nginx() {
     log "nginx did not start listening on $port"; cat "$WORK/error.log" >&2; return 1
 }
 
+# nginx_main PIDFILE: the main context of a private nginx (one worker, in the foreground, its
+# error log at info in $WORK); the caller's heredoc goes on with "http {"
+nginx_main() {
+    printf 'worker_processes 1;\ndaemon off;\npid %s;\nerror_log %s info;\n' "$1" "$WORK/error.log"
+    printf 'events { worker_connections 64; }'
+}
+
+# nginx_temp_paths: inside "http {", the default type and every temp path in $WORK (the first
+# line unindented: the caller's heredoc indents it)
+nginx_temp_paths() {
+    printf 'default_type text/plain;\n'
+    local what
+    for what in client_body proxy fastcgi uwsgi scgi; do
+        printf '    %-21s %s;\n' "${what}_temp_path" "$WORK/tmp-${what/client_/}"
+    done
+}
+
 stop_nginx() {
     if [[ -n $NGINX_PID ]]; then
         kill -QUIT "$NGINX_PID" 2>/dev/null || true   # graceful shutdown
@@ -57,4 +74,18 @@ stop_capture() {
         TCPDUMP_PID=
         sed -n '/packets captured/p; /dropped by kernel/p' "$WORK/tcpdump.err" >&2 || true
     fi
+}
+
+# capture_cleanup: the EXIT trap of a script that started only nginx and tcpdump: stop both
+# (by PID) and remove $WORK
+capture_cleanup() {
+    stop_capture
+    stop_nginx
+    rm -rf "$WORK"
+}
+
+# self_signed_cert: a throw-away certificate for localhost, $WORK/cert.pem and $WORK/key.pem
+self_signed_cert() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+        -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 }
