@@ -273,3 +273,11 @@ def test_requests_that_crossed_nginxs_goaway_were_never_processed():
     finding = next(f for f in a.findings if f.kind == "stale-reuse")
     assert "above the last stream" in finding.text and "not idle" in finding.advice
     assert not a.timeouts  # a request limit, not an idle close
+
+
+def test_a_lost_http2_request_is_not_described_in_http1_client_words():
+    """The stale-reuse finding on HTTP/2 names what an HTTP/2 client reports, not requests'
+    'Connection aborted' (requests speaks HTTP/1 only)."""
+    a = _a("h2-stale")
+    (f,) = [f for f in a.findings if f.kind == "stale-reuse"]
+    assert "HTTP/2 client reports the stream refused" in f.text and "Connection aborted" not in f.text

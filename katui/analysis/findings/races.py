@@ -62,9 +62,7 @@ def _stale(conns, by_server):
             out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and {got}, "
-                "with no retry in the capture: the client saw an error (requests: 'Connection "
-                "aborted', httpx: 'Server disconnected without sending a response', others: "
-                "'Connection reset by peer'; behind a proxy, a 502)",
+                f"with no retry in the capture: the client saw an error ({_error_words(cs)})",
                 advice, server, _rst_frame,
             ), cs[0], fronts, "whether its own client got a 502"))  # fmt: skip
         if sealed:
@@ -113,6 +111,14 @@ def _sealed_fronts(conns: list[Connection], raced: list[Connection]) -> list[Con
                 out.append(f)
                 break
     return out
+
+
+def _error_words(cs: list[Connection]) -> str:
+    """How clients report a request lost to the race: HTTP/1 clients' words, or HTTP/2's."""
+    if all(c.http2 is not None for c in cs):
+        return "an HTTP/2 client reports the stream refused or the connection closed; behind a proxy, a 502"
+    return ("requests: 'Connection aborted', httpx: 'Server disconnected without sending a "
+            "response', others: 'Connection reset by peer'; behind a proxy, a 502")  # fmt: skip
 
 
 def _raced_start(c: Connection) -> int | None:
