@@ -41,6 +41,11 @@ NGINX_PROXY = re.compile(
 NODE = re.compile(
     r'^\S+ conn=\d+ peer=(?P<port>\d+) req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+)" (?P<what>200|reset)'
 )
+NODE_RID = re.compile(
+    r'^\S+ conn=\d+ peer=(?P<port>\d+) req=(?P<n>\d+) "(?P<method>\S+) (?P<uri>\S+)" 200 body=\d+ '
+    r"rid=(?P<rid>\S+)"
+)
+NGINX_RID = re.compile(r"^\S+ (?P<client>\S+) conn=\d+ req=(?P<n>\d+) .* rid=(?P<rid>\S+)$")
 # HAProxy: option httplog's format + ' upstream_src=%bi:%bp'
 HAPROXY = re.compile(
     r"^(?P<client>\S+) \[.*\] fe be/\S+ \S+ (?P<status>\d+) .* \d+/\d+/\d+/\d+/(?P<retries>\d+) "
@@ -585,3 +590,41 @@ def test_encrypted_connections_elsewhere_or_idle_at_the_race_are_not_named():
         out = findings([f, *upstream], [])
         stale = [x for x in out if x.kind.startswith("stale-reuse")]
         assert len(stale) == 2 and not any("also serves TLS" in x.text or 0 in x.streams for x in stale)
+
+
+def test_a_chain_of_two_proxies_is_linked_leg_by_leg():
+    """proxy-chain: client -> nginx (9462) -> HAProxy (9463) -> Node (9464). Each proxy's links
+    match its own log (nginx's upstream tries; HAProxy's upstream source port per request), the
+    id nginx set ($request_id) reaches Node along the linked legs, and the races on the middle
+    leg (HAProxy closing nginx's idle upstream connections) are nginx's upstream races: the GET
+    retried, the POST a 502, as nginx logged."""
+    a, report = _report("proxy-chain")
+    assert report.proxies == ("127.0.0.1:9462", "127.0.0.1:9463")
+    nginx = {
+        (_port(m["client"]), int(m["n"])): m for m in _lines("proxy-chain.nginx-access.log", NGINX_PROXY)
+    }
+    rid = {(_port(m["client"]), int(m["n"])): m for m in _lines("proxy-chain.nginx-access.log", NGINX_RID)}
+    haproxy = _lines("proxy-chain.haproxy.log", HAPROXY)
+    node = {(int(m["port"]), int(m["n"])): m for m in _lines("proxy-chain.node.log", NODE_RID)}
+    fronts = [(c, e) for c, e in _front_requests(a, report) if c.server == "127.0.0.1:9462"]
+    assert len(fronts) == len(nginx) == 5
+    for c, e in fronts:
+        m = nginx[_port(c.client), e.n]
+        links = report.upstream_of(c.stream, e.n)
+        assert [k.answered for k in links] == [t != "502" for t in m["upstatus"].split(", ")]
+        answered = [k for k in links if k.answered]
+        if not answered:
+            continue
+        # the middle request, then what HAProxy sent on for it, then Node's log line
+        (middle,) = answered
+        (down,) = report.upstream_of(middle.upstream_stream, middle.upstream_n)
+        backend = a.connections[down.upstream_stream]
+        logged = node[_port(backend.client), down.upstream_n]
+        assert logged["rid"] == rid[_port(c.client), e.n]["rid"]
+        hap = next(h for h in haproxy if (h["method"], h["uri"]) == (logged["method"], logged["uri"]))
+        assert _port(hap["src"]) == _port(backend.client)
+    races = sorted((r.method, r.outcome) for r in report.races)
+    assert races == [("GET", "absorbed"), ("POST", "reached-client")]
+    assert all(r.proxy == "127.0.0.1:9462" and r.upstream_server == "127.0.0.1:9463" for r in report.races)
+    kinds = {f.kind for f in a.findings}
+    assert {"upstream-race", "upstream-race-absorbed"} <= kinds and "stale-reuse" not in kinds

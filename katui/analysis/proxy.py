@@ -303,9 +303,13 @@ def _is_race(c: Connection, e: Exchange) -> bool:
 
 def _races(conns, by_stream, links, roles) -> tuple[UpstreamRace, ...]:
     by_upstream = {(k.upstream_stream, k.upstream_n): k for k in links}
+    # A proxy's upstream connections, by the links: in a chain the middle one is also the next
+    # proxy's front connection (its role), and a race on it is still the first proxy's.
+    upstream = {k.upstream_stream for k in links}
+    upstream |= {s for s, (role, _) in roles.items() if role == "upstream"}
     out = []
     for c in conns:
-        if roles.get(c.stream, ("",))[0] != "upstream":
+        if c.stream not in upstream:
             continue
         for e in c.exchanges:
             if _is_race(c, e):

@@ -104,8 +104,13 @@ def _proxy_line(a: Analysis, proxy: str) -> str:
 def proxy_leg(a: Analysis, stream: int, n: int) -> str:
     """Where request ``n`` of ``stream`` went through a proxy: ``upstream stream 1 request 2
     (frame 19, no answer), then stream 2 request 1 (frame 27)`` for a front request, ``front
-    stream 0 request 2 (frame 15)`` for an upstream one; '' when it is not linked."""
+    stream 0 request 2 (frame 15)`` for an upstream one, both (front first) on the middle leg
+    of a proxy chain; '' when it is not linked."""
     px = a.proxies
+    out = []
+    down = px.downstream_of(stream, n)
+    if down is not None:
+        out.append(f"front stream {down.front_stream} request {down.front_n} (frame {down.front_frame})")
     ups = px.upstream_of(stream, n)
     if ups:
         legs = [
@@ -114,11 +119,8 @@ def proxy_leg(a: Analysis, stream: int, n: int) -> str:
             + ")"
             for k in ups
         ]
-        return "upstream " + ", then ".join(legs)
-    down = px.downstream_of(stream, n)
-    if down is not None:
-        return f"front stream {down.front_stream} request {down.front_n} (frame {down.front_frame})"
-    return ""
+        out.append("upstream " + ", then ".join(legs))
+    return "; ".join(out)
 
 
 def _requests(a: Analysis) -> str:

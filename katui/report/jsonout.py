@@ -107,16 +107,17 @@ def _request_json(a: Analysis, e: Exchange, stream: int | None = None) -> str:
 
 def _legs(a: Analysis, stream: int, n: int) -> str:
     """``,"upstream":[...]`` on a linked front request, ``,"downstream":{...}`` on an upstream
-    one ('' when the request is not linked)."""
+    one, both on the middle leg of a proxy chain ('' when the request is not linked)."""
+    out = ""
     ups = a.proxies.upstream_of(stream, n)
     if ups:
-        return ',"upstream":[' + ",".join(
+        out = ',"upstream":[' + ",".join(
             f'{{"stream":{k.upstream_stream},"n":{k.upstream_n}}}' for k in ups
         ) + "]"  # fmt: skip
     down = a.proxies.downstream_of(stream, n)
     if down is not None:
-        return f',"downstream":{{"stream":{down.front_stream},"n":{down.front_n}}}'
-    return ""
+        out += f',"downstream":{{"stream":{down.front_stream},"n":{down.front_n}}}'
+    return out
 
 
 def _request(a: Analysis, e: Exchange, stream: int | None = None) -> dict:

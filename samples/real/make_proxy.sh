@@ -22,6 +22,10 @@
 #   proxy-nginx-rewrite  nginx on 127.0.0.1:9458 in front of Node on 127.0.0.1:9459
 #                        (keepAliveTimeout 1000 ms), replacing path prefixes on the way
 #                        (/api/x -> /v1/x, /old/x -> /new/x; other paths unchanged); a GET raced
+#   proxy-chain          a chain of two proxies: nginx on 127.0.0.1:9462 (upstream keepalive 4)
+#                        -> HAProxy on 9463 (timeout http-keep-alive 1s: closes nginx's idle
+#                        upstream connections) -> Node on 9464 (keepAliveTimeout 1000); a GET
+#                        and a POST raced on the nginx -> HAProxy leg as in proxy-nginx-race
 #   proxy-haproxy-reuse  HAProxy 2.6 (http-reuse safe) on 127.0.0.1:9446 in front of nginx on
 #                        127.0.0.1:9445 (keepalive_timeout 2s); two clients taking turns
 #   proxy-haproxy-race   HAProxy on 127.0.0.1:9448 in front of Node on 127.0.0.1:9447, which
@@ -36,7 +40,7 @@
 #
 # Each run writes NAME.pcap and the servers' own logs, logs/NAME.*.log, next to this script.
 # Needs root (tcpdump), nginx, haproxy, node, tcpdump and python3 with requests and uvicorn
-# (installed with pip if missing), openssl for proxy-nginx-tls. Ports 9441-9459 and 9760-9761
+# (installed with pip if missing), openssl for proxy-nginx-tls. Ports 9441-9464 and 9760-9761
 # must be free. Configs live in a private temp
 # dir. Every process started here is stopped by its own PID.
 #
@@ -351,6 +355,15 @@ scenario() {
         nginx_rewrite "$name" 127.0.0.1:9458 9459
         start_nginx "$name" 9458 front
         run "$name" "9458 9459" http://127.0.0.1:9458 rewrite "$LAST_PID" ;;
+    proxy-chain)
+        node_backend "$name" 9464 1000
+        haproxy_front "$name" 9463 9464 node
+        # HAProxy closes its idle client-side connections (nginx's upstream ones) after 1 s
+        sed -i 's/timeout http-keep-alive 10s/timeout http-keep-alive 1s/' "$WORK/$name-haproxy.cfg"
+        start 9463 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        nginx_front "$name" 127.0.0.1:9462 9463
+        start_nginx "$name" 9462 front
+        run "$name" "9462 9463 9464" http://127.0.0.1:9462 race "$LAST_PID" ;;
     proxy-haproxy-reuse)
         nginx_backend "$name" 9445 2s
         start_nginx "$name" 9445 backend
@@ -386,7 +399,7 @@ scenario() {
 }
 
 ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends proxy-nginx-forwarded
-     proxy-nginx-rewrite
+     proxy-nginx-rewrite proxy-chain
      proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry proxy-nginx-tls)
 
 for tool in nginx haproxy node tcpdump; do
