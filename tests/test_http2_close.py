@@ -265,3 +265,92 @@ def test_goaway_close_finding_names_goaway_not_a_header(tmp_path):
                     close_t=0.023)  # fmt: skip
     finding = next(f for f in a.findings if f.kind == "connection-close")
     assert "sent GOAWAY" in finding.text and "Connection: close" not in finding.text + finding.advice
+
+
+# -- a second review: regressions of the first fixes ----------------------------------------
+
+
+@pytest.mark.parametrize(("last", "code"), [(0, 1), (1, 0xB)])
+def test_an_error_goaway_is_an_error_close_not_a_stale_reuse(tmp_path, last, code):
+    """GOAWAY PROTOCOL_ERROR / ENHANCE_YOUR_CALM with a request above its last stream: the
+    connection error decides (the request was not refused for being late), with its code."""
+    steps = [(0.1, "c", lambda c, s: req(c, 1))]
+    if last:
+        steps = [*_answered(0.1, 1), (0.2, "c", lambda c, s: req(c, 3))]
+    steps.append((0.3, "s", lambda c, s: goaway(last, code)))
+    a, conn = _conn(tmp_path, steps, close="server", close_t=0.301)
+    assert conn.close.reason == "error-close"
+    assert any(
+        "GOAWAY" in e and ("PROTOCOL_ERROR" in e or "ENHANCE_YOUR_CALM" in e) for e in conn.close.evidence
+    )
+    assert not [f for f in a.findings if f.kind == "stale-reuse"]
+
+
+def test_a_goaway_after_the_peers_fin_did_not_decide_the_close(tmp_path):
+    """The client is done (FIN) and the server answers with GOAWAY then its own FIN: the
+    client closed, nothing announced it (the GOAWAY came after)."""
+    from tests.builders import CLIENT, SERVER, tcp_packet, write_pcap
+    from tests.h2_synth import FIN, PUSH
+
+    ce, se = Encoder(), Encoder()
+    c, s, port = 1001, 5001, 40000
+    out = [(0.0, tcp_packet(seq=1000, sport=port, flags=0x02)),
+           (0.0001, tcp_packet(SERVER, CLIENT, 80, port, 5000, 1001, 0x12)),
+           (0.0002, tcp_packet(seq=1001, ack=5001, sport=port))]  # fmt: skip
+    a_ = start() + req(ce, 1)
+    out.append((0.1, tcp_packet(seq=c, ack=s, sport=port, flags=PUSH, payload=a_)))
+    c += len(a_)
+    b = frame(SETTINGS, 0, 0) + resp(se, 1)
+    out.append((0.101, tcp_packet(SERVER, CLIENT, 80, port, s, c, PUSH, b)))
+    s += len(b)
+    out.append((0.102, tcp_packet(seq=c, ack=s, sport=port, flags=FIN)))
+    b = goaway(1)
+    out.append((0.1021, tcp_packet(SERVER, CLIENT, 80, port, s, c + 1, PUSH, b)))
+    out.append((0.1022, tcp_packet(SERVER, CLIENT, 80, port, s + len(b), c + 1, FIN)))
+    write_pcap(str(tmp_path / "late.pcap"), out)
+    conn = analyze(str(tmp_path / "late.pcap")).connections[0]
+    assert (conn.close.reason, conn.close.by, conn.close.asked_by) == ("client-done", "client", None)
+    assert not any("GOAWAY" in e for e in conn.close.evidence)
+
+
+def test_a_server_reset_other_than_refused_leaves_the_request_judged(tmp_path):
+    """RST_STREAM INTERNAL_ERROR after 5 s: the request waited and failed (named in the
+    evidence); only REFUSED_STREAM means never processed."""
+    steps = [
+        *_answered(0.1, 1),
+        (0.2, "c", lambda c, s: req(c, 3)),
+        (5.2, "s", lambda c, s: rst(3, INTERNAL)),
+    ]
+    _, conn = _conn(tmp_path, steps, close="server", close_t=5.201)
+    assert conn.close.reason == "request-timeout"
+    assert any("RST_STREAM INTERNAL_ERROR" in e for e in conn.close.evidence)
+
+
+def test_a_stale_reuse_without_a_goaway_is_marked_in_the_ladder(tmp_path):
+    """Request 2 after 10 s idle answered by a TCP reset (no GOAWAY): the verdict is the TCP
+    stale reuse, and the ladder marks the request and the reset as the problem (not 'above the
+    GOAWAY's last stream', which nothing showed)."""
+    from tests.builders import CLIENT, SERVER, tcp_packet, write_pcap
+    from tests.h2_synth import PUSH
+
+    ce, se = Encoder(), Encoder()
+    c, s, port = 1001, 5001, 40000
+    out = [(0.0, tcp_packet(seq=1000, sport=port, flags=0x02)),
+           (0.0001, tcp_packet(SERVER, CLIENT, 80, port, 5000, 1001, 0x12)),
+           (0.0002, tcp_packet(seq=1001, ack=5001, sport=port))]  # fmt: skip
+    for t, side, data in ((0.1, "c", start() + req(ce, 1)), (0.101, "s", frame(SETTINGS, 0, 0) + resp(se, 1)),
+                          (10.1, "c", req(ce, 3))):  # fmt: skip
+        if side == "c":
+            out.append((t, tcp_packet(seq=c, ack=s, sport=port, flags=PUSH, payload=data)))
+            c += len(data)
+        else:
+            out.append((t, tcp_packet(SERVER, CLIENT, 80, port, s, c, PUSH, data)))
+            s += len(data)
+    out.append((10.1001, tcp_packet(SERVER, CLIENT, 80, port, s, 0, 0x04)))  # RST
+    write_pcap(str(tmp_path / "rst.pcap"), out)
+    a = analyze(str(tmp_path / "rst.pcap"))
+    conn = a.connections[0]
+    assert conn.close.reason == "stale-reuse"
+    notes = [r.text for r in ladder_rows(a, conn) if isinstance(r, Note) and r.problem]
+    assert any("stale reuse: request 2" in n for n in notes) and any("RST" in n for n in notes)
+    assert not any("GOAWAY" in n for n in notes)

@@ -73,6 +73,12 @@ def server_reset(ex: Exchange) -> bool:
     return reset is not None and reset[0] == 1 and (ex.response is None or ex.response.end_ns is None)
 
 
+def refused(ex: Exchange) -> bool:
+    """The server refused the stream of ``ex`` (RST_STREAM REFUSED_STREAM): never processed, so
+    not a request left waiting. Other resets are failures the verdict still judges."""
+    return server_reset(ex) and ex.reset[3] == REFUSED_STREAM
+
+
 def _goaway_text(g: tuple) -> str:
     side, frame, _ts, last, code = g
     err = "" if code == 0 else f" {error_name(code)}"
@@ -89,20 +95,24 @@ def _reset_text(ex) -> str:
 
 def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -> Close:
     """``close`` (the HTTP verdict on the connection) corrected by what only HTTP/2 frames tell."""
-    gone, final, err = goaway_before(info, None), info.server_goaway, info.error_goaway
-    said = sorted({g for g in (gone, final, err) if g is not None}, key=lambda g: g[1])
-    refused = [ex for ex in exchanges if server_reset(ex)]
-    ev = (*map(_goaway_text, said), *close.evidence, *(_reset_text(ex) for ex in refused[:1]))
-    stale = _after_goaway(final, exchanges)
-    if stale is not None:
-        return _stale(close, stale, final, exchanges)
-    if err is not None:
+    # Only what was said before the close decided it: a GOAWAY after the peer's FIN answers it.
+    when = close.ts_ns
+    gone, final, err = goaway_before(info, when), info.server_goaway, info.error_goaway
+    err = err if err is not None and (when is None or err[2] <= when) else None
+    said = sorted({g for g in (gone, final, err) if g is not None and (when is None or g[2] <= when)},
+                  key=lambda g: g[1])  # fmt: skip
+    resets = [ex for ex in exchanges if server_reset(ex)]
+    ev = (*map(_goaway_text, said), *close.evidence, *(_reset_text(ex) for ex in resets[:1]))
+    if err is not None:  # a connection error decides, whatever streams it left unprocessed
         side, frame, _ts, last, code = err
         return replace(
             close, reason="error-close", asked_by=side, evidence=ev,
             explanation=f"{side} sent GOAWAY {error_name(code)} (last stream {last}) in frame {frame}: "
             "a connection error",
         )  # fmt: skip
+    stale = _after_goaway(final, exchanges)
+    if stale is not None:
+        return _stale(close, stale, final, exchanges)
     if info.note is not None and close.reason not in ("open", "unused"):
         return replace(
             close, reason="unknown", evidence=(*ev, info.note),

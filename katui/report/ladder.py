@@ -162,20 +162,25 @@ def _stale_requests(conn: Connection) -> set[int]:
     (others may share their frame)."""
     if conn.close.reason != "stale-reuse":
         return set()
-    if conn.http2 is None:
-        frames = _stale_frames(conn)
-        return {ex.n for ex in conn.exchanges if ex.request is not None and ex.request.first_frame in frames}
-    g = conn.http2.server_goaway
-    last = g[3] if g is not None else 1 << 31
-    return {ex.n for ex in conn.exchanges
-            if ex.request is not None and ex.response is None and ex.stream_id > last}  # fmt: skip
+    if _goaway_stale(conn):
+        last = conn.http2.server_goaway[3]
+        return {ex.n for ex in conn.exchanges
+                if ex.request is not None and ex.response is None and ex.stream_id > last}  # fmt: skip
+    frames = _stale_frames(conn)
+    return {ex.n for ex in conn.exchanges if ex.request is not None and ex.request.first_frame in frames}
+
+
+def _goaway_stale(conn: Connection) -> bool:
+    """True when an HTTP/2 stale reuse rests on the server's GOAWAY (streams above its last
+    stream); without one (a TCP reset after idle) it is drawn as over HTTP/1."""
+    return conn.http2 is not None and conn.http2.server_goaway is not None
 
 
 def _stale_frames(conn: Connection) -> set[int]:
     """The request frames (and RSTs) of a stale reuse, drawn as the problem."""
     if conn.close.reason != "stale-reuse":
         return set()
-    if conn.http2 is not None:
+    if _goaway_stale(conn):
         stale = _stale_requests(conn)
         return {ex.request.first_frame for ex in conn.exchanges if ex.n in stale} | set(conn.close.rst_frames)
     last = conn.exchanges[-1] if conn.exchanges else None
@@ -194,6 +199,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
     stale_requests = _stale_requests(conn) if stale else set()
+    goaway = _goaway_stale(conn)  # an HTTP/2 stale reuse told by the server's GOAWAY
     if idle is None:
         idle = idle_gaps(analysis, conn, gap_ns)
     gaps = {g.before_frame: g for g in idle}
@@ -213,7 +219,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.extend(_request_note(ex, frame, ex.n in stale_requests) for ex in requests[frame]
+            rows.extend(_request_note(ex, frame, ex.n in stale_requests, goaway) for ex in requests[frame]
                         if _worth_a_row(ex, ex.n in stale_requests, gap is not None))  # fmt: skip
         if frame == conn.close.frame:
             rows.append(_close_note(conn, frame))
@@ -251,8 +257,8 @@ def _handshake_text(analysis, conn: Connection) -> str:
     )
 
 
-def _request_note(ex, frame: int, stale: bool) -> Note:
-    if stale and getattr(ex, "stream_id", None) is not None:
+def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
+    if stale and goaway:
         return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
                     "GOAWAY's last stream", frame, True)  # fmt: skip
     if stale:
@@ -279,9 +285,9 @@ def _close_note(conn: Connection, frame: int) -> Note:
     mark = "✖ PROBLEM " if problem else ""
     what = "reset: the {} sends RST" if close.how == "rst" else "teardown: the {} sends FIN"
     text = f"{mark}{what.format(close.by)} ({close.reason})"
-    if close.reason == "stale-reuse" and conn.http2 is not None:
+    if close.reason == "stale-reuse" and _goaway_stale(conn):
         which = f"request {close.exchange}" if close.exchange else "a request"
-        text = f"{what.format(close.by)}; {which} was never processed (stale-reuse)"
+        text = f"{mark}{what.format(close.by)}; {which} was never processed (stale-reuse)"
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"

@@ -186,7 +186,10 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
 
     def _announce(self) -> None:
         row = self.rows[self.cursor] if self.rows else None
-        cut = isinstance(row, Note) and len(self._row(self.cursor).plain) > self.size.width
+        # Before its first layout the pane has no width: nothing is cut yet (a note shown then
+        # would depend on timing).
+        width = self.size.width
+        cut = isinstance(row, Note) and width > 0 and len(self._row(self.cursor).plain) > width
         self.post_message(self.FrameSelected(self.frame, self.frame_conn, row.text if cut else None))
 
     def next_mark(self, step: int) -> bool:

@@ -16,7 +16,7 @@ from katui.analysis.findings.common import (
     safe_idle_s,
     server_words,
 )
-from katui.analysis.h2close import server_reset
+from katui.analysis.h2close import refused
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
 from katui.analysis.timeout import server_name
@@ -51,7 +51,7 @@ def _stale(conns, by_server):
             when = "sent after" if all(_sent_after_goaway(c) for c in cs) else "above the last stream of"
             if any(c.close.rst_frames for c in cs):
                 got = "got a reset"
-            elif all(server_reset(_stale_exchange(c)) for c in cs):
+            elif all(_stale_exchange(c) is not None and refused(_stale_exchange(c)) for c in cs):
                 got = f"was refused with an RST_STREAM ({when} the server's HTTP/2 GOAWAY)"
             else:
                 got = f"got no response and no reset ({when} the server's HTTP/2 GOAWAY)"
