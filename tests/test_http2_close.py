@@ -137,16 +137,17 @@ def test_prompt_close_after_goaway_was_announced(tmp_path):
     assert f"frame {goaway_frame}" in close.explanation
 
 
-def test_double_goaway_graceful_shutdown_is_a_request_limit(tmp_path):
-    # GOAWAY 2^31-1, PING, PING ack, then GOAWAY naming the last stream (RFC 9113, 6.8).
+def test_double_goaway_graceful_shutdown_is_announced_not_a_request_limit(tmp_path):
+    # GOAWAY 2^31-1, PING, PING ack, then GOAWAY naming the last stream (RFC 9113, 6.8): a
+    # graceful shutdown (a request limit would feed the 'fixed number of requests' finding).
     steps = [*_answered(0.02, 1), *_answered(0.03, 3, "/b"),
              (0.032, "s", lambda c, s: goaway(LAST) + frame(PING, 0, 0, bytes(8))),
              (0.033, "c", lambda c, s: frame(PING, 1, 0, bytes(8))),
              (0.034, "s", lambda c, s: goaway(3))]  # fmt: skip
     _, conn = _conn(tmp_path, steps, close="server", close_t=0.035)
     close = conn.close
-    assert (close.reason, close.asked_by, close.exchange) == ("request-limit", "server", 2)
-    assert "last stream 3" in close.explanation
+    assert (close.reason, close.asked_by) == ("connection-close", "server")
+    assert "gracefully" in close.explanation and "last stream 3" in close.explanation
 
 
 def test_stream_above_goaway_sent_before_it_was_refused(tmp_path):
@@ -354,3 +355,24 @@ def test_a_stale_reuse_without_a_goaway_is_marked_in_the_ladder(tmp_path):
     notes = [r.text for r in ladder_rows(a, conn) if isinstance(r, Note) and r.problem]
     assert any("stale reuse: request 2" in n for n in notes) and any("RST" in n for n in notes)
     assert not any("GOAWAY" in n for n in notes)
+
+
+@pytest.mark.parametrize("wait", [0.002, 5.0])
+def test_a_graceful_shutdown_is_an_announced_close(tmp_path, wait):
+    """GOAWAY 2^31-1, one more stream answered, then (at once, or 5 s later as Envoy drains)
+    GOAWAY naming it and FIN: a graceful shutdown, not a request limit nor an idle timeout
+    (which would feed the timeout estimate)."""
+    steps = [*_answered(0.1, 1), (1.0, "s", lambda c, s: goaway(LAST)), *_answered(1.0005, 3)]
+    steps.append((1.0 + wait, "s", lambda c, s: goaway(3)))
+    a, conn = _conn(tmp_path, steps, close="server", close_t=1.001 + wait)
+    assert (conn.close.reason, conn.close.asked_by) == ("connection-close", "server")
+    assert "shut the connection down gracefully" in conn.close.explanation
+    assert not [t for t in a.timeouts if t.estimate_ns is not None]
+
+
+def test_a_stream_the_client_cancelled_is_not_left_waiting(tmp_path):
+    """The client resets stream 3 (CANCEL) after 0.1 s; 10 s later the server closes: an idle
+    timeout, not a request that waited 10 s."""
+    steps = [*_answered(0.1, 1), (0.2, "c", lambda c, s: req(c, 3)), (0.3, "c", lambda c, s: rst(3, 8))]
+    _, conn = _conn(tmp_path, steps, close="server", close_t=10.3)
+    assert conn.close.reason == "idle-timeout"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from katui.analysis.h2close import goaway_before, h2_info, h2_verdict, refused
+from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
 from katui.http.conversation import HttpConversation
 from katui.http2.conversation import H2Conversation, H2Exchange
@@ -205,9 +205,10 @@ def _h2_connection(
         by = (gone[0] if gone is not None else None) or notified_by or by
         last = conv.facts.last_active(f.close_ts_ns)
         idle = None if last is None else f.close_ts_ns - last
-    # A stream the server reset (REFUSED_STREAM: never processed) was answered, by the reset:
-    # it is no request left waiting. (If every stream was, judge them all rather than none.)
-    judged = tuple(ex for ex in exchanges if not refused(ex)) or exchanges
+    # A stream the server refused (REFUSED_STREAM: never processed) was answered by the reset,
+    # and one the client reset (CANCEL) was given up: neither is a request left waiting. (If
+    # every stream was, judge them all rather than none.)
+    judged = tuple(ex for ex in exchanges if not refused(ex) and not client_reset(ex)) or exchanges
     close = h2_verdict(_decided(f, True, by, idle, judged, idle_ns), info, exchanges)
     tinfo = tls_exchanges.info(tls) if tls is not None else None
     return replace(_connection(f, exchanges, requests, close, True, conv.error, tinfo), http2=info)

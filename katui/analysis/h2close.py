@@ -13,8 +13,10 @@ close, and the close reasons only HTTP/2 frames tell.
 - A prompt close after a GOAWAY was announced: ``connection-close`` asked by the GOAWAY's sender
   (HTTP/2's word for ``Connection: close``).
 - A GOAWAY with an error code (the first one) is an error close (``status`` stays null: no response said so).
-- A server GOAWAY (no error) naming the last stream, sent with its answer (the second or later),
-  is a request limit (nginx ``keepalive_requests``, which HTTP/2 obeys since 1.19.7).
+- A server GOAWAY with last stream 2^31-1 before the close is a graceful shutdown (Go, Envoy,
+  a reload): ``connection-close`` asked by the server, whatever came after it.
+- Otherwise a server GOAWAY (no error) naming the last stream, sent with its answer (the second
+  or later), is a request limit (nginx ``keepalive_requests``, which HTTP/2 obeys since 1.19.7).
 - When HPACK or the frame boundaries were lost, the verdict is ``unknown``: requests after that
   point cannot be seen.
 """
@@ -73,6 +75,13 @@ def server_reset(ex: Exchange) -> bool:
     return reset is not None and reset[0] == 1 and (ex.response is None or ex.response.end_ns is None)
 
 
+def client_reset(ex: Exchange) -> bool:
+    """The client reset the stream of ``ex`` (RST_STREAM, e.g. CANCEL) before its response
+    completed: it stopped waiting for it."""
+    reset = getattr(ex, "reset", None)
+    return reset is not None and reset[0] == 0 and (ex.response is None or ex.response.end_ns is None)
+
+
 def refused(ex: Exchange) -> bool:
     """The server refused the stream of ``ex`` (RST_STREAM REFUSED_STREAM): never processed, so
     not a request left waiting. Other resets are failures the verdict still judges."""
@@ -118,6 +127,17 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
             close, reason="unknown", evidence=(*ev, info.note),
             explanation=f"{close.explanation}; but HTTP/2 frames stopped being readable ({info.note})",
         )  # fmt: skip
+    drain = next((g for g in said if g[0] == "server" and g[3] == SHUTDOWN_LAST and g[4] == 0), None)
+    if drain is not None and close.reason in ("idle-timeout", "request-limit", *PROMPT_CLOSES):
+        then = (
+            f", then GOAWAY last stream {final[3]} in frame {final[1]}" if final not in (None, drain) else ""
+        )
+        return replace(
+            close, reason="connection-close", asked_by="server", evidence=ev,
+            explanation=f"the server shut the connection down gracefully: GOAWAY with last stream "
+            f"2^31-1 in frame {drain[1]} (finish what is in flight, open nothing new){then}; "
+            f"{close.by} {_verb(close)}{_idle(close)}",
+        )  # fmt: skip
     limit = _limit(final, exchanges)
     if limit is not None and close.reason in ("idle-timeout", *PROMPT_CLOSES):
         ex, resp = limit
@@ -144,6 +164,8 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
     return replace(close, evidence=ev)
 
 
+SHUTDOWN_LAST = 0x7FFFFFFF
+"""The last stream id of a graceful shutdown's first GOAWAY (RFC 9113, 6.8)."""
 PROMPT_CLOSES = ("client-done", "unannounced-close")
 """Reasons of a prompt close no header asked for (over HTTP/2 a GOAWAY may explain it)."""
 REFUSED_STREAM = 7
