@@ -376,3 +376,24 @@ def test_a_stream_the_client_cancelled_is_not_left_waiting(tmp_path):
     steps = [*_answered(0.1, 1), (0.2, "c", lambda c, s: req(c, 3)), (0.3, "c", lambda c, s: rst(3, 8))]
     _, conn = _conn(tmp_path, steps, close="server", close_t=10.3)
     assert conn.close.reason == "idle-timeout"
+
+
+def test_a_goaway_before_anything_was_answered_turns_the_connection_away(tmp_path):
+    """GOAWAY last stream 0 right after the first request, then FIN: nothing was reused, so no
+    keep-alive race; the server turned the connection away (never processed, safe to retry)."""
+    a, conn = _conn(tmp_path, [(0.1, "c", lambda c, s: req(c, 1)), (0.1001, "s", lambda c, s: goaway(0))],
+                    close="server", close_t=0.101)  # fmt: skip
+    assert (conn.close.reason, conn.close.asked_by) == ("connection-close", "server")
+    assert "turned the connection away" in conn.close.explanation
+    kinds = {f.kind for f in a.findings}
+    assert "stale-reuse" not in kinds and "unanswered" not in kinds
+
+
+def test_every_stream_refused_is_said_so_not_a_client_giving_up(tmp_path):
+    """The server refuses the only stream (RST_STREAM REFUSED_STREAM, no GOAWAY), the client
+    closes: the refusal is the answer, not a request the client gave up waiting for."""
+    steps = [(0.1, "c", lambda c, s: req(c, 1)), (0.1001, "s", lambda c, s: rst(1, REFUSED))]
+    a, conn = _conn(tmp_path, steps, close="client", close_t=0.101)
+    assert conn.close.reason == "client-done"
+    assert "refused every stream" in conn.close.explanation
+    assert not [f for f in a.findings if f.kind in ("unanswered", "client-gave-up")]

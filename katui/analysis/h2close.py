@@ -82,6 +82,17 @@ def client_reset(ex: Exchange) -> bool:
     return reset is not None and reset[0] == 0 and (ex.response is None or ex.response.end_ns is None)
 
 
+def never_processed(conn, ex: Exchange) -> bool:
+    """HTTP/2 says the server never processed request ``ex`` of ``conn``: it refused the stream,
+    or the stream is above the last stream of the server's GOAWAY. Such a request got its
+    answer (a refusal), not none."""
+    info = getattr(conn, "http2", None)
+    if info is None:
+        return False
+    g = info.server_goaway
+    return refused(ex) or (g is not None and ex.response is None and getattr(ex, "stream_id", 0) > g[3])
+
+
 def refused(ex: Exchange) -> bool:
     """The server refused the stream of ``ex`` (RST_STREAM REFUSED_STREAM): never processed, so
     not a request left waiting. Other resets are failures the verdict still judges."""
@@ -120,8 +131,26 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
             "a connection error",
         )  # fmt: skip
     stale = _after_goaway(final, exchanges)
+    if stale is not None and final[3] == 0:
+        # GOAWAY last stream 0: the server processed no stream of this connection at all, so
+        # nothing was reused and no keep-alive race happened; it turned the connection away.
+        side, frame, _ts, last, _code = final
+        return replace(
+            close, reason="connection-close", asked_by="server", exchange=stale.n, evidence=ev,
+            explanation=f"the server turned the connection away: GOAWAY (last stream {last}) in frame "
+            f"{frame}, processing no stream, so request {stale.n} (stream {stale.stream_id}) was never "
+            "processed (shutting down or overloaded; safe to retry on a new connection)",
+        )  # fmt: skip
     if stale is not None:
         return _stale(close, stale, final, exchanges)
+    asked = [ex for ex in exchanges if ex.request is not None]
+    if close.reason == "request-timeout" and asked and all(refused(ex) for ex in asked):
+        who = "the client closed" if close.by == "client" else "the server closed"
+        return replace(
+            close, reason="client-done" if close.by == "client" else "unannounced-close", evidence=ev,
+            explanation=f"the server refused every stream (RST_STREAM REFUSED_STREAM: never processed, "
+            f"safe to retry), then {who}{_idle(close)}",
+        )  # fmt: skip
     if info.note is not None and close.reason not in ("open", "unused"):
         return replace(
             close, reason="unknown", evidence=(*ev, info.note),

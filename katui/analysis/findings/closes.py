@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from katui.analysis.findings.common import by_key, fill, grouped_finding, server_words
+from katui.analysis.h2close import never_processed
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software, setting_phrase
 from katui.analysis.verdicts import GATEWAY_ERRORS
@@ -182,16 +183,19 @@ def _reset_words(kind: str, by: str, server: str, cs: list[Connection]):
 def _unanswered(conns, by_server):
     skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade",
             "upstream-failure")  # fmt: skip
+
+    def lost(c):  # requests with no answer at all (an HTTP/2 refusal is an answer)
+        return [e for e in c.exchanges if e.failed and not never_processed(c, e)]
+
     hit = [
         c for c in conns
-        if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments)
-        and any(e.failed for e in c.exchanges)
+        if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments) and lost(c)
     ]  # fmt: skip
     out = []
     for (server, open_), cs in by_key(hit, lambda c: (c.server, c.close.by is None)).items():
-        missing = sum(1 for c in cs for e in c.exchanges if e.failed)
+        missing = sum(len(lost(c)) for c in cs)
         c = cs[0]
-        e = next(e for e in c.exchanges if e.failed)
+        e = lost(c)[0]
         why = (": the capture ended while the connection was open (the answer may have come later)"
                if open_ else "")  # fmt: skip
         out.append(Finding(
