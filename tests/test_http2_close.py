@@ -397,3 +397,15 @@ def test_every_stream_refused_is_said_so_not_a_client_giving_up(tmp_path):
     assert conn.close.reason == "client-done"
     assert "refused every stream" in conn.close.explanation
     assert not [f for f in a.findings if f.kind in ("unanswered", "client-gave-up")]
+
+
+def test_a_split_preface_with_the_servers_settings_first_is_http2(tmp_path):
+    """The client's first byte 'P' is held (too short to tell), then the server's SETTINGS
+    arrive and decide HTTP/2: the held 'P' is replayed to the HTTP/2 reader too."""
+    ce, se = Encoder(), Encoder()
+    body = start() + req(ce, 1)
+    events = [(0.01, "c", body[:1]), (0.011, "s", frame(SETTINGS, 0, 0)), (0.012, "c", body[1:]),
+              (0.013, "s", resp(se, 1))]  # fmt: skip
+    conn = analyze(h2c_capture(tmp_path / "srvfirst.pcap", events)).connections[0]
+    assert conn.http2 is not None and conn.requests == 1
+    assert conn.exchanges[0].response is not None and conn.exchanges[0].response.status == 200

@@ -184,8 +184,12 @@ class HttpConversation:
             if other is not None:
                 self.other = other
                 self.sniff = _DECIDED
-                for pn, pts, pof, plen in sn[_AT + d]:  # the short segments it was joined from
-                    other.data(d, buf, pof, pof + plen, pn, pts)
+                # The short segments held so far, of both directions: the ones this head was
+                # joined from, and the peer's (an h2c client's 'P' held while the server's
+                # SETTINGS came first).
+                for side in (1 - d, d):
+                    for pn, pts, pof, plen in sn[_AT + side]:
+                        other.data(side, buf, pof, pof + plen, pn, pts)
                 return None
         if looks_like_request(head) or looks_like_response(head):
             is_req = looks_like_request(head)
