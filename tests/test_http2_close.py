@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from hpack import Encoder
 
+from katui.analysis.h2close import SHUTDOWN_LAST
 from katui.analysis.pipeline import analyze
 from katui.http2.conversation import H2Conversation
 from katui.http2.frames import END_HEADERS, HEADERS, PING, SETTINGS
@@ -22,8 +23,7 @@ from katui.report.ladder import Note, ladder_rows
 from tests.h2_synth import frame, goaway, h2c_capture, req, resp, rst, start
 
 REFUSED, INTERNAL = 7, 2
-LAST = 0x7FFFFFFF
-"""The last stream id of a graceful shutdown's first GOAWAY (RFC 9113, 6.8)."""
+LAST = SHUTDOWN_LAST
 
 
 def _conn(tmp_path, steps, close="client", close_t=None, name="c.pcap", **kw):

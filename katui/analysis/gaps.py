@@ -7,6 +7,9 @@ from bisect import bisect_left, bisect_right
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
 
+NO_TRAFFIC = "no traffic"
+"""What a gap row says when the frame after it neither asks, answers nor closes."""
+
 
 def requests_by_frame(conn: Connection) -> dict[int, list]:
     """Exchanges by the frame where their request starts (pipelined requests share one)."""
@@ -101,7 +104,7 @@ def _what_ended(a, conn, frame, dur, starts, fl):
         return "reset", f"then the {side} resets"
     if fl & FIN:
         return "close", f"then the {side} sends FIN"
-    return "other", "no traffic"
+    return "other", NO_TRAFFIC
 
 
 def _goaway_in(conn: Connection, frame: int) -> tuple | None:

@@ -69,17 +69,22 @@ def goaway_before(info: Http2Info, close_ns: int | None) -> tuple | None:
     return None
 
 
-def server_reset(ex: Exchange) -> bool:
-    """The server reset the stream of ``ex`` (RST_STREAM) before its response completed."""
+def _reset_by(ex: Exchange, side: int) -> bool:
+    """``side`` (0 client, 1 server) reset the stream of ``ex`` (RST_STREAM) before its response
+    completed."""
     reset = getattr(ex, "reset", None)
-    return reset is not None and reset[0] == 1 and (ex.response is None or ex.response.end_ns is None)
+    return reset is not None and reset[0] == side and (ex.response is None or ex.response.end_ns is None)
+
+
+def server_reset(ex: Exchange) -> bool:
+    """The server reset the stream of ``ex`` before its response completed."""
+    return _reset_by(ex, 1)
 
 
 def client_reset(ex: Exchange) -> bool:
-    """The client reset the stream of ``ex`` (RST_STREAM, e.g. CANCEL) before its response
-    completed: it stopped waiting for it."""
-    reset = getattr(ex, "reset", None)
-    return reset is not None and reset[0] == 0 and (ex.response is None or ex.response.end_ns is None)
+    """The client reset the stream of ``ex`` (e.g. CANCEL) before its response completed: it
+    stopped waiting for it."""
+    return _reset_by(ex, 0)
 
 
 def never_processed(conn, ex: Exchange) -> bool:
@@ -117,10 +122,13 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
     """``close`` (the HTTP verdict on the connection) corrected by what only HTTP/2 frames tell."""
     # Only what was said before the close decided it: a GOAWAY after the peer's FIN answers it.
     when = close.ts_ns
+
+    def before(g: tuple | None) -> bool:
+        return g is not None and (when is None or g[2] <= when)
+
     gone, final, err = goaway_before(info, when), info.server_goaway, info.error_goaway
-    err = err if err is not None and (when is None or err[2] <= when) else None
-    said = sorted({g for g in (gone, final, err) if g is not None and (when is None or g[2] <= when)},
-                  key=lambda g: g[1])  # fmt: skip
+    err = err if before(err) else None
+    said = sorted({g for g in (gone, final, err) if before(g)}, key=lambda g: g[1])
     resets = [ex for ex in exchanges if server_reset(ex)]
     ev = (*map(_goaway_text, said), *close.evidence, *(_reset_text(ex) for ex in resets[:1]))
     if err is not None:  # a connection error decides, whatever streams it left unprocessed

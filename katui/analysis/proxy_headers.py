@@ -100,7 +100,7 @@ def aliases(conns: list[Connection], owners: dict[IdKey, Req], proxy_hosts: set[
     out: dict[str, str] = {}
     clash: set[str] = set()
     for c in conns:
-        host = host_key_of(c.client)
+        host = endpoint_host(c.client)
         if host in proxy_hosts:
             continue
         for e in c.exchanges:
@@ -112,7 +112,7 @@ def aliases(conns: list[Connection], owners: dict[IdKey, Req], proxy_hosts: set[
     return {h: p for h, p in out.items() if h not in clash}
 
 
-def host_key_of(endpoint: str) -> str:
+def endpoint_host(endpoint: str) -> str:
     """The host key (:func:`katui.http.trace.host_key`) of ``1.2.3.4:80`` or ``[::1]:80``."""
     host = endpoint.rsplit(":", 1)[0]
     return host_key(host[1:-1] if host.startswith("[") else host)

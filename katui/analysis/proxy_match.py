@@ -41,7 +41,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from katui.analysis.proxy_headers import IdKey, aliases, host_key_of, id_owners, request_id
+from katui.analysis.proxy_headers import IdKey, aliases, endpoint_host, id_owners, request_id
 from katui.http.trace import host_key
 from katui.model import Connection, Exchange
 
@@ -130,20 +130,10 @@ def _drop_lone_rewrites(found) -> None:
             found[key] = (c, e, [])
 
 
-def host_of(endpoint: str) -> str:
-    """The address part of ``1.2.3.4:80`` or ``[::1]:80``."""
-    host = endpoint.rsplit(":", 1)[0]
-    return host[1:-1] if host.startswith("[") else host
-
-
 def same_host(a: str, b: str) -> bool:
     """True when two addresses are one machine's as far as a capture can tell: equal (an
     IPv4-mapped IPv6 address equals its IPv4 one), or both loopback."""
     return host_key(a) == host_key(b)
-
-
-endpoint_host = host_key_of
-"""The host key of an endpoint (``1.2.3.4:80``, ``[::1]:80``)."""
 
 
 def path_suffixes(uri: str) -> list[tuple[str, str]]:

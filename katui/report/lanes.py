@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from katui.analysis.gaps import NO_TRAFFIC
 from katui.model import Connection
 from katui.report.ladder import Backend, Note, http_labels, ladder_rows
 from katui.report.ladder_text import drawn_rows
@@ -86,13 +87,10 @@ def with_backend(analysis, conn: Connection, rows: list) -> list:
     keyed.sort(key=lambda k: k[:3])
     out = [k[3] for k in keyed]
     for i, row in enumerate(out):  # a gap the backend lane fills was quiet on the front only
-        if (
-            isinstance(row, Note)
-            and row.kind == "gap"
-            and i + 1 < len(out)
-            and isinstance(out[i + 1], Backend)
-        ):
-            out[i] = replace(row, text=row.text.replace("no traffic", "no traffic on the front connection"))
+        if isinstance(row, Note) and row.kind == "gap" and row.text == NO_TRAFFIC:
+            after = next((r for r in out[i + 1 :] if not isinstance(r, Note)), None)
+            if isinstance(after, Backend):
+                out[i] = replace(row, text=f"{NO_TRAFFIC} on the front connection")
     return out
 
 
