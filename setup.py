@@ -9,19 +9,17 @@ modules interpreted, as aiohttp's optional C parser does. ``KATUI_NO_EXT=1`` ski
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-MODULES = (
-    "katui.capture.formats",
-    "katui.capture.decode",
-    "katui.capture.reader",
-    "katui.tcp.state",
-    "katui.tcp.tracker",
-    "katui.http.parser",
-)
+# The list lives in katui/speedups.py (which reports at run time whether they were built);
+# read it from the file, without importing the package, which is not installed yet.
+MODULES = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "katui", "speedups.py"))[
+    "COMPILED"
+]
 DIRECTIVES = {
     "language_level": 3,
     # Indexes come from capture bytes: keep Python's bounds and negative-index checks.
