@@ -67,6 +67,17 @@ def agreeing_headers(front: HttpMessage, client_host: str, upstream: HttpMessage
     return tuple(out)
 
 
+def _ids(c: Connection):
+    """(exchange, request id) of ``c``'s requests that carry one, read from the message store's
+    sparse trace column (no message view per request: this runs over every request, and most
+    captures carry no such header)."""
+    for e in c.exchanges:
+        if e.req >= 0:
+            t = e.store.traces.get(e.req) if e.store.traces else None
+            if t is not None and t.id_name is not None:
+                yield e, (t.id_name, t.id_hash)
+
+
 def id_owners(conns: list[Connection]) -> dict[IdKey, Req]:
     """Request id -> the one request that carried it first, for the ids whose other carriers
     all started while that request was open (before its response, or before its connection's
@@ -75,10 +86,8 @@ def id_owners(conns: list[Connection]) -> dict[IdKey, Req]:
     nothing."""
     carriers: dict[IdKey, list[tuple[int, int, Req]]] = defaultdict(list)
     for c in conns:
-        for e in c.exchanges:
-            key = request_id(e.request) if e.req >= 0 else None
-            if key is not None:
-                carriers[key].append((e.request.start_ns, c.stream, (c, e)))
+        for e, key in _ids(c):
+            carriers[key].append((e.request.start_ns, c.stream, (c, e)))
     out = {}
     for key, items in carriers.items():
         if len(items) < 2:
@@ -103,8 +112,8 @@ def aliases(conns: list[Connection], owners: dict[IdKey, Req], proxy_hosts: set[
         host = endpoint_host(c.client)
         if host in proxy_hosts:
             continue
-        for e in c.exchanges:
-            owner = owners.get(request_id(e.request)) if e.req >= 0 else None
+        for _, key in _ids(c):
+            owner = owners.get(key)
             if owner is None or owner[0] is c:
                 continue
             if out.setdefault(host, owner[0].server) != owner[0].server:

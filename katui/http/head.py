@@ -120,7 +120,7 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
     conn = ka = clen = None
     chunked = False
     host = software = ""
-    trace_lines: list[tuple[bytes, bytes]] = []
+    trace_lines: list[tuple[bytes, bytes]] | None = None  # made for the few heads that have any
     for key, val in _HEADERS.findall(head):
         key = key.lower()
         if key == b"content-length":
@@ -141,8 +141,11 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
             if is_request:
                 host = _common(val.strip(), 255)
         elif key in _TRACE_SET:
-            if is_request and len(trace_lines) < MAX_TRACE_LINES:
-                trace_lines.append((key, val))
+            if is_request:
+                if trace_lines is None:
+                    trace_lines = [(key, val)]
+                elif len(trace_lines) < MAX_TRACE_LINES:
+                    trace_lines.append((key, val))
         elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
             software = _common(val.strip(), 120)
     # tuple.__new__ skips the NamedTuple's Python-level constructor: this runs once per message.
