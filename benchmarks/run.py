@@ -2,7 +2,7 @@
 """katui's reports against tshark and tcptrace on two captures: wall, user CPU, peak RSS.
 
     python benchmarks/run.py [--capture AB.pcap] [--synthetic FILE] [--repeat R] [--quick]
-                             [--only json,md,text,pure,conv,http,tcptrace] [--json OUT]
+                             [--only json,md,text,pure,conv,http,tcptrace,ui] [--json OUT]
                              [--compare OTHER_CHECKOUT]
 
 The two captures: a real one, ApacheBench against nginx on loopback (made by make_ab_capture.sh
@@ -11,8 +11,9 @@ of make_capture.py (cached the same way, or --synthetic FILE). On each, round-ro
 times, after one read of the file into the page cache: katui's JSON, Markdown and text reports
 (compiled, and interpreted with KATUI_PURE=1 beside them when the compiled core is built),
 ``tshark -q -z conv,tcp`` (the baseline of every ratio), ``tshark -2 -q -z http,tree`` and
-``tcptrace -n``. Best wall and user CPU, highest peak RSS. This is a report, not a test: it
-exits 0 unless a capture is missing.
+``tcptrace -n``. Best wall and user CPU, highest peak RSS. And the TUI (``ui``, ui_load.py):
+seconds from launching it to the first listed connection and to the whole list. This is a
+report, not a test: it exits 0 unless a capture is missing.
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ MAKE_AB = HERE / "make_ab_capture.sh"
 TARGET_WALL = 0.25  # katui json wall <= 0.25 x tshark conv,tcp (issue 13)
 TARGET_RSS = 0.1  # katui json peak RSS <= 0.1 x tshark conv,tcp
 TARGET_FORMAT = 1.5  # markdown and text each within 1.5 x the JSON time
+TARGET_UI_FIRST = 0.3  # TUI: first rows within 0.3 s of launch
+TARGET_UI_LOADED = 2.0  # TUI: the whole list of the ab capture within 2 s
+UI_LOAD = HERE / "ui_load.py"
 BASELINE = "tshark conv,tcp"
 FORMATS = ("json", "md", "text")
-ALL = "json,md,text,pure,conv,http,tcptrace"
+ALL = "json,md,text,pure,conv,http,tcptrace,ui"
 # (packets of the synthetic capture, ab keep-alive requests, ab one-request connections)
 FULL = (1_000_000, 200_000, 40_000)
 QUICK = (100_000, 20_000, 4_000)
@@ -160,6 +164,61 @@ def run_all(cmds: list[tuple], repeat: int, timeout: float) -> dict[str, dict]:
     return results
 
 
+def ui_load(capture: Path, repeat: int, timeout: float) -> dict:
+    """The TUI on ``capture`` (ui_load.py, headless, 100x30), ``repeat`` times: the best seconds
+    from launching the process to its first listed row and to the whole list."""
+    runs = []
+    for r in range(repeat):
+        t0 = time.time()
+        p = subprocess.run(
+            [sys.executable, str(UI_LOAD), str(capture), "--t0", repr(t0), "--timeout", str(timeout)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        last = (p.stdout.strip().splitlines() or [""])[-1]
+        try:
+            got = json.loads(last)
+        except ValueError:
+            why = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+            return {"status": f"failed (exit {p.returncode})", "why": why}
+        runs.append(got)
+        print(
+            f"  run {r + 1}/{repeat} katui TUI: first rows {got['first_rows_s']:.2f} s, whole list "
+            f"({got['rows']} rows) {got['loaded_s']:.2f} s",
+            flush=True,
+        )
+    ok = [g for g in runs if g["loaded_s"] is not None and not g["failed"]]
+    if not ok:
+        return {"status": "failed (did not load)", "runs": runs}
+    return {
+        "status": "ok",
+        "first_rows_s": min(g["first_rows_s"] for g in ok),
+        "loaded_s": min(g["loaded_s"] for g in ok),
+        "rows": ok[0]["rows"],
+        "runs": runs,
+    }
+
+
+def ui_targets(ui: dict, label: str) -> list[dict]:
+    """The TUI's targets: first rows always, the whole list on the ab capture."""
+    out = []
+    checks = [("first rows", "first_rows_s", TARGET_UI_FIRST)]
+    if label == "ab":
+        checks.append(("whole list", "loaded_s", TARGET_UI_LOADED))
+    for what, key, limit in checks:
+        have = ui.get(key)
+        verdict = (
+            f"n/a ({ui['status']})"
+            if have is None
+            else ("PASS" if have <= limit else "FAIL") + f" ({have:.2f} s)"
+        )
+        out.append({"target": f"katui TUI {what} <= {limit} s after launch", "verdict": verdict})
+    for t in out:
+        print(f"target: {t['target']}: {t['verdict']}")
+    return out
+
+
 def table(results: dict[str, dict]) -> None:
     """The results as a Markdown table with the ratios against tshark conv,tcp."""
     base = results.get(BASELINE, {})
@@ -220,9 +279,13 @@ def bench(capture: Path, label: str, a, compiled: bool | None) -> dict:
     for n in notes:
         print(f"note: {n}")
     results = run_all(cmds, a.repeat, a.timeout)
+    ui = ui_load(capture, a.repeat, a.timeout) if "ui" in a.only and compiled is not None else None
     print()
     table(results)
     print()
+    found = targets(results)
+    if ui is not None:
+        found += ui_targets(ui, label)
     return {
         "label": label,
         "path": str(capture),
@@ -230,7 +293,8 @@ def bench(capture: Path, label: str, a, compiled: bool | None) -> dict:
         "bytes": capture.stat().st_size,
         "duration_s": (last - first) if first is not None else None,
         "results": results,
-        "targets": targets(results),
+        "ui": ui,
+        "targets": found,
         "notes": notes,
     }
 

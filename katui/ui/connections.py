@@ -80,7 +80,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         self.conns = list(conns)
         self.streams = [c.stream for c in self.conns]
         self.first_ns = first_ns
-        self.widths = self._measure()
+        self.widths = self._measure(self.conns)
         if self._previewing:
             self._cells.clear()  # preview cells are keyed by the same streams
             self._previewing = False
@@ -99,28 +99,29 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         self._previewing = True
         self.conns.extend(rows)
         self.streams.extend(r.stream for r in rows)
-        self.widths = self._measure()
+        # Only the new rows measured: a big capture sends dozens of previews while it loads.
+        self.widths = [max(w, n) for w, n in zip(self.widths, self._measure(rows), strict=True)]
         self._strips.clear()
         self.virtual_size = Size(sum(self.widths) + GAP * len(self.widths), len(self.conns) + 1)
         self.refresh()
 
-    def _measure(self) -> list[int]:
-        """Column widths: exact for the variable ones, known bounds for the rest."""
+    def _measure(self, conns: list) -> list[int]:
+        """Column widths for ``conns``: exact for the variable ones, known bounds for the rest."""
         widths = [cell_len(c) for c in COLUMNS]
-        if not self.conns:
+        if not conns:
             return widths
         longest = {
-            "#": len(str(max(self.streams))),
-            "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in self.conns))),
-            "client": max(cell_len(c.client) for c in self.conns),
-            "server": max(cell_len(self._server(c)) for c in self.conns),
+            "#": len(str(max(c.stream for c in conns))),
+            "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in conns))),
+            "client": max(cell_len(c.client) for c in conns),
+            "server": max(cell_len(self._server(c)) for c in conns),
             "proto": max(
-                (cell_len(short_protocol(protocol(c))) for c in self.conns if not isinstance(c, Preview)),
+                (cell_len(short_protocol(protocol(c))) for c in conns if not isinstance(c, Preview)),
                 default=0,
             ),  # fmt: skip
         }
         closes = {(c.close.by, c.close.how, c.close.reason, c.close.asked_by)
-                  for c in self.conns if hasattr(c, "close")}  # fmt: skip
+                  for c in conns if hasattr(c, "close")}  # fmt: skip
         if closes:  # a handful of combinations even in a load test: measured exactly
             longest["closed by"] = max(cell_len(closed_by_cell(*k[:3])) for k in closes)
             longest["reason"] = max(cell_len(reason_cell(*k[2:])) for k in closes)
