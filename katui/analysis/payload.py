@@ -52,9 +52,13 @@ def protocol(conn: Connection, kind: str | None = None) -> str:
 def _http_version(conn: Connection) -> str | None:
     """The HTTP version of the first request (or response) that says one, not inferred."""
     for ex in conn.exchanges:
-        for msg in (ex.request, ex.response):
-            if msg is not None and msg.version.startswith("HTTP/"):
-                return msg.version
+        # The store's head strings, not message views: the connection list measures this
+        # column over every connection of a capture when it loads.
+        for row in (ex.req, ex.resp):
+            if row >= 0:
+                version = ex.store.text(row).version
+                if version.startswith("HTTP/"):
+                    return version
     return None
 
 
