@@ -23,7 +23,7 @@ cdef class HttpHalf:
     @cython.locals(stop=Py_ssize_t, have=Py_ssize_t, take=Py_ssize_t, used=Py_ssize_t)
     cdef Py_ssize_t _head(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts)
     cdef void _partial_head(self, long long frame, long long ts, bint cut=*)
-    @cython.locals(i=Py_ssize_t)
+    @cython.locals(i=Py_ssize_t, scanned=tuple)
     cdef void _start(self, object head, long long frame, long long ts)
     @cython.locals(nl=Py_ssize_t, st=int)
     cdef Py_ssize_t _chunk_line(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame,

@@ -8,7 +8,7 @@ and a hostile chunk size or endless head cannot make it allocate without bound.
 
 from __future__ import annotations
 
-from katui.http.head import REQ_START, RESP_START, cut_start, parse_cut_start, parse_head
+from katui.http.head import REQ_START, RESP_START, cut_start, parse_cut_start, parse_head, scan_head
 from katui.http.owner import MessageOwner
 from katui.model import MessageStore
 
@@ -194,8 +194,8 @@ class HttpHalf:
         self._done(i)
 
     def _start(self, head: bytes, frame: int, ts: int) -> None:
-        parsed = parse_head(head, self.is_request)
-        if parsed is None:
+        scanned = scan_head(head, self.is_request)
+        if scanned is None:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
@@ -203,9 +203,11 @@ class HttpHalf:
             )
             self.state = RESYNC
             return
-        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, parsed, len(head))
+        self.cur = i = self.store.add_scanned(
+            self.is_request, self.head_frame, self.head_ns, scanned, len(head)
+        )
         self.missing = self.body = 0
-        method, status, clen, chunked = parsed.method, parsed.status, parsed.content_length, parsed.chunked
+        status, clen, chunked = scanned[0], scanned[1], scanned[2]
         if self.is_request:
             self.owner.request_head(i)
             if chunked:
@@ -214,7 +216,7 @@ class HttpHalf:
                 self.state, self.remaining = BODY, clen
             else:
                 self._finish(frame, ts)
-            if method == "CONNECT":
+            if scanned[4][1] == "CONNECT":  # its method
                 self.switched = True
             return
         method = self.owner.response_method(status, self.head_ns)

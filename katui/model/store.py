@@ -124,21 +124,26 @@ class MessageStore:
     def add(self, is_request: bool, first_frame: int, start_ns: int, head: Head, head_bytes: int) -> int:
         """Append a message whose head was just parsed (incomplete until :meth:`end`); return
         its row index."""
-        (
-            version,
-            method,
-            uri,
-            status,
-            reason,
-            connection,
-            keep_alive,
-            content_length,
-            chunked,
-            host,
-            software,
-            trace,
-        ) = head
-        i = len(self.num) // NUM
+        text = (
+            head.version,
+            head.method,
+            head.reason,
+            head.connection,
+            head.keep_alive,
+            head.host,
+            head.software,
+        )
+        scanned = (head.status, head.content_length, head.chunked, head.uri, text, head.trace)
+        return self.add_scanned(is_request, first_frame, start_ns, scanned, head_bytes)
+
+    def add_scanned(
+        self, is_request: bool, first_frame: int, start_ns: int, scanned: tuple, head_bytes: int
+    ) -> int:
+        """:meth:`add` from what :func:`katui.http.head.scan_head` read: ``(status, content
+        length or None, chunked, URI, (version, method, reason, connection, keep-alive, host,
+        software), trace)``. The HTTP/1 parser's path: no :class:`Head` per message."""
+        status, content_length, chunked, uri, text, trace = scanned
+        i = len(self.uris)
         if trace is not None:
             self.traces[i] = trace
         self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
@@ -151,7 +156,6 @@ class MessageStore:
             )
         )
         self.uris.append(uri)
-        text = (version, method, reason, connection, keep_alive, host, software)
         shared = self._shared.get(text)
         if shared is None:
             shared = _head_text(HeadText, text)
