@@ -137,24 +137,28 @@ class MessageStore:
         return self.add_scanned(is_request, first_frame, start_ns, scanned, head_bytes)
 
     def add_scanned(
-        self, is_request: bool, first_frame: int, start_ns: int, scanned: tuple, head_bytes: int
+        self,
+        is_request: bool,
+        first_frame: int,
+        start_ns: int,
+        scanned: tuple,
+        head_bytes: int,
+        frame: int = 0,
+        end_ns: int = 0,
+        body_bytes: int = 0,
     ) -> int:
         """:meth:`add` from what :func:`katui.http.head.scan_head` read: ``(status, content
         length or None, chunked, URI, (version, method, reason, connection, keep-alive, host,
-        software), trace)``. The HTTP/1 parser's path: no :class:`Head` per message."""
+        software), trace)``. The HTTP/1 parser's path: no :class:`Head` per message. A
+        ``frame`` (not 0) says the message also ended there, complete: :meth:`end` in the same
+        call (most messages of a load test fit in one segment)."""
         status, content_length, chunked, uri, text, trace = scanned
         i = len(self.uris)
         if trace is not None:
             self.traces[i] = trace
-        self.num.extend((start_ns, 0, -1 if content_length is None else content_length, 0))
-        self.small.extend(
-            (
-                first_frame,
-                0,
-                status,
-                (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | head_bytes << 4,
-            )
-        )
+        self.num.extend((start_ns, end_ns, -1 if content_length is None else content_length, body_bytes))
+        bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
+        self.small.extend((first_frame, frame, status, bits | head_bytes << 4))
         self.uris.append(uri)
         shared = self._shared.get(text)
         if shared is None:
