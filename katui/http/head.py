@@ -93,9 +93,9 @@ _HEADERS = re.compile(
 )
 
 
-MAX_CACHED_HEAD = 2048
+MAX_CACHED_HEAD = 1024
 """Longest head (or header block) remembered by :func:`scan_head`'s caches."""
-CACHE_ENTRIES = 512
+CACHE_ENTRIES = 256
 """Entries per cache; a full cache is emptied (a hostile capture of all-different heads then
 costs a bounded dict's churn, never memory)."""
 
@@ -160,22 +160,46 @@ def _scan(head: bytes, is_request: bool) -> tuple | None:
             _remember(_STATUS_LINES, start, line)
         version_text, status, reason = line
         method = uri = ""
+    # Lines that change from message to message are left out of the header cache's key: a
+    # server's Date (once a second; nothing here reads it) and Content-Length (read on its own).
+    # A header line read here starts at an LF with its name and stops at CR or LF, so cutting
+    # out whole lines (LF to LF) leaves every other line reading the same.
+    key, _ = _cut(block, b"\nDate: ")
+    key, length_line = _cut(key, b"\nContent-Length: ")
     blocks = _BLOCKS[is_request]
-    key = block
-    date = block.find(b"\nDate: ")
-    if date >= 0:
-        # A server's Date changes every second and says nothing read here: its line is left out
-        # of the key. No header line read here can start inside or run into it (a line read
-        # starts at an LF with a name that is not Date and stops at CR or LF), so the block
-        # without it reads the same.
-        nl = block.find(b"\n", date + 1)
-        key = block[:date] + block[nl:] if nl >= 0 else block[:date]
     fields = blocks.get(key)
     if fields is None:
         fields = _headers(key, is_request)
         _remember(blocks, key, fields)
     conn, ka, clen, chunked, host, software, trace = fields
+    if length_line is not None:
+        if clen is None:  # no other valid length: the cut line's is the first
+            clen = _length(length_line[17:].lstrip(b" \t").split(b"\r", 1)[0])
+        else:  # another one too: which comes first decides, read the lines in order
+            clen = _headers(block, is_request)[2]
     return (status, clen, chunked, uri, (version_text, method, reason, conn, ka, host, software), trace)
+
+
+def _cut(block: bytes, start: bytes) -> tuple:
+    """``block`` without its first line starting with ``start`` (from that LF to the next), and
+    that line (None when there is none)."""
+    at = block.find(start)
+    if at < 0:
+        return block, None
+    nl = block.find(b"\n", at + 1)
+    if nl < 0:
+        return block[:at], block[at:]
+    return block[:at] + block[nl:], block[at:nl]
+
+
+def _length(val: bytes) -> int | None:
+    """A Content-Length value (the first of a list), None when it is no valid length."""
+    try:
+        n = int(val.split(b",")[0])
+    except ValueError:
+        return None
+    # A hostile length past 64 bits means "the rest of the stream": keep it storable.
+    return min(n, MAX_CONTENT_LENGTH) if n >= 0 else None
 
 
 def _status_line(start: bytes) -> tuple | None:
@@ -198,13 +222,8 @@ def _headers(block: bytes, is_request: bool) -> tuple:
     for key, val in _HEADERS.findall(block):
         key = key.lower()
         if key == b"content-length":
-            try:
-                n = int(val.split(b",")[0])
-            except ValueError:
-                continue
-            if n >= 0 and clen is None:
-                # A hostile length past 64 bits means "the rest of the stream": keep it storable.
-                clen = min(n, MAX_CONTENT_LENGTH)
+            if clen is None:
+                clen = _length(val)
         elif key == b"connection":
             conn = _common(val.strip().lower(), 200)
         elif key == b"transfer-encoding":

@@ -6,6 +6,7 @@ business; everything outside :mod:`katui.model` goes through the store's methods
 
 from __future__ import annotations
 
+import struct
 from array import array
 from typing import NamedTuple
 
@@ -23,6 +24,8 @@ SMALL = 4
 SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
+_NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
+_SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
 
 class Trace(NamedTuple):
@@ -156,9 +159,12 @@ class MessageStore:
         i = len(self.uris)
         if trace is not None:
             self.traces[i] = trace
-        self.num.extend((start_ns, end_ns, -1 if content_length is None else content_length, body_bytes))
+        # One row's bytes at once: array.extend() goes through an iterator, three times slower.
+        self.num.frombytes(
+            _NUM_ROW(start_ns, end_ns, -1 if content_length is None else content_length, body_bytes)
+        )
         bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
-        self.small.extend((first_frame, frame, status, bits | head_bytes << 4))
+        self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4))
         self.uris.append(uri)
         shared = self._shared.get(text)
         if shared is None:
