@@ -93,13 +93,55 @@ _HEADERS = re.compile(
 )
 
 
-def parse_head(head: bytes, is_request: bool) -> Head | None:
-    """What a head says, or None when it is not an HTTP/1.x head. Only the headers keep-alive
-    analysis needs are read (and User-Agent / Server, which name the software)."""
+MAX_CACHED_HEAD = 1024
+"""Longest head (or header block) remembered by :func:`scan_head`'s caches."""
+CACHE_ENTRIES = 256
+"""Entries per cache; a full cache is emptied (a hostile capture of all-different heads then
+costs a bounded dict's churn, never memory)."""
+
+_HEADS: tuple[dict, dict] = ({}, {})
+"""[is_request]: whole head bytes -> what :func:`scan_head` read from them (a load test repeats
+the same head bytes; a server's Date changes once a second)."""
+_BLOCKS: tuple[dict, dict] = ({}, {})
+"""[is_request]: header block (from the start line's LF) -> what :func:`_headers` read from it:
+clients vary the request target, not their headers."""
+_STATUS_LINES: dict[bytes, tuple] = {}
+"""Status line -> (version, status, reason)."""
+
+
+def _remember(cache: dict, key: bytes, value) -> None:
+    if len(key) <= MAX_CACHED_HEAD:
+        if len(cache) >= CACHE_ENTRIES:
+            cache.clear()
+        cache[key] = value
+
+
+def scan_head(head: bytes, is_request: bool) -> tuple | None:
+    """What a head says, or None when it is not an HTTP/1.x head: ``(status, content length or
+    None, chunked, URI, (version, method, reason, connection, keep-alive, host, software),
+    trace)``, the row :meth:`katui.model.MessageStore.add_scanned` stores. Only the headers
+    keep-alive analysis needs are read (and User-Agent / Server, which name the software).
+
+    It is a function of the bytes alone, so byte-identical heads (a load test's) are read once:
+    the result is immutable and shared; its Content-Length is part of the bytes it is keyed on.
+    """
+    cache = _HEADS[is_request]
+    got = cache.get(head)
+    if got is None:
+        got = _scan(head, is_request)
+        if got is not None:
+            _remember(cache, head, got)
+    return got
+
+
+def _scan(head: bytes, is_request: bool) -> tuple | None:
     eol = head.find(b"\n")
-    start = head[:eol].rstrip(b"\r") if eol >= 0 else head
-    method = uri = reason = ""
-    status = 0
+    if eol >= 0:
+        start = head[:eol].rstrip(b"\r")
+        # Header lines start after an LF: the first is the start line's.
+        block = head[eol:]
+    else:
+        start, block = head, b""
     if is_request:
         m, _, rest = start.partition(b" ")
         target, _, version = rest.rpartition(b" ")
@@ -107,30 +149,81 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
         # keep it whole (split at the first and last space) rather than lose the request.
         if m not in _METHOD_SET or not target or not version.startswith(b"HTTP/1."):
             return None
-        method = _common(m, 20)
-        uri = target_text(target)
+        method, uri, status, reason = _common(m, 20), target_text(target), 0, ""
+        version_text = _common(version, 8)
     else:
-        if not _RESP_LINE.match(start + b"\n"):
-            return None
-        version, _, rest = start.partition(b" ")
-        # _RESP_LINE checked three digits then a space, CR or LF: 'HTTP/1.1 200\rX' is hostile
-        # but must not make int() fail.
-        status = int(rest[:3])
-        reason = _common(rest[4:] if rest[3:4] == b" " else b"", 200)
+        line = _STATUS_LINES.get(start)
+        if line is None:
+            line = _status_line(start)
+            if line is None:
+                return None
+            _remember(_STATUS_LINES, start, line)
+        version_text, status, reason = line
+        method = uri = ""
+    # Lines that change from message to message are left out of the header cache's key: a
+    # server's Date (once a second; nothing here reads it) and Content-Length (read on its own).
+    # A header line read here starts at an LF with its name and stops at CR or LF, so cutting
+    # out whole lines (LF to LF) leaves every other line reading the same.
+    key, _ = _cut(block, b"\nDate: ")
+    key, length_line = _cut(key, b"\nContent-Length: ")
+    blocks = _BLOCKS[is_request]
+    fields = blocks.get(key)
+    if fields is None:
+        fields = _headers(key, is_request)
+        _remember(blocks, key, fields)
+    conn, ka, clen, chunked, host, software, trace = fields
+    if length_line is not None:
+        if clen is None:  # no other valid length: the cut line's is the first
+            clen = _length(length_line[17:].lstrip(b" \t").split(b"\r", 1)[0])
+        else:  # another one too: which comes first decides, read the lines in order
+            clen = _headers(block, is_request)[2]
+    return (status, clen, chunked, uri, (version_text, method, reason, conn, ka, host, software), trace)
+
+
+def _cut(block: bytes, start: bytes) -> tuple:
+    """``block`` without its first line starting with ``start`` (from that LF to the next), and
+    that line (None when there is none)."""
+    at = block.find(start)
+    if at < 0:
+        return block, None
+    nl = block.find(b"\n", at + 1)
+    if nl < 0:
+        return block[:at], block[at:]
+    return block[:at] + block[nl:], block[at:nl]
+
+
+def _length(val: bytes) -> int | None:
+    """A Content-Length value (the first of a list), None when it is no valid length."""
+    try:
+        n = int(val.split(b",")[0])
+    except ValueError:
+        return None
+    # A hostile length past 64 bits means "the rest of the stream": keep it storable.
+    return min(n, MAX_CONTENT_LENGTH) if n >= 0 else None
+
+
+def _status_line(start: bytes) -> tuple | None:
+    """(version, status, reason) of a status line, or None when it is not one."""
+    if not _RESP_LINE.match(start + b"\n"):
+        return None
+    version, _, rest = start.partition(b" ")
+    # _RESP_LINE checked three digits then a space, CR or LF: 'HTTP/1.1 200\rX' is hostile
+    # but must not make int() fail.
+    return _common(version, 8), int(rest[:3]), _common(rest[4:] if rest[3:4] == b" " else b"", 200)
+
+
+def _headers(block: bytes, is_request: bool) -> tuple:
+    """(connection, keep-alive, content length, chunked, host, software, trace) of a header
+    block."""
     conn = ka = clen = None
     chunked = False
     host = software = ""
     trace_lines: list[tuple[bytes, bytes]] | None = None  # made for the few heads that have any
-    for key, val in _HEADERS.findall(head):
+    for key, val in _HEADERS.findall(block):
         key = key.lower()
         if key == b"content-length":
-            try:
-                n = int(val.split(b",")[0])
-            except ValueError:
-                continue
-            if n >= 0 and clen is None:
-                # A hostile length past 64 bits means "the rest of the stream": keep it storable.
-                clen = min(n, MAX_CONTENT_LENGTH)
+            if clen is None:
+                clen = _length(val)
         elif key == b"connection":
             conn = _common(val.strip().lower(), 200)
         elif key == b"transfer-encoding":
@@ -148,24 +241,14 @@ def parse_head(head: bytes, is_request: bool) -> Head | None:
                     trace_lines.append((key, val))
         elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
             software = _common(val.strip(), 120)
-    # tuple.__new__ skips the NamedTuple's Python-level constructor: this runs once per message.
-    return _new_head(
-        Head,
-        (
-            _common(version, 8),
-            method,
-            uri,
-            status,
-            reason,
-            conn,
-            ka,
-            clen,
-            chunked,
-            host,
-            software,
-            parse_trace(trace_lines) if trace_lines else None,
-        ),
-    )
+    return conn, ka, clen, chunked, host, software, parse_trace(trace_lines) if trace_lines else None
 
 
-_new_head = tuple.__new__
+def parse_head(head: bytes, is_request: bool) -> Head | None:
+    """What a head says (:func:`scan_head`) as a :class:`Head`, or None when it is not an
+    HTTP/1.x head."""
+    got = scan_head(head, is_request)
+    if got is None:
+        return None
+    status, clen, chunked, uri, (version, method, reason, conn, ka, host, software), trace = got
+    return Head(version, method, uri, status, reason, conn, ka, clen, chunked, host, software, trace)

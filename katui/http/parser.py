@@ -8,7 +8,7 @@ and a hostile chunk size or endless head cannot make it allocate without bound.
 
 from __future__ import annotations
 
-from katui.http.head import REQ_START, RESP_START, cut_start, parse_cut_start, parse_head
+from katui.http.head import REQ_START, RESP_START, cut_start, parse_cut_start, parse_head, scan_head
 from katui.http.owner import MessageOwner
 from katui.model import MessageStore
 
@@ -157,8 +157,7 @@ class HttpHalf:
             # Common case: the whole head is in this piece; no copy into the accumulator.
             stop = _head_end(buf, pos, min(end, pos + MAX_HEAD))
             if stop >= 0:
-                self._start(buf[pos:stop], frame, ts)
-                return stop
+                return stop + self._start(buf[pos:stop], frame, ts, end - stop)
         have = len(self.head)
         take = min(end, pos + MAX_HEAD + 4 - have)
         self._carry(buf[pos:take])
@@ -168,11 +167,10 @@ class HttpHalf:
                 self._fail(f"HTTP head longer than {MAX_HEAD // 1024} KiB in frame {frame}")
                 return end
             return take
-        used = stop - have
+        pos += stop - have  # where the head ends in this piece
         head = bytes(self.head[:stop])
         self.head = _NO_HEAD
-        self._start(head, frame, ts)
-        return pos + used
+        return pos + self._start(head, frame, ts, end - pos)
 
     def _partial_head(self, frame: int, ts: int, cut: bool = True) -> None:
         """Keep what a head that never ended says: ``cut`` by a gap (shown where the capture
@@ -193,46 +191,85 @@ class HttpHalf:
             self.store.head_unfinished(i)
         self._done(i)
 
-    def _start(self, head: bytes, frame: int, ts: int) -> None:
-        parsed = parse_head(head, self.is_request)
-        if parsed is None:
+    def _start(self, head: bytes, frame: int, ts: int, avail: int) -> int:
+        """Frame the message ``head`` starts; ``avail`` bytes follow it in this piece. Returns
+        how many of them it took: a body that is all there is counted at once, and the
+        message is stored whole (the common case: one call to the store, none to :meth:`feed`'s
+        body state)."""
+        scanned = scan_head(head, self.is_request)
+        if scanned is None:
             # Not a message start (e.g. the capture began mid-body): look for the next one.
             self.error = self.error or (
                 f"unexpected bytes instead of an HTTP {'request' if self.is_request else 'response'}"
                 f" in frame {self.head_frame}"
             )
             self.state = RESYNC
-            return
-        self.cur = i = self.store.add(self.is_request, self.head_frame, self.head_ns, parsed, len(head))
+            return 0
         self.missing = self.body = 0
-        method, status, clen, chunked = parsed.method, parsed.status, parsed.content_length, parsed.chunked
+        status, clen, chunked = scanned[0], scanned[1], scanned[2]
         if self.is_request:
-            self.owner.request_head(i)
-            if chunked:
-                self.state = CHUNK_SIZE
-            elif clen:
-                self.state, self.remaining = BODY, clen
-            else:
-                self._finish(frame, ts)
-            if method == "CONNECT":
+            if scanned[4][1] == "CONNECT":  # its method: the bytes after it are a tunnel's
+                self._open(scanned, len(head))
+                if chunked:
+                    self.state = CHUNK_SIZE
+                elif clen:
+                    self.state, self.remaining = BODY, clen
+                else:
+                    self._finish(frame, ts)
                 self.switched = True
-            return
+                return 0
+            if chunked:
+                self._open(scanned, len(head))
+                self.state = CHUNK_SIZE
+                return 0
+            if clen and clen > avail:
+                self._open(scanned, len(head))
+                self.state, self.remaining = BODY, clen
+                return 0
+            return self._whole(scanned, len(head), frame, ts, clen or 0)
+        # The method of the request it answers (the store's rows of requests only: this
+        # response's row can be added after).
         method = self.owner.response_method(status, self.head_ns)
         if status == 101 or (method == "CONNECT" and 200 <= status < 300):
             self.switched = True
-            self._finish(frame, ts)
+            self._whole(scanned, len(head), frame, ts, 0)
             self.state = DEAD
-        elif 100 <= status < 200 or status == 204 or status == 304 or method == "HEAD":
-            self._finish(frame, ts)
-        elif chunked:
+            return 0
+        if 100 <= status < 200 or status == 204 or status == 304 or method == "HEAD":
+            return self._whole(scanned, len(head), frame, ts, 0)
+        if chunked:
+            self._open(scanned, len(head))
             self.state = CHUNK_SIZE
-        elif clen is not None:
-            if clen:
-                self.state, self.remaining = BODY, clen
-            else:
-                self._finish(frame, ts)
-        else:
+        elif clen is None:
+            self._open(scanned, len(head))
             self.state = UNTIL_CLOSE
+        elif clen > avail:
+            self._open(scanned, len(head))
+            self.state, self.remaining = BODY, clen
+        else:
+            return self._whole(scanned, len(head), frame, ts, clen)
+        return 0
+
+    def _open(self, scanned: tuple, size: int) -> None:
+        """Store a message whose body is still to come (:meth:`_finish` ends it)."""
+        self.cur = i = self.store.add_scanned(self.is_request, self.head_frame, self.head_ns, scanned, size)
+        if self.is_request:
+            self.owner.request_head(i)
+
+    def _whole(self, scanned: tuple, size: int, frame: int, ts: int, body: int) -> int:
+        """Store a message that ended in ``frame`` with ``body`` bytes of body, all captured;
+        return ``body``."""
+        i = self.store.add_scanned(
+            self.is_request, self.head_frame, self.head_ns, scanned, size, frame, ts, body
+        )
+        self.body = body
+        self.state = DEAD if self.switched else HEAD
+        if self.is_request:
+            self.owner.request_head(i)
+            self.owner.request_done(i)
+        else:
+            self.owner.response_done(i)
+        return body
 
     def _chunk_line(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
         nl = buf.find(b"\n", pos, end)

@@ -1,0 +1,23 @@
+# C types for head.py when setup.py compiles it with Cython (the .py stays the source).
+# Numbers read from capture bytes (Content-Length) stay Python ints; offsets are Py_ssize_t.
+cimport cython
+
+
+cpdef bint looks_like_request(object data)
+cpdef bint looks_like_response(object data)
+cpdef bint cut_start(object data, bint is_request)
+cpdef str target_text(object raw)
+cdef str _text(object raw, Py_ssize_t limit)
+@cython.locals(got=str)
+cdef str _common(object raw, Py_ssize_t limit)
+cdef void _remember(dict cache, object key, object value)
+@cython.locals(cache=dict, got=tuple)
+cpdef tuple scan_head(object head, bint is_request)
+@cython.locals(eol=Py_ssize_t, blocks=dict, fields=tuple, line=tuple)
+cdef tuple _scan(object head, bint is_request)
+@cython.locals(at=Py_ssize_t, nl=Py_ssize_t)
+cdef tuple _cut(object block, bytes start)
+cdef object _length(object val)
+cdef tuple _status_line(object start)
+@cython.locals(chunked=bint, trace_lines=list)
+cpdef tuple _headers(object block, bint is_request)
