@@ -158,7 +158,7 @@ def _analyze(
     plaintext = partial(_plaintext, store)  # decrypted TLS application data
     try_tls = partial(tls.sniff, store, keys, plaintext)
     try_other = partial(_not_http1, try_tls, partial(http2.sniff, store))
-    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_other))
+    tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other))
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
@@ -234,6 +234,7 @@ def _read(
     except (IndexError, ValueError, KeyError, OverflowError, struct.error) as exc:
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {reading.n}: could not decode it ({exc})")
+        reading.flush()
         _pad(table, reading.n)
     skipped = Counter({why: k for why, k in enumerate(reading.skipped) if k})
     return reading.n, reading.first, reading.last, skipped

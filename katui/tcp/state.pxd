@@ -12,9 +12,9 @@ cdef class Half:
 cdef class Conn:
     cdef public object stream, ends, frames, sink
     cdef public Half h0, h1
-    cdef public object syn_from, synack_from, irtt, close_from, last_data_ns, idle_ref_ns
+    cdef public object syn_from, synack_from, irtt, close_from
     cdef public object rst_frames, rst_from
-    cdef public long long first_ns, last_ns, syn_ns, close_frame, close_ns
+    cdef public long long first_ns, last_ns, syn_ns, close_frame, close_ns, last_data_ns, idle_ref_ns
     cdef public long long retrans, ooo, lost, truncated
     cdef public bint close_rst, midstream, a_hi
 

@@ -110,11 +110,11 @@ class Conn:
         self.close_from: int | None = None
         self.close_rst = False
         self.rst_frames: tuple[int, ...] = ()
-        self.last_data_ns: int | None = None
+        self.last_data_ns = 0  # last payload (the tracker starts it at first_ns)
         self.retrans = self.ooo = self.lost = self.truncated = 0
         self.midstream = False
         self.rst_from: tuple[int, ...] = ()  # side (0 = A, 1 = B) of each RST
-        self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
+        self.idle_ref_ns = 0  # last payload (or first_ns) before the first FIN/RST
 
     @property
     def halves(self) -> tuple[Half, Half]:

@@ -9,10 +9,10 @@ cdef long long M32, HALF
 
 
 cdef class Tracker:
-    cdef public object buf, new_sink, table, conns
+    cdef public object buf, new_sink, conns
     cdef public dict by_ends
-    cdef public object _stream, _dir, _flags, _plen, _pcap, _toff, _notes
-    cdef public bint keep
+    cdef public long long row_stream
+    cdef public int row_dir, row_note
 
     @cython.locals(conn=Conn, half=Half, other=Half, d=int, note=int, flags=int, plen=Py_ssize_t,
                    seq=cython.longlong, gap=cython.longlong, midstream=bint)

@@ -27,7 +27,6 @@ from katui.model import (
     RST,
     SYN,
 )
-from katui.tcp.frames import FrameTable
 from katui.tcp.sink import SinkFactory, no_sink
 from katui.tcp.state import Conn, Half, first_held, forget_held, hold
 
@@ -38,21 +37,19 @@ MAX_PENDING = 4096  # out-of-order segments held per direction before declaring 
 
 
 class Tracker:
-    """Feeds decoded TCP segments into connections; frames go into a :class:`FrameTable`."""
+    """Feeds decoded TCP segments into connections (and says after each frame what goes into
+    its :class:`katui.tcp.frames.FrameTable` row)."""
 
-    def __init__(self, buf, table: FrameTable, new_sink: SinkFactory = no_sink) -> None:
+    def __init__(self, buf, new_sink: SinkFactory = no_sink) -> None:
         self.buf = buf
         self.new_sink = new_sink
         """Makes each new connection's sink (the protocol its bytes are handed to)."""
-        self.table = table
-        # Bound appends of the per-frame columns: one lookup each instead of two per frame.
-        self._stream, self._dir, self._flags = table.stream.append, table.dir.append, table.flags.append
-        self._plen, self._pcap, self._toff = table.plen.append, table.pcap.append, table.toff.append
-        self._notes = table.notes.append
-        self.keep = table.kept
         self.conns: list[Conn] = []
         self.by_ends: dict[tuple, Conn] = {}
         """Connections by their endpoints (one entry for both directions; Conn.ends)."""
+        self.row_stream = self.row_dir = self.row_note = 0
+        """The last tracked frame's frame-table fields: tcp.stream, direction, NOTE_* bits
+        (the reading loop, katui.tcp.ingest, writes the table)."""
 
     def segment(self, n: int, ts: int, seg: tuple) -> None:
         """Process frame ``n`` (timestamp ``ts`` ns) carrying a segment as
@@ -78,7 +75,7 @@ class Tracker:
             # Side A sent this frame. Both ends the same (a host talking to its own port): the
             # reverse direction's index entry used to win, so later frames counted as side B.
             conn = Conn(len(self.conns), seg.ends, seg.swapped or lo == hi, self.new_sink(midstream))
-            conn.first_ns = ts
+            conn.first_ns = conn.last_data_ns = ts
             conn.midstream = midstream
             self.conns.append(conn)
             self.by_ends[seg.ends] = conn
@@ -114,14 +111,9 @@ class Tracker:
             half.zero_last = n
         if flags & (FIN | RST):
             self._close(conn, half, d, n, ts, seq, plen, flags)
-        if self.keep:
-            self._stream(conn.stream)
-            self._dir(d)
-            self._flags(flags)
-            self._plen(plen)
-            self._pcap(seg.pcap)
-            self._toff(seg.toff)
-            self._notes(note)
+        self.row_stream = conn.stream
+        self.row_dir = d
+        self.row_note = note
 
     # -- pieces of segment() -------------------------------------------------------------
 
@@ -155,7 +147,7 @@ class Tracker:
                 conn.close_from = None
                 conn.close_frame = conn.close_ns = 0
                 conn.close_rst = False
-                conn.idle_ref_ns = None
+                conn.idle_ref_ns = 0  # set again by the next close
             return NOTE_RETRANSMISSION
         return 0
 
