@@ -4,6 +4,8 @@
 # read through a bounds-checked typed memoryview.
 cimport cython
 
+cdef long long _LIMIT
+
 
 cdef class Records:
     cdef public object cap

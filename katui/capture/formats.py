@@ -21,6 +21,7 @@ PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 # Wireshark refuses records larger than this (WTAP_MAX_PACKET_SIZE_STANDARD); so does katui:
 # a bigger length is corruption, and believing it would skip the rest of the file.
 MAX_RECORD = 262144
+_LIMIT = MAX_RECORD  # the same, as a C constant when compiled (formats.pxd)
 # Timestamps are int64 nanoseconds (FrameTable.ts); pcapng can encode far larger ones.
 _TS_MIN, _TS_MAX = -(2**63), 2**63 - 1
 
@@ -75,7 +76,7 @@ class PcapRecords(Records):
             return False
         v, big = self.view, self.big
         caplen = _u32(v, pos + 8, big)
-        if caplen > MAX_RECORD:
+        if caplen > _LIMIT:
             self.done = True
             cap.warnings.append(
                 f"record {self.n + 1} at byte {pos} claims {caplen} bytes (limit {MAX_RECORD}): "
@@ -153,7 +154,7 @@ class PcapngRecords(Records):
                 return False
             btype = _u32(v, pos, self.big)
             blen = _u32(v, pos + 4, self.big)
-            if blen < 12 or blen % 4 or blen > MAX_RECORD + 4096 and (btype == 2 or btype == 3 or btype == 6):
+            if blen < 12 or blen % 4 or blen > _LIMIT + 4096 and (btype == 2 or btype == 3 or btype == 6):
                 cap.warnings.append(f"corrupt pcapng block at byte {pos} (length {blen}); stopped")
                 return False
             if pos + blen > end:
