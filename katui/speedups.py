@@ -18,6 +18,7 @@ COMPILED = (
     "katui.capture.reader",
     "katui.tcp.state",
     "katui.tcp.tracker",
+    "katui.tcp.ingest",
     "katui.http.head",
     "katui.http.parser",
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 
-from katui.tcp.frames import FrameTable
 from katui.tcp.tracker import MAX_PENDING, Tracker
 
 C, S = b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02"
@@ -26,7 +25,7 @@ def _seg(seq, ack, flags, plen, client=True):
 
 def _flood(held: int) -> tuple[float, int]:
     buf = b"x" * 64
-    t = Tracker(buf, FrameTable(buf))
+    t = Tracker(buf)
     frames = [_seg(1000, 0, SYN, 0), _seg(5000, 1001, SYN | ACK, 0, client=False)]
     frames += [_seg(1001 + 1_000_000 + i * 10, 5001, ACK | PSH, 1) for i in range(held)]
     for n, seg in enumerate(frames, 1):

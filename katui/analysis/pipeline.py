@@ -17,13 +17,14 @@ from katui.analysis.proxy import ProxyReport, find_proxy_links
 from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, upstream_failure
 from katui.capture import linktypes
-from katui.capture.decode import SKIP_FRAGMENT, tcp_segment
+from katui.capture.decode import SKIP_FRAGMENT
 from katui.capture.reader import CaptureFile, open_capture
 from katui.http.conversation import HttpConversation
 from katui.http2.conversation import H2Conversation
 from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstimate
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
+from katui.tcp.ingest import Reading
 from katui.tcp.sink import StreamSink
 from katui.tcp.tracker import Tracker
 from katui.tls.keylog import KeyLog
@@ -157,7 +158,7 @@ def _analyze(
     plaintext = partial(_plaintext, store)  # decrypted TLS application data
     try_tls = partial(tls.sniff, store, keys, plaintext)
     try_other = partial(_not_http1, try_tls, partial(http2.sniff, store))
-    tracker = Tracker(cap.buf, table, partial(HttpConversation, store, try_other=try_other))
+    tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other))
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
@@ -212,45 +213,31 @@ def _read(
     progress: Progress | None,
     preview: PreviewSink | None,
 ) -> tuple[int, int, int, Counter[int]]:
-    """The reading loop: every record into the frame table and the tracker. Returns (frames,
-    first timestamp, last timestamp, non-TCP frames by SKIP_* reason)."""
-    skipped: Counter[int] = Counter()
+    """The reading loop (:class:`katui.tcp.ingest.Reading`): every record into the frame table
+    and the tracker. Returns (frames, first timestamp, last timestamp, non-TCP frames by
+    SKIP_* reason)."""
     buf, size = cap.buf, cap.size
-    seg_of = tcp_segment
-    on_segment = tracker.segment
-    t_ts, t_caplen, t_wirelen = table.ts, table.caplen, table.wirelen
-    keep = table.kept
-    n = 0
-    first = last = released = previewed = 0
+    done = [0, 0]  # bytes released from the mapping, connections previewed
+
+    def tick(n: int, off: int) -> None:
+        if progress is not None:
+            progress(n, off, size)
+        if preview is not None and len(tracker.conns) > done[1]:
+            preview([tcp_facts.preview(c) for c in tracker.conns[done[1] :]])
+            done[1] = len(tracker.conns)
+        if off - done[0] > RELEASE_EVERY:
+            done[0] = _release(buf, done[0], off)
+
+    reading = Reading()
     try:
-        for ts, lt, off, caplen, wirelen in cap.records():
-            n += 1
-            if n == 1:
-                first = ts
-            last = ts
-            if keep:
-                t_ts.append(ts)
-                t_caplen.append(caplen)
-                t_wirelen.append(wirelen)
-            seg = seg_of(lt, buf, off, caplen, wirelen)
-            if seg.__class__ is tuple:
-                on_segment(n, ts, seg)
-            else:
-                skipped[seg] += 1
-                _non_tcp(table)
-            if n % PROGRESS_EVERY == 0:
-                if progress is not None:
-                    progress(n, off, size)
-                if preview is not None and len(tracker.conns) > previewed:
-                    preview([tcp_facts.preview(c) for c in tracker.conns[previewed:]])
-                    previewed = len(tracker.conns)
-                if off - released > RELEASE_EVERY:
-                    released = _release(buf, released, off)
+        reading.run(cap, table, tracker, tick, PROGRESS_EVERY)
     except (IndexError, ValueError, KeyError, OverflowError, struct.error) as exc:
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
-        cap.warnings.append(f"stopped at frame {n}: could not decode it ({exc})")
-        _pad(table, n)
-    return n, first, last, skipped
+        cap.warnings.append(f"stopped at frame {reading.n}: could not decode it ({exc})")
+        reading.flush()
+        _pad(table, reading.n)
+    skipped = Counter({why: k for why, k in enumerate(reading.skipped) if k})
+    return reading.n, reading.first, reading.last, skipped
 
 
 def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Connection]:
@@ -291,22 +278,12 @@ def _release(buf, start: int, upto: int) -> int:
     return start
 
 
-def _non_tcp(t: FrameTable) -> None:
-    t.stream.append(-1)
-    t.dir.append(0)
-    t.flags.append(0)
-    t.plen.append(0)
-    t.pcap.append(0)
-    t.toff.append(0)
-    t.notes.append(0)
-
-
 def _pad(t: FrameTable, n: int) -> None:
     """Make every column ``n`` long after an aborted frame."""
     if not t.kept:
         return
     while len(t.stream) < n:
-        _non_tcp(t)
+        t.not_tcp()
     for col in (t.ts, t.caplen, t.wirelen):
         while len(col) < n:
             col.append(0)

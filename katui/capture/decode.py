@@ -1,78 +1,188 @@
-"""Decode IPv4/IPv6 + TCP headers of one frame with ``struct`` (the hot path of every analysis).
+"""Decode IPv4/IPv6 + TCP headers of one frame (the hot path of every analysis).
 
 dpkt builds a Python object per layer; on a million frames that alone costs more than the whole
-analysis budget, so katui reads the few header fields it needs directly from the mapped file.
-Anything this decoder does not understand (IP fragments, non-TCP protocols, cut headers) is
-simply not a TCP segment for katui, as for Wireshark's TCP dissector.
+analysis budget, so katui reads the few header fields it needs directly from the mapped file,
+into the typed fields of one :class:`Segment` that is refilled for every frame (compiled, no
+Python object is made per field). Anything this decoder does not understand (IP fragments,
+non-TCP protocols, cut headers) is simply not a TCP segment for katui, as for Wireshark's TCP
+dissector.
 """
 
 from __future__ import annotations
 
-import struct
-
 from katui.capture import linktypes
 
-_V4 = struct.Struct("!BxHxxHxB2x4s4s")
-_V6 = struct.Struct("!4xHBx16s16s")
-_TCP = struct.Struct("!HHIIBBH")
-_V6_EXT = frozenset((0, 43, 60))  # hop-by-hop, routing, destination options
 _V6_FRAGMENT = 44
-
-Segment = tuple
-"""(src ip bytes, dst ip bytes, sport, dport, seq, ack, flags, TCP header offset, payload
-offset, payload bytes captured, payload bytes on the wire)."""
+_V6_ADDRESS = 1 << 144
+"""Marks an IPv6 endpoint number, so that ``::1`` never equals IPv4's ``0.0.0.1``."""
 
 SKIP_NOT_IP, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_SHORT = 1, 2, 3, 4
 
 
-def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
-    """Decode the TCP segment in one frame; return a Segment tuple, or a SKIP_* int."""
+class Segment:
+    """The TCP segment of the frame last given to :func:`decode` (refilled in place)."""
+
+    __slots__ = ("ends", "swapped", "seq", "ack", "flags", "win", "toff", "poff", "pcap", "plen")
+
+    def __init__(self) -> None:
+        self.ends: tuple = ()
+        """The two endpoints, lower first (:func:`endpoint_key`): the connection's key."""
+        self.swapped = False
+        """True when the sender is ``ends[1]``."""
+        self.seq = 0
+        """Sequence number."""
+        self.ack = 0
+        """Acknowledgement number."""
+        self.flags = 0
+        """TCP flags byte."""
+        self.win = 0
+        """Raw window field."""
+        self.toff = 0
+        """Offset of the TCP header in the buffer."""
+        self.poff = 0
+        """Offset of the payload in the buffer."""
+        self.pcap = 0
+        """Payload bytes captured."""
+        self.plen = 0
+        """Payload bytes on the wire."""
+
+
+def endpoint_number(ip: bytes, port: int) -> int:
+    """One number for an (ip, port) endpoint; ordered as (ip bytes, port) are."""
+    n = (int.from_bytes(ip, "big") << 16) | port
+    return n | _V6_ADDRESS if len(ip) == 16 else n
+
+
+def endpoint_of(n: int) -> tuple[bytes, int]:
+    """The (ip bytes, port) of an :func:`endpoint_number`."""
+    if n >= _V6_ADDRESS:
+        return ((n >> 16) & ((1 << 128) - 1)).to_bytes(16, "big"), n & 0xFFFF
+    return (n >> 16).to_bytes(4, "big"), n & 0xFFFF
+
+
+def endpoint_key(src: int, dst: int) -> tuple[tuple, bool]:
+    """(the endpoints lower first, whether the sender ``src`` is the higher one): one key for
+    both directions of a connection."""
+    if dst < src:
+        return (dst, src), True
+    return (src, dst), False
+
+
+def _be16(b, i: int) -> int:
+    return (b[i] << 8) | b[i + 1]
+
+
+def _be32(b, i: int) -> int:
+    top = b[i]  # widened first (compiled: to long long), so that the shift cannot overflow
+    return (top << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
+
+
+def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirelen: int) -> int:
+    """Decode the TCP segment in one frame into ``seg``; return 0, or a SKIP_* reason.
+
+    ``view`` is the capture's bytes as indexable unsigned bytes (in the compiled build a typed,
+    bounds-checked memoryview), ``buf`` the same bytes as an object (for the rarer link types).
+    """
     end = off + caplen
     # caplen first: a frame shorter than an Ethernet header may be the last bytes of the file.
-    ip = off + 14 if linktype == 1 and caplen >= 14 and buf[off + 12] == 8 and buf[off + 13] == 0 else -2
-    if ip == -2:
+    if linktype == 1 and caplen >= 14 and view[off + 12] == 8 and view[off + 13] == 0:
+        ip = off + 14
+    else:
         ip = linktypes.ip_offset(linktype, buf, off, end)
         if ip < 0:
             return SKIP_NOT_IP
     if ip + 20 > end:
         return SKIP_SHORT
-    ver = buf[ip] >> 4
+    ver = view[ip] >> 4
     if ver == 4:
-        vihl, total, frag, proto, src, dst = _V4.unpack_from(buf, ip)
-        if proto != 6:
+        if view[ip + 9] != 6:
             return SKIP_NOT_TCP
-        if frag & 0x3FFF:
+        if _be16(view, ip + 6) & 0x3FFF:
             return SKIP_FRAGMENT
-        if vihl & 0x0F < 5:  # bogus header length: the "TCP header" would be IP header bytes
+        ihl = view[ip] & 0x0F
+        if ihl < 5:  # bogus header length: the "TCP header" would be IP header bytes
             return SKIP_SHORT
-        tcp = ip + (vihl & 0x0F) * 4
+        tcp = ip + ihl * 4
+        total = _be16(view, ip + 2)
         # Total length 0 is what TSO/LRO-offloaded captures write: trust the captured size.
         ip_end = ip + total if total else off + wirelen
     elif ver == 6:
         if ip + 40 > end:
             return SKIP_SHORT
-        plen, nxt, src, dst = _V6.unpack_from(buf, ip)
+        nxt = view[ip + 6]
         tcp = ip + 40
         while nxt != 6:
-            if nxt in _V6_EXT and tcp + 8 <= end:
-                nxt = buf[tcp]
-                tcp += (buf[tcp + 1] + 1) * 8
+            # hop-by-hop, routing, destination options
+            if (nxt == 0 or nxt == 43 or nxt == 60) and tcp + 8 <= end:
+                nxt = view[tcp]
+                tcp += (view[tcp + 1] + 1) * 8
             elif nxt == _V6_FRAGMENT:
                 return SKIP_FRAGMENT
             else:
                 return SKIP_NOT_TCP
-        ip_end = ip + 40 + plen if plen else off + wirelen
+        total = _be16(view, ip + 4)
+        ip_end = ip + 40 + total if total else off + wirelen
     else:
         return SKIP_NOT_IP
     if tcp + 20 > end:
         return SKIP_SHORT
-    sport, dport, seq, ack, doff, flags, win = _TCP.unpack_from(buf, tcp)
-    payload = tcp + (doff >> 4) * 4
+    doff = view[tcp + 12] >> 4
+    payload = tcp + doff * 4
     wire_payload = ip_end - payload
-    if wire_payload < 0 or (doff >> 4) < 5:
+    if wire_payload < 0 or doff < 5:
         return SKIP_SHORT
     # Ethernet pads short frames: bytes past the IP length are not TCP payload.
     captured = min(end, ip_end) - payload
-    if captured < 0:
-        captured = 0
-    return (src, dst, sport, dport, seq, ack, flags, tcp, payload, captured, wire_payload, win)
+    sport = _be16(view, tcp)
+    dport = _be16(view, tcp + 2)
+    if ver == 4:
+        src = (_be32(view, ip + 12) << 16) | sport
+        dst = (_be32(view, ip + 16) << 16) | dport
+    else:
+        src = endpoint_number(bytes(buf[ip + 8 : ip + 24]), sport)
+        dst = endpoint_number(bytes(buf[ip + 24 : ip + 40]), dport)
+    # Inline endpoint_key (a tuple less per frame).
+    if dst < src:
+        seg.ends = (dst, src)
+        seg.swapped = True
+    else:
+        seg.ends = (src, dst)
+        seg.swapped = False
+    seg.seq = _be32(view, tcp + 4)
+    seg.ack = _be32(view, tcp + 8)
+    seg.flags = view[tcp + 13]
+    seg.win = _be16(view, tcp + 14)
+    seg.toff = tcp
+    seg.poff = payload
+    seg.pcap = captured if captured > 0 else 0
+    seg.plen = wire_payload
+    return 0
+
+
+def tcp_segment(linktype: int, buf, off: int, caplen: int, wirelen: int):
+    """Decode the TCP segment in one frame; return a tuple (src ip bytes, dst ip bytes, sport,
+    dport, seq, ack, flags, TCP header offset, payload offset, payload bytes captured, payload
+    bytes on the wire, window), or a SKIP_* int. (The reading loop uses :func:`decode`.)"""
+    seg = Segment()
+    why = decode(seg, linktype, buf, buf, off, caplen, wirelen)
+    if why:
+        return why
+    lo, hi = seg.ends
+    (src, sport), (dst, dport) = (
+        endpoint_of(hi if seg.swapped else lo),
+        endpoint_of(lo if seg.swapped else hi),
+    )
+    return (
+        src,
+        dst,
+        sport,
+        dport,
+        seg.seq,
+        seg.ack,
+        seg.flags,
+        seg.toff,
+        seg.poff,
+        seg.pcap,
+        seg.plen,
+        seg.win,
+    )

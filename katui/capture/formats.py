@@ -4,7 +4,6 @@ interfaces with their own link type and time resolution)."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from katui.capture import linktypes
@@ -22,6 +21,7 @@ PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 # Wireshark refuses records larger than this (WTAP_MAX_PACKET_SIZE_STANDARD); so does katui:
 # a bigger length is corruption, and believing it would skip the rest of the file.
 MAX_RECORD = 262144
+_LIMIT = MAX_RECORD  # the same, as a C constant when compiled (formats.pxd)
 # Timestamps are int64 nanoseconds (FrameTable.ts); pcapng can encode far larger ones.
 _TS_MIN, _TS_MAX = -(2**63), 2**63 - 1
 
@@ -29,36 +29,84 @@ Record = tuple[int, int, int, int, int]
 """(timestamp ns, link type, offset of frame bytes in the buffer, captured length, wire length)."""
 
 
-def pcap_records(cap: CaptureFile) -> Iterator[Record]:
+class Records:
+    """A cursor over a capture's packet records: each :meth:`advance` refills ``ts``,
+    ``linktype``, ``off``, ``caplen`` and ``wirelen`` in place (no tuple per record)."""
+
+    __slots__ = ("cap", "ts", "linktype", "off", "caplen", "wirelen")
+
+    def __init__(self, cap: CaptureFile) -> None:
+        self.cap = cap
+        self.ts = self.linktype = self.off = self.caplen = self.wirelen = 0
+
+    def advance(self) -> bool:
+        """Move to the next record; False at the end of the file (or of its readable part)."""
+        raise NotImplementedError
+
+
+class PcapRecords(Records):
     """Every record of a classic pcap file."""
-    buf, end = cap.buf, cap.size
-    endian, mult = PCAP_MAGICS[bytes(buf[:4])]
-    linktype = struct.unpack_from(endian + "I", buf, 20)[0] & 0x0FFFFFFF
-    unpack = struct.Struct(endian + "IIII").unpack_from
-    pos = 24
-    n = 0
-    while pos + 16 <= end:
-        sec, frac, caplen, wirelen = unpack(buf, pos)
-        if caplen > MAX_RECORD:
+
+    __slots__ = ("view", "pos", "end", "n", "big", "mult", "done")
+
+    def __init__(self, cap: CaptureFile) -> None:
+        super().__init__(cap)
+        buf = cap.buf
+        self.view = buf
+        self.end = cap.size
+        endian, self.mult = PCAP_MAGICS[bytes(buf[:4])]
+        self.big = endian == ">"
+        self.linktype = _u32(buf, 20, self.big) & 0x0FFFFFFF
+        self.pos = 24
+        self.n = 0
+        self.done = False
+
+    def advance(self) -> bool:
+        """The next record, or False (with a warning if the file is cut inside one)."""
+        pos, end, cap = self.pos, self.end, self.cap
+        if self.done:
+            return False
+        if pos + 16 > end:
+            self.done = True
+            if pos != end:
+                cap.warnings.append(
+                    f"capture truncated: {end - pos} stray bytes after record {self.n} "
+                    "(a record header is cut)"
+                )
+            return False
+        v, big = self.view, self.big
+        caplen = _u32(v, pos + 8, big)
+        if caplen > _LIMIT:
+            self.done = True
             cap.warnings.append(
-                f"record {n + 1} at byte {pos} claims {caplen} bytes (limit {MAX_RECORD}): "
+                f"record {self.n + 1} at byte {pos} claims {caplen} bytes (limit {MAX_RECORD}): "
                 f"file corrupt from there, {end - pos} bytes not read"
             )
-            return
-        pos += 16
-        if pos + caplen > end:
+            return False
+        if pos + 16 + caplen > end:
+            self.done = True
             cap.warnings.append(
-                f"capture truncated: record {n + 1} at byte {pos - 16} needs {caplen} bytes, "
-                f"only {end - pos} left; analysed the {n} complete records"
+                f"capture truncated: record {self.n + 1} at byte {pos} needs {caplen} bytes, "
+                f"only {end - pos - 16} left; analysed the {self.n} complete records"
             )
-            return
-        n += 1
-        yield sec * 1_000_000_000 + frac * mult, linktype, pos, caplen, wirelen
-        pos += caplen
-    if pos != end:
-        cap.warnings.append(
-            f"capture truncated: {end - pos} stray bytes after record {n} (a record header is cut)"
-        )
+            return False
+        self.n += 1
+        # Seconds are 32 bits: the nanoseconds fit in 63 bits.
+        self.ts = _u32(v, pos, big) * 1_000_000_000 + _u32(v, pos + 4, big) * self.mult
+        self.caplen = caplen
+        self.wirelen = _u32(v, pos + 12, big)
+        self.off = pos + 16
+        self.pos = pos + 16 + caplen
+        return True
+
+
+def _u32(b, i: int, big: bool) -> int:
+    """The unsigned 32-bit number at ``b[i:i+4]``."""
+    if big:
+        top = b[i]  # widened first (compiled: to long long), so that the shift cannot overflow
+        return (top << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
+    top = b[i + 3]
+    return (top << 24) | (b[i + 2] << 16) | (b[i + 1] << 8) | b[i]
 
 
 class _Section:
@@ -71,48 +119,124 @@ class _Section:
         self.ifaces: list[tuple[int, int, int, int]] = []  # (linktype, num, den_shift, offset_s)
 
 
-def pcapng_records(cap: CaptureFile) -> Iterator[Record]:
+class PcapngRecords(Records):
     """Every packet record of a pcapng file, across sections and interfaces."""
-    buf, end = cap.buf, cap.size
-    pos = 0
-    sec: _Section | None = None
-    n = 0
-    while pos + 12 <= end:
-        raw_type = bytes(buf[pos : pos + 4])
-        if raw_type == PCAPNG_SHB:
-            bom = bytes(buf[pos + 8 : pos + 12])
-            endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">" if bom == b"\x1a\x2b\x3c\x4d" else ""
-            if not endian:
-                cap.warnings.append(f"bad pcapng section header at byte {pos}; stopped reading")
-                return
-            sec = _Section(endian)
-        if sec is None:
-            cap.warnings.append(f"pcapng data before any section header at byte {pos}")
-            return
-        btype, blen = struct.unpack_from(sec.endian + "II", buf, pos)
-        if blen < 12 or blen % 4 or blen > MAX_RECORD + 4096 and btype in (2, 3, 6):
-            cap.warnings.append(f"corrupt pcapng block at byte {pos} (length {blen}); stopped")
-            return
-        if pos + blen > end:
-            cap.warnings.append(
-                f"capture truncated: pcapng block at byte {pos} needs {blen} bytes, "
-                f"only {end - pos} left; analysed the {n} complete records"
-            )
-            return
+
+    __slots__ = ("view", "pos", "end", "n", "big", "sec", "done")
+
+    def __init__(self, cap: CaptureFile) -> None:
+        super().__init__(cap)
+        self.view = cap.buf
+        self.pos = 0
+        self.end = cap.size
+        self.n = 0
+        self.big = False
+        self.sec: _Section | None = None
+        self.done = False
+
+    def advance(self) -> bool:
+        """The next packet record, or False (with a warning if the file is damaged there)."""
+        if self.done:
+            return False
+        cap, v, end = self.cap, self.view, self.end
+        self.done = True  # until a record is found
+        while self.pos + 12 <= end:
+            pos = self.pos
+            if v[pos] == 0x0A and v[pos + 1] == 0x0D and v[pos + 2] == 0x0D and v[pos + 3] == 0x0A:
+                bom = _u32(v, pos + 8, False)
+                if bom != 0x1A2B3C4D and bom != 0x4D3C2B1A:
+                    cap.warnings.append(f"bad pcapng section header at byte {pos}; stopped reading")
+                    return False
+                self.big = bom == 0x4D3C2B1A
+                self.sec = _Section(">" if self.big else "<")
+            if self.sec is None:
+                cap.warnings.append(f"pcapng data before any section header at byte {pos}")
+                return False
+            btype = _u32(v, pos, self.big)
+            blen = _u32(v, pos + 4, self.big)
+            if blen < 12 or blen % 4 or blen > _LIMIT + 4096 and (btype == 2 or btype == 3 or btype == 6):
+                cap.warnings.append(f"corrupt pcapng block at byte {pos} (length {blen}); stopped")
+                return False
+            if pos + blen > end:
+                cap.warnings.append(
+                    f"capture truncated: pcapng block at byte {pos} needs {blen} bytes, "
+                    f"only {end - pos} left; analysed the {self.n} complete records"
+                )
+                return False
+            self.pos = pos + blen
+            if btype == 1:
+                _read_idb(cap, self.sec, cap.buf, pos + 8, pos + blen - 4)
+            elif btype == 10:
+                _read_dsb(cap, self.sec, cap.buf, pos + 8, pos + blen - 4)
+            elif (btype == 6 or btype == 2 or btype == 3) and self._packet(btype, pos):
+                self.n += 1
+                self.done = False
+                return True
+        if self.pos != end:
+            cap.warnings.append(f"capture truncated: {end - self.pos} stray bytes after the last block")
+        return False
+
+    def _packet(self, btype: int, pos: int) -> bool:
+        """Read the packet block at ``pos`` into the cursor's fields; False if it is damaged."""
+        cap, v, big, ifaces = self.cap, self.view, self.big, self.sec.ifaces
         body = pos + 8
-        bend = pos + blen - 4
-        if btype == 1:
-            _read_idb(cap, sec, buf, body, bend)
-        elif btype == 10:
-            _read_dsb(cap, sec, buf, body, bend)
-        elif btype in (6, 2, 3):
-            rec = _packet_block(cap, sec, btype, buf, body, bend, pos)
-            if rec is not None:
-                n += 1
-                yield rec
-        pos += blen
-    if pos != end:
-        cap.warnings.append(f"capture truncated: {end - pos} stray bytes after the last block")
+        bend = self.pos - 4
+        if bend - body < (4 if btype == 3 else 20):
+            cap.damage(f"packet block at byte {pos} is shorter than its own header; skipped")
+            return False
+        if btype == 3:  # simple packet block: interface 0, no timestamp
+            if not ifaces:
+                cap.damage(f"packet block at byte {pos} before any interface; skipped")
+                return False
+            wirelen = _u32(v, body, big)
+            caplen = min(wirelen, bend - body - 4)
+            iface, hi, lo, data = 0, 0, 0, body + 4
+        else:
+            if btype == 6:
+                iface = _u32(v, body, big)
+            else:  # obsolete packet block: 16-bit interface, 16-bit drops
+                iface = _u16(v, body, big)
+            hi, lo = _u32(v, body + 4, big), _u32(v, body + 8, big)
+            caplen, wirelen = _u32(v, body + 12, big), _u32(v, body + 16, big)
+            data = body + 20
+        if iface >= len(ifaces):
+            cap.damage(f"packet at byte {pos} names unknown interface {iface}; skipped")
+            return False
+        if data + caplen > bend:
+            cap.damage(f"packet at byte {pos} overruns its block; skipped")
+            return False
+        linktype, num, shift, offset_s = ifaces[iface]
+        if hi < 1 << 20 and not shift and not offset_s and (num == 6 or num == 9):
+            # The usual micro- or nanosecond stamps: no overflow possible below 2**52 * 1000.
+            self.ts = ((hi << 32) | lo) * (1000 if num == 6 else 1)
+        else:
+            self.ts = _ns(cap, pos, hi, lo, num, shift, offset_s)
+        if linktype != self.linktype or self.n == 0:
+            cap.link_types.add(linktype)
+        self.linktype, self.off, self.caplen, self.wirelen = linktype, data, caplen, wirelen
+        return True
+
+
+def _ns(cap: CaptureFile, pos: int, hi: int, lo: int, num: int, shift: int, offset_s: int) -> int:
+    """A pcapng timestamp in ns (Python integers: the fields can make it any size), clamped."""
+    ts_raw = (hi << 32) | lo
+    if shift:
+        ts = (ts_raw * 1_000_000_000) >> shift
+    elif num <= 9:
+        ts = ts_raw * 10 ** (9 - num)
+    else:
+        ts = ts_raw // 10 ** (num - 9)
+    ts += offset_s * 1_000_000_000
+    if not _TS_MIN <= ts <= _TS_MAX:
+        # Beyond year 2262 (or a huge tsoffset): corrupt; keep the frame, pin its time to the limit.
+        cap.damage(f"packet at byte {pos} has an impossible timestamp; clamped")
+        ts = max(_TS_MIN, min(ts, _TS_MAX))
+    return ts
+
+
+def _u16(b, i: int, big: bool) -> int:
+    """The unsigned 16-bit number at ``b[i:i+2]``."""
+    return (b[i] << 8) | b[i + 1] if big else (b[i + 1] << 8) | b[i]
 
 
 TLS_KEY_LOG = 0x544C534B
@@ -156,45 +280,3 @@ def _read_idb(cap: CaptureFile, sec: _Section, buf, body: int, bend: int) -> Non
             f"interface {len(sec.ifaces)} has unsupported link type {linktype}; its packets are skipped"
         )
     sec.ifaces.append((linktype, num, shift, offset_s))
-
-
-def _packet_block(cap, sec, btype, buf, body, bend, pos) -> Record | None:
-    e = sec.endian
-    if bend - body < (4 if btype == 3 else 20):
-        cap.damage(f"packet block at byte {pos} is shorter than its own header; skipped")
-        return None
-    if btype == 3:  # simple packet block: interface 0, no timestamp
-        if not sec.ifaces:
-            cap.damage(f"packet block at byte {pos} before any interface; skipped")
-            return None
-        wirelen = struct.unpack_from(e + "I", buf, body)[0]
-        caplen = min(wirelen, bend - body - 4)
-        iface, ts_raw, data = 0, 0, body + 4
-    else:
-        if btype == 6:
-            iface, hi, lo, caplen, wirelen = struct.unpack_from(e + "IIIII", buf, body)
-            data = body + 20
-        else:  # obsolete packet block
-            iface, _drops, hi, lo, caplen, wirelen = struct.unpack_from(e + "HHIIII", buf, body)
-            data = body + 20
-        ts_raw = (hi << 32) | lo
-    if iface >= len(sec.ifaces):
-        cap.damage(f"packet at byte {pos} names unknown interface {iface}; skipped")
-        return None
-    if data + caplen > bend:
-        cap.damage(f"packet at byte {pos} overruns its block; skipped")
-        return None
-    linktype, num, shift, offset_s = sec.ifaces[iface]
-    if shift:
-        ts = (ts_raw * 1_000_000_000) >> shift
-    elif num <= 9:
-        ts = ts_raw * 10 ** (9 - num)
-    else:
-        ts = ts_raw // 10 ** (num - 9)
-    ts += offset_s * 1_000_000_000
-    if not _TS_MIN <= ts <= _TS_MAX:
-        # Beyond year 2262 (or a huge tsoffset): corrupt; keep the frame, pin its time to the limit.
-        cap.damage(f"packet at byte {pos} has an impossible timestamp; clamped")
-        ts = max(_TS_MIN, min(ts, _TS_MAX))
-    cap.link_types.add(linktype)
-    return ts, linktype, data, caplen, wirelen

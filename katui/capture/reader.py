@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from katui.capture import linktypes
 from katui.capture.errors import CaptureError
-from katui.capture.formats import PCAP_MAGICS, PCAPNG_SHB, Record, pcap_records, pcapng_records
+from katui.capture.formats import PCAP_MAGICS, PCAPNG_SHB, PcapngRecords, PcapRecords, Record, Records
 
 GZIP_MAGIC = b"\x1f\x8b"
 # A decompressed .gz capture larger than this is refused (a gzip bomb must not fill the disk).
@@ -63,9 +63,20 @@ class CaptureFile:
     block is read (``editcap --inject-secrets`` puts them before the packets)."""
     _fh: object = None
 
+    def cursor(self) -> Records:
+        """A cursor over every packet record in file order (Wireshark's frame order); call
+        :meth:`end_records` after its last record."""
+        return PcapRecords(self) if self.format == "pcap" else PcapngRecords(self)
+
     def records(self) -> Iterator[Record]:
-        """Yield every packet record in file order (Wireshark's frame order)."""
-        yield from pcap_records(self) if self.format == "pcap" else pcapng_records(self)
+        """Yield every packet record in file order, as (ts, link type, offset, caplen, wirelen)."""
+        cur = self.cursor()
+        while cur.advance():
+            yield cur.ts, cur.linktype, cur.off, cur.caplen, cur.wirelen
+        self.end_records()
+
+    def end_records(self) -> None:
+        """Sum up the damage once every record was read."""
         if self.damaged > MAX_WARNINGS:
             self.warnings.append(
                 f"{self.damaged} damaged packet records in all; only the first {MAX_WARNINGS} are listed"

@@ -127,8 +127,8 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
         c.irtt,
         _state(c),
         c.frames,
-        ch.base if ch.base is not None else 0,
-        sh.base if sh.base is not None else 0,
+        max(ch.base, 0),
+        max(sh.base, 0),
         c.retrans,
         c.ooo,
         c.lost,
@@ -152,7 +152,7 @@ def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, 
     """(side, ``fin``/``rst``, timestamp, idle before it) of the first FIN or RST; Nones if none."""
     if c.close_from is None:
         return None, None, None, None
-    idle = c.close_ns - (c.idle_ref_ns if c.idle_ref_ns is not None else c.first_ns)
+    idle = c.close_ns - c.idle_ref_ns
     return "client" if c.close_from == cd else "server", "rst" if c.close_rst else "fin", c.close_ns, idle
 
 

@@ -59,6 +59,16 @@ class FrameTable:
     def __len__(self) -> int:
         return len(self.ts)
 
+    def not_tcp(self) -> None:
+        """Add the TCP columns of a frame that is not a TCP segment."""
+        self.stream.append(-1)
+        self.dir.append(0)
+        self.flags.append(0)
+        self.plen.append(0)
+        self.pcap.append(0)
+        self.toff.append(0)
+        self.notes.append(0)
+
     def from_client(self, i: int) -> bool:
         """True when frame ``i + 1`` was sent by its connection's client."""
         return self.dir[i] == 0

@@ -5,9 +5,13 @@ from __future__ import annotations
 import heapq
 from array import array
 
+from katui.capture.decode import endpoint_of
 from katui.tcp.sink import NO_SINK, ByteConsumer, StreamSink
 
 M32 = 0xFFFFFFFF
+NONE = -1
+"""``base``, ``next`` and ``fin_seq`` before they are known (sequence numbers are 0..2**32-1:
+typed C integers in the compiled build, not a Python object each)."""
 
 
 def hold(half: Half, seq: int, entry: tuple) -> None:
@@ -53,15 +57,15 @@ class Half:
                  "zero_last")  # fmt: skip
 
     def __init__(self) -> None:
-        self.base: int | None = None
-        self.next: int | None = None
+        self.base = NONE
+        self.next = NONE
         self.pending: dict[int, tuple] = _NONE_HELD
         # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
         # seq left ``pending`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
         # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
         self.heap: list[tuple[int, int]] = _NO_HEAP
         self.origin = 0
-        self.fin_seq: int | None = None
+        self.fin_seq = NONE
         self.frames = 0
         self.bytes = 0
         self.fin_frame = 0
@@ -77,18 +81,23 @@ class Half:
 class Conn:
     """Mutable connection state while the capture is read."""
 
-    __slots__ = ("stream", "a", "b", "halves", "frames", "first_ns", "last_ns", "syn_from",
+    __slots__ = ("stream", "ends", "a_hi", "h0", "h1", "frames", "first_ns", "last_ns", "syn_from",
                  "synack_from", "syn_ns", "irtt", "close_frame", "close_ns", "close_from",
                  "close_rst", "rst_frames", "last_data_ns", "retrans", "ooo", "lost", "truncated",
                  "midstream", "rst_from", "idle_ref_ns", "sink")  # fmt: skip
 
-    def __init__(self, stream: int, a: tuple, b: tuple, sink: StreamSink) -> None:
+    def __init__(self, stream: int, ends: tuple, a_hi: bool, sink: StreamSink) -> None:
         self.stream = stream
         self.sink = sink
         """Where the reassembled bytes go (the protocol above TCP)."""
-        self.a = a  # (ip bytes, port) of the side that sent the first frame
-        self.b = b
-        self.halves = (Half(), Half())
+        self.ends = ends
+        """The connection's key: its two endpoints as numbers, lower first
+        (:func:`katui.capture.decode.endpoint_key`); also the tracker's dict key."""
+        self.a_hi = a_hi
+        """True when side A (which sent the first frame) is ``ends[1]``: a segment's direction
+        is its ``swapped`` flag XOR this."""
+        self.h0 = Half()
+        self.h1 = Half()
         self.frames = array("I")
         self.first_ns = 0
         self.last_ns = 0
@@ -101,16 +110,31 @@ class Conn:
         self.close_from: int | None = None
         self.close_rst = False
         self.rst_frames: tuple[int, ...] = ()
-        self.last_data_ns: int | None = None
+        self.last_data_ns = 0  # last payload (the tracker starts it at first_ns)
         self.retrans = self.ooo = self.lost = self.truncated = 0
         self.midstream = False
         self.rst_from: tuple[int, ...] = ()  # side (0 = A, 1 = B) of each RST
-        self.idle_ref_ns: int | None = None  # last payload before the first FIN/RST
+        self.idle_ref_ns = 0  # last payload (or first_ns) before the first FIN/RST
+
+    @property
+    def halves(self) -> tuple[Half, Half]:
+        """(side A's half, side B's half)."""
+        return (self.h0, self.h1)
+
+    @property
+    def a(self) -> tuple[bytes, int]:
+        """(ip bytes, port) of side A, the side that sent the connection's first frame."""
+        return endpoint_of(self.ends[1 if self.a_hi else 0])
+
+    @property
+    def b(self) -> tuple[bytes, int]:
+        """(ip bytes, port) of side B."""
+        return endpoint_of(self.ends[0 if self.a_hi else 1])
 
     def release(self) -> None:
         """Drop the working state once the connection has been frozen into the model."""
-        self.halves = _RELEASED_HALVES
+        self.h0 = self.h1 = _RELEASED_HALF
         self.sink = NO_SINK
 
 
-_RELEASED_HALVES = (Half(), Half())  # shared by released connections, never written to
+_RELEASED_HALF = Half()  # shared by released connections, never written to

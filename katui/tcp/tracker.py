@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 
+from katui.capture.decode import Segment, endpoint_key, endpoint_number
 from katui.model import (
     ACK,
     FIN,
@@ -26,73 +27,83 @@ from katui.model import (
     RST,
     SYN,
 )
-from katui.tcp.frames import FrameTable
 from katui.tcp.sink import SinkFactory, no_sink
-from katui.tcp.state import M32, Conn, Half, first_held, forget_held, hold
+from katui.tcp.state import Conn, Half, first_held, forget_held, hold
 
+# Sequence numbers are 32-bit; a negative one (state.NONE) is one not known yet.
+M32 = 0xFFFFFFFF
 HALF = 0x80000000
 MAX_PENDING = 4096  # out-of-order segments held per direction before declaring a hole
 
 
 class Tracker:
-    """Feeds decoded TCP segments into connections; frames go into a :class:`FrameTable`."""
+    """Feeds decoded TCP segments into connections (and says after each frame what goes into
+    its :class:`katui.tcp.frames.FrameTable` row)."""
 
-    def __init__(self, buf, table: FrameTable, new_sink: SinkFactory = no_sink) -> None:
+    def __init__(self, buf, new_sink: SinkFactory = no_sink) -> None:
         self.buf = buf
         self.new_sink = new_sink
         """Makes each new connection's sink (the protocol its bytes are handed to)."""
-        self.table = table
-        # Bound appends of the per-frame columns: one lookup each instead of two per frame.
-        self._stream, self._dir, self._flags = table.stream.append, table.dir.append, table.flags.append
-        self._plen, self._pcap, self._toff = table.plen.append, table.pcap.append, table.toff.append
-        self._notes = table.notes.append
-        self.keep = table.kept
         self.conns: list[Conn] = []
-        self.by_tuple: dict[tuple, tuple[Conn, int]] = {}
+        self.by_ends: dict[tuple, Conn] = {}
+        """Connections by their endpoints (one entry for both directions; Conn.ends)."""
+        self.row_stream = self.row_dir = self.row_note = 0
+        """The last tracked frame's frame-table fields: tcp.stream, direction, NOTE_* bits
+        (the reading loop, katui.tcp.ingest, writes the table)."""
 
     def segment(self, n: int, ts: int, seg: tuple) -> None:
-        """Process frame ``n`` (timestamp ``ts`` ns) carrying the decoded TCP segment ``seg``."""
+        """Process frame ``n`` (timestamp ``ts`` ns) carrying a segment as
+        :func:`katui.capture.decode.tcp_segment` returns it."""
         src, dst, sport, dport, seq, ack, flags, toff, poff, pcap, plen, win = seg
-        hit = self.by_tuple.get((src, sport, dst, dport))
-        if hit is None or (
-            flags & (SYN | ACK) == SYN
-            and hit[0].halves[hit[1]].base is not None
-            and seq != hit[0].halves[hit[1]].base
-        ):
+        s = Segment()
+        s.ends, s.swapped = endpoint_key(endpoint_number(src, sport), endpoint_number(dst, dport))
+        s.seq, s.ack, s.flags, s.win = seq, ack, flags, win
+        s.toff, s.poff, s.pcap, s.plen = toff, poff, pcap, plen
+        self.track(n, ts, s)
+
+    def track(self, n: int, ts: int, seg: Segment) -> None:
+        """Process frame ``n`` (timestamp ``ts`` ns) carrying the decoded TCP segment ``seg``."""
+        seq, flags, plen = seg.seq, seg.flags, seg.plen
+        conn = self.by_ends.get(seg.ends)
+        d = 0
+        if conn is not None:
+            d = 1 if seg.swapped != conn.a_hi else 0
+            half = conn.h1 if d else conn.h0
+        if conn is None or (flags & (SYN | ACK) == SYN and half.base >= 0 and seq != half.base):
             midstream = not flags & SYN
-            conn = Conn(len(self.conns), (src, sport), (dst, dport), self.new_sink(midstream))
-            conn.first_ns = ts
+            lo, hi = seg.ends
+            # Side A sent this frame. Both ends the same (a host talking to its own port): the
+            # reverse direction's index entry used to win, so later frames counted as side B.
+            conn = Conn(len(self.conns), seg.ends, seg.swapped or lo == hi, self.new_sink(midstream))
+            conn.first_ns = conn.last_data_ns = ts
             conn.midstream = midstream
             self.conns.append(conn)
-            self.by_tuple[(src, sport, dst, dport)] = (conn, 0)
-            self.by_tuple[(dst, dport, src, sport)] = (conn, 1)
+            self.by_ends[seg.ends] = conn
             d = 0
-        else:
-            conn, d = hit
+            half = conn.h0
         conn.frames.append(n)
         conn.last_ns = ts
-        half = conn.halves[d]
         half.frames += 1
         half.bytes += plen
         if plen:
             half.frames_with_data += 1
         note = 0
-        if half.base is None:
+        if half.base < 0:
             half.base = seq
             half.next = (seq + 1) & M32 if flags & SYN else seq
         if flags & SYN:
-            note = self._syn(conn, half, d, n, ts, seq, ack, flags)
+            note = self._syn(conn, half, d, n, ts, seq, seg.ack, flags)
         if plen:
-            note |= self._data(conn, half, d, n, ts, seq, poff, pcap, plen, flags)
+            note |= self._data(conn, half, d, n, ts, seq, seg.poff, seg.pcap, plen, flags)
         if flags & ACK and not flags & SYN:
             if conn.synack_from is not None and conn.irtt is None and d == conn.syn_from:
                 conn.irtt = ts - conn.syn_ns
-            other = conn.halves[1 - d]
-            if other.next is not None:
-                gap = (ack - other.next) & M32
+            other = conn.h0 if d else conn.h1
+            if other.next >= 0:
+                gap = (seg.ack - other.next) & M32
                 if 0 < gap < HALF:
-                    note |= self._ack_beyond(conn, other, ack, gap, n, ts)
-        if not win and not flags & (SYN | RST):
+                    note |= self._ack_beyond(conn, other, seg.ack, gap, n, ts)
+        if not seg.win and not flags & (SYN | RST):
             # A zero window: this side's receive buffer is full (its application stopped
             # reading). Raw value: a scaled window of 0 is 0 whatever the scale.
             if not half.zero_frame:
@@ -100,14 +111,9 @@ class Tracker:
             half.zero_last = n
         if flags & (FIN | RST):
             self._close(conn, half, d, n, ts, seq, plen, flags)
-        if self.keep:
-            self._stream(conn.stream)
-            self._dir(d)
-            self._flags(flags)
-            self._plen(plen)
-            self._pcap(pcap)
-            self._toff(toff)
-            self._notes(note)
+        self.row_stream = conn.stream
+        self.row_dir = d
+        self.row_note = note
 
     # -- pieces of segment() -------------------------------------------------------------
 
@@ -121,8 +127,8 @@ class Tracker:
             half.next = (seq + 1) & M32
             forget_held(half)
         if flags & ACK:
-            other = conn.halves[1 - d]
-            if other.base is not None and other.next != ack and not other.frames_with_data:
+            other = conn.h0 if d else conn.h1
+            if other.base >= 0 and other.next != ack and not other.frames_with_data:
                 # The SYN-ACK says where the SYN side's data starts: believe it over guesses.
                 other.next = ack
                 forget_held(other)
@@ -141,7 +147,7 @@ class Tracker:
                 conn.close_from = None
                 conn.close_frame = conn.close_ns = 0
                 conn.close_rst = False
-                conn.idle_ref_ns = None
+                conn.idle_ref_ns = 0  # set again by the next close
             return NOTE_RETRANSMISSION
         return 0
 
@@ -213,7 +219,7 @@ class Tracker:
             n, ts, poff, pcap, plen = half.pending.pop(s)
             if behind < plen:
                 self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind), plen - behind)
-        if half.fin_seq is not None and half.fin_seq == half.next:
+        if half.fin_seq >= 0 and half.fin_seq == half.next:
             half.next = (half.next + 1) & M32
 
     def _hole(self, conn: Conn, half: Half, d: int, nbytes: int, n: int, ts: int) -> None:
@@ -234,9 +240,9 @@ class Tracker:
 
     def _ack_beyond(self, conn: Conn, other: Half, ack: int, gap: int, n: int, ts: int) -> int:
         """The peer ACKed bytes of ``other`` the capture never delivered in order: a hole."""
-        if other.fin_seq is not None and (ack - other.fin_seq) & M32 == 1 and gap == 1:
+        if other.fin_seq >= 0 and (ack - other.fin_seq) & M32 == 1 and gap == 1:
             return 0  # the ACK of a FIN whose sequence slot we already counted
-        d_other = conn.halves.index(other)
+        d_other = 0 if other is conn.h0 else 1
         top = first_held(other) if other.pending else None
         if top is not None:
             hole = top[0] - ((other.next - other.origin) & M32)
@@ -244,11 +250,11 @@ class Tracker:
                 self._hole(conn, other, d_other, hole, n, ts)
                 self._drain(conn, other, d_other)
                 return NOTE_PREVIOUS_LOST
-        if other.fin_seq is not None and other.fin_seq == ((ack - 1) & M32):
+        if other.fin_seq >= 0 and other.fin_seq == ((ack - 1) & M32):
             gap -= 1
         if gap > 0:
             self._hole(conn, other, d_other, gap, n, ts)
-            if other.fin_seq is not None and other.fin_seq == other.next:
+            if other.fin_seq >= 0 and other.fin_seq == other.next:
                 other.next = (other.next + 1) & M32
             return NOTE_PREVIOUS_LOST
         return 0
@@ -265,7 +271,7 @@ class Tracker:
             # Idle before the close is measured up to here: a request sent later (the stale
             # reuse the close provokes) must not shorten it.
             conn.idle_ref_ns = conn.last_data_ns
-        if flags & FIN and half.fin_seq is None:
+        if flags & FIN and half.fin_seq < 0:
             half.fin_frame, half.fin_ns = n, ts
             half.fin_seq = (seq + plen) & M32
             if half.fin_seq == half.next:

@@ -1,0 +1,130 @@
+"""The compiled reading loop's edges: the tracker's connection key (two endpoint numbers) where
+a number could be confused (an IPv6 address whose number equals an IPv4 one, a host talking to
+its own port), pcapng timestamps at the edge of the fast integer path, and the frame table's
+batched rows when a frame's reading raises."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+
+import pytest
+from hostile_pcap import ACK, GET, OK, PSH, SYN, conversation, epb, idb, pcap, shb, tcp_frame, write
+
+from katui.analysis import pipeline
+from katui.analysis.pipeline import analyze
+from katui.capture.decode import SKIP_SHORT, endpoint_key, endpoint_number, endpoint_of, tcp_segment
+from katui.capture.reader import open_capture
+from katui.tcp.frames import FrameTable
+from katui.tcp.ingest import BATCH
+from katui.tcp.sink import NO_SINK
+from katui.tcp.tracker import Tracker
+
+RAW = 101  # LINKTYPE_RAW: the frame is the IP packet
+
+
+def _v6(src: bytes, dst: bytes, sport: int, dport: int, seq: int, flags: int) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
+    return struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, src, dst) + tcp
+
+
+def _v4(src: bytes, dst: bytes, sport: int, dport: int, seq: int, flags: int) -> bytes:
+    return tcp_frame((src, sport), (dst, dport), seq=seq, flags=flags)[14:]  # no Ethernet
+
+
+def test_endpoint_numbers_round_trip_and_order_as_tuples():
+    ends = [(b"\0\0\0\1", 80), (b"\0\0\0\1", 81), (b"\x0a\0\0\2", 1), (b"\0" * 15 + b"\1", 80)]
+    for ip, port in ends:
+        assert endpoint_of(endpoint_number(ip, port)) == (ip, port)
+    v4 = [endpoint_number(ip, port) for ip, port in ends[:3]]
+    assert v4 == sorted(v4)  # ordered as (ip bytes, port): the lower end is found in C
+    # ::1 port 80 is not 0.0.0.1 port 80.
+    assert endpoint_number(*ends[3]) != endpoint_number(*ends[0])
+    key, swapped = endpoint_key(v4[1], v4[0])
+    assert key == (v4[0], v4[1]) and swapped
+
+
+def test_ipv6_and_ipv4_with_the_same_low_bits_are_two_connections(tmp_path):
+    lo4, hi4 = b"\0\0\0\1", b"\0\0\0\2"
+    lo6, hi6 = b"\0" * 15 + b"\1", b"\0" * 15 + b"\2"
+    frames = [
+        _v4(lo4, hi4, 80, 1000, 1, SYN),
+        _v6(lo6, hi6, 80, 1000, 1, SYN),
+        _v4(hi4, lo4, 1000, 80, 7, SYN | ACK),
+        _v6(hi6, lo6, 1000, 80, 7, SYN | ACK),
+    ]
+    path = write(tmp_path, "mixed.pcap", pcap(frames, linktype=RAW))
+    a = analyze(path)
+    assert [c.stream for c in a.connections] == [0, 1]
+    assert [list(c.frames) for c in a.connections] == [[1, 3], [2, 4]]
+    assert [a.table.stream[i] for i in range(4)] == [0, 1, 0, 1]
+    a.close()
+    if shutil.which("tshark"):  # the oracle numbers them the same way
+        out = subprocess.run(
+            ["tshark", "-r", path, "-T", "fields", "-e", "tcp.stream"], capture_output=True, text=True
+        )
+        assert out.stdout.split() == ["0", "1", "0", "1"]
+
+
+def test_host_talking_to_its_own_port_is_one_connection(tmp_path):
+    me = (b"\x0a\0\0\1", 5555)
+    frames = [tcp_frame(me, me, seq=100, flags=SYN)]
+    frames += [tcp_frame(me, me, seq=101, flags=PSH | ACK, payload=b"x") for _ in range(3)]
+    path = write(tmp_path, "self.pcap", pcap(frames))
+    a = analyze(path)
+    assert len(a.connections) == 1 and list(a.connections[0].frames) == [1, 2, 3, 4]
+    a.close()
+    if shutil.which("tshark"):
+        out = subprocess.run(
+            ["tshark", "-r", path, "-T", "fields", "-e", "tcp.stream"], capture_output=True, text=True
+        )
+        assert set(out.stdout.split()) == {"0"}
+
+
+@pytest.mark.parametrize("resol", [6, 9])
+def test_pcapng_timestamps_either_side_of_the_fast_path(tmp_path, resol):
+    # Below 2**52 units the cursor multiplies in C; at and above it, with Python integers.
+    units = [(1 << 52) - 1, 1 << 52, (1 << 52) + 12345, 1_700_000_000_123_456]
+    opt = struct.pack("<HHBxxx", 9, 1, resol)
+    data = shb() + idb(options=opt) + b"".join(epb(tcp_frame(), ts=u) for u in units)
+    cap = open_capture(write(tmp_path, f"ts{resol}.pcapng", data))
+    got = [r[0] for r in cap.records()]
+    cap.close()
+    scale = 10 ** (9 - resol)
+    assert got == [min(u * scale, 2**63 - 1) for u in units]
+
+
+def test_tuple_decoder_agrees_with_the_frame():
+    frame = tcp_frame(seq=0xFFFFFFFF, ack=0x80000000, flags=PSH | ACK, payload=b"abc")
+    src, dst, sport, dport, seq, ack, flags, toff, poff, pcap_n, plen, win = tcp_segment(
+        1, frame, 0, len(frame), len(frame)
+    )
+    assert (src, dst, sport, dport) == (b"\x0a\0\0\1", b"\x0a\0\0\2", 40000, 80)
+    assert (seq, ack, flags, win) == (0xFFFFFFFF, 0x80000000, PSH | ACK, 65535)
+    assert frame[poff:] == b"abc" and pcap_n == plen == 3 and toff == 34
+    assert tcp_segment(1, frame, 0, 40, len(frame)) == SKIP_SHORT
+
+
+def test_a_frame_that_raises_leaves_the_columns_whole(tmp_path):
+    # The rows are gathered in batches: when frame n's tracking raises, frames 1..n are all in
+    # the table (n as not TCP, with its own time), as when the columns were appended per frame.
+    k = BATCH // 8 + 1  # the connection whose first frame raises comes after a whole batch
+    frames = [f for i in range(k + 2) for f in conversation(GET, OK, isn_c=1000 + i * 100_000)]
+    cap = open_capture(write(tmp_path, "many.pcap", pcap(frames)))
+    made = []
+
+    def sink(midstream):
+        if len(made) == k:
+            raise ValueError("no more connections")
+        made.append(1)
+        return NO_SINK
+
+    table = FrameTable(cap.buf)
+    n, _, _, _ = pipeline._read(cap, table, Tracker(cap.buf, sink), None, None)
+    stamps = [r[0] for r in cap.records()]
+    assert n == 8 * k + 1 and f"stopped at frame {n}" in cap.warnings[0]
+    assert all(len(getattr(table, c)) == n for c in FrameTable.COLUMNS)
+    assert list(table.ts) == stamps[:n]
+    assert list(table.stream) == [i // 8 for i in range(8 * k)] + [-1]
+    cap.close()
