@@ -146,6 +146,25 @@ def test_preview_lists_connections_while_reading(monkeypatch):
             assert (p.client, p.server) == (c.client, c.server)
 
 
+def test_first_progress_comes_early_then_every_n_frames(monkeypatch):
+    """A screen gets its first rows after FIRST_PROGRESS frames, not after a big capture's first
+    PROGRESS_EVERY; then progress comes every PROGRESS_EVERY frames, and the last at the end."""
+    import katui.analysis.pipeline as pipeline
+    from tests.conftest import capture_path
+
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 200)
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
+    frames_at, seen = [], []
+    a = pipeline.analyze(
+        str(capture_path("pcapplusplus__example.pcap")),
+        progress=lambda n, done, total: frames_at.append(n),
+        preview=lambda rows: seen.append(len(rows)),
+    )
+    assert a.frames > 600
+    assert frames_at == [7, *range(200, a.frames + 1, 200), a.frames]
+    assert seen and seen[0] >= 1  # the first preview came with the first progress
+
+
 def test_real_port_reuse_gives_one_stream_per_connection():
     """samples/port-reuse.pcap: one client port, three connections, as tshark counts them."""
     from katui.analysis.gaps import previous_on_path

@@ -31,6 +31,7 @@ from katui.tls.keylog import KeyLog
 from katui.tls.verdicts import request_limits
 
 PROGRESS_EVERY = 1 << 15
+FIRST_PROGRESS = 1 << 10  # the first progress and preview come sooner: a screen's first rows
 RELEASE_EVERY = 8 << 20
 RELEASE_LAG = 2 << 20  # keep the most recent pages: out-of-order segments still point there
 
@@ -230,7 +231,7 @@ def _read(
 
     reading = Reading()
     try:
-        reading.run(cap, table, tracker, tick, PROGRESS_EVERY)
+        reading.run(cap, table, tracker, tick, PROGRESS_EVERY, FIRST_PROGRESS)
     except (IndexError, ValueError, KeyError, OverflowError, struct.error) as exc:
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {reading.n}: could not decode it ({exc})")

@@ -14,11 +14,12 @@ cdef class Reading:
     cdef public Rows rows
     cdef public Records cur
 
-    cpdef void run(self, object cap, object table, Tracker tracker, object tick, long long every) except *
+    cpdef void run(self, object cap, object table, Tracker tracker, object tick, long long every,
+                   long long first=*) except *
     cpdef void flush(self) except *
     @cython.locals(seg=Segment, rows=Rows, n=cython.longlong, ts=cython.longlong, why=int)
     cdef void _walk(self, object cap, Tracker tracker, const unsigned char[:] view, object tick,
-                    long long every) except *
+                    long long every, long long due) except *
 
 
 cdef class Rows:

@@ -40,13 +40,17 @@ class Reading:
         self.rows: Rows | None = None
         self.cur = None
 
-    def run(self, cap: CaptureFile, table: FrameTable, tracker: Tracker, tick: Tick, every: int) -> None:
+    def run(
+        self, cap: CaptureFile, table: FrameTable, tracker: Tracker, tick: Tick, every: int, first: int = 0
+    ) -> None:
         """Read every record of ``cap`` into ``table`` and ``tracker``, calling ``tick`` every
-        ``every`` frames. After an exception, :meth:`flush` the rows read so far."""
+        ``every`` frames (and once after ``first`` frames, when that is sooner: a screen wants
+        its first rows before a big capture's first ``every`` frames are read). After an
+        exception, :meth:`flush` the rows read so far."""
         self.cur = cap.cursor()
         if table.kept:
             self.rows = Rows(table)
-        self._walk(cap, tracker, cap.buf, tick, every)
+        self._walk(cap, tracker, cap.buf, tick, every, first if 0 < first < every else every)
         cap.end_records()
         self.flush()
 
@@ -60,7 +64,7 @@ class Reading:
             rows.add(self.cur.ts, self.cur.caplen, self.cur.wirelen, -1, None, None)
         rows.flush()
 
-    def _walk(self, cap: CaptureFile, tracker: Tracker, view, tick: Tick, every: int) -> None:
+    def _walk(self, cap: CaptureFile, tracker: Tracker, view, tick: Tick, every: int, due: int) -> None:
         cur = self.cur
         seg = Segment()
         buf = cap.buf
@@ -80,8 +84,9 @@ class Reading:
                 skipped[why] += 1
             if rows is not None:
                 rows.add(ts, cur.caplen, cur.wirelen, why, seg, tracker)
-            if n % every == 0:
+            if n == due:
                 tick(n, cur.off)
+                due = (n // every + 1) * every
 
 
 class Rows:
