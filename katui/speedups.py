@@ -19,6 +19,9 @@ COMPILED = (
     "katui.tcp.state",
     "katui.tcp.tracker",
     "katui.http.parser",
+    "katui.tcp.facts",
+    "katui.analysis.build",
+    "katui.analysis.verdicts",
 )
 """The modules setup.py compiles when it can."""
 

@@ -12,7 +12,16 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, replace
 
-from katui.model import IDLE_CLOSE_WHY, Close, Exchange, HttpMessage
+from katui.model import (
+    H_CONNECTION,
+    H_VERSION,
+    IDLE_CLOSE_WHY,
+    SM_STATUS,
+    SMALL,
+    Close,
+    Exchange,
+    HttpMessage,
+)
 from katui.units import fmt_s, plural
 
 DEFAULT_IDLE_NS = 1_000_000_000
@@ -28,9 +37,10 @@ CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
 Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CloseFacts:
-    """What the TCP layer saw of a connection's end, in client/server terms."""
+    """What the TCP layer saw of a connection's end, in client/server terms (read-only by
+    convention: not frozen, which would make building one per connection cost 4 µs)."""
 
     by: str | None
     """``client``, ``server`` or None (never closed)."""
@@ -89,17 +99,20 @@ def decide_close(
     return _mechanics(f, exchanges, idle_threshold_ns)
 
 
-def _close(f: CloseFacts, reason: str, text: str, evidence=(), **extra) -> Close:
-    # Interned: a load test repeats a few sentences (idle times are shown to the ms) over
-    # tens of thousands of connections.
+def _close(
+    f: CloseFacts, reason: str, text: str, evidence=(), asked_by=None, wait_ns=None, status=None,
+    exchange=None,
+) -> Close:  # fmt: skip
     ev = tuple(evidence)  # not interned: frame numbers make each connection's own
     if f.frame is not None:
         mark = f"frame {f.frame}"
         if not any(e.endswith(mark) or mark + " " in e or mark + ")" in e for e in ev):
             ev += (_closing(f),)
+    # The explanation is interned: a load test repeats a few sentences (idle times are shown to
+    # the ms) over tens of thousands of connections. Positional, in Close's field order.
     return Close(
-        f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), rst_frames=f.rst_frames,
-        evidence=ev, **extra,
+        f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), asked_by, f.rst_frames, ev,
+        wait_ns, status, exchange,
     )  # fmt: skip
 
 
@@ -172,8 +185,12 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
 
 
 def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
+    if not exchanges:
+        return None
+    small = exchanges[0].store.small  # one store per capture; no message object per exchange
     for ex in exchanges:
-        if ex.resp < 0 or ex.store.status(ex.resp) != 101:  # no message object per exchange
+        resp = ex.resp
+        if resp < 0 or small[resp * SMALL + SM_STATUS] != 101:
             continue
         resp = ex.response
         if resp is not None:
@@ -386,8 +403,7 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         return None
     said = f"'Connection: {resp.connection}'" if resp.connection else f"{resp.version} without keep-alive"
     ev = (f"{_msg(resp, n)} said {said}",)
-    earlier = any(e.response is not None and e.response.wants_close for e in exchanges if e is not last)
-    if n > 1 and not earlier:
+    if n > 1 and not _earlier_close(exchanges, last):
         prev = next((e.response for e in reversed(exchanges) if e.n == n - 1 and e.response), None)
         if prev is not None and prev.keep_alive and "max=" in prev.keep_alive.lower():
             ev += (f"{_msg(prev, n - 1)} said 'Keep-Alive: {prev.keep_alive}'",)
@@ -403,6 +419,33 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         f"server sent {said} in response {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
         ev, asked_by="server", exchange=n,
     )  # fmt: skip
+
+
+def _earlier_close(exchanges, last: Exchange) -> bool:
+    """True when a response before ``last``'s asked for the close (read from the store's head
+    strings: this runs over every exchange of a connection)."""
+    heads = last.store.heads
+    for e in exchanges:
+        if e.resp >= 0 and e is not last and row_wants_close(heads[e.resp]):
+            return True
+    return False
+
+
+_CLOSE_TOKENS: dict[str | None, tuple[bool, bool]] = {}
+MAX_CLOSE_TOKENS = 1024
+"""Connection header values whose tokens are remembered (hostile captures may send any)."""
+
+
+def row_wants_close(text: tuple) -> bool:
+    """:attr:`HttpMessage.wants_close` from a row's head strings (:meth:`MessageStore.text`)."""
+    value = text[H_CONNECTION]
+    got = _CLOSE_TOKENS.get(value)
+    if got is None:
+        tokens = (value or "").replace(" ", "").split(",")
+        got = ("close" in tokens, "keep-alive" in tokens)
+        if len(_CLOSE_TOKENS) < MAX_CLOSE_TOKENS:
+            _CLOSE_TOKENS[value] = got
+    return got[0] or (text[H_VERSION] == "HTTP/1.0" and not got[1])
 
 
 def _idle(f: CloseFacts, exchanges, idle_threshold_ns):

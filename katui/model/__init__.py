@@ -1,4 +1,9 @@
-"""The analysis model: frozen dataclasses shared by the report renderers and the TUI.
+"""The analysis model: dataclasses shared by the report renderers and the TUI.
+
+They are read-only by convention. :class:`Connection` and :class:`Close` (one each per
+connection, tens of thousands in a load test) are not frozen: a frozen dataclass's ``__init__``
+sets every field through ``object.__setattr__``, which made building them cost more than the
+verdict itself.
 
 Times inside the model are integer nanoseconds (absolute capture timestamps unless a field
 says otherwise); conversion to seconds happens only at the edges (reports, UI).
@@ -267,7 +272,7 @@ class Http2Info:
     """The first GOAWAY with an error code, listed or not."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)  # hashable and compared by value, as when frozen
 class Close:
     """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
 
@@ -313,7 +318,7 @@ class Close:
         return self.asked_by or self.by
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Connection:
     """One TCP connection (one Wireshark ``tcp.stream``)."""
 
@@ -353,7 +358,9 @@ class Connection:
     close: Close
     """How and why it ended."""
     frames: array = field(repr=False)
-    """Frame numbers of the connection, ascending (array of unsigned int)."""
+    """Frame numbers of the connection, ascending (array of unsigned int); empty when the
+    analysis did not keep the per-frame columns (``analyze(frames=False)``: nothing could look
+    the frames up)."""
     isn_client: int = 0
     """Client's initial sequence number (for relative seq/ack), or first seq seen."""
     isn_server: int = 0
@@ -379,7 +386,7 @@ class Connection:
     @property
     def frame_count(self) -> int:
         """Number of frames in the connection."""
-        return len(self.frames)
+        return self.frames_c2s + self.frames_s2c
 
     @property
     def duration_ns(self) -> int:
