@@ -19,6 +19,7 @@ COMPILED = (
     "katui.tcp.state",
     "katui.tcp.tracker",
     "katui.http.parser",
+    "katui.model.exchange",
     "katui.tcp.facts",
     "katui.analysis.build",
     "katui.analysis.verdicts",
