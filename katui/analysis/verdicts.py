@@ -10,7 +10,7 @@ carries its evidence: the frames and facts it rests on.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from katui.model import (
     H_CONNECTION,
@@ -37,47 +37,86 @@ CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
 Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""
 
 
-@dataclass(slots=True)
 class CloseFacts:
     """What the TCP layer saw of a connection's end, in client/server terms (read-only by
-    convention: not frozen, which would make building one per connection cost 4 µs)."""
+    convention). One is built per connection: compiled, it is a C-level class (verdicts.pxd)."""
 
-    by: str | None
-    """``client``, ``server`` or None (never closed)."""
-    how: str | None
-    """``fin`` or ``rst`` (None: never closed)."""
-    frame: int | None
-    """Frame of the first FIN or RST that ended the connection."""
-    ts_ns: int | None
-    """Its timestamp."""
-    idle_ns: int | None
-    """No payload in either direction for this long before that frame."""
-    server_fin_frame: int | None = None
-    """The server's FIN, if it sent one."""
-    server_fin_ns: int | None = None
-    """Its timestamp."""
-    rst_frames: tuple[int, ...] = ()
-    """Every RST frame of the connection."""
-    server_rst: bool = False
-    """True when the server sent an RST."""
-    client_bytes: int = 0
-    """TCP payload bytes the client sent."""
-    server_bytes: int = 0
-    """TCP payload bytes the server sent."""
-    http: bool = True
-    """HTTP/1.x was recognised on the connection."""
-    client_zero_window_frame: int | None = None
-    """First frame in which the client advertised a zero window (its buffer full)."""
-    client_zero_window_ns: int | None = None
-    """Its timestamp."""
-    lost_segments: int = 0
-    """Holes in the byte streams the capture never filled."""
-    truncated_frames: int = 0
-    """Frames cut by the snap length."""
-    decided_by: str | None = None
-    """The side that decided the close when that is not ``by`` (the first close_notify's or
-    GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
-    ``by``'s FIN or RST."""
+    __slots__ = (
+        "by",
+        "how",
+        "frame",
+        "ts_ns",
+        "idle_ns",
+        "server_fin_frame",
+        "server_fin_ns",
+        "rst_frames",
+        "server_rst",
+        "client_bytes",
+        "server_bytes",
+        "http",
+        "client_zero_window_frame",
+        "client_zero_window_ns",
+        "lost_segments",
+        "truncated_frames",
+        "decided_by",
+    )
+
+    def __init__(
+        self,
+        by: str | None,
+        how: str | None,
+        frame: int | None,
+        ts_ns: int | None,
+        idle_ns: int | None,
+        server_fin_frame: int | None = None,
+        server_fin_ns: int | None = None,
+        rst_frames: tuple[int, ...] = (),
+        server_rst: bool = False,
+        client_bytes: int = 0,
+        server_bytes: int = 0,
+        http: bool = True,
+        client_zero_window_frame: int | None = None,
+        client_zero_window_ns: int | None = None,
+        lost_segments: int = 0,
+        truncated_frames: int = 0,
+        decided_by: str | None = None,
+    ) -> None:
+        self.by = by
+        """``client``, ``server`` or None (never closed)."""
+        self.how = how
+        """``fin`` or ``rst`` (None: never closed)."""
+        self.frame = frame
+        """Frame of the first FIN or RST that ended the connection."""
+        self.ts_ns = ts_ns
+        """Its timestamp."""
+        self.idle_ns = idle_ns
+        """No payload in either direction for this long before that frame."""
+        self.server_fin_frame = server_fin_frame
+        """The server's FIN, if it sent one."""
+        self.server_fin_ns = server_fin_ns
+        """Its timestamp."""
+        self.rst_frames = rst_frames
+        """Every RST frame of the connection."""
+        self.server_rst = server_rst
+        """True when the server sent an RST."""
+        self.client_bytes = client_bytes
+        """TCP payload bytes the client sent."""
+        self.server_bytes = server_bytes
+        """TCP payload bytes the server sent."""
+        self.http = http
+        """HTTP/1.x was recognised on the connection."""
+        self.client_zero_window_frame = client_zero_window_frame
+        """First frame in which the client advertised a zero window (its buffer full)."""
+        self.client_zero_window_ns = client_zero_window_ns
+        """Its timestamp."""
+        self.lost_segments = lost_segments
+        """Holes in the byte streams the capture never filled."""
+        self.truncated_frames = truncated_frames
+        """Frames cut by the snap length."""
+        self.decided_by = decided_by
+        """The side that decided the close when that is not ``by`` (the first close_notify's or
+        GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
+        ``by``'s FIN or RST."""
 
     @property
     def decider(self) -> str | None:
@@ -384,8 +423,9 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     if not exchanges:
         return None
     last = _last_request(exchanges) or exchanges[-1]
-    req, resp, n = last.request, last.response, last.n
-    if req is not None and req.wants_close:
+    n, heads = last.n, last.store.heads  # asked-for closes read from the rows' head strings
+    if last.req >= 0 and row_wants_close(heads[last.req]):
+        req = last.request
         said = f"'Connection: {req.connection}'" if req.connection else "no 'Connection: keep-alive'"
         ev = (f"{_msg(req, n)} {req.version} with {said}",)
         if req.version == "HTTP/1.0" and "close" not in (req.connection or ""):
@@ -399,12 +439,13 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
             f"client sent 'Connection: close' in request {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
             ev, asked_by="client", exchange=n,
         )  # fmt: skip
-    if resp is None or not resp.wants_close:
+    if last.resp < 0 or not row_wants_close(heads[last.resp]):
         return None
+    resp = last.response
     said = f"'Connection: {resp.connection}'" if resp.connection else f"{resp.version} without keep-alive"
     ev = (f"{_msg(resp, n)} said {said}",)
     if n > 1 and not _earlier_close(exchanges, last):
-        prev = next((e.response for e in reversed(exchanges) if e.n == n - 1 and e.response), None)
+        prev = _response(exchanges, n - 1)
         if prev is not None and prev.keep_alive and "max=" in prev.keep_alive.lower():
             ev += (f"{_msg(prev, n - 1)} said 'Keep-Alive: {prev.keep_alive}'",)
         return _close(
@@ -419,6 +460,14 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         f"server sent {said} in response {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
         ev, asked_by="server", exchange=n,
     )  # fmt: skip
+
+
+def _response(exchanges, n: int) -> HttpMessage | None:
+    """The response to request ``n`` (of the last exchange numbered ``n`` that has one)."""
+    for e in reversed(exchanges):
+        if e.n == n and e.resp >= 0:
+            return e.response
+    return None
 
 
 def _earlier_close(exchanges, last: Exchange) -> bool:
