@@ -20,6 +20,7 @@ COMPILED = (
     "katui.tcp.tracker",
     "katui.http.parser",
     "katui.model.exchange",
+    "katui.model.connection",
     "katui.tcp.facts",
     "katui.analysis.build",
     "katui.analysis.verdicts",

@@ -1,9 +1,10 @@
 """The analysis model: dataclasses shared by the report renderers and the TUI.
 
-They are read-only by convention. :class:`Connection` and :class:`Close` (one each per
-connection, tens of thousands in a load test) are not frozen: a frozen dataclass's ``__init__``
-sets every field through ``object.__setattr__``, which made building them cost more than the
-verdict itself.
+They are read-only by convention. :class:`Close` (one per connection, tens of thousands in a
+load test) is not frozen: a frozen dataclass's ``__init__`` sets every field through
+``object.__setattr__``, which made building one cost more than the verdict itself.
+:class:`Connection` (:mod:`katui.model.connection`) and :class:`Exchange`
+(:mod:`katui.model.exchange`) are slotted classes compiled with C fields when the core is built.
 
 Times inside the model are integer nanoseconds (absolute capture timestamps unless a field
 says otherwise); conversion to seconds happens only at the edges (reports, UI).
@@ -12,10 +13,11 @@ Frame numbers are 1-based, as Wireshark numbers them. ``stream`` is Wireshark's 
 
 from __future__ import annotations
 
-from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-# Exchanges are compiled with C fields (no int object per row index): their own module.
+# Connections and exchanges (one per connection / request) are compiled with C fields when the
+# core is built (no int object per number): their own modules.
+from katui.model.connection import Connection  # noqa: F401
 from katui.model.exchange import Exchange, InferredExchange  # noqa: F401
 
 # The message store is part of the model: its names are re-exported here.
@@ -242,92 +244,6 @@ class Close:
     def closer(self) -> str | None:
         """The side that decided to close: the one that asked for it if known, else ``by``."""
         return self.asked_by or self.by
-
-
-@dataclass(eq=False, slots=True)
-class Connection:
-    """One TCP connection (one Wireshark ``tcp.stream``)."""
-
-    stream: int
-    """Wireshark's tcp.stream index."""
-    client: str
-    """Client endpoint, ``1.2.3.4:5678`` or ``[::1]:5678``."""
-    server: str
-    """Server endpoint."""
-    client_inferred: str
-    """How the client side was chosen: ``syn``, ``syn-ack``, ``http`` or ``port``."""
-    first_frame: int
-    """First frame of the connection."""
-    last_frame: int
-    """Last frame of the connection."""
-    start_ns: int
-    """Timestamp of the first frame."""
-    end_ns: int
-    """Timestamp of the last frame."""
-    frames_c2s: int
-    """Frames sent by the client."""
-    frames_s2c: int
-    """Frames sent by the server."""
-    bytes_c2s: int
-    """TCP payload bytes sent by the client (wire lengths, retransmissions included)."""
-    bytes_s2c: int
-    """TCP payload bytes sent by the server."""
-    handshake_rtt_ns: int | None
-    """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
-    state: str
-    """``complete``, ``started-before-capture`` or ``open-at-end``."""
-    http: bool
-    """True when HTTP/1.x was recognised on the connection, or HTTP/2 frames were read
-    (``http2``)."""
-    exchanges: tuple[Exchange, ...]
-    """Requests and responses in order."""
-    close: Close
-    """How and why it ended."""
-    frames: array = field(repr=False)
-    """Frame numbers of the connection, ascending (array of unsigned int); empty when the
-    analysis did not keep the per-frame columns (``analyze(frames=False)``: nothing could look
-    the frames up)."""
-    isn_client: int = 0
-    """Client's initial sequence number (for relative seq/ack), or first seq seen."""
-    isn_server: int = 0
-    """Server's initial sequence number, or first seq seen."""
-    retransmissions: int = 0
-    """Segments whose bytes had all been seen before."""
-    out_of_order: int = 0
-    """Segments that arrived ahead of a hole."""
-    lost_segments: int = 0
-    """Holes in the byte stream that were never filled (lost or not captured)."""
-    truncated_frames: int = 0
-    """Frames whose payload was cut by the snap length."""
-    http_error: str | None = None
-    """Why HTTP parsing stopped early on this connection, if it did."""
-    requests: int = 0
-    """Number of requests seen (exchanges with a request)."""
-    tls: TlsInfo | None = None
-    """The TLS handshake's facts when the connection spoke TLS (its exchanges are then
-    inferred from records unless ``tls.decrypted``)."""
-    http2: Http2Info | None = None
-    """HTTP/2 frame facts when HTTP/2 frames were read (decrypted h2 or cleartext h2c)."""
-
-    @property
-    def frame_count(self) -> int:
-        """Number of frames in the connection."""
-        return self.frames_c2s + self.frames_s2c
-
-    @property
-    def duration_ns(self) -> int:
-        """Last frame time minus first frame time."""
-        return self.end_ns - self.start_ns
-
-    @property
-    def reused(self) -> bool:
-        """True when the connection carried more than one request."""
-        return self.requests > 1
-
-    @property
-    def is_problem(self) -> bool:
-        """True for resets, stale reuse and connections with lost or broken data."""
-        return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
 
 
 @dataclass(frozen=True, slots=True)
