@@ -143,21 +143,16 @@ def _close(
     exchange=None,
 ) -> Close:  # fmt: skip
     ev = tuple(evidence)  # not interned: frame numbers make each connection's own
+    closing = False  # whether the evidence ends with the closing FIN or RST (Close makes it)
     if f.frame is not None:
         mark = f"frame {f.frame}"
-        if not any(e.endswith(mark) or mark + " " in e or mark + ")" in e for e in ev):
-            ev += (_closing(f),)
+        closing = not any(e.endswith(mark) or mark + " " in e or mark + ")" in e for e in ev)
     # The explanation is interned: a load test repeats a few sentences (idle times are shown to
     # the ms) over tens of thousands of connections. Positional, in Close's field order.
     return Close(
         f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), asked_by, f.rst_frames, ev,
-        wait_ns, status, exchange,
+        wait_ns, status, exchange, closing=closing,
     )  # fmt: skip
-
-
-def _closing(f: CloseFacts) -> str:
-    """``server FIN frame 11`` / ``client RST frame 9``."""
-    return f"{f.by} {'RST' if f.how == 'rst' else 'FIN'} frame {f.frame}"
 
 
 def _verb(f: CloseFacts) -> str:

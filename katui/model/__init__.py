@@ -1,10 +1,10 @@
 """The analysis model: dataclasses shared by the report renderers and the TUI.
 
-They are read-only by convention. :class:`Close` (one per connection, tens of thousands in a
-load test) is not frozen: a frozen dataclass's ``__init__`` sets every field through
-``object.__setattr__``, which made building one cost more than the verdict itself.
-:class:`Connection` (:mod:`katui.model.connection`) and :class:`Exchange`
-(:mod:`katui.model.exchange`) are slotted classes compiled with C fields when the core is built.
+They are read-only by convention. :class:`Connection`, :class:`Close`
+(:mod:`katui.model.connection`) and :class:`Exchange` (:mod:`katui.model.exchange`), one per
+connection or request, are slotted classes compiled with C fields when the core is built, and
+not frozen: a frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``,
+which made building them cost more than the verdict itself.
 
 Times inside the model are integer nanoseconds (absolute capture timestamps unless a field
 says otherwise); conversion to seconds happens only at the edges (reports, UI).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 # Connections and exchanges (one per connection / request) are compiled with C fields when the
 # core is built (no int object per number): their own modules.
-from katui.model.connection import Connection  # noqa: F401
+from katui.model.connection import PROBLEM_REASONS, Close, Connection  # noqa: F401
 from katui.model.exchange import Exchange, InferredExchange  # noqa: F401
 
 # The message store is part of the model: its names are re-exported here.
@@ -114,9 +114,6 @@ IDLE_CLOSE_WHY = {"server": "keep-alive timeout", "client": "its pool idle timeo
 """Why a side closes an idle connection, as close explanations say it (a client may close on a
 pool timer, or because the program closed its session or exited)."""
 
-PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure"))
-"""Close reasons that are problems whatever else happened."""
-
 
 @dataclass(frozen=True, slots=True)
 class TlsInfo:
@@ -198,52 +195,6 @@ class Http2Info:
     the one that says which streams it will never process."""
     error_goaway: tuple[str, int, int, int, int] | None = None
     """The first GOAWAY with an error code, listed or not."""
-
-
-@dataclass(unsafe_hash=True, slots=True)  # hashable and compared by value, as when frozen
-class Close:
-    """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
-
-    by: str | None
-    """``client``, ``server`` or None (still open)."""
-    how: str | None
-    """``fin``, ``rst`` or None."""
-    frame: int | None
-    """Frame of the first FIN or RST."""
-    ts_ns: int | None
-    """Timestamp of that frame."""
-    idle_before_ns: int | None
-    """How long no payload had flowed in either direction before that frame."""
-    reason: str
-    """A slug from :data:`CLOSE_REASONS`."""
-    explanation: str
-    """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
-    asked_by: str | None = None
-    """The side that asked for the close: whose message carried ``Connection: close`` (for
-    ``connection-close``, ``http10``, ``request-limit``); over TLS, the side whose close_notify
-    came first when its peer's FIN or RST was first on the wire."""
-    rst_frames: tuple[int, ...] = ()
-    """Every RST frame of the connection."""
-    evidence: tuple[str, ...] = ()
-    """The frames and facts the reason rests on, in words ('response 3 (frame 12) said
-    Connection: close', 'server FIN frame 14')."""
-    wait_ns: int | None = None
-    """For a close with something pending (incomplete request, unanswered request, stalled
-    response): how long it had waited when the connection was closed."""
-    status: int | None = None
-    """For ``error-close``: the status of the error response."""
-    exchange: int | None = None
-    """The request (``Exchange.n``) the reason is about, when it is about one."""
-
-    @property
-    def is_problem(self) -> bool:
-        """True for a reset or a stale reuse (shown with a ✖)."""
-        return self.how == "rst" or self.reason in PROBLEM_REASONS
-
-    @property
-    def closer(self) -> str | None:
-        """The side that decided to close: the one that asked for it if known, else ``by``."""
-        return self.asked_by or self.by
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""One TCP connection of the analysis model: :class:`Connection`, one per ``tcp.stream``.
+"""One TCP connection of the analysis model: :class:`Connection`, one per ``tcp.stream``, and
+:class:`Close`, how it ended.
 
-Compiled with Cython when the core is built (``connection.pxd``): its numbers are then C
-fields, not an int object each (~300 bytes less per connection; a load test has tens of
-thousands). The analysis model re-exports it (``from katui.model import Connection``).
+Compiled with Cython when the core is built (``connection.pxd``): their numbers are then C
+fields, not an int object each (~400 bytes less per connection; a load test has tens of
+thousands). The analysis model re-exports them (``from katui.model import Connection``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,122 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING
 
-from katui.model.fields import dataclass_fields
+from katui.model.fields import dataclass_fields, fields_repr
 
 if TYPE_CHECKING:
-    from katui.model import Close, Exchange, Http2Info, TlsInfo
+    from katui.model import Exchange, Http2Info, TlsInfo
+
+PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure"))
+"""Close reasons that are problems whatever else happened."""
+
+CLOSE_FIELDS = ("by", "how", "frame", "ts_ns", "idle_before_ns", "reason", "explanation", "asked_by",
+                "rst_frames", "evidence", "wait_ns", "status", "exchange")  # fmt: skip
+"""Close's fields in order (its constructor's positional order)."""
+NO_FRAME = 0
+"""``Close.frame`` of a connection never closed (frames are numbered from 1)."""
+NO_TS = -(1 << 63)
+"""``Close.ts_ns`` of a connection never closed (timestamps are 64-bit and never this low)."""
+
+
+class Close:
+    """How a connection ended: who sent the first FIN or RST, and why katui thinks it did.
+    Read-only by convention; compared and hashed by value and usable with
+    :func:`dataclasses.replace`, as the frozen dataclass it replaces was."""
+
+    __slots__ = ("by", "how", "_frame", "_ts", "idle_before_ns", "reason", "explanation", "asked_by",
+                 "rst_frames", "_evidence", "wait_ns", "status", "exchange", "_closing")  # fmt: skip
+    __dataclass_fields__ = dataclass_fields(CLOSE_FIELDS)
+
+    def __init__(
+        self,
+        by: str | None,
+        how: str | None,
+        frame: int | None,
+        ts_ns: int | None,
+        idle_before_ns: int | None,
+        reason: str,
+        explanation: str,
+        asked_by: str | None = None,
+        rst_frames: tuple[int, ...] = (),
+        evidence: tuple[str, ...] = (),
+        wait_ns: int | None = None,
+        status: int | None = None,
+        exchange: int | None = None,
+        *,
+        closing: bool = False,
+    ) -> None:
+        self.by = by
+        """``client``, ``server`` or None (still open)."""
+        self.how = how
+        """``fin``, ``rst`` or None."""
+        self._frame = NO_FRAME if frame is None else frame
+        self._ts = NO_TS if ts_ns is None else ts_ns
+        self.idle_before_ns = idle_before_ns
+        """How long no payload had flowed in either direction before that frame."""
+        self.reason = reason
+        """A slug from :data:`CLOSE_REASONS`."""
+        self.explanation = explanation
+        """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
+        self.asked_by = asked_by
+        """The side that asked for the close: whose message carried ``Connection: close`` (for
+        ``connection-close``, ``http10``, ``request-limit``); over TLS, the side whose close_notify
+        came first when its peer's FIN or RST was first on the wire."""
+        self.rst_frames = rst_frames
+        """Every RST frame of the connection."""
+        self._evidence = evidence
+        # ``closing``: the evidence ends with the closing FIN or RST (``server FIN frame 14``),
+        # made when read: one string less per connection.
+        self._closing = closing
+        self.wait_ns = wait_ns
+        """For a close with something pending (incomplete request, unanswered request, stalled
+        response): how long it had waited when the connection was closed."""
+        self.status = status
+        """For ``error-close``: the status of the error response."""
+        self.exchange = exchange
+        """The request (``Exchange.n``) the reason is about, when it is about one."""
+
+    @property
+    def frame(self) -> int | None:
+        """Frame of the first FIN or RST."""
+        return None if self._frame == NO_FRAME else self._frame
+
+    @property
+    def ts_ns(self) -> int | None:
+        """Timestamp of that frame."""
+        return None if self._ts == NO_TS else self._ts
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        """The frames and facts the reason rests on, in words ('response 3 (frame 12) said
+        Connection: close', 'server FIN frame 14')."""
+        if not self._closing:
+            return self._evidence
+        return (*self._evidence, f"{self.by} {'RST' if self.how == 'rst' else 'FIN'} frame {self.frame}")
+
+    @property
+    def is_problem(self) -> bool:
+        """True for a reset or a stale reuse (shown with a ✖)."""
+        return self.how == "rst" or self.reason in PROBLEM_REASONS
+
+    @property
+    def closer(self) -> str | None:
+        """The side that decided to close: the one that asked for it if known, else ``by``."""
+        return self.asked_by or self.by
+
+    def _fields(self) -> tuple:
+        return tuple([getattr(self, name) for name in CLOSE_FIELDS])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return fields_repr(self, CLOSE_FIELDS)
+
 
 FIELDS = (
     "stream",
@@ -46,6 +159,10 @@ FIELDS = (
     "http2",
 )
 """Connection's fields in order (its constructor's positional order)."""
+
+
+SHOWN = tuple(name for name in FIELDS if name != "frames")
+"""The fields its repr shows (not the frame numbers)."""
 
 
 class Connection:
@@ -169,5 +286,4 @@ class Connection:
         return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in FIELDS if name != "frames")
-        return f"Connection({shown})"
+        return fields_repr(self, SHOWN)
