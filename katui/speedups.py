@@ -21,6 +21,11 @@ COMPILED = (
     "katui.tcp.ingest",
     "katui.http.head",
     "katui.http.parser",
+    "katui.model.exchange",
+    "katui.model.connection",
+    "katui.tcp.facts",
+    "katui.analysis.build",
+    "katui.analysis.verdicts",
 )
 """The modules setup.py compiles when it can."""
 

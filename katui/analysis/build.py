@@ -7,8 +7,8 @@ from dataclasses import replace
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
 from katui.http.conversation import HttpConversation
-from katui.http2.conversation import H2Conversation, H2Exchange
-from katui.model import Close, Connection, Exchange, TlsInfo
+from katui.http2.conversation import H2Conversation
+from katui.model import COL_END, COL_START, NUM, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
@@ -42,24 +42,25 @@ def _close_facts(
     decided the close when that may not be the first FIN's or RST's side (a decrypted TLS
     connection: the side whose close_notify came first, idle up to its last data record)."""
     decided_by, idle_ns = decided if decided is not None else (None, f.close_idle_before_ns)
+    # Positional, in CloseFacts' field order: this runs once per connection.
     return CloseFacts(
-        by=f.close_by,
-        decided_by=decided_by,
-        how=f.close_how,
-        frame=f.close_frame,
-        ts_ns=f.close_ts_ns,
-        idle_ns=idle_ns,
-        server_fin_frame=f.server_fin_frame,
-        server_fin_ns=f.server_fin_ns,
-        rst_frames=f.rst_frames,
-        server_rst=f.server_rst,
-        client_bytes=f.bytes_c2s,
-        server_bytes=f.bytes_s2c,
-        http=http,
-        client_zero_window_frame=f.client_zero_window_frame,
-        client_zero_window_ns=f.client_zero_window_ns,
-        lost_segments=f.lost_segments,
-        truncated_frames=f.truncated_frames,
+        f.close_by,
+        f.close_how,
+        f.close_frame,
+        f.close_ts_ns,
+        idle_ns,
+        f.server_fin_frame,
+        f.server_fin_ns,
+        f.rst_frames,
+        f.server_rst,
+        f.bytes_c2s,
+        f.bytes_s2c,
+        http,
+        f.client_zero_window_frame,
+        f.client_zero_window_ns,
+        f.lost_segments,
+        f.truncated_frames,
+        decided_by,
     )
 
 
@@ -72,34 +73,35 @@ def _connection(
     http_error: str | None,
     tls: TlsInfo | None,
 ) -> Connection:
+    # Positional, in Connection's field order: this runs once per connection.
     return Connection(
-        stream=f.stream,
-        client=f.client,
-        server=f.server,
-        client_inferred=f.client_inferred,
-        first_frame=f.first_frame,
-        last_frame=f.last_frame,
-        start_ns=f.start_ns,
-        end_ns=f.end_ns,
-        frames_c2s=f.frames_c2s,
-        frames_s2c=f.frames_s2c,
-        bytes_c2s=f.bytes_c2s,
-        bytes_s2c=f.bytes_s2c,
-        handshake_rtt_ns=f.handshake_rtt_ns,
-        state=f.state,
-        http=http,
-        exchanges=exchanges,
-        close=close,
-        frames=f.frames,
-        isn_client=f.isn_client,
-        isn_server=f.isn_server,
-        retransmissions=f.retransmissions,
-        out_of_order=f.out_of_order,
-        lost_segments=f.lost_segments,
-        truncated_frames=f.truncated_frames,
-        http_error=http_error,
-        requests=requests,
-        tls=tls,
+        f.stream,
+        f.client,
+        f.server,
+        f.client_inferred,
+        f.first_frame,
+        f.last_frame,
+        f.start_ns,
+        f.end_ns,
+        f.frames_c2s,
+        f.frames_s2c,
+        f.bytes_c2s,
+        f.bytes_s2c,
+        f.handshake_rtt_ns,
+        f.state,
+        http,
+        exchanges,
+        close,
+        f.frames,
+        f.isn_client,
+        f.isn_server,
+        f.retransmissions,
+        f.out_of_order,
+        f.lost_segments,
+        f.truncated_frames,
+        http_error,
+        requests,
+        tls,
     )
 
 
@@ -221,35 +223,41 @@ def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[
     prev_end: int | None = None
     prev_resp_end: int | None = None
     n = 0
+    # Times straight from the message store's columns (its row layout is the model's): this
+    # runs for every exchange of the capture.
     store = c.store
-    start_ns, end_ns = store.start_ns, store.end_ns
+    num, small = store.num, store.small
+    h2 = isinstance(c, H2Conversation)
     for ex in c.exchanges:
         req, resp = ex.req, ex.resp
         if req < 0 and resp < 0:
             continue
-        # Times straight from the message store's columns: this runs for every exchange.
         if req >= 0:
             n += 1
-            req_start = start_ns(req)
-            req_end = end_ns(req)
+            req_start = num[req * NUM + COL_START]
+            req_end = num[req * NUM + COL_END] if small[req * SMALL + SM_FRAME] else None
             if n > 1:
                 ex.reused = True
-                if getattr(ex, "concurrent", False):
+                if h2 and ex.concurrent:
                     ex.idle_before_ns = 0  # HTTP/2: another stream was open, so no idle time
                 elif prev_end is not None:
-                    ex.idle_before_ns = max(0, req_start - prev_end)
+                    idle = req_start - prev_end
+                    ex.idle_before_ns = idle if idle > 0 else 0
                 # Pipelined: sent before the previous response had completed.
                 ex.pipelined = prev_resp_end is not None and req_start < prev_resp_end
-        ex.n = max(n, 1)
-        out.append(ex)
-        resp_end = None if resp < 0 else end_ns(resp)
-        if resp_end is not None:
-            prev_resp_end = resp_end
-        end = resp_end if resp_end is not None else req_end if req >= 0 else None
-        if resp_end is None and isinstance(ex, H2Exchange):
+            ex.n = n
+        else:
+            ex.n = n or 1
+        end = None
+        if resp >= 0 and small[resp * SMALL + SM_FRAME]:
+            end = prev_resp_end = num[resp * NUM + COL_END]
+        elif h2:
             # An HTTP/2 stream without its response stays open (the connection is not idle)
             # until its reset, or to the end of the capture.
             end = OPEN_NS if ex.reset is None else ex.reset[2]
-        if end is not None:
-            prev_end = end if prev_end is None else max(prev_end, end)
+        elif req >= 0:
+            end = req_end
+        out.append(ex)
+        if end is not None and (prev_end is None or end > prev_end):
+            prev_end = end
     return tuple(out), n

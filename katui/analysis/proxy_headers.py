@@ -71,9 +71,13 @@ def _ids(c: Connection):
     """(exchange, request id) of ``c``'s requests that carry one, read from the message store's
     sparse trace column (no message view per request: this runs over every request, and most
     captures carry no such header)."""
-    for e in c.exchanges:
+    exchanges = c.exchanges
+    if not exchanges or not exchanges[0].store.traces:  # one store per capture
+        return
+    traces = exchanges[0].store.traces
+    for e in exchanges:
         if e.req >= 0:
-            t = e.store.traces.get(e.req) if e.store.traces else None
+            t = traces.get(e.req)
             if t is not None and t.id_name is not None:
                 yield e, (t.id_name, t.id_hash)
 

@@ -82,7 +82,7 @@ def match_requests(conns: list[Connection]) -> list[Match]:
     may_proxy = host_proxies | set(alias.values())
     ctx = _Context(owners, alias, {endpoint_host(s) for s in may_proxy})
     index = request_index(
-        [c for c in conns if endpoint_host(c.client) in ctx.proxy_hosts or endpoint_host(c.client) in alias]
+        [c for c in conns if (host := endpoint_host(c.client)) in ctx.proxy_hosts or host in alias]
     )
     fronts = [(c, e) for c in conns if c.server in may_proxy for e in c.exchanges if e.req >= 0]
     found = {(c.stream, e.n): (c, e, same_path(c, e, index, ctx)) for c, e in fronts}

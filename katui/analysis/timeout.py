@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 
 from katui.analysis.software import server_software
 from katui.analysis.verdicts import SERVER_IDLE_NS
-from katui.model import Connection, TimeoutEstimate
+from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
 
 _TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I)
 NONE = TimeoutEstimate(None, None, None, None, 0, None)
@@ -109,7 +109,7 @@ def _advertised(conns: list[Connection]) -> float | None:
     for c in conns:
         for e in c.exchanges:
             if e.resp >= 0:
-                ka = e.store.text(e.resp).keep_alive  # shared strings: count, parse once
+                ka = e.store.heads[e.resp][H_KEEP_ALIVE]  # shared strings: count, parse once
                 if ka:
                     seen[ka] += 1
     timeouts: Counter[float] = Counter()

@@ -10,9 +10,18 @@ carries its evidence: the frames and facts it rests on.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from katui.model import IDLE_CLOSE_WHY, Close, Exchange, HttpMessage
+from katui.model import (
+    H_CONNECTION,
+    H_VERSION,
+    IDLE_CLOSE_WHY,
+    SM_STATUS,
+    SMALL,
+    Close,
+    Exchange,
+    HttpMessage,
+)
 from katui.units import fmt_s, plural
 
 DEFAULT_IDLE_NS = 1_000_000_000
@@ -28,46 +37,86 @@ CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
 Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""
 
 
-@dataclass(frozen=True, slots=True)
 class CloseFacts:
-    """What the TCP layer saw of a connection's end, in client/server terms."""
+    """What the TCP layer saw of a connection's end, in client/server terms (read-only by
+    convention). One is built per connection: compiled, it is a C-level class (verdicts.pxd)."""
 
-    by: str | None
-    """``client``, ``server`` or None (never closed)."""
-    how: str | None
-    """``fin`` or ``rst`` (None: never closed)."""
-    frame: int | None
-    """Frame of the first FIN or RST that ended the connection."""
-    ts_ns: int | None
-    """Its timestamp."""
-    idle_ns: int | None
-    """No payload in either direction for this long before that frame."""
-    server_fin_frame: int | None = None
-    """The server's FIN, if it sent one."""
-    server_fin_ns: int | None = None
-    """Its timestamp."""
-    rst_frames: tuple[int, ...] = ()
-    """Every RST frame of the connection."""
-    server_rst: bool = False
-    """True when the server sent an RST."""
-    client_bytes: int = 0
-    """TCP payload bytes the client sent."""
-    server_bytes: int = 0
-    """TCP payload bytes the server sent."""
-    http: bool = True
-    """HTTP/1.x was recognised on the connection."""
-    client_zero_window_frame: int | None = None
-    """First frame in which the client advertised a zero window (its buffer full)."""
-    client_zero_window_ns: int | None = None
-    """Its timestamp."""
-    lost_segments: int = 0
-    """Holes in the byte streams the capture never filled."""
-    truncated_frames: int = 0
-    """Frames cut by the snap length."""
-    decided_by: str | None = None
-    """The side that decided the close when that is not ``by`` (the first close_notify's or
-    GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
-    ``by``'s FIN or RST."""
+    __slots__ = (
+        "by",
+        "how",
+        "frame",
+        "ts_ns",
+        "idle_ns",
+        "server_fin_frame",
+        "server_fin_ns",
+        "rst_frames",
+        "server_rst",
+        "client_bytes",
+        "server_bytes",
+        "http",
+        "client_zero_window_frame",
+        "client_zero_window_ns",
+        "lost_segments",
+        "truncated_frames",
+        "decided_by",
+    )
+
+    def __init__(
+        self,
+        by: str | None,
+        how: str | None,
+        frame: int | None,
+        ts_ns: int | None,
+        idle_ns: int | None,
+        server_fin_frame: int | None = None,
+        server_fin_ns: int | None = None,
+        rst_frames: tuple[int, ...] = (),
+        server_rst: bool = False,
+        client_bytes: int = 0,
+        server_bytes: int = 0,
+        http: bool = True,
+        client_zero_window_frame: int | None = None,
+        client_zero_window_ns: int | None = None,
+        lost_segments: int = 0,
+        truncated_frames: int = 0,
+        decided_by: str | None = None,
+    ) -> None:
+        self.by = by
+        """``client``, ``server`` or None (never closed)."""
+        self.how = how
+        """``fin`` or ``rst`` (None: never closed)."""
+        self.frame = frame
+        """Frame of the first FIN or RST that ended the connection."""
+        self.ts_ns = ts_ns
+        """Its timestamp."""
+        self.idle_ns = idle_ns
+        """No payload in either direction for this long before that frame."""
+        self.server_fin_frame = server_fin_frame
+        """The server's FIN, if it sent one."""
+        self.server_fin_ns = server_fin_ns
+        """Its timestamp."""
+        self.rst_frames = rst_frames
+        """Every RST frame of the connection."""
+        self.server_rst = server_rst
+        """True when the server sent an RST."""
+        self.client_bytes = client_bytes
+        """TCP payload bytes the client sent."""
+        self.server_bytes = server_bytes
+        """TCP payload bytes the server sent."""
+        self.http = http
+        """HTTP/1.x was recognised on the connection."""
+        self.client_zero_window_frame = client_zero_window_frame
+        """First frame in which the client advertised a zero window (its buffer full)."""
+        self.client_zero_window_ns = client_zero_window_ns
+        """Its timestamp."""
+        self.lost_segments = lost_segments
+        """Holes in the byte streams the capture never filled."""
+        self.truncated_frames = truncated_frames
+        """Frames cut by the snap length."""
+        self.decided_by = decided_by
+        """The side that decided the close when that is not ``by`` (the first close_notify's or
+        GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
+        ``by``'s FIN or RST."""
 
     @property
     def decider(self) -> str | None:
@@ -89,23 +138,21 @@ def decide_close(
     return _mechanics(f, exchanges, idle_threshold_ns)
 
 
-def _close(f: CloseFacts, reason: str, text: str, evidence=(), **extra) -> Close:
-    # Interned: a load test repeats a few sentences (idle times are shown to the ms) over
-    # tens of thousands of connections.
+def _close(
+    f: CloseFacts, reason: str, text: str, evidence=(), asked_by=None, wait_ns=None, status=None,
+    exchange=None,
+) -> Close:  # fmt: skip
     ev = tuple(evidence)  # not interned: frame numbers make each connection's own
+    closing = False  # whether the evidence ends with the closing FIN or RST (Close makes it)
     if f.frame is not None:
         mark = f"frame {f.frame}"
-        if not any(e.endswith(mark) or mark + " " in e or mark + ")" in e for e in ev):
-            ev += (_closing(f),)
+        closing = not any(e.endswith(mark) or mark + " " in e or mark + ")" in e for e in ev)
+    # The explanation is interned: a load test repeats a few sentences (idle times are shown to
+    # the ms) over tens of thousands of connections. Positional, in Close's field order.
     return Close(
-        f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), rst_frames=f.rst_frames,
-        evidence=ev, **extra,
+        f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), asked_by, f.rst_frames, ev,
+        wait_ns, status, exchange, closing=closing,
     )  # fmt: skip
-
-
-def _closing(f: CloseFacts) -> str:
-    """``server FIN frame 11`` / ``client RST frame 9``."""
-    return f"{f.by} {'RST' if f.how == 'rst' else 'FIN'} frame {f.frame}"
 
 
 def _verb(f: CloseFacts) -> str:
@@ -172,8 +219,12 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
 
 
 def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
+    if not exchanges:
+        return None
+    small = exchanges[0].store.small  # one store per capture; no message object per exchange
     for ex in exchanges:
-        if ex.resp < 0 or ex.store.status(ex.resp) != 101:  # no message object per exchange
+        resp = ex.resp
+        if resp < 0 or small[resp * SMALL + SM_STATUS] != 101:
             continue
         resp = ex.response
         if resp is not None:
@@ -367,8 +418,9 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     if not exchanges:
         return None
     last = _last_request(exchanges) or exchanges[-1]
-    req, resp, n = last.request, last.response, last.n
-    if req is not None and req.wants_close:
+    n, heads = last.n, last.store.heads  # asked-for closes read from the rows' head strings
+    if last.req >= 0 and row_wants_close(heads[last.req]):
+        req = last.request
         said = f"'Connection: {req.connection}'" if req.connection else "no 'Connection: keep-alive'"
         ev = (f"{_msg(req, n)} {req.version} with {said}",)
         if req.version == "HTTP/1.0" and "close" not in (req.connection or ""):
@@ -382,13 +434,13 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
             f"client sent 'Connection: close' in request {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
             ev, asked_by="client", exchange=n,
         )  # fmt: skip
-    if resp is None or not resp.wants_close:
+    if last.resp < 0 or not row_wants_close(heads[last.resp]):
         return None
+    resp = last.response
     said = f"'Connection: {resp.connection}'" if resp.connection else f"{resp.version} without keep-alive"
     ev = (f"{_msg(resp, n)} said {said}",)
-    earlier = any(e.response is not None and e.response.wants_close for e in exchanges if e is not last)
-    if n > 1 and not earlier:
-        prev = next((e.response for e in reversed(exchanges) if e.n == n - 1 and e.response), None)
+    if n > 1 and not _earlier_close(exchanges, last):
+        prev = _response(exchanges, n - 1)
         if prev is not None and prev.keep_alive and "max=" in prev.keep_alive.lower():
             ev += (f"{_msg(prev, n - 1)} said 'Keep-Alive: {prev.keep_alive}'",)
         return _close(
@@ -403,6 +455,41 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         f"server sent {said} in response {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
         ev, asked_by="server", exchange=n,
     )  # fmt: skip
+
+
+def _response(exchanges, n: int) -> HttpMessage | None:
+    """The response to request ``n`` (of the last exchange numbered ``n`` that has one)."""
+    for e in reversed(exchanges):
+        if e.n == n and e.resp >= 0:
+            return e.response
+    return None
+
+
+def _earlier_close(exchanges, last: Exchange) -> bool:
+    """True when a response before ``last``'s asked for the close (read from the store's head
+    strings: this runs over every exchange of a connection)."""
+    heads = last.store.heads
+    for e in exchanges:
+        if e.resp >= 0 and e is not last and row_wants_close(heads[e.resp]):
+            return True
+    return False
+
+
+_CLOSE_TOKENS: dict[str | None, tuple[bool, bool]] = {}
+MAX_CLOSE_TOKENS = 1024
+"""Connection header values whose tokens are remembered (hostile captures may send any)."""
+
+
+def row_wants_close(text: tuple) -> bool:
+    """:attr:`HttpMessage.wants_close` from a row's head strings (:meth:`MessageStore.text`)."""
+    value = text[H_CONNECTION]
+    got = _CLOSE_TOKENS.get(value)
+    if got is None:
+        tokens = (value or "").replace(" ", "").split(",")
+        got = ("close" in tokens, "keep-alive" in tokens)
+        if len(_CLOSE_TOKENS) < MAX_CLOSE_TOKENS:
+            _CLOSE_TOKENS[value] = got
+    return got[0] or (text[H_VERSION] == "HTTP/1.0" and not got[1])
 
 
 def _idle(f: CloseFacts, exchanges, idle_threshold_ns):

@@ -1,4 +1,10 @@
-"""The analysis model: frozen dataclasses shared by the report renderers and the TUI.
+"""The analysis model: dataclasses shared by the report renderers and the TUI.
+
+They are read-only by convention. :class:`Connection`, :class:`Close`
+(:mod:`katui.model.connection`) and :class:`Exchange` (:mod:`katui.model.exchange`), one per
+connection or request, are slotted classes compiled with C fields when the core is built, and
+not frozen: a frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``,
+which made building them cost more than the verdict itself.
 
 Times inside the model are integer nanoseconds (absolute capture timestamps unless a field
 says otherwise); conversion to seconds happens only at the edges (reports, UI).
@@ -7,8 +13,12 @@ Frame numbers are 1-based, as Wireshark numbers them. ``stream`` is Wireshark's 
 
 from __future__ import annotations
 
-from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+# Connections and exchanges (one per connection / request) are compiled with C fields when the
+# core is built (no int object per number): their own modules.
+from katui.model.connection import PROBLEM_REASONS, Close, Connection  # noqa: F401
+from katui.model.exchange import Exchange, InferredExchange  # noqa: F401
 
 # The message store is part of the model: its names are re-exported here.
 from katui.model.store import (  # noqa: F401
@@ -104,86 +114,6 @@ IDLE_CLOSE_WHY = {"server": "keep-alive timeout", "client": "its pool idle timeo
 """Why a side closes an idle connection, as close explanations say it (a client may close on a
 pool timer, or because the program closed its session or exited)."""
 
-PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure"))
-"""Close reasons that are problems whatever else happened."""
-
-
-class Exchange:
-    """A request and the final response paired with it on one connection.
-
-    The tracker fills ``req``/``resp`` (message rows) while the capture is read; the analysis
-    then sets the positional fields and treats it as immutable. Messages are kept as row
-    indices, not objects: a load-test capture has hundreds of thousands of exchanges, and
-    ``request``/``response`` make the (two-reference) views on demand.
-    """
-
-    __slots__ = ("store", "req", "resp", "informational", "n", "reused", "idle_before_ns",
-                 "pipelined")  # fmt: skip
-
-    inferred = False
-    """True for an exchange inferred from TLS records (:class:`InferredExchange`)."""
-
-    def __init__(self, store: MessageStore, req: int = -1, resp: int = -1) -> None:
-        self.store = store
-        """The message store ``req`` and ``resp`` are rows of."""
-        self.req = req
-        """Row of the request (-1: not captured)."""
-        self.resp = resp
-        """Row of the final (non-1xx) response (-1: unanswered)."""
-        self.informational: tuple[HttpMessage, ...] = ()
-        """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one."""
-        self.n = 1
-        """1-based position of the request on its connection."""
-        self.reused = False
-        """True when the request rode on a connection that had already carried one (n > 1)."""
-        self.idle_before_ns: int | None = None
-        """Idle time between the previous exchange's last byte and this request's first byte."""
-        self.pipelined = False
-        """True when the request was sent before the previous response had completed."""
-
-    @property
-    def request(self) -> HttpMessage | None:
-        """The request (None for a response whose request was not captured)."""
-        return self.store.view(self.req)
-
-    @property
-    def response(self) -> HttpMessage | None:
-        """The final (non-1xx) response, or None when unanswered."""
-        return self.store.view(self.resp)
-
-    @property
-    def failed(self) -> bool:
-        """True when the request got no response."""
-        return self.req >= 0 and self.resp < 0
-
-    @property
-    def ttfb_ns(self) -> int | None:
-        """Time from the request's last byte to the response's first byte."""
-        if self.req < 0 or self.resp < 0:
-            return None
-        store = self.store
-        req_end = store.end_ns(self.req)
-        if req_end is None:  # the request never completed
-            return None
-        first = self.informational[0].index if self.informational else self.resp
-        return store.num[first * NUM + COL_START] - req_end
-
-    def __repr__(self) -> str:
-        return (
-            f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
-            f"{' reused' if self.reused else ''}>"
-        )
-
-
-class InferredExchange(Exchange):
-    """An exchange inferred from encrypted TLS records: a burst of the client's application
-    data (the request) and the server's burst that followed (the response). Its messages are
-    :attr:`HttpMessage.inferred`; nothing of their heads is known."""
-
-    __slots__ = ()
-
-    inferred = True
-
 
 @dataclass(frozen=True, slots=True)
 class TlsInfo:
@@ -265,136 +195,6 @@ class Http2Info:
     the one that says which streams it will never process."""
     error_goaway: tuple[str, int, int, int, int] | None = None
     """The first GOAWAY with an error code, listed or not."""
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """How a connection ended: who sent the first FIN or RST, and why katui thinks it did."""
-
-    by: str | None
-    """``client``, ``server`` or None (still open)."""
-    how: str | None
-    """``fin``, ``rst`` or None."""
-    frame: int | None
-    """Frame of the first FIN or RST."""
-    ts_ns: int | None
-    """Timestamp of that frame."""
-    idle_before_ns: int | None
-    """How long no payload had flowed in either direction before that frame."""
-    reason: str
-    """A slug from :data:`CLOSE_REASONS`."""
-    explanation: str
-    """One sentence for humans, e.g. 'server closed after 5.005 s idle: keep-alive timeout'."""
-    asked_by: str | None = None
-    """The side that asked for the close: whose message carried ``Connection: close`` (for
-    ``connection-close``, ``http10``, ``request-limit``); over TLS, the side whose close_notify
-    came first when its peer's FIN or RST was first on the wire."""
-    rst_frames: tuple[int, ...] = ()
-    """Every RST frame of the connection."""
-    evidence: tuple[str, ...] = ()
-    """The frames and facts the reason rests on, in words ('response 3 (frame 12) said
-    Connection: close', 'server FIN frame 14')."""
-    wait_ns: int | None = None
-    """For a close with something pending (incomplete request, unanswered request, stalled
-    response): how long it had waited when the connection was closed."""
-    status: int | None = None
-    """For ``error-close``: the status of the error response."""
-    exchange: int | None = None
-    """The request (``Exchange.n``) the reason is about, when it is about one."""
-
-    @property
-    def is_problem(self) -> bool:
-        """True for a reset or a stale reuse (shown with a ✖)."""
-        return self.how == "rst" or self.reason in PROBLEM_REASONS
-
-    @property
-    def closer(self) -> str | None:
-        """The side that decided to close: the one that asked for it if known, else ``by``."""
-        return self.asked_by or self.by
-
-
-@dataclass(frozen=True, eq=False, slots=True)
-class Connection:
-    """One TCP connection (one Wireshark ``tcp.stream``)."""
-
-    stream: int
-    """Wireshark's tcp.stream index."""
-    client: str
-    """Client endpoint, ``1.2.3.4:5678`` or ``[::1]:5678``."""
-    server: str
-    """Server endpoint."""
-    client_inferred: str
-    """How the client side was chosen: ``syn``, ``syn-ack``, ``http`` or ``port``."""
-    first_frame: int
-    """First frame of the connection."""
-    last_frame: int
-    """Last frame of the connection."""
-    start_ns: int
-    """Timestamp of the first frame."""
-    end_ns: int
-    """Timestamp of the last frame."""
-    frames_c2s: int
-    """Frames sent by the client."""
-    frames_s2c: int
-    """Frames sent by the server."""
-    bytes_c2s: int
-    """TCP payload bytes sent by the client (wire lengths, retransmissions included)."""
-    bytes_s2c: int
-    """TCP payload bytes sent by the server."""
-    handshake_rtt_ns: int | None
-    """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
-    state: str
-    """``complete``, ``started-before-capture`` or ``open-at-end``."""
-    http: bool
-    """True when HTTP/1.x was recognised on the connection, or HTTP/2 frames were read
-    (``http2``)."""
-    exchanges: tuple[Exchange, ...]
-    """Requests and responses in order."""
-    close: Close
-    """How and why it ended."""
-    frames: array = field(repr=False)
-    """Frame numbers of the connection, ascending (array of unsigned int)."""
-    isn_client: int = 0
-    """Client's initial sequence number (for relative seq/ack), or first seq seen."""
-    isn_server: int = 0
-    """Server's initial sequence number, or first seq seen."""
-    retransmissions: int = 0
-    """Segments whose bytes had all been seen before."""
-    out_of_order: int = 0
-    """Segments that arrived ahead of a hole."""
-    lost_segments: int = 0
-    """Holes in the byte stream that were never filled (lost or not captured)."""
-    truncated_frames: int = 0
-    """Frames whose payload was cut by the snap length."""
-    http_error: str | None = None
-    """Why HTTP parsing stopped early on this connection, if it did."""
-    requests: int = 0
-    """Number of requests seen (exchanges with a request)."""
-    tls: TlsInfo | None = None
-    """The TLS handshake's facts when the connection spoke TLS (its exchanges are then
-    inferred from records unless ``tls.decrypted``)."""
-    http2: Http2Info | None = None
-    """HTTP/2 frame facts when HTTP/2 frames were read (decrypted h2 or cleartext h2c)."""
-
-    @property
-    def frame_count(self) -> int:
-        """Number of frames in the connection."""
-        return len(self.frames)
-
-    @property
-    def duration_ns(self) -> int:
-        """Last frame time minus first frame time."""
-        return self.end_ns - self.start_ns
-
-    @property
-    def reused(self) -> bool:
-        """True when the connection carried more than one request."""
-        return self.requests > 1
-
-    @property
-    def is_problem(self) -> bool:
-        """True for resets, stale reuse and connections with lost or broken data."""
-        return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import sys
 from array import array
+from functools import partial
 from typing import NamedTuple
 
 from katui.model import Preview
@@ -111,41 +112,63 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
     ch, sh = c.halves[cd], c.halves[sd]
     by, how, ts, idle = _first_close(c, cd)
     ends = (c.a, c.b)
-    return ConnectionFacts(
-        c.stream,
-        endpoint(*ends[cd]),
-        sys.intern(endpoint(*ends[sd])),  # one string per server, not per connection
-        how_client,
-        c.frames[0],
-        c.frames[-1],
-        c.first_ns,
-        c.last_ns,
-        ch.frames,
-        sh.frames,
-        ch.bytes,
-        sh.bytes,
-        c.irtt,
-        _state(c),
-        c.frames,
-        max(ch.base, 0),
-        max(sh.base, 0),
-        c.retrans,
-        c.ooo,
-        c.lost,
-        c.truncated,
-        by,
-        how,
-        c.close_frame or None,
-        ts,
-        idle,
-        sh.fin_ns if sh.fin_frame else None,
-        tuple(c.rst_frames),
-        sd in c.rst_from,
-        c.sink,
-        sh.fin_frame or None,
-        ch.zero_frame or None,
-        ch.zero_ns if ch.zero_frame else None,
+    return _facts(
+        (
+            c.stream,
+            endpoint(*ends[cd]),
+            server_endpoint(ends[sd]),
+            how_client,
+            c.frames[0],
+            c.frames[-1],
+            c.first_ns,
+            c.last_ns,
+            ch.frames,
+            sh.frames,
+            ch.bytes,
+            sh.bytes,
+            c.irtt,
+            _state(c),
+            # Without the frame table nothing can look a frame up: don't keep its numbers.
+            c.frames if table.kept else NO_FRAMES,
+            max(ch.base, 0),
+            max(sh.base, 0),
+            c.retrans,
+            c.ooo,
+            c.lost,
+            c.truncated,
+            by,
+            how,
+            c.close_frame or None,
+            ts,
+            idle,
+            sh.fin_ns if sh.fin_frame else None,
+            tuple(c.rst_frames),
+            sd in c.rst_from,
+            c.sink,
+            sh.fin_frame or None,
+            ch.zero_frame or None,
+            ch.zero_ns if ch.zero_frame else None,
+        )
     )
+
+
+NO_FRAMES = array("I")
+"""The frames of every connection when the frame table is not kept (shared: never written)."""
+
+_facts = partial(tuple.__new__, ConnectionFacts)  # all fields at once, without NamedTuple's __new__
+_SERVERS: dict[tuple[bytes, int], str] = {}
+MAX_SERVERS = 4096
+
+
+def server_endpoint(end: tuple[bytes, int]) -> str:
+    """:func:`endpoint` of a server: one string per server, not per connection (remembered for
+    the first few thousand servers: hostile captures may make every one different)."""
+    got = _SERVERS.get(end)
+    if got is None:
+        got = sys.intern(endpoint(*end))
+        if len(_SERVERS) < MAX_SERVERS:
+            _SERVERS[end] = got
+    return got
 
 
 def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, int | None]:

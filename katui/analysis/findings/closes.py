@@ -9,7 +9,7 @@ from katui.analysis.h2close import never_processed
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software, setting_phrase
 from katui.analysis.verdicts import GATEWAY_ERRORS
-from katui.model import Connection, Finding
+from katui.model import SM_STATUS, SMALL, Connection, Finding
 from katui.units import plural
 
 # -- error responses -------------------------------------------------------------------------
@@ -20,8 +20,10 @@ def _error_statuses(conns, proxied: ProxyReport):
     groups: dict[tuple[str, int], list] = defaultdict(list)
     for c in conns:
         for e in c.exchanges:
-            if e.resp >= 0 and e.store.status(e.resp) >= 400:  # no message object per response
-                groups[(c.server, e.store.status(e.resp))].append((c, e))
+            if e.resp >= 0:
+                status = e.store.small[e.resp * SMALL + SM_STATUS]  # no message object per response
+                if status >= 400:
+                    groups[(c.server, status)].append((c, e))
     out = []
     for (server, status), hits in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         c, e = hits[0]

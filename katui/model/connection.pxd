@@ -1,0 +1,17 @@
+# C types for connection.py when setup.py compiles it with Cython (the .py stays the source).
+# The tracker's 64-bit counts and timestamps and the 32-bit sequence numbers are C fields;
+# what may be None stays an object.
+
+cdef class Connection:
+    cdef public long long stream, first_frame, last_frame, start_ns, end_ns
+    cdef public long long frames_c2s, frames_s2c, bytes_c2s, bytes_s2c, isn_client, isn_server
+    cdef public long long retransmissions, out_of_order, lost_segments, truncated_frames, requests
+    cdef public object client, server, client_inferred, handshake_rtt_ns
+    cdef public object state, http, exchanges, close, frames, http_error, tls, http2
+
+
+cdef class Close:
+    cdef public object by, how, idle_before_ns, reason, explanation, asked_by, rst_frames
+    cdef public object _evidence, wait_ns, status, exchange
+    cdef public long long _frame, _ts
+    cdef public bint _closing

@@ -1,0 +1,83 @@
+"""The compact model classes (Connection, Close, Exchange: slotted, with C fields when the core is
+built) behave as the dataclasses they replaced: readable fields, dataclasses.replace, Close
+compared and hashed by value, None where nothing is known; and a connection analysed without the
+frame table keeps no frame numbers but still counts its frames."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from katui.analysis.pipeline import analyze
+from katui.model import Close, Connection, Exchange
+from tests.conftest import SAMPLES
+
+LIMIT = str(SAMPLES / "request-limit.pcap")
+
+
+def test_a_connection_without_the_frame_table_counts_its_frames_without_keeping_them():
+    kept, lean = analyze(LIMIT), analyze(LIMIT, frames=False)
+    try:
+        for a, b in zip(kept.connections, lean.connections, strict=True):
+            assert len(a.frames) == a.frame_count == b.frame_count == a.frames_c2s + a.frames_s2c
+            assert a.frames[0] == a.first_frame and a.frames[-1] == a.last_frame
+            assert len(b.frames) == 0
+        assert [c.frame_count for c in kept.connections] == [16, 13]  # tshark: tcp.stream 0, 1
+    finally:
+        kept.close()
+        lean.close()
+
+
+def test_the_closing_fin_is_evidence_made_when_read_and_survives_replace():
+    a = analyze(LIMIT, frames=False)
+    try:
+        close = a.connections[0].close
+        assert close.reason == "request-limit"
+        assert close.frame == 14 and close.by == "server"
+        assert close.evidence == ("response 3 (frame 12) said 'Connection: close'", "server FIN frame 14")
+        changed = dataclasses.replace(close, reason="unknown")
+        assert changed.evidence == close.evidence and changed.frame == 14 and changed.reason == "unknown"
+        assert changed != close
+        again = dataclasses.replace(changed, reason="request-limit")
+        assert again == close and hash(again) == hash(close) and again is not close
+        assert repr(close).startswith("Close(by='server', how='fin', frame=14, ts_ns=")
+    finally:
+        a.close()
+
+
+def test_an_open_close_has_no_frame_or_time():
+    close = Close(None, None, None, None, None, "open", "still open when the capture ended")
+    assert (close.frame, close.ts_ns, close.evidence, close.closer) == (None, None, (), None)
+    assert {close, Close(None, None, None, None, None, "open", "still open when the capture ended")} == {
+        close
+    }
+
+
+def test_a_connection_replaced_keeps_every_field_and_identity_equality():
+    a = analyze(LIMIT, frames=False)
+    try:
+        c = a.connections[1]
+        d = dataclasses.replace(c, http2=None)
+        fields = [f.name for f in dataclasses.fields(Connection)]
+        assert fields[:3] == ["stream", "client", "server"] and "frames" in fields
+        assert all(getattr(d, name) == getattr(c, name) for name in fields)
+        assert d is not c and d != c  # compared by identity, as the eq=False dataclass was
+        assert (c.stream, c.requests, c.reused, c.handshake_rtt_ns is not None) == (1, 2, True, True)
+        assert " frames=" not in repr(c) and "truncated_frames=0" in repr(c)
+    finally:
+        a.close()
+
+
+def test_an_exchange_idle_time_is_none_until_set():
+    ex = Exchange(None, 4, 5)
+    assert (ex.req, ex.resp, ex.n, ex.reused, ex.pipelined, ex.idle_before_ns) == (
+        4,
+        5,
+        1,
+        False,
+        False,
+        None,
+    )
+    ex.idle_before_ns = 0
+    assert ex.idle_before_ns == 0
+    ex.idle_before_ns = None
+    assert ex.idle_before_ns is None
