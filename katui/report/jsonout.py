@@ -6,7 +6,8 @@ import json
 
 from katui.analysis.pipeline import Analysis
 from katui.http2.frames import error_name
-from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange, Http2Info, TlsInfo
+from katui.model import Close, Connection, Exchange, Http2Info, TlsInfo
+from katui.report.jsonrows import RequestWriter
 
 SCHEMA_VERSION = 3
 
@@ -43,63 +44,21 @@ def _inferred(a: Analysis, e: Exchange) -> dict:
     }
 
 
-_str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
-
-
-def _sec(ns: int | None) -> str:
-    return "null" if ns is None else repr(round(ns / 1e9, 6))
-
-
-def _opt(v) -> str:
-    return "null" if v is None else (_str(v) if isinstance(v, str) else str(v))
-
-
-def _bool(v: bool) -> str:
-    return "true" if v else "false"
-
-
-def _request_json(a: Analysis, e: Exchange, stream: int | None = None) -> str:
+def _request_json(
+    a: Analysis, e: Exchange, stream: int | None = None, rows: RequestWriter | None = None
+) -> str:
     """One exchange, flat: the fields of the issue's schema plus what keep-alive needs, as
-    compact JSON (what ``json.dumps`` would write). Written directly: a load-test capture has
-    hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Each message is
-    read in one go from its store row (no property calls)."""
+    compact JSON (what ``json.dumps`` would write). Written directly (by ``rows``, which
+    :func:`chunks` shares between requests): a load-test capture has hundreds of thousands of
+    exchanges, and a dict per exchange doubles the cost."""
     if e.inferred:
         return _dump(_inferred(a, e))
-    req, resp, store = e.req, e.resp, e.store
-    out = (
-        f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
-        f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}'
-    )
-    if req >= 0:
-        first, frame, _status, bits, start, _body, uri, h = store.row(req)
-        out += (
-            f',"request_frame":{frame or "null"},"request_first_frame":{first},'
-            f'"method":{_str(h.method)},"uri":{_str(uri)},'
-            f'"host":{_str(h.host)},"version":{_str(h.version)},'
-            f'"time":{_sec(start - a.first_ns)},'
-            f'"request_connection":{_opt(h.connection)},'
-            f'"request_complete":{_bool(bits & COMPLETE)}'
-        )
-    else:
-        out += ',"request_frame":null,"method":null,"uri":null'
-    if resp >= 0:
-        first, frame, status, bits, _start, body, _uri, h = store.row(resp)
-        out += (
-            f',"response_frame":{frame or "null"},"response_first_frame":{first},'
-            f'"status":{status},"reason":{_str(h.reason)},'
-            f'"response_version":{_str(h.version)},'
-            f'"response_connection":{_opt(h.connection)},'
-            f'"keep_alive":{_opt(h.keep_alive)},"body_bytes":{body},'
-            f'"chunked":{_bool(bits & CHUNKED)},'
-            f'"response_complete":{_bool(bits & COMPLETE)}'
-        )
-    else:
-        out += ',"response_frame":null,"status":null'
+    out = (rows or RequestWriter(a.first_ns)).exchange(e)
     if e.informational:
         out += f',"informational":[{",".join(str(m.status) for m in e.informational)}]'
     sid = getattr(e, "stream_id", None)
     if sid is not None:  # an HTTP/2 stream
-        out += f',"stream_id":{sid},"concurrent":{_bool(e.concurrent)}'
+        out += f',"stream_id":{sid},"concurrent":{"true" if e.concurrent else "false"}'
     if stream is not None:  # a connection of a proxy's front or upstream leg
         out += _legs(a, stream, e.n)
     return out + "}"
@@ -354,10 +313,11 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     head = _dump(_header(a))
     yield head[:-1] + ',"connections":['
+    rows = RequestWriter(a.first_ns)
     for i, c in enumerate(conns):
         fields = _dump(_connection_fields(a, c))
         linked = c.stream if c.stream in a.proxies.roles else None
-        reqs = ",".join([_request_json(a, e, linked) for e in c.exchanges])
+        reqs = ",".join([_request_json(a, e, linked, rows) for e in c.exchanges])
         yield ("," if i else "") + fields[:-1] + ',"requests":[' + reqs + "]}"
     yield "]}\n"
 

@@ -14,13 +14,17 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
-from katui.report.ladder_text import ladder_lines
-from katui.report.lanes import drawn_with_backend
-from katui.report.mermaid import sequence_diagram
+from katui.report.ladder import http_labels, ladder_rows
+from katui.report.ladder_md import TwoLanes
+from katui.report.ladder_text import header_line, ladder_lines
+from katui.report.lanes import backend_name, drawn_with_backend
+from katui.report.mermaid import diagram_block, sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
 
 MAX_LADDER_FRAMES = 2000
+LADDER_WIDTH = 200
+"""Ladder lines are cut to this many columns."""
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
 _TICKS = re.compile(r"`+")
 
@@ -68,10 +72,11 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
         yield "\n".join(_findings(found)) + "\n"
+    lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        yield "\n" + "\n".join(_connection(a, c, gap_ns)) + "\n"
+        yield "\n" + "\n".join(_connection(a, c, gap_ns, lanes)) + "\n"
 
 
 def _findings(found: list) -> list[str]:
@@ -136,7 +141,7 @@ def _exchange_table(c: Connection) -> list[str]:
     return out
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> list[str]:
     """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
     out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
     out.append(
@@ -172,13 +177,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        # The diagram and the ladder draw the same rows: find the gaps and notes once.
-        # A proxy's front connection is drawn with its upstream frames (client | proxy | backend).
-        drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
-        diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
-        if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
-            out += ["", *diagram]
-        out += ["", *fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn, backend=backend))]
+        out += _pictures(a, c, gap_ns, gaps, lanes)
     else:
         out += [
             "",
@@ -186,3 +185,20 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
             "the TUI or use --format json)",
         ]
     return out
+
+
+def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes) -> list[str]:
+    """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
+    after a blank line. The diagram and the ladder draw the same rows: the gaps and notes are
+    found once."""
+    backend = backend_name(a, c)
+    if backend is None:  # two lanes: both drawn in one pass
+        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c))
+        diagram = [] if body is None else diagram_block(c, body)
+        ladder = [header_line(c)[:LADDER_WIDTH], *lines]
+    else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)
+        drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
+        diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
+        ladder = ladder_lines(a, c, gap_ns=gap_ns, width=LADDER_WIDTH, drawn=drawn, backend=backend)
+    # GitHub and GitLab draw the diagram; the text ladder below has every frame.
+    return (["", *diagram] if diagram else []) + ["", *fence(ladder)]
