@@ -18,7 +18,7 @@ MAX_CACHED = 4096
 """Head pieces kept per writer (hostile captures may make every head unique: then none is kept)."""
 
 
-_MICROS = tuple(repr(round(us * 1000 / 1e9, 6)) for us in range(100))
+_MICROS = {us * 1000: repr(round(us * 1000 / 1e9, 6)) for us in range(100)}
 """What :func:`sec` says of each whole number of microseconds below 1e-4 s (``5.1e-05``)."""
 
 
@@ -31,9 +31,8 @@ def sec(ns: int | None) -> str:
     if ns is None:
         return "null"
     if not 100_000 <= ns < 4_000_000_000_000_000_000:
-        if 0 <= ns < 100_000 and not ns % 1000:  # loopback's idle and TTFB: a few microseconds
-            return _MICROS[ns // 1000]
-        return repr(round(ns / 1e9, 6))
+        # Loopback's idle times and TTFBs: a few microseconds.
+        return _MICROS.get(ns) or repr(round(ns / 1e9, 6))
     text = ("%.6f" % (ns / 1e9)).rstrip("0")
     return text + "0" if text[-1] == "." else text
 
@@ -48,6 +47,48 @@ _RESPONSE_BITS = {
 
 def _opt(v) -> str:
     return "null" if v is None else (_str(v) if isinstance(v, str) else str(v))
+
+
+_dump = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def value(v) -> str:
+    """``v`` as the report's JSON encoder writes it (strings, ints and None directly)."""
+    if v is None:
+        return "null"
+    kind = type(v)
+    if kind is str:
+        return _str(v)
+    return str(v) if kind is int else _dump(v)
+
+
+def connection_head(a, c, role: dict | None) -> str:
+    """A connection's object in the JSON schema without its requests and closing brace: the
+    fields of ``jsonout._connection_fields`` (but ``tls`` and ``http2``) as its encoder writes
+    them, written directly (a load test has tens of thousands of connections). Frame numbers
+    and counts are ints (the model's annotations); the fields that may be None, bool or str go
+    through :func:`value`."""
+    cl = c.close
+    return (
+        f'{{"stream":{c.stream},"client":{value(c.client)},"server":{value(c.server)},'
+        f'"client_inferred":{value(c.client_inferred)},"first_frame":{c.first_frame},'
+        f'"last_frame":{c.last_frame},"frame_count":{c.frame_count},'
+        f'"frames_client":{c.frames_c2s},"frames_server":{c.frames_s2c},'
+        f'"bytes_client":{c.bytes_c2s},"bytes_server":{c.bytes_s2c},'
+        f'"start":{sec(c.start_ns - a.first_ns)},"start_time":{sec(c.start_ns)},'
+        f'"duration":{sec(c.duration_ns)},"handshake_rtt":{sec(c.handshake_rtt_ns)},'
+        f'"state":{value(c.state)},"http":{value(c.http)},'
+        f'"close":{{"by":{value(cl.by)},"how":{value(cl.how)},"frame":{value(cl.frame)},'
+        f'"time":{"null" if cl.ts_ns is None else sec(cl.ts_ns - a.first_ns)},'
+        f'"idle_before":{sec(cl.idle_before_ns)},"reason":{value(cl.reason)},'
+        f'"asked_by":{value(cl.asked_by)},"explanation":{value(cl.explanation)},'
+        f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(cl.wait_ns)},'
+        f'"status":{value(cl.status)},"request":{value(cl.exchange)},'
+        f'"rst_frames":[{",".join([value(x) for x in cl.rst_frames])}]}},'
+        f'"tcp":{{"retransmissions":{c.retransmissions},"out_of_order":{c.out_of_order},'
+        f'"lost_segments":{c.lost_segments},"truncated_frames":{c.truncated_frames}}},'
+        f'"http_error":{value(c.http_error)},"proxy":{value(role)}'
+    )
 
 
 class RequestWriter:

@@ -124,14 +124,17 @@ def http_labels(conn: Connection) -> dict[int, str]:
     labels: dict[int, list[str]] = {}
     for ex in conn.exchanges:
         store = ex.store
-        for i in (ex.req, *(m.index for m in ex.informational), ex.resp):
+        sid = getattr(ex, "stream_id", None)
+        rows = (
+            (ex.req, *(m.index for m in ex.informational), ex.resp) if ex.informational else (ex.req, ex.resp)
+        )
+        for i in rows:
             if i < 0:
                 continue
             # One store row per message, not a view and its properties: Markdown labels every
             # message of a load test.
             first, frame, _status, bits, _start, body, _uri, head = store.row(i)
             text = _safe_label(store.label(i))
-            sid = getattr(ex, "stream_id", None)
             if sid is not None:  # HTTP/2: the HEADERS frame and its stream
                 text = f"HEADERS s={sid} {text}"
             if bits & REQUEST:
@@ -206,10 +209,13 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
+    close_frame = conn.close.frame
+    # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
+    fin_close = conn.close.how == "fin"
     for frame in conn.frames:
         gap = gaps.get(frame)
         if gap is not None:
-            problem = frame in stale or (conn.close.reason == "reset" and frame == conn.close.frame)
+            problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
@@ -221,9 +227,9 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         if frame in requests and not in_handshake:
             rows.extend(_request_note(ex, frame, ex.n in stale_requests, goaway) for ex in requests[frame]
                         if _worth_a_row(ex, ex.n in stale_requests, gap is not None))  # fmt: skip
-        if frame == conn.close.frame:
+        if frame == close_frame:
             rows.append(_close_note(conn, frame))
-        elif f & FIN and conn.close.how == "fin" and not answered and frame > conn.close.frame:
+        elif fin_close and f & FIN and not answered and frame > close_frame:
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns

@@ -31,18 +31,21 @@ class TwoLanes:
     def __init__(self, width: int) -> None:
         self.width = width
         """Ladder lines are cut to this many columns."""
-        self._pieces: dict[int, tuple[str, str, bool]] = {}
+        self._pieces: dict[int, tuple[str, str, bool, str]] = {}
 
-    def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool]:
-        # (lane arrow between the bars, diagram arrow up to its label, drawn without a label)
+    def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool, str]:
+        # (lane arrow between the bars, diagram arrow up to its label, drawn without a label,
+        # the lanes with nothing after them)
         flags = flag_text(fl)
         size = f" {length}" if length else ""
         sender, receiver = ("C", "S") if c2s else ("S", "C")
         arrow = "-x" if fl & RST else ("->>" if c2s else "-->>")
+        lanes = f" │{_arrow(c2s, flags, length, 24)}│ "
         piece = (
-            f" │{_arrow(c2s, flags, length, 24)}│ ",
+            lanes,
             f"    {sender}{arrow}{receiver}: {flags}{size}",
             bool(fl & _DRAWN),
+            lanes.rstrip(),
         )
         if len(self._pieces) < MAX_CACHED and fl < 256:
             self._pieces[key] = piece
@@ -79,10 +82,13 @@ class TwoLanes:
             problem = fl & RST
             if problem and tls_notify is not None and normal_reset(conn.close, tls_notify, row, c2s):
                 problem, label = 0, f"{label} normal ending (close_notify unread)".strip()
-            text = f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[0]}"
-            if problem:
-                text += "✖ reset "
-            lines.append((text + label).rstrip()[:width])
+            if label or problem:
+                text = f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[0]}"
+                if problem:
+                    text += "✖ reset "
+                lines.append((text + label).rstrip()[:width])
+            else:  # most frames: nothing after the lanes, no line near the width
+                lines.append(f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[3]}"[:width])
             if body is not None and (label or piece[2]):
                 messages += 1
                 if messages > MAX_MESSAGES:
