@@ -114,13 +114,15 @@ def fmt_time(ns: int) -> str:
     return f"{ns / 1e9:.6f}"
 
 
-_safe_label = lru_cache(maxsize=4096)(safe_text)
+safe_label = lru_cache(maxsize=4096)(safe_text)
 """safe_text of a message label: a load test repeats a few (``GET /``, ``200 OK``) in every ladder."""
 
 
-def http_labels(conn: Connection) -> dict[int, str]:
+def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[int, str]:
     """Frame -> label of the HTTP messages that complete in it, and of TLS records the
-    handshake facts name (hellos, tickets, alerts); escaped."""
+    handshake facts name (hellos, tickets, alerts); escaped. ``texts`` holds the escaped
+    ``store.label`` of message rows when the caller has made them already."""
+    texts = texts or {}
     labels: dict[int, list[str]] = {}
     for ex in conn.exchanges:
         store = ex.store
@@ -134,7 +136,9 @@ def http_labels(conn: Connection) -> dict[int, str]:
             # One store row per message, not a view and its properties: Markdown labels every
             # message of a load test.
             first, frame, _status, bits, _start, body, _uri, head = store.row(i)
-            text = _safe_label(store.label(i))
+            text = texts.get(i)
+            if text is None:
+                text = safe_label(store.label(i))
             if sid is not None:  # HTTP/2: the HEADERS frame and its stream
                 text = f"HEADERS s={sid} {text}"
             if bits & REQUEST:

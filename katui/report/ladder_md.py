@@ -71,24 +71,31 @@ class TwoLanes:
                     body.append(_note(row))
                 continue
             i = row - 1
-            fl, length, c2s = flags[i], plen[i], dirs[i] == 0
-            key = length << 9 | fl << 1 | c2s  # one number per (length, flags byte, direction)
+            fl, length, way = flags[i], plen[i], dirs[i]
+            key = length << 9 | fl << 1 | way  # one number per (length, flags byte, direction)
             piece = cache.get(key) if fl < 256 else None
             if piece is None:
-                piece = self._piece(key, fl, c2s, length)
-            label = labels.get(row, "")
+                piece = self._piece(key, fl, way == 0, length)
+            label = labels.get(row)
+            if label is None and not notes[i] and not fl & RST:  # most frames: lanes only
+                lines.append(("%6d %11.6f%s" % (row, (ts[i] - first) / 1e9, piece[3]))[:width])  # noqa: UP031 (faster)
+                if body is not None and piece[2]:
+                    messages += 1
+                    if messages > MAX_MESSAGES:
+                        body = None
+                    else:
+                        body.append(f"{piece[1]} (frame {row})")
+                continue
+            label = label or ""
             if notes[i]:
                 label = _with_notes(label, notes[i])
             problem = fl & RST
-            if problem and tls_notify is not None and normal_reset(conn.close, tls_notify, row, c2s):
+            if problem and tls_notify is not None and normal_reset(conn.close, tls_notify, row, way == 0):
                 problem, label = 0, f"{label} normal ending (close_notify unread)".strip()
-            if label or problem:
-                text = f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[0]}"
-                if problem:
-                    text += "✖ reset "
-                lines.append((text + label).rstrip()[:width])
-            else:  # most frames: nothing after the lanes, no line near the width
-                lines.append(f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[3]}"[:width])
+            text = f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[0]}"
+            if problem:
+                text += "✖ reset "
+            lines.append((text + label).rstrip()[:width])
             if body is not None and (label or piece[2]):
                 messages += 1
                 if messages > MAX_MESSAGES:

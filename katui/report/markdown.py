@@ -14,7 +14,7 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
-from katui.report.ladder import http_labels, ladder_rows
+from katui.report.ladder import http_labels, ladder_rows, safe_label
 from katui.report.ladder_md import TwoLanes
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
@@ -33,6 +33,12 @@ _TICKS = re.compile(r"`+")
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
     return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
+
+
+@lru_cache(maxsize=4096)
+def md_escaped(text: str) -> str:
+    """:func:`md` of text that :func:`~katui.textsafe.safe_text` has escaped already."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def fence(lines: list[str]) -> list[str]:
@@ -123,21 +129,27 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _exchange_table(c: Connection) -> list[str]:
-    """A connection's requests and responses as a Markdown table."""
+def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
+    """A connection's requests and responses as a Markdown table; ``texts`` gets the escaped
+    label of each message row (the ladder labels them too)."""
     out = [
         "| # | request frame | response frame | request | status | reused | idle before |",
         "|---|---|---|---|---|---|---|",
     ]
     for e in c.exchanges:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
-        out.append(
-            f"| {e.n} | {(store.end_frame(req) or '') if req >= 0 else ''} | "
-            f"{(store.end_frame(resp) or '') if resp >= 0 else ''} | "
-            f"{md(store.label(req)) if req >= 0 else ''} | "
-            f"{md(store.label(resp)) if resp >= 0 else 'no response'} | "
-            f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
-        )
+        if req >= 0:
+            texts[req] = text = safe_label(store.label(req))
+            request = f"| {store.end_frame(req) or ''} | "
+        else:
+            text, request = "", "|  | "
+        if resp >= 0:
+            texts[resp] = status = safe_label(store.label(resp))
+            response = f"{store.end_frame(resp) or ''} | {md_escaped(text)} | {md_escaped(status)} | "
+        else:
+            response = f" | {md_escaped(text)} | no response | "
+        idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
+        out.append(f"| {e.n} {request}{response}{idle}")
     return out
 
 
@@ -166,8 +178,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
         out.append(f"- TLS: {md(tls_summary(c.tls))}")
     if c.http2 is not None:
         out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
+    texts: dict[int, str] = {}
     if c.exchanges:
-        out += ["", *_exchange_table(c)]
+        out += ["", *_exchange_table(c, texts)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]
@@ -177,7 +190,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        out += _pictures(a, c, gap_ns, gaps, lanes)
+        out += _pictures(a, c, gap_ns, gaps, lanes, texts)
     else:
         out += [
             "",
@@ -187,13 +200,14 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
     return out
 
 
-def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes) -> list[str]:
+def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
+              texts: dict[int, str]) -> list[str]:  # fmt: skip
     """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
     after a blank line. The diagram and the ladder draw the same rows: the gaps and notes are
     found once."""
     backend = backend_name(a, c)
     if backend is None:  # two lanes: both drawn in one pass
-        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c))
+        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c, texts))
         diagram = [] if body is None else diagram_block(c, body)
         ladder = [header_line(c)[:LADDER_WIDTH], *lines]
     else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)
