@@ -8,7 +8,7 @@ Pure Python (no Textual, no Rich) so the TUI and the Markdown report draw the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -50,9 +50,10 @@ _NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out
                (NOTE_KEEPALIVE, "tcp keep-alive"))  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A non-frame ladder row: an idle gap or a section heading (handshake, request, teardown)."""
+class Note(NamedTuple):
+    """A non-frame ladder row: an idle gap or a section heading (handshake, request, teardown).
+    A named tuple, as :class:`FrameLine`: Markdown makes several per connection of a load test,
+    and a frozen dataclass is made several times slower."""
 
     kind: str
     """``gap`` or ``section``."""
@@ -242,7 +243,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             if gap is None:
                 rows.append(Note("section", text, frame))
             else:  # one row, each of its two numbers saying what it is measured from
-                rows[gap_at] = replace(rows[gap_at], text=f"since frame {gap.after_frame}; then {text}")
+                rows[gap_at] = rows[gap_at]._replace(text=f"since frame {gap.after_frame}; then {text}")
         rows.append(frame)
     return rows
 
