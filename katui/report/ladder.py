@@ -31,6 +31,7 @@ from katui.model import (
     URG,
     Connection,
 )
+from katui.model.store import COL_BODY, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
@@ -124,9 +125,14 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
     handshake facts name (hellos, tickets, alerts); escaped. ``texts`` holds the escaped
     ``store.label`` of message rows when the caller has made them already."""
     texts = texts or {}
-    labels: dict[int, list[str]] = {}
+    labels: dict[int, str] = {}
+
+    def add(frame: int, text: str) -> None:  # several in one frame: joined by ' | '
+        labels[frame] = text if frame not in labels else f"{labels[frame]} | {text}"
+
     for ex in conn.exchanges:
         store = ex.store
+        small, num = store.small, store.num
         sid = getattr(ex, "stream_id", None)
         rows = (
             (ex.req, *(m.index for m in ex.informational), ex.resp) if ex.informational else (ex.req, ex.resp)
@@ -134,9 +140,11 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
         for i in rows:
             if i < 0:
                 continue
-            # One store row per message, not a view and its properties: Markdown labels every
+            # The store's columns, not a view and its properties: Markdown labels every
             # message of a load test.
-            first, frame, _status, bits, _start, body, _uri, head = store.row(i)
+            s = i * SMALL
+            first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
+            body = num[i * NUM + COL_BODY]
             text = texts.get(i)
             if text is None:
                 text = safe_label(store.label(i))
@@ -149,19 +157,21 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
                     text = f"{text}  ⇉ pipelined"
                 elif ex.reused:
                     text = f"{text}  ↻ reused"
-            elif body and head.version != INFERRED_VERSION and sid is None:  # inferred: has its size
+            elif (
+                body and sid is None and store.heads[i].version != INFERRED_VERSION
+            ):  # inferred: has its size
                 text = f"{text}  {fmt_bytes(body)}"
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
             elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
-                labels.setdefault(first, []).append(text)
+                add(first, text)
                 text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-            labels.setdefault(frame or first, []).append(text)
+            add(frame or first, text)
     for info in (conn.tls, conn.http2):
         if info is not None:
             for frame, text in info.labels:
-                labels.setdefault(frame, []).append(safe_text(text))
-    return {frame: " | ".join(texts) for frame, texts in labels.items()}
+                add(frame, safe_text(text))
+    return labels
 
 
 def _stale_requests(conn: Connection) -> set[int]:
