@@ -19,6 +19,8 @@ COMPILED = (
     "katui.tcp.state",
     "katui.tcp.tracker",
     "katui.http.parser",
+    "katui.report.jsonrows",
+    "katui.report.ladder_md",
 )
 """The modules setup.py compiles when it can."""
 
