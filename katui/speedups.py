@@ -21,6 +21,8 @@ COMPILED = (
     "katui.http.parser",
     "katui.report.jsonrows",
     "katui.report.ladder_md",
+    "katui.report.ladder",
+    "katui.report.markdown",
 )
 """The modules setup.py compiles when it can."""
 
