@@ -26,6 +26,10 @@ COMPILED = (
     "katui.tcp.facts",
     "katui.analysis.build",
     "katui.analysis.verdicts",
+    "katui.report.jsonrows",
+    "katui.report.ladder_md",
+    "katui.report.ladder",
+    "katui.report.markdown",
 )
 """The modules setup.py compiles when it can."""
 

@@ -22,7 +22,8 @@ print("compiled" if speedups.compiled() else "interpreted")
 for i, path in enumerate(sys.argv[2:]):
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        status = cli.main(["report", path, "--format", "json", "-o", str(out / f"{i}.json"), "--force"])
+        for fmt in ("json", "md"):
+            status = cli.main(["report", path, "--format", fmt, "-o", str(out / f"{i}.{fmt}"), "--force"])
     (out / f"{i}.err").write_text(f"{status}\\n{err.getvalue()}")
 """
 
@@ -54,7 +55,7 @@ def test_compiled_and_interpreted_reports_are_identical(tmp_path):
     assert _dump(tmp_path / "c", paths, pure=False) == "compiled"
     assert _dump(tmp_path / "p", paths, pure=True) == "interpreted"
     for i, path in enumerate(paths):
-        for ext in ("json", "err"):
+        for ext in ("json", "md", "err"):
             compiled = (tmp_path / "c" / f"{i}.{ext}").read_bytes()
             interpreted = (tmp_path / "p" / f"{i}.{ext}").read_bytes()
             assert compiled == interpreted, f"{path}: the builds' .{ext} differ"

@@ -6,7 +6,8 @@ import json
 
 from katui.analysis.pipeline import Analysis
 from katui.http2.frames import error_name
-from katui.model import CHUNKED, COMPLETE, Close, Connection, Exchange, Http2Info, TlsInfo
+from katui.model import Connection, Exchange, Http2Info, TlsInfo
+from katui.report.jsonrows import RequestWriter, connection_head
 
 SCHEMA_VERSION = 3
 
@@ -43,63 +44,21 @@ def _inferred(a: Analysis, e: Exchange) -> dict:
     }
 
 
-_str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
-
-
-def _sec(ns: int | None) -> str:
-    return "null" if ns is None else repr(round(ns / 1e9, 6))
-
-
-def _opt(v) -> str:
-    return "null" if v is None else (_str(v) if isinstance(v, str) else str(v))
-
-
-def _bool(v: bool) -> str:
-    return "true" if v else "false"
-
-
-def _request_json(a: Analysis, e: Exchange, stream: int | None = None) -> str:
+def _request_json(
+    a: Analysis, e: Exchange, stream: int | None = None, rows: RequestWriter | None = None
+) -> str:
     """One exchange, flat: the fields of the issue's schema plus what keep-alive needs, as
-    compact JSON (what ``json.dumps`` would write). Written directly: a load-test capture has
-    hundreds of thousands of exchanges, and a dict per exchange doubles the cost. Each message is
-    read in one go from its store row (no property calls)."""
+    compact JSON (what ``json.dumps`` would write). Written directly (by ``rows``, which
+    :func:`chunks` shares between requests): a load-test capture has hundreds of thousands of
+    exchanges, and a dict per exchange doubles the cost."""
     if e.inferred:
         return _dump(_inferred(a, e))
-    req, resp, store = e.req, e.resp, e.store
-    out = (
-        f'{{"n":{e.n},"reused":{_bool(e.reused)},"pipelined":{_bool(e.pipelined)},'
-        f'"idle_before":{_sec(e.idle_before_ns)},"ttfb":{_sec(e.ttfb_ns)}'
-    )
-    if req >= 0:
-        first, frame, _status, bits, start, _body, uri, h = store.row(req)
-        out += (
-            f',"request_frame":{frame or "null"},"request_first_frame":{first},'
-            f'"method":{_str(h.method)},"uri":{_str(uri)},'
-            f'"host":{_str(h.host)},"version":{_str(h.version)},'
-            f'"time":{_sec(start - a.first_ns)},'
-            f'"request_connection":{_opt(h.connection)},'
-            f'"request_complete":{_bool(bits & COMPLETE)}'
-        )
-    else:
-        out += ',"request_frame":null,"method":null,"uri":null'
-    if resp >= 0:
-        first, frame, status, bits, _start, body, _uri, h = store.row(resp)
-        out += (
-            f',"response_frame":{frame or "null"},"response_first_frame":{first},'
-            f'"status":{status},"reason":{_str(h.reason)},'
-            f'"response_version":{_str(h.version)},'
-            f'"response_connection":{_opt(h.connection)},'
-            f'"keep_alive":{_opt(h.keep_alive)},"body_bytes":{body},'
-            f'"chunked":{_bool(bits & CHUNKED)},'
-            f'"response_complete":{_bool(bits & COMPLETE)}'
-        )
-    else:
-        out += ',"response_frame":null,"status":null'
+    out = (rows or RequestWriter(a.first_ns)).exchange(e)
     if e.informational:
         out += f',"informational":[{",".join(str(m.status) for m in e.informational)}]'
     sid = getattr(e, "stream_id", None)
     if sid is not None:  # an HTTP/2 stream
-        out += f',"stream_id":{sid},"concurrent":{_bool(e.concurrent)}'
+        out += f',"stream_id":{sid},"concurrent":{"true" if e.concurrent else "false"}'
     if stream is not None:  # a connection of a proxy's front or upstream leg
         out += _legs(a, stream, e.n)
     return out + "}"
@@ -123,24 +82,6 @@ def _legs(a: Analysis, stream: int, n: int) -> str:
 def _request(a: Analysis, e: Exchange, stream: int | None = None) -> dict:
     """One exchange as plain data: :func:`_request_json` read back (the shape is written once)."""
     return json.loads(_request_json(a, e, stream))
-
-
-def _close(a: Analysis, c: Close) -> dict:
-    return {
-        "by": c.by,
-        "how": c.how,
-        "frame": c.frame,
-        "time": _s(a.rel(c.ts_ns)) if c.ts_ns is not None else None,
-        "idle_before": _s(c.idle_before_ns),
-        "reason": c.reason,
-        "asked_by": c.asked_by,
-        "explanation": c.explanation,
-        "evidence": list(c.evidence),
-        "wait": _s(c.wait_ns),
-        "status": c.status,
-        "request": c.exchange,
-        "rst_frames": list(c.rst_frames),
-    }
 
 
 def _tls(a: Analysis, t: TlsInfo) -> dict:
@@ -203,40 +144,19 @@ def connection_dict(a: Analysis, c: Connection) -> dict:
 
 
 def _connection_fields(a: Analysis, c: Connection) -> dict:
-    """Everything of a connection but its requests."""
-    d = {
-        "stream": c.stream,
-        "client": c.client,
-        "server": c.server,
-        "client_inferred": c.client_inferred,
-        "first_frame": c.first_frame,
-        "last_frame": c.last_frame,
-        "frame_count": c.frame_count,
-        "frames_client": c.frames_c2s,
-        "frames_server": c.frames_s2c,
-        "bytes_client": c.bytes_c2s,
-        "bytes_server": c.bytes_s2c,
-        "start": _s(a.rel(c.start_ns)),
-        "start_time": _s(c.start_ns),
-        "duration": _s(c.duration_ns),
-        "handshake_rtt": _s(c.handshake_rtt_ns),
-        "state": c.state,
-        "http": c.http,
-        "close": _close(a, c.close),
-        "tcp": {
-            "retransmissions": c.retransmissions,
-            "out_of_order": c.out_of_order,
-            "lost_segments": c.lost_segments,
-            "truncated_frames": c.truncated_frames,
-        },
-        "http_error": c.http_error,
-        "proxy": _role(a, c.stream),
-    }
+    """Everything of a connection but its requests, as plain data (:func:`_connection_json`
+    read back: the shape is written once)."""
+    return json.loads(_connection_json(a, c) + "}")
+
+
+def _connection_json(a: Analysis, c: Connection) -> str:
+    """Everything of a connection but its requests, as JSON without the closing brace."""
+    out = connection_head(a, c, _role(a, c.stream))
     if c.tls is not None:
-        d["tls"] = _tls(a, c.tls)
+        out += ',"tls":' + _dump(_tls(a, c.tls))
     if c.http2 is not None:
-        d["http2"] = _http2(a, c.http2)
-    return d
+        out += ',"http2":' + _dump(_http2(a, c.http2))
+    return out
 
 
 def _role(a: Analysis, stream: int) -> dict | None:
@@ -354,11 +274,15 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     head = _dump(_header(a))
     yield head[:-1] + ',"connections":['
+    rows = RequestWriter(a.first_ns)
     for i, c in enumerate(conns):
-        fields = _dump(_connection_fields(a, c))
+        fields = _connection_json(a, c)
         linked = c.stream if c.stream in a.proxies.roles else None
-        reqs = ",".join([_request_json(a, e, linked) for e in c.exchanges])
-        yield ("," if i else "") + fields[:-1] + ',"requests":[' + reqs + "]}"
+        # A plain HTTP/1 exchange (most of a load test's) is written by the writer alone.
+        plain = linked is None
+        reqs = ",".join([rows.exchange(e) + "}" if plain and type(e) is Exchange and not e.informational
+                         else _request_json(a, e, linked, rows) for e in c.exchanges])  # fmt: skip
+        yield ("," if i else "") + fields + ',"requests":[' + reqs + "]}"
     yield "]}\n"
 
 

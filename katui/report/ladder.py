@@ -8,7 +8,7 @@ Pure Python (no Textual, no Rich) so the TUI and the Markdown report draw the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -31,6 +31,7 @@ from katui.model import (
     URG,
     Connection,
 )
+from katui.model.store import COL_BODY, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
@@ -50,9 +51,10 @@ _NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out
                (NOTE_KEEPALIVE, "tcp keep-alive"))  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
-    """A non-frame ladder row: an idle gap or a section heading (handshake, request, teardown)."""
+class Note(NamedTuple):
+    """A non-frame ladder row: an idle gap or a section heading (handshake, request, teardown).
+    A named tuple, as :class:`FrameLine`: Markdown makes several per connection of a load test,
+    and a frozen dataclass is made several times slower."""
 
     kind: str
     """``gap`` or ``section``."""
@@ -114,24 +116,38 @@ def fmt_time(ns: int) -> str:
     return f"{ns / 1e9:.6f}"
 
 
-_safe_label = lru_cache(maxsize=4096)(safe_text)
+safe_label = lru_cache(maxsize=4096)(safe_text)
 """safe_text of a message label: a load test repeats a few (``GET /``, ``200 OK``) in every ladder."""
 
 
-def http_labels(conn: Connection) -> dict[int, str]:
+def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[int, str]:
     """Frame -> label of the HTTP messages that complete in it, and of TLS records the
-    handshake facts name (hellos, tickets, alerts); escaped."""
-    labels: dict[int, list[str]] = {}
+    handshake facts name (hellos, tickets, alerts); escaped. ``texts`` holds the escaped
+    ``store.label`` of message rows when the caller has made them already."""
+    texts = texts or {}
+    labels: dict[int, str] = {}
+
+    def add(frame: int, text: str) -> None:  # several in one frame: joined by ' | '
+        labels[frame] = text if frame not in labels else f"{labels[frame]} | {text}"
+
     for ex in conn.exchanges:
         store = ex.store
-        for i in (ex.req, *(m.index for m in ex.informational), ex.resp):
+        small, num = store.small, store.num
+        sid = getattr(ex, "stream_id", None)
+        rows = (
+            (ex.req, *(m.index for m in ex.informational), ex.resp) if ex.informational else (ex.req, ex.resp)
+        )
+        for i in rows:
             if i < 0:
                 continue
-            # One store row per message, not a view and its properties: Markdown labels every
+            # The store's columns, not a view and its properties: Markdown labels every
             # message of a load test.
-            first, frame, _status, bits, _start, body, _uri, head = store.row(i)
-            text = _safe_label(store.label(i))
-            sid = getattr(ex, "stream_id", None)
+            s = i * SMALL
+            first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
+            body = num[i * NUM + COL_BODY]
+            text = texts.get(i)
+            if text is None:
+                text = safe_label(store.label(i))
             if sid is not None:  # HTTP/2: the HEADERS frame and its stream
                 text = f"HEADERS s={sid} {text}"
             if bits & REQUEST:
@@ -141,19 +157,21 @@ def http_labels(conn: Connection) -> dict[int, str]:
                     text = f"{text}  ⇉ pipelined"
                 elif ex.reused:
                     text = f"{text}  ↻ reused"
-            elif body and head.version != INFERRED_VERSION and sid is None:  # inferred: has its size
+            elif (
+                body and sid is None and store.heads[i].version != INFERRED_VERSION
+            ):  # inferred: has its size
                 text = f"{text}  {fmt_bytes(body)}"
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
             elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
-                labels.setdefault(first, []).append(text)
+                add(first, text)
                 text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-            labels.setdefault(frame or first, []).append(text)
+            add(frame or first, text)
     for info in (conn.tls, conn.http2):
         if info is not None:
             for frame, text in info.labels:
-                labels.setdefault(frame, []).append(safe_text(text))
-    return {frame: " | ".join(texts) for frame, texts in labels.items()}
+                add(frame, safe_text(text))
+    return labels
 
 
 def _stale_requests(conn: Connection) -> set[int]:
@@ -206,10 +224,13 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
+    close_frame = conn.close.frame
+    # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
+    fin_close = conn.close.how == "fin"
     for frame in conn.frames:
         gap = gaps.get(frame)
         if gap is not None:
-            problem = frame in stale or (conn.close.reason == "reset" and frame == conn.close.frame)
+            problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[frame - 1]
@@ -221,9 +242,9 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         if frame in requests and not in_handshake:
             rows.extend(_request_note(ex, frame, ex.n in stale_requests, goaway) for ex in requests[frame]
                         if _worth_a_row(ex, ex.n in stale_requests, gap is not None))  # fmt: skip
-        if frame == conn.close.frame:
+        if frame == close_frame:
             rows.append(_close_note(conn, frame))
-        elif f & FIN and conn.close.how == "fin" and not answered and frame > conn.close.frame:
+        elif fin_close and f & FIN and not answered and frame > close_frame:
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
@@ -232,7 +253,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             if gap is None:
                 rows.append(Note("section", text, frame))
             else:  # one row, each of its two numbers saying what it is measured from
-                rows[gap_at] = replace(rows[gap_at], text=f"since frame {gap.after_frame}; then {text}")
+                rows[gap_at] = rows[gap_at]._replace(text=f"since frame {gap.after_frame}; then {text}")
         rows.append(frame)
     return rows
 

@@ -11,8 +11,6 @@ are drawn: an upstream connection outlives its front one, and may serve other fr
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from katui.analysis.gaps import NO_TRAFFIC
 from katui.model import Connection
 from katui.report.ladder import Backend, Note, http_labels, ladder_rows
@@ -90,7 +88,7 @@ def with_backend(analysis, conn: Connection, rows: list) -> list:
         if isinstance(row, Note) and row.kind == "gap" and row.text == NO_TRAFFIC:
             after = next((r for r in out[i + 1 :] if not isinstance(r, Note)), None)
             if isinstance(after, Backend):
-                out[i] = replace(row, text=f"{NO_TRAFFIC} on the front connection")
+                out[i] = row._replace(text=f"{NO_TRAFFIC} on the front connection")
     return out
 
 

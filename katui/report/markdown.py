@@ -14,13 +14,17 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
-from katui.report.ladder_text import ladder_lines
-from katui.report.lanes import drawn_with_backend
-from katui.report.mermaid import sequence_diagram
+from katui.report.ladder import http_labels, ladder_rows, safe_label
+from katui.report.ladder_md import TwoLanes
+from katui.report.ladder_text import header_line, ladder_lines
+from katui.report.lanes import backend_name, drawn_with_backend
+from katui.report.mermaid import diagram_block, sequence_diagram
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
 
 MAX_LADDER_FRAMES = 2000
+LADDER_WIDTH = 200
+"""Ladder lines are cut to this many columns."""
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
 _TICKS = re.compile(r"`+")
 
@@ -29,6 +33,12 @@ _TICKS = re.compile(r"`+")
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
     return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
+
+
+@lru_cache(maxsize=4096)
+def md_escaped(text: str) -> str:
+    """:func:`md` of text that :func:`~katui.textsafe.safe_text` has escaped already."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def fence(lines: list[str]) -> list[str]:
@@ -68,10 +78,11 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
         yield "\n".join(_findings(found)) + "\n"
+    lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        yield "\n" + "\n".join(_connection(a, c, gap_ns)) + "\n"
+        yield "\n" + "\n".join(_connection(a, c, gap_ns, lanes)) + "\n"
 
 
 def _findings(found: list) -> list[str]:
@@ -118,25 +129,31 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _exchange_table(c: Connection) -> list[str]:
-    """A connection's requests and responses as a Markdown table."""
+def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
+    """A connection's requests and responses as a Markdown table; ``texts`` gets the escaped
+    label of each message row (the ladder labels them too)."""
     out = [
         "| # | request frame | response frame | request | status | reused | idle before |",
         "|---|---|---|---|---|---|---|",
     ]
     for e in c.exchanges:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
-        out.append(
-            f"| {e.n} | {(store.end_frame(req) or '') if req >= 0 else ''} | "
-            f"{(store.end_frame(resp) or '') if resp >= 0 else ''} | "
-            f"{md(store.label(req)) if req >= 0 else ''} | "
-            f"{md(store.label(resp)) if resp >= 0 else 'no response'} | "
-            f"{'yes' if e.reused else ''} | {fmt_s(e.idle_before_ns) if e.reused else ''} |"
-        )
+        if req >= 0:
+            texts[req] = text = safe_label(store.label(req))
+            request = f"| {store.end_frame(req) or ''} | "
+        else:
+            text, request = "", "|  | "
+        if resp >= 0:
+            texts[resp] = status = safe_label(store.label(resp))
+            response = f"{store.end_frame(resp) or ''} | {md_escaped(text)} | {md_escaped(status)} | "
+        else:
+            response = f" | {md_escaped(text)} | no response | "
+        idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
+        out.append(f"| {e.n} {request}{response}{idle}")
     return out
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> list[str]:
     """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
     out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
     out.append(
@@ -161,8 +178,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
         out.append(f"- TLS: {md(tls_summary(c.tls))}")
     if c.http2 is not None:
         out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
+    texts: dict[int, str] = {}
     if c.exchanges:
-        out += ["", *_exchange_table(c)]
+        out += ["", *_exchange_table(c, texts)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]
@@ -172,13 +190,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        # The diagram and the ladder draw the same rows: find the gaps and notes once.
-        # A proxy's front connection is drawn with its upstream frames (client | proxy | backend).
-        drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
-        diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
-        if diagram:  # GitHub and GitLab draw it; the text ladder below has every frame
-            out += ["", *diagram]
-        out += ["", *fence(ladder_lines(a, c, gap_ns=gap_ns, width=200, drawn=drawn, backend=backend))]
+        out += _pictures(a, c, gap_ns, gaps, lanes, texts)
     else:
         out += [
             "",
@@ -186,3 +198,21 @@ def _connection(a: Analysis, c: Connection, gap_ns: int) -> list[str]:
             "the TUI or use --format json)",
         ]
     return out
+
+
+def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
+              texts: dict[int, str]) -> list[str]:  # fmt: skip
+    """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
+    after a blank line. The diagram and the ladder draw the same rows: the gaps and notes are
+    found once."""
+    backend = backend_name(a, c)
+    if backend is None:  # two lanes: both drawn in one pass
+        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c, texts))
+        diagram = [] if body is None else diagram_block(c, body)
+        ladder = [header_line(c)[:LADDER_WIDTH], *lines]
+    else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)
+        drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
+        diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
+        ladder = ladder_lines(a, c, gap_ns=gap_ns, width=LADDER_WIDTH, drawn=drawn, backend=backend)
+    # GitHub and GitLab draw the diagram; the text ladder below has every frame.
+    return (["", *diagram] if diagram else []) + ["", *fence(ladder)]

@@ -69,6 +69,11 @@ def sequence_diagram(analysis, conn: Connection, gap_ns: int = 1_000_000_000,
             body.append(line)
         if messages > MAX_MESSAGES:
             return []
+    return diagram_block(conn, body, backend)
+
+
+def diagram_block(conn: Connection, body: list[str], backend: str | None = None) -> list[str]:
+    """The ``mermaid`` fenced block around a diagram's ``body`` (its arrow and note lines)."""
     return [
         "```mermaid",
         "sequenceDiagram",

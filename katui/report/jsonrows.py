@@ -1,0 +1,166 @@
+"""The JSON of a connection's requests, written straight from the message store's columns.
+
+A load-test capture has hundreds of thousands of requests: each is written with one format
+string from its store rows (no message views, no dict), and the pieces that a load test repeats
+(method, host, version, status, reason, connection headers: one shared head tuple per
+combination) are made once per head and reused.
+"""
+
+from __future__ import annotations
+
+import json
+
+from katui.model import CHUNKED, COMPLETE
+from katui.model.store import COL_BODY, COL_END, COL_START, NUM, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, SMALL
+
+_str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
+MAX_CACHED = 4096
+"""Head pieces kept per writer (hostile captures may make every head unique: then none is kept)."""
+
+
+_MICROS = {us * 1000: repr(round(us * 1000 / 1e9, 6)) for us in range(100)}
+"""What :func:`sec` says of each whole number of microseconds below 1e-4 s (``5.1e-05``)."""
+
+
+def sec(ns: int | None) -> str:
+    """``repr(round(ns / 1e9, 6))`` (``null`` for None), the seconds of the JSON schema, made
+    faster. Both round the float's exact value to 6 decimals in the same routine (``%.6f``
+    and ``round`` both call dtoa's mode 3), and from 1e-4 s up to 4e9 s ``repr`` of that rounded
+    number is its decimal digits without trailing zeros (at most 16 significant digits, and
+    floats that far apart). Below it (``5.1e-05``), negative or huge: the original."""
+    if ns is None:
+        return "null"
+    if not 100_000 <= ns < 4_000_000_000_000_000_000:
+        # Loopback's idle times and TTFBs: a few microseconds.
+        return _MICROS.get(ns) or repr(round(ns / 1e9, 6))
+    text = ("%.6f" % (ns / 1e9)).rstrip("0")
+    return text + "0" if text[-1] == "." else text
+
+
+_BOOL = ("false", "true")
+_EXCHANGE_BITS = tuple(f'"reused":{_BOOL[r]},"pipelined":{_BOOL[p]}' for r in (0, 1) for p in (0, 1))
+_RESPONSE_BITS = {
+    bits: f'"chunked":{_BOOL[bool(bits & CHUNKED)]},"response_complete":{_BOOL[bool(bits & COMPLETE)]}'
+    for bits in (0, CHUNKED, COMPLETE, CHUNKED | COMPLETE)
+}
+
+
+def _opt(v) -> str:
+    return "null" if v is None else (_str(v) if isinstance(v, str) else str(v))
+
+
+_dump = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def value(v) -> str:
+    """``v`` as the report's JSON encoder writes it (strings, ints and None directly)."""
+    if v is None:
+        return "null"
+    kind = type(v)
+    if kind is str:
+        return _str(v)
+    return str(v) if kind is int else _dump(v)
+
+
+def connection_head(a, c, role: dict | None) -> str:
+    """A connection's object in the JSON schema without its requests and closing brace: the
+    fields of ``jsonout._connection_fields`` (but ``tls`` and ``http2``) as its encoder writes
+    them, written directly (a load test has tens of thousands of connections). Frame numbers
+    and counts are ints (the model's annotations); the fields that may be None, bool or str go
+    through :func:`value`."""
+    cl = c.close
+    return (
+        f'{{"stream":{c.stream},"client":{value(c.client)},"server":{value(c.server)},'
+        f'"client_inferred":{value(c.client_inferred)},"first_frame":{c.first_frame},'
+        f'"last_frame":{c.last_frame},"frame_count":{c.frame_count},'
+        f'"frames_client":{c.frames_c2s},"frames_server":{c.frames_s2c},'
+        f'"bytes_client":{c.bytes_c2s},"bytes_server":{c.bytes_s2c},'
+        f'"start":{sec(c.start_ns - a.first_ns)},"start_time":{sec(c.start_ns)},'
+        f'"duration":{sec(c.duration_ns)},"handshake_rtt":{sec(c.handshake_rtt_ns)},'
+        f'"state":{value(c.state)},"http":{value(c.http)},'
+        f'"close":{{"by":{value(cl.by)},"how":{value(cl.how)},"frame":{value(cl.frame)},'
+        f'"time":{"null" if cl.ts_ns is None else sec(cl.ts_ns - a.first_ns)},'
+        f'"idle_before":{sec(cl.idle_before_ns)},"reason":{value(cl.reason)},'
+        f'"asked_by":{value(cl.asked_by)},"explanation":{value(cl.explanation)},'
+        f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(cl.wait_ns)},'
+        f'"status":{value(cl.status)},"request":{value(cl.exchange)},'
+        f'"rst_frames":[{",".join([value(x) for x in cl.rst_frames])}]}},'
+        f'"tcp":{{"retransmissions":{c.retransmissions},"out_of_order":{c.out_of_order},'
+        f'"lost_segments":{c.lost_segments},"truncated_frames":{c.truncated_frames}}},'
+        f'"http_error":{value(c.http_error)},"proxy":{value(role)}'
+    )
+
+
+class RequestWriter:
+    """Writes exchanges as the JSON of :func:`katui.report.jsonout._request_json` (the fields of
+    the schema, compact, ASCII), caching the pieces of each shared head tuple."""
+
+    __slots__ = ("first_ns", "_req", "_resp")
+
+    def __init__(self, first_ns: int) -> None:
+        self.first_ns = first_ns
+        self._req: dict[tuple, tuple[str, str, str]] = {}
+        self._resp: dict[tuple, tuple[int, str]] = {}
+
+    def _req_pieces(self, h: tuple) -> tuple[str, str, str]:
+        # What follows "request_first_frame":N, around the URI and the time.
+        version, method, _reason, connection, _keep_alive, host, _software = h
+        pieces = (
+            f',"method":{_str(method)},"uri":',
+            f',"host":{_str(host)},"version":{_str(version)},"time":',
+            f',"request_connection":{_opt(connection)},"request_complete":',
+        )
+        if len(self._req) < MAX_CACHED:
+            self._req[h] = pieces
+        return pieces
+
+    def _resp_piece(self, status: int, h: tuple) -> tuple[int, str]:
+        # What follows "response_first_frame":N, up to the body size.
+        version, _method, reason, connection, keep_alive, _host, _software = h
+        piece = (
+            status,
+            f',"status":{status},"reason":{_str(reason)},"response_version":{_str(version)},'
+            f'"response_connection":{_opt(connection)},"keep_alive":{_opt(keep_alive)},"body_bytes":',
+        )
+        if len(self._resp) < MAX_CACHED:
+            self._resp[h] = piece
+        return piece
+
+    def exchange(self, e) -> str:
+        """One HTTP/1 or HTTP/2 exchange up to (not including) its closing brace and the fields
+        that only some have (informational, stream, proxy legs)."""
+        req, resp, store = e.req, e.resp, e.store
+        small, num = store.small, store.num
+        ttfb = None  # Exchange.ttfb_ns, read from the columns
+        if req >= 0 and resp >= 0 and small[req * SMALL + SM_FRAME]:
+            first = e.informational[0].index if e.informational else resp
+            ttfb = num[first * NUM + COL_START] - num[req * NUM + COL_END]
+        out = (
+            f'{{"n":{e.n},{_EXCHANGE_BITS[e.reused * 2 + e.pipelined]},'
+            f'"idle_before":{sec(e.idle_before_ns)},"ttfb":{sec(ttfb)}'
+        )
+        if req >= 0:
+            s, h = req * SMALL, store.heads[req]
+            pieces = self._req.get(h) or self._req_pieces(h)
+            out += (
+                f',"request_frame":{small[s + SM_FRAME] or "null"},"request_first_frame":'
+                f"{small[s + SM_FIRST]}{pieces[0]}{_str(store.uris[req])}{pieces[1]}"
+                f"{sec(num[req * NUM + COL_START] - self.first_ns)}{pieces[2]}"
+                f"{_BOOL[bool(small[s + SM_BITS] & COMPLETE)]}"
+            )
+        else:
+            out += ',"request_frame":null,"method":null,"uri":null'
+        if resp >= 0:
+            s, h = resp * SMALL, store.heads[resp]
+            status = small[s + SM_STATUS]
+            piece = self._resp.get(h)
+            if piece is None or piece[0] != status:
+                piece = self._resp_piece(status, h)
+            out += (
+                f',"response_frame":{small[s + SM_FRAME] or "null"},"response_first_frame":'
+                f"{small[s + SM_FIRST]}{piece[1]}{num[resp * NUM + COL_BODY]},"
+                f"{_RESPONSE_BITS[small[s + SM_BITS] & (CHUNKED | COMPLETE)]}"
+            )
+        else:
+            out += ',"response_frame":null,"status":null'
+        return out

@@ -1,0 +1,13 @@
+# C types for ladder_md.py when setup.py compiles it with Cython (the .py stays the source).
+# Frame numbers, timestamps and lengths stay Python ints (timestamps are 64-bit: their
+# differences are not made in C); the flags byte and the direction are C ints.
+cimport cython
+
+
+cdef class TwoLanes:
+    cdef public dict _pieces
+    cdef public Py_ssize_t width
+
+    cdef tuple _piece(self, object key, int fl, bint c2s, object length)
+    @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int)
+    cpdef tuple draw(self, object analysis, object conn, list rows, dict labels)

@@ -1,0 +1,107 @@
+"""The Markdown report's picture of a two-lane connection, made in one pass over its rows.
+
+The report draws every frame of a load test twice: as a line of the text ladder
+(:func:`katui.report.ladder_text.ladder_lines`) and, when it says something, as an arrow of the
+Mermaid diagram (:func:`katui.report.mermaid.sequence_diagram`). This writes both from the frame
+table's columns, with no :class:`~katui.report.ladder.FrameLine` per frame, and the same text:
+a frame's lane arrow and diagram arrow depend only on its direction, flags and length, which a
+load test repeats, so each is made once per writer.
+"""
+
+from __future__ import annotations
+
+from katui.model import FIN, RST, SYN, Connection
+from katui.report.ladder import Note, _with_notes, flag_text
+from katui.report.ladder_text import _arrow, note_pieces
+from katui.report.mermaid import MAX_MESSAGES, _label_text, _note
+from katui.tls.verdicts import normal_reset
+
+MAX_CACHED = 4096
+"""Arrow pieces kept per writer (a hostile capture may make every frame's different)."""
+_DRAWN = SYN | FIN | RST
+"""Flags that put a frame without an HTTP label into the diagram."""
+
+
+class TwoLanes:
+    """Draws connections (two lanes: client and server) as the text ladder's lines and the
+    Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
+
+    __slots__ = ("_pieces", "width")
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        """Ladder lines are cut to this many columns."""
+        self._pieces: dict[int, tuple[str, str, bool, str]] = {}
+
+    def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool, str]:
+        # (lane arrow between the bars, diagram arrow up to its label, drawn without a label,
+        # the lanes with nothing after them)
+        flags = flag_text(fl)
+        size = f" {length}" if length else ""
+        sender, receiver = ("C", "S") if c2s else ("S", "C")
+        arrow = "-x" if fl & RST else ("->>" if c2s else "-->>")
+        lanes = f" │{_arrow(c2s, flags, length, 24)}│ "
+        piece = (
+            lanes,
+            f"    {sender}{arrow}{receiver}: {flags}{size}",
+            bool(fl & _DRAWN),
+            lanes.rstrip(),
+        )
+        if len(self._pieces) < MAX_CACHED and fl < 256:
+            self._pieces[key] = piece
+        return piece
+
+    def draw(
+        self, analysis, conn: Connection, rows: list, labels: dict[int, str]
+    ) -> tuple[list[str], list[str] | None]:
+        """(ladder lines after the heading, diagram body or None when too big) of ``rows``
+        (from :func:`katui.report.ladder.ladder_rows`, no backend lane): what
+        ``ladder_lines(drawn=...)`` and ``sequence_diagram(drawn=...)`` write of
+        ``drawn_rows(analysis, conn, rows, labels)``."""
+        t, first, width, cache = analysis.table, analysis.first_ns, self.width, self._pieces
+        ts, flags, dirs, plen, notes = t.ts, t.flags, t.dir, t.plen, t.notes
+        tls_notify = conn.tls.close_notify if conn.tls is not None else None
+        lines: list[str] = []
+        body: list[str] | None = []
+        messages = 0
+        for row in rows:
+            if isinstance(row, Note):
+                lines.append("".join([text for text, _ in note_pieces(row)]).rstrip()[:width])
+                if body is not None:
+                    body.append(_note(row))
+                continue
+            i = row - 1
+            fl, length, way = flags[i], plen[i], dirs[i]
+            key = length << 9 | fl << 1 | way  # one number per (length, flags byte, direction)
+            piece = cache.get(key) if fl < 256 else None
+            if piece is None:
+                piece = self._piece(key, fl, way == 0, length)
+            label = labels.get(row)
+            if label is None and not notes[i] and not fl & RST:  # most frames: lanes only
+                lines.append(("%6d %11.6f%s" % (row, (ts[i] - first) / 1e9, piece[3]))[:width])  # noqa: UP031 (faster)
+                if body is not None and piece[2]:
+                    messages += 1
+                    if messages > MAX_MESSAGES:
+                        body = None
+                    else:
+                        body.append(f"{piece[1]} (frame {row})")
+                continue
+            label = label or ""
+            if notes[i]:
+                label = _with_notes(label, notes[i])
+            problem = fl & RST
+            if problem and tls_notify is not None and normal_reset(conn.close, tls_notify, row, way == 0):
+                problem, label = 0, f"{label} normal ending (close_notify unread)".strip()
+            text = f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[0]}"
+            if problem:
+                text += "✖ reset "
+            lines.append((text + label).rstrip()[:width])
+            if body is not None and (label or piece[2]):
+                messages += 1
+                if messages > MAX_MESSAGES:
+                    body = None
+                elif label:
+                    body.append(f"{piece[1]}: {_label_text(label)} (frame {row})")
+                else:
+                    body.append(f"{piece[1]} (frame {row})")
+        return lines, body

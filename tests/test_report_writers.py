@@ -1,0 +1,85 @@
+"""The report writers' fast paths give the text of the general ones they stand in for: JSON
+seconds without round()+repr(), a connection's JSON fields without a dict, and the Markdown
+report's two-lane ladder and diagram drawn in one pass (vs drawn_rows, ladder_lines and
+sequence_diagram, which the TUI and the proxy's three lanes still use)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from katui.analysis.pipeline import analyze
+from katui.report import jsonout
+from katui.report.jsonrows import sec, value
+from katui.report.ladder import http_labels, ladder_rows
+from katui.report.ladder_md import TwoLanes
+from katui.report.ladder_text import drawn_rows, header_line, ladder_lines
+from katui.report.lanes import backend_name
+from katui.report.mermaid import diagram_block, sequence_diagram
+from tests.conftest import SAMPLES
+
+
+def _seconds(ns):
+    """What the JSON schema has always written for a duration or time in ns."""
+    return "null" if ns is None else repr(round(ns / 1e9, 6))
+
+
+def test_seconds_are_written_as_repr_of_the_rounded_float():
+    values = list(range(0, 300_000))  # every ns below 0.3 ms: '5e-05', '0.0001', '0.000299'
+    values += [us * 1000 for us in range(0, 3_000_000, 7)]  # microsecond captures, up to 3 s
+    rng = random.Random(13)
+    for shift in range(0, 63, 3):  # every magnitude, with the half-way points of the 6th decimal
+        for _ in range(400):
+            ns = rng.randrange(0, 1 << shift) if shift else 0
+            base = ns - ns % 1000
+            values += [ns, base, base + 499, base + 500, base + 501, -ns]
+    for edge in (1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16):
+        values += range(edge - 3000, edge + 3000)
+    values += [None]
+    wrong = [ns for ns in values if sec(ns) != _seconds(ns)]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("v", [None, 'a\x1b"b', "é", 0, -5, 2**70, True, False, 1.5, [1, "x"], {"k": None}])
+def test_a_value_is_written_as_the_encoder_writes_it(v):
+    assert value(v) == jsonout._dump(v)
+
+
+def _samples():
+    return sorted(SAMPLES.glob("*.pcap")) + sorted((SAMPLES / "real").glob("*.pcap"))
+
+
+def test_the_connection_fields_read_back_as_the_schema_says():
+    for path in _samples()[:40]:
+        a = analyze(str(path))
+        try:
+            for c in a.connections:
+                fields = jsonout._connection_fields(a, c)
+                assert fields["stream"] == c.stream and fields["frame_count"] == c.frame_count
+                assert fields["close"]["reason"] == c.close.reason
+                assert json.loads(jsonout._connection_json(a, c) + "}") == fields
+        finally:
+            a.close()
+
+
+def test_two_lanes_draw_what_the_general_ladder_and_diagram_draw():
+    drawn_any = 0
+    for path in _samples():
+        a = analyze(str(path))
+        try:
+            lanes = TwoLanes(200)
+            for c in a.connections:
+                if backend_name(a, c) is not None:
+                    continue  # three lanes: drawn by the general path only
+                rows, labels = ladder_rows(a, c, a.idle_threshold_ns), http_labels(c)
+                lines, body = lanes.draw(a, c, rows, labels)
+                drawn = drawn_rows(a, c, rows, labels)
+                assert [header_line(c)[:200], *lines] == ladder_lines(a, c, width=200, drawn=drawn), path.name
+                diagram = [] if body is None else diagram_block(c, body)
+                assert diagram == sequence_diagram(a, c, drawn=drawn), path.name
+                drawn_any += len(lines)
+        finally:
+            a.close()
+    assert drawn_any > 1000
