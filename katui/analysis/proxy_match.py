@@ -42,6 +42,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from katui.analysis.proxy_headers import IdKey, aliases, endpoint_host, id_owners, request_id
+from katui.analysis.proxy_overlap import UpstreamSpans
 from katui.http.trace import host_key
 from katui.model import Connection, Exchange
 
@@ -81,10 +82,16 @@ def match_requests(conns: list[Connection]) -> list[Match]:
     alias = aliases(conns, owners, {endpoint_host(s) for s in host_proxies})
     may_proxy = host_proxies | set(alias.values())
     ctx = _Context(owners, alias, {endpoint_host(s) for s in may_proxy})
-    index = request_index(
-        [c for c in conns if (host := endpoint_host(c.client)) in ctx.proxy_hosts or host in alias]
-    )
-    fronts = [(c, e) for c in conns if c.server in may_proxy for e in c.exchanges if e.req >= 0]
+    upstream = [c for c in conns if (host := endpoint_host(c.client)) in ctx.proxy_hosts or host in alias]
+    spans = UpstreamSpans(upstream, alias)
+    fronts = [
+        (c, e)
+        for c in conns
+        if c.server in may_proxy and spans.may_have_upstream(c)
+        for e in c.exchanges
+        if e.req >= 0
+    ]
+    index = request_index(upstream) if fronts else {}
     found = {(c.stream, e.n): (c, e, same_path(c, e, index, ctx)) for c, e in fronts}
     claimed = {(uc.stream, ue.n) for _, _, f in found.values() for (uc, ue), _ in f}
     for c, e in fronts:
