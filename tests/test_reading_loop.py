@@ -128,3 +128,17 @@ def test_a_frame_that_raises_leaves_the_columns_whole(tmp_path):
     assert list(table.ts) == stamps[:n]
     assert list(table.stream) == [i // 8 for i in range(8 * k)] + [-1]
     cap.close()
+
+
+def test_connections_keep_their_frame_numbers_only_with_the_frame_table():
+    """Without the frame table (JSON, text) a connection keeps no frame list, only its first and
+    last frame and its counts; they equal what the kept list says (tshark: tcp.stream 0 is frames
+    1-14, 1 is 15-25 in httptest.pcap, the seed article's capture)."""
+    from tests.conftest import REPO
+
+    path = str(REPO / "samples" / "httptest.pcap")
+    kept, lean = analyze(path), analyze(path, frames=False)
+    assert [(c.first_frame, c.last_frame) for c in kept.connections] == [(1, 14), (15, 25)]
+    for k, c in zip(kept.connections, lean.connections, strict=True):
+        assert (c.first_frame, c.last_frame) == (k.frames[0], k.frames[-1]) == (k.first_frame, k.last_frame)
+        assert len(c.frames) == 0 and c.frame_count == len(k.frames)

@@ -159,7 +159,7 @@ def _analyze(
     plaintext = partial(_plaintext, store)  # decrypted TLS application data
     try_tls = partial(tls.sniff, store, keys, plaintext)
     try_other = partial(_not_http1, try_tls, partial(http2.sniff, store))
-    tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other))
+    tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other), frames)
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed

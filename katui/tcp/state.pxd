@@ -14,6 +14,7 @@ cdef class Conn:
     cdef public Half h0, h1
     cdef public object syn_from, synack_from, irtt, close_from
     cdef public object rst_frames, rst_from
+    cdef public long long first_frame, last_frame
     cdef public long long first_ns, last_ns, syn_ns, close_frame, close_ns, last_data_ns, idle_ref_ns
     cdef public long long retrans, ooo, lost, truncated
     cdef public bint close_rst, midstream, a_hi

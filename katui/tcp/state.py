@@ -78,15 +78,22 @@ class Half:
         self.zero_last = 0  # the last such frame
 
 
+NO_FRAMES = array("I")
+"""The (never written) frame list of every connection when frames are not kept."""
+
+
 class Conn:
     """Mutable connection state while the capture is read."""
 
-    __slots__ = ("stream", "ends", "a_hi", "h0", "h1", "frames", "first_ns", "last_ns", "syn_from",
+    __slots__ = ("stream", "ends", "a_hi", "h0", "h1", "frames", "first_frame", "last_frame", "first_ns",
+                 "last_ns", "syn_from",
                  "synack_from", "syn_ns", "irtt", "close_frame", "close_ns", "close_from",
                  "close_rst", "rst_frames", "last_data_ns", "retrans", "ooo", "lost", "truncated",
                  "midstream", "rst_from", "idle_ref_ns", "sink")  # fmt: skip
 
-    def __init__(self, stream: int, ends: tuple, a_hi: bool, sink: StreamSink) -> None:
+    def __init__(
+        self, stream: int, ends: tuple, a_hi: bool, sink: StreamSink, keep_frames: bool = True
+    ) -> None:
         self.stream = stream
         self.sink = sink
         """Where the reassembled bytes go (the protocol above TCP)."""
@@ -98,7 +105,11 @@ class Conn:
         is its ``swapped`` flag XOR this."""
         self.h0 = Half()
         self.h1 = Half()
-        self.frames = array("I")
+        self.frames = array("I") if keep_frames else NO_FRAMES
+        """Its frame numbers, in capture order (only when the frame table is kept: a report
+        that never draws a ladder has no use for them, and they cost ~4 bytes a frame)."""
+        self.first_frame = 0
+        self.last_frame = 0
         self.first_ns = 0
         self.last_ns = 0
         self.syn_from: int | None = None

@@ -14,6 +14,7 @@ cdef int NOTE_KEEPALIVE, NOTE_OUT_OF_ORDER, NOTE_PREVIOUS_LOST, NOTE_RETRANSMISS
 cdef class Tracker:
     cdef public object buf, new_sink, conns
     cdef public dict by_ends
+    cdef public bint keep_frames
     cdef public long long row_stream
     cdef public int row_dir, row_note
 

@@ -40,8 +40,10 @@ class Tracker:
     """Feeds decoded TCP segments into connections (and says after each frame what goes into
     its :class:`katui.tcp.frames.FrameTable` row)."""
 
-    def __init__(self, buf, new_sink: SinkFactory = no_sink) -> None:
+    def __init__(self, buf, new_sink: SinkFactory = no_sink, keep_frames: bool = True) -> None:
         self.buf = buf
+        self.keep_frames = keep_frames
+        """Whether each connection lists its frame numbers (:attr:`Conn.frames`)."""
         self.new_sink = new_sink
         """Makes each new connection's sink (the protocol its bytes are handed to)."""
         self.conns: list[Conn] = []
@@ -74,14 +76,19 @@ class Tracker:
             lo, hi = seg.ends
             # Side A sent this frame. Both ends the same (a host talking to its own port): the
             # reverse direction's index entry used to win, so later frames counted as side B.
-            conn = Conn(len(self.conns), seg.ends, seg.swapped or lo == hi, self.new_sink(midstream))
+            conn = Conn(
+                len(self.conns), seg.ends, seg.swapped or lo == hi, self.new_sink(midstream), self.keep_frames
+            )
             conn.first_ns = conn.last_data_ns = ts
+            conn.first_frame = n
             conn.midstream = midstream
             self.conns.append(conn)
             self.by_ends[seg.ends] = conn
             d = 0
             half = conn.h0
-        conn.frames.append(n)
+        if self.keep_frames:
+            conn.frames.append(n)
+        conn.last_frame = n
         conn.last_ns = ts
         half.frames += 1
         half.bytes += plen
@@ -283,6 +290,6 @@ class Tracker:
         for conn in self.conns:
             for d, half in enumerate(conn.halves):
                 if half.pending:
-                    self._skip_to_pending(conn, half, d, conn.frames[-1], conn.last_ns)
-                conn.sink.close(d, conn.frames[-1], conn.last_ns)
+                    self._skip_to_pending(conn, half, d, conn.last_frame, conn.last_ns)
+                conn.sink.close(d, conn.last_frame, conn.last_ns)
         return self.conns
