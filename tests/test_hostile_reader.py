@@ -21,6 +21,23 @@ def _analyse(tmp_path, data: bytes, name: str = "x.pcapng"):
     return a
 
 
+def test_timestamp_clamped_low_is_still_a_time(tmp_path):
+    """Regression (review): if_tsoffset -2**62 s pins every frame to the lowest time katui keeps;
+    it must not be the lowest int64, which stands for "no time" (a connection closed then read
+    as never closed, and the ladder of every report crashed on it)."""
+    from hostile_pcap import conversation
+
+    offset = struct.pack("<HHq", 14, 8, -(2**62))
+    frames = conversation(
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    )
+    a = _analyse(tmp_path, shb() + idb(options=offset) + b"".join(epb(f, ts=i) for i, f in enumerate(frames)))
+    (c,) = a.connections
+    assert a.first_ns == a.last_ns == -(2**63) + 1
+    assert c.close.by == "server" and c.close.ts_ns == -(2**63) + 1
+    assert "impossible timestamp" in a.warnings[0]
+
+
 def test_many_bad_packet_blocks_give_few_warnings(tmp_path):
     bad = epb(tcp_frame(), iface=7)
     a = _analyse(tmp_path, shb() + idb() + bad * 1000 + epb(tcp_frame()))

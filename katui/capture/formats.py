@@ -22,8 +22,9 @@ PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 # a bigger length is corruption, and believing it would skip the rest of the file.
 MAX_RECORD = 262144
 _LIMIT = MAX_RECORD  # the same, as a C constant when compiled (formats.pxd)
-# Timestamps are int64 nanoseconds (FrameTable.ts); pcapng can encode far larger ones.
-_TS_MIN, _TS_MAX = -(2**63), 2**63 - 1
+# Timestamps are int64 nanoseconds (FrameTable.ts); pcapng can encode far larger ones. The
+# lowest int64 is not a time: it stands for "no time" (katui.model.connection.NO_TS).
+_TS_MIN, _TS_MAX = -(2**63) + 1, 2**63 - 1
 
 Record = tuple[int, int, int, int, int]
 """(timestamp ns, link type, offset of frame bytes in the buffer, captured length, wire length)."""
