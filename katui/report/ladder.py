@@ -240,8 +240,10 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.extend(_request_note(ex, frame, ex.n in stale_requests, goaway) for ex in requests[frame]
-                        if _worth_a_row(ex, ex.n in stale_requests, gap is not None))  # fmt: skip
+            for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
+                stale_one = ex.n in stale_requests
+                if _worth_a_row(ex, stale_one, gap is not None):
+                    rows.append(_request_note(ex, frame, stale_one, goaway))
         if frame == close_frame:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and frame > close_frame:
