@@ -1,6 +1,7 @@
 # C types for ladder_md.py when setup.py compiles it with Cython (the .py stays the source).
-# Frame numbers, timestamps and lengths stay Python ints (timestamps are 64-bit: their
-# differences are not made in C); the flags byte and the direction are C ints.
+# Frame numbers and lengths stay Python ints (dict keys); the frame-table columns are typed
+# memoryviews; a timestamp's difference from the capture start is made in C only when both
+# are within 2**62 of 0 (no overflow), else with Python ints.
 cimport cython
 
 
