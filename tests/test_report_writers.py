@@ -15,6 +15,7 @@ from katui.report import jsonout
 from katui.report.jsonrows import sec, value
 from katui.report.ladder import http_labels, ladder_rows
 from katui.report.ladder_md import TwoLanes
+from katui.report.ladder_md import _seconds as ladder_seconds
 from katui.report.ladder_text import drawn_rows, header_line, ladder_lines
 from katui.report.lanes import backend_name
 from katui.report.mermaid import diagram_block, sequence_diagram
@@ -26,19 +27,36 @@ def _seconds(ns):
     return "null" if ns is None else repr(round(ns / 1e9, 6))
 
 
-def test_seconds_are_written_as_repr_of_the_rounded_float():
-    values = list(range(0, 300_000))  # every ns below 0.3 ms: '5e-05', '0.0001', '0.000299'
-    values += [us * 1000 for us in range(0, 3_000_000, 7)]  # microsecond captures, up to 3 s
+def _hard_times(shifts: range, edges: tuple[int, ...]) -> list[int]:
+    """Every ns below 0.3 ms, microsecond captures up to 3 s, random times of every magnitude
+    (``1 << shift``) with the half-way points of the 6th decimal, and 6000 around each edge."""
+    values = list(range(0, 300_000))  # '5e-05', '0.0001', '0.000299'
+    values += [us * 1000 for us in range(0, 3_000_000, 7)]
     rng = random.Random(13)
-    for shift in range(0, 63, 3):  # every magnitude, with the half-way points of the 6th decimal
+    for shift in shifts:
         for _ in range(400):
             ns = rng.randrange(0, 1 << shift) if shift else 0
             base = ns - ns % 1000
             values += [ns, base, base + 499, base + 500, base + 501, -ns]
-    for edge in (1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16):
+    for edge in edges:
         values += range(edge - 3000, edge + 3000)
+    return values
+
+
+def test_seconds_are_written_as_repr_of_the_rounded_float():
+    values = _hard_times(
+        range(0, 63, 3), (1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16)
+    )
     values += [None]
     wrong = [ns for ns in values if sec(ns) != _seconds(ns)]
+    assert wrong == []
+
+
+def test_ladder_times_made_with_integers_are_the_float_text():
+    # The edges: where the integer path stops (10**15 ns), a Unix time, the C subtraction's limit.
+    values = _hard_times(range(0, 62, 3), (10**15, 1_700_000_000 * 10**9, 2**62))
+    values += [us * 1000 + 500 for us in range(0, 3_000_000, 7)]  # microsecond ties: the float decides
+    wrong = [ns for ns in values if ladder_seconds(ns) != f"{ns / 1e9:11.6f}"]
     assert wrong == []
 
 

@@ -118,6 +118,8 @@ def fmt_time(ns: int) -> str:
 
 safe_label = lru_cache(maxsize=4096)(safe_text)
 """safe_text of a message label: a load test repeats a few (``GET /``, ``200 OK``) in every ladder."""
+size_label = lru_cache(maxsize=4096)(fmt_bytes)
+"""fmt_bytes of a message body: a load test repeats a few sizes in every ladder."""
 
 
 def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[int, str]:
@@ -126,10 +128,8 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
     ``store.label`` of message rows when the caller has made them already."""
     texts = texts or {}
     labels: dict[int, str] = {}
-
-    def add(frame: int, text: str) -> None:  # several in one frame: joined by ' | '
-        labels[frame] = text if frame not in labels else f"{labels[frame]} | {text}"
-
+    # Several labels in one frame are joined by ' | ' (inline, not a closure: Markdown labels
+    # every message of a load test).
     for ex in conn.exchanges:
         store = ex.store
         small, num = store.small, store.num
@@ -160,17 +160,19 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
             elif (
                 body and sid is None and store.heads[i].version != INFERRED_VERSION
             ):  # inferred: has its size
-                text = f"{text}  {fmt_bytes(body)}"
+                text = f"{text}  {size_label(body)}"
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"
             elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
-                add(first, text)
+                labels[first] = text if (had := labels.get(first)) is None else f"{had} | {text}"
                 text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-            add(frame or first, text)
+            at = frame or first
+            labels[at] = text if (had := labels.get(at)) is None else f"{had} | {text}"
     for info in (conn.tls, conn.http2):
         if info is not None:
             for frame, text in info.labels:
-                add(frame, safe_text(text))
+                text = safe_text(text)
+                labels[frame] = text if (had := labels.get(frame)) is None else f"{had} | {text}"
     return labels
 
 
@@ -240,8 +242,10 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         elif in_handshake and not f & SYN:
             in_handshake = False
         if frame in requests and not in_handshake:
-            rows.extend(_request_note(ex, frame, ex.n in stale_requests, goaway) for ex in requests[frame]
-                        if _worth_a_row(ex, ex.n in stale_requests, gap is not None))  # fmt: skip
+            for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
+                stale_one = ex.n in stale_requests
+                if _worth_a_row(ex, stale_one, gap is not None):
+                    rows.append(_request_note(ex, frame, stale_one, goaway))
         if frame == close_frame:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and frame > close_frame:

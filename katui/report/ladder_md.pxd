@@ -1,13 +1,27 @@
 # C types for ladder_md.py when setup.py compiles it with Cython (the .py stays the source).
-# Frame numbers, timestamps and lengths stay Python ints (timestamps are 64-bit: their
-# differences are not made in C); the flags byte and the direction are C ints.
+# Frame numbers and lengths stay Python ints (dict keys); the frame-table columns are typed
+# memoryviews; a timestamp's difference from the capture start is made in C only when both
+# are within 2**62 of 0 (no overflow), else with Python ints.
 cimport cython
+
+
+cdef long long _NEAR, _SHORT_NS
+
+
+@cython.locals(us=cython.longlong)
+cpdef str _seconds(long long ns)
 
 
 cdef class TwoLanes:
     cdef public dict _pieces
+    cdef dict _notes, _labeled
     cdef public Py_ssize_t width
 
+    cdef tuple _note_lines(self, object row)
+    cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)
-    @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int)
+    @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int,
+                   stamp=cython.longlong, base=cython.longlong, near=bint,
+                   ts=cython.longlong[:], flags=cython.uchar[:], dirs=cython.uchar[:],
+                   plen=cython.uint[:], notes=cython.uchar[:])
     cpdef tuple draw(self, object analysis, object conn, list rows, dict labels)

@@ -22,16 +22,34 @@ _DRAWN = SYN | FIN | RST
 """Flags that put a frame without an HTTP label into the diagram."""
 
 
+_NEAR = 1 << 62
+"""Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
+_SHORT_NS = 1_000_000_000_000_000
+"""Below this (11.6 days) a time's microseconds are found exactly with integers."""
+
+
+def _seconds(ns: int) -> str:
+    """``f"{ns / 1e9:11.6f}"``, made with integers where that is the same text (fast in C):
+    below :data:`_SHORT_NS` a double is exact to well under a nanosecond, so only a time
+    halfway between two microseconds can round differently and takes the float."""
+    if 0 <= ns < _SHORT_NS and ns % 1000 != 500:
+        us = (ns + 500) // 1000
+        return f"{us // 1_000_000:4d}.{us % 1_000_000:06d}"
+    return f"{ns / 1e9:11.6f}"
+
+
 class TwoLanes:
     """Draws connections (two lanes: client and server) as the text ladder's lines and the
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
-    __slots__ = ("_pieces", "width")
+    __slots__ = ("_labeled", "_notes", "_pieces", "width")
 
     def __init__(self, width: int) -> None:
         self.width = width
         """Ladder lines are cut to this many columns."""
         self._pieces: dict[int, tuple[str, str, bool, str]] = {}
+        self._notes: dict[tuple, tuple[str, str]] = {}
+        self._labeled: dict[tuple, tuple[str, str]] = {}
 
     def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool, str]:
         # (lane arrow between the bars, diagram arrow up to its label, drawn without a label,
@@ -51,6 +69,26 @@ class TwoLanes:
             self._pieces[key] = piece
         return piece
 
+    def _note_lines(self, row: Note) -> tuple[str, str]:
+        # (ladder line, diagram line) of a note: neither shows its frame, and a load test
+        # repeats its section notes ("request 1", the teardown) in every connection.
+        key = (row.kind, row.text, row.problem, row.duration_ns)
+        drawn = self._notes.get(key)
+        if drawn is None:
+            line = "".join([text for text, _ in note_pieces(row)]).rstrip()[: self.width]
+            drawn = (line, _note(row))
+            if len(self._notes) < MAX_CACHED:
+                self._notes[key] = drawn
+        return drawn
+
+    def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:
+        # (ladder line after the time, diagram arrow before the frame) of a frame completing
+        # an HTTP message: a load test repeats its labels in every connection.
+        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {_label_text(label)}")
+        if len(self._labeled) < MAX_CACHED:
+            self._labeled[(key, label)] = drawn
+        return drawn
+
     def draw(
         self, analysis, conn: Connection, rows: list, labels: dict[int, str]
     ) -> tuple[list[str], list[str] | None]:
@@ -60,15 +98,20 @@ class TwoLanes:
         ``drawn_rows(analysis, conn, rows, labels)``."""
         t, first, width, cache = analysis.table, analysis.first_ns, self.width, self._pieces
         ts, flags, dirs, plen, notes = t.ts, t.flags, t.dir, t.plen, t.notes
+        # Times since the capture start are made in 64-bit C integers when no difference can
+        # overflow; a hostile capture's far-off timestamps take Python ints.
+        near = -_NEAR < first < _NEAR
+        base = first if near else 0
         tls_notify = conn.tls.close_notify if conn.tls is not None else None
         lines: list[str] = []
         body: list[str] | None = []
         messages = 0
         for row in rows:
             if isinstance(row, Note):
-                lines.append("".join([text for text, _ in note_pieces(row)]).rstrip()[:width])
+                line, note = self._note_lines(row)
+                lines.append(line)
                 if body is not None:
-                    body.append(_note(row))
+                    body.append(note)
                 continue
             i = row - 1
             fl, length, way = flags[i], plen[i], dirs[i]
@@ -76,9 +119,14 @@ class TwoLanes:
             piece = cache.get(key) if fl < 256 else None
             if piece is None:
                 piece = self._piece(key, fl, way == 0, length)
+            stamp = ts[i]
+            if near and -_NEAR < stamp < _NEAR:
+                clock = _seconds(stamp - base)
+            else:
+                clock = f"{(stamp - first) / 1e9:11.6f}"
             label = labels.get(row)
             if label is None and not notes[i] and not fl & RST:  # most frames: lanes only
-                lines.append(("%6d %11.6f%s" % (row, (ts[i] - first) / 1e9, piece[3]))[:width])  # noqa: UP031 (faster)
+                lines.append(f"{i + 1:6d} {clock}{piece[3]}"[:width])
                 if body is not None and piece[2]:
                     messages += 1
                     if messages > MAX_MESSAGES:
@@ -86,13 +134,25 @@ class TwoLanes:
                     else:
                         body.append(f"{piece[1]} (frame {row})")
                 continue
+            if label and not notes[i] and not fl & RST:  # a message's frame: cached by its label
+                drawn = self._labeled.get((key, label))
+                if drawn is None:
+                    drawn = self._label_lines(key, piece, label)
+                lines.append(f"{i + 1:6d} {clock}{drawn[0]}"[:width])
+                if body is not None:
+                    messages += 1
+                    if messages > MAX_MESSAGES:
+                        body = None
+                    else:
+                        body.append(f"{drawn[1]} (frame {row})")
+                continue
             label = label or ""
             if notes[i]:
                 label = _with_notes(label, notes[i])
             problem = fl & RST
             if problem and tls_notify is not None and normal_reset(conn.close, tls_notify, row, way == 0):
                 problem, label = 0, f"{label} normal ending (close_notify unread)".strip()
-            text = f"{row:>6} {(ts[i] - first) / 1e9:>11.6f}{piece[0]}"
+            text = f"{i + 1:6d} {clock}{piece[0]}"
             if problem:
                 text += "✖ reset "
             lines.append((text + label).rstrip()[:width])

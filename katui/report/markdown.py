@@ -13,6 +13,7 @@ from functools import lru_cache
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.model import Connection
+from katui.model.store import SM_FRAME, SMALL
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import http_labels, ladder_rows, safe_label
 from katui.report.ladder_md import TwoLanes
@@ -138,19 +139,37 @@ def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
     ]
     for e in c.exchanges:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
+        small = store.small  # the end frames from the store's column: no call per message
         if req >= 0:
-            texts[req] = text = safe_label(store.label(req))
-            request = f"| {store.end_frame(req) or ''} | "
+            texts[req], text = _cell(store.label(req))
+            request = f"| {small[req * SMALL + SM_FRAME] or ''} | "
         else:
             text, request = "", "|  | "
         if resp >= 0:
-            texts[resp] = status = safe_label(store.label(resp))
-            response = f"{store.end_frame(resp) or ''} | {md_escaped(text)} | {md_escaped(status)} | "
+            texts[resp], status = _cell(store.label(resp))
+            response = f"{small[resp * SMALL + SM_FRAME] or ''} | {text} | {status} | "
         else:
-            response = f" | {md_escaped(text)} | no response | "
+            response = f" | {text} | no response | "
         idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
         out.append(f"| {e.n} {request}{response}{idle}")
     return out
+
+
+_CELLS: dict[str, tuple[str, str]] = {}
+"""Message label -> (its escaped ladder label, its table cell), for the labels a load test
+repeats in every connection; at most :data:`MAX_CELLS` (a capture may make each unique)."""
+MAX_CELLS = 4096
+
+
+def _cell(label: str) -> tuple[str, str]:
+    """(``safe_label(label)``, its :func:`md_escaped` table cell), kept in :data:`_CELLS`."""
+    cell = _CELLS.get(label)
+    if cell is None:
+        text = safe_label(label)
+        cell = (text, md_escaped(text))
+        if len(_CELLS) < MAX_CELLS:
+            _CELLS[label] = cell
+    return cell
 
 
 def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> list[str]:
