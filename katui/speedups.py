@@ -76,8 +76,41 @@ def compiled() -> bool:
     return True
 
 
+STALE_AFTER_S = 10
+"""A module's source this much newer than its compiled file was edited after the build (an
+install writes both within seconds)."""
+
+
+def stale(mtime=os.path.getmtime) -> list[str]:
+    """The modules of :data:`COMPILED` loaded from a compiled file older than their ``.py``:
+    Python prefers the extension, so an edited source would silently not run."""
+    out = []
+    for name in COMPILED:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        so = getattr(module, "__file__", "") or ""
+        if so.endswith(".py"):
+            continue
+        source = os.path.join(os.path.dirname(so), name.rsplit(".", 1)[1] + ".py")
+        try:
+            if mtime(source) > mtime(so) + STALE_AFTER_S:
+                out.append(name)
+        except OSError:
+            continue  # no source beside it (a binary-only install): nothing to compare
+    return out
+
+
 def warn_if_slow() -> None:
     """One line on stderr when the compiled core is missing (not when asked for by KATUI_PURE,
-    nor when KATUI_NO_EXT says the user knows)."""
-    if not pure_requested() and not os.environ.get("KATUI_NO_EXT") and not compiled():
+    nor when KATUI_NO_EXT says the user knows), or older than its source."""
+    if pure_requested():
+        return
+    if not os.environ.get("KATUI_NO_EXT") and not compiled():
         print(SLOW_PATH, file=sys.stderr)
+        return
+    old = stale()
+    if old:
+        print(
+            f"katui: the compiled {', '.join(old)} {'is' if len(old) == 1 else 'are'} older than "
+            "the source; rebuild (python setup.py build_ext --inplace) or set KATUI_PURE=1",
+            file=sys.stderr,
+        )

@@ -82,6 +82,25 @@ def test_the_slow_path_is_said_once_unless_asked_for(monkeypatch, capsys, env, s
     assert err == (speedups.SLOW_PATH + "\n" if says else "")
 
 
+def test_a_compiled_module_older_than_its_source_is_named(monkeypatch, capsys):
+    """An edited .py beside an old .so: Python would run the old compiled code, silently."""
+    from types import SimpleNamespace
+
+    for name in speedups.COMPILED:  # every module as if loaded from its compiled file
+        so = "/k/" + name.replace(".", "/") + ".cpython-311-x86_64-linux-gnu.so"
+        monkeypatch.setitem(sys.modules, name, SimpleNamespace(__file__=so))
+    edited = "/k/katui/tcp/tracker.py"
+    when = {edited: 1000.0 + speedups.STALE_AFTER_S + 1}
+    assert speedups.stale(lambda path: when.get(path, 1000.0)) == ["katui.tcp.tracker"]
+    when[edited] = 1000.0 + speedups.STALE_AFTER_S  # written with the build (an install)
+    assert speedups.stale(lambda path: when.get(path, 1000.0)) == []
+    monkeypatch.setattr(speedups, "stale", lambda: ["katui.tcp.tracker", "katui.http.head"])
+    monkeypatch.delenv("KATUI_PURE", raising=False)
+    speedups.warn_if_slow()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "katui.tcp.tracker, katui.http.head are older than the source" in err
+
+
 def test_setup_compiles_the_modules_speedups_names(monkeypatch):
     """setup.py's module list, read by running it with ``setup()`` stubbed (and compiling
     skipped), is the one speedups reports on."""
