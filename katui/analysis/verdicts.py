@@ -22,6 +22,7 @@ from katui.model import (
     Exchange,
     HttpMessage,
 )
+from katui.model.store import asks_close
 from katui.units import fmt_s, plural
 
 DEFAULT_IDLE_NS = 1_000_000_000
@@ -475,21 +476,9 @@ def _earlier_close(exchanges, last: Exchange) -> bool:
     return False
 
 
-_CLOSE_TOKENS: dict[str | None, tuple[bool, bool]] = {}
-MAX_CLOSE_TOKENS = 1024
-"""Connection header values whose tokens are remembered (hostile captures may send any)."""
-
-
 def row_wants_close(text: tuple) -> bool:
     """:attr:`HttpMessage.wants_close` from a row's head strings (:meth:`MessageStore.text`)."""
-    value = text[H_CONNECTION]
-    got = _CLOSE_TOKENS.get(value)
-    if got is None:
-        tokens = (value or "").replace(" ", "").split(",")
-        got = ("close" in tokens, "keep-alive" in tokens)
-        if len(_CLOSE_TOKENS) < MAX_CLOSE_TOKENS:
-            _CLOSE_TOKENS[value] = got
-    return got[0] or (text[H_VERSION] == "HTTP/1.0" and not got[1])
+    return asks_close(text[H_CONNECTION], text[H_VERSION])
 
 
 def _idle(f: CloseFacts, exchanges, idle_threshold_ns):

@@ -250,6 +250,24 @@ class MessageStore:
         return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
 
 
+_CLOSE_TOKENS: dict[str | None, tuple[bool, bool]] = {}
+MAX_CLOSE_TOKENS = 1024
+"""Connection header values whose tokens are remembered (hostile captures may send any)."""
+
+
+def asks_close(connection: str | None, version: str) -> bool:
+    """True when a message with this ``Connection`` header (lower-cased, or None) and version
+    asks for the connection to be closed after it: ``close`` among the tokens, or HTTP/1.0
+    without ``keep-alive``. (The verdicts ask it of every exchange: tokens are remembered.)"""
+    got = _CLOSE_TOKENS.get(connection)
+    if got is None:
+        tokens = (connection or "").replace(" ", "").split(",")
+        got = ("close" in tokens, "keep-alive" in tokens)
+        if len(_CLOSE_TOKENS) < MAX_CLOSE_TOKENS:
+            _CLOSE_TOKENS[connection] = got
+    return got[0] or (version == "HTTP/1.0" and not got[1])
+
+
 INFERRED_VERSION = "TLS"
 """``HttpMessage.version`` of a message inferred from TLS records (:attr:`HttpMessage.inferred`)."""
 
@@ -397,10 +415,7 @@ class HttpMessage:
     @property
     def wants_close(self) -> bool:
         """True when the message asks for the connection to be closed after it."""
-        tokens = (self.connection or "").replace(" ", "").split(",")
-        if "close" in tokens:
-            return True
-        return self.version == "HTTP/1.0" and "keep-alive" not in tokens
+        return asks_close(self.connection, self.version)
 
     def __repr__(self) -> str:
         state = f"frame {self.frame}" if self.frame else "incomplete"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from katui.model import CHUNKED, COMPLETE
-from katui.model.store import COL_BODY, COL_END, COL_START, NUM, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, SMALL
+from katui.model.store import COL_BODY, COL_START, NUM, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, SMALL
 
 _str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
 MAX_CACHED = 4096
@@ -131,13 +131,9 @@ class RequestWriter:
         that only some have (informational, stream, proxy legs)."""
         req, resp, store = e.req, e.resp, e.store
         small, num = store.small, store.num
-        ttfb = None  # Exchange.ttfb_ns, read from the columns
-        if req >= 0 and resp >= 0 and small[req * SMALL + SM_FRAME]:
-            first = e.informational[0].index if e.informational else resp
-            ttfb = num[first * NUM + COL_START] - num[req * NUM + COL_END]
         out = (
             f'{{"n":{e.n},{_EXCHANGE_BITS[e.reused * 2 + e.pipelined]},'
-            f'"idle_before":{sec(e.idle_before_ns)},"ttfb":{sec(ttfb)}'
+            f'"idle_before":{sec(e.idle_before_ns)},"ttfb":{sec(e.ttfb_ns)}'
         )
         if req >= 0:
             s, h = req * SMALL, store.heads[req]
