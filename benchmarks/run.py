@@ -208,11 +208,7 @@ def ui_targets(ui: dict, label: str) -> list[dict]:
         checks.append(("whole list", "loaded_s", TARGET_UI_LOADED))
     for what, key, limit in checks:
         have = ui.get(key)
-        verdict = (
-            f"n/a ({ui['status']})"
-            if have is None
-            else ("PASS" if have <= limit else "FAIL") + f" ({have:.2f} s)"
-        )
+        verdict = f"n/a ({ui['status']})" if have is None else _verdict(have, limit, " s")
         out.append({"target": f"katui TUI {what} <= {limit} s after launch", "verdict": verdict})
     for t in out:
         print(f"target: {t['target']}: {t['verdict']}")
@@ -260,8 +256,8 @@ def targets(results: dict[str, dict]) -> list[dict]:
     return out
 
 
-def _verdict(have: float, limit: float) -> str:
-    return ("PASS" if have <= limit else "FAIL") + f" ({have:.2f}x)"
+def _verdict(have: float, limit: float, unit: str = "x") -> str:
+    return ("PASS" if have <= limit else "FAIL") + f" ({have:.2f}{unit})"
 
 
 def bench(capture: Path, label: str, a, compiled: bool | None) -> dict:
