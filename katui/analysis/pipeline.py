@@ -9,18 +9,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from katui import http2, tls
-from katui.analysis.build import build_connection
-from katui.analysis.findings import findings as make_findings
-from katui.analysis.proxy import ProxyReport, find_proxy_links
-from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, upstream_failure
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT
 from katui.capture.reader import CaptureFile, open_capture
 from katui.http.conversation import HttpConversation
-from katui.http2.conversation import H2Conversation
 from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstimate
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
@@ -29,6 +25,9 @@ from katui.tcp.sink import StreamSink
 from katui.tcp.tracker import Tracker
 from katui.tls.keylog import KeyLog
 from katui.tls.verdicts import request_limits
+
+if TYPE_CHECKING:
+    from katui.analysis.proxy import ProxyReport
 
 PROGRESS_EVERY = 1 << 15
 FIRST_PROGRESS = 1 << 10  # the first progress and preview come sooner: a screen's first rows
@@ -75,7 +74,7 @@ class Analysis:
     """Damage and oddities found while reading."""
     idle_threshold_ns: int = DEFAULT_IDLE_NS
     """Idle stretch that counts as an idle gap."""
-    proxies: ProxyReport = field(default_factory=ProxyReport.empty, repr=False)
+    proxies: ProxyReport = field(default_factory=lambda: _proxy().ProxyReport.empty(), repr=False)
     """Proxies found, the links between their front and upstream requests, upstream races."""
     cache: dict = field(default_factory=dict, repr=False)
     """Lazily built indexes for the views (e.g. connections by client host and server)."""
@@ -161,12 +160,17 @@ def _analyze(
     try_other = partial(_not_http1, try_tls, partial(http2.sniff, store))
     tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other), frames)
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
+    # What follows the reading pass is imported only now (about half of this module's import
+    # time): a screen's first rows, listed while the capture is read, need not wait for it.
+    from katui.analysis.findings import findings as make_findings
+    from katui.analysis.timeout import estimate_server_timeouts, main_timeout
+
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
     conns = _freeze(working, table, idle_threshold_ns)
     del working
     conns = request_limits(conns)
-    proxied = find_proxy_links(conns)
+    proxied = _proxy().find_proxy_links(conns)
     _blame_upstream(conns, proxied)
     timeouts = estimate_server_timeouts(conns)
     timeout = main_timeout(timeouts)
@@ -198,7 +202,18 @@ def _analyze(
 def _plaintext(store: MessageStore, h2: bool) -> StreamSink:
     """The sink of a TLS connection's decrypted application data: HTTP/2 (ALPN ``h2`` or the
     connection preface) or HTTP/1.x."""
-    return H2Conversation(store) if h2 else HttpConversation(store, False)
+    if not h2:
+        return HttpConversation(store, False)
+    from katui.http2.conversation import H2Conversation  # as http2.sniff: only when needed
+
+    return H2Conversation(store)
+
+
+def _proxy():
+    """:mod:`katui.analysis.proxy`, imported when first needed (after the reading pass)."""
+    from katui.analysis import proxy
+
+    return proxy
 
 
 def _not_http1(try_tls, try_h2c, head: bytes, midstream: bool) -> StreamSink | None:
@@ -243,6 +258,8 @@ def _read(
 
 def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Connection]:
     """The tracker's connections as model connections, in stream order."""
+    from katui.analysis.build import build_connection  # see _analyze: not before the read
+
     conns = []
     # Freeze connections one by one, dropping each one's working state at once: the memory it
     # frees is what the next frozen connections are allocated from (flat peak on big captures).

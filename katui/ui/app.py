@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 
 from textual import work
@@ -12,6 +13,11 @@ from textual.screen import Screen
 
 from katui.ui.keys import KEYS, key_label
 from katui.ui.main import MainScreen
+
+FIRST_ROWS_WAIT_S = 0.25
+"""How long the reading thread waits, after handing over the first rows, for the screen to
+draw them. The compiled reading loop seldom lets go of the GIL: left running, it would slow the
+screen's first paint (and with it the first rows) by tens of milliseconds."""
 
 
 class LoadProgress(Message):
@@ -62,6 +68,7 @@ class KatuiApp(App[int]):
         self.keylog = keylog
         self.analysis = None
         self.main = MainScreen(path, idle_threshold_ns)
+        self._first_rows_drawn = threading.Event()
 
     def on_mount(self) -> None:
         self.push_screen(self.main)
@@ -76,8 +83,12 @@ class KatuiApp(App[int]):
         def progress(frames: int, done: int, total: int) -> None:
             self.post_message(LoadProgress(frames, done, total))
 
+        drawn = self._first_rows_drawn
+
         def preview(rows: list) -> None:
             self.post_message(LoadPreview(rows))
+            if not drawn.is_set():
+                drawn.wait(FIRST_ROWS_WAIT_S)  # bounded: a busy or closing screen never stalls it
 
         kwargs = {"preview": preview, "keylog": self.keylog}
         if self.idle_threshold_ns is not None:
@@ -97,6 +108,8 @@ class KatuiApp(App[int]):
 
     def on_load_preview(self, message: LoadPreview) -> None:
         self.main.preview(message.rows)
+        if not self._first_rows_drawn.is_set():
+            self.call_after_refresh(self._first_rows_drawn.set)
 
     def on_loaded(self, message: Loaded) -> None:
         self.analysis = message.analysis
