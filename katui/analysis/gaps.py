@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from operator import itemgetter
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
@@ -44,15 +45,24 @@ def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
 
 
 def _closed_by_path(a: Analysis) -> dict[tuple[str, str], tuple[list[int], list[Connection]]]:
-    """(client host, server) -> the closed connections on it by close time (then capture order)."""
-    paths: dict[tuple[str, str], list[tuple[int, int, Connection]]] = {}
-    for i, c in enumerate(a.connections):
-        if c.close.ts_ns is not None:
-            paths.setdefault((c.client.rsplit(":", 1)[0], c.server), []).append((c.close.ts_ns, i, c))
+    """(client host, server) -> the closed connections on it by close time (then capture order).
+
+    Built when the first ladder is drawn, right after a capture loads: one pass, no per-item
+    key tuples (a load test lists tens of thousands of connections on one path)."""
+    paths: dict[tuple[str, str], list[tuple[int, Connection]]] = {}
+    for c in a.connections:
+        ts = c.close.ts_ns
+        if ts is not None:
+            client = c.client
+            key = (client[: client.rindex(":")], c.server)
+            items = paths.get(key)
+            if items is None:
+                items = paths[key] = []
+            items.append((ts, c))
     out = {}
     for key, items in paths.items():
-        items.sort(key=lambda item: item[:2])
-        out[key] = ([ts for ts, _, _ in items], [c for _, _, c in items])
+        items.sort(key=itemgetter(0))  # a stable sort: capture order among equal close times
+        out[key] = ([ts for ts, _ in items], [c for _, c in items])
     return out
 
 
