@@ -6,6 +6,11 @@ cimport cython
 from katui.model.connection cimport Close, Connection
 from katui.model.exchange cimport Exchange
 
+# The message store's row layout (katui.model.store), imported into C globals: a row's index
+# arithmetic is C, not a Python operation per column read.
+cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
+cdef int CHUNKED, COMPLETE
+
 
 @cython.locals(n=cython.longlong, us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
                lo=cython.longlong)
