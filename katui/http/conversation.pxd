@@ -5,6 +5,8 @@ cimport cython
 
 from katui.http.parser cimport HttpHalf
 
+cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
+
 
 cdef Py_ssize_t _row(Py_ssize_t req)
 

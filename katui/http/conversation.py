@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
-from katui.http.parser import DEAD, HttpHalf
+from katui.http.parser import HttpHalf
+from katui.http.states import DEAD
 from katui.model import Exchange, MessageStore
 from katui.tcp.sink import StreamSink
 
