@@ -130,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
 def _report(args) -> int:
     from katui.analysis.pipeline import analyze
     from katui.analysis.verdicts import DEFAULT_IDLE_NS
-    from katui.report import csvout, jsonout, markdown, text
     from katui.report.output import OutputError, write_atomic
 
     if (
@@ -154,18 +153,7 @@ def _report(args) -> int:
     a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames, keylog=keylog)
     try:
         streams = _streams(a, args.stream)
-        if args.view:
-            out = _view_md(a, args.view, streams, args.hex)
-        elif args.format == "json":
-            out = jsonout.chunks(a, streams)
-        elif args.format == "md":
-            out = markdown.chunks(a, streams)
-        elif args.format == "csv":
-            out = csvout.chunks(a, streams)
-        elif args.format == "csv-requests":
-            out = csvout.request_chunks(a, streams)
-        else:
-            out = text.chunks(a, streams, ladder=args.ladder)
+        out = _view_md(a, args.view, streams, args.hex) if args.view else _chunks(a, args, streams)
         for w in a.warnings:
             print(f"katui: warning: {w}", file=sys.stderr)
         if args.output:
@@ -183,6 +171,26 @@ def _report(args) -> int:
     finally:
         a.close()
     return 0
+
+
+def _chunks(a, args, streams: list[int] | None):
+    """The report's text in pieces, in ``args.format``. Only that format's writer is imported:
+    a JSON report does not pay for the Markdown one's modules."""
+    if args.format == "json":
+        from katui.report import jsonout
+
+        return jsonout.chunks(a, streams)
+    if args.format == "md":
+        from katui.report import markdown
+
+        return markdown.chunks(a, streams)
+    if args.format in ("csv", "csv-requests"):
+        from katui.report import csvout
+
+        return (csvout.chunks if args.format == "csv" else csvout.request_chunks)(a, streams)
+    from katui.report import text
+
+    return text.chunks(a, streams, ladder=args.ladder)
 
 
 def _view_md(a, view: str, streams: list[int] | None, hex_mode: bool) -> str:

@@ -22,6 +22,7 @@ COMPILED = (
     "katui.tcp.ingest",
     "katui.http.head",
     "katui.http.parser",
+    "katui.http.conversation",
     "katui.model.exchange",
     "katui.model.connection",
     "katui.tcp.facts",

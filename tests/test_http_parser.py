@@ -5,8 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from katui import http2, tls
+from katui.http.head import METHODS, looks_like_request, looks_like_response
 from katui.http.owner import Collector
 from katui.http.parser import HttpHalf
+from katui.model import MessageStore
 
 
 def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
@@ -233,3 +236,21 @@ def test_content_length_beyond_64_bits_is_clamped_not_fatal():
     assert (m.status, m.content_length, m.body_bytes, m.complete) == (200, 1 << 62, 3, False)
     (r,) = run(b"POST / HTTP/1.1\r\nContent-Length: 1" + b"0" * 40 + b"\r\n\r\nxy", True)
     assert (r.method, r.content_length, r.body_bytes) == ("POST", 1 << 62, 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.sampled_from([m + b" " for m in METHODS] + [b"HTTP/1."]),
+    rest=st.binary(max_size=40),
+    midstream=st.booleans(),
+)
+def test_no_other_protocol_claims_bytes_that_begin_like_http(start, rest, midstream):
+    """HttpConversation recognises HTTP before it asks the other protocols' sniffers (TLS,
+    HTTP/2): the same connections must come out, so neither may claim a request or status line
+    (a TLS record starts with a byte 20-23, HTTP/2 with its ``PRI *`` preface or a SETTINGS
+    frame's zero length byte)."""
+    head = (start + rest)[:32]  # what _sniff hands over: a segment's first 32 bytes
+    assert looks_like_request(head) or looks_like_response(head)
+    store = MessageStore()
+    assert tls.sniff(store, None, None, head, midstream) is None
+    assert http2.sniff(store, head, midstream) is None

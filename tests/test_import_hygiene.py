@@ -42,3 +42,19 @@ def test_tcp_knows_no_protocol_above_it():
             m for m in _imported_by(module) if m.split(".")[:2] in (["katui", "http"], ["katui", "analysis"])
         )
         assert above == [], (module, above)
+
+
+def test_a_json_report_imports_no_other_writer():
+    """``katui report --format json`` loads the JSON writer only: the Markdown, text and CSV
+    writers (and the ladders they draw) are modules a JSON report never runs."""
+    code = (
+        "import sys\n"
+        "from katui import cli\n"
+        "cli.main(['report', '--format', 'json', 'samples/httptest.pcap', '-o', '/dev/null'])\n"
+        "print(','.join(m for m in sys.modules if m.startswith('katui.report')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.strip().split(","))
+    assert "katui.report.jsonout" in loaded
+    for other in ("markdown", "text", "csvout", "ladder_md", "ladder_text", "mermaid"):
+        assert f"katui.report.{other}" not in loaded, other

@@ -44,9 +44,12 @@ def _hard_times(shifts: range, edges: tuple[int, ...]) -> list[int]:
 
 
 def test_seconds_are_written_as_repr_of_the_rounded_float():
+    # The edges: where the integer path stops (10**15 ns), a Unix time, 2**31 and 2**32 s, where
+    # the float path stops (4e18 ns).
     values = _hard_times(
-        range(0, 63, 3), (1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16)
+        range(0, 63, 3), (10**15, 1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16)
     )
+    values += [us * 1000 + 500 for us in range(0, 3_000_000, 7)]  # microsecond ties: the float decides
     values += [None]
     wrong = [ns for ns in values if sec(ns) != _seconds(ns)]
     assert wrong == []

@@ -1,7 +1,51 @@
+cimport cython
+
 # C types for verdicts.py when setup.py compiles it with Cython (the .py stays the source).
+# _close is cpdef: its callers name the optional fields they give (a cdef function's
+# callers may not skip any).
 
 cdef class CloseFacts:
     cdef public object by, how, frame, ts_ns, idle_ns, server_fin_frame, server_fin_ns
     cdef public object rst_frames, server_rst, client_bytes, server_bytes, http
     cdef public object client_zero_window_frame, client_zero_window_ns, lost_segments
     cdef public object truncated_frames, decided_by
+
+
+# The rules read a connection's CloseFacts (and its exchanges' rows) from their C structs, not
+# by name: they run once per connection.
+# (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
+from katui.model.exchange cimport Exchange as XExchange
+
+cpdef object decide_close(CloseFacts facts, tuple exchanges, object idle_threshold_ns=*)
+@cython.locals(closing=bint)
+cpdef object _close(CloseFacts f, str reason, str text, object evidence=*, object asked_by=*,
+                    object wait_ns=*, object status=*, object exchange=*)
+cdef str _verb(CloseFacts f)
+cdef str _idle_txt(CloseFacts f)
+cdef str _msg(object m, object n)
+cdef object _blind(CloseFacts f)
+@cython.locals(ex=XExchange, last=XExchange)
+cdef object _stale_reuse(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(ex=XExchange)
+cdef object _upgrade(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(ex=XExchange)
+cdef object _no_request(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+cdef bint _silence_decides(CloseFacts f, object idle_threshold_ns)
+@cython.locals(last=XExchange)
+cdef object _pending(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+cdef object _incomplete(CloseFacts f, XExchange ex, object resp)
+cdef object _stalled(CloseFacts f, XExchange ex)
+@cython.locals(last=XExchange)
+cdef object _error(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(last=XExchange)
+cdef object _headers(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(e=XExchange)
+cdef object _response(tuple exchanges, object n)
+@cython.locals(e=XExchange)
+cdef bint _earlier_close(tuple exchanges, XExchange last)
+@cython.locals(last=XExchange)
+cdef object _idle(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(last=XExchange)
+cdef object _mechanics(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(ex=XExchange)
+cdef object _last_request(tuple exchanges)

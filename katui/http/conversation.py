@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
-from katui.http.parser import DEAD, HttpHalf
+from katui.http.parser import HttpHalf
+from katui.http.states import DEAD
 from katui.model import Exchange, MessageStore
 from katui.tcp.sink import StreamSink
 
@@ -179,6 +180,12 @@ class HttpConversation:
         if prefix is not None:
             head = prefix + head
             sn[_PREFIX + d] = None
+        # HTTP first: another protocol's sniffer is offered only bytes that are not (neither TLS's
+        # record header nor HTTP/2's preface or SETTINGS frame begins like a request or status
+        # line), and asking it costs two Python calls per connection.
+        if looks_like_request(head) or looks_like_response(head):
+            is_req = looks_like_request(head)
+            return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])
         if self.try_other is not None and not (sn[0] or sn[1]):
             other = self.try_other(head, sn[_MIDSTREAM])
             if other is not None:
@@ -191,9 +198,6 @@ class HttpConversation:
                     for pn, pts, pof, plen in sn[_AT + side]:
                         other.data(side, buf, pof, pof + plen, pn, pts)
                 return None
-        if looks_like_request(head) or looks_like_response(head):
-            is_req = looks_like_request(head)
-            return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])
         if not sn[_MIDSTREAM]:
             if len(head) < 8 and _could_start_http(head) and sn[d] == 0:
                 sn[_PREFIX + d] = head  # 'GE' + 'T / HTTP/1.1': wait for the next segment

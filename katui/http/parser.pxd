@@ -3,6 +3,9 @@
 # hole) stay Python ints; offsets into one piece are Py_ssize_t, bounds-checked (setup.py).
 cimport cython
 
+# The parser's states (katui.http.states), imported into C integers: a state test is C.
+cdef int HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD
+
 
 cpdef Py_ssize_t _head_end(object buf, Py_ssize_t start, Py_ssize_t stop)
 

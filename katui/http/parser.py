@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from katui.http.head import REQ_START, RESP_START, cut_start, parse_cut_start, parse_head, scan_head
 from katui.http.owner import MessageOwner
+from katui.http.states import (
+    BODY,
+    CHUNK_DATA,
+    CHUNK_END,
+    CHUNK_SIZE,
+    DEAD,
+    HEAD,
+    RESYNC,
+    TRAILER,
+    UNTIL_CLOSE,
+)
 from katui.model import MessageStore
 
 MAX_HEAD = 64 * 1024
 MAX_LINE = 4096
 
 _NO_HEAD = b""  # shared by every parser carrying nothing (most, most of the time)
-
-# states
-HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD = range(9)
 
 
 def _head_end(buf, start: int, stop: int) -> int:

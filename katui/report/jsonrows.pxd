@@ -3,11 +3,24 @@
 # bytes); only the message rows' indexes are C integers.
 cimport cython
 
+from katui.model.connection cimport Close, Connection
+from katui.model.exchange cimport Exchange
 
+# The message store's row layout (katui.model.store), imported into C globals: a row's index
+# arithmetic is C, not a Python operation per column read.
+cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
+cdef int CHUNKED, COMPLETE
+
+
+@cython.locals(n=cython.longlong, us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
+               lo=cython.longlong)
 cpdef str sec(object ns)
 cdef str _opt(object v)
 cpdef str value(object v)
-cpdef str connection_head(object a, object c, object role)
+# Typed, a connection's and an exchange's fields are read from their C structs, not looked up
+# by name (tens of thousands of connections, hundreds of thousands of exchanges).
+@cython.locals(cl=Close)
+cpdef str connection_head(object a, Connection c, object role)
 
 
 cdef class RequestWriter:
@@ -17,4 +30,4 @@ cdef class RequestWriter:
     cdef tuple _req_pieces(self, object h)
     cdef tuple _resp_piece(self, object status, object h)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, first=Py_ssize_t)
-    cpdef str exchange(self, object e)
+    cpdef str exchange(self, Exchange e)

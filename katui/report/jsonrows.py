@@ -22,17 +22,35 @@ _MICROS = {us * 1000: repr(round(us * 1000 / 1e9, 6)) for us in range(100)}
 """What :func:`sec` says of each whole number of microseconds below 1e-4 s (``5.1e-05``)."""
 
 
+_PAD3 = tuple(f"{k:03d}" for k in range(1000))
+_TRIM3 = ("0",) + tuple(f"{k:03d}".rstrip("0") for k in range(1, 1000))
+"""Three decimals of a fraction: all (``050``), and without trailing zeros (``05``; ``0`` for
+none, so that a whole number of seconds reads ``2.0``)."""
+SHORT_NS = 10**15
+"""Below this a double holds ns / 1e9 to within 2**-33 s: closer than any ns is to a point
+halfway between two microseconds but those exactly halfway (see :func:`sec`)."""
+
+
 def sec(ns: int | None) -> str:
     """``repr(round(ns / 1e9, 6))`` (``null`` for None), the seconds of the JSON schema, made
     faster. Both round the float's exact value to 6 decimals in the same routine (``%.6f``
     and ``round`` both call dtoa's mode 3), and from 1e-4 s up to 4e9 s ``repr`` of that rounded
     number is its decimal digits without trailing zeros (at most 16 significant digits, and
-    floats that far apart). Below it (``5.1e-05``), negative or huge: the original."""
+    floats that far apart). Below :data:`SHORT_NS` the float rounds as the integer does (it is
+    nearer to ns / 1e9 than ns / 1e9 is to any microsecond's half but an exact one), so those
+    digits are the whole microseconds, rounded, in integers: all but exact halves (``..500``
+    ns: the float decides). Below 1e-4 s (``5.1e-05``), negative or huge: the original."""
     if ns is None:
         return "null"
     if not 100_000 <= ns < 4_000_000_000_000_000_000:
         # Loopback's idle times and TTFBs: a few microseconds.
         return _MICROS.get(ns) or repr(round(ns / 1e9, 6))
+    n = ns  # compiled: a C integer from here (jsonrows.pxd)
+    if n < SHORT_NS and n % 1000 != 500:
+        us = (n + 500) // 1000
+        whole, frac = us // 1_000_000, us % 1_000_000
+        hi, lo = frac // 1000, frac % 1000
+        return f"{whole}.{_TRIM3[hi]}" if lo == 0 else f"{whole}.{_PAD3[hi]}{_TRIM3[lo]}"
     text = ("%.6f" % (ns / 1e9)).rstrip("0")
     return text + "0" if text[-1] == "." else text
 

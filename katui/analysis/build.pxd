@@ -1,0 +1,14 @@
+# C types for build.py when setup.py compiles it with Cython (the .py stays the source).
+# _exchanges runs over every exchange of the capture: its fields are read and set in their C
+# structs, not by name. Times stay Python ints (they come from capture bytes).
+cimport cython
+
+# (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
+from katui.model.exchange cimport Exchange as XExchange
+
+# The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
+cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
+
+
+@cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list)
+cpdef tuple _exchanges(object c)

@@ -1,0 +1,33 @@
+# C types for conversation.py when setup.py compiles it with Cython (the .py stays the source).
+# The pairing counters are row and list indexes (Py_ssize_t); the parsers are typed, so the
+# tracker's first segment and the pairing calls the parsers make are C calls.
+cimport cython
+
+from katui.http.parser cimport HttpHalf
+
+cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
+
+
+cdef Py_ssize_t _row(Py_ssize_t req)
+
+
+cdef class HttpConversation:
+    cdef public object store, sniff, exchanges, try_other, other
+    cdef public HttpHalf p0, p1
+    cdef public Py_ssize_t req_heads, req_fill, resp_idx
+    cdef public bint resp_hole
+
+    @cython.locals(p=HttpHalf)
+    cpdef object data(self, int d, object buf, Py_ssize_t start, Py_ssize_t end, long long frame,
+                      long long ts)
+    @cython.locals(is_req=bint)
+    cdef HttpHalf _sniff(self, list sn, int d, object buf, Py_ssize_t poff, Py_ssize_t pcap)
+    @cython.locals(mine=HttpHalf, other=HttpHalf)
+    cdef HttpHalf _recognised(self, int d, bint is_req, bint resync, bint other_resync)
+    cpdef void request_head(self, Py_ssize_t i) except *
+    cpdef void request_done(self, Py_ssize_t i) except *
+    cpdef void response_lost(self) except *
+    @cython.locals(j=Py_ssize_t, req=Py_ssize_t)
+    cpdef str response_method(self, object status, object start_ns)
+    @cython.locals(status=cython.longlong)
+    cpdef void response_done(self, Py_ssize_t i) except *
