@@ -284,6 +284,9 @@ class Tracker:
             if half.fin_seq == half.next:
                 half.next = (half.next + 1) & M32
                 conn.sink.close(d, n, ts)
+                # The sink may let go of the direction's consumer now: bytes after the FIN
+                # (rare) go through sink.data() again, which says where they go.
+                half.out = None
 
     def finish(self) -> list[Conn]:
         """Flush everything still waiting (capture ended) and return the connections."""
