@@ -103,8 +103,9 @@ class Tracker:
         if plen:
             note |= self._data(conn, half, d, n, ts, seq, seg.poff, seg.pcap, plen, flags)
         if flags & ACK and not flags & SYN:
-            if conn.synack_from is not None and conn.irtt is None and d == conn.syn_from:
-                conn.irtt = ts - conn.syn_ns
+            if conn.synack_from is not None and not conn.irtt_known and d == conn.syn_from:
+                conn.irtt_ns = ts - conn.syn_ns
+                conn.irtt_known = True
             other = conn.h0 if d else conn.h1
             if other.next >= 0:
                 gap = (seg.ack - other.next) & M32
