@@ -108,7 +108,7 @@ def _advertised(conns: list[Connection]) -> float | None:
     for c in conns:
         for e in c.exchanges:
             if e.resp >= 0:
-                ka = e.store.heads[e.resp][H_KEEP_ALIVE]  # shared strings: count, parse once
+                ka = e.store.text(e.resp)[H_KEEP_ALIVE]  # shared strings: count, parse once
                 if ka:
                     seen[ka] += 1
     timeouts: Counter[float] = Counter()

@@ -136,18 +136,18 @@ class RequestWriter:
             f'"idle_before":{sec(e.idle_before_ns)},"ttfb":{sec(e.ttfb_ns)}'
         )
         if req >= 0:
-            s, h = req * SMALL, store.heads[req]
+            s, h = req * SMALL, store.head_table[store.head_ix[req]]
             pieces = self._req.get(h) or self._req_pieces(h)
             out += (
                 f',"request_frame":{small[s + SM_FRAME] or "null"},"request_first_frame":'
-                f"{small[s + SM_FIRST]}{pieces[0]}{_str(store.uris[req])}{pieces[1]}"
+                f"{small[s + SM_FIRST]}{pieces[0]}{_str(store.uri_table[store.uri_ix[req]])}{pieces[1]}"
                 f"{sec(num[req * NUM + COL_START] - self.first_ns)}{pieces[2]}"
                 f"{_BOOL[bool(small[s + SM_BITS] & COMPLETE)]}"
             )
         else:
             out += ',"request_frame":null,"method":null,"uri":null'
         if resp >= 0:
-            s, h = resp * SMALL, store.heads[resp]
+            s, h = resp * SMALL, store.head_table[store.head_ix[resp]]
             status = small[s + SM_STATUS]
             piece = self._resp.get(h)
             if piece is None or piece[0] != status:
