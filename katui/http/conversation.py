@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from katui.http.closed import is_stand_in, reopened, stand_in
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
-from katui.http.owner import Collector
-from katui.http.parser import DEAD, RESYNC, HttpHalf
+from katui.http.parser import DEAD, HttpHalf
 from katui.model import Exchange, MessageStore
 from katui.tcp.sink import StreamSink
 
@@ -47,22 +47,6 @@ may be inside a message). Shared until first written (then a list of its own).""
 _FRESH_MIDSTREAM = (0, 0, None, None, (), (), True)
 _DECIDED = (-1, -1, None, None, (), (), False)
 
-
-def _never(message: object) -> None:
-    raise RuntimeError("a closed direction's shared stand-in parser was given a message")
-
-
-def _stand_in(is_request: bool, state: int) -> HttpHalf:
-    """A parser in ``state`` (RESYNC or DEAD) with nothing held: what a closed direction's
-    parser is reduced to. Shared by all conversations, so never fed: a conversation makes a
-    parser of its own again before bytes or a hole reach a RESYNC one, and a DEAD one ignores
-    everything (see :meth:`HttpConversation._shrink`)."""
-    p = HttpHalf(is_request, Collector(_never), resync=True)
-    p.state = state
-    return p
-
-
-_CLOSED = {(is_req, st): _stand_in(is_req, st) for is_req in (False, True) for st in (RESYNC, DEAD)}
 
 OtherProtocol = Callable[[bytes, bool], "StreamSink | None"]
 """``try_other(first bytes, midstream)``: the sink of a protocol those bytes start, or None."""
@@ -130,7 +114,7 @@ class HttpConversation:
             # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
             for pn, pts, pof, plen in sn[_AT + d]:
                 p.feed(buf, pof, pof + plen, pn, pts)
-        elif p.owner is not self:
+        elif is_stand_in(p, self):
             p = self._reopen(d, p)
         if p.state != DEAD and start < end:
             p.feed(buf, start, end, frame, ts)
@@ -140,7 +124,7 @@ class HttpConversation:
         """``nbytes`` of direction ``d`` were never captured."""
         p = self.p1 if d else self.p0
         if p is not None:
-            if p.owner is not self:
+            if is_stand_in(p, self):
                 p = self._reopen(d, p)
             p.gap(nbytes, frame, ts)
         elif self.other is not None:
@@ -150,7 +134,7 @@ class HttpConversation:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
         if p is not None:
-            if p.owner is self:  # (a stand-in's close would change nothing)
+            if not is_stand_in(p, self):  # (a stand-in's close would change nothing)
                 p.close(frame, ts)
                 self._shrink(d, p)
         elif self.other is not None:
@@ -195,28 +179,24 @@ class HttpConversation:
             self.other.release()
 
     def _shrink(self, d: int, p: HttpHalf) -> None:
-        """Swap closed parser ``p`` of direction ``d`` for a shared stand-in when it holds
-        nothing (the usual end): a load test's ended connections then keep no parsers while
-        the rest of the capture is read. Its fields other than state, direction and error are not
-        read again before a new message sets them (see HttpHalf.close), so :meth:`_reopen`
-        makes an equal parser if bytes come after the FIN after all."""
-        if p.cur < 0 and not p.head and p.error is None and (p.state == DEAD or p.state == RESYNC):
-            if d:
-                self.p1 = _CLOSED[p.is_request, p.state]
-            else:
-                self.p0 = _CLOSED[p.is_request, p.state]
+        """Swap closed parser ``p`` of direction ``d`` for a shared stand-in if it holds
+        nothing (:mod:`katui.http.closed`)."""
+        shared = stand_in(p)
+        if shared is not None:
+            self._set(d, shared)
 
     def _reopen(self, d: int, p: HttpHalf) -> HttpHalf:
-        """Direction ``d``'s parser again, for bytes or a hole after its close (``p``: the
-        stand-in). A dead one stays dead (it ignores everything)."""
-        if p.state == DEAD:
-            return p
-        p = HttpHalf(p.is_request, self, resync=True)
+        """Direction ``d``'s parser again, for bytes or a hole after its FIN (``p``: the
+        stand-in)."""
+        p = reopened(p, self)
+        self._set(d, p)
+        return p
+
+    def _set(self, d: int, p: HttpHalf) -> None:
         if d:
             self.p1 = p
         else:
             self.p0 = p
-        return p
 
     # -- recognising HTTP ----------------------------------------------------------------
 
