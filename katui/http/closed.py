@@ -29,15 +29,10 @@ _STAND_INS = {(is_req, st): _stand_in(is_req, st) for is_req in (False, True) fo
 
 def stand_in(p: HttpHalf) -> HttpHalf | None:
     """The shared stand-in for closed parser ``p``, or None when ``p`` still holds something.
-    Shared, so never fed: see :func:`reopened`."""
+    Shared, so never fed (its owner is not the conversation's: see :func:`reopened`)."""
     if p.cur < 0 and not p.head and p.error is None and (p.state == DEAD or p.state == RESYNC):
         return _STAND_INS[p.is_request, p.state]
     return None
-
-
-def is_stand_in(p: HttpHalf, owner: MessageOwner) -> bool:
-    """True when ``p`` is a stand-in rather than ``owner``'s own parser."""
-    return p.owner is not owner
 
 
 def reopened(p: HttpHalf, owner: MessageOwner) -> HttpHalf:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from katui.http.closed import is_stand_in, reopened, stand_in
+from katui.http.closed import reopened, stand_in
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
 from katui.http.parser import DEAD, HttpHalf
 from katui.model import Exchange, MessageStore
@@ -114,7 +114,7 @@ class HttpConversation:
             # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
             for pn, pts, pof, plen in sn[_AT + d]:
                 p.feed(buf, pof, pof + plen, pn, pts)
-        elif is_stand_in(p, self):
+        elif p.owner is not self:  # a closed direction's stand-in (katui.http.closed)
             p = self._reopen(d, p)
         if p.state != DEAD and start < end:
             p.feed(buf, start, end, frame, ts)
@@ -124,7 +124,7 @@ class HttpConversation:
         """``nbytes`` of direction ``d`` were never captured."""
         p = self.p1 if d else self.p0
         if p is not None:
-            if is_stand_in(p, self):
+            if p.owner is not self:  # a stand-in
                 p = self._reopen(d, p)
             p.gap(nbytes, frame, ts)
         elif self.other is not None:
@@ -134,7 +134,7 @@ class HttpConversation:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
         if p is not None:
-            if not is_stand_in(p, self):  # (a stand-in's close would change nothing)
+            if p.owner is self:  # (a stand-in's close would change nothing)
                 p.close(frame, ts)
                 self._shrink(d, p)
         elif self.other is not None:

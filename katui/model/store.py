@@ -173,9 +173,16 @@ class MessageStore:
         )
         bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
         self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4))
-        self.uri_ix.append(_index(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS))
+        # Most rows repeat a URI and head strings already seen: one dict lookup each.
+        got = self._uris.get(uri)
+        self.uri_ix.append(
+            _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS) if got is None else got
+        )
         # Bounded: hostile captures may make every combination unique (then none is shared).
-        self.head_ix.append(_index(self.head_table, self._shared, text, None, MAX_SHARED_HEADS))
+        got = self._shared.get(text)
+        self.head_ix.append(
+            _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS) if got is None else got
+        )
         return i
 
     def row(self, i: int) -> tuple:
@@ -281,15 +288,13 @@ INFERRED_VERSION = "TLS"
 _head_text = tuple.__new__  # makes a HeadText without the Python-level NamedTuple constructor
 
 
-def _index(table: list, shared: dict, key, value, bound: int) -> int:
-    """The index in ``table`` of the entry for ``key`` (``value``, or a HeadText made of the
-    tuple ``key`` when None), appended if new; remembered in ``shared`` up to ``bound`` keys."""
-    got = shared.get(key)
-    if got is None:
-        got = len(table)
-        table.append(_head_text(HeadText, key) if value is None else value)
-        if len(shared) < bound:
-            shared[key] = got
+def _added(table: list, shared: dict, key, value, bound: int) -> int:
+    """Append the entry for ``key`` (``value``, or a HeadText made of the tuple ``key`` when
+    None) to ``table`` and return its index; remembered in ``shared`` up to ``bound`` keys."""
+    got = len(table)
+    table.append(_head_text(HeadText, key) if value is None else value)
+    if len(shared) < bound:
+        shared[key] = got
     return got
 
 
