@@ -223,8 +223,8 @@ def test_message_store_shares_head_strings_up_to_a_bound(monkeypatch):
     views = [store.view(i) for i in rows]
     assert [v.host for v in views] == [f"h{n % 5}" for n in range(20)]
     assert [v.uri for v in views] == [f"/{n}" for n in range(20)]
-    assert store.heads[rows[0]] is store.heads[rows[5]] is store.heads[rows[15]]  # h0: shared
-    assert store.heads[rows[4]] is not store.heads[rows[9]]  # h4 came after the bound
+    assert store.text(rows[0]) is store.text(rows[5]) is store.text(rows[15])  # h0: shared
+    assert store.text(rows[4]) is not store.text(rows[9])  # h4 came after the bound
     assert len(store._shared) == 3
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 PROGRESS_EVERY = 1 << 15
 FIRST_PROGRESS = 1 << 10  # the first progress and preview come sooner: a screen's first rows
-RELEASE_EVERY = 8 << 20
+RELEASE_EVERY = 2 << 20  # read pages count in RSS: drop them at about every progress tick
 RELEASE_LAG = 2 << 20  # keep the most recent pages: out-of-order segments still point there
 
 Progress = Callable[[int, int, int], None]

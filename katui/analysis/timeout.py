@@ -55,16 +55,15 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
       that was seen.
     """
     closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
-    survived = [
+    high = min(closes) if closes else None
+    # A generator, not a list: a load test has an idle time per reused request (millions).
+    survived = (
         e.idle_before_ns
         for c in conns
         for e in c.exchanges
         if e.reused and e.resp >= 0 and e.idle_before_ns is not None
-    ]
-    high = min(closes) if closes else None
-    if high is not None:
-        survived = [s for s in survived if s < high]
-    low = max(survived) if survived else None
+    )
+    low = max((s for s in survived if s < high) if high is not None else survived, default=None)
     est = None
     if high is not None:
         est = high - high % 100_000_000 if high >= 1_000_000_000 else high
@@ -109,7 +108,7 @@ def _advertised(conns: list[Connection]) -> float | None:
     for c in conns:
         for e in c.exchanges:
             if e.resp >= 0:
-                ka = e.store.heads[e.resp][H_KEEP_ALIVE]  # shared strings: count, parse once
+                ka = e.store.text(e.resp)[H_KEEP_ALIVE]  # shared strings: count, parse once
                 if ka:
                     seen[ka] += 1
     timeouts: Counter[float] = Counter()

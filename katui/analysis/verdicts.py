@@ -430,8 +430,8 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     if not exchanges:
         return None
     last = _last_request(exchanges) or exchanges[-1]
-    n, heads = last.n, last.store.heads  # asked-for closes read from the rows' head strings
-    if last.req >= 0 and row_wants_close(heads[last.req]):
+    n, text = last.n, last.store.text  # asked-for closes read from the rows' head strings
+    if last.req >= 0 and row_wants_close(text(last.req)):
         req = last.request
         said = f"'Connection: {req.connection}'" if req.connection else "no 'Connection: keep-alive'"
         ev = (f"{_msg(req, n)} {req.version} with {said}",)
@@ -446,7 +446,7 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
             f"client sent 'Connection: close' in request {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
             ev, asked_by="client", exchange=n,
         )  # fmt: skip
-    if last.resp < 0 or not row_wants_close(heads[last.resp]):
+    if last.resp < 0 or not row_wants_close(text(last.resp)):
         return None
     resp = last.response
     said = f"'Connection: {resp.connection}'" if resp.connection else f"{resp.version} without keep-alive"
@@ -480,9 +480,9 @@ def _response(exchanges, n: int) -> HttpMessage | None:
 def _earlier_close(exchanges, last: Exchange) -> bool:
     """True when a response before ``last``'s asked for the close (read from the store's head
     strings: this runs over every exchange of a connection)."""
-    heads = last.store.heads
+    text = last.store.text
     for e in exchanges:
-        if e.resp >= 0 and e is not last and row_wants_close(heads[e.resp]):
+        if e.resp >= 0 and e is not last and row_wants_close(text(e.resp)):
             return True
     return False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from katui.http.closed import reopened, stand_in
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
@@ -46,6 +47,7 @@ were (frame, ts, offset, length); ``[_MIDSTREAM]`` True when no SYN was seen (th
 may be inside a message). Shared until first written (then a list of its own)."""
 _FRESH_MIDSTREAM = (0, 0, None, None, (), (), True)
 _DECIDED = (-1, -1, None, None, (), (), False)
+
 
 OtherProtocol = Callable[[bytes, bool], "StreamSink | None"]
 """``try_other(first bytes, midstream)``: the sink of a protocol those bytes start, or None."""
@@ -113,6 +115,8 @@ class HttpConversation:
             # The first bytes came in earlier, shorter segments ('G', 'E'): parse them first.
             for pn, pts, pof, plen in sn[_AT + d]:
                 p.feed(buf, pof, pof + plen, pn, pts)
+        elif p.owner is not self:  # a closed direction's stand-in (katui.http.closed)
+            p = self._reopen(d, p)
         if p.state != DEAD and start < end:
             p.feed(buf, start, end, frame, ts)
         return p
@@ -121,6 +125,8 @@ class HttpConversation:
         """``nbytes`` of direction ``d`` were never captured."""
         p = self.p1 if d else self.p0
         if p is not None:
+            if p.owner is not self:  # a stand-in
+                p = self._reopen(d, p)
             p.gap(nbytes, frame, ts)
         elif self.other is not None:
             self.other.gap(d, nbytes, frame, ts)
@@ -129,7 +135,9 @@ class HttpConversation:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
         if p is not None:
-            p.close(frame, ts)
+            if p.owner is self:  # (a stand-in's close would change nothing)
+                p.close(frame, ts)
+                self._shrink(d, p)
         elif self.other is not None:
             self.other.close(d, frame, ts)
 
@@ -170,6 +178,26 @@ class HttpConversation:
         self.p0 = self.p1 = None
         if self.other is not None:
             self.other.release()
+
+    def _shrink(self, d: int, p: HttpHalf) -> None:
+        """Swap closed parser ``p`` of direction ``d`` for a shared stand-in if it holds
+        nothing (:mod:`katui.http.closed`)."""
+        shared = stand_in(p)
+        if shared is not None:
+            self._set(d, shared)
+
+    def _reopen(self, d: int, p: HttpHalf) -> HttpHalf:
+        """Direction ``d``'s parser again, for bytes or a hole after its FIN (``p``: the
+        stand-in)."""
+        p = reopened(p, self)
+        self._set(d, p)
+        return p
+
+    def _set(self, d: int, p: HttpHalf) -> None:
+        if d:
+            self.p1 = p
+        else:
+            self.p0 = p
 
     # -- recognising HTTP ----------------------------------------------------------------
 

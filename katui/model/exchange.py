@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from katui.model.store import COL_START, NUM, HttpMessage, MessageStore
 
+try:
+    import cython
+except ImportError:  # Cython not installed: the interpreted build (the decorators do nothing)
+    import katui.model._cython as cython
+
 NO_IDLE = -1
 """``Exchange.idle_before_ns`` unset (kept as a C integer: idle times are never negative)."""
 
 
+# Not tracked by the cycle collector when compiled: an exchange refers only to the message
+# store and 1xx message views, which never refer back (16 bytes less each: 64 instead of 80).
+@cython.no_gc
+@cython.cclass
 class Exchange:
     """A request and the final response paired with it on one connection.
 

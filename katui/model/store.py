@@ -16,14 +16,17 @@ REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 """Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""
 
 # MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
-# in ``small`` (the SM_* offsets), its URI in ``uris`` and a shared tuple of its other strings
-# in ``heads`` (the H_* offsets).
+# in ``small`` (the SM_* offsets), the index of its URI in ``uri_ix`` and of a shared tuple of
+# its other strings (the H_* offsets) in ``head_ix``.
 NUM = 4
 COL_START, COL_END, COL_CLEN, COL_BODY = range(NUM)
 SMALL = 4
 SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
+MAX_SHARED_URIS = 1 << 16
+"""Distinct URIs looked up for sharing; later new ones get a table entry each (hostile or
+crawler captures may make every URI different)."""
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
 _SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
@@ -102,22 +105,27 @@ class MessageStore:
     Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, content
     length or -1, body bytes: the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small``
     (first frame, frame, status, flag bits | head bytes << 4: the ``SM_*`` offsets; frame
-    numbers are 32-bit everywhere in katui, as in the frame table). ``uris`` holds each row's
-    request target ('' for responses) and ``heads`` a tuple (version, method, reason, connection,
-    keep-alive, host, software: the ``H_*`` offsets) that rows with the same strings share: a load test
-    repeats a handful of combinations. Rows are appended by the HTTP parser when a head is parsed
-    and completed in place when the message ends (frame 0: not completed). Hot renderers read the
-    columns directly with these offsets; everything else goes through :class:`HttpMessage`.
+    numbers are 32-bit everywhere in katui, as in the frame table). ``uri_ix`` holds the index in
+    ``uri_table`` of each row's request target ('' for responses) and ``head_ix`` the index in
+    ``head_table`` of a tuple (version, method, reason, connection, keep-alive, host, software:
+    the ``H_*`` offsets) that rows with the same strings share: a load test repeats a handful of
+    combinations, and 4 bytes of index a row cost half a list's pointer. Rows are appended by
+    the HTTP parser when a head is parsed and completed in place when the message ends (frame 0:
+    not completed). Hot renderers read the columns directly with these offsets; everything else
+    goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "small", "uris", "heads", "_shared", "traces")
+    __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces")
 
     def __init__(self) -> None:
         self.num = array("q")
         self.small = array("I")
-        self.uris: list[str] = []
-        self.heads: list[tuple] = []
-        self._shared: dict[tuple, tuple] = {}
+        self.uri_ix = array("I")
+        self.uri_table: list[str] = [""]
+        self._uris: dict[str, int] = {"": 0}
+        self.head_ix = array("I")
+        self.head_table: list[HeadText] = []
+        self._shared: dict[tuple, int] = {}
         self.traces: dict[int, Trace] = {}
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
 
@@ -156,7 +164,7 @@ class MessageStore:
         ``frame`` (not 0) says the message also ended there, complete: :meth:`end` in the same
         call (most messages of a load test fit in one segment)."""
         status, content_length, chunked, uri, text, trace = scanned
-        i = len(self.uris)
+        i = len(self.uri_ix)
         if trace is not None:
             self.traces[i] = trace
         # One row's bytes at once: array.extend() goes through an iterator, three times slower.
@@ -165,14 +173,16 @@ class MessageStore:
         )
         bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
         self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4))
-        self.uris.append(uri)
-        shared = self._shared.get(text)
-        if shared is None:
-            shared = _head_text(HeadText, text)
-            # Bounded: hostile captures may make every combination unique (then none is shared).
-            if len(self._shared) < MAX_SHARED_HEADS:
-                self._shared[text] = shared
-        self.heads.append(shared)
+        # Most rows repeat a URI and head strings already seen: one dict lookup each.
+        got = self._uris.get(uri)
+        self.uri_ix.append(
+            _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS) if got is None else got
+        )
+        # Bounded: hostile captures may make every combination unique (then none is shared).
+        got = self._shared.get(text)
+        self.head_ix.append(
+            _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS) if got is None else got
+        )
         return i
 
     def row(self, i: int) -> tuple:
@@ -181,7 +191,7 @@ class MessageStore:
         body bytes, URI, :class:`HeadText`)."""
         s, b, small = i * SMALL, i * NUM, self.small
         return (small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_STATUS], small[s + SM_BITS],
-                self.num[b + COL_START], self.num[b + COL_BODY], self.uris[i], self.heads[i])  # fmt: skip
+                self.num[b + COL_START], self.num[b + COL_BODY], self.uri(i), self.text(i))  # fmt: skip
 
     def view(self, i: int) -> HttpMessage | None:
         """Message ``i`` as an object (None for -1: no message)."""
@@ -220,13 +230,13 @@ class MessageStore:
     def label(self, i: int) -> str:
         """Short ladder label of message ``i``: ``GET /x`` or ``200 OK`` (``request? 517 B
         (inferred)`` for a burst of TLS records)."""
-        s = i * SMALL
-        if self.heads[i][H_VERSION] == INFERRED_VERSION:
+        s, text = i * SMALL, self.text(i)
+        if text[H_VERSION] == INFERRED_VERSION:
             kind = "request" if self.small[s + SM_BITS] & REQUEST else "response"
             return f"{kind}? {fmt_bytes(self.num[i * NUM + COL_BODY])} (inferred)"
         if self.small[s + SM_BITS] & REQUEST:
-            return f"{self.heads[i][H_METHOD]} {self.uris[i]}"
-        return f"{self.small[s + SM_STATUS]} {self.heads[i][H_REASON]}".rstrip()
+            return f"{text[H_METHOD]} {self.uri(i)}"
+        return f"{self.small[s + SM_STATUS]} {text[H_REASON]}".rstrip()
 
     def trace(self, i: int) -> Trace | None:
         """Message ``i``'s tracing headers (:attr:`Head.trace`), None when it had none."""
@@ -235,7 +245,11 @@ class MessageStore:
     def text(self, i: int) -> HeadText:
         """The head strings of message ``i`` (one object shared by rows with the same ones: read
         them without making a message view)."""
-        return self.heads[i]
+        return self.head_table[self.head_ix[i]]
+
+    def uri(self, i: int) -> str:
+        """The request target of message ``i`` ('' for a response)."""
+        return self.uri_table[self.uri_ix[i]]
 
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
@@ -243,7 +257,7 @@ class MessageStore:
 
     def method(self, i: int) -> str:
         """Method of message ``i`` ('' for a response)."""
-        return self.heads[i][H_METHOD]
+        return self.head_table[self.head_ix[i]][H_METHOD]
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
@@ -274,6 +288,16 @@ INFERRED_VERSION = "TLS"
 _head_text = tuple.__new__  # makes a HeadText without the Python-level NamedTuple constructor
 
 
+def _added(table: list, shared: dict, key, value, bound: int) -> int:
+    """Append the entry for ``key`` (``value``, or a HeadText made of the tuple ``key`` when
+    None) to ``table`` and return its index; remembered in ``shared`` up to ``bound`` keys."""
+    got = len(table)
+    table.append(_head_text(HeadText, key) if value is None else value)
+    if len(shared) < bound:
+        shared[key] = got
+    return got
+
+
 class HttpMessage:
     """One HTTP/1.x request or response head, with where it starts and completes: a read-only
     view on a row of a :class:`MessageStore` (two references; fields are read on access)."""
@@ -293,7 +317,7 @@ class HttpMessage:
         return self.store.small[self.index * SMALL + col]
 
     def _text(self, col: int):
-        return self.store.heads[self.index][col]
+        return self.store.text(self.index)[col]
 
     @property
     def is_request(self) -> bool:
@@ -333,7 +357,7 @@ class HttpMessage:
     @property
     def uri(self) -> str:
         """Request target as sent, possibly truncated to 2 KiB (requests only, else '')."""
-        return self.store.uris[self.index]
+        return self.store.uri(self.index)
 
     @property
     def status(self) -> int:

@@ -26,6 +26,8 @@ cpdef str connection_head(object a, Connection c, object role)
 cdef class RequestWriter:
     cdef public object first_ns
     cdef dict _req, _resp
+    cdef object _store, _head_ix, _uri_ix
+    cdef list _heads, _uris
 
     cdef tuple _req_pieces(self, object h)
     cdef tuple _resp_piece(self, object status, object h)

@@ -113,12 +113,14 @@ class RequestWriter:
     """Writes exchanges as the JSON of :func:`katui.report.jsonout._request_json` (the fields of
     the schema, compact, ASCII), caching the pieces of each shared head tuple."""
 
-    __slots__ = ("first_ns", "_req", "_resp")
+    __slots__ = ("first_ns", "_req", "_resp", "_store", "_heads", "_head_ix", "_uris", "_uri_ix")
 
     def __init__(self, first_ns: int) -> None:
         self.first_ns = first_ns
         self._req: dict[tuple, tuple[str, str, str]] = {}
         self._resp: dict[tuple, tuple[int, str]] = {}
+        # The store's string tables and index columns (one store per capture): looked up once.
+        self._store = self._heads = self._head_ix = self._uris = self._uri_ix = None
 
     def _req_pieces(self, h: tuple) -> tuple[str, str, str]:
         # What follows "request_first_frame":N, around the URI and the time.
@@ -149,23 +151,26 @@ class RequestWriter:
         that only some have (informational, stream, proxy legs)."""
         req, resp, store = e.req, e.resp, e.store
         small, num = store.small, store.num
+        if store is not self._store:
+            self._store, self._heads, self._head_ix = store, store.head_table, store.head_ix
+            self._uris, self._uri_ix = store.uri_table, store.uri_ix
         out = (
             f'{{"n":{e.n},{_EXCHANGE_BITS[e.reused * 2 + e.pipelined]},'
             f'"idle_before":{sec(e.idle_before_ns)},"ttfb":{sec(e.ttfb_ns)}'
         )
         if req >= 0:
-            s, h = req * SMALL, store.heads[req]
+            s, h = req * SMALL, self._heads[self._head_ix[req]]
             pieces = self._req.get(h) or self._req_pieces(h)
             out += (
                 f',"request_frame":{small[s + SM_FRAME] or "null"},"request_first_frame":'
-                f"{small[s + SM_FIRST]}{pieces[0]}{_str(store.uris[req])}{pieces[1]}"
+                f"{small[s + SM_FIRST]}{pieces[0]}{_str(self._uris[self._uri_ix[req]])}{pieces[1]}"
                 f"{sec(num[req * NUM + COL_START] - self.first_ns)}{pieces[2]}"
                 f"{_BOOL[bool(small[s + SM_BITS] & COMPLETE)]}"
             )
         else:
             out += ',"request_frame":null,"method":null,"uri":null'
         if resp >= 0:
-            s, h = resp * SMALL, store.heads[resp]
+            s, h = resp * SMALL, self._heads[self._head_ix[resp]]
             status = small[s + SM_STATUS]
             piece = self._resp.get(h)
             if piece is None or piece[0] != status:

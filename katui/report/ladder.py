@@ -157,9 +157,7 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
                     text = f"{text}  ⇉ pipelined"
                 elif ex.reused:
                     text = f"{text}  ↻ reused"
-            elif (
-                body and sid is None and store.heads[i].version != INFERRED_VERSION
-            ):  # inferred: has its size
+            elif body and sid is None and store.text(i).version != INFERRED_VERSION:  # inferred: has its size
                 text = f"{text}  {size_label(body)}"
             if not bits & COMPLETE or not frame:
                 text = f"{text} (incomplete)"

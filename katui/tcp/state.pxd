@@ -1,23 +1,24 @@
 # C types for state.py when setup.py compiles it with Cython (the .py stays the source).
 # Sequence numbers (base, next, fin_seq, origin) are 32-bit values from the capture, or NONE
-# (-1): long long holds both without a Python object each.
+# (-1): long long holds both without a Python object each. Frame numbers and counts of frames
+# are 32-bit, as everywhere in katui (the frame table, the message store); byte counts and
+# times stay 64-bit. A load test has 100,000s of connections open while the capture is read.
 
 cdef class Half:
     cdef public object pending, heap, out
     cdef public long long base, next, fin_seq, origin
-    cdef public long long frames, bytes, frames_with_data
-    cdef public long long fin_frame, fin_ns, zero_frame, zero_ns, zero_last
+    cdef public long long bytes, fin_ns, zero_ns
+    cdef public unsigned int frames, frames_with_data, fin_frame, zero_frame, zero_last
 
 
 cdef class Conn:
-    cdef public object stream, ends, frames, sink
+    cdef public object ends, frames, sink
     cdef public Half h0, h1
-    cdef public object syn_from, synack_from, irtt, close_from
+    cdef public object syn_from, synack_from, close_from
     cdef public object rst_frames, rst_from
-    cdef public long long first_frame, last_frame
-    cdef public long long first_ns, last_ns, syn_ns, close_frame, close_ns, last_data_ns, idle_ref_ns
-    cdef public long long retrans, ooo, lost, truncated
-    cdef public bint close_rst, midstream, a_hi
+    cdef public long long stream, first_ns, last_ns, syn_ns, close_ns, last_data_ns, idle_ref_ns, irtt_ns
+    cdef public unsigned int first_frame, last_frame, close_frame, retrans, ooo, lost, truncated
+    cdef public bint close_rst, midstream, a_hi, irtt_known
 
 
 cpdef void hold(Half half, object seq, tuple entry)

@@ -87,7 +87,7 @@ class Conn:
 
     __slots__ = ("stream", "ends", "a_hi", "h0", "h1", "frames", "first_frame", "last_frame", "first_ns",
                  "last_ns", "syn_from",
-                 "synack_from", "syn_ns", "irtt", "close_frame", "close_ns", "close_from",
+                 "synack_from", "syn_ns", "irtt_ns", "irtt_known", "close_frame", "close_ns", "close_from",
                  "close_rst", "rst_frames", "last_data_ns", "retrans", "ooo", "lost", "truncated",
                  "midstream", "rst_from", "idle_ref_ns", "sink")  # fmt: skip
 
@@ -115,7 +115,10 @@ class Conn:
         self.syn_from: int | None = None
         self.synack_from: int | None = None
         self.syn_ns = 0
-        self.irtt: int | None = None
+        self.irtt_ns = 0
+        self.irtt_known = False
+        """Whether ``irtt_ns`` (SYN to the ACK of the SYN-ACK) was measured: two C fields
+        compiled, not an int object per connection."""
         self.close_frame = 0
         self.close_ns = 0
         self.close_from: int | None = None
@@ -126,6 +129,11 @@ class Conn:
         self.midstream = False
         self.rst_from: tuple[int, ...] = ()  # side (0 = A, 1 = B) of each RST
         self.idle_ref_ns = 0  # last payload (or first_ns) before the first FIN/RST
+
+    @property
+    def irtt(self) -> int | None:
+        """Handshake round trip (SYN to the ACK of the SYN-ACK) in ns, None if not seen."""
+        return self.irtt_ns if self.irtt_known else None
 
     @property
     def halves(self) -> tuple[Half, Half]:

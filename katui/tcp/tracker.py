@@ -103,8 +103,9 @@ class Tracker:
         if plen:
             note |= self._data(conn, half, d, n, ts, seq, seg.poff, seg.pcap, plen, flags)
         if flags & ACK and not flags & SYN:
-            if conn.synack_from is not None and conn.irtt is None and d == conn.syn_from:
-                conn.irtt = ts - conn.syn_ns
+            if conn.synack_from is not None and not conn.irtt_known and d == conn.syn_from:
+                conn.irtt_ns = ts - conn.syn_ns
+                conn.irtt_known = True
             other = conn.h0 if d else conn.h1
             if other.next >= 0:
                 gap = (seg.ack - other.next) & M32
@@ -284,6 +285,9 @@ class Tracker:
             if half.fin_seq == half.next:
                 half.next = (half.next + 1) & M32
                 conn.sink.close(d, n, ts)
+                # The sink may let go of the direction's consumer now: bytes after the FIN
+                # (rare) go through sink.data() again, which says where they go.
+                half.out = None
 
     def finish(self) -> list[Conn]:
         """Flush everything still waiting (capture ended) and return the connections."""

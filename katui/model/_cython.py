@@ -1,0 +1,14 @@
+"""The class decorators of Cython's ``cython`` module, for the interpreted build when Cython is
+not installed: they only tell the compiler something, so interpreted they return the class."""
+
+from __future__ import annotations
+
+
+def cclass(cls: type) -> type:
+    """A C extension type when compiled."""
+    return cls
+
+
+def no_gc(cls: type) -> type:
+    """Not tracked by the cycle collector when compiled (its instances take part in no cycle)."""
+    return cls
