@@ -27,6 +27,7 @@ COMPILED = (
     "katui.tcp.facts",
     "katui.analysis.build",
     "katui.analysis.verdicts",
+    "katui.analysis.gaps",
     "katui.report.jsonrows",
     "katui.report.ladder_md",
     "katui.report.ladder",

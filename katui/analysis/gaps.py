@@ -6,6 +6,7 @@ from bisect import bisect_left, bisect_right
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
+from katui.model.store import SM_FIRST, SMALL
 
 NO_TRAFFIC = "no traffic"
 """What a gap row says when the frame after it neither asks, answers nor closes."""
@@ -15,8 +16,14 @@ def requests_by_frame(conn: Connection) -> dict[int, list]:
     """Exchanges by the frame where their request starts (pipelined requests share one)."""
     out: dict[int, list] = {}
     for e in conn.exchanges:
-        if e.req >= 0:  # the store's row, not a message view: Markdown asks for every connection
-            out.setdefault(e.store.first_frame(e.req), []).append(e)
+        req = e.req
+        if req >= 0:  # the store's column, not a message view: Markdown asks for every connection
+            first = e.store.small[req * SMALL + SM_FIRST]
+            got = out.get(first)
+            if got is None:
+                out[first] = [e]
+            else:
+                got.append(e)
     return out
 
 
@@ -59,20 +66,25 @@ def _closed_by_path(a: Analysis) -> dict[tuple[str, str], tuple[list[int], list[
 def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) -> list[IdleGap]:
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
-    ts, flags = a.table.ts, a.table.flags
     starts = None  # made at the first gap: most connections of a load test have none
     out = []
     frames = conn.frames
-    times = [ts[f - 1] for f in frames]
-    for i, dur in enumerate(map(int.__sub__, times[1:], times), 1):
-        if dur < limit:
-            continue
-        if starts is None:
-            starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
-        prev, cur = frames[i - 1], frames[i]
-        out.append(
-            IdleGap(conn.stream, prev, cur, dur, *_what_ended(a, conn, cur, dur, starts, flags[cur - 1]))
-        )
+    if len(frames) == 0:  # (also when the analysis kept no per-frame columns to look at)
+        return out
+    ts, flags = a.table.ts, a.table.flags
+    prev = frames[0]
+    before = ts[prev - 1]
+    # Times stay Python ints: a hostile capture's timestamps may differ by more than 64 bits.
+    for i in range(1, len(frames)):
+        cur = frames[i]
+        at = ts[cur - 1]
+        dur = at - before
+        if dur >= limit:
+            if starts is None:
+                starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
+            ended = _what_ended(a, conn, cur, dur, starts, flags[cur - 1])
+            out.append(IdleGap(conn.stream, prev, cur, dur, *ended))
+        prev, before = cur, at
     return out
 
 
