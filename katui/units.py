@@ -61,7 +61,17 @@ def fmt_clock(ns: int, utc: bool = False, micro: bool = False) -> str:
 def fmt_iso(ns: int, utc: bool = True) -> str:
     """An epoch timestamp as ISO 8601 with microseconds and its offset:
     ``2024-05-01T12:03:07.123456+00:00`` (UTC, or the local time zone)."""
-    return _datetime(ns, utc).isoformat(timespec="microseconds")
+    secs, rest = divmod(ns, 1_000_000_000)
+    day_time, offset = _iso_second(secs, utc)
+    return f"{day_time}.{rest // 1000:06d}{offset}"
+
+
+@lru_cache(maxsize=256)  # the Markdown report writes a start time per connection
+def _iso_second(secs: int, utc: bool) -> tuple[str, str]:
+    """The ISO 8601 text of second ``secs`` before and after its microseconds:
+    ``('2024-05-01T12:03:07', '+00:00')`` (the date and time are always 19 characters)."""
+    text = _second(secs, utc).isoformat(timespec="microseconds")
+    return text[:19], text[26:]
 
 
 def fmt_start(ns: int) -> str:

@@ -117,3 +117,29 @@ def test_markdown_escaping_skips_only_text_with_nothing_to_escape():
     wrong = [c for c in map(chr, range(0x110000)) if md(c) != slow(c) or md(f"a{c}b") != slow(f"a{c}b")]
     assert wrong == []
     assert md("127.0.0.1:80") == "127.0.0.1:80" and md("a|b\x1b") == "a\\|b\\\\x1b"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        ("section", "request 1", 3, False, 0),
+        ("section", "✖ PROBLEM reset: the server sends RST (reset)", 9, True, 0),
+        ("gap", "then request 2 reuses the connection", 12, False, 5_005_000_000),
+        ("gap", "then the client resets", 12, True, 85_000),
+    ],
+)
+def test_a_note_as_text_is_its_pieces_joined(note):
+    from katui.report.ladder import Note
+    from katui.report.ladder_text import note_pieces, note_text
+
+    row = Note(*note)
+    assert note_text(row) == "".join(text for text, _ in note_pieces(row))
+
+
+@pytest.mark.parametrize("text", ["", "request 1", "a;b #c `d` <e>", 'x"y{z}|w%', "naïve → ✖"])
+def test_mermaid_text_without_syntax_is_returned_as_it_is(text):
+    import re
+
+    from katui.report.mermaid import mermaid_text
+
+    assert mermaid_text(text) == re.sub(r"[#;<>`\"{}|%]", lambda m: f"#{ord(m.group())};", text)

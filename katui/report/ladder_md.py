@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from katui.model import FIN, RST, SYN, Connection
 from katui.report.ladder import Note, _with_notes, flag_text
-from katui.report.ladder_text import _arrow, note_pieces
+from katui.report.ladder_text import _arrow, note_text
 from katui.report.mermaid import MAX_MESSAGES, _label_text, _note
 from katui.tls.verdicts import normal_reset
 
@@ -75,7 +75,7 @@ class TwoLanes:
         key = (row.kind, row.text, row.problem, row.duration_ns)
         drawn = self._notes.get(key)
         if drawn is None:
-            line = "".join([text for text, _ in note_pieces(row)]).rstrip()[: self.width]
+            line = note_text(row).rstrip()[: self.width]
             drawn = (line, _note(row))
             if len(self._notes) < MAX_CACHED:
                 self._notes[key] = drawn

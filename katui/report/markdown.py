@@ -63,7 +63,10 @@ def md_escaped(text: str) -> str:
 def fence(lines: list[str]) -> list[str]:
     """``lines`` in a ```` ```text ```` code block, safe whatever backticks they hold."""
     # A line of backticks inside cannot close the fence: the fence is longer than any run.
-    longest = max((len(m) for ln in lines if "`" in ln for m in _TICKS.findall(ln)), default=0)
+    longest = 0
+    for ln in lines:  # a loop, not a generator: the report fences a ladder per connection
+        if "`" in ln:
+            longest = max(longest, *map(len, _TICKS.findall(ln)))
     fence = "`" * max(3, longest + 1)
     return [fence + "text", *lines, fence]
 
