@@ -28,6 +28,7 @@ COMPILED = (
     "katui.analysis.build",
     "katui.analysis.verdicts",
     "katui.analysis.gaps",
+    "katui.units",
     "katui.report.jsonrows",
     "katui.report.ladder_md",
     "katui.report.ladder",
