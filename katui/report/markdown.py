@@ -185,6 +185,8 @@ def _cell(label: str) -> tuple[str, str]:
     """(``safe_label(label)``, its :func:`md_escaped` table cell), kept in :data:`_CELLS`."""
     cell = _CELLS.get(label)
     if cell is None:
+        if _DIRTY.search(label) is None:  # most labels: a unique URI has nothing to escape
+            return (label, label)
         text = safe_label(label)
         cell = (text, md_escaped(text))
         if len(_CELLS) < MAX_CELLS:

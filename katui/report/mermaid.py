@@ -8,7 +8,6 @@ and body segments are left out; the text ladder next to it has every frame.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from katui.model import Connection
 from katui.report.ladder import Note, http_labels, ladder_rows
@@ -28,10 +27,6 @@ def mermaid_text(text: str) -> str:
     return _ENTITY.sub(lambda m: f"#{ord(m.group())};", text)
 
 
-_label_text = lru_cache(maxsize=4096)(mermaid_text)
-"""mermaid_text of a ladder label: a load test repeats a few in every diagram."""
-
-
 def _message(line, frame: int) -> str | None:
     flags = line.flags
     if not (line.label or "SYN" in flags or "FIN" in flags or "RST" in flags):
@@ -42,7 +37,7 @@ def _message(line, frame: int) -> str | None:
     arrow = "-x" if "RST" in line.flags else ("->>" if line.c2s else "-->>")
     size = f" {line.length}" if line.length else ""
     # Flags, numbers and ': ' hold nothing Mermaid reads: only the label needs its entities.
-    label = f": {_label_text(line.label)}" if line.label else ""
+    label = f": {mermaid_text(line.label)}" if line.label else ""
     return f"    {sender}{arrow}{receiver}: {line.flags}{size}{label} (frame {frame})"
 
 
