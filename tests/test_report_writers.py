@@ -171,3 +171,25 @@ def test_durations_made_with_integers_are_the_float_text():
     wrong = [ns for ns in values if fmt_s(ns) != _float_duration(ns)]
     assert wrong == []
     assert fmt_s(None) == "-"
+
+
+def test_two_lanes_tell_apart_lengths_that_differ_above_32_bits_of_the_arrow_key():
+    # A frame's arrow is cached by length << 9 | flags << 1 | direction: made in 32 bits,
+    # lengths 1 and 1 + 2**23 would share a key (and an arrow). A hostile capture can say any.
+    from array import array
+    from types import SimpleNamespace
+
+    from katui.model import ACK, PSH
+
+    big = 1 + 2**23
+    table = SimpleNamespace(
+        ts=array("q", [10**9, 2 * 10**9]),
+        flags=array("B", [PSH | ACK, PSH | ACK]),
+        dir=array("B", [0, 0]),
+        plen=array("I", [1, big]),
+        notes=array("B", [0, 0]),
+    )
+    a = SimpleNamespace(table=table, first_ns=0)
+    conn = SimpleNamespace(tls=None, close=None)
+    lines, _ = TwoLanes(200).draw(a, conn, [1, 2], {})
+    assert " 1 " in lines[0] and f" {big} " in lines[1], lines
