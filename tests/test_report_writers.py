@@ -183,3 +183,30 @@ def test_two_lanes_tell_apart_lengths_that_differ_above_32_bits_of_the_arrow_key
     conn = SimpleNamespace(tls=None, close=None)
     lines, _ = TwoLanes(200).draw(a, conn, [1, 2], {})
     assert " 1 " in lines[0] and f" {big} " in lines[1], lines
+
+
+@pytest.mark.parametrize("limit", [1_000_000_000, 0, 2**62, 2**63 + 5, -(2**63)])
+def test_idle_gaps_of_far_apart_timestamps_are_python_int_differences(limit):
+    # Frame times are subtracted in C only where that cannot overflow: a hostile capture's
+    # timestamps anywhere in 64 bits give the gaps Python's integers give.
+    from array import array
+    from types import SimpleNamespace
+
+    from katui.analysis.gaps import idle_gaps
+
+    r = random.Random(limit % 1000)
+    times = [-(2**63), 2**63 - 1, 0, 2**62, 2**62 - 1, -(2**62), 1 - 2**62, 5, 5, 1_000_000_006]
+    times += [r.randrange(-(2**63), 2**63) for _ in range(300)] + [r.randrange(0, 10**10) for _ in range(300)]
+    table = SimpleNamespace(
+        ts=array("q", times), flags=array("B", [0] * len(times)), from_client=lambda i: True
+    )
+    a = SimpleNamespace(table=table, idle_threshold_ns=limit)
+    close = SimpleNamespace(reason="unknown", frame=None, by=None, explanation="")
+    conn = SimpleNamespace(
+        stream=0, frames=array("I", range(1, len(times) + 1)), exchanges=[], close=close, http2=None
+    )
+    got = [(g.after_frame, g.before_frame, g.duration_ns) for g in idle_gaps(a, conn, limit)]
+    want = [
+        (f, f + 1, times[f] - times[f - 1]) for f in range(1, len(times)) if times[f] - times[f - 1] >= limit
+    ]
+    assert got == want and (limit > 2**63 or want)

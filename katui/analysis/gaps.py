@@ -8,6 +8,8 @@ from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
 from katui.model.store import SM_FIRST, SMALL
 
+_NEAR = 1 << 62
+"""Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
 NO_TRAFFIC = "no traffic"
 """What a gap row says when the frame after it neither asks, answers nor closes."""
 
@@ -74,11 +76,19 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
     ts, flags = a.table.ts, a.table.flags
     prev = frames[0]
     before = ts[prev - 1]
-    # Times stay Python ints: a hostile capture's timestamps may differ by more than 64 bits.
+    # Most frames are passed with a C subtraction, made only where it cannot overflow (both
+    # times and the limit within 2**62 of 0); the rest with Python ints (a hostile capture's
+    # timestamps may differ by more than 64 bits).
+    near = isinstance(limit, int) and -_NEAR < limit < _NEAR
+    short = limit if near else 0
     for i in range(1, len(frames)):
         cur = frames[i]
         at = ts[cur - 1]
-        dur = at - before
+        if near and -_NEAR < at < _NEAR and -_NEAR < before < _NEAR and at - before < short:
+            prev, before = cur, at
+            continue
+        later, earlier = at, before  # Python ints (see the .pxd)
+        dur = later - earlier
         if dur >= limit:
             if starts is None:
                 starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
