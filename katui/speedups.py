@@ -28,6 +28,8 @@ COMPILED = (
     "katui.tcp.facts",
     "katui.analysis.build",
     "katui.analysis.verdicts",
+    "katui.analysis.gaps",
+    "katui.units",
     "katui.report.jsonrows",
     "katui.report.ladder_md",
     "katui.report.ladder",

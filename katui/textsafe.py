@@ -12,7 +12,9 @@ import re
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # Lone surrogates U+DC80-U+DCFF stand for undecodable bytes (``surrogateescape``).
-_UNSAFE = re.compile(f"[\\\\\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff\udc80-\udcff]")
+UNSAFE_CHARS = f"\\\\\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff\udc80-\udcff"
+"""The characters :func:`safe_text` escapes, as the inside of a regular expression's ``[]``."""
+_UNSAFE = re.compile(f"[{UNSAFE_CHARS}]")
 
 
 def _escape_char(m: re.Match) -> str:

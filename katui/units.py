@@ -5,11 +5,47 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
+_EXACT_NS = 10**15
+"""Below this (11.6 days) a duration's rounded digits are found exactly with integers."""
+
 
 def fmt_s(ns: int | None) -> str:
     """A duration like ``5.005 s``, ``12.3 ms`` or ``85 µs``."""
     if ns is None:
         return "-"
+    if 0 <= ns < _EXACT_NS:
+        return _fmt_exact(ns)
+    return _fmt_float(ns)
+
+
+def _fmt_exact(ns: int) -> str:
+    """:func:`fmt_s` of ``0 <= ns < _EXACT_NS`` with integers (C integers when compiled: the
+    Markdown report writes several durations per connection). A double is exact to well
+    under the shown digit here, so it rounds as the integers do; only a tie (exactly halfway
+    between two shown values) takes the float, which the formatting rounds half to even."""
+    if ns >= 10_000_000_000:
+        unit, digits = 100_000_000, 1
+    elif ns >= 1_000_000_000:
+        unit, digits = 1_000_000, 3
+    elif ns >= 1_000_000:
+        unit, digits = 100_000, 1
+    else:
+        unit, digits = 1000, 0
+    shown = ns // unit
+    rest = ns % unit
+    if rest * 2 == unit:
+        return _fmt_float(ns)
+    if rest * 2 > unit:
+        shown += 1
+    suffix = " µs" if digits == 0 else (" ms" if ns < 1_000_000_000 else " s")
+    if digits == 0:
+        return f"{shown}{suffix}"
+    if digits == 1:
+        return f"{shown // 10}.{shown % 10}{suffix}"
+    return f"{shown // 1000}.{shown % 1000:03d}{suffix}"
+
+
+def _fmt_float(ns: int) -> str:
     if ns >= 10_000_000_000:
         return f"{ns / 1e9:.1f} s"
     if ns >= 1_000_000_000:
@@ -61,7 +97,17 @@ def fmt_clock(ns: int, utc: bool = False, micro: bool = False) -> str:
 def fmt_iso(ns: int, utc: bool = True) -> str:
     """An epoch timestamp as ISO 8601 with microseconds and its offset:
     ``2024-05-01T12:03:07.123456+00:00`` (UTC, or the local time zone)."""
-    return _datetime(ns, utc).isoformat(timespec="microseconds")
+    secs, rest = divmod(ns, 1_000_000_000)
+    day_time, offset = _iso_second(secs, utc)
+    return f"{day_time}.{rest // 1000:06d}{offset}"
+
+
+@lru_cache(maxsize=256)  # the Markdown report writes a start time per connection
+def _iso_second(secs: int, utc: bool) -> tuple[str, str]:
+    """The ISO 8601 text of second ``secs`` before and after its microseconds:
+    ``('2024-05-01T12:03:07', '+00:00')`` (the date and time are always 19 characters)."""
+    text = _second(secs, utc).isoformat(timespec="microseconds")
+    return text[:19], text[26:]
 
 
 def fmt_start(ns: int) -> str:

@@ -104,3 +104,112 @@ def test_two_lanes_draw_what_the_general_ladder_and_diagram_draw():
         finally:
             a.close()
     assert drawn_any > 1000
+
+
+def test_markdown_escaping_skips_only_text_with_nothing_to_escape():
+    # md() returns text without a character to escape as it is, found by one search: every
+    # code point, alone and inside text, gets what the two substitutions make of it.
+    import re
+
+    from katui.report.markdown import md
+    from katui.textsafe import safe_text
+
+    def slow(text: str) -> str:
+        return re.sub(r"([\\`*_{}\[\]<>|])", r"\\\1", safe_text(text))
+
+    wrong = [c for c in map(chr, range(0x110000)) if md(c) != slow(c) or md(f"a{c}b") != slow(f"a{c}b")]
+    assert wrong == []
+    assert md("127.0.0.1:80") == "127.0.0.1:80" and md("a|b\x1b") == "a\\|b\\\\x1b"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        ("section", "request 1", 3, False, 0),
+        ("section", "✖ PROBLEM reset: the server sends RST (reset)", 9, True, 0),
+        ("gap", "then request 2 reuses the connection", 12, False, 5_005_000_000),
+        ("gap", "then the client resets", 12, True, 85_000),
+    ],
+)
+def test_a_note_as_text_is_its_pieces_joined(note):
+    from katui.report.ladder import Note
+    from katui.report.ladder_text import note_pieces, note_text
+
+    row = Note(*note)
+    assert note_text(row) == "".join(text for text, _ in note_pieces(row))
+
+
+@pytest.mark.parametrize("text", ["", "request 1", "a;b #c `d` <e>", 'x"y{z}|w%', "naïve → ✖"])
+def test_mermaid_text_without_syntax_is_returned_as_it_is(text):
+    import re
+
+    from katui.report.mermaid import mermaid_text
+
+    assert mermaid_text(text) == re.sub(r"[#;<>`\"{}|%]", lambda m: f"#{ord(m.group())};", text)
+
+
+def test_durations_made_with_integers_are_the_float_text():
+    # _fmt_float is fmt_s as it was, with floats only: the text the integer path must give.
+    from katui.units import _fmt_float, fmt_s
+
+    values = [0, 1, -1, -500, -1500, 2**63, -(2**63), 10**30, 10**15, 10**15 - 1]
+    for edge in (1000, 10**6, 10**9, 10**10, 10**15):  # where the unit or the path changes
+        values += range(edge - 2000, edge + 2000)
+    for unit in (1000, 100_000, 10**6, 10**8):  # ties (the float decides) and their neighbours
+        values += [k * unit * 7 + unit // 2 + d for k in range(3000) for d in (-1, 0, 1)]
+    r = random.Random(3)
+    values += [r.randrange(0, 10**16) for _ in range(100_000)] + [
+        r.randrange(0, 10**7) for _ in range(100_000)
+    ]
+    wrong = [ns for ns in values if fmt_s(ns) != _fmt_float(ns)]
+    assert wrong == []
+    assert fmt_s(None) == "-"
+
+
+def test_two_lanes_tell_apart_lengths_that_differ_above_32_bits_of_the_arrow_key():
+    # A frame's arrow is cached by length << 9 | flags << 1 | direction: made in 32 bits,
+    # lengths 1 and 1 + 2**23 would share a key (and an arrow). A hostile capture can say any.
+    from array import array
+    from types import SimpleNamespace
+
+    from katui.model import ACK, PSH
+
+    big = 1 + 2**23
+    table = SimpleNamespace(
+        ts=array("q", [10**9, 2 * 10**9]),
+        flags=array("B", [PSH | ACK, PSH | ACK]),
+        dir=array("B", [0, 0]),
+        plen=array("I", [1, big]),
+        notes=array("B", [0, 0]),
+    )
+    a = SimpleNamespace(table=table, first_ns=0)
+    conn = SimpleNamespace(tls=None, close=None)
+    lines, _ = TwoLanes(200).draw(a, conn, [1, 2], {})
+    assert " 1 " in lines[0] and f" {big} " in lines[1], lines
+
+
+@pytest.mark.parametrize("limit", [1_000_000_000, 0, 2**62, 2**63 + 5, -(2**63)])
+def test_idle_gaps_of_far_apart_timestamps_are_python_int_differences(limit):
+    # Frame times are subtracted in C only where that cannot overflow: a hostile capture's
+    # timestamps anywhere in 64 bits give the gaps Python's integers give.
+    from array import array
+    from types import SimpleNamespace
+
+    from katui.analysis.gaps import idle_gaps
+
+    r = random.Random(limit % 1000)
+    times = [-(2**63), 2**63 - 1, 0, 2**62, 2**62 - 1, -(2**62), 1 - 2**62, 5, 5, 1_000_000_006]
+    times += [r.randrange(-(2**63), 2**63) for _ in range(300)] + [r.randrange(0, 10**10) for _ in range(300)]
+    table = SimpleNamespace(
+        ts=array("q", times), flags=array("B", [0] * len(times)), from_client=lambda i: True
+    )
+    a = SimpleNamespace(table=table, idle_threshold_ns=limit)
+    close = SimpleNamespace(reason="unknown", frame=None, by=None, explanation="")
+    conn = SimpleNamespace(
+        stream=0, frames=array("I", range(1, len(times) + 1)), exchanges=[], close=close, http2=None
+    )
+    got = [(g.after_frame, g.before_frame, g.duration_ns) for g in idle_gaps(a, conn, limit)]
+    want = [
+        (f, f + 1, times[f] - times[f - 1]) for f in range(1, len(times)) if times[f] - times[f - 1] >= limit
+    ]
+    assert got == want and (limit > 2**63 or want)

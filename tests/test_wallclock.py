@@ -45,3 +45,31 @@ def test_ladder_in_utc_shows_the_time_of_day_aligned_with_its_heading():
     first = next(line for line in lines[1:] if "│" in line)
     assert fmt_clock(a.table.ts[c.first_frame - 1], utc=True) in first
     assert lines[0].index("client") == first.index("│")  # as in the seconds modes
+
+
+def test_iso_times_made_from_the_cached_second_are_datetimes_isoformat(monkeypatch):
+    # fmt_iso pastes the microseconds into the cached text of the second: the same text as
+    # datetime.isoformat, in UTC and in zones with odd offsets and summer time.
+    import random
+    import time
+    from datetime import UTC, datetime
+
+    from katui import units
+
+    r = random.Random(7)
+    values = [0, 999, 10**9 - 1, -1, -(10**9) - 1, NS, 253_402_200_000 * 10**9 + 999_999_999]
+    values += [r.randrange(-(10**18), 4 * 10**18) for _ in range(3000)]
+    for zone in ("UTC", "Asia/Kolkata", "America/St_Johns", "Europe/Berlin"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        units._second.cache_clear()
+        units._iso_second.cache_clear()
+        for ns in values:
+            for utc in (True, False):
+                when = datetime.fromtimestamp(ns // 10**9, UTC)
+                when = (when if utc else when.astimezone()).replace(microsecond=ns % 10**9 // 1000)
+                assert fmt_iso(ns, utc) == when.isoformat(timespec="microseconds"), (zone, ns, utc)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    units._second.cache_clear()
+    units._iso_second.cache_clear()

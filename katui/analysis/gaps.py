@@ -7,7 +7,10 @@ from operator import itemgetter
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
+from katui.model.store import SM_FIRST, SMALL
 
+_NEAR = 1 << 62
+"""Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
 NO_TRAFFIC = "no traffic"
 """What a gap row says when the frame after it neither asks, answers nor closes."""
 
@@ -16,8 +19,14 @@ def requests_by_frame(conn: Connection) -> dict[int, list]:
     """Exchanges by the frame where their request starts (pipelined requests share one)."""
     out: dict[int, list] = {}
     for e in conn.exchanges:
-        if e.req >= 0:  # the store's row, not a message view: Markdown asks for every connection
-            out.setdefault(e.store.first_frame(e.req), []).append(e)
+        req = e.req
+        if req >= 0:  # the store's column, not a message view: Markdown asks for every connection
+            first = e.store.small[req * SMALL + SM_FIRST]
+            got = out.get(first)
+            if got is None:
+                out[first] = [e]
+            else:
+                got.append(e)
     return out
 
 
@@ -69,20 +78,33 @@ def _closed_by_path(a: Analysis) -> dict[tuple[str, str], tuple[list[int], list[
 def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) -> list[IdleGap]:
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
-    ts, flags = a.table.ts, a.table.flags
     starts = None  # made at the first gap: most connections of a load test have none
     out = []
     frames = conn.frames
-    times = [ts[f - 1] for f in frames]
-    for i, dur in enumerate(map(int.__sub__, times[1:], times), 1):
-        if dur < limit:
+    if len(frames) == 0:  # (also when the analysis kept no per-frame columns to look at)
+        return out
+    ts, flags = a.table.ts, a.table.flags
+    prev = frames[0]
+    before = ts[prev - 1]
+    # Most frames are passed with a C subtraction, made only where it cannot overflow (both
+    # times and the limit within 2**62 of 0); the rest with Python ints (a hostile capture's
+    # timestamps may differ by more than 64 bits).
+    near = isinstance(limit, int) and -_NEAR < limit < _NEAR
+    short = limit if near else 0
+    for i in range(1, len(frames)):
+        cur = frames[i]
+        at = ts[cur - 1]
+        if near and -_NEAR < at < _NEAR and -_NEAR < before < _NEAR and at - before < short:
+            prev, before = cur, at
             continue
-        if starts is None:
-            starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
-        prev, cur = frames[i - 1], frames[i]
-        out.append(
-            IdleGap(conn.stream, prev, cur, dur, *_what_ended(a, conn, cur, dur, starts, flags[cur - 1]))
-        )
+        later, earlier = at, before  # Python ints (see the .pxd)
+        dur = later - earlier
+        if dur >= limit:
+            if starts is None:
+                starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
+            ended = _what_ended(a, conn, cur, dur, starts, flags[cur - 1])
+            out.append(IdleGap(conn.stream, prev, cur, dur, *ended))
+        prev, before = cur, at
     return out
 
 

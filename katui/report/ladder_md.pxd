@@ -1,5 +1,6 @@
 # C types for ladder_md.py when setup.py compiles it with Cython (the .py stays the source).
-# Frame numbers and lengths stay Python ints (dict keys); the frame-table columns are typed
+# Frame numbers stay Python ints (dict keys); a frame's length and arrow key are 64-bit C ints
+# (the key becomes a Python int for its look-up only); the frame-table columns are typed
 # memoryviews; a timestamp's difference from the capture start is made in C only when both
 # are within 2**62 of 0 (no overflow), else with Python ints.
 cimport cython
@@ -21,6 +22,7 @@ cdef class TwoLanes:
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)
     @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int,
+                   length=cython.ulonglong, key=cython.ulonglong,
                    stamp=cython.longlong, base=cython.longlong, near=bint,
                    ts=cython.longlong[:], flags=cython.uchar[:], dirs=cython.uchar[:],
                    plen=cython.uint[:], notes=cython.uchar[:])

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from katui.model import FIN, RST, SYN, Connection
 from katui.report.ladder import Note, _with_notes, flag_text
-from katui.report.ladder_text import _arrow, note_pieces
-from katui.report.mermaid import MAX_MESSAGES, _label_text, _note
+from katui.report.ladder_text import _arrow, note_text
+from katui.report.mermaid import MAX_MESSAGES, _note, mermaid_text
 from katui.tls.verdicts import normal_reset
 
 MAX_CACHED = 4096
@@ -75,7 +75,7 @@ class TwoLanes:
         key = (row.kind, row.text, row.problem, row.duration_ns)
         drawn = self._notes.get(key)
         if drawn is None:
-            line = "".join([text for text, _ in note_pieces(row)]).rstrip()[: self.width]
+            line = note_text(row).rstrip()[: self.width]
             drawn = (line, _note(row))
             if len(self._notes) < MAX_CACHED:
                 self._notes[key] = drawn
@@ -84,7 +84,7 @@ class TwoLanes:
     def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:
         # (ladder line after the time, diagram arrow before the frame) of a frame completing
         # an HTTP message: a load test repeats its labels in every connection.
-        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {_label_text(label)}")
+        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {mermaid_text(label)}")
         if len(self._labeled) < MAX_CACHED:
             self._labeled[(key, label)] = drawn
         return drawn
@@ -161,7 +161,7 @@ class TwoLanes:
                 if messages > MAX_MESSAGES:
                     body = None
                 elif label:
-                    body.append(f"{piece[1]}: {_label_text(label)} (frame {row})")
+                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {row})")
                 else:
                     body.append(f"{piece[1]} (frame {row})")
         return lines, body

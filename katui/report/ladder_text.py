@@ -112,6 +112,14 @@ def note_pieces(note: Note) -> list[Piece]:
     return [(f"{'':>6} ", None), (f"├── {note.text}", "problem" if note.problem else "section")]
 
 
+def note_text(note: Note) -> str:
+    """One gap or section row as plain text: the pieces of :func:`note_pieces` joined, made
+    without them (the Markdown report writes a few per connection, most of them unique)."""
+    if note.kind == "gap":
+        return f"{gap_head(note)} ┊ {note.text}"
+    return f"       ├── {note.text}"
+
+
 def row_pieces(analysis, conn: Connection, rows: list[int | Note], y: int, time_mode: str = "rel",
                labels: dict[int, str] | None = None, seqack: bool = False,
                width: int = ARROW_WIDTH, lanes: int = 2) -> list[Piece]:  # fmt: skip
@@ -198,7 +206,7 @@ def ladder_lines(analysis, conn: Connection, time_mode: str = "rel", gap_ns: int
         return out
     for row in drawn:
         if isinstance(row, Note):
-            text = "".join([text for text, _ in note_pieces(row)])
+            text = note_text(row)
         elif lanes == 2:
             text = frame_text(row)
         else:

@@ -20,20 +20,38 @@ from katui.report.ladder_md import TwoLanes
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
 from katui.report.mermaid import diagram_block, sequence_diagram
-from katui.textsafe import safe_text
+from katui.textsafe import UNSAFE_CHARS, safe_text
 from katui.units import fmt_iso, fmt_s
 
 MAX_LADDER_FRAMES = 2000
 LADDER_WIDTH = 200
 """Ladder lines are cut to this many columns."""
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|])")
+_MD_CHARS = r"\\`*_{}\[\]<>|"
+_MD_SPECIAL = re.compile(f"([{_MD_CHARS}])")
 _TICKS = re.compile(r"`+")
+MAX_CELLS = 4096
+"""Strings kept by each of this module's caches (a hostile capture may make every one unique)."""
 
 
-@lru_cache(maxsize=4096)  # a load test repeats its addresses, labels and explanations
+_DIRTY = re.compile(f"[{_MD_CHARS}{UNSAFE_CHARS}]")
+"""Any character :func:`md` changes: most capture text (addresses, evidence) has none."""
+_MD: dict[str, str] = {}
+"""Text with such characters -> :func:`md` of it, for the labels and explanations a load test
+repeats; at most :data:`MAX_CELLS` (a hostile capture may make every one unique)."""
+
+
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
-    return _MD_SPECIAL.sub(r"\\\1", safe_text(text))
+    # One search finds the text with nothing to escape (a connection's addresses and evidence
+    # are unique: cached, they would only push out what repeats).
+    if _DIRTY.search(text) is None:
+        return text
+    got = _MD.get(text)
+    if got is None:
+        got = _MD_SPECIAL.sub(r"\\\1", safe_text(text))
+        if len(_MD) < MAX_CELLS:
+            _MD[text] = got
+    return got
 
 
 @lru_cache(maxsize=4096)
@@ -45,7 +63,10 @@ def md_escaped(text: str) -> str:
 def fence(lines: list[str]) -> list[str]:
     """``lines`` in a ```` ```text ```` code block, safe whatever backticks they hold."""
     # A line of backticks inside cannot close the fence: the fence is longer than any run.
-    longest = max((len(m) for ln in lines if "`" in ln for m in _TICKS.findall(ln)), default=0)
+    longest = 0
+    for ln in lines:  # a loop, not a generator: the report fences a ladder per connection
+        if "`" in ln:
+            longest = max(longest, *map(len, _TICKS.findall(ln)))
     fence = "`" * max(3, longest + 1)
     return [fence + "text", *lines, fence]
 
@@ -158,13 +179,14 @@ def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
 _CELLS: dict[str, tuple[str, str]] = {}
 """Message label -> (its escaped ladder label, its table cell), for the labels a load test
 repeats in every connection; at most :data:`MAX_CELLS` (a capture may make each unique)."""
-MAX_CELLS = 4096
 
 
 def _cell(label: str) -> tuple[str, str]:
     """(``safe_label(label)``, its :func:`md_escaped` table cell), kept in :data:`_CELLS`."""
     cell = _CELLS.get(label)
     if cell is None:
+        if _DIRTY.search(label) is None:  # most labels: a unique URI has nothing to escape
+            return (label, label)
         text = safe_label(label)
         cell = (text, md_escaped(text))
         if len(_CELLS) < MAX_CELLS:

@@ -8,7 +8,6 @@ and body segments are left out; the text ladder next to it has every frame.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from katui.model import Connection
 from katui.report.ladder import Note, http_labels, ladder_rows
@@ -23,11 +22,9 @@ _ENTITY = re.compile(r"[#;<>`\"{}|%]")
 def mermaid_text(text: str) -> str:
     """Text safe inside a Mermaid message or note: characters Mermaid reads as syntax become
     its ``#NN;`` entity codes (the text is already free of control characters)."""
+    if _ENTITY.search(text) is None:  # most notes: one search, no substitution call per note
+        return text
     return _ENTITY.sub(lambda m: f"#{ord(m.group())};", text)
-
-
-_label_text = lru_cache(maxsize=4096)(mermaid_text)
-"""mermaid_text of a ladder label: a load test repeats a few in every diagram."""
 
 
 def _message(line, frame: int) -> str | None:
@@ -40,7 +37,7 @@ def _message(line, frame: int) -> str | None:
     arrow = "-x" if "RST" in line.flags else ("->>" if line.c2s else "-->>")
     size = f" {line.length}" if line.length else ""
     # Flags, numbers and ': ' hold nothing Mermaid reads: only the label needs its entities.
-    label = f": {_label_text(line.label)}" if line.label else ""
+    label = f": {mermaid_text(line.label)}" if line.label else ""
     return f"    {sender}{arrow}{receiver}: {line.flags}{size}{label} (frame {frame})"
 
 

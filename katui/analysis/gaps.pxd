@@ -1,0 +1,17 @@
+# C types for gaps.py when setup.py compiles it with Cython (the .py stays the source).
+# Frame numbers and row indexes are C integers and the frame table's columns typed
+# memoryviews; two timestamps are subtracted in C only when both are within 2**62 of 0, else
+# as Python ints (``later``, ``earlier``: a hostile capture's may differ by more than 64 bits).
+cimport cython
+
+
+cdef long long _NEAR
+
+
+@cython.locals(req=Py_ssize_t)
+cpdef dict requests_by_frame(object conn)
+
+@cython.locals(i=Py_ssize_t, prev=Py_ssize_t, cur=Py_ssize_t, frames=cython.uint[:],
+               ts=cython.longlong[:], flags=cython.uchar[:], near=bint, short=cython.longlong,
+               at=cython.longlong, before=cython.longlong, later=object, earlier=object)
+cpdef list idle_gaps(object a, object conn, object threshold_ns=*)
