@@ -11,7 +11,8 @@ A load test's ended connections then keep no parsers (~300 bytes each) until the
 from __future__ import annotations
 
 from katui.http.owner import Collector, MessageOwner
-from katui.http.parser import DEAD, RESYNC, HttpHalf
+from katui.http.parser import HttpHalf
+from katui.http.states import DEAD, RESYNC
 
 
 def _never(message: object) -> None:
