@@ -5,21 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-_EXACT_NS = 10**15
-"""Below this (11.6 days) a duration's rounded digits are found exactly with integers."""
+EXACT_NS = 10**15
+"""Below this many ns (11.6 days) a double holds ns / 1e9 to within 2**-33 s, closer than any
+integer ns is to a point halfway between two shown digits (down to microseconds) but those
+exactly halfway: the writers round such times with integers and leave only ties to the float
+(:func:`fmt_s` here, the JSON seconds and the Markdown ladder's times)."""
 
 
 def fmt_s(ns: int | None) -> str:
     """A duration like ``5.005 s``, ``12.3 ms`` or ``85 µs``."""
     if ns is None:
         return "-"
-    if 0 <= ns < _EXACT_NS:
+    if 0 <= ns < EXACT_NS:
         return _fmt_exact(ns)
     return _fmt_float(ns)
 
 
 def _fmt_exact(ns: int) -> str:
-    """:func:`fmt_s` of ``0 <= ns < _EXACT_NS`` with integers (C integers when compiled: the
+    """:func:`fmt_s` of ``0 <= ns < EXACT_NS`` with integers (C integers when compiled: the
     Markdown report writes several durations per connection). A double is exact to well
     under the shown digit here, so it rounds as the integers do; only a tie (exactly halfway
     between two shown values) takes the float, which the formatting rounds half to even."""

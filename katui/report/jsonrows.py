@@ -12,6 +12,7 @@ import json
 
 from katui.model import CHUNKED, COMPLETE
 from katui.model.store import COL_BODY, COL_START, NUM, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, SMALL
+from katui.units import EXACT_NS
 
 _str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
 MAX_CACHED = 4096
@@ -26,9 +27,8 @@ _PAD3 = tuple(f"{k:03d}" for k in range(1000))
 _TRIM3 = ("0",) + tuple(f"{k:03d}".rstrip("0") for k in range(1, 1000))
 """Three decimals of a fraction: all (``050``), and without trailing zeros (``05``; ``0`` for
 none, so that a whole number of seconds reads ``2.0``)."""
-SHORT_NS = 10**15
-"""Below this a double holds ns / 1e9 to within 2**-33 s: closer than any ns is to a point
-halfway between two microseconds but those exactly halfway (see :func:`sec`)."""
+SHORT_NS = EXACT_NS
+"""Below this :func:`sec` rounds to microseconds with integers (see ``EXACT_NS``)."""
 
 
 def sec(ns: int | None) -> str:

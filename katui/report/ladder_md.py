@@ -15,6 +15,7 @@ from katui.report.ladder import Note, _with_notes, flag_text
 from katui.report.ladder_text import _arrow, note_text
 from katui.report.mermaid import MAX_MESSAGES, _note, mermaid_text
 from katui.tls.verdicts import normal_reset
+from katui.units import EXACT_NS
 
 MAX_CACHED = 4096
 """Arrow pieces kept per writer (a hostile capture may make every frame's different)."""
@@ -24,8 +25,8 @@ _DRAWN = SYN | FIN | RST
 
 _NEAR = 1 << 62
 """Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
-_SHORT_NS = 1_000_000_000_000_000
-"""Below this (11.6 days) a time's microseconds are found exactly with integers."""
+_SHORT_NS = EXACT_NS
+"""Below this a time's microseconds are found exactly with integers (see ``EXACT_NS``)."""
 
 
 def _seconds(ns: int) -> str:
