@@ -74,7 +74,7 @@ class Analysis:
     """Damage and oddities found while reading."""
     idle_threshold_ns: int = DEFAULT_IDLE_NS
     """Idle stretch that counts as an idle gap."""
-    proxies: ProxyReport = field(default_factory=lambda: _proxy().ProxyReport.empty(), repr=False)
+    proxies: ProxyReport = field(default_factory=lambda: _no_proxies(), repr=False)
     """Proxies found, the links between their front and upstream requests, upstream races."""
     cache: dict = field(default_factory=dict, repr=False)
     """Lazily built indexes for the views (e.g. connections by client host and server)."""
@@ -163,6 +163,7 @@ def _analyze(
     # What follows the reading pass is imported only now (about half of this module's import
     # time): a screen's first rows, listed while the capture is read, need not wait for it.
     from katui.analysis.findings import findings as make_findings
+    from katui.analysis.proxy import find_proxy_links
     from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 
     working = tracker.finish()
@@ -170,7 +171,7 @@ def _analyze(
     conns = _freeze(working, table, idle_threshold_ns)
     del working
     conns = request_limits(conns)
-    proxied = _proxy().find_proxy_links(conns)
+    proxied = find_proxy_links(conns)
     _blame_upstream(conns, proxied)
     timeouts = estimate_server_timeouts(conns)
     timeout = main_timeout(timeouts)
@@ -209,11 +210,11 @@ def _plaintext(store: MessageStore, h2: bool) -> StreamSink:
     return H2Conversation(store)
 
 
-def _proxy():
-    """:mod:`katui.analysis.proxy`, imported when first needed (after the reading pass)."""
-    from katui.analysis import proxy
+def _no_proxies() -> ProxyReport:
+    """An empty :class:`ProxyReport` (its module is imported after the reading pass)."""
+    from katui.analysis.proxy import ProxyReport
 
-    return proxy
+    return ProxyReport.empty()
 
 
 def _not_http1(try_tls, try_h2c, head: bytes, midstream: bool) -> StreamSink | None:
