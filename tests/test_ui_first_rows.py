@@ -67,3 +67,66 @@ async def test_reading_goes_on_when_the_screen_never_draws(monkeypatch):
         # The wait timed out and the analysis finished anyway.
         assert event.waits and not any(event.waits)
         assert app.main.has_class("-loaded") and app.main.query_one("#connections").row_total == 2
+
+
+def _recording_paints(monkeypatch, app: KatuiApp) -> tuple[list, list]:
+    """Record what reaches the screen's preview and progress while loading."""
+    previews: list[list[int]] = []
+    progress: list[tuple[int, int, int]] = []
+    real_preview, real_progress = app.main.preview, app.main.progress
+
+    def preview(rows):
+        previews.append([r.stream for r in rows])
+        real_preview(rows)
+
+    def progress_(*numbers):
+        progress.append(numbers)
+        real_progress(*numbers)
+
+    monkeypatch.setattr(app.main, "preview", preview)
+    monkeypatch.setattr(app.main, "progress", progress_)
+    return previews, progress
+
+
+async def test_later_rows_and_progress_wait_for_the_paint_interval(monkeypatch):
+    # httptest.pcap's 25 frames: progress at 7, 15, 23 and the end; its second connection
+    # arrives in a later preview. With a paint interval longer than the load, only the first
+    # preview and the first progress are painted; the finished list replaces the rest.
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 8)
+    monkeypatch.setattr(app_module, "PAINT_EVERY_S", 60.0)
+    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
+    started = app.load
+    monkeypatch.setattr(app, "load", lambda: None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        previews, progress = _recording_paints(monkeypatch, app)
+        started()
+        await settle(app, pilot)
+        assert previews == [[0]]
+        assert len(progress) == 1 and progress[0][0] == 7
+        assert app._paint_timer is None and not app._pending_rows  # stopped when loaded
+        assert app.main.has_class("-loaded") and app.main.query_one("#connections").row_total == 2
+
+
+async def test_rows_held_back_are_painted_when_the_interval_has_passed(monkeypatch):
+    monkeypatch.setattr(app_module, "PAINT_EVERY_S", 0.05)
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 8)
+    rows: list = []
+    pipeline.analyze(str(SAMPLES / "httptest.pcap"), preview=rows.extend)
+    assert [r.stream for r in rows] == [0, 1]
+    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
+    monkeypatch.setattr(app, "load", lambda: None)  # the previews come from this test only
+    async with app.run_test(size=(100, 30)) as pilot:
+        previews, progress = _recording_paints(monkeypatch, app)
+        table = app.main.query_one("#connections")
+        app.post_message(app_module.LoadPreview(rows[:1]))
+        app.post_message(app_module.LoadPreview(rows[1:]))
+        app.post_message(app_module.LoadProgress(25, 100, 100))
+        for _ in range(200):  # the timer fires after 0.05 s; up to 10 s on a busy machine
+            await pilot.pause(0.05)
+            if table.row_total == 2 and progress:
+                break
+        assert previews == [[0], [1]]  # the second held back, then painted by the timer
+        assert progress == [(25, 100, 100)]
+        assert app._paint_timer is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterable
 
 from textual import work
@@ -18,6 +19,11 @@ FIRST_ROWS_WAIT_S = 0.25
 """How long the reading thread waits, after handing over the first rows, for the screen to
 draw them. The compiled reading loop seldom lets go of the GIL: left running, it would slow the
 screen's first paint (and with it the first rows) by tens of milliseconds."""
+
+PAINT_EVERY_S = 0.25
+"""While loading, progress and the rows that follow the first ones reach the screen at most
+this often. Every paint takes the GIL from the reading thread: painting each of a big capture's
+thirty progress and preview messages cost the load about a quarter of a second."""
 
 
 class LoadProgress(Message):
@@ -69,6 +75,11 @@ class KatuiApp(App[int]):
         self.analysis = None
         self.main = MainScreen(path, idle_threshold_ns)
         self._first_rows_drawn = threading.Event()
+        self._shown_rows = False
+        self._pending_progress: tuple[int, int, int] | None = None
+        self._pending_rows: list = []
+        self._paint_timer = None
+        self._painted_at = 0.0
 
     def on_mount(self) -> None:
         self.push_screen(self.main)
@@ -104,18 +115,53 @@ class KatuiApp(App[int]):
         self.post_message(Loaded(analysis))
 
     def on_load_progress(self, message: LoadProgress) -> None:
-        self.main.progress(message.frames, message.done, message.total)
+        self._pending_progress = (message.frames, message.done, message.total)
+        self._paint_soon()
 
     def on_load_preview(self, message: LoadPreview) -> None:
+        if self._shown_rows:
+            self._pending_rows.extend(message.rows)
+            self._paint_soon()
+            return
+        self._shown_rows = True  # the first rows at once: a user waits for them
         self.main.preview(message.rows)
-        if not self._first_rows_drawn.is_set():
-            self.call_after_refresh(self._first_rows_drawn.set)
+        self.call_after_refresh(self._first_rows_drawn.set)
+
+    def _paint_soon(self) -> None:
+        """Paint what loading has sent so far, now or when PAINT_EVERY_S has passed since the
+        last paint (one timer at a time)."""
+        if self._paint_timer is not None:
+            return
+        wait = self._painted_at + PAINT_EVERY_S - time.monotonic()
+        if wait <= 0:
+            self._paint()
+        else:  # (a Textual timer of 0 s fails: its interval divides)
+            self._paint_timer = self.set_timer(wait, self._paint, name="load-paint")
+
+    def _paint(self) -> None:
+        self._paint_timer = None
+        self._painted_at = time.monotonic()
+        if self._pending_progress is not None:
+            self.main.progress(*self._pending_progress)
+            self._pending_progress = None
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, []
+            self.main.preview(rows)
+
+    def _stop_painting(self) -> None:
+        """Loading is over: what is still pending is superseded by the result or the error."""
+        if self._paint_timer is not None:
+            self._paint_timer.stop()
+            self._paint_timer = None
+        self._pending_progress, self._pending_rows = None, []
 
     def on_loaded(self, message: Loaded) -> None:
+        self._stop_painting()
         self.analysis = message.analysis
         self.main.analysis = message.analysis
 
     def on_load_failed(self, message: LoadFailed) -> None:
+        self._stop_painting()
         self.main.error = message.error
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
