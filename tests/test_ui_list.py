@@ -106,3 +106,11 @@ async def test_protocol_column_sorts_filters_and_fits_at_80_columns():
         cells = [app.main.query_one("#connections").cells(i)[7] for i in range(len(app.main.shown))]
         assert cells == sorted(cells) and {"TLS1.2·h1", "TLS1.3"} <= set(cells)
         assert [c.stream for c in app.main.shown][:2] == [2, 3]  # TLS 1.2 before streams 0, 1
+
+
+def test_widest_counts_cells_not_characters():
+    from katui.ui.connections import _widest
+
+    assert _widest({"10.0.0.1:80", "[::1]:8080"}) == 11
+    assert _widest({"ab", "日本語"}) == 6  # wide characters take two cells each
+    assert _widest(set()) == 0

@@ -29,6 +29,12 @@ FIXED_WIDTHS = {"reuse": 5, "idle→close": 10, "start": 9, "duration": 9}
 """Upper bounds for columns whose cells have a known, short shape."""
 
 
+def _widest(texts: set[str]) -> int:
+    """The widest of ``texts`` in cells (an ASCII text is as wide as it is long: endpoints are,
+    and a load test has one per connection)."""
+    return max((len(t) if t.isascii() else cell_len(t) for t in texts), default=0)
+
+
 class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
     """Connections with their keep-alive verdicts; posts :class:`Selected` on cursor moves."""
 
@@ -113,7 +119,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         longest = {
             "#": len(str(max(c.stream for c in conns))),
             "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in conns))),
-            "client": max(map(cell_len, {c.client for c in conns})),
+            "client": _widest({c.client for c in conns}),
             "server": max(map(cell_len, {self._server(c) for c in conns})),
             "proto": max(
                 map(

@@ -138,8 +138,9 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         table = self.query_one("#connections", ConnectionTable)
         # The row chosen while the preview was listed stays chosen.
         chosen = table.stream if self.has_class("-previewing") else None
-        self.remove_class("-previewing")
-        self.add_class("-loaded")
+        self.remove_class("-previewing", update=False)
+        self.add_class("-loaded", update=False)
+        self.update_node_styles()  # one restyle of the screen, not one per class
         self.query_one("#summary", Static).update(summary_text(a))
         self.query_one("#ladder", LadderView).gap_ns = self.gap_ns
         self.refill(chosen)
