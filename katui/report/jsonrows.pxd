@@ -8,8 +8,9 @@ from katui.model.exchange cimport Exchange
 
 # The message store's row layout (katui.model.store), imported into C globals: a row's index
 # arithmetic is C, not a Python operation per column read.
-cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
+cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_END, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
 cdef int CHUNKED, COMPLETE
+cdef long long NO_IDLE
 
 
 @cython.locals(n=cython.longlong, us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
@@ -19,6 +20,8 @@ cdef str _opt(object v)
 cpdef str value(object v)
 # Typed, a connection's and an exchange's fields are read from their C structs, not looked up
 # by name (tens of thousands of connections, hundreds of thousands of exchanges).
+@cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
+cdef str _ttfb(Exchange e, object small, object num)
 @cython.locals(cl=Close)
 cpdef str connection_head(object a, Connection c, object role)
 
@@ -31,5 +34,5 @@ cdef class RequestWriter:
 
     cdef tuple _req_pieces(self, object h)
     cdef tuple _resp_piece(self, object status, object h)
-    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, first=Py_ssize_t)
+    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, first=Py_ssize_t, idle=cython.longlong)
     cpdef str exchange(self, Exchange e)

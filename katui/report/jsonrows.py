@@ -11,7 +11,18 @@ from __future__ import annotations
 import json
 
 from katui.model import CHUNKED, COMPLETE
-from katui.model.store import COL_BODY, COL_START, NUM, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, SMALL
+from katui.model.exchange import NO_IDLE
+from katui.model.store import (
+    COL_BODY,
+    COL_END,
+    COL_START,
+    NUM,
+    SM_BITS,
+    SM_FIRST,
+    SM_FRAME,
+    SM_STATUS,
+    SMALL,
+)
 from katui.units import EXACT_NS
 
 _str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
@@ -77,7 +88,10 @@ def value(v) -> str:
     kind = type(v)
     if kind is str:
         return _str(v)
-    return str(v) if kind is int else _dump(v)
+    if kind is int:
+        return str(v)
+    # A bool directly: the encoder would make its C encoder anew for each one.
+    return ("true" if v else "false") if kind is bool else _dump(v)
 
 
 def connection_head(a, c, role: dict | None) -> str:
@@ -107,6 +121,15 @@ def connection_head(a, c, role: dict | None) -> str:
         f'"lost_segments":{c.lost_segments},"truncated_frames":{c.truncated_frames}}},'
         f'"http_error":{value(c.http_error)},"proxy":{value(role)}'
     )
+
+
+def _ttfb(e, small, num) -> str:
+    """:func:`sec` of ``e.ttfb_ns`` (the same reading of the rows)."""
+    req, resp = e.req, e.resp
+    if req < 0 or resp < 0 or not small[req * SMALL + SM_FRAME]:
+        return "null"  # no response, or the request never completed
+    first = e.informational[0].index if e.informational else resp
+    return sec(num[first * NUM + COL_START] - num[req * NUM + COL_END])
 
 
 class RequestWriter:
@@ -154,9 +177,12 @@ class RequestWriter:
         if store is not self._store:
             self._store, self._heads, self._head_ix = store, store.head_table, store.head_ix
             self._uris, self._uri_ix = store.uri_table, store.uri_ix
+        # Exchange.idle_before_ns and ttfb_ns read from the exchange's fields and the rows
+        # (compiled: C fields, not a property call each).
+        idle = e._idle
         out = (
             f'{{"n":{e.n},{_EXCHANGE_BITS[e.reused * 2 + e.pipelined]},'
-            f'"idle_before":{sec(e.idle_before_ns)},"ttfb":{sec(e.ttfb_ns)}'
+            f'"idle_before":{"null" if idle == NO_IDLE else sec(idle)},"ttfb":{_ttfb(e, small, num)}'
         )
         if req >= 0:
             s, h = req * SMALL, self._heads[self._head_ix[req]]
