@@ -278,10 +278,10 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     for i, c in enumerate(conns):
         fields = _connection_json(a, c)
         linked = c.stream if c.stream in a.proxies.roles else None
-        # A plain HTTP/1 exchange (most of a load test's) is written by the writer alone.
-        plain = linked is None
-        reqs = ",".join([rows.exchange(e) + "}" if plain and type(e) is Exchange and not e.informational
-                         else _request_json(a, e, linked, rows) for e in c.exchanges])  # fmt: skip
+        # Plain HTTP/1 exchanges (most of a load test's) are written by the writer alone.
+        reqs = rows.plain(c.exchanges) if linked is None else None
+        if reqs is None:
+            reqs = ",".join([_request_json(a, e, linked, rows) for e in c.exchanges])
         yield ("," if i else "") + fields + ',"requests":[' + reqs + "]}"
     yield "]}\n"
 

@@ -34,5 +34,7 @@ cdef class RequestWriter:
 
     cdef tuple _req_pieces(self, object h)
     cdef tuple _resp_piece(self, object status, object h)
+    @cython.locals(out=list)
+    cpdef object plain(self, object exchanges)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, first=Py_ssize_t, idle=cython.longlong)
     cpdef str exchange(self, Exchange e)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from katui.model import CHUNKED, COMPLETE
-from katui.model.exchange import NO_IDLE
+from katui.model.exchange import NO_IDLE, Exchange
 from katui.model.store import (
     COL_BODY,
     COL_END,
@@ -168,6 +168,17 @@ class RequestWriter:
         if len(self._resp) < MAX_CACHED:
             self._resp[h] = piece
         return piece
+
+    def plain(self, exchanges) -> str | None:
+        """The items of a connection's ``"requests"`` array, comma-separated, when all its
+        exchanges are plain HTTP/1 ones (written by :meth:`exchange` alone: most of a load
+        test's); None when one is not (inferred, with a 1xx, an HTTP/2 stream)."""
+        out = []
+        for e in exchanges:
+            if type(e) is not Exchange or e.informational:
+                return None
+            out.append(self.exchange(e))
+        return "},".join(out) + "}" if out else ""
 
     def exchange(self, e) -> str:
         """One HTTP/1 or HTTP/2 exchange up to (not including) its closing brace and the fields
