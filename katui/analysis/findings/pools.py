@@ -212,7 +212,7 @@ def _reuse(conns, by_server):
         for e2 in c2.exchanges:
             if e2.reused and e2.resp >= 0:
                 count += 1
-                idle = e2.idle_before_ns or 0
+                idle = e2._idle if e2._idle > 0 else 0  # idle_before_ns or 0, from the C field
                 if idle > longest:  # the first of the longest, as max() picks
                     longest, e, c = idle, e2, c2
                 if e2.pipelined:
