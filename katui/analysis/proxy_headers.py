@@ -111,6 +111,8 @@ def aliases(conns: list[Connection], owners: dict[IdKey, Req], proxy_hosts: set[
     proxy's upstream side. Hosts that are a proxy's front address already, or tied to two
     proxies, get none."""
     out: dict[str, str] = {}
+    if not owners:
+        return out  # no request id ties anything (most captures): no pass over the connections
     clash: set[str] = set()
     for c in conns:
         host = endpoint_host(c.client)
