@@ -169,7 +169,7 @@ def _close(
     # the ms) over tens of thousands of connections. Positional, in Close's field order.
     return Close(
         f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), asked_by, f.rst_frames, ev,
-        wait_ns, status, exchange, closing=closing,
+        wait_ns, status, exchange, closing,
     )  # fmt: skip
 
 
@@ -247,8 +247,8 @@ def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
         return None
     small = exchanges[0].store.small  # one store per capture; no message object per exchange
     for ex in exchanges:
-        resp = ex.resp
-        if resp < 0 or small[resp * SMALL + SM_STATUS] != 101:
+        row = ex.resp
+        if row < 0 or small[row * SMALL + SM_STATUS] != 101:
             continue
         resp = ex.response
         if resp is not None:
