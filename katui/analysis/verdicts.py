@@ -507,15 +507,17 @@ def _response(exchanges, n: int) -> int:
 def _earlier_close(exchanges, last: Exchange) -> bool:
     """True when a response before ``last``'s asked for the close (read from the store's head
     strings: this runs over every exchange of a connection)."""
-    text = last.store.text
-    seen = None  # the head strings last found not to ask (shared: a load test repeats one)
+    # The store's head index column read directly (as MessageStore.text does), not a method
+    # call per exchange; each shared head is judged once in a row (a load test repeats one).
+    heads, head_ix = last.store.head_table, last.store.head_ix
+    seen = -1  # the head last found not to ask
     for e in exchanges:
         if e.resp >= 0 and e is not last:
-            head = text(e.resp)
-            if head is not seen:
-                if row_wants_close(head):
+            ix = head_ix[e.resp]
+            if ix != seen:
+                if row_wants_close(heads[ix]):
                     return True
-                seen = head
+                seen = ix
     return False
 
 
