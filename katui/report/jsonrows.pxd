@@ -10,7 +10,8 @@ from katui.model.exchange cimport Exchange
 # arithmetic is C, not a Python operation per column read.
 cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_END, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
 cdef int CHUNKED, COMPLETE
-cdef long long NO_IDLE
+cdef long long NO_IDLE, NO_TS
+cdef unsigned int NO_FRAME
 
 
 @cython.locals(n=cython.longlong, us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
@@ -22,7 +23,8 @@ cpdef str value(object v)
 # by name (tens of thousands of connections, hundreds of thousands of exchanges).
 @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
 cdef str _ttfb(Exchange e, object small, object num)
-@cython.locals(cl=Close)
+cdef str _explanation(object text)
+@cython.locals(cl=Close, frame=cython.longlong, ts=cython.longlong)
 cpdef str connection_head(object a, Connection c, object role)
 
 

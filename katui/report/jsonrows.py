@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from katui.model import CHUNKED, COMPLETE
+from katui.model.connection import NO_FRAME, NO_TS
 from katui.model.exchange import NO_IDLE, Exchange
 from katui.model.store import (
     COL_BODY,
@@ -94,26 +95,44 @@ def value(v) -> str:
     return ("true" if v else "false") if kind is bool else _dump(v)
 
 
+_EXPLANATIONS: dict[str, str] = {}
+
+
+def _explanation(text: str) -> str:
+    """:func:`value` of a close's explanation, remembered (bounded: hostile captures may make
+    every one different)."""
+    out = _EXPLANATIONS.get(text)
+    if out is None:
+        out = value(text)
+        if len(_EXPLANATIONS) < MAX_CACHED:
+            _EXPLANATIONS[text] = out
+    return out
+
+
 def connection_head(a, c, role: dict | None) -> str:
     """A connection's object in the JSON schema without its requests and closing brace: the
     fields of ``jsonout._connection_fields`` (but ``tls`` and ``http2``) as its encoder writes
     them, written directly (a load test has tens of thousands of connections). Frame numbers
     and counts are ints (the model's annotations); the fields that may be None, bool or str go
-    through :func:`value`."""
+    through :func:`value`. The close's frame and time are read from its C fields, its
+    explanation (one of a few sentences a load test repeats) encoded once."""
     cl = c.close
+    first_ns = a.first_ns
+    frame, ts = cl._frame, cl._ts  # Close.frame, Close.ts_ns
     return (
         f'{{"stream":{c.stream},"client":{value(c.client)},"server":{value(c.server)},'
         f'"client_inferred":{value(c.client_inferred)},"first_frame":{c.first_frame},'
         f'"last_frame":{c.last_frame},"frame_count":{c.frame_count},'
         f'"frames_client":{c.frames_c2s},"frames_server":{c.frames_s2c},'
         f'"bytes_client":{c.bytes_c2s},"bytes_server":{c.bytes_s2c},'
-        f'"start":{sec(c.start_ns - a.first_ns)},"start_time":{sec(c.start_ns)},'
+        f'"start":{sec(c.start_ns - first_ns)},"start_time":{sec(c.start_ns)},'
         f'"duration":{sec(c.duration_ns)},"handshake_rtt":{sec(c.handshake_rtt_ns)},'
         f'"state":{value(c.state)},"http":{value(c.http)},'
-        f'"close":{{"by":{value(cl.by)},"how":{value(cl.how)},"frame":{value(cl.frame)},'
-        f'"time":{"null" if cl.ts_ns is None else sec(cl.ts_ns - a.first_ns)},'
+        f'"close":{{"by":{value(cl.by)},"how":{value(cl.how)},'
+        f'"frame":{"null" if frame == NO_FRAME else frame},'
+        f'"time":{"null" if ts == NO_TS else sec(ts - first_ns)},'
         f'"idle_before":{sec(cl.idle_before_ns)},"reason":{value(cl.reason)},'
-        f'"asked_by":{value(cl.asked_by)},"explanation":{value(cl.explanation)},'
+        f'"asked_by":{value(cl.asked_by)},"explanation":{_explanation(cl.explanation)},'
         f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(cl.wait_ns)},'
         f'"status":{value(cl.status)},"request":{value(cl.exchange)},'
         f'"rst_frames":[{",".join([value(x) for x in cl.rst_frames])}]}},'
