@@ -37,7 +37,7 @@ def _error_statuses(conns, proxied: ProxyReport):
         sev = "problem" if status in GATEWAY_ERRORS else "warning" if status >= 500 else "info"
         closed = sum(1 for c2, e2 in hits if c2.close.reason == "error-close" and c2.close.exchange == e2.n)
         also = f"; {closed} of them ended their connection" if closed else ""
-        races = [raced[e2.response.frame] for _, e2 in hits if e2.response.frame in raced]
+        races = [raced[e2.response.frame] for _, e2 in hits if e2.response.frame in raced] if raced else []
         if races:
             also += (f"; {len(races)} of them from an upstream keep-alive race (upstream stream "
                      f"{races[0].stream} frame {races[0].request_frame})")  # fmt: skip
