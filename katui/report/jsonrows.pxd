@@ -30,13 +30,15 @@ cpdef str connection_head(object a, Connection c, object role)
 
 cdef class RequestWriter:
     cdef public object first_ns
-    cdef dict _req, _resp
+    cdef dict _req, _resp, _uri
     cdef object _store, _head_ix, _uri_ix
     cdef list _heads, _uris
 
-    cdef tuple _req_pieces(self, object h)
-    cdef tuple _resp_piece(self, object status, object h)
+    cdef void _use(self, object store)
+    cdef tuple _req_pieces(self, Py_ssize_t ix)
+    cdef str _uri_json(self, Py_ssize_t ix)
+    cdef tuple _resp_piece(self, object status, Py_ssize_t ix)
     @cython.locals(out=list)
     cpdef object plain(self, object exchanges)
-    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, first=Py_ssize_t, idle=cython.longlong)
+    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, ix=Py_ssize_t, u=Py_ssize_t, idle=cython.longlong)
     cpdef str exchange(self, Exchange e)

@@ -153,39 +153,54 @@ def _ttfb(e, small, num) -> str:
 
 class RequestWriter:
     """Writes exchanges as the JSON of :func:`katui.report.jsonout._request_json` (the fields of
-    the schema, compact, ASCII), caching the pieces of each shared head tuple."""
+    the schema, compact, ASCII), caching the pieces of each shared head tuple and the JSON of
+    each shared URI, by their index in the store's tables (an int key: a head tuple's hash is
+    seven strings' hashes)."""
 
-    __slots__ = ("first_ns", "_req", "_resp", "_store", "_heads", "_head_ix", "_uris", "_uri_ix")
+    __slots__ = ("first_ns", "_req", "_resp", "_uri", "_store", "_heads", "_head_ix", "_uris", "_uri_ix")
 
     def __init__(self, first_ns: int) -> None:
         self.first_ns = first_ns
-        self._req: dict[tuple, tuple[str, str, str]] = {}
-        self._resp: dict[tuple, tuple[int, str]] = {}
+        self._req: dict[int, tuple[str, str, str]] = {}
+        self._resp: dict[int, tuple[int, str]] = {}
+        self._uri: dict[int, str] = {}
         # The store's string tables and index columns (one store per capture): looked up once.
         self._store = self._heads = self._head_ix = self._uris = self._uri_ix = None
 
-    def _req_pieces(self, h: tuple) -> tuple[str, str, str]:
+    def _use(self, store) -> None:
+        """Read ``store``'s tables from now on (the cached pieces are by their indexes)."""
+        self._store, self._heads, self._head_ix = store, store.head_table, store.head_ix
+        self._uris, self._uri_ix = store.uri_table, store.uri_ix
+        self._req, self._resp, self._uri = {}, {}, {}
+
+    def _req_pieces(self, ix: int) -> tuple[str, str, str]:
         # What follows "request_first_frame":N, around the URI and the time.
-        version, method, _reason, connection, _keep_alive, host, _software = h
+        version, method, _reason, connection, _keep_alive, host, _software = self._heads[ix]
         pieces = (
             f',"method":{_str(method)},"uri":',
             f',"host":{_str(host)},"version":{_str(version)},"time":',
             f',"request_connection":{_opt(connection)},"request_complete":',
         )
         if len(self._req) < MAX_CACHED:
-            self._req[h] = pieces
+            self._req[ix] = pieces
         return pieces
 
-    def _resp_piece(self, status: int, h: tuple) -> tuple[int, str]:
+    def _uri_json(self, ix: int) -> str:
+        text = _str(self._uris[ix])
+        if len(self._uri) < MAX_CACHED:
+            self._uri[ix] = text
+        return text
+
+    def _resp_piece(self, status: int, ix: int) -> tuple[int, str]:
         # What follows "response_first_frame":N, up to the body size.
-        version, _method, reason, connection, keep_alive, _host, _software = h
+        version, _method, reason, connection, keep_alive, _host, _software = self._heads[ix]
         piece = (
             status,
             f',"status":{status},"reason":{_str(reason)},"response_version":{_str(version)},'
             f'"response_connection":{_opt(connection)},"keep_alive":{_opt(keep_alive)},"body_bytes":',
         )
         if len(self._resp) < MAX_CACHED:
-            self._resp[h] = piece
+            self._resp[ix] = piece
         return piece
 
     def plain(self, exchanges) -> str | None:
@@ -205,8 +220,7 @@ class RequestWriter:
         req, resp, store = e.req, e.resp, e.store
         small, num = store.small, store.num
         if store is not self._store:
-            self._store, self._heads, self._head_ix = store, store.head_table, store.head_ix
-            self._uris, self._uri_ix = store.uri_table, store.uri_ix
+            self._use(store)
         # Exchange.idle_before_ns and ttfb_ns read from the exchange's fields and the rows
         # (compiled: C fields, not a property call each).
         idle = e._idle
@@ -215,22 +229,22 @@ class RequestWriter:
             f'"idle_before":{"null" if idle == NO_IDLE else sec(idle)},"ttfb":{_ttfb(e, small, num)}'
         )
         if req >= 0:
-            s, h = req * SMALL, self._heads[self._head_ix[req]]
-            pieces = self._req.get(h) or self._req_pieces(h)
+            s, ix, u = req * SMALL, self._head_ix[req], self._uri_ix[req]
+            pieces = self._req.get(ix) or self._req_pieces(ix)
             out += (
                 f',"request_frame":{small[s + SM_FRAME] or "null"},"request_first_frame":'
-                f"{small[s + SM_FIRST]}{pieces[0]}{_str(self._uris[self._uri_ix[req]])}{pieces[1]}"
+                f"{small[s + SM_FIRST]}{pieces[0]}{self._uri.get(u) or self._uri_json(u)}{pieces[1]}"
                 f"{sec(num[req * NUM + COL_START] - self.first_ns)}{pieces[2]}"
                 f"{_BOOL[bool(small[s + SM_BITS] & COMPLETE)]}"
             )
         else:
             out += ',"request_frame":null,"method":null,"uri":null'
         if resp >= 0:
-            s, h = resp * SMALL, self._heads[self._head_ix[resp]]
+            s, ix = resp * SMALL, self._head_ix[resp]
             status = small[s + SM_STATUS]
-            piece = self._resp.get(h)
+            piece = self._resp.get(ix)
             if piece is None or piece[0] != status:
-                piece = self._resp_piece(status, h)
+                piece = self._resp_piece(status, ix)
             out += (
                 f',"response_frame":{small[s + SM_FRAME] or "null"},"response_first_frame":'
                 f"{small[s + SM_FIRST]}{piece[1]}{num[resp * NUM + COL_BODY]},"
