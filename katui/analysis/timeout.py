@@ -113,10 +113,16 @@ def _stream_in_flight(c: Connection) -> bool:
 
 def _advertised(conns: list[Connection]) -> float | None:
     seen: Counter[str] = Counter()
+    # Shared strings: count, parse once. Read from the store's head index column (as
+    # MessageStore.text does), not a method call per response: a load test has millions.
+    store = heads = head_ix = None
     for c in conns:
         for e in c.exchanges:
             if e.resp >= 0:
-                ka = e.store.text(e.resp)[H_KEEP_ALIVE]  # shared strings: count, parse once
+                if e.store is not store:  # one store per capture: looked up once
+                    store = e.store
+                    heads, head_ix = store.head_table, store.head_ix
+                ka = heads[head_ix[e.resp]][H_KEEP_ALIVE]
                 if ka:
                     seen[ka] += 1
     timeouts: Counter[float] = Counter()
