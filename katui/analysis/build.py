@@ -238,11 +238,12 @@ def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[
             req_end = num[req * NUM + COL_END] if small[req * SMALL + SM_FRAME] else None
             if n > 1:
                 ex.reused = True
+                # (Exchange.idle_before_ns set through its field: compiled, a C write.)
                 if h2 and ex.concurrent:
-                    ex.idle_before_ns = 0  # HTTP/2: another stream was open, so no idle time
+                    ex._idle = 0  # HTTP/2: another stream was open, so no idle time
                 elif prev_end is not None:
                     idle = req_start - prev_end
-                    ex.idle_before_ns = idle if idle > 0 else 0
+                    ex._idle = idle if idle > 0 else 0
                 # Pipelined: sent before the previous response had completed.
                 ex.pipelined = prev_resp_end is not None and req_start < prev_resp_end
             ex.n = n

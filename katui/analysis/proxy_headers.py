@@ -111,6 +111,8 @@ def aliases(conns: list[Connection], owners: dict[IdKey, Req], proxy_hosts: set[
     proxy's upstream side. Hosts that are a proxy's front address already, or tied to two
     proxies, get none."""
     out: dict[str, str] = {}
+    if not owners:
+        return out  # no request id ties anything (most captures): no pass over the connections
     clash: set[str] = set()
     for c in conns:
         host = endpoint_host(c.client)
@@ -125,7 +127,18 @@ def aliases(conns: list[Connection], owners: dict[IdKey, Req], proxy_hosts: set[
     return {h: p for h, p in out.items() if h not in clash}
 
 
+_HOST_KEYS: dict[str, str] = {}
+MAX_HOST_KEYS = 4096
+"""Hosts whose key :func:`endpoint_host` remembers (a capture has a connection per client port,
+from a few hosts; hostile ones may have any number of hosts: later ones are not kept)."""
+
+
 def endpoint_host(endpoint: str) -> str:
     """The host key (:func:`katui.http.trace.host_key`) of ``1.2.3.4:80`` or ``[::1]:80``."""
     host = endpoint.rsplit(":", 1)[0]
-    return host_key(host[1:-1] if host.startswith("[") else host)
+    key = _HOST_KEYS.get(host)
+    if key is None:  # parsing the address costs microseconds: once per host, not per connection
+        key = host_key(host[1:-1] if host.startswith("[") else host)
+        if len(_HOST_KEYS) < MAX_HOST_KEYS:
+            _HOST_KEYS[host] = key
+    return key

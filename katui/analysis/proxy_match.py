@@ -82,7 +82,9 @@ def match_requests(conns: list[Connection]) -> list[Match]:
     alias = aliases(conns, owners, {endpoint_host(s) for s in host_proxies})
     may_proxy = host_proxies | set(alias.values())
     ctx = _Context(owners, alias, {endpoint_host(s) for s in may_proxy})
-    upstream = [c for c in conns if (host := endpoint_host(c.client)) in ctx.proxy_hosts or host in alias]
+    upstream = [
+        c for c in conns if (host := endpoint_host(c.client)) in ctx.proxy_hosts or host in alias
+    ] if ctx.proxy_hosts or alias else []  # fmt: skip
     spans = UpstreamSpans(upstream, alias)
     fronts = [
         (c, e)

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from katui.analysis.software import server_software
 from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
+from katui.model.exchange import NO_IDLE
 
 _TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I)
 NONE = TimeoutEstimate(None, None, None, None, 0, None)
@@ -56,14 +57,7 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     """
     closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
     high = min(closes) if closes else None
-    # A generator, not a list: a load test has an idle time per reused request (millions).
-    survived = (
-        e.idle_before_ns
-        for c in conns
-        for e in c.exchanges
-        if e.reused and e.resp >= 0 and e.idle_before_ns is not None
-    )
-    low = max((s for s in survived if s < high) if high is not None else survived, default=None)
+    low = _longest_survived(conns, high)
     est = None
     if high is not None:
         est = high - high % 100_000_000 if high >= 1_000_000_000 else high
@@ -75,6 +69,20 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
         identified_by=sw.header if sw else None,
         closes_late_s=sw.closes_late if sw else 0.0,
     )  # fmt: skip
+
+
+def _longest_survived(conns: list[Connection], high: int | None) -> int | None:
+    """The longest idle time (below ``high`` when given) after which a reused request still got
+    its response; None for none. One loop, no list: a load test has an idle time per reused
+    request (millions)."""
+    low = None
+    for c in conns:
+        for e in c.exchanges:
+            idle = e._idle  # Exchange.idle_before_ns, from its field (compiled: a C field)
+            if e.reused and e.resp >= 0 and idle != NO_IDLE and (high is None or idle < high):
+                if low is None or idle > low:
+                    low = idle
+    return low
 
 
 def server_idle_close(c: Connection) -> bool:
@@ -105,10 +113,16 @@ def _stream_in_flight(c: Connection) -> bool:
 
 def _advertised(conns: list[Connection]) -> float | None:
     seen: Counter[str] = Counter()
+    # Shared strings: count, parse once. Read from the store's head index column (as
+    # MessageStore.text does), not a method call per response: a load test has millions.
+    store = heads = head_ix = None
     for c in conns:
         for e in c.exchanges:
             if e.resp >= 0:
-                ka = e.store.text(e.resp)[H_KEEP_ALIVE]  # shared strings: count, parse once
+                if e.store is not store:  # one store per capture: looked up once
+                    store = e.store
+                    heads, head_ix = store.head_table, store.head_ix
+                ka = heads[head_ix[e.resp]][H_KEEP_ALIVE]
                 if ka:
                     seen[ka] += 1
     timeouts: Counter[float] = Counter()

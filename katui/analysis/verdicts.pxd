@@ -16,6 +16,10 @@ cdef class CloseFacts:
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
 
+# The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
+cdef int COMPLETE, REQUEST
+
 cpdef object decide_close(CloseFacts facts, tuple exchanges, object idle_threshold_ns=*)
 @cython.locals(closing=bint)
 cpdef object _close(CloseFacts f, str reason, str text, object evidence=*, object asked_by=*,
@@ -23,15 +27,17 @@ cpdef object _close(CloseFacts f, str reason, str text, object evidence=*, objec
 cdef str _verb(CloseFacts f)
 cdef str _idle_txt(CloseFacts f)
 cdef str _msg(object m, object n)
+@cython.locals(s=Py_ssize_t)
+cdef str _row_msg(object small, Py_ssize_t row, object n)
 cdef object _blind(CloseFacts f)
 @cython.locals(ex=XExchange, last=XExchange)
 cdef object _stale_reuse(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(ex=XExchange)
+@cython.locals(ex=XExchange, row=Py_ssize_t)
 cdef object _upgrade(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(ex=XExchange)
 cdef object _no_request(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 cdef bint _silence_decides(CloseFacts f, object idle_threshold_ns)
-@cython.locals(last=XExchange)
+@cython.locals(last=XExchange, answered=bint)
 cdef object _pending(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 cdef object _incomplete(CloseFacts f, XExchange ex, object resp)
 cdef object _stalled(CloseFacts f, XExchange ex)
@@ -40,8 +46,8 @@ cdef object _error(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(last=XExchange)
 cdef object _headers(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(e=XExchange)
-cdef object _response(tuple exchanges, object n)
-@cython.locals(e=XExchange)
+cdef Py_ssize_t _response(tuple exchanges, object n)
+@cython.locals(e=XExchange, ix=Py_ssize_t, seen=Py_ssize_t)
 cdef bint _earlier_close(tuple exchanges, XExchange last)
 @cython.locals(last=XExchange)
 cdef object _idle(CloseFacts f, tuple exchanges, object idle_threshold_ns)

@@ -13,9 +13,15 @@ import sys
 from dataclasses import replace
 
 from katui.model import (
+    COMPLETE,
     H_CONNECTION,
+    H_KEEP_ALIVE,
     H_VERSION,
     IDLE_CLOSE_WHY,
+    REQUEST,
+    SM_BITS,
+    SM_FIRST,
+    SM_FRAME,
     SM_STATUS,
     SMALL,
     Close,
@@ -163,7 +169,7 @@ def _close(
     # the ms) over tens of thousands of connections. Positional, in Close's field order.
     return Close(
         f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), asked_by, f.rst_frames, ev,
-        wait_ns, status, exchange, closing=closing,
+        wait_ns, status, exchange, closing,
     )  # fmt: skip
 
 
@@ -177,8 +183,14 @@ def _idle_txt(f: CloseFacts) -> str:
 
 def _msg(m: HttpMessage, n: int) -> str:
     """``request 2 (frame 8)`` / ``response 2 (frame 9)``."""
-    kind = "request" if m.is_request else "response"
-    return f"{kind} {n} (frame {m.frame or m.first_frame})"
+    return _row_msg(m.store.small, m.index, n)
+
+
+def _row_msg(small, row: int, n: int) -> str:
+    """:func:`_msg` of the store's row ``row`` (``small``: the store's column), without a view."""
+    s = row * SMALL
+    kind = "request" if small[s + SM_BITS] & REQUEST else "response"
+    return f"{kind} {n} (frame {small[s + SM_FRAME] or small[s + SM_FIRST]})"
 
 
 def _blind(f: CloseFacts) -> str | None:
@@ -235,8 +247,8 @@ def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
         return None
     small = exchanges[0].store.small  # one store per capture; no message object per exchange
     for ex in exchanges:
-        resp = ex.resp
-        if resp < 0 or small[resp * SMALL + SM_STATUS] != 101:
+        row = ex.resp
+        if row < 0 or small[row * SMALL + SM_STATUS] != 101:
             continue
         resp = ex.response
         if resp is not None:
@@ -253,8 +265,9 @@ def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
 
 def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
     """Connections that never carried a request: unused, not HTTP, or headers not visible."""
-    if any(ex.req >= 0 or ex.resp >= 0 for ex in exchanges):
-        return None
+    for ex in exchanges:  # a loop, not any(...): no generator per connection
+        if ex.req >= 0 or ex.resp >= 0:
+            return None
     if f.client_bytes == 0:
         waited = f" {fmt_s(f.idle_ns)} after the connection opened" if f.idle_ns is not None else ""
         return _close(
@@ -291,6 +304,12 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
     response the client had stopped reading."""
     last = _last_request(exchanges)
     if last is None:
+        return None
+    # Most connections: the last request and its response both complete. Read from the rows
+    # (no message view).
+    small = last.store.small
+    answered = last.resp >= 0 and small[last.resp * SMALL + SM_BITS] & COMPLETE
+    if answered and small[last.req * SMALL + SM_FRAME]:
         return None
     req, resp = last.request, last.response
     n = last.n
@@ -404,10 +423,12 @@ def _error(f: CloseFacts, exchanges, idle_threshold_ns):
     if not exchanges:
         return None
     last = exchanges[-1]
-    resp = last.response
-    if resp is None or not (resp.status in CLOSING_ERRORS or resp.status >= 500):
+    if last.resp < 0:
         return None
-    req = last.request
+    status = last.store.small[last.resp * SMALL + SM_STATUS]  # from the row: no message view
+    if not (status in CLOSING_ERRORS or status >= 500):
+        return None
+    req, resp = last.request, last.response
     if req is not None and req.wants_close and resp.status not in GATEWAY_ERRORS:
         return None  # the client asked for the close anyway: its request decides
     prompt = f.decider == "server" and f.idle_ns is not None and f.idle_ns < SERVER_IDLE_NS
@@ -430,12 +451,15 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     if not exchanges:
         return None
     last = _last_request(exchanges) or exchanges[-1]
-    n, text = last.n, last.store.text  # asked-for closes read from the rows' head strings
-    if last.req >= 0 and row_wants_close(text(last.req)):
-        req = last.request
-        said = f"'Connection: {req.connection}'" if req.connection else "no 'Connection: keep-alive'"
-        ev = (f"{_msg(req, n)} {req.version} with {said}",)
-        if req.version == "HTTP/1.0" and "close" not in (req.connection or ""):
+    # Read from the rows' head strings and columns, without message views: most connections
+    # of a load test end here.
+    n, text, small = last.n, last.store.text, last.store.small
+    head = text(last.req) if last.req >= 0 else None
+    if head is not None and row_wants_close(head):
+        connection, version = head[H_CONNECTION], head[H_VERSION]
+        said = f"'Connection: {connection}'" if connection else "no 'Connection: keep-alive'"
+        ev = (f"{_row_msg(small, last.req, n)} {version} with {said}",)
+        if version == "HTTP/1.0" and "close" not in (connection or ""):
             return _close(
                 f, "http10",
                 f"HTTP/1.0 request {n} without keep-alive; {f.decider} {_verb(f)}{_idle_txt(f)}",
@@ -446,15 +470,17 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
             f"client sent 'Connection: close' in request {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
             ev, asked_by="client", exchange=n,
         )  # fmt: skip
-    if last.resp < 0 or not row_wants_close(text(last.resp)):
+    head = text(last.resp) if last.resp >= 0 else None
+    if head is None or not row_wants_close(head):
         return None
-    resp = last.response
-    said = f"'Connection: {resp.connection}'" if resp.connection else f"{resp.version} without keep-alive"
-    ev = (f"{_msg(resp, n)} said {said}",)
+    connection = head[H_CONNECTION]
+    said = f"'Connection: {connection}'" if connection else f"{head[H_VERSION]} without keep-alive"
+    ev = (f"{_row_msg(small, last.resp, n)} said {said}",)
     if n > 1 and not _earlier_close(exchanges, last):
         prev = _response(exchanges, n - 1)
-        if prev is not None and prev.keep_alive and "max=" in prev.keep_alive.lower():
-            ev += (f"{_msg(prev, n - 1)} said 'Keep-Alive: {prev.keep_alive}'",)
+        keep_alive = text(prev)[H_KEEP_ALIVE] if prev >= 0 else None
+        if keep_alive and "max=" in keep_alive.lower():
+            ev += (f"{_row_msg(small, prev, n - 1)} said 'Keep-Alive: {keep_alive}'",)
         return _close(
             f, "request-limit",
             f"the server said 'Connection: close' on response {n} after keeping the connection "
@@ -469,21 +495,29 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     )  # fmt: skip
 
 
-def _response(exchanges, n: int) -> HttpMessage | None:
-    """The response to request ``n`` (of the last exchange numbered ``n`` that has one)."""
+def _response(exchanges, n: int) -> int:
+    """The row of the response to request ``n`` (of the last exchange numbered ``n`` that has
+    one), -1 for none."""
     for e in reversed(exchanges):
         if e.n == n and e.resp >= 0:
-            return e.response
-    return None
+            return e.resp
+    return -1
 
 
 def _earlier_close(exchanges, last: Exchange) -> bool:
     """True when a response before ``last``'s asked for the close (read from the store's head
     strings: this runs over every exchange of a connection)."""
-    text = last.store.text
+    # The store's head index column read directly (as MessageStore.text does), not a method
+    # call per exchange; each shared head is judged once in a row (a load test repeats one).
+    heads, head_ix = last.store.head_table, last.store.head_ix
+    seen = -1  # the head last found not to ask
     for e in exchanges:
-        if e.resp >= 0 and e is not last and row_wants_close(text(e.resp)):
-            return True
+        if e.resp >= 0 and e is not last:
+            ix = head_ix[e.resp]
+            if ix != seen:
+                if row_wants_close(heads[ix]):
+                    return True
+                seen = ix
     return False
 
 

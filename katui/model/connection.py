@@ -61,7 +61,6 @@ class Close:
         wait_ns: int | None = None,
         status: int | None = None,
         exchange: int | None = None,
-        *,
         closing: bool = False,
     ) -> None:
         self.by = by

@@ -149,20 +149,17 @@ def _connection_fields(a: Analysis, c: Connection) -> dict:
     return json.loads(_connection_json(a, c) + "}")
 
 
-def _connection_json(a: Analysis, c: Connection) -> str:
-    """Everything of a connection but its requests, as JSON without the closing brace."""
-    out = connection_head(a, c, _role(a, c.stream))
+def _connection_json(a: Analysis, c: Connection, role: tuple[str, str] | None = None) -> str:
+    """Everything of a connection but its requests, as JSON without the closing brace
+    (``role``: its entry in the proxy roles, when the caller has looked it up)."""
+    if role is None:
+        role = a.proxies.roles.get(c.stream)
+    out = connection_head(a, c, None if role is None else {"role": role[0], "proxy": role[1]})
     if c.tls is not None:
         out += ',"tls":' + _dump(_tls(a, c.tls))
     if c.http2 is not None:
         out += ',"http2":' + _dump(_http2(a, c.http2))
     return out
-
-
-def _role(a: Analysis, stream: int) -> dict | None:
-    """``{"role": "front"|"upstream", "proxy": endpoint}`` for a proxy's connection, else None."""
-    role = a.proxies.roles.get(stream)
-    return None if role is None else {"role": role[0], "proxy": role[1]}
 
 
 def _timeout(t) -> dict:
@@ -275,13 +272,15 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     head = _dump(_header(a))
     yield head[:-1] + ',"connections":['
     rows = RequestWriter(a.first_ns)
+    roles = a.proxies.roles
     for i, c in enumerate(conns):
-        fields = _connection_json(a, c)
-        linked = c.stream if c.stream in a.proxies.roles else None
-        # A plain HTTP/1 exchange (most of a load test's) is written by the writer alone.
-        plain = linked is None
-        reqs = ",".join([rows.exchange(e) + "}" if plain and type(e) is Exchange and not e.informational
-                         else _request_json(a, e, linked, rows) for e in c.exchanges])  # fmt: skip
+        role = roles.get(c.stream)
+        fields = _connection_json(a, c, role)
+        linked = None if role is None else c.stream
+        # Plain HTTP/1 exchanges (most of a load test's) are written by the writer alone.
+        reqs = rows.plain(c.exchanges) if linked is None else None
+        if reqs is None:
+            reqs = ",".join([_request_json(a, e, linked, rows) for e in c.exchanges])
         yield ("," if i else "") + fields + ',"requests":[' + reqs + "]}"
     yield "]}\n"
 

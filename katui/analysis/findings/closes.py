@@ -15,8 +15,8 @@ from katui.units import plural
 # -- error responses -------------------------------------------------------------------------
 
 
-def _error_statuses(conns, proxied: ProxyReport):
-    raced = {r.front_frame: r for r in proxied.races if r.outcome == "reached-client" and r.front_frame}
+def _error_responses(conns) -> dict:
+    """(server, status) -> the (connection, exchange) of each response with a status >= 400."""
     groups: dict[tuple[str, int], list] = defaultdict(list)
     for c in conns:
         for e in c.exchanges:
@@ -24,6 +24,12 @@ def _error_statuses(conns, proxied: ProxyReport):
                 status = e.store.small[e.resp * SMALL + SM_STATUS]  # no message object per response
                 if status >= 400:
                     groups[(c.server, status)].append((c, e))
+    return groups
+
+
+def _error_statuses(conns, proxied: ProxyReport):
+    raced = {r.front_frame: r for r in proxied.races if r.outcome == "reached-client" and r.front_frame}
+    groups = _error_responses(conns)
     out = []
     for (server, status), hits in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         c, e = hits[0]
@@ -31,7 +37,7 @@ def _error_statuses(conns, proxied: ProxyReport):
         sev = "problem" if status in GATEWAY_ERRORS else "warning" if status >= 500 else "info"
         closed = sum(1 for c2, e2 in hits if c2.close.reason == "error-close" and c2.close.exchange == e2.n)
         also = f"; {closed} of them ended their connection" if closed else ""
-        races = [raced[e2.response.frame] for _, e2 in hits if e2.response.frame in raced]
+        races = [raced[e2.response.frame] for _, e2 in hits if e2.response.frame in raced] if raced else []
         if races:
             also += (f"; {len(races)} of them from an upstream keep-alive race (upstream stream "
                      f"{races[0].stream} frame {races[0].request_frame})")  # fmt: skip
@@ -183,21 +189,12 @@ def _reset_words(kind: str, by: str, server: str, cs: list[Connection]):
 
 
 def _unanswered(conns, by_server):
-    skip = ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade",
-            "upstream-failure")  # fmt: skip
-
-    def lost(c):  # requests with no answer at all (an HTTP/2 refusal is an answer)
-        return [e for e in c.exchanges if e.failed and not never_processed(c, e)]
-
-    hit = [
-        c for c in conns
-        if c.close.reason not in skip and not (c.truncated_frames or c.lost_segments) and lost(c)
-    ]  # fmt: skip
+    hit = _unanswered_connections(conns)
     out = []
     for (server, open_), cs in by_key(hit, lambda c: (c.server, c.close.by is None)).items():
-        missing = sum(len(lost(c)) for c in cs)
+        missing = sum(len(_lost(c)) for c in cs)
         c = cs[0]
-        e = lost(c)[0]
+        e = _lost(c)[0]
         why = (": the capture ended while the connection was open (the answer may have come later)"
                if open_ else "")  # fmt: skip
         out.append(Finding(
@@ -206,6 +203,31 @@ def _unanswered(conns, by_server):
             f"stream {c.stream}, request {e.n}, frame {e.request.first_frame}){why}.",
             streams=tuple(c2.stream for c2 in cs), server=server, count=missing,
         ))  # fmt: skip
+    return out
+
+
+_NOT_UNANSWERED = frozenset(
+    ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade", "upstream-failure")
+)
+"""Close reasons that tell of their unanswered request already."""
+
+
+def _unanswered_connections(conns) -> list:
+    """The connections with an unanswered request that their close reason does not tell of
+    (and no bytes the capture missed)."""
+    out = []
+    for c in conns:
+        if c.close.reason not in _NOT_UNANSWERED and not (c.truncated_frames or c.lost_segments) and _lost(c):
+            out.append(c)
+    return out
+
+
+def _lost(c) -> list:
+    """The requests of ``c`` with no answer at all (an HTTP/2 refusal is an answer)."""
+    out = []
+    for e in c.exchanges:
+        if e.req >= 0 and e.resp < 0 and not never_processed(c, e):  # Exchange.failed, from its fields
+            out.append(e)
     return out
 
 

@@ -212,7 +212,7 @@ def _reuse(conns, by_server):
         for e2 in c2.exchanges:
             if e2.reused and e2.resp >= 0:
                 count += 1
-                idle = e2.idle_before_ns or 0
+                idle = e2._idle if e2._idle > 0 else 0  # idle_before_ns or 0, from the C field
                 if idle > longest:  # the first of the longest, as max() picks
                     longest, e, c = idle, e2, c2
                 if e2.pipelined:
@@ -265,10 +265,7 @@ def _no_reuse(conns, by_server):
 def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connection]]:
     """(new connection, the idle one beside it) for each connection of ``cs`` (sorted by start)
     opened while an earlier one was idle and reusable: one sweep over the idle stretches."""
-    stretches = sorted((s for s in map(_idle_stretch, cs) if s is not None), key=lambda s: s[0])
-    # Idle for a moment only is no evidence: a browser queues its next connection while the
-    # last response is still arriving. Count a stretch from MIN_POOL_IDLE_NS into it.
-    stretches = [(a + MIN_POOL_IDLE_NS, b, p) for a, b, p in stretches if b - a > MIN_POOL_IDLE_NS]
+    stretches = _idle_stretches(cs)
     hits, open_heap, i = [], [], 0
     for c in cs:
         t = c.start_ns
@@ -285,6 +282,24 @@ def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connecti
 _REUSABLE = frozenset(("idle-timeout", "client-done", "unannounced-close", "stale-reuse", "open"))
 """Close reasons of connections that sat answered and reusable before their close (the others
 announced their close, had something in flight, or were never HTTP)."""
+
+
+def _idle_stretches(cs: list[Connection]) -> list:
+    """The idle stretches (:func:`_idle_stretch`) of ``cs`` longer than MIN_POOL_IDLE_NS, each
+    from MIN_POOL_IDLE_NS into it, by start (in ``cs`` order among equal starts). Idle for a
+    moment only is no evidence: a browser queues its next connection while the last response
+    is still arriving."""
+    out = []
+    for c in cs:
+        s = _idle_stretch(c)
+        if s is not None and s[1] - s[0] > MIN_POOL_IDLE_NS:
+            out.append((s[0] + MIN_POOL_IDLE_NS, s[1], c))
+    out.sort(key=_first)
+    return out
+
+
+def _first(s: tuple):
+    return s[0]
 
 
 def _idle_stretch(p: Connection):

@@ -1,0 +1,18 @@
+# C types for pools.py when setup.py compiles it with Cython (the .py stays the source).
+# _reuse runs over every exchange of the capture: their fields are read from their C structs.
+cimport cython
+
+from katui.model.connection cimport Close, Connection as XConnection
+from katui.model.exchange cimport Exchange as XExchange
+
+
+@cython.locals(c2=XConnection, e2=XExchange, count=Py_ssize_t, piped=Py_ssize_t, had=Py_ssize_t,
+               idle=cython.longlong, longest=cython.longlong, streams=list)
+cpdef list _reuse(object conns, object by_server)
+# The pool-miss sweep runs over every connection of a (client host, server) pair.
+@cython.locals(c=XConnection, out=list)
+cpdef list _idle_stretches(object cs)
+@cython.locals(cl=Close)
+cpdef object _idle_stretch(XConnection p)
+@cython.locals(c=XConnection, hits=list, open_heap=list, stretches=list, i=Py_ssize_t, t=cython.longlong)
+cpdef list _opened_beside_idle(object cs)
