@@ -3,6 +3,8 @@
 # hole) stay Python ints; offsets into one piece are Py_ssize_t, bounds-checked (setup.py).
 cimport cython
 
+from katui.model.store cimport MessageStore
+
 # The parser's states (katui.http.states), imported into C integers: a state test is C.
 cdef int HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD
 
@@ -15,7 +17,8 @@ cdef Py_ssize_t _blank_line(bytes piece, Py_ssize_t stop) except -2
 cdef class HttpHalf:
     cdef public bint is_request, switched
     cdef public int state
-    cdef public object owner, head, remaining, error, store, body, missing
+    cdef public object owner, head, remaining, error, body, missing
+    cdef public MessageStore store
     cdef public long long head_frame, head_ns
     cdef public Py_ssize_t cur
 

@@ -26,7 +26,7 @@ from katui.http.states import (
     TRAILER,
     UNTIL_CLOSE,
 )
-from katui.model import MessageStore
+from katui.model.store import MessageStore
 
 MAX_HEAD = 64 * 1024
 MAX_LINE = 4096
