@@ -23,6 +23,7 @@ COMPILED = (
     "katui.http.head",
     "katui.http.parser",
     "katui.http.conversation",
+    "katui.model.store",
     "katui.model.exchange",
     "katui.model.connection",
     "katui.tcp.facts",

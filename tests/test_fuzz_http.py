@@ -100,3 +100,25 @@ def test_arbitrary_bytes_never_raise(parts, gaps, is_request, resync):
     assert len(p.head) <= 64 * 1024 + 4
     for m in msgs:
         assert m.body_bytes >= 0
+
+
+_ENDINGS = st.sampled_from([b"\r\n", b"\n", b"\r", b"\r\r\n", b"\n\r", b"\r\n\r", b"\n\r\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(st.sampled_from([b"Content-Length: 3", b"Server: x", b"X: y", b""]), _ENDINGS), max_size=8
+    ),
+    filler=st.sampled_from([0, 1500, 2100, 70_000]),
+    is_request=st.booleans(),
+)
+def test_head_end_is_the_same_in_one_piece_or_byte_by_byte(lines, filler, is_request):
+    """A head in one piece is searched in one pass over its first bytes (compiled: in C), a
+    head cut into pieces in the carried bytes: either way it ends at its first empty line,
+    whatever mix of CR and LF ends its lines, short or longer than the first look."""
+    start = b"GET /a HTTP/1.1\r\n" if is_request else b"HTTP/1.1 200 OK\r\n"
+    data = start + b"F: " + b"f" * filler + b"\r\n" + b"".join(n + e for n, e in lines) + b"\r\n\r\nabc"
+    whole = _parse(data, [], is_request)
+    assert whole or filler > 64 * 1024  # only a head past the 64 KiB cap gives no message
+    assert _parse(data, list(range(1, min(len(data), 4000))), is_request) == whole

@@ -3,17 +3,22 @@
 # hole) stay Python ints; offsets into one piece are Py_ssize_t, bounds-checked (setup.py).
 cimport cython
 
+from katui.model.store cimport MessageStore
+
 # The parser's states (katui.http.states), imported into C integers: a state test is C.
 cdef int HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD
 
 
 cpdef Py_ssize_t _head_end(object buf, Py_ssize_t start, Py_ssize_t stop)
+@cython.locals(p="const unsigned char *", k=Py_ssize_t, c=int)
+cdef Py_ssize_t _blank_line(bytes piece, Py_ssize_t stop) except -2
 
 
 cdef class HttpHalf:
     cdef public bint is_request, switched
     cdef public int state
-    cdef public object owner, head, remaining, error, store, body, missing
+    cdef public object owner, head, remaining, error, body, missing
+    cdef public MessageStore store
     cdef public long long head_frame, head_ns
     cdef public Py_ssize_t cur
 
@@ -23,7 +28,7 @@ cdef class HttpHalf:
     @cython.locals(st=int)
     cpdef void gap(self, object nbytes, long long frame, long long ts)
     cpdef void close(self, long long frame, long long ts)
-    @cython.locals(stop=Py_ssize_t, have=Py_ssize_t, take=Py_ssize_t)
+    @cython.locals(stop=Py_ssize_t, have=Py_ssize_t, take=Py_ssize_t, piece=bytes, head=bytes)
     cdef Py_ssize_t _head(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts)
     cdef void _partial_head(self, long long frame, long long ts, bint cut=*)
     @cython.locals(scanned=tuple)

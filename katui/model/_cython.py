@@ -3,6 +3,9 @@ not installed: they only tell the compiler something, so interpreted they return
 
 from __future__ import annotations
 
+compiled = False
+"""True only in Cython's own module, inside compiled code."""
+
 
 def cclass(cls: type) -> type:
     """A C extension type when compiled."""

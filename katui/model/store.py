@@ -12,6 +12,11 @@ from typing import NamedTuple
 
 from katui.units import fmt_bytes
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 """Flag bits in a MessageStore row's ``SM_BITS`` number (above them: head bytes << 4)."""
 
@@ -167,22 +172,28 @@ class MessageStore:
         i = len(self.uri_ix)
         if trace is not None:
             self.traces[i] = trace
-        # One row's bytes at once: array.extend() goes through an iterator, three times slower.
-        self.num.frombytes(
-            _NUM_ROW(start_ns, end_ns, -1 if content_length is None else content_length, body_bytes)
-        )
+        clen = -1 if content_length is None else content_length
         bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
-        self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4))
-        # Most rows repeat a URI and head strings already seen: one dict lookup each.
-        got = self._uris.get(uri)
-        self.uri_ix.append(
-            _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS) if got is None else got
-        )
-        # Bounded: hostile captures may make every combination unique (then none is shared).
-        got = self._shared.get(text)
-        self.head_ix.append(
-            _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS) if got is None else got
-        )
+        # Most rows repeat a URI and head strings already seen: one dict lookup each. Bounded:
+        # hostile captures may make every combination unique (then none is shared).
+        u = self._uris.get(uri)
+        if u is None:
+            u = _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
+        h = self._shared.get(text)
+        if h is None:
+            h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
+        if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
+            b = _grow(self.num, NUM)
+            self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, clen, body_bytes]
+            b = _grow(self.small, SMALL)
+            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits | head_bytes << 4]
+            self.uri_ix.data.as_uints[_grow(self.uri_ix, 1)] = u
+            self.head_ix.data.as_uints[_grow(self.head_ix, 1)] = h
+        else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
+            self.num.frombytes(_NUM_ROW(start_ns, end_ns, clen, body_bytes))
+            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4))
+            self.uri_ix.append(u)
+            self.head_ix.append(h)
         return i
 
     def row(self, i: int) -> tuple:
@@ -286,6 +297,14 @@ INFERRED_VERSION = "TLS"
 """``HttpMessage.version`` of a message inferred from TLS records (:attr:`HttpMessage.inferred`)."""
 
 _head_text = tuple.__new__  # makes a HeadText without the Python-level NamedTuple constructor
+
+
+def _grow(col: array, n: int) -> int:
+    """Give ``col`` ``n`` more items and return where they start (compiled only: then
+    :meth:`MessageStore.add_scanned` writes them through the array's C pointer)."""
+    at = len(col)
+    cpython.array.resize_smart(col, at + n)  # noqa: F821 - cimported by store.pxd
+    return at
 
 
 def _added(table: list, shared: dict, key, value, bound: int) -> int:

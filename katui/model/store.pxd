@@ -1,0 +1,26 @@
+# C types for store.py when setup.py compiles it with Cython (the .py stays the source).
+# Rows are counts of messages held in memory (Py_ssize_t). The columns are typed arrays: compiled,
+# add_scanned grows them in place and writes a row with C stores (interpreted: struct-packed
+# bytes). The values fit their columns: frames are 32-bit in katui, a Content-Length is capped
+# at 2**62 (katui.http.head), body bytes are counted from the capture.
+cimport cpython.array
+cimport cython
+
+
+cdef class MessageStore:
+    cdef public cpython.array.array num, small, uri_ix, head_ix
+    cdef public object uri_table, _uris, head_table, _shared, traces
+
+    @cython.locals(i=Py_ssize_t, bits=cython.uint, clen=cython.longlong, b=Py_ssize_t)
+    cpdef Py_ssize_t add_scanned(self, bint is_request, long long first_frame, long long start_ns,
+                                 tuple scanned, Py_ssize_t head_bytes, long long frame=*,
+                                 long long end_ns=*, object body_bytes=*) except -1
+    @cython.locals(b=Py_ssize_t, s=Py_ssize_t)
+    cpdef end(self, Py_ssize_t i, long long frame, long long end_ns, object body_bytes, bint complete)
+    cpdef long long start_ns(self, Py_ssize_t i) except? -1
+    cpdef long long status(self, Py_ssize_t i) except? -1
+    cpdef str method(self, Py_ssize_t i)
+
+
+@cython.locals(at=Py_ssize_t)
+cdef Py_ssize_t _grow(cpython.array.array col, Py_ssize_t n) except -1
