@@ -37,12 +37,19 @@ def _recording(app: KatuiApp) -> _Recorded:
     return event
 
 
-async def test_reading_waits_until_the_first_rows_are_drawn(monkeypatch):
-    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)  # httptest.pcap's 25 frames: 3 previews
+def _held_app(monkeypatch) -> tuple[KatuiApp, object]:
+    """An app on httptest.pcap (25 frames) whose loading the test starts itself (the returned
+    callable), once it records; progress and previews at frame 7, then every 8 frames."""
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
     monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 8)
     app = KatuiApp(str(SAMPLES / "httptest.pcap"))
     started = app.load
-    monkeypatch.setattr(app, "load", lambda: None)  # start it ourselves, once recording
+    monkeypatch.setattr(app, "load", lambda: None)
+    return app, started
+
+
+async def test_reading_waits_until_the_first_rows_are_drawn(monkeypatch):
+    app, started = _held_app(monkeypatch)  # 3 previews
     async with app.run_test(size=(100, 30)) as pilot:
         event = _recording(app)
         started()
@@ -54,11 +61,8 @@ async def test_reading_waits_until_the_first_rows_are_drawn(monkeypatch):
 
 
 async def test_reading_goes_on_when_the_screen_never_draws(monkeypatch):
-    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
     monkeypatch.setattr(app_module, "FIRST_ROWS_WAIT_S", 0.05)
-    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
-    started = app.load
-    monkeypatch.setattr(app, "load", lambda: None)
+    app, started = _held_app(monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         event = _recording(app)
         event.set = lambda: None  # a screen that never gets to draw (busy, or closing)
@@ -92,12 +96,8 @@ async def test_later_rows_and_progress_wait_for_the_paint_interval(monkeypatch):
     # httptest.pcap's 25 frames: progress at 7, 15, 23 and the end; its second connection
     # arrives in a later preview. With a paint interval longer than the load, only the first
     # preview and the first progress are painted; the finished list replaces the rest.
-    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
-    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 8)
     monkeypatch.setattr(app_module, "PAINT_EVERY_S", 60.0)
-    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
-    started = app.load
-    monkeypatch.setattr(app, "load", lambda: None)
+    app, started = _held_app(monkeypatch)
     async with app.run_test(size=(100, 30)) as pilot:
         previews, progress = _recording_paints(monkeypatch, app)
         started()
