@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from array import array
 
-from katui.capture.decode import endpoint_of
+from katui.capture.decode import endpoint_of, ends_of
 from katui.tcp.sink import NO_SINK, ByteConsumer, StreamSink
 
 try:
@@ -106,13 +106,13 @@ class Conn:
                  "midstream", "rst_sides", "idle_ref_ns", "sink")  # fmt: skip
 
     def __init__(
-        self, stream: int, ends: tuple, a_hi: bool, sink: StreamSink, keep_frames: bool = True
+        self, stream: int, ends: int, a_hi: bool, sink: StreamSink, keep_frames: bool = True
     ) -> None:
         self.stream = stream
         self.sink = sink
         """Where the reassembled bytes go (the protocol above TCP)."""
         self.ends = ends
-        """The connection's key: its two endpoints as numbers, lower first
+        """The connection's key: its two endpoints as one number, the lower first
         (:func:`katui.capture.decode.endpoint_key`); also the tracker's dict key."""
         self.a_hi = a_hi
         """True when side A (which sent the first frame) is ``ends[1]``: a segment's direction
@@ -160,12 +160,12 @@ class Conn:
     @property
     def a(self) -> tuple[bytes, int]:
         """(ip bytes, port) of side A, the side that sent the connection's first frame."""
-        return endpoint_of(self.ends[1 if self.a_hi else 0])
+        return endpoint_of(ends_of(self.ends)[1 if self.a_hi else 0])
 
     @property
     def b(self) -> tuple[bytes, int]:
         """(ip bytes, port) of side B."""
-        return endpoint_of(self.ends[0 if self.a_hi else 1])
+        return endpoint_of(ends_of(self.ends)[0 if self.a_hi else 1])
 
     def release(self) -> None:
         """Drop the working state once the connection has been frozen into the model."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 
-from katui.capture.decode import Segment, endpoint_key, endpoint_number
+from katui.capture.decode import Segment, endpoint_key, endpoint_number, ends_of
 from katui.model import (
     ACK,
     FIN,
@@ -47,7 +47,7 @@ class Tracker:
         self.new_sink = new_sink
         """Makes each new connection's sink (the protocol its bytes are handed to)."""
         self.conns: list[Conn] = []
-        self.by_ends: dict[tuple, Conn] = {}
+        self.by_ends: dict[int, Conn] = {}
         """Connections by their endpoints (one entry for both directions; Conn.ends)."""
         self.row_stream = self.row_dir = self.row_note = 0
         """The last tracked frame's frame-table fields: tcp.stream, direction, NOTE_* bits
@@ -73,7 +73,7 @@ class Tracker:
             half = conn.h1 if d else conn.h0
         if conn is None or (flags & (SYN | ACK) == SYN and half.base >= 0 and seq != half.base):
             midstream = not flags & SYN
-            lo, hi = seg.ends
+            lo, hi = ends_of(seg.ends)
             # Side A sent this frame. Both ends the same (a host talking to its own port): the
             # reverse direction's index entry used to win, so later frames counted as side B.
             conn = Conn(
