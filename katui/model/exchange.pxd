@@ -9,6 +9,3 @@ cdef class Exchange:
     cdef public long long _idle
     cdef public int req, resp, n
     cdef public unsigned char _flags
-
-
-cdef int _with_flag(int flags, int bit, bint value)

@@ -19,11 +19,6 @@ _REUSED, _PIPELINED = 1, 2
 """Bits of ``Exchange._flags``."""
 
 
-def _with_flag(flags: int, bit: int, value: bool) -> int:
-    """``flags`` with ``bit`` set (``value`` true) or cleared."""
-    return flags | bit if value else flags & ~bit
-
-
 # Not tracked by the cycle collector when compiled: an exchange refers only to the message
 # store and 1xx message views, which never refer back (16 bytes less each).
 @cython.no_gc
@@ -80,7 +75,7 @@ class Exchange:
 
     @reused.setter
     def reused(self, value: bool) -> None:
-        self._flags = _with_flag(self._flags, _REUSED, value)
+        self._flags = self._flags | _REUSED if value else self._flags & ~_REUSED
 
     @property
     def pipelined(self) -> bool:
@@ -89,7 +84,7 @@ class Exchange:
 
     @pipelined.setter
     def pipelined(self, value: bool) -> None:
-        self._flags = _with_flag(self._flags, _PIPELINED, value)
+        self._flags = self._flags | _PIPELINED if value else self._flags & ~_PIPELINED
 
     @property
     def idle_before_ns(self) -> int | None:
