@@ -116,3 +116,20 @@ def test_compiled_exchanges_and_closes_are_not_tracked_by_the_cycle_collector():
         return  # interpreted: plain slotted classes
     assert not gc.is_tracked(ex) and not gc.is_tracked(Close(None, None, None, None, None, "open", "y"))
     assert sys.getsizeof(ex) == 64
+
+
+def test_a_content_length_of_any_size_reads_back_as_stored():
+    """Lengths live in 32 bits of the row (length + 1, 0 for none); the few past that in a
+    side table: every one reads back exactly, and the other fields of the row are unharmed."""
+    from katui.model import MessageStore
+
+    store = MessageStore()
+    text = ("HTTP/1.1", "", "OK", None, None, "", "")
+    lengths = [None, 0, 1, (1 << 31) - 1, (1 << 32) - 3, (1 << 32) - 2, (1 << 32) - 1, 1 << 32, 1 << 62]
+    rows = [store.add_scanned(False, 7, 100, (200, n, False, "", text, None), 19, 9, 120, 5) for n in lengths]
+    got = [store.view(i) for i in rows]
+    assert [m.content_length for m in got] == lengths
+    assert {(m.status, m.frame, m.first_frame, m.body_bytes, m.head_bytes, m.end_ns) for m in got} == {
+        (200, 9, 7, 5, 19, 120)
+    }
+    assert len(store.big_lengths) == 4  # the lengths of 2**32 - 2 and more

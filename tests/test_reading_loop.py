@@ -14,7 +14,7 @@ from hostile_pcap import ACK, GET, OK, PSH, SYN, conversation, epb, idb, pcap, s
 
 from katui.analysis import pipeline
 from katui.analysis.pipeline import analyze
-from katui.capture.decode import SKIP_SHORT, endpoint_key, endpoint_number, endpoint_of, tcp_segment
+from katui.capture.decode import SKIP_SHORT, endpoint_key, endpoint_number, endpoint_of, ends_of, tcp_segment
 from katui.capture.reader import open_capture
 from katui.tcp.frames import FrameTable
 from katui.tcp.ingest import BATCH
@@ -42,7 +42,11 @@ def test_endpoint_numbers_round_trip_and_order_as_tuples():
     # ::1 port 80 is not 0.0.0.1 port 80.
     assert endpoint_number(*ends[3]) != endpoint_number(*ends[0])
     key, swapped = endpoint_key(v4[1], v4[0])
-    assert key == (v4[0], v4[1]) and swapped
+    assert ends_of(key) == (v4[0], v4[1]) and swapped
+    assert endpoint_key(v4[0], v4[1]) == (key, False)
+    v6 = [endpoint_number(b"\xff" * 16, 65535), endpoint_number(*ends[3])]
+    key6, swapped6 = endpoint_key(*v6)
+    assert ends_of(key6) == (v6[1], v6[0]) and swapped6 and key6 != key
 
 
 def test_ipv6_and_ipv4_with_the_same_low_bits_are_two_connections(tmp_path):

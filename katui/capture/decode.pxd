@@ -17,10 +17,12 @@ cdef class Segment:
 cdef long long _be16(const unsigned char[:] b, Py_ssize_t i) except? -1
 @cython.locals(top=cython.longlong)
 cdef long long _be32(const unsigned char[:] b, Py_ssize_t i) except? -1
+cdef object _key4(object lo, object hi)
 
 
 @cython.locals(end=Py_ssize_t, ip=Py_ssize_t, ver=int, ihl=int, tcp=Py_ssize_t, ip_end=Py_ssize_t,
                total=Py_ssize_t, nxt=int, payload=Py_ssize_t, wire_payload=Py_ssize_t,
-               captured=Py_ssize_t, doff=int, src=object, dst=object, sport=cython.longlong, dport=cython.longlong)
+               captured=Py_ssize_t, doff=int, s4=cython.longlong, d4=cython.longlong, sport=cython.longlong,
+               dport=cython.longlong)
 cpdef int decode(Segment seg, int linktype, object buf, const unsigned char[:] view, Py_ssize_t off,
                  Py_ssize_t caplen, Py_ssize_t wirelen) except -1

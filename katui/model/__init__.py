@@ -24,7 +24,6 @@ from katui.model.exchange import Exchange, InferredExchange  # noqa: F401
 from katui.model.store import (  # noqa: F401
     CHUNKED,
     COL_BODY,
-    COL_CLEN,
     COL_END,
     COL_START,
     COMPLETE,

@@ -9,7 +9,7 @@ cimport cython
 
 cdef class MessageStore:
     cdef public cpython.array.array num, small, uri_ix, head_ix
-    cdef public object uri_table, _uris, head_table, _shared, traces
+    cdef public object uri_table, _uris, head_table, _shared, traces, big_lengths
 
     @cython.locals(i=Py_ssize_t, bits=cython.uint, clen=cython.longlong, b=Py_ssize_t)
     cpdef Py_ssize_t add_scanned(self, bint is_request, long long first_frame, long long start_ns,

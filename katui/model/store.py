@@ -23,10 +23,13 @@ REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 # MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
 # in ``small`` (the SM_* offsets), the index of its URI in ``uri_ix`` and of a shared tuple of
 # its other strings (the H_* offsets) in ``head_ix``.
-NUM = 4
-COL_START, COL_END, COL_CLEN, COL_BODY = range(NUM)
-SMALL = 4
-SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS = range(SMALL)
+NUM = 3
+COL_START, COL_END, COL_BODY = range(NUM)
+SMALL = 5
+SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN = range(SMALL)
+CLEN_BIG = 0xFFFFFFFF
+"""``SM_CLEN`` of a Content-Length too big for 32 bits (the store's ``big_lengths`` has it); other
+values are the length + 1 (0: none)."""
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
 MAX_SHARED_URIS = 1 << 16
@@ -107,10 +110,11 @@ class MessageStore:
     where one object per message (with its int fields) cost over 300. A load-test capture
     holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
-    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, content
-    length or -1, body bytes: the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small``
-    (first frame, frame, status, flag bits | head bytes << 4: the ``SM_*`` offsets; frame
-    numbers are 32-bit everywhere in katui, as in the frame table). ``uri_ix`` holds the index in
+    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, body bytes:
+    the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status,
+    flag bits | head bytes << 4, content length + 1 or 0: the ``SM_*`` offsets; frame numbers
+    are 32-bit everywhere in katui, as in the frame table; the rare lengths past 32 bits are in
+    ``big_lengths``). ``uri_ix`` holds the index in
     ``uri_table`` of each row's request target ('' for responses) and ``head_ix`` the index in
     ``head_table`` of a tuple (version, method, reason, connection, keep-alive, host, software:
     the ``H_*`` offsets) that rows with the same strings share: a load test repeats a handful of
@@ -120,7 +124,8 @@ class MessageStore:
     goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces")
+    __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces",
+                 "big_lengths")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -133,6 +138,8 @@ class MessageStore:
         self._shared: dict[tuple, int] = {}
         self.traces: dict[int, Trace] = {}
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
+        self.big_lengths: dict[int, int] = {}
+        """Row -> its Content-Length, for the lengths ``small`` cannot hold (``CLEN_BIG``)."""
 
     def __len__(self) -> int:
         return len(self.num) // NUM
@@ -172,8 +179,14 @@ class MessageStore:
         i = len(self.uri_ix)
         if trace is not None:
             self.traces[i] = trace
-        clen = -1 if content_length is None else content_length
         bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
+        if content_length is None:
+            clen = 0
+        elif content_length < CLEN_BIG - 1:
+            clen = content_length + 1
+        else:
+            clen = CLEN_BIG
+            self.big_lengths[i] = content_length
         # Most rows repeat a URI and head strings already seen: one dict lookup each. Bounded:
         # hostile captures may make every combination unique (then none is shared).
         u = self._uris.get(uri)
@@ -184,14 +197,14 @@ class MessageStore:
             h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, NUM)
-            self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, clen, body_bytes]
+            self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, body_bytes]
             b = _grow(self.small, SMALL)
-            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits | head_bytes << 4]
+            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits | head_bytes << 4, clen]
             self.uri_ix.data.as_uints[_grow(self.uri_ix, 1)] = u
             self.head_ix.data.as_uints[_grow(self.head_ix, 1)] = h
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
-            self.num.frombytes(_NUM_ROW(start_ns, end_ns, clen, body_bytes))
-            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4))
+            self.num.frombytes(_NUM_ROW(start_ns, end_ns, body_bytes))
+            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4, clen))
             self.uri_ix.append(u)
             self.head_ix.append(h)
         return i
@@ -261,6 +274,13 @@ class MessageStore:
     def uri(self, i: int) -> str:
         """The request target of message ``i`` ('' for a response)."""
         return self.uri_table[self.uri_ix[i]]
+
+    def content_length(self, i: int) -> int | None:
+        """Content-Length of message ``i``, None when it had none."""
+        clen = self.small[i * SMALL + SM_CLEN]
+        if clen == CLEN_BIG:
+            return self.big_lengths[i]
+        return clen - 1 if clen else None
 
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
@@ -401,8 +421,7 @@ class HttpMessage:
     @property
     def content_length(self) -> int | None:
         """``Content-Length`` header value, or None."""
-        n = self._num(COL_CLEN)
-        return None if n < 0 else n
+        return self.store.content_length(self.index)
 
     @property
     def chunked(self) -> bool:

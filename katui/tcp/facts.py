@@ -79,9 +79,9 @@ def endpoint(ip: bytes, port: int) -> str:
 
 def client_side(c: Conn) -> tuple[int, str]:
     """Which side (0 = A, 1 = B) is the client, and how that was decided."""
-    if c.syn_from is not None:
+    if c.syn_from >= 0:
         return c.syn_from, "syn"
-    if c.synack_from is not None:
+    if c.synack_from >= 0:
         return 1 - c.synack_from, "syn-ack"
     d = c.sink.client_direction()
     if d is not None:
@@ -143,7 +143,7 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
             idle,
             sh.fin_ns if sh.fin_frame else None,
             tuple(c.rst_frames),
-            sd in c.rst_from,
+            bool(c.rst_sides >> sd & 1),
             c.sink,
             sh.fin_frame or None,
             ch.zero_frame or None,
@@ -173,7 +173,7 @@ def server_endpoint(end: tuple[bytes, int]) -> str:
 
 def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, int | None]:
     """(side, ``fin``/``rst``, timestamp, idle before it) of the first FIN or RST; Nones if none."""
-    if c.close_from is None:
+    if c.close_from < 0:
         return None, None, None, None
     idle = c.close_ns - c.idle_ref_ns
     return "client" if c.close_from == cd else "server", "rst" if c.close_rst else "fin", c.close_ns, idle

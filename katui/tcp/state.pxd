@@ -12,12 +12,12 @@ cdef class Half:
 
 
 cdef class Conn:
-    cdef public object ends, frames, sink
+    cdef public object ends, frames, sink, rst_frames
     cdef public Half h0, h1
-    cdef public object syn_from, synack_from, close_from
-    cdef public object rst_frames, rst_from
-    cdef public long long stream, first_ns, last_ns, syn_ns, close_ns, last_data_ns, idle_ref_ns, irtt_ns
-    cdef public unsigned int first_frame, last_frame, close_frame, retrans, ooo, lost, truncated
+    cdef public long long first_ns, last_ns, syn_ns, close_ns, last_data_ns, idle_ref_ns, irtt_ns
+    cdef public unsigned int stream, first_frame, last_frame, close_frame, retrans, ooo, lost, truncated
+    cdef public signed char syn_from, synack_from, close_from  # a side, 0 or 1, or NONE (-1)
+    cdef public unsigned char rst_sides
     cdef public bint close_rst, midstream, a_hi, irtt_known
 
 

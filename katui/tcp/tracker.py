@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import heapq
 
-from katui.capture.decode import Segment, endpoint_key, endpoint_number
+from katui.capture.decode import Segment, endpoint_key, endpoint_number, ends_of
 from katui.model import (
     ACK,
     FIN,
@@ -28,7 +28,7 @@ from katui.model import (
     SYN,
 )
 from katui.tcp.sink import SinkFactory, no_sink
-from katui.tcp.state import Conn, Half, first_held, forget_held, hold
+from katui.tcp.state import NONE, Conn, Half, first_held, forget_held, hold
 
 # Sequence numbers are 32-bit; a negative one (state.NONE) is one not known yet.
 M32 = 0xFFFFFFFF
@@ -47,7 +47,7 @@ class Tracker:
         self.new_sink = new_sink
         """Makes each new connection's sink (the protocol its bytes are handed to)."""
         self.conns: list[Conn] = []
-        self.by_ends: dict[tuple, Conn] = {}
+        self.by_ends: dict[int, Conn] = {}
         """Connections by their endpoints (one entry for both directions; Conn.ends)."""
         self.row_stream = self.row_dir = self.row_note = 0
         """The last tracked frame's frame-table fields: tcp.stream, direction, NOTE_* bits
@@ -73,7 +73,7 @@ class Tracker:
             half = conn.h1 if d else conn.h0
         if conn is None or (flags & (SYN | ACK) == SYN and half.base >= 0 and seq != half.base):
             midstream = not flags & SYN
-            lo, hi = seg.ends
+            lo, hi = ends_of(seg.ends)
             # Side A sent this frame. Both ends the same (a host talking to its own port): the
             # reverse direction's index entry used to win, so later frames counted as side B.
             conn = Conn(
@@ -103,7 +103,7 @@ class Tracker:
         if plen:
             note |= self._data(conn, half, d, n, ts, seq, seg.poff, seg.pcap, plen, flags)
         if flags & ACK and not flags & SYN:
-            if conn.synack_from is not None and not conn.irtt_known and d == conn.syn_from:
+            if conn.synack_from >= 0 and not conn.irtt_known and d == conn.syn_from:
                 conn.irtt_ns = ts - conn.syn_ns
                 conn.irtt_known = True
             other = conn.h0 if d else conn.h1
@@ -140,10 +140,10 @@ class Tracker:
                 # The SYN-ACK says where the SYN side's data starts: believe it over guesses.
                 other.next = ack
                 forget_held(other)
-            if conn.synack_from is None:
+            if conn.synack_from < 0:
                 conn.synack_from = d
                 return 0
-        elif conn.syn_from is None:
+        elif conn.syn_from < 0:
             conn.syn_from = d
             conn.syn_ns = ts
             return 0
@@ -152,7 +152,7 @@ class Tracker:
             if conn.close_rst and not flags & ACK and d == conn.syn_from and not half.frames_with_data:
                 # The SYN again, same ISN, after a reset: the connection attempt goes on (as
                 # Wireshark keeps its tcp.stream), so that RST did not end it.
-                conn.close_from = None
+                conn.close_from = NONE
                 conn.close_frame = conn.close_ns = 0
                 conn.close_rst = False
                 conn.idle_ref_ns = 0  # set again by the next close
@@ -270,8 +270,8 @@ class Tracker:
     def _close(self, conn, half, d, n, ts, seq, plen, flags) -> None:
         if flags & RST:
             conn.rst_frames += (n,)
-            conn.rst_from += (d,)
-        if conn.close_from is None:
+            conn.rst_sides |= 1 << d
+        if conn.close_from < 0:
             conn.close_from = d
             conn.close_frame = n
             conn.close_ns = ts
