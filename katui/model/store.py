@@ -180,6 +180,7 @@ class MessageStore:
         if trace is not None:
             self.traces[i] = trace
         bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
+        bits |= head_bytes << 4
         if content_length is None:
             clen = 0
         elif content_length < CLEN_BIG - 1:
@@ -199,12 +200,12 @@ class MessageStore:
             b = _grow(self.num, NUM)
             self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, body_bytes]
             b = _grow(self.small, SMALL)
-            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits | head_bytes << 4, clen]
+            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits, clen]
             self.uri_ix.data.as_uints[_grow(self.uri_ix, 1)] = u
             self.head_ix.data.as_uints[_grow(self.head_ix, 1)] = h
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
             self.num.frombytes(_NUM_ROW(start_ns, end_ns, body_bytes))
-            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits | head_bytes << 4, clen))
+            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen))
             self.uri_ix.append(u)
             self.head_ix.append(h)
         return i
