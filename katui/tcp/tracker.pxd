@@ -1,5 +1,6 @@
 # C types for tracker.py when setup.py compiles it with Cython (the .py stays the source).
 # Sequence numbers, acks and gaps are 32-bit values (long long: their differences too).
+cimport cpython.array
 cimport cython
 
 from katui.capture.decode cimport Segment
@@ -19,7 +20,8 @@ cdef class Tracker:
     cdef public int row_dir, row_note
 
     @cython.locals(conn=Conn, half=Half, other=Half, d=int, note=int, flags=int, plen=Py_ssize_t,
-                   seq=cython.longlong, gap=cython.longlong, midstream=bint)
+                   seq=cython.longlong, gap=cython.longlong, midstream=bint,
+                   frames=cpython.array.array, at=Py_ssize_t)
     cpdef void track(self, long long n, long long ts, Segment seg) except *
     @cython.locals(other=Half, retrans=bint)
     cdef int _syn(self, Conn conn, Half half, int d, long long n, long long ts, long long seq,

@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import heapq
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.capture.decode import Segment, endpoint_key, endpoint_number, ends_of
 from katui.model import (
     ACK,
@@ -87,7 +92,13 @@ class Tracker:
             d = 0
             half = conn.h0
         if self.keep_frames:
-            conn.frames.append(n)
+            if cython.compiled:  # a C store into the grown array (a method call and an int object
+                frames = conn.frames  # per frame otherwise: the TUI's load keeps every frame)
+                at = len(frames)
+                cpython.array.resize_smart(frames, at + 1)  # noqa: F821 - cimported by tracker.pxd
+                frames.data.as_uints[at] = n
+            else:
+                conn.frames.append(n)
         conn.last_frame = n
         conn.last_ns = ts
         half.frames += 1
