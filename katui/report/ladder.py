@@ -31,7 +31,8 @@ from katui.model import (
     URG,
     Connection,
 )
-from katui.model.store import COL_BODY, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
+from katui.model.exchange import Exchange
+from katui.model.store import COL_BODY, H_VERSION, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
@@ -128,50 +129,54 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
     ``store.label`` of message rows when the caller has made them already."""
     texts = texts or {}
     labels: dict[int, str] = {}
-    # Several labels in one frame are joined by ' | ' (inline, not a closure: Markdown labels
-    # every message of a load test).
     for ex in conn.exchanges:
-        store = ex.store
-        small, num = store.small, store.num
-        sid = getattr(ex, "stream_id", None)
-        rows = (
-            (ex.req, *(m.index for m in ex.informational), ex.resp) if ex.informational else (ex.req, ex.resp)
-        )
-        for i in rows:
-            if i < 0:
-                continue
-            # The store's columns, not a view and its properties: Markdown labels every
-            # message of a load test.
-            s = i * SMALL
-            first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
-            body = num[i * NUM + COL_BODY]
-            text = texts.get(i)
-            if text is None:
-                text = safe_label(store.label(i))
-            if sid is not None:  # HTTP/2: the HEADERS frame and its stream
-                text = f"HEADERS s={sid} {text}"
-            if bits & REQUEST:
-                if sid is not None and ex.concurrent:
-                    text = f"{text}  ∥ concurrent"
-                elif ex.pipelined:
-                    text = f"{text}  ⇉ pipelined"
-                elif ex.reused:
-                    text = f"{text}  ↻ reused"
-            elif body and sid is None and store.text(i).version != INFERRED_VERSION:  # inferred: has its size
-                text = f"{text}  {size_label(body)}"
-            if not bits & COMPLETE or not frame:
-                text = f"{text} (incomplete)"
-            elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
-                labels[first] = text if (had := labels.get(first)) is None else f"{had} | {text}"
-                text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-            at = frame or first
-            labels[at] = text if (had := labels.get(at)) is None else f"{had} | {text}"
+        # A plain HTTP/1 exchange has no stream (its class has no such field: no look-up).
+        sid = None if type(ex) is Exchange else getattr(ex, "stream_id", None)
+        if ex.req >= 0:
+            _message_label(labels, ex, ex.req, sid, texts)
+        for m in ex.informational:
+            _message_label(labels, ex, m.index, sid, texts)
+        if ex.resp >= 0:
+            _message_label(labels, ex, ex.resp, sid, texts)
     for info in (conn.tls, conn.http2):
         if info is not None:
             for frame, text in info.labels:
                 text = safe_text(text)
                 labels[frame] = text if (had := labels.get(frame)) is None else f"{had} | {text}"
     return labels
+
+
+def _message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
+                   texts: dict[int, str]) -> None:  # fmt: skip
+    """Add the label of message row ``i`` of ``ex`` to ``labels`` (several in one frame are
+    joined by ' | ')."""
+    # The store's columns, not a view and its properties: Markdown labels every message of a
+    # load test.
+    store = ex.store
+    small, s = store.small, i * SMALL
+    first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
+    body = store.num[i * NUM + COL_BODY]
+    text = texts.get(i)
+    if text is None:
+        text = safe_label(store.label(i))
+    if sid is not None:  # HTTP/2: the HEADERS frame and its stream
+        text = f"HEADERS s={sid} {text}"
+    if bits & REQUEST:
+        if sid is not None and ex.concurrent:
+            text = f"{text}  ∥ concurrent"
+        elif ex.pipelined:
+            text = f"{text}  ⇉ pipelined"
+        elif ex.reused:
+            text = f"{text}  ↻ reused"
+    elif body and sid is None and store.head_table[store.head_ix[i]][H_VERSION] != INFERRED_VERSION:
+        text = f"{text}  {size_label(body)}"  # inferred: its label has its size
+    if not bits & COMPLETE or not frame:
+        text = f"{text} (incomplete)"
+    elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
+        labels[first] = text if (had := labels.get(first)) is None else f"{had} | {text}"
+        text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
+    at = frame or first
+    labels[at] = text if (had := labels.get(at)) is None else f"{had} | {text}"
 
 
 def _stale_requests(conn: Connection) -> set[int]:

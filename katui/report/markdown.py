@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection
-from katui.model.store import SM_FRAME, SMALL
+from katui.model import REQUEST, Connection
+from katui.model.store import H_VERSION, INFERRED_VERSION, SM_BITS, SM_FRAME, SM_STATUS, SMALL
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import http_labels, ladder_rows, safe_label
 from katui.report.ladder_md import TwoLanes
@@ -101,10 +101,11 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     if found:
         yield "\n".join(_findings(found)) + "\n"
     lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
+    cells = Cells()  # and its messages' labels
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        yield "\n" + "\n".join(_connection(a, c, gap_ns, lanes)) + "\n"
+        yield "\n" + "\n".join(_connection(a, c, gap_ns, lanes, cells)) + "\n"
 
 
 def _findings(found: list) -> list[str]:
@@ -151,7 +152,7 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
+def _exchange_table(c: Connection, texts: dict[int, str], cells: Cells) -> list[str]:
     """A connection's requests and responses as a Markdown table; ``texts`` gets the escaped
     label of each message row (the ladder labels them too)."""
     out = [
@@ -162,12 +163,12 @@ def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
         if req >= 0:
-            texts[req], text = _cell(store.label(req))
+            texts[req], text = cells.of(store, req)
             request = f"| {small[req * SMALL + SM_FRAME] or ''} | "
         else:
             text, request = "", "|  | "
         if resp >= 0:
-            texts[resp], status = _cell(store.label(resp))
+            texts[resp], status = cells.of(store, resp)
             response = f"{small[resp * SMALL + SM_FRAME] or ''} | {text} | {status} | "
         else:
             response = f" | {text} | no response | "
@@ -194,7 +195,43 @@ def _cell(label: str) -> tuple[str, str]:
     return cell
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> list[str]:
+_MAX_HEAD = 1 << 30
+"""Head indexes below this fit a row's cache key in 64 bits (beside a 32-bit URI or status)."""
+
+
+class Cells:
+    """:func:`_cell` of message rows' labels, kept by what a label is made of (the row's head
+    and URI indexes or its status) rather than by the label: a load test labels every message
+    with one of a few, and neither the label nor its hash is made again for each. One per
+    report (the indexes are those of one message store)."""
+
+    __slots__ = ("store", "_by_key")
+
+    def __init__(self) -> None:
+        self.store = None
+        """The message store whose rows the cache keys name."""
+        self._by_key: dict[int, tuple[str, str]] = {}
+
+    def of(self, store, i: int) -> tuple[str, str]:
+        """``_cell(store.label(i))``."""
+        if store is not self.store:
+            self.store, self._by_key = store, {}
+        head, s = store.head_ix[i], i * SMALL
+        request = store.small[s + SM_BITS] & REQUEST != 0
+        # A request's label is its method and URI, a response's its status and reason, both in
+        # the head's strings; a message inferred from TLS records is labelled by its size.
+        which = store.uri_ix[i] if request else store.small[s + SM_STATUS]
+        key = head << 33 | which << 1 | request
+        got = self._by_key.get(key) if head < _MAX_HEAD else None
+        if got is None:
+            got = _cell(store.label(i))
+            if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS:
+                if store.head_table[head][H_VERSION] != INFERRED_VERSION:
+                    self._by_key[key] = got
+        return got
+
+
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells) -> list[str]:
     """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
     out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
     out.append(
@@ -202,12 +239,12 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
         f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
         f"state {c.state}"
     )
+    cl = c.close
     out.append(
-        f"- close: {md(c.close.explanation)} (reason `{c.close.reason}`"
-        + (f", frame {c.close.frame})" if c.close.frame else ")")
+        f"- close: {md(cl.explanation)} (reason `{cl.reason}`" + (f", frame {cl.frame})" if cl.frame else ")")
     )
-    if c.close.evidence:
-        out.append(f"- evidence: {md('; '.join(c.close.evidence))}")
+    if cl.evidence:
+        out.append(f"- evidence: {md('; '.join(cl.evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
         out.append(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
@@ -221,7 +258,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
         out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
     texts: dict[int, str] = {}
     if c.exchanges:
-        out += ["", *_exchange_table(c, texts)]
+        out += ["", *_exchange_table(c, texts, cells)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]
