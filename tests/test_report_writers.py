@@ -253,3 +253,34 @@ def test_message_cells_cached_by_row_are_the_cells_of_the_labels():
         wrong = [i for i in rows if cells.of(store, i) != _cell(store.label(i))]
         assert wrong == []
     assert cells.store is stores[-1] and len(stores) > 20
+
+
+def test_the_markdown_report_draws_each_ladder_as_the_general_path_does(tmp_path):
+    # The report labels the ladder from its exchange table's cells (Cells, message_label) and
+    # draws it in one pass (TwoLanes): each connection's diagram and text ladder are those of
+    # http_labels, drawn_rows, sequence_diagram and ladder_lines. The crafted capture has a
+    # 1xx response in the frame of its final one (labels joined in order).
+    from katui.report.markdown import MAX_LADDER_FRAMES, fence, render
+    from tests.builders import conversation, write_pcap
+
+    post = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+    write_pcap(tmp_path / "continue.pcap", conversation([post, post], [answer, answer]))
+    checked = 0
+    for path in [tmp_path / "continue.pcap", *_samples()]:
+        a = analyze(str(path))
+        try:
+            text = render(a)
+            for c in a.connections:
+                if backend_name(a, c) is not None or c.frame_count > MAX_LADDER_FRAMES:
+                    continue
+                rows = ladder_rows(a, c, a.idle_threshold_ns)
+                drawn = drawn_rows(a, c, rows, http_labels(c))
+                ladder = "\n".join(fence(ladder_lines(a, c, width=200, drawn=drawn)))
+                diagram = "\n".join(sequence_diagram(a, c, drawn=drawn))
+                section = f"\n\n{diagram}\n\n{ladder}\n" if diagram else f"\n\n{ladder}\n"
+                assert section in text, (path.name, c.stream)
+                checked += 1
+        finally:
+            a.close()
+    assert checked > 100

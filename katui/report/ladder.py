@@ -32,7 +32,7 @@ from katui.model import (
     Connection,
 )
 from katui.model.exchange import Exchange
-from katui.model.store import COL_BODY, H_VERSION, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
+from katui.model.store import COL_BODY, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
@@ -130,33 +130,44 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
     texts = texts or {}
     labels: dict[int, str] = {}
     for ex in conn.exchanges:
-        # A plain HTTP/1 exchange has no stream (its class has no such field: no look-up).
-        sid = None if type(ex) is Exchange else getattr(ex, "stream_id", None)
+        sid = stream_of(ex)
         if ex.req >= 0:
-            _message_label(labels, ex, ex.req, sid, texts)
+            message_label(labels, ex, ex.req, sid, texts.get(ex.req))
         for m in ex.informational:
-            _message_label(labels, ex, m.index, sid, texts)
+            message_label(labels, ex, m.index, sid, texts.get(m.index))
         if ex.resp >= 0:
-            _message_label(labels, ex, ex.resp, sid, texts)
+            message_label(labels, ex, ex.resp, sid, texts.get(ex.resp))
+    record_labels(labels, conn)
+    return labels
+
+
+def stream_of(ex: Exchange) -> int | None:
+    """The HTTP/2 stream of an exchange, None over HTTP/1."""
+    # A plain HTTP/1 exchange's class has no such field: no look-up.
+    return None if type(ex) is Exchange else getattr(ex, "stream_id", None)
+
+
+def record_labels(labels: dict[int, str], conn: Connection) -> None:
+    """Add to ``labels`` (of :func:`http_labels`) those of the TLS records and HTTP/2 frames
+    the connection's handshake facts name, after its messages'."""
     for info in (conn.tls, conn.http2):
         if info is not None:
             for frame, text in info.labels:
                 text = safe_text(text)
                 labels[frame] = text if (had := labels.get(frame)) is None else f"{had} | {text}"
-    return labels
 
 
-def _message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
-                   texts: dict[int, str]) -> None:  # fmt: skip
-    """Add the label of message row ``i`` of ``ex`` to ``labels`` (several in one frame are
-    joined by ' | ')."""
+def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
+                  text: str | None = None) -> None:  # fmt: skip
+    """Add to ``labels`` (of :func:`http_labels`) the label of message row ``i`` of ``ex``
+    (``sid``: its :func:`stream_of`), from ``text``, the row's escaped ``store.label`` when
+    the caller has it (several labels in one frame are joined by ' | ')."""
     # The store's columns, not a view and its properties: Markdown labels every message of a
     # load test.
     store = ex.store
     small, s = store.small, i * SMALL
     first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
     body = store.num[i * NUM + COL_BODY]
-    text = texts.get(i)
     if text is None:
         text = safe_label(store.label(i))
     if sid is not None:  # HTTP/2: the HEADERS frame and its stream
@@ -168,7 +179,7 @@ def _message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None
             text = f"{text}  ⇉ pipelined"
         elif ex.reused:
             text = f"{text}  ↻ reused"
-    elif body and sid is None and store.head_table[store.head_ix[i]][H_VERSION] != INFERRED_VERSION:
+    elif body and sid is None and store.head_table[store.head_ix[i]].version != INFERRED_VERSION:
         text = f"{text}  {size_label(body)}"  # inferred: its label has its size
     if not bits & COMPLETE or not frame:
         text = f"{text} (incomplete)"
@@ -230,28 +241,30 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
     close_frame = conn.close.frame
+    closed_at = -1 if close_frame is None else close_frame  # compiled: a C integer, as ``at``
     # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
-    fin_close = conn.close.how == "fin"
+    fin_close = conn.close.how == "fin" and close_frame is not None
     for frame in conn.frames:
-        gap = gaps.get(frame)
+        at = frame
+        gap = gaps.get(frame) if gaps else None  # most connections have no idle gap
         if gap is not None:
             problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
-        f = flags[frame - 1]
+        f = flags[at - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
             rows.append(Note("section", _handshake_text(analysis, conn), frame))
             in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
-        if frame in requests and not in_handshake:
+        if not in_handshake and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
                 stale_one = ex.n in stale_requests
                 if _worth_a_row(ex, stale_one, gap is not None):
                     rows.append(_request_note(ex, frame, stale_one, goaway))
-        if frame == close_frame:
+        if at == closed_at:
             rows.append(_close_note(conn, frame))
-        elif fin_close and f & FIN and not answered and frame > close_frame:
+        elif fin_close and f & FIN and not answered and at > closed_at:
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns

@@ -7,6 +7,7 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
 from katui.model.exchange cimport Exchange
+from katui.report.ladder cimport message_label, record_labels, stream_of
 
 cdef Py_ssize_t SMALL, SM_BITS, SM_FRAME, SM_STATUS, H_VERSION
 cdef int REQUEST
@@ -16,6 +17,7 @@ cdef unsigned long long _MAX_HEAD
 cdef class Cells:
     cdef public object store
     cdef dict _by_key
+    cdef object _small, _head_ix, _uri_ix
 
     @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
                    s=Py_ssize_t)
@@ -23,7 +25,7 @@ cdef class Cells:
 
 
 @cython.locals(e=Exchange, req=Py_ssize_t, resp=Py_ssize_t)
-cdef list _exchange_table(Conn c, dict texts, Cells cells)
+cdef list _exchange_table(Conn c, dict labels, Cells cells)
 
 @cython.locals(cl=Close)
 cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells)

@@ -15,7 +15,7 @@ from katui.analysis.pipeline import Analysis
 from katui.model import REQUEST, Connection
 from katui.model.store import H_VERSION, INFERRED_VERSION, SM_BITS, SM_FRAME, SM_STATUS, SMALL
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
-from katui.report.ladder import http_labels, ladder_rows, safe_label
+from katui.report.ladder import ladder_rows, message_label, record_labels, safe_label, stream_of
 from katui.report.ladder_md import TwoLanes
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
@@ -105,7 +105,9 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        yield "\n" + "\n".join(_connection(a, c, gap_ns, lanes, cells)) + "\n"
+        section = _connection(a, c, gap_ns, lanes, cells)
+        section.append("")  # its last line's end: one join, the section's text not copied again
+        yield "\n".join(section)
 
 
 def _findings(found: list) -> list[str]:
@@ -152,9 +154,10 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _exchange_table(c: Connection, texts: dict[int, str], cells: Cells) -> list[str]:
-    """A connection's requests and responses as a Markdown table; ``texts`` gets the escaped
-    label of each message row (the ladder labels them too)."""
+def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list[str]:
+    """A connection's requests and responses as a Markdown table; ``labels`` gets the ladder's
+    labels of their messages (:func:`~katui.report.ladder.http_labels` without the records'):
+    made here from the same escaped text as the cells."""
     out = [
         "| # | request frame | response frame | request | status | reused | idle before |",
         "|---|---|---|---|---|---|---|",
@@ -162,13 +165,18 @@ def _exchange_table(c: Connection, texts: dict[int, str], cells: Cells) -> list[
     for e in c.exchanges:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
+        sid = stream_of(e)
         if req >= 0:
-            texts[req], text = cells.of(store, req)
+            label, text = cells.of(store, req)
+            message_label(labels, e, req, sid, label)
             request = f"| {small[req * SMALL + SM_FRAME] or ''} | "
         else:
             text, request = "", "|  | "
+        for m in e.informational:  # in the ladder only
+            message_label(labels, e, m.index, sid)
         if resp >= 0:
-            texts[resp], status = cells.of(store, resp)
+            label, status = cells.of(store, resp)
+            message_label(labels, e, resp, sid, label)
             response = f"{small[resp * SMALL + SM_FRAME] or ''} | {text} | {status} | "
         else:
             response = f" | {text} | no response | "
@@ -205,22 +213,25 @@ class Cells:
     with one of a few, and neither the label nor its hash is made again for each. One per
     report (the indexes are those of one message store)."""
 
-    __slots__ = ("store", "_by_key")
+    __slots__ = ("store", "_by_key", "_small", "_head_ix", "_uri_ix")
 
     def __init__(self) -> None:
         self.store = None
         """The message store whose rows the cache keys name."""
         self._by_key: dict[int, tuple[str, str]] = {}
+        self._small = self._head_ix = self._uri_ix = None
 
     def of(self, store, i: int) -> tuple[str, str]:
         """``_cell(store.label(i))``."""
         if store is not self.store:
             self.store, self._by_key = store, {}
-        head, s = store.head_ix[i], i * SMALL
-        request = store.small[s + SM_BITS] & REQUEST != 0
+            # Its columns, looked up once (a store keeps its arrays for its lifetime).
+            self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
+        head, s = self._head_ix[i], i * SMALL
+        request = self._small[s + SM_BITS] & REQUEST != 0
         # A request's label is its method and URI, a response's its status and reason, both in
         # the head's strings; a message inferred from TLS records is labelled by its size.
-        which = store.uri_ix[i] if request else store.small[s + SM_STATUS]
+        which = self._uri_ix[i] if request else self._small[s + SM_STATUS]
         key = head << 33 | which << 1 | request
         got = self._by_key.get(key) if head < _MAX_HEAD else None
         if got is None:
@@ -232,8 +243,9 @@ class Cells:
 
 
 def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells) -> list[str]:
-    """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
-    out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
+    """One connection's section after a blank line: facts, exchanges, idle gaps and (when
+    small enough) its ladder."""
+    out = ["", f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
     out.append(
         f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
         f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
@@ -256,9 +268,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
         out.append(f"- TLS: {md(tls_summary(c.tls))}")
     if c.http2 is not None:
         out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
-    texts: dict[int, str] = {}
+    labels: dict[int, str] = {}
     if c.exchanges:
-        out += ["", *_exchange_table(c, texts, cells)]
+        out += ["", *_exchange_table(c, labels, cells)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]
@@ -268,7 +280,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        out += _pictures(a, c, gap_ns, gaps, lanes, texts)
+        out += _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
         out += [
             "",
@@ -279,13 +291,14 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
 
 
 def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
-              texts: dict[int, str]) -> list[str]:  # fmt: skip
+              labels: dict[int, str]) -> list[str]:  # fmt: skip
     """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
-    after a blank line. The diagram and the ladder draw the same rows: the gaps and notes are
-    found once."""
+    after a blank line; ``labels`` has its messages' labels (from :func:`_exchange_table`).
+    The diagram and the ladder draw the same rows: the gaps and notes are found once."""
     backend = backend_name(a, c)
     if backend is None:  # two lanes: both drawn in one pass
-        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c, texts))
+        record_labels(labels, c)  # labels is now http_labels(c)
+        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
         diagram = [] if body is None else diagram_block(c, body)
         ladder = [header_line(c)[:LADDER_WIDTH], *lines]
     else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)
