@@ -225,6 +225,16 @@ def _stale_frames(conn: Connection) -> set[int]:
     return stale | set(conn.close.rst_frames)
 
 
+_tuple_new = tuple.__new__
+"""What :class:`Note` calls to make one (its named tuple's ``__new__`` is Python code): the
+notes ladder_rows makes for every connection are made with it directly."""
+
+
+def _section(text: str, frame: int, problem: bool = False) -> Note:
+    """``Note("section", text, frame, problem)``."""
+    return _tuple_new(Note, ("section", text, frame, problem, 0))
+
+
 def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
                 idle: list | None = None) -> list[int | Note]:  # fmt: skip
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections);
@@ -253,7 +263,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
         f = flags[at - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
-            rows.append(Note("section", _handshake_text(analysis, conn), frame))
+            rows.append(_section(_handshake_text(analysis, conn), frame))
             in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
@@ -271,7 +281,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             text = (f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s "
                     f"FIN (frame {conn.close.frame})")  # fmt: skip
             if gap is None:
-                rows.append(Note("section", text, frame))
+                rows.append(_section(text, frame))
             else:  # one row, each of its two numbers saying what it is measured from
                 rows[gap_at] = rows[gap_at]._replace(text=f"since frame {gap.after_frame}; then {text}")
         rows.append(frame)
@@ -300,22 +310,20 @@ def _handshake_text(analysis, conn: Connection) -> str:
 
 def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
     if stale and goaway:
-        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
-                    "GOAWAY's last stream", frame, True)  # fmt: skip
+        return _section(f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
+                        "GOAWAY's last stream", frame, True)  # fmt: skip
     if stale:
-        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
-                    "server had closed", frame, True)  # fmt: skip
+        return _section(f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
+                        "server had closed", frame, True)  # fmt: skip
     if ex.pipelined:
-        return Note(
-            "section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame
-        )
+        return _section(f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame)
     if getattr(ex, "concurrent", False):  # HTTP/2: multiplexed, not idle in between
-        return Note("section", f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
-                    "another stream was open", frame)  # fmt: skip
+        return _section(f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
+                        "another stream was open", frame)  # fmt: skip
     if ex.reused:
         idle = f", {fmt_s(ex.idle_before_ns)} idle" if ex.idle_before_ns is not None else ""
-        return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
-    return Note("section", f"request {ex.n}", frame)
+        return _section(f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
+    return _section(f"request {ex.n}", frame)
 
 
 def _close_note(conn: Connection, frame: int) -> Note:
@@ -332,7 +340,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
-    return Note("section", text, frame, problem)
+    return _section(text, frame, problem)
 
 
 def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",

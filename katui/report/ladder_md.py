@@ -121,7 +121,7 @@ class TwoLanes:
         body: list[str] | None = []
         messages = 0
         for row in rows:
-            if isinstance(row, Note):
+            if not isinstance(row, int):  # a Note (a frame's row is its number)
                 line, note = self._note_lines(row)
                 lines.append(line)
                 if body is not None:
@@ -142,7 +142,7 @@ class TwoLanes:
                     if messages > MAX_MESSAGES:
                         body = None
                     else:
-                        body.append(f"{piece[1]} (frame {row})")
+                        body.append(f"{piece[1]} (frame {i + 1})")
                 continue
             if label and not notes[i] and not fl & RST:  # a message's frame: cached by its label
                 drawn = self._labeled.get((key, label))
@@ -154,7 +154,7 @@ class TwoLanes:
                     if messages > MAX_MESSAGES:
                         body = None
                     else:
-                        body.append(f"{drawn[1]} (frame {row})")
+                        body.append(f"{drawn[1]} (frame {i + 1})")
                 continue
             label = label or ""
             if notes[i]:
@@ -170,7 +170,7 @@ class TwoLanes:
                 if messages > MAX_MESSAGES:
                     body = None
                 elif label:
-                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {row})")
+                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {i + 1})")
                 else:
-                    body.append(f"{piece[1]} (frame {row})")
+                    body.append(f"{piece[1]} (frame {i + 1})")
         return lines, body

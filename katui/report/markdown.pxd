@@ -14,6 +14,9 @@ cdef int REQUEST
 cdef unsigned long long _MAX_HEAD
 
 
+cdef str _md_shared(str text)
+
+
 cdef class Cells:
     cdef public object store
     cdef dict _by_key
@@ -24,7 +27,7 @@ cdef class Cells:
     cpdef tuple of(self, object store, Py_ssize_t i)
 
 
-@cython.locals(e=Exchange, req=Py_ssize_t, resp=Py_ssize_t)
+@cython.locals(e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
 cdef list _exchange_table(Conn c, dict labels, Cells cells)
 
 @cython.locals(cl=Close)

@@ -54,6 +54,21 @@ def md(text: str) -> str:
     return got
 
 
+_SHARED: dict[str, str] = {}
+"""Text most connections share (a server's address, a close explanation) -> :func:`md` of it,
+at most :data:`MAX_CELLS`: one look-up instead of a search of its every character."""
+
+
+def _md_shared(text: str) -> str:
+    """:func:`md` of text that many connections share, kept in :data:`_SHARED`."""
+    got = _SHARED.get(text)
+    if got is None:
+        got = md(text)
+        if len(_SHARED) < MAX_CELLS:
+            _SHARED[text] = got
+    return got
+
+
 @lru_cache(maxsize=4096)
 def md_escaped(text: str) -> str:
     """:func:`md` of text that :func:`~katui.textsafe.safe_text` has escaped already."""
@@ -142,7 +157,7 @@ def _row(a: Analysis, c: Connection) -> str:
     cells = [
         str(c.stream),
         md(c.client),
-        md(c.server),
+        _md_shared(c.server),
         f"{a.rel(c.start_ns) / 1e9:.3f}",
         fmt_s(c.duration_ns),
         str(c.requests),
@@ -166,10 +181,12 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
         sid = stream_of(e)
+        # A message's end frame, 0 while incomplete (an empty cell), as a C integer.
         if req >= 0:
             label, text = cells.of(store, req)
             message_label(labels, e, req, sid, label)
-            request = f"| {small[req * SMALL + SM_FRAME] or ''} | "
+            end = small[req * SMALL + SM_FRAME]
+            request = f"| {end} | " if end else "|  | "
         else:
             text, request = "", "|  | "
         for m in e.informational:  # in the ladder only
@@ -177,7 +194,8 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list
         if resp >= 0:
             label, status = cells.of(store, resp)
             message_label(labels, e, resp, sid, label)
-            response = f"{small[resp * SMALL + SM_FRAME] or ''} | {text} | {status} | "
+            end = small[resp * SMALL + SM_FRAME]
+            response = f"{end} | {text} | {status} | " if end else f" | {text} | {status} | "
         else:
             response = f" | {text} | no response | "
         idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
@@ -245,7 +263,7 @@ class Cells:
 def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells) -> list[str]:
     """One connection's section after a blank line: facts, exchanges, idle gaps and (when
     small enough) its ladder."""
-    out = ["", f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
+    out = ["", f"## Stream {c.stream}: {md(c.client)} → {_md_shared(c.server)}", ""]
     out.append(
         f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
         f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
@@ -253,7 +271,8 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
     )
     cl = c.close
     out.append(
-        f"- close: {md(cl.explanation)} (reason `{cl.reason}`" + (f", frame {cl.frame})" if cl.frame else ")")
+        f"- close: {_md_shared(cl.explanation)} (reason `{cl.reason}`"
+        + (f", frame {cl.frame})" if cl.frame else ")")
     )
     if cl.evidence:
         out.append(f"- evidence: {md('; '.join(cl.evidence))}")
