@@ -7,9 +7,10 @@ cimport cython
 
 
 cdef long long _NEAR, _SHORT_NS
+cdef tuple _SPACED, _PADDED
 
 
-@cython.locals(us=cython.longlong)
+@cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, high=Py_ssize_t)
 cpdef str stamped(Py_ssize_t frame, long long ns, str tail)
 
 

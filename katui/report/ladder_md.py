@@ -29,14 +29,25 @@ _SHORT_NS = EXACT_NS
 """Below this a time's microseconds are found exactly with integers (see ``EXACT_NS``)."""
 
 
+_SPACED = tuple(f"{k:3d}" for k in range(1000))
+_PADDED = tuple(f"{k:03d}" for k in range(1000))
+"""Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
+
+
 def stamped(frame: int, ns: int, tail: str) -> str:
     """``f"{frame:6d} {ns / 1e9:11.6f}{tail}"`` (a ladder line: frame, time, the rest), made
     with integers where that is the same text and as one string (fast in C): below
     :data:`_SHORT_NS` a double is exact to well under a nanosecond, so only a time halfway
-    between two microseconds can round differently and takes the float."""
+    between two microseconds can round differently and takes the float. Below a million
+    frames and 1000 s (most captures), the digits are looked up three at a time."""
     if 0 <= ns < _SHORT_NS and ns % 1000 != 500:
         us = (ns + 500) // 1000
-        return f"{frame:6d} {us // 1_000_000:4d}.{us % 1_000_000:06d}{tail}"
+        sec, frac = us // 1_000_000, us % 1_000_000
+        if 0 <= frame < 1_000_000 and sec < 1000:
+            high = frame // 1000
+            number = _SPACED[high] + _PADDED[frame % 1000] if high else "   " + _SPACED[frame]
+            return f"{number}  {_SPACED[sec]}.{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}"
+        return f"{frame:6d} {sec:4d}.{frac:06d}{tail}"
     return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
 
