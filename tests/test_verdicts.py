@@ -210,5 +210,4 @@ def test_the_connection_replaced_is_the_latest_closed_one_on_its_path_first_in_c
         for c in a.connections:
             assert previous_on_path(a, c) is scanned(a, c), (path.name, c.stream)
             named += previous_on_path(a, c) is not None
-        a.close()
     assert named > 8
