@@ -14,8 +14,7 @@ from katui.analysis.pipeline import analyze
 from katui.report import jsonout
 from katui.report.jsonrows import sec, value
 from katui.report.ladder import http_labels, ladder_rows
-from katui.report.ladder_md import TwoLanes
-from katui.report.ladder_md import _seconds as ladder_seconds
+from katui.report.ladder_md import TwoLanes, stamped
 from katui.report.ladder_text import drawn_rows, header_line, ladder_lines
 from katui.report.lanes import backend_name
 from katui.report.mermaid import diagram_block, sequence_diagram
@@ -59,7 +58,9 @@ def test_ladder_times_made_with_integers_are_the_float_text():
     # The edges: where the integer path stops (10**15 ns), a Unix time, the C subtraction's limit.
     values = _hard_times(range(0, 62, 3), (10**15, 1_700_000_000 * 10**9, 2**62))
     values += [us * 1000 + 500 for us in range(0, 3_000_000, 7)]  # microsecond ties: the float decides
-    wrong = [ns for ns in values if ladder_seconds(ns) != f"{ns / 1e9:11.6f}"]
+    # Frames: every number of digits, up to past the three-at-a-time lookups (a million).
+    lines = [(stamped(f := ns % 2_000_003 - 3, ns, " x"), f"{f:6d} {ns / 1e9:11.6f} x") for ns in values]
+    wrong = [made for made, expected in lines if made != expected]
     assert wrong == []
 
 
@@ -213,3 +214,75 @@ def test_idle_gaps_of_far_apart_timestamps_are_python_int_differences(limit):
         (f, f + 1, times[f] - times[f - 1]) for f in range(1, len(times)) if times[f] - times[f - 1] >= limit
     ]
     assert got == want and (limit > 2**63 or want)
+
+
+def _crafted_store():
+    """Rows whose labels a cache keyed by the wrong thing would mix up: a request and a response
+    sharing a head tuple (URI index 200, status 200), TLS-inferred rows with one head and
+    different sizes, a URI and a reason to escape, the same URI under other methods."""
+    from katui.model.store import INFERRED_VERSION, Head, MessageStore
+
+    store = MessageStore()
+    for uri in ["/"] + [f"/{k}" for k in range(210)] + ["/a|b`c\x1b", "/"]:
+        for method in ("GET", "POST"):
+            store.add(True, 1, 0, Head("HTTP/1.1", method, uri, 0, "", None, None, None, False, ""), 40)
+    for status, reason in ((200, "OK"), (200, "Fine"), (201, "OK"), (200, ""), (404, "No <b>|")):
+        store.add(False, 2, 0, Head("HTTP/1.1", "", "", status, reason, None, None, None, False, "h"), 40)
+    store.add(False, 2, 0, Head("HTTP/1.1", "GET", "", 200, "", None, None, None, False, "h"), 40)
+    inferred = Head(INFERRED_VERSION, "", "", 0, "", None, None, None, False, "")
+    for request in (True, False):
+        for size in (0, 517, 517, 90_000):
+            i = store.add(request, 3, 0, inferred, 0)
+            store.end(i, 3, 0, size, True)
+    return store
+
+
+def test_message_cells_cached_by_row_are_the_cells_of_the_labels():
+    # Cells keeps a row's label by its head and URI indexes (or status): each row, read twice
+    # in a shuffled order through one cache, is the cell of the label made anew.
+    from katui.report.markdown import Cells, _cell
+
+    stores = [_crafted_store()]
+    for path in _samples()[:60]:
+        a = analyze(str(path))
+        stores += [c.exchanges[0].store for c in a.connections[:1] if c.exchanges]
+        a.close()
+    rng = random.Random(5)
+    cells = Cells()
+    for store in stores:
+        rows = list(range(len(store))) * 2
+        rng.shuffle(rows)
+        wrong = [i for i in rows if cells.of(store, i) != _cell(store.label(i))]
+        assert wrong == []
+    assert cells.store is stores[-1] and len(stores) > 20
+
+
+def test_the_markdown_report_draws_each_ladder_as_the_general_path_does(tmp_path):
+    # The report labels the ladder from its exchange table's cells (Cells, message_label) and
+    # draws it in one pass (TwoLanes): each connection's diagram and text ladder are those of
+    # http_labels, drawn_rows, sequence_diagram and ladder_lines. The crafted capture has a
+    # 1xx response in the frame of its final one (labels joined in order).
+    from katui.report.markdown import MAX_LADDER_FRAMES, fence, render
+    from tests.builders import conversation, write_pcap
+
+    post = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok"
+    write_pcap(tmp_path / "continue.pcap", conversation([post, post], [answer, answer]))
+    checked = 0
+    for path in [tmp_path / "continue.pcap", *_samples()]:
+        a = analyze(str(path))
+        try:
+            text = render(a)
+            for c in a.connections:
+                if backend_name(a, c) is not None or c.frame_count > MAX_LADDER_FRAMES:
+                    continue
+                rows = ladder_rows(a, c, a.idle_threshold_ns)
+                drawn = drawn_rows(a, c, rows, http_labels(c))
+                ladder = "\n".join(fence(ladder_lines(a, c, width=200, drawn=drawn)))
+                diagram = "\n".join(sequence_diagram(a, c, drawn=drawn))
+                section = f"\n\n{diagram}\n\n{ladder}\n" if diagram else f"\n\n{ladder}\n"
+                assert section in text, (path.name, c.stream)
+                checked += 1
+        finally:
+            a.close()
+    assert checked > 100

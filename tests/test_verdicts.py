@@ -177,3 +177,37 @@ def test_real_port_reuse_gives_one_stream_per_connection():
         assert previous_on_path(a, c) is prev
     assert [c.close.reason for c in a.connections] == ["connection-close"] * 3
     assert all(c.close.asked_by == "client" and c.close.by == "server" for c in a.connections)
+
+
+def test_the_connection_replaced_is_the_latest_closed_one_on_its_path_first_in_capture_order():
+    # previous_on_path searches each path's close times (sorted): the connection a scan of all
+    # the others picks, on every sample and on a path whose close times tie.
+    from katui.analysis.gaps import previous_on_path
+
+    def scanned(a, conn):
+        host = conn.client.rsplit(":", 1)[0]
+        closed = [c for c in a.connections if c is not conn and c.close.ts_ns is not None
+                  and c.client.rsplit(":", 1)[0] == host and c.server == conn.server
+                  and c.close.ts_ns <= conn.start_ns]  # fmt: skip
+        latest = max((c.close.ts_ns for c in closed), default=None)
+        return next((c for c in closed if c.close.ts_ns == latest), None)
+
+    from types import SimpleNamespace as Fake
+
+    def conn(port, start, closed):
+        return Fake(client=f"10.0.0.1:{port}", server="10.0.0.2:80", start_ns=start, close=Fake(ts_ns=closed))
+
+    path = [conn(p, start, closed) for p, (start, closed) in
+            enumerate([(0, 20), (1, 10), (2, 20), (3, None), (19, 30), (20, 20), (5, 20)])]  # fmt: skip
+    a = Fake(cache={}, connections=path)
+    for start in (0, 5, 10, 19, 20, 25, 30, 40):
+        for c in path:
+            c.start_ns = start
+            assert previous_on_path(a, c) is scanned(a, c), (start, c.client)
+    named = 0
+    for path in sorted(SAMPLES.rglob("*.pcap")):
+        a = analysed(str(path))
+        for c in a.connections:
+            assert previous_on_path(a, c) is scanned(a, c), (path.name, c.stream)
+            named += previous_on_path(a, c) is not None
+    assert named > 8

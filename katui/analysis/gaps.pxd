@@ -8,10 +8,15 @@ cimport cython
 cdef long long _NEAR
 
 
-@cython.locals(req=Py_ssize_t)
+from katui.model.exchange cimport Exchange
+
+@cython.locals(req=Py_ssize_t, e=Exchange)
 cpdef dict requests_by_frame(object conn)
 
 @cython.locals(i=Py_ssize_t, prev=Py_ssize_t, cur=Py_ssize_t, frames=cython.uint[:],
                ts=cython.longlong[:], flags=cython.uchar[:], near=bint, short=cython.longlong,
                at=cython.longlong, before=cython.longlong, later=object, earlier=object)
 cpdef list idle_gaps(object a, object conn, object threshold_ns=*)
+
+@cython.locals(cut=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, conns=list)
+cpdef object previous_on_path(object a, object conn)

@@ -37,7 +37,9 @@ def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
     if index is None:
         index = _closed_by_path(a)
         a.cache["closed_paths"] = index
-    found = index.get((conn.client.rsplit(":", 1)[0], conn.server))
+    client = conn.client
+    cut = client.rfind(":")  # the host: what rsplit(":", 1)[0] keeps, without a list
+    found = index.get((client[:cut] if cut >= 0 else client, conn.server))
     if found is None:
         return None
     times, conns = found
@@ -46,9 +48,9 @@ def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
     end = bisect_right(times, conn.start_ns)
     while end > 0:
         start = bisect_left(times, times[end - 1], 0, end)
-        for c in conns[start:end]:
-            if c is not conn:
-                return c
+        for k in range(start, end):  # Markdown asks for every connection: no slice copied
+            if conns[k] is not conn:
+                return conns[k]
         end = start
     return None
 

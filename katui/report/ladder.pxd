@@ -1,9 +1,30 @@
 # C types for ladder.py when setup.py compiles it with Cython (the .py stays the source).
-# Frame numbers stay Python ints (they are the rows' keys); a frame's flags byte and the
-# walk's yes/no states are C ints.
+# Frame numbers stay Python ints (they are the rows' keys), with a C copy to compare and index
+# with; a frame's flags byte and the walk's yes/no states are C ints.
 cimport cython
 
+from katui.model.exchange cimport Exchange as Ex  # ladder.py's Exchange: the Python name
+
+# The message store's row layout (katui.model.store) in C globals: a row's index arithmetic
+# and flag tests are C, not a Python operation per column read.
+cdef Py_ssize_t NUM, SMALL, COL_BODY, SM_BITS, SM_FIRST, SM_FRAME
+cdef int COMPLETE, REQUEST
+
+
+@cython.locals(ex=Ex)
+cpdef dict http_labels(object conn, dict texts=*)
+cpdef object stream_of(Ex ex)
+cpdef record_labels(dict labels, object conn)
+@cython.locals(s=Py_ssize_t, bits=cython.uint)
+cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
 
 @cython.locals(f=int, in_handshake=bint, handshaken=bint, answered=bint, fin_close=bint,
-               flags=cython.uchar[:], gap_at=Py_ssize_t)
+               flags=cython.uchar[:], gap_at=Py_ssize_t, at=cython.longlong, closed_at=cython.longlong)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
+# A ladder's notes, made per connection by ladder_rows: C calls.
+cdef object _tuple_new
+cdef object _section(str text, object frame, object problem=*)
+cdef bint _worth_a_row(Ex ex, bint stale, bint after_gap)
+cdef str _handshake_text(object analysis, object conn)
+cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*)
+cdef object _close_note(object conn, object frame)

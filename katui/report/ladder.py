@@ -31,6 +31,7 @@ from katui.model import (
     URG,
     Connection,
 )
+from katui.model.exchange import Exchange
 from katui.model.store import COL_BODY, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
@@ -128,50 +129,65 @@ def http_labels(conn: Connection, texts: dict[int, str] | None = None) -> dict[i
     ``store.label`` of message rows when the caller has made them already."""
     texts = texts or {}
     labels: dict[int, str] = {}
-    # Several labels in one frame are joined by ' | ' (inline, not a closure: Markdown labels
-    # every message of a load test).
     for ex in conn.exchanges:
-        store = ex.store
-        small, num = store.small, store.num
-        sid = getattr(ex, "stream_id", None)
-        rows = (
-            (ex.req, *(m.index for m in ex.informational), ex.resp) if ex.informational else (ex.req, ex.resp)
-        )
-        for i in rows:
-            if i < 0:
-                continue
-            # The store's columns, not a view and its properties: Markdown labels every
-            # message of a load test.
-            s = i * SMALL
-            first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
-            body = num[i * NUM + COL_BODY]
-            text = texts.get(i)
-            if text is None:
-                text = safe_label(store.label(i))
-            if sid is not None:  # HTTP/2: the HEADERS frame and its stream
-                text = f"HEADERS s={sid} {text}"
-            if bits & REQUEST:
-                if sid is not None and ex.concurrent:
-                    text = f"{text}  ∥ concurrent"
-                elif ex.pipelined:
-                    text = f"{text}  ⇉ pipelined"
-                elif ex.reused:
-                    text = f"{text}  ↻ reused"
-            elif body and sid is None and store.text(i).version != INFERRED_VERSION:  # inferred: has its size
-                text = f"{text}  {size_label(body)}"
-            if not bits & COMPLETE or not frame:
-                text = f"{text} (incomplete)"
-            elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
-                labels[first] = text if (had := labels.get(first)) is None else f"{had} | {text}"
-                text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-            at = frame or first
-            labels[at] = text if (had := labels.get(at)) is None else f"{had} | {text}"
+        sid = stream_of(ex)
+        if ex.req >= 0:
+            message_label(labels, ex, ex.req, sid, texts.get(ex.req))
+        for m in ex.informational:
+            message_label(labels, ex, m.index, sid, texts.get(m.index))
+        if ex.resp >= 0:
+            message_label(labels, ex, ex.resp, sid, texts.get(ex.resp))
+    record_labels(labels, conn)
+    return labels
+
+
+def stream_of(ex: Exchange) -> int | None:
+    """The HTTP/2 stream of an exchange, None over HTTP/1."""
+    # A plain HTTP/1 exchange's class has no such field: no look-up.
+    return None if type(ex) is Exchange else getattr(ex, "stream_id", None)
+
+
+def record_labels(labels: dict[int, str], conn: Connection) -> None:
+    """Add to ``labels`` (of :func:`http_labels`) those of the TLS records and HTTP/2 frames
+    the connection's handshake facts name, after its messages'."""
     for info in (conn.tls, conn.http2):
         if info is not None:
             for frame, text in info.labels:
                 text = safe_text(text)
                 labels[frame] = text if (had := labels.get(frame)) is None else f"{had} | {text}"
-    return labels
+
+
+def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
+                  text: str | None = None) -> None:  # fmt: skip
+    """Add to ``labels`` (of :func:`http_labels`) the label of message row ``i`` of ``ex``
+    (``sid``: its :func:`stream_of`), from ``text``, the row's escaped ``store.label`` when
+    the caller has it (several labels in one frame are joined by ' | ')."""
+    # The store's columns, not a view and its properties: Markdown labels every message of a
+    # load test.
+    store = ex.store
+    small, s = store.small, i * SMALL
+    first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
+    body = store.num[i * NUM + COL_BODY]
+    if text is None:
+        text = safe_label(store.label(i))
+    if sid is not None:  # HTTP/2: the HEADERS frame and its stream
+        text = f"HEADERS s={sid} {text}"
+    if bits & REQUEST:
+        if sid is not None and ex.concurrent:
+            text = f"{text}  ∥ concurrent"
+        elif ex.pipelined:
+            text = f"{text}  ⇉ pipelined"
+        elif ex.reused:
+            text = f"{text}  ↻ reused"
+    elif body and sid is None and store.head_table[store.head_ix[i]].version != INFERRED_VERSION:
+        text = f"{text}  {size_label(body)}"  # inferred: its label has its size
+    if not bits & COMPLETE or not frame:
+        text = f"{text} (incomplete)"
+    elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
+        labels[first] = text if (had := labels.get(first)) is None else f"{had} | {text}"
+        text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
+    at = frame or first
+    labels[at] = text if (had := labels.get(at)) is None else f"{had} | {text}"
 
 
 def _stale_requests(conn: Connection) -> set[int]:
@@ -209,6 +225,16 @@ def _stale_frames(conn: Connection) -> set[int]:
     return stale | set(conn.close.rst_frames)
 
 
+_tuple_new = tuple.__new__
+"""What :class:`Note` calls to make one (its named tuple's ``__new__`` is Python code): the
+notes ladder_rows makes for every connection are made with it directly."""
+
+
+def _section(text: str, frame: int, problem: bool = False) -> Note:
+    """``Note("section", text, frame, problem)``."""
+    return _tuple_new(Note, ("section", text, frame, problem, 0))
+
+
 def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
                 idle: list | None = None) -> list[int | Note]:  # fmt: skip
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections);
@@ -225,35 +251,37 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
     close_frame = conn.close.frame
+    closed_at = -1 if close_frame is None else close_frame  # compiled: a C integer, as ``at``
     # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
-    fin_close = conn.close.how == "fin"
+    fin_close = conn.close.how == "fin" and close_frame is not None
     for frame in conn.frames:
-        gap = gaps.get(frame)
+        at = frame
+        gap = gaps.get(frame) if gaps else None  # most connections have no idle gap
         if gap is not None:
             problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
-        f = flags[frame - 1]
+        f = flags[at - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
-            rows.append(Note("section", _handshake_text(analysis, conn), frame))
+            rows.append(_section(_handshake_text(analysis, conn), frame))
             in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
-        if frame in requests and not in_handshake:
+        if not in_handshake and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
                 stale_one = ex.n in stale_requests
                 if _worth_a_row(ex, stale_one, gap is not None):
                     rows.append(_request_note(ex, frame, stale_one, goaway))
-        if frame == close_frame:
+        if at == closed_at:
             rows.append(_close_note(conn, frame))
-        elif fin_close and f & FIN and not answered and frame > close_frame:
+        elif fin_close and f & FIN and not answered and at > closed_at:
             answered = True
             side = "client" if conn.close.by == "server" else "server"
             after = analysis.table.ts[frame - 1] - conn.close.ts_ns
             text = (f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s "
                     f"FIN (frame {conn.close.frame})")  # fmt: skip
             if gap is None:
-                rows.append(Note("section", text, frame))
+                rows.append(_section(text, frame))
             else:  # one row, each of its two numbers saying what it is measured from
                 rows[gap_at] = rows[gap_at]._replace(text=f"since frame {gap.after_frame}; then {text}")
         rows.append(frame)
@@ -282,22 +310,20 @@ def _handshake_text(analysis, conn: Connection) -> str:
 
 def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
     if stale and goaway:
-        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
-                    "GOAWAY's last stream", frame, True)  # fmt: skip
+        return _section(f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
+                        "GOAWAY's last stream", frame, True)  # fmt: skip
     if stale:
-        return Note("section", f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
-                    "server had closed", frame, True)  # fmt: skip
+        return _section(f"✖ PROBLEM stale reuse: request {ex.n} sent on a connection the "
+                        "server had closed", frame, True)  # fmt: skip
     if ex.pipelined:
-        return Note(
-            "section", f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame
-        )
+        return _section(f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame)
     if getattr(ex, "concurrent", False):  # HTTP/2: multiplexed, not idle in between
-        return Note("section", f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
-                    "another stream was open", frame)  # fmt: skip
+        return _section(f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
+                        "another stream was open", frame)  # fmt: skip
     if ex.reused:
         idle = f", {fmt_s(ex.idle_before_ns)} idle" if ex.idle_before_ns is not None else ""
-        return Note("section", f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
-    return Note("section", f"request {ex.n}", frame)
+        return _section(f"↻ request {ex.n} on this connection{idle}, no new handshake", frame)
+    return _section(f"request {ex.n}", frame)
 
 
 def _close_note(conn: Connection, frame: int) -> Note:
@@ -314,7 +340,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
-    return Note("section", text, frame, problem)
+    return _section(text, frame, problem)
 
 
 def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",

@@ -7,23 +7,29 @@ cimport cython
 
 
 cdef long long _NEAR, _SHORT_NS
+cdef tuple _SPACED, _PADDED
 
 
-@cython.locals(us=cython.longlong)
-cpdef str _seconds(long long ns)
+@cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, high=Py_ssize_t)
+cpdef str stamped(Py_ssize_t frame, long long ns, str tail)
 
 
 cdef class TwoLanes:
     cdef public dict _pieces
     cdef dict _notes, _labeled
     cdef public Py_ssize_t width
+    cdef object _first
+    cdef long long _base
+    cdef bint _near
+
+    cdef str _line(self, Py_ssize_t frame, long long stamp, str tail)
 
     cdef tuple _note_lines(self, object row)
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)
     @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int,
                    length=cython.ulonglong, key=cython.ulonglong,
-                   stamp=cython.longlong, base=cython.longlong, near=bint,
+                   stamp=cython.longlong,
                    ts=cython.longlong[:], flags=cython.uchar[:], dirs=cython.uchar[:],
                    plen=cython.uint[:], notes=cython.uchar[:])
     cpdef tuple draw(self, object analysis, object conn, list rows, dict labels)

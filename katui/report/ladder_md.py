@@ -29,21 +29,33 @@ _SHORT_NS = EXACT_NS
 """Below this a time's microseconds are found exactly with integers (see ``EXACT_NS``)."""
 
 
-def _seconds(ns: int) -> str:
-    """``f"{ns / 1e9:11.6f}"``, made with integers where that is the same text (fast in C):
-    below :data:`_SHORT_NS` a double is exact to well under a nanosecond, so only a time
-    halfway between two microseconds can round differently and takes the float."""
+_SPACED = tuple(f"{k:3d}" for k in range(1000))
+_PADDED = tuple(f"{k:03d}" for k in range(1000))
+"""Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
+
+
+def stamped(frame: int, ns: int, tail: str) -> str:
+    """``f"{frame:6d} {ns / 1e9:11.6f}{tail}"`` (a ladder line: frame, time, the rest), made
+    with integers where that is the same text and as one string (fast in C): below
+    :data:`_SHORT_NS` a double is exact to well under a nanosecond, so only a time halfway
+    between two microseconds can round differently and takes the float. Below a million
+    frames and 1000 s (most captures), the digits are looked up three at a time."""
     if 0 <= ns < _SHORT_NS and ns % 1000 != 500:
         us = (ns + 500) // 1000
-        return f"{us // 1_000_000:4d}.{us % 1_000_000:06d}"
-    return f"{ns / 1e9:11.6f}"
+        sec, frac = us // 1_000_000, us % 1_000_000
+        if 0 <= frame < 1_000_000 and sec < 1000:
+            high = frame // 1000
+            number = _SPACED[high] + _PADDED[frame % 1000] if high else "   " + _SPACED[frame]
+            return f"{number}  {_SPACED[sec]}.{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}"
+        return f"{frame:6d} {sec:4d}.{frac:06d}{tail}"
+    return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
 
 class TwoLanes:
     """Draws connections (two lanes: client and server) as the text ladder's lines and the
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
-    __slots__ = ("_labeled", "_notes", "_pieces", "width")
+    __slots__ = ("_base", "_first", "_labeled", "_near", "_notes", "_pieces", "width")
 
     def __init__(self, width: int) -> None:
         self.width = width
@@ -51,6 +63,20 @@ class TwoLanes:
         self._pieces: dict[int, tuple[str, str, bool, str]] = {}
         self._notes: dict[tuple, tuple[str, str]] = {}
         self._labeled: dict[tuple, tuple[str, str]] = {}
+        # The capture's first timestamp (set by draw), and whether it is within 2**62 of 0:
+        # then it is also the base of the integer times.
+        self._first = 0
+        self._near = True
+        self._base = 0
+
+    def _line(self, frame: int, stamp: int, tail: str) -> str:
+        """The ladder line of ``frame``, sent at ``stamp``: its number, its time since the
+        capture start and ``tail``, cut to the width."""
+        # Times since the capture start are made in 64-bit C integers when no difference can
+        # overflow; a hostile capture's far-off timestamps take Python ints.
+        if self._near and -_NEAR < stamp < _NEAR:
+            return stamped(frame, stamp - self._base, tail)[: self.width]
+        return f"{frame:6d} {(stamp - self._first) / 1e9:11.6f}{tail}"[: self.width]
 
     def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool, str]:
         # (lane arrow between the bars, diagram arrow up to its label, drawn without a label,
@@ -97,18 +123,16 @@ class TwoLanes:
         (from :func:`katui.report.ladder.ladder_rows`, no backend lane): what
         ``ladder_lines(drawn=...)`` and ``sequence_diagram(drawn=...)`` write of
         ``drawn_rows(analysis, conn, rows, labels)``."""
-        t, first, width, cache = analysis.table, analysis.first_ns, self.width, self._pieces
+        t, first, cache = analysis.table, analysis.first_ns, self._pieces
         ts, flags, dirs, plen, notes = t.ts, t.flags, t.dir, t.plen, t.notes
-        # Times since the capture start are made in 64-bit C integers when no difference can
-        # overflow; a hostile capture's far-off timestamps take Python ints.
-        near = -_NEAR < first < _NEAR
-        base = first if near else 0
+        self._first, self._near = first, -_NEAR < first < _NEAR
+        self._base = first if self._near else 0
         tls_notify = conn.tls.close_notify if conn.tls is not None else None
         lines: list[str] = []
         body: list[str] | None = []
         messages = 0
         for row in rows:
-            if isinstance(row, Note):
+            if not isinstance(row, int):  # a Note (a frame's row is its number)
                 line, note = self._note_lines(row)
                 lines.append(line)
                 if body is not None:
@@ -121,31 +145,27 @@ class TwoLanes:
             if piece is None:
                 piece = self._piece(key, fl, way == 0, length)
             stamp = ts[i]
-            if near and -_NEAR < stamp < _NEAR:
-                clock = _seconds(stamp - base)
-            else:
-                clock = f"{(stamp - first) / 1e9:11.6f}"
             label = labels.get(row)
             if label is None and not notes[i] and not fl & RST:  # most frames: lanes only
-                lines.append(f"{i + 1:6d} {clock}{piece[3]}"[:width])
+                lines.append(self._line(i + 1, stamp, piece[3]))
                 if body is not None and piece[2]:
                     messages += 1
                     if messages > MAX_MESSAGES:
                         body = None
                     else:
-                        body.append(f"{piece[1]} (frame {row})")
+                        body.append(f"{piece[1]} (frame {i + 1})")
                 continue
             if label and not notes[i] and not fl & RST:  # a message's frame: cached by its label
                 drawn = self._labeled.get((key, label))
                 if drawn is None:
                     drawn = self._label_lines(key, piece, label)
-                lines.append(f"{i + 1:6d} {clock}{drawn[0]}"[:width])
+                lines.append(self._line(i + 1, stamp, drawn[0]))
                 if body is not None:
                     messages += 1
                     if messages > MAX_MESSAGES:
                         body = None
                     else:
-                        body.append(f"{drawn[1]} (frame {row})")
+                        body.append(f"{drawn[1]} (frame {i + 1})")
                 continue
             label = label or ""
             if notes[i]:
@@ -153,16 +173,15 @@ class TwoLanes:
             problem = fl & RST
             if problem and tls_notify is not None and normal_reset(conn.close, tls_notify, row, way == 0):
                 problem, label = 0, f"{label} normal ending (close_notify unread)".strip()
-            text = f"{i + 1:6d} {clock}{piece[0]}"
-            if problem:
-                text += "✖ reset "
-            lines.append((text + label).rstrip()[:width])
+            # The line ends with the label, not with the frame and time: rstrip() the tail.
+            tail = piece[0] + ("✖ reset " if problem else "") + label
+            lines.append(self._line(i + 1, stamp, tail.rstrip()))
             if body is not None and (label or piece[2]):
                 messages += 1
                 if messages > MAX_MESSAGES:
                     body = None
                 elif label:
-                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {row})")
+                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {i + 1})")
                 else:
-                    body.append(f"{piece[1]} (frame {row})")
+                    body.append(f"{piece[1]} (frame {i + 1})")
         return lines, body

@@ -12,10 +12,10 @@ from functools import lru_cache
 
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection
-from katui.model.store import SM_FRAME, SMALL
+from katui.model import REQUEST, Connection
+from katui.model.store import H_VERSION, INFERRED_VERSION, SM_BITS, SM_FRAME, SM_STATUS, SMALL
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
-from katui.report.ladder import http_labels, ladder_rows, safe_label
+from katui.report.ladder import ladder_rows, message_label, record_labels, safe_label, stream_of
 from katui.report.ladder_md import TwoLanes
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
@@ -51,6 +51,21 @@ def md(text: str) -> str:
         got = _MD_SPECIAL.sub(r"\\\1", safe_text(text))
         if len(_MD) < MAX_CELLS:
             _MD[text] = got
+    return got
+
+
+_SHARED: dict[str, str] = {}
+"""Text most connections share (a server's address, a close explanation) -> :func:`md` of it,
+at most :data:`MAX_CELLS`: one look-up instead of a search of its every character."""
+
+
+def _md_shared(text: str) -> str:
+    """:func:`md` of text that many connections share, kept in :data:`_SHARED`."""
+    got = _SHARED.get(text)
+    if got is None:
+        got = md(text)
+        if len(_SHARED) < MAX_CELLS:
+            _SHARED[text] = got
     return got
 
 
@@ -101,10 +116,13 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     if found:
         yield "\n".join(_findings(found)) + "\n"
     lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
+    cells = Cells()  # and its messages' labels
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        yield "\n" + "\n".join(_connection(a, c, gap_ns, lanes)) + "\n"
+        section = _connection(a, c, gap_ns, lanes, cells)
+        section.append("")  # its last line's end: one join, the section's text not copied again
+        yield "\n".join(section)
 
 
 def _findings(found: list) -> list[str]:
@@ -139,7 +157,7 @@ def _row(a: Analysis, c: Connection) -> str:
     cells = [
         str(c.stream),
         md(c.client),
-        md(c.server),
+        _md_shared(c.server),
         f"{a.rel(c.start_ns) / 1e9:.3f}",
         fmt_s(c.duration_ns),
         str(c.requests),
@@ -151,9 +169,10 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
-    """A connection's requests and responses as a Markdown table; ``texts`` gets the escaped
-    label of each message row (the ladder labels them too)."""
+def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list[str]:
+    """A connection's requests and responses as a Markdown table; ``labels`` gets the ladder's
+    labels of their messages (:func:`~katui.report.ladder.http_labels` without the records'):
+    made here from the same escaped text as the cells."""
     out = [
         "| # | request frame | response frame | request | status | reused | idle before |",
         "|---|---|---|---|---|---|---|",
@@ -161,14 +180,22 @@ def _exchange_table(c: Connection, texts: dict[int, str]) -> list[str]:
     for e in c.exchanges:
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
+        sid = stream_of(e)
+        # A message's end frame, 0 while incomplete (an empty cell), as a C integer.
         if req >= 0:
-            texts[req], text = _cell(store.label(req))
-            request = f"| {small[req * SMALL + SM_FRAME] or ''} | "
+            label, text = cells.of(store, req)
+            message_label(labels, e, req, sid, label)
+            end = small[req * SMALL + SM_FRAME]
+            request = f"| {end} | " if end else "|  | "
         else:
             text, request = "", "|  | "
+        for m in e.informational:  # in the ladder only
+            message_label(labels, e, m.index, sid)
         if resp >= 0:
-            texts[resp], status = _cell(store.label(resp))
-            response = f"{small[resp * SMALL + SM_FRAME] or ''} | {text} | {status} | "
+            label, status = cells.of(store, resp)
+            message_label(labels, e, resp, sid, label)
+            end = small[resp * SMALL + SM_FRAME]
+            response = f"{end} | {text} | {status} | " if end else f" | {text} | {status} | "
         else:
             response = f" | {text} | no response | "
         idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
@@ -194,20 +221,61 @@ def _cell(label: str) -> tuple[str, str]:
     return cell
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> list[str]:
-    """One connection's section: facts, exchanges, idle gaps and (when small enough) its ladder."""
-    out = [f"## Stream {c.stream}: {md(c.client)} → {md(c.server)}", ""]
+_MAX_HEAD = 1 << 30
+"""Head indexes below this fit a row's cache key in 64 bits (beside a 32-bit URI or status)."""
+
+
+class Cells:
+    """:func:`_cell` of message rows' labels, kept by what a label is made of (the row's head
+    and URI indexes or its status) rather than by the label: a load test labels every message
+    with one of a few, and neither the label nor its hash is made again for each. One per
+    report (the indexes are those of one message store)."""
+
+    __slots__ = ("store", "_by_key", "_small", "_head_ix", "_uri_ix")
+
+    def __init__(self) -> None:
+        self.store = None
+        """The message store whose rows the cache keys name."""
+        self._by_key: dict[int, tuple[str, str]] = {}
+        self._small = self._head_ix = self._uri_ix = None
+
+    def of(self, store, i: int) -> tuple[str, str]:
+        """``_cell(store.label(i))``."""
+        if store is not self.store:
+            self.store, self._by_key = store, {}
+            # Its columns, looked up once (a store keeps its arrays for its lifetime).
+            self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
+        head, s = self._head_ix[i], i * SMALL
+        request = self._small[s + SM_BITS] & REQUEST != 0
+        # A request's label is its method and URI, a response's its status and reason, both in
+        # the head's strings; a message inferred from TLS records is labelled by its size.
+        which = self._uri_ix[i] if request else self._small[s + SM_STATUS]
+        key = head << 33 | which << 1 | request
+        got = self._by_key.get(key) if head < _MAX_HEAD else None
+        if got is None:
+            got = _cell(store.label(i))
+            if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS:
+                if store.head_table[head][H_VERSION] != INFERRED_VERSION:
+                    self._by_key[key] = got
+        return got
+
+
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells) -> list[str]:
+    """One connection's section after a blank line: facts, exchanges, idle gaps and (when
+    small enough) its ladder."""
+    out = ["", f"## Stream {c.stream}: {md(c.client)} → {_md_shared(c.server)}", ""]
     out.append(
         f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
         f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
         f"state {c.state}"
     )
+    cl = c.close
     out.append(
-        f"- close: {md(c.close.explanation)} (reason `{c.close.reason}`"
-        + (f", frame {c.close.frame})" if c.close.frame else ")")
+        f"- close: {_md_shared(cl.explanation)} (reason `{cl.reason}`"
+        + (f", frame {cl.frame})" if cl.frame else ")")
     )
-    if c.close.evidence:
-        out.append(f"- evidence: {md('; '.join(c.close.evidence))}")
+    if cl.evidence:
+        out.append(f"- evidence: {md('; '.join(cl.evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
         out.append(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
@@ -219,9 +287,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
         out.append(f"- TLS: {md(tls_summary(c.tls))}")
     if c.http2 is not None:
         out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
-    texts: dict[int, str] = {}
+    labels: dict[int, str] = {}
     if c.exchanges:
-        out += ["", *_exchange_table(c, texts)]
+        out += ["", *_exchange_table(c, labels, cells)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         out += ["", "Idle gaps:", ""]
@@ -231,7 +299,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        out += _pictures(a, c, gap_ns, gaps, lanes, texts)
+        out += _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
         out += [
             "",
@@ -242,13 +310,14 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes) -> lis
 
 
 def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
-              texts: dict[int, str]) -> list[str]:  # fmt: skip
+              labels: dict[int, str]) -> list[str]:  # fmt: skip
     """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
-    after a blank line. The diagram and the ladder draw the same rows: the gaps and notes are
-    found once."""
+    after a blank line; ``labels`` has its messages' labels (from :func:`_exchange_table`).
+    The diagram and the ladder draw the same rows: the gaps and notes are found once."""
     backend = backend_name(a, c)
     if backend is None:  # two lanes: both drawn in one pass
-        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), http_labels(c, texts))
+        record_labels(labels, c)  # labels is now http_labels(c)
+        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
         diagram = [] if body is None else diagram_block(c, body)
         ladder = [header_line(c)[:LADDER_WIDTH], *lines]
     else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)

@@ -1,0 +1,36 @@
+# C types for markdown.py when setup.py compiles it with Cython (the .py stays the source).
+# A connection's and an exchange's fields are read from their C structs (tens of thousands of
+# connections, hundreds of thousands of exchanges); a message row's cache key is a 64-bit C
+# integer (a head index below 2**30, a 32-bit URI index or status, the request bit).
+cimport cython
+
+from katui.model.connection cimport Close
+from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
+from katui.model.exchange cimport Exchange
+from katui.report.ladder cimport message_label, record_labels, stream_of
+
+cdef Py_ssize_t SMALL, SM_BITS, SM_FRAME, SM_STATUS, H_VERSION
+cdef int REQUEST
+cdef unsigned long long _MAX_HEAD
+
+
+cdef str _md_shared(str text)
+
+
+cdef class Cells:
+    cdef public object store
+    cdef dict _by_key
+    cdef object _small, _head_ix, _uri_ix
+
+    @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
+                   s=Py_ssize_t)
+    cpdef tuple of(self, object store, Py_ssize_t i)
+
+
+@cython.locals(e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
+cdef list _exchange_table(Conn c, dict labels, Cells cells)
+
+@cython.locals(cl=Close)
+cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells)
+
+cdef str _row(object a, Conn c)
