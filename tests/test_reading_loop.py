@@ -20,6 +20,7 @@ from katui.tcp.frames import FrameTable
 from katui.tcp.ingest import BATCH
 from katui.tcp.sink import NO_SINK
 from katui.tcp.tracker import Tracker
+from tests.conftest import SAMPLES
 
 RAW = 101  # LINKTYPE_RAW: the frame is the IP packet
 
@@ -146,3 +147,17 @@ def test_connections_keep_their_frame_numbers_only_with_the_frame_table():
     for k, c in zip(kept.connections, lean.connections, strict=True):
         assert (c.first_frame, c.last_frame) == (k.frames[0], k.frames[-1]) == (k.first_frame, k.last_frame)
         assert len(c.frames) == 0 and c.frame_count == len(k.frames)
+
+
+@pytest.mark.parametrize("name", ["httptest.pcap", "port-reuse.pcap", "real/proxy-nginx-race.pcap",
+                                  "real/h2-curl-parallel.pcap"])  # fmt: skip
+def test_previews_name_the_ends_the_connections_get(name, monkeypatch):
+    """The rows listed while loading (client, server, start) are the finished connections' own."""
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 3)
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 4)
+    rows: list = []
+    a = pipeline.analyze(str(SAMPLES / name), preview=rows.extend)
+    assert [r.stream for r in rows] == [c.stream for c in a.connections][: len(rows)] and rows
+    for r in rows:
+        c = a.connections[r.stream]
+        assert (r.client, r.server, r.start_ns) == (c.client, c.server, c.start_ns)

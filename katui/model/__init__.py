@@ -14,6 +14,7 @@ Frame numbers are 1-based, as Wireshark numbers them. ``stream`` is Wireshark's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Connections and exchanges (one per connection / request) are compiled with C fields when the
 # core is built (no int object per number): their own modules.
@@ -196,8 +197,7 @@ class Http2Info:
     """The first GOAWAY with an error code, listed or not."""
 
 
-@dataclass(frozen=True, slots=True)
-class Preview:
+class Preview(NamedTuple):
     """A connection whose verdict is not known yet: the thin subset of :class:`Connection` known
     while the capture is still being read (for early display). Same field names."""
 

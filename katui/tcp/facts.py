@@ -14,6 +14,7 @@ from array import array
 from functools import partial
 from typing import NamedTuple
 
+from katui.capture.decode import endpoint_of, ends_of
 from katui.model import Preview
 from katui.tcp.frames import FrameTable
 from katui.tcp.sink import StreamSink
@@ -95,8 +96,10 @@ def client_side(c: Conn) -> tuple[int, str]:
 def preview(c: Conn) -> Preview:
     """A connection still being read, as far as it is known."""
     cd, _ = client_side(c)
-    ends = (c.a, c.b)
-    return Preview(c.stream, endpoint(*ends[cd]), endpoint(*ends[1 - cd]), c.first_ns)
+    lo, hi = ends_of(c.ends)  # once, where c.a and c.b would take the key apart each
+    client, server = (hi, lo) if c.a_hi != (cd == 1) else (lo, hi)
+    row = (c.stream, endpoint(*endpoint_of(client)), server_endpoint(endpoint_of(server)), c.first_ns)
+    return tuple.__new__(Preview, row)  # a named tuple's own __new__ is Python code
 
 
 def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
