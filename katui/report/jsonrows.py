@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from katui.memo import remember
 from katui.model import CHUNKED, COMPLETE
 from katui.model.connection import NO_FRAME, NO_TS
 from katui.model.exchange import NO_IDLE, Exchange
@@ -106,11 +107,7 @@ def _explanation(text: str) -> str:
     """:func:`value` of a close's explanation, remembered (bounded: hostile captures may make
     every one different)."""
     out = _EXPLANATIONS.get(text)
-    if out is None:
-        out = value(text)
-        if len(_EXPLANATIONS) < MAX_CACHED:
-            _EXPLANATIONS[text] = out
-    return out
+    return remember(_EXPLANATIONS, text, value(text), MAX_CACHED) if out is None else out
 
 
 def connection_head(a, c, role: dict | None) -> str:

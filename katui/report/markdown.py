@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
+from katui.memo import remember
 from katui.model import REQUEST, Connection
 from katui.model.store import H_VERSION, INFERRED_VERSION, SM_BITS, SM_FRAME, SM_STATUS, SMALL
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
@@ -62,11 +63,7 @@ at most :data:`MAX_CELLS`: one look-up instead of a search of its every characte
 def _md_shared(text: str) -> str:
     """:func:`md` of text that many connections share, kept in :data:`_SHARED`."""
     got = _SHARED.get(text)
-    if got is None:
-        got = md(text)
-        if len(_SHARED) < MAX_CELLS:
-            _SHARED[text] = got
-    return got
+    return remember(_SHARED, text, md(text), MAX_CELLS) if got is None else got
 
 
 @lru_cache(maxsize=4096)
