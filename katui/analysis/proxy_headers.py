@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from katui.http.trace import host_key
+from katui.memo import remember
 from katui.model import Connection, Exchange, HttpMessage
 from katui.model.store import NO_TRACE_XFF
 
@@ -138,7 +139,6 @@ def endpoint_host(endpoint: str) -> str:
     host = endpoint.rsplit(":", 1)[0]
     key = _HOST_KEYS.get(host)
     if key is None:  # parsing the address costs microseconds: once per host, not per connection
-        key = host_key(host[1:-1] if host.startswith("[") else host)
-        if len(_HOST_KEYS) < MAX_HOST_KEYS:
-            _HOST_KEYS[host] = key
+        bare = host[1:-1] if host.startswith("[") else host
+        key = remember(_HOST_KEYS, host, host_key(bare), MAX_HOST_KEYS)
     return key

@@ -79,7 +79,7 @@ def ends_key(lo: int, hi: int) -> int:
     """Endpoint numbers ``lo`` <= ``hi`` (of one IP version) as one number: 96 bits for IPv4,
     one int object where a tuple of two cost 120 bytes (a load test has 100,000s of keys)."""
     if hi < _V6_ADDRESS:
-        return (lo << _V4_BITS) | hi
+        return _key4(lo, hi)
     return (lo << _V6_BITS) | hi
 
 
@@ -181,7 +181,7 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
 
 def _key4(lo: int, hi: int) -> int:
     """:func:`ends_key` of two IPv4 endpoint numbers (called for every frame: the shift is a
-    constant, not a global looked up)."""
+    constant, :data:`_V4_BITS`, not a global looked up)."""
     return (lo << 48) | hi
 
 

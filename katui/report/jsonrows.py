@@ -182,15 +182,10 @@ class RequestWriter:
             f',"host":{_str(host)},"version":{_str(version)},"time":',
             f',"request_connection":{_opt(connection)},"request_complete":',
         )
-        if len(self._req) < MAX_CACHED:
-            self._req[ix] = pieces
-        return pieces
+        return remember(self._req, ix, pieces, MAX_CACHED)
 
     def _uri_json(self, ix: int) -> str:
-        text = _str(self._uris[ix])
-        if len(self._uri) < MAX_CACHED:
-            self._uri[ix] = text
-        return text
+        return remember(self._uri, ix, _str(self._uris[ix]), MAX_CACHED)
 
     def _resp_piece(self, status: int, ix: int) -> tuple[int, str]:
         # What follows "response_first_frame":N, up to the body size.
@@ -200,9 +195,7 @@ class RequestWriter:
             f',"status":{status},"reason":{_str(reason)},"response_version":{_str(version)},'
             f'"response_connection":{_opt(connection)},"keep_alive":{_opt(keep_alive)},"body_bytes":',
         )
-        if len(self._resp) < MAX_CACHED:
-            self._resp[ix] = piece
-        return piece
+        return remember(self._resp, ix, piece, MAX_CACHED)
 
     def plain(self, exchanges) -> str | None:
         """The items of a connection's ``"requests"`` array, comma-separated, when all its

@@ -48,11 +48,7 @@ def md(text: str) -> str:
     if _DIRTY.search(text) is None:
         return text
     got = _MD.get(text)
-    if got is None:
-        got = _MD_SPECIAL.sub(r"\\\1", safe_text(text))
-        if len(_MD) < MAX_CELLS:
-            _MD[text] = got
-    return got
+    return remember(_MD, text, _MD_SPECIAL.sub(r"\\\1", safe_text(text)), MAX_CELLS) if got is None else got
 
 
 _SHARED: dict[str, str] = {}

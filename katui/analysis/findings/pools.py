@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from operator import itemgetter
 
 from katui.analysis.findings.common import (
     MIN_POOL_IDLE_NS,
@@ -294,12 +295,8 @@ def _idle_stretches(cs: list[Connection]) -> list:
         s = _idle_stretch(c)
         if s is not None and s[1] - s[0] > MIN_POOL_IDLE_NS:
             out.append((s[0] + MIN_POOL_IDLE_NS, s[1], c))
-    out.sort(key=_first)
+    out.sort(key=itemgetter(0))
     return out
-
-
-def _first(s: tuple):
-    return s[0]
 
 
 def _idle_stretch(p: Connection):
