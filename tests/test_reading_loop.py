@@ -161,3 +161,41 @@ def test_previews_name_the_ends_the_connections_get(name, monkeypatch):
     for r in rows:
         c = a.connections[r.stream]
         assert (r.client, r.server, r.start_ns) == (c.client, c.server, c.start_ns)
+
+
+def _first_records(path, k: int, out) -> None:
+    """The classic pcap at ``path`` cut after its first ``k`` records."""
+    data = open(path, "rb").read()
+    order = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+    off = 24
+    for _ in range(k):
+        (incl,) = struct.unpack_from(order + "I", data, off + 8)
+        off += 16 + incl
+    out.write_bytes(data[:off])
+
+
+@pytest.mark.parametrize("limit", [1, 9, 14])
+def test_reading_stops_at_the_frame_limit_with_a_warning(tmp_path, monkeypatch, limit):
+    """Frame numbers, counts and stream numbers are 32-bit columns: past MAX_FRAMES the reading
+    stops (a warning says where) instead of letting them wrap. The analysis is then that of the
+    capture's first MAX_FRAMES frames (shown with a small limit)."""
+    from katui.report.jsonout import connection_dict
+
+    src = str(SAMPLES / "httptest.pcap")
+    cut = tmp_path / "first.pcap"
+    _first_records(src, limit, cut)
+    monkeypatch.setattr(pipeline, "MAX_FRAMES", limit)
+    a = analyze(src)
+    assert a.frames == limit and len(a.table) == limit
+    why = f"katui reads at most {limit} frames (split the capture, e.g. editcap -c)"
+    assert a.warnings == [f"stopped after frame {limit}: {why}"]
+    monkeypatch.undo()
+    b = analyze(str(cut))
+    assert b.warnings == [] and b.frames == limit
+    assert [connection_dict(a, c) for c in a.connections] == [connection_dict(b, c) for c in b.connections]
+    assert a.connections and a.last_ns == b.last_ns
+    a.close()
+    b.close()
+    whole = analyze(src)  # the limit is not reached: no warning
+    assert whole.frames == 25 and whole.warnings == []
+    whole.close()

@@ -20,7 +20,7 @@ from katui.http.conversation import HttpConversation
 from katui.model import Connection, Finding, MessageStore, Preview, TimeoutEstimate
 from katui.tcp import facts as tcp_facts
 from katui.tcp.frames import FrameTable
-from katui.tcp.ingest import Reading
+from katui.tcp.ingest import MAX_FRAMES, Reading
 from katui.tcp.sink import StreamSink
 from katui.tcp.tracker import Tracker
 from katui.tls.keylog import KeyLog
@@ -247,12 +247,17 @@ def _read(
 
     reading = Reading()
     try:
-        reading.run(cap, table, tracker, tick, PROGRESS_EVERY, FIRST_PROGRESS)
+        reading.run(cap, table, tracker, tick, PROGRESS_EVERY, FIRST_PROGRESS, MAX_FRAMES)
     except (IndexError, ValueError, KeyError, OverflowError, struct.error) as exc:
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {reading.n}: could not decode it ({exc})")
         reading.flush()
         _pad(table, reading.n)
+    if reading.cut:
+        cap.warnings.append(
+            f"stopped after frame {reading.n}: katui reads at most {MAX_FRAMES} frames "
+            "(split the capture, e.g. editcap -c)"
+        )
     skipped = Counter({why: k for why, k in enumerate(reading.skipped) if k})
     return reading.n, reading.first, reading.last, skipped
 

@@ -13,13 +13,14 @@ cdef class Reading:
     cdef public list skipped
     cdef public Rows rows
     cdef public Records cur
+    cdef public bint cut
 
     cpdef void run(self, object cap, object table, Tracker tracker, object tick, long long every,
-                   long long first=*) except *
+                   long long first=*, long long limit=*) except *
     cpdef void flush(self) except *
     @cython.locals(seg=Segment, rows=Rows, n=cython.longlong, ts=cython.longlong, why=int)
     cdef void _walk(self, object cap, Tracker tracker, const unsigned char[:] view, object tick,
-                    long long every, long long due) except *
+                    long long every, long long due, long long limit) except *
 
 
 cdef class Rows:

@@ -22,11 +22,16 @@ Tick = Callable[[int, int], None]
 BATCH = 4096
 """Frames whose columns are gathered before they are appended to the frame table."""
 
+MAX_FRAMES = 2**31 - 1
+"""Frames read at most: frame numbers, per-connection frame lists and counts, and stream
+numbers are 32-bit columns (a capture that long is over 100 GB). The reading stops there with
+:attr:`Reading.cut` set rather than let a number wrap."""
+
 
 class Reading:
     """One pass over a capture's records; what it has read so far (also after an exception)."""
 
-    __slots__ = ("n", "first", "last", "skipped", "rows", "cur")
+    __slots__ = ("n", "first", "last", "skipped", "rows", "cur", "cut")
 
     def __init__(self) -> None:
         self.n = 0
@@ -39,18 +44,27 @@ class Reading:
         """Frames that were not TCP segments, by SKIP_* reason (katui.capture.decode)."""
         self.rows: Rows | None = None
         self.cur = None
+        self.cut = False
+        """The capture has more frames than ``limit``; those after it were not read."""
 
     def run(
-        self, cap: CaptureFile, table: FrameTable, tracker: Tracker, tick: Tick, every: int, first: int = 0
+        self,
+        cap: CaptureFile,
+        table: FrameTable,
+        tracker: Tracker,
+        tick: Tick,
+        every: int,
+        first: int = 0,
+        limit: int = MAX_FRAMES,
     ) -> None:
-        """Read every record of ``cap`` into ``table`` and ``tracker``, calling ``tick`` every
-        ``every`` frames (and once after ``first`` frames, when that is sooner: a screen wants
-        its first rows before a big capture's first ``every`` frames are read). After an
-        exception, :meth:`flush` the rows read so far."""
+        """Read every record of ``cap`` (the first ``limit`` ones) into ``table`` and
+        ``tracker``, calling ``tick`` every ``every`` frames (and once after ``first`` frames,
+        when that is sooner: a screen wants its first rows before a big capture's first
+        ``every`` frames are read). After an exception, :meth:`flush` the rows read so far."""
         self.cur = cap.cursor()
         if table.kept:
             self.rows = Rows(table)
-        self._walk(cap, tracker, cap.buf, tick, every, first if 0 < first < every else every)
+        self._walk(cap, tracker, cap.buf, tick, every, first if 0 < first < every else every, limit)
         cap.end_records()
         self.flush()
 
@@ -64,13 +78,18 @@ class Reading:
             rows.add(self.cur.ts, self.cur.caplen, self.cur.wirelen, -1, None, None)
         rows.flush()
 
-    def _walk(self, cap: CaptureFile, tracker: Tracker, view, tick: Tick, every: int, due: int) -> None:
+    def _walk(
+        self, cap: CaptureFile, tracker: Tracker, view, tick: Tick, every: int, due: int, limit: int
+    ) -> None:
         cur = self.cur
         seg = Segment()
         buf = cap.buf
         rows = self.rows
         skipped = self.skipped
         while cur.advance():
+            if self.n == limit:
+                self.cut = True
+                break
             n = self.n + 1
             self.n = n
             ts = cur.ts
