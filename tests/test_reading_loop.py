@@ -14,7 +14,15 @@ from hostile_pcap import ACK, GET, OK, PSH, SYN, conversation, epb, idb, pcap, s
 
 from katui.analysis import pipeline
 from katui.analysis.pipeline import analyze
-from katui.capture.decode import SKIP_SHORT, endpoint_key, endpoint_number, endpoint_of, ends_of, tcp_segment
+from katui.capture.decode import (
+    SKIP_NOT_IP,
+    SKIP_SHORT,
+    endpoint_key,
+    endpoint_number,
+    endpoint_of,
+    ends_of,
+    tcp_segment,
+)
 from katui.capture.reader import open_capture
 from katui.tcp.frames import FrameTable
 from katui.tcp.ingest import BATCH
@@ -199,3 +207,34 @@ def test_reading_stops_at_the_frame_limit_with_a_warning(tmp_path, monkeypatch, 
     whole = analyze(src)  # the limit is not reached: no warning
     assert whole.frames == 25 and whole.warnings == []
     whole.close()
+
+
+def _relink(frame: bytes, linktype: int) -> bytes:
+    """An Ethernet frame's packet under another link header: Linux cooked v1 or v2, raw IP."""
+    etype, packet = frame[12:14], frame[14:]
+    if linktype == 276:
+        return etype + b"\0\0" + struct.pack("!IHBB", 1, 772, 0, 6) + b"\0" * 8 + packet
+    if linktype == 113:
+        return struct.pack("!HHH", 0, 772, 6) + b"\0" * 8 + etype + packet
+    return packet
+
+
+@pytest.mark.parametrize(("linktype", "header"), [(1, 14), (276, 20), (113, 16), (101, 0), (12, 0), (229, 0)])
+def test_link_headers_read_in_c_give_the_same_segments_and_skips(tmp_path, linktype, header):
+    """decode() finds the IP header of Ethernet, Linux cooked (tcpdump -i any) and raw-IP frames
+    itself (IPv4 and IPv6), and hands everything else to linktypes.ip_offset: the same
+    connection as over Ethernet, and the same skip reason for every cut of a frame."""
+    v4 = conversation(GET, OK)
+    v6 = [b"\0" * 12 + b"\x86\xdd" + _v6(b"\0" * 15 + b"\1", b"\0" * 15 + b"\2", 40000, 80, 1, SYN)]
+    frames = [_relink(f, linktype) if linktype != 1 else f for f in v4 + v6]
+    a = analyze(write(tmp_path, "l.pcap", pcap(frames, linktype=linktype)))
+    assert [(c.stream, c.requests, len(c.frames)) for c in a.connections] == [(0, 1, len(v4)), (1, 0, 1)]
+    a.close()
+    for frame, ip_len in ((frames[0], 20), (frames[-1], 40)):
+        for cut in range(header + ip_len + 21):
+            whole = len(frame)
+            why = tcp_segment(linktype, frame[:cut], 0, cut, whole)
+            if linktype in (1, 276, 113) and cut < header:
+                assert why == SKIP_NOT_IP, cut
+            elif cut < header + 20 or (ip_len == 40 and cut < header + 40):
+                assert why == SKIP_SHORT, cut

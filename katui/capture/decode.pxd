@@ -18,6 +18,7 @@ cdef long long _be16(const unsigned char[:] b, Py_ssize_t i) except? -1
 @cython.locals(top=cython.longlong)
 cdef long long _be32(const unsigned char[:] b, Py_ssize_t i) except? -1
 cdef object _key4(object lo, object hi)
+cdef inline bint _ip_type(int hi, int lo) noexcept
 
 
 @cython.locals(end=Py_ssize_t, ip=Py_ssize_t, ver=int, ihl=int, tcp=Py_ssize_t, ip_end=Py_ssize_t,

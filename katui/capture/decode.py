@@ -99,6 +99,11 @@ def _be32(b, i: int) -> int:
     return (top << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
 
 
+def _ip_type(hi: int, lo: int) -> bool:
+    """The EtherType ``hi lo`` is IPv4 (0x0800) or IPv6 (0x86DD)."""
+    return (hi == 0x08 and lo == 0x00) or (hi == 0x86 and lo == 0xDD)
+
+
 def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirelen: int) -> int:
     """Decode the TCP segment in one frame into ``seg``; return 0, or a SKIP_* reason.
 
@@ -106,10 +111,22 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
     bounds-checked memoryview), ``buf`` the same bytes as an object (for the rarer link types).
     """
     end = off + caplen
-    # caplen first: a frame shorter than an Ethernet header may be the last bytes of the file.
-    if linktype == 1 and caplen >= 14 and view[off + 12] == 8 and view[off + 13] == 0:
-        ip = off + 14
-    else:
+    # The common link types' IPv4/IPv6 frames in C; the rest (VLAN tags, PPPoE, BSD loopback,
+    # NFLOG, 802.11, anything short) through linktypes.ip_offset, which gives the same offsets.
+    # caplen first: a frame shorter than its link header may be the last bytes of the file.
+    ip = -1
+    if linktype == 1:  # Ethernet: EtherType at 12
+        if caplen >= 14 and _ip_type(view[off + 12], view[off + 13]):
+            ip = off + 14
+    elif linktype == 276:  # Linux cooked v2 (tcpdump -i any): protocol at 0, 20-byte header
+        if caplen >= 20 and _ip_type(view[off], view[off + 1]):
+            ip = off + 20
+    elif linktype == 113:  # Linux cooked v1: protocol at 14, 16-byte header
+        if caplen >= 16 and _ip_type(view[off + 14], view[off + 15]):
+            ip = off + 16
+    elif linktype == 101 or linktype == 12 or linktype == 14 or linktype == 228 or linktype == 229:
+        ip = off  # raw IP
+    if ip < 0:
         ip = linktypes.ip_offset(linktype, buf, off, end)
         if ip < 0:
             return SKIP_NOT_IP
