@@ -130,3 +130,45 @@ async def test_rows_held_back_are_painted_when_the_interval_has_passed(monkeypat
         assert previews == [[0], [1]]  # the second held back, then painted by the timer
         assert progress == [(25, 100, 100)]
         assert app._paint_timer is None
+
+
+def test_the_end_of_the_reading_previews_the_last_rows_and_says_so(monkeypatch):
+    # One tick (at frame 7) during the read: the second connection, seen later, is handed over
+    # when the reading ends, with progress saying the whole file was read (then the analysis).
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 100)
+    path = SAMPLES / "httptest.pcap"
+    size = path.stat().st_size
+    rows: list = []
+    ticks: list = []
+    a = pipeline.analyze(str(path), preview=rows.extend, progress=lambda *t: ticks.append(t))
+    assert [r.stream for r in rows] == [c.stream for c in a.connections] == [0, 1]
+    assert ticks[0][0] == 7 and ticks[0][1] < size
+    assert ticks[1:] == [(25, size, size), (25, size, size)]  # read; analysed
+    a.close()
+    # Too small to show loading (no tick during the read): no preview at the end either.
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 100)
+    rows.clear()
+    pipeline.analyze(str(path), preview=rows.extend).close()
+    assert rows == []
+
+
+async def test_progress_says_analysing_once_the_file_is_read(monkeypatch):
+    rows: list = []
+    monkeypatch.setattr(pipeline, "FIRST_PROGRESS", 7)
+    pipeline.analyze(str(SAMPLES / "httptest.pcap"), preview=rows.extend).close()
+    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
+    monkeypatch.setattr(app, "load", lambda: None)  # the messages come from this test only
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = app.main
+        table, text = main.query_one("#connections"), main.query_one("#loading-text")
+        main.preview(rows[:1])
+        main.progress(7, 1000, 3057)
+        await pilot.pause()
+        assert "Reading" in str(text.render()) and "1000 B of" in str(text.render())
+        assert table.border_title == "Connections 1 so far · loading…"
+        main.progress(25, 3057, 3057)
+        main.preview(rows[1:])  # rows painted after the end of the read keep the title
+        await pilot.pause()
+        assert str(text.render()).startswith("Read ") and str(text.render()).endswith("analysing…")
+        assert table.border_title == "Connections 2 · analysing…"

@@ -234,9 +234,10 @@ def _read(
     and the tracker. Returns (frames, first timestamp, last timestamp, non-TCP frames by
     SKIP_* reason)."""
     buf, size = cap.buf, cap.size
-    done = [0, 0]  # bytes released from the mapping, connections previewed
+    done = [0, 0, 0]  # bytes released from the mapping, connections previewed, ticks
 
     def tick(n: int, off: int) -> None:
+        done[2] += 1
         if progress is not None:
             progress(n, off, size)
         if preview is not None and len(tracker.conns) > done[1]:
@@ -253,6 +254,8 @@ def _read(
         cap.warnings.append(f"stopped at frame {reading.n}: could not decode it ({exc})")
         reading.flush()
         _pad(table, reading.n)
+    if done[2]:  # a capture big enough to be shown loading: its last rows, the whole file read
+        tick(reading.n, size)
     if reading.cut:
         cap.warnings.append(
             f"stopped after frame {reading.n}: katui reads at most {MAX_FRAMES} frames "

@@ -72,6 +72,8 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         self.gap_ns = idle_threshold_ns or DEFAULT_IDLE_NS
         self.pending = []
         """Actions typed while loading, run when the analysis arrives (see after_load)."""
+        self.read_all = False
+        """Loading has read the whole capture and is analysing what it read."""
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"katui · loading {safe_text(self.path)}"), id="summary")
@@ -109,9 +111,13 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
     def progress(self, frames: int, done: int, total: int) -> None:
         """Show loading progress (called by the app with the worker's numbers)."""
         self.query_one("#loading-bar", ProgressBar).update(total=max(total, 1), progress=done)
-        self.query_one("#loading-text", Static).update(Text(
-            f"Reading {safe_text(self.path)}: {frames} frames, {fmt_bytes(done)} of "
-            f"{fmt_bytes(total)}"))  # fmt: skip
+        self.read_all = done >= total
+        if self.read_all:  # the connections are being analysed: that takes a while on big ones
+            text = f"Read {safe_text(self.path)}: {frames} frames, {fmt_bytes(total)}; analysing…"
+        else:
+            text = f"Reading {safe_text(self.path)}: {frames} frames, {fmt_bytes(done)} of {fmt_bytes(total)}"
+        self.query_one("#loading-text", Static).update(Text(text))
+        self._title_preview()
 
     def preview(self, rows: list) -> None:
         """List connections seen so far while the rest of the capture loads."""
@@ -122,7 +128,16 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
             self.add_class("-previewing")
             self.set_focus(table)  # j/k/Enter typed while loading go to the list
         table.append_preview(rows)
-        table.border_title = f"Connections {table.row_total} so far · loading…"
+        self._title_preview()
+
+    def _title_preview(self) -> None:
+        table = self.query_one("#connections", ConnectionTable)
+        if self.analysis is None and self.has_class("-previewing"):
+            table.border_title = (
+                f"Connections {table.row_total} · analysing…"
+                if self.read_all
+                else f"Connections {table.row_total} so far · loading…"
+            )
 
     def watch_error(self, error: str) -> None:
         self.add_class("-failed")
