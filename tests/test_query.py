@@ -80,6 +80,11 @@ def test_errors_are_one_line_and_say_what_is_wrong(text, says):
         ("httptest.pcap", "idle-timeout", [0, 1]),  # the reason column is searched
         ("stale-reuse.pcap", "reason:stale", [0]),
         ("stale-reuse.pcap", "problem", [0]),
+        # nginx answered 503 and 502 on stream 0 (findings: two problems) without a reset.
+        ("real/nginx-5xx.pcap", "problem", [0]),
+        # The front connection got the 502 of an upstream keep-alive race (1, 2: the upstream
+        # connections that were reused stale).
+        ("real/proxy-nginx-race.pcap", "problem", [0, 1, 2]),
         ("stale-reuse.pcap", "closed:rst", [0]),
         # Stream 1: the client's FIN 200 ms after its response (the raw-socket client was done).
         ("stale-reuse.pcap", "reason:client-done", [1]),

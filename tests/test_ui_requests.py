@@ -43,6 +43,16 @@ def test_the_filter_reads_request_words_per_request_and_the_rest_per_connection(
     ]
 
 
+def test_a_gateway_error_response_is_a_problem_request():
+    # nginx-5xx.pcap: stream 0's requests 2 and 3 got 503 and 502 (the findings' two problems).
+    a = analysed(str(SAMPLES / "real" / "nginx-5xx.pcap"))
+    rows = rq.all_requests(a)
+    problems = rq.select(rows, parse("problem"))
+    assert [(c.stream, e.n, e.response.status) for c, e in problems] == [(0, 2, 503), (0, 3, 502)]
+    assert [e.n for c, e in rows if e.gateway_error] == [2, 3]
+    assert a.connections[0].is_problem
+
+
 async def test_r_lists_requests_and_enter_opens_the_ladder_at_one():
     app = KatuiApp(STALE)
     async with app.run_test(size=(80, 24)) as pilot:

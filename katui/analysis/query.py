@@ -24,7 +24,6 @@ _TERM = re.compile(r"^(?P<neg>!?)(?P<name>[a-z]+)(?P<op>>=|<=|>|<|=|:)(?P<value>
 _DURATION = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)(s|ms|us|µs|m|min)?$")
 _UNITS = {None: 1e9, "s": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "m": 60e9, "min": 60e9}
 _STATUS = re.compile(r"^[1-5](xx|\dx)$", re.I)
-PROBLEM_REASONS = ("stale-reuse", "reset")
 CLOSED = ("client", "server", "open", "fin", "rst")
 
 PayloadKind = Callable[[Connection], "str | None"]
@@ -141,7 +140,7 @@ KEYWORDS: dict[str, str] = {
     "h2": "HTTP/2 frames were read (decrypted h2, or cleartext h2c)",
     "reused": "carried more than one request",
     "pipelined": "a request was sent before the previous response",
-    "problem": "reset, stale reuse, lost data or broken HTTP",
+    "problem": "reset, stale reuse, a 502/503/504 response, lost data or broken HTTP",
     "open": "still open at the end of the capture",
 }
 """Words that test a property of the connection."""
@@ -225,9 +224,9 @@ def _status_match(conn: Connection, op: str, value) -> bool:
 
 
 def is_problem(conn: Connection) -> bool:
-    """True for resets, stale reuse and connections with lost or broken data."""
-    return (conn.close.reason in PROBLEM_REASONS or conn.close.how == "rst"
-            or conn.lost_segments > 0 or conn.http_error is not None)  # fmt: skip
+    """:attr:`Connection.is_problem`: resets, stale reuse, 502/503/504 responses, lost or
+    broken data."""
+    return conn.is_problem
 
 
 def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:

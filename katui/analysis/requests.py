@@ -14,7 +14,6 @@ verdict is about is a problem), a free number (the stream, a port or this status
 from __future__ import annotations
 
 from katui.analysis.query import (
-    PROBLEM_REASONS,
     Query,
     Term,
     compare,
@@ -22,7 +21,7 @@ from katui.analysis.query import (
     port_of,
     term_matches,
 )
-from katui.model import Connection, Exchange, reason_label
+from katui.model import PROBLEM_REASONS, Connection, Exchange, reason_label
 from katui.units import fmt_bytes, fmt_s
 
 Row = tuple[Connection, Exchange]
@@ -119,7 +118,7 @@ def _term(conn: Connection, ex: Exchange, t: Term) -> bool:
     if f == "pipelined":
         return ex.pipelined
     if f == "problem":
-        return bool(verdict(conn, ex)) and conn.close.reason in PROBLEM_REASONS
+        return (bool(verdict(conn, ex)) and conn.close.reason in PROBLEM_REASONS) or ex.gateway_error
     if f == "word":
         return _word(conn, ex, v)
     return term_matches(conn, t)

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from katui.model import (
     COMPLETE,
+    GATEWAY_ERRORS,
     H_CONNECTION,
     H_KEEP_ALIVE,
     H_VERSION,
@@ -37,8 +38,6 @@ SERVER_IDLE_NS = 100_000_000
 """A server that closes a keep-alive connection after this much silence, with no header asking
 for it, is enforcing an idle timeout (servers do not otherwise close idle connections); clients
 often just exit, so theirs needs the longer ``idle_threshold_ns``."""
-GATEWAY_ERRORS = frozenset((502, 503, 504))
-"""Statuses a proxy or load balancer answers with when its upstream failed."""
 CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
 """4xx statuses after which servers close the connection because of the error (nginx, Apache,
 Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""

@@ -19,7 +19,7 @@ from typing import NamedTuple
 # Connections and exchanges (one per connection / request) are compiled with C fields when the
 # core is built (no int object per number): their own modules.
 from katui.model.connection import PROBLEM_REASONS, Close, Connection  # noqa: F401
-from katui.model.exchange import Exchange, InferredExchange  # noqa: F401
+from katui.model.exchange import GATEWAY_ERRORS, Exchange, InferredExchange  # noqa: F401
 
 # The message store is part of the model: its names are re-exported here.
 from katui.model.store import (  # noqa: F401

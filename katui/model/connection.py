@@ -296,8 +296,14 @@ class Connection:
 
     @property
     def is_problem(self) -> bool:
-        """True for resets, stale reuse and connections with lost or broken data."""
-        return self.close.is_problem or self.lost_segments > 0 or self.http_error is not None
+        """True for resets, stale reuse, a 502/503/504 response, and connections with lost or
+        broken data (what the ``problem`` filter finds, and the detail marks)."""
+        return (
+            self.close.is_problem
+            or self.lost_segments > 0
+            or self.http_error is not None
+            or any(ex.gateway_error for ex in self.exchanges)
+        )
 
     def __repr__(self) -> str:
         return fields_repr(self, SHOWN)

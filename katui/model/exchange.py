@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from katui.model.store import COL_START, NUM, HttpMessage, MessageStore
 
+GATEWAY_ERRORS = frozenset((502, 503, 504))
+"""Response statuses of a gateway or server that could not serve the request (a problem)."""
+
 try:
     import cython
 except ImportError:  # Cython not installed: the interpreted build (the decorators do nothing)
@@ -73,6 +76,11 @@ class Exchange:
     def response(self) -> HttpMessage | None:
         """The final (non-1xx) response, or None when unanswered."""
         return self.store.view(self.resp)
+
+    @property
+    def gateway_error(self) -> bool:
+        """True when the response is a 502, 503 or 504 (``GATEWAY_ERRORS``)."""
+        return self.resp >= 0 and self.store.status(self.resp) in GATEWAY_ERRORS
 
     @property
     def failed(self) -> bool:
