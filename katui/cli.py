@@ -92,9 +92,15 @@ def _keylog(args):
     from katui.tls.keylog import KeyLog
 
     try:
-        return KeyLog.read(path)
+        keys = KeyLog.read(path)
     except OSError as exc:
         raise CaptureError(f"{path}: cannot read the key log ({exc.strerror or exc})") from None
+    if not len(keys) and keys.malformed:
+        raise CaptureError(
+            f"{path}: not a TLS key log (none of its lines reads "
+            "'CLIENT_RANDOM <client random> <secret>' or a TLS 1.3 secret label)"
+        )
+    return keys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,19 +118,26 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         return _view(args)
     except CaptureError as exc:
-        print(f"katui: {exc}", file=sys.stderr)
+        _say(f"katui: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: one line, not a traceback (KATUI_DEBUG=1 shows it)
         if os.environ.get("KATUI_DEBUG"):
             raise
-        print(
+        _say(
             f"katui: internal error: {type(exc).__name__}: {exc} (KATUI_DEBUG=1 shows the "
-            "traceback; please report it)",
-            file=sys.stderr,
+            "traceback; please report it)"
         )
         return 2
+
+
+def _say(line: str) -> None:
+    """One line on stderr, its control characters shown as escapes: a file name or an error
+    text must not set the terminal's title or colours."""
+    from katui.textsafe import safe_text
+
+    print(safe_text(line), file=sys.stderr)
 
 
 def _report(args) -> int:
@@ -138,13 +151,13 @@ def _report(args) -> int:
         and not args.force
         and not os.path.samefile(args.output, os.devnull)
     ):
-        print(f"katui: {args.output} exists; use --force to overwrite", file=sys.stderr)
+        _say(f"katui: {args.output} exists; use --force to overwrite")
         return 2
     if args.view and args.format not in (None, "md"):
-        print(f"katui: --view writes Markdown; leave out --format {args.format}", file=sys.stderr)
+        _say(f"katui: --view writes Markdown; leave out --format {args.format}")
         return 2
     if args.view == "follow" and len(args.stream or ()) != 1:
-        print("katui: --view follow wants the connection: --stream N (one)", file=sys.stderr)
+        _say("katui: --view follow wants the connection: --stream N (one)")
         return 2
     args.format = args.format or "text"
     # JSON and text without ladders never look at single frames: don't keep them.
@@ -155,7 +168,7 @@ def _report(args) -> int:
         streams = _streams(a, args.stream)
         out = _view_md(a, args.view, streams, args.hex) if args.view else _chunks(a, args, streams)
         for w in a.warnings:
-            print(f"katui: warning: {w}", file=sys.stderr)
+            _say(f"katui: warning: {w}")
         if args.output:
             write_atomic(args.output, out, force=args.force)
         else:
@@ -163,7 +176,7 @@ def _report(args) -> int:
                 sys.stdout.write(piece)
             sys.stdout.flush()
     except OutputError as exc:
-        print(f"katui: {exc}", file=sys.stderr)
+        _say(f"katui: {exc}")
         return 2
     except BrokenPipeError:  # `katui report x | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -218,16 +231,28 @@ def _streams(a, wanted: list[int] | None) -> list[int] | None:
     return wanted
 
 
+def _check_capture(path: str) -> None:
+    """Raise CaptureError for a file that is not a capture at all, as ``katui report`` would,
+    before the screen opens (a damaged capture still opens, with its warnings). A gzipped one
+    is checked when it is read: unpacking it twice would cost seconds on a big one."""
+    from katui.capture.reader import GZIP_MAGIC, open_capture
+
+    if os.path.isfile(path) and os.access(path, os.R_OK):
+        with open(path, "rb") as fh:
+            if fh.read(2) == GZIP_MAGIC:
+                return
+    open_capture(path).close()
+
+
 def _view(args) -> int:
     if args.file == "-":
         raise CaptureError(
             "the viewer reads keys from standard input, so it cannot read the "
             "capture from it; save it to a file, or use 'katui report -'"
         )
-    if not os.path.exists(args.file):
-        raise CaptureError(f"{args.file}: no such file")
+    _check_capture(args.file)
     if not sys.stdout.isatty():
-        print("katui: the viewer needs a terminal; use 'katui report FILE' in pipes", file=sys.stderr)
+        _say("katui: the viewer needs a terminal; use 'katui report FILE' in pipes")
         return 2
     keylog = _keylog(args)
     from katui.ui.app import run

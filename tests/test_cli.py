@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,6 +94,37 @@ def test_not_a_capture_exits_2_without_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "katui", "report", str(p)], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.startswith("katui: ") and "Traceback" not in r.stderr
+
+
+def test_the_viewer_refuses_a_file_that_is_not_a_capture_before_the_screen_opens(tmp_path, capsys):
+    p = tmp_path / "notes.txt"
+    p.write_text("this is text\n")
+    assert main([str(p)]) == 2  # as `katui report` does: no error screen waiting for q
+    err = capsys.readouterr().err
+    assert "not a pcap or pcapng capture" in err and err.count("\n") == 1
+
+
+def test_a_pcapng_whose_first_section_header_is_bad_is_not_a_capture(tmp_path, capsys):
+    p = tmp_path / "bad.pcapng"
+    p.write_bytes(b"\x0a\x0d\x0d\x0a" + bytes(range(200)))  # the magic, then no byte-order magic
+    assert main(["report", str(p)]) == 2
+    assert "byte-order magic is wrong" in capsys.readouterr().err
+
+
+def test_control_characters_in_error_lines_are_shown_escaped(tmp_path, capsys):
+    name = str(tmp_path / "\x1b]0;pwned\x07\x1b[31mred.pcap")
+    assert main(["report", name]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "\\x1b]0;pwned\\x07\\x1b[31mred.pcap: no such file" in err
+
+
+def test_a_key_log_option_naming_another_kind_of_file_is_an_error(tmp_path, capsys):
+    assert main(["report", SEED, "--keylog", "README.md"]) == 2
+    assert "README.md: not a TLS key log" in capsys.readouterr().err
+    empty = tmp_path / "empty.keys"  # a key log the client has not written to yet: fine
+    empty.write_text("# SSL/TLS secrets log file\n\n")
+    assert main(["report", SEED, "--keylog", str(empty), "-o", os.devnull]) == 0
 
 
 def test_output_file_is_not_overwritten_without_force(tmp_path, capsys):

@@ -221,3 +221,8 @@ def _check_header(cap: CaptureFile) -> None:
         cap.link_types.add(linktype)
     elif cap.size < 28:
         raise CaptureError(f"{cap.path}: pcapng section header is cut short ({cap.size} bytes)")
+    elif bytes(cap.buf[8:12]) not in (b"\x1a\x2b\x3c\x4d", b"\x4d\x3c\x2b\x1a"):
+        # Nothing of such a file can be read (a later bad section only stops the reading).
+        raise CaptureError(
+            f"{cap.path}: not a pcapng capture (its section header's byte-order magic is wrong)"
+        )

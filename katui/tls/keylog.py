@@ -20,6 +20,9 @@ class KeyLog:
         """client random -> {label: secret} (``CLIENT_RANDOM`` is TLS 1.2's master secret)."""
         self.read_bytes = 0
         """Key log text taken in so far (bounded by MAX_KEYLOG_BYTES)."""
+        self.malformed = 0
+        """Lines that were neither a secret, a comment nor blank (a file that is all such lines
+        is not a key log)."""
 
     @classmethod
     def read(cls, path: str) -> KeyLog:
@@ -36,7 +39,10 @@ class KeyLog:
         self.read_bytes += len(text)
         for line in text.splitlines():
             parts = line.split()
-            if len(parts) != 3 or parts[0].startswith(b"#"):
+            if not parts or parts[0].startswith(b"#"):
+                continue
+            self.malformed += 1  # until the line proves to be a secret
+            if len(parts) != 3:
                 continue
             try:
                 random, secret = bytes.fromhex(parts[1].decode()), bytes.fromhex(parts[2].decode())
@@ -44,6 +50,7 @@ class KeyLog:
                 continue
             if len(random) == 32 and 0 < len(secret) <= 64:
                 self.secrets.setdefault(random, {})[parts[0].decode("ascii", "replace")] = secret
+                self.malformed -= 1
 
     def __len__(self) -> int:
         return len(self.secrets)
