@@ -67,8 +67,15 @@ def test_detail_applies_the_window_scale_and_says_when_it_cannot():
 def test_tls_connection_is_described_as_tls_with_plurals():
     a = analysed(str(capture_path("suricata__tls-subjectaltname.pcap")))
     text = connection_text(a, a.connections[0]).plain
-    assert "payload: TLS; keep-alive verdicts do not apply" in text
+    # Without keys the verdicts rest on inferred requests: the detail says so, and does not
+    # say that they do not apply right above one.
+    assert "payload: TLS without keys; requests and responses inferred from the encrypted records" in text
+    assert "do not apply" not in text
     assert "⚠ 1 retransmission\n" in text + "\n"
+    stale = analysed(str(SAMPLES / "real" / "tls-tls13-stale.pcap"))
+    text = connection_text(stale, stale.connections[0]).plain
+    assert "inferred from the encrypted records" in text and "✖ PROBLEM close:" in text
+    assert "do not apply" not in text
 
 
 async def test_tcp_notes_are_not_drawn_like_http_labels():

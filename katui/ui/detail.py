@@ -30,7 +30,11 @@ def connection_text(analysis, conn) -> Text:
     text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
-    if not conn.http:  # keep-alive words do not apply: say what it carries instead
+    if conn.tls is not None and not conn.tls.decrypted:
+        # The verdict below rests on requests read from record sizes and timing.
+        text.append("payload: TLS without keys; requests and responses inferred from the "
+                    "encrypted records (a key log would decrypt them)\n")  # fmt: skip
+    elif not conn.http:  # keep-alive words do not apply: say what it carries instead
         text.append(f"payload: {kind or 'not HTTP/1.x (unknown protocol)'}; keep-alive verdicts "
                     "do not apply\n")  # fmt: skip
     text.append("✖ PROBLEM " if c.is_problem else "", "bold")
