@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.geometry import Region
 from ui_helpers import SAMPLES, hostile_capture, ladder_texts, settle
 
 from katui.ui.app import KatuiApp
@@ -28,13 +29,19 @@ async def test_seed_ladder_shows_gap_close_reason_and_reuse(size):
         assert "▶" in rows[frame[1]] and "◀" in rows[frame[2]]
 
 
-async def test_summary_line_names_the_timeout():
+async def test_summary_shows_the_timeout_on_an_80_column_terminal():
     app = KatuiApp(SEED)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        text = str(app.main.query_one("#summary").content)
-        for word in ("httptest.pcap", "25 frames", "2 connections", "3 requests", "≈ 5 s"):
-            assert word in text
+        summary = app.main.query_one("#summary")
+        shown = [s.text for s in summary.render_lines(Region(0, 0, *summary.size))]
+        assert len(shown) == 2
+        for word in ("httptest.pcap", "started", "25 frames"):  # the rest is cut at 80 columns
+            assert word in shown[0]
+        for word in ("2 connections", "3 requests", "16.0 s"):
+            assert word in str(summary.content).split("\n")[0]
+        # The headline number on a line of its own: at the end of the first it was cut off.
+        assert shown[1].strip().startswith("server idle timeout ≈ 5 s (2 idle closes")
 
 
 async def test_keys_move_between_connections_and_ladder_marks():

@@ -29,7 +29,9 @@ from katui.units import fmt_bytes, fmt_s, fmt_start, fmt_timeout, plural
 
 
 def summary_text(a) -> Text:
-    """The header line: file, frames, connections, requests, duration, inferred timeout."""
+    """The header: file, start, frames, connections, requests, duration; the inferred timeout
+    on a line of its own (an 80-column terminal cut it off the end of the first one); the first
+    warning on a third."""
     t = a.timeout
     if t.estimate_ns is not None:
         timeout = f"server idle timeout ≈ {fmt_timeout(t.estimate_ns)} ({plural(t.samples, 'idle close')}"
@@ -44,7 +46,7 @@ def summary_text(a) -> Text:
         text.append(f" · started {fmt_start(a.first_ns)}")
     text.append(
         f" · {plural(a.frames, 'frame')} · {plural(len(a.connections), 'connection')} · "
-        f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)} · {timeout}"
+        f"{plural(a.requests, 'request')} · {fmt_s(a.duration_ns)}\n{timeout}"
     )
     if a.warnings:  # a line of its own, so a narrow terminal does not cut it away
         text.append(f"\n⚠ {plural(len(a.warnings), 'warning')}: {safe_text(a.warnings[0])}")
