@@ -69,6 +69,9 @@ async def test_goto_clears_a_filter_that_hides_the_frame():
         await settle(app, pilot)
         await pilot.press("R", "colon", *"stream:1", "enter")
         assert app.main.conn.stream == 1 and 1 in _shown(app)
+        # The narrowed list is gone: the user is told, not left to wonder.
+        said = [n.message for n in app._notifications]
+        assert "Filter 'reused' cleared: it hid stream 1." in said
 
 
 async def test_filter_typed_while_loading_is_applied_when_loaded():

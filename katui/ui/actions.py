@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from katui.report.lanes import upstream_streams
+from katui.textsafe import safe_text
 from katui.ui.filters import SORT_KEYS
 from katui.ui.modals import FindingsScreen, HelpScreen
 from katui.units import fmt_s
@@ -186,8 +187,12 @@ class MainActions:
         else:
             from katui.analysis.query import Query
 
+            hid = self.filter.text if self.filter.active else ""
             self.filter = Query()
             self.refill(stream)
+            if hid:  # say so: the list the user narrowed is gone
+                text = f"Filter '{safe_text(hid)}' cleared: it hid stream {stream}."
+                self.notify(text, timeout=3, markup=False)
         self.show_connection(self.analysis.connections[stream], frame)
         self.set_focus(self.query_one("#ladder"))
 
