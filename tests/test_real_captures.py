@@ -305,10 +305,12 @@ def test_a_server_that_never_timed_out_a_partial_request_is_not_said_to_have():
 
 
 def test_stalled_reader_blames_only_the_side_that_closed():
-    (f,) = [f for f in _a("node-stalled-default.pcap").findings if f.kind == "stalled-reader"]
-    assert "the server never gave up" in f.text and "server gave up" not in f.text.replace(
-        "never gave up", ""
-    )
+    # Node without a send timeout never gave up; nginx's send_timeout fired at 2 s but its FIN
+    # queued behind the unsent body (nginx.md): from the wire alike, so neither is claimed.
+    for name in ("node-stalled-default.pcap", "nginx-stalled-reader.pcap"):
+        (f,) = [f for f in _a(name).findings if f.kind == "stalled-reader"]
+        assert "closed the connection itself; no close from the server was seen" in f.text
+        assert "gave up" not in f.text and "only its log can tell" in f.advice
     (g,) = [f for f in _a("node-stalled-reader.pcap").findings if f.kind == "stalled-reader"]
     assert "the server gave up" in g.text
 

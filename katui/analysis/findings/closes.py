@@ -123,8 +123,10 @@ _CLIENT_SIDE = {
     ("stalled-reader", "client"): (
         "warning",
         "the client stopped reading its response (zero window) and then closed the connection "
-        "itself; the server never gave up",
-        "Look at why the client stopped reading (a stuck consumer, a full buffer).",
+        "itself; no close from the server was seen (one queued behind the unsent response does "
+        "not show while the window is zero)",
+        "Look at why the client stopped reading (a stuck consumer, a full buffer). Whether the "
+        "server gave up meanwhile ({send-timeout}) only its log can tell.",
     ),
 }
 
@@ -143,6 +145,7 @@ def _closes(conns, by_server):
     for (kind, server, by), cs in groups.items():
         if (kind, by) in _CLIENT_SIDE:
             sev, what, advice = _CLIENT_SIDE[(kind, by)]
+            advice = fill(advice, server_software([c for c in conns if c.server == server]))
             text = f"{plural(len(cs), 'connection')} to {server}: {what}"
         elif kind == "unknown-encrypted":
             kind, sev = "unknown", "info"
