@@ -12,7 +12,9 @@ from collections import Counter
 
 import pytest
 
+from katui.analysis import requests as rq
 from katui.analysis.pipeline import analyze
+from katui.analysis.query import parse
 from katui.report import jsonout, markdown, text
 from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
@@ -95,8 +97,9 @@ CLOSES = {  # name -> per connection: (reason, the side that decided, first GOAW
     "h2-limit": [("request-limit", "server", "server"), ("client-done", "client", None)],
     # keepalive_requests 3 and five requests in one flight: nginx sent GOAWAY (last stream 5)
     # before response 3 and skipped the HEADERS of streams 7 and 9 (no response, no reset; its
-    # access log has three requests): they crossed the GOAWAY, never processed.
-    "h2-limit-burst": [("stale-reuse", "server", "server")],
+    # access log has three requests): they crossed the GOAWAY, never processed. The request
+    # limit closed it with streams in flight; nothing idled, so not a keep-alive race.
+    "h2-limit-burst": [("request-limit", "server", "server")],
     "tls-h2-curl": [
         ("client-done", "client", None),
         ("idle-timeout", "server", "server"),
@@ -264,15 +267,35 @@ def test_idle_gap_ended_by_goaway_says_so():
 
 
 def test_requests_that_crossed_nginxs_goaway_were_never_processed():
-    """Not a request timeout (as it was called before): nginx processed streams 1-5 and named 5
-    in its GOAWAY; streams 7 and 9 were sent before it arrived and are safe to retry."""
+    """Not a request timeout (as it was called before 2026-12), nor a keep-alive race (as it was
+    called next: nothing idled): nginx's keepalive_requests 3 let streams 1-5 through and named 5
+    in its GOAWAY, sent with response 3; streams 7 and 9 went out with the others and were never
+    processed. Both are counted (the race finding counted one), and the limit is 3, not 5."""
     a = _a("h2-limit-burst")
     c = a.connections[0]
-    assert c.close.exchange == 4 and [e.stream_id for e in c.exchanges if e.response is None] == [7, 9]
-    assert c.http2.server_goaway[3] == 5 and "crossed the server's GOAWAY" in c.close.explanation
-    finding = next(f for f in a.findings if f.kind == "stale-reuse")
-    assert "above the last stream" in finding.text and "not idle" in finding.advice
+    assert (c.close.reason, c.close.exchange) == ("request-limit", 3)
+    assert [e.stream_id for e in c.exchanges if e.response is None] == [7, 9]
+    assert c.http2.server_goaway[3] == 5
+    assert "requests 4, 5 (streams 7, 9), already sent, were above its last stream: never processed" in (
+        c.close.explanation
+    )
+    (refused,) = [f for f in a.findings if f.kind == "refused-at-limit"]
+    assert refused.severity == "problem" and refused.count == 2 and "not sent again" in refused.text
+    assert "nginx keepalive_requests" in refused.advice
+    (limit,) = [f for f in a.findings if f.kind == "request-limit"]
+    assert "most often 3" in limit.text and "(nginx keepalive_requests 3)" in limit.text
+    assert not [f for f in a.findings if f.kind.startswith("stale-reuse")]
     assert not a.timeouts  # a request limit, not an idle close
+    # The request list says it of each of the two, and the problem filter finds them.
+    rows = rq.all_requests(a)
+    assert [rq.verdict(c, e) for c, e in rows] == [
+        "",
+        "",
+        "request-limit",
+        "never processed",
+        "never processed",
+    ]
+    assert [e.n for c, e in rq.select(rows, parse("problem"))] == [4, 5]
 
 
 def test_a_lost_http2_request_is_not_described_in_http1_client_words():

@@ -152,15 +152,30 @@ def test_double_goaway_graceful_shutdown_is_announced_not_a_request_limit(tmp_pa
 
 def test_stream_above_goaway_sent_before_it_was_refused(tmp_path):
     # Streams 1, 3, 5 in one flight; the server answers 1 and 3 with GOAWAY last=3: stream 5 was
-    # never processed (safe to retry), not a request timeout.
+    # never processed (safe to retry), not a request timeout; and not a keep-alive race either
+    # (nothing idled): a request limit (or shutdown) met with a stream in flight.
     steps = [(0.02, "c", lambda c, s: req(c, 1, "/a") + req(c, 3, "/b") + req(c, 5, "/c")),
              (0.021, "s", lambda c, s: resp(s, 1) + resp(s, 3) + goaway(3))]  # fmt: skip
     a, conn = _conn(tmp_path, steps, close="server", close_t=0.03)
     close = conn.close
-    assert (close.reason, close.exchange) == ("stale-reuse", 3)
-    assert "never processed" in close.explanation and "before" in close.evidence[1]
-    finding = next(f for f in a.findings if f.kind == "stale-reuse")
-    assert "above the last stream of the server's HTTP/2 GOAWAY" in finding.text
+    assert (close.reason, close.exchange) == ("request-limit", 2)
+    assert (
+        "request 3 (stream 5), already sent, was above its last stream: never processed" in close.explanation
+    )
+    assert "1 request (3) on stream 5 from frame" in close.evidence[2] and "sent before" in close.evidence[2]
+    finding = next(f for f in a.findings if f.kind == "refused-at-limit")
+    assert finding.count == 1 and "never processed" in finding.text
+
+
+def test_a_stream_sent_after_the_limits_goaway_is_still_the_race(tmp_path):
+    # The same limit, but stream 5 sent after the GOAWAY had come: the client reused a
+    # connection the server had closed (the keep-alive race over HTTP/2).
+    steps = [(0.02, "c", lambda c, s: req(c, 1, "/a") + req(c, 3, "/b")),
+             (0.021, "s", lambda c, s: resp(s, 1) + resp(s, 3) + goaway(3)),
+             (0.025, "c", lambda c, s: req(c, 5, "/c"))]  # fmt: skip
+    a, conn = _conn(tmp_path, steps, close="server", close_t=0.03)
+    assert (conn.close.reason, conn.close.exchange) == ("stale-reuse", 3)
+    assert not [f for f in a.findings if f.kind == "refused-at-limit"]
 
 
 def test_refused_stream_is_not_a_request_left_waiting(tmp_path):

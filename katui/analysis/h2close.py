@@ -10,6 +10,10 @@ close, and the close reasons only HTTP/2 frames tell.
   close). Sent after the GOAWAY it is the keep-alive race; sent before, it crossed the GOAWAY
   (refused: RFC 9113, 6.8 makes it safe to retry). The GOAWAY that counts is the server's with
   the lowest last-stream-id: a graceful shutdown sends 2^31-1 first, then the real one.
+- Such requests all sent before a GOAWAY that came with the answer of its last stream, without
+  idling, were in flight when a request limit closed the connection (a client that opens more
+  streams at once than the server's ``keepalive_requests`` leaves): ``request-limit``, naming
+  them, not a keep-alive race (nothing idled).
 - A prompt close after a GOAWAY was announced: ``connection-close`` asked by the GOAWAY's sender
   (HTTP/2's word for ``Connection: close``).
 - A GOAWAY with an error code (the first one) is an error close (``status`` stays null: no response said so).
@@ -29,7 +33,7 @@ from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.http2.conversation import H2Conversation
 from katui.http2.frames import error_name
 from katui.model import Close, Exchange, Http2Info
-from katui.units import fmt_s
+from katui.units import fmt_s, plural
 
 SIDES = ("client", "server")
 
@@ -150,6 +154,9 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
             "processed (shutting down or overloaded; safe to retry on a new connection)",
         )  # fmt: skip
     if stale is not None:
+        crossed = _crossed_limit(final, exchanges)
+        if crossed is not None:
+            return _limit_with_refused(close, final, crossed, exchanges, ev[: len(said)])
         return _stale(close, stale, final, exchanges)
     asked = [ex for ex in exchanges if ex.request is not None]
     if close.reason == "request-timeout" and asked and all(refused(ex) for ex in asked):
@@ -231,6 +238,50 @@ def _limit(final: tuple | None, exchanges) -> tuple | None:
     if getattr(last, "stream_id", -1) != final[3] or abs(final[2] - resp.start_ns) > SERVER_IDLE_NS:
         return None
     return last, resp
+
+
+def _crossed_limit(final: tuple, exchanges) -> Exchange | None:
+    """The exchange of the last stream a server's GOAWAY (no error) let through, when the GOAWAY
+    came with its response, without idling, every stream up to it answered, and every request
+    above it was sent before the GOAWAY: a request limit met with streams in flight."""
+    if final[4] != 0:
+        return None
+    last = None
+    for ex in exchanges:
+        sid = getattr(ex, "stream_id", 0)
+        if sid > final[3]:
+            if ex.request is None or ex.request.start_ns >= final[2]:
+                return None  # sent after the GOAWAY: the keep-alive race
+        elif ex.response is None:
+            return None
+        elif sid == final[3]:
+            last = ex
+    if last is None or abs(final[2] - last.response.start_ns) > SERVER_IDLE_NS:
+        return None
+    return last
+
+
+def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tuple) -> Close:
+    """``request-limit``: the server's GOAWAY ``g`` came with the answer of ``last``; the
+    requests above its last stream had been sent already and were never processed."""
+    above = [ex for ex in exchanges if getattr(ex, "stream_id", 0) > g[3] and ex.request is not None]
+    names = ", ".join(str(ex.n) for ex in above)
+    streams = ", ".join(str(ex.stream_id) for ex in above)
+    first = above[0].request.first_frame
+    got = _unanswered(close, above[0], exchanges)
+    tcp = tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
+    return replace(
+        close, reason="request-limit", asked_by="server", exchange=last.n, evidence=(
+            *goaway_ev, f"response {last.n} (stream {last.stream_id}) frame {last.response.frame}",
+            f"{plural(len(above), 'request')} ({names}) on stream{'s' if len(above) > 1 else ''} "
+            f"{streams} from frame {first}, sent before the GOAWAY: {got}",
+            *tcp),
+        explanation=f"the server sent GOAWAY (last stream {g[3]}) with response {last.n}, without idling: "
+        f"a per-connection request limit (or a graceful shutdown); request{'s' if len(above) > 1 else ''} "
+        f"{names} (stream{'s' if len(above) > 1 else ''} {streams}), already sent, "
+        f"{'were' if len(above) > 1 else 'was'} above its last stream: never processed (safe to "
+        f"retry on a new connection); {close.by} {_verb(close)} first",
+    )  # fmt: skip
 
 
 def _after_goaway(final: tuple | None, exchanges) -> Exchange | None:

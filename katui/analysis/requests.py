@@ -13,6 +13,7 @@ verdict is about is a problem), a free number (the stream, a port or this status
 
 from __future__ import annotations
 
+from katui.analysis.h2close import never_processed
 from katui.analysis.query import (
     Query,
     Term,
@@ -50,18 +51,30 @@ def all_requests(analysis) -> list[Row]:
     return rows
 
 
+NEVER_PROCESSED = "never processed"
+"""The verdict of an HTTP/2 request its server refused or left above its GOAWAY's last stream."""
+
+
 def verdict(conn: Connection, ex: Exchange) -> str:
-    """The close reason when it is about this request (``Close.exchange``), else ''."""
-    return reason_label(conn.close.reason) if conn.close.exchange == ex.n else ""
+    """The close reason when it is about this request (``Close.exchange``), ``never processed``
+    for an HTTP/2 request the server refused or never took up, else ''."""
+    if conn.close.exchange == ex.n:
+        return reason_label(conn.close.reason)
+    if conn.http2 is not None and ex.req >= 0 and never_processed(conn, ex):
+        return NEVER_PROCESSED
+    return ""
 
 
 def widths(rows: list[Row]) -> dict[str, int]:
     """Widths of the columns whose cells vary in length: stream, request number, verdict."""
     verdicts = {c.close.reason for c, e in rows if c.close.exchange == e.n}
+    refused = any(c.http2 is not None and verdict(c, e) == NEVER_PROCESSED for c, e in rows)
     return {
         "stream": len(str(max((c.stream for c, _ in rows), default=0))),
         "#": len(str(max((e.n for _, e in rows), default=0))),
-        "verdict": max((len(reason_label(r)) for r in verdicts), default=0),
+        "verdict": max(
+            [len(reason_label(r)) for r in verdicts] + [len(NEVER_PROCESSED)] * refused, default=0
+        ),
     }
 
 
@@ -118,7 +131,9 @@ def _term(conn: Connection, ex: Exchange, t: Term) -> bool:
     if f == "pipelined":
         return ex.pipelined
     if f == "problem":
-        return (bool(verdict(conn, ex)) and conn.close.reason in PROBLEM_REASONS) or ex.gateway_error
+        said = verdict(conn, ex)
+        refused = said == NEVER_PROCESSED
+        return (bool(said) and conn.close.reason in PROBLEM_REASONS) or refused or ex.gateway_error
     if f == "word":
         return _word(conn, ex, v)
     return term_matches(conn, t)

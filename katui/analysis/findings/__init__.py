@@ -19,7 +19,7 @@ from katui.analysis.findings.pools import (
     _reuse,
     _server_timeout,
 )
-from katui.analysis.findings.races import _proxy_races, _stale
+from katui.analysis.findings.races import _proxy_races, _refused_at_limit, _stale
 from katui.analysis.proxy import ProxyReport, find_proxy_links
 from katui.model import Connection, Finding, TimeoutEstimate
 
@@ -38,7 +38,7 @@ def findings(
     raced = {r.stream for r in proxied.races if r.outcome != "unlinked"}
     upstream_of = proxied.upstream_proxy()
     out += _error_statuses(conns, proxied)
-    for rule in (_stale, _closes, _server_timeout, _client_timeout,
+    for rule in (_stale, _refused_at_limit, _closes, _server_timeout, _client_timeout,
                  _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
                  _damage):  # fmt: skip
         if rule is _stale:  # upstream races are told from both legs by _proxy_races

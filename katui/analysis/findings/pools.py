@@ -17,6 +17,7 @@ from katui.analysis.findings.common import (
     safe_idle_s,
     secs,
 )
+from katui.analysis.h2close import never_processed
 from katui.analysis.software import client_software, server_software, setting_phrase
 from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
@@ -144,7 +145,8 @@ def _client_timeout(conns, by_server, upstream_of: dict[int, str] | None = None)
 def _request_limit(conns, by_server):
     out = []
     for server, hit in by_server_of(c for c in conns if c.close.reason == "request-limit").items():
-        n, k = Counter(c.requests for c in hit).most_common(1)[0]
+        # Requests the limit left unprocessed (HTTP/2 streams above the GOAWAY) do not count.
+        n, k = Counter(c.requests - _never_processed(c) for c in hit).most_common(1)[0]
         sw = server_software([c for c in conns if c.server == server])
         if sw is not None and sw.limit_setting:
             m = n - 1 if sw.name == "Apache httpd" else n
@@ -159,6 +161,13 @@ def _request_limit(conns, by_server):
             "sure clients retry only idempotent requests.", server,
         ))  # fmt: skip
     return out
+
+
+def _never_processed(c: Connection) -> int:
+    """Requests of ``c`` its server never processed (HTTP/2: refused, or above its GOAWAY)."""
+    if c.http2 is None:
+        return 0
+    return sum(1 for e in c.exchanges if never_processed(c, e))
 
 
 def _connection_close(conns, by_server):

@@ -16,9 +16,10 @@ from katui.analysis.findings.common import (
     safe_idle_s,
     server_words,
 )
-from katui.analysis.h2close import refused
+from katui.analysis.h2close import never_processed, refused
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
+from katui.analysis.software import server_software
 from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
@@ -90,6 +91,61 @@ def _stale(conns, by_server):
                 advice, streams=tuple(c.stream for c in cs), server=server, count=len(cs),
             ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
     return out
+
+
+def _refused_at_limit(conns, by_server):
+    """HTTP/2 requests a request limit left unprocessed: sent at once with others, above the
+    last stream of the GOAWAY the server sent with its last answer (verdict ``request-limit``).
+    Not a keep-alive race (nothing idled), but each one is an error unless the client sent it
+    again on a new connection."""
+    hit = [c for c in conns if c.close.reason == "request-limit" and c.http2 is not None]
+    lost = [(c, e) for c in hit for e in c.exchanges if e.req >= 0 and never_processed(c, e)]
+    if not lost:
+        return []
+    later = _by_client_server(conns)
+    out = []
+    for server in by_server_of([c for c, _ in lost]):
+        pairs = [(c, e) for c, e in lost if c.server == server]
+        cs = list(dict.fromkeys(c for c, _ in pairs))
+        again = sum(1 for c, e in pairs if _sent_again(c, e, later))
+        sw = server_software([c for c in conns if c.server == server])
+        limit = f"{sw.name} {sw.limit_setting}" if sw is not None and sw.limit_setting else "its limit"
+        c, e = pairs[0]
+        text = (f"{plural(len(pairs), 'request')} to {server_words(conns, server)} went out with others "
+                f"at once, above the last stream the server's request limit let through (GOAWAY "
+                f"last stream {c.http2.server_goaway[3]}), and {'were' if len(pairs) > 1 else 'was'} "
+                "never processed")  # fmt: skip
+        if again == len(pairs):
+            sev, text = "info", text + ": the client sent them again on a new connection"
+        else:
+            sev = "problem"
+            which = "" if again == 0 else f" ({len(pairs) - again} of them)"
+            text += (f", not sent again in the capture{which}: the client saw an error "
+                     f"({_error_words(cs)})")  # fmt: skip
+        out.append(Finding(
+            "refused-at-limit", sev, c.stream, e.request.first_frame, text,
+            f"Retry requests above a GOAWAY's last stream on a new connection (RFC 9113 6.8: "
+            f"never processed, so safe to retry even when not idempotent), or keep the streams "
+            f"a client opens at once on one connection below the server's request limit ({limit}).",
+            streams=tuple(x.stream for x in cs), server=server, count=len(pairs),
+        ))  # fmt: skip
+    return out
+
+
+def _sent_again(c: Connection, ex, by_pair) -> bool:
+    """A later connection of the same client host to the server (within ``RETRY_WINDOW_NS``
+    of request ``ex``) carried a request with its method and target."""
+    req = ex.request
+    later, starts = by_pair[(host_of(c.client), c.server)]
+    i = bisect.bisect_right(starts, req.start_ns)
+    for nxt in later[i:]:
+        if nxt.start_ns - req.start_ns > RETRY_WINDOW_NS:
+            return False
+        for e in nxt.exchanges:
+            r = e.request
+            if r is not None and (r.method, r.uri) == (req.method, req.uri):
+                return True
+    return False
 
 
 def _sealed_fronts(conns: list[Connection], raced: list[Connection]) -> list[Connection]:
