@@ -12,7 +12,7 @@ cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
 
 
 @cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list)
-cpdef tuple _exchanges(object c)
+cpdef tuple _exchanges(object c, bint h2=*)
 
 
 # Once per connection: the fields read and set in their C structs.
