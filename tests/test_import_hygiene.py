@@ -58,3 +58,23 @@ def test_a_json_report_imports_no_other_writer():
     assert "katui.report.jsonout" in loaded
     for other in ("markdown", "text", "csvout", "ladder_md", "ladder_text", "mermaid"):
         assert f"katui.report.{other}" not in loaded, other
+
+
+def _loaded_by_json_report(capture: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from katui import cli\n"
+        f"cli.main(['report', '--format', 'json', {capture!r}, '-o', '/dev/null'])\n"
+        "print(','.join(sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.strip().split(","))
+
+
+def test_http2_and_hpack_are_loaded_only_for_a_capture_that_speaks_http2():
+    """The HTTP/2 sink and its HPACK decoder (about 1 MB once loaded) are imported only when a
+    connection spoke HTTP/2: the analysis after the read does not pull them in."""
+    plain = _loaded_by_json_report("samples/httptest.pcap")
+    assert "katui.http2.conversation" not in plain and "hpack" not in plain
+    h2c = _loaded_by_json_report("samples/real/h2-h2c-httpx.pcap")
+    assert "katui.http2.conversation" in h2c and "hpack" in h2c

@@ -133,3 +133,56 @@ def test_a_content_length_of_any_size_reads_back_as_stored():
         (200, 9, 7, 5, 19, 120)
     }
     assert len(store.big_lengths) == 4  # the lengths of 2**32 - 2 and more
+
+
+def test_index_columns_widen_as_their_tables_grow_and_every_row_reads_back():
+    """URI and head indexes start at one byte a row and widen (16, then 32 bits) when a table
+    outgrows them: the rows written before and after each widening read back their own
+    strings."""
+    from katui.model import MessageStore
+
+    store = MessageStore()
+    base = ("HTTP/1.1", "GET", "", None, None, "h", "")
+    uris = [f"/item/{i}" for i in range(70_000)]
+    for i, uri in enumerate(uris):
+        text = (*base[:2], f"reason {i % 300}", *base[3:])  # 300 heads: past one byte
+        store.add_scanned(True, i + 1, i, (0, None, False, uri, text, None), 40)
+    assert (store.uri_ix.typecode, store.head_ix.typecode) == ("I", "H")
+    assert [store.uri(i) for i in range(len(uris))] == uris
+    assert [store.text(i)[2] for i in range(len(uris))] == [f"reason {i % 300}" for i in range(len(uris))]
+    small = MessageStore()
+    small.add_scanned(True, 1, 0, (0, None, False, "/", base, None), 40)
+    assert (small.uri_ix.typecode, small.head_ix.typecode, small.uri(0)) == ("B", "B", "/")
+
+
+def test_a_handshake_rtt_of_zero_is_not_none_and_survives_replace():
+    a = analyze(LIMIT, frames=False)
+    try:
+        c = a.connections[0]
+        zero = dataclasses.replace(c, handshake_rtt_ns=0)
+        assert (zero.handshake_rtt_ns, dataclasses.replace(c, handshake_rtt_ns=None).handshake_rtt_ns) == (
+            0,
+            None,
+        )
+        assert dataclasses.replace(zero, state="complete").handshake_rtt_ns == 0
+    finally:
+        a.close()
+
+
+def test_the_freeze_shares_equal_client_endpoints_and_idle_times():
+    """Connections from the same client endpoint (a reused port) get one string, and equal
+    close idle times one int: values equal, objects shared."""
+    a = analyze(str(SAMPLES / "port-reuse.pcap"), frames=False)
+    try:
+        by_client: dict = {}
+        for c in a.connections:
+            by_client.setdefault(c.client, []).append(c)
+        reused = [cs for cs in by_client.values() if len(cs) > 1]
+        assert reused
+        for cs in reused:
+            assert all(c.client is cs[0].client for c in cs)
+        idles = [c.close.idle_before_ns for c in a.connections if c.close.idle_before_ns is not None]
+        for x in idles:
+            assert all(y is x for y in idles if y == x)
+    finally:
+        a.close()

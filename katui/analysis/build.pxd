@@ -5,10 +5,16 @@ cimport cython
 
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
+from katui.model.connection cimport Close as XClose, Connection as XConnection
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
 cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
 
 
 @cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list)
-cpdef tuple _exchanges(object c)
+cpdef tuple _exchanges(object c, bint h2=*)
+
+
+# Once per connection: the fields read and set in their C structs.
+@cython.locals(close=XClose, full=bint)
+cdef void _share(XConnection conn, dict shared) except *

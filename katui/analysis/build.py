@@ -3,28 +3,68 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
 from katui.http.conversation import HttpConversation
-from katui.http2.conversation import H2Conversation
 from katui.model import COL_END, COL_START, NUM, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
 from katui.tcp.facts import ConnectionFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
 from katui.tls.verdicts import normal_reset, tls_close
 
+if TYPE_CHECKING:
+    from katui.http2.conversation import H2Conversation
+
 OPEN_NS = 1 << 62
 """The end of a stream that never ended: later than any capture."""
 
 
-def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS) -> Connection:
-    """Freeze one connection and decide its close reason."""
+MAX_SHARED = 1 << 15
+"""Distinct values a freeze's ``shared`` dict takes (one dict entry costs about what it saves;
+hostile captures may make every client different)."""
+
+
+def build_connection(
+    f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS, shared: dict | None = None
+) -> Connection:
+    """Freeze one connection and decide its close reason. ``shared`` (one dict for all the
+    connections of a capture) makes equal client endpoints and close idle times one object:
+    a load test's clients reuse ports, its idle times repeat (~60 bytes a connection)."""
+    conn = _build(f, idle_threshold_ns)
+    if shared is not None:
+        _share(conn, shared)
+    return conn
+
+
+def _share(conn: Connection, shared: dict) -> None:
+    """Give ``conn`` the objects of ``shared`` equal to its client and close idle time (the
+    freeze's own objects: set before anything else sees them)."""
+    full = len(shared) >= MAX_SHARED
+    client = conn.client
+    got = shared.get(client)
+    if got is not None:
+        conn.client = got
+    elif not full:
+        shared[client] = client
+    close = conn.close
+    idle = close.idle_before_ns
+    if idle is not None:  # (a str is never equal to an int: one dict holds both)
+        got = shared.get(idle)
+        if got is not None:
+            close.idle_before_ns = got
+        elif not full:
+            shared[idle] = idle
+
+
+def _build(f: ConnectionFacts, idle_threshold_ns: int) -> Connection:
     conv: HttpConversation = f.sink
-    tls = conv.other if isinstance(conv.other, TlsConversation) else None
-    if isinstance(conv.other, H2Conversation) and conv.other.recognised:
-        return _h2_connection(f, conv.other, None, idle_threshold_ns)
-    if tls is not None and isinstance(tls.inner, H2Conversation) and tls.plaintext_read:
+    other = conv.other
+    tls = other if isinstance(other, TlsConversation) else None
+    if other is not None and tls is None and _is_h2(other) and other.recognised:
+        return _h2_connection(f, other, None, idle_threshold_ns)
+    if tls is not None and _is_h2(tls.inner) and tls.plaintext_read:
         return _h2_connection(f, tls.inner, tls, idle_threshold_ns)
     exchanges, requests = _exchanges(conv if tls is None else tls)
     if tls is not None and tls.plaintext_read:
@@ -33,6 +73,14 @@ def build_connection(f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_N
         return _tls_connection(f, tls, exchanges, requests, idle_threshold_ns)
     close = decide_close(_close_facts(f, conv.recognised), exchanges, idle_threshold_ns)
     return _connection(f, exchanges, requests, close, conv.recognised, conv.error, None)
+
+
+def _is_h2(conv) -> bool:
+    """True for an HTTP/2 conversation (asked only of a connection that spoke something else
+    than HTTP/1.x: the module, and hpack's, are imported only once one spoke HTTP/2)."""
+    from katui.http2.conversation import H2Conversation
+
+    return isinstance(conv, H2Conversation)
 
 
 def _close_facts(
@@ -196,7 +244,7 @@ def _h2_connection(
     idle time counts only while no stream is open. The closer is the side whose GOAWAY came
     first (else whose close_notify), the idle time runs up to the last frame that was not a
     GOAWAY, and :func:`katui.analysis.h2close.h2_verdict` adds what only HTTP/2 frames tell."""
-    exchanges, requests = _exchanges(conv)
+    exchanges, requests = _exchanges(conv, True)
     for ex in exchanges:
         ex.pipelined = False
     info = h2_info(conv)
@@ -216,9 +264,12 @@ def _h2_connection(
     return replace(_connection(f, exchanges, requests, close, True, conv.error, tinfo), http2=info)
 
 
-def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[tuple[Exchange, ...], int]:
+def _exchanges(
+    c: HttpConversation | TlsConversation | H2Conversation, h2: bool = False
+) -> tuple[tuple[Exchange, ...], int]:
     """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
-    the tracker's Exchange objects become the model's); also return how many had a request."""
+    the tracker's Exchange objects become the model's); also return how many had a request.
+    ``h2``: ``c`` is an HTTP/2 conversation (streams overlap)."""
     out: list[Exchange] = []
     prev_end: int | None = None
     prev_resp_end: int | None = None
@@ -227,7 +278,6 @@ def _exchanges(c: HttpConversation | TlsConversation | H2Conversation) -> tuple[
     # runs for every exchange of the capture.
     store = c.store
     num, small = store.num, store.small
-    h2 = isinstance(c, H2Conversation)
     for ex in c.exchanges:
         req, resp = ex.req, ex.resp
         if req < 0 and resp < 0:

@@ -28,12 +28,15 @@ close, and the close reasons only HTTP/2 frames tell.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from katui.analysis.verdicts import SERVER_IDLE_NS
-from katui.http2.conversation import H2Conversation
 from katui.http2.frames import error_name
 from katui.model import Close, Exchange, Http2Info
 from katui.units import fmt_s, plural
+
+if TYPE_CHECKING:  # (its module, and hpack's, are imported only once a connection spoke HTTP/2)
+    from katui.http2.conversation import H2Conversation
 
 SIDES = ("client", "server")
 

@@ -270,10 +270,11 @@ def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Co
     from katui.analysis.build import build_connection  # see _analyze: not before the read
 
     conns = []
+    shared: dict = {}  # equal values of the frozen connections, one object each
     # Freeze connections one by one, dropping each one's working state at once: the memory it
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
-        conns.append(build_connection(tcp_facts.facts(c, table), idle_threshold_ns))
+        conns.append(build_connection(tcp_facts.facts(c, table), idle_threshold_ns, shared))
         c.sink.release()
         c.release()
         working[i] = None

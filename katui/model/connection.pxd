@@ -3,12 +3,15 @@
 # what may be None stays an object.
 
 cdef class Connection:
-    cdef public long long stream, start_ns, end_ns, bytes_c2s, bytes_s2c
+    # The handshake RTT (_rtt) is a tracker's C integer (katui.tcp.state.Conn.irtt_ns), None
+    # when not measured (_rtt_known): no int object per connection.
+    cdef public long long stream, start_ns, end_ns, bytes_c2s, bytes_s2c, _rtt
     # Frame numbers and counts of frames or requests: 32-bit, as in the frame table and the
     # message store; sequence numbers are 32-bit values. (32 bytes less per connection.)
     cdef public unsigned int first_frame, last_frame, frames_c2s, frames_s2c, isn_client, isn_server
     cdef public unsigned int retransmissions, out_of_order, lost_segments, truncated_frames, requests
-    cdef public object client, server, client_inferred, handshake_rtt_ns
+    cdef public bint _rtt_known
+    cdef public object client, server, client_inferred
     cdef public object state, http, exchanges, close, frames, http_error, tls, http2
 
 

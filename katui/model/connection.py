@@ -175,6 +175,10 @@ FIELDS = (
 """Connection's fields in order (its constructor's positional order)."""
 
 
+SLOTS = (*[name for name in FIELDS if name != "handshake_rtt_ns"], "_rtt", "_rtt_known")
+"""Connection's slots: the handshake RTT is two, a number and whether it is known (compiled, C
+fields instead of an int object per connection)."""
+
 SHOWN = tuple(name for name in FIELDS if name != "frames")
 """The fields its repr shows (not the frame numbers)."""
 
@@ -184,7 +188,7 @@ class Connection:
     :func:`dataclasses.replace` (and ``fields``) as the dataclass it replaces did, compared by
     identity."""
 
-    __slots__ = FIELDS
+    __slots__ = SLOTS
     __dataclass_fields__ = dataclass_fields(FIELDS)
 
     def __init__(
@@ -242,8 +246,8 @@ class Connection:
         """TCP payload bytes sent by the client (wire lengths, retransmissions included)."""
         self.bytes_s2c = bytes_s2c
         """TCP payload bytes sent by the server."""
-        self.handshake_rtt_ns = handshake_rtt_ns
-        """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
+        self._rtt_known = handshake_rtt_ns is not None
+        self._rtt = 0 if handshake_rtt_ns is None else handshake_rtt_ns
         self.state = state
         """``complete``, ``started-before-capture`` or ``open-at-end``."""
         self.http = http
@@ -278,6 +282,11 @@ class Connection:
         inferred from records unless ``tls.decrypted``)."""
         self.http2 = http2
         """HTTP/2 frame facts when HTTP/2 frames were read (decrypted h2 or cleartext h2c)."""
+
+    @property
+    def handshake_rtt_ns(self) -> int | None:
+        """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
+        return self._rtt if self._rtt_known else None
 
     @property
     def frame_count(self) -> int:

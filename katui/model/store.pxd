@@ -24,3 +24,5 @@ cdef class MessageStore:
 
 @cython.locals(at=Py_ssize_t)
 cdef Py_ssize_t _grow(cpython.array.array col, Py_ssize_t n) except -1
+@cython.locals(at=Py_ssize_t, size=int)
+cdef void _put(cpython.array.array col, Py_ssize_t ix) except *

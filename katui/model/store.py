@@ -118,7 +118,8 @@ class MessageStore:
     ``uri_table`` of each row's request target ('' for responses) and ``head_ix`` the index in
     ``head_table`` of a tuple (version, method, reason, connection, keep-alive, host, software:
     the ``H_*`` offsets) that rows with the same strings share: a load test repeats a handful of
-    combinations, and 4 bytes of index a row cost half a list's pointer. Rows are appended by
+    combinations, and an index of one to four bytes a row (as wide as its table needs) costs
+    far less than a list's pointer. Rows are appended by
     the HTTP parser when a head is parsed and completed in place when the message ends (frame 0:
     not completed). Hot renderers read the columns directly with these offsets; everything else
     goes through :class:`HttpMessage`.
@@ -130,10 +131,12 @@ class MessageStore:
     def __init__(self) -> None:
         self.num = array("q")
         self.small = array("I")
-        self.uri_ix = array("I")
+        # The index columns start with one byte a row and widen as their tables grow (a load
+        # test has a handful of URIs and heads: 6 bytes a row less than 32-bit indexes).
+        self.uri_ix = array("B")
         self.uri_table: list[str] = [""]
         self._uris: dict[str, int] = {"": 0}
-        self.head_ix = array("I")
+        self.head_ix = array("B")
         self.head_table: list[HeadText] = []
         self._shared: dict[tuple, int] = {}
         self.traces: dict[int, Trace] = {}
@@ -193,16 +196,18 @@ class MessageStore:
         u = self._uris.get(uri)
         if u is None:
             u = _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
+            self.uri_ix = _fit(self.uri_ix, u)
         h = self._shared.get(text)
         if h is None:
             h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
+            self.head_ix = _fit(self.head_ix, h)
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, NUM)
             self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, body_bytes]
             b = _grow(self.small, SMALL)
             self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits, clen]
-            self.uri_ix.data.as_uints[_grow(self.uri_ix, 1)] = u
-            self.head_ix.data.as_uints[_grow(self.head_ix, 1)] = h
+            _put(self.uri_ix, u)
+            _put(self.head_ix, h)
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
             self.num.frombytes(_NUM_ROW(start_ns, end_ns, body_bytes))
             self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen))
@@ -326,6 +331,31 @@ def _grow(col: array, n: int) -> int:
     at = len(col)
     cpython.array.resize_smart(col, at + n)  # noqa: F821 - cimported by store.pxd
     return at
+
+
+def _put(col: array, ix: int) -> None:
+    """Append ``ix`` (it fits: :func:`_fit`) to the index column ``col`` through its C pointer
+    (compiled only, as :func:`_grow`)."""
+    at = _grow(col, 1)
+    size = col.ob_descr.itemsize
+    if size == 1:
+        col.data.as_uchars[at] = ix
+    elif size == 2:
+        col.data.as_ushorts[at] = ix
+    else:
+        col.data.as_uints[at] = ix
+
+
+_WIDER = {"B": "H", "H": "I"}
+_LAST = {"B": 0xFF, "H": 0xFFFF, "I": 0xFFFFFFFF}
+
+
+def _fit(col: array, ix: int) -> array:
+    """``col``, or a copy of it with items wide enough for the index ``ix`` (done twice at most
+    per column: bytes, then 16 bits, then 32)."""
+    while ix > _LAST[col.typecode] and col.typecode in _WIDER:
+        col = array(_WIDER[col.typecode], col)
+    return col
 
 
 def _added(table: list, shared: dict, key, value, bound: int) -> int:
