@@ -205,7 +205,7 @@ def test_browser_like_abortive_close_is_info():
         ("uvicorn-ka2.pcap", "127.0.0.1:9211", "uvicorn", "--timeout-keep-alive", 2.0),
         ("uvicorn-default.pcap", "127.0.0.1:9212", "uvicorn", "--timeout-keep-alive", 5.0),
         ("gunicorn-gthread.pcap", "127.0.0.1:9213", "gunicorn", "--keep-alive", 2.0),
-        ("node-ka-default.pcap", "127.0.0.1:9201", "Node.js (likely)", "server.keepAliveTimeout", 6.0),
+        ("node-ka-default.pcap", "127.0.0.1:9201", "likely Node.js", "server.keepAliveTimeout", 6.0),
         ("haproxy-ka.pcap", "127.0.0.1:9221", None, None, 2.0),
         ("apache-idle.pcap", "127.0.0.1:9121", "Apache httpd", "KeepAliveTimeout", 2.0),
     ],

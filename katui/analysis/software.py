@@ -20,7 +20,7 @@ class Software:
     """A server or client program as its headers name it."""
 
     name: str
-    """Display name, e.g. ``nginx``, ``Apache httpd``, ``Node.js (likely)``."""
+    """Display name, e.g. ``nginx``, ``Apache httpd``, ``likely Node.js``."""
     header: str
     """What identified it (``Server: nginx/1.22.1``, or the header shape)."""
     idle_setting: str | None = None
@@ -70,7 +70,7 @@ _SERVERS = (
     ("caddy", "Caddy", "idle_timeout", None, ()),
 )  # fmt: skip
 _NODE = Software(
-    "Node.js (likely)",
+    "likely Node.js",
     "no Server header, 'Keep-Alive: timeout=N' as Node's http server sends it",
     "server.keepAliveTimeout",
     "server.maxRequestsPerSocket",
