@@ -21,6 +21,7 @@ COMPILED = (
     "katui.tcp.tracker",
     "katui.tcp.ingest",
     "katui.http.head",
+    "katui.http.owner",
     "katui.http.parser",
     "katui.http.conversation",
     "katui.model.store",

@@ -3,6 +3,7 @@
 # tracker's first segment and the pairing calls the parsers make are C calls.
 cimport cython
 
+from katui.http.owner cimport MessageOwner
 from katui.http.parser cimport HttpHalf
 
 cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
@@ -11,8 +12,8 @@ cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
 cdef Py_ssize_t _row(Py_ssize_t req)
 
 
-cdef class HttpConversation:
-    cdef public object store, sniff, exchanges, try_other, other
+cdef class HttpConversation(MessageOwner):
+    cdef public object sniff, exchanges, try_other, other
     cdef public HttpHalf p0, p1
     cdef public Py_ssize_t req_heads, req_fill, resp_idx
     cdef public bint resp_hole
@@ -28,6 +29,6 @@ cdef class HttpConversation:
     cpdef void request_done(self, Py_ssize_t i) except *
     cpdef void response_lost(self) except *
     @cython.locals(j=Py_ssize_t, req=Py_ssize_t)
-    cpdef str response_method(self, object status, object start_ns)
+    cpdef str response_method(self, long long status, long long start_ns)
     @cython.locals(status=cython.longlong)
     cpdef void response_done(self, Py_ssize_t i) except *

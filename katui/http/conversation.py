@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from katui.http.closed import reopened, stand_in
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
+from katui.http.owner import MessageOwner
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
 from katui.model import Exchange, MessageStore
@@ -53,7 +54,7 @@ OtherProtocol = Callable[[bytes, bool], "StreamSink | None"]
 """``try_other(first bytes, midstream)``: the sink of a protocol those bytes start, or None."""
 
 
-class HttpConversation:
+class HttpConversation(MessageOwner):
     """Both directions of an HTTP/1.x connection and the exchanges paired from them.
 
     A :class:`katui.tcp.sink.StreamSink` for the tracker, and the owner of its two parsers
@@ -68,12 +69,11 @@ class HttpConversation:
     one, and from then on both directions' bytes, holes and ends go to it instead.
     """
 
-    __slots__ = ("store", "sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
+    __slots__ = ("sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
                  "resp_hole", "try_other", "other")  # fmt: skip
 
     def __init__(self, store: MessageStore, midstream: bool, try_other: OtherProtocol | None = None) -> None:
-        self.store = store
-        """The capture's messages (the parsers' rows)."""
+        self.store = store  # the capture's messages (the parsers' rows): MessageOwner's field
         self.sniff: tuple | list = _FRESH_MIDSTREAM if midstream else _FRESH
         self.p0: HttpHalf | None = None
         self.p1: HttpHalf | None = None

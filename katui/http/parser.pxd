@@ -3,7 +3,10 @@
 # hole) stay Python ints; offsets into one piece are Py_ssize_t, bounds-checked (setup.py).
 cimport cython
 
+from katui.http.head cimport scan_head
+from katui.http.owner cimport MessageOwner
 from katui.model.store cimport MessageStore
+from katui.tcp.state cimport ByteConsumer
 
 # The parser's states (katui.http.states), imported into C integers: a state test is C.
 cdef int HEAD, BODY, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, UNTIL_CLOSE, RESYNC, DEAD
@@ -14,17 +17,18 @@ cpdef Py_ssize_t _head_end(object buf, Py_ssize_t start, Py_ssize_t stop)
 cdef Py_ssize_t _blank_line(bytes piece, Py_ssize_t stop) except -2
 
 
-cdef class HttpHalf:
+cdef class HttpHalf(ByteConsumer):
     cdef public bint is_request, switched
     cdef public int state
-    cdef public object owner, head, remaining, error, body, missing
+    cdef public MessageOwner owner
+    cdef public object head, remaining, error, body, missing
     cdef public MessageStore store
     cdef public long long head_frame, head_ns
     cdef public Py_ssize_t cur
 
     cdef void _carry(self, object data)
     @cython.locals(st=int, take=Py_ssize_t)
-    cpdef void feed(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts)
+    cpdef void feed(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts) except *
     @cython.locals(st=int)
     cpdef void gap(self, object nbytes, long long frame, long long ts)
     cpdef void close(self, long long frame, long long ts)

@@ -27,6 +27,7 @@ from katui.http.states import (
     UNTIL_CLOSE,
 )
 from katui.model.store import MessageStore
+from katui.tcp.state import ByteConsumer
 
 MAX_HEAD = 64 * 1024
 MAX_LINE = 4096
@@ -74,7 +75,7 @@ def _blank_line(piece: bytes, stop: int) -> int:
     return -1
 
 
-class HttpHalf:
+class HttpHalf(ByteConsumer):
     """Frames HTTP messages in one direction.
 
     Messages are rows of ``store``; the parser tells its ``owner`` (a :class:`MessageOwner`)

@@ -35,6 +35,10 @@ MAX_SHARED_HEADS = 4096
 MAX_SHARED_URIS = 1 << 16
 """Distinct URIs looked up for sharing; later new ones get a table entry each (hostile or
 crawler captures may make every URI different)."""
+# The same layout as C integers for this module's compiled methods (store.pxd declares them):
+# the names above stay Python ints for the modules that read the columns.
+_NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C = NUM, SMALL, COL_START, COL_END, COL_BODY
+_FRAME_C, _STATUS_C, _BITS_C, _METHOD_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
 _SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
@@ -197,10 +201,10 @@ class MessageStore:
         if h is None:
             h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
-            b = _grow(self.num, NUM)
-            self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, body_bytes]
-            b = _grow(self.small, SMALL)
-            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits, clen]
+            b = _grow(self.num, _NUM_C)
+            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, end_ns, body_bytes]
+            b = _grow(self.small, _SMALL_C)
+            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen]
             self.uri_ix.data.as_uints[_grow(self.uri_ix, 1)] = u
             self.head_ix.data.as_uints[_grow(self.head_ix, 1)] = h
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
@@ -224,13 +228,13 @@ class MessageStore:
 
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
-        num, b = self.num, i * NUM
-        num[b + COL_END] = end_ns
-        num[b + COL_BODY] = body_bytes
-        small, s = self.small, i * SMALL
-        small[s + SM_FRAME] = frame
+        num, b = self.num, i * _NUM_C
+        num[b + _END_C] = end_ns
+        num[b + _BODY_C] = body_bytes
+        small, s = self.small, i * _SMALL_C
+        small[s + _FRAME_C] = frame
         if complete:
-            small[s + SM_BITS] |= COMPLETE
+            small[s + _BITS_C] |= COMPLETE
 
     def head_unfinished(self, i: int) -> None:
         """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
@@ -250,7 +254,7 @@ class MessageStore:
 
     def start_ns(self, i: int) -> int:
         """When message ``i`` started (its first frame's timestamp)."""
-        return self.num[i * NUM + COL_START]
+        return self.num[i * _NUM_C + _START_C]
 
     def label(self, i: int) -> str:
         """Short ladder label of message ``i``: ``GET /x`` or ``200 OK`` (``request? 517 B
@@ -285,11 +289,11 @@ class MessageStore:
 
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
-        return self.small[i * SMALL + SM_STATUS]
+        return self.small[i * _SMALL_C + _STATUS_C]
 
     def method(self, i: int) -> str:
         """Method of message ``i`` ('' for a response)."""
-        return self.head_table[self.head_ix[i]][H_METHOD]
+        return self.head_table[self.head_ix[i]][_METHOD_C]
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
