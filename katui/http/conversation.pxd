@@ -3,6 +3,7 @@
 # tracker's first segment and the pairing calls the parsers make are C calls.
 cimport cython
 
+from katui.http.head cimport looks_like_request, looks_like_response
 from katui.http.owner cimport MessageOwner
 from katui.http.parser cimport HttpHalf
 

@@ -105,6 +105,10 @@ the same head bytes; a server's Date changes once a second)."""
 _BLOCKS: tuple[dict, dict] = ({}, {})
 """[is_request]: header block (from the start line's LF) -> what :func:`_headers` read from it:
 clients vary the request target, not their headers."""
+_LAST: list = [b"", None, b"", None]
+"""[is_request]: the last head :func:`scan_head` read, [2 + is_request]: what it read there (a
+load test sends the same request again and again, and its server the same response within a
+second)."""
 _STATUS_LINES: dict[bytes, tuple] = {}
 """Status line -> (version, status, reason)."""
 
@@ -125,12 +129,17 @@ def scan_head(head: bytes, is_request: bool) -> tuple | None:
     It is a function of the bytes alone, so byte-identical heads (a load test's) are read once:
     the result is immutable and shared; its Content-Length is part of the bytes it is keyed on.
     """
-    cache = _HEADS[is_request]
+    k = 1 if is_request else 0
+    if head == _LAST[k]:  # the same bytes as the last head of its kind: compared, not hashed
+        return _LAST[2 + k]
+    cache = _HEADS[k]
     got = cache.get(head)
     if got is None:
         got = _scan(head, is_request)
-        if got is not None:
-            _remember(cache, head, got)
+        if got is None:
+            return None
+        _remember(cache, head, got)
+    _LAST[k], _LAST[2 + k] = head, got
     return got
 
 

@@ -15,8 +15,9 @@ cdef class MessageStore:
     cdef public cpython.array.array num, small, uri_ix, head_ix
     cdef public list uri_table, head_table
     cdef public dict _uris, _shared, traces, big_lengths
+    cdef public list _recent
 
-    @cython.locals(i=Py_ssize_t, bits=cython.uint, clen=cython.longlong, b=Py_ssize_t)
+    @cython.locals(i=Py_ssize_t, bits=cython.uint, clen=cython.longlong, b=Py_ssize_t, recent=list, k=Py_ssize_t)
     cpdef Py_ssize_t add_scanned(self, bint is_request, long long first_frame, long long start_ns,
                                  tuple scanned, Py_ssize_t head_bytes, long long frame=*,
                                  long long end_ns=*, object body_bytes=*) except -1

@@ -129,7 +129,7 @@ class MessageStore:
     """
 
     __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces",
-                 "big_lengths")  # fmt: skip
+                 "big_lengths", "_recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -140,6 +140,10 @@ class MessageStore:
         self.head_ix = array("I")
         self.head_table: list[HeadText] = []
         self._shared: dict[tuple, int] = {}
+        self._recent: list = [None, None, 0, 0]
+        """[is_request]: the head strings tuple last stored, [2 + is_request]: its index. The
+        parser hands the same tuple again for the same head bytes (a load test's): no hashing of
+        its seven strings then."""
         self.traces: dict[int, Trace] = {}
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
         self.big_lengths: dict[int, int] = {}
@@ -197,9 +201,14 @@ class MessageStore:
         u = self._uris.get(uri)
         if u is None:
             u = _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
-        h = self._shared.get(text)
-        if h is None:
-            h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
+        recent, k = self._recent, 1 if is_request else 0
+        if recent[k] is text:
+            h = recent[2 + k]
+        else:
+            h = self._shared.get(text)
+            if h is None:
+                h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
+            recent[k], recent[2 + k] = text, h
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, _NUM_C)
             self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, end_ns, body_bytes]
@@ -293,7 +302,8 @@ class MessageStore:
 
     def method(self, i: int) -> str:
         """Method of message ``i`` ('' for a response)."""
-        return self.head_table[self.head_ix[i]][_METHOD_C]
+        # (compiled: read as the tuple it is, not through the NamedTuple's Python-level item slot)
+        return cython.cast(tuple, self.head_table[self.head_ix[i]])[_METHOD_C]
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
