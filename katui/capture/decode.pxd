@@ -19,9 +19,9 @@ cdef extern from "Python.h":
 
 # Compiled, a frame's header bytes are read through a pointer into the capture: decode() checks
 # once that the frame lies in it, and that each header it reads ends before the frame does.
-cdef inline long long _be16(const unsigned char *b, Py_ssize_t i) noexcept
+cdef long long _be16(const unsigned char *b, Py_ssize_t i) noexcept
 @cython.locals(top=cython.longlong)
-cdef inline long long _be32(const unsigned char *b, Py_ssize_t i) noexcept
+cdef long long _be32(const unsigned char *b, Py_ssize_t i) noexcept
 @cython.locals(key="unsigned char[12]", k=int)
 cdef object _key4(long long lo, long long hi)
 
