@@ -23,6 +23,7 @@ COMPILED = (
     "katui.http.head",
     "katui.http.owner",
     "katui.http.parser",
+    "katui.http.closed",
     "katui.http.conversation",
     "katui.model.store",
     "katui.model.exchange",

@@ -14,7 +14,8 @@ from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, 
 from katui.http.owner import MessageOwner
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
-from katui.model import Exchange, MessageStore
+from katui.model import MessageStore
+from katui.model.exchange import Exchange
 from katui.tcp.sink import StreamSink
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
@@ -263,7 +264,8 @@ class HttpConversation(MessageOwner):
         if self.req_heads >= len(self.exchanges):
             self.exchanges.append(Exchange(self.store, HEAD_ONLY - i))
         else:
-            self.exchanges[self.req_heads].req = HEAD_ONLY - i
+            ex = self.exchanges[self.req_heads]
+            ex.req = HEAD_ONLY - i
         self.req_heads += 1
 
     def request_done(self, i: int) -> None:
@@ -278,7 +280,8 @@ class HttpConversation(MessageOwner):
                     break
             self.exchanges.append(Exchange(self.store))
             self.req_heads = max(self.req_heads, len(self.exchanges))
-        self.exchanges[self.req_fill].req = i
+        ex = self.exchanges[self.req_fill]
+        ex.req = i
         self.req_fill += 1
 
     def response_lost(self) -> None:
@@ -298,13 +301,15 @@ class HttpConversation(MessageOwner):
             self.resp_hole = False
             j = self.resp_idx
             while j + 1 < len(exchanges):
-                req = _row(exchanges[j + 1].req)
+                ex = exchanges[j + 1]
+                req = _row(ex.req)
                 if req < 0 or store.start_ns(req) > start_ns:
                     break
                 j += 1
             self.resp_idx = j
         if self.resp_idx < len(exchanges):
-            req = _row(exchanges[self.resp_idx].req)
+            ex = exchanges[self.resp_idx]
+            req = _row(ex.req)
             return store.method(req) if req >= 0 else ""
         return ""
 
@@ -314,10 +319,12 @@ class HttpConversation(MessageOwner):
         status = store.status(i)
         if 100 <= status < 200 and status != 101:
             if self.resp_idx < len(self.exchanges):
-                self.exchanges[self.resp_idx].informational += (store.view(i),)
+                ex = self.exchanges[self.resp_idx]
+                ex.informational += (store.view(i),)
             return
         if self.resp_idx < len(self.exchanges):
-            self.exchanges[self.resp_idx].resp = i
+            ex = self.exchanges[self.resp_idx]
+            ex.resp = i
         else:
             self.exchanges.append(Exchange(store, resp=i))
             # An answer whose request was never seen: later requests must not land on it.

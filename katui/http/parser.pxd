@@ -42,7 +42,7 @@ cdef class HttpHalf(ByteConsumer):
     @cython.locals(stop=Py_ssize_t, have=Py_ssize_t, take=Py_ssize_t, head=bytes)
     cdef Py_ssize_t _head(self, object buf, Py_ssize_t pos, Py_ssize_t end, long long frame, long long ts)
     cdef void _partial_head(self, long long frame, long long ts, bint cut=*)
-    @cython.locals(scanned=tuple)
+    @cython.locals(scanned=tuple, method=str)
     cdef Py_ssize_t _start(self, object head, long long frame, long long ts, Py_ssize_t avail)
     @cython.locals(i=Py_ssize_t)
     cdef void _open(self, tuple scanned, Py_ssize_t size)
