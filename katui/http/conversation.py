@@ -204,7 +204,9 @@ class HttpConversation(MessageOwner):
 
     def _sniff(self, sn: list, d: int, buf, poff: int, pcap: int) -> HttpHalf | None:
         """Decide from the first payload bytes whether this connection speaks HTTP/1.x."""
-        head = bytes(buf[poff : poff + min(pcap, 32)])
+        head = buf[poff : poff + min(pcap, 32)]
+        if head.__class__ is not bytes:  # (a mapped capture's slice is bytes already)
+            head = bytes(head)
         prefix = sn[_PREFIX + d]
         if prefix is not None:
             head = prefix + head
@@ -212,8 +214,8 @@ class HttpConversation(MessageOwner):
         # HTTP first: another protocol's sniffer is offered only bytes that are not (neither TLS's
         # record header nor HTTP/2's preface or SETTINGS frame begins like a request or status
         # line), and asking it costs two Python calls per connection.
-        if looks_like_request(head) or looks_like_response(head):
-            is_req = looks_like_request(head)
+        is_req = looks_like_request(head)
+        if is_req or looks_like_response(head):
             return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])
         if self.try_other is not None and not (sn[0] or sn[1]):
             other = self.try_other(head, sn[_MIDSTREAM])
