@@ -7,8 +7,9 @@ cimport cpython.array
 cimport cython
 
 
-# The row layout's offsets as C integers (store.py: the same values as NUM, SMALL, COL_*...).
+# The row layout's offsets and flags as C integers (store.py: the same values as NUM, SMALL, COL_*...).
 cdef Py_ssize_t _NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C, _FRAME_C, _STATUS_C, _BITS_C, _METHOD_C
+cdef unsigned int _REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C
 
 
 cdef class MessageStore:

@@ -39,6 +39,7 @@ crawler captures may make every URI different)."""
 # the names above stay Python ints for the modules that read the columns.
 _NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C = NUM, SMALL, COL_START, COL_END, COL_BODY
 _FRAME_C, _STATUS_C, _BITS_C, _METHOD_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD
+_REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
 _SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
@@ -187,14 +188,14 @@ class MessageStore:
         i = len(self.uri_ix)
         if trace is not None:
             self.traces[i] = trace
-        bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
-        bits |= head_bytes << 4
+        bits = (_REQUEST_C if is_request else 0) | (_CHUNKED_C if chunked else 0)
+        bits |= (_COMPLETE_C if frame else 0) | head_bytes << 4
         if content_length is None:
             clen = 0
-        elif content_length < CLEN_BIG - 1:
+        elif content_length < _CLEN_BIG_C - 1:
             clen = content_length + 1
         else:
-            clen = CLEN_BIG
+            clen = _CLEN_BIG_C
             self.big_lengths[i] = content_length
         # Most rows repeat a URI and head strings already seen: one dict lookup each. Bounded:
         # hostile captures may make every combination unique (then none is shared).
