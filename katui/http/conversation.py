@@ -245,8 +245,8 @@ class HttpConversation(MessageOwner):
 
     def _recognised(self, d: int, is_req: bool, resync: bool, other_resync: bool) -> HttpHalf:
         """Direction ``d`` speaks HTTP (requests if ``is_req``): a parser for each direction."""
-        mine = HttpHalf(is_req, self, resync=resync)
-        other = HttpHalf(not is_req, self, resync=other_resync)
+        mine = HttpHalf(is_req, self, resync)  # (positional: no keyword parsing per parser)
+        other = HttpHalf(not is_req, self, other_resync)
         if d:
             self.p1, self.p0 = mine, other
         else:
