@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from katui.capture import linktypes
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 _V6_FRAGMENT = 44
 _V6_ADDRESS = 1 << 144
 """Marks an IPv6 endpoint number, so that ``::1`` never equals IPv4's ``0.0.0.1``."""
@@ -91,10 +96,12 @@ def ends_of(key: int) -> tuple[int, int]:
 
 
 def _be16(b, i: int) -> int:
+    """The big-endian 16-bit number at ``b[i]`` (compiled: ``b`` points into the capture)."""
     return (b[i] << 8) | b[i + 1]
 
 
 def _be32(b, i: int) -> int:
+    """The big-endian 32-bit number at ``b[i]``."""
     top = b[i]  # widened first (compiled: to long long), so that the shift cannot overflow
     return (top << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]
 
@@ -107,77 +114,87 @@ def _ip_type(hi: int, lo: int) -> bool:
 def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirelen: int) -> int:
     """Decode the TCP segment in one frame into ``seg``; return 0, or a SKIP_* reason.
 
-    ``view`` is the capture's bytes as indexable unsigned bytes (in the compiled build a typed,
-    bounds-checked memoryview), ``buf`` the same bytes as an object (for the rarer link types).
+    ``view`` is the capture's bytes as indexable unsigned bytes (in the compiled build a typed
+    memoryview, the frame checked to lie inside it), ``buf`` the same bytes as an object (for
+    the rarer link types).
     """
     end = off + caplen
+    if cython.compiled:
+        # The frame is checked to lie in the capture once; every header byte read below is
+        # inside it (each read follows a length check against ``end``): plain C reads.
+        if off < 0 or caplen < 0 or end > view.shape[0]:
+            raise IndexError(f"frame bytes {off}..{end} outside the capture")
+        # An empty capture has no first byte to point at; no read below happens then (caplen 0).
+        p = cython.address(view[0]) if view.shape[0] else cython.NULL
+    else:
+        p = view
     # The common link types' IPv4/IPv6 frames in C; the rest (VLAN tags, PPPoE, BSD loopback,
     # NFLOG, 802.11, anything short) through linktypes.ip_offset, which gives the same offsets.
     # caplen first: a frame shorter than its link header may be the last bytes of the file.
     ip = -1
     if linktype == 1:  # Ethernet: EtherType at 12
-        if caplen >= 14 and _ip_type(view[off + 12], view[off + 13]):
+        if caplen >= 14 and _ip_type(p[off + 12], p[off + 13]):
             ip = off + 14
     elif linktype == 276:  # Linux cooked v2 (tcpdump -i any): protocol at 0, 20-byte header
-        if caplen >= 20 and _ip_type(view[off], view[off + 1]):
+        if caplen >= 20 and _ip_type(p[off], p[off + 1]):
             ip = off + 20
     elif linktype == 113:  # Linux cooked v1: protocol at 14, 16-byte header
-        if caplen >= 16 and _ip_type(view[off + 14], view[off + 15]):
+        if caplen >= 16 and _ip_type(p[off + 14], p[off + 15]):
             ip = off + 16
     elif linktype == 101 or linktype == 12 or linktype == 14 or linktype == 228 or linktype == 229:
         ip = off  # raw IP
     if ip < 0:
         ip = linktypes.ip_offset(linktype, buf, off, end)
-        if ip < 0:
+        if ip < off:  # -1: none
             return SKIP_NOT_IP
     if ip + 20 > end:
         return SKIP_SHORT
-    ver = view[ip] >> 4
+    ver = p[ip] >> 4
     if ver == 4:
-        if view[ip + 9] != 6:
+        if p[ip + 9] != 6:
             return SKIP_NOT_TCP
-        if _be16(view, ip + 6) & 0x3FFF:
+        if _be16(p, ip + 6) & 0x3FFF:
             return SKIP_FRAGMENT
-        ihl = view[ip] & 0x0F
+        ihl = p[ip] & 0x0F
         if ihl < 5:  # bogus header length: the "TCP header" would be IP header bytes
             return SKIP_SHORT
         tcp = ip + ihl * 4
-        total = _be16(view, ip + 2)
+        total = _be16(p, ip + 2)
         # Total length 0 is what TSO/LRO-offloaded captures write: trust the captured size.
         ip_end = ip + total if total else off + wirelen
     elif ver == 6:
         if ip + 40 > end:
             return SKIP_SHORT
-        nxt = view[ip + 6]
+        nxt = p[ip + 6]
         tcp = ip + 40
         while nxt != 6:
             # hop-by-hop, routing, destination options
             if (nxt == 0 or nxt == 43 or nxt == 60) and tcp + 8 <= end:
-                nxt = view[tcp]
-                tcp += (view[tcp + 1] + 1) * 8
+                nxt = p[tcp]
+                tcp += (p[tcp + 1] + 1) * 8
             elif nxt == _V6_FRAGMENT:
                 return SKIP_FRAGMENT
             else:
                 return SKIP_NOT_TCP
-        total = _be16(view, ip + 4)
+        total = _be16(p, ip + 4)
         ip_end = ip + 40 + total if total else off + wirelen
     else:
         return SKIP_NOT_IP
     if tcp + 20 > end:
         return SKIP_SHORT
-    doff = view[tcp + 12] >> 4
+    doff = p[tcp + 12] >> 4
     payload = tcp + doff * 4
     wire_payload = ip_end - payload
     if wire_payload < 0 or doff < 5:
         return SKIP_SHORT
     # Ethernet pads short frames: bytes past the IP length are not TCP payload.
     captured = min(end, ip_end) - payload
-    sport = _be16(view, tcp)
-    dport = _be16(view, tcp + 2)
+    sport = _be16(p, tcp)
+    dport = _be16(p, tcp + 2)
     if ver == 4:
         # C integers until the key is made (48 bits each).
-        s4 = (_be32(view, ip + 12) << 16) | sport
-        d4 = (_be32(view, ip + 16) << 16) | dport
+        s4 = (_be32(p, ip + 12) << 16) | sport
+        d4 = (_be32(p, ip + 16) << 16) | dport
         seg.swapped = d4 < s4
         seg.ends = _key4(d4, s4) if d4 < s4 else _key4(s4, d4)
     else:
@@ -185,10 +202,10 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
             endpoint_number(bytes(buf[ip + 8 : ip + 24]), sport),
             endpoint_number(bytes(buf[ip + 24 : ip + 40]), dport),
         )
-    seg.seq = _be32(view, tcp + 4)
-    seg.ack = _be32(view, tcp + 8)
-    seg.flags = view[tcp + 13]
-    seg.win = _be16(view, tcp + 14)
+    seg.seq = _be32(p, tcp + 4)
+    seg.ack = _be32(p, tcp + 8)
+    seg.flags = p[tcp + 13]
+    seg.win = _be16(p, tcp + 14)
     seg.toff = tcp
     seg.poff = payload
     seg.pcap = captured if captured > 0 else 0
@@ -198,7 +215,13 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
 
 def _key4(lo: int, hi: int) -> int:
     """:func:`ends_key` of two IPv4 endpoint numbers (called for every frame: the shift is a
-    constant, :data:`_V4_BITS`, not a global looked up)."""
+    constant, :data:`_V4_BITS`, not a global looked up). Compiled, the 96-bit number is made
+    at once from its 12 bytes (not from two int objects, a shifted one and their OR)."""
+    if cython.compiled:
+        for k in range(6):  # little-endian: ``hi`` in bytes 0-5, ``lo`` in bytes 6-11
+            key[k] = (hi >> (8 * k)) & 0xFF  # noqa: F821 - key: a C array (decode.pxd)
+            key[6 + k] = (lo >> (8 * k)) & 0xFF  # noqa: F821
+        return _PyLong_FromByteArray(key, 12, 1, 0)  # noqa: F821 - cimported by decode.pxd
     return (lo << 48) | hi
 
 

@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING
 
 from katui.capture import linktypes
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 if TYPE_CHECKING:
     from katui.capture.reader import CaptureFile
 
@@ -57,7 +62,7 @@ class PcapRecords(Records):
         self.end = cap.size
         endian, self.mult = PCAP_MAGICS[bytes(buf[:4])]
         self.big = endian == ">"
-        self.linktype = _u32(buf, 20, self.big) & 0x0FFFFFFF
+        self.linktype = _u32(_bytes(buf, 24), 20, self.big) & 0x0FFFFFFF
         self.pos = 24
         self.n = 0
         self.done = False
@@ -75,7 +80,7 @@ class PcapRecords(Records):
                     "(a record header is cut)"
                 )
             return False
-        v, big = self.view, self.big
+        v, big = _bytes(self.view, end), self.big
         caplen = _u32(v, pos + 8, big)
         if caplen > _LIMIT:
             self.done = True
@@ -99,6 +104,17 @@ class PcapRecords(Records):
         self.off = pos + 16
         self.pos = pos + 16 + caplen
         return True
+
+
+def _bytes(view, end: int):
+    """``view`` as the record readers index it, checked to hold ``end`` bytes: compiled, a
+    pointer to its first byte (every record field read is below ``end``: each read follows a
+    check of the record's length against it); interpreted, ``view`` itself."""
+    if end > len(view) or end <= 0:
+        raise IndexError(f"{end} bytes of a capture of {len(view)}")
+    if cython.compiled:
+        return cython.address(view[0])
+    return view
 
 
 def _u32(b, i: int, big: bool) -> int:
@@ -139,10 +155,11 @@ class PcapngRecords(Records):
         """The next packet record, or False (with a warning if the file is damaged there)."""
         if self.done:
             return False
-        cap, v, end = self.cap, self.view, self.end
+        cap, end = self.cap, self.end
         self.done = True  # until a record is found
         while self.pos + 12 <= end:
             pos = self.pos
+            v = _bytes(self.view, end)
             if v[pos] == 0x0A and v[pos + 1] == 0x0D and v[pos + 2] == 0x0D and v[pos + 3] == 0x0A:
                 bom = _u32(v, pos + 8, False)
                 if bom != 0x1A2B3C4D and bom != 0x4D3C2B1A:
@@ -179,7 +196,7 @@ class PcapngRecords(Records):
 
     def _packet(self, btype: int, pos: int) -> bool:
         """Read the packet block at ``pos`` into the cursor's fields; False if it is damaged."""
-        cap, v, big, ifaces = self.cap, self.view, self.big, self.sec.ifaces
+        cap, v, big, ifaces = self.cap, _bytes(self.view, self.end), self.big, self.sec.ifaces
         body = pos + 8
         bend = self.pos - 4
         if bend - body < (4 if btype == 3 else 20):

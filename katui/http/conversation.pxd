@@ -3,16 +3,22 @@
 # tracker's first segment and the pairing calls the parsers make are C calls.
 cimport cython
 
+from katui.http.closed cimport reopened, stand_in
+from katui.http.head cimport looks_like_request, looks_like_response
+from katui.http.owner cimport MessageOwner
 from katui.http.parser cimport HttpHalf
+from katui.model.exchange cimport Exchange
 
 cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
+cdef Py_ssize_t HEAD_ONLY
 
 
 cdef Py_ssize_t _row(Py_ssize_t req)
 
 
-cdef class HttpConversation:
-    cdef public object store, sniff, exchanges, try_other, other
+cdef class HttpConversation(MessageOwner):
+    cdef public object sniff, try_other, other
+    cdef public list exchanges
     cdef public HttpHalf p0, p1
     cdef public Py_ssize_t req_heads, req_fill, resp_idx
     cdef public bint resp_hole
@@ -24,10 +30,15 @@ cdef class HttpConversation:
     cdef HttpHalf _sniff(self, list sn, int d, object buf, Py_ssize_t poff, Py_ssize_t pcap)
     @cython.locals(mine=HttpHalf, other=HttpHalf)
     cdef HttpHalf _recognised(self, int d, bint is_req, bint resync, bint other_resync)
+    cdef void _shrink(self, int d, HttpHalf p) except *
+    cdef HttpHalf _reopen(self, int d, HttpHalf p)
+    cdef void _set(self, int d, HttpHalf p) except *
+    @cython.locals(ex=Exchange)
     cpdef void request_head(self, Py_ssize_t i) except *
+    @cython.locals(ex=Exchange)
     cpdef void request_done(self, Py_ssize_t i) except *
     cpdef void response_lost(self) except *
-    @cython.locals(j=Py_ssize_t, req=Py_ssize_t)
-    cpdef str response_method(self, object status, object start_ns)
-    @cython.locals(status=cython.longlong)
+    @cython.locals(j=Py_ssize_t, req=Py_ssize_t, ex=Exchange)
+    cpdef str response_method(self, long long status, long long start_ns)
+    @cython.locals(status=cython.longlong, ex=Exchange)
     cpdef void response_done(self, Py_ssize_t i) except *

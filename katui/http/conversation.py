@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 from katui.http.closed import reopened, stand_in
 from katui.http.head import METHODS, REQ_START, RESP_START, looks_like_request, looks_like_response
+from katui.http.owner import MessageOwner
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
-from katui.model import Exchange, MessageStore
+from katui.model import MessageStore
+from katui.model.exchange import Exchange
 from katui.tcp.sink import StreamSink
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
@@ -53,7 +55,7 @@ OtherProtocol = Callable[[bytes, bool], "StreamSink | None"]
 """``try_other(first bytes, midstream)``: the sink of a protocol those bytes start, or None."""
 
 
-class HttpConversation:
+class HttpConversation(MessageOwner):
     """Both directions of an HTTP/1.x connection and the exchanges paired from them.
 
     A :class:`katui.tcp.sink.StreamSink` for the tracker, and the owner of its two parsers
@@ -68,12 +70,11 @@ class HttpConversation:
     one, and from then on both directions' bytes, holes and ends go to it instead.
     """
 
-    __slots__ = ("store", "sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
+    __slots__ = ("sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
                  "resp_hole", "try_other", "other")  # fmt: skip
 
     def __init__(self, store: MessageStore, midstream: bool, try_other: OtherProtocol | None = None) -> None:
-        self.store = store
-        """The capture's messages (the parsers' rows)."""
+        self.store = store  # the capture's messages (the parsers' rows): MessageOwner's field
         self.sniff: tuple | list = _FRESH_MIDSTREAM if midstream else _FRESH
         self.p0: HttpHalf | None = None
         self.p1: HttpHalf | None = None
@@ -203,7 +204,9 @@ class HttpConversation:
 
     def _sniff(self, sn: list, d: int, buf, poff: int, pcap: int) -> HttpHalf | None:
         """Decide from the first payload bytes whether this connection speaks HTTP/1.x."""
-        head = bytes(buf[poff : poff + min(pcap, 32)])
+        head = buf[poff : poff + min(pcap, 32)]
+        if head.__class__ is not bytes:  # (a mapped capture's slice is bytes already)
+            head = bytes(head)
         prefix = sn[_PREFIX + d]
         if prefix is not None:
             head = prefix + head
@@ -211,8 +214,8 @@ class HttpConversation:
         # HTTP first: another protocol's sniffer is offered only bytes that are not (neither TLS's
         # record header nor HTTP/2's preface or SETTINGS frame begins like a request or status
         # line), and asking it costs two Python calls per connection.
-        if looks_like_request(head) or looks_like_response(head):
-            is_req = looks_like_request(head)
+        is_req = looks_like_request(head)
+        if is_req or looks_like_response(head):
             return self._recognised(d, is_req, False, sn[1 - d] > 0 or sn[_MIDSTREAM])
         if self.try_other is not None and not (sn[0] or sn[1]):
             other = self.try_other(head, sn[_MIDSTREAM])
@@ -242,8 +245,8 @@ class HttpConversation:
 
     def _recognised(self, d: int, is_req: bool, resync: bool, other_resync: bool) -> HttpHalf:
         """Direction ``d`` speaks HTTP (requests if ``is_req``): a parser for each direction."""
-        mine = HttpHalf(is_req, self, resync=resync)
-        other = HttpHalf(not is_req, self, resync=other_resync)
+        mine = HttpHalf(is_req, self, resync)  # (positional: no keyword parsing per parser)
+        other = HttpHalf(not is_req, self, other_resync)
         if d:
             self.p1, self.p0 = mine, other
         else:
@@ -263,7 +266,8 @@ class HttpConversation:
         if self.req_heads >= len(self.exchanges):
             self.exchanges.append(Exchange(self.store, HEAD_ONLY - i))
         else:
-            self.exchanges[self.req_heads].req = HEAD_ONLY - i
+            ex = self.exchanges[self.req_heads]
+            ex.req = HEAD_ONLY - i
         self.req_heads += 1
 
     def request_done(self, i: int) -> None:
@@ -278,7 +282,8 @@ class HttpConversation:
                     break
             self.exchanges.append(Exchange(self.store))
             self.req_heads = max(self.req_heads, len(self.exchanges))
-        self.exchanges[self.req_fill].req = i
+        ex = self.exchanges[self.req_fill]
+        ex.req = i
         self.req_fill += 1
 
     def response_lost(self) -> None:
@@ -298,13 +303,15 @@ class HttpConversation:
             self.resp_hole = False
             j = self.resp_idx
             while j + 1 < len(exchanges):
-                req = _row(exchanges[j + 1].req)
+                ex = exchanges[j + 1]
+                req = _row(ex.req)
                 if req < 0 or store.start_ns(req) > start_ns:
                     break
                 j += 1
             self.resp_idx = j
         if self.resp_idx < len(exchanges):
-            req = _row(exchanges[self.resp_idx].req)
+            ex = exchanges[self.resp_idx]
+            req = _row(ex.req)
             return store.method(req) if req >= 0 else ""
         return ""
 
@@ -314,10 +321,12 @@ class HttpConversation:
         status = store.status(i)
         if 100 <= status < 200 and status != 101:
             if self.resp_idx < len(self.exchanges):
-                self.exchanges[self.resp_idx].informational += (store.view(i),)
+                ex = self.exchanges[self.resp_idx]
+                ex.informational += (store.view(i),)
             return
         if self.resp_idx < len(self.exchanges):
-            self.exchanges[self.resp_idx].resp = i
+            ex = self.exchanges[self.resp_idx]
+            ex.resp = i
         else:
             self.exchanges.append(Exchange(store, resp=i))
             # An answer whose request was never seen: later requests must not land on it.

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import re
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.http.trace import MAX_TRACE_LINES, TRACE_HEADERS, parse_trace
 from katui.model import Head
 
@@ -105,6 +110,10 @@ the same head bytes; a server's Date changes once a second)."""
 _BLOCKS: tuple[dict, dict] = ({}, {})
 """[is_request]: header block (from the start line's LF) -> what :func:`_headers` read from it:
 clients vary the request target, not their headers."""
+_LAST: list = [b"", None, b"", None]
+"""[is_request]: the last head :func:`scan_head` read, [2 + is_request]: what it read there (a
+load test sends the same request again and again, and its server the same response within a
+second)."""
 _STATUS_LINES: dict[bytes, tuple] = {}
 """Status line -> (version, status, reason)."""
 
@@ -125,21 +134,52 @@ def scan_head(head: bytes, is_request: bool) -> tuple | None:
     It is a function of the bytes alone, so byte-identical heads (a load test's) are read once:
     the result is immutable and shared; its Content-Length is part of the bytes it is keyed on.
     """
-    cache = _HEADS[is_request]
+    k = 1 if is_request else 0
+    if head == _LAST[k]:  # the same bytes as the last head of its kind: compared, not hashed
+        return _LAST[2 + k]
+    cache = _HEADS[k]
     got = cache.get(head)
     if got is None:
         got = _scan(head, is_request)
-        if got is not None:
-            _remember(cache, head, got)
+        if got is None:
+            return None
+        _remember(cache, head, got)
+    _LAST[k], _LAST[2 + k] = head, got
     return got
 
 
+def _find(b: bytes, sub: bytes, start: int) -> int:
+    """``b.find(sub, start)``; compiled, a search in C (memchr for the first byte of ``sub``,
+    then memcmp), not a Python method call with its arguments parsed."""
+    if not cython.compiled or start < 0 or not sub:
+        return b.find(sub, start)
+    n, m, p, q = len(b), len(sub), b, sub  # compiled: pointers to the bytes (head.pxd)
+    k = start
+    while k + m <= n:
+        hit = cython.cast("const unsigned char *", memchr(p + k, q[0], n - m + 1 - k))  # noqa: F821
+        if hit == cython.NULL:
+            return -1
+        k = hit - p
+        if memcmp(p + k, q, m) == 0:  # noqa: F821 - cimported by head.pxd
+            return k
+        k += 1
+    return -1
+
+
+def _part(b: bytes, start: int, stop: int) -> bytes:
+    """``b[start:stop]`` for 0 <= start <= stop <= len(b); compiled, copied out directly (no
+    slice object, no int objects for its ends)."""
+    if cython.compiled and 0 <= start <= stop <= len(b):
+        return PyBytes_FromStringAndSize(cython.cast("const char *", b) + start, stop - start)  # noqa: F821
+    return b[start:stop]
+
+
 def _scan(head: bytes, is_request: bool) -> tuple | None:
-    eol = head.find(b"\n")
+    eol = _find(head, b"\n", 0)
     if eol >= 0:
-        start = head[:eol].rstrip(b"\r")
+        start = _part(head, 0, eol).rstrip(b"\r")
         # Header lines start after an LF: the first is the start line's.
-        block = head[eol:]
+        block = _part(head, eol, len(head))
     else:
         start, block = head, b""
     if is_request:
@@ -152,12 +192,13 @@ def _scan(head: bytes, is_request: bool) -> tuple | None:
         method, uri, status, reason = _common(m, 20), target_text(target), 0, ""
         version_text = _common(version, 8)
     else:
-        line = _STATUS_LINES.get(start)
+        lines = _STATUS_LINES
+        line = lines.get(start)
         if line is None:
             line = _status_line(start)
             if line is None:
                 return None
-            _remember(_STATUS_LINES, start, line)
+            _remember(lines, start, line)
         version_text, status, reason = line
         method = uri = ""
     # Lines that change from message to message are left out of the header cache's key: a
@@ -183,13 +224,14 @@ def _scan(head: bytes, is_request: bool) -> tuple | None:
 def _cut(block: bytes, start: bytes) -> tuple:
     """``block`` without its first line starting with ``start`` (from that LF to the next), and
     that line (None when there is none)."""
-    at = block.find(start)
+    at = _find(block, start, 0)
     if at < 0:
         return block, None
-    nl = block.find(b"\n", at + 1)
+    nl = _find(block, b"\n", at + 1)
+    n = len(block)
     if nl < 0:
-        return block[:at], block[at:]
-    return block[:at] + block[nl:], block[at:nl]
+        return _part(block, 0, at), _part(block, at, n)
+    return _part(block, 0, at) + _part(block, nl, n), _part(block, at, nl)
 
 
 def _length(val: bytes) -> int | None:

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
-from katui.model import HttpMessage, MessageStore
+from katui.model import HttpMessage
+from katui.model.store import MessageStore
+
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
 
 
-class MessageOwner(Protocol):
-    """What an :class:`katui.http.parser.HttpHalf` tells about the messages it frames, by row of ``store``.
+@cython.cclass
+class MessageOwner:
+    """What an :class:`katui.http.parser.HttpHalf` tells about the messages it frames, by row of
+    ``store``: the base class of its owners (these do nothing).
 
     :class:`katui.http.conversation.HttpConversation` pairs them into exchanges; a
-    :class:`Collector` hands them to a callback.
+    :class:`Collector` hands them to a callback. Compiled, a parser's calls to its owner are C
+    method calls with C integers (a few per message).
     """
 
-    store: MessageStore
-    """Where the parser adds its messages."""
+    __slots__ = ("store",)
+
+    def __init__(self, store: MessageStore) -> None:
+        self.store = store
+        """Where the parser adds its messages."""
 
     def request_head(self, i: int) -> None:
         """A request head was parsed into row ``i`` (its body may still be arriving)."""
@@ -26,6 +37,7 @@ class MessageOwner(Protocol):
 
     def response_method(self, status: int, start_ns: int) -> str:
         """Method of the request the response starting at ``start_ns`` answers ('' unknown)."""
+        return ""
 
     def response_done(self, i: int) -> None:
         """Response ``i`` finished (or was abandoned)."""
@@ -34,7 +46,7 @@ class MessageOwner(Protocol):
         """Server bytes that may have held whole responses were lost or skipped."""
 
 
-class Collector:
+class Collector(MessageOwner):
     """The owner of a standalone parser (tests, tools): hands every finished message to
     ``on_message`` as an :class:`HttpMessage`; ``next_method(status, start_ns)`` tells a
     response parser the method of the request being answered (so HEAD responses have no body).
@@ -42,7 +54,7 @@ class Collector:
     Any :class:`MessageOwner` can own a parser; HTTP conversations do.
     """
 
-    __slots__ = ("store", "on_message", "next_method")
+    __slots__ = ("on_message", "next_method")
 
     def __init__(
         self,
@@ -50,12 +62,9 @@ class Collector:
         next_method: Callable[[int, int], str] | None = None,
         store: MessageStore | None = None,
     ) -> None:
-        self.store = MessageStore() if store is None else store
+        super().__init__(MessageStore() if store is None else store)
         self.on_message = on_message
         self.next_method = next_method
-
-    def request_head(self, i: int) -> None:
-        """A request head was parsed into row ``i`` (its body may still be arriving)."""
 
     def request_done(self, i: int) -> None:
         """Request ``i`` finished (or was abandoned)."""
@@ -68,6 +77,3 @@ class Collector:
     def response_done(self, i: int) -> None:
         """Response ``i`` finished (or was abandoned)."""
         self.on_message(self.store.view(i))
-
-    def response_lost(self) -> None:
-        """Server bytes that may have held whole responses were lost or skipped."""

@@ -27,9 +27,11 @@ from katui.http.states import (
     UNTIL_CLOSE,
 )
 from katui.model.store import MessageStore
+from katui.tcp.state import ByteConsumer
 
 MAX_HEAD = 64 * 1024
 MAX_LINE = 4096
+_MAX_HEAD_C = MAX_HEAD  # the same as a C integer (parser.pxd)
 FIRST_LOOK = 2048
 """Bytes of a piece copied out of the capture to find a head's end in (most heads are shorter;
 a longer one is looked for in the capture itself, past this window)."""
@@ -51,30 +53,68 @@ def _head_end(buf, start: int, stop: int) -> int:
     return -1 if crlf < 0 else crlf + 4
 
 
-def _blank_line(piece: bytes, stop: int) -> int:
-    """:func:`_head_end` of ``piece[:stop]`` (``stop`` at most its length); compiled, one pass
-    over its bytes in C instead of two searches.
+def _whole_head(buf, pos: int, end: int) -> bytes | None:
+    """The bytes of the head starting at ``buf[pos]`` when its empty line (:func:`_head_end`)
+    comes before ``end`` and within :data:`MAX_HEAD` bytes, else None (also when ``buf[pos]``
+    is a CR or LF: line ends between messages, which the caller skips first).
+
+    Compiled, the empty line is looked for in the capture's own bytes, in one pass in C
+    (:func:`_blank_line`), and only the head is copied out. Interpreted, the piece's first bytes
+    are copied out and searched there (a request's head is often all the piece: then that copy
+    is the head).
+    """
+    if cython.compiled:
+        PyObject_GetBuffer(buf, cython.address(pb), PyBUF_SIMPLE)  # noqa: F821 - cimported by parser.pxd
+        try:
+            if not 0 <= pos < end <= pb.len:  # noqa: F821 - pb: a Py_buffer (parser.pxd)
+                raise IndexError("an HTTP piece outside its buffer")
+            p = cython.cast("const unsigned char *", pb.buf)  # noqa: F821
+            if p[pos] == 13 or p[pos] == 10:
+                return None
+            stop = _blank_line(p, pos, min(end, pos + _MAX_HEAD_C))
+            if stop < 0:
+                return None
+            return PyBytes_FromStringAndSize(cython.cast("const char *", p + pos), stop - pos)  # noqa: F821
+        finally:
+            PyBuffer_Release(cython.address(pb))  # noqa: F821
+    piece = buf[pos : min(end, pos + FIRST_LOOK)]
+    if piece[0] == 13 or piece[0] == 10:
+        return None
+    stop = _head_end(piece, 0, len(piece))
+    if stop >= 0:
+        return piece if stop == len(piece) else piece[:stop]
+    if len(piece) == FIRST_LOOK:  # a longer head, or none: the rest of the window
+        stop = _head_end(buf, pos, min(end, pos + MAX_HEAD))
+        if stop >= 0:
+            return buf[pos:stop]
+    return None
+
+
+def _blank_line(p, start: int, stop: int) -> int:
+    """:func:`_head_end` of ``p[start:stop]``, compiled only (``p`` points into the capture):
+    one pass over the bytes in C instead of two searches.
 
     The first LF that completes an empty line decides: LF LF ends there, CR LF CR LF one byte
     later (an LF LF that starts before a CR LF CR LF is the first one's LF, an LF LF wholly
     before it is found at an earlier LF).
     """
-    if not cython.compiled:
-        return _head_end(piece, 0, stop)
-    p = piece  # compiled: a pointer to the bytes, indexed within [0, stop)
-    k = 0
+    k = start
     while k + 1 < stop:
-        if p[k] == 10:
-            c = p[k + 1]
-            if c == 10:
-                return k + 2
-            if c == 13 and k > 0 and p[k - 1] == 13 and k + 2 < stop and p[k + 2] == 10:
-                return k + 3
+        # the next LF with a byte after it (memchr: a head has a few lines of tens of bytes)
+        q = cython.cast("const unsigned char *", memchr(p + k, 10, stop - 1 - k))  # noqa: F821
+        if q == cython.NULL:
+            return -1
+        k = q - p
+        c = p[k + 1]
+        if c == 10:
+            return k + 2
+        if c == 13 and k > start and p[k - 1] == 13 and k + 2 < stop and p[k + 2] == 10:
+            return k + 3
         k += 1
     return -1
 
 
-class HttpHalf:
+class HttpHalf(ByteConsumer):
     """Frames HTTP messages in one direction.
 
     Messages are rows of ``store``; the parser tells its ``owner`` (a :class:`MessageOwner`)
@@ -188,26 +228,16 @@ class HttpHalf:
     def _head(self, buf, pos: int, end: int, frame: int, ts: int) -> int:
         if not self.head:
             self.head_frame, self.head_ns = frame, ts
-            # Common case: the whole head is in this piece; no copy into the accumulator. The
-            # piece's first bytes are copied out once and searched there (a request's head is
-            # often all the piece: then that copy is the head).
-            piece = buf[pos : min(end, pos + FIRST_LOOK)]
-            if piece[0] == 13 or piece[0] == 10:  # stray CRLFs between messages (RFC 9112 2.2)
+            # Common case: the whole head is in this piece; no copy into the accumulator.
+            head = _whole_head(buf, pos, end)
+            if head is None and buf[pos] in (13, 10):  # stray CRLFs between messages (RFC 9112 2.2)
                 while pos < end and buf[pos] in (13, 10):
                     pos += 1
                 if pos == end:
                     return end
-                piece = buf[pos : min(end, pos + FIRST_LOOK)]
-            stop = _blank_line(piece, len(piece))
-            if stop >= 0:
-                head = piece if stop == len(piece) else piece[:stop]
-            elif len(piece) == FIRST_LOOK:  # a longer head, or none: the rest of the window
-                stop = _head_end(buf, pos, min(end, pos + MAX_HEAD))
-                if stop >= 0:
-                    stop -= pos
-                    head = buf[pos : pos + stop]
-            if stop >= 0:
-                pos += stop
+                head = _whole_head(buf, pos, end)
+            if head is not None:
+                pos += len(head)
                 return pos + self._start(head, frame, ts, end - pos)
         have = len(self.head)
         take = min(end, pos + MAX_HEAD + 4 - have)

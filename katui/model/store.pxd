@@ -7,11 +7,18 @@ cimport cpython.array
 cimport cython
 
 
+# The row layout's offsets and flags as C integers (store.py: the same values as NUM, SMALL, COL_*...).
+cdef Py_ssize_t _NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C, _FRAME_C, _STATUS_C, _BITS_C, _METHOD_C
+cdef unsigned int _REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C
+
+
 cdef class MessageStore:
     cdef public cpython.array.array num, small, uri_ix, head_ix
-    cdef public object uri_table, _uris, head_table, _shared, traces, big_lengths
+    cdef public list uri_table, head_table
+    cdef public dict _uris, _shared, traces, big_lengths
+    cdef public list _recent
 
-    @cython.locals(i=Py_ssize_t, bits=cython.uint, clen=cython.longlong, b=Py_ssize_t)
+    @cython.locals(i=Py_ssize_t, bits=cython.uint, clen=cython.longlong, b=Py_ssize_t, recent=list, k=Py_ssize_t)
     cpdef Py_ssize_t add_scanned(self, bint is_request, long long first_frame, long long start_ns,
                                  tuple scanned, Py_ssize_t head_bytes, long long frame=*,
                                  long long end_ns=*, object body_bytes=*) except -1

@@ -35,6 +35,11 @@ MAX_SHARED_HEADS = 4096
 MAX_SHARED_URIS = 1 << 16
 """Distinct URIs looked up for sharing; later new ones get a table entry each (hostile or
 crawler captures may make every URI different)."""
+# The same layout as C integers for this module's compiled methods (store.pxd declares them):
+# the names above stay Python ints for the modules that read the columns.
+_NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C = NUM, SMALL, COL_START, COL_END, COL_BODY
+_FRAME_C, _STATUS_C, _BITS_C, _METHOD_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD
+_REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
 _SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
@@ -126,7 +131,7 @@ class MessageStore:
     """
 
     __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces",
-                 "big_lengths")  # fmt: skip
+                 "big_lengths", "_recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -139,6 +144,10 @@ class MessageStore:
         self.head_ix = array("B")
         self.head_table: list[HeadText] = []
         self._shared: dict[tuple, int] = {}
+        self._recent: list = [None, None, 0, 0]
+        """[is_request]: the head strings tuple last stored, [2 + is_request]: its index. The
+        parser hands the same tuple again for the same head bytes (a load test's): no hashing of
+        its seven strings then."""
         self.traces: dict[int, Trace] = {}
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
         self.big_lengths: dict[int, int] = {}
@@ -182,14 +191,14 @@ class MessageStore:
         i = len(self.uri_ix)
         if trace is not None:
             self.traces[i] = trace
-        bits = (REQUEST if is_request else 0) | (CHUNKED if chunked else 0) | (COMPLETE if frame else 0)
-        bits |= head_bytes << 4
+        bits = (_REQUEST_C if is_request else 0) | (_CHUNKED_C if chunked else 0)
+        bits |= (_COMPLETE_C if frame else 0) | head_bytes << 4
         if content_length is None:
             clen = 0
-        elif content_length < CLEN_BIG - 1:
+        elif content_length < _CLEN_BIG_C - 1:
             clen = content_length + 1
         else:
-            clen = CLEN_BIG
+            clen = _CLEN_BIG_C
             self.big_lengths[i] = content_length
         # Most rows repeat a URI and head strings already seen: one dict lookup each. Bounded:
         # hostile captures may make every combination unique (then none is shared).
@@ -197,15 +206,20 @@ class MessageStore:
         if u is None:
             u = _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
             self.uri_ix = _fit(self.uri_ix, u)
-        h = self._shared.get(text)
-        if h is None:
-            h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
-            self.head_ix = _fit(self.head_ix, h)
+        recent, k = self._recent, 1 if is_request else 0
+        if recent[k] is text:
+            h = recent[2 + k]
+        else:
+            h = self._shared.get(text)
+            if h is None:
+                h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
+                self.head_ix = _fit(self.head_ix, h)
+            recent[k], recent[2 + k] = text, h
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
-            b = _grow(self.num, NUM)
-            self.num.data.as_longlongs[b : b + NUM] = [start_ns, end_ns, body_bytes]
-            b = _grow(self.small, SMALL)
-            self.small.data.as_uints[b : b + SMALL] = [first_frame, frame, status, bits, clen]
+            b = _grow(self.num, _NUM_C)
+            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, end_ns, body_bytes]
+            b = _grow(self.small, _SMALL_C)
+            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen]
             _put(self.uri_ix, u)
             _put(self.head_ix, h)
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
@@ -229,13 +243,13 @@ class MessageStore:
 
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
-        num, b = self.num, i * NUM
-        num[b + COL_END] = end_ns
-        num[b + COL_BODY] = body_bytes
-        small, s = self.small, i * SMALL
-        small[s + SM_FRAME] = frame
+        num, b = self.num, i * _NUM_C
+        num[b + _END_C] = end_ns
+        num[b + _BODY_C] = body_bytes
+        small, s = self.small, i * _SMALL_C
+        small[s + _FRAME_C] = frame
         if complete:
-            small[s + SM_BITS] |= COMPLETE
+            small[s + _BITS_C] |= COMPLETE
 
     def head_unfinished(self, i: int) -> None:
         """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
@@ -255,7 +269,7 @@ class MessageStore:
 
     def start_ns(self, i: int) -> int:
         """When message ``i`` started (its first frame's timestamp)."""
-        return self.num[i * NUM + COL_START]
+        return self.num[i * _NUM_C + _START_C]
 
     def label(self, i: int) -> str:
         """Short ladder label of message ``i``: ``GET /x`` or ``200 OK`` (``request? 517 B
@@ -290,11 +304,12 @@ class MessageStore:
 
     def status(self, i: int) -> int:
         """Status code of message ``i`` (0 for a request)."""
-        return self.small[i * SMALL + SM_STATUS]
+        return self.small[i * _SMALL_C + _STATUS_C]
 
     def method(self, i: int) -> str:
         """Method of message ``i`` ('' for a response)."""
-        return self.head_table[self.head_ix[i]][H_METHOD]
+        # (compiled: read as the tuple it is, not through the NamedTuple's Python-level item slot)
+        return cython.cast(tuple, self.head_table[self.head_ix[i]])[_METHOD_C]
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""

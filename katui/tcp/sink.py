@@ -9,14 +9,10 @@ protocols become others. ``tcp/`` imports no protocol module: the pipeline passe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-
-class ByteConsumer(Protocol):
-    """Takes one direction's next in-order bytes directly (see :meth:`StreamSink.data`)."""
-
-    def feed(self, buf, start: int, end: int, frame: int, ts: int) -> None:
-        """Consume ``buf[start:end]``, completed in ``frame`` at ``ts`` ns."""
+if TYPE_CHECKING:  # (katui.tcp.state imports this module)
+    from katui.tcp.state import ByteConsumer
 
 
 class StreamSink(Protocol):
@@ -31,9 +27,9 @@ class StreamSink(Protocol):
         """``buf[start:end]`` continues direction ``d`` in order; it completed in ``frame`` at
         ``ts`` ns. ``buf`` is the mapped capture: keep offsets, not slices.
 
-        The sink may return a :class:`ByteConsumer` that does with direction ``d``'s bytes what
-        it would do itself: the tracker then feeds it directly, saving a call per segment on
-        the hot path. Gaps and closes still come here."""
+        The sink may return a :class:`katui.tcp.state.ByteConsumer` (a subclass) that does with
+        direction ``d``'s bytes what it would do itself: the tracker then feeds it directly,
+        saving a call per segment on the hot path. Gaps and closes still come here."""
 
     def gap(self, d: int, nbytes: int, frame: int, ts: int) -> None:
         """``nbytes`` of direction ``d`` were never captured (a hole given up on, or bytes cut

@@ -4,8 +4,13 @@
 # are 32-bit, as everywhere in katui (the frame table, the message store); byte counts and
 # times stay 64-bit. A load test has 100,000s of connections open while the capture is read.
 
+cdef class ByteConsumer:
+    cpdef void feed(self, object buf, Py_ssize_t start, Py_ssize_t end, long long frame, long long ts) except *
+
+
 cdef class Half:
-    cdef public object pending, heap, out
+    cdef public object pending, heap
+    cdef public ByteConsumer out
     cdef public long long base, next, fin_seq, origin
     cdef public long long bytes, fin_ns, zero_ns
     cdef public unsigned int frames, frames_with_data, fin_frame, zero_frame, zero_last

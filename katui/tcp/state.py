@@ -6,7 +6,7 @@ import heapq
 from array import array
 
 from katui.capture.decode import endpoint_of, ends_of
-from katui.tcp.sink import NO_SINK, ByteConsumer, StreamSink
+from katui.tcp.sink import NO_SINK, StreamSink
 
 try:
     import cython
@@ -48,6 +48,19 @@ def forget_held(half: Half) -> None:
     """Drop every held segment (the byte stream restarted)."""
     half.pending = _NONE_HELD
     half.heap = _NO_HEAP
+
+
+@cython.cclass
+class ByteConsumer:
+    """Takes one direction's next in-order bytes directly (see :meth:`StreamSink.data`): the
+    base class of what a sink returns there. Compiled, the tracker calls :meth:`feed` as a C
+    method, with C integers (not a Python call with an int object per argument per segment)."""
+
+    __slots__ = ()
+
+    def feed(self, buf, start: int, end: int, frame: int, ts: int) -> None:
+        """Consume ``buf[start:end]``, completed in ``frame`` at ``ts`` ns."""
+        raise NotImplementedError
 
 
 _NONE_HELD: dict[int, tuple] = {}  # shared, never written to: see hold()

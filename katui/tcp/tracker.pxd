@@ -4,7 +4,7 @@ cimport cpython.array
 cimport cython
 
 from katui.capture.decode cimport Segment
-from katui.tcp.state cimport Conn, Half
+from katui.tcp.state cimport ByteConsumer, Conn, Half
 
 cdef long long M32, HALF
 # katui.model's flag and note bits, imported into C globals (not a Python operation per test).
@@ -26,9 +26,10 @@ cdef class Tracker:
     @cython.locals(other=Half, retrans=bint)
     cdef int _syn(self, Conn conn, Half half, int d, long long n, long long ts, long long seq,
                   long long ack, int flags) except? -1
-    @cython.locals(note=int, held=tuple, rel=cython.longlong, behind=cython.longlong)
+    @cython.locals(note=int, held=tuple, rel=cython.longlong, behind=cython.longlong, out=ByteConsumer)
     cdef int _data(self, Conn conn, Half half, int d, long long n, long long ts, long long seq,
                    Py_ssize_t poff, Py_ssize_t pcap, Py_ssize_t plen, int flags) except? -1
+    @cython.locals(out=ByteConsumer)
     cdef void _deliver(self, Conn conn, Half half, int d, long long n, long long ts, Py_ssize_t poff,
                        Py_ssize_t pcap, Py_ssize_t plen) except *
     cdef void _drain(self, Conn conn, Half half, int d) except *
