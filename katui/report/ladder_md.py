@@ -45,8 +45,10 @@ def stamped(frame: int, ns: int, tail: str) -> str:
         sec, frac = us // 1_000_000, us % 1_000_000
         if 0 <= frame < 1_000_000 and sec < 1000:
             high = frame // 1000
-            number = _SPACED[high] + _PADDED[frame % 1000] if high else "   " + _SPACED[frame]
-            return f"{number}  {_SPACED[sec]}.{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}"
+            if high:  # one string made, not the number's first
+                return (f"{_SPACED[high]}{_PADDED[frame % 1000]}  {_SPACED[sec]}."
+                        f"{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}")  # fmt: skip
+            return f"   {_SPACED[frame]}  {_SPACED[sec]}.{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}"
         return f"{frame:6d} {sec:4d}.{frac:06d}{tail}"
     return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
