@@ -20,7 +20,8 @@ cpdef record_labels(dict labels, object conn)
 cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
 
 @cython.locals(f=int, in_handshake=bint, handshaken=bint, answered=bint, fin_close=bint,
-               flags=cython.uchar[:], gap_at=Py_ssize_t, at=cython.longlong, closed_at=cython.longlong)
+               flags=cython.uchar[:], gap_at=Py_ssize_t, at=cython.longlong, closed_at=cython.longlong,
+               requests=dict, gaps=dict)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
 # A ladder's notes, made per connection by ladder_rows: C calls.
 cdef object _tuple_new

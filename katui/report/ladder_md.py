@@ -101,11 +101,17 @@ class TwoLanes:
     def _note_lines(self, row: Note) -> tuple[str, str]:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
-        key = (row.kind, row.text, row.problem, row.duration_ns)
+        kind, text, _, problem, duration = row  # (a named tuple's fields, unpacked in C)
+        key = (kind, text, problem, duration)
         drawn = self._notes.get(key)
         if drawn is None:
-            line = note_text(row).rstrip()[: self.width]
-            drawn = (line, _note(row))
+            if kind == "section":  # note_text and _note of a section, made here: most are
+                # unique (the handshake's names the stream it replaces), drawn once each
+                mark = "✖ " if problem and "✖" not in text else ""
+                line = f"       ├── {text}".rstrip()[: self.width]
+                drawn = (line, f"    Note over C,S: {mermaid_text(mark + text)}")
+            else:
+                drawn = (note_text(row).rstrip()[: self.width], _note(row))
             if len(self._notes) < MAX_CACHED:
                 self._notes[key] = drawn
         return drawn
