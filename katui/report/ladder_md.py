@@ -13,7 +13,7 @@ from __future__ import annotations
 from katui.model import FIN, RST, SYN, Connection
 from katui.report.ladder import Note, _with_notes, flag_text
 from katui.report.ladder_text import _arrow, note_text
-from katui.report.mermaid import MAX_MESSAGES, _note, mermaid_text
+from katui.report.mermaid import _ENTITY, MAX_MESSAGES, _note, mermaid_text
 from katui.tls.verdicts import normal_reset
 from katui.units import EXACT_NS
 
@@ -32,6 +32,12 @@ _SHORT_NS = EXACT_NS
 _SPACED = tuple(f"{k:3d}" for k in range(1000))
 _PADDED = tuple(f"{k:03d}" for k in range(1000))
 """Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
+
+
+def _mermaid(text: str) -> str:
+    """:func:`~katui.report.mermaid.mermaid_text` of ``text``, with no Python call for the
+    text it leaves as it is (most: one search)."""
+    return text if _ENTITY.search(text) is None else mermaid_text(text)
 
 
 def stamped(frame: int, ns: int, tail: str) -> str:
@@ -109,7 +115,7 @@ class TwoLanes:
                 # unique (the handshake's names the stream it replaces), drawn once each
                 mark = "✖ " if problem and "✖" not in text else ""
                 line = f"       ├── {text}".rstrip()[: self.width]
-                drawn = (line, f"    Note over C,S: {mermaid_text(mark + text)}")
+                drawn = (line, f"    Note over C,S: {_mermaid(mark + text)}")
             else:
                 drawn = (note_text(row).rstrip()[: self.width], _note(row))
             if len(self._notes) < MAX_CACHED:
@@ -119,7 +125,7 @@ class TwoLanes:
     def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:
         # (ladder line after the time, diagram arrow before the frame) of a frame completing
         # an HTTP message: a load test repeats its labels in every connection.
-        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {mermaid_text(label)}")
+        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {_mermaid(label)}")
         if len(self._labeled) < MAX_CACHED:
             self._labeled[(key, label)] = drawn
         return drawn
@@ -189,7 +195,7 @@ class TwoLanes:
                 if messages > MAX_MESSAGES:
                     body = None
                 elif label:
-                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {i + 1})")
+                    body.append(f"{piece[1]}: {_mermaid(label)} (frame {i + 1})")
                 else:
                     body.append(f"{piece[1]} (frame {i + 1})")
         return lines, body

@@ -37,4 +37,6 @@ cdef list _exchange_table(Conn c, dict labels, Cells cells)
 @cython.locals(cl=Close)
 cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells)
 
+cdef dict _CLOSED_BY
+@cython.locals(cl=Close, closer=str)
 cdef str _row(object a, Conn c)

@@ -156,18 +156,28 @@ def _table_head() -> str:
     return "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
 
 
+_CLOSED_BY: dict[tuple, str] = {}
+"""(who closed, how) -> :func:`~katui.report.common.closed_by` of it: a handful of texts,
+one per connection row."""
+
+
 def _row(a: Analysis, c: Connection) -> str:
+    cl = c.close
+    how = (cl.by, cl.how)
+    closer = _CLOSED_BY.get(how)
+    if closer is None:
+        closer = _CLOSED_BY[how] = closed_by(c)
     cells = [
         str(c.stream),
         md(c.client),
         _md_shared(c.server),
-        f"{a.rel(c.start_ns) / 1e9:.3f}",
+        f"{(c.start_ns - a.first_ns) / 1e9:.3f}",  # a.rel(c.start_ns): no Python call
         fmt_s(c.duration_ns),
         str(c.requests),
         "yes" if c.reused else "",
-        closed_by(c),
-        fmt_s(c.close.idle_before_ns),
-        c.close.reason,
+        closer,
+        fmt_s(cl.idle_before_ns),
+        cl.reason,
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -355,7 +365,8 @@ def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLan
     """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
     after a blank line; ``labels`` has its messages' labels (from :func:`_exchange_table`).
     The diagram and the ladder draw the same rows: the gaps and notes are found once."""
-    backend = backend_name(a, c)
+    # Only a proxy's front connection has a role and a backend lane (no Python call for others).
+    backend = backend_name(a, c) if c.stream in a.proxies.roles else None
     if backend is None:  # two lanes: both drawn in one pass
         record_labels(labels, c)  # labels is now http_labels(c)
         lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
