@@ -1,6 +1,6 @@
 # C types for jsonrows.py when setup.py compiles it with Cython (the .py stays the source).
-# Every number written stays a Python int (frame numbers, sizes and times come from capture
-# bytes); only the message rows' indexes are C integers.
+# Times, frame numbers and sizes are read as the model's and the store's C integers and
+# written from them; what may be None or of any size stays a Python object.
 cimport cython
 
 from katui.model.connection cimport Close, Connection
@@ -9,36 +9,52 @@ from katui.model.exchange cimport Exchange
 # The message store's row layout (katui.model.store), imported into C globals: a row's index
 # arithmetic is C, not a Python operation per column read.
 cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_END, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
-cdef int CHUNKED, COMPLETE
-cdef long long NO_IDLE, NO_TS
-cdef unsigned int NO_FRAME
+cdef Py_ssize_t MAX_CACHED, BATCH
+cdef unsigned int CHUNKED, COMPLETE
+cdef long long NO_IDLE, NO_TS, SHORT_NS, LONG_NS
+cdef tuple _MICROS, _PAD3, _TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
+cdef dict _TEXTS
 
 
-@cython.locals(n=cython.longlong, us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
-               lo=cython.longlong)
 cpdef str sec(object ns)
+cdef str _float_secs(object ns)
+@cython.locals(us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
+               lo=cython.longlong)
+cdef str _secs(long long ns)
+cdef str _span(long long later, long long earlier)
+cdef str _wide_span(object later, object earlier)
 cdef str _opt(object v)
+cdef str _frame(unsigned int frame)
 cpdef str value(object v)
+cdef str _text(object v)
 # Typed, a connection's and an exchange's fields are read from their C structs, not looked up
 # by name (tens of thousands of connections, hundreds of thousands of exchanges).
-@cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
-cdef str _ttfb(Exchange e, object small, object num)
-cdef str _explanation(object text)
-@cython.locals(cl=Close, frame=cython.longlong, ts=cython.longlong)
+@cython.locals(cl=Close, frame=cython.longlong, ts=cython.longlong, first_ns=cython.longlong)
 cpdef str connection_head(object a, Connection c, object role)
+cdef object _cached(list cache, Py_ssize_t ix)
+cdef object _kept(list cache, Py_ssize_t ix, object piece)
 
 
 cdef class RequestWriter:
-    cdef public object first_ns
-    cdef dict _req, _resp, _uri
-    cdef object _store, _head_ix, _uri_ix
-    cdef list _heads, _uris
+    cdef public long long first_ns
+    cdef list _req, _resp, _uri, _heads, _uris
+    cdef object _store
+    # The store's columns (array.array) as memory views: C reads, bounds-checked.
+    cdef const unsigned int[:] _small, _head_ix, _uri_ix
+    cdef const long long[:] _num
 
-    cdef void _use(self, object store)
+    cdef _use(self, object store)
     cdef tuple _req_pieces(self, Py_ssize_t ix)
     cdef str _uri_json(self, Py_ssize_t ix)
-    cdef tuple _resp_piece(self, object status, Py_ssize_t ix)
-    @cython.locals(out=list)
-    cpdef object plain(self, object exchanges)
-    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, s=Py_ssize_t, ix=Py_ssize_t, u=Py_ssize_t, idle=cython.longlong)
+    cdef str _resp_piece(self, unsigned int status, Py_ssize_t ix)
+    @cython.locals(parts=list, size=Py_ssize_t, i=Py_ssize_t, mark=Py_ssize_t, written=Py_ssize_t, c=Connection)
+    cpdef tuple batch(self, object a, list conns, Py_ssize_t start, dict roles)
+    @cython.locals(size=Py_ssize_t, head=str, text=str, after=str, e=Exchange)
+    cdef Py_ssize_t _connection(self, object a, Connection c, list parts) except -2
     cpdef str exchange(self, Exchange e)
+    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
+    cdef str _ttfb(self, Exchange e)
+    @cython.locals(s=Py_ssize_t)
+    cdef str _request(self, Py_ssize_t req)
+    @cython.locals(s=Py_ssize_t, bits=cython.uint)
+    cdef str _response(self, Py_ssize_t resp)
