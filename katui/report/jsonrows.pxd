@@ -40,8 +40,8 @@ cdef class RequestWriter:
     cdef list _req, _resp, _uri, _heads, _uris
     cdef object _store
     # The store's columns (array.array) as memory views: C reads, bounds-checked.
-    cdef const unsigned int[:] _small, _head_ix, _uri_ix
-    cdef const long long[:] _num
+    cdef unsigned int[:] _small, _head_ix, _uri_ix
+    cdef long long[:] _num
 
     cdef _use(self, object store)
     cdef tuple _req_pieces(self, Py_ssize_t ix)
