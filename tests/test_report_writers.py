@@ -50,6 +50,9 @@ def test_seconds_are_written_as_repr_of_the_rounded_float():
         range(0, 63, 3), (10**15, 1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16)
     )
     values += [us * 1000 + 500 for us in range(0, 3_000_000, 7)]  # microsecond ties: the float decides
+    # Unix times whose float lies exactly halfway between two microseconds (odd multiples of
+    # 2**-7 s): written rounded half to even, as %.6f does.
+    values += [int((2**31 + j * 2**-7) * 1e9) + d for j in range(1, 20_000, 2) for d in (-1, 0, 1)]
     values += [None]
     wrong = [ns for ns in values if sec(ns) != _seconds(ns)]
     assert wrong == []

@@ -18,9 +18,13 @@ cdef dict _TEXTS
 
 cpdef str sec(object ns)
 cdef str _float_secs(object ns)
-@cython.locals(us=cython.longlong, whole=cython.longlong, frac=cython.longlong, hi=cython.longlong,
-               lo=cython.longlong)
+cdef double _MANTISSA
 cdef str _secs(long long ns)
+@cython.locals(whole=cython.longlong, frac=cython.longlong, hi=cython.longlong, lo=cython.longlong)
+cdef str _micros_text(long long us)
+@cython.locals(d=cython.double, top=cython.double, e=cython.int, k=cython.int, m=cython.longlong, low=cython.longlong,
+               us=cython.longlong, rest=cython.longlong, half=cython.longlong)
+cdef long long _float_micros(long long ns)
 cdef str _span(long long later, long long earlier)
 cdef str _wide_span(object later, object earlier)
 cdef str _opt(object v)

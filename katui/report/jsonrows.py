@@ -81,13 +81,41 @@ def _secs(ns: int) -> str:
             # Loopback's idle times and TTFBs: a few microseconds (most of a load test's).
             return _MICROS[(ns + 500) // 1000]
         return _float_secs(ns)
-    if ns < SHORT_NS and ns % 1000 != 500:
-        us = (ns + 500) // 1000
-        whole, frac = us // 1_000_000, us % 1_000_000
-        hi, lo = frac // 1000, frac % 1000
-        return f"{whole}.{_TRIM3[hi]}" if lo == 0 else f"{whole}.{_PAD3[hi]}{_TRIM3[lo]}"
+    if ns >= SHORT_NS:
+        return _micros_text(_float_micros(ns))
+    if ns % 1000 != 500:
+        return _micros_text((ns + 500) // 1000)
     text = ("%.6f" % (ns / 1e9)).rstrip("0")
     return text + "0" if text[-1] == "." else text
+
+
+def _micros_text(us: int) -> str:
+    """``us`` microseconds as seconds, without trailing zeros (``2.0``, ``2.05``)."""
+    whole, frac = us // 1_000_000, us % 1_000_000
+    hi, lo = frac // 1000, frac % 1000
+    return f"{whole}.{_TRIM3[hi]}" if lo == 0 else f"{whole}.{_PAD3[hi]}{_TRIM3[lo]}"
+
+
+_MANTISSA = float(1 << 53)
+
+
+def _float_micros(ns: int) -> int:
+    """The microseconds ``"%.6f" % (ns / 1e9)`` writes, for SHORT_NS <= ns < LONG_NS (Unix
+    times), in integers. The float is m * 2**(e - 53) for an integer m below 2**53, where
+    2**(e - 1) <= float < 2**e (20 <= e <= 32 here), so its microseconds are
+    m * 15625 / 2**k, k = 47 - e: m split at bit k, each part's product fits in 64 bits, and
+    the remainder rounds half to even, as ``%.6f`` (dtoa) does."""
+    d = ns / 1e9
+    e, top = 20, 1048576.0  # 2**20
+    while d >= top:
+        top *= 2.0
+        e += 1
+    m = int(d * (_MANTISSA / top))  # exact: scaled by a power of two
+    k = 47 - e
+    low = (m & ((1 << k) - 1)) * 15625
+    us = (m >> k) * 15625 + (low >> k)
+    rest, half = low & ((1 << k) - 1), 1 << (k - 1)
+    return us + 1 if rest > half or (rest == half and us & 1) else us
 
 
 def _span(later: int, earlier: int) -> str:
