@@ -12,7 +12,7 @@ cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_END, COL_START, SM_BITS, SM_FIRST, SM_
 cdef Py_ssize_t MAX_CACHED, BATCH
 cdef unsigned int CHUNKED, COMPLETE
 cdef long long NO_IDLE, NO_TS, SHORT_NS, LONG_NS
-cdef tuple _MICROS, _PAD3, _TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
+cdef tuple _MICROS, _TRIM3, _DOT_PAD3, _DOT_TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
 cdef dict _TEXTS
 
 
@@ -22,6 +22,8 @@ cdef double _MANTISSA
 cdef str _secs(long long ns)
 @cython.locals(whole=cython.longlong, frac=cython.longlong, hi=cython.longlong, lo=cython.longlong)
 cdef str _micros_text(long long us)
+@cython.locals(ns=cython.longlong, us=cython.longlong, frac=cython.longlong, hi=cython.longlong, lo=cython.longlong)
+cdef _span_pieces(list parts, long long later, long long earlier)
 @cython.locals(d=cython.double, top=cython.double, e=cython.int, k=cython.int, m=cython.longlong, low=cython.longlong,
                us=cython.longlong, rest=cython.longlong, half=cython.longlong)
 cdef long long _float_micros(long long ns)
@@ -51,14 +53,17 @@ cdef class RequestWriter:
     cdef tuple _req_pieces(self, Py_ssize_t ix)
     cdef str _uri_json(self, Py_ssize_t ix)
     cdef str _resp_piece(self, unsigned int status, Py_ssize_t ix)
-    @cython.locals(parts=list, size=Py_ssize_t, i=Py_ssize_t, mark=Py_ssize_t, written=Py_ssize_t, c=Connection)
+    @cython.locals(parts=list, i=Py_ssize_t, mark=Py_ssize_t, c=Connection)
     cpdef tuple batch(self, object a, list conns, Py_ssize_t start, dict roles)
-    @cython.locals(size=Py_ssize_t, head=str, text=str, after=str, e=Exchange)
-    cdef Py_ssize_t _connection(self, object a, Connection c, list parts) except -2
+    @cython.locals(after=str, e=Exchange)
+    cdef bint _connection(self, object a, Connection c, list parts) except -1
+    @cython.locals(parts=list)
     cpdef str exchange(self, Exchange e)
+    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, idle=cython.longlong)
+    cdef _exchange(self, Exchange e, list parts)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
     cdef str _ttfb(self, Exchange e)
+    @cython.locals(s=Py_ssize_t, pieces=tuple)
+    cdef _request(self, Py_ssize_t req, list parts)
     @cython.locals(s=Py_ssize_t)
-    cdef str _request(self, Py_ssize_t req)
-    @cython.locals(s=Py_ssize_t, bits=cython.uint)
-    cdef str _response(self, Py_ssize_t resp)
+    cdef _response(self, Py_ssize_t resp, list parts)

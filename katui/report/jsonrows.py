@@ -5,8 +5,8 @@ A load-test capture has tens of thousands of connections and hundreds of thousan
 each request is written with a few format strings from its store rows (no message views, no
 dict), and the pieces that a load test repeats (method, host, version, status, reason,
 connection headers: one shared head tuple per combination; URIs; close reasons) are made once
-and reused. Connections whose requests are all plain HTTP/1 ones are joined into pieces of
-about :data:`BATCH` characters (:meth:`RequestWriter.batch`).
+and reused. Connections whose requests are all plain HTTP/1 ones are written as a list of
+pieces, joined once per :data:`BATCH` pieces (:meth:`RequestWriter.batch`).
 """
 
 from __future__ import annotations
@@ -34,18 +34,20 @@ _str = json.encoder.encode_basestring_ascii  # C: quoted, escaped, ASCII-only
 MAX_CACHED = 4096
 """Pieces kept per cache (hostile captures may make every head, URI or text unique: then only
 the first ones are kept)."""
-BATCH = 1 << 16
-"""Characters of plain connections joined into one piece of the report (a write each)."""
+BATCH = 1 << 13
+"""Pieces of plain connections joined into one piece of the report (some 100 KB, a write)."""
 
 
 _MICROS = tuple(repr(round(us * 1000 / 1e9, 6)) for us in range(101))
 """What :func:`sec` says of each whole number of microseconds up to 1e-4 s (``5.1e-05``)."""
 
 
-_PAD3 = tuple(f"{k:03d}" for k in range(1000))
 _TRIM3 = ("0",) + tuple(f"{k:03d}".rstrip("0") for k in range(1, 1000))
-"""Three decimals of a fraction: all (``050``), and without trailing zeros (``05``; ``0`` for
-none, so that a whole number of seconds reads ``2.0``)."""
+_DOT_PAD3 = tuple(f".{k:03d}" for k in range(1000))
+_DOT_TRIM3 = tuple("." + t for t in _TRIM3)
+"""Three decimals of a fraction: without trailing zeros (``05``; ``0`` for none, so that a
+whole number of seconds reads ``2.0``), and after the decimal point: all (``.050``) or
+without trailing zeros (``.05``)."""
 SHORT_NS = EXACT_NS
 """Below this :func:`sec` rounds to microseconds with integers (see ``EXACT_NS``)."""
 LONG_NS = 4_000_000_000_000_000_000
@@ -93,7 +95,25 @@ def _micros_text(us: int) -> str:
     """``us`` microseconds as seconds, without trailing zeros (``2.0``, ``2.05``)."""
     whole, frac = us // 1_000_000, us % 1_000_000
     hi, lo = frac // 1000, frac % 1000
-    return f"{whole}.{_TRIM3[hi]}" if lo == 0 else f"{whole}.{_PAD3[hi]}{_TRIM3[lo]}"
+    return f"{whole}{_DOT_TRIM3[hi]}" if lo == 0 else f"{whole}{_DOT_PAD3[hi]}{_TRIM3[lo]}"
+
+
+def _span_pieces(parts: list, later: int, earlier: int) -> None:
+    """Append :func:`_span` to ``parts``; most times (0.1 ms to days) as their pieces, the
+    text of :func:`_micros_text` not made."""
+    ns = later - earlier
+    if not ((later < 0) == (earlier < 0) and 100_000 <= ns < SHORT_NS and ns % 1000 != 500):
+        parts.append(_span(later, earlier))
+        return
+    us = (ns + 500) // 1000
+    frac = us % 1_000_000
+    hi, lo = frac // 1000, frac % 1000
+    parts.append(f"{us // 1_000_000}")
+    if lo == 0:
+        parts.append(_DOT_TRIM3[hi])
+    else:
+        parts.append(_DOT_PAD3[hi])
+        parts.append(_TRIM3[lo])
 
 
 _MANTISSA = float(1 << 53)
@@ -132,9 +152,11 @@ def _wide_span(later: int, earlier: int) -> str:
 
 
 _BOOL = ("false", "true")
-_EXCHANGE_BITS = tuple(f'"reused":{_BOOL[r]},"pipelined":{_BOOL[p]}' for r in (0, 1) for p in (0, 1))
+_EXCHANGE_BITS = tuple(
+    f',"reused":{_BOOL[r]},"pipelined":{_BOOL[p]},"idle_before":' for r in (0, 1) for p in (0, 1)
+)
 _RESPONSE_BITS = tuple(
-    f'"chunked":{_BOOL[bool(bits & CHUNKED)]},"response_complete":{_BOOL[bool(bits & COMPLETE)]}'
+    f',"chunked":{_BOOL[bool(bits & CHUNKED)]},"response_complete":{_BOOL[bool(bits & COMPLETE)]}'
     for bits in range((CHUNKED | COMPLETE) + 1)
 )
 """By a message's flag bits masked with ``CHUNKED | COMPLETE``."""
@@ -277,61 +299,72 @@ class RequestWriter:
         return _kept(self._resp, ix, (status, piece))[1]
 
     def batch(self, a, conns: list, start: int, roles: dict) -> tuple[str, int]:
-        """The JSON of ``conns[start:]`` (each but ``conns[0]`` after a comma) up to about
-        :data:`BATCH` characters, and the index of the first connection not written: the end,
-        or one that is not plain (TLS, HTTP/2, a proxy's, an exchange that is not plain HTTP/1:
+        """The JSON of ``conns[start:]`` (each but ``conns[0]`` after a comma), some
+        :data:`BATCH` pieces, and the index of the first connection not written: the end, or
+        one that is not plain (TLS, HTTP/2, a proxy's, an exchange that is not plain HTTP/1:
         inferred, with a 1xx), which the caller writes. Most of a load test's connections are
         plain: written here alone, in one string per batch."""
         parts: list[str] = []
-        size, i = 0, start
-        while i < len(conns) and size < BATCH:
+        i = start
+        while i < len(conns) and len(parts) < BATCH:
             c = conns[i]
             if c.tls is not None or c.http2 is not None or (roles and c.stream in roles):
                 break
             mark = len(parts)
             if i:
                 parts.append(",")
-            written = self._connection(a, c, parts)
-            if written < 0:
+            if not self._connection(a, c, parts):
                 del parts[mark:]
                 break
-            size += written
             i += 1
         return "".join(parts), i
 
-    def _connection(self, a, c, parts: list) -> int:
-        """Append the pieces of ``c``'s JSON to ``parts``; their length, or -1 (and some
-        pieces appended) when one of its exchanges is not plain."""
-        head = connection_head(a, c, None)
-        parts.append(head)
+    def _connection(self, a, c, parts: list) -> bool:
+        """Append the pieces of ``c``'s JSON to ``parts``; False (and some pieces appended)
+        when one of its exchanges is not plain."""
+        parts.append(connection_head(a, c, None))
         parts.append(',"requests":[')
-        size, after = len(head), ""
+        after = ""
         for e in c.exchanges:
             if type(e) is not Exchange or e.informational:
-                return -1
-            text = self.exchange(e)
+                return False
             if after:
                 parts.append(after)
-            parts.append(text)
-            size += len(text)
+            self._exchange(e, parts)
             after = "},"
         parts.append("}]}" if after else "]}")
-        return size
+        return True
 
     def exchange(self, e) -> str:
         """One HTTP/1 or HTTP/2 exchange up to (not including) its closing brace and the fields
         that only some have (informational, stream, proxy legs)."""
+        parts: list[str] = []
+        self._exchange(e, parts)
+        return "".join(parts)
+
+    def _exchange(self, e, parts: list) -> None:
+        """Append the pieces of :meth:`exchange` to ``parts``."""
         store = e.store
         if store is not self._store:
             self._use(store)
         # Exchange.idle_before_ns and ttfb_ns read from the exchange's fields and the rows
         # (compiled: C fields, not a property call each).
         idle = e._idle
-        return (
-            f'{{"n":{e.n},{_EXCHANGE_BITS[e.reused * 2 + e.pipelined]},'
-            f'"idle_before":{"null" if idle == NO_IDLE else _secs(idle)},"ttfb":{self._ttfb(e)}'
-            f"{self._request(e.req)}{self._response(e.resp)}"
-        )
+        parts.append('{"n":')
+        parts.append(f"{e.n}")
+        parts.append(_EXCHANGE_BITS[e.reused * 2 + e.pipelined])
+        parts.append("null" if idle == NO_IDLE else _secs(idle))
+        parts.append(',"ttfb":')
+        parts.append(self._ttfb(e))
+        req, resp = e.req, e.resp
+        if req < 0:
+            parts.append(',"request_frame":null,"method":null,"uri":null')
+        else:
+            self._request(req, parts)
+        if resp < 0:
+            parts.append(',"response_frame":null,"status":null')
+        else:
+            self._response(resp, parts)
 
     def _ttfb(self, e) -> str:
         """:func:`sec` of ``e.ttfb_ns`` (the same reading of the rows)."""
@@ -341,25 +374,26 @@ class RequestWriter:
         first = e.informational[0].index if e.informational else resp
         return _span(self._num[first * NUM + COL_START], self._num[req * NUM + COL_END])
 
-    def _request(self, req: int) -> str:
-        if req < 0:
-            return ',"request_frame":null,"method":null,"uri":null'
+    def _request(self, req: int, parts: list) -> None:
         s = req * SMALL
         pieces = self._req_pieces(self._head_ix[req])
-        return (
-            f',"request_frame":{_frame(self._small[s + SM_FRAME])},"request_first_frame":'
-            f"{self._small[s + SM_FIRST]}{pieces[0]}{self._uri_json(self._uri_ix[req])}{pieces[1]}"
-            f"{_span(self._num[req * NUM + COL_START], self.first_ns)}{pieces[2]}"
-            f"{_BOOL[bool(self._small[s + SM_BITS] & COMPLETE)]}"
-        )
+        parts.append(',"request_frame":')
+        parts.append(_frame(self._small[s + SM_FRAME]))
+        parts.append(',"request_first_frame":')
+        parts.append(f"{self._small[s + SM_FIRST]}")
+        parts.append(pieces[0])
+        parts.append(self._uri_json(self._uri_ix[req]))
+        parts.append(pieces[1])
+        _span_pieces(parts, self._num[req * NUM + COL_START], self.first_ns)
+        parts.append(pieces[2])
+        parts.append(_BOOL[bool(self._small[s + SM_BITS] & COMPLETE)])
 
-    def _response(self, resp: int) -> str:
-        if resp < 0:
-            return ',"response_frame":null,"status":null'
+    def _response(self, resp: int, parts: list) -> None:
         s = resp * SMALL
-        bits = self._small[s + SM_BITS] & (CHUNKED | COMPLETE)
-        return (
-            f',"response_frame":{_frame(self._small[s + SM_FRAME])},"response_first_frame":'
-            f"{self._small[s + SM_FIRST]}{self._resp_piece(self._small[s + SM_STATUS], self._head_ix[resp])}"
-            f"{self._num[resp * NUM + COL_BODY]},{_RESPONSE_BITS[bits]}"
-        )
+        parts.append(',"response_frame":')
+        parts.append(_frame(self._small[s + SM_FRAME]))
+        parts.append(',"response_first_frame":')
+        parts.append(f"{self._small[s + SM_FIRST]}")
+        parts.append(self._resp_piece(self._small[s + SM_STATUS], self._head_ix[resp]))
+        parts.append(f"{self._num[resp * NUM + COL_BODY]}")
+        parts.append(_RESPONSE_BITS[self._small[s + SM_BITS] & (CHUNKED | COMPLETE)])
