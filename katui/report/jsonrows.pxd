@@ -12,7 +12,7 @@ cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_END, COL_START, SM_BITS, SM_FIRST, SM_
 cdef Py_ssize_t MAX_CACHED, BATCH
 cdef unsigned int CHUNKED, COMPLETE
 cdef long long NO_IDLE, NO_TS, SHORT_NS, LONG_NS
-cdef tuple _MICROS, _TRIM3, _DOT_PAD3, _DOT_TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
+cdef tuple _INTS, _MICROS, _TRIM3, _DOT_PAD3, _DOT_TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
 cdef dict _TEXTS
 
 
@@ -30,6 +30,7 @@ cdef long long _float_micros(long long ns)
 cdef str _span(long long later, long long earlier)
 cdef str _wide_span(object later, object earlier)
 cdef str _opt(object v)
+cdef str _int(long long v)
 cdef str _frame(unsigned int frame)
 cpdef str value(object v)
 cdef str _text(object v)
@@ -55,15 +56,17 @@ cdef class RequestWriter:
     cdef str _resp_piece(self, unsigned int status, Py_ssize_t ix)
     @cython.locals(parts=list, i=Py_ssize_t, mark=Py_ssize_t, c=Connection)
     cpdef tuple batch(self, object a, list conns, Py_ssize_t start, dict roles)
-    @cython.locals(after=str, e=Exchange)
+    @cython.locals(first=bint, e=Exchange)
     cdef bint _connection(self, object a, Connection c, list parts) except -1
     @cython.locals(parts=list)
     cpdef str exchange(self, Exchange e)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, idle=cython.longlong)
-    cdef _exchange(self, Exchange e, list parts)
+    cdef _exchange(self, Exchange e, list parts, str opening)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
     cdef str _ttfb(self, Exchange e)
     @cython.locals(s=Py_ssize_t, pieces=tuple)
     cdef _request(self, Py_ssize_t req, list parts)
     @cython.locals(s=Py_ssize_t)
     cdef _response(self, Py_ssize_t resp, list parts)
+    @cython.locals(frame=cython.uint, start=cython.uint)
+    cdef _frames(self, str last, str first, Py_ssize_t s, list parts)

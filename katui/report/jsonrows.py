@@ -108,7 +108,7 @@ def _span_pieces(parts: list, later: int, earlier: int) -> None:
     us = (ns + 500) // 1000
     frac = us % 1_000_000
     hi, lo = frac // 1000, frac % 1000
-    parts.append(f"{us // 1_000_000}")
+    parts.append(_int(us // 1_000_000))
     if lo == 0:
         parts.append(_DOT_TRIM3[hi])
     else:
@@ -164,6 +164,15 @@ _RESPONSE_BITS = tuple(
 
 def _opt(v) -> str:
     return "null" if v is None else (_str(v) if isinstance(v, str) else str(v))
+
+
+_INTS = tuple(str(k) for k in range(1000))
+"""The text of small numbers (a request's position, a small body, seconds since frame 1)."""
+
+
+def _int(v: int) -> str:
+    """``str(v)``, from :data:`_INTS` when it is there."""
+    return _INTS[v] if 0 <= v < 1000 else f"{v}"
 
 
 def _frame(frame: int) -> str:
@@ -323,35 +332,33 @@ class RequestWriter:
         """Append the pieces of ``c``'s JSON to ``parts``; False (and some pieces appended)
         when one of its exchanges is not plain."""
         parts.append(connection_head(a, c, None))
-        parts.append(',"requests":[')
-        after = ""
+        first = True
         for e in c.exchanges:
             if type(e) is not Exchange or e.informational:
                 return False
-            if after:
-                parts.append(after)
-            self._exchange(e, parts)
-            after = "},"
-        parts.append("}]}" if after else "]}")
+            self._exchange(e, parts, ',"requests":[{"n":' if first else '},{"n":')
+            first = False
+        parts.append(',"requests":[]}' if first else "}]}")
         return True
 
     def exchange(self, e) -> str:
         """One HTTP/1 or HTTP/2 exchange up to (not including) its closing brace and the fields
         that only some have (informational, stream, proxy legs)."""
         parts: list[str] = []
-        self._exchange(e, parts)
+        self._exchange(e, parts, '{"n":')
         return "".join(parts)
 
-    def _exchange(self, e, parts: list) -> None:
-        """Append the pieces of :meth:`exchange` to ``parts``."""
+    def _exchange(self, e, parts: list, opening: str) -> None:
+        """Append ``opening`` (what precedes the exchange's number) and the pieces of
+        :meth:`exchange` to ``parts``."""
         store = e.store
         if store is not self._store:
             self._use(store)
         # Exchange.idle_before_ns and ttfb_ns read from the exchange's fields and the rows
         # (compiled: C fields, not a property call each).
         idle = e._idle
-        parts.append('{"n":')
-        parts.append(f"{e.n}")
+        parts.append(opening)
+        parts.append(_int(e.n))
         parts.append(_EXCHANGE_BITS[e.reused * 2 + e.pipelined])
         parts.append("null" if idle == NO_IDLE else _secs(idle))
         parts.append(',"ttfb":')
@@ -377,10 +384,7 @@ class RequestWriter:
     def _request(self, req: int, parts: list) -> None:
         s = req * SMALL
         pieces = self._req_pieces(self._head_ix[req])
-        parts.append(',"request_frame":')
-        parts.append(_frame(self._small[s + SM_FRAME]))
-        parts.append(',"request_first_frame":')
-        parts.append(f"{self._small[s + SM_FIRST]}")
+        self._frames(',"request_frame":', ',"request_first_frame":', s, parts)
         parts.append(pieces[0])
         parts.append(self._uri_json(self._uri_ix[req]))
         parts.append(pieces[1])
@@ -390,10 +394,17 @@ class RequestWriter:
 
     def _response(self, resp: int, parts: list) -> None:
         s = resp * SMALL
-        parts.append(',"response_frame":')
-        parts.append(_frame(self._small[s + SM_FRAME]))
-        parts.append(',"response_first_frame":')
-        parts.append(f"{self._small[s + SM_FIRST]}")
+        self._frames(',"response_frame":', ',"response_first_frame":', s, parts)
         parts.append(self._resp_piece(self._small[s + SM_STATUS], self._head_ix[resp]))
-        parts.append(f"{self._num[resp * NUM + COL_BODY]}")
+        parts.append(_int(self._num[resp * NUM + COL_BODY]))
         parts.append(_RESPONSE_BITS[self._small[s + SM_BITS] & (CHUNKED | COMPLETE)])
+
+    def _frames(self, last: str, first: str, s: int, parts: list) -> None:
+        """Append a message's frame (``last``, null when incomplete) and first frame (often the
+        same: one text for both) from its row at ``s``, after their labels."""
+        frame, start = self._small[s + SM_FRAME], self._small[s + SM_FIRST]
+        text = _frame(frame)
+        parts.append(last)
+        parts.append(text)
+        parts.append(first)
+        parts.append(text if start == frame and frame else f"{start}")
