@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from katui.analysis.findings.common import (
     MIN_POOL_IDLE_NS,
@@ -20,6 +20,7 @@ from katui.analysis.findings.common import (
 from katui.analysis.software import client_software, server_software, setting_phrase
 from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
+from katui.model.connection import NO_TS
 from katui.units import fmt_s, plural
 
 # -- timeouts ------------------------------------------------------------------------------
@@ -242,7 +243,7 @@ def _no_reuse(conns, by_server):
     for (host, server), cs in by_pair(c for c in conns if c.requests).items():
         if len(cs) < 2:
             continue
-        hits = _opened_beside_idle(sorted(cs, key=lambda c: c.start_ns))
+        hits = _opened_beside_idle(sorted(cs, key=_START))
         if not hits:
             continue
         c, p = hits[0]
@@ -261,6 +262,9 @@ def _no_reuse(conns, by_server):
             streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
         ))  # fmt: skip
     return out
+
+
+_START = attrgetter("start_ns")
 
 
 def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connection]]:
@@ -303,15 +307,18 @@ def _idle_stretch(p: Connection):
     """(from, until, p): when ``p`` sat answered, reusable and idle before its close, or None.
 
     Read from the close verdict (its reason and the silence before it), not the exchanges:
-    this runs for every connection of a load test."""
+    this runs for every connection of a load test. The close's time is read from its C field
+    (``Close.ts_ns`` is None for NO_TS)."""
     cl = p.close
     if cl.reason not in _REUSABLE or not p.requests:
         return None
-    if cl.ts_ns is None:  # still open at the end: idle since its last answered exchange
+    ts = cl._ts
+    if ts == NO_TS:  # still open at the end: idle since its last answered exchange
         last = p.exchanges[-1]
         if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
             return None
         return (last.store.end_ns(last.resp), 1 << 62, p)
-    if cl.idle_before_ns is None or cl.idle_before_ns <= 0:
+    idle = cl.idle_before_ns
+    if idle is None or idle <= 0:
         return None
-    return (cl.ts_ns - cl.idle_before_ns, cl.ts_ns, p)
+    return (ts - idle, ts, p)
