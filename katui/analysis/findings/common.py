@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from operator import attrgetter
 
 from katui.analysis.software import Software, server_software, setting_phrase
 from katui.model import Connection, Finding, TimeoutEstimate
@@ -81,6 +82,10 @@ def host_of(endpoint: str) -> str:
 def server_words(conns: list[Connection], server: str) -> str:
     sw = server_software(conns)
     return f"{server} ({sw.name})" if sw else server
+
+
+by_start = attrgetter("start_ns")
+"""Sort key of connections by their first frame's time."""
 
 
 def by_pair(conns):

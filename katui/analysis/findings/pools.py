@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from katui.analysis.findings.common import (
     MIN_POOL_IDLE_NS,
     by_pair,
     by_server_of,
+    by_start,
     grouped_finding,
     host_of,
     proxy_fix,
@@ -243,7 +244,7 @@ def _no_reuse(conns, by_server):
     for (host, server), cs in by_pair(c for c in conns if c.requests).items():
         if len(cs) < 2:
             continue
-        hits = _opened_beside_idle(sorted(cs, key=_START))
+        hits = _opened_beside_idle(sorted(cs, key=by_start))
         if not hits:
             continue
         c, p = hits[0]
@@ -262,9 +263,6 @@ def _no_reuse(conns, by_server):
             streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
         ))  # fmt: skip
     return out
-
-
-_START = attrgetter("start_ns")
 
 
 def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connection]]:
