@@ -17,3 +17,5 @@ cdef long long NO_TS
 cpdef object _idle_stretch(XConnection p)
 @cython.locals(c=XConnection, hits=list, open_heap=list, stretches=list, i=Py_ssize_t, t=cython.longlong)
 cpdef list _opened_beside_idle(object cs)
+@cython.locals(c=XConnection, cl=Close)
+cpdef object _asked_closes(object conns)

@@ -4,7 +4,7 @@ headers that closed, reuse and the lack of it."""
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, defaultdict
 from operator import itemgetter
 
 from katui.analysis.findings.common import (
@@ -165,10 +165,10 @@ def _request_limit(conns, by_server):
 
 def _connection_close(conns, by_server):
     out = []
+    asked = _asked_closes(conns)
     # Over HTTP/2 the word that asked for the close is a GOAWAY, not a header.
     for side, h2 in (("client", False), ("server", False), ("client", True), ("server", True)):
-        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side
-               and (c.http2 is not None) == h2]  # fmt: skip
+        hit = asked.get((side, h2), [])
         said = "GOAWAY" if h2 else "'Connection: close'"
         for server, cs in by_server_of(hit).items():
             single = sum(1 for c in cs if c.requests <= 1)
@@ -189,6 +189,17 @@ def _connection_close(conns, by_server):
                 f"{said} ({single} after a single request)", advice, server,
             ))  # fmt: skip
     return out
+
+
+def _asked_closes(conns) -> dict:
+    """(side that asked, HTTP/2) -> the connections closed for a ``Connection: close`` (or a
+    GOAWAY) it sent, in capture order: one pass over a load test's connections."""
+    asked = defaultdict(list)
+    for c in conns:
+        cl = c.close
+        if cl.reason == "connection-close":
+            asked[(cl.asked_by, c.http2 is not None)].append(c)
+    return asked
 
 
 def _http10(conns, by_server):
