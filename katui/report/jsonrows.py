@@ -200,9 +200,10 @@ _TEXTS: dict[str | None, str] = {}
 
 
 def _text(v: str | None) -> str:
-    """:func:`value` of a text that connections repeat (a server's address, a state, a close's
-    reason and explanation), remembered (bounded: hostile captures may make every one
-    different). Only str or None: ``True`` and ``1`` would be one key."""
+    """:func:`value` of a text that connections repeat (a server's address, how the client
+    side was told, a state, a close's reason and explanation), remembered (bounded: hostile
+    captures may make every one different). Only str or None: ``True`` and ``1`` would be one
+    key."""
     out = _TEXTS.get(v)
     return remember(_TEXTS, v, value(v), MAX_CACHED) if out is None else out
 
@@ -219,7 +220,7 @@ def connection_head(a, c, role: dict | None) -> str:
     frame, ts = cl._frame, cl._ts  # Close.frame, Close.ts_ns
     return (
         f'{{"stream":{c.stream},"client":{value(c.client)},"server":{_text(c.server)},'
-        f'"client_inferred":{value(c.client_inferred)},"first_frame":{c.first_frame},'
+        f'"client_inferred":{_text(c.client_inferred)},"first_frame":{c.first_frame},'
         f'"last_frame":{c.last_frame},"frame_count":{c.frame_count},'
         f'"frames_client":{c.frames_c2s},"frames_server":{c.frames_s2c},'
         f'"bytes_client":{c.bytes_c2s},"bytes_server":{c.bytes_s2c},'
