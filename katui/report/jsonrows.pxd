@@ -63,7 +63,7 @@ cdef class RequestWriter:
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, idle=cython.longlong)
     cdef _exchange(self, Exchange e, list parts, str opening)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
-    cdef str _ttfb(self, Exchange e)
+    cdef _ttfb(self, Exchange e, list parts)
     @cython.locals(s=Py_ssize_t, pieces=tuple)
     cdef _request(self, Py_ssize_t req, list parts)
     @cython.locals(s=Py_ssize_t)

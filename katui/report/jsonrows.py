@@ -101,9 +101,12 @@ def _micros_text(us: int) -> str:
 def _span_pieces(parts: list, later: int, earlier: int) -> None:
     """Append :func:`_span` to ``parts``; most times (0.1 ms to days) as their pieces, the
     text of :func:`_micros_text` not made."""
+    if (later < 0) != (earlier < 0):
+        parts.append(_wide_span(later, earlier))
+        return
     ns = later - earlier
-    if not ((later < 0) == (earlier < 0) and 100_000 <= ns < SHORT_NS and ns % 1000 != 500):
-        parts.append(_span(later, earlier))
+    if not (100_000 <= ns < SHORT_NS and ns % 1000 != 500):
+        parts.append(_secs(ns))
         return
     us = (ns + 500) // 1000
     frac = us % 1_000_000
@@ -361,9 +364,12 @@ class RequestWriter:
         parts.append(opening)
         parts.append(_int(e.n))
         parts.append(_EXCHANGE_BITS[e.reused * 2 + e.pipelined])
-        parts.append("null" if idle == NO_IDLE else _secs(idle))
-        parts.append(',"ttfb":')
-        parts.append(self._ttfb(e))
+        if idle == NO_IDLE:
+            parts.append('null,"ttfb":')
+        else:
+            _span_pieces(parts, idle, 0)
+            parts.append(',"ttfb":')
+        self._ttfb(e, parts)
         req, resp = e.req, e.resp
         if req < 0:
             parts.append(',"request_frame":null,"method":null,"uri":null')
@@ -374,13 +380,14 @@ class RequestWriter:
         else:
             self._response(resp, parts)
 
-    def _ttfb(self, e) -> str:
-        """:func:`sec` of ``e.ttfb_ns`` (the same reading of the rows)."""
+    def _ttfb(self, e, parts: list) -> None:
+        """Append :func:`sec` of ``e.ttfb_ns`` (the same reading of the rows)."""
         req, resp = e.req, e.resp
         if req < 0 or resp < 0 or not self._small[req * SMALL + SM_FRAME]:
-            return "null"  # no response, or the request never completed
+            parts.append("null")  # no response, or the request never completed
+            return
         first = e.informational[0].index if e.informational else resp
-        return _span(self._num[first * NUM + COL_START], self._num[req * NUM + COL_END])
+        _span_pieces(parts, self._num[first * NUM + COL_START], self._num[req * NUM + COL_END])
 
     def _request(self, req: int, parts: list) -> None:
         s = req * SMALL
