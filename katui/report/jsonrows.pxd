@@ -1,10 +1,12 @@
 # C types for jsonrows.py when setup.py compiles it with Cython (the .py stays the source).
 # Times, frame numbers and sizes are read as the model's and the store's C integers and
 # written from them; what may be None or of any size stays a Python object.
+cimport cpython.array
 cimport cython
 
 from katui.model.connection cimport Close, Connection
 from katui.model.exchange cimport Exchange
+from katui.model.store cimport ix_at
 
 # The message store's row layout (katui.model.store), imported into C globals: a row's index
 # arithmetic is C, not a Python operation per column read.
@@ -47,7 +49,9 @@ cdef class RequestWriter:
     cdef list _req, _resp, _uri, _heads, _uris
     cdef object _store
     # The store's columns (array.array) as memory views: C reads, bounds-checked.
-    cdef unsigned int[:] _small, _head_ix, _uri_ix
+    cdef unsigned int[:] _small
+    # 1, 2 or 4 bytes an item (katui.model.store._fit): read with store.ix_at
+    cdef cpython.array.array _head_ix, _uri_ix
     cdef long long[:] _num
 
     cdef _use(self, object store)

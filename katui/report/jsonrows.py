@@ -27,6 +27,7 @@ from katui.model.store import (
     SM_FRAME,
     SM_STATUS,
     SMALL,
+    ix_at,
 )
 from katui.units import EXACT_NS
 
@@ -391,10 +392,10 @@ class RequestWriter:
 
     def _request(self, req: int, parts: list) -> None:
         s = req * SMALL
-        pieces = self._req_pieces(self._head_ix[req])
+        pieces = self._req_pieces(ix_at(self._head_ix, req))
         self._frames(',"request_frame":', ',"request_first_frame":', s, parts)
         parts.append(pieces[0])
-        parts.append(self._uri_json(self._uri_ix[req]))
+        parts.append(self._uri_json(ix_at(self._uri_ix, req)))
         parts.append(pieces[1])
         _span_pieces(parts, self._num[req * NUM + COL_START], self.first_ns)
         parts.append(pieces[2])
@@ -403,7 +404,7 @@ class RequestWriter:
     def _response(self, resp: int, parts: list) -> None:
         s = resp * SMALL
         self._frames(',"response_frame":', ',"response_first_frame":', s, parts)
-        parts.append(self._resp_piece(self._small[s + SM_STATUS], self._head_ix[resp]))
+        parts.append(self._resp_piece(self._small[s + SM_STATUS], ix_at(self._head_ix, resp)))
         parts.append(_int(self._num[resp * NUM + COL_BODY]))
         parts.append(_RESPONSE_BITS[self._small[s + SM_BITS] & (CHUNKED | COMPLETE)])
 
