@@ -162,6 +162,10 @@ def _report(args) -> int:
     args.format = args.format or "text"
     # JSON and text without ladders never look at single frames: don't keep them.
     frames = args.format == "md" or (args.format == "text" and args.ladder) or args.view == "follow"
+    if args.format == "md" and not args.view:  # its ladders read five of the columns
+        from katui.tcp.frames import LADDER_COLUMNS
+
+        frames = LADDER_COLUMNS
     keylog = _keylog(args)
     a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames, keylog=keylog)
     try:

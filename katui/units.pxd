@@ -8,3 +8,10 @@ cpdef str fmt_s(object ns)
 
 @cython.locals(unit=cython.longlong, digits=int, shown=cython.longlong, rest=cython.longlong)
 cpdef str _fmt_exact(long long ns)
+
+# A timestamp from 0 to 2**62 ns is split with C integers (its microseconds formatted in C);
+# others (a hostile capture's) with Python ints.
+cdef list _LAST_ISO
+cdef object _ISO_NS
+@cython.locals(n=cython.longlong, us=cython.longlong, last=list)
+cpdef str fmt_iso(object ns, bint utc=*)

@@ -97,12 +97,29 @@ def fmt_clock(ns: int, utc: bool = False, micro: bool = False) -> str:
     return text if micro else text[:-3]
 
 
+_LAST_ISO: list = [None, None, None]
+"""(second, utc, its _iso_second) of the last :func:`fmt_iso`: the Markdown report asks for the
+same second for the many connections a load test starts in it."""
+_ISO_NS = 1 << 62
+"""Timestamps (ns) from 0 to below this are split in C integers."""
+
+
 def fmt_iso(ns: int, utc: bool = True) -> str:
     """An epoch timestamp as ISO 8601 with microseconds and its offset:
     ``2024-05-01T12:03:07.123456+00:00`` (UTC, or the local time zone)."""
-    secs, rest = divmod(ns, 1_000_000_000)
-    day_time, offset = _iso_second(secs, utc)
-    return f"{day_time}.{rest // 1000:06d}{offset}"
+    if 0 <= ns < _ISO_NS:
+        n = ns
+        secs, us = n // 1_000_000_000, n % 1_000_000_000 // 1000
+    else:  # a hostile capture's timestamps: Python ints
+        secs, rest = divmod(ns, 1_000_000_000)
+        us = rest // 1000
+    last = _LAST_ISO
+    if last[0] == secs and last[1] == utc:
+        day_time, offset = last[2]
+    else:
+        day_time, offset = last[2] = _iso_second(secs, utc)
+        last[0], last[1] = secs, utc
+    return f"{day_time}.{us:06d}{offset}"
 
 
 @lru_cache(maxsize=256)  # the Markdown report writes a start time per connection

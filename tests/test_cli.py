@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from katui.cli import main
+from katui.tcp.frames import LADDER_COLUMNS
 from tests.conftest import SAMPLES
 
 SEED = str(SAMPLES / "httptest.pcap")
@@ -215,7 +216,28 @@ def test_cli_keeps_frames_only_for_reports_that_draw_them(monkeypatch, capsys):
     for args in (["-f", "json"], ["-f", "text"], ["-f", "text", "--ladder"], ["-f", "md"]):
         assert main(["report", SEED, *args]) == 0
     capsys.readouterr()
-    assert seen == [False, False, True, True]
+    assert seen == [False, False, True, LADDER_COLUMNS]  # Markdown: the columns its ladders read
+
+
+def test_markdown_from_the_ladder_columns_is_the_report_from_all_of_them():
+    # The Markdown report keeps five of the frame table's ten columns; drawn from them, every
+    # sample's report (ladders, proxies' three lanes, TLS, HTTP/2) is the one drawn from all.
+    from katui.analysis.pipeline import analyze
+    from katui.report.markdown import render
+
+    drawn = 0
+    for path in sorted(map(str, [*SAMPLES.rglob("*.pcap"), *SAMPLES.rglob("*.pcapng")])):
+        full, few = analyze(path), analyze(path, frames=LADDER_COLUMNS)
+        try:
+            assert few.table.held == LADDER_COLUMNS and len(few.table.toff) == len(few.table.stream) == 0
+            assert len(few.table.ts) == len(full.table.ts) == full.frames
+            text = render(full)
+            assert render(few) == text, path
+            drawn += text.count("```text")
+        finally:
+            full.close()
+            few.close()
+    assert drawn > 100
 
 
 def test_ladder_heading_keeps_the_lane_names_apart():

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from katui.analysis.pipeline import analyze
 from katui.model import Close, Connection, Exchange
+from katui.model.store import ix_at
 from tests.conftest import SAMPLES
 
 LIMIT = str(SAMPLES / "request-limit.pcap")
@@ -153,6 +156,13 @@ def test_index_columns_widen_as_their_tables_grow_and_every_row_reads_back():
     small = MessageStore()
     small.add_scanned(True, 1, 0, (0, None, False, "/", base, None), 40)
     assert (small.uri_ix.typecode, small.head_ix.typecode, small.uri(0)) == ("B", "B", "/")
+    # What the compiled JSON writer reads them with: the same item at each of the three widths.
+    for col in (store.uri_ix, store.head_ix, small.uri_ix):
+        assert [ix_at(col, i) for i in range(len(col))] == list(col)
+        with pytest.raises(IndexError):
+            ix_at(col, len(col))
+        with pytest.raises(IndexError):
+            ix_at(col, -1)
 
 
 def test_a_handshake_rtt_of_zero_is_not_none_and_survives_replace():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import struct
 
 import pytest
 
@@ -49,6 +50,9 @@ def test_seconds_are_written_as_repr_of_the_rounded_float():
         range(0, 63, 3), (10**15, 1_700_000_000 * 10**9, 2**31 * 10**9, 2**32 * 10**9, 4 * 10**18, 10**16)
     )
     values += [us * 1000 + 500 for us in range(0, 3_000_000, 7)]  # microsecond ties: the float decides
+    # Unix times whose float lies exactly halfway between two microseconds (odd multiples of
+    # 2**-7 s): written rounded half to even, as %.6f does.
+    values += [int((2**31 + j * 2**-7) * 1e9) + d for j in range(1, 20_000, 2) for d in (-1, 0, 1)]
     values += [None]
     wrong = [ns for ns in values if sec(ns) != _seconds(ns)]
     assert wrong == []
@@ -286,3 +290,20 @@ def test_the_markdown_report_draws_each_ladder_as_the_general_path_does(tmp_path
         finally:
             a.close()
     assert checked > 100
+
+
+def test_times_since_the_first_frame_need_not_fit_in_64_bits(tmp_path):
+    # Frame 1 pinned to the lowest time katui keeps (if_tsoffset -2**62 s), a connection to the
+    # highest (+2**62 s): its times since frame 1 are about 2**64 ns, written exactly.
+    from hostile_pcap import GET, OK, conversation, epb, idb, shb, write
+
+    low, high = (idb(options=struct.pack("<HHq", 14, 8, s)) for s in (-(2**62), 2**62))
+    frames = b"".join(epb(f, iface=1) for f in conversation(GET, OK))
+    a = analyze(write(tmp_path, "x.pcapng", shb() + low + high + epb(b"\0" * 60) + frames))
+    try:
+        (c,) = json.loads(jsonout.render(a))["connections"]
+    finally:
+        a.close()
+    span = round(((2**63 - 1) - (-(2**63) + 1)) / 1e9, 6)
+    assert c["start"] == c["close"]["time"] == c["requests"][0]["time"] == span
+    assert c["requests"][0]["ttfb"] == 0 and c["start_time"] == round((2**63 - 1) / 1e9, 6)

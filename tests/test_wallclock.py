@@ -19,6 +19,20 @@ def test_formats_keep_the_sub_second_part():
     assert fmt_start(NS) == "2024-05-01 12:03:07 +00:00"  # TZ=UTC in conftest
 
 
+def test_iso_times_split_in_c_and_with_python_ints_are_the_datetime_text():
+    # fmt_iso splits times from 0 to 2**62 ns in C and keeps its last second: around both
+    # edges, and asked again for a second just used, each text is the datetime module's
+    # (floored to the microsecond).
+    from datetime import UTC, datetime, timedelta
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for ns in (0, 999, 1_000_000_000 - 1, NS, NS + 1, -1, -1_000_000_005, 2**62 - 1, 2**62, 2**62 + 999):
+        secs, rest = divmod(ns, 1_000_000_000)
+        want = (epoch + timedelta(seconds=secs, microseconds=rest // 1000)).isoformat(timespec="microseconds")
+        for utc in (True, False, True):  # (TZ=UTC in conftest: local time is UTC)
+            assert fmt_iso(ns, utc) == want, (ns, utc)
+
+
 def test_json_has_start_time_at_the_top_and_per_connection():
     a = analysed(SEED)
     d = json.loads(jsonout.render(a))

@@ -18,5 +18,10 @@ cpdef dict requests_by_frame(object conn)
                at=cython.longlong, before=cython.longlong, later=object, earlier=object)
 cpdef list idle_gaps(object a, object conn, object threshold_ns=*)
 
-@cython.locals(cut=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, conns=list)
+@cython.locals(cut=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, conns=list,
+               times=list, index=dict, client=str)
 cpdef object previous_on_path(object a, object conn)
+
+# Close and start times are 64-bit (Connection.start_ns, Close._ts).
+@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, at=cython.longlong)
+cdef Py_ssize_t _bisect(list times, long long t, Py_ssize_t end, bint right) except -1

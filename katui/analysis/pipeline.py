@@ -111,13 +111,14 @@ def analyze(
     progress: Progress | None = None,
     idle_threshold_ns: int = DEFAULT_IDLE_NS,
     preview: PreviewSink | None = None,
-    frames: bool = True,
+    frames: bool | tuple[str, ...] = True,
     keylog: KeyLog | None = None,
 ) -> Analysis:
     """Read ``path`` and analyse it; raises ``CaptureError`` for files that cannot be read.
 
     ``frames=False`` does not keep the per-frame columns (``Analysis.table`` stays empty):
     for reports that never draw a ladder, it saves ~40 bytes per frame and a tenth of the time.
+    A tuple of column names keeps only those (``LADDER_COLUMNS``: what the Markdown report draws).
 
     ``progress`` and ``preview`` are called from the reading loop every few thousand frames
     (``preview`` with the connections seen since its previous call), so a UI can show the
@@ -147,7 +148,7 @@ def _analyze(
     progress: Progress | None,
     idle_threshold_ns: int,
     preview: PreviewSink | None,
-    frames: bool,
+    frames: bool | tuple[str, ...],
     keylog: KeyLog | None,
 ) -> Analysis:
     cap = open_capture(path)
@@ -158,7 +159,7 @@ def _analyze(
     plaintext = partial(_plaintext, store)  # decrypted TLS application data
     try_tls = partial(tls.sniff, store, keys, plaintext)
     try_other = partial(_not_http1, try_tls, partial(http2.sniff, store))
-    tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other), frames)
+    tracker = Tracker(cap.buf, partial(HttpConversation, store, try_other=try_other), bool(frames))
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     # What follows the reading pass is imported only now (about half of this module's import
     # time): a screen's first rows, listed while the capture is read, need not wait for it.
@@ -308,10 +309,7 @@ def _release(buf, start: int, upto: int) -> int:
 
 def _pad(t: FrameTable, n: int) -> None:
     """Make every column ``n`` long after an aborted frame."""
-    if not t.kept:
-        return
-    while len(t.stream) < n:
-        t.not_tcp()
-    for col in (t.ts, t.caplen, t.wirelen):
+    for name in t.held:  # a row that is not TCP (stream -1, zeros), in each column kept
+        col = getattr(t, name)
         while len(col) < n:
-            col.append(0)
+            col.append(-1 if name == "stream" else 0)

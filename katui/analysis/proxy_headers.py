@@ -83,12 +83,26 @@ def _ids(c: Connection):
                 yield e, (t.id_name, t.id_hash)
 
 
+def _traced(conns: list[Connection]) -> bool:
+    """True when a request of ``conns`` carried a request id: a trace column of their message
+    stores (one per capture) is not empty."""
+    store = None
+    for c in conns:
+        if c.exchanges and c.exchanges[0].store is not store:
+            store = c.exchanges[0].store
+            if store.traces:
+                return True
+    return False
+
+
 def id_owners(conns: list[Connection]) -> dict[IdKey, Req]:
     """Request id -> the one request that carried it first, for the ids whose other carriers
     all started while that request was open (before its response, or before its connection's
     end) on connections to other servers: the pattern of one request and the tries a proxy
     made for it. An id repeated outside that window (a client reusing a correlation id) owns
     nothing."""
+    if not _traced(conns):
+        return {}  # no request carried an id (most captures): no pass over the requests
     carriers: dict[IdKey, list[tuple[int, int, Req]]] = defaultdict(list)
     for c in conns:
         for e, key in _ids(c):

@@ -33,3 +33,5 @@ cdef class MessageStore:
 cdef Py_ssize_t _grow(cpython.array.array col, Py_ssize_t n) except -1
 @cython.locals(at=Py_ssize_t, size=int)
 cdef void _put(cpython.array.array col, Py_ssize_t ix) except *
+@cython.locals(size=int)
+cpdef long long ix_at(cpython.array.array col, Py_ssize_t i) except -1

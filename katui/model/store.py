@@ -361,6 +361,21 @@ def _put(col: array, ix: int) -> None:
         col.data.as_uints[at] = ix
 
 
+def ix_at(col: array, i: int) -> int:
+    """Item ``i`` of the index column ``col`` (``uri_ix``, ``head_ix``: 1, 2 or 4 bytes an item,
+    see :func:`_fit`); compiled, a bounds-checked C read for the writers' typed loops."""
+    if i < 0 or i >= len(col):
+        raise IndexError("index column row out of range")
+    if cython.compiled:
+        size = col.ob_descr.itemsize
+        if size == 1:
+            return col.data.as_uchars[i]
+        if size == 2:
+            return col.data.as_ushorts[i]
+        return col.data.as_uints[i]
+    return col[i]
+
+
 _WIDER = {"B": "H", "H": "I"}
 _LAST = {"B": 0xFF, "H": 0xFFFF, "I": 0xFFFFFFFF}
 

@@ -263,7 +263,8 @@ _dump = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
 
 
 def chunks(a: Analysis, streams: list[int] | None = None):
-    """The JSON text in pieces, one connection at a time, so memory stays flat on big captures.
+    """The JSON text in pieces of a few connections (about 64 KB), so memory stays flat on big
+    captures.
 
     ASCII only (no capture byte reaches a terminal raw); compact, because only the compact form
     uses the C encoder.
@@ -273,15 +274,20 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     yield head[:-1] + ',"connections":['
     rows = RequestWriter(a.first_ns)
     roles = a.proxies.roles
-    for i, c in enumerate(conns):
+    i = 0
+    while i < len(conns):
+        # Plain HTTP/1 connections (most of a load test's) are written by the writer alone.
+        text, done = rows.batch(a, conns, i, roles)
+        if done > i:
+            yield text
+            i = done
+            continue
+        c = conns[i]
         role = roles.get(c.stream)
-        fields = _connection_json(a, c, role)
         linked = None if role is None else c.stream
-        # Plain HTTP/1 exchanges (most of a load test's) are written by the writer alone.
-        reqs = rows.plain(c.exchanges) if linked is None else None
-        if reqs is None:
-            reqs = ",".join([_request_json(a, e, linked, rows) for e in c.exchanges])
-        yield ("," if i else "") + fields + ',"requests":[' + reqs + "]}"
+        reqs = ",".join([_request_json(a, e, linked, rows) for e in c.exchanges])
+        yield ("," if i else "") + _connection_json(a, c, role) + ',"requests":[' + reqs + "]}"
+        i += 1
     yield "]}\n"
 
 

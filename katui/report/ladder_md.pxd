@@ -8,6 +8,11 @@ cimport cython
 
 cdef long long _NEAR, _SHORT_NS
 cdef tuple _SPACED, _PADDED
+# TCP flag bits and the diagram's size limit, tested for every frame: C integers.
+cdef int SYN, FIN, RST, _DRAWN
+cdef Py_ssize_t MAX_MESSAGES
+cdef object _ENTITY
+cdef str _mermaid(str text)
 
 
 @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, high=Py_ssize_t)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from katui.model import FIN, RST, SYN, Connection
 from katui.report.ladder import Note, _with_notes, flag_text
 from katui.report.ladder_text import _arrow, note_text
-from katui.report.mermaid import MAX_MESSAGES, _note, mermaid_text
+from katui.report.mermaid import _ENTITY, MAX_MESSAGES, _note, mermaid_text
 from katui.tls.verdicts import normal_reset
 from katui.units import EXACT_NS
 
@@ -34,6 +34,12 @@ _PADDED = tuple(f"{k:03d}" for k in range(1000))
 """Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
 
 
+def _mermaid(text: str) -> str:
+    """:func:`~katui.report.mermaid.mermaid_text` of ``text``, with no Python call for the
+    text it leaves as it is (most: one search)."""
+    return text if _ENTITY.search(text) is None else mermaid_text(text)
+
+
 def stamped(frame: int, ns: int, tail: str) -> str:
     """``f"{frame:6d} {ns / 1e9:11.6f}{tail}"`` (a ladder line: frame, time, the rest), made
     with integers where that is the same text and as one string (fast in C): below
@@ -45,8 +51,10 @@ def stamped(frame: int, ns: int, tail: str) -> str:
         sec, frac = us // 1_000_000, us % 1_000_000
         if 0 <= frame < 1_000_000 and sec < 1000:
             high = frame // 1000
-            number = _SPACED[high] + _PADDED[frame % 1000] if high else "   " + _SPACED[frame]
-            return f"{number}  {_SPACED[sec]}.{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}"
+            if high:  # one string made, not the number's first
+                return (f"{_SPACED[high]}{_PADDED[frame % 1000]}  {_SPACED[sec]}."
+                        f"{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}")  # fmt: skip
+            return f"   {_SPACED[frame]}  {_SPACED[sec]}.{_PADDED[frac // 1000]}{_PADDED[frac % 1000]}{tail}"
         return f"{frame:6d} {sec:4d}.{frac:06d}{tail}"
     return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
@@ -99,11 +107,17 @@ class TwoLanes:
     def _note_lines(self, row: Note) -> tuple[str, str]:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
-        key = (row.kind, row.text, row.problem, row.duration_ns)
+        kind, text, _, problem, duration = row  # (a named tuple's fields, unpacked in C)
+        key = (kind, text, problem, duration)
         drawn = self._notes.get(key)
         if drawn is None:
-            line = note_text(row).rstrip()[: self.width]
-            drawn = (line, _note(row))
+            if kind == "section":  # note_text and _note of a section, made here: most are
+                # unique (the handshake's names the stream it replaces), drawn once each
+                mark = "✖ " if problem and "✖" not in text else ""
+                line = f"       ├── {text}".rstrip()[: self.width]
+                drawn = (line, f"    Note over C,S: {_mermaid(mark + text)}")
+            else:
+                drawn = (note_text(row).rstrip()[: self.width], _note(row))
             if len(self._notes) < MAX_CACHED:
                 self._notes[key] = drawn
         return drawn
@@ -111,7 +125,7 @@ class TwoLanes:
     def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:
         # (ladder line after the time, diagram arrow before the frame) of a frame completing
         # an HTTP message: a load test repeats its labels in every connection.
-        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {mermaid_text(label)}")
+        drawn = ((piece[0] + label).rstrip(), f"{piece[1]}: {_mermaid(label)}")
         if len(self._labeled) < MAX_CACHED:
             self._labeled[(key, label)] = drawn
         return drawn
@@ -181,7 +195,7 @@ class TwoLanes:
                 if messages > MAX_MESSAGES:
                     body = None
                 elif label:
-                    body.append(f"{piece[1]}: {mermaid_text(label)} (frame {i + 1})")
+                    body.append(f"{piece[1]}: {_mermaid(label)} (frame {i + 1})")
                 else:
                     body.append(f"{piece[1]} (frame {i + 1})")
         return lines, body

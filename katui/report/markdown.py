@@ -13,8 +13,18 @@ from functools import lru_cache
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.memo import remember
-from katui.model import REQUEST, Connection
-from katui.model.store import H_VERSION, INFERRED_VERSION, SM_BITS, SM_FRAME, SM_STATUS, SMALL
+from katui.model import COMPLETE, REQUEST, Connection
+from katui.model.store import (
+    COL_BODY,
+    H_VERSION,
+    INFERRED_VERSION,
+    NUM,
+    SM_BITS,
+    SM_FIRST,
+    SM_FRAME,
+    SM_STATUS,
+    SMALL,
+)
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import ladder_rows, message_label, record_labels, safe_label, stream_of
 from katui.report.ladder_md import TwoLanes
@@ -146,18 +156,28 @@ def _table_head() -> str:
     return "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols)
 
 
+_CLOSED_BY: dict[tuple, str] = {}
+"""(who closed, how) -> :func:`~katui.report.common.closed_by` of it: a handful of texts,
+one per connection row."""
+
+
 def _row(a: Analysis, c: Connection) -> str:
+    cl = c.close
+    how = (cl.by, cl.how)
+    closer = _CLOSED_BY.get(how)
+    if closer is None:
+        closer = _CLOSED_BY[how] = closed_by(c)
     cells = [
         str(c.stream),
         md(c.client),
         _md_shared(c.server),
-        f"{a.rel(c.start_ns) / 1e9:.3f}",
+        f"{(c.start_ns - a.first_ns) / 1e9:.3f}",  # a.rel(c.start_ns): no Python call
         fmt_s(c.duration_ns),
         str(c.requests),
         "yes" if c.reused else "",
-        closed_by(c),
-        fmt_s(c.close.idle_before_ns),
-        c.close.reason,
+        closer,
+        fmt_s(cl.idle_before_ns),
+        cl.reason,
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -177,7 +197,7 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list
         # A message's end frame, 0 while incomplete (an empty cell), as a C integer.
         if req >= 0:
             label, text = cells.of(store, req)
-            message_label(labels, e, req, sid, label)
+            cells.put(labels, e, req, sid, label)
             end = small[req * SMALL + SM_FRAME]
             request = f"| {end} | " if end else "|  | "
         else:
@@ -186,7 +206,7 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list
             message_label(labels, e, m.index, sid)
         if resp >= 0:
             label, status = cells.of(store, resp)
-            message_label(labels, e, resp, sid, label)
+            cells.put(labels, e, resp, sid, label)
             end = small[resp * SMALL + SM_FRAME]
             response = f"{end} | {text} | {status} | " if end else f" | {text} | {status} | "
         else:
@@ -224,20 +244,28 @@ class Cells:
     with one of a few, and neither the label nor its hash is made again for each. One per
     report (the indexes are those of one message store)."""
 
-    __slots__ = ("store", "_by_key", "_small", "_head_ix", "_uri_ix")
+    __slots__ = ("store", "_by_key", "_small", "_num", "_head_ix", "_uri_ix", "_labels", "_key",
+                 "_row", "_scratch")  # fmt: skip
 
     def __init__(self) -> None:
         self.store = None
         """The message store whose rows the cache keys name."""
         self._by_key: dict[int, tuple[str, str]] = {}
-        self._small = self._head_ix = self._uri_ix = None
+        self._small = self._num = self._head_ix = self._uri_ix = None
+        self._labels: dict[tuple, str] = {}
+        """(cache key, what the ladder adds, complete) -> a message's ladder label (see :meth:`put`)."""
+        self._key = 0
+        self._row = -1  # the row :meth:`of` last kept (or found) by ``_key``; -1: none
+        self._scratch: dict[int, str] = {}
 
     def of(self, store, i: int) -> tuple[str, str]:
         """``_cell(store.label(i))``."""
         if store is not self.store:
-            self.store, self._by_key = store, {}
+            self.store, self._by_key, self._labels = store, {}, {}
             # Its columns, looked up once (a store keeps its arrays for its lifetime).
             self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
+            self._num = store.num
+        self._row = -1
         head, s = self._head_ix[i], i * SMALL
         request = self._small[s + SM_BITS] & REQUEST != 0
         # A request's label is its method and URI, a response's its status and reason, both in
@@ -250,7 +278,37 @@ class Cells:
             if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS:
                 if store.head_table[head][H_VERSION] != INFERRED_VERSION:
                     self._by_key[key] = got
+                    self._key, self._row = key, i
+        else:
+            self._key, self._row = key, i
         return got
+
+    def put(self, labels: dict[int, str], e, i: int, sid, label: str) -> None:
+        """``message_label(labels, e, i, sid, label)`` right after ``of(e.store, i)`` gave
+        ``label``: over HTTP/1 the label is kept by the row's cache key and what the ladder adds
+        to it (reused or pipelined, the body's size, incomplete), made once for a load test's
+        messages rather than for each."""
+        if sid is not None or i != self._row or e.store is not self.store:
+            message_label(labels, e, i, sid, label)
+            return
+        s = i * SMALL
+        frame, bits = self._small[s + SM_FRAME], self._small[s + SM_BITS]
+        if bits & REQUEST:
+            adds = 2 if e.pipelined else 1 if e.reused else 0
+        else:
+            adds = self._num[i * NUM + COL_BODY]
+        key = (self._key, adds, bits & COMPLETE != 0 and frame != 0)
+        text = self._labels.get(key)
+        if text is None:
+            scratch = self._scratch
+            scratch.clear()
+            message_label(scratch, e, i, None, label)
+            text = scratch.popitem()[1]  # its only label (HTTP/1: one, at its frame)
+            if len(self._labels) < MAX_CELLS:
+                self._labels[key] = text
+        at = frame or self._small[s + SM_FIRST]
+        had = labels.get(at)
+        labels[at] = text if had is None else f"{had} | {text}"
 
 
 def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells) -> list[str]:
@@ -307,7 +365,8 @@ def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLan
     """The Mermaid diagram (when small enough to render) and the text ladder of ``c``, each
     after a blank line; ``labels`` has its messages' labels (from :func:`_exchange_table`).
     The diagram and the ladder draw the same rows: the gaps and notes are found once."""
-    backend = backend_name(a, c)
+    # Only a proxy's front connection has a role and a backend lane (no Python call for others).
+    backend = backend_name(a, c) if c.stream in a.proxies.roles else None
     if backend is None:  # two lanes: both drawn in one pass
         record_labels(labels, c)  # labels is now http_labels(c)
         lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), labels)

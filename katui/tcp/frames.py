@@ -16,18 +16,28 @@ _SEQ_ACK = struct.Struct("!II")
 _WIN = struct.Struct("!H")
 
 
+LADDER_COLUMNS = ("ts", "dir", "flags", "plen", "notes")
+"""The columns a drawn ladder reads (the Markdown report keeps only these: 15 bytes a frame
+instead of 39)."""
+
+
 class FrameTable:
     """Columns indexed by ``frame - 1``."""
 
     COLUMNS = ("ts", "stream", "dir", "flags", "plen", "pcap", "toff", "notes", "caplen", "wirelen")
-    __slots__ = ("buf", "kept", *COLUMNS)
+    TYPES = ("q", "i", "B", "B", "I", "I", "Q", "B", "I", "I")
+    """The ``array`` type code of each of :attr:`COLUMNS`."""
+    __slots__ = ("buf", "kept", "held", *COLUMNS)
 
-    def __init__(self, buf=b"", keep: bool = True) -> None:
+    def __init__(self, buf=b"", keep: bool | tuple[str, ...] = True) -> None:
         self.buf = buf
         """The mapped capture (for the lazily read columns)."""
-        self.kept = keep
+        self.kept = bool(keep)
         """False when the columns were not kept (a report that never draws frames): every
         column is then empty and indexing it raises IndexError."""
+        named = keep if isinstance(keep, tuple) else self.COLUMNS if keep else ()
+        self.held = tuple(c for c in self.COLUMNS if c in named)
+        """The columns kept (all, or those named by ``keep``); the others stay empty."""
         self.ts = array("q")
         """Timestamp, ns."""
         self.stream = array("i")
@@ -50,10 +60,10 @@ class FrameTable:
         """Captured frame length."""
         self.wirelen = array("I")
         """Frame length on the wire."""
-        if not keep:
-            # deque(maxlen=0).append is a C call that keeps nothing: the reading loop stays
-            # the same, and 40 bytes per frame are never allocated.
-            for name in self.COLUMNS:
+        # deque(maxlen=0).append is a C call that keeps nothing: the reading loop stays the
+        # same, and the bytes of the columns not kept are never allocated.
+        for name in self.COLUMNS:
+            if name not in self.held:
                 setattr(self, name, deque(maxlen=0))
 
     def __len__(self) -> int:

@@ -121,8 +121,7 @@ class Rows:
         """Rows gathered, not yet in the table."""
         self.written = 0
         """Rows appended to the table."""
-        codes = [getattr(table, name).typecode for name in FrameTable.COLUMNS]
-        self.arrays = [array(code, bytes(BATCH * array(code).itemsize)) for code in codes]
+        self.arrays = [array(code, bytes(BATCH * array(code).itemsize)) for code in FrameTable.TYPES]
         # Compiled, these are typed memoryviews of the arrays: a row is ten C stores.
         (self.ts, self.stream, self.dir, self.flags, self.plen, self.pcap, self.toff, self.notes,
          self.caplen, self.wirelen) = self.arrays  # fmt: skip
@@ -152,8 +151,9 @@ class Rows:
 
     def flush(self) -> None:
         """Append the gathered rows to the table."""
-        k = self.count
+        k, held = self.count, self.table.held
         for name, col in zip(FrameTable.COLUMNS, self.arrays, strict=True):
-            getattr(self.table, name).extend(col if k == BATCH else col[:k])
+            if name in held:  # (the others are not kept: nothing to append)
+                getattr(self.table, name).extend(col if k == BATCH else col[:k])
         self.written += k
         self.count = 0

@@ -9,7 +9,8 @@ from katui.model.exchange cimport Exchange as XExchange
 cdef Py_ssize_t SMALL, SM_STATUS
 
 
-@cython.locals(c=XConnection, e=XExchange, status=cython.longlong)
+# The store's status column as a memory view: C reads, bounds-checked.
+@cython.locals(c=XConnection, e=XExchange, status=cython.longlong, small="unsigned int[:]")
 cpdef object _error_responses(object conns)
 @cython.locals(c=XConnection, out=list)
 cpdef list _unanswered_connections(object conns)

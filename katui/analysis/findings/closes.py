@@ -18,10 +18,14 @@ from katui.units import plural
 def _error_responses(conns) -> dict:
     """(server, status) -> the (connection, exchange) of each response with a status >= 400."""
     groups: dict[tuple[str, int], list] = defaultdict(list)
+    store = small = None
     for c in conns:
         for e in c.exchanges:
             if e.resp >= 0:
-                status = e.store.small[e.resp * SMALL + SM_STATUS]  # no message object per response
+                if e.store is not store:  # one store per capture: its column looked up once
+                    store = e.store
+                    small = store.small
+                status = small[e.resp * SMALL + SM_STATUS]  # no message object per response
                 if status >= 400:
                     groups[(c.server, status)].append((c, e))
     return groups

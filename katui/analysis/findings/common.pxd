@@ -8,6 +8,7 @@ from katui.model.connection cimport Connection as XConnection
 
 @cython.locals(c=XConnection)
 cpdef object by_server_of(object conns)
+@cython.locals(i=Py_ssize_t)
 cpdef str host_of(str endpoint)
 @cython.locals(c=XConnection)
 cpdef object by_pair(object conns)

@@ -12,7 +12,10 @@ cpdef list _reuse(object conns, object by_server)
 # The pool-miss sweep runs over every connection of a (client host, server) pair.
 @cython.locals(c=XConnection, out=list)
 cpdef list _idle_stretches(object cs)
-@cython.locals(cl=Close)
+cdef long long NO_TS
+@cython.locals(cl=Close, ts=cython.longlong)
 cpdef object _idle_stretch(XConnection p)
 @cython.locals(c=XConnection, hits=list, open_heap=list, stretches=list, i=Py_ssize_t, t=cython.longlong)
 cpdef list _opened_beside_idle(object cs)
+@cython.locals(c=XConnection, cl=Close)
+cpdef object _asked_closes(object conns)

@@ -4,13 +4,14 @@ headers that closed, reuse and the lack of it."""
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, defaultdict
 from operator import itemgetter
 
 from katui.analysis.findings.common import (
     MIN_POOL_IDLE_NS,
     by_pair,
     by_server_of,
+    by_start,
     grouped_finding,
     host_of,
     proxy_fix,
@@ -21,6 +22,7 @@ from katui.analysis.h2close import never_processed
 from katui.analysis.software import client_software, server_software, setting_phrase
 from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
+from katui.model.connection import NO_TS
 from katui.units import fmt_s, plural
 
 # -- timeouts ------------------------------------------------------------------------------
@@ -172,10 +174,10 @@ def _never_processed(c: Connection) -> int:
 
 def _connection_close(conns, by_server):
     out = []
+    asked = _asked_closes(conns)
     # Over HTTP/2 the word that asked for the close is a GOAWAY, not a header.
     for side, h2 in (("client", False), ("server", False), ("client", True), ("server", True)):
-        hit = [c for c in conns if c.close.reason == "connection-close" and c.close.asked_by == side
-               and (c.http2 is not None) == h2]  # fmt: skip
+        hit = asked.get((side, h2), [])
         said = "GOAWAY" if h2 else "'Connection: close'"
         for server, cs in by_server_of(hit).items():
             single = sum(1 for c in cs if c.requests <= 1)
@@ -196,6 +198,17 @@ def _connection_close(conns, by_server):
                 f"{said} ({single} after a single request)", advice, server,
             ))  # fmt: skip
     return out
+
+
+def _asked_closes(conns) -> dict:
+    """(side that asked, HTTP/2) -> the connections closed for a ``Connection: close`` (or a
+    GOAWAY) it sent, in capture order: one pass over a load test's connections."""
+    asked = defaultdict(list)
+    for c in conns:
+        cl = c.close
+        if cl.reason == "connection-close":
+            asked[(cl.asked_by, c.http2 is not None)].append(c)
+    return asked
 
 
 def _http10(conns, by_server):
@@ -251,7 +264,7 @@ def _no_reuse(conns, by_server):
     for (host, server), cs in by_pair(c for c in conns if c.requests).items():
         if len(cs) < 2:
             continue
-        hits = _opened_beside_idle(sorted(cs, key=lambda c: c.start_ns))
+        hits = _opened_beside_idle(sorted(cs, key=by_start))
         if not hits:
             continue
         c, p = hits[0]
@@ -312,15 +325,18 @@ def _idle_stretch(p: Connection):
     """(from, until, p): when ``p`` sat answered, reusable and idle before its close, or None.
 
     Read from the close verdict (its reason and the silence before it), not the exchanges:
-    this runs for every connection of a load test."""
+    this runs for every connection of a load test. The close's time is read from its C field
+    (``Close.ts_ns`` is None for NO_TS)."""
     cl = p.close
     if cl.reason not in _REUSABLE or not p.requests:
         return None
-    if cl.ts_ns is None:  # still open at the end: idle since its last answered exchange
+    ts = cl._ts
+    if ts == NO_TS:  # still open at the end: idle since its last answered exchange
         last = p.exchanges[-1]
         if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
             return None
         return (last.store.end_ns(last.resp), 1 << 62, p)
-    if cl.idle_before_ns is None or cl.idle_before_ns <= 0:
+    idle = cl.idle_before_ns
+    if idle is None or idle <= 0:
         return None
-    return (cl.ts_ns - cl.idle_before_ns, cl.ts_ns, p)
+    return (ts - idle, ts, p)

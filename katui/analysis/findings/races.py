@@ -9,7 +9,9 @@ from dataclasses import replace
 from katui.analysis.findings.common import (
     EXAMPLES,
     RETRY_WINDOW_NS,
+    by_pair,
     by_server_of,
+    by_start,
     grouped_finding,
     host_of,
     proxy_fix,
@@ -208,10 +210,11 @@ def _rst_frame(c: Connection) -> int | None:
 
 def _by_client_server(conns):
     """(client host, server) -> (its connections by start, their start times)."""
-    out = defaultdict(list)
-    for c in conns:
-        out[(host_of(c.client), c.server)].append(c)
-    return {k: (sorted(v, key=lambda c: c.start_ns), sorted(c.start_ns for c in v)) for k, v in out.items()}
+    out = {}
+    for k, v in by_pair(conns).items():
+        v.sort(key=by_start)
+        out[k] = (v, [c.start_ns for c in v])
+    return out
 
 
 def _retry_of(c: Connection, by_pair) -> Connection | None:
