@@ -212,3 +212,28 @@ def test_the_connection_replaced_is_the_latest_closed_one_on_its_path_first_in_c
             assert previous_on_path(a, c) is scanned(a, c), (path.name, c.stream)
             named += previous_on_path(a, c) is not None
     assert named > 8
+
+
+def test_a_wait_for_the_response_is_not_an_idle_gap():
+    """proxy-nginx-race.pcap, the front connection: GET /api/race-get and POST /api/race-post
+    each waited ~2.5 s for the proxy's answer. The ladder called those stretches 'idle' with
+    'no traffic'; they are waits for a response, and say which request waited and how it ended."""
+    from katui.analysis.gaps import idle_gaps
+    from katui.report.ladder import Note, ladder_rows
+    from katui.report.ladder_text import gap_head
+
+    a = analysed(str(SAMPLES / "real" / "proxy-nginx-race.pcap"))
+    gaps = idle_gaps(a, a.connections[0])
+    assert [(g.after_frame, g.before_frame, g.waiting, g.ends_in) for g in gaps] == [
+        (16, 28, 2, "response"),
+        (42, 47, 4, "response"),
+    ]
+    assert gaps[1].explanation == "request 4 waits for its response; then response 4 (502 Bad Gateway)"
+    notes = [r for r in ladder_rows(a, a.connections[0]) if isinstance(r, Note) and r.kind == "gap"]
+    assert [gap_head(n).strip() for n in notes] == ["⋯ 2.460 s wait", "⋯ 2.484 s wait"]
+    # An idle connection between a response and the next request is still idle.
+    seed = analysed(str(SAMPLES / "httptest.pcap"))
+    (first, *_) = idle_gaps(seed, seed.connections[0])
+    assert first.waiting == 0 and first.ends_in == "request"
+    notes = [r for r in ladder_rows(seed, seed.connections[0]) if isinstance(r, Note) and r.kind == "gap"]
+    assert gap_head(notes[0]).strip() == "⋯ 2.002 s idle"

@@ -6,7 +6,7 @@ from operator import itemgetter
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
-from katui.model.store import SM_FIRST, SMALL
+from katui.model.store import SM_FIRST, SM_FRAME, SMALL
 
 _NEAR = 1 << 62
 """Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
@@ -118,7 +118,10 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
             if starts is None:
                 starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
             ended = _what_ended(a, conn, cur, dur, starts, flags[cur - 1])
-            out.append(IdleGap(conn.stream, prev, cur, dur, *ended))
+            waiting = _waiting(conn, prev, cur)
+            if waiting is not None:
+                ended = _waited(waiting, cur, ended)
+            out.append(IdleGap(conn.stream, prev, cur, dur, *ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
     return out
 
@@ -152,6 +155,35 @@ def _what_ended(a, conn, frame, dur, starts, fl):
     if fl & FIN:
         return "close", f"then the {side} sends FIN"
     return "other", NO_TRAFFIC
+
+
+def _waiting(conn: Connection, before: int, after: int):
+    """The exchange whose request was all sent by frame ``before`` and whose response had not
+    begun before frame ``after`` (or never came): the gap between them is a wait, not idle."""
+    for e in conn.exchanges:
+        req = e.req
+        if req < 0:
+            continue
+        store = e.store
+        sent = store.small[req * SMALL + SM_FRAME]  # 0: never completed
+        if sent == 0 or sent > before:
+            continue
+        resp = e.resp
+        if resp < 0 or store.small[resp * SMALL + SM_FIRST] >= after:
+            return e
+    return None
+
+
+def _waited(e, frame: int, ended: tuple) -> tuple:
+    """What a gap ``ended`` by ``frame`` says while request ``e`` waited for its response."""
+    kind, why = ended
+    resp = e.resp
+    if resp >= 0 and e.store.small[resp * SMALL + SM_FIRST] == frame:
+        label = e.store.label(resp)
+        return "response", f"request {e.n} waits for its response; then response {e.n} ({label})"
+    if kind == "other":
+        return kind, f"request {e.n} waits for its response"
+    return kind, f"request {e.n} waits for its response; {why}"
 
 
 def _goaway_in(conn: Connection, frame: int) -> tuple | None:

@@ -274,6 +274,9 @@ class IdleGap:
     duration_ns: int
     """Length of the gap."""
     ends_in: str
-    """What the gap ends with: ``request``, ``close``, ``reset``, or ``other``."""
+    """What the gap ends with: ``request``, ``response``, ``close``, ``reset``, or ``other``."""
     explanation: str
     """One sentence for humans."""
+    waiting: int = 0
+    """The request (its number) that was waiting for its response all through the gap, or 0:
+    then the gap is a wait for the server, not an idle connection."""

@@ -67,6 +67,8 @@ class Note(NamedTuple):
     """True when the row marks a problem (reset, stale reuse)."""
     duration_ns: int = 0
     """Gap length (gaps only)."""
+    waiting: bool = False
+    """A gap while a request waited for its response (a wait for the server, not idle)."""
 
 
 class FrameLine(NamedTuple):
@@ -232,7 +234,7 @@ notes ladder_rows makes for every connection are made with it directly."""
 
 def _section(text: str, frame: int, problem: bool = False) -> Note:
     """``Note("section", text, frame, problem)``."""
-    return _tuple_new(Note, ("section", text, frame, problem, 0))
+    return _tuple_new(Note, ("section", text, frame, problem, 0, False))
 
 
 def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
@@ -260,7 +262,8 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
         if gap is not None:
             problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
-            rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns))
+            wait = gap.waiting > 0
+            rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns, wait))
         f = flags[at - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
             rows.append(_section(_handshake_text(analysis, conn), frame))

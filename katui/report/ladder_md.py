@@ -107,8 +107,8 @@ class TwoLanes:
     def _note_lines(self, row: Note) -> tuple[str, str]:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
-        kind, text, _, problem, duration = row  # (a named tuple's fields, unpacked in C)
-        key = (kind, text, problem, duration)
+        kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
+        key = (kind, text, problem, duration, waiting)
         drawn = self._notes.get(key)
         if drawn is None:
             if kind == "section":  # note_text and _note of a section, made here: most are

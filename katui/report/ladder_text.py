@@ -43,8 +43,9 @@ def lane_width(pane: int, lanes: int = 2, label: int = 30) -> int:
 
 
 def gap_head(note: Note) -> str:
-    """``⋯ 5.005 s idle`` right-aligned under the frame and time columns."""
-    return f"⋯ {fmt_s(note.duration_ns)} idle".rjust(18)
+    """``⋯ 5.005 s idle`` (``wait`` while a request waited for its response) right-aligned
+    under the frame and time columns."""
+    return f"⋯ {fmt_s(note.duration_ns)} {'wait' if note.waiting else 'idle'}".rjust(18)
 
 
 def arrow(line: FrameLine, width: int = ARROW_WIDTH) -> str:

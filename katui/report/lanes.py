@@ -85,9 +85,14 @@ def with_backend(analysis, conn: Connection, rows: list) -> list:
     keyed.sort(key=lambda k: k[:3])
     out = [k[3] for k in keyed]
     for i, row in enumerate(out):  # a gap the backend lane fills was quiet on the front only
-        if isinstance(row, Note) and row.kind == "gap" and row.text == NO_TRAFFIC:
+        if isinstance(row, Note) and row.kind == "gap" and (row.text == NO_TRAFFIC or row.waiting):
             after = next((r for r in out[i + 1 :] if not isinstance(r, Note)), None)
-            if isinstance(after, Backend):
+            if not isinstance(after, Backend):
+                continue
+            if row.waiting:  # what ends the wait comes after the backend's rows, not next
+                waits = row.text.split(";")[0]
+                out[i] = row._replace(text=f"{waits} on the front connection, while the proxy works upstream")
+            else:
                 out[i] = row._replace(text=f"{NO_TRAFFIC} on the front connection")
     return out
 

@@ -343,10 +343,11 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
         out += ["", *_exchange_table(c, labels, cells)]
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
-        out += ["", "Idle gaps:", ""]
+        # A wait for a response is listed with them, said to be one (not keep-alive idle).
+        out += ["", "Idle gaps:" if not any(g.waiting for g in gaps) else "Idle gaps and waits:", ""]
         out += [
-            f"- {fmt_s(g.duration_ns)} between frames {g.after_frame} and {g.before_frame}: "
-            f"{md(g.explanation)}"
+            f"- {fmt_s(g.duration_ns)} {'waiting ' if g.waiting else ''}between frames {g.after_frame} "
+            f"and {g.before_frame}: {md(g.explanation)}"
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:

@@ -42,7 +42,8 @@ def _message(line, frame: int) -> str | None:
 
 
 def _note(row: Note, over: str = "C,S") -> str:
-    text = f"{fmt_s(row.duration_ns)} idle: {row.text}" if row.kind == "gap" else row.text
+    word = "wait" if row.kind == "gap" and row.waiting else "idle"
+    text = f"{fmt_s(row.duration_ns)} {word}: {row.text}" if row.kind == "gap" else row.text
     mark = "✖ " if row.problem and "✖" not in text else ""
     return f"    Note over {over}: {mermaid_text(mark + text)}"
 
