@@ -245,3 +245,23 @@ async def test_the_list_takes_the_screen_while_loading():
         app.main.preview([Preview(c.stream, c.client, c.server, c.start_ns) for c in a.connections])
         await pilot.pause()
         assert app.main.query_one("#connections").region.height >= 18
+
+
+async def test_z_zooms_the_focused_pane_and_z_or_escape_restores():
+    # 80x24 shows four lines of the detail: a long verdict is cut there (stale-reuse.pcap).
+    app = KatuiApp(str(SAMPLES / "stale-reuse.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("l", "l", "z")
+        await pilot.pause()
+        detail = app.main.query_one("#detail")
+        assert app.main.maximized is detail and detail.size.height >= 20
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.main.maximized is None and detail.size.height < 10
+        await pilot.press("h", "z")
+        await pilot.pause()
+        assert app.main.maximized is app.main.query_one("#ladder")
+        await pilot.press("escape")  # Esc restores first; a second one goes back a pane
+        await pilot.pause()
+        assert app.main.maximized is None and app.main.focused.id == "ladder"

@@ -104,11 +104,23 @@ class MainActions:
             self.notify("No more requests or gaps that way.", severity="warning", timeout=2)
 
     def action_back(self) -> None:
-        """Esc: close the prompt, else cancel a running export, else back one pane."""
+        """Esc: close the prompt, else cancel a running export, else restore a zoomed pane,
+        else back one pane."""
         if self.query_one("#search").has_class("-open"):
             self.hide_search()
         elif not self.cancel_export():
-            self.action_pane(-1)
+            if self.maximized is not None:
+                self.minimize()
+            else:
+                self.action_pane(-1)
+
+    def action_zoom_pane(self) -> None:
+        """z: the focused pane fills the screen (a long verdict in the detail, a wide ladder);
+        z again restores the layout."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None and self.focused.id in PANES:
+            self.maximize(self.focused, container=False)
 
     def action_pane(self, step: int) -> None:
         """Into (1) or back (-1) one pane."""

@@ -38,6 +38,8 @@ def _widest(texts: set[str]) -> int:
 class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
     """Connections with their keep-alive verdicts; posts :class:`Selected` on cursor moves."""
 
+    ALLOW_MAXIMIZE = True  # z: the pane fills the screen
+
     DEFAULT_CSS = """
     ConnectionTable { background: $surface; }
     ConnectionTable > .connections--header { text-style: bold; color: $text-accent; }

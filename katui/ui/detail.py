@@ -136,6 +136,8 @@ def frame_text(analysis, conn, frame: int, time_mode: str = "rel") -> Text:
 class DetailPane(VerticalScroll, can_focus=True):
     """Scrollable detail of the frame (or connection) under the ladder cursor."""
 
+    ALLOW_MAXIMIZE = True  # z: the pane fills the screen
+
     BINDINGS = SCROLL_BINDINGS
 
     def compose(self):

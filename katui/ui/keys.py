@@ -42,6 +42,7 @@ KEYS: list[Key] = [
         "Backend lane: a proxy's front connection with its upstream frames "
         "(client | proxy | backend), on or off",
     ),  # fmt: skip
+    Key("z", "zoom_pane", "Zoom: the focused pane (list, ladder, detail) fills the screen; z or Esc back"),
     Key("e", "export", "Export: Markdown to a file", True),
     Key("c", "export_csv", "CSV: the connection list as shown, or its requests, to a file"),
     Key("y", "copy", "Copy: Markdown to the clipboard"),  # the footer keeps q at 80 columns

@@ -30,6 +30,8 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
     """Client and server lanes, one row per frame, with idle-gap and section rows between; a
     proxy's front connection gets a third lane with its upstream frames (``backend``)."""
 
+    ALLOW_MAXIMIZE = True  # z: the pane fills the screen
+
     DEFAULT_CSS = """
     LadderView { background: $surface; }
     LadderView > .ladder--c2s { color: $text; }
