@@ -237,3 +237,20 @@ def test_a_wait_for_the_response_is_not_an_idle_gap():
     assert first.waiting == 0 and first.ends_in == "request"
     notes = [r for r in ladder_rows(seed, seed.connections[0]) if isinstance(r, Note) and r.kind == "gap"]
     assert gap_head(notes[0]).strip() == "⋯ 2.002 s idle"
+
+
+def test_a_stalled_reader_is_marked_as_tshark_marks_it():
+    """nginx-stalled-reader.pcap: tshark's expert info says 'TCP Zero Window segment' for the
+    client's frames 9, 11, 14, 16 and 'TCP keep-alive segment' for nginx's probes 10, 12, 13,
+    15. The ladder showed them as plain ACKs and the stalls as idle; the frame notes now carry
+    both, and the stretches inside the stalled response are waits."""
+    from katui.analysis.gaps import idle_gaps
+    from katui.model import NOTE_KEEPALIVE, NOTE_ZERO_WINDOW
+
+    a = analysed(str(SAMPLES / "real" / "nginx-stalled-reader.pcap"))
+    notes = a.table.notes
+    assert [n for n in range(1, a.frames + 1) if notes[n - 1] & NOTE_ZERO_WINDOW] == [9, 11, 14, 16]
+    assert [n for n in range(1, a.frames + 1) if notes[n - 1] & NOTE_KEEPALIVE] == [10, 12, 13, 15]
+    gaps = idle_gaps(a, a.connections[0])
+    assert gaps and all(g.waiting == 1 for g in gaps)
+    assert gaps[0].explanation == "response 1 is still on its way (a stalled transfer, not idle)"

@@ -121,6 +121,12 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
             waiting = _waiting(conn, prev, cur)
             if waiting is not None:
                 ended = _waited(waiting, cur, ended)
+            else:
+                waiting = _arriving(conn, prev, cur)
+                if waiting is not None:
+                    kind, why = ended
+                    said = f"response {waiting.n} is still on its way (a stalled transfer, not idle)"
+                    ended = (kind, said if kind == "other" else f"{said}; {why}")
             out.append(IdleGap(conn.stream, prev, cur, dur, *ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
     return out
@@ -170,6 +176,22 @@ def _waiting(conn: Connection, before: int, after: int):
             continue
         resp = e.resp
         if resp < 0 or store.small[resp * SMALL + SM_FIRST] >= after:
+            return e
+    return None
+
+
+def _arriving(conn: Connection, before: int, after: int):
+    """The exchange whose response had begun by frame ``before`` and was not complete before
+    frame ``after`` (or never): the gap falls inside its transfer."""
+    for e in conn.exchanges:
+        resp = e.resp
+        if resp < 0:
+            continue
+        small, s = e.store.small, resp * SMALL
+        if small[s + SM_FIRST] > before:
+            continue
+        done = small[s + SM_FRAME]  # 0: never completed
+        if done == 0 or done >= after:
             return e
     return None
 

@@ -59,6 +59,9 @@ NOTE_OUT_OF_ORDER = 0x02
 NOTE_PREVIOUS_LOST = 0x04
 NOTE_TRUNCATED = 0x08
 NOTE_KEEPALIVE = 0x10
+NOTE_ZERO_WINDOW = 0x20
+"""The sender advertised a zero window (its receive buffer is full: its application stopped
+reading); Wireshark's [TCP ZeroWindow]."""
 
 CLOSE_REASONS = {
     "idle-timeout": "closed after sitting idle (keep-alive idle timeout), with FIN or RST",

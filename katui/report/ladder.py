@@ -24,6 +24,7 @@ from katui.model import (
     NOTE_PREVIOUS_LOST,
     NOTE_RETRANSMISSION,
     NOTE_TRUNCATED,
+    NOTE_ZERO_WINDOW,
     PSH,
     REQUEST,
     RST,
@@ -49,7 +50,7 @@ ARROW_WIDTH = 24
 _FLAG_NAMES = ((SYN, "SYN"), (FIN, "FIN"), (RST, "RST"), (PSH, "PSH"), (URG, "URG"), (ACK, "ACK"))
 _NOTE_NAMES = ((NOTE_RETRANSMISSION, "retransmission"), (NOTE_OUT_OF_ORDER, "out-of-order"),
                (NOTE_PREVIOUS_LOST, "previous segment lost"), (NOTE_TRUNCATED, "truncated"),
-               (NOTE_KEEPALIVE, "tcp keep-alive"))  # fmt: skip
+               (NOTE_KEEPALIVE, "tcp keep-alive"), (NOTE_ZERO_WINDOW, "zero window"))  # fmt: skip
 
 
 class Note(NamedTuple):

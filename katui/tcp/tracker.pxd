@@ -10,6 +10,7 @@ cdef long long M32, HALF
 # katui.model's flag and note bits, imported into C globals (not a Python operation per test).
 cdef int ACK, FIN, RST, SYN
 cdef int NOTE_KEEPALIVE, NOTE_OUT_OF_ORDER, NOTE_PREVIOUS_LOST, NOTE_RETRANSMISSION, NOTE_TRUNCATED
+cdef int NOTE_ZERO_WINDOW
 
 
 cdef class Tracker:

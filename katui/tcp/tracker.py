@@ -29,6 +29,7 @@ from katui.model import (
     NOTE_PREVIOUS_LOST,
     NOTE_RETRANSMISSION,
     NOTE_TRUNCATED,
+    NOTE_ZERO_WINDOW,
     RST,
     SYN,
 )
@@ -122,12 +123,16 @@ class Tracker:
                 gap = (seg.ack - other.next) & M32
                 if 0 < gap < HALF:
                     note |= self._ack_beyond(conn, other, seg.ack, gap, n, ts)
+        if not plen and not flags & (SYN | FIN | RST) and half.next >= 0 and (half.next - seq) & M32 == 1:
+            note |= NOTE_KEEPALIVE  # one below what it sent: a keep-alive or zero-window probe (as Wireshark)
         if not seg.win and not flags & (SYN | RST):
             # A zero window: this side's receive buffer is full (its application stopped
             # reading). Raw value: a scaled window of 0 is 0 whatever the scale.
             if not half.zero_frame:
                 half.zero_frame, half.zero_ns = n, ts
             half.zero_last = n
+            if not flags & FIN:  # as Wireshark marks [TCP ZeroWindow]
+                note |= NOTE_ZERO_WINDOW
         if flags & (FIN | RST):
             self._close(conn, half, d, n, ts, seq, plen, flags)
         self.row_stream = conn.stream
