@@ -26,6 +26,29 @@ def test_hex_lines_show_only_printable_ascii():
     assert line.startswith("00000010  47 45 54 20 1b 5b 32 4a 0d 0a") and line.endswith("GET .[2J..")
 
 
+def test_hex_lines_of_eight_bytes_for_narrow_screens():
+    assert hex_lines(b"GET /x HTTP/1.1\r\n", 0, 8) == [
+        "00000000  47 45 54 20 2f 78 20 48  GET /x H",
+        "00000008  54 54 50 2f 31 2e 31 0d  TTP/1.1.",
+        "00000010  0a                       .",  # the text column stays aligned
+    ]
+
+
+async def test_hex_fits_an_80_column_screen_and_widens_with_it():
+    # 16 bytes a line need 88 columns with the frame and direction: at 80 the characters were
+    # cut to 7 (hostile.pcap, new-user review). 8 bytes a line there, 16 again when wider.
+    app = KatuiApp(HOSTILE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("F", "x")
+        view = app.screen.query_one(FollowView)
+        first = view.row_text(0)
+        assert first.endswith("00000000  47 45 54 20 2f 1b 5b 32  GET /.[2") and len(first) < 78
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause()
+        assert view.row_text(0).endswith("47 45 54 20 2f 1b 5b 32 4a 1b 5b 48 1b 5b 33 31  GET /.[2J.[H.[31")
+
+
 async def test_f_follows_the_stream_from_the_ladder_frame_and_x_switches_hex():
     app = KatuiApp(SEED)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -38,37 +38,46 @@ def _printable(b: int) -> str:
     return chr(b) if 0x20 <= b < 0x7F else "."
 
 
-def hex_lines(data: bytes, offset: int = 0) -> list[str]:
-    """``00000010  47 45 54 20 ...  GET ...``: 16 bytes a line."""
+HEX_WIDE = 16
+"""Bytes a hex line shows (xxd's 16); a narrow screen gets :data:`HEX_NARROW`."""
+HEX_NARROW = 8
+
+
+def hex_lines(data: bytes, offset: int = 0, per_line: int = HEX_WIDE) -> list[str]:
+    """``00000010  47 45 54 20 ...  GET ...``: ``per_line`` bytes a line."""
     out = []
-    for at in range(0, len(data), 16):
-        chunk = data[at : at + 16]
+    width = per_line * 3 - 1
+    for at in range(0, len(data), per_line):
+        chunk = data[at : at + per_line]
         hexed = " ".join(f"{b:02x}" for b in chunk)
-        out.append(f"{offset + at:08x}  {hexed:<47}  {''.join(_printable(b) for b in chunk)}")
+        out.append(f"{offset + at:08x}  {hexed:<{width}}  {''.join(_printable(b) for b in chunk)}")
     return out
 
 
 def follow_view(
-    analysis, conn: Connection, hex_mode: bool = False, limit: int = LIMIT
+    analysis, conn: Connection, hex_mode: bool = False, limit: int = LIMIT, per_line: int = HEX_WIDE
 ) -> tuple[list[Line], str]:
     """The lines (:func:`follow_lines`) and what they are: ``text``, ``hex``, or for a TLS
     connection in text mode its records, decrypted or why not
     (:mod:`katui.report.tls_follow`); hex always shows the bytes on the wire."""
     if conn.tls is None or hex_mode:
-        return follow_lines(analysis, conn, hex_mode, limit), "hex" if hex_mode else "text"
+        return follow_lines(analysis, conn, hex_mode, limit, per_line), "hex" if hex_mode else "text"
     from katui.report.tls_follow import record_lines  # cryptography is loaded for TLS only
 
     lines, note = record_lines(analysis, segments(analysis, conn, limit))
     return lines, f"TLS records ({note})" if note else "TLS records, decrypted"
 
 
-def follow_lines(analysis, conn: Connection, hex_mode: bool = False, limit: int = LIMIT) -> list[Line]:
-    """The connection's bytes as lines, each with its frame and direction."""
+def follow_lines(
+    analysis, conn: Connection, hex_mode: bool = False, limit: int = LIMIT, per_line: int = HEX_WIDE
+) -> list[Line]:
+    """The connection's bytes as lines, each with its frame and direction (``per_line`` bytes
+    a hex line)."""
     out: list[Line] = []
     sent = {True: 0, False: 0}  # offsets per direction, for the hex view
     for frame, c2s, data in segments(analysis, conn, limit):
         if hex_mode:
-            out += [(frame, c2s, line) for line in hex_lines(data, sent[c2s])]
+            out += [(frame, c2s, line) for line in hex_lines(data, sent[c2s], per_line)]
         else:
             out += [(frame, c2s, line) for line in safe_bytes(data).split("\n")]
         sent[c2s] += len(data)

@@ -13,7 +13,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Static
 
-from katui.report.follow import follow_view, prefix
+from katui.report.follow import HEX_NARROW, HEX_WIDE, follow_view, prefix
 from katui.report.views import follow_md
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
@@ -86,6 +86,11 @@ class FollowView(CursorMixin, ScrollView, can_focus=True):
         return strip
 
 
+HEX_FITS = 12 + 10 + HEX_WIDE * 3 + 1 + HEX_WIDE + 1
+"""Columns a 16-byte hex line needs: frame and direction (12), offset (10), the hex, two
+spaces, the characters, and the scrollbar."""
+
+
 class FollowScreen(Screen[None]):
     """The bytes of one connection, opened at the ladder's frame."""
 
@@ -95,6 +100,7 @@ class FollowScreen(Screen[None]):
         super().__init__()
         self.analysis, self.conn, self.frame = analysis, conn, frame
         self.hex = False
+        self._shown_per_line = HEX_WIDE
 
     def compose(self) -> ComposeResult:
         yield Static(id="follow-title")
@@ -105,9 +111,19 @@ class FollowScreen(Screen[None]):
         self.set_focus(self.query_one(FollowView))
         self._show(self.frame)
 
+    def _per_line(self) -> int:
+        """Bytes a hex line shows: 16, or 8 when 16 and their text would not fit the width
+        (frame, direction, offset, 16 x 3 hex, 16 characters: 88 columns)."""
+        return HEX_WIDE if self.size.width >= HEX_FITS else HEX_NARROW
+
+    def on_resize(self) -> None:
+        if self.hex and self._shown_per_line != self._per_line():
+            self._show(self.query_one(FollowView).frame)
+
     def _show(self, frame: int | None) -> None:
         view = self.query_one(FollowView)
-        lines, mode = follow_view(self.analysis, self.conn, self.hex)
+        self._shown_per_line = per_line = self._per_line()
+        lines, mode = follow_view(self.analysis, self.conn, self.hex, per_line=per_line)
         view.show(lines, frame)
         c = self.conn
         title = (f"Follow stream {c.stream} · {mode} · C→ client {safe_text(c.client)} · "
