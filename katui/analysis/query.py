@@ -65,8 +65,9 @@ class Query:
 
 def _number(name: str, value: str) -> int:
     if not value.isdigit():
-        example = FIELDS[name][0].split(": ", 1)[1]
-        raise QueryError(f"{name} wants a whole number, e.g. {example} (got {value!r})")
+        # Two examples at most: the prompt shows the error on its border, 80 columns wide.
+        example = " or ".join(FIELDS[name][0].split(": ", 1)[1].split(", ")[:2])
+        raise QueryError(f"{name} wants a whole number like {example} (got {value!r})")
     return int(value)
 
 
