@@ -245,11 +245,19 @@ def _reuse(conns, by_server):
     if not count:
         return []
     also = f"; {plural(piped, 'was', 'were')} pipelined" if piped else ""
+    # Longer than an idle the server closed after: the timeout's "above ..." (the longest reuse
+    # below that bound) is shorter, and the two must not read as a contradiction.
+    t = by_server.get(server_name(c))
+    late = ""
+    if t is not None and t.high_ns is not None and longest > t.high_ns:
+        late = (f"; longer than the shortest idle after which {c.server} closed a connection "
+                f"({fmt_s(t.high_ns)}): a request just past the keep-alive deadline may still be "
+                "served until the server's timer closes the connection; do not count on it")  # fmt: skip
     return [Finding(
         "reuse", "info", c.stream, e.request.first_frame,
         f"{plural(count, 'request')} reused an open connection (no new handshake) and got "
         f"a response{also}; longest idle before a reuse {fmt_s(e.idle_before_ns)} (stream "
-        f"{c.stream}, request {e.n}, frame {e.request.first_frame}).",
+        f"{c.stream}, request {e.n}, frame {e.request.first_frame}){late}.",
         streams=tuple(streams), count=count,
     )]  # fmt: skip
 
