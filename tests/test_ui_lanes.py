@@ -50,8 +50,9 @@ def test_backend_lane_interleaves_every_upstream_frame_in_capture_order():
 
 
 def test_a_gap_the_backend_lane_fills_is_quiet_on_the_front_only():
-    """The front connection's idle gaps while nginx was paused hold backend frames: the gap row
-    says the silence was the front connection's, not that nothing happened."""
+    """The front connection's gaps while nginx was paused hold backend frames: the gap row says
+    the silence was the front connection's, not that nothing happened; and since the front's
+    requests were waiting then, that it was a wait for the response (not idle)."""
     a = analyze(str(RACE))
     front = a.connections[0]
     rows = with_backend(a, front, ladder_rows(a, front))
@@ -59,7 +60,11 @@ def test_a_gap_the_backend_lane_fills_is_quiet_on_the_front_only():
     filled = [
         r for i, r in gaps if isinstance(next(x for x in rows[i + 1 :] if not isinstance(x, Note)), Backend)
     ]
-    assert filled and all("no traffic on the front connection" in r.text for r in filled)
+    assert filled and all(
+        r.waiting
+        and r.text.endswith("waits for its response on the front connection, while the proxy works upstream")
+        for r in filled
+    )
     assert not any(r.text.endswith("no traffic") for _, r in gaps)
 
 
