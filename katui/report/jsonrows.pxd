@@ -38,7 +38,8 @@ cpdef str value(object v)
 cdef str _text(object v)
 # Typed, a connection's and an exchange's fields are read from their C structs, not looked up
 # by name (tens of thousands of connections, hundreds of thousands of exchanges).
-@cython.locals(cl=Close, frame=cython.longlong, ts=cython.longlong, first_ns=cython.longlong)
+@cython.locals(cl=Close, frame=cython.longlong, ts=cython.longlong, first_ns=cython.longlong, count=cython.longlong,
+               rtt=str)
 cpdef str connection_head(object a, Connection c, object role)
 cdef object _cached(list cache, Py_ssize_t ix)
 cdef object _kept(list cache, Py_ssize_t ix, object piece)
