@@ -73,8 +73,9 @@ class ConnectionFacts(NamedTuple):
 
 def endpoint(ip: bytes, port: int) -> str:
     """``1.2.3.4:80`` or ``[::1]:80``."""
-    if len(ip) == 4:
-        return f"{socket.inet_ntop(socket.AF_INET, ip)}:{port}"
+    if len(ip) == 4:  # the dotted quad inet_ntop writes, from C integers when compiled
+        a, b, c, d = ip[0], ip[1], ip[2], ip[3]
+        return f"{a}.{b}.{c}.{d}:{port}"
     return f"[{socket.inet_ntop(socket.AF_INET6, ip)}]:{port}"
 
 
