@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import socket
 import struct
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from katui.analysis.pipeline import analyze
 from katui.capture.errors import CaptureError
 from katui.capture.reader import open_capture
+from katui.tcp import facts as tcp_facts
 from tests.builders import conversation, epb, idb, shb, tcp_packet, write_pcap
 from tests.conftest import SAMPLES, capture_path
 
@@ -183,3 +185,15 @@ def test_missing_file_and_directory(tmp_path):
         open_capture(str(tmp_path / "nope.pcap"))
     with pytest.raises(CaptureError, match="directory"):
         open_capture(str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "ip", [bytes(4), b"\xff\xff\xff\xff", bytes([10, 0, 9, 100]), bytes([192, 168, 1, 7]), bytes(16),
+           bytes(15) + b"\x01", bytes([0x20, 0x01, 0x0D, 0xB8]) + bytes(11) + b"\x01"],
+)  # fmt: skip
+@pytest.mark.parametrize("port", [0, 80, 65535])
+def test_an_endpoint_is_written_as_inet_ntop_writes_its_address(ip, port):
+    family = socket.AF_INET if len(ip) == 4 else socket.AF_INET6
+    address = socket.inet_ntop(family, ip)
+    want = f"{address}:{port}" if len(ip) == 4 else f"[{address}]:{port}"
+    assert tcp_facts.endpoint(ip, port) == want

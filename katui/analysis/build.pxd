@@ -18,3 +18,10 @@ cpdef tuple _exchanges(object c, bint h2=*)
 # Once per connection: the fields read and set in their C structs.
 @cython.locals(close=XClose, full=bint)
 cdef void _share(XConnection conn, dict shared) except *
+
+
+# Once per connection, called from this module: C calls, not Python ones.
+cpdef object _build(object f, object idle_threshold_ns)
+cpdef object _close_facts(object f, bint http, object decided=*)
+cpdef object _connection(object f, tuple exchanges, object requests, object close, object http,
+                         object http_error, object tls)

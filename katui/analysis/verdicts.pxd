@@ -24,6 +24,7 @@ cpdef object decide_close(CloseFacts facts, tuple exchanges, object idle_thresho
 @cython.locals(closing=bint)
 cpdef object _close(CloseFacts f, str reason, str text, object evidence=*, object asked_by=*,
                     object wait_ns=*, object status=*, object exchange=*)
+cdef object _decider(CloseFacts f)
 cdef str _verb(CloseFacts f)
 cdef str _idle_txt(CloseFacts f)
 cdef str _msg(object m, object n)

@@ -124,11 +124,6 @@ class CloseFacts:
         GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
         ``by``'s FIN or RST."""
 
-    @property
-    def decider(self) -> str | None:
-        """The side whose decision the verdict is about: ``decided_by``, else ``by``."""
-        return self.decided_by or self.by
-
 
 def decide_close(
     facts: CloseFacts, exchanges: tuple[Exchange, ...], idle_threshold_ns: int = DEFAULT_IDLE_NS
@@ -155,6 +150,8 @@ def _close(
     f: CloseFacts, reason: str, text: str, evidence=(), asked_by=None, wait_ns=None, status=None,
     exchange=None,
 ) -> Close:  # fmt: skip
+    # Callers give the optional fields positionally (asked_by, wait_ns, status, exchange):
+    # compiled, a keyword argument would make the call a Python call, not a C one.
     ev = tuple(evidence)  # not interned: frame numbers make each connection's own
     closing = False  # whether the evidence ends with the closing FIN or RST (Close makes it)
     if f.frame is not None:
@@ -170,6 +167,12 @@ def _close(
         f.by, f.how, f.frame, f.ts_ns, f.idle_ns, reason, sys.intern(text), asked_by, f.rst_frames, ev,
         wait_ns, status, exchange, closing,
     )  # fmt: skip
+
+
+def _decider(f: CloseFacts) -> str | None:
+    """The side whose decision the verdict is about: ``decided_by``, else ``by`` (a function,
+    not a property: compiled, a C call)."""
+    return f.decided_by or f.by
 
 
 def _verb(f: CloseFacts) -> str:
@@ -224,7 +227,7 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
                 "the connection; it was answered by a reset",
                 (f"server FIN frame {f.server_fin_frame}", f"request {ex.n} frame {req.first_frame} "
                  f"sent {fmt_s(req.start_ns - f.server_fin_ns)} after it", rst),
-                exchange=ex.n,
+                None, None, None, ex.n,
             )  # fmt: skip
     last = exchanges[-1]
     if last.failed and last.reused and (last.idle_before_ns or 0) >= idle_threshold_ns:
@@ -236,7 +239,7 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
             "keep-alive race (the server was closing it)",
             (f"request {last.n} frame {req.first_frame} after {fmt_s(last.idle_before_ns)} idle",
              "no response", rst),
-            exchange=last.n,
+            None, None, None, last.n,
         )  # fmt: skip
     return None
 
@@ -255,9 +258,9 @@ def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
             return _close(
                 f, "upgrade",
                 f"101 Switching Protocols{proto} (frame {resp.frame}): after it the connection "
-                f"carried another protocol, and its close ({f.decider} {_verb(f)}{_idle_txt(f)}) is the "
+                f"carried another protocol, and its close ({_decider(f)} {_verb(f)}{_idle_txt(f)}) is the "
                 "application's, not keep-alive",
-                (f"{_msg(resp, ex.n)} 101 Switching Protocols",), exchange=ex.n,
+                (f"{_msg(resp, ex.n)} 101 Switching Protocols",), None, None, None, ex.n,
             )  # fmt: skip
     return None
 
@@ -271,7 +274,7 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
         waited = f" {fmt_s(f.idle_ns)} after the connection opened" if f.idle_ns is not None else ""
         return _close(
             f, "unused",
-            f"no request was sent: the {f.decider} {_verb(f)} it{waited}; a pre-connect, TCP probe or "
+            f"no request was sent: the {_decider(f)} {_verb(f)} it{waited}; a pre-connect, TCP probe or "
             "health check, not a keep-alive close",
             ("the client sent no payload",),
         )  # fmt: skip
@@ -281,20 +284,20 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
     if f.http and blind:
         return _close(
             f, "unknown",
-            f"HTTP, but no request head could be read ({blind}); {f.decider} {_verb(f)}{_idle_txt(f)}",
+            f"HTTP, but no request head could be read ({blind}); {_decider(f)} {_verb(f)}{_idle_txt(f)}",
             (blind,),
         )  # fmt: skip
     if not f.http:
         return _close(
             f, "not-http",
-            f"the payload is not HTTP/1.x; {f.decider} {_verb(f)}{_idle_txt(f)}",
+            f"the payload is not HTTP/1.x; {_decider(f)} {_verb(f)}{_idle_txt(f)}",
             ("no HTTP/1.x request or status line in either direction",),
         )  # fmt: skip
     return None
 
 
 def _silence_decides(f: CloseFacts, idle_threshold_ns: int) -> bool:
-    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.decider == "server" else idle_threshold_ns
+    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if _decider(f) == "server" else idle_threshold_ns
     return f.idle_ns is not None and f.idle_ns >= limit
 
 
@@ -318,7 +321,7 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
                 f, "unknown",
                 f"request {n} is incomplete, but the capture lost bytes ({_blind(f)}): whether "
                 "the client stalled cannot be told",
-                (_blind(f),), exchange=n,
+                (_blind(f),), None, None, None, n,
             )  # fmt: skip
         if resp is None or resp.status == 408:
             return _incomplete(f, last, resp or _timeout_answer(exchanges))
@@ -326,13 +329,13 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
-        why = (": the client gave up or stopped, not keep-alive" if f.decider == "client" else
+        why = (": the client gave up or stopped, not keep-alive" if _decider(f) == "client" else
                ": a request or processing timeout, not keep-alive")  # fmt: skip
         return _close(
             f, "request-timeout",
-            f"{f.decider} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) had "
+            f"{_decider(f)} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) had "
             f"waited {fmt_s(wait)} for a response{why}",
-            (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), wait_ns=wait, exchange=n,
+            (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), None, wait, None, n,
         )  # fmt: skip
     if resp is not None and not resp.complete:
         return _stalled(f, last)
@@ -364,13 +367,13 @@ def _incomplete(f: CloseFacts, ex: Exchange, resp: HttpMessage | None) -> Close:
         ended = f"the server answered {resp.status} {resp.reason} (frame {resp.frame})".rstrip()
     else:
         wait = (f.ts_ns or 0) - req.start_ns
-        ended = f"the {f.decider} {_verb(f)} the connection"
-    if f.decider == "client" and resp is None:
+        ended = f"the {_decider(f)} {_verb(f)} the connection"
+    if _decider(f) == "client" and resp is None:
         text = f"the client sent {sent} and gave up after {fmt_s(wait)}"
     else:
         text = (f"the client sent {sent} and stalled; {wait_txt(wait)} {ended}: the server's "
                 "request (header or body) timeout, not keep-alive")  # fmt: skip
-    return _close(f, "incomplete-request", text, evidence, wait_ns=wait, exchange=ex.n)
+    return _close(f, "incomplete-request", text, evidence, None, wait, None, ex.n)
 
 
 def wait_txt(wait_ns: int) -> str:
@@ -384,7 +387,7 @@ def _stalled(f: CloseFacts, ex: Exchange):
     got = f"{f.server_bytes} bytes{body}"
     if f.client_zero_window_frame is not None and f.client_zero_window_ns >= resp.start_ns:
         wait = (f.ts_ns or 0) - f.client_zero_window_ns
-        if f.decider == "server":
+        if _decider(f) == "server":
             if f.how == "rst":
                 then = f"the server reset the connection {wait_txt(wait)}: a send timeout"
             else:  # a FIN waits behind unsent data: it leaves when the window opens again
@@ -400,20 +403,20 @@ def _stalled(f: CloseFacts, ex: Exchange):
             (f"{_msg(resp, ex.n)} started at frame {resp.first_frame}",
              f"client zero window from frame {f.client_zero_window_frame}",
              f"the server sent {got}"),
-            wait_ns=wait, exchange=ex.n,
+            None, wait, None, ex.n,
         )  # fmt: skip
-    if f.decider != "server":
+    if _decider(f) != "server":
         return None
     if _blind(f):
         return _close(
             f, "unknown",
             f"response {ex.n} is incomplete and the capture lost bytes ({_blind(f)})",
-            (_blind(f),), exchange=ex.n,
+            (_blind(f),), None, None, None, ex.n,
         )  # fmt: skip
     return _close(
         f, "reset" if f.how == "rst" else "aborted-response",
         f"the server {_verb(f)} the connection in the middle of response {ex.n} ({got} sent)",
-        (f"{_msg(resp, ex.n)} incomplete",), exchange=ex.n,
+        (f"{_msg(resp, ex.n)} incomplete",), None, None, None, ex.n,
     )  # fmt: skip
 
 
@@ -430,7 +433,7 @@ def _error(f: CloseFacts, exchanges, idle_threshold_ns):
     req, resp = last.request, last.response
     if req is not None and req.wants_close and resp.status not in GATEWAY_ERRORS:
         return None  # the client asked for the close anyway: its request decides
-    prompt = f.decider == "server" and f.idle_ns is not None and f.idle_ns < SERVER_IDLE_NS
+    prompt = _decider(f) == "server" and f.idle_ns is not None and f.idle_ns < SERVER_IDLE_NS
     if not (resp.wants_close or prompt):
         return None  # the connection stayed open after the error: what closed it came later
     said = " with 'Connection: close'" if resp.wants_close and resp.connection else ""
@@ -441,7 +444,7 @@ def _error(f: CloseFacts, exchanges, idle_threshold_ns):
         + f"{for_what} (frame {resp.frame}){said}, and the connection was {_verb(f)}: an error "
         "response ends the connection, not a keep-alive setting",
         (f"{_msg(resp, last.n)} {resp.status} {resp.reason}{said}".rstrip(),),
-        status=resp.status, exchange=last.n,
+        None, None, resp.status, last.n,
     )  # fmt: skip
 
 
@@ -461,13 +464,13 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         if version == "HTTP/1.0" and "close" not in (connection or ""):
             return _close(
                 f, "http10",
-                f"HTTP/1.0 request {n} without keep-alive; {f.decider} {_verb(f)}{_idle_txt(f)}",
-                ev, asked_by="client", exchange=n,
+                f"HTTP/1.0 request {n} without keep-alive; {_decider(f)} {_verb(f)}{_idle_txt(f)}",
+                ev, "client", None, None, n,
             )  # fmt: skip
         return _close(
             f, "connection-close",
-            f"client sent 'Connection: close' in request {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
-            ev, asked_by="client", exchange=n,
+            f"client sent 'Connection: close' in request {n}; {_decider(f)} {_verb(f)}{_idle_txt(f)}",
+            ev, "client", None, None, n,
         )  # fmt: skip
     head = text(last.resp) if last.resp >= 0 else None
     if head is None or not row_wants_close(head):
@@ -483,14 +486,14 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
         return _close(
             f, "request-limit",
             f"the server said 'Connection: close' on response {n} after keeping the connection "
-            f"for {plural(n - 1, 'request')}: a per-connection request limit; {f.decider} "
+            f"for {plural(n - 1, 'request')}: a per-connection request limit; {_decider(f)} "
             f"{_verb(f)} first",
-            ev, asked_by="server", exchange=n,
+            ev, "server", None, None, n,
         )  # fmt: skip
     return _close(
         f, "connection-close",
-        f"server sent {said} in response {n}; {f.decider} {_verb(f)}{_idle_txt(f)}",
-        ev, asked_by="server", exchange=n,
+        f"server sent {said} in response {n}; {_decider(f)} {_verb(f)}{_idle_txt(f)}",
+        ev, "server", None, None, n,
     )  # fmt: skip
 
 
@@ -529,7 +532,7 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     """Closed after a silence with everything answered: an idle timeout (FIN or RST)."""
     if f.idle_ns is None:
         return None
-    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if f.decider == "server" else idle_threshold_ns
+    limit = min(idle_threshold_ns, SERVER_IDLE_NS) if _decider(f) == "server" else idle_threshold_ns
     if f.idle_ns < limit:
         return None
     last = _last_request(exchanges)
@@ -539,9 +542,9 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     blind = _blind(f)
     if blind:
         ev.append(f"({blind}: headers may be incomplete, the silence is not)")
-    whose = IDLE_CLOSE_WHY["server" if f.decider == "server" else "client"]
+    whose = IDLE_CLOSE_WHY["server" if _decider(f) == "server" else "client"]
     how = " with a reset" if f.how == "rst" else ""
-    return _close(f, "idle-timeout", f"{f.decider} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
+    return _close(f, "idle-timeout", f"{_decider(f)} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
 
 
 def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
@@ -550,18 +553,18 @@ def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
     if blind and f.http:
         return _close(
             f, "unknown",
-            f"{f.decider} {_verb(f)}{_idle_txt(f)}; whether a header asked for it cannot be known: "
+            f"{_decider(f)} {_verb(f)}{_idle_txt(f)}; whether a header asked for it cannot be known: "
             f"{blind}",
             (blind,),
         )  # fmt: skip
     last = _last_request(exchanges)
     ev = (f"last {_msg(last.response, last.n)}",) if last is not None and last.response else ()
     if f.how == "rst":
-        return _close(f, "reset", f"{f.decider} reset the connection{_idle_txt(f)}", ev)
+        return _close(f, "reset", f"{_decider(f)} reset the connection{_idle_txt(f)}", ev)
     # Said by who closed: a client that closes right after its last response was done (a tool
     # exiting, a pool or session closed); a server doing it closed unannounced.
-    reason = "client-done" if f.decider == "client" else "unannounced-close"
-    return _close(f, reason, f"{f.decider} closed{_idle_txt(f)} without a header asking for it", ev)
+    reason = "client-done" if _decider(f) == "client" else "unannounced-close"
+    return _close(f, reason, f"{_decider(f)} closed{_idle_txt(f)} without a header asking for it", ev)
 
 
 def _last_request(exchanges) -> Exchange | None:

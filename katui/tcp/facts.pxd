@@ -11,3 +11,7 @@ cpdef object facts(Conn c, object table)
 cpdef tuple client_side(Conn c)
 cpdef tuple _first_close(Conn c, int cd)
 cpdef str _state(Conn c)
+cdef tuple _ends(Conn c, int cd)
+# Once or twice per connection: an IPv4 address is written from its four bytes as C integers.
+@cython.locals(a=cython.uchar, b=cython.uchar, c=cython.uchar, d=cython.uchar)
+cpdef str endpoint(bytes ip, unsigned int port)

@@ -73,8 +73,9 @@ class ConnectionFacts(NamedTuple):
 
 def endpoint(ip: bytes, port: int) -> str:
     """``1.2.3.4:80`` or ``[::1]:80``."""
-    if len(ip) == 4:
-        return f"{socket.inet_ntop(socket.AF_INET, ip)}:{port}"
+    if len(ip) == 4:  # the dotted quad inet_ntop writes, from C integers when compiled
+        a, b, c, d = ip[0], ip[1], ip[2], ip[3]
+        return f"{a}.{b}.{c}.{d}:{port}"
     return f"[{socket.inet_ntop(socket.AF_INET6, ip)}]:{port}"
 
 
@@ -95,10 +96,8 @@ def client_side(c: Conn) -> tuple[int, str]:
 
 def preview(c: Conn) -> Preview:
     """A connection still being read, as far as it is known."""
-    cd, _ = client_side(c)
-    lo, hi = ends_of(c.ends)  # once, where c.a and c.b would take the key apart each
-    client, server = (hi, lo) if c.a_hi != (cd == 1) else (lo, hi)
-    row = (c.stream, endpoint(*endpoint_of(client)), server_endpoint(endpoint_of(server)), c.first_ns)
+    client, server = _ends(c, client_side(c)[0])
+    row = (c.stream, endpoint(*client), server_endpoint(server), c.first_ns)
     return tuple.__new__(Preview, row)  # a named tuple's own __new__ is Python code
 
 
@@ -112,14 +111,15 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
         for frame in c.frames:
             dirs[frame - 1] ^= 1
     c.sink.oriented(cd)
-    ch, sh = c.halves[cd], c.halves[sd]
+    # The halves and ends read directly, not through Conn's properties: once per connection.
+    ch, sh = (c.h1, c.h0) if cd else (c.h0, c.h1)
     by, how, ts, idle = _first_close(c, cd)
-    ends = (c.a, c.b)
+    client, server = _ends(c, cd)
     return _facts(
         (
             c.stream,
-            endpoint(*ends[cd]),
-            server_endpoint(ends[sd]),
+            endpoint(*client),
+            server_endpoint(server),
             how_client,
             c.first_frame,
             c.last_frame,
@@ -129,7 +129,7 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
             sh.frames,
             ch.bytes,
             sh.bytes,
-            c.irtt,
+            c.irtt_ns if c.irtt_known else None,
             _state(c),
             # Without the frame table nothing can look a frame up: don't keep its numbers.
             c.frames if table.kept else NO_FRAMES,
@@ -174,6 +174,14 @@ def server_endpoint(end: tuple[bytes, int]) -> str:
     return got
 
 
+def _ends(c: Conn, cd: int) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
+    """(ip bytes, port) of the client and of the server, side ``cd`` being the client's (the
+    connection's key taken apart once, where ``c.a`` and ``c.b`` would take it apart each)."""
+    lo, hi = ends_of(c.ends)
+    client, server = (hi, lo) if c.a_hi != (cd == 1) else (lo, hi)
+    return endpoint_of(client), endpoint_of(server)
+
+
 def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, int | None]:
     """(side, ``fin``/``rst``, timestamp, idle before it) of the first FIN or RST; Nones if none."""
     if c.close_from < 0:
@@ -186,6 +194,6 @@ def _state(c: Conn) -> str:
     """``started-before-capture``, ``complete`` (both FINs, or an RST) or ``open-at-end``."""
     if c.midstream:
         return "started-before-capture"
-    if c.rst_frames or (c.halves[0].fin_frame and c.halves[1].fin_frame):
+    if c.rst_frames or (c.h0.fin_frame and c.h1.fin_frame):
         return "complete"
     return "open-at-end"
