@@ -39,7 +39,7 @@ def _mermaid(text: str) -> str:
     text it leaves as it is (most): compiled, its characters are tested in a C loop, not by a
     regular expression's search (a load test's notes are unique: each one is searched)."""
     for ch in text:
-        if ch in "#;<>`\"{}|%":  # mermaid's _ENTITY (a literal: compiled, a C switch)
+        if ch in '#;<>`"{}|%':  # mermaid's _ENTITY (a literal: compiled, a C switch)
             return mermaid_text(text)
     return text
 
