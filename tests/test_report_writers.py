@@ -153,6 +153,18 @@ def test_mermaid_text_without_syntax_is_returned_as_it_is(text):
     assert mermaid_text(text) == re.sub(r"[#;<>`\"{}|%]", lambda m: f"#{ord(m.group())};", text)
 
 
+def test_the_ladders_mermaid_check_finds_the_characters_mermaid_text_replaces():
+    from katui.report.ladder_md import _mermaid
+    from katui.report.mermaid import mermaid_text
+
+    # Every character alone, before and after other text, both builds: the compiled character
+    # test must find what the regular expression finds, and leave the rest as it is.
+    for code in [*range(32, 256), 0x2192, 0x2716, 0x21BB, 0x1F600]:
+        for text in (chr(code), f"GET /a{chr(code)}b", f"{chr(code)}  ↻ reused"):
+            assert _mermaid(text) == mermaid_text(text), text
+    assert _mermaid("") == ""
+
+
 def test_durations_made_with_integers_are_the_float_text():
     # _fmt_float is fmt_s as it was, with floats only: the text the integer path must give.
     from katui.units import _fmt_float, fmt_s

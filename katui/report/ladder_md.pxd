@@ -11,8 +11,8 @@ cdef tuple _SPACED, _PADDED
 # TCP flag bits and the diagram's size limit, tested for every frame: C integers.
 cdef int SYN, FIN, RST, _DRAWN
 cdef Py_ssize_t MAX_MESSAGES
-cdef object _ENTITY
-cdef str _mermaid(str text)
+@cython.locals(ch=Py_UCS4)
+cpdef str _mermaid(str text)
 
 
 @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, high=Py_ssize_t)
