@@ -6,7 +6,8 @@ import re
 import textwrap
 
 from katui.analysis.pipeline import Analysis
-from katui.model import Connection
+from katui.memo import remember
+from katui.model import SM_FIRST, SM_FRAME, SMALL, Connection
 from katui.report.common import closed_by, covers, http2_summary, proxy_leg, summary_pairs, tls_summary
 from katui.report.ladder_text import ladder_lines
 from katui.report.lanes import drawn_with_backend
@@ -77,42 +78,74 @@ def _head() -> str:
 
 def _row(a: Analysis, c: Connection) -> str:
     return (
-        f"{c.stream:>6} {safe_text(c.client):<22} {safe_text(c.server):<22} "
+        f"{c.stream:>6} {_safe(c.client):<22} {_safe(c.server):<22} "
         f"{a.rel(c.start_ns) / 1e9:>9.3f} {fmt_s(c.duration_ns):>9} {c.requests:>4} "
         f"{'↻' if c.reused else '':<5} {closed_by(c):<10} {fmt_s(c.close.idle_before_ns):>9}  "
         f"{c.close.reason}"
     )
 
 
+def _label(store, i: int) -> str:
+    """Message ``i``'s ladder label made safe to print."""
+    return _safe(store.label(i))
+
+
+def _safe(text: str) -> str:
+    """:func:`safe_text`, once per distinct text (labels, endpoints and close explanations
+    repeat across a load test's connections)."""
+    got = _SAFE.get(text)
+    if got is None:
+        got = remember(_SAFE, text, safe_text(text), MAX_SAFE)
+    return got
+
+
+_SAFE: dict[str, str] = {}
+MAX_SAFE = 1 << 15
+"""Texts remembered at most (a hostile capture may make every one distinct)."""
+
+
 def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
     out = [
-        f"stream {c.stream}  {safe_text(c.client)} -> {safe_text(c.server)}  "
+        f"stream {c.stream}  {_safe(c.client)} -> {_safe(c.server)}  "
         f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  started {fmt_iso(c.start_ns)}  "
-        f"{safe_text(c.close.explanation)}"
+        f"{_safe(c.close.explanation)}"
     ]
     if c.close.evidence:
-        out.append(f"  evidence: {safe_text('; '.join(c.close.evidence))}")
+        out.append(f"  evidence: {_safe('; '.join(c.close.evidence))}")
     if c.tls is not None:
         out.append(f"  {safe_text(tls_summary(c.tls))}")
     if c.http2 is not None:
         out.append(f"  {safe_text(http2_summary(c.http2))}")
+    # A load test has hundreds of thousands of exchanges: their rows are read from the store's
+    # columns (no message object each) and their labels made safe once per distinct label.
+    linked = c.stream in a.proxies.roles
     for e in c.exchanges:
-        req, resp = e.request, e.response
+        req, resp = e.req, e.resp
+        store = e.store
+        small = store.small
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
         sid = getattr(e, "stream_id", None)
         if sid is not None:  # HTTP/2: the stream, and whether others were open
             reuse = (
                 f"  (stream {sid}{', concurrent' if e.concurrent else ''}){reuse if not e.concurrent else ''}"
             )
-        out.append(
-            f"  #{e.n:<4} req frame {str(req.frame if req else '-'):>7}  "
-            f"resp frame {str((resp.frame or resp.first_frame) if resp else '-'):>7}  "
-            f"{safe_text(req.label) if req else '(request not captured)'}  ->  "
-            f"{safe_text(resp.label) if resp else 'no response'}{reuse}"
-        )
-        leg = proxy_leg(a, c.stream, e.n)
-        if leg:
-            out.append(f"  {'':<5} via proxy: {leg}")
+        if req >= 0:
+            req_frame = str(small[req * SMALL + SM_FRAME] or None)
+            req_text = _label(store, req)
+        else:
+            req_frame, req_text = "-", "(request not captured)"
+        if resp >= 0:
+            s = resp * SMALL
+            resp_frame = str(small[s + SM_FRAME] or small[s + SM_FIRST])
+            resp_text = _label(store, resp)
+        else:
+            resp_frame, resp_text = "-", "no response"
+        frames = f"  #{e.n:<4} req frame {req_frame:>7}  resp frame {resp_frame:>7}  "
+        out.append(f"{frames}{req_text}  ->  {resp_text}{reuse}")
+        if linked:
+            leg = proxy_leg(a, c.stream, e.n)
+            if leg:
+                out.append(f"  {'':<5} via proxy: {leg}")
     if ladder:
         drawn, backend = drawn_with_backend(a, c, a.idle_threshold_ns)
         out += ["", *ladder_lines(a, c, width=120, drawn=drawn, backend=backend)]
