@@ -27,13 +27,32 @@ def chunks(a: Analysis, streams: list[int] | None = None, ladder: bool = False):
     out += [f"{'warning:':<21}{safe_text(w)}" for w in a.warnings]
     out += ["", _head()]
     yield "\n".join(out) + "\n"
+    # A few hundred connections a piece: memory stays flat, and a load test's 60k rows are not
+    # 60k writes.
+    rows: list[str] = []
     for c in conns:
-        yield _row(a, c) + "\n"
+        rows.append(_row(a, c))
+        if len(rows) == PIECE:
+            yield "\n".join(rows) + "\n"
+            rows = []
+    if rows:
+        yield "\n".join(rows) + "\n"
     if a.findings:
         yield "\n".join(_findings(a)) + "\n"
+    parts: list[str] = []
     for c in conns:
         if c.exchanges or c.tls is not None or ladder or c.close.evidence:
-            yield "\n" + "\n".join(_detail(a, c, ladder)) + "\n"
+            parts.append("")
+            parts += _detail(a, c, ladder)
+            if len(parts) >= PIECE * 4:
+                yield "\n".join(parts) + "\n"
+                parts = []
+    if parts:
+        yield "\n".join(parts) + "\n"
+
+
+PIECE = 256
+"""Connection rows joined into one piece of the report."""
 
 
 def _findings(a: Analysis) -> list[str]:
@@ -119,12 +138,13 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
     # A load test has hundreds of thousands of exchanges: their rows are read from the store's
     # columns (no message object each) and their labels made safe once per distinct label.
     linked = c.stream in a.proxies.roles
+    h2 = c.http2 is not None  # (a getattr with a default raises inside for every HTTP/1 exchange)
     for e in c.exchanges:
         req, resp = e.req, e.resp
         store = e.store
         small = store.small
         reuse = f"  reused after {fmt_s(e.idle_before_ns)} idle" if e.reused else ""
-        sid = getattr(e, "stream_id", None)
+        sid = getattr(e, "stream_id", None) if h2 else None
         if sid is not None:  # HTTP/2: the stream, and whether others were open
             reuse = (
                 f"  (stream {sid}{', concurrent' if e.concurrent else ''}){reuse if not e.concurrent else ''}"
