@@ -151,7 +151,8 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
         if strip is None:
             cells = self.cells(index)
             style = base
-            if "✖" in cells[6] or self.rows[index][1].gateway_error:  # a reset, stale reuse or 50x
+            # a reset, stale reuse, a 50x or an HTTP/2 request never processed: the problem word's
+            if "✖" in cells[6] or cells[6] == rq.NEVER_PROCESSED or self.rows[index][1].gateway_error:
                 style += self.get_component_rich_style("requests--problem", partial=True)
             strip = Strip([Segment(self._line(cells), style)])
             self._strips[index] = strip
