@@ -158,3 +158,25 @@ async def test_a_filter_typed_in_one_burst_after_slash_lands_in_the_prompt():
         await settle(app, pilot)
         assert app.screen.filter.text == "uri:/second"
         assert len(app.screen.query_one(RequestTable).rows) == 2
+
+
+async def test_the_selected_requests_whole_target_is_shown_under_the_list():
+    # The list cuts a long URI with '…' and panning shows the other columns: the line under the
+    # list has the whole target (escaped, folded over up to three lines) of the selected one.
+    app = KatuiApp(STALE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        shown = app.screen.query_one("#requests-uri")
+        assert str(shown.content).startswith("GET /first")
+        await pilot.press("j")
+        await pilot.pause()
+        assert str(shown.content).startswith("GET /second")
+    app = KatuiApp(str(SAMPLES / "hostile.pcap"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await settle(app, pilot)
+        text = str(app.screen.query_one("#requests-uri").content)
+        assert text.startswith("GET /\\x1b[2J") and "\x1b" not in text and "[/bold%20red]" in text

@@ -104,6 +104,7 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
         self._strips.discard(new)
         self.scroll_to_region_of(new)
         self.refresh()
+        self.post_message(RequestHighlighted())
 
     def watch_time_mode(self) -> None:
         self._strips.clear()
@@ -162,6 +163,10 @@ class RequestTable(CursorMixin, ScrollView, can_focus=True):
         return strip
 
 
+class RequestHighlighted(Message):
+    """The cursor moved to another request (the screen shows its whole target)."""
+
+
 class RequestsListed(Message):
     """The requests a filter and order chose (made in a thread worker)."""
 
@@ -192,6 +197,7 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
     def compose(self) -> ComposeResult:
         yield Static(id="requests-title")
         yield RequestTable(self.analysis, id="requests")
+        yield Static(id="requests-uri")
         yield Input(id="requests-search", placeholder="filter requests: status:5xx uri:/api idle>4s reused",
                     select_on_focus=False)  # fmt: skip
         yield Footer()
@@ -217,6 +223,19 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
         self.total = message.total
         self.query_one(RequestTable).fill(message.rows, message.widths)
         self._title()
+        self._show_target()
+
+    def on_request_highlighted(self, _message: RequestHighlighted) -> None:
+        self._show_target()
+
+    def _show_target(self) -> None:
+        """The selected request's whole target and Host under the list: the list cuts a long
+        URI, and panning shows the other columns, not the rest of it."""
+        row = self.query_one(RequestTable).current
+        req = row[1].request if row is not None else None
+        host = f"  (Host: {req.host})" if req is not None and req.host else ""
+        text = "" if req is None else f"{req.method} {req.uri}{host}"
+        self.query_one("#requests-uri", Static).update(Text(safe_text(text), no_wrap=True, overflow="fold"))
 
     def _title(self) -> None:
         table = self.query_one(RequestTable)
