@@ -272,7 +272,7 @@ def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tupl
     streams = ", ".join(str(ex.stream_id) for ex in above)
     first = above[0].request.first_frame
     got = _unanswered(close, above[0], exchanges)
-    tcp = tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
+    tcp = _tcp_ends(close)
     return replace(
         close, reason="request-limit", asked_by="server", exchange=last.n, evidence=(
             *goaway_ev, f"response {last.n} (stream {last.stream_id}) frame {last.response.frame}",
@@ -303,8 +303,7 @@ def _stale(close: Close, ex, g: tuple, exchanges) -> Close:
     req = ex.request
     after = req.start_ns >= g[2]
     when = f"sent {fmt_s(req.start_ns - g[2])} after it" if after else "sent before it reached the client"
-    # Of the HTTP verdict's evidence only the FIN and RST frames still hold.
-    tcp = tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
+    tcp = _tcp_ends(close)
     why = (f"was sent after the server's GOAWAY (last stream {g[3]}): the server will never process it (the "
            "keep-alive race over HTTP/2; a client retries it on a new connection)") if after else (
            f"crossed the server's GOAWAY (last stream {g[3]}, frame {g[1]}) on the wire: the server never "
@@ -316,6 +315,12 @@ def _stale(close: Close, ex, g: tuple, exchanges) -> Close:
             _unanswered(close, ex, exchanges), *tcp),
         explanation=f"request {ex.n} (stream {ex.stream_id}, frame {req.first_frame}) {why}",
     )  # fmt: skip
+
+
+def _tcp_ends(close: Close) -> tuple:
+    """Of the HTTP verdict's evidence, what still holds under an HTTP/2 one: the FIN and RST
+    frames."""
+    return tuple(e for e in close.evidence if " frame " in e and e.split(" ")[1] in ("FIN", "RST"))
 
 
 def _unanswered(close: Close, ex, exchanges) -> str:
