@@ -94,6 +94,7 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
     starts = None  # made at the first gap: most connections of a load test have none
+    done = 0  # exchanges before this one were answered before the gap being looked at
     out = []
     frames = conn.frames
     if len(frames) == 0:  # (also when the analysis kept no per-frame columns to look at)
@@ -118,15 +119,18 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
             if starts is None:
                 starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
             ended = _what_ended(a, conn, cur, dur, starts, flags[cur - 1])
-            waiting = _waiting(conn, prev, cur)
+            # Gaps come in frame order: an exchange answered before one is before the next too
+            # (a day-long connection's thousands of gaps do not each walk all its exchanges).
+            done = _answered_before(conn.exchanges, done, prev)
+            waiting = _waiting(conn.exchanges, done, prev, cur)
             if waiting is not None:
                 ended = _waited(waiting, cur, ended)
             else:
-                waiting = _arriving(conn, prev, cur)
+                waiting = _arriving(conn.exchanges, done, prev, cur)
                 if waiting is not None:
-                    kind, why = ended
-                    said = f"response {waiting.n} is still on its way (a stalled transfer, not idle)"
-                    ended = (kind, said if kind == "other" else f"{said}; {why}")
+                    ended = _said_first(
+                        ended, f"response {waiting.n} is still on its way (a stalled transfer, not idle)"
+                    )
             out.append(IdleGap(conn.stream, prev, cur, dur, *ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
     return out
@@ -163,10 +167,27 @@ def _what_ended(a, conn, frame, dur, starts, fl):
     return "other", NO_TRAFFIC
 
 
-def _waiting(conn: Connection, before: int, after: int):
-    """The exchange whose request was all sent by frame ``before`` and whose response had not
-    begun before frame ``after`` (or never came): the gap between them is a wait, not idle."""
-    for e in conn.exchanges:
+def _answered_before(exchanges, lo: int, before: int) -> int:
+    """The index of the first exchange from ``lo`` on whose response was not complete by frame
+    ``before`` (one that was cannot wait or be arriving in a gap after it)."""
+    while lo < len(exchanges):
+        e = exchanges[lo]
+        resp = e.resp
+        if resp < 0:
+            break
+        end = e.store.small[resp * SMALL + SM_FRAME]  # 0: never completed
+        if end == 0 or end > before:
+            break
+        lo += 1
+    return lo
+
+
+def _waiting(exchanges, lo: int, before: int, after: int):
+    """The exchange (from index ``lo``) whose request was all sent by frame ``before`` and whose
+    response had not begun before frame ``after`` (or never came): the gap between them is a
+    wait, not idle."""
+    for i in range(lo, len(exchanges)):
+        e = exchanges[i]
         req = e.req
         if req < 0:
             continue
@@ -180,10 +201,11 @@ def _waiting(conn: Connection, before: int, after: int):
     return None
 
 
-def _arriving(conn: Connection, before: int, after: int):
-    """The exchange whose response had begun by frame ``before`` and was not complete before
-    frame ``after`` (or never): the gap falls inside its transfer."""
-    for e in conn.exchanges:
+def _arriving(exchanges, lo: int, before: int, after: int):
+    """The exchange (from index ``lo``) whose response had begun by frame ``before`` and was
+    not complete before frame ``after`` (or never): the gap falls inside its transfer."""
+    for i in range(lo, len(exchanges)):
+        e = exchanges[i]
         resp = e.resp
         if resp < 0:
             continue
@@ -198,14 +220,17 @@ def _arriving(conn: Connection, before: int, after: int):
 
 def _waited(e, frame: int, ended: tuple) -> tuple:
     """What a gap ``ended`` by ``frame`` says while request ``e`` waited for its response."""
-    kind, why = ended
     resp = e.resp
     if resp >= 0 and e.store.small[resp * SMALL + SM_FIRST] == frame:
         label = e.store.label(resp)
         return "response", f"request {e.n} waits for its response; then response {e.n} ({label})"
-    if kind == "other":
-        return kind, f"request {e.n} waits for its response"
-    return kind, f"request {e.n} waits for its response; {why}"
+    return _said_first(ended, f"request {e.n} waits for its response")
+
+
+def _said_first(ended: tuple, said: str) -> tuple:
+    """``ended`` (what ends a gap, why) with ``said`` in front of why (instead of 'no traffic')."""
+    kind, why = ended
+    return kind, said if kind == "other" else f"{said}; {why}"
 
 
 def _goaway_in(conn: Connection, frame: int) -> tuple | None:
