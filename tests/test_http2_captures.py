@@ -14,7 +14,7 @@ import pytest
 
 from katui.analysis import requests as rq
 from katui.analysis.pipeline import analyze
-from katui.analysis.query import parse
+from katui.analysis.query import matches, parse
 from katui.report import jsonout, markdown, text
 from katui.tls.keylog import KeyLog
 from tests.conftest import SAMPLES
@@ -296,6 +296,10 @@ def test_requests_that_crossed_nginxs_goaway_were_never_processed():
         "never processed",
     ]
     assert [e.n for c, e in rq.select(rows, parse("problem"))] == [4, 5]
+    # ... and the connection list's problem filter finds their connection (its close verdict,
+    # a request limit, is not a problem by itself).
+    assert not c.is_problem and matches(c, parse("problem"))
+    assert not matches(_a("h2-curl-multi").connections[0], parse("problem"))
 
 
 def test_a_lost_http2_request_is_not_described_in_http1_client_words():

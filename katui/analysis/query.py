@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from katui.analysis.h2close import never_processed
 from katui.analysis.payload import protocol, short_protocol
 from katui.model import CLOSE_REASONS, Connection
 
@@ -141,7 +142,7 @@ KEYWORDS: dict[str, str] = {
     "h2": "HTTP/2 frames were read (decrypted h2, or cleartext h2c)",
     "reused": "carried more than one request",
     "pipelined": "a request was sent before the previous response",
-    "problem": "reset, stale reuse, a 502/503/504 response, lost data or broken HTTP",
+    "problem": "reset, stale reuse, 502/503/504, HTTP/2 request never processed, lost data, broken HTTP",
     "open": "still open at the end of the capture",
 }
 """Words that test a property of the connection."""
@@ -225,9 +226,14 @@ def _status_match(conn: Connection, op: str, value) -> bool:
 
 
 def is_problem(conn: Connection) -> bool:
-    """:attr:`Connection.is_problem`: resets, stale reuse, 502/503/504 responses, lost or
-    broken data."""
-    return conn.is_problem
+    """:attr:`Connection.is_problem` (resets, stale reuse, 502/503/504 responses, lost or broken
+    data), and an HTTP/2 request the server never processed (refused, or above its GOAWAY's last
+    stream): the request list's ``problem`` word marks that request, so its connection is one."""
+    if conn.is_problem:
+        return True
+    return conn.http2 is not None and any(
+        ex.req >= 0 and never_processed(conn, ex) for ex in conn.exchanges
+    )
 
 
 def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:
