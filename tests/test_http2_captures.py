@@ -308,3 +308,14 @@ def test_a_lost_http2_request_is_not_described_in_http1_client_words():
     a = _a("h2-stale")
     (f,) = [f for f in a.findings if f.kind == "stale-reuse"]
     assert "HTTP/2 client reports the stream refused" in f.text and "Connection aborted" not in f.text
+
+
+def test_concurrent_streams_are_not_called_idle_reuse():
+    """curl --parallel opened streams 3 and 5 while stream 1 was open: the reuse finding counts
+    them as reuses of the connection but says they were concurrent (idle 0 is not a reuse of an
+    idle connection); sequential streams keep the longest-idle wording."""
+    (f,) = [f for f in _a("h2-curl-parallel").findings if f.kind == "reuse"]
+    assert f.count == 2 and "all were concurrent HTTP/2 streams" in f.text
+    assert "longest idle" not in f.text and f.frame == 15
+    (f,) = [f for f in _a("h2-curl-multi").findings if f.kind == "reuse"]
+    assert "concurrent" not in f.text and "longest idle before a reuse 253 µs" in f.text

@@ -227,14 +227,21 @@ def _http10(conns, by_server):
 
 def _reuse(conns, by_server):
     # One pass, no tuple per exchange: a load test reuses hundreds of thousands of times.
-    count = piped = 0
+    count = piped = conc = 0
     longest, e, c = -1, None, None
+    first, first_c = None, None
     streams: list[int] = []
     for c2 in conns:
         had = count
+        h2 = c2.http2 is not None
         for e2 in c2.exchanges:
             if e2.reused and e2.resp >= 0:
                 count += 1
+                if first is None:
+                    first, first_c = e2, c2
+                if h2 and getattr(e2, "concurrent", False):
+                    conc += 1  # multiplexed beside an open stream: it never met an idle connection
+                    continue
                 idle = e2._idle if e2._idle > 0 else 0  # idle_before_ns or 0, from the C field
                 if idle > longest:  # the first of the longest, as max() picks
                     longest, e, c = idle, e2, c2
@@ -245,6 +252,18 @@ def _reuse(conns, by_server):
     if not count:
         return []
     also = f"; {plural(piped, 'was', 'were')} pipelined" if piped else ""
+    if conc:
+        what = "a concurrent HTTP/2 stream" if conc == 1 else "concurrent HTTP/2 streams"
+        which = ("it" if count == 1 else "all") if conc == count else str(conc)
+        also += (f"; {which} {'was' if conc == 1 else 'were'} {what}, sent while another stream "
+                 "of the connection was open")  # fmt: skip
+    if e is None:  # every reuse was a concurrent stream: no idle connection was reused
+        return [Finding(
+            "reuse", "info", first_c.stream, first.request.first_frame,
+            f"{plural(count, 'request')} reused an open connection (no new handshake) and got "
+            f"a response{also}: none was sent on an idle connection.",
+            streams=tuple(streams), count=count,
+        )]  # fmt: skip
     # Longer than an idle the server closed after: the timeout's "above ..." (the longest reuse
     # below that bound) is shorter, and the two must not read as a contradiction.
     t = by_server.get(server_name(c))
