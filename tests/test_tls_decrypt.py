@@ -241,3 +241,20 @@ def _without_frame(pcap: bytes, frame: int) -> bytes:
 def test_tls13_alpn_choice_is_read_from_the_encrypted_extensions():
     assert [c.tls.alpn for c in _decrypted("tls-tls13-curl").connections] == ["http/1.1"] * 3
     assert [c.tls.alpn for c in analyze(str(REAL / "tls-tls13-curl.pcap")).connections] == [None] * 3
+
+
+def test_key_updates_are_followed_with_and_without_keys():
+    """openssl s_client sent a KeyUpdate asking nginx to update too ('K': nginx's own KeyUpdate
+    comes before its next response) and one that did not ('k'); tshark decrypts all three
+    requests (tls.md). With the key log each KeyUpdate moves its side to the next traffic
+    secret (RFC 8446 7.2), so requests 2 and 3 decrypt; without keys the 22-byte records are
+    told from data, so the inferred requests start at tshark's frames, not at the KeyUpdates."""
+    name = "tls-tls13-keyupdate"
+    exchanges = _decrypted(name).connections[0].exchanges
+    frames = [(e.request.first_frame, e.response.first_frame) for e in exchanges]
+    assert frames == [(12, 13), (17, 21), (25, 27)]
+    assert [f for _, f, _ in _truth(name)] == [12, 17, 25]
+    plain = analyze(str(REAL / f"{name}.pcap"))
+    c = plain.connections[0]
+    assert [(e.request.first_frame, e.response.first_frame) for e in c.exchanges] == frames
+    assert [f for f, text in c.tls.labels if text.startswith("KeyUpdate?")] == [15, 19, 23]

@@ -231,9 +231,7 @@ def is_problem(conn: Connection) -> bool:
     stream): the request list's ``problem`` word marks that request, so its connection is one."""
     if conn.is_problem:
         return True
-    return conn.http2 is not None and any(
-        ex.req >= 0 and never_processed(conn, ex) for ex in conn.exchanges
-    )
+    return conn.http2 is not None and any(ex.req >= 0 and never_processed(conn, ex) for ex in conn.exchanges)
 
 
 def _field(conn: Connection, t: Term, kind: PayloadKind | None) -> bool:

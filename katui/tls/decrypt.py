@@ -3,8 +3,10 @@
 Supported: TLS 1.2 with AES-GCM, ChaCha20-Poly1305 or AES-CBC with HMAC-SHA1/256/384, MAC then
 encrypt or encrypt then MAC (RFC 7366) (any key exchange: the key log gives the master secret,
 RFC 5246 section 6.3 derives the keys) and TLS 1.3 with AES-128/256-GCM or ChaCha20-Poly1305
-(the key log gives the traffic secrets, RFC 8446 section 7.3 derives the keys). Not supported
-(the connection stays in the without-keys view, with a note): other suites, key updates, 0-RTT.
+(the key log gives the traffic secrets, RFC 8446 section 7.3 derives the keys), with key updates
+(a KeyUpdate message moves its sender's direction to the next traffic secret, RFC 8446 7.2, as
+Wireshark follows them). Not supported (the connection stays in the without-keys view, with a
+note): other suites, 0-RTT.
 """
 
 from __future__ import annotations
@@ -91,29 +93,82 @@ def hkdf_expand_label(suite: Suite, secret: bytes, label: bytes, length: int) ->
     return HKDFExpand(algo, length, info).derive(secret)
 
 
+HANDSHAKE = 22
+KEY_UPDATE = 24
+"""The TLS 1.3 handshake message after which its sender protects records with the next traffic
+secret (RFC 8446 4.6.3)."""
+MAX_HANDSHAKE_CARRY = 1 << 16
+"""Bytes of an application-stage handshake message kept while it spans records (a
+NewSessionTicket is a few hundred bytes): beyond that the messages are not followed."""
+
+
 class Direction:
     """Record protection of one direction: a list of key stages (TLS 1.3: handshake, then
-    application traffic) and the sequence number within the current stage."""
+    application traffic) and the sequence number within the current stage. TLS 1.3: ``suite``
+    and ``secret`` (the current application traffic secret) derive the next stage when the
+    direction's sender sends a KeyUpdate."""
 
-    __slots__ = ("tls13", "stages", "stage", "seq", "explicit_nonce")
+    __slots__ = ("tls13", "stages", "stage", "seq", "explicit_nonce", "suite", "secret", "carry",
+                 "updates")  # fmt: skip
 
-    def __init__(self, tls13: bool, stages: list[tuple], explicit_nonce: bool) -> None:
+    def __init__(
+        self,
+        tls13: bool,
+        stages: list[tuple],
+        explicit_nonce: bool,
+        suite: Suite | None = None,
+        secret: bytes | None = None,
+    ) -> None:
         self.tls13 = tls13
         self.stages = stages  # [(aead object, iv)]
         self.stage = 0
         self.seq = 0
         self.explicit_nonce = explicit_nonce  # TLS 1.2 AES-GCM: 8 bytes before the ciphertext
+        self.suite = suite
+        self.secret = secret
+        self.carry = b""  # the start of a handshake message that continues in the next record
+        self.updates = 0
+        """Key updates followed."""
 
     def decrypt(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
         """(content type, plaintext) of one protected record, or None if no stage opens it.
-        A TLS 1.3 record that only the next stage opens moves to that stage."""
+        A TLS 1.3 record that only the next stage opens moves to that stage; a KeyUpdate in
+        the application stage moves to the next traffic secret's keys."""
         for stage in range(self.stage, min(self.stage + 2, len(self.stages))):
             seq = self.seq if stage == self.stage else 0
             out = self._open(stage, seq, header, body)
             if out is not None:
                 self.stage, self.seq = stage, seq + 1
+                if out[0] == HANDSHAKE and self.secret is not None and stage == len(self.stages) - 1:
+                    self._handshake(out[1])
                 return out
         return None
+
+    def _handshake(self, plain: bytes) -> None:
+        """Follow the handshake messages of the application stage; a KeyUpdate (which ends its
+        record, RFC 8446 5.1) switches to the next secret from the next record on."""
+        buf = self.carry + plain
+        i = 0
+        while len(buf) - i >= 4:
+            size = int.from_bytes(buf[i + 1 : i + 4], "big")
+            if len(buf) - i - 4 < size:
+                break
+            if buf[i] == KEY_UPDATE:
+                self._next_secret()
+            i += 4 + size
+        rest = buf[i:]
+        self.carry = rest if len(rest) <= MAX_HANDSHAKE_CARRY else b""
+
+    def _next_secret(self) -> None:
+        """RFC 8446 7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N,
+        "traffic upd", "", Hash.length); keys and IV from it as for the first; numbers from 0."""
+        suite = self.suite
+        self.secret = hkdf_expand_label(suite, self.secret, b"traffic upd", len(self.secret))
+        key = hkdf_expand_label(suite, self.secret, b"key", suite.key_len)
+        # Only the current stage is kept beside the handshake's (no growth on many updates).
+        self.stages = [self.stages[0], (suite.aead(key), hkdf_expand_label(suite, self.secret, b"iv", 12))]
+        self.stage, self.seq = 1, 0
+        self.updates += 1
 
     def _open(self, stage: int, seq: int, header: bytes, body: bytes) -> tuple[int, bytes] | None:
         aead, iv = self.stages[stage]
@@ -220,15 +275,12 @@ def tls13_directions(suite: Suite, secrets: dict[str, bytes]):
         key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
         return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
 
+    def direction(side: str) -> Direction:
+        stages = [stage(f"{side}_HANDSHAKE_TRAFFIC_SECRET"), stage(f"{side}_TRAFFIC_SECRET_0")]
+        return Direction(True, stages, False, suite, secrets[f"{side}_TRAFFIC_SECRET_0"])
+
     try:
-        return (
-            Direction(
-                True, [stage("CLIENT_HANDSHAKE_TRAFFIC_SECRET"), stage("CLIENT_TRAFFIC_SECRET_0")], False
-            ),
-            Direction(
-                True, [stage("SERVER_HANDSHAKE_TRAFFIC_SECRET"), stage("SERVER_TRAFFIC_SECRET_0")], False
-            ),
-        )
+        return direction("CLIENT"), direction("SERVER")
     except KeyError:
         return None
 

@@ -24,6 +24,7 @@ from katui.tls.records import (
     FIRST_FRAME,
     FIRST_TS,
     HS,
+    KEY_UPDATE,
     KIND,
     LAST_FRAME,
     LAST_TS,
@@ -197,6 +198,8 @@ def _labels(conv: TlsConversation, version: int | None, resumed: bool | None) ->
             out.append((run[LAST_FRAME], f"NewSessionTicket{guess} ×{run[RECORDS]} (encrypted)"))
         elif run[KIND] == ALERT:
             out.append((run[LAST_FRAME], f"alert ×{run[RECORDS]} (close_notify{guess})"))
+        elif run[KIND] == KEY_UPDATE:
+            out.append((run[LAST_FRAME], f"KeyUpdate{guess} ×{run[RECORDS]} (encrypted)"))
     return tuple(out)
 
 

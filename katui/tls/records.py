@@ -37,9 +37,15 @@ EARLY = 8
 TLS13_ALERT_LEN = 19
 """An encrypted TLS 1.3 alert: 2 bytes, the inner content type and a 16-byte AEAD tag."""
 
-HS, DATA, ALERT, TICKET = 0, 1, 2, 3
-"""Run kinds: handshake (clear or encrypted, CCS too), application data, alert, and a TLS 1.3
-server message after the handshake (NewSessionTicket: application data on the wire)."""
+TLS13_KEY_UPDATE_LEN = 22
+"""An encrypted TLS 1.3 KeyUpdate: its 5 bytes, the inner content type and a 16-byte AEAD tag.
+No HTTP/2 frame is that short (26 bytes at least) and no HTTP/1 request; a 5-byte piece of a
+response (a chunked body's last chunk) follows that response's data in the same run."""
+
+HS, DATA, ALERT, TICKET, KEY_UPDATE = 0, 1, 2, 3, 4
+"""Run kinds: handshake (clear or encrypted, CCS too), application data, alert, a TLS 1.3
+server message after the handshake (NewSessionTicket: application data on the wire), and a
+TLS 1.3 KeyUpdate (either side, after the handshake)."""
 
 # A run: (kind, direction, first frame, first ts, last frame, last ts, bytes, records); the
 # direction is the tracker's until oriented(), then 0 for the client.
@@ -300,6 +306,10 @@ class TlsConversation:
             return HS
         if rlen == TLS13_ALERT_LEN:
             return ALERT  # too short for anything but an alert (close_notify before a FIN)
+        cur = self.cur
+        starts = cur is None or cur[DIR] != d or cur[KIND] != DATA
+        if rlen == TLS13_KEY_UPDATE_LEN and starts and (client or self.client_data):
+            return KEY_UPDATE  # not data: it neither starts a request nor a response
         if client:
             self.client_data = True
             return DATA
@@ -366,6 +376,8 @@ class TlsConversation:
         """The run kind of a protected record, from its decrypted content type (None: it could
         not be decrypted)."""
         dec = self.dec
+        protection = dec.dirs[d]
+        updates = getattr(protection, "updates", 0)
         ctype = dec.open(d, s.head, body, frame, ts)
         if dec.failed:  # nothing decrypted yet: the whole connection stays without keys
             self.note, self.dec = self.note or dec.note, None
@@ -380,6 +392,8 @@ class TlsConversation:
             return DATA
         if ctype == ALERT_RECORD:
             return ALERT
+        if getattr(protection, "updates", 0) != updates:
+            return KEY_UPDATE
         return TICKET if self.tls13 and not client and self.client_finished else HS
 
     @property

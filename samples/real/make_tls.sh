@@ -89,6 +89,7 @@ run_scenario() {
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
                  [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
+                 [tls13-keyupdate]=9512
                  [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
 declare -A LISTEN=([h2-curl]=http2)
@@ -106,6 +107,11 @@ opens a new connection with a full handshake (\$ssl_session_reused '.': requests
 TLS sessions). nginx closes that one 5 s later the same way; the client's RST comes when the
 script exits. nginx's two NewSessionTickets on the second connection arrive after its request
 and before the response."
+    [tls13-keyupdate]="openssl s_client (TLS 1.3, AES-256-GCM) sends a request, then 'K' (a KeyUpdate asking nginx
+to update too), a request, 'k' (a KeyUpdate alone), a request, 0.4 s apart, then its close_notify
+and FIN at the end of its input. Each KeyUpdate is one 22-byte record; nginx's own KeyUpdate
+(frame 19) comes just before its next response. With the key log, the records after each update
+open only with the next traffic secret (RFC 8446 7.2)."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
     [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
@@ -117,7 +123,7 @@ ends with the client's RST: the script exits with nginx's close_notify unread."
 echoed, the server's ChangeCipherSpec first: one round trip)."
 )
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
+     h2-curl cbc tls13-early-request tls13-keyupdate seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

@@ -241,6 +241,28 @@ def curl_h2(port: int) -> None:
     subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
 
 
+def key_update(port: int) -> None:
+    """TLS 1.3 key updates from OpenSSL's s_client (its interactive commands: a line 'K' sends a
+    KeyUpdate asking the server to update too, 'k' one that does not): a request, 'K', a request,
+    'k', a request, each 0.4 s apart on one connection; then end of input: s_client sends its
+    close_notify and closes."""
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-crlf",
+           "-keylogfile", os.environ["SSLKEYLOGFILE"], "-servername", "localhost"]  # fmt: skip
+    lines = ["GET /before HTTP/1.1\nHost: localhost\n\n", "K\n",
+             "GET /after-K HTTP/1.1\nHost: localhost\n\n", "k\n",
+             "GET /after-k HTTP/1.1\nHost: localhost\n\n"]  # fmt: skip
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.4)  # the handshake
+    for text in lines:
+        p.stdin.write(text.encode())
+        p.stdin.flush()
+        time.sleep(0.4)
+    p.stdin.close()
+    out = p.stdout.read()
+    p.wait(timeout=10)
+    print(b"HTTP/1.1 200" in out, out.count(b"KEYUPDATE"))
+
+
 SCENARIOS = {
     "tls13-requests": requests_seed,
     "tls13-limit": requests_limit,
@@ -253,6 +275,7 @@ SCENARIOS = {
     "h2-curl": curl_h2,
     "cbc": cbc,
     "tls13-early-request": early_request,
+    "tls13-keyupdate": key_update,
     "seed-tls13": seed_article,
     "seed-tls12": seed_article,
     "seed-resume-tls13": seed_resume,
