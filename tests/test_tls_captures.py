@@ -48,6 +48,8 @@ CASES = {  # name -> per stream: (close reason, the side that decided to close)
     "tls13-early-request": [("unknown", "client")],
     # openssl s_client: KeyUpdates (22-byte records) between the requests, then its close_notify.
     "tls13-keyupdate": [("unknown", "client")],
+    # openssl s_client, a resumed connection sending its first request as 0-RTT early data.
+    "tls13-early-data": [("unknown", "client"), ("unknown", "client")],
     "seed-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-tls12": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-resume-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],

@@ -258,3 +258,40 @@ def test_key_updates_are_followed_with_and_without_keys():
     c = plain.connections[0]
     assert [(e.request.first_frame, e.response.first_frame) for e in c.exchanges] == frames
     assert [f for f, text in c.tls.labels if text.startswith("KeyUpdate?")] == [15, 19, 23]
+
+
+def test_zero_rtt_request_is_the_first_request_with_and_without_keys():
+    """openssl s_client resumed its session and sent GET /early as 0-RTT data with its
+    ClientHello (frame 22, before the ServerHello); nginx accepted it (access log: 'r', two
+    requests on connection 2) and answered at frame 26, before the client's EndOfEarlyData and
+    Finished (frame 28; 0.5-RTT), then sent its ticket (frame 29). tshark: requests at 22 and
+    31. With the key log the early data opens with the early traffic secret and nginx's
+    EncryptedExtensions say it was accepted; without keys the records before the ServerHello
+    are the first request, the answer before the client's Finished its response, and the small
+    record after that Finished a ticket, not more of the response."""
+    name = "tls-tls13-early-data"
+    want = [(22, 26), (31, 32)]
+    c = _decrypted(name).connections[1]
+    assert [(e.request.frame, e.response.frame) for e in c.exchanges] == want
+    assert [e.request.uri for e in c.exchanges] == ["/early", "/after-early"]
+    assert c.tls.zero_rtt == "accepted" and c.tls.note is None
+    assert [f for s, f, _ in _truth(name) if s == 1] == [22, 31]
+    plain = analyze(str(REAL / f"{name}.pcap")).connections[1]
+    assert [(e.request.frame, e.response.frame) for e in plain.exchanges] == want
+    assert plain.tls.zero_rtt == "sent" and plain.tls.resumed
+    assert plain.tls.handshake_ns > 0  # the early request is not the end of the handshake
+    assert _decrypted(name).connections[0].tls.zero_rtt is None  # the first, full handshake
+
+
+def test_encrypted_extensions_say_whether_early_data_was_accepted():
+    from katui.tls.hello import encrypted_extensions
+
+    def ee(*exts: bytes) -> bytes:
+        body = b"".join(exts)
+        body = len(body).to_bytes(2, "big") + body
+        return b"\x08" + len(body).to_bytes(3, "big") + body
+
+    alpn = b"\x00\x10\x00\x05\x00\x03\x02h2"
+    assert encrypted_extensions(ee(alpn, b"\x00\x2a\x00\x00")) == ("h2", True)
+    assert encrypted_extensions(ee(alpn)) == ("h2", False)
+    assert encrypted_extensions(b"\x0b" + bytes(8)) is None  # not an EncryptedExtensions

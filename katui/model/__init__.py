@@ -156,6 +156,10 @@ class TlsInfo:
     are then bursts, not requests)."""
     note: str | None = None
     """Why the record layer stopped being read, or what could not be parsed, if anything."""
+    zero_rtt: str | None = None
+    """TLS 1.3 0-RTT: ``accepted`` or ``rejected`` (the server skipped the early data) when a
+    key log shows it, ``sent`` without keys (the answer is encrypted), None if the client sent
+    no early data."""
     labels: tuple[tuple[int, str], ...] = ()
     """(frame, text) for the ladder: the hellos, tickets and alerts (a few dozen at most; the
     text holds capture bytes such as the SNI: escape it)."""

@@ -129,6 +129,13 @@ def _requests(a: Analysis) -> str:
     return f"{a.requests} ({inferred} inferred from TLS records)" if inferred else str(a.requests)
 
 
+ZERO_RTT = {
+    "accepted": "0-RTT early data accepted (the first request went before the handshake ended)",
+    "rejected": "0-RTT early data rejected (the server skipped it)",
+    "sent": "0-RTT early data sent (accepted or not is encrypted)",
+}
+
+
 def tls_summary(t: TlsInfo) -> str:
     """One line of a TLS connection's handshake facts, e.g. ``TLS 1.3 · sni api.example · alpn
     h2,http/1.1 -> h2 · TLS_AES_128_GCM_SHA256 · resumed, 1 round trip, 2.1 ms``."""
@@ -148,6 +155,8 @@ def tls_summary(t: TlsInfo) -> str:
         shape.append(fmt_s(t.handshake_ns))
     if shape:
         parts.append(", ".join(shape))
+    if t.zero_rtt is not None:
+        parts.append(ZERO_RTT[t.zero_rtt])
     how = "decrypted" if t.decrypted else "exchanges inferred from encrypted records"
     if t.multiplexed and not t.decrypted:
         how += " (h2: bursts, not requests)"

@@ -99,6 +99,7 @@ def _tls(a: Analysis, t: TlsInfo) -> dict:
         "close_notify": list(t.close_notify),
         "multiplexed": t.multiplexed,
         "decrypted": t.decrypted,
+        "zero_rtt": t.zero_rtt,
         "note": t.note,
     }
 

@@ -51,6 +51,9 @@ class RecordReader:
         self.sides = {True: _Side(), False: _Side()}  # by "sent by the client"
         self.client_random: bytes | None = None
         self.tls13 = False
+        self.early_data = False
+        """The ClientHello announced 0-RTT data."""
+        self.server_hello = False
         self.note: str | None = None
         """Why the records are not decrypted (no key log, no keys for it, ...)."""
         self.found: list[tuple[int, int]] = []
@@ -105,9 +108,15 @@ class RecordReader:
         return side.ccs and rtype != CCS
 
     def _protected_lines(self, side: _Side, head: bytes, body: bytes, first: str) -> list[str]:
+        opened = None
+        if side.protection is None and self._zero_rtt(side, head):
+            found = decrypt.early_protection(self.keylog, self.client_random, head, body)
+            if found is not None:
+                side.protection, opened = found
+                first += " (0-RTT)"
         if side.protection is None:
             return [f"{first} (encrypted)" if head[0] != APPDATA else first]
-        opened = side.protection.decrypt(head, body)
+        opened = opened or side.protection.decrypt(head, body)
         if opened is None:
             side.protection = None
             self.note = "a record did not decrypt (wrong key log?); the rest stays encrypted"
@@ -142,6 +151,7 @@ class RecordReader:
             if hello is None:
                 return "ClientHello (unreadable)"
             self.client_random = hello.random
+            self.early_data = hello.early_data
             sni = f" sni={safe_text(hello.sni)}" if hello.sni else ""
             alpn = f" alpn={safe_text(','.join(hello.alpn))}" if hello.alpn else ""
             return f"ClientHello{sni}{alpn}"
@@ -151,21 +161,35 @@ class RecordReader:
         if hello.retry:
             return "HelloRetryRequest"
         self.tls13 = hello.version == 0x0304
+        self.server_hello = True
         self._keys(hello)
         alpn = f" alpn={safe_text(hello.alpn)}" if hello.alpn else ""
         return f"ServerHello {version_name(hello.version)} {cipher_name(hello.cipher)}{alpn}"
+
+    def _zero_rtt(self, side: _Side, head: bytes) -> bool:
+        """A client application-data record before the ServerHello, after a ClientHello that
+        announced early data, with a key log: 0-RTT data to try the early secret on."""
+        return (
+            self.keylog is not None and self.early_data and not self.server_hello
+            and side is self.sides[True] and head[0] == APPDATA
+        )  # fmt: skip
 
     def _keys(self, hello) -> None:
         """Record protection for both sides, from the key log (a note says why not)."""
         if self.keylog is None or self.client_random is None:
             self.note = "no key log: records are shown, not decrypted"
             return
+        early = self.tls13 and self.early_data
         dirs = decrypt.directions(self.keylog, self.tls13, hello.cipher, self.client_random,
-                                  hello.random, hello.etm)  # fmt: skip
+                                  hello.random, hello.etm, early)  # fmt: skip
         if isinstance(dirs, str):
             self.note = dirs
             return
-        self.sides[True].protection, self.sides[False].protection = dirs
+        client, server = dirs
+        sent = self.sides[True].protection  # 0-RTT records already opened: go on counting
+        if sent is not None and early and len(client.stages) == 3:
+            client.seq = sent.seq
+        self.sides[True].protection, self.sides[False].protection = client, server
         self.note = None
 
 

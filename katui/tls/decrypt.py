@@ -6,7 +6,8 @@ RFC 5246 section 6.3 derives the keys) and TLS 1.3 with AES-128/256-GCM or ChaCh
 (the key log gives the traffic secrets, RFC 8446 section 7.3 derives the keys), with key updates
 (a KeyUpdate message moves its sender's direction to the next traffic secret, RFC 8446 7.2, as
 Wireshark follows them). Not supported (the connection stays in the without-keys view, with a
-note): other suites, 0-RTT.
+note): other suites. TLS 1.3 0-RTT data is decrypted with the early traffic secret when the
+server accepted it.
 """
 
 from __future__ import annotations
@@ -267,8 +268,10 @@ def tls12_directions(
     )
 
 
-def tls13_directions(suite: Suite, secrets: dict[str, bytes]):
-    """(client's, server's) record protection for TLS 1.3, or None without the secrets."""
+def tls13_directions(suite: Suite, secrets: dict[str, bytes], early: bool = False):
+    """(client's, server's) record protection for TLS 1.3, or None without the secrets.
+    ``early``: the client sent 0-RTT data; its first stage is then the early traffic secret's
+    (its data and EndOfEarlyData), when the key log has it."""
 
     def stage(label: str):
         secret = secrets[label]
@@ -277,6 +280,8 @@ def tls13_directions(suite: Suite, secrets: dict[str, bytes]):
 
     def direction(side: str) -> Direction:
         stages = [stage(f"{side}_HANDSHAKE_TRAFFIC_SECRET"), stage(f"{side}_TRAFFIC_SECRET_0")]
+        if side == "CLIENT" and early and "CLIENT_EARLY_TRAFFIC_SECRET" in secrets:
+            stages.insert(0, stage("CLIENT_EARLY_TRAFFIC_SECRET"))
         return Direction(True, stages, False, suite, secrets[f"{side}_TRAFFIC_SECRET_0"])
 
     try:
@@ -285,8 +290,34 @@ def tls13_directions(suite: Suite, secrets: dict[str, bytes]):
         return None
 
 
+def early_protection(keys: KeyLog, client_random: bytes, header: bytes, body: bytes):
+    """(the client's 0-RTT record protection, the record's (content type, plaintext)) for a
+    record sent before the ServerHello names the cipher suite: each TLS 1.3 suite is tried
+    with the key log's early traffic secret (the AEAD tag tells the right one); None if none
+    opens it."""
+    secret = keys.secrets.get(client_random, {}).get("CLIENT_EARLY_TRAFFIC_SECRET")
+    if secret is None:
+        return None
+    for code in (0x1301, 0x1302, 0x1303):
+        suite = SUITES[code]
+        if len(secret) != (48 if suite.hash == "sha384" else 32):
+            continue
+        key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
+        d = Direction(True, [(suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12))], False)
+        out = d.decrypt(header, body)
+        if out is not None:
+            return d, out
+    return None
+
+
 def directions(
-    keys: KeyLog, tls13: bool, cipher: int, client_random: bytes, server_random: bytes, etm: bool = False
+    keys: KeyLog,
+    tls13: bool,
+    cipher: int,
+    client_random: bytes,
+    server_random: bytes,
+    etm: bool = False,
+    early: bool = False,
 ):
     """Both directions' record protection, or a note saying why the connection cannot be
     decrypted."""
@@ -297,7 +328,7 @@ def directions(
     if secrets is None:
         return "no keys for this connection in the key log"
     if tls13:
-        dirs = tls13_directions(suite, secrets)
+        dirs = tls13_directions(suite, secrets, early)
         return dirs if dirs is not None else "the key log lacks this connection's TLS 1.3 traffic secrets"
     master = secrets.get("CLIENT_RANDOM")
     if master is None or len(master) != 48:

@@ -28,6 +28,7 @@ from katui.tls.records import (
     KIND,
     LAST_FRAME,
     LAST_TS,
+    MAX_TICKET_RECORD,
     RECORDS,
     TICKET,
     TlsConversation,
@@ -56,10 +57,6 @@ def infer(conv: TlsConversation) -> list[InferredExchange]:
     if req is not None or resp is not None:
         out.append(_exchange(conv, req, resp))
     return out
-
-
-MAX_TICKET_RECORD = 1024
-"""Longest record taken for a TLS 1.3 NewSessionTicket (OpenSSL's are ~280 bytes)."""
 
 
 def split_tickets(conv: TlsConversation) -> None:
@@ -169,8 +166,21 @@ def info(conv: TlsConversation) -> TlsInfo:
         multiplexed=multiplexed,
         decrypted=conv.decrypted,
         note=note,
+        zero_rtt=_zero_rtt(conv),
         labels=_labels(conv, version, resumed),
     )
+
+
+def _zero_rtt(conv: TlsConversation) -> str | None:
+    """``accepted``/``rejected``/``sent``: the client's application data before the ServerHello
+    (0-RTT, announced in its ClientHello) and what the server's EncryptedExtensions said."""
+    ch, sh_frame = conv.client_hello, conv.server_hello_frame
+    if ch is None or not ch.early_data or sh_frame is None:
+        return None
+    if not any(r[KIND] == DATA and r[DIR] == 0 and r[FIRST_FRAME] <= sh_frame for r in conv.runs):
+        return None
+    said = conv.dec.early_data if conv.dec is not None else None
+    return "sent" if said is None else "accepted" if said else "rejected"
 
 
 MAX_LABELS = 32
@@ -210,8 +220,9 @@ def _handshake_shape(conv: TlsConversation) -> tuple[int | None, int | None]:
         return None, None
     flights = 0
     end = None
+    early = conv.server_hello_frame  # client data before the ServerHello: 0-RTT, not its end
     for run in conv.runs:
-        if run[KIND] == DATA and run[DIR] == 0:
+        if run[KIND] == DATA and run[DIR] == 0 and (early is None or run[FIRST_FRAME] > early):
             break
         if run[KIND] == HS:
             end = run[LAST_TS]

@@ -17,6 +17,7 @@ EXT_ALPN = 16
 EXT_ENCRYPT_THEN_MAC = 22
 EXT_SESSION_TICKET = 35
 EXT_PRE_SHARED_KEY = 41
+EXT_EARLY_DATA = 42
 EXT_SUPPORTED_VERSIONS = 43
 
 HELLO_RETRY_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -41,6 +42,9 @@ class ClientHello(NamedTuple):
     """A ``pre_shared_key`` extension (the client offers a TLS 1.3 resumption)."""
     random: bytes
     """The 32 random bytes (a key log is indexed by them)."""
+    early_data: bool = False
+    """An ``early_data`` extension: the client sends 0-RTT data right after this hello
+    (RFC 8446 4.2.10)."""
 
 
 class ServerHello(NamedTuple):
@@ -88,7 +92,7 @@ def parse_client_hello(body: bytes) -> ClientHello | None:
         hello = ssl.TLSClientHello(body)
         exts = getattr(hello, "extensions", None) or ()
         sni = alpn = versions = None
-        ticket = psk = False
+        ticket = psk = early = False
         for typ, data in exts:
             if typ == EXT_SERVER_NAME and sni is None:
                 sni = _server_name(data)
@@ -100,8 +104,12 @@ def parse_client_hello(body: bytes) -> ClientHello | None:
                 ticket = len(data) > 0
             elif typ == EXT_PRE_SHARED_KEY:
                 psk = True
+            elif typ == EXT_EARLY_DATA:
+                early = True
         random = bytes(hello.random)
-        return ClientHello(bytes(hello.session_id), sni, alpn or (), versions or (), ticket, psk, random)
+        return ClientHello(
+            bytes(hello.session_id), sni, alpn or (), versions or (), ticket, psk, random, early
+        )
     except Exception:  # dpkt raises NeedData, UnpackError, struct.error, IndexError...
         return None
 
@@ -133,20 +141,24 @@ def parse_server_hello(body: bytes) -> ServerHello | None:
         return None
 
 
-def encrypted_extensions_alpn(plain: bytes) -> str | None:
-    """The ALPN protocol a TLS 1.3 server chose, from decrypted handshake bytes that start with
-    its EncryptedExtensions message (None if they do not, or it chose none)."""
+def encrypted_extensions(plain: bytes) -> tuple[str | None, bool] | None:
+    """(the ALPN protocol a TLS 1.3 server chose or None, whether it accepted 0-RTT early data)
+    from decrypted handshake bytes that start with its EncryptedExtensions message; None if
+    they do not."""
     if len(plain) < 6 or plain[0] != 8:
         return None
     exts = _vector(plain[4 : 4 + int.from_bytes(plain[1:4], "big")], 2)
+    alpn, early = None, False
     i = 0
     while exts is not None and i + 4 <= len(exts):
         typ, n = int.from_bytes(exts[i : i + 2], "big"), int.from_bytes(exts[i + 2 : i + 4], "big")
-        if typ == EXT_ALPN:
+        if typ == EXT_ALPN and alpn is None:
             names = _alpn(exts[i + 4 : i + 4 + n])
-            return names[0] if len(names) == 1 else None
+            alpn = names[0] if len(names) == 1 else None
+        elif typ == EXT_EARLY_DATA:
+            early = True
         i += 4 + n
-    return None
+    return alpn, early
 
 
 def _vector(data: bytes, width: int) -> bytes | None:

@@ -37,6 +37,13 @@ EARLY = 8
 TLS13_ALERT_LEN = 19
 """An encrypted TLS 1.3 alert: 2 bytes, the inner content type and a 16-byte AEAD tag."""
 
+MAX_TICKET_RECORD = 1024
+"""Longest record taken for a TLS 1.3 NewSessionTicket (OpenSSL's are ~280 bytes)."""
+TLS13_END_OF_EARLY_DATA_LEN = 21
+"""An encrypted EndOfEarlyData: its 4-byte header, the inner content type and the AEAD tag."""
+MAX_ZERO_RTT = 1 << 17
+"""0-RTT bytes kept for decryption until the server says whether it accepted them (servers
+accept 16 KiB by default: nginx, OpenSSL)."""
 TLS13_KEY_UPDATE_LEN = 22
 """An encrypted TLS 1.3 KeyUpdate: its 5 bytes, the inner content type and a 16-byte AEAD tag.
 No HTTP/2 frame is that short (26 bytes at least) and no HTTP/1 request; a 5-byte piece of a
@@ -94,7 +101,7 @@ class TlsConversation:
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
-                 "dec", "server_hello_frame", "early", "flat")  # fmt: skip
+                 "dec", "server_hello_frame", "early", "flat", "zero_rtt", "tickets_due")  # fmt: skip
 
     def __init__(
         self,
@@ -128,7 +135,9 @@ class TlsConversation:
         self.client_finished = False
         """TLS 1.3: the client's first encrypted record (its Finished) went by."""
         self.client_data = False
-        """TLS 1.3: the client sent application data after its Finished."""
+        """TLS 1.3: the client sent application data after its Finished (or 0-RTT data)."""
+        self.tickets_due = False
+        """TLS 1.3 after 0-RTT data: the server's next small records are its tickets."""
         self.first_ccs: int | None = None
         """Direction of the first ChangeCipherSpec (the server's first: abbreviated TLS 1.2)."""
         self.note: str | None = None
@@ -141,6 +150,9 @@ class TlsConversation:
         """Makes the sink decrypted application data goes to (``plaintext(h2)``)."""
         self.dec: Decryption | None = None
         """The connection's decryption, when the key log holds its secrets."""
+        self.zero_rtt: list[tuple] | None = None
+        """TLS 1.3 with a key log: the client's 0-RTT records before the ServerHello, (head,
+        body, frame, ts), for decryption once the keys are known (at most ``MAX_ZERO_RTT``)."""
         self.early: list[tuple] = []
         """TLS 1.3: the server's first application-data records taken for data, (first frame,
         first ts, frame, ts, length), at most EARLY (see :func:`katui.tls.exchanges.split_tickets`)."""
@@ -175,6 +187,8 @@ class TlsConversation:
                 if s.rtype == HANDSHAKE and s.hs is not None and not s.ccs and self._need_hellos():
                     s.body = bytearray()
                 elif self.dec is not None and self.dec.protected(s.ccs, s.rtype):
+                    s.body = bytearray()
+                elif s.rtype == APPLICATION_DATA and self._zero_rtt_wanted(d, s.rlen):
                     s.body = bytearray()
             n = min(s.left, end - pos)
             if n and s.body is not None:
@@ -244,6 +258,14 @@ class TlsConversation:
         if self.note is None:
             self.note = why
 
+    def _zero_rtt_wanted(self, d: int, rlen: int) -> bool:
+        """Keep the body of a client application-data record sent before the ServerHello with a
+        ClientHello that announced early data: 0-RTT, decrypted once the keys are known."""
+        ch = self.client_hello
+        if not self.keys or ch is None or not ch.early_data or d != self.client or self.server_hello:
+            return False
+        return sum(len(r[1]) for r in self.zero_rtt or ()) + rlen <= MAX_ZERO_RTT
+
     def _need_hellos(self) -> bool:
         return self.client_hello is None or self.server_hello is None
 
@@ -257,8 +279,12 @@ class TlsConversation:
             body = None
         if kind is not None:
             pass
+        elif rtype == APPLICATION_DATA and body is not None and self.dec is None:
+            self.zero_rtt = (self.zero_rtt or []) + [(s.head, bytes(body), frame, ts)]
+            self.client_data = True
+            kind = DATA  # 0-RTT: the client's first request, before the handshake ends
         elif rtype == APPLICATION_DATA:
-            kind = self._app_kind(d, rlen)
+            kind = self._app_kind(d, rlen, s.first_frame)
         elif rtype == ALERT_RECORD:
             kind = ALERT
         else:
@@ -290,9 +316,13 @@ class TlsConversation:
             self.flat.extend(self.cur)
             self.cur = None
 
-    def _app_kind(self, d: int, rlen: int) -> int:
-        """What an application-data record is. In TLS 1.3 the encrypted handshake, the client's
-        Finished, the server's tickets and every alert are application data on the wire too."""
+    def _app_kind(self, d: int, rlen: int, frame: int) -> int:
+        """What an application-data record is (its first frame ``frame``). In TLS 1.3 the
+        encrypted handshake, the client's Finished, the server's tickets and every alert are
+        application data on the wire too."""
+        if self.server_hello is None and d == self.client and self.client_hello is not None:
+            self.client_data = True  # 0-RTT data (or TLS 1.2 False Start): the first request
+            return DATA
         if not self.tls13:
             # Picked up mid-stream (no ServerHello): a 19-byte record is still TLS 1.3's alert,
             # as no TLS 1.2 suite protects data in so few bytes.
@@ -302,7 +332,13 @@ class TlsConversation:
         client = d == self.client
         if not self.client_finished:
             if client:
+                ch = self.client_hello
+                if ch is not None and ch.early_data and rlen == TLS13_END_OF_EARLY_DATA_LEN:
+                    return HS  # EndOfEarlyData: its Finished follows
                 self.client_finished = True  # its first encrypted record: the Finished
+                self.tickets_due = self.client_data  # after 0-RTT data, the tickets still come
+            elif self.client_data and self.server_hello_frame is not None and frame > self.server_hello_frame:
+                return DATA  # after its first flight, before the client's Finished: a 0.5-RTT answer
             return HS
         if rlen == TLS13_ALERT_LEN:
             return ALERT  # too short for anything but an alert (close_notify before a FIN)
@@ -312,7 +348,11 @@ class TlsConversation:
             return KEY_UPDATE  # not data: it neither starts a request nor a response
         if client:
             self.client_data = True
+            self.tickets_due = False
             return DATA
+        if self.tickets_due and rlen <= MAX_TICKET_RECORD:
+            return TICKET  # right after the Finished that followed 0-RTT data
+        self.tickets_due = False
         return DATA if self.client_data else TICKET
 
     def _handshake(self, d: int, s: _Direction, body: bytearray, frame: int, ts: int) -> None:
@@ -364,13 +404,15 @@ class TlsConversation:
         ch, sh = self.client_hello, self.server_hello
         if ch is None or sh is None or self.client is None:
             return
-        found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random, sh.etm)
+        early = self.tls13 and ch.early_data
+        found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random, sh.etm, early)
+        zero_rtt, self.zero_rtt = self.zero_rtt, None
         if isinstance(found, str):
             self.note = self.note or found
             return
         client, server = found
         dirs = [client, server] if self.client == 0 else [server, client]
-        self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext, sh.alpn)
+        self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext, sh.alpn, zero_rtt)
 
     def _decrypt(self, d: int, s: _Direction, body, frame: int, ts: int) -> int | None:
         """The run kind of a protected record, from its decrypted content type (None: it could

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from katui.tcp.sink import StreamSink
 from katui.tls.decrypt import Direction
-from katui.tls.hello import encrypted_extensions_alpn
+from katui.tls.hello import encrypted_extensions
 
 CHANGE_CIPHER_SPEC, HANDSHAKE, APPLICATION_DATA = 20, 22, 23
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -25,7 +25,7 @@ class Decryption:
     """
 
     __slots__ = ("dirs", "client", "tls13", "plaintext", "inner", "decrypted", "h2", "pending", "note",
-                 "alpn")  # fmt: skip
+                 "alpn", "zero_rtt", "early_data")  # fmt: skip
 
     def __init__(
         self,
@@ -34,6 +34,7 @@ class Decryption:
         tls13: bool,
         plaintext: Callable[[bool], StreamSink] | None,
         alpn: str | None = None,
+        zero_rtt: list[tuple] | None = None,
     ) -> None:
         self.dirs = dirs
         self.client = client
@@ -53,6 +54,12 @@ class Decryption:
         self.alpn: str | None = alpn
         """The protocol the server chose (TLS 1.2: from its ServerHello; TLS 1.3: read from its
         EncryptedExtensions once decrypted)."""
+        self.zero_rtt = zero_rtt
+        """TLS 1.3: the client's 0-RTT records, (head, body, frame, ts), waiting for the
+        server's EncryptedExtensions to say whether it accepted them; None once decided."""
+        self.early_data: bool | None = None
+        """TLS 1.3 0-RTT: True if the server accepted early data, False if the client sent some
+        and the server did not (it skipped them), None if none was sent or it is not known."""
 
     @property
     def failed(self) -> bool:
@@ -83,12 +90,29 @@ class Decryption:
                 self.inner.gap(d, len(body) if body is not None else head[3] << 8 | head[4], frame, ts)
             return None
         ctype, plain = out
-        if ctype == HANDSHAKE and self.tls13 and d != self.client and self.alpn is None:
-            self.alpn = encrypted_extensions_alpn(plain)
+        if ctype == HANDSHAKE and self.tls13 and d != self.client and self.zero_rtt is not None:
+            found = encrypted_extensions(plain)
+            if found is not None:
+                self.alpn = self.alpn or found[0]
+                self._zero_rtt(found[1])
+        elif ctype == HANDSHAKE and self.tls13 and d != self.client and self.alpn is None:
+            found = encrypted_extensions(plain)
+            self.alpn = None if found is None else found[0]
         if ctype == APPLICATION_DATA:
             self.decrypted = True
             self.feed(d, plain, frame, ts, False)
         return ctype
+
+    def _zero_rtt(self, accepted: bool) -> None:
+        """The server said whether it accepted the client's 0-RTT data: if it did, the early
+        records are the connection's first application data (decrypted with the early traffic
+        secret, in order); if not, it skipped them, and so does the plaintext sink."""
+        records, self.zero_rtt = self.zero_rtt, None
+        self.early_data = accepted if records else None
+        if not accepted:
+            return
+        for head, body, frame, ts in records:
+            self.open(self.client, head, body, frame, ts)
 
     def stop(self, d: int, why: str) -> None:
         """Direction ``d`` cannot be decrypted any more."""

@@ -89,9 +89,9 @@ run_scenario() {
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
                  [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
-                 [tls13-keyupdate]=9512
+                 [tls13-keyupdate]=9512 [tls13-early-data]=9513
                  [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
-declare -A EXTRA=([tls13-limit]='keepalive_requests 3;')
+declare -A EXTRA=([tls13-limit]='keepalive_requests 3;' [tls13-early-data]='ssl_early_data on;')
 declare -A LISTEN=([h2-curl]=http2)
 declare -A KEEPALIVE=([seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
 declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
@@ -112,6 +112,12 @@ to update too), a request, 'k' (a KeyUpdate alone), a request, 0.4 s apart, then
 and FIN at the end of its input. Each KeyUpdate is one 22-byte record; nginx's own KeyUpdate
 (frame 19) comes just before its next response. With the key log, the records after each update
 open only with the next traffic secret (RFC 8446 7.2)."
+    [tls13-early-data]="TLS 1.3 0-RTT (nginx \`ssl_early_data on\`): openssl s_client makes a first connection with one
+request and saves its session (-sess_out); the second resumes it (-sess_in) and sends GET /early
+as early data (-early_data) in the segment of its ClientHello, before the ServerHello; nginx
+accepts it (its EncryptedExtensions carry early_data; \$ssl_session_reused 'r') and answers after
+the client's EndOfEarlyData and Finished (one segment) and its NewSessionTicket. A second
+request follows 0.4 s later; each connection ends at the end of s_client's input."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
     [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
@@ -123,7 +129,7 @@ ends with the client's RST: the script exits with nginx's close_notify unread."
 echoed, the server's ChangeCipherSpec first: one round trip)."
 )
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request tls13-keyupdate seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
+     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
