@@ -98,6 +98,10 @@ VERDICTS = {
     "clients-race-httpx.pcap": [("stale-reuse", "server", "fin")]
     + [("idle-timeout", "server", "fin")] * 4
     + [("client-done", "client", "fin")],
+    # Go 1.19 net/http server and client (make_go.sh; logs/go-*.log)
+    "go-idle.pcap": [("idle-timeout", "server", "fin")] * 2,
+    "go-client-idle.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
+    "go-race.pcap": [("idle-timeout", "server", "fin")] * 11 + [("client-done", "client", "fin")],
 }
 
 
@@ -471,3 +475,42 @@ def test_a_reuse_past_the_shortest_idle_close_is_said_to_be_one():
     seed = analysed(str(SAMPLES / "httptest.pcap"))
     (g,) = [f for f in seed.findings if f.kind == "reuse"]
     assert "longest idle before a reuse 2.002 s" in g.text and "longer than" not in g.text
+
+
+def _go_log(name: str) -> list[str]:
+    return (REAL / "logs" / f"{name}.log").read_text().splitlines()
+
+
+def test_go_server_idle_timeout_and_client_pool_match_their_logs():
+    """Go's http.Server (IdleTimeout 1s) and http.Client (Transport.IdleConnTimeout): the
+    client's httptrace says which requests reused a connection, the server's ConnState hook
+    when it closed an idle one. katui's reuse, idle closes and advice follow them."""
+    a = _a("go-idle.pcap")
+    log = _go_log("go-idle")
+    reused = [line.split()[1] for line in log if "got conn" in line and "reused=true" in line]
+    assert reused == ["/go2"]
+    assert [e.request.uri for c in a.connections for e in c.exchanges if e.reused] == reused
+    (t,) = a.timeouts
+    assert 1.0 <= t.high_ns / 1e9 < 1.01 and t.software is None  # Go sends no Server header
+    (f,) = [f for f in a.findings if f.kind == "server-idle-timeout"]
+    assert "(Go net/http Transport.IdleConnTimeout) below 0.9 s" in f.advice
+    b = _a("go-client-idle.pcap")  # IdleConnTimeout 1s; the server's IdleTimeout is 10 s
+    (g,) = [f for f in b.findings if f.kind == "client-idle-timeout"]
+    assert "Go net/http" in g.text and "at most 1.003 s" in g.text
+    assert not b.timeouts  # the server never closed an idle connection
+
+
+def test_go_client_racing_the_server_idle_timeout_saw_every_close_first():
+    """21 reuses after 0.990-1.010 s idle against a 1 s IdleTimeout: the client log shows no
+    error and a new connection (reused=false) exactly when the server had closed the idle one
+    first (its FIN came before the request: Go's transport drops a connection whose FIN it
+    read); katui says idle-timeout for each, no stale reuse, and the longest reuse that got an
+    answer stays below the shortest idle close."""
+    a = _a("go-race.pcap")
+    log = _go_log("go-race")
+    assert not [line for line in log if "error" in line]
+    fresh = [line.split()[1] for line in log if "got conn" in line and "reused=false" in line]
+    assert [c.exchanges[0].request.uri for c in a.connections] == fresh
+    assert not [f for f in a.findings if f.kind.startswith("stale-reuse")]
+    (t,) = a.timeouts
+    assert t.low_ns < t.high_ns and t.high_ns / 1e9 >= 1.0

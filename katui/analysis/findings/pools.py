@@ -47,8 +47,10 @@ def _server_timeout(conns, by_server, upstream_of: dict[int, str] | None = None)
         setting = f" ({t.software} {t.setting})" if t.setting else ""
         proxies = {(upstream_of or {}).get(c.stream, "") for c in closing}
         if "" in proxies or len(proxies) != 1:
-            advice = (f"Keep client pool idle timeouts below {safe_idle_s(t):g} s so a pooled "
-                      "connection is never reused just as the server closes it.")  # fmt: skip
+            sw = _one_client(closing)
+            named = f" ({sw.name} {sw.idle_setting})" if sw is not None and sw.idle_setting else ""
+            advice = (f"Keep client pool idle timeouts{named} below {safe_idle_s(t):g} s so a "
+                      "pooled connection is never reused just as the server closes it.")  # fmt: skip
         else:
             (proxy,) = proxies
             advice = (f"Its clients are the proxy {proxy}'s upstream connections, which must "
@@ -64,6 +66,18 @@ def _server_timeout(conns, by_server, upstream_of: dict[int, str] | None = None)
         ))  # fmt: skip
         out.extend(_advertised(t, first))
     return out
+
+
+CLIENTS_LOOKED_AT = 50
+"""Connections whose User-Agent is read to name the clients' pool setting in the advice."""
+
+
+def _one_client(conns: list[Connection]):
+    """The client software of ``conns`` when the first ``CLIENTS_LOOKED_AT`` all name the same
+    one (advice names its setting only then: a second client would be sent to the wrong
+    setting), else None."""
+    found = {client_software([c]) for c in conns[:CLIENTS_LOOKED_AT]}
+    return found.pop() if len(found) == 1 else None
 
 
 def _advertised(t: TimeoutEstimate, first: Connection) -> list[Finding]:
