@@ -4,7 +4,7 @@
 #   bash samples/real/make_go.sh              # all scenarios
 #   bash samples/real/make_go.sh go-idle      # only the named ones
 #
-# Needs root (tcpdump on lo), Go (Debian golang-go, 1.19) and tcpdump. Ports 9241-9249 on
+# Needs root (tcpdump on lo), Go (Debian golang-go, 1.19) and tcpdump. Ports 9241-9244 on
 # 127.0.0.1. Per scenario: build apps_go.go once, start its server (http.Server with
 # IdleTimeout) in the background and remember its PID, tcpdump on lo for the port, run its
 # client (http.Client, Transport.IdleConnTimeout), stop tcpdump 1 s after the client ends, stop
@@ -58,9 +58,9 @@ go_scenario() {
 
 # The race steps: 21 requests, each after an idle gap of 0.990 .. 1.010 s (1 ms apart) against a
 # 1 s IdleTimeout, hoping to meet the server's close on the wire (bounded: 21 tries, ~25 s).
-race_steps() {
+race_steps() {   # race_steps FIRST STEP: 21 gaps FIRST, FIRST+STEP, ...
     local s=get i
-    for i in $(seq 0 20); do s+=",$(awk -v i="$i" 'BEGIN { printf "%.3f", 0.990 + i * 0.001 }'),get"; done
+    for i in $(seq 0 20); do s+=",$(awk -v i="$i" -v a="$1" -v d="$2" 'BEGIN { printf "%.4f", a + i * d }'),get"; done
     echo "$s"
 }
 
@@ -71,12 +71,14 @@ scenario() {
     go-client-idle)   # the client's pool drops idle connections after 1 s (server: 10 s)
         go_scenario "$1" 9242 10s 1s get,0.5,get,2,get,0.3 ;;
     go-race)          # idle gaps around the server's 1 s IdleTimeout
-        go_scenario "$1" 9243 1s 90s "$(race_steps)" ;;
+        go_scenario "$1" 9243 1s 90s "$(race_steps 0.990 0.001)" ;;
+    go-race-fine)     # the same in 0.1 ms steps just below and past 1 s (run until it races)
+        go_scenario "$1" 9244 1s 90s "$(race_steps 0.9990 0.0001)" ;;
     *) log "unknown scenario $1"; return 2 ;;
     esac
 }
 
-ALL=(go-idle go-client-idle go-race)
+ALL=(go-idle go-client-idle go-race go-race-fine)
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
 for n in "${names[@]}"; do

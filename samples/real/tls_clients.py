@@ -241,18 +241,14 @@ def curl_h2(port: int) -> None:
     subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
 
 
-def key_update(port: int) -> None:
-    """TLS 1.3 key updates from OpenSSL's s_client (its interactive commands: a line 'K' sends a
-    KeyUpdate asking the server to update too, 'k' one that does not): a request, 'K', a request,
-    'k', a request, each 0.4 s apart on one connection; then end of input: s_client sends its
-    close_notify and closes."""
+def _s_client(port: int, extra: list[str], lines: list[str]) -> bytes:
+    """Run OpenSSL's s_client (TLS 1.3, LF sent as CRLF, keys to $SSLKEYLOGFILE) with ``extra``
+    options, type ``lines`` 0.4 s apart after its handshake, then end its input (it sends its
+    close_notify and closes); its output."""
     cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-crlf",
-           "-keylogfile", os.environ["SSLKEYLOGFILE"], "-servername", "localhost"]  # fmt: skip
-    lines = ["GET /before HTTP/1.1\nHost: localhost\n\n", "K\n",
-             "GET /after-K HTTP/1.1\nHost: localhost\n\n", "k\n",
-             "GET /after-k HTTP/1.1\nHost: localhost\n\n"]  # fmt: skip
+           "-keylogfile", os.environ["SSLKEYLOGFILE"], "-servername", "localhost", *extra]  # fmt: skip
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    time.sleep(0.4)  # the handshake
+    time.sleep(0.4)  # the handshake (and an early request's answer)
     for text in lines:
         p.stdin.write(text.encode())
         p.stdin.flush()
@@ -260,36 +256,32 @@ def key_update(port: int) -> None:
     p.stdin.close()
     out = p.stdout.read()
     p.wait(timeout=10)
+    return out
+
+
+def key_update(port: int) -> None:
+    """TLS 1.3 key updates from s_client's interactive commands (a line 'K' sends a KeyUpdate
+    asking the server to update too, 'k' one that does not): a request, 'K', a request, 'k', a
+    request, each 0.4 s apart on one connection."""
+    out = _s_client(port, [], ["GET /before HTTP/1.1\nHost: localhost\n\n", "K\n",
+                               "GET /after-K HTTP/1.1\nHost: localhost\n\n", "k\n",
+                               "GET /after-k HTTP/1.1\nHost: localhost\n\n"])  # fmt: skip
     print(b"HTTP/1.1 200" in out, out.count(b"KEYUPDATE"))
 
 
 def early_data(port: int) -> None:
-    """TLS 1.3 0-RTT from OpenSSL's s_client: a first connection (one request) saves its session;
-    the second resumes it and sends its first request as early data, before the handshake
-    completes (nginx has ssl_early_data on), then a second request 0.4 s later; each ends with
-    end of input (close_notify, FIN)."""
-    sess = os.path.join(os.path.dirname(os.environ["SSLKEYLOGFILE"]), "early.sess")
-    early = os.path.join(os.path.dirname(os.environ["SSLKEYLOGFILE"]), "early.req")
+    """TLS 1.3 0-RTT from s_client: a first connection (one request) saves its session; the
+    second resumes it and sends its first request as early data, before the handshake completes
+    (nginx has ssl_early_data on), then a second request 0.4 s later."""
+    folder = os.path.dirname(os.environ["SSLKEYLOGFILE"])
+    sess, early = os.path.join(folder, "early.sess"), os.path.join(folder, "early.req")
     with open(early, "wb") as f:
         f.write(b"GET /early HTTP/1.1\r\nHost: localhost\r\n\r\n")
-    base = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-crlf",
-            "-keylogfile", os.environ["SSLKEYLOGFILE"], "-servername", "localhost"]  # fmt: skip
-    for extra, lines in (
-        (["-sess_out", sess], ["GET /full HTTP/1.1\nHost: localhost\n\n"]),
-        (["-sess_in", sess, "-early_data", early], ["GET /after-early HTTP/1.1\nHost: localhost\n\n"]),
-    ):
-        p = subprocess.Popen([*base, *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)  # fmt: skip
-        time.sleep(0.4)  # the handshake (and the early request's answer)
-        for text in lines:
-            p.stdin.write(text.encode())
-            p.stdin.flush()
-            time.sleep(0.4)
-        p.stdin.close()
-        out = p.stdout.read()
-        p.wait(timeout=10)
-        print(out.count(b"HTTP/1.1 200"), b"Early data was accepted" in out)
-
+    out = _s_client(port, ["-sess_out", sess], ["GET /full HTTP/1.1\nHost: localhost\n\n"])
+    print(out.count(b"HTTP/1.1 200"))
+    out = _s_client(port, ["-sess_in", sess, "-early_data", early],
+                    ["GET /after-early HTTP/1.1\nHost: localhost\n\n"])  # fmt: skip
+    print(out.count(b"HTTP/1.1 200"), b"Early data was accepted" in out)
 
 SCENARIOS = {
     "tls13-requests": requests_seed,
