@@ -102,6 +102,12 @@ VERDICTS = {
     "go-idle.pcap": [("idle-timeout", "server", "fin")] * 2,
     "go-client-idle.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
     "go-race.pcap": [("idle-timeout", "server", "fin")] * 11 + [("client-done", "client", "fin")],
+    "go-race-fine.pcap": [("idle-timeout", "server", "fin")] * 5
+    + [("stale-reuse", "server", "rst")]
+    + [("idle-timeout", "server", "fin")] * 4
+    + [("stale-reuse", "server", "rst")]
+    + [("idle-timeout", "server", "fin")] * 2
+    + [("client-done", "client", "fin")],
 }
 
 
@@ -514,3 +520,34 @@ def test_go_client_racing_the_server_idle_timeout_saw_every_close_first():
     assert not [f for f in a.findings if f.kind.startswith("stale-reuse")]
     (t,) = a.timeouts
     assert t.low_ns < t.high_ns and t.high_ns / 1e9 >= 1.0
+
+
+def test_go_client_natural_race_is_retried_as_its_log_says():
+    """The natural keep-alive race, twice (0.1 ms steps around the 1 s IdleTimeout): /go10 and
+    /go18 each got a reused connection (httptrace: reused=true, idle 1.000 s / 1.001 s) that the
+    server closed as the request arrived (its log: 'closed' that port, then the request from a
+    new port), answered by an RST; Go's transport sent each again on a new connection by itself
+    (a second 'got conn', reused=false) and got 200. katui: stale-reuse on the raced streams,
+    the retry found on the next stream (no error claimed), advice naming Go's pool setting and
+    not asking for a retry Go already does."""
+    a = _a("go-race-fine.pcap")
+    log = _go_log("go-race-fine")
+    got = [line.split()[1] for line in log if "got conn" in line]
+    twice = sorted({p for p in got if got.count(p) == 2})
+    assert twice == ["/go10", "/go18", "/go5"] and not [line for line in log if "error" in line]
+    raced = [c for c in a.connections if c.close.reason == "stale-reuse"]
+    assert sorted(c.exchanges[-1].request.uri for c in raced) == ["/go10", "/go18"]
+    # /go5 also got the pooled connection (stream 3) twice over, but the server's FIN (frame
+    # 38) reached Go before it wrote the request: nothing of /go5 went out on stream 3, so on the
+    # wire that close is a plain idle timeout, and /go5 is stream 4's first request.
+    assert a.connections[3].close.reason == "idle-timeout"
+    assert [e.request.uri for e in a.connections[3].exchanges] == ["/go4"]
+    assert a.connections[4].exchanges[0].request.uri == "/go5"
+    (f,) = [f for f in a.findings if f.kind.startswith("stale-reuse")]
+    assert f.kind == "stale-reuse-retried" and f.severity == "warning" and f.count == 2
+    for c in raced:  # the retry: the next connection's first request, answered 200
+        nxt = a.connections[c.stream + 1].exchanges[0]
+        assert nxt.request.uri == c.exchanges[-1].request.uri and nxt.response.status == 200
+        assert f"stream {c.stream} retried on stream {c.stream + 1}" in f.text
+    assert "(Go net/http Transport.IdleConnTimeout) below 0.9 s" in f.advice
+    assert "keep the client's retry" in f.advice and "retry idempotent requests once" not in f.advice

@@ -163,3 +163,15 @@ def client_software(conns: list[Connection]) -> Software | None:
         if key in low:
             return Software(name, f"User-Agent: {agent}", idle or None, no_idle_timeout=idle == "")
     return Software(agent.split("/")[0][:40], f"User-Agent: {agent}")
+
+
+CLIENTS_LOOKED_AT = 50
+"""Connections whose User-Agent is read by :func:`one_client_software`."""
+
+
+def one_client_software(conns: list[Connection]) -> Software | None:
+    """The client software of ``conns`` when the first ``CLIENTS_LOOKED_AT`` of them all name the
+    same one, else None: advice names a client's setting only then (a second client would be
+    sent to the wrong setting)."""
+    found = {client_software([c]) for c in conns[:CLIENTS_LOOKED_AT]}
+    return found.pop() if len(found) == 1 else None

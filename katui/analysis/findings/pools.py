@@ -19,7 +19,7 @@ from katui.analysis.findings.common import (
     secs,
 )
 from katui.analysis.h2close import never_processed
-from katui.analysis.software import client_software, server_software, setting_phrase
+from katui.analysis.software import client_software, one_client_software, server_software, setting_phrase
 from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.model.connection import NO_TS
@@ -47,7 +47,7 @@ def _server_timeout(conns, by_server, upstream_of: dict[int, str] | None = None)
         setting = f" ({t.software} {t.setting})" if t.setting else ""
         proxies = {(upstream_of or {}).get(c.stream, "") for c in closing}
         if "" in proxies or len(proxies) != 1:
-            sw = _one_client(closing)
+            sw = one_client_software(closing)
             named = f" ({sw.name} {sw.idle_setting})" if sw is not None and sw.idle_setting else ""
             advice = (f"Keep client pool idle timeouts{named} below {safe_idle_s(t):g} s so a "
                       "pooled connection is never reused just as the server closes it.")  # fmt: skip
@@ -66,18 +66,6 @@ def _server_timeout(conns, by_server, upstream_of: dict[int, str] | None = None)
         ))  # fmt: skip
         out.extend(_advertised(t, first))
     return out
-
-
-CLIENTS_LOOKED_AT = 50
-"""Connections whose User-Agent is read to name the clients' pool setting in the advice."""
-
-
-def _one_client(conns: list[Connection]):
-    """The client software of ``conns`` when the first ``CLIENTS_LOOKED_AT`` all name the same
-    one (advice names its setting only then: a second client would be sent to the wrong
-    setting), else None."""
-    found = {client_software([c]) for c in conns[:CLIENTS_LOOKED_AT]}
-    return found.pop() if len(found) == 1 else None
 
 
 def _advertised(t: TimeoutEstimate, first: Connection) -> list[Finding]:

@@ -21,7 +21,7 @@ from katui.analysis.findings.common import (
 from katui.analysis.h2close import never_processed, refused
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
-from katui.analysis.software import server_software
+from katui.analysis.software import one_client_software, server_software
 from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
@@ -90,7 +90,8 @@ def _stale(conns, by_server):
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
                 f"connection the server was closing) and the client retried on a new connection "
                 f"({how}): the race cost a retry and a handshake, not an error.",
-                advice, streams=tuple(c.stream for c in cs), server=server, count=len(cs),
+                _race_advice(t, cs, retried=True), streams=tuple(c.stream for c in cs), server=server,
+                count=len(cs),
             ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
     return out
 
@@ -235,15 +236,21 @@ def _retry_of(c: Connection, by_pair) -> Connection | None:
     return nxt if first is not None and (first.method, first.uri) == (req.method, req.uri) else None
 
 
-def _race_advice(t: TimeoutEstimate | None, group: list[Connection]) -> str:
+def _race_advice(t: TimeoutEstimate | None, group: list[Connection], retried: bool = False) -> str:
+    """What to change against the keep-alive race; ``retried``: the client already retried
+    (keep that, rather than told to add it)."""
+    retry = ("keep the client's retry of idempotent requests on a new connection" if retried
+             else "retry idempotent requests once on a reset")  # fmt: skip
     if t is None or t.high_ns is None:
         return ("Keep the client's pool idle timeout below the server's keep-alive timeout, and "
-                "retry idempotent requests once on a reset.")  # fmt: skip
+                f"{retry}.")  # fmt: skip
     safe = safe_idle_s(t)
     setting = f" ({t.software} {t.setting})" if t.setting else ""
-    return (f"Set the client's pool idle timeout below {safe:g} s (the server closed idle "
+    sw = one_client_software(group)
+    named = f" ({sw.name} {sw.idle_setting})" if sw is not None and sw.idle_setting else ""
+    return (f"Set the client's pool idle timeout{named} below {safe:g} s (the server closed idle "
             f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
-            f"{setting} well above the client's; retry idempotent requests once on a reset.")  # fmt: skip
+            f"{setting} well above the client's; {retry}.")  # fmt: skip
 
 
 def _proxy_races(conns, by_server, proxied: ProxyReport) -> list[Finding]:
