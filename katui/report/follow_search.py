@@ -18,7 +18,7 @@ from itertools import accumulate
 from typing import NamedTuple
 
 from katui.report.follow import HEX_WIDE, Line
-from katui.textsafe import safe_text
+from katui.textsafe import capture_text, safe_text
 
 
 class Pattern(NamedTuple):
@@ -74,7 +74,7 @@ def _columns(raw: bytes, cuts: list[tuple[int, bool]], escaped: bool) -> list[in
     offset; the line's text is ``safe_bytes(raw)`` (``escaped``) or ``raw`` as UTF-8. An offset
     inside a character (a byte sequence searched in the middle of one) is its start, or its end
     for an end."""
-    text = raw.decode("utf-8", "surrogateescape")
+    text = capture_text(raw)
     out: list[int] = []
     k = byte = col = char = 0
     for m in [*(_WIDE if escaped else _NON_ASCII).finditer(text), None]:
