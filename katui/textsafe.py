@@ -37,10 +37,23 @@ def safe_text(value: str, keep_newlines: bool = False) -> str:
     return _UNSAFE.sub(_escape_char, value)
 
 
+def capture_text(data: bytes) -> str:
+    """Capture bytes as text, the one way katui reads them wherever it shows them as text (a
+    request target in the reports, the ladder and the request list; a head in the detail pane;
+    follow stream): UTF-8 where they are valid UTF-8, as Wireshark and a server's log read
+    them, and every other byte kept as itself, the lone surrogate U+DC80+byte (Python's
+    ``surrogateescape``), which :func:`safe_text` shows as ``\\xNN``, as nginx and Apache log
+    such bytes. Never Latin-1 for the whole text: one stray byte would turn every valid
+    character around it into mojibake. Lossless: ``text.encode("utf-8", "surrogateescape")``
+    gives the bytes back."""
+    return data.decode("utf-8", "surrogateescape")
+
+
 def safe_bytes(data: bytes, keep_newlines: bool = True) -> str:
-    """Decode capture bytes as UTF-8 where valid (so text and a bidi override read as such),
-    show every other byte as ``\\xNN``, and escape the rest as :func:`safe_text` does."""
-    text = data.decode("utf-8", "surrogateescape")
+    """Decode capture bytes with :func:`capture_text` (so text and a bidi override read as
+    such, and every byte that is not UTF-8 shows as ``\\xNN``), and escape the rest as
+    :func:`safe_text` does."""
+    text = capture_text(data)
     if keep_newlines:
         text = text.replace("\r\n", "\n")
     return safe_text(text, keep_newlines=keep_newlines)

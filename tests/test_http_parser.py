@@ -10,6 +10,7 @@ from katui.http.head import METHODS, looks_like_request, looks_like_response
 from katui.http.owner import Collector
 from katui.http.parser import HttpHalf
 from katui.model import MessageStore
+from katui.textsafe import safe_text
 
 
 def run(data: bytes, is_request: bool, methods=(), cuts=()) -> list:
@@ -164,11 +165,11 @@ def test_request_target_with_spaces_and_markup_is_kept_whole():
     assert (m.method, m.uri, m.version) == ("GET", "/[bold red]x[/] y", "HTTP/1.1")
 
 
-def test_utf8_targets_decode_as_utf8_and_others_as_latin1():
+def test_targets_decode_as_utf8_keeping_the_bytes_that_are_not():
     (m,) = run("GET /\u202eabc HTTP/1.1\r\n\r\n".encode(), True)
     assert m.uri == "/\u202eabc"
-    (m,) = run(b"GET /\xff\xfe HTTP/1.1\r\n\r\n", True)
-    assert m.uri == "/\xff\xfe"
+    (m,) = run(b"GET /\xff\xfe\xc3\xa9 HTTP/1.1\r\n\r\n", True)  # was Latin-1 whole: "/ÿþÃ©"
+    assert m.uri == "/\udcff\udcfeé" and safe_text(m.uri) == "/\\xff\\xfeé"
 
 
 def test_message_store_rows_are_views():

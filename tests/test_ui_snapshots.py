@@ -110,6 +110,18 @@ def test_follow_stream_of_hostile_bytes(snap_compare, size):
     assert snap_compare(app, terminal_size=size, run_before=follow)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)])
+def test_follow_stream_search_in_hostile_bytes(snap_compare, size):
+    """The matches of a search highlighted, the current one brighter, escapes kept."""
+
+    async def search(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("F", "slash", *"\\x1b[31;1m", "enter", "n")
+
+    app = KatuiApp(str(SAMPLES / "hostile.pcap"))
+    assert snap_compare(app, terminal_size=size, run_before=search)
+
+
 @pytest.mark.parametrize("size", [(80, 24), (180, 50)])
 def test_backend_lane_on_the_502_race(snap_compare, size):
     """A proxy's front connection with its upstream frames (client | proxy | backend), the

@@ -12,6 +12,7 @@ except ImportError:  # the interpreted build without Cython installed
 
 from katui.http.trace import MAX_TRACE_LINES, TRACE_HEADERS, parse_trace
 from katui.model import Head
+from katui.textsafe import capture_text
 
 METHODS = (
     b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
@@ -61,13 +62,11 @@ _INTERNED: dict[bytes, str] = {}
 
 
 def target_text(raw: bytes) -> str:
-    """A request target: UTF-8 when it is valid UTF-8 (so a bidi override is recognisable as
-    one when escaped for display), else Latin-1 (every byte maps to one character)."""
-    raw = raw[:MAX_URI]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
+    """A request target (its first :data:`MAX_URI` bytes) as :func:`katui.textsafe.capture_text`
+    reads capture bytes, as the detail pane and follow stream show them: UTF-8 where valid (a
+    bidi override is then recognisable as one when escaped), a byte that is not UTF-8 kept as
+    itself (shown ``\\xNN``; ``\\ufffd`` in JSON)."""
+    return capture_text(raw[:MAX_URI])
 
 
 def _text(raw: bytes, limit: int) -> str:

@@ -1,7 +1,7 @@
 """What an HTTP/2 header block says, as the message store's :class:`katui.model.Head`: the
 pseudo-headers (``:method``, ``:path``, ``:authority``, ``:status``) and the few headers katui
-reads. Values are capture bytes, decoded as HTTP/1's are (the path and authority as UTF-8 when
-valid, else Latin-1; the rest Latin-1) and escaped when shown."""
+reads. Values are capture bytes, decoded as HTTP/1's are (the path and authority as a target,
+:func:`katui.http.head.target_text`; the rest Latin-1) and escaped when shown."""
 
 from __future__ import annotations
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from katui.analysis.pipeline import Analysis
 from katui.http2.frames import error_name
-from katui.model import Connection, Exchange, Http2Info, TlsInfo
+from katui.model import H_HOST, Connection, Exchange, Http2Info, TlsInfo
 from katui.report.jsonrows import RequestWriter, connection_head
 
 SCHEMA_VERSION = 3
@@ -253,14 +254,42 @@ def _header(a: Analysis) -> dict:
 
 
 def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
-    """The whole analysis as plain data."""
+    """The whole analysis as plain data (what the JSON report says: see :func:`chunks` for a
+    byte of a request target that was not UTF-8)."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     d = _header(a)
     d["connections"] = [connection_dict(a, c) for c in conns]
-    return d
+    return _replaced(d) if _undecoded(a) else d
+
+
+def _replaced(v):
+    """``v`` with each lone surrogate of its strings (a byte that was not UTF-8) U+FFFD."""
+    if isinstance(v, str):
+        return _SURROGATE.sub("\ufffd", v)
+    if isinstance(v, dict):
+        return {k: _replaced(x) for k, x in v.items()}
+    return [_replaced(x) for x in v] if isinstance(v, list) else v
 
 
 _dump = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+_UNDECODED = re.compile(r"(?<!\\)((?:\\\\)*)\\udc[89a-f][0-9a-f]")
+"""The encoder's escape of a lone surrogate U+DC80-U+DCFF (not the text of an escaped
+backslash followed by ``udc..``)."""
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _undecoded(a: Analysis) -> bool:
+    """A request target (a URI, an HTTP/2 ``:authority``) of the capture holds a byte that was
+    not UTF-8: :func:`katui.textsafe.capture_text` kept it as a lone surrogate, which the JSON
+    encoder would write as ``\\udcNN``, a string strict JSON parsers reject. Targets are the
+    only capture text read that way; the check costs a look at each distinct one."""
+    store = next((e.store for c in a.connections for e in c.exchanges if e.store is not None), None)
+    if store is None:
+        return False
+    texts = (store.uri_table, [h[H_HOST] for h in store.head_table])
+    return any(not all(map(str.isascii, t)) and any(map(_SURROGATE.search, t)) for t in texts)
 
 
 def chunks(a: Analysis, streams: list[int] | None = None):
@@ -268,8 +297,17 @@ def chunks(a: Analysis, streams: list[int] | None = None):
     captures.
 
     ASCII only (no capture byte reaches a terminal raw); compact, because only the compact form
-    uses the C encoder.
+    uses the C encoder. A byte of a request target that was not UTF-8 is U+FFFD (``\\ufffd``),
+    as in tshark's JSON (the text and Markdown reports and the TUI show it as ``\\xNN``).
     """
+    if _undecoded(a):
+        for piece in _chunks(a, streams):
+            yield _UNDECODED.sub(r"\1\\ufffd", piece)
+        return
+    yield from _chunks(a, streams)
+
+
+def _chunks(a: Analysis, streams: list[int] | None):
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     head = _dump(_header(a))
     yield head[:-1] + ',"connections":['

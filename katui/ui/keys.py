@@ -105,11 +105,23 @@ SERVER_KEYS: list[Key] = [Key("e", "export", "Export: every server's summary as 
                           Key("h", "dismiss(None)", "Back: leave the server summary")]  # fmt: skip
 """Keys of the server summary (j/k/g/G scroll it)."""
 
-FOLLOW_KEYS: list[Key] = [Key("x", "hex", "Hex or text", True),
-                          Key("e", "export", "Export: the stream (text or hex, as shown) as Markdown", True),
-                          Key("escape", "dismiss(None)", "Back: leave the stream", True),
-                          Key("q", "dismiss(None)", "Back: leave the stream"),
-                          Key("h", "dismiss(None)", "Back: leave the stream")]  # fmt: skip
+FOLLOW_KEYS: list[Key] = [
+    Key("x", "hex", "Hex or text", True),
+    Key(
+        "slash",
+        "search",
+        "Search: forward from the cursor, as in less (case-insensitive unless the "
+        "pattern has a capital; \\x0d is a byte, as shown; in hex, 0d0a is bytes)",
+        True,
+    ),
+    Key("question_mark", "search_back", "Search backward from the cursor"),
+    Key("n", "again(False)", "Next: the next match in the search's direction (wraps, saying so)", True),
+    Key("N", "again(True)", "Previous match (against the search's direction)"),
+    Key("e", "export", "Export: the stream (text or hex, as shown) as Markdown", True),
+    Key("escape", "close", "Back: close the search prompt, else leave the stream", True),
+    Key("q", "dismiss(None)", "Back: leave the stream"),
+    Key("h", "dismiss(None)", "Back: leave the stream"),
+]
 """Keys of follow stream (j/k/g/G/PgUp/PgDn move, ←/→ pan)."""
 
 SCREENS = {"request list": REQUEST_KEYS, "timeline": TIMELINE_KEYS, "servers": SERVER_KEYS,
@@ -136,7 +148,7 @@ def bindings() -> list[Binding]:
             for k in KEYS]  # fmt: skip
 
 
-PROMPTS = ("goto", "search")
+PROMPTS = ("goto", "search", "search_back")
 """Actions that open a view's prompt: priority bindings, so that what is typed right after the
 key (tmux and ssh deliver ':8s⏎' in one read) lands in the prompt, not in the view."""
 

@@ -1,0 +1,55 @@
+"""A request target that is not valid UTF-8 reads the same everywhere: the reports, the ladder,
+the request list and the detail pane all read it with katui.textsafe.capture_text (UTF-8 where
+valid, a stray byte shown as \\xNN), and the JSON report writes such a byte as U+FFFD."""
+
+from __future__ import annotations
+
+import json
+
+from ui_helpers import ladder_texts, settle, tiny_capture
+
+from katui.analysis.pipeline import analyze
+from katui.http.head import MAX_URI, target_text
+from katui.report import jsonout, markdown, text
+from katui.textsafe import capture_text, safe_text
+from katui.ui.app import KatuiApp
+from katui.ui.detail import frame_text
+
+URI = b"/caf\xc3\xa9/\xff\x1b[2J\xe2\x80\xae/\\udc9b"
+SHOWN = "/café/\\xff\\x1b[2J\\u202e/\\\\udc9b"
+"""As every view shows it: é is UTF-8, 0xff is no UTF-8, ESC and the bidi override escaped, and
+a literal backslash doubled (so the text after it can never pass for an escape)."""
+
+
+def test_a_target_is_utf8_where_valid_and_keeps_a_stray_byte():
+    assert target_text(b"/caf\xc3\xa9") == "/café"
+    got = target_text(URI)
+    assert got == capture_text(URI) and got.encode("utf-8", "surrogateescape") == URI
+    assert safe_text(got) == SHOWN  # not Latin-1: "/cafÃ©/ÿ…"
+    cut = target_text(b"/" + "é".encode() * MAX_URI)  # cut inside a character at 2 KiB
+    assert cut[:-1] == "/" + "é" * ((MAX_URI - 1) // 2) and safe_text(cut[-1]) == "\\xc3"
+
+
+def test_reports_and_the_tui_show_the_same_target(tmp_path):
+    path = str(tiny_capture(tmp_path / "t.pcap", b"GET " + URI + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))  # fmt: skip
+    a = analyze(path)
+    assert f"GET {SHOWN}" in text.render(a)
+    assert f"GET {SHOWN}" in markdown.render(a)  # the ladder, in a code block
+    assert f"GET {SHOWN}" in frame_text(a, a.connections[0], 4).plain  # the head's bytes
+    doc = jsonout.render(a)
+    assert "\\udc" not in doc.replace("\\\\udc9b", "")  # no lone surrogate for strict parsers
+    assert json.loads(doc)["connections"][0]["requests"][0]["uri"] == "/café/\ufffd\x1b[2J\u202e/\\udc9b"
+
+
+async def test_the_ladder_and_the_request_list_show_the_target_as_the_detail_pane(tmp_path):
+    path = str(tiny_capture(tmp_path / "t.pcap", b"GET " + URI + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))  # fmt: skip
+    app = KatuiApp(path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(app, pilot)
+        assert any(row.endswith(f"GET {SHOWN}") for row in ladder_texts(app))
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.pause()
+        assert str(app.screen.query_one("#requests-uri").render()).startswith(f"GET {SHOWN}")
