@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.geometry import Region
 from ui_helpers import SAMPLES, settle
 
 from katui.analysis.pipeline import analyze
@@ -103,3 +104,22 @@ async def test_text_sent_with_the_slash_in_one_read_lands_in_the_prompt():
             app.post_message(events.Key(names.get(ch, ch), ch))
         await pilot.pause()
         assert app.main.query_one("#search").value == "20"
+
+
+async def test_what_the_user_typed_is_shown_as_typed_not_as_markup():
+    """A filter error quotes the typed value, and the list's title shows the filter: brackets
+    in them are text (Textual reads a plain string title as markup: '[b]' would vanish)."""
+
+    def drawn(widget) -> str:
+        return "\n".join(s.text for s in widget.render_lines(Region(0, 0, *widget.outer_size)))
+
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        search = app.main.query_one("#search")
+        await pilot.press("slash", *"status:[b]")
+        await pilot.pause()
+        assert "(got '[b]')" in drawn(search)
+        await pilot.press(*["backspace"] * 10, *"[red]x", "enter")
+        await pilot.pause()
+        assert "filter: [red]x" in drawn(app.main.query_one("#connections"))

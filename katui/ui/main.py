@@ -182,8 +182,8 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         what = safe_text(self.filter.text)
         order = f" · sort {self.sort}{' ↓' if self.reverse else ''}" if self.sort != "stream" \
             or self.reverse else ""  # fmt: skip
-        table.border_title = (f"Connections {len(self.shown)}/{len(a.connections)}"
-                              f"{f' · filter: {what}' if what else ''}{order}")  # fmt: skip
+        table.border_title = Text(f"Connections {len(self.shown)}/{len(a.connections)}"
+                                  f"{f' · filter: {what}' if what else ''}{order}")  # fmt: skip
         if not self.shown:
             self.show_connection(None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.text import Text
 from textual.widgets import Input
 
 from katui.analysis.query import Query, QueryError, parse
@@ -63,7 +64,8 @@ class PromptActions:
             error = "a frame number (123), or s12 / stream:12 for a stream"
         search = self.query_one("#search", Input)
         search.set_class(error is not None, "-invalid")
-        search.border_subtitle = f"✖ {error}" if error else "Enter applies · Esc closes"
+        # Text: the error quotes what was typed, which must not be read as markup
+        search.border_subtitle = Text(f"✖ {error}" if error else "Enter applies · Esc closes")
         return error
 
     def on_input_changed(self, event: Input.Changed) -> None:
