@@ -47,6 +47,10 @@ VERDICTS = {
     "apache-preconnect-nodefer.pcap": [("unused", "server", "fin")],
     "apache-preconnect-long.pcap": [("unused", "server", "fin")],
     "apache-5xx.pcap": [("error-close", "server", "fin")] * 2 + [("client-done", "client", "fin")],
+    # h2c by Upgrade (mod_http2): GOAWAY last stream 1 right after response 1, the request on
+    # stream 3 never processed; curl's FIN came first, the request after 0.7 s idle a stale reuse
+    "apache-h2c-curl.pcap": [("request-limit", "client", "fin")] * 2,
+    "apache-h2c-refused.pcap": [("stale-reuse", "server", "fin")],
     # Node 20 http server
     "node-ka-default.pcap": [("idle-timeout", "server", "fin")],
     "node-ka-2s.pcap": [("idle-timeout", "server", "fin")],

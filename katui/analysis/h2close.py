@@ -60,6 +60,7 @@ def h2_info(conv: H2Conversation) -> Http2Info:
         rst_stream_count=f.counts[1],
         server_goaway=None if f.final[1] is None else _sided(f.final[1]),
         error_goaway=None if f.error is None else _sided(f.error),
+        upgrade_frame=conv.upgrade,
     )
 
 

@@ -164,10 +164,10 @@ class TlsInfo:
 @dataclass(frozen=True, slots=True)
 class Http2Info:
     """What the HTTP/2 frames of a connection showed besides its streams (decrypted ``h2``, or
-    cleartext ``h2c`` with prior knowledge). Sides are ``client``/``server``."""
+    cleartext ``h2c``, with prior knowledge or by Upgrade). Sides are ``client``/``server``."""
 
     cleartext: bool
-    """h2c: HTTP/2 with prior knowledge on a plain TCP connection."""
+    """h2c: HTTP/2 on a plain TCP connection (prior knowledge, or see ``upgrade_frame``)."""
     streams: int
     """Streams with an exchange: each the client opened, and each client-numbered (odd) stream
     the server answered on whose request was not captured."""
@@ -198,6 +198,10 @@ class Http2Info:
     the one that says which streams it will never process."""
     error_goaway: tuple[str, int, int, int, int] | None = None
     """The first GOAWAY with an error code, listed or not."""
+    upgrade_frame: int | None = None
+    """h2c by Upgrade: the frame of the ``101 Switching Protocols`` (``Upgrade: h2c``) after which
+    the connection spoke HTTP/2; its stream 1 is the HTTP/1.1 request that asked for it. None with
+    prior knowledge or inside TLS."""
 
 
 class Preview(NamedTuple):

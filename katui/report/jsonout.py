@@ -107,7 +107,7 @@ def _http2(a: Analysis, h: Http2Info) -> dict:
     def sides(pair: tuple[int, int]) -> dict:
         return {"client": pair[0], "server": pair[1]}
 
-    return {
+    out = {
         "cleartext": h.cleartext,
         "streams": h.streams,
         "settings": sides(h.settings),
@@ -133,6 +133,9 @@ def _http2(a: Analysis, h: Http2Info) -> dict:
         "push_promises": h.push_promises,
         "note": h.note,
     }
+    if h.upgrade_frame is not None:  # h2c by Upgrade only (the key is absent otherwise)
+        out["upgrade_frame"] = h.upgrade_frame
+    return out
 
 
 def connection_dict(a: Analysis, c: Connection) -> dict:

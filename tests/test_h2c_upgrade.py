@@ -1,0 +1,123 @@
+"""HTTP/2 over cleartext by Upgrade (h2c) on real captures: Apache httpd 2.4.71 with mod_http2
+(``Protocols h2c http/1.1``), curl ``--http2`` and a client built on the ``h2`` package
+(samples/real/apache-h2c-*.pcap, made by make_servers.sh; what Apache logged and tshark decoded is
+quoted in samples/real/apache.md).
+
+After a ``101 Switching Protocols`` with ``Upgrade: h2c`` the connection is read as HTTP/2: the
+upgraded HTTP/1.1 request is stream 1 (the 101 its interim response, its answer the server's
+HEADERS on stream 1), the client's connection preface follows its request. Wireshark pairs the
+101 with the request and decodes the HEADERS as ``http2`` fields (tests/test_oracle.py, G)."""
+
+from __future__ import annotations
+
+import json
+
+from katui.http.parser import upgrades_to_h2c
+from katui.report import jsonout, text
+from tests.conftest import SAMPLES, analysed
+
+REAL = SAMPLES / "real"
+
+
+def _a(name: str):
+    return analysed(str(REAL / f"{name}.pcap"))
+
+
+def _tshark_headers(name: str) -> tuple[list, list]:
+    """(tcp.stream, frame, path) of the request HEADERS and (tcp.stream, frame, status) of the
+    response HEADERS tshark decoded, as quoted in apache.md."""
+    md = (REAL / "apache.md").read_text().split(f"## {name}.pcap")[1].split("\n## ")[0]
+    block = md.split("HTTP/2 HEADERS frames")[1].split("```")[1]
+    reqs, resps = [], []
+    for line in block.strip().splitlines():
+        stream, frame, _ids, method, path, status = (line.split("\t") + [""] * 6)[:6]
+        if method:
+            reqs.append((int(stream), int(frame), path))
+        if status:
+            resps.append((int(stream), int(frame), int(status)))
+    return reqs, resps
+
+
+# name -> per connection: (upgrade request frame, 101 frame, stream-1 HEADERS frame,
+#                          HTTP/2 request frames, requests Apache logged as answered)
+SHAPES = {
+    "apache-h2c-curl": [(4, 6, 12, [14], 1), (22, 24, 30, [31], 1)],
+    "apache-h2c-refused": [(4, 6, 13, [15], 1)],
+}
+
+
+def test_the_upgraded_request_is_stream_1_and_the_rest_is_http2():
+    for name, shapes in SHAPES.items():
+        a = _a(name)
+        assert len(a.connections) == len(shapes)
+        for c, (req, switching, resp, h2_reqs, answered) in zip(a.connections, shapes, strict=True):
+            assert c.http2 is not None and c.http2.cleartext and c.http2.upgrade_frame == switching
+            first = c.exchanges[0]
+            assert first.stream_id == 1 and first.request.frame == req
+            assert first.request.version == "HTTP/1.1" and first.request.uri.startswith("/a.txt?")
+            assert [i.status for i in first.informational] == [101]
+            assert first.informational[0].frame == switching
+            assert first.response.frame == resp and first.response.status == 200
+            rest = c.exchanges[1:]
+            assert [e.request.first_frame for e in rest] == h2_reqs
+            assert all(e.request.version == "HTTP/2" and e.stream_id % 2 == 1 for e in rest)
+            # Apache logged one HTTP/2.0 answer per connection (and the 101 of the same request)
+            assert sum(e.response is not None for e in c.exchanges) == answered
+            assert c.requests == 1 + len(h2_reqs)
+
+
+def test_http2_frames_match_tsharks_headers():
+    """Wireshark's HTTP/2 HEADERS after the upgrade are katui's HTTP/2 messages; stream 1's
+    request is the HTTP/1.1 one (tshark: a request HEADERS never comes on stream 1)."""
+    for name in SHAPES:
+        a = _a(name)
+        reqs, resps = _tshark_headers(name)
+        mine_req = [(c.stream, e.request.first_frame, e.request.uri) for c in a.connections
+                    for e in c.exchanges if e.request.version == "HTTP/2"]  # fmt: skip
+        mine_resp = [(c.stream, e.response.first_frame, e.response.status) for c in a.connections
+                     for e in c.exchanges if e.response is not None]  # fmt: skip
+        assert mine_req == reqs
+        assert mine_resp == resps
+
+
+def test_close_verdicts_against_apaches_goaway():
+    """Apache (mod_http2 2.0.42) ended each upgraded session with GOAWAY last_stream=1 (its log:
+    reason 'timeout', at the first idle moment): the request on stream 3 was never processed
+    (not in its access log), and neither client sent it again."""
+    curl = _a("apache-h2c-curl")
+    for c in curl.connections:
+        assert (c.close.reason, c.close.closer, c.close.by) == ("request-limit", "server", "client")
+        assert c.http2.server_goaway[3] == 1 and c.http2.server_goaway[0] == "server"
+        assert "never processed" in c.close.explanation
+    kinds = {f.kind: f for f in curl.findings}
+    refused = kinds["refused-at-limit"]
+    assert refused.severity == "problem" and refused.count == 2 and "not sent again" in refused.text
+    # sent alone after response 1, not in one flight with others
+    assert "went out before the server's GOAWAY" in refused.text and "at once" not in refused.text
+    # Apache's MaxKeepAliveRequests 0 means no limit: no such setting is named
+    assert "MaxKeepAliveRequests 0" not in kinds["request-limit"].text
+
+    refused = _a("apache-h2c-refused")
+    (c,) = refused.connections
+    assert (c.close.reason, c.close.closer) == ("stale-reuse", "server")
+    assert c.close.exchange == 2 and "GOAWAY (last stream 1" in c.close.explanation
+    assert [f.kind for f in refused.findings] == ["stale-reuse"]
+
+
+def test_reports_say_how_the_connection_became_http2():
+    a = _a("apache-h2c-refused")
+    assert "h2c, Upgrade: 101 in frame 6" in text.render(a)
+    http2 = json.loads(jsonout.render(a))["connections"][0]["http2"]
+    assert http2["upgrade_frame"] == 6 and http2["cleartext"] is True
+    prior = json.loads(jsonout.render(analysed(str(REAL / "h2-h2c-httpx.pcap"))))
+    assert "upgrade_frame" not in prior["connections"][0]["http2"]  # prior knowledge: absent
+
+
+def test_only_an_upgrade_to_h2c_switches_to_http2():
+    assert upgrades_to_h2c(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n")
+    assert upgrades_to_h2c(b"HTTP/1.1 101 x\r\nconnection: upgrade\r\nUPGRADE:  H2C \r\n\r\n")
+    assert not upgrades_to_h2c(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+    assert not upgrades_to_h2c(b"HTTP/1.1 101 Switching Protocols\r\nX-Upgrade: h2c\r\n\r\n")
+    # a WebSocket upgrade stays an HTTP/1.x connection whose close is the application's
+    (c,) = _a("node-upgrade").connections
+    assert c.http2 is None and c.close.reason == "upgrade"
