@@ -239,7 +239,9 @@ def h2c_upgrade(port: int, plan: str) -> None:
     first = steps.pop(0)[1]
     s.sendall(
         f"GET {first} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: Upgrade, HTTP2-Settings\r\n"
-        f"Upgrade: h2c\r\nHTTP2-Settings: ".encode() + settings + b"\r\n\r\n"
+        f"Upgrade: h2c\r\nHTTP2-Settings: ".encode()
+        + settings
+        + b"\r\n\r\n"
     )
     buf = b""
     while b"\r\n\r\n" not in buf:
@@ -288,7 +290,8 @@ def h2c_upgrade(port: int, plan: str) -> None:
             continue
         sid = conn.get_next_available_stream_id()
         conn.send_headers(
-            sid, [(":method", "GET"), (":path", arg), (":scheme", "http"), (":authority", f"{HOST}:{port}")],
+            sid,
+            [(":method", "GET"), (":path", arg), (":scheme", "http"), (":authority", f"{HOST}:{port}")],
             end_stream=True,
         )
         s.sendall(conn.data_to_send())
