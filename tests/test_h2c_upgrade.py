@@ -43,6 +43,7 @@ def _tshark_headers(name: str) -> tuple[list, list]:
 SHAPES = {
     "apache-h2c-curl": [(4, 6, 12, [14], 1), (22, 24, 30, [31], 1)],
     "apache-h2c-refused": [(4, 6, 13, [15], 1)],
+    "apache-h2c-idle": [(4, 6, 13, [], 1)],
 }
 
 
@@ -102,6 +103,21 @@ def test_close_verdicts_against_apaches_goaway():
     assert (c.close.reason, c.close.closer) == ("stale-reuse", "server")
     assert c.close.exchange == 2 and "GOAWAY (last stream 1" in c.close.explanation
     assert [f.kind for f in refused.findings] == ["stale-reuse"]
+
+
+def test_an_idle_upgraded_connection_closes_after_apaches_timeout_not_keepalivetimeout():
+    """Timeout 4, KeepAliveTimeout 2: Apache kept the upgraded connection 4.0 s idle, then
+    GOAWAY (its log: reason 'timeout') and FIN. Its prior-knowledge h2c closes after
+    KeepAliveTimeout (apache.md), so the setting named is Timeout, for upgraded ones only."""
+    a = _a("apache-h2c-idle")
+    (c,) = a.connections
+    assert (c.close.reason, c.close.closer, c.close.by) == ("idle-timeout", "server", "server")
+    assert 4.0 <= c.close.idle_before_ns / 1e9 < 4.05 and c.http2.server_goaway[1] == 15
+    t = a.timeout
+    assert t.software == "Apache httpd" and t.setting.startswith("Timeout") and t.samples == 1
+    assert 4.0 <= t.high_ns / 1e9 < 4.05
+    plain = _a("apache-idle").timeout  # HTTP/1.1 to Apache: KeepAliveTimeout, as before
+    assert plain.setting == "KeepAliveTimeout"
 
 
 def test_reports_say_how_the_connection_became_http2():

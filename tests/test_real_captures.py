@@ -51,6 +51,7 @@ VERDICTS = {
     # stream 3 never processed; curl's FIN came first, the request after 0.7 s idle a stale reuse
     "apache-h2c-curl.pcap": [("request-limit", "client", "fin")] * 2,
     "apache-h2c-refused.pcap": [("stale-reuse", "server", "fin")],
+    "apache-h2c-idle.pcap": [("idle-timeout", "server", "fin")],  # after Timeout 4, not KeepAliveTimeout 2
     # Node 20 http server
     "node-ka-default.pcap": [("idle-timeout", "server", "fin")],
     "node-ka-2s.pcap": [("idle-timeout", "server", "fin")],

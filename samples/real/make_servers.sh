@@ -9,7 +9,7 @@
 #
 # Each scenario: a private server (config in a mktemp -d dir, foreground mode,
 # started in the background with its PID remembered) on 127.0.0.1:PORT
-# (ports 9101-9129, 9401-9402; 9199 stays closed: the dead upstream of nginx-5xx), tcpdump on lo for that port, the client from
+# (ports 9101-9129, 9401-9403; 9199 stays closed: the dead upstream of nginx-5xx), tcpdump on lo for that port, the client from
 # servers_clients.py (or curl), tcpdump stopped with SIGINT 1 s after the
 # client ends, the server stopped by its PID.  The server's own logs (nginx
 # error_log at info + access log; Apache error log at LogLevel info/debug +
@@ -368,6 +368,12 @@ RequestReadTimeout header=2 body=2' 'info reqtimeout:debug'
     _apache-h2c-refused)       # the h2 library upgrades (stream 1), waits 0.5 s, GETs on stream 3
         start_apache 9402 "$H2C" 'info http2:debug'
         run "$1" 9402 262144 client h2c-upgrade 9402 'get:/a.txt?1,sleep:0.5,get:/a.txt?2' ;;
+    apache-h2c-idle)           # the run below, kept when Apache's GOAWAY came in the final wait
+        until_output _apache-h2c-idle "$1" 'server sent 24 bytes' ;;
+    _apache-h2c-idle)          # h2c upgrade, one request, then idle: Timeout 4 (KeepAliveTimeout 2)
+        start_apache 9403 "$H2C
+Timeout 4" 'info http2:debug'
+        run "$1" 9403 262144 client h2c-upgrade 9403 'get:/a.txt?1,sleep:1' ;;
     *) log "unknown scenario $1"; return 2 ;;
     esac
 }
@@ -377,7 +383,8 @@ ALL=(nginx-partial-head nginx-partial-head-rst nginx-partial-body nginx-reused-t
      nginx-stalled-reader nginx-stalled-reader-rst nginx-stalled-drain nginx-snaplen
      nginx-snaplen-limit nginx-idle-rst nginx-preconnect nginx-unused nginx-5xx
      apache-idle apache-maxreq apache-limit-curl apache-limit-curl-clientfin apache-partial-head apache-partial-body apache-preconnect
-     apache-preconnect-nodefer apache-preconnect-long apache-5xx apache-h2c-curl apache-h2c-refused)
+     apache-preconnect-nodefer apache-preconnect-long apache-5xx apache-h2c-curl apache-h2c-refused
+     apache-h2c-idle)
 
 for tool in nginx apache2 tcpdump curl tshark; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
