@@ -137,3 +137,58 @@ def test_only_an_upgrade_to_h2c_switches_to_http2():
     # a WebSocket upgrade stays an HTTP/1.x connection whose close is the application's
     (c,) = _a("node-upgrade").connections
     assert c.http2 is None and c.close.reason == "upgrade"
+
+
+UPGRADE_REQ = (b"GET /up HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+               b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n")  # fmt: skip
+SWITCH = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"
+SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def _headers_200() -> bytes:
+    from hpack import Encoder
+
+    block = Encoder().encode([(":status", "200")])
+    return len(block).to_bytes(3, "big") + b"\x01\x05\x00\x00\x00\x01" + block  # END_STREAM|END_HEADERS
+
+
+def test_the_101_and_the_first_frames_in_one_segment_and_a_preface_in_pieces(tmp_path):
+    from tests.test_verdict_edges import FIN, PSH, script
+
+    events = [
+        (0.01, "c", PSH, UPGRADE_REQ),
+        (0.02, "s", PSH, SWITCH + SETTINGS + _headers_200()),  # one segment: 101, SETTINGS, stream 1
+        (0.03, "c", PSH, PREFACE[:1]),
+        (0.031, "c", PSH, PREFACE[1:] + SETTINGS),
+        (5.0, "s", FIN, b""),
+        (5.001, "c", FIN, b""),
+    ]
+    (c,) = script(tmp_path, events).connections
+    assert c.http2 is not None and c.http2.upgrade_frame == 5 and c.http2.note is None
+    (e,) = c.exchanges
+    assert e.stream_id == 1 and e.request.uri == "/up" and e.response.status == 200
+    assert [i.status for i in e.informational] == [101] and e.response.frame == 5
+    assert c.close.reason == "idle-timeout" and c.close.by == "server"
+
+
+def test_garbage_after_an_h2c_101_stops_the_http2_reading_safely(tmp_path):
+    from tests.test_verdict_edges import FIN, PSH, script
+
+    bad_hpack = b"\x00\x00\x04\x01\x04\x00\x00\x00\x01" + b"\xff" * 4  # HEADERS on stream 1
+    for server, client, note in (
+        (SETTINGS + bad_hpack, PREFACE + SETTINGS, "undecodable HPACK"),
+        (SETTINGS, b"PRX * garbage, not a preface", "a broken connection preface in frame 6"),
+    ):
+        events = [
+            (0.01, "c", PSH, UPGRADE_REQ),
+            (0.02, "s", PSH, SWITCH + server),
+            (0.03, "c", PSH, client),
+            (0.04, "s", FIN, b""),
+            (0.041, "c", FIN, b""),
+        ]
+        (c,) = script(tmp_path, events).connections
+        assert c.http2 is not None and c.http2.upgrade_frame == 5
+        assert c.close.reason == "unknown" and note in c.http2.note  # not a request timeout
+        (e,) = c.exchanges
+        assert e.request.uri == "/up" and e.response is None

@@ -127,7 +127,8 @@ class H2Conversation:
             take = bytes(data[: len(PREFACE) - matched])
             if PREFACE[matched : matched + len(take)] != take:
                 self.preface[d] = -1  # not a client's preface: this is the server's side
-                if matched:
+                # (unless it began one, or is the side an h2c Upgrade named the client's)
+                if matched or d == self.client:
                     self.facts.stop(f"a broken connection preface in frame {frame}")
                     self.readers[d].gap()
                     return
