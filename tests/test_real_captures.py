@@ -285,6 +285,13 @@ def test_race_that_reached_the_client_vs_one_that_was_retried():
     (g,) = [f for f in wrk.findings if f.kind == "client-gave-up"]
     assert g.severity == "info" and g.count == 2
     assert "request-timeout" not in _kinds(wrk)
+    # The connection list says the same as the finding: the client closed with a request in
+    # flight (waits of 2.0 and 52.3 ms, no timeout shown), not a request timeout.
+    gave_up = [c for c in wrk.connections if c.close.wait_ns is not None]
+    assert [(c.stream, c.close.reason, c.close.by) for c in gave_up] == [
+        (5, "client-gave-up", "client"),
+        (6, "client-gave-up", "client"),
+    ]
 
 
 def test_proxy_races_are_told_from_both_legs():

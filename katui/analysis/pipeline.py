@@ -282,6 +282,10 @@ def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Co
     return conns
 
 
+_NO_RESPONSE_CLOSES = ("request-timeout", "client-gave-up", "reset", "client-done", "unannounced-close")
+"""Closes of a front connection that a failed upstream request may explain better."""
+
+
 def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
     """Front connections a proxy ended without a response because their upstream request hit
     the backend's keep-alive close: their close reason is that, not a request timeout."""
@@ -289,7 +293,7 @@ def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
         if race.outcome != "reached-client" or race.front_stream is None or race.front_status:
             continue
         c = conns[race.front_stream]
-        if c.close.reason in ("request-timeout", "reset", "client-done", "unannounced-close"):
+        if c.close.reason in _NO_RESPONSE_CLOSES:
             conns[race.front_stream] = replace(c, close=upstream_failure(c.close, race))
 
 

@@ -78,7 +78,10 @@ CLOSE_REASONS = {
     "not-http": "the payload is not HTTP/1.x: keep-alive verdicts do not apply",
     "reset": "reset (RST) instead of an orderly close",
     "stale-reuse": "a request was sent on a connection the peer had already closed",
-    "request-timeout": "closed while a request was still waiting for its response",
+    "request-timeout": "the server closed while a request was still waiting for its response (a "
+    "request or processing timeout)",
+    "client-gave-up": "the client closed while a request was still waiting for its response: it "
+    "gave up or stopped (a load generator ending its run, a client timeout), no server timeout",
     "client-done": "the client closed right after its last response, no header asking for it and "
     "not idle long enough to be an idle timeout: it was done (a tool exiting, a session closed)",
     "unannounced-close": "the server closed right after a response without a 'Connection: close' "
@@ -97,6 +100,7 @@ REASON_MARKS = {
     "upstream-failure": "✖",
     "reset": "✖",
     "request-timeout": "⚠",
+    "client-gave-up": "⚠",
     "incomplete-request": "⚠",
     "stalled-reader": "⚠",
     "error-close": "⚠",

@@ -9,7 +9,7 @@ from katui.http2.frames import error_name
 from katui.model import Connection, Exchange, Http2Info, TlsInfo
 from katui.report.jsonrows import RequestWriter, connection_head
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _s(ns: int | None, digits: int = 6) -> float | None:
