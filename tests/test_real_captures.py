@@ -91,7 +91,8 @@ VERDICTS = {
     "clients-ab-k.pcap": [("client-done", "client", "fin")] * 2,
     "clients-curl-multi.pcap": [("client-done", "client", "fin")],
     "clients-curl-separate.pcap": [("client-done", "client", "fin")] * 3,
-    "clients-httpx-expiry.pcap": [("idle-timeout", "client", "fin")] * 2,
+    # s1: Client.close() 1.001 s after its response; s0 reused after 1.002 s: not a pool timeout
+    "clients-httpx-expiry.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
     "clients-aiohttp-timer.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
     "clients-requests-server-idle.pcap": [
         ("idle-timeout", "server", "fin"),
@@ -241,6 +242,14 @@ def test_client_pool_timeouts_are_upper_bounds_and_healthy():
     a = _a("clients-httpx-expiry.pcap")
     (f,) = [f for f in a.findings if f.kind == "client-idle-timeout"]
     assert "httpx" in f.text and "at most 3.001 s" in f.text and "next request" in f.text
+    # Stream 1 (Client.close() 1.001 s after its response) is not counted: httpx reused stream 0
+    # after 1.002 s idle, so its pool does not time out at 1.001 s.
+    assert f.streams == (0,) and f.count == 1
+    closed = a.connections[1].close
+    assert closed.reason == "client-done" and "not by its pool idle timeout" in closed.explanation
+    assert "reused a connection to this server after 1.002 s idle (stream 0, request 2, frame 8)" in (
+        closed.explanation
+    )
     b = _a("clients-aiohttp-timer.pcap")
     (g,) = [f for f in b.findings if f.kind == "client-idle-timeout"]
     assert "aiohttp" in g.text and g.severity == "info"

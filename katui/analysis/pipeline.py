@@ -12,6 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from katui import http2, tls
+from katui.analysis.program_closes import program_closes
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, upstream_failure
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT
@@ -171,7 +172,7 @@ def _analyze(
     del tracker  # its 4-tuple index is no longer needed
     conns = _freeze(working, table, idle_threshold_ns)
     del working
-    conns = request_limits(conns)
+    conns = program_closes(request_limits(conns))
     proxied = find_proxy_links(conns)
     _blame_upstream(conns, proxied)
     timeouts = estimate_server_timeouts(conns)
