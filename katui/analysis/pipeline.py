@@ -12,7 +12,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from katui import http2, tls
-from katui.analysis.program_closes import program_closes
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, upstream_failure
 from katui.capture import linktypes
 from katui.capture.decode import SKIP_FRAGMENT
@@ -165,6 +164,7 @@ def _analyze(
     # What follows the reading pass is imported only now (about half of this module's import
     # time): a screen's first rows, listed while the capture is read, need not wait for it.
     from katui.analysis.findings import findings as make_findings
+    from katui.analysis.program_closes import program_closes
     from katui.analysis.proxy import find_proxy_links
     from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 
