@@ -47,6 +47,11 @@ VERDICTS = {
     "apache-preconnect-nodefer.pcap": [("unused", "server", "fin")],
     "apache-preconnect-long.pcap": [("unused", "server", "fin")],
     "apache-5xx.pcap": [("error-close", "server", "fin")] * 2 + [("client-done", "client", "fin")],
+    # h2c by Upgrade (mod_http2): GOAWAY last stream 1 right after response 1, the request on
+    # stream 3 never processed; curl's FIN came first, the request after 0.7 s idle a stale reuse
+    "apache-h2c-curl.pcap": [("request-limit", "client", "fin")] * 2,
+    "apache-h2c-refused.pcap": [("stale-reuse", "server", "fin")],
+    "apache-h2c-idle.pcap": [("idle-timeout", "server", "fin")],  # after Timeout 4, not KeepAliveTimeout 2
     # Node 20 http server
     "node-ka-default.pcap": [("idle-timeout", "server", "fin")],
     "node-ka-2s.pcap": [("idle-timeout", "server", "fin")],
@@ -86,7 +91,8 @@ VERDICTS = {
     "clients-ab-k.pcap": [("client-done", "client", "fin")] * 2,
     "clients-curl-multi.pcap": [("client-done", "client", "fin")],
     "clients-curl-separate.pcap": [("client-done", "client", "fin")] * 3,
-    "clients-httpx-expiry.pcap": [("idle-timeout", "client", "fin")] * 2,
+    # s1: Client.close() 1.001 s after its response; s0 reused after 1.002 s: not a pool timeout
+    "clients-httpx-expiry.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
     "clients-aiohttp-timer.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
     "clients-requests-server-idle.pcap": [
         ("idle-timeout", "server", "fin"),
@@ -246,6 +252,14 @@ def test_client_pool_timeouts_are_upper_bounds_and_healthy():
     a = _a("clients-httpx-expiry.pcap")
     (f,) = [f for f in a.findings if f.kind == "client-idle-timeout"]
     assert "httpx" in f.text and "at most 3.001 s" in f.text and "next request" in f.text
+    # Stream 1 (Client.close() 1.001 s after its response) is not counted: httpx reused stream 0
+    # after 1.002 s idle, so its pool does not time out at 1.001 s.
+    assert f.streams == (0,) and f.count == 1
+    closed = a.connections[1].close
+    assert closed.reason == "client-done" and "not by its pool idle timeout" in closed.explanation
+    assert "reused a connection to this server after 1.002 s idle (stream 0, request 2, frame 8)" in (
+        closed.explanation
+    )
     b = _a("clients-aiohttp-timer.pcap")
     (g,) = [f for f in b.findings if f.kind == "client-idle-timeout"]
     assert "aiohttp" in g.text and g.severity == "info"
@@ -290,6 +304,13 @@ def test_race_that_reached_the_client_vs_one_that_was_retried():
     (g,) = [f for f in wrk.findings if f.kind == "client-gave-up"]
     assert g.severity == "info" and g.count == 2
     assert "request-timeout" not in _kinds(wrk)
+    # The connection list says the same as the finding: the client closed with a request in
+    # flight (waits of 2.0 and 52.3 ms, no timeout shown), not a request timeout.
+    gave_up = [c for c in wrk.connections if c.close.wait_ns is not None]
+    assert [(c.stream, c.close.reason, c.close.by) for c in gave_up] == [
+        (5, "client-gave-up", "client"),
+        (6, "client-gave-up", "client"),
+    ]
 
 
 def test_proxy_races_are_told_from_both_legs():

@@ -81,7 +81,7 @@ def test_server_close_with_a_request_pending_is_not_keep_alive(tmp_path):
 def test_client_giving_up_on_a_slow_response_is_not_stale_reuse(tmp_path):
     events = exchange(0.01) + [(2.0, "c", PSH, REQ), (2.001, "s", 0, b""), (32.0, "c", RST, b"")]
     (c,) = script(tmp_path, events).connections
-    assert c.close.reason == "request-timeout" and c.close.by == "client" and c.close.how == "rst"
+    assert c.close.reason == "client-gave-up" and c.close.by == "client" and c.close.how == "rst"
 
 
 def test_error_response_with_close_is_not_a_request_limit(tmp_path):

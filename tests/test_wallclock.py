@@ -40,7 +40,7 @@ def test_json_has_start_time_at_the_top_and_per_connection():
     for c, jc in zip(a.connections, d["connections"], strict=True):
         assert jc["start_time"] == round(c.start_ns / 1e9, 6)
         assert jc["start_time"] >= d["start_time"]
-    assert d["schema"] == 3
+    assert d["schema"] == 4
 
 
 def test_text_and_markdown_say_the_start_in_iso():

@@ -60,6 +60,7 @@ def h2_info(conv: H2Conversation) -> Http2Info:
         rst_stream_count=f.counts[1],
         server_goaway=None if f.final[1] is None else _sided(f.final[1]),
         error_goaway=None if f.error is None else _sided(f.error),
+        upgrade_frame=conv.upgrade,
     )
 
 
@@ -162,7 +163,7 @@ def h2_verdict(close: Close, info: Http2Info, exchanges: tuple[Exchange, ...]) -
             return _limit_with_refused(close, final, crossed, exchanges, ev[: len(said)])
         return _stale(close, stale, final, exchanges)
     asked = [ex for ex in exchanges if ex.request is not None]
-    if close.reason == "request-timeout" and asked and all(refused(ex) for ex in asked):
+    if close.reason in ("request-timeout", "client-gave-up") and asked and all(refused(ex) for ex in asked):
         who = "the client closed" if close.by == "client" else "the server closed"
         return replace(
             close, reason="client-done" if close.by == "client" else "unannounced-close", evidence=ev,

@@ -164,6 +164,7 @@ def _analyze(
     # What follows the reading pass is imported only now (about half of this module's import
     # time): a screen's first rows, listed while the capture is read, need not wait for it.
     from katui.analysis.findings import findings as make_findings
+    from katui.analysis.program_closes import program_closes
     from katui.analysis.proxy import find_proxy_links
     from katui.analysis.timeout import estimate_server_timeouts, main_timeout
 
@@ -171,7 +172,7 @@ def _analyze(
     del tracker  # its 4-tuple index is no longer needed
     conns = _freeze(working, table, idle_threshold_ns)
     del working
-    conns = request_limits(conns)
+    conns = program_closes(request_limits(conns))
     proxied = find_proxy_links(conns)
     _blame_upstream(conns, proxied)
     timeouts = estimate_server_timeouts(conns)
@@ -282,6 +283,10 @@ def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Co
     return conns
 
 
+_NO_RESPONSE_CLOSES = ("request-timeout", "client-gave-up", "reset", "client-done", "unannounced-close")
+"""Closes of a front connection that a failed upstream request may explain better."""
+
+
 def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
     """Front connections a proxy ended without a response because their upstream request hit
     the backend's keep-alive close: their close reason is that, not a request timeout."""
@@ -289,7 +294,7 @@ def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
         if race.outcome != "reached-client" or race.front_stream is None or race.front_status:
             continue
         c = conns[race.front_stream]
-        if c.close.reason in ("request-timeout", "reset", "client-done", "unannounced-close"):
+        if c.close.reason in _NO_RESPONSE_CLOSES:
             conns[race.front_stream] = replace(c, close=upstream_failure(c.close, race))
 
 

@@ -55,7 +55,8 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     * ``estimate``: ``high`` rounded *down* to 0.1 s when >= 1 s, so it is never above a close
       that was seen.
     """
-    closes = [c.close.idle_before_ns for c in conns if server_idle_close(c)]
+    closed = [c for c in conns if server_idle_close(c)]
+    closes = [c.close.idle_before_ns for c in closed]
     high = min(closes) if closes else None
     low = _longest_survived(conns, high)
     est = None
@@ -65,10 +66,30 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     return TimeoutEstimate(
         est, low, high, _advertised(conns), len(closes), server,
         software=sw.name if sw else None,
-        setting=sw.idle_setting if sw else None,
+        setting=_idle_setting(sw, closed),
         identified_by=sw.header if sw else None,
         closes_late_s=sw.closes_late if sw else 0.0,
     )  # fmt: skip
+
+
+APACHE_H2C_UPGRADED_IDLE = "Timeout: an h2c-upgraded connection's idle limit, not KeepAliveTimeout"
+"""What ends an idle HTTP/2 connection Apache upgraded from HTTP/1.1 (``Upgrade: h2c``): seen
+with Apache 2.4.71 and mod_http2 2.0.42 (samples/real/apache-h2c-idle.pcap: ``Timeout 4``,
+``KeepAliveTimeout 2``, closed after 4.0 s), whereas its prior-knowledge h2c closed after
+KeepAliveTimeout."""
+
+
+def _idle_setting(sw, closed: list[Connection]) -> str | None:
+    """The setting named for the idle closes ``closed`` of a server running ``sw``."""
+    if sw is None:
+        return None
+    if (
+        sw.name == "Apache httpd"
+        and closed
+        and all(c.http2 is not None and c.http2.upgrade_frame is not None for c in closed)
+    ):
+        return APACHE_H2C_UPGRADED_IDLE
+    return sw.idle_setting
 
 
 def _longest_survived(conns: list[Connection], high: int | None) -> int | None:

@@ -329,10 +329,11 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
-        why = (": the client gave up or stopped, not keep-alive" if _decider(f) == "client" else
+        gave_up = _decider(f) == "client"
+        why = (": the client gave up or stopped, not keep-alive" if gave_up else
                ": a request or processing timeout, not keep-alive")  # fmt: skip
         return _close(
-            f, "request-timeout",
+            f, "client-gave-up" if gave_up else "request-timeout",
             f"{_decider(f)} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) had "
             f"waited {fmt_s(wait)} for a response{why}",
             (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), None, wait, None, n,

@@ -42,3 +42,8 @@ cdef class HttpConversation(MessageOwner):
     cpdef str response_method(self, long long status, long long start_ns)
     @cython.locals(status=cython.longlong, ex=Exchange)
     cpdef void response_done(self, Py_ssize_t i) except *
+    @cython.locals(ex=Exchange, client=int, p=HttpHalf)
+    cpdef void h2c_upgrade(self) except *
+    @cython.locals(requests=bint)
+    cpdef void switched_bytes(self, bint is_request, object buf, Py_ssize_t start, Py_ssize_t end,
+                              long long frame, long long ts) except *

@@ -67,7 +67,9 @@ class HttpConversation(MessageOwner):
 
     ``other`` is the sink for a connection that turned out not to speak HTTP (TLS, say): when
     a direction's first bytes are not HTTP, ``try_other(first bytes, midstream)`` may return
-    one, and from then on both directions' bytes, holes and ends go to it instead.
+    one, and from then on both directions' bytes, holes and ends go to it instead. After a
+    ``101`` with ``Upgrade: h2c`` it is the HTTP/2 conversation the connection goes on with
+    (:meth:`h2c_upgrade`): the parsers hand it what follows the 101 and the upgraded request.
     """
 
     __slots__ = ("sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
@@ -118,7 +120,7 @@ class HttpConversation(MessageOwner):
                 p.feed(buf, pof, pof + plen, pn, pts)
         elif p.owner is not self:  # a closed direction's stand-in (katui.http.closed)
             p = self._reopen(d, p)
-        if p.state != DEAD and start < end:
+        if start < end and (p.state != DEAD or p.switched):  # (switched: see switched_bytes)
             p.feed(buf, start, end, frame, ts)
         return p
 
@@ -128,18 +130,20 @@ class HttpConversation(MessageOwner):
         if p is not None:
             if p.owner is not self:  # a stand-in
                 p = self._reopen(d, p)
-            p.gap(nbytes, frame, ts)
+            if p.switched and p.state == DEAD and self.other is not None:
+                self.other.gap(d, nbytes, frame, ts)  # a hole in the HTTP/2 after an upgrade
+            else:
+                p.gap(nbytes, frame, ts)
         elif self.other is not None:
             self.other.gap(d, nbytes, frame, ts)
 
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
-        if p is not None:
-            if p.owner is self:  # (a stand-in's close would change nothing)
-                p.close(frame, ts)
-                self._shrink(d, p)
-        elif self.other is not None:
+        if p is not None and p.owner is self:  # (a stand-in's close would change nothing)
+            p.close(frame, ts)
+            self._shrink(d, p)
+        if self.other is not None:  # another protocol's, or the HTTP/2 after an h2c upgrade
             self.other.close(d, frame, ts)
 
     def client_direction(self) -> int | None:
@@ -314,6 +318,31 @@ class HttpConversation(MessageOwner):
             req = _row(ex.req)
             return store.method(req) if req >= 0 else ""
         return ""
+
+    def h2c_upgrade(self) -> None:
+        """The response just paired is a 101 with ``Upgrade: h2c``: the connection goes on in
+        HTTP/2 (RFC 7540 3.2), in an :class:`~katui.http2.conversation.H2Conversation` whose
+        stream 1 is the upgraded request. The client's parser stops at the request (what follows
+        it is the client's connection preface); the server's stopped at the 101."""
+        if self.other is not None or not self.resp_idx:
+            return
+        from katui.http2.conversation import H2Conversation  # as http2.sniff: only when needed
+
+        ex = self.exchanges[self.resp_idx - 1]
+        client = 0 if self.p0 is not None and self.p0.is_request else 1
+        h2 = H2Conversation(self.store, client, True)
+        h2.upgraded(_row(ex.req), ex.resp)
+        self.other = h2
+        p = self.p1 if client else self.p0
+        if p is not None and p.owner is self and p.cur < 0:  # (not in a body still arriving)
+            p.switched = True
+            p.state = DEAD
+
+    def switched_bytes(self, is_request: bool, buf, start: int, end: int, frame: int, ts: int) -> None:
+        """Bytes after a protocol switch: the HTTP/2 of an h2c upgrade, else ignored."""
+        if self.other is not None:
+            requests = self.p0 is not None and self.p0.is_request
+            self.other.data(0 if requests == is_request else 1, buf, start, end, frame, ts)
 
     def response_done(self, i: int) -> None:
         """A response finished; pair it with the oldest unanswered request."""

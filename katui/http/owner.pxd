@@ -12,3 +12,6 @@ cdef class MessageOwner:
     cpdef str response_method(self, long long status, long long start_ns)
     cpdef void response_done(self, Py_ssize_t i) except *
     cpdef void response_lost(self) except *
+    cpdef void h2c_upgrade(self) except *
+    cpdef void switched_bytes(self, bint is_request, object buf, Py_ssize_t start, Py_ssize_t end,
+                              long long frame, long long ts) except *

@@ -45,6 +45,15 @@ class MessageOwner:
     def response_lost(self) -> None:
         """Server bytes that may have held whole responses were lost or skipped."""
 
+    def h2c_upgrade(self) -> None:
+        """The response just done is a ``101 Switching Protocols`` with ``Upgrade: h2c``: the
+        connection goes on in HTTP/2."""
+
+    def switched_bytes(self, is_request: bool, buf, start: int, end: int, frame: int, ts: int) -> None:
+        """``buf[start:end]`` follow a protocol switch (101, CONNECT) in the direction that sends
+        requests (``is_request``) or responses: not HTTP/1.x, ignored unless the owner follows
+        the protocol switched to."""
+
 
 class Collector(MessageOwner):
     """The owner of a standalone parser (tests, tools): hands every finished message to

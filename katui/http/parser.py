@@ -114,6 +114,16 @@ def _blank_line(p, start: int, stop: int) -> int:
     return -1
 
 
+def upgrades_to_h2c(head: bytes) -> bool:
+    """A (101) response head whose ``Upgrade`` header names ``h2c``: HTTP/2 over cleartext
+    follows it (RFC 7540 3.2). Read only for a 101: a rare head."""
+    for line in head.split(b"\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"upgrade":
+            return value.split(b",")[0].strip().lower() == b"h2c"
+    return False
+
+
 class HttpHalf(ByteConsumer):
     """Frames HTTP messages in one direction.
 
@@ -175,6 +185,8 @@ class HttpHalf(ByteConsumer):
             elif st == RESYNC:
                 pos = self._resync(buf, pos, end, frame, ts)
             else:  # DEAD
+                if self.switched:  # after 101/CONNECT: the owner may follow the new protocol
+                    self.owner.switched_bytes(self.is_request, buf, pos, end, frame, ts)
                 return
 
     def gap(self, nbytes: int, frame: int, ts: int) -> None:
@@ -315,6 +327,8 @@ class HttpHalf(ByteConsumer):
             self.switched = True
             self._whole(scanned, len(head), frame, ts, 0)
             self.state = DEAD
+            if status == 101 and upgrades_to_h2c(head):
+                self.owner.h2c_upgrade()
             return 0
         if 100 <= status < 200 or status == 204 or status == 304 or method == "HEAD":
             return self._whole(scanned, len(head), frame, ts, 0)

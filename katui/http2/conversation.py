@@ -73,7 +73,7 @@ class H2Conversation:
     """
 
     __slots__ = ("store", "client", "readers", "preface", "decoders", "streams", "exchanges",
-                 "block", "facts", "cleartext", "first_open")  # fmt: skip
+                 "block", "facts", "cleartext", "first_open", "upgrade")  # fmt: skip
 
     def __init__(self, store: MessageStore, client: int | None = None, cleartext: bool = False) -> None:
         self.store = store
@@ -97,7 +97,23 @@ class H2Conversation:
         self.facts = H2Facts()
         """SETTINGS, PING, GOAWAY and RST_STREAM seen, activity times, why reading stopped."""
         self.cleartext = cleartext
-        """h2c (prior knowledge, no TLS)."""
+        """h2c (no TLS): with prior knowledge, or after an Upgrade (see ``upgrade``)."""
+        self.upgrade: int | None = None
+        """The frame of the ``101 Switching Protocols`` (``Upgrade: h2c``) after which the
+        connection spoke HTTP/2 (:meth:`upgraded`); None with prior knowledge or inside TLS."""
+
+    def upgraded(self, request: int, switching: int) -> None:
+        """The connection switched to HTTP/2 with response row ``switching`` (a 101 with
+        ``Upgrade: h2c``) to HTTP/1.1 request row ``request``: that request is stream 1, already
+        sent whole (half-closed from the client, RFC 9113 3.2 of RFC 7540); its response comes
+        in HTTP/2 frames on stream 1, the 101 is its interim response."""
+        store = self.store
+        self.upgrade = store.end_frame(switching)
+        ex = H2Exchange(store, 1)
+        ex.req = request
+        ex.informational = (store.view(switching),)
+        self.streams[1] = ex
+        self.exchanges.append(ex)
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -111,7 +127,8 @@ class H2Conversation:
             take = bytes(data[: len(PREFACE) - matched])
             if PREFACE[matched : matched + len(take)] != take:
                 self.preface[d] = -1  # not a client's preface: this is the server's side
-                if matched:
+                # (unless it began one, or is the side an h2c Upgrade named the client's)
+                if matched or d == self.client:
                     self.facts.stop(f"a broken connection preface in frame {frame}")
                     self.readers[d].gap()
                     return

@@ -78,7 +78,10 @@ CLOSE_REASONS = {
     "not-http": "the payload is not HTTP/1.x: keep-alive verdicts do not apply",
     "reset": "reset (RST) instead of an orderly close",
     "stale-reuse": "a request was sent on a connection the peer had already closed",
-    "request-timeout": "closed while a request was still waiting for its response",
+    "request-timeout": "the server closed while a request was still waiting for its response (a "
+    "request or processing timeout)",
+    "client-gave-up": "the client closed while a request was still waiting for its response: it "
+    "gave up or stopped (a load generator ending its run, a client timeout), no server timeout",
     "client-done": "the client closed right after its last response, no header asking for it and "
     "not idle long enough to be an idle timeout: it was done (a tool exiting, a session closed)",
     "unannounced-close": "the server closed right after a response without a 'Connection: close' "
@@ -97,6 +100,7 @@ REASON_MARKS = {
     "upstream-failure": "✖",
     "reset": "✖",
     "request-timeout": "⚠",
+    "client-gave-up": "⚠",
     "incomplete-request": "⚠",
     "stalled-reader": "⚠",
     "error-close": "⚠",
@@ -168,10 +172,10 @@ class TlsInfo:
 @dataclass(frozen=True, slots=True)
 class Http2Info:
     """What the HTTP/2 frames of a connection showed besides its streams (decrypted ``h2``, or
-    cleartext ``h2c`` with prior knowledge). Sides are ``client``/``server``."""
+    cleartext ``h2c``, with prior knowledge or by Upgrade). Sides are ``client``/``server``."""
 
     cleartext: bool
-    """h2c: HTTP/2 with prior knowledge on a plain TCP connection."""
+    """h2c: HTTP/2 on a plain TCP connection (prior knowledge, or see ``upgrade_frame``)."""
     streams: int
     """Streams with an exchange: each the client opened, and each client-numbered (odd) stream
     the server answered on whose request was not captured."""
@@ -202,6 +206,10 @@ class Http2Info:
     the one that says which streams it will never process."""
     error_goaway: tuple[str, int, int, int, int] | None = None
     """The first GOAWAY with an error code, listed or not."""
+    upgrade_frame: int | None = None
+    """h2c by Upgrade: the frame of the ``101 Switching Protocols`` (``Upgrade: h2c``) after which
+    the connection spoke HTTP/2; its stream 1 is the HTTP/1.1 request that asked for it. None with
+    prior knowledge or inside TLS."""
 
 
 class Preview(NamedTuple):

@@ -170,11 +170,18 @@ GOAWAYS_SHOWN = 4
 """GOAWAY frames named in the one-line HTTP/2 summary (a graceful shutdown sends two)."""
 
 
+def _h2_kind(h: Http2Info) -> str:
+    """How the connection came to speak HTTP/2."""
+    if h.upgrade_frame is not None:
+        return f"HTTP/2 cleartext (h2c, Upgrade: 101 in frame {h.upgrade_frame})"
+    return "HTTP/2 cleartext (h2c, prior knowledge)" if h.cleartext else "HTTP/2"
+
+
 def http2_summary(h: Http2Info) -> str:
     """One line of an HTTP/2 connection's frame facts, e.g. ``HTTP/2 · 3 streams · SETTINGS
     client 1, server 1 · PING client 1 · GOAWAY server last=5 PROTOCOL_ERROR (frame 24)``."""
     parts = [
-        "HTTP/2 cleartext (h2c, prior knowledge)" if h.cleartext else "HTTP/2",
+        _h2_kind(h),
         plural(h.streams, "stream"),
     ]
     parts.append(f"SETTINGS client {h.settings[0]}, server {h.settings[1]}")

@@ -10,7 +10,7 @@ from katui.http2.frames import error_name
 from katui.model import H_HOST, Connection, Exchange, Http2Info, TlsInfo
 from katui.report.jsonrows import RequestWriter, connection_head
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _s(ns: int | None, digits: int = 6) -> float | None:
@@ -109,7 +109,7 @@ def _http2(a: Analysis, h: Http2Info) -> dict:
     def sides(pair: tuple[int, int]) -> dict:
         return {"client": pair[0], "server": pair[1]}
 
-    return {
+    out = {
         "cleartext": h.cleartext,
         "streams": h.streams,
         "settings": sides(h.settings),
@@ -135,6 +135,9 @@ def _http2(a: Analysis, h: Http2Info) -> dict:
         "push_promises": h.push_promises,
         "note": h.note,
     }
+    if h.upgrade_frame is not None:  # h2c by Upgrade only (the key is absent otherwise)
+        out["upgrade_frame"] = h.upgrade_frame
+    return out
 
 
 def connection_dict(a: Analysis, c: Connection) -> dict:

@@ -86,7 +86,7 @@ def tls_close(
     if last is not None and last.failed and ts_ns is not None and not multiplexed:
         wait = ts_ns - last.request.end_ns
         return close(
-            "request-timeout",
+            "client-gave-up" if decider == "client" else "request-timeout",
             f"{done} while inferred request {last.n} had waited {fmt_s(wait)} for a response",
         )
     limit = min(idle_threshold_ns, server_idle_ns) if decider == "server" else idle_threshold_ns

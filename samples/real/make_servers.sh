@@ -9,14 +9,15 @@
 #
 # Each scenario: a private server (config in a mktemp -d dir, foreground mode,
 # started in the background with its PID remembered) on 127.0.0.1:PORT
-# (ports 9101-9129; 9199 stays closed: the dead upstream of nginx-5xx), tcpdump on lo for that port, the client from
+# (ports 9101-9129, 9401-9403; 9199 stays closed: the dead upstream of nginx-5xx), tcpdump on lo for that port, the client from
 # servers_clients.py (or curl), tcpdump stopped with SIGINT 1 s after the
 # client ends, the server stopped by its PID.  The server's own logs (nginx
 # error_log at info + access log; Apache error log at LogLevel info/debug +
 # access log with %k and %X) are printed after each scenario.
 # Needs root, nginx, apache2, tcpdump, curl, tshark (the *-limit-curl*
 # scenarios re-run until the wanted side's FIN wins the race), python3 with
-# requests.  All scenarios take about 3 minutes (apache-preconnect-long alone
+# requests and h2 (apache-h2c-refused; the apache-h2c-* scenarios need Apache's
+# mod_http2 and curl with nghttp2).  All scenarios take about 3 minutes (apache-preconnect-long alone
 # ~35 s).
 set -euo pipefail
 
@@ -208,6 +209,30 @@ race() {
 
 TEXT='location / { return 200 "keep-alive test\n"; }'
 
+# mod_http2 with cleartext HTTP/2 by Upgrade (h2c) next to HTTP/1.1
+H2C='LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so
+Protocols h2c http/1.1
+KeepAlive On
+KeepAliveTimeout 2'
+
+# until_output BASE NAME REGEX: re-run scenario BASE (at most 10 times) until what it printed
+# (the client's and the server's logs) matches REGEX; keep that capture as NAME.pcap.
+until_output() {
+    local base=$1 name=$2 want=$3 try keep_out=$OUT
+    mkdir -p "$WORK/race"
+    for try in $(seq 10); do
+        OUT="$WORK/race"
+        scenario "$base" >"$WORK/race.log" 2>&1
+        OUT=$keep_out
+        if grep -Eq "$want" "$WORK/race.log"; then
+            mv "$WORK/race/$base.pcap" "$OUT/$name.pcap"
+            sed "s/=== $base /=== $name (try $try) /" "$WORK/race.log"
+            return 0
+        fi
+    done
+    log "$name: '$want' never showed in 10 tries"; return 1
+}
+
 scenario() {
     log "=== $1 ==="
     case $1 in
@@ -329,6 +354,26 @@ Redirect 500 /e500'
 KeepAliveTimeout 10
 RequestReadTimeout header=2 body=2' 'info reqtimeout:debug'
         run "$1" 9126 262144 client partial-post 9126 ;;
+    # -------------------------------------------------- apache, h2c by Upgrade
+    apache-h2c-curl)           # the run below, kept when one of curl's requests failed
+        until_output _apache-h2c-curl "$1" '^000 ' ;;
+    _apache-h2c-curl)          # Protocols h2c: curl --http2 (Upgrade: h2c), 4 URLs in a row
+        start_apache 9401 "$H2C" 'info http2:debug'
+        run "$1" 9401 262144 curl -sS --http2 -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
+            -w '%{http_code} http/%{http_version} connects=%{num_connects} port=%{local_port}\n' \
+            'http://127.0.0.1:9401/a.txt?1' 'http://127.0.0.1:9401/a.txt?2' \
+            'http://127.0.0.1:9401/a.txt?3' 'http://127.0.0.1:9401/a.txt?4' ;;
+    apache-h2c-refused)        # the run below, kept when stream 3 was sent before Apache's GOAWAY
+        until_output _apache-h2c-refused "$1" 'stream 3: GET' ;;
+    _apache-h2c-refused)       # the h2 library upgrades (stream 1), waits 0.5 s, GETs on stream 3
+        start_apache 9402 "$H2C" 'info http2:debug'
+        run "$1" 9402 262144 client h2c-upgrade 9402 'get:/a.txt?1,sleep:0.5,get:/a.txt?2' ;;
+    apache-h2c-idle)           # the run below, kept when Apache's GOAWAY came in the final wait
+        until_output _apache-h2c-idle "$1" 'server sent 24 bytes' ;;
+    _apache-h2c-idle)          # h2c upgrade, one request, then idle: Timeout 4 (KeepAliveTimeout 2)
+        start_apache 9403 "$H2C
+Timeout 4" 'info http2:debug'
+        run "$1" 9403 262144 client h2c-upgrade 9403 'get:/a.txt?1,sleep:1' ;;
     *) log "unknown scenario $1"; return 2 ;;
     esac
 }
@@ -338,7 +383,8 @@ ALL=(nginx-partial-head nginx-partial-head-rst nginx-partial-body nginx-reused-t
      nginx-stalled-reader nginx-stalled-reader-rst nginx-stalled-drain nginx-snaplen
      nginx-snaplen-limit nginx-idle-rst nginx-preconnect nginx-unused nginx-5xx
      apache-idle apache-maxreq apache-limit-curl apache-limit-curl-clientfin apache-partial-head apache-partial-body apache-preconnect
-     apache-preconnect-nodefer apache-preconnect-long apache-5xx)
+     apache-preconnect-nodefer apache-preconnect-long apache-5xx apache-h2c-curl apache-h2c-refused
+     apache-h2c-idle)
 
 for tool in nginx apache2 tcpdump curl tshark; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

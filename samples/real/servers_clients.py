@@ -223,6 +223,90 @@ def unused(port: int) -> None:
     time.sleep(0.3)
 
 
+def h2c_upgrade(port: int, plan: str) -> None:
+    """HTTP/2 over cleartext by Upgrade, with the h2 library (PyPI): GET the first path of
+    ``plan`` as an HTTP/1.1 request with ``Upgrade: h2c`` and ``HTTP2-Settings``, read the 101,
+    then follow the plan on HTTP/2 (``get:/path`` on the next stream, ``sleep:N``) and wait up
+    to 8 s for the server to close (its GOAWAY and FIN are logged)."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    steps = [step.split(":", 1) for step in plan.split(",")]
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    settings = conn.initiate_upgrade_connection()
+    s = connect(port)
+    first = steps.pop(0)[1]
+    s.sendall(
+        f"GET {first} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        f"Upgrade: h2c\r\nHTTP2-Settings: ".encode()
+        + settings
+        + b"\r\n\r\n"
+    )
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            log("EOF before the 101")
+            return
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    log("got " + head.split(b"\r\n", 1)[0].decode())
+    s.sendall(conn.data_to_send())  # the client's connection preface (queued by h2), after the 101
+
+    def pump(data: bytes) -> bool:
+        """Feed server bytes; log responses and GOAWAY; False once the server said GOAWAY."""
+        going = True
+        for ev in conn.receive_data(data):
+            if isinstance(ev, h2.events.ResponseReceived):
+                log(f"stream {ev.stream_id}: {dict(ev.headers).get(b':status', b'?').decode()}")
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                log(f"GOAWAY last_stream={ev.last_stream_id} error={ev.error_code} {ev.additional_data!r}")
+                going = False
+        out = conn.data_to_send()
+        if out:
+            s.sendall(out)
+        return going
+
+    going = pump(rest)
+    s.settimeout(0.2)  # read what the server sends for the upgraded request
+    try:
+        while going:
+            chunk = s.recv(65536)
+            if not chunk:
+                log("EOF from server")
+                s.close()
+                return
+            going = pump(chunk)
+    except TimeoutError:
+        pass
+    for what, arg in steps:
+        if what == "sleep":
+            log(f"sleep {arg}")
+            time.sleep(float(arg))
+            continue
+        if not going:
+            log(f"not sending GET {arg}: the server said GOAWAY")
+            continue
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(
+            sid,
+            [(":method", "GET"), (":path", arg), (":scheme", "http"), (":authority", f"{HOST}:{port}")],
+            end_stream=True,
+        )
+        s.sendall(conn.data_to_send())
+        log(f"stream {sid}: GET {arg}")
+        s.settimeout(0.05)
+        try:  # a GOAWAY already waiting is read before the next step
+            chunk = s.recv(65536)
+            going = bool(chunk) and pump(chunk)
+        except TimeoutError:
+            pass
+    wait_for_close(s, 8)  # (its GOAWAY, if not read yet, shows as bytes)
+    s.close()
+    log("closed")
+
+
 def main() -> int:
     scen, port = sys.argv[1], int(sys.argv[2])
     arg = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -238,6 +322,8 @@ def main() -> int:
     }
     if scen == "session":
         session_gets(port, arg)
+    elif scen == "h2c-upgrade":
+        h2c_upgrade(port, arg)
     elif scen == "preconnect":
         preconnect(port, arg)
     else:

@@ -140,7 +140,7 @@ def _closes(conns, by_server):
     groups: dict[tuple, list[Connection]] = defaultdict(list)
     for c in conns:
         r = c.close.reason
-        if r == "reset" or (r == "request-timeout" and c.close.by == "client"):
+        if r == "reset" or r == "client-gave-up" or (r == "request-timeout" and c.close.by == "client"):
             groups[(_reset_kind(c), c.server, c.close.by)].append(c)
         elif r == "unknown" and c.tls is not None and not c.tls.decrypted:
             groups[("unknown-encrypted", c.server, c.close.by)].append(c)
@@ -171,7 +171,7 @@ def _reset_kind(c: Connection) -> str:
     """``abortive-close`` for a client RST right after its last response (browsers do it),
     ``client-gave-up`` for a client closing with a request in flight, else ``reset``."""
     cl = c.close
-    if cl.reason == "request-timeout":
+    if cl.reason in ("request-timeout", "client-gave-up"):
         return "client-gave-up"
     if cl.by == "client" and all(not e.failed for e in c.exchanges) and c.requests:
         return "abortive-close"
@@ -214,7 +214,15 @@ def _unanswered(conns, by_server):
 
 
 _NOT_UNANSWERED = frozenset(
-    ("stale-reuse", "request-timeout", "incomplete-request", "error-close", "upgrade", "upstream-failure")
+    (
+        "stale-reuse",
+        "request-timeout",
+        "client-gave-up",
+        "incomplete-request",
+        "error-close",
+        "upgrade",
+        "upstream-failure",
+    )
 )
 """Close reasons that tell of their unanswered request already."""
 

@@ -152,8 +152,8 @@ def _request_limit(conns, by_server):
         # Requests the limit left unprocessed (HTTP/2 streams above the GOAWAY) do not count.
         n, k = Counter(c.requests - _never_processed(c) for c in hit).most_common(1)[0]
         sw = server_software([c for c in conns if c.server == server])
-        if sw is not None and sw.limit_setting:
-            m = n - 1 if sw.name == "Apache httpd" else n
+        m = n - 1 if sw is not None and sw.name == "Apache httpd" else n
+        if sw is not None and sw.limit_setting and m > 0:  # (Apache's 0 means no limit at all)
             setting = f" ({sw.name} {sw.limit_setting} {m})"
         else:
             setting = ""

@@ -114,8 +114,12 @@ def _refused_at_limit(conns, by_server):
         sw = server_software([c for c in conns if c.server == server])
         limit = f"{sw.name} {sw.limit_setting}" if sw is not None and sw.limit_setting else "its limit"
         c, e = pairs[0]
-        text = (f"{plural(len(pairs), 'request')} to {server_words(conns, server)} went out with others "
-                f"at once, above the last stream the server's request limit let through (GOAWAY "
+        # Sent while another stream was open, or alone after the last answer (then the GOAWAY
+        # came after it, before any idle: still no keep-alive race, but not 'at once').
+        sent = "went out with others at once" if all(x.concurrent for _, x in pairs) else \
+            "went out before the server's GOAWAY"  # fmt: skip
+        text = (f"{plural(len(pairs), 'request')} to {server_words(conns, server)} {sent}, "
+                f"above the last stream the server's request limit let through (GOAWAY "
                 f"last stream {c.http2.server_goaway[3]}), and {'were' if len(pairs) > 1 else 'was'} "
                 "never processed")  # fmt: skip
         if again == len(pairs):
