@@ -97,6 +97,13 @@ def test_close_verdicts_against_apaches_goaway():
     assert "went out before the server's GOAWAY" in refused.text and "at once" not in refused.text
     # Apache's MaxKeepAliveRequests 0 means no limit: no such setting is named
     assert "MaxKeepAliveRequests 0" not in kinds["request-limit"].text
+    # A GOAWAY with the first answer proves no request limit (Apache logged 'timeout', its
+    # MaxKeepAliveRequests is 100): katui says what it cannot tell instead of naming a limit.
+    limit = kinds["request-limit"]
+    assert "right after their first request" in limit.text and "cannot tell" in limit.text
+    assert "MaxKeepAliveRequests" not in limit.text + limit.advice + refused.advice
+    assert "request limit let through" not in refused.text
+    assert all("after its first request" in c.close.explanation for c in curl.connections)
 
     refused = _a("apache-h2c-refused")
     (c,) = refused.connections

@@ -281,11 +281,20 @@ def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tupl
             f"{streams} from frame {first}, sent before the GOAWAY: {got}",
             *tcp),
         explanation=f"the server sent GOAWAY (last stream {g[3]}) with response {last.n}, without idling: "
-        f"a per-connection request limit (or a graceful shutdown); request{'s' if len(above) > 1 else ''} "
+        f"{_limit_words(last, exchanges)}; request{'s' if len(above) > 1 else ''} "
         f"{names} (stream{'s' if len(above) > 1 else ''} {streams}), already sent, "
         f"{'were' if len(above) > 1 else 'was'} above its last stream: never processed (safe to "
         f"retry on a new connection); {close.by} {_verb(close)} first",
     )  # fmt: skip
+
+
+def _limit_words(last, exchanges) -> str:
+    """What a GOAWAY that came with response ``last`` without idling says: a request limit, unless
+    it came with the first response (one request proves no limit: it may be no keep-alive)."""
+    if last is exchanges[0]:
+        return ("it ended the connection after its first request (a limit of 1 request, a "
+                "graceful shutdown, or the server not keeping this connection alive)")  # fmt: skip
+    return "a per-connection request limit (or a graceful shutdown)"
 
 
 def _after_goaway(final: tuple | None, exchanges) -> Exchange | None:

@@ -118,10 +118,12 @@ def _refused_at_limit(conns, by_server):
         # came after it, before any idle: still no keep-alive race, but not 'at once').
         sent = "went out with others at once" if all(x.concurrent for _, x in pairs) else \
             "went out before the server's GOAWAY"  # fmt: skip
+        # A GOAWAY with each connection's first answer proves no limit (see h2close._limit_words)
+        first_only = all(x.http2.server_goaway[3] == x.exchanges[0].stream_id for x in cs)
+        let = "the server let through" if first_only else "the server's request limit let through"
         text = (f"{plural(len(pairs), 'request')} to {server_words(conns, server)} {sent}, "
-                f"above the last stream the server's request limit let through (GOAWAY "
-                f"last stream {c.http2.server_goaway[3]}), and {'were' if len(pairs) > 1 else 'was'} "
-                "never processed")  # fmt: skip
+                f"above the last stream {let} (GOAWAY last stream {c.http2.server_goaway[3]}), "
+                f"and {'were' if len(pairs) > 1 else 'was'} never processed")  # fmt: skip
         if again == len(pairs):
             sev, text = "info", text + ": the client sent them again on a new connection"
         else:
@@ -129,11 +131,12 @@ def _refused_at_limit(conns, by_server):
             which = "" if again == 0 else f" ({len(pairs) - again} of them)"
             text += (f", not sent again in the capture{which}: the client saw an error "
                      f"({_error_words(cs)})")  # fmt: skip
+        fix = ("" if first_only else f", or keep the streams a client opens at once on one "
+               f"connection below the server's request limit ({limit})")  # fmt: skip
         out.append(Finding(
             "refused-at-limit", sev, c.stream, e.request.first_frame, text,
             f"Retry requests above a GOAWAY's last stream on a new connection (RFC 9113 6.8: "
-            f"never processed, so safe to retry even when not idempotent), or keep the streams "
-            f"a client opens at once on one connection below the server's request limit ({limit}).",
+            f"never processed, so safe to retry even when not idempotent){fix}.",
             streams=tuple(x.stream for x in cs), server=server, count=len(pairs),
         ))  # fmt: skip
     return out
