@@ -283,6 +283,7 @@ def early_data(port: int) -> None:
                     ["GET /after-early HTTP/1.1\nHost: localhost\n\n"])  # fmt: skip
     print(out.count(b"HTTP/1.1 200"), b"Early data was accepted" in out)
 
+
 SCENARIOS = {
     "tls13-requests": requests_seed,
     "tls13-limit": requests_limit,
