@@ -4,11 +4,8 @@ cimport cython
 # _close is cpdef: its callers name the optional fields they give (a cdef function's
 # callers may not skip any).
 
-cdef class CloseFacts:
-    cdef public object by, how, frame, ts_ns, idle_ns, server_fin_frame, server_fin_ns
-    cdef public object rst_frames, server_rst, client_bytes, server_bytes, http
-    cdef public object client_zero_window_frame, client_zero_window_ns, lost_segments
-    cdef public object truncated_frames, decided_by
+# What TCP saw of the close (its C struct): katui.tcp.facts makes one per connection.
+from katui.tcp.facts cimport CloseFacts
 
 
 # The rules read a connection's CloseFacts (and its exchanges' rows) from their C structs, not

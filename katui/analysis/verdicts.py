@@ -30,6 +30,7 @@ from katui.model import (
     HttpMessage,
 )
 from katui.model.store import asks_close
+from katui.tcp.facts import CloseFacts
 from katui.units import fmt_s, plural
 
 DEFAULT_IDLE_NS = 1_000_000_000
@@ -41,88 +42,6 @@ often just exit, so theirs needs the longer ``idle_threshold_ns``."""
 CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
 """4xx statuses after which servers close the connection because of the error (nginx, Apache,
 Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""
-
-
-class CloseFacts:
-    """What the TCP layer saw of a connection's end, in client/server terms (read-only by
-    convention). One is built per connection: compiled, it is a C-level class (verdicts.pxd)."""
-
-    __slots__ = (
-        "by",
-        "how",
-        "frame",
-        "ts_ns",
-        "idle_ns",
-        "server_fin_frame",
-        "server_fin_ns",
-        "rst_frames",
-        "server_rst",
-        "client_bytes",
-        "server_bytes",
-        "http",
-        "client_zero_window_frame",
-        "client_zero_window_ns",
-        "lost_segments",
-        "truncated_frames",
-        "decided_by",
-    )
-
-    def __init__(
-        self,
-        by: str | None,
-        how: str | None,
-        frame: int | None,
-        ts_ns: int | None,
-        idle_ns: int | None,
-        server_fin_frame: int | None = None,
-        server_fin_ns: int | None = None,
-        rst_frames: tuple[int, ...] = (),
-        server_rst: bool = False,
-        client_bytes: int = 0,
-        server_bytes: int = 0,
-        http: bool = True,
-        client_zero_window_frame: int | None = None,
-        client_zero_window_ns: int | None = None,
-        lost_segments: int = 0,
-        truncated_frames: int = 0,
-        decided_by: str | None = None,
-    ) -> None:
-        self.by = by
-        """``client``, ``server`` or None (never closed)."""
-        self.how = how
-        """``fin`` or ``rst`` (None: never closed)."""
-        self.frame = frame
-        """Frame of the first FIN or RST that ended the connection."""
-        self.ts_ns = ts_ns
-        """Its timestamp."""
-        self.idle_ns = idle_ns
-        """No payload in either direction for this long before that frame."""
-        self.server_fin_frame = server_fin_frame
-        """The server's FIN, if it sent one."""
-        self.server_fin_ns = server_fin_ns
-        """Its timestamp."""
-        self.rst_frames = rst_frames
-        """Every RST frame of the connection."""
-        self.server_rst = server_rst
-        """True when the server sent an RST."""
-        self.client_bytes = client_bytes
-        """TCP payload bytes the client sent."""
-        self.server_bytes = server_bytes
-        """TCP payload bytes the server sent."""
-        self.http = http
-        """HTTP/1.x was recognised on the connection."""
-        self.client_zero_window_frame = client_zero_window_frame
-        """First frame in which the client advertised a zero window (its buffer full)."""
-        self.client_zero_window_ns = client_zero_window_ns
-        """Its timestamp."""
-        self.lost_segments = lost_segments
-        """Holes in the byte streams the capture never filled."""
-        self.truncated_frames = truncated_frames
-        """Frames cut by the snap length."""
-        self.decided_by = decided_by
-        """The side that decided the close when that is not ``by`` (the first close_notify's or
-        GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
-        ``by``'s FIN or RST."""
 
 
 def decide_close(
