@@ -12,7 +12,10 @@ from katui.tcp.facts cimport CloseFacts
 cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
 
 
-@cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list)
+# The store's columns read as typed memory views (C integers, bounds-checked), not an int object
+# made by the array for each time read and each frame tested.
+@cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list,
+               num="long long[:]", small="unsigned int[:]")
 cpdef tuple _exchanges(object c, bint h2=*)
 
 

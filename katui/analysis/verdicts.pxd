@@ -12,6 +12,9 @@ from katui.tcp.facts cimport CloseFacts
 # by name: they run once per connection.
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
+# A time in words for most verdicts, a row's index in the store's head table: C calls.
+from katui.units cimport fmt_s
+from katui.model.store cimport ix_at
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
@@ -46,7 +49,9 @@ cdef object _headers(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(e=XExchange)
 cdef Py_ssize_t _response(tuple exchanges, object n)
 @cython.locals(e=XExchange, ix=Py_ssize_t, seen=Py_ssize_t)
-cdef bint _earlier_close(tuple exchanges, XExchange last)
+cdef bint _earlier_close(tuple exchanges, XExchange last) except -1
+cdef object _text(object store, Py_ssize_t row)
+cpdef bint row_wants_close(object text) except -1
 @cython.locals(last=XExchange)
 cdef object _idle(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(last=XExchange)
