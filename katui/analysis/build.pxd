@@ -15,8 +15,11 @@ cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
 # The store's columns read as typed memory views (C integers, bounds-checked), not an int object
 # made by the array for each time read and each frame tested.
 @cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list,
-               num="long long[:]", small="unsigned int[:]")
+               num="long long[:]", small="unsigned int[:]", req_start=cython.longlong, end=cython.longlong,
+               prev_end=cython.longlong, prev_resp_end=cython.longlong, has_end=bint, has_prev_end=bint,
+               has_prev_resp_end=bint)
 cpdef tuple _exchanges(object c, bint h2=*)
+cdef object _after(long long later, long long earlier)
 
 
 # Once per connection: the fields read and set in their C structs.

@@ -233,8 +233,10 @@ def _exchanges(
     the tracker's Exchange objects become the model's); also return how many had a request.
     ``h2``: ``c`` is an HTTP/2 conversation (streams overlap)."""
     out: list[Exchange] = []
-    prev_end: int | None = None
-    prev_resp_end: int | None = None
+    # The previous ends, and whether there is one (compiled: C integers, not an int object per
+    # time read).
+    prev_end = prev_resp_end = 0
+    has_prev_end = has_prev_resp_end = False
     n = 0
     # Times straight from the message store's columns (its row layout is the model's): this
     # runs for every exchange of the capture.
@@ -247,30 +249,42 @@ def _exchanges(
         if req >= 0:
             n += 1
             req_start = num[req * NUM + COL_START]
-            req_end = num[req * NUM + COL_END] if small[req * SMALL + SM_FRAME] else None
             if n > 1:
                 ex.reused = True
                 # (Exchange.idle_before_ns set through its field: compiled, a C write.)
                 if h2 and ex.concurrent:
                     ex._idle = 0  # HTTP/2: another stream was open, so no idle time
-                elif prev_end is not None:
-                    idle = req_start - prev_end
-                    ex._idle = idle if idle > 0 else 0
+                elif has_prev_end:
+                    ex._idle = _after(req_start, prev_end)
                 # Pipelined: sent before the previous response had completed.
-                ex.pipelined = prev_resp_end is not None and req_start < prev_resp_end
+                ex.pipelined = has_prev_resp_end and req_start < prev_resp_end
             ex.n = n
         else:
             ex.n = n or 1
-        end = None
+        has_end = True
         if resp >= 0 and small[resp * SMALL + SM_FRAME]:
             end = prev_resp_end = num[resp * NUM + COL_END]
+            has_prev_resp_end = True
         elif h2:
             # An HTTP/2 stream without its response stays open (the connection is not idle)
             # until its reset, or to the end of the capture.
             end = OPEN_NS if ex.reset is None else ex.reset[2]
-        elif req >= 0:
-            end = req_end
+        elif req >= 0 and small[req * SMALL + SM_FRAME]:
+            end = num[req * NUM + COL_END]
+        else:
+            has_end = False
         out.append(ex)
-        if end is not None and (prev_end is None or end > prev_end):
+        if has_end and (not has_prev_end or end > prev_end):
             prev_end = end
+            has_prev_end = True
     return tuple(out), n
+
+
+def _after(later: int, earlier: int) -> int:
+    """``later - earlier`` ns, 0 when ``later`` is not after ``earlier`` (compiled: subtracted in
+    C when that cannot overflow, as Python integers otherwise)."""
+    if later <= earlier:
+        return 0
+    if earlier >= 0 or later < 0:
+        return later - earlier
+    return int(later) - int(earlier)
