@@ -4,6 +4,8 @@
 cimport cython
 
 from katui.tcp.state cimport Conn, Half
+# (as XConnection: the .py's Connection is the Python name)
+from katui.model.connection cimport Connection as XConnection
 
 
 # The close verdict's input (katui.analysis.verdicts reads its fields from this struct).
@@ -16,6 +18,8 @@ cdef class CloseFacts:
 
 @cython.locals(ch=Half, sh=Half, cd=int, sd=int, closed=bint)
 cpdef tuple facts(Conn c, object table)
+@cython.locals(conn=XConnection)
+cdef object _tcp_connection(Conn c, Half ch, Half sh, tuple ends, object frames)
 cpdef tuple client_side(Conn c)
 cpdef str _state(Conn c)
 cdef tuple _ends(Conn c, int cd)

@@ -16,7 +16,7 @@ from array import array
 from katui.capture.decode import endpoint_of, ends_of
 from katui.model import Connection, Preview
 from katui.tcp.frames import FrameTable
-from katui.tcp.state import Conn
+from katui.tcp.state import Conn, Half
 
 WELL_KNOWN_SERVER_PORTS = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
 """Ports that mark the server side when nothing better tells the client from the server."""
@@ -149,37 +149,10 @@ def facts(c: Conn, table: FrameTable) -> tuple[Connection, CloseFacts]:
         for frame in c.frames:
             dirs[frame - 1] ^= 1
     c.sink.oriented(cd)
-    # Straight from the tracker's fields (compiled: its C structs) into the model's
-    # constructors, positionally in their field order: this runs once per connection.
     ch, sh = (c.h1, c.h0) if cd else (c.h0, c.h1)
     client, server = _ends(c, cd)
-    conn = Connection(
-        c.stream,
-        endpoint_text(client),
-        server_endpoint(server),
-        how_client,
-        c.first_frame,
-        c.last_frame,
-        c.first_ns,
-        c.last_ns,
-        ch.frames,
-        sh.frames,
-        ch.bytes,
-        sh.bytes,
-        c.irtt_ns if c.irtt_known else None,
-        _state(c),
-        False,
-        (),
-        None,
-        # Without the frame table nothing can look a frame up: don't keep its numbers.
-        c.frames if table.kept else NO_FRAMES,
-        max(ch.base, 0),
-        max(sh.base, 0),
-        c.retrans,
-        c.ooo,
-        c.lost,
-        c.truncated,
-    )
+    ends = (endpoint_text(client), server_endpoint(server), how_client)
+    conn = _tcp_connection(c, ch, sh, ends, c.frames if table.kept else NO_FRAMES)
     closed = c.close_from >= 0
     return conn, CloseFacts(
         ("client" if c.close_from == cd else "server") if closed else None,
@@ -199,6 +172,43 @@ def facts(c: Conn, table: FrameTable) -> tuple[Connection, CloseFacts]:
         c.lost,
         c.truncated,
     )
+
+
+def _tcp_connection(c: Conn, ch: Half, sh: Half, ends: tuple[str, str, str], frames: array) -> Connection:
+    """The model's :class:`Connection` of ``c`` with what TCP knows of it (``ch``, ``sh``: the
+    client's and the server's halves; ``ends``: its client, server and client_inferred;
+    ``frames``: its frame numbers, if kept), the other fields
+    as the analysis starts them: set one by one, straight from the tracker's fields (compiled,
+    C fields from C fields: no int object each, no argument parsing). Every slot is set."""
+    conn = Connection.__new__(Connection)
+    conn.stream = c.stream
+    conn.client, conn.server, conn.client_inferred = ends
+    conn.first_frame = c.first_frame
+    conn.last_frame = c.last_frame
+    conn.start_ns = c.first_ns
+    conn.end_ns = c.last_ns
+    conn.frames_c2s = ch.frames
+    conn.frames_s2c = sh.frames
+    conn.bytes_c2s = ch.bytes
+    conn.bytes_s2c = sh.bytes
+    conn._rtt_known = c.irtt_known  # Connection.handshake_rtt_ns: SYN to the ACK of the SYN-ACK
+    conn._rtt = c.irtt_ns if c.irtt_known else 0
+    conn.state = _state(c)
+    conn.http = False
+    conn.exchanges = ()
+    conn.close = None
+    # Without the frame table nothing can look a frame up: its numbers are not kept.
+    conn.frames = frames
+    conn.isn_client = max(ch.base, 0)
+    conn.isn_server = max(sh.base, 0)
+    conn.retransmissions = c.retrans
+    conn.out_of_order = c.ooo
+    conn.lost_segments = c.lost
+    conn.truncated_frames = c.truncated
+    conn.http_error = None
+    conn.requests = 0
+    conn.tls = conn.http2 = None
+    return conn
 
 
 NO_FRAMES = array("I")
