@@ -6,12 +6,15 @@ import gzip
 import shutil
 import socket
 import struct
+from dataclasses import replace
 
 import pytest
 
 from katui.analysis.pipeline import analyze
+from katui.capture.decode import endpoint_number
 from katui.capture.errors import CaptureError
 from katui.capture.reader import open_capture
+from katui.model.connection import FIELDS
 from katui.tcp import facts as tcp_facts
 from tests.builders import conversation, epb, idb, shb, tcp_packet, write_pcap
 from tests.conftest import SAMPLES, capture_path
@@ -197,3 +200,15 @@ def test_an_endpoint_is_written_as_inet_ntop_writes_its_address(ip, port):
     address = socket.inet_ntop(family, ip)
     want = f"{address}:{port}" if len(ip) == 4 else f"[{address}]:{port}"
     assert tcp_facts.endpoint(ip, port) == want
+    # ... and from its endpoint number (as the freeze writes a connection's ends)
+    assert tcp_facts.endpoint_text(endpoint_number(ip, port)) == want
+
+
+@pytest.mark.parametrize("name", ["request-limit.pcap", "stale-reuse.pcap", "hostile.pcap", "http10.pcap"])
+def test_a_frozen_connection_is_the_one_its_constructor_makes(name):
+    """The freeze sets a Connection's fields one by one (katui.tcp.facts): every one is set, as
+    Connection() sets it from the same values."""
+    for c in analyze(str(SAMPLES / name)).connections:
+        made = replace(c)  # Connection(**fields) through its __init__
+        assert [getattr(made, f) for f in FIELDS] == [getattr(c, f) for f in FIELDS]
+        assert (made._rtt, made._rtt_known) == (c._rtt, c._rtt_known)

@@ -6,13 +6,20 @@ cimport cython
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
 from katui.model.connection cimport Close as XClose, Connection as XConnection
+from katui.tcp.facts cimport CloseFacts
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
 cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
 
 
-@cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list)
+# The store's columns read as typed memory views (C integers, bounds-checked), not an int object
+# made by the array for each time read and each frame tested.
+@cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list,
+               num="long long[:]", small="unsigned int[:]", req_start=cython.longlong, end=cython.longlong,
+               prev_end=cython.longlong, prev_resp_end=cython.longlong, has_end=bint, has_prev_end=bint,
+               has_prev_resp_end=bint)
 cpdef tuple _exchanges(object c, bint h2=*)
+cdef object _after(long long later, long long earlier)
 
 
 # Once per connection: the fields read and set in their C structs.
@@ -20,8 +27,10 @@ cpdef tuple _exchanges(object c, bint h2=*)
 cdef void _share(XConnection conn, dict shared) except *
 
 
-# Once per connection, called from this module: C calls, not Python ones.
-cpdef object _build(object f, object idle_threshold_ns)
-cpdef object _close_facts(object f, bint http, object decided=*)
-cpdef object _connection(object f, tuple exchanges, object requests, object close, object http,
-                         object http_error, object tls)
+# Once per connection, called from this module: C calls, not Python ones; the connection's and
+# its close facts' fields read and set in their C structs.
+cpdef object build_connection(XConnection conn, CloseFacts tcp, object sink, object idle_threshold_ns=*,
+                              dict shared=*)
+cpdef void _build(XConnection conn, CloseFacts tcp, object conv, object idle_threshold_ns) except *
+cdef void _complete(XConnection conn, tuple exchanges, unsigned int requests, object close, object http,
+                    object http_error, object tls) except *

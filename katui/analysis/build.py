@@ -1,4 +1,4 @@
-"""Turn what TCP and HTTP saw of a connection into a frozen :class:`Connection`."""
+"""Complete a frozen :class:`Connection` with what HTTP (or TLS, HTTP/2) saw and its close reason."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
-from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, CloseFacts, decide_close
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, decide_close
 from katui.http.conversation import HttpConversation
 from katui.model import COL_END, COL_START, NUM, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
-from katui.tcp.facts import ConnectionFacts
+from katui.tcp.facts import CloseFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
 from katui.tls.verdicts import normal_reset, tls_close
@@ -27,12 +27,18 @@ hostile captures may make every client different)."""
 
 
 def build_connection(
-    f: ConnectionFacts, idle_threshold_ns: int = DEFAULT_IDLE_NS, shared: dict | None = None
+    conn: Connection,
+    tcp: CloseFacts,
+    sink: HttpConversation,
+    idle_threshold_ns: int = DEFAULT_IDLE_NS,
+    shared: dict | None = None,
 ) -> Connection:
-    """Freeze one connection and decide its close reason. ``shared`` (one dict for all the
-    connections of a capture) makes equal client endpoints and close idle times one object:
-    a load test's clients reuse ports, its idle times repeat (~60 bytes a connection)."""
-    conn = _build(f, idle_threshold_ns)
+    """Complete the frozen connection ``conn`` (what :func:`katui.tcp.facts.facts` made of it,
+    with ``tcp`` the facts of its end) with what its ``sink`` read and the close reason, and
+    return it. ``shared`` (one dict for all the connections of a capture) makes equal client
+    endpoints and close idle times one object: a load test's clients reuse ports, its idle
+    times repeat (~60 bytes a connection)."""
+    _build(conn, tcp, sink, idle_threshold_ns)
     if shared is not None:
         _share(conn, shared)
     return conn
@@ -58,21 +64,24 @@ def _share(conn: Connection, shared: dict) -> None:
             shared[idle] = idle
 
 
-def _build(f: ConnectionFacts, idle_threshold_ns: int) -> Connection:
-    conv: HttpConversation = f.sink
+def _build(conn: Connection, tcp: CloseFacts, conv: HttpConversation, idle_threshold_ns: int) -> None:
     other = conv.other
     tls = other if isinstance(other, TlsConversation) else None
     if other is not None and tls is None and _is_h2(other) and other.recognised:
-        return _h2_connection(f, other, None, idle_threshold_ns)
+        _h2_connection(conn, tcp, other, None, idle_threshold_ns)
+        return
     if tls is not None and _is_h2(tls.inner) and tls.plaintext_read:
-        return _h2_connection(f, tls.inner, tls, idle_threshold_ns)
+        _h2_connection(conn, tcp, tls.inner, tls, idle_threshold_ns)
+        return
     exchanges, requests = _exchanges(conv if tls is None else tls)
     if tls is not None and tls.plaintext_read:
-        return _decrypted_connection(f, tls, idle_threshold_ns)
-    if tls is not None:
-        return _tls_connection(f, tls, exchanges, requests, idle_threshold_ns)
-    close = decide_close(_close_facts(f, conv.recognised), exchanges, idle_threshold_ns)
-    return _connection(f, exchanges, requests, close, conv.recognised, conv.error, None)
+        _decrypted_connection(conn, tcp, tls, idle_threshold_ns)
+    elif tls is not None:
+        _tls_connection(conn, tcp, tls, exchanges, requests, idle_threshold_ns)
+    else:
+        tcp.http = http = conv.recognised
+        close = decide_close(tcp, exchanges, idle_threshold_ns)
+        _complete(conn, exchanges, requests, close, http, conv.error, None)
 
 
 def _is_h2(conv) -> bool:
@@ -83,92 +92,44 @@ def _is_h2(conv) -> bool:
     return isinstance(conv, H2Conversation)
 
 
-def _close_facts(
-    f: ConnectionFacts, http: bool, decided: tuple[str | None, int | None] | None = None
-) -> CloseFacts:
-    """What the close verdict needs of TCP's facts. ``decided`` is (side, idle ns) of whoever
-    decided the close when that may not be the first FIN's or RST's side (a decrypted TLS
-    connection: the side whose close_notify came first, idle up to its last data record)."""
-    decided_by, idle_ns = decided if decided is not None else (None, f.close_idle_before_ns)
-    # Positional, in CloseFacts' field order: this runs once per connection.
-    return CloseFacts(
-        f.close_by,
-        f.close_how,
-        f.close_frame,
-        f.close_ts_ns,
-        idle_ns,
-        f.server_fin_frame,
-        f.server_fin_ns,
-        f.rst_frames,
-        f.server_rst,
-        f.bytes_c2s,
-        f.bytes_s2c,
-        http,
-        f.client_zero_window_frame,
-        f.client_zero_window_ns,
-        f.lost_segments,
-        f.truncated_frames,
-        decided_by,
-    )
-
-
-def _connection(
-    f: ConnectionFacts,
+def _complete(
+    conn: Connection,
     exchanges: tuple[Exchange, ...],
     requests: int,
     close: Close,
     http: bool,
     http_error: str | None,
     tls: TlsInfo | None,
-) -> Connection:
-    # Positional, in Connection's field order: this runs once per connection.
-    return Connection(
-        f.stream,
-        f.client,
-        f.server,
-        f.client_inferred,
-        f.first_frame,
-        f.last_frame,
-        f.start_ns,
-        f.end_ns,
-        f.frames_c2s,
-        f.frames_s2c,
-        f.bytes_c2s,
-        f.bytes_s2c,
-        f.handshake_rtt_ns,
-        f.state,
-        http,
-        exchanges,
-        close,
-        f.frames,
-        f.isn_client,
-        f.isn_server,
-        f.retransmissions,
-        f.out_of_order,
-        f.lost_segments,
-        f.truncated_frames,
-        http_error,
-        requests,
-        tls,
-    )
+) -> None:
+    """Set the fields of ``conn`` that TCP did not know (the freeze's own object: set before
+    anything else sees it; compiled, C fields)."""
+    conn.http = http
+    conn.exchanges = exchanges
+    conn.close = close
+    conn.http_error = http_error
+    conn.requests = requests
+    conn.tls = tls
 
 
 def _tls_connection(
-    f: ConnectionFacts, conv: TlsConversation, exchanges: tuple[Exchange, ...], requests: int, idle_ns: int
-) -> Connection:
+    conn: Connection,
+    f: CloseFacts,
+    conv: TlsConversation,
+    exchanges: tuple[Exchange, ...],
+    requests: int,
+    idle_ns: int,
+) -> None:
     """A connection that spoke TLS: its exchanges inferred from records, its close read by
     :func:`katui.tls.verdicts.tls_close`."""
     info = tls_exchanges.info(conv)
     last, notified_by = (
-        (None, None)
-        if f.close_ts_ns is None
-        else tls_exchanges.before_close(conv, f.close_ts_ns, info.multiplexed)
+        (None, None) if f.ts_ns is None else tls_exchanges.before_close(conv, f.ts_ns, info.multiplexed)
     )
     close = tls_close(
-        f.close_by,
-        f.close_how,
-        f.close_frame,
-        f.close_ts_ns,
+        f.by,
+        f.how,
+        f.frame,
+        f.ts_ns,
         last,
         notified_by,
         exchanges,
@@ -183,41 +144,41 @@ def _tls_connection(
         how = "RST" if close.how == "rst" else "FIN"
         close = replace(close, evidence=(f"{close.by} {how} frame {close.frame}",))
     close = _unread_close_notify(f, close, info.close_notify, notified_by, False)
-    return _connection(f, exchanges, requests, close, False, None, info)
+    _complete(conn, exchanges, requests, close, False, None, info)
 
 
-def _decrypted_connection(f: ConnectionFacts, conv: TlsConversation, idle_ns: int) -> Connection:
+def _decrypted_connection(conn: Connection, f: CloseFacts, conv: TlsConversation, idle_ns: int) -> None:
     """A TLS connection decrypted with a key log: the HTTP analysis of its plaintext, with the
     idle time up to the last record that was not an alert, and the side whose close_notify
     came first as the closer."""
     inner: HttpConversation = conv.inner
     exchanges, requests = _exchanges(inner)
-    by, idle = f.close_by, f.close_idle_before_ns
-    if f.close_ts_ns is not None:
-        last, notified_by = tls_exchanges.before_close(conv, f.close_ts_ns)
+    by, idle = f.by, f.idle_ns
+    if f.ts_ns is not None:
+        last, notified_by = tls_exchanges.before_close(conv, f.ts_ns)
         by = notified_by or by
-        idle = None if last is None else f.close_ts_ns - last
+        idle = None if last is None else f.ts_ns - last
     # The verdict is the deciding side's; Close.by stays the side of the first FIN or RST.
     close = _decided(f, inner.recognised, by, idle, exchanges, idle_ns)
     info = tls_exchanges.info(conv)
-    if f.close_ts_ns is not None:
+    if f.ts_ns is not None:
         close = _unread_close_notify(f, close, info.close_notify, notified_by, True)
-    return _connection(f, exchanges, requests, close, inner.recognised, inner.error, info)
+    _complete(conn, exchanges, requests, close, inner.recognised, inner.error, info)
 
 
-def _decided(
-    f: ConnectionFacts, http: bool, by: str | None, idle: int | None, exchanges, idle_ns: int
-) -> Close:
+def _decided(f: CloseFacts, http: bool, by: str | None, idle: int | None, exchanges, idle_ns: int) -> Close:
     """The verdict of the side ``by`` that decided the close (idle ``idle`` ns before it);
-    ``asked_by`` names it when another side's FIN or RST came first."""
-    close = decide_close(_close_facts(f, http, (by, idle)), exchanges, idle_ns)
-    if by != f.close_by:
+    ``asked_by`` names it when another side's FIN or RST came first. (``f`` is the freeze's
+    own: the verdict's reading of it is set on it.)"""
+    f.http, f.decided_by, f.idle_ns = http, by, idle
+    close = decide_close(f, exchanges, idle_ns)
+    if by != f.by:
         close = replace(close, asked_by=close.asked_by or by)
     return close
 
 
 def _unread_close_notify(
-    f: ConnectionFacts, close: Close, alerts: tuple[str, ...], notified_by: str | None, decrypted: bool
+    f: CloseFacts, close: Close, alerts: tuple[str, ...], notified_by: str | None, decrypted: bool
 ) -> Close:
     """``close`` with the evidence only TLS records give: the close_notify (read with keys; the
     without-keys explanation names it already), and a client's RST after the server's
@@ -237,8 +198,8 @@ def _unread_close_notify(
 
 
 def _h2_connection(
-    f: ConnectionFacts, conv: H2Conversation, tls: TlsConversation | None, idle_ns: int
-) -> Connection:
+    conn: Connection, f: CloseFacts, conv: H2Conversation, tls: TlsConversation | None, idle_ns: int
+) -> None:
     """An HTTP/2 connection (decrypted, or cleartext h2c): one exchange per stream. Streams
     overlap: a request sent while another stream was open is ``concurrent``, not pipelined, and
     idle time counts only while no stream is open. The closer is the side whose GOAWAY came
@@ -248,20 +209,21 @@ def _h2_connection(
     for ex in exchanges:
         ex.pipelined = False
     info = h2_info(conv)
-    by, idle = f.close_by, f.close_idle_before_ns
-    if f.close_ts_ns is not None:
-        gone = goaway_before(info, f.close_ts_ns)
-        notified_by = tls_exchanges.before_close(tls, f.close_ts_ns)[1] if tls is not None else None
+    by, idle = f.by, f.idle_ns
+    if f.ts_ns is not None:
+        gone = goaway_before(info, f.ts_ns)
+        notified_by = tls_exchanges.before_close(tls, f.ts_ns)[1] if tls is not None else None
         by = (gone[0] if gone is not None else None) or notified_by or by
-        last = conv.facts.last_active(f.close_ts_ns)
-        idle = None if last is None else f.close_ts_ns - last
+        last = conv.facts.last_active(f.ts_ns)
+        idle = None if last is None else f.ts_ns - last
     # A stream the server refused (REFUSED_STREAM: never processed) was answered by the reset,
     # and one the client reset (CANCEL) was given up: neither is a request left waiting. (If
     # every stream was, judge them all rather than none.)
     judged = tuple(ex for ex in exchanges if not refused(ex) and not client_reset(ex)) or exchanges
     close = h2_verdict(_decided(f, True, by, idle, judged, idle_ns), info, exchanges)
     tinfo = tls_exchanges.info(tls) if tls is not None else None
-    return replace(_connection(f, exchanges, requests, close, True, conv.error, tinfo), http2=info)
+    _complete(conn, exchanges, requests, close, True, conv.error, tinfo)
+    conn.http2 = info
 
 
 def _exchanges(
@@ -271,8 +233,10 @@ def _exchanges(
     the tracker's Exchange objects become the model's); also return how many had a request.
     ``h2``: ``c`` is an HTTP/2 conversation (streams overlap)."""
     out: list[Exchange] = []
-    prev_end: int | None = None
-    prev_resp_end: int | None = None
+    # The previous ends, and whether there is one (compiled: C integers, not an int object per
+    # time read).
+    prev_end = prev_resp_end = 0
+    has_prev_end = has_prev_resp_end = False
     n = 0
     # Times straight from the message store's columns (its row layout is the model's): this
     # runs for every exchange of the capture.
@@ -285,30 +249,42 @@ def _exchanges(
         if req >= 0:
             n += 1
             req_start = num[req * NUM + COL_START]
-            req_end = num[req * NUM + COL_END] if small[req * SMALL + SM_FRAME] else None
             if n > 1:
                 ex.reused = True
                 # (Exchange.idle_before_ns set through its field: compiled, a C write.)
                 if h2 and ex.concurrent:
                     ex._idle = 0  # HTTP/2: another stream was open, so no idle time
-                elif prev_end is not None:
-                    idle = req_start - prev_end
-                    ex._idle = idle if idle > 0 else 0
+                elif has_prev_end:
+                    ex._idle = _after(req_start, prev_end)
                 # Pipelined: sent before the previous response had completed.
-                ex.pipelined = prev_resp_end is not None and req_start < prev_resp_end
+                ex.pipelined = has_prev_resp_end and req_start < prev_resp_end
             ex.n = n
         else:
             ex.n = n or 1
-        end = None
+        has_end = True
         if resp >= 0 and small[resp * SMALL + SM_FRAME]:
             end = prev_resp_end = num[resp * NUM + COL_END]
+            has_prev_resp_end = True
         elif h2:
             # An HTTP/2 stream without its response stays open (the connection is not idle)
             # until its reset, or to the end of the capture.
             end = OPEN_NS if ex.reset is None else ex.reset[2]
-        elif req >= 0:
-            end = req_end
+        elif req >= 0 and small[req * SMALL + SM_FRAME]:
+            end = num[req * NUM + COL_END]
+        else:
+            has_end = False
         out.append(ex)
-        if end is not None and (prev_end is None or end > prev_end):
+        if has_end and (not has_prev_end or end > prev_end):
             prev_end = end
+            has_prev_end = True
     return tuple(out), n
+
+
+def _after(later: int, earlier: int) -> int:
+    """``later - earlier`` ns, 0 when ``later`` is not after ``earlier`` (compiled: subtracted in
+    C when that cannot overflow, as Python integers otherwise)."""
+    if later <= earlier:
+        return 0
+    if earlier >= 0 or later < 0:
+        return later - earlier
+    return int(later) - int(earlier)

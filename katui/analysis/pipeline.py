@@ -276,7 +276,8 @@ def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Co
     # Freeze connections one by one, dropping each one's working state at once: the memory it
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
-        conns.append(build_connection(tcp_facts.facts(c, table), idle_threshold_ns, shared))
+        conn, tcp = tcp_facts.facts(c, table)
+        conns.append(build_connection(conn, tcp, c.sink, idle_threshold_ns, shared))
         c.sink.release()
         c.release()
         working[i] = None

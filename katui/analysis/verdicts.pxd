@@ -4,17 +4,17 @@ cimport cython
 # _close is cpdef: its callers name the optional fields they give (a cdef function's
 # callers may not skip any).
 
-cdef class CloseFacts:
-    cdef public object by, how, frame, ts_ns, idle_ns, server_fin_frame, server_fin_ns
-    cdef public object rst_frames, server_rst, client_bytes, server_bytes, http
-    cdef public object client_zero_window_frame, client_zero_window_ns, lost_segments
-    cdef public object truncated_frames, decided_by
+# What TCP saw of the close (its C struct): katui.tcp.facts makes one per connection.
+from katui.tcp.facts cimport CloseFacts
 
 
 # The rules read a connection's CloseFacts (and its exchanges' rows) from their C structs, not
 # by name: they run once per connection.
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
+# A time in words for most verdicts, a row's index in the store's head table: C calls.
+from katui.units cimport fmt_s
+from katui.model.store cimport ix_at
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
@@ -49,7 +49,9 @@ cdef object _headers(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(e=XExchange)
 cdef Py_ssize_t _response(tuple exchanges, object n)
 @cython.locals(e=XExchange, ix=Py_ssize_t, seen=Py_ssize_t)
-cdef bint _earlier_close(tuple exchanges, XExchange last)
+cdef bint _earlier_close(tuple exchanges, XExchange last) except -1
+cdef object _text(object store, Py_ssize_t row)
+cpdef bint row_wants_close(object text) except -1
 @cython.locals(last=XExchange)
 cdef object _idle(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(last=XExchange)

@@ -2,8 +2,9 @@
 
 The tracker numbers a connection's two sides A and B (A sent its first frame). Which side is the
 client is decided here, once: from the SYN, the SYN-ACK, the sink's word (a request's sender) or
-the ports. From then on everything is client/server: the :class:`ConnectionFacts` record, the
-frame table's ``dir`` column and the sink. Fields are named as in :class:`katui.model.Connection`.
+the ports. From then on everything is client/server: the model's :class:`katui.model.Connection`
+(what TCP knows of it), the :class:`CloseFacts` of its end, the frame table's ``dir`` column and
+the sink.
 """
 
 from __future__ import annotations
@@ -11,64 +12,98 @@ from __future__ import annotations
 import socket
 import sys
 from array import array
-from functools import partial
-from typing import NamedTuple
 
 from katui.capture.decode import endpoint_of, ends_of
-from katui.model import Preview
+from katui.model import Connection, Preview
 from katui.tcp.frames import FrameTable
-from katui.tcp.sink import StreamSink
-from katui.tcp.state import Conn
+from katui.tcp.state import Conn, Half
 
 WELL_KNOWN_SERVER_PORTS = frozenset((80, 8080, 8000, 8008, 8081, 8088, 8888, 3128, 443, 9000))
 """Ports that mark the server side when nothing better tells the client from the server."""
 
 
-class ConnectionFacts(NamedTuple):
-    """One connection as TCP saw it (frozen), in client/server terms.
+class CloseFacts:
+    """What TCP saw of a connection's end, in client/server terms (read-only by convention): what
+    the close verdict (:func:`katui.analysis.verdicts.decide_close`) reads. One is made per
+    connection by :func:`facts`: compiled, a C-level class (facts.pxd). ``http`` and
+    ``decided_by`` are the analysis's, set by it before the verdict."""
 
-    The fields up to ``truncated_frames`` have the names and meanings of
-    :class:`katui.model.Connection`'s; the ``close_*`` ones those of :class:`katui.model.Close`
-    (``close_ts_ns`` is ``Close.ts_ns``). Then: ``server_fin_ns``, the server's FIN timestamp if
-    it sent one; ``server_rst``, whether it sent an RST; ``sink``, the protocol state the
-    connection's bytes went to (already told which direction is the client's);
-    ``server_fin_frame``, the server's FIN frame; ``client_zero_window_frame`` and ``_ns``, the
-    first frame in which the client advertised a zero window (it had stopped reading).
-    """
+    __slots__ = (
+        "by",
+        "how",
+        "frame",
+        "ts_ns",
+        "idle_ns",
+        "server_fin_frame",
+        "server_fin_ns",
+        "rst_frames",
+        "server_rst",
+        "client_bytes",
+        "server_bytes",
+        "http",
+        "client_zero_window_frame",
+        "client_zero_window_ns",
+        "lost_segments",
+        "truncated_frames",
+        "decided_by",
+    )
 
-    stream: int
-    client: str
-    server: str
-    client_inferred: str
-    first_frame: int
-    last_frame: int
-    start_ns: int
-    end_ns: int
-    frames_c2s: int
-    frames_s2c: int
-    bytes_c2s: int
-    bytes_s2c: int
-    handshake_rtt_ns: int | None
-    state: str
-    frames: array
-    isn_client: int
-    isn_server: int
-    retransmissions: int
-    out_of_order: int
-    lost_segments: int
-    truncated_frames: int
-    close_by: str | None
-    close_how: str | None
-    close_frame: int | None
-    close_ts_ns: int | None
-    close_idle_before_ns: int | None
-    server_fin_ns: int | None
-    rst_frames: tuple[int, ...]
-    server_rst: bool
-    sink: StreamSink
-    server_fin_frame: int | None = None
-    client_zero_window_frame: int | None = None
-    client_zero_window_ns: int | None = None
+    def __init__(
+        self,
+        by: str | None,
+        how: str | None,
+        frame: int | None,
+        ts_ns: int | None,
+        idle_ns: int | None,
+        server_fin_frame: int | None = None,
+        server_fin_ns: int | None = None,
+        rst_frames: tuple[int, ...] = (),
+        server_rst: bool = False,
+        client_bytes: int = 0,
+        server_bytes: int = 0,
+        http: bool = True,
+        client_zero_window_frame: int | None = None,
+        client_zero_window_ns: int | None = None,
+        lost_segments: int = 0,
+        truncated_frames: int = 0,
+        decided_by: str | None = None,
+    ) -> None:
+        self.by = by
+        """``client``, ``server`` or None (never closed)."""
+        self.how = how
+        """``fin`` or ``rst`` (None: never closed)."""
+        self.frame = frame
+        """Frame of the first FIN or RST that ended the connection."""
+        self.ts_ns = ts_ns
+        """Its timestamp."""
+        self.idle_ns = idle_ns
+        """No payload in either direction for this long before that frame."""
+        self.server_fin_frame = server_fin_frame
+        """The server's FIN, if it sent one."""
+        self.server_fin_ns = server_fin_ns
+        """Its timestamp."""
+        self.rst_frames = rst_frames
+        """Every RST frame of the connection."""
+        self.server_rst = server_rst
+        """True when the server sent an RST."""
+        self.client_bytes = client_bytes
+        """TCP payload bytes the client sent."""
+        self.server_bytes = server_bytes
+        """TCP payload bytes the server sent."""
+        self.http = http
+        """HTTP/1.x was recognised on the connection."""
+        self.client_zero_window_frame = client_zero_window_frame
+        """First frame in which the client advertised a zero window (its buffer full)."""
+        self.client_zero_window_ns = client_zero_window_ns
+        """Its timestamp."""
+        self.lost_segments = lost_segments
+        """Holes in the byte streams the capture never filled."""
+        self.truncated_frames = truncated_frames
+        """Frames cut by the snap length."""
+        self.decided_by = decided_by
+        """The side that decided the close when that is not ``by`` (the first close_notify's or
+        GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
+        ``by``'s FIN or RST."""
 
 
 def endpoint(ip: bytes, port: int) -> str:
@@ -97,13 +132,16 @@ def client_side(c: Conn) -> tuple[int, str]:
 def preview(c: Conn) -> Preview:
     """A connection still being read, as far as it is known."""
     client, server = _ends(c, client_side(c)[0])
-    row = (c.stream, endpoint(*client), server_endpoint(server), c.first_ns)
+    row = (c.stream, endpoint_text(client), server_endpoint(server), c.first_ns)
     return tuple.__new__(Preview, row)  # a named tuple's own __new__ is Python code
 
 
-def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
-    """Freeze connection ``c`` (the capture has ended) in client/server terms; its frames'
-    ``dir`` in ``table`` becomes 0 for the client's, and its sink is told the client's side."""
+def facts(c: Conn, table: FrameTable) -> tuple[Connection, CloseFacts]:
+    """Freeze connection ``c`` (the capture has ended) in client/server terms: the model's
+    :class:`Connection` with what TCP knows of it (what the protocols above say, its exchanges
+    and close verdict, left for the analysis to fill in) and the :class:`CloseFacts` of its end.
+    Its frames' ``dir`` in ``table`` becomes 0 for the client's, and its sink is told the
+    client's side."""
     cd, how_client = client_side(c)
     sd = 1 - cd
     if cd and table.kept:
@@ -111,83 +149,108 @@ def facts(c: Conn, table: FrameTable) -> ConnectionFacts:
         for frame in c.frames:
             dirs[frame - 1] ^= 1
     c.sink.oriented(cd)
-    # The halves and ends read directly, not through Conn's properties: once per connection.
     ch, sh = (c.h1, c.h0) if cd else (c.h0, c.h1)
-    by, how, ts, idle = _first_close(c, cd)
     client, server = _ends(c, cd)
-    return _facts(
-        (
-            c.stream,
-            endpoint(*client),
-            server_endpoint(server),
-            how_client,
-            c.first_frame,
-            c.last_frame,
-            c.first_ns,
-            c.last_ns,
-            ch.frames,
-            sh.frames,
-            ch.bytes,
-            sh.bytes,
-            c.irtt_ns if c.irtt_known else None,
-            _state(c),
-            # Without the frame table nothing can look a frame up: don't keep its numbers.
-            c.frames if table.kept else NO_FRAMES,
-            max(ch.base, 0),
-            max(sh.base, 0),
-            c.retrans,
-            c.ooo,
-            c.lost,
-            c.truncated,
-            by,
-            how,
-            c.close_frame or None,
-            ts,
-            idle,
-            sh.fin_ns if sh.fin_frame else None,
-            tuple(c.rst_frames),
-            bool(c.rst_sides >> sd & 1),
-            c.sink,
-            sh.fin_frame or None,
-            ch.zero_frame or None,
-            ch.zero_ns if ch.zero_frame else None,
-        )
+    ends = (endpoint_text(client), server_endpoint(server), how_client)
+    conn = _tcp_connection(c, ch, sh, ends, c.frames if table.kept else NO_FRAMES)
+    closed = c.close_from >= 0
+    return conn, CloseFacts(
+        ("client" if c.close_from == cd else "server") if closed else None,
+        ("rst" if c.close_rst else "fin") if closed else None,
+        c.close_frame or None,
+        c.close_ns if closed else None,
+        c.close_ns - c.idle_ref_ns if closed else None,
+        sh.fin_frame or None,
+        sh.fin_ns if sh.fin_frame else None,
+        tuple(c.rst_frames),
+        bool(c.rst_sides >> sd & 1),
+        ch.bytes,
+        sh.bytes,
+        True,
+        ch.zero_frame or None,
+        ch.zero_ns if ch.zero_frame else None,
+        c.lost,
+        c.truncated,
     )
+
+
+def _tcp_connection(c: Conn, ch: Half, sh: Half, ends: tuple[str, str, str], frames: array) -> Connection:
+    """The model's :class:`Connection` of ``c`` with what TCP knows of it (``ch``, ``sh``: the
+    client's and the server's halves; ``ends``: its client, server and client_inferred;
+    ``frames``: its frame numbers, if kept), the other fields
+    as the analysis starts them: set one by one, straight from the tracker's fields (compiled,
+    C fields from C fields: no int object each, no argument parsing). Every slot is set."""
+    conn = Connection.__new__(Connection)
+    conn.stream = c.stream
+    conn.client, conn.server, conn.client_inferred = ends
+    conn.first_frame = c.first_frame
+    conn.last_frame = c.last_frame
+    conn.start_ns = c.first_ns
+    conn.end_ns = c.last_ns
+    conn.frames_c2s = ch.frames
+    conn.frames_s2c = sh.frames
+    conn.bytes_c2s = ch.bytes
+    conn.bytes_s2c = sh.bytes
+    conn._rtt_known = c.irtt_known  # Connection.handshake_rtt_ns: SYN to the ACK of the SYN-ACK
+    conn._rtt = c.irtt_ns if c.irtt_known else 0
+    conn.state = _state(c)
+    conn.http = False
+    conn.exchanges = ()
+    conn.close = None
+    # Without the frame table nothing can look a frame up: its numbers are not kept.
+    conn.frames = frames
+    conn.isn_client = max(ch.base, 0)
+    conn.isn_server = max(sh.base, 0)
+    conn.retransmissions = c.retrans
+    conn.out_of_order = c.ooo
+    conn.lost_segments = c.lost
+    conn.truncated_frames = c.truncated
+    conn.http_error = None
+    conn.requests = 0
+    conn.tls = conn.http2 = None
+    return conn
 
 
 NO_FRAMES = array("I")
 """The frames of every connection when the frame table is not kept (shared: never written)."""
 
-_facts = partial(tuple.__new__, ConnectionFacts)  # all fields at once, without NamedTuple's __new__
-_SERVERS: dict[tuple[bytes, int], str] = {}
+_SERVERS: dict[int, str] = {}
 MAX_SERVERS = 4096
+V4_ENDPOINTS = 1 << 48
+"""Endpoint numbers below this are IPv4 ones: the address's 32 bits, then the port's 16
+(:func:`katui.capture.decode.endpoint_number`)."""
 
 
-def server_endpoint(end: tuple[bytes, int]) -> str:
-    """:func:`endpoint` of a server: one string per server, not per connection (remembered for
-    the first few thousand servers: hostile captures may make every one different)."""
-    got = _SERVERS.get(end)
+def endpoint_text(n: int) -> str:
+    """:func:`endpoint` of an endpoint number (:func:`katui.capture.decode.endpoint_number`);
+    an IPv4 one written from its bits (compiled: C integers), not through its bytes."""
+    if 0 <= n < V4_ENDPOINTS:
+        return _v4_text(n)
+    return endpoint(*endpoint_of(n))
+
+
+def _v4_text(n: int) -> str:
+    """:func:`endpoint_text` of an IPv4 endpoint number."""
+    ip = n >> 16
+    return f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}:{n & 0xFFFF}"
+
+
+def server_endpoint(n: int) -> str:
+    """:func:`endpoint_text` of a server: one string per server, not per connection (remembered
+    for the first few thousand servers: hostile captures may make every one different)."""
+    got = _SERVERS.get(n)
     if got is None:
-        got = sys.intern(endpoint(*end))
+        got = sys.intern(endpoint_text(n))
         if len(_SERVERS) < MAX_SERVERS:
-            _SERVERS[end] = got
+            _SERVERS[n] = got
     return got
 
 
-def _ends(c: Conn, cd: int) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
-    """(ip bytes, port) of the client and of the server, side ``cd`` being the client's (the
-    connection's key taken apart once, where ``c.a`` and ``c.b`` would take it apart each)."""
+def _ends(c: Conn, cd: int) -> tuple[int, int]:
+    """The endpoint numbers of the client and of the server, side ``cd`` being the client's
+    (the connection's key taken apart once, where ``c.a`` and ``c.b`` would take it apart each)."""
     lo, hi = ends_of(c.ends)
-    client, server = (hi, lo) if c.a_hi != (cd == 1) else (lo, hi)
-    return endpoint_of(client), endpoint_of(server)
-
-
-def _first_close(c: Conn, cd: int) -> tuple[str | None, str | None, int | None, int | None]:
-    """(side, ``fin``/``rst``, timestamp, idle before it) of the first FIN or RST; Nones if none."""
-    if c.close_from < 0:
-        return None, None, None, None
-    idle = c.close_ns - c.idle_ref_ns
-    return "client" if c.close_from == cd else "server", "rst" if c.close_rst else "fin", c.close_ns, idle
+    return (hi, lo) if c.a_hi != (cd == 1) else (lo, hi)
 
 
 def _state(c: Conn) -> str:
