@@ -41,6 +41,7 @@ COMPILED = (
     "katui.report.ladder_md",
     "katui.report.ladder",
     "katui.report.markdown",
+    "katui.report.text",
 )
 """The modules setup.py compiles when it can."""
 
