@@ -370,9 +370,10 @@ def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLan
     backend = backend_name(a, c) if c.stream in a.proxies.roles else None
     if backend is None:  # two lanes: both drawn in one pass
         record_labels(labels, c)  # labels is now http_labels(c)
-        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
-        diagram = [] if body is None else diagram_block(c, body)
-        ladder = [header_line(c)[:LADDER_WIDTH], *lines]
+        # Each picture's lines come joined (one string each): no string per line to join again.
+        lines, body = lanes.draw_text(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
+        diagram = [] if body is None else ["\n".join(diagram_block(c, [body] if body else []))]
+        ladder = [header_line(c)[:LADDER_WIDTH], lines] if lines else [header_line(c)[:LADDER_WIDTH]]
     else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)
         drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
         diagram = sequence_diagram(a, c, gap_ns, drawn, backend)
