@@ -5,7 +5,9 @@
 # are within 2**62 of 0 (no overflow), else with Python ints.
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
-from cpython.unicode cimport PyUnicode_AsUCS4, PyUnicode_FromKindAndData
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from libc.string cimport memcpy
 
 
 cdef long long _NEAR, _SHORT_NS
@@ -21,31 +23,30 @@ cpdef str _mermaid(str text)
 cpdef str stamped(Py_ssize_t frame, long long ns, str tail)
 
 
-cdef Py_ssize_t _UCS4
-
-
-# A ladder's and a diagram's lines are written into one buffer of 4-byte characters (a
-# bytearray, grown by _room before every write into it).
+# A ladder's and a diagram's lines are written as UTF-8 into one buffer (a bytearray, grown
+# by _room before every write into it).
 cdef class Lines:
     cdef list _parts
     cdef bytearray _buf
     cdef Py_ssize_t _n
+    cdef bint _odd
     cdef public Py_ssize_t count
 
     cpdef clear(self)
     @cython.locals(need=Py_ssize_t)
     cdef int _room(self, Py_ssize_t size) except -1
-    @cython.locals(size=Py_ssize_t, at="Py_UCS4 *")
+    cdef int _bytes(self, const char *data, Py_ssize_t size) except -1
+    @cython.locals(size=Py_ssize_t, data="const char *", raw=bytes)
     cdef int _put(self, str text) except -1
-    cdef inline void _char(self, Py_UCS4 ch) noexcept
-    @cython.locals(digits=int, rest=cython.ulonglong, p="Py_UCS4 *")
-    cdef void _number(self, unsigned long long value, int width, Py_UCS4 fill) noexcept
+    cdef inline void _char(self, char ch) noexcept
+    @cython.locals(digits=int, rest=cython.ulonglong, p="char *")
+    cdef void _number(self, unsigned long long value, int width, char fill) noexcept
     cpdef add(self, str line)
-    @cython.locals(us=cython.longlong, start=Py_ssize_t)
+    @cython.locals(us=cython.longlong, start=Py_ssize_t, room=Py_ssize_t)
     cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width)
     cpdef numbered(self, str text, Py_ssize_t frame)
-    @cython.locals(at="Py_UCS4 *")
     cpdef str text(self)
+    cpdef bytes utf8(self)
 
 
 cdef class TwoLanes:
@@ -75,4 +76,6 @@ cdef class TwoLanes:
                    stamp=cython.longlong,
                    ts=cython.longlong[:], flags=cython.uchar[:], dirs=cython.uchar[:],
                    plen=cython.uint[:], notes=cython.uchar[:])
+    cdef bint _fill(self, object analysis, object conn, list rows, dict labels) except -1
     cpdef tuple draw_text(self, object analysis, object conn, list rows, dict labels)
+    cpdef tuple draw_utf8(self, object analysis, object conn, list rows, dict labels)

@@ -68,24 +68,23 @@ def stamped(frame: int, ns: int, tail: str) -> str:
     return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
 
-_UCS4 = 4
-"""Bytes a character takes in :class:`Lines`' buffer (compiled)."""
-
-
 class Lines:
-    """Text lines added one at a time and read back as one string, joined by newlines.
+    """Text lines added one at a time and read back as one string (or its UTF-8), joined by
+    newlines.
 
-    Compiled, each line's characters are copied into one buffer (a bytearray of 4-byte
-    characters, reused from one connection to the next) and the string is made once: no
-    string per line, as the Markdown report would otherwise make for every frame it draws,
-    then join, then scan again. Interpreted, the lines are kept in a list and joined."""
+    Compiled, each line is written as UTF-8 into one buffer (a bytearray reused from one
+    connection to the next; a string's UTF-8 is kept in it by Python, so a repeated lane
+    arrow is copied, not encoded again) and the string or bytes are made once: no string per
+    line, as the Markdown report would otherwise make for every frame it draws, then join,
+    then encode into the file. Interpreted, the lines are kept in a list and joined."""
 
-    __slots__ = ("_parts", "_buf", "_n", "count")
+    __slots__ = ("_parts", "_buf", "_n", "_odd", "count")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._buf = bytearray()
-        self._n = 0  # characters in the buffer (compiled)
+        self._n = 0  # bytes in the buffer (compiled)
+        self._odd = False  # compiled: a line held a lone surrogate (see _put)
         self.count = 0
         """Lines added since the last :meth:`clear`."""
 
@@ -93,31 +92,41 @@ class Lines:
         """Forget the lines (the buffer's room is kept)."""
         self._parts.clear()
         self._n = 0
+        self._odd = False
         self.count = 0
 
     def _room(self, size: int) -> None:
-        """Compiled: make room for ``size`` more characters."""
-        need = (self._n + size) * _UCS4
+        """Compiled: make room for ``size`` more bytes."""
+        need = self._n + size
         if need > len(self._buf):
             PyByteArray_Resize(self._buf, max(need, 2 * len(self._buf), 4096))  # noqa: F821
 
+    def _bytes(self, data, size: int) -> None:
+        """Compiled: copy ``size`` bytes from ``data`` after the buffer's."""
+        self._room(size)
+        memcpy(PyByteArray_AS_STRING(self._buf) + self._n, data, size)  # noqa: F821
+        self._n += size
+
     def _put(self, text: str) -> None:
-        """Compiled: copy ``text``'s characters after the buffer's."""
-        size = len(text)
-        if size:
-            self._room(size)
-            at = cython.cast("Py_UCS4 *", PyByteArray_AS_STRING(self._buf)) + self._n  # noqa: F821
-            PyUnicode_AsUCS4(text, at, size, 0)  # noqa: F821
-            self._n += size
+        """Compiled: ``text``'s UTF-8 after the buffer's."""
+        size = 0
+        try:
+            data = PyUnicode_AsUTF8AndSize(text, cython.address(size))  # noqa: F821
+        except UnicodeEncodeError:  # a lone surrogate: kept as such for text(); utf8() raises
+            self._odd = True
+            raw = text.encode("utf-8", "surrogatepass")
+            self._bytes(cython.cast("const char *", raw), len(raw))
+        else:
+            self._bytes(data, size)
 
     def _char(self, ch: int) -> None:
-        """Compiled: one character after the buffer's (room made by the caller)."""
-        cython.cast("Py_UCS4 *", PyByteArray_AS_STRING(self._buf))[self._n] = ch  # noqa: F821
+        """Compiled: one ASCII character after the buffer's (room made by the caller)."""
+        PyByteArray_AS_STRING(self._buf)[self._n] = ch  # noqa: F821
         self._n += 1
 
     def _number(self, value: int, width: int, fill: int) -> None:
         """Compiled: ``value`` (>= 0) in decimal, at least ``width`` characters, ``fill`` before
-        its digits (room for 20 + width characters made by the caller)."""
+        its digits (room for 20 + width bytes made by the caller)."""
         digits = 1
         rest = value // 10
         while rest:
@@ -126,7 +135,7 @@ class Lines:
         while width > digits:
             self._char(fill)
             width -= 1
-        p = cython.cast("Py_UCS4 *", PyByteArray_AS_STRING(self._buf)) + self._n  # noqa: F821
+        p = PyByteArray_AS_STRING(self._buf) + self._n  # noqa: F821
         self._n += digits
         while digits:
             digits -= 1
@@ -147,7 +156,7 @@ class Lines:
         """The line ``stamped(frame, ns, tail)[:width]`` (a ladder frame's number, time and
         the rest); compiled, its digits written straight into the buffer where
         :func:`stamped` takes integers."""
-        if not cython.compiled or width < 0 or frame < 0 or not (0 <= ns < _SHORT_NS and ns % 1000 != 500):
+        if not cython.compiled or width < 32 or frame < 0 or not (0 <= ns < _SHORT_NS and ns % 1000 != 500):
             self.add(stamped(frame, ns, tail)[:width])
             return
         self.count += 1
@@ -159,9 +168,13 @@ class Lines:
         self._number(us // 1_000_000, 4, 32)
         self._char(46)
         self._number(us % 1_000_000, 6, 48)
-        self._put(tail)
-        if self._n - start > width:
-            self._n = start + width
+        room = width - (self._n - start)  # characters left for the tail (the stamp is ASCII)
+        if room < 0:  # a frame number or time wider than the line: cut in Python
+            self._n = start
+            self.count -= 1
+            self.add(stamped(frame, ns, tail)[:width])
+            return
+        self._put(tail if len(tail) <= room else tail[:room])
         self._room(1)
         self._char(10)
 
@@ -172,8 +185,8 @@ class Lines:
             return
         self.count += 1
         self._put(text)
-        self._room(64)
         self._put(" (frame ")
+        self._room(24)
         self._number(frame, 1, 48)
         self._char(41)
         self._char(10)
@@ -184,8 +197,16 @@ class Lines:
             return "\n".join(self._parts)
         if not self._n:
             return ""
-        at = cython.cast("Py_UCS4 *", PyByteArray_AS_STRING(self._buf))  # noqa: F821
-        return PyUnicode_FromKindAndData(_UCS4, at, self._n - 1)  # noqa: F821 - no last newline
+        # (surrogatepass: a lone surrogate written by _put reads back as itself)
+        return PyUnicode_DecodeUTF8(PyByteArray_AS_STRING(self._buf), self._n - 1, b"surrogatepass")  # noqa: F821
+
+    def utf8(self) -> bytes:
+        """``text().encode()`` (raising as it does for a lone surrogate)."""
+        if not cython.compiled or self._odd:
+            return self.text().encode()
+        if not self._n:
+            return b""
+        return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._buf), self._n - 1)  # noqa: F821
 
 
 class TwoLanes:
@@ -277,11 +298,20 @@ class TwoLanes:
             None if body is None else body.split("\n") if body else [],
         )
 
-    def draw_text(
-        self, analysis, conn: Connection, rows: list, labels: dict[int, str]
-    ) -> tuple[str, str | None]:
+    def draw_text(self, analysis, conn: Connection, rows: list, labels: dict) -> tuple[str, str | None]:
         """:meth:`draw`'s lines, each joined by newlines into one string (the ladder's is empty
         for no rows, as is the body's for a diagram without arrows)."""
+        drawing = self._fill(analysis, conn, rows, labels)
+        return self._ladder.text(), self._body.text() if drawing else None
+
+    def draw_utf8(self, analysis, conn: Connection, rows: list, labels: dict) -> tuple[bytes, bytes | None]:
+        """The UTF-8 of :meth:`draw_text`'s strings (what the Markdown report writes to a file)."""
+        drawing = self._fill(analysis, conn, rows, labels)
+        return self._ladder.utf8(), self._body.utf8() if drawing else None
+
+    def _fill(self, analysis, conn: Connection, rows: list, labels: dict) -> bool:
+        """Draw ``rows`` into the ladder's and the diagram's :class:`Lines`; False when the
+        diagram is too big to draw."""
         t, first, cache = analysis.table, analysis.first_ns, self._pieces
         if t is not self._table:  # its columns, typed once per frame table (not per connection)
             self._table, self._ts, self._flags, self._dirs = t, t.ts, t.flags, t.dir
@@ -348,4 +378,4 @@ class TwoLanes:
                     body.numbered(f"{piece[1]}: {_mermaid(label)}", i + 1)
                 else:
                     body.numbered(piece[1], i + 1)
-        return lines.text(), body.text() if drawing else None
+        return drawing
