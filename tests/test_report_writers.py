@@ -78,7 +78,7 @@ def test_lines_write_what_stamped_cut_and_joined_writes():
     for width in (200, 60, 32, 31, 0):
         lines, expected = Lines(), []
         for k, ns in enumerate(values):
-            frame, tail = (k * 7919) % 5_000_000, tails[k % len(tails)]
+            frame, tail = (k * 7919) % 10 ** (k % 9), tails[k % len(tails)]  # 1 to 8 digits
             lines.frame_line(frame, ns, tail, width)
             expected.append(stamped(frame, ns, tail)[:width])
             lines.numbered(tail, frame)

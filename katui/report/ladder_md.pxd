@@ -12,6 +12,7 @@ from libc.string cimport memcpy
 
 cdef long long _NEAR, _SHORT_NS
 cdef tuple _SPACED, _PADDED
+cdef bytes _SPACED3, _PADDED3
 # TCP flag bits and the diagram's size limit, tested for every frame: C integers.
 cdef int SYN, FIN, RST, _DRAWN
 cdef Py_ssize_t MAX_MESSAGES
@@ -41,8 +42,11 @@ cdef class Lines:
     cdef inline void _char(self, char ch) noexcept
     @cython.locals(digits=int, rest=cython.ulonglong, p="char *")
     cdef void _number(self, unsigned long long value, int width, char fill) noexcept
+    @cython.locals(src="const char *", dst="char *")
+    cdef inline void _three(self, bytes table, Py_ssize_t k) noexcept
     cpdef add(self, str line)
-    @cython.locals(us=cython.longlong, start=Py_ssize_t, room=Py_ssize_t)
+    @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, start=Py_ssize_t,
+                   room=Py_ssize_t)
     cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width)
     cpdef numbered(self, str text, Py_ssize_t frame)
     cpdef str text(self)
@@ -57,6 +61,8 @@ cdef class TwoLanes:
     cdef long long _base
     cdef bint _near
     cdef Lines _ladder, _body
+    cdef unsigned long long _slot_keys[16]
+    cdef list _slot_pieces
     # The frame table's columns, typed once per table (a memoryview made per connection costs
     # more than drawing a small one's frames).
     cdef object _table
@@ -70,7 +76,7 @@ cdef class TwoLanes:
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)
     cpdef tuple draw(self, object analysis, object conn, list rows, dict labels)
-    @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int, drawing=bint,
+    @cython.locals(i=Py_ssize_t, fl=int, way=int, messages=Py_ssize_t, problem=int, drawing=bint, slot=Py_ssize_t,
                    lines=Lines, body=Lines,
                    length=cython.ulonglong, key=cython.ulonglong,
                    stamp=cython.longlong,

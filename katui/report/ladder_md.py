@@ -34,6 +34,9 @@ _SHORT_NS = EXACT_NS
 """Below this a time's microseconds are found exactly with integers (see ``EXACT_NS``)."""
 
 
+_SPACED3 = "".join(f"{k:3d}" for k in range(1000)).encode()
+_PADDED3 = "".join(f"{k:03d}" for k in range(1000)).encode()
+"""The same, as one string of bytes each (three bytes a number), for :class:`Lines`."""
 _SPACED = tuple(f"{k:3d}" for k in range(1000))
 _PADDED = tuple(f"{k:03d}" for k in range(1000))
 """Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
@@ -142,6 +145,14 @@ class Lines:
             p[digits] = 48 + value % 10
             value //= 10
 
+    def _three(self, table: bytes, k: int) -> None:
+        """Compiled: the three characters of ``k`` (0 <= k < 1000) in ``table`` (room made by
+        the caller)."""
+        src = cython.cast("const char *", table) + 3 * k
+        dst = PyByteArray_AS_STRING(self._buf) + self._n  # noqa: F821
+        dst[0], dst[1], dst[2] = src[0], src[1], src[2]
+        self._n += 3
+
     def add(self, line: str) -> None:
         """One line (without its newline)."""
         self.count += 1
@@ -161,13 +172,32 @@ class Lines:
             return
         self.count += 1
         us = (ns + 500) // 1000
+        sec, frac = us // 1_000_000, us % 1_000_000
         start = self._n
         self._room(64)
-        self._number(frame, 6, 32)  # f"{frame:6d} {sec:4d}.{frac:06d}", as stamped
-        self._char(32)
-        self._number(us // 1_000_000, 4, 32)
-        self._char(46)
-        self._number(us % 1_000_000, 6, 48)
+        # f"{frame:6d} {sec:4d}.{frac:06d}", as stamped: below a million frames and 1000 s
+        # three digits at a time from tables.
+        if frame < 1_000_000 and sec < 1000:
+            if frame >= 1000:
+                self._three(_SPACED3, frame // 1000)
+                self._three(_PADDED3, frame % 1000)
+            else:
+                self._char(32)
+                self._char(32)
+                self._char(32)
+                self._three(_SPACED3, frame)
+            self._char(32)
+            self._char(32)
+            self._three(_SPACED3, sec)
+            self._char(46)
+            self._three(_PADDED3, frac // 1000)
+            self._three(_PADDED3, frac % 1000)
+        else:
+            self._number(frame, 6, 32)
+            self._char(32)
+            self._number(sec, 4, 32)
+            self._char(46)
+            self._number(frac, 6, 48)
         room = width - (self._n - start)  # characters left for the tail (the stamp is ASCII)
         if room < 0:  # a frame number or time wider than the line: cut in Python
             self._n = start
@@ -214,7 +244,7 @@ class TwoLanes:
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
     __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_labeled", "_ladder",
-                 "_near", "_notes", "_pieces", "_plen", "_table", "_ts", "width")  # fmt: skip
+                 "_near", "_notes", "_pieces", "_plen", "_slot_pieces", "_table", "_ts", "width")  # fmt: skip
 
     def __init__(self, width: int) -> None:
         self.width = width
@@ -228,6 +258,9 @@ class TwoLanes:
         self._near = True
         self._base = 0
         self._ladder, self._body = Lines(), Lines()  # refilled by each draw
+        # Compiled: the arrows of the last keys seen, by key % 16 (0 marks an empty slot, a key
+        # is kept plus one), looked up before the dict.
+        self._slot_pieces = [None] * 16
         self._table = None  # the frame table whose columns are kept below
         self._ts = self._flags = self._dirs = self._plen = self._frame_notes = None
 
@@ -335,7 +368,19 @@ class TwoLanes:
             i = row - 1
             fl, length, way = flags[i], plen[i], dirs[i]
             key = length << 9 | fl << 1 | way  # one number per (length, flags byte, direction)
-            piece = cache.get(key) if fl < 256 else None
+            piece = None
+            if fl < 256:
+                if cython.compiled:  # a few arrows make most frames: a C look-up first
+                    slot = (key ^ key >> 9) & 15
+                    if self._slot_keys[slot] == key + 1:
+                        piece = self._slot_pieces[slot]
+                    else:
+                        piece = cache.get(key)
+                        if piece is not None:
+                            self._slot_keys[slot] = key + 1
+                            self._slot_pieces[slot] = piece
+                else:
+                    piece = cache.get(key)
             if piece is None:
                 piece = self._piece(key, fl, way == 0, length)
             stamp = ts[i]
