@@ -7,6 +7,7 @@ from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # text.py's Connection: the Python name
 from katui.model.exchange cimport Exchange
 from katui.report.markdown cimport Cells
+from katui.units cimport fmt_iso, fmt_s
 
 cdef Py_ssize_t SMALL, SM_FIRST, SM_FRAME
 cdef dict _CLOSED_BY, _SAFE
