@@ -170,7 +170,9 @@ def _report(args) -> int:
     a = analyze(args.file, idle_threshold_ns=args.idle or DEFAULT_IDLE_NS, frames=frames, keylog=keylog)
     try:
         streams = _streams(a, args.stream)
-        out = _view_md(a, args.view, streams, args.hex) if args.view else _chunks(a, args, streams)
+        # A file is written in UTF-8: the Markdown writer's pieces come encoded already.
+        encoded = bool(args.output) and args.format == "md"
+        out = _view_md(a, args.view, streams, args.hex) if args.view else _chunks(a, args, streams, encoded)
         for w in a.warnings:
             _say(f"katui: warning: {w}")
         if args.output:
@@ -190,9 +192,10 @@ def _report(args) -> int:
     return 0
 
 
-def _chunks(a, args, streams: list[int] | None):
-    """The report's text in pieces, in ``args.format``. Only that format's writer is imported:
-    a JSON report does not pay for the Markdown one's modules."""
+def _chunks(a, args, streams: list[int] | None, encoded: bool = False):
+    """The report's text in pieces, in ``args.format`` (Markdown's as UTF-8 bytes when
+    ``encoded``). Only that format's writer is imported: a JSON report does not pay for the
+    Markdown one's modules."""
     if args.format == "json":
         from katui.report import jsonout
 
@@ -200,7 +203,7 @@ def _chunks(a, args, streams: list[int] | None):
     if args.format == "md":
         from katui.report import markdown
 
-        return markdown.chunks(a, streams)
+        return (markdown.encoded_chunks if encoded else markdown.chunks)(a, streams)
     if args.format in ("csv", "csv-requests"):
         from katui.report import csvout
 

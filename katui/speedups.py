@@ -41,6 +41,9 @@ COMPILED = (
     "katui.report.ladder_md",
     "katui.report.ladder",
     "katui.report.markdown",
+    "katui.report.text",
+    "katui.report.mermaid",
+    "katui.report.ladder_text",
 )
 """The modules setup.py compiles when it can."""
 

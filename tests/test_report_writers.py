@@ -68,6 +68,59 @@ def test_ladder_times_made_with_integers_are_the_float_text():
     assert wrong == []
 
 
+def test_lines_write_what_stamped_cut_and_joined_writes():
+    # The Markdown ladder's lines are written into one buffer (compiled: its digits in C, as
+    # UTF-8, a tail cut by characters): the same text as stamped(...)[:width] joined by newlines.
+    from katui.report.ladder_md import Lines
+
+    values = _hard_times(range(0, 62, 6), (10**15, 2**62))[::97]
+    tails = ["", " │─ PSH,ACK 108 ─────────▶│ GET /ka  ↻ reused", "é" * 300, "x😀" * 150, " a`b|c"]
+    for width in (200, 60, 32, 31, 0):
+        lines, expected = Lines(), []
+        for k, ns in enumerate(values):
+            frame, tail = (k * 7919) % 10 ** (k % 9), tails[k % len(tails)]  # 1 to 8 digits
+            lines.frame_line(frame, ns, tail, width)
+            expected.append(stamped(frame, ns, tail)[:width])
+            lines.numbered(tail, frame)
+            expected.append(f"{tail} (frame {frame})")
+            lines.add(tail)
+            expected.append(tail)
+        assert lines.count == len(expected)
+        assert lines.text() == "\n".join(expected), width
+        assert lines.utf8() == "\n".join(expected).encode(), width
+        lines.clear()
+        assert (lines.text(), lines.utf8(), lines.count) == ("", b"", 0)
+
+
+def test_lines_keep_a_lone_surrogate_as_text_and_encode_it_as_python_does():
+    # A lone surrogate reads back as itself; its UTF-8 raises as str.encode (and so the file
+    # write) does, not written in some other way.
+    from katui.report.ladder_md import Lines
+
+    lines = Lines()
+    lines.add("a\ud800b")
+    lines.frame_line(3, 1000, " \udfff", 200)
+    assert lines.text() == "a\ud800b\n     3    0.000001 \udfff"
+    with pytest.raises(UnicodeEncodeError):
+        lines.utf8()
+
+
+def test_the_encoded_markdown_report_is_its_text_in_utf8():
+    # The CLI writes the report's UTF-8 pieces (ladders drawn as UTF-8): the bytes of render(),
+    # on every sample (proxies' three lanes, TLS, HTTP/2, the hostile capture) and a part.
+    from katui.report import markdown
+
+    for path in _samples():
+        a = analyze(str(path))
+        try:
+            text = markdown.render(a)
+            assert b"".join(markdown.encoded_chunks(a)) == text.encode(), path.name
+            some = [c.stream for c in a.connections][1::2]
+            assert b"".join(markdown.encoded_chunks(a, some)) == markdown.render(a, some).encode()
+        finally:
+            a.close()
+
+
 @pytest.mark.parametrize("v", [None, 'a\x1b"b', "é", 0, -5, 2**70, True, False, 1.5, [1, "x"], {"k": None}])
 def test_a_value_is_written_as_the_encoder_writes_it(v):
     assert value(v) == jsonout._dump(v)

@@ -321,7 +321,9 @@ def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
                         "server had closed", frame, True)  # fmt: skip
     if ex.pipelined:
         return _section(f"⇉ request {ex.n} pipelined: sent before response {ex.n - 1} had arrived", frame)
-    if getattr(ex, "concurrent", False):  # HTTP/2: multiplexed, not idle in between
+    # HTTP/2: multiplexed, not idle in between (a plain HTTP/1 exchange has no such field: no
+    # look-up, which would raise and catch inside for each).
+    if type(ex) is not Exchange and getattr(ex, "concurrent", False):
         return _section(f"∥ request {ex.n} on stream {ex.stream_id}, concurrent: sent while "
                         "another stream was open", frame)  # fmt: skip
     if ex.reused:

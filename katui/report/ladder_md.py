@@ -10,6 +10,11 @@ load test repeats, so each is made once per writer.
 
 from __future__ import annotations
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.model import FIN, RST, SYN, Connection
 from katui.report.ladder import Note, _with_notes, flag_text
 from katui.report.ladder_text import _arrow, note_text
@@ -29,6 +34,9 @@ _SHORT_NS = EXACT_NS
 """Below this a time's microseconds are found exactly with integers (see ``EXACT_NS``)."""
 
 
+_SPACED3 = "".join(f"{k:3d}" for k in range(1000)).encode()
+_PADDED3 = "".join(f"{k:03d}" for k in range(1000)).encode()
+"""The same, as one string of bytes each (three bytes a number), for :class:`Lines`."""
 _SPACED = tuple(f"{k:3d}" for k in range(1000))
 _PADDED = tuple(f"{k:03d}" for k in range(1000))
 """Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
@@ -63,11 +71,180 @@ def stamped(frame: int, ns: int, tail: str) -> str:
     return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
 
+class Lines:
+    """Text lines added one at a time and read back as one string (or its UTF-8), joined by
+    newlines.
+
+    Compiled, each line is written as UTF-8 into one buffer (a bytearray reused from one
+    connection to the next; a string's UTF-8 is kept in it by Python, so a repeated lane
+    arrow is copied, not encoded again) and the string or bytes are made once: no string per
+    line, as the Markdown report would otherwise make for every frame it draws, then join,
+    then encode into the file. Interpreted, the lines are kept in a list and joined."""
+
+    __slots__ = ("_parts", "_buf", "_n", "_odd", "count")
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._buf = bytearray()
+        self._n = 0  # bytes in the buffer (compiled)
+        self._odd = False  # compiled: a line held a lone surrogate (see _put)
+        self.count = 0
+        """Lines added since the last :meth:`clear`."""
+
+    def clear(self) -> None:
+        """Forget the lines (the buffer's room is kept)."""
+        self._parts.clear()
+        self._n = 0
+        self._odd = False
+        self.count = 0
+
+    def _room(self, size: int) -> None:
+        """Compiled: make room for ``size`` more bytes."""
+        need = self._n + size
+        if need > len(self._buf):
+            PyByteArray_Resize(self._buf, max(need, 2 * len(self._buf), 4096))  # noqa: F821
+
+    def _bytes(self, data, size: int) -> None:
+        """Compiled: copy ``size`` bytes from ``data`` after the buffer's."""
+        self._room(size)
+        memcpy(PyByteArray_AS_STRING(self._buf) + self._n, data, size)  # noqa: F821
+        self._n += size
+
+    def _put(self, text: str) -> None:
+        """Compiled: ``text``'s UTF-8 after the buffer's."""
+        size = 0
+        try:
+            data = PyUnicode_AsUTF8AndSize(text, cython.address(size))  # noqa: F821
+        except UnicodeEncodeError:  # a lone surrogate: kept as such for text(); utf8() raises
+            self._odd = True
+            raw = text.encode("utf-8", "surrogatepass")
+            self._bytes(cython.cast("const char *", raw), len(raw))
+        else:
+            self._bytes(data, size)
+
+    def _char(self, ch: int) -> None:
+        """Compiled: one ASCII character after the buffer's (room made by the caller)."""
+        PyByteArray_AS_STRING(self._buf)[self._n] = ch  # noqa: F821
+        self._n += 1
+
+    def _number(self, value: int, width: int, fill: int) -> None:
+        """Compiled: ``value`` (>= 0) in decimal, at least ``width`` characters, ``fill`` before
+        its digits (room for 20 + width bytes made by the caller)."""
+        digits = 1
+        rest = value // 10
+        while rest:
+            digits += 1
+            rest //= 10
+        while width > digits:
+            self._char(fill)
+            width -= 1
+        p = PyByteArray_AS_STRING(self._buf) + self._n  # noqa: F821
+        self._n += digits
+        while digits:
+            digits -= 1
+            p[digits] = 48 + value % 10
+            value //= 10
+
+    def _three(self, table: bytes, k: int) -> None:
+        """Compiled: the three characters of ``k`` (0 <= k < 1000) in ``table`` (room made by
+        the caller)."""
+        src = cython.cast("const char *", table) + 3 * k
+        dst = PyByteArray_AS_STRING(self._buf) + self._n  # noqa: F821
+        dst[0], dst[1], dst[2] = src[0], src[1], src[2]
+        self._n += 3
+
+    def add(self, line: str) -> None:
+        """One line (without its newline)."""
+        self.count += 1
+        if cython.compiled:
+            self._put(line)
+            self._room(1)
+            self._char(10)
+        else:
+            self._parts.append(line)
+
+    def frame_line(self, frame: int, ns: int, tail: str, width: int) -> None:
+        """The line ``stamped(frame, ns, tail)[:width]`` (a ladder frame's number, time and
+        the rest); compiled, its digits written straight into the buffer where
+        :func:`stamped` takes integers."""
+        if not cython.compiled or width < 32 or frame < 0 or not (0 <= ns < _SHORT_NS and ns % 1000 != 500):
+            self.add(stamped(frame, ns, tail)[:width])
+            return
+        self.count += 1
+        us = (ns + 500) // 1000
+        sec, frac = us // 1_000_000, us % 1_000_000
+        start = self._n
+        self._room(64)
+        # f"{frame:6d} {sec:4d}.{frac:06d}", as stamped: below a million frames and 1000 s
+        # three digits at a time from tables.
+        if frame < 1_000_000 and sec < 1000:
+            if frame >= 1000:
+                self._three(_SPACED3, frame // 1000)
+                self._three(_PADDED3, frame % 1000)
+            else:
+                self._char(32)
+                self._char(32)
+                self._char(32)
+                self._three(_SPACED3, frame)
+            self._char(32)
+            self._char(32)
+            self._three(_SPACED3, sec)
+            self._char(46)
+            self._three(_PADDED3, frac // 1000)
+            self._three(_PADDED3, frac % 1000)
+        else:
+            self._number(frame, 6, 32)
+            self._char(32)
+            self._number(sec, 4, 32)
+            self._char(46)
+            self._number(frac, 6, 48)
+        room = width - (self._n - start)  # characters left for the tail (the stamp is ASCII)
+        if room < 0:  # a frame number or time wider than the line: cut in Python
+            self._n = start
+            self.count -= 1
+            self.add(stamped(frame, ns, tail)[:width])
+            return
+        self._put(tail if len(tail) <= room else tail[:room])
+        self._room(1)
+        self._char(10)
+
+    def numbered(self, text: str, frame: int) -> None:
+        """The line ``f"{text} (frame {frame})"`` (a diagram arrow)."""
+        if not cython.compiled or frame < 0:
+            self.add(f"{text} (frame {frame})")
+            return
+        self.count += 1
+        self._put(text)
+        self._put(" (frame ")
+        self._room(24)
+        self._number(frame, 1, 48)
+        self._char(41)
+        self._char(10)
+
+    def text(self) -> str:
+        """The lines joined by newlines."""
+        if not cython.compiled:
+            return "\n".join(self._parts)
+        if not self._n:
+            return ""
+        # (surrogatepass: a lone surrogate written by _put reads back as itself)
+        return PyUnicode_DecodeUTF8(PyByteArray_AS_STRING(self._buf), self._n - 1, b"surrogatepass")  # noqa: F821
+
+    def utf8(self) -> bytes:
+        """``text().encode()`` (raising as it does for a lone surrogate)."""
+        if not cython.compiled or self._odd:
+            return self.text().encode()
+        if not self._n:
+            return b""
+        return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(self._buf), self._n - 1)  # noqa: F821
+
+
 class TwoLanes:
     """Draws connections (two lanes: client and server) as the text ladder's lines and the
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
-    __slots__ = ("_base", "_first", "_labeled", "_near", "_notes", "_pieces", "width")
+    __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_labeled", "_ladder",
+                 "_near", "_notes", "_pieces", "_plen", "_slot_pieces", "_table", "_ts", "width")  # fmt: skip
 
     def __init__(self, width: int) -> None:
         self.width = width
@@ -80,15 +257,22 @@ class TwoLanes:
         self._first = 0
         self._near = True
         self._base = 0
+        self._ladder, self._body = Lines(), Lines()  # refilled by each draw
+        # Compiled: the arrows of the last keys seen, by key % 16 (0 marks an empty slot, a key
+        # is kept plus one), looked up before the dict.
+        self._slot_pieces = [None] * 16
+        self._table = None  # the frame table whose columns are kept below
+        self._ts = self._flags = self._dirs = self._plen = self._frame_notes = None
 
-    def _line(self, frame: int, stamp: int, tail: str) -> str:
-        """The ladder line of ``frame``, sent at ``stamp``: its number, its time since the
-        capture start and ``tail``, cut to the width."""
+    def _line(self, out: Lines, frame: int, stamp: int, tail: str) -> None:
+        """Add to ``out`` the ladder line of ``frame``, sent at ``stamp``: its number, its time
+        since the capture start and ``tail``, cut to the width."""
         # Times since the capture start are made in 64-bit C integers when no difference can
         # overflow; a hostile capture's far-off timestamps take Python ints.
         if self._near and -_NEAR < stamp < _NEAR:
-            return stamped(frame, stamp - self._base, tail)[: self.width]
-        return f"{frame:6d} {(stamp - self._first) / 1e9:11.6f}{tail}"[: self.width]
+            out.frame_line(frame, stamp - self._base, tail, self.width)
+        else:
+            out.add(f"{frame:6d} {(stamp - self._first) / 1e9:11.6f}{tail}"[: self.width])
 
     def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool, str]:
         # (lane arrow between the bars, diagram arrow up to its label, drawn without a label,
@@ -140,50 +324,87 @@ class TwoLanes:
         """(ladder lines after the heading, diagram body or None when too big) of ``rows``
         (from :func:`katui.report.ladder.ladder_rows`, no backend lane): what
         ``ladder_lines(drawn=...)`` and ``sequence_diagram(drawn=...)`` write of
-        ``drawn_rows(analysis, conn, rows, labels)``."""
+        ``drawn_rows(analysis, conn, rows, labels)``. (Lines hold no newline.)"""
+        ladder, body = self.draw_text(analysis, conn, rows, labels)
+        return (
+            ladder.split("\n") if rows else [],
+            None if body is None else body.split("\n") if body else [],
+        )
+
+    def draw_text(self, analysis, conn: Connection, rows: list, labels: dict) -> tuple[str, str | None]:
+        """:meth:`draw`'s lines, each joined by newlines into one string (the ladder's is empty
+        for no rows, as is the body's for a diagram without arrows)."""
+        drawing = self._fill(analysis, conn, rows, labels)
+        return self._ladder.text(), self._body.text() if drawing else None
+
+    def draw_utf8(self, analysis, conn: Connection, rows: list, labels: dict) -> tuple[bytes, bytes | None]:
+        """The UTF-8 of :meth:`draw_text`'s strings (what the Markdown report writes to a file)."""
+        drawing = self._fill(analysis, conn, rows, labels)
+        return self._ladder.utf8(), self._body.utf8() if drawing else None
+
+    def _fill(self, analysis, conn: Connection, rows: list, labels: dict) -> bool:
+        """Draw ``rows`` into the ladder's and the diagram's :class:`Lines`; False when the
+        diagram is too big to draw."""
         t, first, cache = analysis.table, analysis.first_ns, self._pieces
-        ts, flags, dirs, plen, notes = t.ts, t.flags, t.dir, t.plen, t.notes
+        if t is not self._table:  # its columns, typed once per frame table (not per connection)
+            self._table, self._ts, self._flags, self._dirs = t, t.ts, t.flags, t.dir
+            self._plen, self._frame_notes = t.plen, t.notes
+        ts, flags, dirs, plen, notes = self._ts, self._flags, self._dirs, self._plen, self._frame_notes
         self._first, self._near = first, -_NEAR < first < _NEAR
         self._base = first if self._near else 0
         tls_notify = conn.tls.close_notify if conn.tls is not None else None
-        lines: list[str] = []
-        body: list[str] | None = []
+        lines, body = self._ladder, self._body
+        lines.clear()
+        body.clear()
+        drawing = True  # False once the diagram is too big
         messages = 0
         for row in rows:
             if not isinstance(row, int):  # a Note (a frame's row is its number)
                 line, note = self._note_lines(row)
-                lines.append(line)
-                if body is not None:
-                    body.append(note)
+                lines.add(line)
+                if drawing:
+                    body.add(note)
                 continue
             i = row - 1
             fl, length, way = flags[i], plen[i], dirs[i]
             key = length << 9 | fl << 1 | way  # one number per (length, flags byte, direction)
-            piece = cache.get(key) if fl < 256 else None
+            piece = None
+            if fl < 256:
+                if cython.compiled:  # a few arrows make most frames: a C look-up first
+                    slot = (key ^ key >> 9) & 15
+                    if self._slot_keys[slot] == key + 1:
+                        piece = self._slot_pieces[slot]
+                    else:
+                        piece = cache.get(key)
+                        if piece is not None:
+                            self._slot_keys[slot] = key + 1
+                            self._slot_pieces[slot] = piece
+                else:
+                    piece = cache.get(key)
             if piece is None:
                 piece = self._piece(key, fl, way == 0, length)
             stamp = ts[i]
             label = labels.get(row)
             if label is None and not notes[i] and not fl & RST:  # most frames: lanes only
-                lines.append(self._line(i + 1, stamp, piece[3]))
-                if body is not None and piece[2]:
+                self._line(lines, i + 1, stamp, piece[3])
+                if drawing and piece[2]:
                     messages += 1
                     if messages > MAX_MESSAGES:
-                        body = None
+                        drawing = False
                     else:
-                        body.append(f"{piece[1]} (frame {i + 1})")
+                        body.numbered(piece[1], i + 1)
                 continue
             if label and not notes[i] and not fl & RST:  # a message's frame: cached by its label
                 drawn = self._labeled.get((key, label))
                 if drawn is None:
                     drawn = self._label_lines(key, piece, label)
-                lines.append(self._line(i + 1, stamp, drawn[0]))
-                if body is not None:
+                self._line(lines, i + 1, stamp, drawn[0])
+                if drawing:
                     messages += 1
                     if messages > MAX_MESSAGES:
-                        body = None
+                        drawing = False
                     else:
-                        body.append(f"{drawn[1]} (frame {i + 1})")
+                        body.numbered(drawn[1], i + 1)
                 continue
             label = label or ""
             if notes[i]:
@@ -193,13 +414,13 @@ class TwoLanes:
                 problem, label = 0, f"{label} normal ending (close_notify unread)".strip()
             # The line ends with the label, not with the frame and time: rstrip() the tail.
             tail = piece[0] + ("✖ reset " if problem else "") + label
-            lines.append(self._line(i + 1, stamp, tail.rstrip()))
-            if body is not None and (label or piece[2]):
+            self._line(lines, i + 1, stamp, tail.rstrip())
+            if drawing and (label or piece[2]):
                 messages += 1
                 if messages > MAX_MESSAGES:
-                    body = None
+                    drawing = False
                 elif label:
-                    body.append(f"{piece[1]}: {_mermaid(label)} (frame {i + 1})")
+                    body.numbered(f"{piece[1]}: {_mermaid(label)}", i + 1)
                 else:
-                    body.append(f"{piece[1]} (frame {i + 1})")
-        return lines, body
+                    body.numbered(piece[1], i + 1)
+        return drawing

@@ -35,7 +35,7 @@ cdef class Cells:
 cdef list _exchange_table(Conn c, dict labels, Cells cells)
 
 @cython.locals(cl=Close)
-cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells)
+cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, bint encoded=*)
 
 cdef dict _CLOSED_BY
 @cython.locals(cl=Close, closer=str)

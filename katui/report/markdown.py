@@ -101,6 +101,20 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     captures (the text of :func:`render`).
 
     ``progress(done, total)`` is called every 100 connections (it may raise to cancel)."""
+    return _pieces(a, streams, idle_threshold_ns, progress, False)
+
+
+def encoded_chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int | None = None,
+                   progress=None):  # fmt: skip
+    """The UTF-8 of :func:`chunks`' pieces (what a report file holds), in pieces as well: the
+    ladders and diagrams, most of the report, are drawn as UTF-8 (see
+    :class:`~katui.report.ladder_md.Lines`) rather than drawn as text and then encoded."""
+    return _pieces(a, streams, idle_threshold_ns, progress, True)
+
+
+def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | None, progress,
+            encoded: bool):  # fmt: skip
+    """:func:`chunks`, or :func:`encoded_chunks` when ``encoded``."""
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
     gap_ns = a.idle_threshold_ns if idle_threshold_ns is None else idle_threshold_ns
     out = [f"# katui: {md(a.path)}", ""]
@@ -111,21 +125,42 @@ def chunks(a: Analysis, streams: list[int] | None = None, idle_threshold_ns: int
     if streams is not None:
         out.append(f"- **exported**: {len(conns)} of {len(a.connections)} connections")
     out += ["", "## Connections", "", _table_head()]
-    yield "\n".join(out) + "\n"
+    head = "\n".join(out) + "\n"
+    yield head.encode() if encoded else head
+    rows: list[str] = []
     for c in conns:
-        yield _row(a, c) + "\n"
+        rows.append(_row(a, c))
+        if len(rows) == ROWS:  # a few hundred rows a piece: a load test's 60k rows are not 60k writes
+            rows.append("")
+            piece = "\n".join(rows)
+            yield piece.encode() if encoded else piece
+            rows = []
+    if rows:
+        rows.append("")
+        piece = "\n".join(rows)
+        yield piece.encode() if encoded else piece
     picked = {c.stream for c in conns}
     found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
-        yield "\n".join(_findings(found)) + "\n"
+        piece = "\n".join(_findings(found)) + "\n"
+        yield piece.encode() if encoded else piece
     lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
     cells = Cells()  # and its messages' labels
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        section = _connection(a, c, gap_ns, lanes, cells)
+        section = _connection(a, c, gap_ns, lanes, cells, encoded)
+        pictures = section.pop() if encoded else None  # the last item: already UTF-8
         section.append("")  # its last line's end: one join, the section's text not copied again
-        yield "\n".join(section)
+        piece = "\n".join(section)
+        if encoded:
+            yield b"".join((piece.encode(), pictures, b"\n"))
+        else:
+            yield piece
+
+
+ROWS = 256
+"""Connection rows joined into one piece of the report."""
 
 
 def _findings(found: list) -> list[str]:
@@ -311,9 +346,11 @@ class Cells:
         labels[at] = text if had is None else f"{had} | {text}"
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells) -> list[str]:
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells,
+                encoded: bool = False) -> list:  # fmt: skip
     """One connection's section after a blank line: facts, exchanges, idle gaps and (when
-    small enough) its ladder."""
+    small enough) its ladder. When ``encoded``, the lines after the idle gaps are the UTF-8
+    of their text, joined, in one last item."""
     out = ["", f"## Stream {c.stream}: {md(c.client)} → {_md_shared(c.server)}", ""]
     out.append(
         f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
@@ -351,14 +388,43 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
             for g in gaps
         ]
     if c.frame_count <= MAX_LADDER_FRAMES:
-        out += _pictures(a, c, gap_ns, gaps, lanes, labels)
+        if encoded:
+            out.append(_encoded_pictures(a, c, gap_ns, gaps, lanes, labels))
+        else:
+            out += _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
-        out += [
-            "",
+        omitted = (
             f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
-            "the TUI or use --format json)",
-        ]
+            "the TUI or use --format json)"
+        )
+        if encoded:
+            out.append(b"\n" + omitted.encode())
+        else:
+            out += ["", omitted]
     return out
+
+
+def _encoded_pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
+                      labels: dict[int, str]) -> bytes:  # fmt: skip
+    """The UTF-8 of ``"\\n".join(_pictures(...))`` (which starts with a blank line): a two-lane
+    ladder and its diagram drawn as UTF-8, with what is around them encoded."""
+    if c.stream in a.proxies.roles and backend_name(a, c) is not None:  # three lanes: as text
+        return "\n".join(_pictures(a, c, gap_ns, gaps, lanes, labels)).encode()
+    record_labels(labels, c)  # labels is now http_labels(c)
+    lines, body = lanes.draw_utf8(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
+    header = header_line(c)[:LADDER_WIDTH]
+    if b"`" in lines or "`" in header:  # a fence longer than the backticks inside: as text
+        ladder = "\n".join(fence([header, lines.decode()] if lines else [header])).encode()
+    elif lines:
+        ladder = b"".join((b"```text\n", header.encode(), b"\n", lines, b"\n```"))
+    else:
+        ladder = b"".join((b"```text\n", header.encode(), b"\n```"))
+    if body is None:
+        return b"\n" + ladder
+    top = "\n".join(diagram_block(c, [])[:-1]).encode()  # the block without its closing fence
+    if body:
+        return b"".join((b"\n", top, b"\n", body, b"\n```\n\n", ladder))
+    return b"".join((b"\n", top, b"\n```\n\n", ladder))
 
 
 def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
@@ -370,9 +436,10 @@ def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLan
     backend = backend_name(a, c) if c.stream in a.proxies.roles else None
     if backend is None:  # two lanes: both drawn in one pass
         record_labels(labels, c)  # labels is now http_labels(c)
-        lines, body = lanes.draw(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
-        diagram = [] if body is None else diagram_block(c, body)
-        ladder = [header_line(c)[:LADDER_WIDTH], *lines]
+        # Each picture's lines come joined (one string each): no string per line to join again.
+        lines, body = lanes.draw_text(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
+        diagram = [] if body is None else ["\n".join(diagram_block(c, [body] if body else []))]
+        ladder = [header_line(c)[:LADDER_WIDTH], lines] if lines else [header_line(c)[:LADDER_WIDTH]]
     else:  # a proxy's front connection is drawn with its upstream frames (client | proxy | backend)
         drawn, backend = drawn_with_backend(a, c, gap_ns, gaps)
         diagram = sequence_diagram(a, c, gap_ns, drawn, backend)

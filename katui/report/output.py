@@ -13,7 +13,8 @@ class OutputError(Exception):
 def write_atomic(path: str, text, force: bool = False) -> str:
     """Write ``text`` to ``path`` via a temp file + rename; return the absolute path.
 
-    ``text`` is a string or an iterable of strings (written piece by piece).
+    ``text`` is a string or an iterable of strings (written piece by piece) or of their UTF-8
+    bytes.
     Without ``force`` an existing ``path`` is left alone (OutputError). Character devices such
     as /dev/null or /dev/stdout are written directly (they cannot be renamed over).
     """
@@ -65,6 +66,14 @@ def _umask() -> int:
 def _write(fh, text) -> None:
     if isinstance(text, str):
         fh.write(text)
-    else:
-        for piece in text:
+        return
+    encoded = False  # the last piece was UTF-8 bytes, written to the file's buffer directly
+    for piece in text:
+        if isinstance(piece, bytes):
+            if not encoded:
+                fh.flush()  # text written before goes first
+                encoded = True
+            fh.buffer.write(piece)
+        else:
+            encoded = False
             fh.write(piece)

@@ -11,6 +11,7 @@ from katui.model import SM_FIRST, SM_FRAME, SMALL, Connection
 from katui.report.common import closed_by, covers, http2_summary, proxy_leg, summary_pairs, tls_summary
 from katui.report.ladder_text import ladder_lines
 from katui.report.lanes import drawn_with_backend
+from katui.report.markdown import Cells
 from katui.textsafe import safe_text
 from katui.units import fmt_iso, fmt_s
 
@@ -40,10 +41,11 @@ def chunks(a: Analysis, streams: list[int] | None = None, ladder: bool = False):
     if a.findings:
         yield "\n".join(_findings(a)) + "\n"
     parts: list[str] = []
+    cells = Cells()  # the exchanges' labels, made safe once per head and URI or status
     for c in conns:
         if c.exchanges or c.tls is not None or ladder or c.close.evidence:
             parts.append("")
-            parts += _detail(a, c, ladder)
+            parts += _detail(a, c, ladder, cells)
             if len(parts) >= PIECE * 4:
                 yield "\n".join(parts) + "\n"
                 parts = []
@@ -96,22 +98,30 @@ def _head() -> str:
 
 
 def _row(a: Analysis, c: Connection) -> str:
+    cl = c.close
+    how = (cl.by, cl.how)
+    closer = _CLOSED_BY.get(how)
+    if closer is None:
+        closer = _CLOSED_BY[how] = closed_by(c)
     return (
         f"{c.stream:>6} {_safe(c.client):<22} {_safe(c.server):<22} "
         f"{a.rel(c.start_ns) / 1e9:>9.3f} {fmt_s(c.duration_ns):>9} {c.requests:>4} "
-        f"{'↻' if c.reused else '':<5} {closed_by(c):<10} {fmt_s(c.close.idle_before_ns):>9}  "
-        f"{c.close.reason}"
+        f"{'↻' if c.reused else '':<5} {closer:<10} {fmt_s(cl.idle_before_ns):>9}  "
+        f"{cl.reason}"
     )
 
 
-def _label(store, i: int) -> str:
-    """Message ``i``'s ladder label made safe to print."""
-    return _safe(store.label(i))
+_CLOSED_BY: dict[tuple, str] = {}
+"""(who closed, how) -> :func:`~katui.report.common.closed_by` of it: a handful of texts."""
 
 
 def _safe(text: str) -> str:
     """:func:`safe_text`, once per distinct text (labels, endpoints and close explanations
     repeat across a load test's connections)."""
+    # Printable ASCII without a backslash is left as it is (a connection's unique endpoint:
+    # three C scans, no regular expression, nothing kept).
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text
     got = _SAFE.get(text)
     if got is None:
         got = remember(_SAFE, text, safe_text(text), MAX_SAFE)
@@ -123,14 +133,15 @@ MAX_SAFE = 1 << 15
 """Texts remembered at most (a hostile capture may make every one distinct)."""
 
 
-def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
+def _detail(a: Analysis, c: Connection, ladder: bool, cells: Cells) -> list[str]:
     out = [
         f"stream {c.stream}  {_safe(c.client)} -> {_safe(c.server)}  "
         f"frames {c.first_frame}-{c.last_frame} ({c.frame_count})  started {fmt_iso(c.start_ns)}  "
         f"{_safe(c.close.explanation)}"
     ]
-    if c.close.evidence:
-        out.append(f"  evidence: {_safe('; '.join(c.close.evidence))}")
+    evidence = c.close.evidence  # (a property: made once)
+    if evidence:
+        out.append(f"  evidence: {_safe('; '.join(evidence))}")
     if c.tls is not None:
         out.append(f"  {safe_text(tls_summary(c.tls))}")
     if c.http2 is not None:
@@ -151,13 +162,13 @@ def _detail(a: Analysis, c: Connection, ladder: bool) -> list[str]:
             )
         if req >= 0:
             req_frame = str(small[req * SMALL + SM_FRAME] or None)
-            req_text = _label(store, req)
+            req_text = cells.of(store, req)[0]  # safe_text(store.label(req))
         else:
             req_frame, req_text = "-", "(request not captured)"
         if resp >= 0:
             s = resp * SMALL
             resp_frame = str(small[s + SM_FRAME] or small[s + SM_FIRST])
-            resp_text = _label(store, resp)
+            resp_text = cells.of(store, resp)[0]
         else:
             resp_frame, resp_text = "-", "no response"
         frames = f"  #{e.n:<4} req frame {req_frame:>7}  resp frame {resp_frame:>7}  "
