@@ -15,7 +15,7 @@ from katui.http.owner import MessageOwner
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
 from katui.model import MessageStore
-from katui.model.exchange import Exchange
+from katui.model.exchange import Exchange, InformedExchange
 from katui.tcp.sink import StreamSink
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
@@ -139,6 +139,9 @@ class HttpConversation(MessageOwner):
             if p.owner is self:  # (a stand-in's close would change nothing)
                 p.close(frame, ts)
                 self._shrink(d, p)
+            # The list of exchanges at its length: appends left it up to twice as long as
+            # needed, and a load test's ended connections keep theirs until the freeze.
+            self.exchanges = list(self.exchanges)
         elif self.other is not None:
             self.other.close(d, frame, ts)
 
@@ -321,8 +324,10 @@ class HttpConversation(MessageOwner):
         status = store.status(i)
         if 100 <= status < 200 and status != 101:
             if self.resp_idx < len(self.exchanges):
-                ex = self.exchanges[self.resp_idx]
-                ex.informational += (store.view(i),)
+                informed = self.exchanges[self.resp_idx]
+                if type(informed) is Exchange:  # its first: the exchange is made one that keeps them
+                    informed = self.exchanges[self.resp_idx] = InformedExchange(informed)
+                informed.informational += (store.view(i),)
             return
         if self.resp_idx < len(self.exchanges):
             ex = self.exchanges[self.resp_idx]
