@@ -66,7 +66,9 @@ def test_only_an_exchange_with_1xx_responses_keeps_them(tmp_path):
         a.close()
 
 
-@pytest.mark.parametrize("name", ["real/clients-ab.pcap", "http10.pcap", "stale-reuse.pcap", "port-reuse.pcap"])
+@pytest.mark.parametrize(
+    "name", ["real/clients-ab.pcap", "http10.pcap", "stale-reuse.pcap", "port-reuse.pcap"]
+)
 def test_the_reports_head_is_its_header_as_the_encoder_writes_it(name, monkeypatch):
     monkeypatch.setattr(jsonout, "STREAMS_SLICE", 2)  # findings of 3+ streams cross a slice
     a = analyze(str(SAMPLES / name))
@@ -100,3 +102,57 @@ def test_read_pages_are_released_between_progress_ticks(monkeypatch):
         assert len(released) > 3 * len(ticks)  # (every 4 frames, each past RELEASE_EVERY)
     finally:
         a.close()
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        "response 10 (frame 2965) said 'Connection: close'",
+        "request 1 (frame 4294967295) said 'Connection: close'",
+        "request 1 (frame 4294967296) said it",  # past 32 bits: kept as it is
+        "request 1 (frame 12345678901) said it",
+        "request 1 (frame 0) said it",
+        "request 1 (frame 012) said it",
+        "request 1 (frame 12 said it",
+        "request 1 (frame 12",
+        "request 1 (frame ",
+        "(frame 7)",
+        "a (frame x) then (frame 8)",
+        "two (frame 3) and (frame 4)",
+        "x" * 0xFF01 + " (frame 5)",
+        "no frame here",
+    ],
+)
+def test_a_close_reads_back_its_evidence_as_given(evidence):
+    from dataclasses import replace
+
+    from katui.model import Close
+
+    close = Close(
+        "server", "fin", 9, 10, None, "request-limit", "why", "server", (), (evidence,), closing=True
+    )
+    again = Close(
+        "server", "fin", 9, 10, None, "request-limit", "why", "server", (), (evidence,), closing=True
+    )
+    assert close.evidence == (evidence, "server FIN frame 9")
+    assert (
+        close == again
+        and hash(close) == hash(again)
+        and replace(close, reason="x").evidence == close.evidence
+    )
+    two = Close(None, None, None, None, None, "open", "y", None, (), (evidence, evidence))
+    assert two.evidence == (evidence, evidence)
+
+
+def test_connections_share_the_text_around_their_evidences_frame_numbers():
+    from katui.model import Close
+
+    a, b = (
+        Close("server", "fin", f, f, None, "r", "y", None, (), (f"response 2 (frame {f}) said it",))
+        for f in (17, 9000)
+    )
+    assert a._evidence is b._evidence  # one string for both
+    assert (a.evidence, b.evidence) == (
+        ("response 2 (frame 17) said it",),
+        ("response 2 (frame 9000) said it",),
+    )
