@@ -220,6 +220,10 @@ SHOWN = tuple(name for name in FIELDS if name != "frames")
 """The fields its repr shows (not the frame numbers)."""
 
 
+# Not tracked by the cycle collector when compiled: nothing it refers to (its exchanges, close,
+# TLS and HTTP/2 facts, strings) refers back to it (16 bytes less per connection).
+@cython.no_gc
+@cython.cclass
 class Connection:
     """One TCP connection (one Wireshark ``tcp.stream``). Read-only by convention; works with
     :func:`dataclasses.replace` (and ``fields``) as the dataclass it replaces did, compared by
