@@ -122,13 +122,22 @@ def test_method_split_over_three_tiny_segments(tmp_path):
     assert c.http_error is None
 
 
-def test_shared_empty_hold_structures_stay_empty(tmp_path):
-    """Halves share one empty dict/heap until they hold something (memory on big captures);
-    holding, draining and forgetting must never write into the shared ones."""
-    from katui.tcp import state
+def test_held_segments_are_let_go_once_delivered(tmp_path, monkeypatch):
+    """A half holds out-of-order segments (``Half.held``) only while some wait: once the capture
+    is read every one was delivered or given up, and nothing is left held (memory on big
+    captures: halves that hold nothing carry no dict or heap)."""
+    from katui.analysis import pipeline
 
+    left = []
+    freeze = pipeline._freeze
+
+    def check(working, table, idle):
+        left.extend(h.held for c in working for h in c.halves if h.held is not None)
+        return freeze(working, table, idle)
+
+    monkeypatch.setattr(pipeline, "_freeze", check)
     for seed in range(20):
         data = _capture(2**32 - 100, 7, random.Random(seed), overlap=True, dups=4)
         got = _exchanges(tmp_path, f"s{seed}.pcap", data)
         assert [x[0] for x in got] == [f"/{i}" for i in range(6)]
-        assert state._NONE_HELD == {} and state._NO_HEAP == []
+        assert left == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import mmap
 import struct
 from collections import Counter
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
 
 PROGRESS_EVERY = 1 << 15
 FIRST_PROGRESS = 1 << 10  # the first progress and preview come sooner: a screen's first rows
-RELEASE_EVERY = 2 << 20  # read pages count in RSS: drop them at about every progress tick
-RELEASE_LAG = 2 << 20  # keep the most recent pages: out-of-order segments still point there
+RELEASE_EVERY = 1 << 20  # read pages count in RSS: drop them about every MiB read
+RELEASE_LAG = 1 << 20  # keep the most recent pages: out-of-order segments still point there
+RELEASE_FRAMES = 1 << 12
+"""Frames between two looks at what can be released (~0.6 MiB of a load test's capture; a
+progress tick, every ``PROGRESS_EVERY`` frames, is ~5 MiB: that much more resident)."""
 
 Progress = Callable[[int, int, int], None]
 """progress(frames read, bytes read, total bytes)."""
@@ -238,26 +242,35 @@ def _read(
     buf, size = cap.buf, cap.size
     done = [0, 0, 0]  # bytes released from the mapping, connections previewed, ticks
 
-    def tick(n: int, off: int) -> None:
+    every, first = PROGRESS_EVERY, FIRST_PROGRESS
+    if first >= every:
+        first = every  # (the reading loop's rule: a first tick only when sooner)
+
+    def tick(n: int, off: int, last: bool = False) -> None:
+        if off - done[0] > RELEASE_EVERY:
+            done[0] = _release(buf, done[0], off)
+        if not last and n % every and n != first:
+            return  # a tick for the release only
         done[2] += 1
         if progress is not None:
             progress(n, off, size)
         if preview is not None and len(tracker.conns) > done[1]:
             preview([tcp_facts.preview(c) for c in tracker.conns[done[1] :]])
             done[1] = len(tracker.conns)
-        if off - done[0] > RELEASE_EVERY:
-            done[0] = _release(buf, done[0], off)
 
     reading = Reading()
     try:
-        reading.run(cap, table, tracker, tick, PROGRESS_EVERY, FIRST_PROGRESS, MAX_FRAMES)
+        # Ticks come at every frame number that is a multiple of all three (and at ``first``):
+        # progress ticks, and ticks that release read pages more often.
+        step = math.gcd(every, first, RELEASE_FRAMES)
+        reading.run(cap, table, tracker, tick, step, first, MAX_FRAMES)
     except (IndexError, ValueError, KeyError, OverflowError, struct.error) as exc:
         # Defensive: a decoding bug on one hostile frame must not lose the rest of the analysis.
         cap.warnings.append(f"stopped at frame {reading.n}: could not decode it ({exc})")
         reading.flush()
         _pad(table, reading.n)
     if done[2]:  # a capture big enough to be shown loading: its last rows, the whole file read
-        tick(reading.n, size)
+        tick(reading.n, size, True)
     if reading.cut:
         cap.warnings.append(
             f"stopped after frame {reading.n}: katui reads at most {MAX_FRAMES} frames "

@@ -127,9 +127,9 @@ def _term(conn: Connection, ex: Exchange, t: Term) -> bool:
     if f == "idle":
         return compare(ex.idle_before_ns, t.op, v)
     if f == "reused":
-        return ex.reused
+        return bool(ex.reused)
     if f == "pipelined":
-        return ex.pipelined
+        return bool(ex.pipelined)
     if f == "problem":
         said = verdict(conn, ex)
         refused = said == NEVER_PROCESSED

@@ -15,7 +15,7 @@ from katui.http.owner import MessageOwner
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
 from katui.model import MessageStore
-from katui.model.exchange import Exchange
+from katui.model.exchange import Exchange, InformedExchange
 from katui.tcp.sink import StreamSink
 
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
@@ -140,9 +140,13 @@ class HttpConversation(MessageOwner):
     def close(self, d: int, frame: int, ts: int) -> None:
         """Direction ``d`` ended (FIN, or the capture ended)."""
         p = self.p1 if d else self.p0
-        if p is not None and p.owner is self:  # (a stand-in's close would change nothing)
-            p.close(frame, ts)
-            self._shrink(d, p)
+        if p is not None:
+            if p.owner is self:  # (a stand-in's close would change nothing)
+                p.close(frame, ts)
+                self._shrink(d, p)
+            # The list of exchanges at its length: appends left it up to twice as long as
+            # needed, and a load test's ended connections keep theirs until the freeze.
+            self.exchanges = list(self.exchanges)
         if self.other is not None:  # another protocol's, or the HTTP/2 after an h2c upgrade
             self.other.close(d, frame, ts)
 
@@ -350,8 +354,10 @@ class HttpConversation(MessageOwner):
         status = store.status(i)
         if 100 <= status < 200 and status != 101:
             if self.resp_idx < len(self.exchanges):
-                ex = self.exchanges[self.resp_idx]
-                ex.informational += (store.view(i),)
+                informed = self.exchanges[self.resp_idx]
+                if type(informed) is Exchange:  # its first: the exchange is made one that keeps them
+                    informed = self.exchanges[self.resp_idx] = InformedExchange(informed)
+                informed.informational += (store.view(i),)
             return
         if self.resp_idx < len(self.exchanges):
             ex = self.exchanges[self.resp_idx]

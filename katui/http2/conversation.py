@@ -37,7 +37,7 @@ from katui.http2.frames import (
 )
 from katui.http2.headers import request_head, response_head, status_of
 from katui.http2.state import H2Facts
-from katui.model import Exchange, MessageStore
+from katui.model import Exchange, HttpMessage, MessageStore
 
 MAX_HEADER_BLOCK = 1 << 16
 """Bytes of one header block (HEADERS + CONTINUATION) decoded at most."""
@@ -52,10 +52,12 @@ MAX_TABLE = 1 << 20
 class H2Exchange(Exchange):
     """An exchange on one HTTP/2 stream."""
 
-    __slots__ = ("stream_id", "concurrent", "reset")
+    __slots__ = ("stream_id", "concurrent", "reset", "informational")
 
     def __init__(self, store: MessageStore, stream_id: int) -> None:
         super().__init__(store)
+        self.informational: tuple[HttpMessage, ...] = ()
+        """1xx responses before the final one."""
         self.stream_id = stream_id
         """The HTTP/2 stream identifier."""
         self.concurrent = False

@@ -1,6 +1,8 @@
 # C types for connection.py when setup.py compiles it with Cython (the .py stays the source).
 # The tracker's 64-bit counts and timestamps and the 32-bit sequence numbers are C fields;
 # what may be None stays an object.
+cimport cython
+
 
 cdef class Connection:
     # The handshake RTT (_rtt) is a tracker's C integer (katui.tcp.state.Conn.irtt_ns), None
@@ -19,4 +21,12 @@ cdef class Close:
     cdef public object by, how, idle_before_ns, reason, explanation, asked_by, rst_frames
     cdef public object _evidence, wait_ns, status, exchange
     cdef public long long _frame, _ts
-    cdef public bint _closing
+    # The frame number of a one-piece evidence and where it goes in the text (_frame_out): with
+    # _closing a byte, Close stays 128 bytes as allocated.
+    cdef public unsigned int _ev_frame
+    cdef public unsigned short _ev_at
+    cdef public unsigned char _closing
+
+
+@cython.locals(at=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, n=Py_ssize_t)
+cdef bint _frame_out(Close close, str ev) except -1

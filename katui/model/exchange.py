@@ -21,7 +21,7 @@ NO_IDLE = -1
 
 
 # Not tracked by the cycle collector when compiled: an exchange refers only to the message
-# store and 1xx message views, which never refer back (16 bytes less each: 64 instead of 80).
+# store (and 1xx message views), which never refer back (16 bytes less each).
 @cython.no_gc
 @cython.cclass
 class Exchange:
@@ -33,12 +33,16 @@ class Exchange:
     ``request``/``response`` make the (two-reference) views on demand.
     """
 
-    # Compiled, the slots are C fields (exchange.pxd): 88 bytes per exchange instead of 96 and
-    # an int object for each row index and idle time (~190 bytes); a capture has 100,000s.
-    __slots__ = ("store", "req", "resp", "informational", "n", "reused", "_idle", "pipelined")
+    # Compiled, the slots are C fields (exchange.pxd): 48 bytes per exchange, not an int object
+    # for each row index and idle time (~190 bytes more); a capture has 100,000s.
+    __slots__ = ("store", "req", "resp", "n", "reused", "_idle", "pipelined")
 
     inferred = False
     """True for an exchange inferred from TLS records (:class:`InferredExchange`)."""
+    informational: tuple[HttpMessage, ...] = ()
+    """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one (an
+    :class:`InformedExchange` has some; a class attribute here: most exchanges have none, and
+    a field would cost 16 bytes each as allocated)."""
 
     def __init__(self, store: MessageStore, req: int = -1, resp: int = -1) -> None:
         self.store = store
@@ -47,8 +51,6 @@ class Exchange:
         """Row of the request (-1: not captured)."""
         self.resp = resp
         """Row of the final (non-1xx) response (-1: unanswered)."""
-        self.informational: tuple[HttpMessage, ...] = ()
-        """1xx responses (``100 Continue``, ``101 Switching Protocols``) before the final one."""
         self.n = 1
         """1-based position of the request on its connection."""
         self.reused = False
@@ -104,6 +106,17 @@ class Exchange:
             f"<Exchange n={self.n} request={self.request!r} response={self.response!r}"
             f"{' reused' if self.reused else ''}>"
         )
+
+
+class InformedExchange(Exchange):
+    """An exchange whose request got 1xx responses (``informational``) before its final one."""
+
+    __slots__ = ("informational",)
+
+    def __init__(self, ex: Exchange) -> None:
+        super().__init__(ex.store, ex.req, ex.resp)
+        self.n, self.reused, self._idle, self.pipelined = ex.n, ex.reused, ex._idle, ex.pipelined
+        self.informational: tuple[HttpMessage, ...] = ()
 
 
 class InferredExchange(Exchange):

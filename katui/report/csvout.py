@@ -54,7 +54,7 @@ def request_rows(c: Connection):
         req, resp = e.request, e.response
         yield [c.stream, e.n, req.frame if req else None, resp.frame if resp else None,
                req.method if req else None, req.uri if req else None, req.host if req else None,
-               resp.status if resp else None, e.reused, e.pipelined, _s(e.idle_before_ns),
+               resp.status if resp else None, bool(e.reused), bool(e.pipelined), _s(e.idle_before_ns),
                _s(e.ttfb_ns)]  # fmt: skip
 
 

@@ -23,8 +23,8 @@ def _inferred(a: Analysis, e: Exchange) -> dict:
     req, resp = e.request, e.response
     return {
         "n": e.n,
-        "reused": e.reused,
-        "pipelined": e.pipelined,
+        "reused": bool(e.reused),  # (compiled, the fields are one-byte integers)
+        "pipelined": bool(e.pipelined),
         "idle_before": _s(e.idle_before_ns),
         "ttfb": _s(e.ttfb_ns),
         "request_frame": req.frame if req else None,
@@ -225,9 +225,11 @@ def _proxies(a: Analysis) -> dict:
     }  # fmt: skip
 
 
-def _header(a: Analysis) -> dict:
+def _header(a: Analysis, findings: bool = True) -> dict:
+    """The report's fields before its connections (without ``findings`` when False: they are
+    its last field, and :func:`_head_json` writes them)."""
     t = a.timeout
-    return {
+    d = {
         "schema": SCHEMA_VERSION,
         "file": a.path,
         "format": a.format,
@@ -239,21 +241,41 @@ def _header(a: Analysis) -> dict:
         "server_idle_timeout": _timeout(t),
         "server_idle_timeouts": [_timeout(x) for x in a.timeouts],
         "proxies": _proxies(a),
-        "findings": [
-            {
-                "kind": f.kind,
-                "severity": f.severity,
-                "stream": f.stream,
-                "frame": f.frame,
-                "text": f.text,
-                "advice": f.advice,
-                "streams": list(f.streams),
-                "server": f.server,
-                "count": f.count,
-            }
-            for f in a.findings
-        ],
     }
+    if findings:
+        d["findings"] = [
+            {**_finding_head(f), "streams": list(f.streams), **_finding_tail(f)} for f in a.findings
+        ]
+    return d
+
+
+def _finding_head(f) -> dict:
+    """A finding's fields before its ``streams``."""
+    return {"kind": f.kind, "severity": f.severity, "stream": f.stream, "frame": f.frame, "text": f.text,
+            "advice": f.advice}  # fmt: skip
+
+
+def _finding_tail(f) -> dict:
+    """A finding's fields after its ``streams``."""
+    return {"server": f.server, "count": f.count}
+
+
+STREAMS_SLICE = 4096
+"""Streams of a finding turned into text at a time (see :func:`_head_json`)."""
+
+
+def _head_json(a: Analysis) -> str:
+    """``_dump(_header(a))``, with each finding's streams written a slice at a time: a load
+    test's findings list tens of thousands of streams, which the encoder would hold as that
+    many strings at once (~4 MB on a 60,000-connection capture)."""
+    parts = []
+    for f in a.findings:
+        s = f.streams
+        streams = ",".join(
+            [",".join(map(str, s[i : i + STREAMS_SLICE])) for i in range(0, len(s), STREAMS_SLICE)]
+        )
+        parts.append(f'{_dump(_finding_head(f))[:-1]},"streams":[{streams}],{_dump(_finding_tail(f))[1:]}')
+    return f'{_dump(_header(a, False))[:-1]},"findings":[{",".join(parts)}]}}'
 
 
 def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
@@ -312,7 +334,7 @@ def chunks(a: Analysis, streams: list[int] | None = None):
 
 def _chunks(a: Analysis, streams: list[int] | None):
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
-    head = _dump(_header(a))
+    head = _head_json(a)
     yield head[:-1] + ',"connections":['
     rows = RequestWriter(a.first_ns)
     roles = a.proxies.roles

@@ -4,14 +4,23 @@
 # are 32-bit, as everywhere in katui (the frame table, the message store); byte counts and
 # times stay 64-bit. A load test has 100,000s of connections open while the capture is read.
 
+cimport cython
+
+
 cdef class ByteConsumer:
     cpdef void feed(self, object buf, Py_ssize_t start, Py_ssize_t end, long long frame, long long ts) except *
 
 
+cdef class Held:
+    cdef public dict segments
+    cdef public list heap
+    cdef public long long origin
+
+
 cdef class Half:
-    cdef public object pending, heap
+    cdef public Held held
     cdef public ByteConsumer out
-    cdef public long long base, next, fin_seq, origin
+    cdef public long long base, next, fin_seq
     cdef public long long bytes, fin_ns, zero_ns
     cdef public unsigned int frames, frames_with_data, fin_frame, zero_frame, zero_last
 
@@ -26,6 +35,11 @@ cdef class Conn:
     cdef public bint close_rst, midstream, a_hi, irtt_known
 
 
+@cython.locals(held=Held)
 cpdef void hold(Half half, object seq, tuple entry)
+@cython.locals(held=Held)
 cpdef object first_held(Half half)
+@cython.locals(held=Held)
+cpdef tuple take_held(Half half, object seq)
+cpdef Py_ssize_t held_count(Half half) except -1
 cpdef void forget_held(Half half)

@@ -21,33 +21,49 @@ typed C integers in the compiled build, not a Python object each)."""
 
 def hold(half: Half, seq: int, entry: tuple) -> None:
     """Keep an out-of-order segment until the bytes before it arrive (or are given up)."""
-    if not half.pending:
-        # Most halves never hold anything: they share the empty _NONE_HELD / _NO_HEAP until
-        # their first out-of-order segment (saves ~200 bytes per connection on big captures).
-        half.origin = half.next
-        half.pending = {}
-        half.heap = []
-    elif (half.next - half.origin) & M32 > 1 << 30:
+    held = half.held
+    if held is None:
+        # Most halves never hold anything: their ``held`` stays None until their first
+        # out-of-order segment, and goes back to None once nothing is held.
+        held = half.held = Held(half.next)
+    elif (half.next - held.origin) & M32 > 1 << 30:
         # Offsets are kept well inside 32 bits: re-anchor them on long transfers.
-        half.origin = half.next
-        half.heap = [((s - half.origin) & M32, s) for s in half.pending]
-        heapq.heapify(half.heap)
-    half.pending[seq] = entry
-    heapq.heappush(half.heap, ((seq - half.origin) & M32, seq))
+        held.origin = half.next
+        held.heap = [((s - held.origin) & M32, s) for s in held.segments]
+        heapq.heapify(held.heap)
+    held.segments[seq] = entry
+    heapq.heappush(held.heap, ((seq - held.origin) & M32, seq))
 
 
 def first_held(half: Half) -> tuple[int, int] | None:
     """(offset from origin, seq) of the earliest held segment, dropping stale heap entries."""
-    heap, pending = half.heap, half.pending
-    while heap and heap[0][1] not in pending:
+    held = half.held
+    if held is None:
+        return None
+    heap, segments = held.heap, held.segments
+    while heap and heap[0][1] not in segments:
         heapq.heappop(heap)
     return heap[0] if heap else None
 
 
+def take_held(half: Half, seq: int) -> tuple:
+    """Remove and return the segment held at ``seq`` (the earliest: :func:`first_held`)."""
+    held = half.held
+    heapq.heappop(held.heap)
+    entry = held.segments.pop(seq)
+    if not held.segments:
+        half.held = None
+    return entry
+
+
+def held_count(half: Half) -> int:
+    """How many segments ``half`` holds."""
+    return 0 if half.held is None else len(half.held.segments)
+
+
 def forget_held(half: Half) -> None:
     """Drop every held segment (the byte stream restarted)."""
-    half.pending = _NONE_HELD
-    half.heap = _NO_HEAP
+    half.held = None
 
 
 @cython.cclass
@@ -63,26 +79,40 @@ class ByteConsumer:
         raise NotImplementedError
 
 
-_NONE_HELD: dict[int, tuple] = {}  # shared, never written to: see hold()
-_NO_HEAP: list[tuple[int, int]] = []
+class Held:
+    """The out-of-order segments one direction holds (see :func:`hold`): made at its first
+    such segment and dropped when it holds none again, so the many halves that never hold
+    anything carry one pointer for it, not three fields."""
+
+    __slots__ = ("segments", "heap", "origin")
+
+    def __init__(self, origin: int) -> None:
+        self.segments: dict[int, tuple] = {}
+        """Held segments by sequence number: (frame, ts, payload offset, captured, length)."""
+        # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
+        # seq left ``segments`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
+        # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
+        self.heap: list[tuple[int, int]] = []
+        self.origin = origin
 
 
+# 128 bytes as allocated (144 before ``held``), as a model's Close: the allocator hands a freed
+# block only to an object of the same size, so as connections are frozen their Close objects
+# take the blocks their halves leave. (Not tracked by the collector it would be 112, a size
+# nothing frozen has: those blocks stayed empty and the synthetic capture's peak after the
+# freeze grew 9 MB, more than the 3.5 MB saved while reading.)
+@cython.cclass
 class Half:
     """One direction of a connection: sequence tracking and reassembly."""
 
-    __slots__ = ("base", "next", "pending", "fin_seq", "frames", "bytes", "fin_frame", "fin_ns",
-                 "frames_with_data", "heap", "origin", "out", "zero_frame", "zero_ns",
-                 "zero_last")  # fmt: skip
+    __slots__ = ("base", "next", "held", "fin_seq", "frames", "bytes", "fin_frame", "fin_ns",
+                 "frames_with_data", "out", "zero_frame", "zero_ns", "zero_last")  # fmt: skip
 
     def __init__(self) -> None:
         self.base = NONE
         self.next = NONE
-        self.pending: dict[int, tuple] = _NONE_HELD
-        # Held sequence numbers in stream order, as (offset from ``origin``, seq); entries whose
-        # seq left ``pending`` are dropped lazily. Keeps every hold/drain O(log n), so a flood
-        # of out-of-order segments or of ACKs beyond a hole cannot cost O(n) each.
-        self.heap: list[tuple[int, int]] = _NO_HEAP
-        self.origin = 0
+        self.held: Held | None = None
+        """Out-of-order segments waiting for the bytes before them (None: none)."""
         self.fin_seq = NONE
         self.frames = 0
         self.bytes = 0
@@ -103,10 +133,6 @@ NO_FRAMES = array("I")
 # Not tracked by the cycle collector when compiled, with its sides (syn_from, synack_from,
 # close_from, rst_sides) as C chars: 176 bytes instead of 224, and a load test has 100,000s open.
 # Nothing it refers to (its halves, the sink and its parsers, frame numbers) refers back to it.
-# (Half stays as it is on purpose: the allocator keeps freed blocks for objects of the same size,
-# and 144-byte Halves share their size with nothing the freeze allocates, so their memory is
-# handed back whole as the connections are frozen. Halves of 112 or 128 bytes left it scattered
-# among the model's Close objects and evidence strings: a higher peak after the freeze.)
 @cython.no_gc
 @cython.cclass
 class Conn:

@@ -13,8 +13,6 @@ much is waiting) are handed to the sink as explicit gaps.
 
 from __future__ import annotations
 
-import heapq
-
 try:
     import cython
 except ImportError:  # the interpreted build without Cython installed
@@ -34,7 +32,7 @@ from katui.model import (
     SYN,
 )
 from katui.tcp.sink import SinkFactory, no_sink
-from katui.tcp.state import NONE, Conn, Half, first_held, forget_held, hold
+from katui.tcp.state import NONE, Conn, Half, first_held, forget_held, held_count, hold, take_held
 
 # Sequence numbers are 32-bit; a negative one (state.NONE) is one not known yet.
 M32 = 0xFFFFFFFF
@@ -192,17 +190,17 @@ class Tracker:
                 half.out = conn.sink.data(d, self.buf, poff, poff + pcap, n, ts)
             if pcap < plen:
                 conn.sink.gap(d, plen - pcap, n, ts)
-            if half.pending:
+            if half.held is not None:
                 self._drain(conn, half, d)
             return note
         if rel < HALF:  # ahead of what we have: out of order, or a hole before it
-            held = half.pending.get(seq)
+            held = half.held.segments.get(seq) if half.held is not None else None
             if held is None:
                 hold(half, seq, (n, ts, poff, pcap, plen))
                 conn.ooo += 1
             elif plen > held[4]:  # a repacketised retransmission reaching further: keep that one
-                half.pending[seq] = (n, ts, poff, pcap, plen)
-            if len(half.pending) > MAX_PENDING:
+                half.held.segments[seq] = (n, ts, poff, pcap, plen)
+            if len(half.held.segments) > MAX_PENDING:
                 self._skip_to_pending(conn, half, d, n, ts, keep=MAX_PENDING // 2)
             return note | NOTE_OUT_OF_ORDER
         behind = (half.next - seq) & M32
@@ -214,7 +212,7 @@ class Tracker:
         # Partial overlap: only the tail is new.
         conn.retrans += 1
         self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind), plen - behind)
-        if half.pending:
+        if half.held is not None:
             self._drain(conn, half, d)
         return note | NOTE_RETRANSMISSION
 
@@ -231,16 +229,15 @@ class Tracker:
 
     def _drain(self, conn: Conn, half: Half, d: int) -> None:
         """Deliver held segments that now continue the stream (trimming overlaps)."""
-        while half.pending:
+        while half.held is not None:
             top = first_held(half)
             if top is None:
                 break
             key, s = top
-            behind = ((half.next - half.origin) & M32) - key
+            behind = ((half.next - half.held.origin) & M32) - key
             if behind < 0:
                 break  # the next held segment is beyond a hole
-            heapq.heappop(half.heap)
-            n, ts, poff, pcap, plen = half.pending.pop(s)
+            n, ts, poff, pcap, plen = take_held(half, s)
             if behind < plen:
                 self._deliver(conn, half, d, n, ts, poff + behind, max(0, pcap - behind), plen - behind)
         if half.fin_seq >= 0 and half.fin_seq == half.next:
@@ -253,11 +250,11 @@ class Tracker:
 
     def _skip_to_pending(self, conn: Conn, half: Half, d: int, n: int, ts: int, keep: int = 0) -> None:
         """Give up on the holes before held segments, oldest first, until ``keep`` are left held."""
-        while len(half.pending) > keep:
+        while held_count(half) > keep:
             top = first_held(half)
             if top is None:
                 break
-            hole = top[0] - ((half.next - half.origin) & M32)
+            hole = top[0] - ((half.next - half.held.origin) & M32)
             if hole > 0:
                 self._hole(conn, half, d, hole, n, ts)
             self._drain(conn, half, d)
@@ -267,9 +264,9 @@ class Tracker:
         if other.fin_seq >= 0 and (ack - other.fin_seq) & M32 == 1 and gap == 1:
             return 0  # the ACK of a FIN whose sequence slot we already counted
         d_other = 0 if other is conn.h0 else 1
-        top = first_held(other) if other.pending else None
+        top = first_held(other)
         if top is not None:
-            hole = top[0] - ((other.next - other.origin) & M32)
+            hole = top[0] - ((other.next - other.held.origin) & M32)
             if 0 <= hole <= gap:
                 self._hole(conn, other, d_other, hole, n, ts)
                 self._drain(conn, other, d_other)
@@ -309,7 +306,7 @@ class Tracker:
         """Flush everything still waiting (capture ended) and return the connections."""
         for conn in self.conns:
             for d, half in enumerate(conn.halves):
-                if half.pending:
+                if half.held is not None:
                     self._skip_to_pending(conn, half, d, conn.last_frame, conn.last_ns)
                 conn.sink.close(d, conn.last_frame, conn.last_ns)
         return self.conns
