@@ -49,7 +49,7 @@ VERDICTS = {
     "apache-5xx.pcap": [("error-close", "server", "fin")] * 2 + [("client-done", "client", "fin")],
     # h2c by Upgrade (mod_http2): GOAWAY last stream 1 right after response 1, the request on
     # stream 3 never processed; curl's FIN came first, the request after 0.7 s idle a stale reuse
-    "apache-h2c-curl.pcap": [("request-limit", "client", "fin")] * 2,
+    "apache-h2c-curl.pcap": [("connection-close", "client", "fin")] * 2,  # GOAWAY with answer 1
     "apache-h2c-refused.pcap": [("stale-reuse", "server", "fin")],
     "apache-h2c-idle.pcap": [("idle-timeout", "server", "fin")],  # after Timeout 4, not KeepAliveTimeout 2
     # Node 20 http server

@@ -123,3 +123,16 @@ async def test_what_the_user_typed_is_shown_as_typed_not_as_markup():
         await pilot.press(*["backspace"] * 10, *"[red]x", "enter")
         await pilot.pause()
         assert "filter: [red]x" in drawn(app.main.query_one("#connections"))
+
+
+async def test_notifications_are_plain_text():
+    """A notification quoting what was typed ('Pattern not found: [/b]', a file name in an
+    export message) is shown as typed: Textual reads a notification as markup by default, where
+    '[b]' vanishes and '[/b]' is an error."""
+    app = KatuiApp(SEED)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        app.main.notify("Pattern not found: [/b] and [b]x")
+        await pilot.pause()
+        (toast,) = list(app._notifications)
+        assert toast.message == "Pattern not found: [/b] and [b]x" and toast.markup is False

@@ -274,8 +274,10 @@ def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tupl
     first = above[0].request.first_frame
     got = _unanswered(close, above[0], exchanges)
     tcp = _tcp_ends(close)
+    # With the first answer, the GOAWAY is HTTP/2's 'Connection: close', not a proven limit.
+    reason = "connection-close" if first_answer(last, exchanges) else "request-limit"
     return replace(
-        close, reason="request-limit", asked_by="server", exchange=last.n, evidence=(
+        close, reason=reason, asked_by="server", exchange=last.n, evidence=(
             *goaway_ev, f"response {last.n} (stream {last.stream_id}) frame {last.response.frame}",
             f"{plural(len(above), 'request')} ({names}) on stream{'s' if len(above) > 1 else ''} "
             f"{streams} from frame {first}, sent before the GOAWAY: {got}",
@@ -288,10 +290,16 @@ def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tupl
     )  # fmt: skip
 
 
+def first_answer(last, exchanges) -> bool:
+    """The server's GOAWAY came with the connection's first answer (``last`` is its first
+    exchange): one request proves no request limit."""
+    return last is exchanges[0]
+
+
 def _limit_words(last, exchanges) -> str:
     """What a GOAWAY that came with response ``last`` without idling says: a request limit, unless
     it came with the first response (one request proves no limit: it may be no keep-alive)."""
-    if last is exchanges[0]:
+    if first_answer(last, exchanges):
         return ("it ended the connection after its first request (a limit of 1 request, a "
                 "graceful shutdown, or the server not keeping this connection alive)")  # fmt: skip
     return "a per-connection request limit (or a graceful shutdown)"

@@ -170,8 +170,9 @@ CLIENTS_LOOKED_AT = 50
 
 
 def one_client_software(conns: list[Connection]) -> Software | None:
-    """The client software of ``conns`` when the first ``CLIENTS_LOOKED_AT`` of them all name the
-    same one, else None: advice names a client's setting only then (a second client would be
-    sent to the wrong setting)."""
+    """The client software of ``conns`` when the first ``CLIENTS_LOOKED_AT`` of them (only those
+    are read: a load test's thousands of connections cost nothing more) all name the same one,
+    else None: advice names a client's setting only then (a second client would be sent to the
+    wrong setting)."""
     found = {client_software([c]) for c in conns[:CLIENTS_LOOKED_AT]}
     return found.pop() if len(found) == 1 else None

@@ -347,7 +347,9 @@ class Connection:
     @property
     def is_problem(self) -> bool:
         """True for resets, stale reuse, a 502/503/504 response, and connections with lost or
-        broken data (what the ``problem`` filter finds, and the detail marks)."""
+        broken data. The ``problem`` filter (:func:`katui.analysis.query.is_problem`) adds HTTP/2
+        connections with a request the server never processed (an analysis verdict, not a
+        model fact)."""
         return (
             self.close.is_problem
             or self.lost_segments > 0

@@ -110,7 +110,7 @@ class Direction:
     direction's sender sends a KeyUpdate."""
 
     __slots__ = ("tls13", "stages", "stage", "seq", "explicit_nonce", "suite", "secret", "carry",
-                 "updates")  # fmt: skip
+                 "skip", "updates")  # fmt: skip
 
     def __init__(
         self,
@@ -128,6 +128,7 @@ class Direction:
         self.suite = suite
         self.secret = secret
         self.carry = b""  # the start of a handshake message that continues in the next record
+        self.skip = 0  # bytes of an overlong handshake message still to pass over
         self.updates = 0
         """Key updates followed."""
 
@@ -147,18 +148,21 @@ class Direction:
 
     def _handshake(self, plain: bytes) -> None:
         """Follow the handshake messages of the application stage; a KeyUpdate (which ends its
-        record, RFC 8446 5.1) switches to the next secret from the next record on."""
-        buf = self.carry + plain
-        i = 0
+        record, RFC 8446 5.1) switches to the next secret from the next record on. A message
+        longer than ``MAX_HANDSHAKE_CARRY`` is skipped by count, never held."""
+        buf = plain if self.skip else self.carry + plain
+        i = min(self.skip, len(buf))
+        self.skip -= i
         while len(buf) - i >= 4:
             size = int.from_bytes(buf[i + 1 : i + 4], "big")
             if len(buf) - i - 4 < size:
+                if size > MAX_HANDSHAKE_CARRY:  # too long to hold: skip the rest of its body
+                    self.skip, i = size - (len(buf) - i - 4), len(buf)
                 break
             if buf[i] == KEY_UPDATE:
                 self._next_secret()
             i += 4 + size
-        rest = buf[i:]
-        self.carry = rest if len(rest) <= MAX_HANDSHAKE_CARRY else b""
+        self.carry = buf[i:]
 
     def _next_secret(self) -> None:
         """RFC 8446 7.2: application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N,
@@ -327,6 +331,9 @@ def directions(
     secrets = keys.secrets.get(client_random)
     if secrets is None:
         return "no keys for this connection in the key log"
+    if tls13 and early and "CLIENT_EARLY_TRAFFIC_SECRET" not in secrets:
+        # Its 0-RTT request and EndOfEarlyData are protected by that secret alone.
+        return "the key log lacks this connection's 0-RTT secret (CLIENT_EARLY_TRAFFIC_SECRET)"
     if tls13:
         dirs = tls13_directions(suite, secrets, early)
         return dirs if dirs is not None else "the key log lacks this connection's TLS 1.3 traffic secrets"

@@ -172,14 +172,16 @@ def info(conv: TlsConversation) -> TlsInfo:
 
 
 def _zero_rtt(conv: TlsConversation) -> str | None:
-    """``accepted``/``rejected``/``sent``: the client's application data before the ServerHello
-    (0-RTT, announced in its ClientHello) and what the server's EncryptedExtensions said."""
-    ch, sh_frame = conv.client_hello, conv.server_hello_frame
-    if ch is None or not ch.early_data or sh_frame is None:
-        return None
-    if not any(r[KIND] == DATA and r[DIR] == 0 and r[FIRST_FRAME] <= sh_frame for r in conv.runs):
+    """``accepted``/``rejected``/``sent``: the client sent 0-RTT data (announced in its
+    ClientHello) and what the server's EncryptedExtensions said (read with keys)."""
+    ch = conv.client_hello
+    if ch is None or not ch.early_data:
         return None
     said = conv.dec.early_data if conv.dec is not None else None
+    if said is None and not conv.zero_rtt_sent:
+        return None
+    if conv.retry:  # a HelloRetryRequest rejects 0-RTT data (RFC 8446 4.2.10)
+        return "rejected"
     return "sent" if said is None else "accepted" if said else "rejected"
 
 

@@ -44,6 +44,8 @@ TLS13_END_OF_EARLY_DATA_LEN = 21
 MAX_ZERO_RTT = 1 << 17
 """0-RTT bytes kept for decryption until the server says whether it accepted them (servers
 accept 16 KiB by default: nginx, OpenSSL)."""
+MAX_ZERO_RTT_RECORDS = 64
+"""0-RTT records kept at most (empty records count too: a hostile flood of them stops here)."""
 TLS13_KEY_UPDATE_LEN = 22
 """An encrypted TLS 1.3 KeyUpdate: its 5 bytes, the inner content type and a 16-byte AEAD tag.
 No HTTP/2 frame is that short (26 bytes at least) and no HTTP/1 request; a 5-byte piece of a
@@ -101,7 +103,8 @@ class TlsConversation:
     __slots__ = ("store", "midstream", "dirs", "runs", "cur", "client", "client_hello",
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
-                 "dec", "server_hello_frame", "early", "flat", "zero_rtt", "tickets_due")  # fmt: skip
+                 "dec", "server_hello_frame", "early", "flat", "zero_rtt", "tickets_due",
+                 "zero_rtt_bytes", "zero_rtt_sent")  # fmt: skip
 
     def __init__(
         self,
@@ -151,8 +154,14 @@ class TlsConversation:
         self.dec: Decryption | None = None
         """The connection's decryption, when the key log holds its secrets."""
         self.zero_rtt: list[tuple] | None = None
-        """TLS 1.3 with a key log: the client's 0-RTT records before the ServerHello, (head,
-        body, frame, ts), for decryption once the keys are known (at most ``MAX_ZERO_RTT``)."""
+        """TLS 1.3 with the connection's early secret in the key log: the client's 0-RTT records
+        before the ServerHello, (head, body, frame, ts), for decryption once the keys are known
+        (at most ``MAX_ZERO_RTT`` bytes and ``MAX_ZERO_RTT_RECORDS`` records; past either, none
+        is kept: a 0-RTT request with a hole is not decrypted)."""
+        self.zero_rtt_bytes = 0
+        """Body bytes in ``zero_rtt``; -1 once holding stopped."""
+        self.zero_rtt_sent = False
+        """A client record was taken for 0-RTT data (its ClientHello announced early data)."""
         self.early: list[tuple] = []
         """TLS 1.3: the server's first application-data records taken for data, (first frame,
         first ts, frame, ts, length), at most EARLY (see :func:`katui.tls.exchanges.split_tickets`)."""
@@ -184,7 +193,14 @@ class TlsConversation:
                 s.rtype, s.rlen, s.head = h[0], h[3] << 8 | h[4], h
                 s.left = s.rlen
                 s.first_frame, s.first_ts = s.hdr_frame, s.hdr_ts
-                if s.rtype == HANDSHAKE and s.hs is not None and not s.ccs and self._need_hellos():
+                # (a TLS 1.3 server's compatibility CCS may follow a HelloRetryRequest: the real
+                # ServerHello after it is still in the clear)
+                if (
+                    s.rtype == HANDSHAKE
+                    and s.hs is not None
+                    and self._need_hellos()
+                    and (not s.ccs or self.retry)
+                ):
                     s.body = bytearray()
                 elif self.dec is not None and self.dec.protected(s.ccs, s.rtype):
                     s.body = bytearray()
@@ -247,6 +263,7 @@ class TlsConversation:
         self.runs = []
         self.exchanges = []
         self.cur = None
+        self.zero_rtt = None
         if self.dec is not None:
             self.dec.release()
 
@@ -258,13 +275,30 @@ class TlsConversation:
         if self.note is None:
             self.note = why
 
+    def _finished_len(self) -> int:
+        """The length of a TLS 1.3 Finished record without padding: its 4-byte header, the
+        suite's hash (48 bytes for TLS_AES_256_GCM_SHA384, else 32), the inner type, the tag."""
+        sh = self.server_hello
+        return 4 + (48 if sh is not None and sh.cipher == 0x1302 else 32) + 1 + 16
+
     def _zero_rtt_wanted(self, d: int, rlen: int) -> bool:
         """Keep the body of a client application-data record sent before the ServerHello with a
-        ClientHello that announced early data: 0-RTT, decrypted once the keys are known."""
+        ClientHello that announced early data, when the key log has its early secret: 0-RTT,
+        decrypted once the keys are known."""
         ch = self.client_hello
-        if not self.keys or ch is None or not ch.early_data or d != self.client or self.server_hello:
+        if ch is None or not ch.early_data or d != self.client or self.server_hello:
             return False
-        return sum(len(r[1]) for r in self.zero_rtt or ()) + rlen <= MAX_ZERO_RTT
+        if self.zero_rtt_bytes < 0:  # holding stopped
+            return False
+        secrets = self.keys.secrets.get(ch.random, {}) if self.keys else {}
+        if "CLIENT_EARLY_TRAFFIC_SECRET" not in secrets:
+            return False
+        held = len(self.zero_rtt or ())
+        if self.zero_rtt_bytes + rlen > MAX_ZERO_RTT or held >= MAX_ZERO_RTT_RECORDS:
+            self.zero_rtt, self.zero_rtt_bytes = None, -1  # too much: none of it is decrypted
+            self.note = self.note or "more 0-RTT data than katui holds: it is not decrypted"
+            return False
+        return True
 
     def _need_hellos(self) -> bool:
         return self.client_hello is None or self.server_hello is None
@@ -280,8 +314,11 @@ class TlsConversation:
         if kind is not None:
             pass
         elif rtype == APPLICATION_DATA and body is not None and self.dec is None:
-            self.zero_rtt = (self.zero_rtt or []) + [(s.head, bytes(body), frame, ts)]
-            self.client_data = True
+            if self.zero_rtt is None:
+                self.zero_rtt = []
+            self.zero_rtt.append((s.head, bytes(body), frame, ts))
+            self.zero_rtt_bytes += len(body)
+            self.client_data = self.zero_rtt_sent = True
             kind = DATA  # 0-RTT: the client's first request, before the handshake ends
         elif rtype == APPLICATION_DATA:
             kind = self._app_kind(d, rlen, s.first_frame)
@@ -322,6 +359,7 @@ class TlsConversation:
         application data on the wire too."""
         if self.server_hello is None and d == self.client and self.client_hello is not None:
             self.client_data = True  # 0-RTT data (or TLS 1.2 False Start): the first request
+            self.zero_rtt_sent = self.zero_rtt_sent or self.client_hello.early_data
             return DATA
         if not self.tls13:
             # Picked up mid-stream (no ServerHello): a 19-byte record is still TLS 1.3's alert,
@@ -333,8 +371,12 @@ class TlsConversation:
         if not self.client_finished:
             if client:
                 ch = self.client_hello
-                if ch is not None and ch.early_data and rlen == TLS13_END_OF_EARLY_DATA_LEN:
-                    return HS  # EndOfEarlyData: its Finished follows
+                if ch is not None and ch.early_data:
+                    if rlen == TLS13_END_OF_EARLY_DATA_LEN:
+                        return HS  # EndOfEarlyData: its Finished follows
+                    if rlen != self._finished_len():
+                        self.client_data = self.zero_rtt_sent = True  # 0-RTT data, captured late
+                        return DATA
                 self.client_finished = True  # its first encrypted record: the Finished
                 self.tickets_due = self.client_data  # after 0-RTT data, the tickets still come
             elif self.client_data and self.server_hello_frame is not None and frame > self.server_hello_frame:
@@ -407,6 +449,8 @@ class TlsConversation:
         early = self.tls13 and ch.early_data
         found = directions(self.keys, self.tls13, sh.cipher, ch.random, sh.random, sh.etm, early)
         zero_rtt, self.zero_rtt = self.zero_rtt, None
+        if zero_rtt is None and early and self.zero_rtt_bytes >= 0 and not isinstance(found, str):
+            zero_rtt = []  # 0-RTT records may still reach the capture after the ServerHello
         if isinstance(found, str):
             self.note = self.note or found
             return

@@ -15,6 +15,8 @@ H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 """What an HTTP/2 client sends first (RFC 9113, 3.4)."""
 HOLD = 8
 """A direction's first plaintext bytes are held until there are this many (see :meth:`feed`)."""
+MAX_HELD = 64
+"""0-RTT records held at most while the server's answer to them is awaited."""
 
 
 class Decryption:
@@ -77,6 +79,13 @@ class Decryption:
         """The content type of a protected record (application data goes on to the plaintext
         sink); None if it could not be decrypted (its bytes then reach the sink as a hole).
         ``body`` is None when the record's bytes were not all captured."""
+        if self.zero_rtt is not None and d == self.client and body is not None:
+            # Before the server's EncryptedExtensions said whether it takes 0-RTT data, a
+            # client record can only be more of it (its Finished answers that flight): held.
+            if len(self.zero_rtt) < MAX_HELD:
+                self.zero_rtt.append((head, bytes(body), frame, ts))
+                return APPLICATION_DATA
+            self._zero_rtt(False)  # the server's answer never came: none of it is read
         protection = self.dirs[d]
         out = None
         if protection is not None and body is not None:
@@ -90,6 +99,8 @@ class Decryption:
                 self.inner.gap(d, len(body) if body is not None else head[3] << 8 | head[4], frame, ts)
             return None
         ctype, plain = out
+        if self.early_data is False and d == self.client and _early_stage(protection):
+            return ctype  # 0-RTT data the server rejected (skipped): never processed, not fed
         if ctype == HANDSHAKE and self.tls13 and d != self.client and self.zero_rtt is not None:
             found = encrypted_extensions(plain)
             if found is not None:
@@ -108,7 +119,7 @@ class Decryption:
         records are the connection's first application data (decrypted with the early traffic
         secret, in order); if not, it skipped them, and so does the plaintext sink."""
         records, self.zero_rtt = self.zero_rtt, None
-        self.early_data = accepted if records else None
+        self.early_data = accepted  # (the client announced early data: the server answered it)
         if not accepted:
             return
         for head, body, frame, ts in records:
@@ -168,3 +179,8 @@ class Decryption:
         self.dirs = [None, None]
         if self.inner is not None:
             self.inner.release()
+
+
+def _early_stage(protection) -> bool:
+    """The record just opened used the client's 0-RTT keys (stage 0 of three)."""
+    return getattr(protection, "stage", 1) == 0 and len(getattr(protection, "stages", ())) == 3

@@ -81,6 +81,12 @@ class KatuiApp(App[int]):
         self._paint_timer = None
         self._painted_at = 0.0
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
+               markup: bool = False) -> None:  # fmt: skip
+        """Every notification as plain text: messages quote file names, typed patterns and
+        errors, whose brackets Textual would read as markup (or fail on)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def on_mount(self) -> None:
         self.push_screen(self.main)
         self.load()

@@ -157,17 +157,6 @@ def _request_limit(conns, by_server):
             setting = f" ({sw.name} {sw.limit_setting} {m})"
         else:
             setting = ""
-        if n == 1:  # one request is no evidence of a limit: it may as well be no keep-alive
-            out.append(grouped_finding(
-                "request-limit", "info", hit,
-                f"Server {server} ended {plural(len(hit), 'connection')} right after their first "
-                f"request ({k}x): a limit of 1 request per connection, a graceful shutdown, or the "
-                "server not keeping these connections alive (the capture cannot tell which)",
-                "Check why the server ends connections after one request (its request limit, a "
-                "restart, or its keep-alive for this protocol); make sure clients retry only "
-                "idempotent requests, or requests the server never processed.", server,
-            ))  # fmt: skip
-            continue
         out.append(grouped_finding(
             "request-limit", "info", hit,
             f"Server {server} closed {plural(len(hit), 'connection')} after a fixed number of "
@@ -193,7 +182,8 @@ def _connection_close(conns, by_server):
         hit = asked.get((side, h2), [])
         said = "GOAWAY" if h2 else "'Connection: close'"
         for server, cs in by_server_of(hit).items():
-            single = sum(1 for c in cs if c.requests <= 1)
+            # (HTTP/2 requests the server never processed do not count as carried)
+            single = sum(1 for c in cs if c.requests - _never_processed(c) <= 1)
             if side == "client":
                 advice = ("If this client should reuse connections, keep them open (GOAWAY is sent "
                           "by a client that is done: a tool exiting, a session closed)." if h2 else

@@ -101,7 +101,8 @@ def _refused_at_limit(conns, by_server):
     last stream of the GOAWAY the server sent with its last answer (verdict ``request-limit``).
     Not a keep-alive race (nothing idled), but each one is an error unless the client sent it
     again on a new connection."""
-    hit = [c for c in conns if c.close.reason == "request-limit" and c.http2 is not None]
+    hit = [c for c in conns if c.http2 is not None and (c.close.reason == "request-limit" or (
+        c.close.reason == "connection-close" and _goaway_with_first_answer(c)))]  # fmt: skip
     lost = [(c, e) for c in hit for e in c.exchanges if e.req >= 0 and never_processed(c, e)]
     if not lost:
         return []
@@ -118,8 +119,8 @@ def _refused_at_limit(conns, by_server):
         # came after it, before any idle: still no keep-alive race, but not 'at once').
         sent = "went out with others at once" if all(x.concurrent for _, x in pairs) else \
             "went out before the server's GOAWAY"  # fmt: skip
-        # A GOAWAY with each connection's first answer proves no limit (see h2close._limit_words)
-        first_only = all(x.http2.server_goaway[3] == x.exchanges[0].stream_id for x in cs)
+        # A GOAWAY with each connection's first answer proves no limit (h2close.first_answer)
+        first_only = all(x.close.reason == "connection-close" for x in cs)
         let = "the server let through" if first_only else "the server's request limit let through"
         text = (f"{plural(len(pairs), 'request')} to {server_words(conns, server)} {sent}, "
                 f"above the last stream {let} (GOAWAY last stream {c.http2.server_goaway[3]}), "
@@ -140,6 +141,13 @@ def _refused_at_limit(conns, by_server):
             streams=tuple(x.stream for x in cs), server=server, count=len(pairs),
         ))  # fmt: skip
     return out
+
+
+def _goaway_with_first_answer(c: Connection) -> bool:
+    """The server's GOAWAY let only the connection's first stream through (the verdict
+    ``connection-close`` of h2close.first_answer): the requests above it were never processed."""
+    g = c.http2.server_goaway
+    return g is not None and bool(c.exchanges) and g[3] == getattr(c.exchanges[0], "stream_id", -1) > 0
 
 
 def _sent_again(c: Connection, ex, by_pair) -> bool:
