@@ -59,7 +59,9 @@ KEYS: list[Key] = [
     Key("left_square_bracket", "mark(-1)", "Previous request, gap or close in the ladder"),
     Key("R", "filter('reused')", "Filter: toggle the word reused (more than one request)"),
     Key("S", "filter('closed:server')", "Filter: toggle closed:server (closed by the server)"),
-    Key("P", "filter('problem')", "Filter: toggle problem (resets, stale reuse, 502/503/504, unprocessed h2)"),
+    Key(
+        "P", "filter('problem')", "Filter: toggle problem (resets, stale reuse, 502/503/504, unprocessed h2)"
+    ),
     Key("p", "port", "Filter: add port:N"),
     Key("x", "clear_filters", "Clear the filter"),
     Key("o", "sort", "Sort connections by the next column (shows the top)"),
