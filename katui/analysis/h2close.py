@@ -266,8 +266,9 @@ def _crossed_limit(final: tuple, exchanges) -> Exchange | None:
 
 
 def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tuple) -> Close:
-    """``request-limit``: the server's GOAWAY ``g`` came with the answer of ``last``; the
-    requests above its last stream had been sent already and were never processed."""
+    """``request-limit`` (``connection-close`` when it came with the first answer): the server's
+    GOAWAY ``g`` came with the answer of ``last``; the requests above its last stream had been
+    sent already and were never processed."""
     above = [ex for ex in exchanges if getattr(ex, "stream_id", 0) > g[3] and ex.request is not None]
     names = ", ".join(str(ex.n) for ex in above)
     streams = ", ".join(str(ex.stream_id) for ex in above)
@@ -275,7 +276,8 @@ def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tupl
     got = _unanswered(close, above[0], exchanges)
     tcp = _tcp_ends(close)
     # With the first answer, the GOAWAY is HTTP/2's 'Connection: close', not a proven limit.
-    reason = "connection-close" if first_answer(last, exchanges) else "request-limit"
+    only_first = first_answer(g, exchanges)
+    reason = "connection-close" if only_first else "request-limit"
     return replace(
         close, reason=reason, asked_by="server", exchange=last.n, evidence=(
             *goaway_ev, f"response {last.n} (stream {last.stream_id}) frame {last.response.frame}",
@@ -283,23 +285,23 @@ def _limit_with_refused(close: Close, g: tuple, last, exchanges, goaway_ev: tupl
             f"{streams} from frame {first}, sent before the GOAWAY: {got}",
             *tcp),
         explanation=f"the server sent GOAWAY (last stream {g[3]}) with response {last.n}, without idling: "
-        f"{_limit_words(last, exchanges)}; request{'s' if len(above) > 1 else ''} "
+        f"{_limit_words(only_first)}; request{'s' if len(above) > 1 else ''} "
         f"{names} (stream{'s' if len(above) > 1 else ''} {streams}), already sent, "
         f"{'were' if len(above) > 1 else 'was'} above its last stream: never processed (safe to "
         f"retry on a new connection); {close.by} {_verb(close)} first",
     )  # fmt: skip
 
 
-def first_answer(last, exchanges) -> bool:
-    """The server's GOAWAY came with the connection's first answer (``last`` is its first
-    exchange): one request proves no request limit."""
-    return last is exchanges[0]
+def first_answer(g: tuple | None, exchanges) -> bool:
+    """The server's GOAWAY ``g`` let only the connection's first stream through: one request
+    proves no request limit (the verdict is then ``connection-close``)."""
+    return g is not None and bool(exchanges) and g[3] == getattr(exchanges[0], "stream_id", -1) > 0
 
 
-def _limit_words(last, exchanges) -> str:
-    """What a GOAWAY that came with response ``last`` without idling says: a request limit, unless
-    it came with the first response (one request proves no limit: it may be no keep-alive)."""
-    if first_answer(last, exchanges):
+def _limit_words(first: bool) -> str:
+    """What a GOAWAY that came with an answer without idling says: a request limit, unless it
+    came with the ``first`` answer (one request proves no limit: it may be no keep-alive)."""
+    if first:
         return ("it ended the connection after its first request (a limit of 1 request, a "
                 "graceful shutdown, or the server not keeping this connection alive)")  # fmt: skip
     return "a per-connection request limit (or a graceful shutdown)"

@@ -176,3 +176,10 @@ def one_client_software(conns: list[Connection]) -> Software | None:
     wrong setting)."""
     found = {client_software([c]) for c in conns[:CLIENTS_LOOKED_AT]}
     return found.pop() if len(found) == 1 else None
+
+
+def client_pool_setting(conns: list[Connection]) -> str:
+    """`` (Go net/http Transport.IdleConnTimeout)``: the pool idle-timeout setting of the one
+    known client of ``conns`` (:func:`one_client_software`), to name in advice; '' if none."""
+    sw = one_client_software(conns)
+    return f" ({sw.name} {sw.idle_setting})" if sw is not None and sw.idle_setting else ""

@@ -103,6 +103,12 @@ MAX_HANDSHAKE_CARRY = 1 << 16
 NewSessionTicket is a few hundred bytes): beyond that the messages are not followed."""
 
 
+def traffic_protection(suite: Suite, secret: bytes) -> tuple:
+    """(AEAD object, IV) of a TLS 1.3 traffic secret (RFC 8446 7.3)."""
+    key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
+    return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
+
+
 class Direction:
     """Record protection of one direction: a list of key stages (TLS 1.3: handshake, then
     application traffic) and the sequence number within the current stage. TLS 1.3: ``suite``
@@ -169,9 +175,8 @@ class Direction:
         "traffic upd", "", Hash.length); keys and IV from it as for the first; numbers from 0."""
         suite = self.suite
         self.secret = hkdf_expand_label(suite, self.secret, b"traffic upd", len(self.secret))
-        key = hkdf_expand_label(suite, self.secret, b"key", suite.key_len)
         # Only the current stage is kept beside the handshake's (no growth on many updates).
-        self.stages = [self.stages[0], (suite.aead(key), hkdf_expand_label(suite, self.secret, b"iv", 12))]
+        self.stages = [self.stages[0], traffic_protection(suite, self.secret)]
         self.stage, self.seq = 1, 0
         self.updates += 1
 
@@ -278,9 +283,7 @@ def tls13_directions(suite: Suite, secrets: dict[str, bytes], early: bool = Fals
     (its data and EndOfEarlyData), when the key log has it."""
 
     def stage(label: str):
-        secret = secrets[label]
-        key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
-        return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
+        return traffic_protection(suite, secrets[label])
 
     def direction(side: str) -> Direction:
         stages = [stage(f"{side}_HANDSHAKE_TRAFFIC_SECRET"), stage(f"{side}_TRAFFIC_SECRET_0")]
@@ -306,8 +309,7 @@ def early_protection(keys: KeyLog, client_random: bytes, header: bytes, body: by
         suite = SUITES[code]
         if len(secret) != (48 if suite.hash == "sha384" else 32):
             continue
-        key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
-        d = Direction(True, [(suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12))], False)
+        d = Direction(True, [traffic_protection(suite, secret)], False)
         out = d.decrypt(header, body)
         if out is not None:
             return d, out

@@ -19,7 +19,7 @@ from katui.analysis.findings.common import (
     secs,
 )
 from katui.analysis.h2close import never_processed
-from katui.analysis.software import client_software, one_client_software, server_software, setting_phrase
+from katui.analysis.software import client_pool_setting, client_software, server_software, setting_phrase
 from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.model.connection import NO_TS
@@ -47,8 +47,7 @@ def _server_timeout(conns, by_server, upstream_of: dict[int, str] | None = None)
         setting = f" ({t.software} {t.setting})" if t.setting else ""
         proxies = {(upstream_of or {}).get(c.stream, "") for c in closing}
         if "" in proxies or len(proxies) != 1:
-            sw = one_client_software(closing)
-            named = f" ({sw.name} {sw.idle_setting})" if sw is not None and sw.idle_setting else ""
+            named = client_pool_setting(closing)
             advice = (f"Keep client pool idle timeouts{named} below {safe_idle_s(t):g} s so a "
                       "pooled connection is never reused just as the server closes it.")  # fmt: skip
         else:

@@ -18,10 +18,10 @@ from katui.analysis.findings.common import (
     safe_idle_s,
     server_words,
 )
-from katui.analysis.h2close import never_processed, refused
+from katui.analysis.h2close import first_answer, never_processed, refused
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
-from katui.analysis.software import one_client_software, server_software
+from katui.analysis.software import client_pool_setting, server_software
 from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
@@ -101,8 +101,10 @@ def _refused_at_limit(conns, by_server):
     last stream of the GOAWAY the server sent with its last answer (verdict ``request-limit``).
     Not a keep-alive race (nothing idled), but each one is an error unless the client sent it
     again on a new connection."""
+    # (a GOAWAY with the first answer is connection-close: h2close.first_answer)
     hit = [c for c in conns if c.http2 is not None and (c.close.reason == "request-limit" or (
-        c.close.reason == "connection-close" and _goaway_with_first_answer(c)))]  # fmt: skip
+        c.close.reason == "connection-close" and first_answer(c.http2.server_goaway,
+                                                              c.exchanges)))]  # fmt: skip
     lost = [(c, e) for c in hit for e in c.exchanges if e.req >= 0 and never_processed(c, e)]
     if not lost:
         return []
@@ -141,13 +143,6 @@ def _refused_at_limit(conns, by_server):
             streams=tuple(x.stream for x in cs), server=server, count=len(pairs),
         ))  # fmt: skip
     return out
-
-
-def _goaway_with_first_answer(c: Connection) -> bool:
-    """The server's GOAWAY let only the connection's first stream through (the verdict
-    ``connection-close`` of h2close.first_answer): the requests above it were never processed."""
-    g = c.http2.server_goaway
-    return g is not None and bool(c.exchanges) and g[3] == getattr(c.exchanges[0], "stream_id", -1) > 0
 
 
 def _sent_again(c: Connection, ex, by_pair) -> bool:
@@ -261,8 +256,7 @@ def _race_advice(t: TimeoutEstimate | None, group: list[Connection], retried: bo
                 f"{retry}.")  # fmt: skip
     safe = safe_idle_s(t)
     setting = f" ({t.software} {t.setting})" if t.setting else ""
-    sw = one_client_software(group)
-    named = f" ({sw.name} {sw.idle_setting})" if sw is not None and sw.idle_setting else ""
+    named = client_pool_setting(group)
     return (f"Set the client's pool idle timeout{named} below {safe:g} s (the server closed idle "
             f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
             f"{setting} well above the client's; {retry}.")  # fmt: skip
