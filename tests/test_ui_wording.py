@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import analysed, capture_path
 from ui_helpers import SAMPLES, ladder_texts, settle
 
+from katui.analysis.pipeline import analyze
 from katui.report.ladder_text import ladder_lines
 from katui.ui.app import KatuiApp
 from katui.ui.detail import connection_text, frame_text
@@ -100,3 +101,20 @@ async def test_brackets_on_marks_stop_at_requests_without_a_row():
         for _ in range(3):
             await pilot.press("left_square_bracket")
         assert ladder.frame == 14  # GET /d: reused after 0.5 s, no row of its own
+
+
+def test_detail_pane_has_the_reports_tls_line_with_0rtt():
+    """The detail pane says what the reports' TLS line says (SNI, cipher, resumption, 0-RTT);
+    before, it named only the version and ALPN, so a 0-RTT request was not explained there."""
+    from katui.tls.keylog import KeyLog
+
+    path = SAMPLES / "real" / "tls-tls13-early-data.pcap"
+    keys = KeyLog.read(str(path.with_suffix(".keys")))
+    a = analyze(str(path), keylog=keys)
+    text = connection_text(a, a.connections[1]).plain
+    assert "tls: TLS 1.3 · sni localhost · TLS_AES_256_GCM_SHA384 · resumed" in text
+    assert "0-RTT early data accepted (the first request went before the handshake ended)" in text
+    assert "0-RTT" not in connection_text(a, a.connections[0]).plain  # the full handshake sent none
+    plain = analysed(str(path))
+    text = connection_text(plain, plain.connections[1]).plain
+    assert "0-RTT early data sent (accepted or not is encrypted)" in text

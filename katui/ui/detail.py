@@ -9,7 +9,7 @@ from textual.widgets import Static
 from katui.analysis.payload import payload_kind, protocol
 from katui.analysis.tcpopts import window_shifts
 from katui.model import ACK, SYN, reason_label
-from katui.report.common import http2_summary, proxy_leg
+from katui.report.common import http2_summary, proxy_leg, tls_summary
 from katui.report.ladder import CLOCK_MODES, flag_text, frame_line
 from katui.textsafe import safe_bytes, safe_text
 from katui.ui.cursor import SCROLL_BINDINGS
@@ -30,6 +30,9 @@ def connection_text(analysis, conn) -> Text:
     text.append(f"{plural(conn.frame_count, 'frame')}, {plural(conn.requests, 'request')}{reuse}, "
                 f"{fmt_bytes(conn.bytes_c2s)} sent / {fmt_bytes(conn.bytes_s2c)} received, "
                 f"handshake RTT {fmt_s(conn.handshake_rtt_ns)}, {conn.state}\n")  # fmt: skip
+    if conn.tls is not None:
+        # The reports' handshake line: SNI, ALPN, cipher, resumption, 0-RTT, how it was read.
+        text.append(f"tls: {safe_text(tls_summary(conn.tls))}\n")
     if conn.tls is not None and not conn.tls.decrypted:
         # The verdict below rests on requests read from record sizes and timing.
         text.append("payload: TLS without keys; requests and responses inferred from the "
