@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from katui.report import text
 from tests.conftest import SAMPLES, analysed
 
 REAL = SAMPLES / "real"
@@ -114,6 +115,14 @@ VERDICTS = {
     + [("stale-reuse", "server", "rst")]
     + [("idle-timeout", "server", "fin")] * 2
     + [("client-done", "client", "fin")],
+    # Node 20 clients (make_node.sh; logs/node-*.log): http.globalAgent and fetch() (undici)
+    "node-agent-idle.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
+    "node-agent-hint.pcap": [("idle-timeout", "client", "fin")] * 3,
+    "node-fetch-idle.pcap": [("idle-timeout", "client", "fin"), ("client-done", "client", "fin")],
+    # stale-reuse: nginx's FIN came first, then its RST answered the request
+    "node-agent-race.pcap": [("stale-reuse", "server", "fin")]
+    + [("idle-timeout", "server", "fin")] * 9
+    + [("stale-reuse", "server", "fin")],
 }
 
 
@@ -572,3 +581,56 @@ def test_go_client_natural_race_is_retried_as_its_log_says():
         assert f"stream {c.stream} retried on stream {c.stream + 1}" in f.text
     assert "(Go net/http Transport.IdleConnTimeout) below 0.9 s" in f.advice
     assert "keep the client's retry" in f.advice and "retry idempotent requests once" not in f.advice
+
+
+def _node_log(name: str) -> list[str]:
+    return (REAL / "logs" / f"{name}.log").read_text().splitlines()
+
+
+def test_node_agent_races_nginx_and_the_client_sees_socket_hang_up():
+    """Node 20's http.globalAgent against nginx keepalive_timeout 1s, idle gaps of 0.9990 ..
+    1.0010 s: the natural race, twice in the kept run. The client log shows /node3 and /node22
+    failing with ECONNRESET 'socket hang up' on a reused socket (Node's agent does not retry);
+    nginx's access log has neither. katui: stale-reuse on exactly those two requests, a PROBLEM
+    naming Node's error, no retry claimed, no client setting named (http.request sends no
+    User-Agent)."""
+    a = _a("node-agent-race.pcap")
+    log = _node_log("node-agent-race")
+    failed = [line.split()[1].rstrip(":") for line in log if "ECONNRESET" in line]
+    assert failed == ["/node3", "/node22"] and all("reused=true" in x for x in log if "ECONNRESET" in x)
+    served = {line.split('"')[1].split()[1] for line in log if "conn_reqs=" in line}
+    assert not served & set(failed)
+    raced = [c for c in a.connections if c.close.reason == "stale-reuse"]
+    assert [c.exchanges[-1].request.uri for c in raced] == failed
+    assert all(c.exchanges[-1].resp < 0 and c.exchanges[-1].reused for c in raced)
+    (f,) = [f for f in a.findings if f.kind.startswith("stale-reuse")]
+    assert f.kind == "stale-reuse" and f.severity == "problem" and f.count == 2
+    assert "Node.js: 'socket hang up' (ECONNRESET)" in f.text
+    assert "retry idempotent requests once on a reset" in f.advice
+    assert "(nginx keepalive_timeout)" in f.advice and "undici" not in f.advice
+
+
+def test_node_clients_idle_timeouts_match_their_logs():
+    """The agent's own idle timeout (5 s: Node 20's globalAgent) and fetch()'s (undici: 4 s)
+    close pooled sockets against an nginx that keeps them 60 s; against Node's server
+    advertising 'Keep-Alive: timeout=2' the agent closes after 1 s (the hint less a second).
+    katui: client idle timeouts of those lengths, fetch named by its User-Agent 'node', no
+    server timeout claimed."""
+    for name, seconds, who in (
+        ("node-agent-idle", 5.0, None),
+        ("node-fetch-idle", 4.0, "Node.js fetch"),
+        ("node-agent-hint", 1.0, None),
+    ):
+        a = _a(f"{name}.pcap")
+        log = _node_log(name)
+        timed_out = [x for x in log if "idle timeout (agent)" in x]
+        assert (name == "node-fetch-idle") or timed_out  # the agent logs its own timer
+        (g,) = [f for f in a.findings if f.kind == "client-idle-timeout"]
+        idle = a.connections[0].close.idle_before_ns / 1e9
+        assert seconds <= idle < seconds + 0.01, (name, idle)
+        assert (f"({who})" in g.text) if who else ("Node" not in g.text)
+        # no server closed an idle connection (Node's server only advertised its timeout)
+        assert all(t.samples == 0 and t.estimate_ns is None for t in a.timeouts)
+    hint = _a("node-agent-hint.pcap")
+    assert all(c.close.reason == "idle-timeout" and c.close.by == "client" for c in hint.connections)
+    assert "advertises timeout=2" in text.render(hint)

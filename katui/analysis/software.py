@@ -86,7 +86,10 @@ _CLIENTS = (
     ("apachebench", "ab", ""),
     ("go-http-client", "Go net/http", "Transport.IdleConnTimeout"),
     ("okhttp", "OkHttp", "ConnectionPool keepAliveDuration"),
-    ("node", "Node.js", "Agent keepAlive / freeSocketTimeout"),
+    ("node-fetch", "node-fetch", "http.Agent({keepAlive: true, timeout})"),
+    ("undici", "undici", "Agent keepAliveTimeout"),
+    # Node's fetch() is undici and says 'node' (Node 18: 'undici'); http.request sends none.
+    ("node", "Node.js fetch", "undici Agent keepAliveTimeout"),
 )
 
 

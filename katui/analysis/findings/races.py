@@ -187,7 +187,8 @@ def _error_words(cs: list[Connection]) -> str:
     if all(c.http2 is not None for c in cs):
         return "an HTTP/2 client reports the stream refused or the connection closed; behind a proxy, a 502"
     return ("requests: 'Connection aborted', httpx: 'Server disconnected without sending a "
-            "response', others: 'Connection reset by peer'; behind a proxy, a 502")  # fmt: skip
+            "response', Node.js: 'socket hang up' (ECONNRESET), others: 'Connection reset by peer'; "
+            "behind a proxy, a 502")  # fmt: skip
 
 
 def _raced_start(c: Connection) -> int | None:
