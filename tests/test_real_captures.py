@@ -123,6 +123,15 @@ VERDICTS = {
     "node-agent-race.pcap": [("stale-reuse", "server", "fin")]
     + [("idle-timeout", "server", "fin")] * 9
     + [("stale-reuse", "server", "fin")],
+    "node-fetch-race.pcap": [("idle-timeout", "server", "fin")] * 2
+    + [("stale-reuse", "server", "fin")] * 2
+    + [("idle-timeout", "server", "fin")]
+    + [("stale-reuse", "server", "fin")]
+    + [("idle-timeout", "server", "fin")] * 3
+    + [("stale-reuse", "server", "fin")]
+    + [("idle-timeout", "server", "fin")]
+    + [("stale-reuse", "server", "fin")] * 2
+    + [("idle-timeout", "server", "fin"), ("client-done", "client", "fin")],
 }
 
 
@@ -605,7 +614,7 @@ def test_node_agent_races_nginx_and_the_client_sees_socket_hang_up():
     assert all(c.exchanges[-1].resp < 0 and c.exchanges[-1].reused for c in raced)
     (f,) = [f for f in a.findings if f.kind.startswith("stale-reuse")]
     assert f.kind == "stale-reuse" and f.severity == "problem" and f.count == 2
-    assert "Node.js: 'socket hang up' (ECONNRESET)" in f.text
+    assert "Node.js http: 'socket hang up' (ECONNRESET)" in f.text
     assert "retry idempotent requests once on a reset" in f.advice
     assert "(nginx keepalive_timeout)" in f.advice and "undici" not in f.advice
 
@@ -618,7 +627,7 @@ def test_node_clients_idle_timeouts_match_their_logs():
     server timeout claimed."""
     for name, seconds, who in (
         ("node-agent-idle", 5.0, None),
-        ("node-fetch-idle", 4.0, "Node.js fetch"),
+        ("node-fetch-idle", 4.0, "Node.js fetch/undici"),
         ("node-agent-hint", 1.0, None),
     ):
         a = _a(f"{name}.pcap")
@@ -634,3 +643,24 @@ def test_node_clients_idle_timeouts_match_their_logs():
     hint = _a("node-agent-hint.pcap")
     assert all(c.close.reason == "idle-timeout" and c.close.by == "client" for c in hint.connections)
     assert "advertises timeout=2" in text.render(hint)
+
+
+def test_node_fetch_races_nginx_and_only_its_error_is_named():
+    """fetch() (undici) against nginx keepalive_timeout 1s, the same 0.1 ms steps: six of the 21 sent after a gap
+    requests met nginx's close (undici's pool does not notice a FIN as soon as the agent does).
+    The client log: 'fetch failed', cause UND_ERR_SOCKET 'other side closed', no retry; nginx
+    logged none of them. katui: stale-reuse on exactly those six, the client named by its
+    User-Agent 'node', so the finding names undici's error alone and its pool setting."""
+    a = _a("node-fetch-race.pcap")
+    log = _node_log("node-fetch-race")
+    failed = [line.split()[1].rstrip(":") for line in log if "other side closed" in line]
+    assert len(failed) == 6 and all("UND_ERR_SOCKET" in x for x in log if "other side closed" in x)
+    served = {line.split('"')[1].split()[1] for line in log if "conn_reqs=" in line}
+    assert not served & set(failed) and len(served) == 22 - 6  # a first request, then 21 after gaps
+    raced = [c for c in a.connections if c.close.reason == "stale-reuse"]
+    assert [c.exchanges[-1].request.uri for c in raced] == failed
+    (f,) = [f for f in a.findings if f.kind.startswith("stale-reuse")]
+    assert f.kind == "stale-reuse" and f.count == 6
+    words = "(Node.js fetch/undici: 'fetch failed', cause 'other side closed' (UND_ERR_SOCKET);"
+    assert words in f.text and "urllib3" not in f.text and "socket hang up" not in f.text
+    assert "(Node.js fetch/undici Agent keepAliveTimeout) below 0.9 s" in f.advice

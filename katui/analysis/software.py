@@ -89,8 +89,17 @@ _CLIENTS = (
     ("node-fetch", "node-fetch", "http.Agent({keepAlive: true, timeout})"),
     ("undici", "undici", "Agent keepAliveTimeout"),
     # Node's fetch() is undici and says 'node' (Node 18: 'undici'); http.request sends none.
-    ("node", "Node.js fetch", "undici Agent keepAliveTimeout"),
+    ("node", "Node.js fetch/undici", "Agent keepAliveTimeout"),
 )
+
+RACE_ERRORS = {
+    "requests (urllib3)": "'Connection aborted'",
+    "httpx": "'Server disconnected without sending a response'",
+    "Node.js fetch/undici": "'fetch failed', cause 'other side closed' (UND_ERR_SOCKET)",
+}
+"""What a client program reports for a request lost to the keep-alive race (the samples/real
+logs: clients-stale-*, node-fetch-race), by :attr:`Software.name`; Node's ``http.request``
+(no User-Agent) says ``socket hang up`` (ECONNRESET, node-agent-race)."""
 
 
 def server_software(conns: list[Connection]) -> Software | None:

@@ -54,7 +54,8 @@ async function viaFetch(path) {
     const body = await res.text();
     log(`${path}: ${res.status}, ${body.length} B`);
   } catch (err) {
-    log(`${path}: error ${(err.cause && err.cause.code) || ''} ${err.message}`);
+    const cause = err.cause ? ` (cause: ${err.cause.code || ''} ${err.cause.message})` : '';
+    log(`${path}: error ${err.message}${cause}`);
   }
 }
 

@@ -110,11 +110,14 @@ scenario() {
     node-agent-race)   # globalAgent against nginx keepalive_timeout 1s: gaps around 1 s
         nginx_server 9254 1s
         scenario_run "$1" 9254 "nginx keepalive_timeout 1s (no Keep-Alive header)" agent "$(race_steps 0.9990 0.0001)" ;;
+    node-fetch-race)          # fetch() (undici) against nginx keepalive_timeout 1s: gaps around 1 s
+        nginx_server 9255 1s
+        scenario_run "$1" 9255 "nginx keepalive_timeout 1s (no Keep-Alive header)" fetch "$(race_steps 0.9990 0.0001)" ;;
     *) log "unknown scenario $1"; return 2 ;;
     esac
 }
 
-ALL=(node-agent-idle node-agent-hint node-fetch-idle node-agent-race)
+ALL=(node-agent-idle node-agent-hint node-fetch-idle node-agent-race node-fetch-race)
 names=("$@")
 [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
 for n in "${names[@]}"; do

@@ -21,7 +21,7 @@ from katui.analysis.findings.common import (
 from katui.analysis.h2close import first_answer, never_processed, refused
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
-from katui.analysis.software import client_pool_setting, server_software
+from katui.analysis.software import RACE_ERRORS, client_pool_setting, one_client_software, server_software
 from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
@@ -183,12 +183,16 @@ def _sealed_fronts(conns: list[Connection], raced: list[Connection]) -> list[Con
 
 
 def _error_words(cs: list[Connection]) -> str:
-    """How clients report a request lost to the race: HTTP/1 clients' words, or HTTP/2's."""
+    """How clients report a request lost to the race: the one client's words when all of
+    ``cs`` come from one known client, else the common clients' words, or HTTP/2's."""
     if all(c.http2 is not None for c in cs):
         return "an HTTP/2 client reports the stream refused or the connection closed; behind a proxy, a 502"
-    return ("requests: 'Connection aborted', httpx: 'Server disconnected without sending a "
-            "response', Node.js: 'socket hang up' (ECONNRESET), others: 'Connection reset by peer'; "
-            "behind a proxy, a 502")  # fmt: skip
+    sw = one_client_software(cs)
+    if sw is not None and sw.name in RACE_ERRORS:
+        return f"{sw.name}: {RACE_ERRORS[sw.name]}; behind a proxy, a 502"
+    known = ", ".join(f"{name}: {words}" for name, words in RACE_ERRORS.items())
+    return (f"{known}, Node.js http: 'socket hang up' (ECONNRESET), others: 'Connection reset "
+            "by peer'; behind a proxy, a 502")  # fmt: skip
 
 
 def _raced_start(c: Connection) -> int | None:
