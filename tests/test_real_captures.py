@@ -664,3 +664,22 @@ def test_node_fetch_races_nginx_and_only_its_error_is_named():
     words = "(Node.js fetch/undici: 'fetch failed', cause 'other side closed' (UND_ERR_SOCKET);"
     assert words in f.text and "urllib3" not in f.text and "socket hang up" not in f.text
     assert "(Node.js fetch/undici Agent keepAliveTimeout) below 0.9 s" in f.advice
+
+
+def test_a_forwarded_user_agent_does_not_name_the_connections_client():
+    """A proxy passes its client's User-Agent on: nginx's upstream requests in
+    proxy-nginx-forwarded say python-requests, but carry X-Forwarded-For / X-Real-IP, so the
+    program on those connections is the proxy, not requests. In proxy-nginx-tls the upstream
+    requests carry no such header, but the same host serves an encrypted front with an exchange
+    open as the raced request left: the race finding does not name requests' error alone there."""
+    from katui.analysis.software import client_software
+
+    a = _a("proxy-nginx-forwarded.pcap")
+    roles = a.proxies.roles
+    fronts = [c for c in a.connections if roles[c.stream][0] == "front"]
+    upstreams = [c for c in a.connections if roles[c.stream][0] == "upstream"]
+    assert client_software(fronts).name == "requests (urllib3)"
+    assert client_software(upstreams) is None
+    (f,) = [f for f in _a("proxy-nginx-tls.pcap").findings if f.kind == "stale-reuse"]
+    assert "(requests (urllib3): 'Connection aborted', httpx:" in f.text  # the whole list
+    assert "if it is a proxy" in f.text

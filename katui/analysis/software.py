@@ -155,12 +155,13 @@ def nginx_http2_settings(header: str) -> tuple[str, str]:
 
 
 def client_software(conns: list[Connection]) -> Software | None:
-    """The client program these connections came from, by its User-Agent (None: unknown)."""
+    """The client program these connections came from, by its User-Agent (None: unknown; a
+    request a proxy forwarded does not count: its User-Agent is the proxy's client's)."""
     agents: Counter[str] = Counter()
     seen = 0
     for c in conns:
         for e in c.exchanges:
-            if e.req >= 0:
+            if e.req >= 0 and not _forwarded(e.store.traces.get(e.req)):
                 agent = e.store.text(e.req).software
                 if agent:
                     agents[agent] += 1
@@ -175,6 +176,15 @@ def client_software(conns: list[Connection]) -> Software | None:
         if key in low:
             return Software(name, f"User-Agent: {agent}", idle or None, no_idle_timeout=idle == "")
     return Software(agent.split("/")[0][:40], f"User-Agent: {agent}")
+
+
+def _forwarded(t) -> bool:
+    """A request (its :class:`~katui.model.store.Trace`) that names a client it was forwarded
+    for (``X-Forwarded-For``, ``X-Real-IP``, ``Forwarded``): a proxy sent it, with its own
+    client's User-Agent, which names a program that never held this connection."""
+    return t is not None and (
+        t.xff_prefix_hash is not None or t.real_ip is not None or t.forwarded_last is not None
+    )
 
 
 CLIENTS_LOOKED_AT = 50

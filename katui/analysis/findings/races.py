@@ -65,7 +65,7 @@ def _stale(conns, by_server):
             out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and {got}, "
-                f"with no retry in the capture: the client saw an error ({_error_words(cs)})",
+                f"with no retry in the capture: the client saw an error ({_error_words(cs, fronts)})",
                 advice, server, _rst_frame,
             ), cs[0], fronts, "whether its own client got a 502"))  # fmt: skip
         if sealed:
@@ -182,12 +182,14 @@ def _sealed_fronts(conns: list[Connection], raced: list[Connection]) -> list[Con
     return out
 
 
-def _error_words(cs: list[Connection]) -> str:
+def _error_words(cs: list[Connection], fronts: list[Connection] = ()) -> str:
     """How clients report a request lost to the race: the one client's words when all of
-    ``cs`` come from one known client, else the common clients' words, or HTTP/2's."""
+    ``cs`` come from one known client (and its host is not maybe a proxy in front of them:
+    ``fronts``, whose User-Agent would be its client's), else the common clients' words, or
+    HTTP/2's."""
     if all(c.http2 is not None for c in cs):
         return "an HTTP/2 client reports the stream refused or the connection closed; behind a proxy, a 502"
-    sw = one_client_software(cs)
+    sw = None if fronts else one_client_software(cs)
     if sw is not None and sw.name in RACE_ERRORS:
         return f"{sw.name}: {RACE_ERRORS[sw.name]}; behind a proxy, a 502"
     known = ", ".join(f"{name}: {words}" for name, words in RACE_ERRORS.items())
