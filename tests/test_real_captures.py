@@ -646,8 +646,8 @@ def test_node_clients_idle_timeouts_match_their_logs():
 
 
 def test_node_fetch_races_nginx_and_only_its_error_is_named():
-    """fetch() (undici) against nginx keepalive_timeout 1s, the same 0.1 ms steps: six of the 21 sent after a gap
-    requests met nginx's close (undici's pool does not notice a FIN as soon as the agent does).
+    """fetch() (undici) against nginx keepalive_timeout 1s, the same 0.1 ms steps: six of the 21
+    requests sent after a gap met nginx's close (undici's pool notices a FIN later than the agent).
     The client log: 'fetch failed', cause UND_ERR_SOCKET 'other side closed', no retry; nginx
     logged none of them. katui: stale-reuse on exactly those six, the client named by its
     User-Agent 'node', so the finding names undici's error alone and its pool setting."""
