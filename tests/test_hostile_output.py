@@ -162,3 +162,25 @@ def test_export_is_atomic(tmp_path, capsys, monkeypatch):
     # An unwritable folder: one line, exit 2, nothing created.
     code, _, err = _run(capsys, str(HOSTILE), "-o", str(tmp_path / "no" / "such" / "r.txt"))
     assert code == 2 and err.count("\n") == 1
+
+
+def test_a_hostile_alpn_reaches_the_tui_escaped(tmp_path):
+    """The ClientHello offers one ALPN name made of terminal controls: without keys katui shows
+    the offered name as the connection's protocol (list cell, detail pane, filter), escaped;
+    before, the raw ESC sequences reached the TUI (the reports were already clean)."""
+    from tls_helpers import client_hello, record, server_hello
+
+    from katui.analysis.payload import protocol, short_protocol
+    from katui.analysis.pipeline import analyze
+    from katui.ui.detail import connection_text
+
+    evil = "\x1b]0;pwn\x07\x1b[31mRED\u202e"
+    hello = record(22, client_hello(alpn=(evil,)))
+    path = write(tmp_path, "alpn.pcap", pcap(conversation(hello, record(22, server_hello()))))
+    a = analyze(path)
+    (conn,) = a.connections
+    shown = (protocol(conn), short_protocol(protocol(conn)), connection_text(a, conn).plain)
+    assert "RED" in shown[0] and "\\x1b" in shown[0]
+    for text in shown:
+        for ch in RAW_CONTROLS:
+            assert ch not in text, (text, repr(ch))

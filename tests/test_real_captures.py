@@ -614,7 +614,7 @@ def test_node_agent_races_nginx_and_the_client_sees_socket_hang_up():
     assert all(c.exchanges[-1].resp < 0 and c.exchanges[-1].reused for c in raced)
     (f,) = [f for f in a.findings if f.kind.startswith("stale-reuse")]
     assert f.kind == "stale-reuse" and f.severity == "problem" and f.count == 2
-    assert "Node.js http: 'socket hang up' (ECONNRESET)" in f.text
+    assert "Node.js http: 'socket hang up' or 'read ECONNRESET'" in f.text
     assert "retry idempotent requests once on a reset" in f.advice
     assert "(nginx keepalive_timeout)" in f.advice and "undici" not in f.advice
 
@@ -647,7 +647,7 @@ def test_node_clients_idle_timeouts_match_their_logs():
 
 def test_node_fetch_races_nginx_and_only_its_error_is_named():
     """fetch() (undici) against nginx keepalive_timeout 1s, the same 0.1 ms steps: six of the 21
-    requests sent after a gap met nginx's close (undici's pool notices a FIN later than the agent).
+    requests sent after a gap met nginx's close (one run; the agent's run had 2).
     The client log: 'fetch failed', cause UND_ERR_SOCKET 'other side closed', no retry; nginx
     logged none of them. katui: stale-reuse on exactly those six, the client named by its
     User-Agent 'node', so the finding names undici's error alone and its pool setting."""
@@ -661,7 +661,7 @@ def test_node_fetch_races_nginx_and_only_its_error_is_named():
     assert [c.exchanges[-1].request.uri for c in raced] == failed
     (f,) = [f for f in a.findings if f.kind.startswith("stale-reuse")]
     assert f.kind == "stale-reuse" and f.count == 6
-    words = "(Node.js fetch/undici: 'fetch failed', cause 'other side closed' (UND_ERR_SOCKET);"
+    words = "(Node.js fetch/undici: 'fetch failed', cause 'other side closed' (UND_ERR_SOCKET) or ECONNRESET;"
     assert words in f.text and "urllib3" not in f.text and "socket hang up" not in f.text
     assert "(Node.js fetch/undici Agent keepAliveTimeout) below 0.9 s" in f.advice
 
@@ -683,3 +683,49 @@ def test_a_forwarded_user_agent_does_not_name_the_connections_client():
     (f,) = [f for f in _a("proxy-nginx-tls.pcap").findings if f.kind == "stale-reuse"]
     assert "(requests (urllib3): 'Connection aborted', httpx:" in f.text  # the whole list
     assert "if it is a proxy" in f.text
+
+
+@pytest.mark.parametrize(
+    ("agent", "name", "setting"),
+    [
+        ("node", "Node.js fetch/undici", "Agent keepAliveTimeout"),  # Node 20's fetch, exactly
+        ("undici", "undici", "Agent keepAliveTimeout"),
+        ("node-fetch/1.0 (+https://github.com/bitinn/node-fetch)", "node-fetch", "http.Agent"),
+        # merely containing 'node': named as they name themselves, no setting guessed
+        ("npm/10.2.4 node/v20.11.0 linux x64", "npm", None),
+        ("aws-sdk-nodejs/2.1550.0 linux/v20.11.0", "aws-sdk-nodejs", None),
+        ("node-superagent/3.8.3", "node-superagent", None),
+        ("NodePing/1.0", "NodePing", None),
+        ("node/v20.11.0", "node", None),
+    ],
+)
+def test_node_user_agents_are_told_apart(tmp_path, agent, name, setting):
+    """Only the User-Agent fetch() sends ('node', exactly) is Node's fetch; agents that merely
+    contain 'node' keep their own names, so no undici error or setting is named for them."""
+    from hostile_pcap import conversation, pcap, write
+
+    from katui.analysis.pipeline import analyze
+    from katui.analysis.software import client_software
+
+    req = f"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: {agent}\r\n\r\n".encode()
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    a = analyze(write(tmp_path, "ua.pcap", pcap(conversation(req, resp))))
+    sw = client_software(a.connections)
+    assert sw.name == name
+    assert (setting in sw.idle_setting) if setting else sw.idle_setting is None
+
+
+def test_a_race_on_a_proxys_upstream_leg_names_no_client_program():
+    """clients-stale-httpx names httpx (its User-Agent) in the race's error text and advice. Were
+    the raced connection a proxy's upstream leg (a link katui made elsewhere in the capture),
+    that User-Agent would be the proxy's client's: neither httpx's error nor its setting."""
+    from katui.analysis.findings.races import _stale
+
+    a = _a("clients-stale-httpx.pcap")
+    by_server = {t.server: t for t in a.timeouts}
+    (own,) = _stale(a.connections, by_server)
+    assert "(httpx: 'Server disconnected" in own.text and "httpx Limits" in own.advice
+    raced = next(c.stream for c in a.connections if c.close.reason == "stale-reuse")
+    (leg,) = _stale(a.connections, by_server, {raced: "127.0.0.1:8080"})
+    assert "(requests (urllib3): 'Connection aborted', httpx:" in leg.text
+    assert "httpx Limits" not in leg.advice and "Set the client's pool idle timeout below" in leg.advice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from katui.model import Connection
+from katui.textsafe import safe_text
 
 _SIGNATURES = (
     (b"\x16\x03", "TLS"),
@@ -42,7 +43,8 @@ def protocol(conn: Connection, kind: str | None = None) -> str:
         if app is None and tls.decrypted:
             app = _http_version(conn)
             app = app.lower() if app else None
-        text = (tls.version or "TLS") + (f" · {app}" if app else "")
+        # The ALPN is the ClientHello's bytes: hostile, and shown in the TUI's list and detail.
+        text = (tls.version or "TLS") + (f" · {safe_text(app)}" if app else "")
         return f"{text} (decrypted)" if tls.decrypted else text
     if conn.http:
         return _http_version(conn) or "HTTP/1.x"

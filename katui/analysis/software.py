@@ -86,20 +86,26 @@ _CLIENTS = (
     ("apachebench", "ab", ""),
     ("go-http-client", "Go net/http", "Transport.IdleConnTimeout"),
     ("okhttp", "OkHttp", "ConnectionPool keepAliveDuration"),
-    ("node-fetch", "node-fetch", "http.Agent({keepAlive: true, timeout})"),
-    ("undici", "undici", "Agent keepAliveTimeout"),
-    # Node's fetch() is undici and says 'node' (Node 18: 'undici'); http.request sends none.
-    ("node", "Node.js fetch/undici", "Agent keepAliveTimeout"),
 )
+_CLIENT_PRODUCTS = {
+    # User-Agent's first product token ('node': the whole User-Agent), name, pool idle setting:
+    # Node's fetch() is undici and sends exactly 'node' (Node 20; 'undici' from npm and in
+    # early Node 18); http.request sends none. Other agents merely containing 'node' (npm,
+    # aws-sdk-nodejs, superagent) are none of these and keep their own names.
+    "node": ("Node.js fetch/undici", "Agent keepAliveTimeout"),
+    "undici": ("undici", "Agent keepAliveTimeout"),
+    "node-fetch": ("node-fetch", "http.Agent({keepAlive: true, timeout})"),
+}
 
 RACE_ERRORS = {
     "requests (urllib3)": "'Connection aborted'",
     "httpx": "'Server disconnected without sending a response'",
-    "Node.js fetch/undici": "'fetch failed', cause 'other side closed' (UND_ERR_SOCKET)",
+    "Node.js fetch/undici": "'fetch failed', cause 'other side closed' (UND_ERR_SOCKET) or ECONNRESET",
 }
 """What a client program reports for a request lost to the keep-alive race (the samples/real
-logs: clients-stale-*, node-fetch-race), by :attr:`Software.name`; Node's ``http.request``
-(no User-Agent) says ``socket hang up`` (ECONNRESET, node-agent-race)."""
+logs: clients-stale-*, node-fetch-race, where the server's FIN came before its reset; a reset
+alone reads ECONNRESET), by :attr:`Software.name`; Node's ``http.request`` (no User-Agent) says
+``socket hang up`` (node-agent-race) or ``read ECONNRESET``."""
 
 
 def server_software(conns: list[Connection]) -> Software | None:
@@ -172,6 +178,10 @@ def client_software(conns: list[Connection]) -> Software | None:
         return None
     agent, _ = agents.most_common(1)[0]
     low = agent.lower()
+    token = low.split("/", 1)[0].split(" ", 1)[0]
+    product = _CLIENT_PRODUCTS.get(low if low == "node" else "" if token == "node" else token)
+    if product is not None:
+        return Software(product[0], f"User-Agent: {agent}", product[1])
     for key, name, idle in _CLIENTS:
         if key in low:
             return Software(name, f"User-Agent: {agent}", idle or None, no_idle_timeout=idle == "")

@@ -1,7 +1,8 @@
 // Node's own HTTP clients, used by make_node.sh: http.request on http.globalAgent (Node 20's
-// default: keepAlive true, timeout 5000 ms for idle pooled sockets, and lowered to the server's
-// 'Keep-Alive: timeout=N' hint) or the global fetch() (undici: keepAliveTimeout 4 s by default,
-// or the server's hint less 1 s).
+// default: keepAlive true, timeout 5000 ms for idle pooled sockets, lowered to the server's
+// 'Keep-Alive: timeout=N' hint less 1 s: node-agent-hint) or the global fetch() (Node 20's
+// bundled undici: keepAliveTimeout 4 s by default, or the server's hint less 1 s; newer undici
+// versions keep a larger margin).
 //
 //   node apps_node_client.js agent|fetch PORT STEPS
 //

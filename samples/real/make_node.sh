@@ -6,7 +6,7 @@
 #   bash samples/real/make_node.sh                        # all scenarios
 #   bash samples/real/make_node.sh node-agent-idle # only the named ones
 #
-# Needs root (tcpdump on lo), node (Debian nodejs 20), nginx and tcpdump. Ports 9251-9256 on
+# Needs root (tcpdump on lo), node (Debian nodejs 20), nginx and tcpdump. Ports 9251-9255 on
 # 127.0.0.1. Per scenario: start the server (a private nginx with an access log that names
 # each connection and its request count, or apps_node_server.js, which logs every socket
 # event) and remember its PID, tcpdump on lo for the port, run apps_node_client.js (it logs

@@ -42,7 +42,7 @@ def findings(
                  _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
                  _damage):  # fmt: skip
         if rule is _stale:  # upstream races are told from both legs by _proxy_races
-            out.extend(rule([c for c in conns if c.stream not in raced], by_server))
+            out.extend(rule([c for c in conns if c.stream not in raced], by_server, upstream_of))
             continue
         if rule in (_server_timeout, _client_timeout):
             out.extend(rule(conns, by_server, upstream_of))

@@ -29,7 +29,11 @@ from katui.units import fmt_s, plural
 # -- the keep-alive race -------------------------------------------------------------------
 
 
-def _stale(conns, by_server):
+def _stale(conns, by_server, upstream_of: dict[int, str] | None = None):
+    """Requests lost to (or retried after) the keep-alive race, by server. ``upstream_of``:
+    streams that are a proxy's upstream leg; their User-Agent is the proxy's client's, so no
+    client program is named for them."""
+    upstream_of = upstream_of or {}
     stale = [c for c in conns if c.close.reason == "stale-reuse"]
     if not stale:
         return []
@@ -44,11 +48,13 @@ def _stale(conns, by_server):
             retry = _retry_of(c, later)
             (retried if retry else lost).append((c, retry))
         t = by_server.get(server_name(group[0]))
-        advice = _race_advice(t, group)
+        proxied = any(c.stream in upstream_of for c in group)
+        advice = _race_advice(t, group, named=not proxied)
         who = server_words(conns, server)
         if lost:
             cs = [c for c, _ in lost]
             fronts = _sealed_fronts(conns, cs)
+            words = _error_words(cs, name_client=not (proxied or fronts))
             # HTTP/2: a request sent after the server's GOAWAY may get no reset at all (nginx
             # keeps reading in lingering close): say what the capture shows.
             when = "sent after" if all(_sent_after_goaway(c) for c in cs) else "above the last stream of"
@@ -65,7 +71,7 @@ def _stale(conns, by_server):
             out.append(_with_fronts(grouped_finding(
                 "stale-reuse", "problem", cs,
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race and {got}, "
-                f"with no retry in the capture: the client saw an error ({_error_words(cs, fronts)})",
+                f"with no retry in the capture: the client saw an error ({words})",
                 advice, server, _rst_frame,
             ), cs[0], fronts, "whether its own client got a 502"))  # fmt: skip
         if sealed:
@@ -90,7 +96,8 @@ def _stale(conns, by_server):
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
                 f"connection the server was closing) and the client retried on a new connection "
                 f"({how}): the race cost a retry and a handshake, not an error.",
-                _race_advice(t, cs, retried=True), streams=tuple(c.stream for c in cs), server=server,
+                _race_advice(t, cs, retried=True, named=not proxied),
+                streams=tuple(c.stream for c in cs), server=server,
                 count=len(cs),
             ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
     return out
@@ -182,19 +189,19 @@ def _sealed_fronts(conns: list[Connection], raced: list[Connection]) -> list[Con
     return out
 
 
-def _error_words(cs: list[Connection], fronts: list[Connection] = ()) -> str:
+def _error_words(cs: list[Connection], name_client: bool = True) -> str:
     """How clients report a request lost to the race: the one client's words when all of
-    ``cs`` come from one known client (and its host is not maybe a proxy in front of them:
-    ``fronts``, whose User-Agent would be its client's), else the common clients' words, or
-    HTTP/2's."""
+    ``cs`` come from one known client and ``name_client`` (not a proxy's upstream leg, nor a
+    host that may be a proxy in front of them: their User-Agent would be the proxy's client's),
+    else the common clients' words, or HTTP/2's."""
     if all(c.http2 is not None for c in cs):
         return "an HTTP/2 client reports the stream refused or the connection closed; behind a proxy, a 502"
-    sw = None if fronts else one_client_software(cs)
+    sw = one_client_software(cs) if name_client else None
     if sw is not None and sw.name in RACE_ERRORS:
         return f"{sw.name}: {RACE_ERRORS[sw.name]}; behind a proxy, a 502"
     known = ", ".join(f"{name}: {words}" for name, words in RACE_ERRORS.items())
-    return (f"{known}, Node.js http: 'socket hang up' (ECONNRESET), others: 'Connection reset "
-            "by peer'; behind a proxy, a 502")  # fmt: skip
+    return (f"{known}, Node.js http: 'socket hang up' or 'read ECONNRESET', others: 'Connection "
+            "reset by peer'; behind a proxy, a 502")  # fmt: skip
 
 
 def _raced_start(c: Connection) -> int | None:
@@ -253,9 +260,12 @@ def _retry_of(c: Connection, by_pair) -> Connection | None:
     return nxt if first is not None and (first.method, first.uri) == (req.method, req.uri) else None
 
 
-def _race_advice(t: TimeoutEstimate | None, group: list[Connection], retried: bool = False) -> str:
+def _race_advice(
+    t: TimeoutEstimate | None, group: list[Connection], retried: bool = False, named: bool = True
+) -> str:
     """What to change against the keep-alive race; ``retried``: the client already retried
-    (keep that, rather than told to add it)."""
+    (keep that, rather than told to add it); ``named``: the client's pool setting may be named
+    from its User-Agent (not on a proxy's upstream leg)."""
     retry = ("keep the client's retry of idempotent requests on a new connection" if retried
              else "retry idempotent requests once on a reset")  # fmt: skip
     if t is None or t.high_ns is None:
@@ -263,7 +273,7 @@ def _race_advice(t: TimeoutEstimate | None, group: list[Connection], retried: bo
                 f"{retry}.")  # fmt: skip
     safe = safe_idle_s(t)
     setting = f" ({t.software} {t.setting})" if t.setting else ""
-    named = client_pool_setting(group)
+    named = client_pool_setting(group) if named else ""
     return (f"Set the client's pool idle timeout{named} below {safe:g} s (the server closed idle "
             f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
             f"{setting} well above the client's; {retry}.")  # fmt: skip
