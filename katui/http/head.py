@@ -21,6 +21,7 @@ METHODS = (
     b"CHECKOUT", b"MERGE", b"BIND", b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SOURCE",
 )  # fmt: skip
 _METHOD_SET = frozenset(METHODS)
+_METHOD_TEXTS = frozenset(m.decode("latin-1") for m in METHODS)
 MAX_URI = 2048
 MAX_CONTENT_LENGTH = 1 << 62
 
@@ -69,6 +70,12 @@ def target_text(raw: bytes) -> str:
     return capture_text(raw[:MAX_URI])
 
 
+def _target_at(b: bytes, start: int, stop: int) -> str:
+    """:func:`target_text` of ``b[start:stop]``, decoded in place when compiled (the codec and
+    error handler of :func:`katui.textsafe.capture_text`; a test holds the two equal)."""
+    return b[start : min(stop, start + MAX_URI)].decode("utf-8", "surrogateescape")
+
+
 def _text(raw: bytes, limit: int) -> str:
     return raw[:limit].decode("latin-1")
 
@@ -87,41 +94,45 @@ def _common(raw: bytes, limit: int) -> str:
     return got
 
 
-_TRACE_SET = frozenset(TRACE_HEADERS)
+_NAMES = (b"content-length", b"transfer-encoding", b"connection", b"keep-alive", b"host",
+          b"user-agent", b"server") + TRACE_HEADERS  # fmt: skip
+"""The header names :func:`_headers` reads (lower case); a line's name is its index here."""
+_LENGTH, _ENCODING, _CONNECTION, _KEEP_ALIVE, _HOST, _USER_AGENT, _SERVER, _TRACE = range(8)
+_SHAPE_LENGTHS = 32
+"""Names are shorter than this."""
 
-_HEADERS = re.compile(
-    rb"\n(content-length|transfer-encoding|connection|keep-alive|host|user-agent|server|"
-    + b"|".join(TRACE_HEADERS)
-    + rb")[ \t]*:[ \t]*([^\r\n]*)",
-    re.I,
-)
+
+def _shapes() -> bytes:
+    """[length * 32 + first byte % 32]: 1 + the kind of the one name of :data:`_NAMES` with
+    that length and first letter, 0 for none (no two names share both)."""
+    table = bytearray(_SHAPE_LENGTHS * 32)
+    for kind, name in enumerate(_NAMES):
+        at = len(name) * 32 + (name[0] & 31)
+        if table[at] or len(name) >= _SHAPE_LENGTHS:
+            raise ValueError(f"header name {name!r} shares its shape with another")
+        table[at] = kind + 1
+    return bytes(table)
+
+
+_SHAPES = _shapes()
+_FIRSTS = bytes(1 if 97 <= c | 32 <= 122 and any(n[0] == c | 32 for n in _NAMES) else 0 for c in range(256))
+"""[byte]: 1 when a name of :data:`_NAMES` starts with that letter (in either case)."""
 
 
 MAX_CACHED_HEAD = 1024
-"""Longest head (or header block) remembered by :func:`scan_head`'s caches."""
-CACHE_ENTRIES = 256
-"""Entries per cache; a full cache is emptied (a hostile capture of all-different heads then
-costs a bounded dict's churn, never memory)."""
+"""Longest head :func:`scan_head` remembers."""
+RECENT_HEADS = 16
+"""Heads of each kind :func:`scan_head` remembers (a power of two)."""
+_RECENT_C = RECENT_HEADS  # the same as a C integer (head.pxd)
 
-_HEADS: tuple[dict, dict] = ({}, {})
-"""[is_request]: whole head bytes -> what :func:`scan_head` read from them (a load test repeats
-the same head bytes; a server's Date changes once a second)."""
-_BLOCKS: tuple[dict, dict] = ({}, {})
-"""[is_request]: header block (from the start line's LF) -> what :func:`_headers` read from it:
-clients vary the request target, not their headers."""
-_LAST: list = [b"", None, b"", None]
-"""[is_request]: the last head :func:`scan_head` read, [2 + is_request]: what it read there (a
-load test sends the same request again and again, and its server the same response within a
-second)."""
-_STATUS_LINES: dict[bytes, tuple] = {}
-"""Status line -> (version, status, reason)."""
-
-
-def _remember(cache: dict, key: bytes, value) -> None:
-    if len(key) <= MAX_CACHED_HEAD:
-        if len(cache) >= CACHE_ENTRIES:
-            cache.clear()
-        cache[key] = value
+_RECENT: tuple[list, list] = ([b""] * RECENT_HEADS, [b""] * RECENT_HEADS)
+"""[is_request]: the last heads :func:`scan_head` read (a load test sends the same request again
+and again, and its server the same response within a second), compared, not hashed: a head
+that is new (most of a varied capture's) then costs no hash of its bytes."""
+_RECENT_READ: tuple[list, list] = ([None] * RECENT_HEADS, [None] * RECENT_HEADS)
+"""[is_request][i]: what :func:`scan_head` read from ``_RECENT[is_request][i]``."""
+_NEXT = [0, 0]
+"""[is_request]: where in :data:`_RECENT` the next head goes (the oldest's place)."""
 
 
 def scan_head(head: bytes, is_request: bool) -> tuple | None:
@@ -130,20 +141,20 @@ def scan_head(head: bytes, is_request: bool) -> tuple | None:
     trace)``, the row :meth:`katui.model.MessageStore.add_scanned` stores. Only the headers
     keep-alive analysis needs are read (and User-Agent / Server, which name the software).
 
-    It is a function of the bytes alone, so byte-identical heads (a load test's) are read once:
-    the result is immutable and shared; its Content-Length is part of the bytes it is keyed on.
+    It is a function of the bytes alone, so a head byte-identical to a recent one (a load
+    test's) is not read again: the result is immutable and shared.
     """
     k = 1 if is_request else 0
-    if head == _LAST[k]:  # the same bytes as the last head of its kind: compared, not hashed
-        return _LAST[2 + k]
-    cache = _HEADS[k]
-    got = cache.get(head)
-    if got is None:
-        got = _scan(head, is_request)
-        if got is None:
-            return None
-        _remember(cache, head, got)
-    _LAST[k], _LAST[2 + k] = head, got
+    heads, reads, nxt = _RECENT[k], _RECENT_READ[k], _NEXT[k]
+    for j in range(1, _RECENT_C + 1):  # the newest first
+        i = (nxt - j) & (_RECENT_C - 1)
+        seen = heads[i]
+        if head == seen:
+            return reads[i]
+    got = _scan(head, is_request)
+    if got is not None and len(head) <= MAX_CACHED_HEAD:
+        heads[nxt], reads[nxt] = head, got
+        _NEXT[k] = (nxt + 1) & (_RECENT_C - 1)
     return got
 
 
@@ -165,6 +176,16 @@ def _find(b: bytes, sub: bytes, start: int) -> int:
     return -1
 
 
+def _find_byte(b: bytes, c: int, start: int, stop: int) -> int:
+    """``b.find(c, start, stop)`` for 0 <= start <= stop <= len(b): the first byte ``c`` there, or
+    -1; compiled, memchr."""
+    if not cython.compiled or not 0 <= start <= stop <= len(b):
+        return b.find(c, start, stop)
+    p = b  # compiled: a pointer to the bytes (head.pxd)
+    hit = cython.cast("const unsigned char *", memchr(p + start, c, stop - start))  # noqa: F821
+    return -1 if hit == cython.NULL else hit - p
+
+
 def _part(b: bytes, start: int, stop: int) -> bytes:
     """``b[start:stop]`` for 0 <= start <= stop <= len(b); compiled, copied out directly (no
     slice object, no int objects for its ends)."""
@@ -173,64 +194,142 @@ def _part(b: bytes, start: int, stop: int) -> bytes:
     return b[start:stop]
 
 
+def _same(b: bytes, start: int, stop: int, other: bytes) -> bool:
+    """``b[start:stop] == other``; compiled, compared in place."""
+    if cython.compiled and 0 <= start <= stop <= len(b):
+        n, p, q = stop - start, b, other  # compiled: pointers to the bytes (head.pxd)
+        return n == len(other) and memcmp(p + start, q, n) == 0  # noqa: F821 - cimported by head.pxd
+    return b[start:stop] == other
+
+
+SLOTS = 1024
+"""Values :func:`_recall` remembers (a power of two)."""
+_SLOTS_C = SLOTS  # the same as a C integer (head.pxd)
+MAX_SLOT_VALUE = 256
+"""Longest value :func:`_keep` remembers (a hostile head's long values are read each time)."""
+_SLOTS: list = [None] * SLOTS
+"""[a mix of a value's length, some of its bytes and its use]: (its bytes, use, what was read
+from them), for :func:`_recall`."""
+_STATUS_USE = 1
+"""The use of a status line's slot: (version, status, reason); a value's is its
+:func:`_common_at` limit and ``how``."""
+_STRIP, _LOWER = 1, 2
+""":func:`_common_at`'s ``how``: ASCII whitespace stripped off the ends; lower-cased."""
+
+
+def _slot(b: bytes, start: int, stop: int, use: int) -> int:
+    """Where in :data:`_SLOTS` ``b[start:stop]`` read for ``use`` is remembered, or -1 when it
+    is too long to be."""
+    if not 0 <= start <= stop <= len(b):
+        raise IndexError("a value outside its head")
+    p, n = b, stop - start  # compiled: a pointer to the bytes (head.pxd)
+    if n > MAX_SLOT_VALUE:
+        return -1
+    h = n * 59 + use * 2533
+    if n:
+        h += p[start] * 499 + p[stop - 1] * 2001 + p[start + n // 2] * 713
+    return (h ^ (h >> 10)) & (_SLOTS_C - 1)
+
+
+def _recall(b: bytes, start: int, stop: int, use: int):
+    """What :func:`_keep` kept for the bytes ``b[start:stop]`` and ``use``, or None: a value
+    read again (a client's Host, a server's name, a status line) is found by comparing bytes
+    in place, not by copying and hashing them."""
+    slot = _slot(b, start, stop, use)
+    got = _SLOTS[slot] if slot >= 0 else None
+    if got is None:
+        return None
+    seen, seen_use = got[0], got[1]
+    return got[2] if seen_use == use and _same(b, start, stop, seen) else None
+
+
+def _keep(b: bytes, start: int, stop: int, use: int, value) -> None:
+    """Remember ``value`` as what ``b[start:stop]`` says for ``use`` (in place of what shared
+    its slot)."""
+    slot = _slot(b, start, stop, use)
+    if slot >= 0:
+        _SLOTS[slot] = (_part(b, start, stop), use, value)
+
+
+def _common_at(b: bytes, start: int, stop: int, limit: int, how: int) -> str:
+    """:func:`_common` of ``b[start:stop]`` (``how``: stripped, lower-cased first)."""
+    if not 0 <= start <= stop <= len(b):
+        raise IndexError("a value outside its head")
+    p = b  # compiled: a pointer to the bytes (head.pxd)
+    if how & _STRIP:
+        while start < stop and p[start] in (32, 9, 10, 11, 12, 13):
+            start += 1
+        while stop > start and p[stop - 1] in (32, 9, 10, 11, 12, 13):
+            stop -= 1
+    use = limit * 4 + how
+    text = _recall(b, start, stop, use)
+    if text is None:
+        raw = _part(b, start, stop)
+        text = _common(raw.lower() if how & _LOWER else raw, limit)
+        _keep(b, start, stop, use, text)
+    return text
+
+
+def _name_kind(b: bytes, start: int, stop: int) -> int:
+    """Which of :data:`_NAMES` ``b[start:stop]`` is, ASCII letters in any case, or -1.
+
+    Its length and first letter pick the one name it can be (:data:`_SHAPES`), compared in
+    place: most lines name a header katui never reads, and no string is made for them."""
+    n = stop - start
+    if n <= 0 or n >= _SHAPE_LENGTHS or start < 0 or stop > len(b):
+        return -1
+    p = b  # compiled: a pointer to the bytes (head.pxd)
+    kind = _SHAPES[n * 32 + (p[start] & 31)] - 1
+    if kind < 0:
+        return -1
+    q = _NAMES[kind]  # compiled: a pointer to its bytes (n of them, by its shape)
+    i = 0
+    while i < n:
+        c = p[start + i]
+        if 65 <= c <= 90:  # A-Z: compared as a-z
+            c += 32
+        if c != q[i]:
+            return -1
+        i += 1
+    return kind
+
+
 def _scan(head: bytes, is_request: bool) -> tuple | None:
-    eol = _find(head, b"\n", 0)
+    n = len(head)
+    eol = _find_byte(head, 10, 0, n)  # header lines start after an LF: the first is the start line's
+    e = n
     if eol >= 0:
-        start = _part(head, 0, eol).rstrip(b"\r")
-        # Header lines start after an LF: the first is the start line's.
-        block = _part(head, eol, len(head))
-    else:
-        start, block = head, b""
+        e = eol
+        while e > 0 and head[e - 1] == 13:  # the start line without its CRs
+            e -= 1
     if is_request:
-        m, _, rest = start.partition(b" ")
-        target, _, version = rest.rpartition(b" ")
-        # A target with spaces is invalid HTTP, but hostile clients send it and servers answer:
-        # keep it whole (split at the first and last space) rather than lose the request.
-        if m not in _METHOD_SET or not target or not version.startswith(b"HTTP/1."):
+        # Method, target and version: split at the first and the last space. A target with
+        # spaces is invalid HTTP, but hostile clients send it and servers answer: keep it whole
+        # rather than lose the request.
+        sp = _find_byte(head, 32, 0, e)
+        if sp < 0:
             return None
-        method, uri, status, reason = _common(m, 20), target_text(target), 0, ""
-        version_text = _common(version, 8)
+        last = e - 1
+        while last > sp and head[last] != 32:
+            last -= 1
+        if last <= sp + 1 or e - last <= 7 or not _same(head, last + 1, last + 8, b"HTTP/1."):
+            return None  # no target, or no HTTP/1 version after it
+        method = _common_at(head, 0, sp, 20, 0)
+        if method not in _METHOD_TEXTS:  # (latin-1 text: the same test as on the bytes)
+            return None
+        uri, status, reason = _target_at(head, sp + 1, last), 0, ""
+        version_text = _common_at(head, last + 1, e, 8, 0)
     else:
-        lines = _STATUS_LINES
-        line = lines.get(start)
+        line = _recall(head, 0, e, _STATUS_USE)
         if line is None:
-            line = _status_line(start)
+            line = _status_line(_part(head, 0, e))
             if line is None:
                 return None
-            _remember(lines, start, line)
+            _keep(head, 0, e, _STATUS_USE, line)
         version_text, status, reason = line
         method = uri = ""
-    # Lines that change from message to message are left out of the header cache's key: a
-    # server's Date (once a second; nothing here reads it) and Content-Length (read on its own).
-    # A header line read here starts at an LF with its name and stops at CR or LF, so cutting
-    # out whole lines (LF to LF) leaves every other line reading the same.
-    key, _ = _cut(block, b"\nDate: ")
-    key, length_line = _cut(key, b"\nContent-Length: ")
-    blocks = _BLOCKS[is_request]
-    fields = blocks.get(key)
-    if fields is None:
-        fields = _headers(key, is_request)
-        _remember(blocks, key, fields)
-    conn, ka, clen, chunked, host, software, trace = fields
-    if length_line is not None:
-        if clen is None:  # no other valid length: the cut line's is the first
-            clen = _length(length_line[17:].lstrip(b" \t").split(b"\r", 1)[0])
-        else:  # another one too: which comes first decides, read the lines in order
-            clen = _headers(block, is_request)[2]
+    conn, ka, clen, chunked, host, software, trace = _headers(head, eol, is_request)
     return (status, clen, chunked, uri, (version_text, method, reason, conn, ka, host, software), trace)
-
-
-def _cut(block: bytes, start: bytes) -> tuple:
-    """``block`` without its first line starting with ``start`` (from that LF to the next), and
-    that line (None when there is none)."""
-    at = _find(block, start, 0)
-    if at < 0:
-        return block, None
-    nl = _find(block, b"\n", at + 1)
-    n = len(block)
-    if nl < 0:
-        return _part(block, 0, at), _part(block, at, n)
-    return _part(block, 0, at) + _part(block, nl, n), _part(block, at, nl)
 
 
 def _length(val: bytes) -> int | None:
@@ -243,6 +342,18 @@ def _length(val: bytes) -> int | None:
     return min(n, MAX_CONTENT_LENGTH) if n >= 0 else None
 
 
+def _length_at(b: bytes, start: int, stop: int) -> int | None:
+    """:func:`_length` of ``b[start:stop]``; plain digits (the usual value) read in place."""
+    n = 0
+    k = start
+    while k < stop and k - start < 18 and 48 <= b[k] <= 57:
+        n = n * 10 + (b[k] - 48)
+        k += 1
+    if k > start and (k == stop or b[k] == 44):  # up to 18 digits, then the end or a comma
+        return n
+    return _length(_part(b, start, stop))
+
+
 def _status_line(start: bytes) -> tuple | None:
     """(version, status, reason) of a status line, or None when it is not one."""
     if not _RESP_LINE.match(start + b"\n"):
@@ -253,35 +364,59 @@ def _status_line(start: bytes) -> tuple | None:
     return _common(version, 8), int(rest[:3]), _common(rest[4:] if rest[3:4] == b" " else b"", 200)
 
 
-def _headers(block: bytes, is_request: bool) -> tuple:
-    """(connection, keep-alive, content length, chunked, host, software, trace) of a header
-    block."""
+def _headers(head: bytes, pos: int, is_request: bool) -> tuple:
+    """(connection, keep-alive, content length, chunked, host, software, trace) of the header
+    lines after the LF at ``head[pos]`` (none when ``pos`` is -1).
+
+    A line is read when its name (up to its first colon, spaces and tabs before that colon
+    left out) is one of :data:`_NAMES`; its value runs from after the colon and its spaces and
+    tabs to the first CR or LF. The first valid Content-Length counts, the last of the others.
+    """
     conn = ka = clen = None
     chunked = False
     host = software = ""
     trace_lines: list[tuple[bytes, bytes]] | None = None  # made for the few heads that have any
-    for key, val in _HEADERS.findall(block):
-        key = key.lower()
-        if key == b"content-length":
+    n = len(head)
+    while pos >= 0:
+        line = pos + 1
+        pos = _find_byte(head, 10, line, n)
+        end = n if pos < 0 else pos
+        if line == end or not _FIRSTS[head[line]]:  # no name read here starts so
+            continue
+        colon = _find_byte(head, 58, line, end)
+        if colon < 0:
+            continue
+        name_end = colon
+        while name_end > line and head[name_end - 1] in (32, 9):
+            name_end -= 1
+        kind = _name_kind(head, line, name_end)
+        if kind < 0:
+            continue
+        v = colon + 1
+        while v < end and head[v] in (32, 9):
+            v += 1
+        cr = _find_byte(head, 13, v, end)
+        stop = end if cr < 0 else cr
+        if kind == _LENGTH:
             if clen is None:
-                clen = _length(val)
-        elif key == b"connection":
-            conn = _common(val.strip().lower(), 200)
-        elif key == b"transfer-encoding":
-            chunked = b"chunked" in val.lower()
-        elif key == b"keep-alive":
-            ka = _common(val.strip(), 200)
-        elif key == b"host":
+                clen = _length_at(head, v, stop)
+        elif kind == _CONNECTION:
+            conn = _common_at(head, v, stop, 200, _STRIP | _LOWER)
+        elif kind == _ENCODING:
+            chunked = b"chunked" in _part(head, v, stop).lower()
+        elif kind == _KEEP_ALIVE:
+            ka = _common_at(head, v, stop, 200, _STRIP)
+        elif kind == _HOST:
             if is_request:
-                host = _common(val.strip(), 255)
-        elif key in _TRACE_SET:
+                host = _common_at(head, v, stop, 255, _STRIP)
+        elif kind >= _TRACE:
             if is_request:
                 if trace_lines is None:
-                    trace_lines = [(key, val)]
+                    trace_lines = [(_NAMES[kind], _part(head, v, stop))]
                 elif len(trace_lines) < MAX_TRACE_LINES:
-                    trace_lines.append((key, val))
-        elif (key == b"server") != is_request:  # User-Agent of requests, Server of responses
-            software = _common(val.strip(), 120)
+                    trace_lines.append((_NAMES[kind], _part(head, v, stop)))
+        elif (kind == _SERVER) != is_request:  # User-Agent of requests, Server of responses
+            software = _common_at(head, v, stop, 120, _STRIP)
     return conn, ka, clen, chunked, host, software, parse_trace(trace_lines) if trace_lines else None
 
 
