@@ -121,7 +121,7 @@ _FIRSTS = bytes(1 if 97 <= c | 32 <= 122 and any(n[0] == c | 32 for n in _NAMES)
 
 MAX_CACHED_HEAD = 1024
 """Longest head :func:`scan_head` remembers."""
-RECENT_HEADS = 16
+RECENT_HEADS = 8
 """Heads of each kind :func:`scan_head` remembers (a power of two)."""
 _RECENT_C = RECENT_HEADS  # the same as a C integer (head.pxd)
 
@@ -255,6 +255,9 @@ def _common_at(b: bytes, start: int, stop: int, limit: int, how: int) -> str:
     """:func:`_common` of ``b[start:stop]`` (``how``: stripped, lower-cased first)."""
     if not 0 <= start <= stop <= len(b):
         raise IndexError("a value outside its head")
+    if not cython.compiled:  # interpreted, the dict of :func:`_common` beats slots read in Python
+        raw = b[start:stop].strip() if how & _STRIP else b[start:stop]
+        return _common(raw.lower() if how & _LOWER else raw, limit)
     p = b  # compiled: a pointer to the bytes (head.pxd)
     if how & _STRIP:
         while start < stop and p[start] in (32, 9, 10, 11, 12, 13):
@@ -283,6 +286,8 @@ def _name_kind(b: bytes, start: int, stop: int) -> int:
     if kind < 0:
         return -1
     q = _NAMES[kind]  # compiled: a pointer to its bytes (n of them, by its shape)
+    if not cython.compiled:  # interpreted, one comparison of a copy beats a loop over bytes
+        return kind if b[start:stop].lower() == q else -1
     i = 0
     while i < n:
         c = p[start + i]
