@@ -134,3 +134,12 @@ def test_a_head_seen_recently_reads_as_it_did():
     assert [h.scan_head(x, True) for x in reversed(heads)] == first[::-1]
     assert [r[3] for r in first] == [f"/{n}" for n in range(2 * h.RECENT_HEADS)]
     assert [r[4][5] for r in first] == [f"h{n % 3}" for n in range(2 * h.RECENT_HEADS)]
+
+
+def test_only_a_known_method_starts_a_request():
+    for junk in (b"GETX", b"get", b"A" * 5000, b"UNSUBSCRIBEX", b"GET\t/", b""):
+        assert h.scan_head(junk + b" / HTTP/1.1\r\n\r\n", True) is None, junk
+    for method in (b"UNSUBSCRIBE", b"GET", b"M-SEARCH", b"GET"):
+        assert h.scan_head(method + b" / HTTP/1.1\r\n\r\n", True)[4][1] == method.decode()
+    assert h.scan_head(b"GET / HTTP/2.0\r\n\r\n", True) is None
+    assert h.scan_head(b"GET /a b HTTP/1.0\r\n\r\n", True)[3] == "/a b"

@@ -30,7 +30,7 @@ cdef bytes _part(bytes b, Py_ssize_t start, Py_ssize_t stop)
 @cython.locals(n=Py_ssize_t, p="const unsigned char *", q="const unsigned char *")
 cdef bint _same(bytes b, Py_ssize_t start, Py_ssize_t stop, bytes other) except -1
 cdef list _SLOTS
-cdef Py_ssize_t _SLOTS_C, _STATUS_USE, MAX_SLOT_VALUE
+cdef Py_ssize_t _SLOTS_C, _STATUS_USE, _METHOD_USE, MAX_SLOT_VALUE, _LONGEST_METHOD
 cdef int _STRIP, _LOWER
 @cython.locals(p="const unsigned char *", n=Py_ssize_t, h=Py_ssize_t)
 cdef Py_ssize_t _slot(bytes b, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t use) except -2
@@ -48,7 +48,7 @@ cdef int _LENGTH, _ENCODING, _CONNECTION, _KEEP_ALIVE, _HOST, _USER_AGENT, _SERV
                q="const unsigned char *")
 cdef int _name_kind(bytes b, Py_ssize_t start, Py_ssize_t stop) except -2
 @cython.locals(n=Py_ssize_t, eol=Py_ssize_t, e=Py_ssize_t, sp=Py_ssize_t, last=Py_ssize_t,
-               line=tuple)
+               line=tuple, m=bytes)
 cdef tuple _scan(bytes head, bint is_request)
 cdef object _length(object val)
 @cython.locals(n="long long", k=Py_ssize_t)

@@ -21,7 +21,7 @@ METHODS = (
     b"CHECKOUT", b"MERGE", b"BIND", b"UNBIND", b"REBIND", b"LINK", b"UNLINK", b"SOURCE",
 )  # fmt: skip
 _METHOD_SET = frozenset(METHODS)
-_METHOD_TEXTS = frozenset(m.decode("latin-1") for m in METHODS)
+_LONGEST_METHOD = max(len(m) for m in METHODS)
 MAX_URI = 2048
 MAX_CONTENT_LENGTH = 1 << 62
 
@@ -210,9 +210,9 @@ MAX_SLOT_VALUE = 256
 _SLOTS: list = [None] * SLOTS
 """[a mix of a value's length, some of its bytes and its use]: (its bytes, use, what was read
 from them), for :func:`_recall`."""
-_STATUS_USE = 1
-"""The use of a status line's slot: (version, status, reason); a value's is its
-:func:`_common_at` limit and ``how``."""
+_STATUS_USE, _METHOD_USE = 1, 2
+"""The use of a status line's slot (version, status, reason) and a request method's (its
+text); a value's is its :func:`_common_at` limit and ``how``."""
 _STRIP, _LOWER = 1, 2
 """:func:`_common_at`'s ``how``: ASCII whitespace stripped off the ends; lower-cased."""
 
@@ -319,9 +319,13 @@ def _scan(head: bytes, is_request: bool) -> tuple | None:
             last -= 1
         if last <= sp + 1 or e - last <= 7 or not _same(head, last + 1, last + 8, b"HTTP/1."):
             return None  # no target, or no HTTP/1 version after it
-        method = _common_at(head, 0, sp, 20, 0)
-        if method not in _METHOD_TEXTS:  # (latin-1 text: the same test as on the bytes)
-            return None
+        method = _recall(head, 0, sp, _METHOD_USE)
+        if method is None:  # (only a known method is remembered, or interned)
+            m = _part(head, 0, min(sp, _LONGEST_METHOD + 1))
+            if m not in _METHOD_SET:
+                return None
+            method = _common(m, 20)
+            _keep(head, 0, sp, _METHOD_USE, method)
         uri, status, reason = _target_at(head, sp + 1, last), 0, ""
         version_text = _common_at(head, last + 1, e, 8, 0)
     else:
