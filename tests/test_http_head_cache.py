@@ -1,6 +1,6 @@
-"""The HTTP/1 head reader (:func:`katui.http.head.scan_head`): its line scanner reads what a
-regular expression over the header block reads, from the scanner or from its cache; the caches
-stay bounded whatever the heads."""
+"""The HTTP/1 head reader (:func:`katui.http.head.scan_head`, header lines by
+:mod:`katui.http.lines`): it reads what a regular expression over the header block reads, from
+the scanner or from its memory of recent heads and values, however many different heads come."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from katui.http import head as h
+from katui.http import lines
 from katui.http.trace import MAX_TRACE_LINES, TRACE_HEADERS, parse_trace
 
 NAMES = (b"Content-Length", b"content-length", b"CONTENT-LENGTH ", b"Date", b"date", b"Connection",
@@ -44,7 +45,7 @@ def _length(val: bytes) -> int | None:
         n = int(val.split(b",")[0])
     except ValueError:
         return None
-    return min(n, h.MAX_CONTENT_LENGTH) if n >= 0 else None
+    return min(n, lines.MAX_CONTENT_LENGTH) if n >= 0 else None
 
 
 def _reference(head: bytes, is_request: bool) -> tuple:
@@ -80,8 +81,8 @@ def _read(head: bytes, is_request: bool) -> tuple:
 def test_cached_reads_equal_the_whole_head_read(heads):
     # Twice over: the first pass reads the heads, the second from the cache.
     for _ in range(2):
-        for is_request, lines in heads:
-            head = _make(is_request, lines)
+        for is_request, header_lines in heads:
+            head = _make(is_request, header_lines)
             assert _read(head, is_request) == _reference(head, is_request), head
 
 
@@ -103,7 +104,7 @@ def test_a_second_length_line_is_read_in_order():
 
 def test_many_different_heads_each_read_as_their_own():
     # More heads and values than the recent heads and the value slots hold, read twice over.
-    count = 3 * h.SLOTS
+    count = 3 * lines.SLOTS
     requests = [
         b"GET /%d HTTP/1.1\r\nX-Request-Id: %d\r\nHost: h%d\r\n\r\n" % (n, n, n) for n in range(count)
     ]
