@@ -20,6 +20,7 @@ COMPILED = (
     "katui.tcp.state",
     "katui.tcp.tracker",
     "katui.tcp.ingest",
+    "katui.http.lines",
     "katui.http.head",
     "katui.http.owner",
     "katui.http.parser",

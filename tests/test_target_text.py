@@ -53,3 +53,10 @@ async def test_the_ladder_and_the_request_list_show_the_target_as_the_detail_pan
         await pilot.pause()
         await pilot.pause()
         assert str(app.screen.query_one("#requests-uri").render()).startswith(f"GET {SHOWN}")
+
+
+def test_a_scanned_head_reads_its_target_as_target_text():
+    from katui.http.head import scan_head
+
+    for uri in (URI, b"/" + "é".encode() * MAX_URI, b"/a b\xff c"):
+        assert scan_head(b"GET " + uri + b" HTTP/1.1\r\nHost: x\r\n\r\n", True)[3] == target_text(uri)
