@@ -174,6 +174,7 @@ def _analyze(
 
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
+    store.added_all()
     conns = _freeze(working, table, idle_threshold_ns)
     del working
     conns = program_closes(request_limits(conns))
