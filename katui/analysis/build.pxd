@@ -6,10 +6,11 @@ cimport cython
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
 from katui.model.connection cimport Close as XClose, Connection as XConnection
+from katui.model.store cimport end_at
 from katui.tcp.facts cimport CloseFacts
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
-cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
+cdef Py_ssize_t COL_START, NUM, SM_FRAME, SMALL
 
 
 # The store's columns read as typed memory views (C integers, bounds-checked), not an int object

@@ -23,13 +23,17 @@ REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 # MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
 # in ``small`` (the SM_* offsets), the index of its URI in ``uri_ix`` and of a shared tuple of
 # its other strings (the H_* offsets) in ``head_ix``.
-NUM = 3
-COL_START, COL_END, COL_BODY = range(NUM)
-SMALL = 5
-SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN = range(SMALL)
+NUM = 2
+COL_START, COL_BODY = range(NUM)
+SMALL = 6
+SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN, SM_END = range(SMALL)
 CLEN_BIG = 0xFFFFFFFF
 """``SM_CLEN`` of a Content-Length too big for 32 bits (the store's ``big_lengths`` has it); other
 values are the length + 1 (0: none)."""
+END_BIG = 0xFFFFFFFF
+"""``SM_END`` of a message whose end is not 0 to 2**32 - 2 ns after its start (the store's
+``big_ends`` has the end); other values are end ns - start ns (read with :func:`end_at`, only
+for rows with an end frame)."""
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
 MAX_SHARED_URIS = 1 << 16
@@ -37,9 +41,9 @@ MAX_SHARED_URIS = 1 << 16
 crawler captures may make every URI different)."""
 # The same layout as C integers for this module's compiled methods (store.pxd declares them):
 # the names above stay Python ints for the modules that read the columns.
-_NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C = NUM, SMALL, COL_START, COL_END, COL_BODY
-_FRAME_C, _STATUS_C, _BITS_C, _METHOD_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD
-_REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG
+_NUM_C, _SMALL_C, _START_C, _BODY_C = NUM, SMALL, COL_START, COL_BODY
+_FRAME_C, _STATUS_C, _BITS_C, _METHOD_C, _END_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD, SM_END
+_REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C, _END_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG, END_BIG
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
 _SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
@@ -115,11 +119,12 @@ class MessageStore:
     where one object per message (with its int fields) cost over 300. A load-test capture
     holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
-    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, body bytes:
-    the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status,
-    flag bits | head bytes << 4, content length + 1 or 0: the ``SM_*`` offsets; frame numbers
-    are 32-bit everywhere in katui, as in the frame table; the rare lengths past 32 bits are in
-    ``big_lengths``). ``uri_ix`` holds the index in
+    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, body bytes: the
+    ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status,
+    flag bits | head bytes << 4, content length + 1 or 0, end ns - start ns: the ``SM_*``
+    offsets; frame numbers are 32-bit everywhere in katui, as in the frame table; the rare
+    lengths past 32 bits are in ``big_lengths``, the ends more than 4.29 s after their starts
+    in ``big_ends``). ``uri_ix`` holds the index in
     ``uri_table`` of each row's request target ('' for responses) and ``head_ix`` the index in
     ``head_table`` of a tuple (version, method, reason, connection, keep-alive, host, software:
     the ``H_*`` offsets) that rows with the same strings share: a load test repeats a handful of
@@ -131,7 +136,7 @@ class MessageStore:
     """
 
     __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces",
-                 "big_lengths", "_recent")  # fmt: skip
+                 "big_lengths", "big_ends", "_recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -152,6 +157,9 @@ class MessageStore:
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
         self.big_lengths: dict[int, int] = {}
         """Row -> its Content-Length, for the lengths ``small`` cannot hold (``CLEN_BIG``)."""
+        self.big_ends: dict[int, int] = {}
+        """Row -> its end ns, for the ends ``small`` cannot hold as a time since the start
+        (``END_BIG``: a message longer than 4.29 s, or a timestamp going backwards)."""
 
     def __len__(self) -> int:
         return len(self.num) // NUM
@@ -215,16 +223,17 @@ class MessageStore:
                 h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
                 self.head_ix = _fit(self.head_ix, h)
             recent[k], recent[2 + k] = text, h
+        took = self._took(i, start_ns, end_ns) if frame else 0
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, _NUM_C)
-            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, end_ns, body_bytes]
+            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, body_bytes]
             b = _grow(self.small, _SMALL_C)
-            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen]
+            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen, took]
             _put(self.uri_ix, u)
             _put(self.head_ix, h)
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
-            self.num.frombytes(_NUM_ROW(start_ns, end_ns, body_bytes))
-            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen))
+            self.num.frombytes(_NUM_ROW(start_ns, body_bytes))
+            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen, took))
             self.uri_ix.append(u)
             self.head_ix.append(h)
         return i
@@ -252,12 +261,23 @@ class MessageStore:
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
         num, b = self.num, i * _NUM_C
-        num[b + _END_C] = end_ns
         num[b + _BODY_C] = body_bytes
         small, s = self.small, i * _SMALL_C
+        small[s + _END_C] = self._took(i, num[b + _START_C], end_ns)
         small[s + _FRAME_C] = frame
         if complete:
             small[s + _BITS_C] |= COMPLETE
+
+    def _took(self, i: int, start_ns: int, end_ns: int) -> int:
+        """``SM_END`` of row ``i`` ending at ``end_ns`` (``big_ends`` keeps what it cannot hold)."""
+        if start_ns <= end_ns and (start_ns >= 0 or end_ns < 0):  # (of one sign: no C overflow)
+            took = end_ns - start_ns
+            if took < _END_BIG_C:
+                if self.big_ends:  # (ended again: a later end may fit where an earlier did not)
+                    self.big_ends.pop(i, None)
+                return took
+        self.big_ends[i] = end_ns
+        return _END_BIG_C
 
     def head_unfinished(self, i: int) -> None:
         """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
@@ -321,7 +341,7 @@ class MessageStore:
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
-        return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
+        return end_at(self, i) if self.small[i * SMALL + SM_FRAME] else None
 
 
 _CLOSE_TOKENS: dict[str | None, tuple[bool, bool]] = {}
@@ -367,6 +387,24 @@ def _put(col: array, ix: int) -> None:
         col.data.as_ushorts[at] = ix
     else:
         col.data.as_uints[at] = ix
+
+
+def end_at(store: MessageStore, i: int) -> int:
+    """When row ``i`` of ``store`` ended (a row with an end frame: ``SM_FRAME`` not 0);
+    compiled, bounds-checked C reads of the two columns for the hot readers (the freeze, the
+    JSON writer)."""
+    at = i * _SMALL_C + _END_C
+    if i < 0 or at >= len(store.small) or i * _NUM_C >= len(store.num):
+        raise IndexError("message store row out of range")
+    if cython.compiled:
+        took = store.small.data.as_uints[at]
+        if took != _END_BIG_C:
+            return store.num.data.as_longlongs[i * _NUM_C + _START_C] + took
+    else:
+        took = store.small[at]
+        if took != _END_BIG_C:
+            return store.num[i * _NUM_C + _START_C] + took
+    return store.big_ends[i]
 
 
 def ix_at(col: array, i: int) -> int:

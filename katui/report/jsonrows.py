@@ -19,7 +19,6 @@ from katui.model.connection import NO_TS
 from katui.model.exchange import NO_IDLE, Exchange
 from katui.model.store import (
     COL_BODY,
-    COL_END,
     COL_START,
     NUM,
     SM_BITS,
@@ -27,6 +26,7 @@ from katui.model.store import (
     SM_FRAME,
     SM_STATUS,
     SMALL,
+    end_at,
     ix_at,
 )
 from katui.units import EXACT_NS
@@ -393,7 +393,7 @@ class RequestWriter:
             parts.append("null")  # no response, or the request never completed
             return
         first = e.informational[0].index if e.informational else resp
-        _span_pieces(parts, self._num[first * NUM + COL_START], self._num[req * NUM + COL_END])
+        _span_pieces(parts, self._num[first * NUM + COL_START], end_at(self._store, req))
 
     def _request(self, req: int, parts: list) -> None:
         s = req * SMALL
