@@ -15,6 +15,8 @@ cdef unsigned int _REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C, _END_BIG_C
 cdef class MessageStore:
     cdef public cpython.array.array num, small, uri_ix, head_ix
     cdef public list uri_table, head_table
+    cdef public bytearray uri_blob
+    cdef public cpython.array.array uri_ends
     cdef public dict _uris, _shared, traces, big_lengths, big_ends
     cdef public list _recent
 
@@ -28,6 +30,8 @@ cdef class MessageStore:
     # End ns - start ns, or END_BIG with the end in big_ends.
     @cython.locals(took=cython.longlong)
     cdef long long _took(self, Py_ssize_t i, long long start_ns, long long end_ns) except -1
+    @cython.locals(table=list, k=Py_ssize_t)
+    cpdef str uri_at(self, Py_ssize_t ix)
     cpdef long long start_ns(self, Py_ssize_t i) except? -1
     cpdef long long status(self, Py_ssize_t i) except? -1
     cpdef str method(self, Py_ssize_t i)

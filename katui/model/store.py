@@ -36,9 +36,9 @@ END_BIG = 0xFFFFFFFF
 for rows with an end frame)."""
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
-MAX_SHARED_URIS = 1 << 16
-"""Distinct URIs looked up for sharing; later new ones get a table entry each (hostile or
-crawler captures may make every URI different)."""
+MAX_SHARED_URIS = 1 << 14
+"""Distinct URIs looked up for sharing, in ``uri_table``; later new ones get an entry each in
+``uri_blob`` (hostile or crawler captures may make every URI different)."""
 # The same layout as C integers for this module's compiled methods (store.pxd declares them):
 # the names above stay Python ints for the modules that read the columns.
 _NUM_C, _SMALL_C, _START_C, _BODY_C = NUM, SMALL, COL_START, COL_BODY
@@ -135,8 +135,8 @@ class MessageStore:
     goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces",
-                 "big_lengths", "big_ends", "_recent")  # fmt: skip
+    __slots__ = ("num", "small", "uri_ix", "uri_table", "uri_blob", "uri_ends", "_uris", "head_ix",
+                 "head_table", "_shared", "traces", "big_lengths", "big_ends", "_recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -146,6 +146,12 @@ class MessageStore:
         self.uri_ix = array("B")
         self.uri_table: list[str] = [""]
         self._uris: dict[str, int] = {"": 0}
+        self.uri_blob = bytearray()
+        """The URIs past the shared ones (``MAX_SHARED_URIS``), UTF-8 (lone surrogates too: the
+        bytes that were not UTF-8) one after the other: ~20 bytes each, not a str of ~80. Entry
+        ``k`` is URI index ``len(uri_table) + k`` (the table takes no more once this has one)."""
+        self.uri_ends = array("I")
+        """Where each entry of ``uri_blob`` ends (64-bit once the blob outgrows 32 bits)."""
         self.head_ix = array("B")
         self.head_table: list[HeadText] = []
         self._shared: dict[tuple, int] = {}
@@ -212,7 +218,7 @@ class MessageStore:
         # hostile captures may make every combination unique (then none is shared).
         u = self._uris.get(uri)
         if u is None:
-            u = _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
+            u = self._new_uri(uri)
             self.uri_ix = _fit(self.uri_ix, u)
         recent, k = self._recent, 1 if is_request else 0
         if recent[k] is text:
@@ -223,7 +229,12 @@ class MessageStore:
                 h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
                 self.head_ix = _fit(self.head_ix, h)
             recent[k], recent[2 + k] = text, h
-        took = self._took(i, start_ns, end_ns) if frame else 0
+        took = 0
+        if frame:  # (the common case first: ended in time after it started, 0 to 4.29 s)
+            if 0 <= start_ns <= end_ns and end_ns - start_ns < _END_BIG_C:
+                took = end_ns - start_ns
+            else:
+                took = self._took(i, start_ns, end_ns)
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, _NUM_C)
             self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, body_bytes]
@@ -245,6 +256,32 @@ class MessageStore:
         self._uris = {"": 0}
         self._shared = {}
         self._recent = [None, None, 0, 0]
+
+    def _new_uri(self, uri: str) -> int:
+        """The index of a URI not found among the shared ones: a new entry of ``uri_table``
+        while it shares (remembered in ``_uris``), of ``uri_blob`` after."""
+        ends = self.uri_ends
+        if not len(ends) and len(self._uris) < MAX_SHARED_URIS:
+            return _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
+        blob = self.uri_blob
+        blob += uri.encode("utf-8", "surrogatepass")
+        if len(blob) > 0xFFFFFFFF and ends.typecode == "I":
+            ends = self.uri_ends = array("Q", ends)
+        ends.append(len(blob))
+        return len(self.uri_table) + len(ends) - 1
+
+    def uri_at(self, ix: int) -> str:
+        """URI index ``ix`` (what ``uri_ix`` holds): in ``uri_table`` or ``uri_blob``."""
+        table = self.uri_table
+        if ix < len(table):
+            return table[ix]
+        k, ends = ix - len(table), self.uri_ends
+        return self.uri_blob[ends[k - 1] if k else 0 : ends[k]].decode("utf-8", "surrogatepass")
+
+    def blob_uris(self) -> list[str]:
+        """Every URI of ``uri_blob`` (those past the shared ones), in index order."""
+        base = len(self.uri_table)
+        return [self.uri_at(base + k) for k in range(len(self.uri_ends))]
 
     def row(self, i: int) -> tuple:
         """Message ``i`` at once, for renderers that write every message: (first frame, frame
@@ -321,7 +358,7 @@ class MessageStore:
 
     def uri(self, i: int) -> str:
         """The request target of message ``i`` ('' for a response)."""
-        return self.uri_table[self.uri_ix[i]]
+        return self.uri_at(self.uri_ix[i])
 
     def content_length(self, i: int) -> int | None:
         """Content-Length of message ``i``, None when it had none."""

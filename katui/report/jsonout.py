@@ -320,6 +320,8 @@ def _undecoded(a: Analysis) -> bool:
     if store is None:
         return False
     texts = (store.uri_table, [h[H_HOST] for h in store.head_table])
+    if not store.uri_blob.isascii():  # (a lone surrogate is written as non-ASCII bytes there)
+        texts += (store.blob_uris(),)
     return any(not all(map(str.isascii, t)) and any(map(_SURROGATE.search, t)) for t in texts)
 
 
