@@ -156,3 +156,25 @@ def test_connections_share_the_text_around_their_evidences_frame_numbers():
         ("response 2 (frame 17) said it",),
         ("response 2 (frame 9000) said it",),
     )
+
+
+def test_findings_share_one_int_object_per_stream_number():
+    """Findings list the same connections several times over: each number is one int object
+    across them (the first seen), a finding whose numbers are all its own keeps its tuple, and
+    numbers outside the connections are left as they are."""
+    from katui.analysis.findings import _shared_streams
+    from katui.model import Finding
+
+    def made(*xs):  # int objects of their own, as a rule's tuple(c.stream for c in ...) makes them
+        return tuple(int(str(x)) for x in xs)
+
+    first = Finding("reuse", "info", 1000, None, "x", streams=made(1000, 1001, 1002))
+    other = Finding("no-reuse", "info", 1001, None, "y", streams=made(1001, 1002, 1003))
+    odd = Finding("damage", "info", None, None, "z", streams=made(1002, 5000))
+    ints: list = [None] * 2000
+    found = _shared_streams([first, other, odd], ints)
+    assert found[0] is first  # all its numbers were seen first there
+    assert found[1].streams == (1001, 1002, 1003) and found[1].streams[:2] == first.streams[1:]
+    assert all(a is b for a, b in zip(found[1].streams[:2], first.streams[1:], strict=True))
+    assert found[1].streams[2] is other.streams[2] and found[1].kind == "no-reuse"
+    assert found[2] is odd  # 5000 is no connection's number
