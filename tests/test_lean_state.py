@@ -83,9 +83,9 @@ def test_read_pages_are_released_between_progress_ticks(monkeypatch):
     released, ticks = [], []
     release = pipeline._release
 
-    def counted(buf, start, upto):
-        released.append(upto)
-        return release(buf, start, upto)
+    def counted(buf, start, upto, *lag):
+        released.append((upto, *lag))
+        return release(buf, start, upto, *lag)
 
     monkeypatch.setattr(pipeline, "_release", counted)
     monkeypatch.setattr(pipeline, "RELEASE_EVERY", 0)
@@ -100,6 +100,8 @@ def test_read_pages_are_released_between_progress_ticks(monkeypatch):
         # the reading loop and once the analysis is done.
         assert ticks == [6, 32, 64, 96, 100, 100]
         assert len(released) > 3 * len(ticks)  # (every 4 frames, each past RELEASE_EVERY)
+        # The whole file read, none of it stays: the last release keeps no recent pages.
+        assert released[-1] == (a.capture.size, 0) and all(len(r) == 1 for r in released[:-1])
     finally:
         a.close()
 
