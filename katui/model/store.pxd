@@ -32,6 +32,8 @@ cdef class MessageStore:
     cdef long long _took(self, Py_ssize_t i, long long start_ns, long long end_ns) except -1
     @cython.locals(table=list, k=Py_ssize_t)
     cpdef str uri_at(self, Py_ssize_t ix)
+    @cython.locals(ends=cpython.array.array, blob=bytearray)
+    cdef Py_ssize_t _new_uri(self, str uri) except -1
     cpdef long long start_ns(self, Py_ssize_t i) except? -1
     cpdef long long status(self, Py_ssize_t i) except? -1
     cpdef str method(self, Py_ssize_t i)
