@@ -83,9 +83,9 @@ def test_read_pages_are_released_between_progress_ticks(monkeypatch):
     released, ticks = [], []
     release = pipeline._release
 
-    def counted(buf, start, upto):
-        released.append(upto)
-        return release(buf, start, upto)
+    def counted(buf, start, upto, *lag):
+        released.append((upto, *lag))
+        return release(buf, start, upto, *lag)
 
     monkeypatch.setattr(pipeline, "_release", counted)
     monkeypatch.setattr(pipeline, "RELEASE_EVERY", 0)
@@ -100,6 +100,8 @@ def test_read_pages_are_released_between_progress_ticks(monkeypatch):
         # the reading loop and once the analysis is done.
         assert ticks == [6, 32, 64, 96, 100, 100]
         assert len(released) > 3 * len(ticks)  # (every 4 frames, each past RELEASE_EVERY)
+        # The whole file read, none of it stays: the last release keeps no recent pages.
+        assert released[-1] == (a.capture.size, 0) and all(len(r) == 1 for r in released[:-1])
     finally:
         a.close()
 
@@ -156,3 +158,25 @@ def test_connections_share_the_text_around_their_evidences_frame_numbers():
         ("response 2 (frame 17) said it",),
         ("response 2 (frame 9000) said it",),
     )
+
+
+def test_findings_share_one_int_object_per_stream_number():
+    """Findings list the same connections several times over: each number is one int object
+    across them (the first seen), a finding whose numbers are all its own keeps its tuple, and
+    numbers outside the connections are left as they are."""
+    from katui.analysis.findings import _shared_streams
+    from katui.model import Finding
+
+    def made(*xs):  # int objects of their own, as a rule's tuple(c.stream for c in ...) makes them
+        return tuple(int(str(x)) for x in xs)
+
+    first = Finding("reuse", "info", 1000, None, "x", streams=made(1000, 1001, 1002))
+    other = Finding("no-reuse", "info", 1001, None, "y", streams=made(1001, 1002, 1003))
+    odd = Finding("damage", "info", None, None, "z", streams=made(1002, 5000))
+    ints: list = [None] * 2000
+    found = _shared_streams([first, other, odd], ints)
+    assert found[0] is first  # all its numbers were seen first there
+    assert found[1].streams == (1001, 1002, 1003) and found[1].streams[:2] == first.streams[1:]
+    assert all(a is b for a, b in zip(found[1].streams[:2], first.streams[1:], strict=True))
+    assert found[1].streams[2] is other.streams[2] and found[1].kind == "no-reuse"
+    assert found[2] is odd  # 5000 is no connection's number

@@ -138,6 +138,34 @@ def test_a_content_length_of_any_size_reads_back_as_stored():
     assert len(store.big_lengths) == 4  # the lengths of 2**32 - 2 and more
 
 
+def test_an_end_time_of_any_distance_from_its_start_reads_back_as_stored():
+    """A row keeps its end as the time since its start in 32 bits; ends 2**32 - 1 ns or more
+    after it, before it (timestamps going backwards) or far on either side of 0 are kept
+    aside: every one reads back exactly, through the view and the writers' end_at, also when a
+    message is ended again."""
+    from katui.model import MessageStore
+    from katui.model.store import end_at
+
+    store = MessageStore()
+    text = ("HTTP/1.1", "GET", "", None, None, "", "")
+    start, top = 5_000_000_000, (1 << 63) - 1
+    cases = [(start, start), (start, start + 1), (start, start + (1 << 32) - 2),
+             (start, start + (1 << 32) - 1), (start, start + (1 << 40)), (start, start - 1), (start, 0),
+             (-top, top), (-7, -3), (top, top)]  # fmt: skip
+    rows = [store.add_scanned(True, 1, s, (0, None, False, "/", text, None), 10, 2, e, 0) for s, e in cases]
+    assert [store.view(i).end_ns for i in rows] == [e for _, e in cases]
+    assert [end_at(store, i) for i in rows] == [e for _, e in cases]
+    open_row = store.add_scanned(True, 1, start, (0, None, False, "/", text, None), 10)
+    assert store.view(open_row).end_ns is None  # not ended yet
+    store.end(open_row, 3, start + (1 << 33), 0, True)  # ended far after its start ...
+    assert store.view(open_row).end_ns == start + (1 << 33)
+    store.end(open_row, 4, start + 9, 0, True)  # ... and again, near it
+    assert (store.view(open_row).end_ns, store.view(open_row).frame) == (start + 9, 4)
+    assert open_row not in store.big_ends
+    with pytest.raises(IndexError):
+        end_at(store, len(rows) + 1)
+
+
 def test_index_columns_widen_as_their_tables_grow_and_every_row_reads_back():
     """URI and head indexes start at one byte a row and widen (16, then 32 bits) when a table
     outgrows them: the rows written before and after each widening read back their own
@@ -163,6 +191,25 @@ def test_index_columns_widen_as_their_tables_grow_and_every_row_reads_back():
             ix_at(col, len(col))
         with pytest.raises(IndexError):
             ix_at(col, -1)
+
+
+def test_uris_past_the_shared_ones_read_back_from_the_blob(monkeypatch):
+    """Past MAX_SHARED_URIS distinct URIs the store keeps new ones as UTF-8 bytes (lone
+    surrogates, the bytes that were not UTF-8, included) in ``uri_blob``; a URI still shared is
+    found in the table. Every row reads its own back."""
+    import katui.model.store as store_module
+    from katui.model import MessageStore
+
+    monkeypatch.setattr(store_module, "MAX_SHARED_URIS", 3)
+    store = MessageStore()
+    text = ("HTTP/1.1", "GET", "", None, None, "h", "")
+    uris = ["/a", "/b", "/\udc80x", "/é", "/a", "/\U0001f600", "/\udcff", "/b", "", "/\udc80x", "/é"]
+    for i, uri in enumerate(uris):
+        store.add_scanned(True, i + 1, i, (0, None, False, uri, text, None), 10)
+    assert [store.uri(i) for i in range(len(uris))] == uris
+    assert store.uri_table == ["", "/a", "/b"]  # the table takes no more once the blob has one
+    assert store.blob_uris() == ["/\udc80x", "/é", "/\U0001f600", "/\udcff", "/\udc80x", "/é"]
+    assert not store.uri_blob.isascii()
 
 
 def test_a_handshake_rtt_of_zero_is_not_none_and_survives_replace():

@@ -42,6 +42,25 @@ def test_reports_and_the_tui_show_the_same_target(tmp_path):
     assert json.loads(doc)["connections"][0]["requests"][0]["uri"] == "/café/\ufffd\x1b[2J\u202e/\\udc9b"
 
 
+def test_a_target_past_the_shared_ones_reads_the_same(tmp_path, monkeypatch):
+    """Past the URIs the store shares (a crawler's), a target is kept as its UTF-8 in one bytes
+    column, lone surrogates too: the reports read it back as the same text, and the JSON
+    report still finds the stray byte to write as U+FFFD."""
+    import katui.model.store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_SHARED_URIS", 1)  # only '' is shared
+    path = str(tiny_capture(tmp_path / "t.pcap", b"GET " + URI + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))  # fmt: skip
+    a = analyze(path)
+    store = a.connections[0].exchanges[0].store
+    assert store.uri_table == [""] and store.blob_uris() == [capture_text(URI)]
+    assert f"GET {SHOWN}" in text.render(a)
+    assert f"GET {SHOWN}" in markdown.render(a)
+    doc = jsonout.render(a)
+    assert "\\udc" not in doc.replace("\\\\udc9b", "")
+    assert json.loads(doc)["connections"][0]["requests"][0]["uri"] == "/café/\ufffd\x1b[2J\u202e/\\udc9b"
+
+
 async def test_the_ladder_and_the_request_list_show_the_target_as_the_detail_pane(tmp_path):
     path = str(tiny_capture(tmp_path / "t.pcap", b"GET " + URI + b" HTTP/1.1\r\nHost: x\r\n\r\n",
                             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))  # fmt: skip

@@ -6,16 +6,19 @@ cimport cython
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange
 from katui.model.connection cimport Close as XClose, Connection as XConnection
+from katui.model.store cimport end_at
 from katui.tcp.facts cimport CloseFacts
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
-cdef Py_ssize_t COL_END, COL_START, NUM, SM_FRAME, SMALL
+cdef Py_ssize_t COL_START, NUM, SM_END, SM_FRAME, SMALL
+cdef unsigned int END_BIG
 
 
 # The store's columns read as typed memory views (C integers, bounds-checked), not an int object
 # made by the array for each time read and each frame tested.
 @cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list,
                num="long long[:]", small="unsigned int[:]", req_start=cython.longlong, end=cython.longlong,
+               took=cython.uint,
                prev_end=cython.longlong, prev_resp_end=cython.longlong, has_end=bint, has_prev_end=bint,
                has_prev_resp_end=bint)
 cpdef tuple _exchanges(object c, bint h2=*)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, decide_close
 from katui.http.conversation import HttpConversation
-from katui.model import COL_END, COL_START, NUM, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
+from katui.model import COL_START, NUM, SM_END, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
+from katui.model.store import END_BIG, end_at
 from katui.tcp.facts import CloseFacts
 from katui.tls import exchanges as tls_exchanges
 from katui.tls.records import TlsConversation
@@ -263,14 +264,17 @@ def _exchanges(
             ex.n = n or 1
         has_end = True
         if resp >= 0 and small[resp * SMALL + SM_FRAME]:
-            end = prev_resp_end = num[resp * NUM + COL_END]
+            took = small[resp * SMALL + SM_END]  # its end, after its start (store.end_at)
+            end = num[resp * NUM + COL_START] + took if took != END_BIG else end_at(store, resp)
+            prev_resp_end = end
             has_prev_resp_end = True
         elif h2:
             # An HTTP/2 stream without its response stays open (the connection is not idle)
             # until its reset, or to the end of the capture.
             end = OPEN_NS if ex.reset is None else ex.reset[2]
         elif req >= 0 and small[req * SMALL + SM_FRAME]:
-            end = num[req * NUM + COL_END]
+            took = small[req * SMALL + SM_END]
+            end = num[req * NUM + COL_START] + took if took != END_BIG else end_at(store, req)
         else:
             has_end = False
         out.append(ex)

@@ -174,6 +174,7 @@ def _analyze(
 
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
+    store.added_all()
     conns = _freeze(working, table, idle_threshold_ns)
     del working
     conns = program_closes(request_limits(conns))
@@ -247,7 +248,9 @@ def _read(
         first = every  # (the reading loop's rule: a first tick only when sooner)
 
     def tick(n: int, off: int, last: bool = False) -> None:
-        if off - done[0] > RELEASE_EVERY:
+        if last:  # the whole file read: none of it need stay (out-of-order bytes fault back in)
+            done[0] = _release(buf, done[0], off, 0)
+        elif off - done[0] > RELEASE_EVERY:
             done[0] = _release(buf, done[0], off)
         if not last and n % every and n != first:
             return  # a tick for the release only
@@ -312,11 +315,12 @@ def _blame_upstream(conns: list[Connection], proxied: ProxyReport) -> None:
             conns[race.front_stream] = replace(c, close=upstream_failure(c.close, race))
 
 
-def _release(buf, start: int, upto: int) -> int:
+def _release(buf, start: int, upto: int, lag: int = RELEASE_LAG) -> int:
     """Drop already-read pages of the mapping from our resident set (they stay in the page
-    cache; a later payload read faults them back in). Keeps RSS flat on multi-GB captures."""
+    cache; a later payload read faults them back in), but the last ``lag`` bytes before
+    ``upto``. Keeps RSS flat on multi-GB captures."""
     page = mmap.PAGESIZE
-    lo, hi = start - start % page, upto - upto % page - RELEASE_LAG
+    lo, hi = start - start % page, upto - upto % page - lag
     if hi > lo and hasattr(buf, "madvise"):
         try:
             buf.madvise(mmap.MADV_DONTNEED, lo, hi - lo)

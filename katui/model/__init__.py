@@ -25,7 +25,6 @@ from katui.model.exchange import GATEWAY_ERRORS, Exchange, InferredExchange  # n
 from katui.model.store import (  # noqa: F401
     CHUNKED,
     COL_BODY,
-    COL_END,
     COL_START,
     COMPLETE,
     H_CONNECTION,
@@ -40,6 +39,7 @@ from katui.model.store import (  # noqa: F401
     NUM,
     REQUEST,
     SM_BITS,
+    SM_END,
     SM_FIRST,
     SM_FRAME,
     SM_STATUS,

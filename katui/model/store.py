@@ -23,23 +23,27 @@ REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 # MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
 # in ``small`` (the SM_* offsets), the index of its URI in ``uri_ix`` and of a shared tuple of
 # its other strings (the H_* offsets) in ``head_ix``.
-NUM = 3
-COL_START, COL_END, COL_BODY = range(NUM)
-SMALL = 5
-SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN = range(SMALL)
+NUM = 2
+COL_START, COL_BODY = range(NUM)
+SMALL = 6
+SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN, SM_END = range(SMALL)
 CLEN_BIG = 0xFFFFFFFF
 """``SM_CLEN`` of a Content-Length too big for 32 bits (the store's ``big_lengths`` has it); other
 values are the length + 1 (0: none)."""
+END_BIG = 0xFFFFFFFF
+"""``SM_END`` of a message whose end is not 0 to 2**32 - 2 ns after its start (the store's
+``big_ends`` has the end); other values are end ns - start ns (read with :func:`end_at`, only
+for rows with an end frame)."""
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
-MAX_SHARED_URIS = 1 << 16
-"""Distinct URIs looked up for sharing; later new ones get a table entry each (hostile or
-crawler captures may make every URI different)."""
+MAX_SHARED_URIS = 1 << 14
+"""Distinct URIs looked up for sharing, in ``uri_table``; later new ones get an entry each in
+``uri_blob`` (hostile or crawler captures may make every URI different)."""
 # The same layout as C integers for this module's compiled methods (store.pxd declares them):
 # the names above stay Python ints for the modules that read the columns.
-_NUM_C, _SMALL_C, _START_C, _END_C, _BODY_C = NUM, SMALL, COL_START, COL_END, COL_BODY
-_FRAME_C, _STATUS_C, _BITS_C, _METHOD_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD
-_REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG
+_NUM_C, _SMALL_C, _START_C, _BODY_C = NUM, SMALL, COL_START, COL_BODY
+_FRAME_C, _STATUS_C, _BITS_C, _METHOD_C, _END_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD, SM_END
+_REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C, _END_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG, END_BIG
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
 _SMALL_ROW = struct.Struct(f"{SMALL}I").pack  # a row of ``small`` (array "I": native unsigned int)
 
@@ -115,11 +119,12 @@ class MessageStore:
     where one object per message (with its int fields) cost over 300. A load-test capture
     holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
-    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, end ns, body bytes:
-    the ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status,
-    flag bits | head bytes << 4, content length + 1 or 0: the ``SM_*`` offsets; frame numbers
-    are 32-bit everywhere in katui, as in the frame table; the rare lengths past 32 bits are in
-    ``big_lengths``). ``uri_ix`` holds the index in
+    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, body bytes: the
+    ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status,
+    flag bits | head bytes << 4, content length + 1 or 0, end ns - start ns: the ``SM_*``
+    offsets; frame numbers are 32-bit everywhere in katui, as in the frame table; the rare
+    lengths past 32 bits are in ``big_lengths``, the ends more than 4.29 s after their starts
+    in ``big_ends``). ``uri_ix`` holds the index in
     ``uri_table`` of each row's request target ('' for responses) and ``head_ix`` the index in
     ``head_table`` of a tuple (version, method, reason, connection, keep-alive, host, software:
     the ``H_*`` offsets) that rows with the same strings share: a load test repeats a handful of
@@ -130,8 +135,8 @@ class MessageStore:
     goes through :class:`HttpMessage`.
     """
 
-    __slots__ = ("num", "small", "uri_ix", "uri_table", "_uris", "head_ix", "head_table", "_shared", "traces",
-                 "big_lengths", "_recent")  # fmt: skip
+    __slots__ = ("num", "small", "uri_ix", "uri_table", "uri_blob", "uri_ends", "_uris", "head_ix",
+                 "head_table", "_shared", "traces", "big_lengths", "big_ends", "_recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -141,6 +146,12 @@ class MessageStore:
         self.uri_ix = array("B")
         self.uri_table: list[str] = [""]
         self._uris: dict[str, int] = {"": 0}
+        self.uri_blob = bytearray()
+        """The URIs past the shared ones (``MAX_SHARED_URIS``), UTF-8 (lone surrogates too: the
+        bytes that were not UTF-8) one after the other: ~20 bytes each, not a str of ~80. Entry
+        ``k`` is URI index ``len(uri_table) + k`` (the table takes no more once this has one)."""
+        self.uri_ends = array("I")
+        """Where each entry of ``uri_blob`` ends (64-bit once the blob outgrows 32 bits)."""
         self.head_ix = array("B")
         self.head_table: list[HeadText] = []
         self._shared: dict[tuple, int] = {}
@@ -152,6 +163,9 @@ class MessageStore:
         """Row -> its :attr:`Head.trace`, only for the rows that have one (most have none)."""
         self.big_lengths: dict[int, int] = {}
         """Row -> its Content-Length, for the lengths ``small`` cannot hold (``CLEN_BIG``)."""
+        self.big_ends: dict[int, int] = {}
+        """Row -> its end ns, for the ends ``small`` cannot hold as a time since the start
+        (``END_BIG``: a message longer than 4.29 s, or a timestamp going backwards)."""
 
     def __len__(self) -> int:
         return len(self.num) // NUM
@@ -204,7 +218,7 @@ class MessageStore:
         # hostile captures may make every combination unique (then none is shared).
         u = self._uris.get(uri)
         if u is None:
-            u = _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
+            u = self._new_uri(uri)
             self.uri_ix = _fit(self.uri_ix, u)
         recent, k = self._recent, 1 if is_request else 0
         if recent[k] is text:
@@ -215,19 +229,59 @@ class MessageStore:
                 h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
                 self.head_ix = _fit(self.head_ix, h)
             recent[k], recent[2 + k] = text, h
+        took = 0
+        if frame:  # (the common case first: ended in time after it started, 0 to 4.29 s)
+            if 0 <= start_ns <= end_ns and end_ns - start_ns < _END_BIG_C:
+                took = end_ns - start_ns
+            else:
+                took = self._took(i, start_ns, end_ns)
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, _NUM_C)
-            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, end_ns, body_bytes]
+            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, body_bytes]
             b = _grow(self.small, _SMALL_C)
-            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen]
+            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen, took]
             _put(self.uri_ix, u)
             _put(self.head_ix, h)
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
-            self.num.frombytes(_NUM_ROW(start_ns, end_ns, body_bytes))
-            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen))
+            self.num.frombytes(_NUM_ROW(start_ns, body_bytes))
+            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen, took))
             self.uri_ix.append(u)
             self.head_ix.append(h)
         return i
+
+    def added_all(self) -> None:
+        """No more rows will be added (the capture is read): drop the lookups that shared
+        URIs and head strings between rows (a crawler's or a synthetic capture's tens of
+        thousands of URIs cost ~2 MB of dict). Rows added all the same only share less."""
+        self._uris = {"": 0}
+        self._shared = {}
+        self._recent = [None, None, 0, 0]
+
+    def _new_uri(self, uri: str) -> int:
+        """The index of a URI not found among the shared ones: a new entry of ``uri_table``
+        while it shares (remembered in ``_uris``), of ``uri_blob`` after."""
+        ends = self.uri_ends
+        if not len(ends) and len(self._uris) < MAX_SHARED_URIS:
+            return _added(self.uri_table, self._uris, uri, uri, MAX_SHARED_URIS)
+        blob = self.uri_blob
+        blob += uri.encode("utf-8", "surrogatepass")
+        if len(blob) > 0xFFFFFFFF and ends.typecode == "I":
+            ends = self.uri_ends = array("Q", ends)
+        ends.append(len(blob))
+        return len(self.uri_table) + len(ends) - 1
+
+    def uri_at(self, ix: int) -> str:
+        """URI index ``ix`` (what ``uri_ix`` holds): in ``uri_table`` or ``uri_blob``."""
+        table = self.uri_table
+        if ix < len(table):
+            return table[ix]
+        k, ends = ix - len(table), self.uri_ends
+        return self.uri_blob[ends[k - 1] if k else 0 : ends[k]].decode("utf-8", "surrogatepass")
+
+    def blob_uris(self) -> list[str]:
+        """Every URI of ``uri_blob`` (those past the shared ones), in index order."""
+        base = len(self.uri_table)
+        return [self.uri_at(base + k) for k in range(len(self.uri_ends))]
 
     def row(self, i: int) -> tuple:
         """Message ``i`` at once, for renderers that write every message: (first frame, frame
@@ -244,12 +298,23 @@ class MessageStore:
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
         num, b = self.num, i * _NUM_C
-        num[b + _END_C] = end_ns
         num[b + _BODY_C] = body_bytes
         small, s = self.small, i * _SMALL_C
+        small[s + _END_C] = self._took(i, num[b + _START_C], end_ns)
         small[s + _FRAME_C] = frame
         if complete:
             small[s + _BITS_C] |= COMPLETE
+
+    def _took(self, i: int, start_ns: int, end_ns: int) -> int:
+        """``SM_END`` of row ``i`` ending at ``end_ns`` (``big_ends`` keeps what it cannot hold)."""
+        if start_ns <= end_ns and (start_ns >= 0 or end_ns < 0):  # (of one sign: no C overflow)
+            took = end_ns - start_ns
+            if took < _END_BIG_C:
+                if self.big_ends:  # (ended again: a later end may fit where an earlier did not)
+                    self.big_ends.pop(i, None)
+                return took
+        self.big_ends[i] = end_ns
+        return _END_BIG_C
 
     def head_unfinished(self, i: int) -> None:
         """Message ``i``'s head never got its blank line (the sender stopped mid-head)."""
@@ -293,7 +358,7 @@ class MessageStore:
 
     def uri(self, i: int) -> str:
         """The request target of message ``i`` ('' for a response)."""
-        return self.uri_table[self.uri_ix[i]]
+        return self.uri_at(self.uri_ix[i])
 
     def content_length(self, i: int) -> int | None:
         """Content-Length of message ``i``, None when it had none."""
@@ -313,7 +378,7 @@ class MessageStore:
 
     def end_ns(self, i: int) -> int | None:
         """When message ``i`` ended, or None if it never completed."""
-        return self.num[i * NUM + COL_END] if self.small[i * SMALL + SM_FRAME] else None
+        return end_at(self, i) if self.small[i * SMALL + SM_FRAME] else None
 
 
 _CLOSE_TOKENS: dict[str | None, tuple[bool, bool]] = {}
@@ -359,6 +424,24 @@ def _put(col: array, ix: int) -> None:
         col.data.as_ushorts[at] = ix
     else:
         col.data.as_uints[at] = ix
+
+
+def end_at(store: MessageStore, i: int) -> int:
+    """When row ``i`` of ``store`` ended (a row with an end frame: ``SM_FRAME`` not 0);
+    compiled, bounds-checked C reads of the two columns for the hot readers (the freeze, the
+    JSON writer)."""
+    at = i * _SMALL_C + _END_C
+    if i < 0 or at >= len(store.small) or i * _NUM_C >= len(store.num):
+        raise IndexError("message store row out of range")
+    if cython.compiled:
+        took = store.small.data.as_uints[at]
+        if took != _END_BIG_C:
+            return store.num.data.as_longlongs[i * _NUM_C + _START_C] + took
+    else:
+        took = store.small[at]
+        if took != _END_BIG_C:
+            return store.num[i * _NUM_C + _START_C] + took
+    return store.big_ends[i]
 
 
 def ix_at(col: array, i: int) -> int:

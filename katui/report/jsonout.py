@@ -265,17 +265,23 @@ STREAMS_SLICE = 4096
 
 
 def _head_json(a: Analysis) -> str:
-    """``_dump(_header(a))``, with each finding's streams written a slice at a time: a load
-    test's findings list tens of thousands of streams, which the encoder would hold as that
-    many strings at once (~4 MB on a 60,000-connection capture)."""
-    parts = []
-    for f in a.findings:
+    """``_dump(_header(a))`` (:func:`_head_pieces` joined)."""
+    return "".join(_head_pieces(a)) + "}"
+
+
+def _head_pieces(a: Analysis):
+    """``_dump(_header(a))`` without its closing brace, in pieces: each finding's streams are
+    written a slice at a time and handed on as they are made. A load test's findings list tens
+    of thousands of streams: as one string (joined, then copied once more to append the
+    connections) they cost a few MB at the writer's peak."""
+    yield f'{_dump(_header(a, False))[:-1]},"findings":['
+    for k, f in enumerate(a.findings):
         s = f.streams
-        streams = ",".join(
-            [",".join(map(str, s[i : i + STREAMS_SLICE])) for i in range(0, len(s), STREAMS_SLICE)]
-        )
-        parts.append(f'{_dump(_finding_head(f))[:-1]},"streams":[{streams}],{_dump(_finding_tail(f))[1:]}')
-    return f'{_dump(_header(a, False))[:-1]},"findings":[{",".join(parts)}]}}'
+        yield f'{"," if k else ""}{_dump(_finding_head(f))[:-1]},"streams":['
+        for i in range(0, len(s), STREAMS_SLICE):
+            yield ("," if i else "") + ",".join(map(str, s[i : i + STREAMS_SLICE]))
+        yield f"],{_dump(_finding_tail(f))[1:]}"
+    yield "]"
 
 
 def to_dict(a: Analysis, streams: list[int] | None = None) -> dict:
@@ -314,6 +320,8 @@ def _undecoded(a: Analysis) -> bool:
     if store is None:
         return False
     texts = (store.uri_table, [h[H_HOST] for h in store.head_table])
+    if not store.uri_blob.isascii():  # (a lone surrogate is written as non-ASCII bytes there)
+        texts += (store.blob_uris(),)
     return any(not all(map(str.isascii, t)) and any(map(_SURROGATE.search, t)) for t in texts)
 
 
@@ -334,8 +342,8 @@ def chunks(a: Analysis, streams: list[int] | None = None):
 
 def _chunks(a: Analysis, streams: list[int] | None):
     conns = a.connections if streams is None else [a.connections[s] for s in streams]
-    head = _head_json(a)
-    yield head[:-1] + ',"connections":['
+    yield from _head_pieces(a)
+    yield ',"connections":['
     rows = RequestWriter(a.first_ns)
     roles = a.proxies.roles
     i = 0

@@ -6,13 +6,13 @@ cimport cython
 
 from katui.model.connection cimport Close, Connection
 from katui.model.exchange cimport Exchange
-from katui.model.store cimport ix_at
+from katui.model.store cimport end_at, ix_at
 
 # The message store's row layout (katui.model.store), imported into C globals: a row's index
 # arithmetic is C, not a Python operation per column read.
-cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_END, COL_START, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
+cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_START, SM_BITS, SM_END, SM_FIRST, SM_FRAME, SM_STATUS
 cdef Py_ssize_t MAX_CACHED, BATCH
-cdef unsigned int CHUNKED, COMPLETE
+cdef unsigned int CHUNKED, COMPLETE, END_BIG
 cdef long long NO_IDLE, NO_TS, SHORT_NS, LONG_NS
 cdef tuple _INTS, _MICROS, _TRIM3, _DOT_PAD3, _DOT_TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
 cdef dict _TEXTS
@@ -67,7 +67,7 @@ cdef class RequestWriter:
     cpdef str exchange(self, Exchange e)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, idle=cython.longlong)
     cdef _exchange(self, Exchange e, list parts, str opening)
-    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t)
+    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t, took=cython.uint, end=cython.longlong)
     cdef _ttfb(self, Exchange e, list parts)
     @cython.locals(s=Py_ssize_t, pieces=tuple)
     cdef _request(self, Py_ssize_t req, list parts)

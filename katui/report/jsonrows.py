@@ -19,14 +19,16 @@ from katui.model.connection import NO_TS
 from katui.model.exchange import NO_IDLE, Exchange
 from katui.model.store import (
     COL_BODY,
-    COL_END,
     COL_START,
+    END_BIG,
     NUM,
     SM_BITS,
+    SM_END,
     SM_FIRST,
     SM_FRAME,
     SM_STATUS,
     SMALL,
+    end_at,
     ix_at,
 )
 from katui.units import EXACT_NS
@@ -303,7 +305,10 @@ class RequestWriter:
 
     def _uri_json(self, ix: int) -> str:
         got = _cached(self._uri, ix)
-        return _kept(self._uri, ix, _str(self._uris[ix])) if got is None else got
+        if got is not None:
+            return got
+        uris = self._uris  # the shared URIs; the store reads the others from its blob
+        return _kept(self._uri, ix, _str(uris[ix] if ix < len(uris) else self._store.uri_at(ix)))
 
     def _resp_piece(self, status: int, ix: int) -> str:
         # What follows "response_first_frame":N, up to the body size.
@@ -393,7 +398,9 @@ class RequestWriter:
             parts.append("null")  # no response, or the request never completed
             return
         first = e.informational[0].index if e.informational else resp
-        _span_pieces(parts, self._num[first * NUM + COL_START], self._num[req * NUM + COL_END])
+        took = self._small[req * SMALL + SM_END]  # the request's end, after its start (store.end_at)
+        end = self._num[req * NUM + COL_START] + took if took != END_BIG else end_at(self._store, req)
+        _span_pieces(parts, self._num[first * NUM + COL_START], end)
 
     def _request(self, req: int, parts: list) -> None:
         s = req * SMALL
