@@ -6,7 +6,11 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DATA, PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
 from libc.string cimport memcpy
 
 
@@ -27,7 +31,7 @@ cpdef str stamped(Py_ssize_t frame, long long ns, str tail)
 # A ladder's and a diagram's lines are written as UTF-8 into one buffer (a bytearray, grown
 # by _room before every write into it).
 cdef class Lines:
-    cdef list _parts
+    cdef list _parts, _line
     cdef bytearray _buf
     cdef Py_ssize_t _n
     cdef bint _odd
@@ -37,14 +41,18 @@ cdef class Lines:
     @cython.locals(need=Py_ssize_t)
     cdef int _room(self, Py_ssize_t size) except -1
     cdef int _bytes(self, const char *data, Py_ssize_t size) except -1
-    @cython.locals(size=Py_ssize_t, data="const char *", raw=bytes)
     cdef int _put(self, str text) except -1
+    @cython.locals(size=Py_ssize_t, data="const char *", raw=bytes)
+    cdef int _put_utf8(self, str text) except -1
     cdef inline void _char(self, char ch) noexcept
     @cython.locals(digits=int, rest=cython.ulonglong, p="char *")
     cdef void _number(self, unsigned long long value, int width, char fill) noexcept
     @cython.locals(src="const char *", dst="char *")
     cdef inline void _three(self, bytes table, Py_ssize_t k) noexcept
     cpdef add(self, str line)
+    cpdef write(self, str text)
+    cpdef write_number(self, long long value)
+    cpdef end(self)
     @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, start=Py_ssize_t,
                    room=Py_ssize_t)
     cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width)

@@ -81,10 +81,11 @@ class Lines:
     line, as the Markdown report would otherwise make for every frame it draws, then join,
     then encode into the file. Interpreted, the lines are kept in a list and joined."""
 
-    __slots__ = ("_parts", "_buf", "_n", "_odd", "count")
+    __slots__ = ("_parts", "_line", "_buf", "_n", "_odd", "count")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._line: list[str] = []  # interpreted: the pieces :meth:`write` put on the current line
         self._buf = bytearray()
         self._n = 0  # bytes in the buffer (compiled)
         self._odd = False  # compiled: a line held a lone surrogate (see _put)
@@ -94,6 +95,7 @@ class Lines:
     def clear(self) -> None:
         """Forget the lines (the buffer's room is kept)."""
         self._parts.clear()
+        self._line.clear()
         self._n = 0
         self._odd = False
         self.count = 0
@@ -112,6 +114,13 @@ class Lines:
 
     def _put(self, text: str) -> None:
         """Compiled: ``text``'s UTF-8 after the buffer's."""
+        if PyUnicode_IS_COMPACT_ASCII(text):  # noqa: F821  (most lines: its characters are its UTF-8)
+            self._bytes(cython.cast("const char *", PyUnicode_DATA(text)), PyUnicode_GET_LENGTH(text))  # noqa: F821
+        else:
+            self._put_utf8(text)
+
+    def _put_utf8(self, text: str) -> None:
+        """Compiled: :meth:`_put` of text with characters past ASCII."""
         size = 0
         try:
             data = PyUnicode_AsUTF8AndSize(text, cython.address(size))  # noqa: F821
@@ -162,6 +171,32 @@ class Lines:
             self._char(10)
         else:
             self._parts.append(line)
+
+    def write(self, text: str) -> None:
+        """``text`` at the end of the current line (one :meth:`end` finishes it): a line made
+        of pieces is written as it is made, no string made for it."""
+        if cython.compiled:
+            self._put(text)
+        else:
+            self._line.append(text)
+
+    def write_number(self, value: int) -> None:
+        """:meth:`write` of ``str(value)``."""
+        if cython.compiled and value >= 0:
+            self._room(24)
+            self._number(value, 1, 48)
+        else:
+            self.write(str(value))
+
+    def end(self) -> None:
+        """Finish the line :meth:`write` made."""
+        self.count += 1
+        if cython.compiled:
+            self._room(1)
+            self._char(10)
+        else:
+            self._parts.append("".join(self._line))
+            self._line.clear()
 
     def frame_line(self, frame: int, ns: int, tail: str, width: int) -> None:
         """The line ``stamped(frame, ns, tail)[:width]`` (a ladder frame's number, time and
