@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
+from katui.memo import remember
 from katui.model import (
     ACK,
     COMPLETE,
@@ -253,15 +254,16 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
-    close_frame = conn.close.frame
+    cl = conn.close
+    close_frame = cl.frame
     closed_at = -1 if close_frame is None else close_frame  # compiled: a C integer, as ``at``
     # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
-    fin_close = conn.close.how == "fin" and close_frame is not None
+    fin_close = cl.how == "fin" and close_frame is not None
     for frame in conn.frames:
         at = frame
         gap = gaps.get(frame) if gaps else None  # most connections have no idle gap
         if gap is not None:
-            problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
+            problem = frame in stale or (cl.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             wait = gap.waiting > 0
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns, wait))
@@ -273,17 +275,17 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             in_handshake = False
         if not in_handshake and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
-                stale_one = ex.n in stale_requests
+                stale_one = ex.n in stale_requests if stale_requests else False
                 if _worth_a_row(ex, stale_one, gap is not None):
                     rows.append(_request_note(ex, frame, stale_one, goaway))
         if at == closed_at:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and at > closed_at:
             answered = True
-            side = "client" if conn.close.by == "server" else "server"
-            after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            text = (f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s "
-                    f"FIN (frame {conn.close.frame})")  # fmt: skip
+            side = "client" if cl.by == "server" else "server"
+            after = analysis.table.ts[frame - 1] - cl.ts_ns
+            text = (f"the {side} closes its side too, {fmt_s(after)} after the {cl.by}'s "
+                    f"FIN (frame {close_frame})")  # fmt: skip
             if gap is None:
                 rows.append(_section(text, frame))
             else:  # one row, each of its two numbers saying what it is measured from
@@ -332,7 +334,25 @@ def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
     return _section(f"request {ex.n}", frame)
 
 
+_CLOSE_NOTES: dict[tuple, tuple[str, bool]] = {}
+"""(how, by, reason, the stale request's number, told by GOAWAY) -> a close note's text and
+problem: a load test closes its connections a few ways (at most :data:`MAX_NOTES`)."""
+MAX_NOTES = 4096
+
+
 def _close_note(conn: Connection, frame: int) -> Note:
+    close = conn.close
+    stale = close.reason == "stale-reuse"
+    key = (close.how, close.by, close.reason, close.exchange if stale else None,
+           stale and _goaway_stale(conn))  # fmt: skip
+    got = _CLOSE_NOTES.get(key)
+    if got is None:
+        got = remember(_CLOSE_NOTES, key, _close_text(conn), MAX_NOTES)
+    return _section(got[0], frame, got[1])
+
+
+def _close_text(conn: Connection) -> tuple[str, bool]:
+    """The text of the close note of ``conn`` and whether it marks a problem."""
     close = conn.close
     # In a stale reuse the FIN is the server's normal close: the problem is the request sent
     # after it, which has its own row.
@@ -346,7 +366,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
-    return _section(text, frame, problem)
+    return text, problem
 
 
 def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",

@@ -71,6 +71,8 @@ cdef class TwoLanes:
     cdef Lines _ladder, _body
     cdef unsigned long long _slot_keys[16]
     cdef list _slot_pieces
+    cdef unsigned long long _label_keys[16]
+    cdef list _label_texts, _label_drawn
     # The frame table's columns, typed once per table (a memoryview made per connection costs
     # more than drawing a small one's frames).
     cdef object _table

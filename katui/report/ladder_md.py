@@ -278,8 +278,9 @@ class TwoLanes:
     """Draws connections (two lanes: client and server) as the text ladder's lines and the
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
-    __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_labeled", "_ladder",
-                 "_near", "_notes", "_pieces", "_plen", "_slot_pieces", "_table", "_ts", "width")  # fmt: skip
+    __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_label_drawn",
+                 "_label_texts", "_labeled", "_ladder", "_near", "_notes", "_pieces", "_plen", "_slot_pieces",
+                 "_table", "_ts", "width")  # fmt: skip
 
     def __init__(self, width: int) -> None:
         self.width = width
@@ -296,6 +297,10 @@ class TwoLanes:
         # Compiled: the arrows of the last keys seen, by key % 16 (0 marks an empty slot, a key
         # is kept plus one), looked up before the dict.
         self._slot_pieces = [None] * 16
+        # Compiled: the same for a labelled frame's lines, by its key and label (the label
+        # object itself: a load test's come from one cache).
+        self._label_texts = [None] * 16
+        self._label_drawn = [None] * 16
         self._table = None  # the frame table whose columns are kept below
         self._ts = self._flags = self._dirs = self._plen = self._frame_notes = None
 
@@ -430,9 +435,19 @@ class TwoLanes:
                         body.numbered(piece[1], i + 1)
                 continue
             if label and not notes[i] and not fl & RST:  # a message's frame: cached by its label
-                drawn = self._labeled.get((key, label))
+                drawn = None
+                if cython.compiled:  # the same label object on the same arrow: a C look-up first
+                    slot = (key ^ key >> 9 ^ len(label) * 7) & 15
+                    if self._label_keys[slot] == key + 1 and self._label_texts[slot] is label:
+                        drawn = self._label_drawn[slot]
                 if drawn is None:
-                    drawn = self._label_lines(key, piece, label)
+                    drawn = self._labeled.get((key, label))
+                    if drawn is None:
+                        drawn = self._label_lines(key, piece, label)
+                    if cython.compiled:
+                        self._label_keys[slot] = key + 1
+                        self._label_texts[slot] = label
+                        self._label_drawn[slot] = drawn
                 self._line(lines, i + 1, stamp, drawn[0])
                 if drawing:
                     messages += 1

@@ -14,6 +14,7 @@ from katui.units cimport fmt_iso, fmt_s
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, NUM, COL_BODY
 cdef int REQUEST, COMPLETE
 cdef unsigned long long _MAX_HEAD
+cdef Py_ssize_t PAIRS
 
 
 cdef str _md_shared(str text)
@@ -25,11 +26,13 @@ cdef class Cells:
     cdef object _small, _num, _head_ix, _uri_ix, _key
     cdef dict _labels, _scratch
     cdef Py_ssize_t _row
-    # The last plain exchange's fields (see same_pair): C integers compared, no key object.
-    cdef bint _pair
-    cdef unsigned long long _pair_asked, _pair_answered, _pair_shape
-    cdef long long _pair_body
-    cdef tuple _pair_texts
+    # The plain exchanges kept (see same_pair): C integers compared, no key object.
+    cdef Py_ssize_t _pairs, _next_pair, _hit
+    cdef unsigned long long _pair_asked[4], _pair_answered[4], _pair_shape[4]
+    cdef long long _pair_body[4]
+    cdef list _pair_texts
+    cdef unsigned long long _cur_asked, _cur_answered, _cur_shape
+    cdef long long _cur_body
 
     @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
                    s=Py_ssize_t)
@@ -38,9 +41,11 @@ cdef class Cells:
     cpdef str put(self, dict labels, Ex e, Py_ssize_t i, object sid, str label)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, q=Py_ssize_t, r=Py_ssize_t, asked=cython.ulonglong,
                    answered=cython.ulonglong, which=cython.ulonglong, status=cython.ulonglong,
-                   bits=cython.uint, frame=cython.uint, shape=cython.ulonglong, body=cython.longlong)
-    cdef bint _pair_fields(self, Ex e, bint keep) except -1
+                   bits=cython.uint, frame=cython.uint, shape=cython.ulonglong)
+    cdef bint _pair_fields(self, Ex e) except -1
+    @cython.locals(k=Py_ssize_t)
     cpdef keep_pair(self, Ex e, str text, str status, str asked, str answered)
+    @cython.locals(k=Py_ssize_t)
     cpdef bint same_pair(self, Ex e) except -1
     @cython.locals(q=Py_ssize_t, r=Py_ssize_t, end=cython.uint, first=cython.uint)
     cpdef pair_row(self, dict labels, Ex e, Lines out)

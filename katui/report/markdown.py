@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.memo import remember
@@ -276,6 +281,8 @@ def _cell(label: str) -> tuple[str, str]:
     return cell
 
 
+PAIRS = 4
+"""Plain exchanges whose cells a :class:`Cells` keeps (a load test's first, reused and last)."""
 _MAX_HEAD = 1 << 30
 """Head indexes below this fit a row's cache key in 64 bits (beside a 32-bit URI or status)."""
 
@@ -287,8 +294,9 @@ class Cells:
     report (the indexes are those of one message store)."""
 
     __slots__ = ("store", "_by_key", "_small", "_num", "_head_ix", "_uri_ix", "_labels", "_key",
-                 "_row", "_scratch", "_pair", "_pair_asked", "_pair_answered", "_pair_shape", "_pair_body",
-                 "_pair_texts")  # fmt: skip
+                 "_row", "_scratch", "_pairs", "_next_pair", "_hit", "_pair_asked", "_pair_answered",
+                 "_pair_shape", "_pair_body", "_pair_texts", "_cur_asked", "_cur_answered", "_cur_shape",
+                 "_cur_body")  # fmt: skip
 
     def __init__(self) -> None:
         self.store = None
@@ -300,16 +308,19 @@ class Cells:
         self._key = 0
         self._row = -1  # the row :meth:`of` last kept (or found) by ``_key``; -1: none
         self._scratch: dict[int, str] = {}
-        self._pair = False
-        """True while the ``_pair_*`` fields describe an exchange (see :meth:`same_pair`)."""
-        self._pair_asked = self._pair_answered = self._pair_shape = self._pair_body = 0
-        self._pair_texts: tuple[str, str, str] = ("", "", "")
-        """(its row's request and status cells, its request's label, its response's label)."""
+        # The exchanges :meth:`keep_pair` kept (compiled: in C arrays) and their texts.
+        self._pairs = self._next_pair = self._hit = 0
+        self._cur_asked = self._cur_answered = self._cur_shape = self._cur_body = 0
+        if not cython.compiled:
+            self._pair_asked, self._pair_answered = [0] * PAIRS, [0] * PAIRS
+            self._pair_shape, self._pair_body = [0] * PAIRS, [0] * PAIRS
+        self._pair_texts: list[tuple[str, str, str]] = [("", "", "")] * PAIRS
+        """(a row's request and status cells, its request's label, its response's label)."""
 
     def of(self, store, i: int) -> tuple[str, str]:
         """``_cell(store.label(i))``."""
         if store is not self.store:
-            self.store, self._by_key, self._labels, self._pair = store, {}, {}, False
+            self.store, self._by_key, self._labels, self._pairs = store, {}, {}, 0
             # Its columns, looked up once (a store keeps its arrays for its lifetime).
             self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
             self._num = store.num
@@ -359,12 +370,12 @@ class Cells:
         labels[at] = text if had is None else f"{had} | {text}"
         return text
 
-    def _pair_fields(self, e, keep: bool) -> bool:
-        """What a plain exchange's table cells and ladder labels are made of (both messages'
-        head, the request's URI, the response's status and body size, their flag bits, whether
-        each has an end frame, and reused / pipelined), packed in four numbers: kept when
-        ``keep``, else compared with those kept. False when ``e`` has no request or no
-        response, or rows of another store than :attr:`store`."""
+    def _pair_fields(self, e) -> bool:
+        """Put in the ``_cur_*`` fields what a plain exchange's table cells and ladder labels
+        are made of (both messages' head, the request's URI, the response's status and body
+        size, their flag bits, whether each has an end frame, and reused / pipelined), packed
+        in four numbers. False when ``e`` has no request or no response, or rows of another
+        store than :attr:`store`."""
         req, resp = e.req, e.resp
         if req < 0 or resp < 0 or e.store is not self.store:
             return False
@@ -373,36 +384,46 @@ class Cells:
         # read once into a C integer, then C arithmetic)
         asked, answered = self._head_ix[req], self._head_ix[resp]
         which, status = self._uri_ix[req], small[r + SM_STATUS]
-        asked = asked << 32 | which
-        answered = answered << 32 | status
+        self._cur_asked = asked << 32 | which
+        self._cur_answered = answered << 32 | status
         bits, frame = small[q + SM_BITS], small[q + SM_FRAME]
         shape = (bits & (REQUEST | COMPLETE)) | (8 if frame else 0)
         bits, frame = small[r + SM_BITS], small[r + SM_FRAME]
         shape |= (bits & (REQUEST | COMPLETE)) << 4 | (128 if frame else 0)
-        shape |= (2 if e.pipelined else 1 if e.reused else 0) << 8
-        body = self._num[resp * NUM + COL_BODY]
-        if keep:
-            self._pair_asked, self._pair_answered = asked, answered
-            self._pair_shape, self._pair_body = shape, body
-            return True
-        return (asked == self._pair_asked and answered == self._pair_answered and shape == self._pair_shape
-                and body == self._pair_body)  # fmt: skip
+        self._cur_shape = shape | (2 if e.pipelined else 1 if e.reused else 0) << 8
+        self._cur_body = self._num[resp * NUM + COL_BODY]
+        return True
 
     def keep_pair(self, e, text: str, status: str, asked: str, answered: str) -> None:
         """Remember a plain exchange's cells and ladder labels (``put`` gave them from its
-        caches: the same fields make the same ones) for :meth:`same_pair`."""
-        self._pair = self._pair_fields(e, True)
-        self._pair_texts = (f" | {text} | {status}", asked, answered)
+        caches: the same fields make the same ones) for :meth:`same_pair`, in one of
+        :data:`PAIRS` slots (the oldest replaced)."""
+        if not self._pair_fields(e):
+            return
+        k = self._next_pair
+        self._pair_asked[k], self._pair_answered[k] = self._cur_asked, self._cur_answered
+        self._pair_shape[k], self._pair_body[k] = self._cur_shape, self._cur_body
+        self._pair_texts[k] = (f" | {text} | {status}", asked, answered)
+        self._next_pair = (k + 1) % PAIRS
+        self._pairs = min(self._pairs + 1, PAIRS)
 
     def same_pair(self, e) -> bool:
-        """True when plain exchange ``e`` has the fields of the one :meth:`keep_pair` kept:
-        then :meth:`pair_row` makes its table row and labels."""
-        return self._pair and self._pair_fields(e, False)
+        """True when plain exchange ``e`` has the fields of one :meth:`keep_pair` kept: then
+        :meth:`pair_row` makes its table row and labels."""
+        if not self._pairs or not self._pair_fields(e):
+            return False
+        for k in range(self._pairs):
+            if (self._pair_asked[k] == self._cur_asked and self._pair_answered[k] == self._cur_answered
+                    and self._pair_shape[k] == self._cur_shape
+                    and self._pair_body[k] == self._cur_body):  # fmt: skip
+                self._hit = k
+                return True
+        return False
 
     def pair_row(self, labels: dict[int, str], e, out: Lines) -> None:
         """The table row of ``e`` (:meth:`same_pair`) written to ``out`` (a line of pieces, no
         string made), its messages' labels added to ``labels``."""
-        cells, asked, answered = self._pair_texts
+        cells, asked, answered = self._pair_texts[self._hit]
         small, q, r = self._small, e.req * SMALL, e.resp * SMALL
         out.write("| ")
         out.write_number(e.n)
