@@ -29,7 +29,8 @@ cpdef str stamped(Py_ssize_t frame, long long ns, str tail)
 
 
 # A ladder's and a diagram's lines are written as UTF-8 into one buffer (a bytearray, grown
-# by _room before every write into it).
+# by _room before every write into it). Final: its methods called directly, the small ones inlined.
+@cython.final
 cdef class Lines:
     cdef list _parts, _line
     cdef bytearray _buf
@@ -39,7 +40,7 @@ cdef class Lines:
 
     cpdef clear(self)
     @cython.locals(need=Py_ssize_t)
-    cdef int _room(self, Py_ssize_t size) except -1
+    cdef inline int _room(self, Py_ssize_t size) except -1
     cdef int _bytes(self, const char *data, Py_ssize_t size) except -1
     cdef int _put(self, str text) except -1
     @cython.locals(size=Py_ssize_t, data="const char *", raw=bytes)
@@ -61,6 +62,7 @@ cdef class Lines:
     cpdef bytes utf8(self)
 
 
+@cython.final
 cdef class TwoLanes:
     cdef public dict _pieces
     cdef dict _notes, _labeled

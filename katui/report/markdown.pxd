@@ -20,6 +20,7 @@ cdef Py_ssize_t PAIRS
 cdef str _md_shared(str text)
 
 
+@cython.final  # its methods called directly
 cdef class Cells:
     cdef public object store
     cdef dict _by_key
