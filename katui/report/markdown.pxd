@@ -56,7 +56,7 @@ cdef class Cells:
 cdef _exchange_table(Conn c, dict labels, Cells cells, Lines out)
 
 @cython.locals(cl=Close)
-cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, Lines table, bint encoded=*)
+cdef object _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, Lines out, bint encoded=*)
 
 cdef dict _CLOSED_BY
 @cython.locals(cl=Close, closer=str)

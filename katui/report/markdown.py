@@ -152,18 +152,11 @@ def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | Non
         yield piece.encode() if encoded else piece
     lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
     cells = Cells()  # and its messages' labels
-    table = Lines()  # refilled by each connection
+    table = Lines()  # refilled by each connection's section
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        section = _connection(a, c, gap_ns, lanes, cells, table, encoded)
-        pictures = section.pop() if encoded else None  # the last item: already UTF-8
-        section.append("")  # its last line's end: one join, the section's text not copied again
-        piece = "\n".join(section)
-        if encoded:
-            yield b"".join((piece.encode(), pictures, b"\n"))
-        else:
-            yield piece
+        yield _connection(a, c, gap_ns, lanes, cells, table, encoded)
 
 
 ROWS = 256
@@ -453,69 +446,88 @@ class Cells:
         out.end()
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells, table: Lines,
-                encoded: bool = False) -> list:  # fmt: skip
-    """One connection's section after a blank line: facts, exchanges, idle gaps and (when
-    small enough) its ladder; ``table`` is a :class:`~katui.report.ladder_md.Lines` to write
-    the exchanges and gaps in. When ``encoded``, the lines after the facts are the UTF-8 of
-    their text, joined, in one last item."""
-    out = ["", f"## Stream {c.stream}: {md(c.client)} → {_md_shared(c.server)}", ""]
-    out.append(
-        f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
-        f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
-        f"state {c.state}"
-    )
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells, out: Lines,
+                encoded: bool = False):  # fmt: skip
+    """One connection's section after a blank line, each line ended: facts, exchanges, idle
+    gaps and (when small enough) its ladder, as text, or its UTF-8 when ``encoded``. Its
+    lines up to the pictures are written to ``out`` (compiled: as UTF-8, a piece at a time,
+    one buffer reused: neither a string per line nor the section's text is made)."""
+    out.clear()
+    out.add("")
+    out.write("## Stream ")
+    out.write_number(c.stream)
+    out.write(": ")
+    out.write(md(c.client))
+    out.write(" → ")
+    out.write(_md_shared(c.server))
+    out.end()
+    out.add("")
+    out.write("- frames ")
+    out.write_number(c.first_frame)
+    out.write("–")
+    out.write_number(c.last_frame)
+    out.write(" (")
+    out.write_number(c.frame_count)
+    out.write("), started ")
+    out.write(fmt_iso(c.start_ns))
+    out.write(", duration ")
+    out.write(fmt_s(c.duration_ns))
+    out.write(", handshake RTT ")
+    out.write(fmt_s(c.handshake_rtt_ns))
+    out.write(", state ")
+    out.write(f"{c.state}")
+    out.end()
     cl = c.close
-    out.append(
-        f"- close: {_md_shared(cl.explanation)} (reason `{cl.reason}`"
-        + (f", frame {cl.frame})" if cl.frame else ")")
-    )
+    out.write("- close: ")
+    out.write(_md_shared(cl.explanation))
+    out.write(" (reason `")
+    out.write(f"{cl.reason}")
+    if cl.frame:
+        out.write("`, frame ")
+        out.write(f"{cl.frame}")
+        out.write(")")
+    else:
+        out.write("`)")
+    out.end()
     if cl.evidence:
-        out.append(f"- evidence: {md('; '.join(cl.evidence))}")
+        out.add(f"- evidence: {md('; '.join(cl.evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
-        out.append(
+        out.add(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
             f"{c.lost_segments} holes, {c.truncated_frames} truncated frames"
         )
     if c.http_error:
-        out.append(f"- HTTP parsing: {md(c.http_error)}")
+        out.add(f"- HTTP parsing: {md(c.http_error)}")
     if c.tls is not None:
-        out.append(f"- TLS: {md(tls_summary(c.tls))}")
+        out.add(f"- TLS: {md(tls_summary(c.tls))}")
     if c.http2 is not None:
-        out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
+        out.add(f"- HTTP/2: {md(http2_summary(c.http2))}")
     labels: dict[int, str] = {}
-    # The table and the gaps are written to ``table`` (compiled: as UTF-8, one buffer reused).
-    table.clear()
     if c.exchanges:
-        table.add("")
-        _exchange_table(c, labels, cells, table)
+        out.add("")
+        _exchange_table(c, labels, cells, out)
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         # A wait for a response is listed with them, said to be one (not keep-alive idle).
-        table.add("")
-        table.add("Idle gaps:" if not any(g.waiting for g in gaps) else "Idle gaps and waits:")
-        table.add("")
+        out.add("")
+        out.add("Idle gaps:" if not any(g.waiting for g in gaps) else "Idle gaps and waits:")
+        out.add("")
         for g in gaps:
-            table.add(f"- {fmt_s(g.duration_ns)} {'waiting ' if g.waiting else ''}between frames "
+            out.add(f"- {fmt_s(g.duration_ns)} {'waiting ' if g.waiting else ''}between frames "
                       f"{g.after_frame} and {g.before_frame}: {md(g.explanation)}")  # fmt: skip
     if c.frame_count <= MAX_LADDER_FRAMES:
         if encoded:
-            pictures = _encoded_pictures(a, c, gap_ns, gaps, lanes, labels)
-        else:
-            pictures = _pictures(a, c, gap_ns, gaps, lanes, labels)
+            return b"".join((out.utf8(), b"\n", _encoded_pictures(a, c, gap_ns, gaps, lanes, labels), b"\n"))
+        pictures = _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
         omitted = (
             f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
             "the TUI or use --format json)"
         )
-        pictures = b"\n" + omitted.encode() if encoded else ["", omitted]
-    if encoded:
-        out.append(b"".join((table.utf8(), b"\n", pictures)) if table.count else pictures)
-    else:
-        if table.count:
-            out.append(table.text())
-        out += pictures
-    return out
+        if encoded:
+            return b"".join((out.utf8(), b"\n\n", omitted.encode(), b"\n"))
+        pictures = ["", omitted]
+    return "".join((out.text(), "\n", "\n".join(pictures), "\n"))
 
 
 def _encoded_pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
