@@ -23,12 +23,13 @@ cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
 
 @cython.locals(f=int, in_handshake=bint, handshaken=bint, answered=bint, fin_close=bint,
                flags=cython.uchar[:], gap_at=Py_ssize_t, at=cython.longlong, closed_at=cython.longlong,
-               requests=dict, gaps=dict, ex=Ex, cl=Close)
+               requests=dict, gaps=dict, ex=Ex, cl=Close, last_request=cython.longlong)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
 # A ladder's notes, made per connection by ladder_rows: C calls.
 cdef object _tuple_new
 cdef object _section(str text, object frame, object problem=*)
-cdef bint _worth_a_row(Ex ex, bint stale, bint after_gap)
+@cython.locals(ex=Ex, req=Py_ssize_t, out=dict)
+cdef dict _noted_requests(object conn, dict gaps, set stale)
 @cython.locals(prev=Conn)
 cdef str _handshake_text(object analysis, object conn)
 cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
+from katui.analysis.gaps import idle_gaps, previous_on_path
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.memo import remember
 from katui.model import (
@@ -244,13 +244,14 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections);
     ``idle`` is ``idle_gaps(analysis, conn, gap_ns)`` when the caller has it already."""
     flags = analysis.table.flags
-    requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
     stale_requests = _stale_requests(conn) if stale else set()
     goaway = _goaway_stale(conn)  # an HTTP/2 stale reuse told by the server's GOAWAY
     if idle is None:
         idle = idle_gaps(analysis, conn, gap_ns)
     gaps = {g.before_frame: g for g in idle}
+    requests = _noted_requests(conn, gaps, stale_requests)
+    last_request = max(requests) if requests else -1  # compiled: a C integer, as ``at``
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
@@ -273,11 +274,9 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
-        if not in_handshake and frame in requests:
+        if not in_handshake and at <= last_request and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
-                stale_one = ex.n in stale_requests if stale_requests else False
-                if _worth_a_row(ex, stale_one, gap is not None):
-                    rows.append(_request_note(ex, frame, stale_one, goaway))
+                rows.append(_request_note(ex, frame, ex.n in stale_requests, goaway))
         if at == closed_at:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and at > closed_at:
@@ -294,12 +293,27 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     return rows
 
 
-def _worth_a_row(ex, stale: bool, after_gap: bool) -> bool:
-    """Request rows say something new: the first two, after an idle gap, pipelined, stale.
+def _noted_requests(conn: Connection, gaps: dict, stale: set[int]) -> dict[int, list]:
+    """:func:`~katui.analysis.gaps.requests_by_frame` of the exchanges whose requests get a row
+    (gaps: the idle gaps by the frame they end at, stale: the stale requests' numbers).
 
-    A connection with 991 requests would otherwise repeat 'request N on this connection'
-    between every exchange; its frames still carry the request and ``↻ reused``."""
-    return ex.n <= 2 or stale or after_gap or ex.pipelined
+    Request rows say something new: the first two, after an idle gap, pipelined, stale. A
+    connection with 991 requests would otherwise repeat 'request N on this connection'
+    between every exchange; its frames still carry the request and ``↻ reused``. (Markdown
+    asks for every connection: the others' rows are not read.)"""
+    out: dict[int, list] = {}
+    for ex in conn.exchanges:
+        req = ex.req
+        if req < 0 or not (ex.n <= 2 or ex.pipelined or gaps or (stale and ex.n in stale)):
+            continue
+        first = ex.store.small[req * SMALL + SM_FIRST]
+        if ex.n <= 2 or ex.pipelined or first in gaps or (stale and ex.n in stale):
+            got = out.get(first)
+            if got is None:
+                out[first] = [ex]
+            else:
+                got.append(ex)
+    return out
 
 
 def _handshake_text(analysis, conn: Connection) -> str:
