@@ -17,6 +17,9 @@ cdef unsigned long long _MAX_HEAD
 cdef Py_ssize_t PAIRS
 
 
+@cython.locals(ch=Py_UCS4)
+cdef bint _plain(str text) except -1
+cpdef str md(str text)
 cdef str _md_shared(str text)
 
 

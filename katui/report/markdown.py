@@ -57,11 +57,22 @@ _MD: dict[str, str] = {}
 repeats; at most :data:`MAX_CELLS` (a hostile capture may make every one unique)."""
 
 
+def _plain(text: str) -> bool:
+    """True when ``text`` is printable ASCII with no Markdown syntax (:func:`md` leaves it as
+    it is): compiled, a C loop over its characters, for a connection's addresses."""
+    if text is None:
+        return False
+    for ch in text:
+        if ch < " " or ch > "~" or ch in "\\`*_{}[]<>|":  # a literal: compiled, a C switch
+            return False
+    return True
+
+
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
     # One search finds the text with nothing to escape (a connection's addresses and evidence
     # are unique: cached, they would only push out what repeats).
-    if _DIRTY.search(text) is None:
+    if _plain(text) or _DIRTY.search(text) is None:
         return text
     got = _MD.get(text)
     return remember(_MD, text, _MD_SPECIAL.sub(r"\\\1", safe_text(text)), MAX_CELLS) if got is None else got
