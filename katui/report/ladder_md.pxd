@@ -65,7 +65,7 @@ cdef class Lines:
 @cython.final
 cdef class TwoLanes:
     cdef public dict _pieces
-    cdef dict _notes, _labeled
+    cdef dict _notes, _labeled, _sections, _problem_sections
     cdef public Py_ssize_t width
     cdef object _first
     cdef long long _base
@@ -84,6 +84,7 @@ cdef class TwoLanes:
 
     cdef _line(self, Lines out, Py_ssize_t frame, long long stamp, str tail)
 
+    @cython.locals(plain=bint, notes=dict)
     cdef tuple _note_lines(self, object row)
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)

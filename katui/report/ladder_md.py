@@ -279,14 +279,16 @@ class TwoLanes:
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
     __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_label_drawn",
-                 "_label_texts", "_labeled", "_ladder", "_near", "_notes", "_pieces", "_plen", "_slot_pieces",
-                 "_table", "_ts", "width")  # fmt: skip
+                 "_label_texts", "_labeled", "_ladder", "_near", "_notes", "_pieces", "_plen",
+                 "_problem_sections", "_sections", "_slot_pieces", "_table", "_ts", "width")  # fmt: skip
 
     def __init__(self, width: int) -> None:
         self.width = width
         """Ladder lines are cut to this many columns."""
         self._pieces: dict[int, tuple[str, str, bool, str]] = {}
         self._notes: dict[tuple, tuple[str, str]] = {}
+        self._sections: dict[str, tuple[str, str]] = {}
+        self._problem_sections: dict[str, tuple[str, str]] = {}
         self._labeled: dict[tuple, tuple[str, str]] = {}
         # The capture's first timestamp (set by draw), and whether it is within 2**62 of 0:
         # then it is also the base of the integer times.
@@ -336,8 +338,15 @@ class TwoLanes:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
         kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
-        key = (kind, text, problem, duration, waiting)
-        drawn = self._notes.get(key)
+        # A section's lines depend on its text and problem mark only: kept by its text.
+        plain = kind == "section" and not duration and not waiting
+        if plain:
+            notes = self._problem_sections if problem else self._sections
+            key = text
+        else:
+            notes = self._notes
+            key = (kind, text, problem, duration, waiting)
+        drawn = notes.get(key)
         if drawn is None:
             if kind == "section":  # note_text and _note of a section, made here: most are
                 # unique (the handshake's names the stream it replaces), drawn once each
@@ -346,8 +355,8 @@ class TwoLanes:
                 drawn = (line, f"    Note over C,S: {_mermaid(mark + text)}")
             else:
                 drawn = (note_text(row).rstrip()[: self.width], _note(row))
-            if len(self._notes) < MAX_CACHED:
-                self._notes[key] = drawn
+            if len(notes) < MAX_CACHED:
+                notes[key] = drawn
         return drawn
 
     def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:

@@ -432,19 +432,19 @@ class Cells:
         out.write("| ")
         out.write_number(e.n)
         out.write(" | ")
-        end, first = small[q + SM_FRAME], small[q + SM_FIRST]
+        end = small[q + SM_FRAME]
         if end:
             out.write_number(end)
             out.write(" | ")
         else:
             out.write("| ")
-        at = end or first
+        at = end or small[q + SM_FIRST]
         had = labels.get(at)
         labels[at] = asked if had is None else f"{had} | {asked}"
-        end, first = small[r + SM_FRAME], small[r + SM_FIRST]
+        end = small[r + SM_FRAME]
         if end:
             out.write_number(end)
-        at = end or first
+        at = end or small[r + SM_FIRST]
         had = labels.get(at)
         labels[at] = answered if had is None else f"{had} | {answered}"
         out.write(cells)
