@@ -5,6 +5,7 @@ cimport cython
 
 
 cpdef str fmt_s(object ns)
+cdef tuple _MICROS
 
 @cython.locals(unit=cython.longlong, digits=int, shown=cython.longlong, rest=cython.longlong)
 cpdef str _fmt_exact(long long ns)

@@ -40,12 +40,17 @@ def _fmt_exact(ns: int) -> str:
         return _fmt_float(ns)
     if rest * 2 > unit:
         shown += 1
-    suffix = " µs" if digits == 0 else (" ms" if ns < 1_000_000_000 else " s")
     if digits == 0:
-        return f"{shown}{suffix}"
+        return _MICROS[shown]  # shown <= 1000
+    suffix = " ms" if ns < 1_000_000_000 else " s"
     if digits == 1:
         return f"{shown // 10}.{shown % 10}{suffix}"
     return f"{shown // 1000}.{shown % 1000:03d}{suffix}"
+
+
+_MICROS = tuple(f"{n} µs" for n in range(1001))
+""":func:`fmt_s` of the durations below a millisecond, by their microseconds (the Markdown
+report shows several per connection: a load test's idle times and round trips)."""
 
 
 def _fmt_float(ns: int) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from operator import itemgetter
-
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
 from katui.model.store import SM_FIRST, SM_FRAME, SMALL
@@ -73,20 +71,24 @@ def _closed_by_path(a: Analysis) -> dict[tuple[str, str], tuple[list[int], list[
 
     Built when the first ladder is drawn, right after a capture loads: one pass, no per-item
     key tuples (a load test lists tens of thousands of connections on one path)."""
-    paths: dict[tuple[str, str], list[tuple[int, Connection]]] = {}
+    # Two lists per path, no (time, connection) pair per connection: tens of thousands of
+    # tuples made at once would also start the cycle collector over the whole model.
+    paths: dict[tuple[str, str], tuple[list[int], list[Connection]]] = {}
     for c in a.connections:
         ts = c.close.ts_ns
         if ts is not None:
             client = c.client
             key = (client[: client.rindex(":")], c.server)
-            items = paths.get(key)
-            if items is None:
-                items = paths[key] = []
-            items.append((ts, c))
+            got = paths.get(key)
+            if got is None:
+                got = paths[key] = ([], [])
+            got[0].append(ts)
+            got[1].append(c)
     out = {}
-    for key, items in paths.items():
-        items.sort(key=itemgetter(0))  # a stable sort: capture order among equal close times
-        out[key] = ([ts for ts, _ in items], [c for _, c in items])
+    for key, (times, conns) in paths.items():
+        # A stable sort of the positions: capture order among equal close times.
+        order = sorted(range(len(times)), key=times.__getitem__)
+        out[key] = ([times[k] for k in order], [conns[k] for k in order])
     return out
 
 

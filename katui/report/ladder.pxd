@@ -3,8 +3,10 @@
 # with; a frame's flags byte and the walk's yes/no states are C ints.
 cimport cython
 
+from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # ladder.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # ladder.py's Exchange: the Python name
+from katui.units cimport fmt_s
 
 # The message store's row layout (katui.model.store) in C globals: a row's index arithmetic
 # and flag tests are C, not a Python operation per column read.
@@ -21,13 +23,17 @@ cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
 
 @cython.locals(f=int, in_handshake=bint, handshaken=bint, answered=bint, fin_close=bint,
                flags=cython.uchar[:], gap_at=Py_ssize_t, at=cython.longlong, closed_at=cython.longlong,
-               requests=dict, gaps=dict)
+               requests=dict, gaps=dict, ex=Ex, cl=Close, last_request=cython.longlong)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
 # A ladder's notes, made per connection by ladder_rows: C calls.
 cdef object _tuple_new
 cdef object _section(str text, object frame, object problem=*)
-cdef bint _worth_a_row(Ex ex, bint stale, bint after_gap)
+@cython.locals(ex=Ex, req=Py_ssize_t, out=dict)
+cdef dict _noted_requests(object conn, dict gaps, set stale)
 @cython.locals(prev=Conn)
 cdef str _handshake_text(object analysis, object conn)
 cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*)
+cdef dict _CLOSE_NOTES
+cdef Py_ssize_t MAX_NOTES
+@cython.locals(close=Close, stale=bint, got=tuple)
 cdef object _close_note(object conn, object frame)

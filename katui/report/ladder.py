@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
-from katui.analysis.gaps import idle_gaps, previous_on_path, requests_by_frame
+from katui.analysis.gaps import idle_gaps, previous_on_path
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
+from katui.memo import remember
 from katui.model import (
     ACK,
     COMPLETE,
@@ -243,25 +244,27 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     """Frame numbers interleaved with :class:`Note` rows (gaps >= ``gap_ns``, sections);
     ``idle`` is ``idle_gaps(analysis, conn, gap_ns)`` when the caller has it already."""
     flags = analysis.table.flags
-    requests = requests_by_frame(conn)
     stale = _stale_frames(conn)
     stale_requests = _stale_requests(conn) if stale else set()
     goaway = _goaway_stale(conn)  # an HTTP/2 stale reuse told by the server's GOAWAY
     if idle is None:
         idle = idle_gaps(analysis, conn, gap_ns)
     gaps = {g.before_frame: g for g in idle}
+    requests = _noted_requests(conn, gaps, stale_requests)
+    last_request = max(requests) if requests else -1  # compiled: a C integer, as ``at``
     rows: list[int | Note] = []
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
-    close_frame = conn.close.frame
+    cl = conn.close
+    close_frame = cl.frame
     closed_at = -1 if close_frame is None else close_frame  # compiled: a C integer, as ``at``
     # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
-    fin_close = conn.close.how == "fin" and close_frame is not None
+    fin_close = cl.how == "fin" and close_frame is not None
     for frame in conn.frames:
         at = frame
         gap = gaps.get(frame) if gaps else None  # most connections have no idle gap
         if gap is not None:
-            problem = frame in stale or (conn.close.reason == "reset" and frame == close_frame)
+            problem = frame in stale or (cl.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             wait = gap.waiting > 0
             rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns, wait))
@@ -271,19 +274,17 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             in_handshake = handshaken = True
         elif in_handshake and not f & SYN:
             in_handshake = False
-        if not in_handshake and frame in requests:
+        if not in_handshake and at <= last_request and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
-                stale_one = ex.n in stale_requests
-                if _worth_a_row(ex, stale_one, gap is not None):
-                    rows.append(_request_note(ex, frame, stale_one, goaway))
+                rows.append(_request_note(ex, frame, ex.n in stale_requests, goaway))
         if at == closed_at:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and at > closed_at:
             answered = True
-            side = "client" if conn.close.by == "server" else "server"
-            after = analysis.table.ts[frame - 1] - conn.close.ts_ns
-            text = (f"the {side} closes its side too, {fmt_s(after)} after the {conn.close.by}'s "
-                    f"FIN (frame {conn.close.frame})")  # fmt: skip
+            side = "client" if cl.by == "server" else "server"
+            after = analysis.table.ts[frame - 1] - cl.ts_ns
+            text = (f"the {side} closes its side too, {fmt_s(after)} after the {cl.by}'s "
+                    f"FIN (frame {close_frame})")  # fmt: skip
             if gap is None:
                 rows.append(_section(text, frame))
             else:  # one row, each of its two numbers saying what it is measured from
@@ -292,12 +293,27 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     return rows
 
 
-def _worth_a_row(ex, stale: bool, after_gap: bool) -> bool:
-    """Request rows say something new: the first two, after an idle gap, pipelined, stale.
+def _noted_requests(conn: Connection, gaps: dict, stale: set[int]) -> dict[int, list]:
+    """:func:`~katui.analysis.gaps.requests_by_frame` of the exchanges whose requests get a row
+    (gaps: the idle gaps by the frame they end at, stale: the stale requests' numbers).
 
-    A connection with 991 requests would otherwise repeat 'request N on this connection'
-    between every exchange; its frames still carry the request and ``↻ reused``."""
-    return ex.n <= 2 or stale or after_gap or ex.pipelined
+    Request rows say something new: the first two, after an idle gap, pipelined, stale. A
+    connection with 991 requests would otherwise repeat 'request N on this connection'
+    between every exchange; its frames still carry the request and ``↻ reused``. (Markdown
+    asks for every connection: the others' rows are not read.)"""
+    out: dict[int, list] = {}
+    for ex in conn.exchanges:
+        req = ex.req
+        if req < 0 or not (ex.n <= 2 or ex.pipelined or gaps or (stale and ex.n in stale)):
+            continue
+        first = ex.store.small[req * SMALL + SM_FIRST]
+        if ex.n <= 2 or ex.pipelined or first in gaps or (stale and ex.n in stale):
+            got = out.get(first)
+            if got is None:
+                out[first] = [ex]
+            else:
+                got.append(ex)
+    return out
 
 
 def _handshake_text(analysis, conn: Connection) -> str:
@@ -332,7 +348,25 @@ def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
     return _section(f"request {ex.n}", frame)
 
 
+_CLOSE_NOTES: dict[tuple, tuple[str, bool]] = {}
+"""(how, by, reason, the stale request's number, told by GOAWAY) -> a close note's text and
+problem: a load test closes its connections a few ways (at most :data:`MAX_NOTES`)."""
+MAX_NOTES = 4096
+
+
 def _close_note(conn: Connection, frame: int) -> Note:
+    close = conn.close
+    stale = close.reason == "stale-reuse"
+    key = (close.how, close.by, close.reason, close.exchange if stale else None,
+           stale and _goaway_stale(conn))  # fmt: skip
+    got = _CLOSE_NOTES.get(key)
+    if got is None:
+        got = remember(_CLOSE_NOTES, key, _close_text(conn), MAX_NOTES)
+    return _section(got[0], frame, got[1])
+
+
+def _close_text(conn: Connection) -> tuple[str, bool]:
+    """The text of the close note of ``conn`` and whether it marks a problem."""
     close = conn.close
     # In a stale reuse the FIN is the server's normal close: the problem is the request sent
     # after it, which has its own row.
@@ -346,7 +380,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
-    return _section(text, frame, problem)
+    return text, problem
 
 
 def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",

@@ -6,7 +6,11 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DATA, PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
+
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_COMPACT_ASCII(object o)
 from libc.string cimport memcpy
 
 
@@ -25,9 +29,10 @@ cpdef str stamped(Py_ssize_t frame, long long ns, str tail)
 
 
 # A ladder's and a diagram's lines are written as UTF-8 into one buffer (a bytearray, grown
-# by _room before every write into it).
+# by _room before every write into it). Final: its methods called directly, the small ones inlined.
+@cython.final
 cdef class Lines:
-    cdef list _parts
+    cdef list _parts, _line
     cdef bytearray _buf
     cdef Py_ssize_t _n
     cdef bint _odd
@@ -35,16 +40,20 @@ cdef class Lines:
 
     cpdef clear(self)
     @cython.locals(need=Py_ssize_t)
-    cdef int _room(self, Py_ssize_t size) except -1
+    cdef inline int _room(self, Py_ssize_t size) except -1
     cdef int _bytes(self, const char *data, Py_ssize_t size) except -1
-    @cython.locals(size=Py_ssize_t, data="const char *", raw=bytes)
     cdef int _put(self, str text) except -1
+    @cython.locals(size=Py_ssize_t, data="const char *", raw=bytes)
+    cdef int _put_utf8(self, str text) except -1
     cdef inline void _char(self, char ch) noexcept
     @cython.locals(digits=int, rest=cython.ulonglong, p="char *")
     cdef void _number(self, unsigned long long value, int width, char fill) noexcept
     @cython.locals(src="const char *", dst="char *")
     cdef inline void _three(self, bytes table, Py_ssize_t k) noexcept
     cpdef add(self, str line)
+    cpdef write(self, str text)
+    cpdef write_number(self, long long value)
+    cpdef end(self)
     @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, start=Py_ssize_t,
                    room=Py_ssize_t)
     cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width)
@@ -53,9 +62,10 @@ cdef class Lines:
     cpdef bytes utf8(self)
 
 
+@cython.final
 cdef class TwoLanes:
     cdef public dict _pieces
-    cdef dict _notes, _labeled
+    cdef dict _notes, _labeled, _sections, _problem_sections
     cdef public Py_ssize_t width
     cdef object _first
     cdef long long _base
@@ -63,6 +73,8 @@ cdef class TwoLanes:
     cdef Lines _ladder, _body
     cdef unsigned long long _slot_keys[16]
     cdef list _slot_pieces
+    cdef unsigned long long _label_keys[16]
+    cdef list _label_texts, _label_drawn
     # The frame table's columns, typed once per table (a memoryview made per connection costs
     # more than drawing a small one's frames).
     cdef object _table
@@ -72,6 +84,7 @@ cdef class TwoLanes:
 
     cdef _line(self, Lines out, Py_ssize_t frame, long long stamp, str tail)
 
+    @cython.locals(plain=bint, notes=dict)
     cdef tuple _note_lines(self, object row)
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)

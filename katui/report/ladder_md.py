@@ -81,10 +81,11 @@ class Lines:
     line, as the Markdown report would otherwise make for every frame it draws, then join,
     then encode into the file. Interpreted, the lines are kept in a list and joined."""
 
-    __slots__ = ("_parts", "_buf", "_n", "_odd", "count")
+    __slots__ = ("_parts", "_line", "_buf", "_n", "_odd", "count")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._line: list[str] = []  # interpreted: the pieces :meth:`write` put on the current line
         self._buf = bytearray()
         self._n = 0  # bytes in the buffer (compiled)
         self._odd = False  # compiled: a line held a lone surrogate (see _put)
@@ -94,6 +95,7 @@ class Lines:
     def clear(self) -> None:
         """Forget the lines (the buffer's room is kept)."""
         self._parts.clear()
+        self._line.clear()
         self._n = 0
         self._odd = False
         self.count = 0
@@ -112,6 +114,13 @@ class Lines:
 
     def _put(self, text: str) -> None:
         """Compiled: ``text``'s UTF-8 after the buffer's."""
+        if PyUnicode_IS_COMPACT_ASCII(text):  # noqa: F821  (most lines: its characters are its UTF-8)
+            self._bytes(cython.cast("const char *", PyUnicode_DATA(text)), PyUnicode_GET_LENGTH(text))  # noqa: F821
+        else:
+            self._put_utf8(text)
+
+    def _put_utf8(self, text: str) -> None:
+        """Compiled: :meth:`_put` of text with characters past ASCII."""
         size = 0
         try:
             data = PyUnicode_AsUTF8AndSize(text, cython.address(size))  # noqa: F821
@@ -162,6 +171,32 @@ class Lines:
             self._char(10)
         else:
             self._parts.append(line)
+
+    def write(self, text: str) -> None:
+        """``text`` at the end of the current line (one :meth:`end` finishes it): a line made
+        of pieces is written as it is made, no string made for it."""
+        if cython.compiled:
+            self._put(text)
+        else:
+            self._line.append(text)
+
+    def write_number(self, value: int) -> None:
+        """:meth:`write` of ``str(value)``."""
+        if cython.compiled and value >= 0:
+            self._room(24)
+            self._number(value, 1, 48)
+        else:
+            self.write(str(value))
+
+    def end(self) -> None:
+        """Finish the line :meth:`write` made."""
+        self.count += 1
+        if cython.compiled:
+            self._room(1)
+            self._char(10)
+        else:
+            self._parts.append("".join(self._line))
+            self._line.clear()
 
     def frame_line(self, frame: int, ns: int, tail: str, width: int) -> None:
         """The line ``stamped(frame, ns, tail)[:width]`` (a ladder frame's number, time and
@@ -243,14 +278,17 @@ class TwoLanes:
     """Draws connections (two lanes: client and server) as the text ladder's lines and the
     Mermaid diagram's body; one per report, so the arrow pieces are shared by its connections."""
 
-    __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_labeled", "_ladder",
-                 "_near", "_notes", "_pieces", "_plen", "_slot_pieces", "_table", "_ts", "width")  # fmt: skip
+    __slots__ = ("_base", "_body", "_dirs", "_first", "_flags", "_frame_notes", "_label_drawn",
+                 "_label_texts", "_labeled", "_ladder", "_near", "_notes", "_pieces", "_plen",
+                 "_problem_sections", "_sections", "_slot_pieces", "_table", "_ts", "width")  # fmt: skip
 
     def __init__(self, width: int) -> None:
         self.width = width
         """Ladder lines are cut to this many columns."""
         self._pieces: dict[int, tuple[str, str, bool, str]] = {}
         self._notes: dict[tuple, tuple[str, str]] = {}
+        self._sections: dict[str, tuple[str, str]] = {}
+        self._problem_sections: dict[str, tuple[str, str]] = {}
         self._labeled: dict[tuple, tuple[str, str]] = {}
         # The capture's first timestamp (set by draw), and whether it is within 2**62 of 0:
         # then it is also the base of the integer times.
@@ -261,6 +299,10 @@ class TwoLanes:
         # Compiled: the arrows of the last keys seen, by key % 16 (0 marks an empty slot, a key
         # is kept plus one), looked up before the dict.
         self._slot_pieces = [None] * 16
+        # Compiled: the same for a labelled frame's lines, by its key and label (the label
+        # object itself: a load test's come from one cache).
+        self._label_texts = [None] * 16
+        self._label_drawn = [None] * 16
         self._table = None  # the frame table whose columns are kept below
         self._ts = self._flags = self._dirs = self._plen = self._frame_notes = None
 
@@ -296,8 +338,15 @@ class TwoLanes:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
         kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
-        key = (kind, text, problem, duration, waiting)
-        drawn = self._notes.get(key)
+        # A section's lines depend on its text and problem mark only: kept by its text.
+        plain = kind == "section" and not duration and not waiting
+        if plain:
+            notes = self._problem_sections if problem else self._sections
+            key = text
+        else:
+            notes = self._notes
+            key = (kind, text, problem, duration, waiting)
+        drawn = notes.get(key)
         if drawn is None:
             if kind == "section":  # note_text and _note of a section, made here: most are
                 # unique (the handshake's names the stream it replaces), drawn once each
@@ -306,8 +355,8 @@ class TwoLanes:
                 drawn = (line, f"    Note over C,S: {_mermaid(mark + text)}")
             else:
                 drawn = (note_text(row).rstrip()[: self.width], _note(row))
-            if len(self._notes) < MAX_CACHED:
-                self._notes[key] = drawn
+            if len(notes) < MAX_CACHED:
+                notes[key] = drawn
         return drawn
 
     def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:
@@ -395,9 +444,19 @@ class TwoLanes:
                         body.numbered(piece[1], i + 1)
                 continue
             if label and not notes[i] and not fl & RST:  # a message's frame: cached by its label
-                drawn = self._labeled.get((key, label))
+                drawn = None
+                if cython.compiled:  # the same label object on the same arrow: a C look-up first
+                    slot = (key ^ key >> 9 ^ len(label) * 7) & 15
+                    if self._label_keys[slot] == key + 1 and self._label_texts[slot] is label:
+                        drawn = self._label_drawn[slot]
                 if drawn is None:
-                    drawn = self._label_lines(key, piece, label)
+                    drawn = self._labeled.get((key, label))
+                    if drawn is None:
+                        drawn = self._label_lines(key, piece, label)
+                    if cython.compiled:
+                        self._label_keys[slot] = key + 1
+                        self._label_texts[slot] = label
+                        self._label_drawn[slot] = drawn
                 self._line(lines, i + 1, stamp, drawn[0])
                 if drawing:
                     messages += 1

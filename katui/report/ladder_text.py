@@ -164,8 +164,12 @@ def header_line(conn: Connection, time_mode: str = "rel", width: int = ARROW_WID
         lanes += f"server {conn.server}"
     else:
         lanes += f"proxy {conn.server} ".ljust(width + 1) + f"backend {backend}"
-    width = 12 if time_mode in CLOCK_MODES else 11
-    return f"{'frame':>6} {'time':>{width}} {lanes}"
+    return (_CLOCK_HEADING if time_mode in CLOCK_MODES else _HEADING) + lanes
+
+
+_HEADING = f"{'frame':>6} {'time':>11} "
+"""The frame and time columns' headings (a time of day is a column wider: ``_CLOCK_HEADING``)."""
+_CLOCK_HEADING = f"{'frame':>6} {'time':>12} "
 
 
 def drawn_rows(analysis, conn: Connection, rows: list[int | Note],

@@ -6,36 +6,60 @@ cimport cython
 
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
-from katui.model.exchange cimport Exchange
+from katui.model.exchange cimport Exchange as Ex  # markdown.py's Exchange: the Python name
 from katui.report.ladder cimport message_label, record_labels, stream_of
+from katui.report.ladder_md cimport Lines
+from katui.units cimport fmt_iso, fmt_s
 
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, NUM, COL_BODY
 cdef int REQUEST, COMPLETE
 cdef unsigned long long _MAX_HEAD
+cdef Py_ssize_t PAIRS
 
 
+@cython.locals(ch=Py_UCS4)
+cdef bint _plain(str text) except -1
+cpdef str md(str text)
 cdef str _md_shared(str text)
 
 
+@cython.final  # its methods called directly
 cdef class Cells:
     cdef public object store
     cdef dict _by_key
     cdef object _small, _num, _head_ix, _uri_ix, _key
     cdef dict _labels, _scratch
     cdef Py_ssize_t _row
+    # The plain exchanges kept (see same_pair): C integers compared, no key object.
+    cdef Py_ssize_t _pairs, _next_pair, _hit
+    cdef unsigned long long _pair_asked[4], _pair_answered[4], _pair_shape[4]
+    cdef long long _pair_body[4]
+    cdef list _pair_texts
+    cdef unsigned long long _cur_asked, _cur_answered, _cur_shape
+    cdef long long _cur_body
 
     @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
                    s=Py_ssize_t)
     cpdef tuple of(self, object store, Py_ssize_t i)
     @cython.locals(s=Py_ssize_t, frame=cython.uint, bits=cython.uint, text=str)
-    cpdef put(self, dict labels, Exchange e, Py_ssize_t i, object sid, str label)
+    cpdef str put(self, dict labels, Ex e, Py_ssize_t i, object sid, str label)
+    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, q=Py_ssize_t, r=Py_ssize_t, asked=cython.ulonglong,
+                   answered=cython.ulonglong, which=cython.ulonglong, status=cython.ulonglong,
+                   bits=cython.uint, frame=cython.uint, shape=cython.ulonglong)
+    cdef bint _pair_fields(self, Ex e) except -1
+    @cython.locals(k=Py_ssize_t)
+    cpdef keep_pair(self, Ex e, str text, str status, str asked, str answered)
+    @cython.locals(k=Py_ssize_t)
+    cpdef bint same_pair(self, Ex e) except -1
+    @cython.locals(q=Py_ssize_t, r=Py_ssize_t, end=cython.uint, at=cython.uint)
+    cpdef pair_row(self, dict labels, Ex e, Lines out)
 
 
-@cython.locals(e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
-cdef list _exchange_table(Conn c, dict labels, Cells cells)
+@cython.locals(e=Ex, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
+cdef _exchange_table(Conn c, dict labels, Cells cells, Lines out)
 
 @cython.locals(cl=Close)
-cdef list _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, bint encoded=*)
+cdef object _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, Lines out, bint encoded=*)
 
 cdef dict _CLOSED_BY
 @cython.locals(cl=Close, closer=str)

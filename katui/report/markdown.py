@@ -10,10 +10,16 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.memo import remember
 from katui.model import COMPLETE, REQUEST, Connection
+from katui.model.exchange import Exchange
 from katui.model.store import (
     COL_BODY,
     H_VERSION,
@@ -27,7 +33,7 @@ from katui.model.store import (
 )
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import ladder_rows, message_label, record_labels, safe_label, stream_of
-from katui.report.ladder_md import TwoLanes
+from katui.report.ladder_md import Lines, TwoLanes
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
 from katui.report.mermaid import diagram_block, sequence_diagram
@@ -51,11 +57,22 @@ _MD: dict[str, str] = {}
 repeats; at most :data:`MAX_CELLS` (a hostile capture may make every one unique)."""
 
 
+def _plain(text: str) -> bool:
+    """True when ``text`` is printable ASCII with no Markdown syntax (:func:`md` leaves it as
+    it is): compiled, a C loop over its characters, for a connection's addresses."""
+    if text is None:
+        return False
+    for ch in text:
+        if ch < " " or ch > "~" or ch in "\\`*_{}[]<>|":  # a literal: compiled, a C switch
+            return False
+    return True
+
+
 def md(text: str) -> str:
     """Escape capture text for Markdown prose and table cells."""
     # One search finds the text with nothing to escape (a connection's addresses and evidence
     # are unique: cached, they would only push out what repeats).
-    if _DIRTY.search(text) is None:
+    if _plain(text) or _DIRTY.search(text) is None:
         return text
     got = _MD.get(text)
     return remember(_MD, text, _MD_SPECIAL.sub(r"\\\1", safe_text(text)), MAX_CELLS) if got is None else got
@@ -146,17 +163,11 @@ def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | Non
         yield piece.encode() if encoded else piece
     lanes = TwoLanes(LADDER_WIDTH)  # shared: a load test repeats its frames' arrows
     cells = Cells()  # and its messages' labels
+    table = Lines()  # refilled by each connection's section
     for i, c in enumerate(conns):
         if progress is not None and i % 100 == 0:
             progress(i, len(conns))
-        section = _connection(a, c, gap_ns, lanes, cells, encoded)
-        pictures = section.pop() if encoded else None  # the last item: already UTF-8
-        section.append("")  # its last line's end: one join, the section's text not copied again
-        piece = "\n".join(section)
-        if encoded:
-            yield b"".join((piece.encode(), pictures, b"\n"))
-        else:
-            yield piece
+        yield _connection(a, c, gap_ns, lanes, cells, table, encoded)
 
 
 ROWS = 256
@@ -217,22 +228,26 @@ def _row(a: Analysis, c: Connection) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list[str]:
-    """A connection's requests and responses as a Markdown table; ``labels`` gets the ladder's
-    labels of their messages (:func:`~katui.report.ladder.http_labels` without the records'):
-    made here from the same escaped text as the cells."""
-    out = [
-        "| # | request frame | response frame | request | status | reused | idle before |",
-        "|---|---|---|---|---|---|---|",
-    ]
+def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Lines) -> None:
+    """A connection's requests and responses as a Markdown table, added to ``out``; ``labels``
+    gets the ladder's labels of their messages (:func:`~katui.report.ladder.http_labels`
+    without the records'): made here from the same escaped text as the cells."""
+    out.add("| # | request frame | response frame | request | status | reused | idle before |")
+    out.add("|---|---|---|---|---|---|---|")
     for e in c.exchanges:
+        # A plain HTTP/1 exchange like the one before it (a load test's): its cells and labels
+        # again, with its numbers.
+        if type(e) is Exchange and cells.same_pair(e):
+            cells.pair_row(labels, e, out)
+            continue
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
         sid = stream_of(e)
         # A message's end frame, 0 while incomplete (an empty cell), as a C integer.
+        asked = answered = None  # the ladder labels put kept by their cache keys
         if req >= 0:
             label, text = cells.of(store, req)
-            cells.put(labels, e, req, sid, label)
+            asked = cells.put(labels, e, req, sid, label)
             end = small[req * SMALL + SM_FRAME]
             request = f"| {end} | " if end else "|  | "
         else:
@@ -241,14 +256,15 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells) -> list
             message_label(labels, e, m.index, sid)
         if resp >= 0:
             label, status = cells.of(store, resp)
-            cells.put(labels, e, resp, sid, label)
+            answered = cells.put(labels, e, resp, sid, label)
             end = small[resp * SMALL + SM_FRAME]
             response = f"{end} | {text} | {status} | " if end else f" | {text} | {status} | "
+            if asked is not None and answered is not None and type(e) is Exchange:
+                cells.keep_pair(e, text, status, asked, answered)
         else:
             response = f" | {text} | no response | "
         idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
-        out.append(f"| {e.n} {request}{response}{idle}")
-    return out
+        out.add(f"| {e.n} {request}{response}{idle}")
 
 
 _CELLS: dict[str, tuple[str, str]] = {}
@@ -269,6 +285,8 @@ def _cell(label: str) -> tuple[str, str]:
     return cell
 
 
+PAIRS = 4
+"""Plain exchanges whose cells a :class:`Cells` keeps (a load test's first, reused and last)."""
 _MAX_HEAD = 1 << 30
 """Head indexes below this fit a row's cache key in 64 bits (beside a 32-bit URI or status)."""
 
@@ -280,7 +298,9 @@ class Cells:
     report (the indexes are those of one message store)."""
 
     __slots__ = ("store", "_by_key", "_small", "_num", "_head_ix", "_uri_ix", "_labels", "_key",
-                 "_row", "_scratch")  # fmt: skip
+                 "_row", "_scratch", "_pairs", "_next_pair", "_hit", "_pair_asked", "_pair_answered",
+                 "_pair_shape", "_pair_body", "_pair_texts", "_cur_asked", "_cur_answered", "_cur_shape",
+                 "_cur_body")  # fmt: skip
 
     def __init__(self) -> None:
         self.store = None
@@ -292,11 +312,19 @@ class Cells:
         self._key = 0
         self._row = -1  # the row :meth:`of` last kept (or found) by ``_key``; -1: none
         self._scratch: dict[int, str] = {}
+        # The exchanges :meth:`keep_pair` kept (compiled: in C arrays) and their texts.
+        self._pairs = self._next_pair = self._hit = 0
+        self._cur_asked = self._cur_answered = self._cur_shape = self._cur_body = 0
+        if not cython.compiled:
+            self._pair_asked, self._pair_answered = [0] * PAIRS, [0] * PAIRS
+            self._pair_shape, self._pair_body = [0] * PAIRS, [0] * PAIRS
+        self._pair_texts: list[tuple[str, str, str]] = [("", "", "")] * PAIRS
+        """(a row's request and status cells, its request's label, its response's label)."""
 
     def of(self, store, i: int) -> tuple[str, str]:
         """``_cell(store.label(i))``."""
         if store is not self.store:
-            self.store, self._by_key, self._labels = store, {}, {}
+            self.store, self._by_key, self._labels, self._pairs = store, {}, {}, 0
             # Its columns, looked up once (a store keeps its arrays for its lifetime).
             self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
             self._num = store.num
@@ -325,7 +353,7 @@ class Cells:
         messages rather than for each."""
         if sid is not None or i != self._row or e.store is not self.store:
             message_label(labels, e, i, sid, label)
-            return
+            return None
         s = i * SMALL
         frame, bits = self._small[s + SM_FRAME], self._small[s + SM_BITS]
         if bits & REQUEST:
@@ -344,64 +372,173 @@ class Cells:
         at = frame or self._small[s + SM_FIRST]
         had = labels.get(at)
         labels[at] = text if had is None else f"{had} | {text}"
+        return text
+
+    def _pair_fields(self, e) -> bool:
+        """Put in the ``_cur_*`` fields what a plain exchange's table cells and ladder labels
+        are made of (both messages' head, the request's URI, the response's status and body
+        size, their flag bits, whether each has an end frame, and reused / pipelined), packed
+        in four numbers. False when ``e`` has no request or no response, or rows of another
+        store than :attr:`store`."""
+        req, resp = e.req, e.resp
+        if req < 0 or resp < 0 or e.store is not self.store:
+            return False
+        small, q, r = self._small, req * SMALL, resp * SMALL
+        # (head indexes, URI indexes and statuses are 32-bit; the bits below 8; each column
+        # read once into a C integer, then C arithmetic)
+        asked, answered = self._head_ix[req], self._head_ix[resp]
+        which, status = self._uri_ix[req], small[r + SM_STATUS]
+        self._cur_asked = asked << 32 | which
+        self._cur_answered = answered << 32 | status
+        bits, frame = small[q + SM_BITS], small[q + SM_FRAME]
+        shape = (bits & (REQUEST | COMPLETE)) | (8 if frame else 0)
+        bits, frame = small[r + SM_BITS], small[r + SM_FRAME]
+        shape |= (bits & (REQUEST | COMPLETE)) << 4 | (128 if frame else 0)
+        self._cur_shape = shape | (2 if e.pipelined else 1 if e.reused else 0) << 8
+        self._cur_body = self._num[resp * NUM + COL_BODY]
+        return True
+
+    def keep_pair(self, e, text: str, status: str, asked: str, answered: str) -> None:
+        """Remember a plain exchange's cells and ladder labels (``put`` gave them from its
+        caches: the same fields make the same ones) for :meth:`same_pair`, in one of
+        :data:`PAIRS` slots (the oldest replaced)."""
+        if not self._pair_fields(e):
+            return
+        k = self._next_pair
+        self._pair_asked[k], self._pair_answered[k] = self._cur_asked, self._cur_answered
+        self._pair_shape[k], self._pair_body[k] = self._cur_shape, self._cur_body
+        self._pair_texts[k] = (f" | {text} | {status}", asked, answered)
+        self._next_pair = (k + 1) % PAIRS
+        self._pairs = min(self._pairs + 1, PAIRS)
+
+    def same_pair(self, e) -> bool:
+        """True when plain exchange ``e`` has the fields of one :meth:`keep_pair` kept: then
+        :meth:`pair_row` makes its table row and labels."""
+        if not self._pairs or not self._pair_fields(e):
+            return False
+        for k in range(self._pairs):
+            if (self._pair_asked[k] == self._cur_asked and self._pair_answered[k] == self._cur_answered
+                    and self._pair_shape[k] == self._cur_shape
+                    and self._pair_body[k] == self._cur_body):  # fmt: skip
+                self._hit = k
+                return True
+        return False
+
+    def pair_row(self, labels: dict[int, str], e, out: Lines) -> None:
+        """The table row of ``e`` (:meth:`same_pair`) written to ``out`` (a line of pieces, no
+        string made), its messages' labels added to ``labels``."""
+        cells, asked, answered = self._pair_texts[self._hit]
+        small, q, r = self._small, e.req * SMALL, e.resp * SMALL
+        out.write("| ")
+        out.write_number(e.n)
+        out.write(" | ")
+        end = small[q + SM_FRAME]
+        if end:
+            out.write_number(end)
+            out.write(" | ")
+        else:
+            out.write("| ")
+        at = end or small[q + SM_FIRST]
+        had = labels.get(at)
+        labels[at] = asked if had is None else f"{had} | {asked}"
+        end = small[r + SM_FRAME]
+        if end:
+            out.write_number(end)
+        at = end or small[r + SM_FIRST]
+        had = labels.get(at)
+        labels[at] = answered if had is None else f"{had} | {answered}"
+        out.write(cells)
+        if e.reused:
+            out.write(" | yes | ")
+            out.write(fmt_s(e.idle_before_ns))
+            out.write(" |")
+        else:
+            out.write(" |  |  |")
+        out.end()
 
 
-def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells,
-                encoded: bool = False) -> list:  # fmt: skip
-    """One connection's section after a blank line: facts, exchanges, idle gaps and (when
-    small enough) its ladder. When ``encoded``, the lines after the idle gaps are the UTF-8
-    of their text, joined, in one last item."""
-    out = ["", f"## Stream {c.stream}: {md(c.client)} → {_md_shared(c.server)}", ""]
-    out.append(
-        f"- frames {c.first_frame}–{c.last_frame} ({c.frame_count}), started {fmt_iso(c.start_ns)}, "
-        f"duration {fmt_s(c.duration_ns)}, handshake RTT {fmt_s(c.handshake_rtt_ns)}, "
-        f"state {c.state}"
-    )
+def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells: Cells, out: Lines,
+                encoded: bool = False):  # fmt: skip
+    """One connection's section after a blank line, each line ended: facts, exchanges, idle
+    gaps and (when small enough) its ladder, as text, or its UTF-8 when ``encoded``. Its
+    lines up to the pictures are written to ``out`` (compiled: as UTF-8, a piece at a time,
+    one buffer reused: neither a string per line nor the section's text is made)."""
+    out.clear()
+    out.add("")
+    out.write("## Stream ")
+    out.write_number(c.stream)
+    out.write(": ")
+    out.write(md(c.client))
+    out.write(" → ")
+    out.write(_md_shared(c.server))
+    out.end()
+    out.add("")
+    out.write("- frames ")
+    out.write_number(c.first_frame)
+    out.write("–")
+    out.write_number(c.last_frame)
+    out.write(" (")
+    out.write_number(c.frame_count)
+    out.write("), started ")
+    out.write(fmt_iso(c.start_ns))
+    out.write(", duration ")
+    out.write(fmt_s(c.duration_ns))
+    out.write(", handshake RTT ")
+    out.write(fmt_s(c.handshake_rtt_ns))
+    out.write(", state ")
+    out.write(f"{c.state}")
+    out.end()
     cl = c.close
-    out.append(
-        f"- close: {_md_shared(cl.explanation)} (reason `{cl.reason}`"
-        + (f", frame {cl.frame})" if cl.frame else ")")
-    )
+    out.write("- close: ")
+    out.write(_md_shared(cl.explanation))
+    out.write(" (reason `")
+    out.write(f"{cl.reason}")
+    if cl.frame:
+        out.write("`, frame ")
+        out.write(f"{cl.frame}")
+        out.write(")")
+    else:
+        out.write("`)")
+    out.end()
     if cl.evidence:
-        out.append(f"- evidence: {md('; '.join(cl.evidence))}")
+        out.add(f"- evidence: {md('; '.join(cl.evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
-        out.append(
+        out.add(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
             f"{c.lost_segments} holes, {c.truncated_frames} truncated frames"
         )
     if c.http_error:
-        out.append(f"- HTTP parsing: {md(c.http_error)}")
+        out.add(f"- HTTP parsing: {md(c.http_error)}")
     if c.tls is not None:
-        out.append(f"- TLS: {md(tls_summary(c.tls))}")
+        out.add(f"- TLS: {md(tls_summary(c.tls))}")
     if c.http2 is not None:
-        out.append(f"- HTTP/2: {md(http2_summary(c.http2))}")
+        out.add(f"- HTTP/2: {md(http2_summary(c.http2))}")
     labels: dict[int, str] = {}
     if c.exchanges:
-        out += ["", *_exchange_table(c, labels, cells)]
+        out.add("")
+        _exchange_table(c, labels, cells, out)
     gaps = idle_gaps(a, c, gap_ns)
     if gaps:
         # A wait for a response is listed with them, said to be one (not keep-alive idle).
-        out += ["", "Idle gaps:" if not any(g.waiting for g in gaps) else "Idle gaps and waits:", ""]
-        out += [
-            f"- {fmt_s(g.duration_ns)} {'waiting ' if g.waiting else ''}between frames {g.after_frame} "
-            f"and {g.before_frame}: {md(g.explanation)}"
-            for g in gaps
-        ]
+        out.add("")
+        out.add("Idle gaps:" if not any(g.waiting for g in gaps) else "Idle gaps and waits:")
+        out.add("")
+        for g in gaps:
+            out.add(f"- {fmt_s(g.duration_ns)} {'waiting ' if g.waiting else ''}between frames "
+                      f"{g.after_frame} and {g.before_frame}: {md(g.explanation)}")  # fmt: skip
     if c.frame_count <= MAX_LADDER_FRAMES:
         if encoded:
-            out.append(_encoded_pictures(a, c, gap_ns, gaps, lanes, labels))
-        else:
-            out += _pictures(a, c, gap_ns, gaps, lanes, labels)
+            return b"".join((out.utf8(), b"\n", _encoded_pictures(a, c, gap_ns, gaps, lanes, labels), b"\n"))
+        pictures = _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
         omitted = (
             f"(ladder omitted: {c.frame_count} frames; export this connection alone in "
             "the TUI or use --format json)"
         )
         if encoded:
-            out.append(b"\n" + omitted.encode())
-        else:
-            out += ["", omitted]
-    return out
+            return b"".join((out.utf8(), b"\n\n", omitted.encode(), b"\n"))
+        pictures = ["", omitted]
+    return "".join((out.text(), "\n", "\n".join(pictures), "\n"))
 
 
 def _encoded_pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
