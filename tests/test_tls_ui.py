@@ -76,3 +76,37 @@ async def test_hostile_http2_headers_stay_inert(tmp_path):
         await settle(app, pilot)
         rows = "\n".join(ladder_texts(app))
         assert "HEADERS s=1 GET /" in rows and "\x1b" not in rows and "\u202e" not in rows
+
+
+async def test_hostile_sni_and_alpn_never_reach_the_screen_raw(tmp_path):
+    """A ClientHello whose SNI and single ALPN name, and a ServerHello whose chosen ALPN, are
+    terminal controls: every screen (list, ladder, detail, findings, requests, help, follow
+    view) shows them escaped. The ALPN reached the list and the detail pane raw before
+    payload.protocol escaped it."""
+    from hostile_pcap import conversation, pcap, write
+    from tls_helpers import client_hello, record, server_hello
+
+    evil = "\x1b]0;pwn\x07\x1b[31mRED\u202e"
+    hello = record(22, client_hello(sni="a" + evil + ".example", alpn=(evil,)))
+    path = write(tmp_path, "evil.pcap", pcap(conversation(hello, record(22, server_hello(alpn=evil)))))
+    app = KatuiApp(path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        shown = 0
+        for keys in (
+            (),
+            ("tab",),
+            ("j",),
+            ("f",),
+            ("escape", "r"),
+            ("escape", "question_mark"),
+            ("escape",),
+            ("enter",),
+        ):
+            await pilot.press(*keys)
+            await pilot.pause()
+            screen = app.export_screenshot()
+            shown += "RED" in screen
+            for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+                assert raw not in screen, (keys, repr(raw))
+        assert shown  # the names were on screen, escaped
