@@ -144,3 +144,15 @@ def test_only_a_known_method_starts_a_request():
         assert h.scan_head(method + b" / HTTP/1.1\r\n\r\n", True)[4][1] == method.decode()
     assert h.scan_head(b"GET / HTTP/2.0\r\n\r\n", True) is None
     assert h.scan_head(b"GET /a b HTTP/1.0\r\n\r\n", True)[3] == "/a b"
+
+
+def test_a_shared_value_is_cut_by_its_own_limit_not_by_the_first_readers():
+    """``common`` shares one string per distinct value: the same bytes read first with a long
+    limit (a 150-byte Keep-Alive value) and then as a version (limit 20) must give the version
+    its own 20 characters (before, the first reader's longer string was shared)."""
+    from katui.http.lines import common
+
+    raw = b"HTTP/1.1" + b"A" * 150
+    assert common(raw, 255) == raw.decode()
+    assert common(raw, 20) == raw[:20].decode()
+    assert common(raw, 255) == raw.decode()

@@ -372,3 +372,48 @@ def test_times_since_the_first_frame_need_not_fit_in_64_bits(tmp_path):
     span = round(((2**63 - 1) - (-(2**63) + 1)) / 1e9, 6)
     assert c["start"] == c["close"]["time"] == c["requests"][0]["time"] == span
     assert c["requests"][0]["ttfb"] == 0 and c["start_time"] == round((2**63 - 1) / 1e9, 6)
+
+
+def test_markdown_rows_of_repeated_unfinished_requests_match_the_first(tmp_path):
+    """Three connections, each a POST whose body never arrives (Content-Length 100, 3 bytes
+    sent), answered 413 with close: the request has no end frame, so its cell is empty. The
+    second and third rows come from the cache of repeated exchanges and must be written as the
+    first was ('| 1 |  | 12 |'; the cached path once wrote '| 1 | | 12 |')."""
+    import dpkt
+
+    from katui.report import markdown
+    from tests.builders import CLIENT, SERVER, tcp_packet, write_pcap
+
+    post = b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\nabc"
+    resp = b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ack, psh, fin = dpkt.tcp.TH_ACK, dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, dpkt.tcp.TH_FIN | dpkt.tcp.TH_ACK
+    packets = []
+    for k in range(3):
+        port, t, c, s = 41000 + k, 1.0 + 10 * k, 1000, 5000
+        packets += [
+            (t, tcp_packet(sport=port, seq=c, flags=dpkt.tcp.TH_SYN)),
+            (t + 0.001, tcp_packet(SERVER, CLIENT, 80, port, s, c + 1, dpkt.tcp.TH_SYN | ack)),
+            (t + 0.002, tcp_packet(sport=port, seq=c + 1, ack=s + 1)),
+            (t + 0.012, tcp_packet(sport=port, seq=c + 1, ack=s + 1, flags=psh, payload=post)),
+            (t + 0.013, tcp_packet(SERVER, CLIENT, 80, port, s + 1, c + 1 + len(post), psh, resp)),
+            (t + 1.0, tcp_packet(SERVER, CLIENT, 80, port, s + 1 + len(resp), c + 1 + len(post), fin)),
+            (t + 1.001, tcp_packet(sport=port, seq=c + 1 + len(post), ack=s + 2 + len(resp), flags=fin)),
+        ]
+    path = tmp_path / "partial.pcap"
+    write_pcap(str(path), packets)
+    text = markdown.render(analyze(str(path)))
+    rows = [line for line in text.splitlines() if "| POST /u | 413 Payload Too Large |" in line]
+    assert len(rows) == 3
+    assert [r.split(" | POST")[0] for r in rows] == ["| 1 |  | 5", "| 1 |  | 12", "| 1 |  | 19"]
+
+
+def test_a_markdown_line_piece_must_be_text():
+    """Lines reads a str's fields in C: anything else is a TypeError, never a read of another
+    object's memory."""
+    from katui.report.ladder_md import Lines
+
+    out = Lines()
+    for bad in (None, b"bytes", 3):
+        with pytest.raises(TypeError):
+            out.write(bad)
+            out.end()

@@ -31,6 +31,7 @@ def common(raw: bytes, limit: int) -> str:
     Hundreds of thousands of messages share a handful of these strings; sharing one object per
     distinct value keeps memory proportional to connections, not to messages.
     """
+    raw = raw[:limit]  # keyed by what is kept: the same bytes read with a smaller limit differ
     got = _INTERNED.get(raw)
     if got is None:
         got = _text(raw, limit)

@@ -430,9 +430,10 @@ def end_at(store: MessageStore, i: int) -> int:
     """When row ``i`` of ``store`` ended (a row with an end frame: ``SM_FRAME`` not 0);
     compiled, bounds-checked C reads of the two columns for the hot readers (the freeze, the
     JSON writer)."""
-    at = i * _SMALL_C + _END_C
-    if i < 0 or at >= len(store.small) or i * _NUM_C >= len(store.num):
+    # The row is checked before it is multiplied: i * 6 can wrap past 2**63 for a huge i.
+    if i < 0 or i >= len(store.small) // _SMALL_C or i >= len(store.num) // _NUM_C:
         raise IndexError("message store row out of range")
+    at = i * _SMALL_C + _END_C
     if cython.compiled:
         took = store.small.data.as_uints[at]
         if took != _END_BIG_C:

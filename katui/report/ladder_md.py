@@ -114,6 +114,8 @@ class Lines:
 
     def _put(self, text: str) -> None:
         """Compiled: ``text``'s UTF-8 after the buffer's."""
+        if type(text) is not str:  # the ASCII test below reads a str's fields
+            raise TypeError(f"a line piece must be a str, not {type(text).__name__}")
         if PyUnicode_IS_COMPACT_ASCII(text):  # noqa: F821  (most lines: its characters are its UTF-8)
             self._bytes(cython.cast("const char *", PyUnicode_DATA(text)), PyUnicode_GET_LENGTH(text))  # noqa: F821
         else:

@@ -435,9 +435,7 @@ class Cells:
         end = small[q + SM_FRAME]
         if end:
             out.write_number(end)
-            out.write(" | ")
-        else:
-            out.write("| ")
+        out.write(" | ")  # an empty cell when the request never ended (as _exchange_table)
         at = end or small[q + SM_FIRST]
         had = labels.get(at)
         labels[at] = asked if had is None else f"{had} | {asked}"
