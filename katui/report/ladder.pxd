@@ -17,6 +17,7 @@ cdef int COMPLETE, REQUEST, SYN, ACK, FIN
 @cython.locals(ex=Ex)
 cpdef dict http_labels(object conn, dict texts=*)
 cpdef object stream_of(Ex ex)
+cpdef void add_label(dict labels, object frame, str text)
 cpdef record_labels(dict labels, object conn)
 @cython.locals(s=Py_ssize_t, bits=cython.uint)
 cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
@@ -28,7 +29,7 @@ cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idl
 # A ladder's notes, made per connection by ladder_rows: C calls.
 cdef object _tuple_new
 cdef object _section(str text, object frame, object problem=*)
-@cython.locals(ex=Ex, req=Py_ssize_t, out=dict)
+@cython.locals(ex=Ex, req=Py_ssize_t, out=dict, noted=bint)
 cdef dict _noted_requests(object conn, dict gaps, set stale)
 @cython.locals(prev=Conn)
 cdef str _handshake_text(object analysis, object conn)

@@ -151,6 +151,13 @@ def stream_of(ex: Exchange) -> int | None:
     return None if type(ex) is Exchange else getattr(ex, "stream_id", None)
 
 
+def add_label(labels: dict[int, str], frame: int, text: str) -> None:
+    """Add ``text`` to ``labels`` at ``frame``: several labels in one frame are joined by
+    ' | '."""
+    had = labels.get(frame)
+    labels[frame] = text if had is None else f"{had} | {text}"
+
+
 def record_labels(labels: dict[int, str], conn: Connection) -> None:
     """Add to ``labels`` (of :func:`http_labels`) those of the TLS records and HTTP/2 frames
     the connection's handshake facts name, after its messages'."""
@@ -158,7 +165,7 @@ def record_labels(labels: dict[int, str], conn: Connection) -> None:
         if info is not None:
             for frame, text in info.labels:
                 text = safe_text(text)
-                labels[frame] = text if (had := labels.get(frame)) is None else f"{had} | {text}"
+                add_label(labels, frame, text)
 
 
 def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
@@ -188,10 +195,9 @@ def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
     if not bits & COMPLETE or not frame:
         text = f"{text} (incomplete)"
     elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
-        labels[first] = text if (had := labels.get(first)) is None else f"{had} | {text}"
+        add_label(labels, first, text)
         text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-    at = frame or first
-    labels[at] = text if (had := labels.get(at)) is None else f"{had} | {text}"
+    add_label(labels, frame or first, text)
 
 
 def _stale_requests(conn: Connection) -> set[int]:
@@ -304,10 +310,11 @@ def _noted_requests(conn: Connection, gaps: dict, stale: set[int]) -> dict[int, 
     out: dict[int, list] = {}
     for ex in conn.exchanges:
         req = ex.req
-        if req < 0 or not (ex.n <= 2 or ex.pipelined or gaps or (stale and ex.n in stale)):
+        noted = ex.n <= 2 or ex.pipelined or (stale and ex.n in stale)
+        if req < 0 or not (noted or gaps):  # its first frame is read only if it may matter
             continue
         first = ex.store.small[req * SMALL + SM_FIRST]
-        if ex.n <= 2 or ex.pipelined or first in gaps or (stale and ex.n in stale):
+        if noted or first in gaps:
             got = out.get(first)
             if got is None:
                 out[first] = [ex]

@@ -7,7 +7,7 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # markdown.py's Exchange: the Python name
-from katui.report.ladder cimport message_label, record_labels, stream_of
+from katui.report.ladder cimport add_label, message_label, record_labels, stream_of
 from katui.report.ladder_md cimport Lines
 from katui.units cimport fmt_iso, fmt_s
 
@@ -51,7 +51,7 @@ cdef class Cells:
     cpdef keep_pair(self, Ex e, str text, str status, str asked, str answered)
     @cython.locals(k=Py_ssize_t)
     cpdef bint same_pair(self, Ex e) except -1
-    @cython.locals(q=Py_ssize_t, r=Py_ssize_t, end=cython.uint, at=cython.uint)
+    @cython.locals(q=Py_ssize_t, r=Py_ssize_t, end=cython.uint)
     cpdef pair_row(self, dict labels, Ex e, Lines out)
 
 

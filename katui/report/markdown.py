@@ -32,7 +32,7 @@ from katui.model.store import (
     SMALL,
 )
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
-from katui.report.ladder import ladder_rows, message_label, record_labels, safe_label, stream_of
+from katui.report.ladder import add_label, ladder_rows, message_label, record_labels, safe_label, stream_of
 from katui.report.ladder_md import Lines, TwoLanes
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
@@ -370,8 +370,7 @@ class Cells:
             if len(self._labels) < MAX_CELLS:
                 self._labels[key] = text
         at = frame or self._small[s + SM_FIRST]
-        had = labels.get(at)
-        labels[at] = text if had is None else f"{had} | {text}"
+        add_label(labels, at, text)
         return text
 
     def _pair_fields(self, e) -> bool:
@@ -436,15 +435,11 @@ class Cells:
         if end:
             out.write_number(end)
         out.write(" | ")  # an empty cell when the request never ended (as _exchange_table)
-        at = end or small[q + SM_FIRST]
-        had = labels.get(at)
-        labels[at] = asked if had is None else f"{had} | {asked}"
+        add_label(labels, end or small[q + SM_FIRST], asked)
         end = small[r + SM_FRAME]
         if end:
             out.write_number(end)
-        at = end or small[r + SM_FIRST]
-        had = labels.get(at)
-        labels[at] = answered if had is None else f"{had} | {answered}"
+        add_label(labels, end or small[r + SM_FIRST], answered)
         out.write(cells)
         if e.reused:
             out.write(" | yes | ")
