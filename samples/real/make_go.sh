@@ -56,14 +56,6 @@ go_scenario() {
     sed 's/^/    /' "$OUT/logs/$name.log" >&2
 }
 
-# The race steps: 21 requests, each after an idle gap of 0.990 .. 1.010 s (1 ms apart) against a
-# 1 s IdleTimeout, hoping to meet the server's close on the wire (bounded: 21 tries, ~25 s).
-race_steps() {   # race_steps FIRST STEP: 21 gaps FIRST, FIRST+STEP, ...
-    local s=get i
-    for i in $(seq 0 20); do s+=",$(awk -v i="$i" -v a="$1" -v d="$2" 'BEGIN { printf "%.4f", a + i * d }'),get"; done
-    echo "$s"
-}
-
 scenario() {
     case $1 in
     go-idle)          # reuse after 0.5 s; 1.6 s idle past the server's 1 s: a new connection

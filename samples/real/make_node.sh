@@ -89,13 +89,6 @@ scenario_run() {
     sed 's/^/    /' "$OUT/logs/$name.log" >&2
 }
 
-# The race steps: 21 requests, each after an idle gap of FIRST, FIRST+STEP, ... (bounded)
-race_steps() {   # race_steps FIRST STEP
-    local s=get i
-    for i in $(seq 0 20); do s+=",$(awk -v i="$i" -v a="$1" -v d="$2" 'BEGIN { printf "%.4f", a + i * d }'),get"; done
-    echo "$s"
-}
-
 scenario() {
     case $1 in
     node-agent-idle)   # globalAgent's 5 s idle timeout against nginx keepalive_timeout 60s

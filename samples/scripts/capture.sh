@@ -1,6 +1,7 @@
-# Shared by samples/make_samples.sh and samples/real/make_{tls,clients,apps,servers}.sh (sourced, not run): start and
-# stop a private nginx and a loopback tcpdump, each by the PID started here (other nginx
-# instances may run on the machine: nothing is stopped by name). Needs $WORK and log().
+# Shared by samples/make_samples.sh and samples/real/make_{tls,clients,apps,servers,go,node}.sh
+# (sourced, not run): start and stop a private nginx and a loopback tcpdump, each by the PID
+# started here (other nginx instances may run on the machine: nothing is stopped by name), and
+# the steps of a race hunt. Needs $WORK and log().
 
 NGINX_PID=
 TCPDUMP_PID=
@@ -88,4 +89,12 @@ capture_cleanup() {
 self_signed_cert() {
     openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
         -addext subjectAltName=DNS:localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+}
+
+# race_steps FIRST STEP: the steps of a race hunt, for the clients of make_go.sh and make_node.sh:
+# a request, then 21 more, each after an idle gap of FIRST, FIRST+STEP, ... seconds (bounded).
+race_steps() {
+    local s=get i
+    for i in $(seq 0 20); do s+=",$(awk -v i="$i" -v a="$1" -v d="$2" 'BEGIN { printf "%.4f", a + i * d }'),get"; done
+    echo "$s"
 }
