@@ -522,7 +522,8 @@ def test_a_reuse_past_the_shortest_idle_close_is_said_to_be_one():
     assert "longest idle before a reuse 2.002 s" in g.text and "longer than" not in g.text
 
 
-def _go_log(name: str) -> list[str]:
+def _log(name: str) -> list[str]:
+    """The lines of samples/real/logs/NAME.log (what the programs of a capture logged)."""
     return (REAL / "logs" / f"{name}.log").read_text().splitlines()
 
 
@@ -531,7 +532,7 @@ def test_go_server_idle_timeout_and_client_pool_match_their_logs():
     client's httptrace says which requests reused a connection, the server's ConnState hook
     when it closed an idle one. katui's reuse, idle closes and advice follow them."""
     a = _a("go-idle.pcap")
-    log = _go_log("go-idle")
+    log = _log("go-idle")
     reused = [line.split()[1] for line in log if "got conn" in line and "reused=true" in line]
     assert reused == ["/go2"]
     assert [e.request.uri for c in a.connections for e in c.exchanges if e.reused] == reused
@@ -552,7 +553,7 @@ def test_go_client_racing_the_server_idle_timeout_saw_every_close_first():
     read); katui says idle-timeout for each, no stale reuse, and the longest reuse that got an
     answer stays below the shortest idle close."""
     a = _a("go-race.pcap")
-    log = _go_log("go-race")
+    log = _log("go-race")
     assert not [line for line in log if "error" in line]
     fresh = [line.split()[1] for line in log if "got conn" in line and "reused=false" in line]
     assert [c.exchanges[0].request.uri for c in a.connections] == fresh
@@ -570,7 +571,7 @@ def test_go_client_natural_race_is_retried_as_its_log_says():
     the retry found on the next stream (no error claimed), advice naming Go's pool setting and
     not asking for a retry Go already does."""
     a = _a("go-race-fine.pcap")
-    log = _go_log("go-race-fine")
+    log = _log("go-race-fine")
     got = [line.split()[1] for line in log if "got conn" in line]
     twice = sorted({p for p in got if got.count(p) == 2})
     assert twice == ["/go10", "/go18", "/go5"] and not [line for line in log if "error" in line]
@@ -592,10 +593,6 @@ def test_go_client_natural_race_is_retried_as_its_log_says():
     assert "keep the client's retry" in f.advice and "retry idempotent requests once" not in f.advice
 
 
-def _node_log(name: str) -> list[str]:
-    return (REAL / "logs" / f"{name}.log").read_text().splitlines()
-
-
 def test_node_agent_races_nginx_and_the_client_sees_socket_hang_up():
     """Node 20's http.globalAgent against nginx keepalive_timeout 1s, idle gaps of 0.9990 ..
     1.0010 s: the natural race, twice in the kept run. The client log shows /node3 and /node22
@@ -604,7 +601,7 @@ def test_node_agent_races_nginx_and_the_client_sees_socket_hang_up():
     naming Node's error, no retry claimed, no client setting named (http.request sends no
     User-Agent)."""
     a = _a("node-agent-race.pcap")
-    log = _node_log("node-agent-race")
+    log = _log("node-agent-race")
     failed = [line.split()[1].rstrip(":") for line in log if "ECONNRESET" in line]
     assert failed == ["/node3", "/node22"] and all("reused=true" in x for x in log if "ECONNRESET" in x)
     served = {line.split('"')[1].split()[1] for line in log if "conn_reqs=" in line}
@@ -631,7 +628,7 @@ def test_node_clients_idle_timeouts_match_their_logs():
         ("node-agent-hint", 1.0, None),
     ):
         a = _a(f"{name}.pcap")
-        log = _node_log(name)
+        log = _log(name)
         timed_out = [x for x in log if "idle timeout (agent)" in x]
         assert (name == "node-fetch-idle") or timed_out  # the agent logs its own timer
         (g,) = [f for f in a.findings if f.kind == "client-idle-timeout"]
@@ -652,7 +649,7 @@ def test_node_fetch_races_nginx_and_only_its_error_is_named():
     logged none of them. katui: stale-reuse on exactly those six, the client named by its
     User-Agent 'node', so the finding names undici's error alone and its pool setting."""
     a = _a("node-fetch-race.pcap")
-    log = _node_log("node-fetch-race")
+    log = _log("node-fetch-race")
     failed = [line.split()[1].rstrip(":") for line in log if "other side closed" in line]
     assert len(failed) == 6 and all("UND_ERR_SOCKET" in x for x in log if "other side closed" in x)
     served = {line.split('"')[1].split()[1] for line in log if "conn_reqs=" in line}

@@ -87,12 +87,15 @@ _CLIENTS = (
     ("go-http-client", "Go net/http", "Transport.IdleConnTimeout"),
     ("okhttp", "OkHttp", "ConnectionPool keepAliveDuration"),
 )
-_CLIENT_PRODUCTS = {
-    # User-Agent's first product token ('node': the whole User-Agent), name, pool idle setting:
-    # Node's fetch() is undici and sends exactly 'node' (Node 20; 'undici' from npm and in
-    # early Node 18); http.request sends none. Other agents merely containing 'node' (npm,
-    # aws-sdk-nodejs, superagent) are none of these and keep their own names.
+_WHOLE_AGENTS = {
+    # The whole User-Agent (lower case): name, pool idle setting. Node's fetch() is undici and
+    # sends exactly 'node' (Node 20); http.request sends none. Agents merely containing 'node'
+    # (npm, aws-sdk-nodejs, superagent, 'node/v20') are not it and keep their own names.
     "node": ("Node.js fetch/undici", "Agent keepAliveTimeout"),
+}
+_AGENT_PRODUCTS = {
+    # The User-Agent's first product token: name, pool idle setting ('undici': undici from npm,
+    # and Node 18's early fetch).
     "undici": ("undici", "Agent keepAliveTimeout"),
     "node-fetch": ("node-fetch", "http.Agent({keepAlive: true, timeout})"),
 }
@@ -178,8 +181,7 @@ def client_software(conns: list[Connection]) -> Software | None:
         return None
     agent, _ = agents.most_common(1)[0]
     low = agent.lower()
-    token = low.split("/", 1)[0].split(" ", 1)[0]
-    product = _CLIENT_PRODUCTS.get(low if low == "node" else "" if token == "node" else token)
+    product = _WHOLE_AGENTS.get(low) or _AGENT_PRODUCTS.get(low.split("/", 1)[0].split(" ", 1)[0])
     if product is not None:
         return Software(product[0], f"User-Agent: {agent}", product[1])
     for key, name, idle in _CLIENTS:

@@ -49,7 +49,7 @@ def _stale(conns, by_server, upstream_of: dict[int, str] | None = None):
             (retried if retry else lost).append((c, retry))
         t = by_server.get(server_name(group[0]))
         proxied = any(c.stream in upstream_of for c in group)
-        advice = _race_advice(t, group, named=not proxied)
+        advice = _race_advice(t, group, name_client=not proxied)
         who = server_words(conns, server)
         if lost:
             cs = [c for c, _ in lost]
@@ -96,7 +96,7 @@ def _stale(conns, by_server, upstream_of: dict[int, str] | None = None):
                 f"{plural(len(cs), 'request')} to {who} hit the keep-alive race (a reused "
                 f"connection the server was closing) and the client retried on a new connection "
                 f"({how}): the race cost a retry and a handshake, not an error.",
-                _race_advice(t, cs, retried=True, named=not proxied),
+                _race_advice(t, cs, retried=True, name_client=not proxied),
                 streams=tuple(c.stream for c in cs), server=server,
                 count=len(cs),
             ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
@@ -261,11 +261,11 @@ def _retry_of(c: Connection, by_pair) -> Connection | None:
 
 
 def _race_advice(
-    t: TimeoutEstimate | None, group: list[Connection], retried: bool = False, named: bool = True
+    t: TimeoutEstimate | None, group: list[Connection], retried: bool = False, name_client: bool = True
 ) -> str:
     """What to change against the keep-alive race; ``retried``: the client already retried
-    (keep that, rather than told to add it); ``named``: the client's pool setting may be named
-    from its User-Agent (not on a proxy's upstream leg)."""
+    (keep that, rather than told to add it); ``name_client``: the client's pool setting may be
+    named from its User-Agent (not on a proxy's upstream leg)."""
     retry = ("keep the client's retry of idempotent requests on a new connection" if retried
              else "retry idempotent requests once on a reset")  # fmt: skip
     if t is None or t.high_ns is None:
@@ -273,7 +273,7 @@ def _race_advice(
                 f"{retry}.")  # fmt: skip
     safe = safe_idle_s(t)
     setting = f" ({t.software} {t.setting})" if t.setting else ""
-    named = client_pool_setting(group) if named else ""
+    named = client_pool_setting(group) if name_client else ""
     return (f"Set the client's pool idle timeout{named} below {safe:g} s (the server closed idle "
             f"connections after {fmt_s(t.high_ns)}), or raise the server's keep-alive timeout"
             f"{setting} well above the client's; {retry}.")  # fmt: skip
