@@ -20,6 +20,12 @@ VIEWS = ("timeline", "requests", "servers", "follow")
 ``katui --help`` stays fast)."""
 
 
+IDLE_HELP = (
+    "shortest silence shown as an idle gap in ladders and timelines (default 1 s); the close "
+    "verdicts do not depend on it"
+)
+
+
 def _threshold(value: str) -> int:
     try:
         seconds = float(value)
@@ -40,16 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     view = sub.add_parser("view", help="open the interactive viewer (default)")
     view.add_argument("file", help="pcap / pcapng capture, optionally .gz")
-    view.add_argument(
-        "--idle", type=_threshold, default=None, metavar="SECONDS", help="idle gap threshold (default 1 s)"
-    )
+    view.add_argument("--idle", type=_threshold, default=None, metavar="SECONDS", help=IDLE_HELP)
     _keylog_option(view)
     rep = sub.add_parser(
         "report", help="print the analysis (text, Markdown, JSON, or CSV of connections or requests)"
     )
     rep.add_argument("file", help="pcap / pcapng capture, optionally .gz; - reads standard input")
     rep.add_argument("--format", "-f", choices=FORMATS, default=None, help="default: text")
-    rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    rep.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout (- is stdout)")
     rep.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     rep.add_argument(
         "--stream", type=int, action="append", metavar="N", help="only this tcp.stream (repeatable)"
@@ -68,8 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_threshold,
         default=None,
         metavar="SECONDS",
-        help="idle stretch shown as a gap, and after which a client's close counts "
-        "as a client idle timeout (default 1 s)",
+        help=IDLE_HELP,
     )
     _keylog_option(rep)
     return p
@@ -145,6 +148,11 @@ def _report(args) -> int:
     from katui.analysis.verdicts import DEFAULT_IDLE_NS
     from katui.report.output import OutputError, write_atomic
 
+    if args.output == "-":  # as for the input: standard output
+        args.output = None
+    if args.output and os.path.isdir(args.output):
+        _say(f"katui: {args.output} is a directory; give a file name")
+        return 2
     if (
         args.output
         and os.path.exists(args.output)
@@ -155,6 +163,13 @@ def _report(args) -> int:
         return 2
     if args.view and args.format not in (None, "md"):
         _say(f"katui: --view writes Markdown; leave out --format {args.format}")
+        return 2
+    if args.hex and args.view != "follow":
+        _say("katui: --hex is for --view follow")
+        return 2
+    if args.ladder and args.format not in (None, "text"):
+        has = "Markdown always draws them" if args.format == "md" else f"{args.format} has none"
+        _say(f"katui: --ladder is for the text format ({has})")
         return 2
     if args.view == "follow" and len(args.stream or ()) != 1:
         _say("katui: --view follow wants the connection: --stream N (one)")

@@ -140,6 +140,28 @@ def test_output_file_is_not_overwritten_without_force(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".katui-")]
 
 
+def test_output_dash_is_stdout_and_a_directory_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", SEED, "-o", "-"]) == 0
+    assert "idle-timeout" in capsys.readouterr().out and not list(tmp_path.iterdir())
+    for force in ([], ["--force"]):  # was 'exists; use --force', then 'Is a directory'
+        assert main(["report", SEED, "-o", str(tmp_path), *force]) == 2
+        assert capsys.readouterr().err.strip() == f"katui: {tmp_path} is a directory; give a file name"
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["--hex"], "katui: --hex is for --view follow"),
+        (["--ladder", "-f", "json"], "katui: --ladder is for the text format (json has none)"),
+        (["--ladder", "-f", "md"], "katui: --ladder is for the text format (Markdown always draws them)"),
+    ],
+)
+def test_options_that_would_do_nothing_are_refused(args, error, capsys):
+    assert main(["report", SEED, *args]) == 2
+    assert capsys.readouterr().err.strip() == error
+
+
 def test_report_into_a_pipe_that_closes_early():
     r = subprocess.run(
         f"{sys.executable} -m katui report {SEED} --ladder | head -1",

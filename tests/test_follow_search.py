@@ -126,3 +126,12 @@ def test_hostile_stream_matches_and_records_as_shown():
         at = index.next_match(pattern, at + 1)
     shown = StreamIndex.of_lines(lines)
     assert shown.count(parse("\\x1b]52;c;", as_shown=True)) == 7  # the text, as shown
+
+
+def test_a_newline_at_the_end_of_a_segment_ends_its_last_line():
+    """Follow stream as Wireshark's: a head's CRLF CRLF is one blank line, and a body ending in a
+    newline has no blank line after it (each segment's last newline made an extra empty line)."""
+    a = analysed(str(SAMPLES / "httptest.pcap"))
+    lines = [(frame, text) for frame, _, text in follow_lines(a, a.connections[0])]
+    assert [t for f, t in lines if f == 4][-2:] == ["Connection: keep-alive", ""]
+    assert [t for f, t in lines if f == 6][-3:] == ["Connection: keep-alive", "", "keep-alive test"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from katui.analysis.pipeline import analyze
 from katui.report import text
-from tests.conftest import SAMPLES, analysed
+from tests.conftest import SAMPLES, analysed, capture_path
 
 REAL = SAMPLES / "real"
 
@@ -309,6 +310,68 @@ def test_a_client_without_a_pool_timer_is_not_said_to_have_one():
 )
 def test_not_reusing_is_claimed_only_with_an_idle_connection_open(name, claimed):
     assert ("no-reuse" in _kinds(_a(name))) is claimed
+
+
+def test_no_reuse_advice_names_the_clients_own_pool():
+    (f,) = [f for f in _a("clients-new-session-per-request.pcap").findings if f.kind == "no-reuse"]
+    assert f.advice == "Use one requests.Session for all requests to a server."
+    assert "to 127.0.0.1:9314 while" in f.text  # the Host is the address: not said twice
+
+
+@pytest.mark.parametrize(
+    "name, stream, names",
+    [
+        # bro.org and www.bro.org on one address: two names, two pools in any client
+        ("zeek__http_bro.org.pcap", 7, ("bro.org", "www.bro.org")),
+        # a.visualrevenue.com and go.xnet.co.il on one address
+        ("pcapplusplus__example.pcap", 25, ("go.xnet.co.il", "a.visualrevenue.com")),
+    ],
+)
+def test_no_reuse_is_per_name_not_per_address(name, stream, names):
+    """A client's pool keys connections by scheme, host name and port: a new connection to
+    another name on the same address is no missed reuse. Both captures had a no-reuse warning
+    (with requests/httpx advice given to a browser) for exactly that."""
+    a = analysed(str(capture_path(name)))
+    c = a.connections[stream]
+    hosts = {e.request.host for x in a.connections if x.server == c.server for e in x.exchanges if e.req >= 0}
+    assert set(names) <= hosts  # the capture does have both names on that address
+    assert not [f for f in a.findings if f.kind == "no-reuse" and stream in f.streams]
+
+
+def test_websocket_connections_are_not_idle_pool_members():
+    """ndpi 1kxun: OkHttp opens three WebSockets (101 Switching Protocols) one after another;
+    an upgraded connection is not an idle HTTP connection the next one could have reused."""
+    a = analysed(str(capture_path("ndpi__1kxun.pcap")))
+    ws = [c for c in a.connections if c.exchanges and c.exchanges[-1].response is not None
+          and c.exchanges[-1].response.status == 101]  # fmt: skip
+    assert [c.stream for c in ws] == [30, 31, 32]
+    assert not [f for f in a.findings if f.kind == "no-reuse" and set(f.streams) & {30, 31, 32}]
+    # the other OkHttp habit in the capture still is one (3 new connections to pic.1kxun.com)
+    (f,) = [f for f in a.findings if f.kind == "no-reuse" and "OkHttp" in f.text]
+    assert (
+        "(pic.1kxun.com)" in f.text
+        and f.advice == "Use one shared OkHttpClient for all requests to a server."
+    )
+
+
+def test_a_browser_opening_connections_beside_idle_ones_is_no_pool_to_fix():
+    a = analysed(str(capture_path("ndpi__1kxun.pcap")))
+    browser = [f for f in a.findings if f.kind == "no-reuse" and "(web browser)" in f.text]
+    assert browser and all(f.severity == "info" and "requests.Session" not in f.advice for f in browser)
+    assert all("separate pools per top-level site" in f.text for f in browser)
+
+
+def test_the_gap_threshold_does_not_change_verdicts():
+    """--idle only says which gaps are shown: go-client-idle's pool close after 1.003 s stayed
+    an idle timeout only while the threshold was at most 1 s (--idle 2 made it 'client-done'
+    and dropped the client-timeout finding; the TUI's '+' did not, as it does not analyse
+    again)."""
+    path = str(REAL / "go-client-idle.pcap")
+    base, wide = analyze(path), analyze(path, idle_threshold_ns=2_000_000_000)
+    assert [c.close.reason for c in base.connections] == [c.close.reason for c in wide.connections]
+    assert base.connections[0].close.reason == "idle-timeout"
+    assert _kinds(base) == _kinds(wide) and "client-idle-timeout" in _kinds(base)
+    assert wide.idle_threshold_ns == 2_000_000_000  # still the gaps' threshold
 
 
 def test_race_that_reached_the_client_vs_one_that_was_retried():
@@ -701,7 +764,6 @@ def test_node_user_agents_are_told_apart(tmp_path, agent, name, setting):
     contain 'node' keep their own names, so no undici error or setting is named for them."""
     from hostile_pcap import conversation, pcap, write
 
-    from katui.analysis.pipeline import analyze
     from katui.analysis.software import client_software
 
     req = f"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: {agent}\r\n\r\n".encode()

@@ -50,6 +50,9 @@ CASES = {  # name -> per stream: (close reason, the side that decided to close)
     "tls13-keyupdate": [("unknown", "client")],
     # openssl s_client, a resumed connection sending its first request as 0-RTT early data.
     "tls13-early-data": [("unknown", "client"), ("unknown", "client")],
+    # openssl s_client: a pre-connect nginx closes at client_header_timeout 2s, and a used
+    # connection it closes at keepalive_timeout 5s.
+    "tls13-preconnect": [("unused", "server"), ("idle-timeout", "server")],
     "seed-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-tls12": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-resume-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
@@ -127,6 +130,30 @@ def test_stale_reuse_is_the_request_after_the_servers_close():
     last = c.exchanges[-1]
     assert last.failed and last.reused and last.request.first_frame == 18
     assert "was sent after the server had closed the connection" in c.close.explanation
+    # the evidence names the frames as the plaintext verdict does, and the request it is about
+    assert c.close.evidence == (
+        "server FIN frame 16",
+        "inferred request 2 frame 18 sent 498.0 ms after it",
+        "server RST frame 19",
+    )
+    assert c.close.exchange == 2
+
+
+@pytest.mark.parametrize("keys", [False, True])
+def test_a_handshake_without_a_request_is_unused_and_no_timeout(keys):
+    """nginx closes a TLS connection that never sent a request after client_header_timeout
+    (2 s here), not keepalive_timeout (5 s): that close says nothing about keep-alive. It was
+    read as a 2 s idle timeout, and the server's timeout as ~1.9 s instead of 5 s. With the key
+    log nothing is decrypted either (no application data), and the verdict is the same."""
+    path = str(REAL / "tls-tls13-preconnect.pcap")
+    a = analyze(path, keylog=KeyLog.read(path[:-5] + ".keys")) if keys else _a("tls13-preconnect")
+    unused, used = a.connections
+    assert unused.requests == 0 and unused.close.reason == "unused"
+    assert "no request was sent (TLS handshake records only)" in unused.close.explanation
+    assert 1.9e9 < unused.close.idle_before_ns < 2.1e9
+    assert used.close.reason == "idle-timeout" and 5.0e9 <= used.close.idle_before_ns < 5.1e9
+    assert a.timeout.estimate_ns == 5_000_000_000 and a.timeout.samples == 1
+    assert [f.streams for f in a.findings if f.kind == "unused"] == [(0,)]
 
 
 def test_reports_mark_inferred_exchanges_and_show_the_handshake():

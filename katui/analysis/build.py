@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
-from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, decide_close
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, blind_bytes, decide_close
 from katui.http.conversation import HttpConversation
 from katui.model import COL_START, NUM, SM_END, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
 from katui.model.store import END_BIG, end_at
@@ -140,6 +140,8 @@ def _tls_connection(
         idle_ns,
         SERVER_IDLE_NS,
         info.multiplexed,
+        blind_bytes(f),
+        f.server_fin_frame,
     )
     if not close.evidence and close.frame is not None:
         how = "RST" if close.how == "rst" else "FIN"

@@ -175,7 +175,10 @@ def _analyze(
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
     store.added_all()
-    conns = _freeze(working, table, idle_threshold_ns)
+    # The verdicts read silences against their own fixed thresholds: ``idle_threshold_ns``
+    # only says which gaps to show, and the same capture must get the same verdicts however
+    # its gaps are shown (the TUI changes it without analysing again).
+    conns = _freeze(working, table, DEFAULT_IDLE_NS)
     del working
     conns = program_closes(request_limits(conns))
     proxied = find_proxy_links(conns)

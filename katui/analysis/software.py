@@ -93,12 +93,31 @@ _WHOLE_AGENTS = {
     # (npm, aws-sdk-nodejs, superagent, 'node/v20') are not it and keep their own names.
     "node": ("Node.js fetch/undici", "Agent keepAliveTimeout"),
 }
+BROWSER = "web browser"
+"""The client name of a ``Mozilla/...`` User-Agent: browsers, and programs posing as one."""
 _AGENT_PRODUCTS = {
     # The User-Agent's first product token: name, pool idle setting ('undici': undici from npm,
     # and Node 18's early fetch).
     "undici": ("undici", "Agent keepAliveTimeout"),
     "node-fetch": ("node-fetch", "http.Agent({keepAlive: true, timeout})"),
+    "mozilla": (BROWSER, None),
 }
+_POOL_OBJECTS = {
+    # Software.name: the object that is a client's connection pool
+    "requests (urllib3)": "one requests.Session",
+    "httpx": "one httpx.Client (or AsyncClient)",
+    "aiohttp": "one shared aiohttp ClientSession",
+    "Go net/http": "one shared http.Client (its Transport is the pool; not one per request)",
+    "OkHttp": "one shared OkHttpClient",
+    "Node.js fetch/undici": "one undici dispatcher (fetch's global one, or one shared Agent)",
+}
+
+
+def pool_object(sw: Software | None) -> str:
+    """What to share for connection reuse, in the client's own terms where it is known."""
+    got = _POOL_OBJECTS.get(sw.name) if sw is not None else None
+    return got or ("one connection pool (requests.Session, httpx.Client, a shared aiohttp ClientSession)")
+
 
 RACE_ERRORS = {
     "requests (urllib3)": "'Connection aborted'",

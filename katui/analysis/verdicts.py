@@ -116,7 +116,7 @@ def _row_msg(small, row: int, n: int) -> str:
     return f"{kind} {n} (frame {small[s + SM_FRAME] or small[s + SM_FIRST]})"
 
 
-def _blind(f: CloseFacts) -> str | None:
+def blind_bytes(f: CloseFacts) -> str | None:
     """Why headers may be missing from the capture, or None when every byte was seen."""
     if f.truncated_frames:
         return f"{plural(f.truncated_frames, 'frame')} cut by the snap length"
@@ -199,7 +199,7 @@ def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
             "health check, not a keep-alive close",
             ("the client sent no payload",),
         )  # fmt: skip
-    blind = _blind(f)
+    blind = blind_bytes(f)
     if f.http and blind and _silence_decides(f, idle_threshold_ns):
         return None  # a long silence before the close tells what the cut headers cannot
     if f.http and blind:
@@ -237,16 +237,16 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
     req, resp = last.request, last.response
     n = last.n
     if req.frame is None and not req.complete:
-        if _blind(f):
+        if blind_bytes(f):
             return _close(
                 f, "unknown",
-                f"request {n} is incomplete, but the capture lost bytes ({_blind(f)}): whether "
+                f"request {n} is incomplete, but the capture lost bytes ({blind_bytes(f)}): whether "
                 "the client stalled cannot be told",
-                (_blind(f),), None, None, None, n,
+                (blind_bytes(f),), None, None, None, n,
             )  # fmt: skip
         if resp is None or resp.status == 408:
             return _incomplete(f, last, resp or _timeout_answer(exchanges))
-    if resp is None and _blind(f):
+    if resp is None and blind_bytes(f):
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
@@ -329,11 +329,11 @@ def _stalled(f: CloseFacts, ex: Exchange):
         )  # fmt: skip
     if _decider(f) != "server":
         return None
-    if _blind(f):
+    if blind_bytes(f):
         return _close(
             f, "unknown",
-            f"response {ex.n} is incomplete and the capture lost bytes ({_blind(f)})",
-            (_blind(f),), None, None, None, ex.n,
+            f"response {ex.n} is incomplete and the capture lost bytes ({blind_bytes(f)})",
+            (blind_bytes(f),), None, None, None, ex.n,
         )  # fmt: skip
     return _close(
         f, "reset" if f.how == "rst" else "aborted-response",
@@ -467,7 +467,7 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     ev = []
     if last is not None and last.response is not None:
         ev.append(f"last {_msg(last.response, last.n)}, then {fmt_s(f.idle_ns)} without a byte")
-    blind = _blind(f)
+    blind = blind_bytes(f)
     if blind:
         ev.append(f"({blind}: headers may be incomplete, the silence is not)")
     whose = IDLE_CLOSE_WHY["server" if _decider(f) == "server" else "client"]
@@ -477,7 +477,7 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
 
 def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
     """No header and no silence explains it: say what happened, or that it cannot be known."""
-    blind = _blind(f)
+    blind = blind_bytes(f)
     if blind and f.http:
         return _close(
             f, "unknown",

@@ -79,9 +79,18 @@ def follow_lines(
         if hex_mode:
             out += [(frame, c2s, line) for line in hex_lines(data, sent[c2s], per_line)]
         else:
-            out += [(frame, c2s, line) for line in safe_bytes(data).split("\n")]
+            out += [(frame, c2s, line) for line in text_lines(safe_bytes(data))]
         sent[c2s] += len(data)
     return out
+
+
+def text_lines(text):
+    """The lines of a segment's text (str or bytes): split at each newline, a newline that ends
+    it ending its last line (no empty line after it: a head's CRLF CRLF is one blank line)."""
+    lines = text.split("\n" if isinstance(text, str) else b"\n")
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def prefix(c2s: bool) -> str:

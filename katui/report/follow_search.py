@@ -17,7 +17,7 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import NamedTuple
 
-from katui.report.follow import HEX_WIDE, Line
+from katui.report.follow import HEX_WIDE, Line, text_lines
 from katui.textsafe import capture_text, safe_text
 
 
@@ -116,7 +116,7 @@ class StreamIndex:
             if hex_mode:
                 starts.extend(range(at, at + len(data), per_line))
             else:  # a line after each newline, as the text view splits them
-                starts.extend(accumulate((len(p) + 1 for p in data.split(b"\n")[:-1]), initial=at))
+                starts.extend(accumulate((len(p) + 1 for p in text_lines(data)[:-1]), initial=at))
             parts.append(data)
             at += len(data)
         return cls(b"".join(parts), starts, runs, "hex" if hex_mode else "text", per_line)

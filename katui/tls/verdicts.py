@@ -32,6 +32,8 @@ def tls_close(
     idle_threshold_ns: int,
     server_idle_ns: int,
     multiplexed: bool = False,
+    blind: str | None = None,
+    server_fin_frame: int | None = None,
 ) -> Close:
     """The close reason of a TLS connection whose exchanges were inferred from records.
 
@@ -44,14 +46,17 @@ def tls_close(
     ``server_idle_ns``/``idle_threshold_ns``: the silences that make a server's or a client's
     close an idle timeout (as for plaintext). On a ``multiplexed`` (HTTP/2) connection a client
     burst without an answer is no waiting request (SETTINGS, WINDOW_UPDATE and PING acks are
-    bursts too), so no request-timeout is inferred.
+    bursts too), so no request-timeout is inferred. ``blind``: why bytes may be missing from the
+    capture (lost segments, frames cut), or None; ``server_fin_frame``: the frame of the
+    server's FIN (``server_fin_ns``'s), for the evidence.
     """
     idle = None if ts_ns is None or last_activity_ns is None else ts_ns - last_activity_ns
     decider = notified_by or by
     asked = decider if decider != by else None
 
-    def close(reason: str, text: str) -> Close:
-        return Close(by, how, frame, ts_ns, idle, reason, sys.intern(text), asked, rst_frames)
+    def close(reason: str, text: str, evidence: tuple[str, ...] = (), exchange: int | None = None) -> Close:
+        return Close(by, how, frame, ts_ns, idle, reason, sys.intern(text), asked, rst_frames, evidence,
+                     None, None, exchange)  # fmt: skip
 
     if by is None:
         return close("open", "still open when the capture ended")
@@ -62,25 +67,44 @@ def tls_close(
         done = f"{by} closed{idle_txt} (close_notify, then {how.upper()})"
     else:
         done = f"{notified_by} sent close_notify{idle_txt} and the {by} closed in turn"
-    last = exchanges[-1] if exchanges else None
+    if not exchanges:
+        # No application data from the client: whatever closed it, no request was waiting
+        # and none had been answered, so no keep-alive timeout can be read from it (nginx
+        # waits client_header_timeout for a first request, not keepalive_timeout).
+        if blind:
+            return close("unknown", f"{done}; no request seen, but the capture lost bytes ({blind})")
+        return close(
+            "unused",
+            f"no request was sent (TLS handshake records only): {done}; a pre-connect, probe or "
+            "health check, or a client that gave up on it, not a keep-alive close",
+        )
+    last = exchanges[-1]
     if last is not None and last.failed:
         req = last.request
         if server_fin_ns is not None and req.start_ns >= server_fin_ns:
             # nginx answers with a reset; in HTTP/2's lingering close it just reads and drops it
             answer = "it was answered by a reset" if server_rst else "it got no answer"
+            fin = f"server FIN frame {server_fin_frame}" if server_fin_frame is not None else "server FIN"
             return close(
                 "stale-reuse",
                 f"inferred request {last.n} (frame {req.first_frame}) was sent after the server "
                 f"had closed the connection; {answer}",
-            )
+                (fin, f"inferred request {last.n} frame {req.first_frame} sent "
+                 f"{fmt_s(req.start_ns - server_fin_ns)} after it", *_server_rst(server_rst, rst_frames)),
+                last.n,
+            )  # fmt: skip
     if server_rst and last is not None and last.failed:
         if last.reused and (last.idle_before_ns or 0) >= idle_threshold_ns:
+            req = last.request
             return close(
                 "stale-reuse",
                 f"inferred request {last.n} (frame {req.first_frame}) reused the connection after "
                 f"{fmt_s(last.idle_before_ns)} idle and got a reset instead of a response: the "
                 "keep-alive race",
-            )
+                (f"inferred request {last.n} frame {req.first_frame} after {fmt_s(last.idle_before_ns)} "
+                 "idle", "no response", *_server_rst(server_rst, rst_frames)),
+                last.n,
+            )  # fmt: skip
     if how == "rst" and notified_by is None and (by == "server" or last is None or not last.failed):
         return close("reset", f"{by} reset the connection{idle_txt}")
     if last is not None and last.failed and ts_ns is not None and not multiplexed:
@@ -99,6 +123,13 @@ def tls_close(
         f"{done}{after}; why is encrypted (a 'Connection: close' header, HTTP/1.0 or a request "
         "limit may have asked for it)",
     )
+
+
+def _server_rst(server_rst: bool, rst_frames: tuple[int, ...]) -> tuple[str, ...]:
+    """The server's reset as evidence (its last RST frame, as the plaintext verdict names it)."""
+    if not server_rst:
+        return ()
+    return (f"server RST frame {rst_frames[-1]}",) if rst_frames else ("server RST",)
 
 
 def normal_reset(close: Close, close_notify: tuple[str, ...], frame: int, from_client: bool) -> bool:

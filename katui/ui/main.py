@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.widgets import Footer, ProgressBar, Static
 
 from katui.analysis.payload import payload_kind
 from katui.analysis.query import Query
@@ -22,6 +22,7 @@ from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
 from katui.ui.exporting import ExportActions
 from katui.ui.filters import COLUMN_SORT, select
+from katui.ui.inorder import InOrderInput
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
 from katui.ui.prompt import FILTER_HINT, PromptActions
@@ -34,10 +35,15 @@ def summary_text(a) -> Text:
     warning on a third."""
     t = a.timeout
     if t.estimate_ns is not None:
-        timeout = f"server idle timeout ≈ {fmt_timeout(t.estimate_ns)} ({plural(t.samples, 'idle close')}"
+        # Always whose: a capture of several servers (or of a proxy and its backend) has one
+        # timeout each, and a bare number reads as everyone's.
+        timeout = (
+            f"server idle timeout ≈ {fmt_timeout(t.estimate_ns)} at {safe_text(t.server)}: "
+            f"{plural(t.samples, 'close')}"
+        )
+        timeout += f", reused after {fmt_s(t.low_ns)}" if t.low_ns else ""
         if len([x for x in a.timeouts if x.estimate_ns is not None]) > 1:
-            timeout += f" at {t.server}; more servers in the findings"
-        timeout += f"; reuse worked after {fmt_s(t.low_ns)})" if t.low_ns else ")"
+            timeout += "; more servers in the findings"
     else:
         timeout = "server idle timeout: no idle close seen"
     text = Text()
@@ -91,7 +97,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
                     yield LadderView(id="ladder")
                 yield DetailPane(id="detail")
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
-        yield Input(id="search", placeholder=FILTER_HINT, select_on_focus=False)
+        yield InOrderInput(id="search", placeholder=FILTER_HINT, select_on_focus=False)
         yield Static(id="export-progress")
         yield Footer()
 

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from katui.textsafe import safe_text
 from katui.ui.cursor import SCROLL_BINDINGS
+from katui.ui.inorder import InOrderInput
 from katui.ui.keys import help_rows
 
 _SEVERITY = {"problem": "✖ problem", "warning": "⚠ warning", "info": "ℹ info"}
@@ -111,7 +112,7 @@ class ScopeScreen(ModalScreen[tuple[str, str] | None]):
             yield OptionList(*[Option(text, id=key) for key, text in self.choices], id="scope")
             if self.path is not None:
                 yield Label("File (Tab to edit):")
-                yield Input(self.path, id="export-path")
+                yield InOrderInput(self.path, id="export-path")
 
     def _path(self) -> str:
         return self.query_one(Input).value.strip() if self.path is not None else ""

@@ -25,6 +25,7 @@ class PromptActions:
     """Filter and go-to actions; ``self`` is the :class:`MainScreen` (``filter`` is a Query)."""
 
     prompt = "filter"
+    _opened_with = ""
 
     def _open_prompt(self, mode: str, value: str) -> None:
         search = self.query_one("#search", Input)
@@ -32,6 +33,7 @@ class PromptActions:
         search.placeholder = FILTER_HINT if mode == "filter" else GOTO_HINT
         search.value = value
         search.add_class("-open")
+        self._opened_with = value
         self._check(value)
         # set_focus now, not focus() (which defers): what is typed right after / must land here.
         self.set_focus(search)
@@ -52,8 +54,10 @@ class PromptActions:
         self.query_one("#search").remove_class("-open")
         self.set_focus(self.query_one("#connections"))
 
-    def _check(self, value: str) -> str | None:
-        """Validate the prompt's text; show the one-line error under it (None when fine)."""
+    def _check(self, value: str, submitted: bool = False) -> str | None:
+        """Validate the prompt's text; show the one-line error under it (None when fine). Not
+        yet for the text the prompt opened with: 'port:' waits for its number (Enter on it
+        says what is missing)."""
         error = None
         if self.prompt == "filter":
             try:
@@ -62,10 +66,11 @@ class PromptActions:
                 error = str(exc)
         elif value.strip() and not _GOTO.match(value.strip()):
             error = "a frame number (123), or s12 / stream:12 for a stream"
+        shown = None if value == self._opened_with and not submitted else error
         search = self.query_one("#search", Input)
-        search.set_class(error is not None, "-invalid")
+        search.set_class(shown is not None, "-invalid")
         # Text: the error quotes what was typed, which must not be read as markup
-        search.border_subtitle = Text(f"✖ {error}" if error else "Enter applies · Esc closes")
+        search.border_subtitle = Text(f"✖ {shown}" if shown else "Enter applies · Esc closes")
         return error
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -73,7 +78,7 @@ class PromptActions:
             self._check(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id != "search" or self._check(event.value) is not None:
+        if event.input.id != "search" or self._check(event.value, submitted=True) is not None:
             return  # an invalid filter stays in the prompt, with its error shown
         self.hide_search()
         if self.prompt == "goto":

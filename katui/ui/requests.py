@@ -27,6 +27,7 @@ from katui.report.views import requests_md, time_text
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 from katui.ui.export import export_view
+from katui.ui.inorder import InOrderInput
 from katui.ui.keys import prompt_check, request_bindings
 
 GAP = 2
@@ -198,8 +199,8 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
         yield Static(id="requests-title")
         yield RequestTable(self.analysis, id="requests")
         yield Static(id="requests-uri")
-        yield Input(id="requests-search", placeholder="filter requests: status:5xx uri:/api idle>4s reused",
-                    select_on_focus=False)  # fmt: skip
+        yield InOrderInput(id="requests-search", select_on_focus=False,
+                           placeholder="filter requests: status:5xx uri:/api idle>4s reused")  # fmt: skip
         yield Footer()
 
     def on_mount(self) -> None:

@@ -21,6 +21,7 @@ from katui.report import timeline as tl
 from katui.report.views import timeline_md
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.export import export_view
+from katui.ui.inorder import InOrderInput
 from katui.ui.keys import prompt_check, view_bindings
 from katui.units import fmt_s, plural
 
@@ -158,7 +159,9 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
         yield TimelineView(self.analysis, self.conns, id="timeline")
         yield Static(id="timeline-link")
         yield Static(id="timeline-legend")
-        yield Input(id="timeline-goto", placeholder="go to a time since capture start: 12.5s, 3m, 800ms")
+        yield InOrderInput(
+            id="timeline-goto", placeholder="go to a time since capture start: 12.5s, 3m, 800ms"
+        )
         yield Footer()
 
     def on_mount(self) -> None:

@@ -89,11 +89,12 @@ run_scenario() {
 declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [tls13-stale]=9504
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
                  [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
-                 [tls13-keyupdate]=9512 [tls13-early-data]=9513
+                 [tls13-keyupdate]=9512 [tls13-early-data]=9513 [tls13-preconnect]=9514
                  [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
-declare -A EXTRA=([tls13-limit]='keepalive_requests 3;' [tls13-early-data]='ssl_early_data on;')
+declare -A EXTRA=([tls13-limit]='keepalive_requests 3;' [tls13-early-data]='ssl_early_data on;'
+                 [tls13-preconnect]='client_header_timeout 2s;')
 declare -A LISTEN=([h2-curl]=http2)
-declare -A KEEPALIVE=([seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
+declare -A KEEPALIVE=([tls13-preconnect]=5s [seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
 declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
                       [seed-resume-tls12]=TLSv1.2)
 # What a section's capture shows beyond the logs (printed under its heading)
@@ -118,6 +119,12 @@ as early data (-early_data) in the segment of its ClientHello, before the Server
 accepts it (its EncryptedExtensions carry early_data; \$ssl_session_reused 'r') and answers after
 the client's EndOfEarlyData and Finished (one segment) and its NewSessionTicket. A second
 request follows 0.4 s later; each connection ends at the end of s_client's input."
+    [tls13-preconnect]="Two s_client connections at once (nginx \`keepalive_timeout 5s\`, \`client_header_timeout 2s\`):
+stream 0 completes its TLS 1.3 handshake and never sends a request; nginx closes it 2 s later
+(client_header_timeout: nginx waits that long for a first request; nothing in the access log, as
+for every connection without a request). Stream 1 sends GET /used and idles; nginx closes it after
+its 5 s keep-alive timeout. Only stream 1's close is a keep-alive timeout: a tool that read 2 s
+from stream 0 would tell clients a timeout 2.5 times too short."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
     [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
@@ -129,7 +136,7 @@ ends with the client's RST: the script exits with nginx's close_notify unread."
 echoed, the server's ChangeCipherSpec first: one round trip)."
 )
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
+     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data tls13-preconnect seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

@@ -241,22 +241,49 @@ def curl_h2(port: int) -> None:
     subprocess.run([*base, "--rate", "20/m", f"{url}/d", f"{url}/e"], check=True)
 
 
-def _s_client(port: int, extra: list[str], lines: list[str]) -> bytes:
-    """Run OpenSSL's s_client (TLS 1.3, LF sent as CRLF, keys to $SSLKEYLOGFILE) with ``extra``
-    options, type ``lines`` 0.4 s apart after its handshake, then end its input (it sends its
-    close_notify and closes); its output."""
+def _start_s_client(port: int, extra: list[str]) -> subprocess.Popen:
+    """OpenSSL's s_client (TLS 1.3, LF sent as CRLF, keys to $SSLKEYLOGFILE) with ``extra``
+    options, its input a pipe."""
     cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-crlf",
            "-keylogfile", os.environ["SSLKEYLOGFILE"], "-servername", "localhost", *extra]  # fmt: skip
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _end(p: subprocess.Popen) -> bytes:
+    """End s_client ``p``'s input (if it is still running it sends its close_notify and closes)
+    and return its output."""
+    p.stdin.close()
+    out = p.stdout.read()
+    p.wait(timeout=10)
+    return out
+
+
+def _s_client(port: int, extra: list[str], lines: list[str]) -> bytes:
+    """Run s_client (:func:`_start_s_client`), type ``lines`` 0.4 s apart after its handshake,
+    then end its input; its output."""
+    p = _start_s_client(port, extra)
     time.sleep(0.4)  # the handshake (and an early request's answer)
     for text in lines:
         p.stdin.write(text.encode())
         p.stdin.flush()
         time.sleep(0.4)
-    p.stdin.close()
-    out = p.stdout.read()
-    p.wait(timeout=10)
-    return out
+    return _end(p)
+
+
+def preconnect(port: int) -> None:
+    """A pre-connect beside a used connection, both from s_client (TLS 1.3): the first completes
+    its handshake and sends nothing, which nginx (client_header_timeout 2s) closes after 2 s;
+    the second sends one request and idles, which nginx closes after keepalive_timeout 5s. Only
+    the second close is a keep-alive timeout."""
+    unused = _start_s_client(port, [])
+    time.sleep(0.1)  # the unused one is stream 0
+    used = _start_s_client(port, [])
+    time.sleep(0.4)
+    used.stdin.write(b"GET /used HTTP/1.1\nHost: localhost\n\n")
+    used.stdin.flush()
+    time.sleep(6.6)  # both closed by nginx by now; s_client exits when its server closes
+    outs = [_end(p) for p in (unused, used)]
+    print(b"HTTP/1.1 200" in outs[0], b"HTTP/1.1 200" in outs[1])
 
 
 def key_update(port: int) -> None:
@@ -298,6 +325,7 @@ SCENARIOS = {
     "tls13-early-request": early_request,
     "tls13-keyupdate": key_update,
     "tls13-early-data": early_data,
+    "tls13-preconnect": preconnect,
     "seed-tls13": seed_article,
     "seed-tls12": seed_article,
     "seed-resume-tls13": seed_resume,

@@ -9,6 +9,7 @@ from operator import itemgetter
 
 from katui.analysis.findings.common import (
     MIN_POOL_IDLE_NS,
+    by_key,
     by_pair,
     by_server_of,
     by_start,
@@ -19,7 +20,14 @@ from katui.analysis.findings.common import (
     secs,
 )
 from katui.analysis.h2close import never_processed
-from katui.analysis.software import client_pool_setting, client_software, server_software, setting_phrase
+from katui.analysis.software import (
+    BROWSER,
+    client_pool_setting,
+    client_software,
+    pool_object,
+    server_software,
+    setting_phrase,
+)
 from katui.analysis.timeout import server_idle_close, server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.model.connection import NO_TS
@@ -284,13 +292,16 @@ def _reuse(conns, by_server):
 
 
 def _no_reuse(conns, by_server):
-    """A client that opened a new connection while an idle one to the same server was open.
+    """A client that opened a new connection while an idle one to the same server and name was
+    open.
 
     Only that is evidence: single-request connections ended by the server's idle timeout, or
-    that carried the last request of a client run, say nothing about the client's pool.
+    that carried the last request of a client run, say nothing about the client's pool. Pools
+    key connections by the name asked for too (requests, httpx, Go, browsers: scheme, host,
+    port), so two virtual hosts on one address are two pools, not a missed reuse.
     """
     out = []
-    for (host, server), cs in by_pair(c for c in conns if c.requests).items():
+    for (host, server, name), cs in by_key((c for c in conns if c.requests), _pool_key).items():
         if len(cs) < 2:
             continue
         hits = _opened_beside_idle(sorted(cs, key=by_start))
@@ -299,19 +310,47 @@ def _no_reuse(conns, by_server):
         c, p = hits[0]
         sw = client_software(cs)
         who = f"{host} ({sw.name})" if sw else host
+        to = f"{server} ({name})" if name and name != host_of(server).strip("[]") else server
+        browser = sw is not None and sw.name == BROWSER
         # One miss may be another process or component on the host; a habit is a finding.
-        sev = "warning" if len(hits) >= 3 or 2 * len(hits) >= len(cs) else "info"
+        habit = len(hits) >= 3 or 2 * len(hits) >= len(cs)
+        sev = "warning" if habit and not browser else "info"
+        if browser:
+            why = ("a browser opens connections ahead of need and keeps separate pools per "
+                   "top-level site and for requests with and without credentials")  # fmt: skip
+            advice = ("Nothing to change in the browser; if the extra connections matter, serve the "
+                      "page's requests from fewer origins.")  # fmt: skip
+        else:
+            why = "no pool, or separate pools or processes"
+            advice = f"Use {pool_object(sw)} for all requests to a server."
         out.append(Finding(
             "no-reuse", sev, c.stream, c.first_frame,
-            f"Client {who} opened {plural(len(hits), 'new connection')} to {server} while an "
+            f"Client {who} opened {plural(len(hits), 'new connection')} to {to} while an "
             f"idle one to it was open (first: stream {c.stream} at frame {c.first_frame}, while "
             f"stream {p.stream} had been idle since its last response): those requests did not "
-            "reuse an idle connection (no pool, or separate pools or processes).",
-            "Use one connection pool (requests.Session, httpx.Client, a shared aiohttp "
-            "ClientSession) for all requests to a server.",
-            streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
+            f"reuse an idle connection ({why}).",
+            advice, streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
         ))  # fmt: skip
     return out
+
+
+def _pool_key(c: Connection) -> tuple[str, str, str]:
+    """(client host, server endpoint, name): what a client's pool tells connections apart by.
+    The name is the one asked for over TLS (SNI), else the first request's ``Host`` (lower
+    case, a port dropped: the endpoint has it); '' when neither was seen."""
+    tls = c.tls
+    name = tls.sni if tls is not None and tls.sni else ""
+    if not name:
+        for e in c.exchanges:
+            if e.req >= 0:
+                name = e.store.text(e.req).host
+                break
+    name = name.lower()
+    if name.startswith("["):
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    return host_of(c.client), c.server, name
 
 
 def _opened_beside_idle(cs: list[Connection]) -> list[tuple[Connection, Connection]]:
@@ -363,6 +402,8 @@ def _idle_stretch(p: Connection):
     if ts == NO_TS:  # still open at the end: idle since its last answered exchange
         last = p.exchanges[-1]
         if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
+            return None
+        if last.response.status == 101:  # upgraded (a WebSocket): no HTTP connection to reuse
             return None
         return (last.store.end_ns(last.resp), 1 << 62, p)
     idle = cl.idle_before_ns
