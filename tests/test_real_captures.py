@@ -788,3 +788,17 @@ def test_a_race_on_a_proxys_upstream_leg_names_no_client_program():
     (leg,) = _stale(a.connections, by_server, {raced: "127.0.0.1:8080"})
     assert "(requests (urllib3): 'Connection aborted', httpx:" in leg.text
     assert "httpx Limits" not in leg.advice and "Set the client's pool idle timeout below" in leg.advice
+
+
+def test_the_exchange_a_close_is_about_is_found_by_its_number():
+    """A response without its request (a server speaking first, a request before the capture)
+    shares number 1 with the first request: request n is then not the n-th exchange."""
+    from types import SimpleNamespace as NS
+
+    from katui.analysis.findings.races import _stale_exchange
+
+    orphan, first, second = NS(n=1, req=-1), NS(n=1, req=0), NS(n=2, req=2)
+    conn = NS(close=NS(exchange=2), exchanges=(orphan, first, second))
+    assert _stale_exchange(conn) is second
+    assert _stale_exchange(NS(close=NS(exchange=2), exchanges=(first, second))) is second
+    assert _stale_exchange(NS(close=NS(exchange=None), exchanges=(first,))) is None

@@ -355,4 +355,11 @@ def _sent_after_goaway(c) -> bool:
 def _stale_exchange(c):
     """The exchange the close verdict of ``c`` is about, if any."""
     n = c.close.exchange
-    return c.exchanges[n - 1] if n and n <= len(c.exchanges) else None
+    if not n:
+        return None
+    ex = c.exchanges[n - 1] if n <= len(c.exchanges) else None
+    if ex is not None and ex.n == n and ex.req >= 0:
+        return ex  # most connections: request n is the n-th exchange
+    # a response without its request (one before the capture, a server speaking first) or a
+    # second response numbered like its request shifts the list: look the number up
+    return next((e for e in c.exchanges if e.n == n and e.req >= 0), None)
