@@ -4,19 +4,15 @@ the scanner or from its memory of recent heads and values, however many differen
 
 Both ways of reading a head run here in either build: in place (what the compiled build does,
 C loops over the bytes) and by bytes methods and a regular expression (what the interpreted
-build does); CI runs the suite compiled, so these tests also run once interpreted."""
+build does). CI runs the suite compiled: tests/test_builds.py runs these tests interpreted too."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katui import speedups
 from katui.http import head as h
 from katui.http import lines
 from katui.http.trace import MAX_TRACE_LINES, TRACE_HEADERS, parse_trace
@@ -128,19 +124,6 @@ def test_start_lines_read_the_same_in_place_and_by_bytes_methods(starts, is_requ
             method, sp, target, sp2, version, eol = pieces  # as a status line: version first
             response = version + sp + target + sp2 + method + eol + b"Server: s\r\n\r\n"
             assert _in_place(response, False) == _found(response, False), response
-
-
-def test_the_head_reader_tests_pass_interpreted():
-    """Interpreted, the helpers take their own ways too (dicts for the remembered heads, values
-    and header blocks instead of slots and recent heads)."""
-    if not speedups.compiled():
-        return  # this run is the interpreted one
-    env = dict(os.environ, KATUI_PURE="1")
-    run = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__]
-    done = subprocess.run(
-        run + ["-k", "not interpreted"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_content_length_is_each_message_own_when_only_it_and_the_date_differ():

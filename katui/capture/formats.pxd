@@ -21,6 +21,7 @@ cdef class PcapRecords(Records):
     cdef public bint big, done
 
     @cython.locals(pos=Py_ssize_t, end=Py_ssize_t, caplen=cython.longlong, big=bint,
+                   sec=cython.longlong, frac=cython.longlong, wirelen=cython.longlong,
                    v="const unsigned char *")
     cpdef bint advance(self) except -1
 
