@@ -205,7 +205,7 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
     if wire_payload < 0 or doff < 5:
         return SKIP_SHORT
     # Ethernet pads short frames: bytes past the IP length are not TCP payload.
-    captured = min(end, ip_end) - payload
+    captured = (end if end < ip_end else ip_end) - payload  # (interpreted, no call to min())
     if ver == 4:
         if cython.compiled:
             src, dst = _be32(p, ip + 12), _be32(p, ip + 16)

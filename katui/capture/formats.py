@@ -204,7 +204,7 @@ class PcapngRecords(Records):
                 _read_idb(cap, self.sec, cap.buf, pos + 8, pos + blen - 4)
             elif btype == 10:
                 _read_dsb(cap, self.sec, cap.buf, pos + 8, pos + blen - 4)
-            elif (btype == 6 or btype == 2 or btype == 3) and self._packet(btype, pos):
+            elif (btype == 6 or btype == 2 or btype == 3) and self._packet(btype, pos, v):
                 self.n += 1
                 self.done = False
                 return True
@@ -212,9 +212,10 @@ class PcapngRecords(Records):
             cap.warnings.append(f"capture truncated: {end - self.pos} stray bytes after the last block")
         return False
 
-    def _packet(self, btype: int, pos: int) -> bool:
-        """Read the packet block at ``pos`` into the cursor's fields; False if it is damaged."""
-        cap, v, big, ifaces = self.cap, _bytes(self.view, self.end), self.big, self.sec.ifaces
+    def _packet(self, btype: int, pos: int, v) -> bool:
+        """Read the packet block at ``pos`` of ``v`` (the capture, as :meth:`advance` reads
+        it) into the cursor's fields; False if it is damaged."""
+        cap, big, ifaces = self.cap, self.big, self.sec.ifaces
         body = pos + 8
         bend = self.pos - 4
         if bend - body < (4 if btype == 3 else 20):
