@@ -1,6 +1,10 @@
 """The HTTP/1 head reader (:func:`katui.http.head.scan_head`, header lines by
 :mod:`katui.http.lines`): it reads what a regular expression over the header block reads, from
-the scanner or from its memory of recent heads and values, however many different heads come."""
+the scanner or from its memory of recent heads and values, however many different heads come.
+
+Both ways of reading a head run here in either build: in place (what the compiled build does,
+C loops over the bytes) and by bytes methods and a regular expression (what the interpreted
+build does). CI runs the suite compiled: tests/test_builds.py runs these tests interpreted too."""
 
 from __future__ import annotations
 
@@ -71,8 +75,20 @@ def _reference(head: bytes, is_request: bool) -> tuple:
     return clen, chunked, conn, ka, host, software, parse_trace(traced) if traced else None
 
 
-def _read(head: bytes, is_request: bool) -> tuple:
-    status, clen, chunked, _uri, text, trace = h.scan_head(head, is_request)
+def _in_place(head: bytes, is_request: bool) -> tuple | None:
+    return h.read_head(head, is_request, True)
+
+
+def _found(head: bytes, is_request: bool) -> tuple | None:
+    return h.read_head(head, is_request, False)
+
+
+READERS = (h.scan_head, _in_place, _found)
+"""The build's own reader (with its memory of recent heads), and each way of reading a head."""
+
+
+def _read(head: bytes, is_request: bool, read=h.scan_head) -> tuple:
+    status, clen, chunked, _uri, text, trace = read(head, is_request)
     return clen, chunked, text[3], text[4], text[5], text[6], trace
 
 
@@ -83,7 +99,31 @@ def test_cached_reads_equal_the_whole_head_read(heads):
     for _ in range(2):
         for is_request, header_lines in heads:
             head = _make(is_request, header_lines)
-            assert _read(head, is_request) == _reference(head, is_request), head
+            want = _reference(head, is_request)
+            for read in READERS:
+                assert _read(head, is_request, read) == want, (read, head)
+
+
+START = st.tuples(
+    st.sampled_from((b"GET", b"M-SEARCH", b"get", b"GETX", b"", b"HTTP/1.1", b"A" * 300)),
+    st.sampled_from((b" ", b"  ", b"\t", b"")),
+    st.sampled_from((b"/", b"/a b", b"", b"/x\xff", b" /", b"200", b"/" + b"a" * 3000)),
+    st.sampled_from((b" ", b"  ", b"")),
+    st.sampled_from((b"HTTP/1.1", b"HTTP/1.", b"HTTP/1", b"HTTP/1.0 ", b"HTTP/2.0", b"OK", b"")),
+    st.sampled_from((b"\r\n", b"\n", b"\r\r\n", b"")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(START, min_size=1, max_size=8), st.booleans())
+def test_start_lines_read_the_same_in_place_and_by_bytes_methods(starts, is_request):
+    for _ in range(2):  # the second time from the remembered methods and status lines
+        for pieces in starts:
+            head = b"".join(pieces) + b"Host: h\r\n\r\n"
+            assert _in_place(head, is_request) == _found(head, is_request), head
+            method, sp, target, sp2, version, eol = pieces  # as a status line: version first
+            response = version + sp + target + sp2 + method + eol + b"Server: s\r\n\r\n"
+            assert _in_place(response, False) == _found(response, False), response
 
 
 def test_content_length_is_each_message_own_when_only_it_and_the_date_differ():

@@ -30,6 +30,7 @@ cdef inline bint _ip_type(int hi, int lo) noexcept
 @cython.locals(end=Py_ssize_t, ip=Py_ssize_t, ver=int, ihl=int, tcp=Py_ssize_t, ip_end=Py_ssize_t,
                total=Py_ssize_t, nxt=int, payload=Py_ssize_t, wire_payload=Py_ssize_t,
                captured=Py_ssize_t, doff=int, s4=cython.longlong, d4=cython.longlong, sport=cython.longlong,
-               dport=cython.longlong, p="const unsigned char *")
+               dport=cython.longlong, frag=int, proto=int, src=cython.longlong, dst=cython.longlong,
+               seq=cython.longlong, ack=cython.longlong, flags=int, win=int, p="const unsigned char *")
 cpdef int decode(Segment seg, int linktype, object buf, const unsigned char[:] view, Py_ssize_t off,
                  Py_ssize_t caplen, Py_ssize_t wirelen) except -1

@@ -10,6 +10,8 @@ dissector.
 
 from __future__ import annotations
 
+import struct
+
 from katui.capture import linktypes
 
 try:
@@ -28,6 +30,14 @@ _V4_KEYS = 1 << (2 * _V4_BITS)
 """Connection keys below this join two IPv4 endpoints; an IPv6 one is at least 2**289."""
 
 SKIP_NOT_IP, SKIP_NOT_TCP, SKIP_FRAGMENT, SKIP_SHORT = 1, 2, 3, 4
+
+_V4_HEADER = struct.Struct("!BxH2xHxB2xII")
+"""An IPv4 header's version and length byte, total length, fragment field, protocol and two
+addresses."""
+_TCP_HEADER = struct.Struct("!HHIIBBH")
+"""A TCP header's ports, sequence and acknowledgement numbers, data offset byte, flags and
+window. Interpreted, :func:`decode` reads a header's fields with these (one call into C);
+compiled, each field through a pointer."""
 
 
 class Segment:
@@ -151,15 +161,18 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
         return SKIP_SHORT
     ver = p[ip] >> 4
     if ver == 4:
-        if p[ip + 9] != 6:
+        if cython.compiled:
+            ihl, total, frag, proto = p[ip], _be16(p, ip + 2), _be16(p, ip + 6), p[ip + 9]
+        else:  # interpreted, the header's fields in one call into C
+            ihl, total, frag, proto, src, dst = _V4_HEADER.unpack_from(p, ip)
+        if proto != 6:
             return SKIP_NOT_TCP
-        if _be16(p, ip + 6) & 0x3FFF:
+        if frag & 0x3FFF:
             return SKIP_FRAGMENT
-        ihl = p[ip] & 0x0F
+        ihl &= 0x0F
         if ihl < 5:  # bogus header length: the "TCP header" would be IP header bytes
             return SKIP_SHORT
         tcp = ip + ihl * 4
-        total = _be16(p, ip + 2)
         # Total length 0 is what TSO/LRO-offloaded captures write: trust the captured size.
         ip_end = ip + total if total else off + wirelen
     elif ver == 6:
@@ -182,19 +195,23 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
         return SKIP_NOT_IP
     if tcp + 20 > end:
         return SKIP_SHORT
-    doff = p[tcp + 12] >> 4
+    if cython.compiled:
+        sport, dport, doff = _be16(p, tcp), _be16(p, tcp + 2), p[tcp + 12]
+    else:  # interpreted, the header's fields in one call into C
+        sport, dport, seq, ack, doff, flags, win = _TCP_HEADER.unpack_from(p, tcp)
+    doff >>= 4
     payload = tcp + doff * 4
     wire_payload = ip_end - payload
     if wire_payload < 0 or doff < 5:
         return SKIP_SHORT
     # Ethernet pads short frames: bytes past the IP length are not TCP payload.
-    captured = min(end, ip_end) - payload
-    sport = _be16(p, tcp)
-    dport = _be16(p, tcp + 2)
+    captured = (end if end < ip_end else ip_end) - payload  # (interpreted, no call to min())
     if ver == 4:
+        if cython.compiled:
+            src, dst = _be32(p, ip + 12), _be32(p, ip + 16)
         # C integers until the key is made (48 bits each).
-        s4 = (_be32(p, ip + 12) << 16) | sport
-        d4 = (_be32(p, ip + 16) << 16) | dport
+        s4 = (src << 16) | sport
+        d4 = (dst << 16) | dport
         seg.swapped = d4 < s4
         seg.ends = _key4(d4, s4) if d4 < s4 else _key4(s4, d4)
     else:
@@ -202,10 +219,12 @@ def decode(seg: Segment, linktype: int, buf, view, off: int, caplen: int, wirele
             endpoint_number(bytes(buf[ip + 8 : ip + 24]), sport),
             endpoint_number(bytes(buf[ip + 24 : ip + 40]), dport),
         )
-    seg.seq = _be32(p, tcp + 4)
-    seg.ack = _be32(p, tcp + 8)
-    seg.flags = p[tcp + 13]
-    seg.win = _be16(p, tcp + 14)
+    if cython.compiled:
+        seq, ack, flags, win = _be32(p, tcp + 4), _be32(p, tcp + 8), p[tcp + 13], _be16(p, tcp + 14)
+    seg.seq = seq
+    seg.ack = ack
+    seg.flags = flags
+    seg.win = win
     seg.toff = tcp
     seg.poff = payload
     seg.pcap = captured if captured > 0 else 0

@@ -21,6 +21,7 @@ cdef class PcapRecords(Records):
     cdef public bint big, done
 
     @cython.locals(pos=Py_ssize_t, end=Py_ssize_t, caplen=cython.longlong, big=bint,
+                   sec=cython.longlong, frac=cython.longlong, wirelen=cython.longlong,
                    v="const unsigned char *")
     cpdef bint advance(self) except -1
 
@@ -38,9 +39,8 @@ cdef class PcapngRecords(Records):
     @cython.locals(big=bint, ifaces=list, body=Py_ssize_t, bend=Py_ssize_t, data=Py_ssize_t,
                    iface=cython.longlong, hi=cython.longlong, lo=cython.longlong,
                    caplen=cython.longlong, wirelen=cython.longlong, linktype=cython.longlong,
-                   num=cython.longlong, shift=cython.longlong, offset_s=object,
-                   v="const unsigned char *")
-    cdef bint _packet(self, long long btype, Py_ssize_t pos) except -1
+                   num=cython.longlong, shift=cython.longlong, offset_s=object)
+    cdef bint _packet(self, long long btype, Py_ssize_t pos, const unsigned char *v) except -1
 
 
 cdef const unsigned char *_bytes(const unsigned char[:] view, Py_ssize_t end) except NULL

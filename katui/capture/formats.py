@@ -31,6 +31,17 @@ _LIMIT = MAX_RECORD  # the same, as a C constant when compiled (formats.pxd)
 # lowest int64 is not a time: it stands for "no time" (katui.model.connection.NO_TS).
 _TS_MIN, _TS_MAX = -(2**63) + 1, 2**63 - 1
 
+_PCAP_RECORD = (struct.Struct("<4I"), struct.Struct(">4I"))
+"""[big]: a pcap record header (seconds, fraction, captured length, wire length)."""
+_BLOCK = (struct.Struct("<2I"), struct.Struct(">2I"))
+"""[big]: a pcapng block's type and length."""
+_PACKET = (struct.Struct("<H2x4I"), struct.Struct(">H2x4I"), struct.Struct("<5I"), struct.Struct(">5I"))
+"""[enhanced * 2 + big]: a packet block's interface, time high and low words, captured and wire
+lengths (an obsolete packet block's interface is 16 bits, then 16 bits of drops).
+
+Interpreted, the record readers read a header's fields with one of these (one call into C);
+compiled, each field through a pointer (:func:`_u32`)."""
+
 Record = tuple[int, int, int, int, int]
 """(timestamp ns, link type, offset of frame bytes in the buffer, captured length, wire length)."""
 
@@ -81,7 +92,10 @@ class PcapRecords(Records):
                 )
             return False
         v, big = _bytes(self.view, end), self.big
-        caplen = _u32(v, pos + 8, big)
+        if cython.compiled:
+            caplen = _u32(v, pos + 8, big)
+        else:  # interpreted, the header's fields in one call into C
+            sec, frac, caplen, wirelen = _PCAP_RECORD[big].unpack_from(v, pos)
         if caplen > _LIMIT:
             self.done = True
             cap.warnings.append(
@@ -97,10 +111,12 @@ class PcapRecords(Records):
             )
             return False
         self.n += 1
+        if cython.compiled:
+            sec, frac, wirelen = _u32(v, pos, big), _u32(v, pos + 4, big), _u32(v, pos + 12, big)
         # Seconds are 32 bits: the nanoseconds fit in 63 bits.
-        self.ts = _u32(v, pos, big) * 1_000_000_000 + _u32(v, pos + 4, big) * self.mult
+        self.ts = sec * 1_000_000_000 + frac * self.mult
         self.caplen = caplen
-        self.wirelen = _u32(v, pos + 12, big)
+        self.wirelen = wirelen
         self.off = pos + 16
         self.pos = pos + 16 + caplen
         return True
@@ -170,8 +186,10 @@ class PcapngRecords(Records):
             if self.sec is None:
                 cap.warnings.append(f"pcapng data before any section header at byte {pos}")
                 return False
-            btype = _u32(v, pos, self.big)
-            blen = _u32(v, pos + 4, self.big)
+            if cython.compiled:
+                btype, blen = _u32(v, pos, self.big), _u32(v, pos + 4, self.big)
+            else:  # interpreted, both fields in one call into C
+                btype, blen = _BLOCK[self.big].unpack_from(v, pos)
             if blen < 12 or blen % 4 or blen > _LIMIT + 4096 and (btype == 2 or btype == 3 or btype == 6):
                 cap.warnings.append(f"corrupt pcapng block at byte {pos} (length {blen}); stopped")
                 return False
@@ -186,7 +204,7 @@ class PcapngRecords(Records):
                 _read_idb(cap, self.sec, cap.buf, pos + 8, pos + blen - 4)
             elif btype == 10:
                 _read_dsb(cap, self.sec, cap.buf, pos + 8, pos + blen - 4)
-            elif (btype == 6 or btype == 2 or btype == 3) and self._packet(btype, pos):
+            elif (btype == 6 or btype == 2 or btype == 3) and self._packet(btype, pos, v):
                 self.n += 1
                 self.done = False
                 return True
@@ -194,9 +212,10 @@ class PcapngRecords(Records):
             cap.warnings.append(f"capture truncated: {end - self.pos} stray bytes after the last block")
         return False
 
-    def _packet(self, btype: int, pos: int) -> bool:
-        """Read the packet block at ``pos`` into the cursor's fields; False if it is damaged."""
-        cap, v, big, ifaces = self.cap, _bytes(self.view, self.end), self.big, self.sec.ifaces
+    def _packet(self, btype: int, pos: int, v) -> bool:
+        """Read the packet block at ``pos`` of ``v`` (the capture, as :meth:`advance` reads
+        it) into the cursor's fields; False if it is damaged."""
+        cap, big, ifaces = self.cap, self.big, self.sec.ifaces
         body = pos + 8
         bend = self.pos - 4
         if bend - body < (4 if btype == 3 else 20):
@@ -209,13 +228,16 @@ class PcapngRecords(Records):
             wirelen = _u32(v, body, big)
             caplen = min(wirelen, bend - body - 4)
             iface, hi, lo, data = 0, 0, 0, body + 4
-        else:
+        elif cython.compiled:
             if btype == 6:
                 iface = _u32(v, body, big)
             else:  # obsolete packet block: 16-bit interface, 16-bit drops
                 iface = _u16(v, body, big)
             hi, lo = _u32(v, body + 4, big), _u32(v, body + 8, big)
             caplen, wirelen = _u32(v, body + 12, big), _u32(v, body + 16, big)
+            data = body + 20
+        else:  # interpreted, the five fields in one call into C
+            iface, hi, lo, caplen, wirelen = _PACKET[(btype == 6) * 2 + big].unpack_from(v, body)
             data = body + 20
         if iface >= len(ifaces):
             cap.damage(f"packet at byte {pos} names unknown interface {iface}; skipped")

@@ -17,6 +17,8 @@ cdef Py_ssize_t _STATUS_USE, _METHOD_USE, _LONGEST_METHOD
                i=Py_ssize_t, seen=bytes)
 cpdef tuple scan_head(object head, bint is_request)
 @cython.locals(n=Py_ssize_t, eol=Py_ssize_t, e=Py_ssize_t, sp=Py_ssize_t, last=Py_ssize_t,
-               line=tuple, m=bytes)
-cdef tuple _scan(bytes head, bint is_request)
+               line=tuple, m=bytes, fields=tuple)
+cpdef tuple read_head(bytes head, bint is_request, bint in_place)
+@cython.locals(known=dict, block=bytes, got=tuple)
+cdef tuple _read_block(bytes head, Py_ssize_t eol, bint is_request)
 cdef tuple _status_line(object start)

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import re
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.http.lines import (
     common,
     common_at,
@@ -90,6 +95,15 @@ _RECENT_READ: tuple[list, list] = ([None] * RECENT_HEADS, [None] * RECENT_HEADS)
 """[is_request][i]: what :func:`scan_head` read from ``_RECENT[is_request][i]``."""
 _NEXT = [0, 0]
 """[is_request]: where in :data:`_RECENT` the next head goes (the oldest's place)."""
+SEEN = 1024
+"""Interpreted, the heads of each kind :func:`scan_head` remembers, and header blocks: in dicts
+(one lookup beats comparing bytes in Python), emptied when full."""
+_SEEN_HEADS: tuple[dict, dict] = ({}, {})
+"""[is_request]: head -> what :func:`scan_head` read from it (interpreted)."""
+_SEEN_BLOCKS: tuple[dict, dict] = ({}, {})
+"""[is_request]: header block (from the start line's LF) -> what
+:func:`katui.http.lines.read_headers` read there, not in place (a client sends the same
+headers with other targets)."""
 _STATUS_USE, _METHOD_USE = 1, 2
 """What :func:`katui.http.lines.recall` remembers here: a status line's (version, status,
 reason), a request method's text."""
@@ -105,20 +119,32 @@ def scan_head(head: bytes, is_request: bool) -> tuple | None:
     test's) is not read again: the result is immutable and shared.
     """
     k = 1 if is_request else 0
+    if not cython.compiled:  # interpreted, one dict lookup beats comparing heads in Python
+        known = _SEEN_HEADS[k]
+        got = known.get(head)
+        if got is None:
+            got = read_head(head, is_request, False)
+            if got is not None and len(head) <= MAX_CACHED_HEAD:
+                if len(known) >= SEEN:
+                    known.clear()
+                known[head] = got
+        return got
     heads, reads, nxt = _RECENT[k], _RECENT_READ[k], _NEXT[k]
     for j in range(1, _RECENT_C + 1):  # the newest first
         i = (nxt - j) & (_RECENT_C - 1)
         seen = heads[i]
         if head == seen:
             return reads[i]
-    got = _scan(head, is_request)
+    got = read_head(head, is_request, True)
     if got is not None and len(head) <= MAX_CACHED_HEAD:
         heads[nxt], reads[nxt] = head, got
         _NEXT[k] = (nxt + 1) & (_RECENT_C - 1)
     return got
 
 
-def _scan(head: bytes, is_request: bool) -> tuple | None:
+def read_head(head: bytes, is_request: bool, in_place: bool) -> tuple | None:
+    """:func:`scan_head` of a head not seen recently; ``in_place`` as in
+    :func:`katui.http.lines.read_headers` (the tests read heads both ways in both builds)."""
     n = len(head)
     eol = find_byte(head, 10, 0, n)  # header lines start after an LF: the first is the start line's
     e = n
@@ -133,9 +159,12 @@ def _scan(head: bytes, is_request: bool) -> tuple | None:
         sp = find_byte(head, 32, 0, e)
         if sp < 0:
             return None
-        last = e - 1
-        while last > sp and head[last] != 32:
-            last -= 1
+        if in_place:
+            last = e - 1
+            while last > sp and head[last] != 32:
+                last -= 1
+        else:  # interpreted, rfind beats a Python loop back over the target
+            last = max(head.rfind(b" ", sp + 1, e), sp)
         if last <= sp + 1 or e - last <= 7 or not same(head, last + 1, last + 8, b"HTTP/1."):
             return None  # no target, or no HTTP/1 version after it
         method = recall(head, 0, sp, _METHOD_USE)
@@ -156,8 +185,27 @@ def _scan(head: bytes, is_request: bool) -> tuple | None:
             keep(head, 0, e, _STATUS_USE, line)
         version_text, status, reason = line
         method = uri = ""
-    conn, ka, clen, chunked, host, software, trace = read_headers(head, eol, is_request)
+    if in_place or eol < 0:
+        fields = read_headers(head, eol, is_request, in_place)
+    else:
+        fields = _read_block(head, eol, is_request)
+    conn, ka, clen, chunked, host, software, trace = fields
     return (status, clen, chunked, uri, (version_text, method, reason, conn, ka, host, software), trace)
+
+
+def _read_block(head: bytes, eol: int, is_request: bool) -> tuple:
+    """:func:`katui.http.lines.read_headers` not in place of the header block from ``eol``,
+    remembered by its bytes."""
+    known = _SEEN_BLOCKS[1 if is_request else 0]
+    block = head[eol:]
+    got = known.get(block)
+    if got is None:
+        got = read_headers(block, 0, is_request, False)
+        if len(block) <= MAX_CACHED_HEAD:
+            if len(known) >= SEEN:
+                known.clear()
+            known[block] = got
+    return got
 
 
 def _status_line(start: bytes) -> tuple | None:

@@ -37,5 +37,5 @@ cdef object _length(object val)
 cdef object _length_at(bytes b, Py_ssize_t start, Py_ssize_t stop)
 @cython.locals(chunked=bint, trace_lines=list, n=Py_ssize_t, line=Py_ssize_t, end=Py_ssize_t,
                colon=Py_ssize_t, name_end=Py_ssize_t, kind=int, v=Py_ssize_t, cr=Py_ssize_t,
-               stop=Py_ssize_t)
-cpdef tuple read_headers(bytes head, Py_ssize_t pos, bint is_request)
+               stop=Py_ssize_t, found=list, k=Py_ssize_t, b=bytes)
+cpdef tuple read_headers(bytes head, Py_ssize_t pos, bint is_request, bint in_place)

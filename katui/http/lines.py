@@ -4,10 +4,13 @@ repeat from message to message (a client's Host, a server's name) are found agai
 their bytes (:func:`recall`), not by copying and hashing them.
 
 Compiled (``lines.pxd``), the helpers read the head through a pointer after one bounds check;
-interpreted, the same code indexes the bytes (a few take a shorter way there, noted).
+interpreted, the same code indexes the bytes (a few take a shorter way there, noted), and the
+lines are found by a regular expression (:func:`read_headers`' ``in_place``).
 """
 
 from __future__ import annotations
+
+import re
 
 try:
     import cython
@@ -92,11 +95,27 @@ def _slot(b: bytes, start: int, stop: int, use: int) -> int:
     return (h ^ (h >> 10)) & (_SLOTS_C - 1)
 
 
+_SEEN: dict = {}
+"""Interpreted, :func:`recall`'s memory instead of :data:`_SLOTS`: (use, bytes) -> what was read
+from them (a dict lookup beats a slot found and compared in Python)."""
+
+
+def _key(b: bytes, start: int, stop: int, use: int) -> tuple | None:
+    """The key of ``b[start:stop]`` read for ``use`` in :data:`_SEEN`, or None when it is too
+    long to be remembered."""
+    if not 0 <= start <= stop <= len(b):
+        raise IndexError("a value outside its head")
+    return (use, b[start:stop]) if stop - start <= MAX_SLOT_VALUE else None
+
+
 def recall(b: bytes, start: int, stop: int, use: int):
     """What :func:`keep` kept for the bytes ``b[start:stop]`` and ``use``, or None: a value
     read again (a client's Host, a server's name, a status line) is found by comparing bytes
     in place, not by copying and hashing them. ``use`` says what the bytes were read as:
     :func:`common_at`'s are its limit * 4 + how (32 and up); a caller's own, below 8."""
+    if not cython.compiled:
+        key = _key(b, start, stop, use)
+        return None if key is None else _SEEN.get(key)
     slot = _slot(b, start, stop, use)
     got = _SLOTS[slot] if slot >= 0 else None
     if got is None:
@@ -108,6 +127,13 @@ def recall(b: bytes, start: int, stop: int, use: int):
 def keep(b: bytes, start: int, stop: int, use: int, value) -> None:
     """Remember ``value`` as what ``b[start:stop]`` says for ``use`` (in place of what shared
     its slot)."""
+    if not cython.compiled:
+        key = _key(b, start, stop, use)
+        if key is not None:
+            if len(_SEEN) >= SLOTS:
+                _SEEN.clear()
+            _SEEN[key] = value
+        return
     slot = _slot(b, start, stop, use)
     if slot >= 0:
         _SLOTS[slot] = (part(b, start, stop), use, value)
@@ -198,6 +224,8 @@ def _length(val: bytes) -> int | None:
 
 def _length_at(b: bytes, start: int, stop: int) -> int | None:
     """:func:`_length` of ``b[start:stop]``; plain digits (the usual value) read in place."""
+    if not cython.compiled:  # interpreted, int() of a copy beats a loop over its digits
+        return _length(b[start:stop])
     n = 0
     k = start
     while k < stop and k - start < 18 and 48 <= b[k] <= 57:
@@ -208,57 +236,78 @@ def _length_at(b: bytes, start: int, stop: int) -> int | None:
     return _length(part(b, start, stop))
 
 
-def read_headers(head: bytes, pos: int, is_request: bool) -> tuple:
+_LINES = re.compile(rb"\n(" + b"|".join(_NAMES) + rb")[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+"""The header lines :func:`read_headers` reads, name and value (not ``in_place``)."""
+_KINDS = {name: kind for kind, name in enumerate(_NAMES)}
+"""[lower-case name]: its index in :data:`_NAMES`."""
+
+
+def read_headers(head: bytes, pos: int, is_request: bool, in_place: bool) -> tuple:
     """(connection, keep-alive, content length, chunked, host, software, trace) of the header
     lines after the LF at ``head[pos]`` (none when ``pos`` is -1).
 
     A line is read when its name (up to its first colon, spaces and tabs before that colon
     left out) is one of :data:`_NAMES`; its value runs from after the colon and its spaces and
     tabs to the first CR or LF. The first valid Content-Length counts, the last of the others.
+
+    ``in_place`` (compiled): the lines are found by a loop over the bytes, in C. Else (what
+    the interpreted build does, where one call into C beats a Python loop over each line) a
+    regular expression finds them (:data:`_LINES`). Both ways read the same (a test holds them
+    equal in both builds).
     """
     conn = ka = clen = None
     chunked = False
     host = software = ""
     trace_lines: list[tuple[bytes, bytes]] | None = None  # made for the few heads that have any
     n = len(head)
+    found = None if in_place or pos < 0 else _LINES.findall(head, pos)
+    k = 0
+    b = head  # where the value is: the head, or (found) a copy of the value alone
     while pos >= 0:
-        line = pos + 1
-        pos = find_byte(head, 10, line, n)
-        end = n if pos < 0 else pos
-        if line == end or not _FIRSTS[head[line]]:  # no name read here starts so
-            continue
-        colon = find_byte(head, 58, line, end)
-        if colon < 0:
-            continue
-        name_end = colon
-        while name_end > line and head[name_end - 1] in (32, 9):
-            name_end -= 1
-        kind = _name_kind(head, line, name_end)
-        if kind < 0:
-            continue
-        v = colon + 1
-        while v < end and head[v] in (32, 9):
-            v += 1
-        cr = find_byte(head, 13, v, end)
-        stop = end if cr < 0 else cr
+        if found is not None:
+            if k == len(found):
+                break
+            name, b = found[k]
+            k += 1
+            kind, v, stop = _KINDS[name.lower()], 0, len(b)
+        else:
+            line = pos + 1
+            pos = find_byte(head, 10, line, n)
+            end = n if pos < 0 else pos
+            if line == end or not _FIRSTS[head[line]]:  # no name read here starts so
+                continue
+            colon = find_byte(head, 58, line, end)
+            if colon < 0:
+                continue
+            name_end = colon
+            while name_end > line and head[name_end - 1] in (32, 9):
+                name_end -= 1
+            kind = _name_kind(head, line, name_end)
+            if kind < 0:
+                continue
+            v = colon + 1
+            while v < end and head[v] in (32, 9):
+                v += 1
+            cr = find_byte(head, 13, v, end)
+            stop = end if cr < 0 else cr
         if kind == _LENGTH:
             if clen is None:
-                clen = _length_at(head, v, stop)
+                clen = _length_at(b, v, stop)
         elif kind == _CONNECTION:
-            conn = common_at(head, v, stop, 200, _STRIP | _LOWER)
+            conn = common_at(b, v, stop, 200, _STRIP | _LOWER)
         elif kind == _ENCODING:
-            chunked = b"chunked" in part(head, v, stop).lower()
+            chunked = b"chunked" in part(b, v, stop).lower()
         elif kind == _KEEP_ALIVE:
-            ka = common_at(head, v, stop, 200, _STRIP)
+            ka = common_at(b, v, stop, 200, _STRIP)
         elif kind == _HOST:
             if is_request:
-                host = common_at(head, v, stop, 255, _STRIP)
+                host = common_at(b, v, stop, 255, _STRIP)
         elif kind >= _TRACE:
             if is_request:
                 if trace_lines is None:
-                    trace_lines = [(_NAMES[kind], part(head, v, stop))]
+                    trace_lines = [(_NAMES[kind], part(b, v, stop))]
                 elif len(trace_lines) < MAX_TRACE_LINES:
-                    trace_lines.append((_NAMES[kind], part(head, v, stop)))
+                    trace_lines.append((_NAMES[kind], part(b, v, stop)))
         elif (kind == _SERVER) != is_request:  # User-Agent of requests, Server of responses
-            software = common_at(head, v, stop, 120, _STRIP)
+            software = common_at(b, v, stop, 120, _STRIP)
     return conn, ka, clen, chunked, host, software, parse_trace(trace_lines) if trace_lines else None

@@ -373,6 +373,8 @@ class MessageStore:
 
     def method(self, i: int) -> str:
         """Method of message ``i`` ('' for a response)."""
+        if not cython.compiled:  # (there, cython.cast would be one more Python call)
+            return self.head_table[self.head_ix[i]][_METHOD_C]
         # (compiled: read as the tuple it is, not through the NamedTuple's Python-level item slot)
         return cython.cast(tuple, self.head_table[self.head_ix[i]])[_METHOD_C]
 
