@@ -25,7 +25,6 @@ from katui.model.exchange import GATEWAY_ERRORS, Exchange, InferredExchange  # n
 # The message store is part of the model: its names are re-exported here.
 from katui.model.store import (  # noqa: F401
     CHUNKED,
-    COL_BODY,
     COL_START,
     COMPLETE,
     H_CONNECTION,
