@@ -6,9 +6,11 @@ frame table keeps no frame numbers but still counts its frames."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
+import katui.model.connection
 from katui.analysis.pipeline import analyze
 from katui.model import Close, Connection, Exchange
 from katui.model.store import ix_at
@@ -66,6 +68,10 @@ def test_a_connection_replaced_keeps_every_field_and_identity_equality():
         assert d is not c and d != c  # compared by identity, as the eq=False dataclass was
         assert (c.stream, c.requests, c.reused, c.handshake_rtt_ns is not None) == (1, 2, True, True)
         assert " frames=" not in repr(c) and "truncated_frames=0" in repr(c)
+        # http is a byte when compiled (192 bytes a connection as allocated), a bool as read
+        assert c.http is True and dataclasses.replace(c, http=False).http is False and "http=True" in repr(c)
+        if not katui.model.connection.__file__.endswith(".py"):
+            assert sys.getsizeof(c) == 192
     finally:
         a.close()
 

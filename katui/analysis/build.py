@@ -104,7 +104,7 @@ def _complete(
 ) -> None:
     """Set the fields of ``conn`` that TCP did not know (the freeze's own object: set before
     anything else sees it; compiled, C fields)."""
-    conn.http = http
+    conn._http = http  # (Connection.http)
     conn.exchanges = exchanges
     conn.close = close
     conn.http_error = http_error
