@@ -45,6 +45,18 @@ def test_a_direction_holds_segments_only_while_some_wait_for_a_hole():
     assert held_count(half) == 1 and half.held.origin == 1031
 
 
+def test_connections_on_reused_endpoints_share_one_endpoints_number():
+    """A new connection on an earlier one's endpoints (its SYN a new sequence number: a load
+    test's client reusing its port) keeps the earlier one's number object, the index's key."""
+    t = Tracker(b"x" * 64)
+    for n, seg in enumerate([_seg(1000, 0, SYN, 0), _seg(5000, 1001, SYN | ACK, 0, client=False)], 1):
+        t.segment(n, n, seg)
+    t.segment(3, 3, _seg(9000, 0, SYN, 0))  # the same ports again, a new connection
+    first, second = t.conns
+    assert second.stream == 1 and second.ends == first.ends and second.ends is first.ends
+    assert next(iter(t.by_ends)) is first.ends and t.by_ends[first.ends] is second
+
+
 def test_only_an_exchange_with_1xx_responses_keeps_them(tmp_path):
     post = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
     get = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
