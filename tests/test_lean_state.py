@@ -45,6 +45,18 @@ def test_a_direction_holds_segments_only_while_some_wait_for_a_hole():
     assert held_count(half) == 1 and half.held.origin == 1031
 
 
+def test_connections_on_reused_endpoints_share_one_endpoints_number():
+    """A new connection on an earlier one's endpoints (its SYN a new sequence number: a load
+    test's client reusing its port) keeps the earlier one's number object, the index's key."""
+    t = Tracker(b"x" * 64)
+    for n, seg in enumerate([_seg(1000, 0, SYN, 0), _seg(5000, 1001, SYN | ACK, 0, client=False)], 1):
+        t.segment(n, n, seg)
+    t.segment(3, 3, _seg(9000, 0, SYN, 0))  # the same ports again, a new connection
+    first, second = t.conns
+    assert second.stream == 1 and second.ends == first.ends and second.ends is first.ends
+    assert next(iter(t.by_ends)) is first.ends and t.by_ends[first.ends] is second
+
+
 def test_only_an_exchange_with_1xx_responses_keeps_them(tmp_path):
     post = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
     get = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
@@ -160,23 +172,20 @@ def test_connections_share_the_text_around_their_evidences_frame_numbers():
     )
 
 
-def test_findings_share_one_int_object_per_stream_number():
-    """Findings list the same connections several times over: each number is one int object
-    across them (the first seen), a finding whose numbers are all its own keeps its tuple, and
-    numbers outside the connections are left as they are."""
-    from katui.analysis.findings import _shared_streams
-    from katui.model import Finding
+def test_long_finding_stream_lists_are_kept_4_bytes_a_number():
+    """Findings list the same connections several times over: more than a few numbers are kept
+    as Streams (4 bytes each, no int object each), equal to and hashed as the tuple; a short
+    list and numbers that are no stream's stay the tuple given."""
+    from katui.model import COMPACT_STREAMS, Finding, Streams
 
-    def made(*xs):  # int objects of their own, as a rule's tuple(c.stream for c in ...) makes them
-        return tuple(int(str(x)) for x in xs)
-
-    first = Finding("reuse", "info", 1000, None, "x", streams=made(1000, 1001, 1002))
-    other = Finding("no-reuse", "info", 1001, None, "y", streams=made(1001, 1002, 1003))
-    odd = Finding("damage", "info", None, None, "z", streams=made(1002, 5000))
-    ints: list = [None] * 2000
-    found = _shared_streams([first, other, odd], ints)
-    assert found[0] is first  # all its numbers were seen first there
-    assert found[1].streams == (1001, 1002, 1003) and found[1].streams[:2] == first.streams[1:]
-    assert all(a is b for a, b in zip(found[1].streams[:2], first.streams[1:], strict=True))
-    assert found[1].streams[2] is other.streams[2] and found[1].kind == "no-reuse"
-    assert found[2] is odd  # 5000 is no connection's number
+    many = tuple(range(1000, 1000 + COMPACT_STREAMS + 1))
+    f = Finding("reuse", "info", 1000, None, "x", streams=many)
+    assert type(f.streams) is Streams and f.streams.itemsize == 4
+    assert f.streams == many and many == f.streams and not (f.streams != many)
+    assert f.streams != many[:-1] and f.streams != (*many[:-1], 7)
+    assert hash(f) == hash(Finding("reuse", "info", 1000, None, "x", streams=many))
+    assert repr(f.streams) == repr(many) and list(f.streams[:2]) == [1000, 1001]
+    short = Finding("reuse", "info", 1, None, "x", streams=(1, 2))
+    assert type(short.streams) is tuple
+    odd = Finding("damage", "info", None, None, "z", streams=(*many, -1))
+    assert type(odd.streams) is tuple and odd.streams[-1] == -1

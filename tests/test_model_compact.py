@@ -6,9 +6,11 @@ frame table keeps no frame numbers but still counts its frames."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
+import katui.model.connection
 from katui.analysis.pipeline import analyze
 from katui.model import Close, Connection, Exchange
 from katui.model.store import ix_at
@@ -66,6 +68,10 @@ def test_a_connection_replaced_keeps_every_field_and_identity_equality():
         assert d is not c and d != c  # compared by identity, as the eq=False dataclass was
         assert (c.stream, c.requests, c.reused, c.handshake_rtt_ns is not None) == (1, 2, True, True)
         assert " frames=" not in repr(c) and "truncated_frames=0" in repr(c)
+        # http is a byte when compiled (192 bytes a connection as allocated), a bool as read
+        assert c.http is True and dataclasses.replace(c, http=False).http is False and "http=True" in repr(c)
+        if not katui.model.connection.__file__.endswith(".py"):
+            assert sys.getsizeof(c) == 192
     finally:
         a.close()
 
@@ -136,6 +142,31 @@ def test_a_content_length_of_any_size_reads_back_as_stored():
         (200, 9, 7, 5, 19, 120)
     }
     assert len(store.big_lengths) == 4  # the lengths of 2**32 - 2 and more
+
+
+def test_body_bytes_of_any_count_read_back_as_stored():
+    """Body bytes live in 32 bits of the row; counts of 2**32 - 1 and more (and any that is
+    not a count) in a side table: every one reads back exactly, through the view, the row and
+    the writers' body_at, also when a message is ended or abandoned again with another count."""
+    from katui.model import MessageStore
+    from katui.model.store import body_at
+
+    store = MessageStore()
+    text = ("HTTP/1.1", "", "OK", None, None, "", "")
+    counts = [0, 1, (1 << 32) - 2, (1 << 32) - 1, 1 << 32, (1 << 63) - 1, -1]
+    scanned = (200, None, False, "", text, None)
+    rows = [store.add_scanned(False, 7, 100, scanned, 19, 9, 120, n) for n in counts]
+    assert [store.view(i).body_bytes for i in rows] == counts
+    assert [body_at(store, i) for i in rows] == [store.row(i)[5] for i in rows] == counts
+    assert {(m.status, m.frame, m.end_ns, m.head_bytes) for m in map(store.view, rows)} == {(200, 9, 120, 19)}
+    assert len(store.big_bodies) == 4
+    store.end(rows[4], 10, 130, 3, True)  # a big count ended again with a small one: not kept aside
+    store.abandon(rows[0], 1 << 40)  # and a small one abandoned with a big one
+    assert (body_at(store, rows[4]), body_at(store, rows[0])) == (3, 1 << 40)
+    assert rows[4] not in store.big_bodies and store.view(rows[4]).end_ns == 130
+    for bad in (len(rows), -1, 1 << 62, (1 << 63) - 1):
+        with pytest.raises(IndexError):
+            body_at(store, bad)
 
 
 def test_an_end_time_of_any_distance_from_its_start_reads_back_as_stored():

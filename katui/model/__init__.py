@@ -13,6 +13,7 @@ Frame numbers are 1-based, as Wireshark numbers them. ``stream`` is Wireshark's 
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -24,7 +25,6 @@ from katui.model.exchange import GATEWAY_ERRORS, Exchange, InferredExchange  # n
 # The message store is part of the model: its names are re-exported here.
 from katui.model.store import (  # noqa: F401
     CHUNKED,
-    COL_BODY,
     COL_START,
     COMPLETE,
     H_CONNECTION,
@@ -252,6 +252,37 @@ class TimeoutEstimate:
     """Seconds the software deliberately closes after its advertised timeout (Node: 1)."""
 
 
+class Streams(array):
+    """Stream numbers (``Finding.streams`` of more than a few), 4 bytes each: a load test's
+    findings list the same tens of thousands of connections several times over, and as a tuple
+    each number costs a slot and an int object (~40 bytes; ~3 MB at the analysis' peak).
+    Equal to and hashed as the tuple of the same numbers; read-only by convention."""
+
+    __slots__ = ()
+
+    def __new__(cls, numbers=()) -> Streams:
+        return super().__new__(cls, "I", numbers)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (tuple, array)):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+COMPACT_STREAMS = 8
+"""``Finding.streams`` longer than this are kept as :class:`Streams`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A capture-wide verdict in plain language, pointing at a connection and frame."""
@@ -268,12 +299,21 @@ class Finding:
     """What happened."""
     advice: str = ""
     """What to do about it."""
-    streams: tuple[int, ...] = ()
-    """Every connection the finding covers (``stream`` is the first)."""
+    streams: tuple[int, ...] | Streams = ()
+    """Every connection the finding covers (``stream`` is the first); more than a few as
+    :class:`Streams`."""
     server: str | None = None
     """The server endpoint it is about, when it is about one."""
     count: int = 1
     """How many connections (or requests, for per-request kinds) it covers."""
+
+    def __post_init__(self) -> None:
+        s = self.streams
+        if s.__class__ is not Streams and len(s) > COMPACT_STREAMS:
+            try:
+                object.__setattr__(self, "streams", Streams(s))
+            except OverflowError:  # (not a stream number: kept as given)
+                pass
 
 
 @dataclass(frozen=True, slots=True)

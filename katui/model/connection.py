@@ -212,9 +212,10 @@ FIELDS = (
 """Connection's fields in order (its constructor's positional order)."""
 
 
-SLOTS = (*[name for name in FIELDS if name != "handshake_rtt_ns"], "_rtt", "_rtt_known")
+SLOTS = (*[name for name in FIELDS if name not in ("handshake_rtt_ns", "http")], "_rtt", "_rtt_known",
+         "_http")  # fmt: skip
 """Connection's slots: the handshake RTT is two, a number and whether it is known (compiled, C
-fields instead of an int object per connection)."""
+fields instead of an int object per connection); ``http`` is a byte (``_http``)."""
 
 SHOWN = tuple(name for name in FIELDS if name != "frames")
 """The fields its repr shows (not the frame numbers)."""
@@ -291,9 +292,7 @@ class Connection:
         self._rtt = 0 if handshake_rtt_ns is None else handshake_rtt_ns
         self.state = state
         """``complete``, ``started-before-capture`` or ``open-at-end``."""
-        self.http = http
-        """True when HTTP/1.x was recognised on the connection, or HTTP/2 frames were read
-        (``http2``)."""
+        self._http = http
         self.exchanges = exchanges
         """Requests and responses in order."""
         self.close = close
@@ -328,6 +327,12 @@ class Connection:
     def handshake_rtt_ns(self) -> int | None:
         """SYN to the ACK of the SYN-ACK (Wireshark's iRTT), when the whole handshake was seen."""
         return self._rtt if self._rtt_known else None
+
+    @property
+    def http(self) -> bool:
+        """True when HTTP/1.x was recognised on the connection, or HTTP/2 frames were read
+        (``http2``)."""
+        return bool(self._http)
 
     @property
     def frame_count(self) -> int:

@@ -23,10 +23,10 @@ REQUEST, CHUNKED, COMPLETE, HEAD_UNFINISHED = 1, 2, 4, 8
 # MessageStore row layout: NUM 64-bit numbers in ``num`` (the COL_* offsets), SMALL 32-bit ones
 # in ``small`` (the SM_* offsets), the index of its URI in ``uri_ix`` and of a shared tuple of
 # its other strings (the H_* offsets) in ``head_ix``.
-NUM = 2
-COL_START, COL_BODY = range(NUM)
-SMALL = 6
-SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN, SM_END = range(SMALL)
+NUM = 1
+COL_START = 0
+SMALL = 7
+SM_FIRST, SM_FRAME, SM_STATUS, SM_BITS, SM_CLEN, SM_END, SM_BODY = range(SMALL)
 CLEN_BIG = 0xFFFFFFFF
 """``SM_CLEN`` of a Content-Length too big for 32 bits (the store's ``big_lengths`` has it); other
 values are the length + 1 (0: none)."""
@@ -34,6 +34,9 @@ END_BIG = 0xFFFFFFFF
 """``SM_END`` of a message whose end is not 0 to 2**32 - 2 ns after its start (the store's
 ``big_ends`` has the end); other values are end ns - start ns (read with :func:`end_at`, only
 for rows with an end frame)."""
+BODY_BIG = 0xFFFFFFFF
+"""``SM_BODY`` of a message whose body bytes 32 bits cannot hold (the store's ``big_bodies``
+has them; read with :func:`body_at`); other values are the body bytes."""
 H_VERSION, H_METHOD, H_REASON, H_CONNECTION, H_KEEP_ALIVE, H_HOST, H_SOFTWARE = range(7)
 MAX_SHARED_HEADS = 4096
 MAX_SHARED_URIS = 1 << 14
@@ -41,7 +44,7 @@ MAX_SHARED_URIS = 1 << 14
 ``uri_blob`` (hostile or crawler captures may make every URI different)."""
 # The same layout as C integers for this module's compiled methods (store.pxd declares them):
 # the names above stay Python ints for the modules that read the columns.
-_NUM_C, _SMALL_C, _START_C, _BODY_C = NUM, SMALL, COL_START, COL_BODY
+_NUM_C, _SMALL_C, _START_C, _BODY_C, _BODY_BIG_C = NUM, SMALL, COL_START, SM_BODY, BODY_BIG
 _FRAME_C, _STATUS_C, _BITS_C, _METHOD_C, _END_C = SM_FRAME, SM_STATUS, SM_BITS, H_METHOD, SM_END
 _REQUEST_C, _CHUNKED_C, _COMPLETE_C, _CLEN_BIG_C, _END_BIG_C = REQUEST, CHUNKED, COMPLETE, CLEN_BIG, END_BIG
 _NUM_ROW = struct.Struct(f"{NUM}q").pack  # a row of ``num`` (array "q": native long long)
@@ -115,16 +118,16 @@ class HeadText(NamedTuple):
 
 
 class MessageStore:
-    """Every HTTP message of a capture, column-wise: about 70 bytes per message (plus its URI)
+    """Every HTTP message of a capture, column-wise: about 40 bytes per message (plus its URI)
     where one object per message (with its int fields) cost over 300. A load-test capture
     holds hundreds of thousands of messages; :class:`HttpMessage` is a view on one row.
 
-    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns, body bytes: the
-    ``COL_*`` offsets) and ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status,
-    flag bits | head bytes << 4, content length + 1 or 0, end ns - start ns: the ``SM_*``
-    offsets; frame numbers are 32-bit everywhere in katui, as in the frame table; the rare
-    lengths past 32 bits are in ``big_lengths``, the ends more than 4.29 s after their starts
-    in ``big_ends``). ``uri_ix`` holds the index in
+    Rows are strided: ``NUM`` 64-bit numbers per row in ``num`` (start ns: ``COL_START``) and
+    ``SMALL`` 32-bit ones in ``small`` (first frame, frame, status, flag bits | head bytes << 4,
+    content length + 1 or 0, end ns - start ns, body bytes: the ``SM_*`` offsets; frame numbers
+    are 32-bit everywhere in katui, as in the frame table; the rare lengths past 32 bits are in
+    ``big_lengths``, the ends more than 4.29 s after their starts in ``big_ends``, the bodies
+    of 4 GiB and more in ``big_bodies``). ``uri_ix`` holds the index in
     ``uri_table`` of each row's request target ('' for responses) and ``head_ix`` the index in
     ``head_table`` of a tuple (version, method, reason, connection, keep-alive, host, software:
     the ``H_*`` offsets) that rows with the same strings share: a load test repeats a handful of
@@ -136,7 +139,8 @@ class MessageStore:
     """
 
     __slots__ = ("num", "small", "uri_ix", "uri_table", "uri_blob", "uri_ends", "_uris", "head_ix",
-                 "head_table", "_shared", "traces", "big_lengths", "big_ends", "_recent")  # fmt: skip
+                 "head_table", "_shared", "traces", "big_lengths", "big_ends", "big_bodies",
+                 "_recent")  # fmt: skip
 
     def __init__(self) -> None:
         self.num = array("q")
@@ -166,6 +170,8 @@ class MessageStore:
         self.big_ends: dict[int, int] = {}
         """Row -> its end ns, for the ends ``small`` cannot hold as a time since the start
         (``END_BIG``: a message longer than 4.29 s, or a timestamp going backwards)."""
+        self.big_bodies: dict[int, int] = {}
+        """Row -> its body bytes, for the counts ``small`` cannot hold (``BODY_BIG``)."""
 
     def __len__(self) -> int:
         return len(self.num) // NUM
@@ -229,6 +235,8 @@ class MessageStore:
                 h = _added(self.head_table, self._shared, text, None, MAX_SHARED_HEADS)
                 self.head_ix = _fit(self.head_ix, h)
             recent[k], recent[2 + k] = text, h
+        nbody = body_bytes  # (compiled: a C integer, as the column held it)
+        body = nbody if 0 <= nbody < _BODY_BIG_C else self._big_body(i, nbody)
         took = 0
         if frame:  # (the common case first: ended in time after it started, 0 to 4.29 s)
             if 0 <= start_ns <= end_ns and end_ns - start_ns < _END_BIG_C:
@@ -237,14 +245,14 @@ class MessageStore:
                 took = self._took(i, start_ns, end_ns)
         if cython.compiled:  # C stores into the arrays, grown in place (store.pxd types them)
             b = _grow(self.num, _NUM_C)
-            self.num.data.as_longlongs[b : b + _NUM_C] = [start_ns, body_bytes]
+            self.num.data.as_longlongs[b] = start_ns
             b = _grow(self.small, _SMALL_C)
-            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen, took]
+            self.small.data.as_uints[b : b + _SMALL_C] = [first_frame, frame, status, bits, clen, took, body]
             _put(self.uri_ix, u)
             _put(self.head_ix, h)
         else:  # one row's bytes at once: array.extend() goes through an iterator, three times slower
-            self.num.frombytes(_NUM_ROW(start_ns, body_bytes))
-            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen, took))
+            self.num.frombytes(_NUM_ROW(start_ns))
+            self.small.frombytes(_SMALL_ROW(first_frame, frame, status, bits, clen, took, body))
             self.uri_ix.append(u)
             self.head_ix.append(h)
         return i
@@ -287,9 +295,9 @@ class MessageStore:
         """Message ``i`` at once, for renderers that write every message: (first frame, frame
         or 0 if incomplete, status, flag bits (``REQUEST``, ``CHUNKED``, ``COMPLETE``), start ns,
         body bytes, URI, :class:`HeadText`)."""
-        s, b, small = i * SMALL, i * NUM, self.small
+        s, small = i * SMALL, self.small
         return (small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_STATUS], small[s + SM_BITS],
-                self.num[b + COL_START], self.num[b + COL_BODY], self.uri(i), self.text(i))  # fmt: skip
+                self.num[i * NUM + COL_START], body_at(self, i), self.uri(i), self.text(i))  # fmt: skip
 
     def view(self, i: int) -> HttpMessage | None:
         """Message ``i`` as an object (None for -1: no message)."""
@@ -297,13 +305,24 @@ class MessageStore:
 
     def end(self, i: int, frame: int, end_ns: int, body_bytes: int, complete: bool) -> None:
         """Record where message ``i`` ended (the frame carrying its last byte)."""
-        num, b = self.num, i * _NUM_C
-        num[b + _BODY_C] = body_bytes
         small, s = self.small, i * _SMALL_C
-        small[s + _END_C] = self._took(i, num[b + _START_C], end_ns)
+        small[s + _BODY_C] = self._body(i, body_bytes)
+        small[s + _END_C] = self._took(i, self.num[i * _NUM_C + _START_C], end_ns)
         small[s + _FRAME_C] = frame
         if complete:
             small[s + _BITS_C] |= COMPLETE
+
+    def _body(self, i: int, body_bytes: int) -> int:
+        """``SM_BODY`` of row ``i`` with ``body_bytes`` (``big_bodies`` keeps what it cannot hold)."""
+        if 0 <= body_bytes < _BODY_BIG_C:
+            if self.big_bodies:  # (a later count may fit where an earlier did not)
+                self.big_bodies.pop(i, None)
+            return body_bytes
+        return self._big_body(i, body_bytes)
+
+    def _big_body(self, i: int, body_bytes: int) -> int:
+        self.big_bodies[i] = body_bytes
+        return _BODY_BIG_C
 
     def _took(self, i: int, start_ns: int, end_ns: int) -> int:
         """``SM_END`` of row ``i`` ending at ``end_ns`` (``big_ends`` keeps what it cannot hold)."""
@@ -322,7 +341,7 @@ class MessageStore:
 
     def abandon(self, i: int, body_bytes: int) -> None:
         """Message ``i`` never completed (the capture or the stream ended inside it)."""
-        self.num[i * NUM + COL_BODY] = body_bytes
+        self.small[i * SMALL + SM_BODY] = self._body(i, body_bytes)
 
     def end_frame(self, i: int) -> int:
         """Frame carrying the last byte of message ``i`` (0 while it is incomplete)."""
@@ -342,7 +361,7 @@ class MessageStore:
         s, text = i * SMALL, self.text(i)
         if text[H_VERSION] == INFERRED_VERSION:
             kind = "request" if self.small[s + SM_BITS] & REQUEST else "response"
-            return f"{kind}? {fmt_bytes(self.num[i * NUM + COL_BODY])} (inferred)"
+            return f"{kind}? {fmt_bytes(body_at(self, i))} (inferred)"
         if self.small[s + SM_BITS] & REQUEST:
             return f"{text[H_METHOD]} {self.uri(i)}"
         return f"{self.small[s + SM_STATUS]} {text[H_REASON]}".rstrip()
@@ -445,6 +464,16 @@ def end_at(store: MessageStore, i: int) -> int:
         if took != _END_BIG_C:
             return store.num[i * _NUM_C + _START_C] + took
     return store.big_ends[i]
+
+
+def body_at(store: MessageStore, i: int) -> int:
+    """Body bytes of row ``i`` of ``store``; compiled, a bounds-checked C read for the hot
+    readers (the writers' message labels and rows)."""
+    if i < 0 or i >= len(store.small) // _SMALL_C:
+        raise IndexError("message store row out of range")
+    at = i * _SMALL_C + _BODY_C
+    body = store.small.data.as_uints[at] if cython.compiled else store.small[at]
+    return body if body != _BODY_BIG_C else store.big_bodies[i]
 
 
 def ix_at(col: array, i: int) -> int:
@@ -578,7 +607,7 @@ class HttpMessage:
     @property
     def body_bytes(self) -> int:
         """Body bytes seen (after de-chunking framing, before decoding)."""
-        return self._num(COL_BODY)
+        return body_at(self.store, self.index)
 
     @property
     def head_bytes(self) -> int:

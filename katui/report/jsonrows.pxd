@@ -6,11 +6,11 @@ cimport cython
 
 from katui.model.connection cimport Close, Connection
 from katui.model.exchange cimport Exchange
-from katui.model.store cimport end_at, ix_at
+from katui.model.store cimport body_at, end_at, ix_at
 
 # The message store's row layout (katui.model.store), imported into C globals: a row's index
 # arithmetic is C, not a Python operation per column read.
-cdef Py_ssize_t NUM, SMALL, COL_BODY, COL_START, SM_BITS, SM_END, SM_FIRST, SM_FRAME, SM_STATUS
+cdef Py_ssize_t NUM, SMALL, COL_START, SM_BITS, SM_END, SM_FIRST, SM_FRAME, SM_STATUS
 cdef Py_ssize_t MAX_CACHED, BATCH
 cdef unsigned int CHUNKED, COMPLETE, END_BIG
 cdef long long NO_IDLE, NO_TS, SHORT_NS, LONG_NS

@@ -18,7 +18,6 @@ from katui.model import CHUNKED, COMPLETE
 from katui.model.connection import NO_TS
 from katui.model.exchange import NO_IDLE, Exchange
 from katui.model.store import (
-    COL_BODY,
     COL_START,
     END_BIG,
     NUM,
@@ -28,6 +27,7 @@ from katui.model.store import (
     SM_FRAME,
     SM_STATUS,
     SMALL,
+    body_at,
     end_at,
     ix_at,
 )
@@ -417,7 +417,7 @@ class RequestWriter:
         s = resp * SMALL
         self._frames(',"response_frame":', ',"response_first_frame":', s, parts)
         parts.append(self._resp_piece(self._small[s + SM_STATUS], ix_at(self._head_ix, resp)))
-        parts.append(_int(self._num[resp * NUM + COL_BODY]))
+        parts.append(_int(body_at(self._store, resp)))
         parts.append(_RESPONSE_BITS[self._small[s + SM_BITS] & (CHUNKED | COMPLETE)])
 
     def _frames(self, last: str, first: str, s: int, parts: list) -> None:

@@ -6,11 +6,12 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # ladder.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # ladder.py's Exchange: the Python name
+from katui.model.store cimport body_at
 from katui.units cimport fmt_s
 
 # The message store's row layout (katui.model.store) in C globals: a row's index arithmetic
 # and flag tests are C, not a Python operation per column read.
-cdef Py_ssize_t NUM, SMALL, COL_BODY, SM_BITS, SM_FIRST, SM_FRAME
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME
 cdef int COMPLETE, REQUEST, SYN, ACK, FIN
 
 

@@ -34,7 +34,7 @@ from katui.model import (
     Connection,
 )
 from katui.model.exchange import Exchange
-from katui.model.store import COL_BODY, NUM, SM_BITS, SM_FIRST, SM_FRAME, SMALL
+from katui.model.store import SM_BITS, SM_FIRST, SM_FRAME, SMALL, body_at
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
@@ -178,7 +178,7 @@ def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
     store = ex.store
     small, s = store.small, i * SMALL
     first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
-    body = store.num[i * NUM + COL_BODY]
+    body = body_at(store, i)
     if text is None:
         text = safe_label(store.label(i))
     if sid is not None:  # HTTP/2: the HEADERS frame and its stream

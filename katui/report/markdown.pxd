@@ -7,11 +7,12 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # markdown.py's Exchange: the Python name
+from katui.model.store cimport body_at
 from katui.report.ladder cimport add_label, message_label, record_labels, stream_of
 from katui.report.ladder_md cimport Lines
 from katui.units cimport fmt_iso, fmt_s
 
-cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, NUM, COL_BODY
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION
 cdef int REQUEST, COMPLETE
 cdef unsigned long long _MAX_HEAD
 cdef Py_ssize_t PAIRS
@@ -27,7 +28,7 @@ cdef str _md_shared(str text)
 cdef class Cells:
     cdef public object store
     cdef dict _by_key
-    cdef object _small, _num, _head_ix, _uri_ix, _key
+    cdef object _small, _head_ix, _uri_ix, _key
     cdef dict _labels, _scratch
     cdef Py_ssize_t _row
     # The plain exchanges kept (see same_pair): C integers compared, no key object.

@@ -21,15 +21,14 @@ from katui.memo import remember
 from katui.model import COMPLETE, REQUEST, Connection
 from katui.model.exchange import Exchange
 from katui.model.store import (
-    COL_BODY,
     H_VERSION,
     INFERRED_VERSION,
-    NUM,
     SM_BITS,
     SM_FIRST,
     SM_FRAME,
     SM_STATUS,
     SMALL,
+    body_at,
 )
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import add_label, ladder_rows, message_label, record_labels, safe_label, stream_of
@@ -297,7 +296,7 @@ class Cells:
     with one of a few, and neither the label nor its hash is made again for each. One per
     report (the indexes are those of one message store)."""
 
-    __slots__ = ("store", "_by_key", "_small", "_num", "_head_ix", "_uri_ix", "_labels", "_key",
+    __slots__ = ("store", "_by_key", "_small", "_head_ix", "_uri_ix", "_labels", "_key",
                  "_row", "_scratch", "_pairs", "_next_pair", "_hit", "_pair_asked", "_pair_answered",
                  "_pair_shape", "_pair_body", "_pair_texts", "_cur_asked", "_cur_answered", "_cur_shape",
                  "_cur_body")  # fmt: skip
@@ -306,7 +305,7 @@ class Cells:
         self.store = None
         """The message store whose rows the cache keys name."""
         self._by_key: dict[int, tuple[str, str]] = {}
-        self._small = self._num = self._head_ix = self._uri_ix = None
+        self._small = self._head_ix = self._uri_ix = None
         self._labels: dict[tuple, str] = {}
         """(cache key, what the ladder adds, complete) -> a message's ladder label (see :meth:`put`)."""
         self._key = 0
@@ -327,7 +326,6 @@ class Cells:
             self.store, self._by_key, self._labels, self._pairs = store, {}, {}, 0
             # Its columns, looked up once (a store keeps its arrays for its lifetime).
             self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
-            self._num = store.num
         self._row = -1
         head, s = self._head_ix[i], i * SMALL
         request = self._small[s + SM_BITS] & REQUEST != 0
@@ -359,7 +357,7 @@ class Cells:
         if bits & REQUEST:
             adds = 2 if e.pipelined else 1 if e.reused else 0
         else:
-            adds = self._num[i * NUM + COL_BODY]
+            adds = body_at(self.store, i)
         key = (self._key, adds, bits & COMPLETE != 0 and frame != 0)
         text = self._labels.get(key)
         if text is None:
@@ -394,7 +392,7 @@ class Cells:
         bits, frame = small[r + SM_BITS], small[r + SM_FRAME]
         shape |= (bits & (REQUEST | COMPLETE)) << 4 | (128 if frame else 0)
         self._cur_shape = shape | (2 if e.pipelined else 1 if e.reused else 0) << 8
-        self._cur_body = self._num[resp * NUM + COL_BODY]
+        self._cur_body = body_at(self.store, resp)
         return True
 
     def keep_pair(self, e, text: str, status: str, asked: str, answered: str) -> None:

@@ -194,7 +194,7 @@ def _tcp_connection(c: Conn, ch: Half, sh: Half, ends: tuple[str, str, str], fra
     conn._rtt_known = c.irtt_known  # Connection.handshake_rtt_ns: SYN to the ACK of the SYN-ACK
     conn._rtt = c.irtt_ns if c.irtt_known else 0
     conn.state = _state(c)
-    conn.http = False
+    conn._http = False  # (Connection.http)
     conn.exchanges = ()
     conn.close = None
     # Without the frame table nothing can look a frame up: its numbers are not kept.

@@ -77,17 +77,21 @@ class Tracker:
             half = conn.h1 if d else conn.h0
         if conn is None or (flags & (SYN | ACK) == SYN and half.base >= 0 and seq != half.base):
             midstream = not flags & SYN
-            lo, hi = ends_of(seg.ends)
+            # A new connection on the endpoints of an earlier one (a load test's clients reuse
+            # their ports) keeps the earlier one's number object, the index's key: not a 48-byte
+            # int of its own per connection until the freeze.
+            ends = seg.ends if conn is None else conn.ends
+            lo, hi = ends_of(ends)
             # Side A sent this frame. Both ends the same (a host talking to its own port): the
             # reverse direction's index entry used to win, so later frames counted as side B.
             conn = Conn(
-                len(self.conns), seg.ends, seg.swapped or lo == hi, self.new_sink(midstream), self.keep_frames
+                len(self.conns), ends, seg.swapped or lo == hi, self.new_sink(midstream), self.keep_frames
             )
             conn.first_ns = conn.last_data_ns = ts
             conn.first_frame = n
             conn.midstream = midstream
             self.conns.append(conn)
-            self.by_ends[seg.ends] = conn
+            self.by_ends[ends] = conn
             d = 0
             half = conn.h0
         if self.keep_frames:

@@ -8,8 +8,6 @@ client that does not reuse connections unless an idle one to the same server was
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from katui.analysis.findings.closes import _closes, _damage, _error_statuses, _unanswered
 from katui.analysis.findings.common import _ORDER, safe_idle_s
 from katui.analysis.findings.pools import (
@@ -36,43 +34,19 @@ def findings(
     by_server = {t.server: t for t in timeouts}
     if proxied is None:
         proxied = find_proxy_links(conns)
-    # One int object per stream number across all findings, made as each rule's are: a load
-    # test's findings list the same tens of thousands of connections several times over.
-    ints: list = [None] * len(conns)
-    out: list[Finding] = _shared_streams(_proxy_races(conns, by_server, proxied), ints)
+    # (Long stream lists are kept as Streams, 4 bytes a number: see Finding.)
+    out: list[Finding] = _proxy_races(conns, by_server, proxied)
     raced = {r.stream for r in proxied.races if r.outcome != "unlinked"}
     upstream_of = proxied.upstream_proxy()
-    out += _shared_streams(_error_statuses(conns, proxied), ints)
+    out += _error_statuses(conns, proxied)
     for rule in (_stale, _refused_at_limit, _closes, _server_timeout, _client_timeout,
                  _request_limit, _connection_close, _http10, _reuse, _no_reuse, _unanswered,
                  _damage):  # fmt: skip
         if rule is _stale:  # upstream races are told from both legs by _proxy_races
-            found = rule([c for c in conns if c.stream not in raced], by_server, upstream_of)
+            out += rule([c for c in conns if c.stream not in raced], by_server, upstream_of)
         elif rule in (_server_timeout, _client_timeout):
-            found = rule(conns, by_server, upstream_of)
+            out += rule(conns, by_server, upstream_of)
         else:
-            found = rule(conns, by_server)
-        out += _shared_streams(found, ints)
+            out += rule(conns, by_server)
     out.sort(key=lambda f: _ORDER[f.severity])
     return out
-
-
-def _shared_streams(found: list[Finding], ints: list) -> list[Finding]:
-    """``found`` with the int objects of their ``streams`` taken from ``ints`` (by stream number:
-    the first one seen of each number is kept there), the rule's own freed at once (32 bytes a
-    number; the next rule's are made in the blocks they leave)."""
-    n = len(ints)
-    for k, f in enumerate(found):
-        s = f.streams
-        if len(s) < 2 or min(s) < 0 or max(s) >= n:
-            continue
-        mine = True  # every number of this finding is the one kept (its first): the tuple stays
-        for x in s:
-            got = ints[x]
-            if got is None:
-                ints[x] = x
-            elif got is not x:
-                mine = False
-        if not mine:
-            found[k] = replace(f, streams=tuple(map(ints.__getitem__, s)))
-    return found

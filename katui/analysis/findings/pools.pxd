@@ -7,7 +7,7 @@ from katui.model.exchange cimport Exchange as XExchange
 
 
 @cython.locals(c2=XConnection, e2=XExchange, count=Py_ssize_t, piped=Py_ssize_t, had=Py_ssize_t,
-               conc=Py_ssize_t, h2=bint, idle=cython.longlong, longest=cython.longlong, streams=list)
+               conc=Py_ssize_t, h2=bint, idle=cython.longlong, longest=cython.longlong)
 cpdef list _reuse(object conns, object by_server)
 # The pool-miss sweep runs over every connection of a (client host, server) pair.
 @cython.locals(c=XConnection, out=list)

@@ -29,7 +29,7 @@ from katui.analysis.software import (
     setting_phrase,
 )
 from katui.analysis.timeout import server_idle_close, server_name
-from katui.model import Connection, Finding, TimeoutEstimate
+from katui.model import Connection, Finding, Streams, TimeoutEstimate
 from katui.model.connection import NO_TS
 from katui.units import fmt_s, plural
 
@@ -240,7 +240,7 @@ def _reuse(conns, by_server):
     count = piped = conc = 0
     longest, e, c = -1, None, None
     first, first_c = None, None
-    streams: list[int] = []
+    streams = Streams()  # (4 bytes a stream: the reused connections are most of a load test)
     for c2 in conns:
         had = count
         h2 = c2.http2 is not None
@@ -272,7 +272,7 @@ def _reuse(conns, by_server):
             "reuse", "info", first_c.stream, first.request.first_frame,
             f"{plural(count, 'request')} reused an open connection (no new handshake) and got "
             f"a response{also}: none was sent on an idle connection.",
-            streams=tuple(streams), count=count,
+            streams=streams, count=count,
         )]  # fmt: skip
     # Longer than an idle the server closed after: the timeout's "above ..." (the longest reuse
     # below that bound) is shorter, and the two must not read as a contradiction.
@@ -287,7 +287,7 @@ def _reuse(conns, by_server):
         f"{plural(count, 'request')} reused an open connection (no new handshake) and got "
         f"a response{also}; longest idle before a reuse {fmt_s(e.idle_before_ns)} (stream "
         f"{c.stream}, request {e.n}, frame {e.request.first_frame}){late}.",
-        streams=tuple(streams), count=count,
+        streams=streams, count=count,
     )]  # fmt: skip
 
 
