@@ -7,8 +7,8 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # markdown.py's Exchange: the Python name
-from katui.report.ladder cimport add_label, message_label, record_labels, stream_of
-from katui.report.ladder_md cimport Lines
+from katui.report.ladder cimport add_label, ladder_rows, message_label, record_labels, stream_of
+from katui.report.ladder_md cimport Lines, TwoLanes, _mermaid
 from katui.units cimport fmt_iso, fmt_s
 
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, NUM, COL_BODY
@@ -58,8 +58,12 @@ cdef class Cells:
 @cython.locals(e=Ex, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
 cdef _exchange_table(Conn c, dict labels, Cells cells, Lines out)
 
-@cython.locals(cl=Close)
-cdef object _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, Lines out, bint encoded=*)
+@cython.locals(cl=Close, evidence=tuple, pieces=list)
+cdef object _connection(object a, Conn c, object gap_ns, TwoLanes lanes, Cells cells, Lines out, bint encoded=*)
+@cython.locals(header=str, lines=bytes, ladder=list, top=list)
+cdef list _encoded_pictures(object a, Conn c, object gap_ns, list gaps, TwoLanes lanes, dict labels)
+cdef dict _SERVERS
+cdef bytes _participant_server(str server)
 
 cdef dict _CLOSED_BY
 @cython.locals(cl=Close, closer=str)

@@ -33,7 +33,7 @@ from katui.model.store import (
 )
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import add_label, ladder_rows, message_label, record_labels, safe_label, stream_of
-from katui.report.ladder_md import Lines, TwoLanes
+from katui.report.ladder_md import Lines, TwoLanes, _mermaid
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
 from katui.report.mermaid import diagram_block, sequence_diagram
@@ -493,8 +493,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
     else:
         out.write("`)")
     out.end()
-    if cl.evidence:
-        out.add(f"- evidence: {md('; '.join(cl.evidence))}")
+    evidence = cl.evidence  # (a property: its text made when read)
+    if evidence:
+        out.add(f"- evidence: {md('; '.join(evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
         out.add(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
@@ -521,7 +522,10 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
                       f"{g.after_frame} and {g.before_frame}: {md(g.explanation)}")  # fmt: skip
     if c.frame_count <= MAX_LADDER_FRAMES:
         if encoded:
-            return b"".join((out.utf8(), b"\n", _encoded_pictures(a, c, gap_ns, gaps, lanes, labels), b"\n"))
+            pieces = _encoded_pictures(a, c, gap_ns, gaps, lanes, labels)
+            pieces[0] = b"".join((out.utf8(), b"\n", pieces[0]))
+            pieces.append(b"\n")
+            return b"".join(pieces)
         pictures = _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
         omitted = (
@@ -535,26 +539,45 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
 
 
 def _encoded_pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
-                      labels: dict[int, str]) -> bytes:  # fmt: skip
-    """The UTF-8 of ``"\\n".join(_pictures(...))`` (which starts with a blank line): a two-lane
-    ladder and its diagram drawn as UTF-8, with what is around them encoded."""
+                      labels: dict[int, str]) -> list[bytes]:  # fmt: skip
+    """The UTF-8 of ``"\\n".join(_pictures(...))`` (which starts with a blank line), in pieces
+    to join: a two-lane ladder and its diagram drawn as UTF-8, with what is around them
+    encoded."""
     if c.stream in a.proxies.roles and backend_name(a, c) is not None:  # three lanes: as text
-        return "\n".join(_pictures(a, c, gap_ns, gaps, lanes, labels)).encode()
+        return ["\n".join(_pictures(a, c, gap_ns, gaps, lanes, labels)).encode()]
     record_labels(labels, c)  # labels is now http_labels(c)
     lines, body = lanes.draw_utf8(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
     header = header_line(c)[:LADDER_WIDTH]
     if b"`" in lines or "`" in header:  # a fence longer than the backticks inside: as text
-        ladder = "\n".join(fence([header, lines.decode()] if lines else [header])).encode()
+        ladder = ["\n".join(fence([header, lines.decode()] if lines else [header])).encode()]
     elif lines:
-        ladder = b"".join((b"```text\n", header.encode(), b"\n", lines, b"\n```"))
+        ladder = [b"```text\n", header.encode(), b"\n", lines, b"\n```"]
     else:
-        ladder = b"".join((b"```text\n", header.encode(), b"\n```"))
+        ladder = [b"```text\n", header.encode(), b"\n```"]
     if body is None:
-        return b"\n" + ladder
-    top = "\n".join(diagram_block(c, [])[:-1]).encode()  # the block without its closing fence
+        return [b"\n", *ladder]
+    # diagram_block(c, [body]): its participants' lines made here, the server's kept
+    top = [b"\n```mermaid\nsequenceDiagram\n    participant C as client ", _mermaid(c.client).encode(),
+           _participant_server(c.server)]  # fmt: skip
     if body:
-        return b"".join((b"\n", top, b"\n", body, b"\n```\n\n", ladder))
-    return b"".join((b"\n", top, b"\n```\n\n", ladder))
+        return [*top, body, b"\n```\n\n", *ladder]
+    return [*top, b"```\n\n", *ladder]
+
+
+_SERVERS: dict[str, bytes] = {}
+"""A connection's server -> its diagram participant's line and newline, as UTF-8: most
+connections share a few (at most :data:`MAX_CELLS`)."""
+
+
+def _participant_server(server: str) -> bytes:
+    """``f"\\n    participant S as server {mermaid_text(server)}\\n"`` as UTF-8, kept in
+    :data:`_SERVERS`."""
+    got = _SERVERS.get(server)
+    if got is None:
+        got = f"\n    participant S as server {_mermaid(server)}\n".encode()
+        if len(_SERVERS) < MAX_CELLS:
+            _SERVERS[server] = got
+    return got
 
 
 def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
