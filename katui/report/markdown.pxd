@@ -67,4 +67,8 @@ cdef bytes _participant_server(str server)
 
 cdef dict _CLOSED_BY
 @cython.locals(cl=Close, closer=str)
-cdef str _row(object a, Conn c)
+cdef _row(object a, Conn c, Lines out)
+cdef long long _EXACT_NS
+cdef tuple _MILLIS
+@cython.locals(n=cython.longlong, ms=cython.longlong)
+cdef _seconds(Lines out, object ns)

@@ -38,7 +38,7 @@ from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
 from katui.report.mermaid import diagram_block, sequence_diagram
 from katui.textsafe import UNSAFE_CHARS, safe_text
-from katui.units import fmt_iso, fmt_s
+from katui.units import EXACT_NS, fmt_iso, fmt_s
 
 MAX_LADDER_FRAMES = 2000
 LADDER_WIDTH = 200
@@ -144,18 +144,14 @@ def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | Non
     out += ["", "## Connections", "", _table_head()]
     head = "\n".join(out) + "\n"
     yield head.encode() if encoded else head
-    rows: list[str] = []
+    rows = Lines()  # written a piece at a time: no string per cell or row
     for c in conns:
-        rows.append(_row(a, c))
-        if len(rows) == ROWS:  # a few hundred rows a piece: a load test's 60k rows are not 60k writes
-            rows.append("")
-            piece = "\n".join(rows)
-            yield piece.encode() if encoded else piece
-            rows = []
-    if rows:
-        rows.append("")
-        piece = "\n".join(rows)
-        yield piece.encode() if encoded else piece
+        _row(a, c, rows)
+        if rows.count == ROWS:  # a few hundred rows a piece: a load test's 60k rows are not 60k writes
+            yield rows.utf8() + b"\n" if encoded else rows.text() + "\n"
+            rows.clear()
+    if rows.count:
+        yield rows.utf8() + b"\n" if encoded else rows.text() + "\n"
     picked = {c.stream for c in conns}
     found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
@@ -207,25 +203,52 @@ _CLOSED_BY: dict[tuple, str] = {}
 one per connection row."""
 
 
-def _row(a: Analysis, c: Connection) -> str:
+def _row(a: Analysis, c: Connection, out: Lines) -> None:
+    """The connections table's row of ``c``, written to ``out``."""
     cl = c.close
     how = (cl.by, cl.how)
     closer = _CLOSED_BY.get(how)
     if closer is None:
         closer = _CLOSED_BY[how] = closed_by(c)
-    cells = [
-        str(c.stream),
-        md(c.client),
-        _md_shared(c.server),
-        f"{(c.start_ns - a.first_ns) / 1e9:.3f}",  # a.rel(c.start_ns): no Python call
-        fmt_s(c.duration_ns),
-        str(c.requests),
-        "yes" if c.reused else "",
-        closer,
-        fmt_s(cl.idle_before_ns),
-        cl.reason,
-    ]
-    return "| " + " | ".join(cells) + " |"
+    out.write("| ")
+    out.write_number(c.stream)
+    out.write(" | ")
+    out.write(md(c.client))
+    out.write(" | ")
+    out.write(_md_shared(c.server))
+    out.write(" | ")
+    _seconds(out, c.start_ns - a.first_ns)  # a.rel(c.start_ns): no Python call
+    out.write(" | ")
+    out.write(fmt_s(c.duration_ns))
+    out.write(" | ")
+    out.write_number(c.requests)
+    out.write(" | yes | " if c.reused else " |  | ")
+    out.write(closer)
+    out.write(" | ")
+    out.write(fmt_s(cl.idle_before_ns))
+    out.write(" | ")
+    out.write(cl.reason)
+    out.write(" |")
+    out.end()
+
+
+_EXACT_NS = EXACT_NS
+_MILLIS = tuple(f"{k:03d}" for k in range(1000))
+"""A number of milliseconds below a second as :func:`_seconds` writes it."""
+
+
+def _seconds(out: Lines, ns: int) -> None:
+    """Write ``f"{ns / 1e9:.3f}"`` to ``out``: with integers where that is the same text
+    (below ``EXACT_NS`` a double is exact to well under a nanosecond, so only a time halfway
+    between two milliseconds can round differently; it takes the float)."""
+    if 0 <= ns < _EXACT_NS and ns % 1_000_000 != 500_000:
+        n = ns
+        ms = (n + 500_000) // 1_000_000
+        out.write_number(ms // 1000)
+        out.write(".")
+        out.write(_MILLIS[ms % 1000])
+    else:
+        out.write(f"{ns / 1e9:.3f}")
 
 
 def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Lines) -> None:
