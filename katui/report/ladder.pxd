@@ -31,8 +31,8 @@ cdef object _tuple_new
 cdef object _section(str text, object frame, object problem=*)
 @cython.locals(ex=Ex, req=Py_ssize_t, out=dict, noted=bint)
 cdef dict _noted_requests(object conn, dict gaps, set stale)
-@cython.locals(prev=Conn)
-cdef str _handshake_text(object analysis, object conn)
+@cython.locals(prev=Conn, pc=Close)
+cdef str _handshake_text(object analysis, Conn conn)
 cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*)
 cdef dict _CLOSE_NOTES
 cdef Py_ssize_t MAX_NOTES
