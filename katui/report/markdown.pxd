@@ -71,4 +71,4 @@ cdef _row(object a, Conn c, Lines out)
 cdef long long _EXACT_NS
 cdef tuple _MILLIS
 @cython.locals(n=cython.longlong, ms=cython.longlong)
-cdef _seconds(Lines out, object ns)
+cpdef _seconds(Lines out, object ns)
