@@ -21,6 +21,7 @@ cdef Py_ssize_t PAIRS
 cdef bint _plain(str text) except -1
 cpdef str md(str text)
 cdef str _md_shared(str text)
+cpdef tuple _cell(str label)
 
 
 @cython.final  # its methods called directly

@@ -297,9 +297,11 @@ repeats in every connection; at most :data:`MAX_CELLS` (a capture may make each 
 
 def _cell(label: str) -> tuple[str, str]:
     """(``safe_label(label)``, its :func:`md_escaped` table cell), kept in :data:`_CELLS`."""
+    if _plain(label):  # most labels (a unique URI has nothing to escape): a C loop, no look-up
+        return (label, label)
     cell = _CELLS.get(label)
     if cell is None:
-        if _DIRTY.search(label) is None:  # most labels: a unique URI has nothing to escape
+        if _DIRTY.search(label) is None:
             return (label, label)
         text = safe_label(label)
         cell = (text, md_escaped(text))
