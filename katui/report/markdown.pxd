@@ -7,11 +7,12 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # markdown.py's Exchange: the Python name
+from katui.model.store cimport MessageStore
 from katui.report.ladder cimport add_label, ladder_rows, message_label, record_labels, stream_of
 from katui.report.ladder_md cimport Lines, TwoLanes, _mermaid
 from katui.units cimport fmt_iso, fmt_s
 
-cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, NUM, COL_BODY
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, H_METHOD, NUM, COL_BODY
 cdef int REQUEST, COMPLETE
 cdef unsigned long long _MAX_HEAD
 cdef Py_ssize_t PAIRS
@@ -40,8 +41,8 @@ cdef class Cells:
     cdef long long _cur_body
 
     @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
-                   s=Py_ssize_t)
-    cpdef tuple of(self, object store, Py_ssize_t i)
+                   s=Py_ssize_t, inferred=bint)
+    cpdef tuple of(self, MessageStore store, Py_ssize_t i)
     @cython.locals(s=Py_ssize_t, frame=cython.uint, bits=cython.uint, text=str)
     cpdef str put(self, dict labels, Ex e, Py_ssize_t i, object sid, str label)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, q=Py_ssize_t, r=Py_ssize_t, asked=cython.ulonglong,

@@ -22,6 +22,7 @@ from katui.model import COMPLETE, REQUEST, Connection
 from katui.model.exchange import Exchange
 from katui.model.store import (
     COL_BODY,
+    H_METHOD,
     H_VERSION,
     INFERRED_VERSION,
     NUM,
@@ -362,11 +363,15 @@ class Cells:
         key = head << 33 | which << 1 | request
         got = self._by_key.get(key) if head < _MAX_HEAD else None
         if got is None:
-            got = _cell(store.label(i))
-            if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS:
-                if store.head_table[head][H_VERSION] != INFERRED_VERSION:
-                    self._by_key[key] = got
-                    self._key, self._row = key, i
+            text = store.head_table[head]
+            inferred = text[H_VERSION] == INFERRED_VERSION
+            if request and not inferred:  # store.label(i) of a request, made with C calls
+                got = _cell(f"{text[H_METHOD]} {store.uri_at(which)}")
+            else:
+                got = _cell(store.label(i))
+            if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS and not inferred:
+                self._by_key[key] = got
+                self._key, self._row = key, i
         else:
             self._key, self._row = key, i
         return got
