@@ -57,7 +57,7 @@ cdef class Cells:
     cpdef pair_row(self, dict labels, Ex e, Lines out)
 
 
-@cython.locals(e=Ex, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
+@cython.locals(e=Ex, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint, text=str, status=str)
 cdef _exchange_table(Conn c, dict labels, Cells cells, Lines out)
 
 @cython.locals(cl=Close, evidence=tuple, pieces=list)

@@ -267,28 +267,50 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
         sid = stream_of(e)
-        # A message's end frame, 0 while incomplete (an empty cell), as a C integer.
+        # The row "| n | request frame | response frame | request | status | reused | idle |",
+        # written a piece at a time; a message's end frame is 0 while incomplete (an empty cell).
+        out.write("| ")
+        out.write_number(e.n)
         asked = answered = None  # the ladder labels put kept by their cache keys
         if req >= 0:
             label, text = cells.of(store, req)
             asked = cells.put(labels, e, req, sid, label)
             end = small[req * SMALL + SM_FRAME]
-            request = f"| {end} | " if end else "|  | "
+            if end:
+                out.write(" | ")
+                out.write_number(end)
+                out.write(" | ")
+            else:
+                out.write(" |  | ")
         else:
-            text, request = "", "|  | "
+            text = ""
+            out.write(" |  | ")
         for m in e.informational:  # in the ladder only
             message_label(labels, e, m.index, sid)
         if resp >= 0:
             label, status = cells.of(store, resp)
             answered = cells.put(labels, e, resp, sid, label)
             end = small[resp * SMALL + SM_FRAME]
-            response = f"{end} | {text} | {status} | " if end else f" | {text} | {status} | "
+            if end:
+                out.write_number(end)
+            out.write(" | ")
+            out.write(text)
+            out.write(" | ")
+            out.write(status)
+            out.write(" | ")
             if asked is not None and answered is not None and type(e) is Exchange:
                 cells.keep_pair(e, text, status, asked, answered)
         else:
-            response = f" | {text} | no response | "
-        idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
-        out.add(f"| {e.n} {request}{response}{idle}")
+            out.write(" | ")
+            out.write(text)
+            out.write(" | no response | ")
+        if e.reused:
+            out.write("yes | ")
+            out.write(fmt_s(e.idle_before_ns))
+            out.write(" |")
+        else:
+            out.write(" |  |")
+        out.end()
 
 
 _CELLS: dict[str, tuple[str, str]] = {}
