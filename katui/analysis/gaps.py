@@ -44,7 +44,9 @@ def previous_on_path(a: Analysis, conn: Connection) -> Connection | None:
     # Among equal close times the first in capture order wins, as a scan would pick it.
     end = _bisect(times, conn.start_ns, len(times), True)
     while end > 0:
-        start = _bisect(times, times[end - 1], end, False)
+        last = times[end - 1]
+        # The first of the close times equal to the latest: most are alone (no search).
+        start = end - 1 if end == 1 or times[end - 2] != last else _bisect(times, last, end, False)
         for k in range(start, end):  # Markdown asks for every connection: no slice copied
             if conns[k] is not conn:
                 return conns[k]

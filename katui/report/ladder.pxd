@@ -27,13 +27,17 @@ cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
                flags=cython.uchar[:], gap_at=Py_ssize_t, at=cython.longlong, closed_at=cython.longlong,
                requests=dict, gaps=dict, ex=Ex, cl=Close, last_request=cython.longlong)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
+# What a stale reuse draws, asked per connection by ladder_rows: C calls.
+cdef set _stale_frames(object conn)
+cdef set _stale_requests(object conn)
+cdef bint _goaway_stale(object conn) except -1
 # A ladder's notes, made per connection by ladder_rows: C calls.
 cdef object _tuple_new
 cdef object _section(str text, object frame, object problem=*)
 @cython.locals(ex=Ex, req=Py_ssize_t, out=dict, noted=bint)
 cdef dict _noted_requests(object conn, dict gaps, set stale)
-@cython.locals(prev=Conn)
-cdef str _handshake_text(object analysis, object conn)
+@cython.locals(prev=Conn, pc=Close)
+cdef str _handshake_text(object analysis, Conn conn)
 cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*)
 cdef dict _CLOSE_NOTES
 cdef Py_ssize_t MAX_NOTES

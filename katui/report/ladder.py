@@ -326,12 +326,16 @@ def _noted_requests(conn: Connection, gaps: dict, stale: set[int]) -> dict[int, 
 def _handshake_text(analysis, conn: Connection) -> str:
     """The handshake heading; names the connection this one replaces, if the capture has it."""
     prev = previous_on_path(analysis, conn)
-    if prev is None or prev.close.ts_ns is None:
+    if prev is None:
         return "handshake: new TCP connection"
-    how = "reset" if prev.close.how == "rst" else "closed"
+    pc = prev.close  # (compiled: its fields read from its struct)
+    closed_ns = pc.ts_ns
+    if closed_ns is None:
+        return "handshake: new TCP connection"
+    how = "reset" if pc.how == "rst" else "closed"
     return (
-        f"handshake: new connection {fmt_s(conn.start_ns - prev.close.ts_ns)} after the "
-        f"{prev.close.by} {how} stream {prev.stream} ({prev.close.reason})"
+        f"handshake: new connection {fmt_s(conn.start_ns - closed_ns)} after the "
+        f"{pc.by} {how} stream {prev.stream} ({pc.reason})"
     )
 
 

@@ -22,6 +22,10 @@ cdef int SYN, FIN, RST, _DRAWN
 cdef Py_ssize_t MAX_MESSAGES
 @cython.locals(ch=Py_UCS4)
 cpdef str _mermaid(str text)
+@cython.locals(ch=Py_UCS4)
+cdef bint _mermaid_plain(str text) except -1
+cdef str _SECTION, _NOTE_OVER
+cdef bint _plain_label(str label, bint drawing) except -1
 
 
 @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, high=Py_ssize_t)
@@ -55,9 +59,9 @@ cdef class Lines:
     cpdef write_number(self, long long value)
     cpdef end(self)
     @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, start=Py_ssize_t,
-                   room=Py_ssize_t)
-    cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width)
-    cpdef numbered(self, str text, Py_ssize_t frame)
+                   room=Py_ssize_t, rest=str)
+    cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width, str label=*)
+    cpdef numbered(self, str text, Py_ssize_t frame, str label=*)
     cpdef str text(self)
     cpdef bytes utf8(self)
 
@@ -82,10 +86,12 @@ cdef class TwoLanes:
     cdef unsigned char[:] _flags, _dirs, _frame_notes
     cdef unsigned int[:] _plen
 
-    cdef _line(self, Lines out, Py_ssize_t frame, long long stamp, str tail)
+    cdef _line(self, Lines out, Py_ssize_t frame, long long stamp, str tail, str label=*)
 
     @cython.locals(plain=bint, notes=dict)
     cdef tuple _note_lines(self, object row)
+    @cython.locals(text=str, problem=bint)
+    cdef bint _section_note(self, object row, Lines lines, Lines body, bint drawing) except -1
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)
     cpdef tuple draw(self, object analysis, object conn, list rows, dict labels)

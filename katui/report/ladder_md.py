@@ -28,6 +28,10 @@ _DRAWN = SYN | FIN | RST
 """Flags that put a frame without an HTTP label into the diagram."""
 
 
+_SECTION = "       ├── "
+"""What a section note's ladder line starts with (:func:`~katui.report.ladder_text.note_text`)."""
+_NOTE_OVER = "    Note over C,S: "
+"""What a two-lane diagram's note starts with (:func:`~katui.report.mermaid._note`)."""
 _NEAR = 1 << 62
 """Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
 _SHORT_NS = EXACT_NS
@@ -40,6 +44,21 @@ _PADDED3 = "".join(f"{k:03d}" for k in range(1000)).encode()
 _SPACED = tuple(f"{k:3d}" for k in range(1000))
 _PADDED = tuple(f"{k:03d}" for k in range(1000))
 """Three digits of a number: space-padded (its first ones) and zero-padded (the others)."""
+
+
+def _mermaid_plain(text: str) -> bool:
+    """True when :func:`_mermaid` leaves ``text`` as it is (a C loop over its characters)."""
+    for ch in text:
+        if ch in '#;<>`"{}|%':  # mermaid's _ENTITY (a literal: compiled, a C switch)
+            return False
+    return True
+
+
+def _plain_label(label: str, drawing: bool) -> bool:
+    """True when :meth:`TwoLanes._label_lines` of ``label`` (not empty) is the lane arrow
+    followed by it as it is (nothing to strip at its end), and the diagram's arrow too (no
+    Mermaid entity, or no diagram)."""
+    return not label[len(label) - 1].isspace() and (not drawing or _mermaid_plain(label))
 
 
 def _mermaid(text: str) -> str:
@@ -200,12 +219,13 @@ class Lines:
             self._parts.append("".join(self._line))
             self._line.clear()
 
-    def frame_line(self, frame: int, ns: int, tail: str, width: int) -> None:
-        """The line ``stamped(frame, ns, tail)[:width]`` (a ladder frame's number, time and
-        the rest); compiled, its digits written straight into the buffer where
-        :func:`stamped` takes integers."""
+    def frame_line(self, frame: int, ns: int, tail: str, width: int, label: str = "") -> None:
+        """The line ``stamped(frame, ns, tail + label)[:width]`` (a ladder frame's number, time
+        and the rest); compiled, its digits written straight into the buffer where
+        :func:`stamped` takes integers, and ``tail`` and ``label`` after them (no string made
+        of the two)."""
         if not cython.compiled or width < 32 or frame < 0 or not (0 <= ns < _SHORT_NS and ns % 1000 != 500):
-            self.add(stamped(frame, ns, tail)[:width])
+            self.add(stamped(frame, ns, tail + label if label else tail)[:width])
             return
         self.count += 1
         us = (ns + 500) // 1000
@@ -239,19 +259,29 @@ class Lines:
         if room < 0:  # a frame number or time wider than the line: cut in Python
             self._n = start
             self.count -= 1
-            self.add(stamped(frame, ns, tail)[:width])
+            self.add(stamped(frame, ns, tail + label if label else tail)[:width])
             return
-        self._put(tail if len(tail) <= room else tail[:room])
+        if len(tail) + len(label) <= room:
+            self._put(tail)
+            if label:
+                self._put(label)
+        else:
+            rest = tail + label if label else tail
+            self._put(rest[:room])
         self._room(1)
         self._char(10)
 
-    def numbered(self, text: str, frame: int) -> None:
-        """The line ``f"{text} (frame {frame})"`` (a diagram arrow)."""
+    def numbered(self, text: str, frame: int, label: str = "") -> None:
+        """The line ``f"{text} (frame {frame})"`` (a diagram arrow), or
+        ``f"{text}: {label} (frame {frame})"`` when there is a ``label``."""
         if not cython.compiled or frame < 0:
-            self.add(f"{text} (frame {frame})")
+            self.add(f"{text}: {label} (frame {frame})" if label else f"{text} (frame {frame})")
             return
         self.count += 1
         self._put(text)
+        if label:
+            self._put(": ")
+            self._put(label)
         self._put(" (frame ")
         self._room(24)
         self._number(frame, 1, 48)
@@ -308,15 +338,15 @@ class TwoLanes:
         self._table = None  # the frame table whose columns are kept below
         self._ts = self._flags = self._dirs = self._plen = self._frame_notes = None
 
-    def _line(self, out: Lines, frame: int, stamp: int, tail: str) -> None:
+    def _line(self, out: Lines, frame: int, stamp: int, tail: str, label: str = "") -> None:
         """Add to ``out`` the ladder line of ``frame``, sent at ``stamp``: its number, its time
-        since the capture start and ``tail``, cut to the width."""
+        since the capture start, ``tail`` and ``label``, cut to the width."""
         # Times since the capture start are made in 64-bit C integers when no difference can
         # overflow; a hostile capture's far-off timestamps take Python ints.
         if self._near and -_NEAR < stamp < _NEAR:
-            out.frame_line(frame, stamp - self._base, tail, self.width)
+            out.frame_line(frame, stamp - self._base, tail, self.width, label)
         else:
-            out.add(f"{frame:6d} {(stamp - self._first) / 1e9:11.6f}{tail}"[: self.width])
+            out.add(f"{frame:6d} {(stamp - self._first) / 1e9:11.6f}{tail}{label}"[: self.width])
 
     def _piece(self, key: int, fl: int, c2s: bool, length: int) -> tuple[str, str, bool, str]:
         # (lane arrow between the bars, diagram arrow up to its label, drawn without a label,
@@ -360,6 +390,29 @@ class TwoLanes:
             if len(notes) < MAX_CACHED:
                 notes[key] = drawn
         return drawn
+
+    def _section_note(self, row: Note, lines: Lines, body: Lines, drawing: bool) -> bool:
+        """Write a section note's ladder line (and diagram note when ``drawing``) a piece at a
+        time, as :meth:`_note_lines` makes them, when its text needs neither cutting, stripping
+        nor Mermaid entities (most: a load test's are unique, so no cache would keep them);
+        False (nothing written) otherwise."""
+        kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
+        if kind != "section" or duration or waiting or not text:
+            return False
+        if len(text) > self.width - len(_SECTION) or text[len(text) - 1].isspace():
+            return False
+        if drawing and not _mermaid_plain(text):
+            return False
+        lines.write(_SECTION)
+        lines.write(text)
+        lines.end()
+        if drawing:
+            body.write(_NOTE_OVER)
+            if problem and "✖" not in text:
+                body.write("✖ ")
+            body.write(text)
+            body.end()
+        return True
 
     def _label_lines(self, key: int, piece: tuple, label: str) -> tuple[str, str]:
         # (ladder line after the time, diagram arrow before the frame) of a frame completing
@@ -411,10 +464,11 @@ class TwoLanes:
         messages = 0
         for row in rows:
             if not isinstance(row, int):  # a Note (a frame's row is its number)
-                line, note = self._note_lines(row)
-                lines.add(line)
-                if drawing:
-                    body.add(note)
+                if not self._section_note(row, lines, body, drawing):
+                    line, note = self._note_lines(row)
+                    lines.add(line)
+                    if drawing:
+                        body.add(note)
                 continue
             i = row - 1
             fl, length, way = flags[i], plen[i], dirs[i]
@@ -453,6 +507,17 @@ class TwoLanes:
                         drawn = self._label_drawn[slot]
                 if drawn is None:
                     drawn = self._labeled.get((key, label))
+                    if drawn is None and len(self._labeled) >= MAX_CACHED and _plain_label(label, drawing):
+                        # The cache is full (a capture's unique URIs): its lines written from
+                        # their pieces, as _label_lines makes them, no string made.
+                        self._line(lines, i + 1, stamp, piece[0], label)
+                        if drawing:
+                            messages += 1
+                            if messages > MAX_MESSAGES:
+                                drawing = False
+                            else:
+                                body.numbered(piece[1], i + 1, label)
+                        continue
                     if drawn is None:
                         drawn = self._label_lines(key, piece, label)
                     if cython.compiled:

@@ -7,12 +7,12 @@ cimport cython
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # markdown.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # markdown.py's Exchange: the Python name
-from katui.model.store cimport body_at
-from katui.report.ladder cimport add_label, message_label, record_labels, stream_of
-from katui.report.ladder_md cimport Lines
+from katui.model.store cimport MessageStore, body_at
+from katui.report.ladder cimport add_label, ladder_rows, message_label, record_labels, stream_of
+from katui.report.ladder_md cimport Lines, TwoLanes, _mermaid
 from katui.units cimport fmt_iso, fmt_s
 
-cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, H_VERSION, H_METHOD
 cdef int REQUEST, COMPLETE
 cdef unsigned long long _MAX_HEAD
 cdef Py_ssize_t PAIRS
@@ -22,6 +22,7 @@ cdef Py_ssize_t PAIRS
 cdef bint _plain(str text) except -1
 cpdef str md(str text)
 cdef str _md_shared(str text)
+cpdef tuple _cell(str label)
 
 
 @cython.final  # its methods called directly
@@ -40,8 +41,8 @@ cdef class Cells:
     cdef long long _cur_body
 
     @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
-                   s=Py_ssize_t)
-    cpdef tuple of(self, object store, Py_ssize_t i)
+                   s=Py_ssize_t, inferred=bint)
+    cpdef tuple of(self, MessageStore store, Py_ssize_t i)
     @cython.locals(s=Py_ssize_t, frame=cython.uint, bits=cython.uint, text=str)
     cpdef str put(self, dict labels, Ex e, Py_ssize_t i, object sid, str label)
     @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, q=Py_ssize_t, r=Py_ssize_t, asked=cython.ulonglong,
@@ -56,12 +57,20 @@ cdef class Cells:
     cpdef pair_row(self, dict labels, Ex e, Lines out)
 
 
-@cython.locals(e=Ex, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint)
+@cython.locals(e=Ex, req=Py_ssize_t, resp=Py_ssize_t, end=cython.uint, text=str, status=str)
 cdef _exchange_table(Conn c, dict labels, Cells cells, Lines out)
 
-@cython.locals(cl=Close)
-cdef object _connection(object a, Conn c, object gap_ns, object lanes, Cells cells, Lines out, bint encoded=*)
+@cython.locals(cl=Close, evidence=tuple, pieces=list)
+cdef object _connection(object a, Conn c, object gap_ns, TwoLanes lanes, Cells cells, Lines out, bint encoded=*)
+@cython.locals(header=str, lines=bytes, ladder=list, top=list)
+cdef list _encoded_pictures(object a, Conn c, object gap_ns, list gaps, TwoLanes lanes, dict labels)
+cdef dict _SERVERS
+cdef bytes _participant_server(str server)
 
 cdef dict _CLOSED_BY
 @cython.locals(cl=Close, closer=str)
-cdef str _row(object a, Conn c)
+cdef _row(object a, Conn c, Lines out)
+cdef long long _EXACT_NS
+cdef tuple _MILLIS
+@cython.locals(n=cython.longlong, ms=cython.longlong)
+cpdef _seconds(Lines out, object ns)

@@ -21,6 +21,7 @@ from katui.memo import remember
 from katui.model import COMPLETE, REQUEST, Connection
 from katui.model.exchange import Exchange
 from katui.model.store import (
+    H_METHOD,
     H_VERSION,
     INFERRED_VERSION,
     SM_BITS,
@@ -32,12 +33,12 @@ from katui.model.store import (
 )
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import add_label, ladder_rows, message_label, record_labels, safe_label, stream_of
-from katui.report.ladder_md import Lines, TwoLanes
+from katui.report.ladder_md import Lines, TwoLanes, _mermaid
 from katui.report.ladder_text import header_line, ladder_lines
 from katui.report.lanes import backend_name, drawn_with_backend
 from katui.report.mermaid import diagram_block, sequence_diagram
 from katui.textsafe import UNSAFE_CHARS, safe_text
-from katui.units import fmt_iso, fmt_s
+from katui.units import EXACT_NS, fmt_iso, fmt_s
 
 MAX_LADDER_FRAMES = 2000
 LADDER_WIDTH = 200
@@ -143,18 +144,14 @@ def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | Non
     out += ["", "## Connections", "", _table_head()]
     head = "\n".join(out) + "\n"
     yield head.encode() if encoded else head
-    rows: list[str] = []
+    rows = Lines()  # written a piece at a time: no string per cell or row
     for c in conns:
-        rows.append(_row(a, c))
-        if len(rows) == ROWS:  # a few hundred rows a piece: a load test's 60k rows are not 60k writes
-            rows.append("")
-            piece = "\n".join(rows)
-            yield piece.encode() if encoded else piece
-            rows = []
-    if rows:
-        rows.append("")
-        piece = "\n".join(rows)
-        yield piece.encode() if encoded else piece
+        _row(a, c, rows)
+        if rows.count == ROWS:  # a few hundred rows a piece: a load test's 60k rows are not 60k writes
+            yield rows.utf8() + b"\n" if encoded else rows.text() + "\n"
+            rows.clear()
+    if rows.count:
+        yield rows.utf8() + b"\n" if encoded else rows.text() + "\n"
     picked = {c.stream for c in conns}
     found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
@@ -206,25 +203,52 @@ _CLOSED_BY: dict[tuple, str] = {}
 one per connection row."""
 
 
-def _row(a: Analysis, c: Connection) -> str:
+def _row(a: Analysis, c: Connection, out: Lines) -> None:
+    """The connections table's row of ``c``, written to ``out``."""
     cl = c.close
     how = (cl.by, cl.how)
     closer = _CLOSED_BY.get(how)
     if closer is None:
         closer = _CLOSED_BY[how] = closed_by(c)
-    cells = [
-        str(c.stream),
-        md(c.client),
-        _md_shared(c.server),
-        f"{(c.start_ns - a.first_ns) / 1e9:.3f}",  # a.rel(c.start_ns): no Python call
-        fmt_s(c.duration_ns),
-        str(c.requests),
-        "yes" if c.reused else "",
-        closer,
-        fmt_s(cl.idle_before_ns),
-        cl.reason,
-    ]
-    return "| " + " | ".join(cells) + " |"
+    out.write("| ")
+    out.write_number(c.stream)
+    out.write(" | ")
+    out.write(md(c.client))
+    out.write(" | ")
+    out.write(_md_shared(c.server))
+    out.write(" | ")
+    _seconds(out, c.start_ns - a.first_ns)  # a.rel(c.start_ns): no Python call
+    out.write(" | ")
+    out.write(fmt_s(c.duration_ns))
+    out.write(" | ")
+    out.write_number(c.requests)
+    out.write(" | yes | " if c.reused else " |  | ")
+    out.write(closer)
+    out.write(" | ")
+    out.write(fmt_s(cl.idle_before_ns))
+    out.write(" | ")
+    out.write(cl.reason)
+    out.write(" |")
+    out.end()
+
+
+_EXACT_NS = EXACT_NS
+_MILLIS = tuple(f"{k:03d}" for k in range(1000))
+"""A number of milliseconds below a second as :func:`_seconds` writes it."""
+
+
+def _seconds(out: Lines, ns: int) -> None:
+    """Write ``f"{ns / 1e9:.3f}"`` to ``out``: with integers where that is the same text
+    (below ``EXACT_NS`` a double is exact to well under a nanosecond, so only a time halfway
+    between two milliseconds can round differently; it takes the float)."""
+    if 0 <= ns < _EXACT_NS and ns % 1_000_000 != 500_000:
+        n = ns
+        ms = (n + 500_000) // 1_000_000
+        out.write_number(ms // 1000)
+        out.write(".")
+        out.write(_MILLIS[ms % 1000])
+    else:
+        out.write(f"{ns / 1e9:.3f}")
 
 
 def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Lines) -> None:
@@ -242,28 +266,50 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
         req, resp, store = e.req, e.resp, e.store  # store rows, not views: every request is here
         small = store.small  # the end frames from the store's column: no call per message
         sid = stream_of(e)
-        # A message's end frame, 0 while incomplete (an empty cell), as a C integer.
+        # The row "| n | request frame | response frame | request | status | reused | idle |",
+        # written a piece at a time; a message's end frame is 0 while incomplete (an empty cell).
+        out.write("| ")
+        out.write_number(e.n)
         asked = answered = None  # the ladder labels put kept by their cache keys
         if req >= 0:
             label, text = cells.of(store, req)
             asked = cells.put(labels, e, req, sid, label)
             end = small[req * SMALL + SM_FRAME]
-            request = f"| {end} | " if end else "|  | "
+            if end:
+                out.write(" | ")
+                out.write_number(end)
+                out.write(" | ")
+            else:
+                out.write(" |  | ")
         else:
-            text, request = "", "|  | "
+            text = ""
+            out.write(" |  | ")
         for m in e.informational:  # in the ladder only
             message_label(labels, e, m.index, sid)
         if resp >= 0:
             label, status = cells.of(store, resp)
             answered = cells.put(labels, e, resp, sid, label)
             end = small[resp * SMALL + SM_FRAME]
-            response = f"{end} | {text} | {status} | " if end else f" | {text} | {status} | "
+            if end:
+                out.write_number(end)
+            out.write(" | ")
+            out.write(text)
+            out.write(" | ")
+            out.write(status)
+            out.write(" | ")
             if asked is not None and answered is not None and type(e) is Exchange:
                 cells.keep_pair(e, text, status, asked, answered)
         else:
-            response = f" | {text} | no response | "
-        idle = f"yes | {fmt_s(e.idle_before_ns)} |" if e.reused else " |  |"
-        out.add(f"| {e.n} {request}{response}{idle}")
+            out.write(" | ")
+            out.write(text)
+            out.write(" | no response | ")
+        if e.reused:
+            out.write("yes | ")
+            out.write(fmt_s(e.idle_before_ns))
+            out.write(" |")
+        else:
+            out.write(" |  |")
+        out.end()
 
 
 _CELLS: dict[str, tuple[str, str]] = {}
@@ -273,9 +319,11 @@ repeats in every connection; at most :data:`MAX_CELLS` (a capture may make each 
 
 def _cell(label: str) -> tuple[str, str]:
     """(``safe_label(label)``, its :func:`md_escaped` table cell), kept in :data:`_CELLS`."""
+    if _plain(label):  # most labels (a unique URI has nothing to escape): a C loop, no look-up
+        return (label, label)
     cell = _CELLS.get(label)
     if cell is None:
-        if _DIRTY.search(label) is None:  # most labels: a unique URI has nothing to escape
+        if _DIRTY.search(label) is None:
             return (label, label)
         text = safe_label(label)
         cell = (text, md_escaped(text))
@@ -335,11 +383,15 @@ class Cells:
         key = head << 33 | which << 1 | request
         got = self._by_key.get(key) if head < _MAX_HEAD else None
         if got is None:
-            got = _cell(store.label(i))
-            if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS:
-                if store.head_table[head][H_VERSION] != INFERRED_VERSION:
-                    self._by_key[key] = got
-                    self._key, self._row = key, i
+            text = store.head_table[head]
+            inferred = text[H_VERSION] == INFERRED_VERSION
+            if request and not inferred:  # store.label(i) of a request, made with C calls
+                got = _cell(f"{text[H_METHOD]} {store.uri_at(which)}")
+            else:
+                got = _cell(store.label(i))
+            if head < _MAX_HEAD and len(self._by_key) < MAX_CELLS and not inferred:
+                self._by_key[key] = got
+                self._key, self._row = key, i
         else:
             self._key, self._row = key, i
         return got
@@ -491,8 +543,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
     else:
         out.write("`)")
     out.end()
-    if cl.evidence:
-        out.add(f"- evidence: {md('; '.join(cl.evidence))}")
+    evidence = cl.evidence  # (a property: its text made when read)
+    if evidence:
+        out.add(f"- evidence: {md('; '.join(evidence))}")
     if c.lost_segments or c.retransmissions or c.truncated_frames:
         out.add(
             f"- TCP: {c.retransmissions} retransmissions, {c.out_of_order} out-of-order, "
@@ -519,7 +572,10 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
                       f"{g.after_frame} and {g.before_frame}: {md(g.explanation)}")  # fmt: skip
     if c.frame_count <= MAX_LADDER_FRAMES:
         if encoded:
-            return b"".join((out.utf8(), b"\n", _encoded_pictures(a, c, gap_ns, gaps, lanes, labels), b"\n"))
+            pieces = _encoded_pictures(a, c, gap_ns, gaps, lanes, labels)
+            pieces[0] = b"".join((out.utf8(), b"\n", pieces[0]))
+            pieces.append(b"\n")
+            return b"".join(pieces)
         pictures = _pictures(a, c, gap_ns, gaps, lanes, labels)
     else:
         omitted = (
@@ -533,26 +589,45 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
 
 
 def _encoded_pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
-                      labels: dict[int, str]) -> bytes:  # fmt: skip
-    """The UTF-8 of ``"\\n".join(_pictures(...))`` (which starts with a blank line): a two-lane
-    ladder and its diagram drawn as UTF-8, with what is around them encoded."""
+                      labels: dict[int, str]) -> list[bytes]:  # fmt: skip
+    """The UTF-8 of ``"\\n".join(_pictures(...))`` (which starts with a blank line), in pieces
+    to join: a two-lane ladder and its diagram drawn as UTF-8, with what is around them
+    encoded."""
     if c.stream in a.proxies.roles and backend_name(a, c) is not None:  # three lanes: as text
-        return "\n".join(_pictures(a, c, gap_ns, gaps, lanes, labels)).encode()
+        return ["\n".join(_pictures(a, c, gap_ns, gaps, lanes, labels)).encode()]
     record_labels(labels, c)  # labels is now http_labels(c)
     lines, body = lanes.draw_utf8(a, c, ladder_rows(a, c, gap_ns, gaps), labels)
     header = header_line(c)[:LADDER_WIDTH]
     if b"`" in lines or "`" in header:  # a fence longer than the backticks inside: as text
-        ladder = "\n".join(fence([header, lines.decode()] if lines else [header])).encode()
+        ladder = ["\n".join(fence([header, lines.decode()] if lines else [header])).encode()]
     elif lines:
-        ladder = b"".join((b"```text\n", header.encode(), b"\n", lines, b"\n```"))
+        ladder = [b"```text\n", header.encode(), b"\n", lines, b"\n```"]
     else:
-        ladder = b"".join((b"```text\n", header.encode(), b"\n```"))
+        ladder = [b"```text\n", header.encode(), b"\n```"]
     if body is None:
-        return b"\n" + ladder
-    top = "\n".join(diagram_block(c, [])[:-1]).encode()  # the block without its closing fence
+        return [b"\n", *ladder]
+    # diagram_block(c, [body]): its participants' lines made here, the server's kept
+    top = [b"\n```mermaid\nsequenceDiagram\n    participant C as client ", _mermaid(c.client).encode(),
+           _participant_server(c.server)]  # fmt: skip
     if body:
-        return b"".join((b"\n", top, b"\n", body, b"\n```\n\n", ladder))
-    return b"".join((b"\n", top, b"\n```\n\n", ladder))
+        return [*top, body, b"\n```\n\n", *ladder]
+    return [*top, b"```\n\n", *ladder]
+
+
+_SERVERS: dict[str, bytes] = {}
+"""A connection's server -> its diagram participant's line and newline, as UTF-8: most
+connections share a few (at most :data:`MAX_CELLS`)."""
+
+
+def _participant_server(server: str) -> bytes:
+    """``f"\\n    participant S as server {mermaid_text(server)}\\n"`` as UTF-8, kept in
+    :data:`_SERVERS`."""
+    got = _SERVERS.get(server)
+    if got is None:
+        got = f"\n    participant S as server {_mermaid(server)}\n".encode()
+        if len(_SERVERS) < MAX_CELLS:
+            _SERVERS[server] = got
+    return got
 
 
 def _pictures(a: Analysis, c: Connection, gap_ns: int, gaps: list, lanes: TwoLanes,
