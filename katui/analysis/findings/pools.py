@@ -9,7 +9,6 @@ from operator import itemgetter
 
 from katui.analysis.findings.common import (
     MIN_POOL_IDLE_NS,
-    by_key,
     by_pair,
     by_server_of,
     by_start,
@@ -301,10 +300,10 @@ def _no_reuse(conns, by_server):
     port), so two virtual hosts on one address are two pools, not a missed reuse.
     """
     out = []
-    for (host, server, name), cs in by_key((c for c in conns if c.requests), _pool_key).items():
+    for (host, server, name), cs in _by_pool(conns).items():
         if len(cs) < 2:
             continue
-        hits = _opened_beside_idle(sorted(cs, key=by_start))
+        hits = _opened_beside_idle(cs)
         if not hits:
             continue
         c, p = hits[0]
@@ -331,6 +330,22 @@ def _no_reuse(conns, by_server):
             f"reuse an idle connection ({why}).",
             advice, streams=tuple(h.stream for h, _ in hits), server=server, count=len(hits),
         ))  # fmt: skip
+    return out
+
+
+def _by_pool(conns) -> dict:
+    """Connections that carried a request by :func:`_pool_key`, each list by start. The names
+    are read only where the address alone finds a new connection beside an idle one (any hit
+    among one name's connections is one among the address's): a load test's tens of thousands
+    of connections are not looked into."""
+    out = {}
+    for cs in by_pair(c for c in conns if c.requests).values():
+        if len(cs) < 2:
+            continue
+        cs.sort(key=by_start)
+        if _opened_beside_idle(cs):
+            for c in cs:  # in start order: each name's list is sorted too
+                out.setdefault(_pool_key(c), []).append(c)
     return out
 
 
