@@ -167,8 +167,8 @@ def _report(args) -> int:
     if args.hex and args.view != "follow":
         _say("katui: --hex is for --view follow")
         return 2
-    if args.ladder and args.format not in (None, "text"):
-        has = "Markdown always draws them" if args.format == "md" else f"{args.format} has none"
+    if args.ladder and (args.view or args.format not in (None, "text")):
+        has = "Markdown always draws them" if args.view or args.format == "md" else f"{args.format} has none"
         _say(f"katui: --ladder is for the text format ({has})")
         return 2
     if args.view == "follow" and len(args.stream or ()) != 1:

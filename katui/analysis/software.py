@@ -94,13 +94,24 @@ _WHOLE_AGENTS = {
     "node": ("Node.js fetch/undici", "Agent keepAliveTimeout"),
 }
 BROWSER = "web browser"
-"""The client name of a ``Mozilla/...`` User-Agent: browsers, and programs posing as one."""
+"""The client name of a browser's User-Agent (:func:`_browser`)."""
+_BROWSER_TOKENS = (
+    "gecko",
+    "applewebkit/",
+    "khtml",
+    "firefox/",
+    "chrome/",
+    "safari/",
+    "msie ",
+    "trident/",
+    "opera",
+)
+_NOT_BROWSERS = ("bot", "spider", "crawl", "powershell", "headless", "python", "curl", "java")
 _AGENT_PRODUCTS = {
     # The User-Agent's first product token: name, pool idle setting ('undici': undici from npm,
     # and Node 18's early fetch).
     "undici": ("undici", "Agent keepAliveTimeout"),
     "node-fetch": ("node-fetch", "http.Agent({keepAlive: true, timeout})"),
-    "mozilla": (BROWSER, None),
 }
 _POOL_OBJECTS = {
     # Software.name: the object that is a client's connection pool
@@ -200,6 +211,8 @@ def client_software(conns: list[Connection]) -> Software | None:
         return None
     agent, _ = agents.most_common(1)[0]
     low = agent.lower()
+    if _browser(low):
+        return Software(BROWSER, f"User-Agent: {agent}")
     product = _WHOLE_AGENTS.get(low) or _AGENT_PRODUCTS.get(low.split("/", 1)[0].split(" ", 1)[0])
     if product is not None:
         return Software(product[0], f"User-Agent: {agent}", product[1])
@@ -207,6 +220,16 @@ def client_software(conns: list[Connection]) -> Software | None:
         if key in low:
             return Software(name, f"User-Agent: {agent}", idle or None, no_idle_timeout=idle == "")
     return Software(agent.split("/")[0][:40], f"User-Agent: {agent}")
+
+
+def _browser(low: str) -> bool:
+    """A browser's User-Agent (lower case): ``Mozilla/`` and a browser engine's token, and
+    none of a crawler's, PowerShell's or a script's (they send ``Mozilla/5.0 (...)`` too)."""
+    return (
+        low.startswith("mozilla/")
+        and any(t in low for t in _BROWSER_TOKENS)
+        and not any(t in low for t in _NOT_BROWSERS)
+    )
 
 
 def _forwarded(t) -> bool:

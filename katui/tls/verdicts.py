@@ -67,8 +67,9 @@ def tls_close(
         done = f"{by} closed{idle_txt} (close_notify, then {how.upper()})"
     else:
         done = f"{notified_by} sent close_notify{idle_txt} and the {by} closed in turn"
-    if not exchanges:
-        # No application data from the client: whatever closed it, no request was waiting
+    if not exchanges and how != "rst":
+        # No application data from the client, closed with a FIN (a reset is said as one below):
+        # no request was waiting
         # and none had been answered, so no keep-alive timeout can be read from it (nginx
         # waits client_header_timeout for a first request, not keepalive_timeout).
         if blind:
@@ -78,7 +79,7 @@ def tls_close(
             f"no request was sent (TLS handshake records only): {done}; a pre-connect, probe or "
             "health check, or a client that gave up on it, not a keep-alive close",
         )
-    last = exchanges[-1]
+    last = exchanges[-1] if exchanges else None
     if last is not None and last.failed:
         req = last.request
         if server_fin_ns is not None and req.start_ns >= server_fin_ns:

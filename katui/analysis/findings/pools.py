@@ -418,8 +418,8 @@ def _idle_stretch(p: Connection):
         last = p.exchanges[-1]
         if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
             return None
-        if last.response.status == 101:  # upgraded (a WebSocket): no HTTP connection to reuse
-            return None
+        if last.response.status == 101 or last.request.method == "CONNECT":
+            return None  # upgraded (a WebSocket) or a tunnel: no HTTP connection to reuse
         return (last.store.end_ns(last.resp), 1 << 62, p)
     idle = cl.idle_before_ns
     if idle is None or idle <= 0:
