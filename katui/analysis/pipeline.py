@@ -179,10 +179,7 @@ def _analyze(
     working = tracker.finish()
     del tracker  # its 4-tuple index is no longer needed
     store.added_all()
-    # The verdicts read silences against their own fixed thresholds: ``idle_threshold_ns``
-    # only says which gaps to show, and the same capture must get the same verdicts however
-    # its gaps are shown (the TUI changes it without analysing again).
-    conns = _freeze(working, table, DEFAULT_IDLE_NS)
+    conns = _freeze(working, table)
     del working
     conns = program_closes(request_limits(conns))
     proxied = find_proxy_links(conns)
@@ -290,8 +287,11 @@ def _read(
     return reading.n, reading.first, reading.last, skipped
 
 
-def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Connection]:
-    """The tracker's connections as model connections, in stream order."""
+def _freeze(working: list, table: FrameTable) -> list[Connection]:
+    """The tracker's connections as model connections, in stream order. Their verdicts read
+    silences against the verdicts' own fixed thresholds: ``Analysis.idle_threshold_ns`` only
+    says which gaps to show, and the same capture must get the same verdicts however its gaps
+    are shown (the TUI changes it without analysing again)."""
     from katui.analysis.build import build_connection  # see _analyze: not before the read
 
     conns = []
@@ -300,7 +300,7 @@ def _freeze(working: list, table: FrameTable, idle_threshold_ns: int) -> list[Co
     # frees is what the next frozen connections are allocated from (flat peak on big captures).
     for i, c in enumerate(working):
         conn, tcp = tcp_facts.facts(c, table)
-        conns.append(build_connection(conn, tcp, c.sink, idle_threshold_ns, shared))
+        conns.append(build_connection(conn, tcp, c.sink, DEFAULT_IDLE_NS, shared))
         c.sink.release()
         c.release()
         working[i] = None

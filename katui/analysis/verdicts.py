@@ -236,17 +236,18 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
         return None
     req, resp = last.request, last.response
     n = last.n
+    blind = blind_bytes(f)
     if req.frame is None and not req.complete:
-        if blind_bytes(f):
+        if blind:
             return _close(
                 f, "unknown",
-                f"request {n} is incomplete, but the capture lost bytes ({blind_bytes(f)}): whether "
+                f"request {n} is incomplete, but the capture lost bytes ({blind}): whether "
                 "the client stalled cannot be told",
-                (blind_bytes(f),), None, None, None, n,
+                (blind,), None, None, None, n,
             )  # fmt: skip
         if resp is None or resp.status == 408:
             return _incomplete(f, last, resp or _timeout_answer(exchanges))
-    if resp is None and blind_bytes(f):
+    if resp is None and blind:
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
@@ -329,11 +330,12 @@ def _stalled(f: CloseFacts, ex: Exchange):
         )  # fmt: skip
     if _decider(f) != "server":
         return None
-    if blind_bytes(f):
+    blind = blind_bytes(f)
+    if blind:
         return _close(
             f, "unknown",
-            f"response {ex.n} is incomplete and the capture lost bytes ({blind_bytes(f)})",
-            (blind_bytes(f),), None, None, None, ex.n,
+            f"response {ex.n} is incomplete and the capture lost bytes ({blind})",
+            (blind,), None, None, None, ex.n,
         )  # fmt: skip
     return _close(
         f, "reset" if f.how == "rst" else "aborted-response",

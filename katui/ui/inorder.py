@@ -16,10 +16,10 @@ class InOrderInput(Input):
     BSpace 5`` left ``12``, not ``15``."""
 
     async def _on_key(self, event: events.Key) -> None:
-        if not event.is_printable:
-            for binding in self._bindings.key_to_bindings.get(event.key, ()):
-                event.stop()
-                event.prevent_default()
-                await self.run_action(binding.action)
-                return
-        await super()._on_key(event)
+        bindings = None if event.is_printable else self._bindings.key_to_bindings.get(event.key)
+        if not bindings:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        await self.run_action(bindings[0].action)
