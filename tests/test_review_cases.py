@@ -117,3 +117,21 @@ def test_a_handshake_ended_by_a_reset_is_not_called_unused(tmp_path, server_byte
 def test_ladder_with_a_view_is_refused(capsys):
     assert main(["report", str(SAMPLES / "httptest.pcap"), "--ladder", "--view", "requests"]) == 2
     assert "--ladder is for the text format" in capsys.readouterr().err
+
+
+def test_a_connect_refused_by_the_proxy_leaves_an_http_connection(tmp_path):
+    """A CONNECT answered 407 is no tunnel (the parser switches only on 2xx): the connection
+    stays HTTP and idle, and new connections beside it are missed reuse."""
+    a = _four(tmp_path / "c407.pcap", b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n",
+              b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")  # fmt: skip
+    (f,) = _no_reuse(a)
+    assert f.count == 3
+
+
+def test_an_open_connection_ending_in_a_response_without_request(tmp_path):
+    """A server's extra response after the answered one: the last exchange has no request
+    (reading its method must not fail) and the connection is idle since it."""
+    a = _four(tmp_path / "extra.pcap", _get(b"python-requests/2.31"), OK, [(False, OK)])
+    assert [c.exchanges[-1].req for c in a.connections] == [-1] * 4
+    (f,) = _no_reuse(a)
+    assert f.count == 3

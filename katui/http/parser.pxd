@@ -24,6 +24,9 @@ cdef bytes _whole_head(object buf, Py_ssize_t pos, Py_ssize_t end)
 cdef Py_ssize_t _blank_line(const unsigned char *p, Py_ssize_t start, Py_ssize_t stop) noexcept
 
 
+cpdef bint switches_protocol(object method, object status)
+
+
 cdef class HttpHalf(ByteConsumer):
     cdef public bint is_request, switched
     cdef public int state

@@ -124,6 +124,12 @@ def upgrades_to_h2c(head: bytes) -> bool:
     return False
 
 
+def switches_protocol(method: str | None, status: int) -> bool:
+    """A response after which the connection carries another protocol: 101 Switching
+    Protocols, or a 2xx answer to CONNECT (a tunnel); ``method``: its request's."""
+    return status == 101 or (method == "CONNECT" and 200 <= status < 300)
+
+
 class HttpHalf(ByteConsumer):
     """Frames HTTP messages in one direction.
 
@@ -323,7 +329,7 @@ class HttpHalf(ByteConsumer):
         # The method of the request it answers (the store's rows of requests only: this
         # response's row can be added after).
         method = self.owner.response_method(status, self.head_ns)
-        if status == 101 or (method == "CONNECT" and 200 <= status < 300):
+        if switches_protocol(method, status):
             self.switched = True
             self._whole(scanned, len(head), frame, ts, 0)
             self.state = DEAD

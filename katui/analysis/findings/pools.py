@@ -28,6 +28,7 @@ from katui.analysis.software import (
     setting_phrase,
 )
 from katui.analysis.timeout import server_idle_close, server_name
+from katui.http.parser import switches_protocol
 from katui.model import Connection, Finding, Streams, TimeoutEstimate
 from katui.model.connection import NO_TS
 from katui.units import fmt_s, plural
@@ -418,7 +419,8 @@ def _idle_stretch(p: Connection):
         last = p.exchanges[-1]
         if last.failed or last.resp < 0 or last.store.end_ns(last.resp) is None:
             return None
-        if last.response.status == 101 or last.request.method == "CONNECT":
+        method = last.request.method if last.req >= 0 else None
+        if switches_protocol(method, last.response.status):
             return None  # upgraded (a WebSocket) or a tunnel: no HTTP connection to reuse
         return (last.store.end_ns(last.resp), 1 << 62, p)
     idle = cl.idle_before_ns
