@@ -131,9 +131,9 @@ def test_held_segments_are_let_go_once_delivered(tmp_path, monkeypatch):
     left = []
     freeze = pipeline._freeze
 
-    def check(working, table, idle):
+    def check(working, table):
         left.extend(h.held for c in working for h in c.halves if h.held is not None)
-        return freeze(working, table, idle)
+        return freeze(working, table)
 
     monkeypatch.setattr(pipeline, "_freeze", check)
     for seed in range(20):
