@@ -105,7 +105,11 @@ def _tls_hello_then(path, server_bytes: bytes, close: int):
     "server_bytes, close, reason",
     [
         (b"", RST | ACK, "reset"),  # a reset after the ClientHello is said as a reset
-        (record(21, b"\x02\x28"), RST | ACK, "unknown"),  # an alert, then a reset (as before)
+        # a fatal handshake_failure alert in the clear, then a reset or a FIN: the handshake
+        # failed (these were 'unknown' and 'unused' before alerts in the clear were read)
+        (record(21, b"\x02\x28"), RST | ACK, "tls-failed"),
+        (record(21, b"\x02\x28"), FIN | ACK, "tls-failed"),
+        (record(21, b"\x01\x00"), FIN | ACK, "unused"),  # a close_notify is no failure
         (b"", FIN | ACK, "unused"),  # closed without a request: no keep-alive close
     ],
 )

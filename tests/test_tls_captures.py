@@ -53,6 +53,11 @@ CASES = {  # name -> per stream: (close reason, the side that decided to close)
     # openssl s_client: a pre-connect nginx closes at client_header_timeout 2s, and a used
     # connection it closes at keepalive_timeout 5s.
     "tls13-preconnect": [("unused", "server"), ("idle-timeout", "server")],
+    # nginx allowing TLS 1.2 only: curl --tlsv1.3 refused by nginx's alert, curl refusing
+    # nginx's self-signed certificate with its own alert (then nginx's FIN), curl -k's request.
+    "tls12-refused": [("tls-failed", "server"), ("tls-failed", "client"), ("unknown", "client")],
+    # TLS 1.3, nginx's default server with ssl_reject_handshake: an unknown SNI refused.
+    "tls13-reject-sni": [("tls-failed", "server"), ("unknown", "client")],
     "seed-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-tls12": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-resume-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
@@ -80,7 +85,12 @@ def test_close_verdicts(name):
     assert not [f for f in a.findings if f.kind == "reset"]
     stale = {c.stream for c in a.connections if c.close.reason == "stale-reuse"}
     raced = {s for f in a.findings if f.kind == "stale-reuse" for s in f.streams}
-    assert raced == stale and not [f for f in a.findings if f.severity == "problem"]
+    assert raced == stale
+    # the only problems: the handshakes that failed (an alert in the clear says so)
+    failed = {c.stream for c in a.connections if c.close.reason == "tls-failed"}
+    problems = [f for f in a.findings if f.severity == "problem"]
+    assert all(f.kind == "tls-failed" for f in problems)
+    assert {s for f in problems for s in f.streams} == failed
 
 
 def test_idle_timeout_is_measured_to_the_last_response_not_the_close_notify():
@@ -301,3 +311,63 @@ def test_the_ladder_does_not_mark_the_normal_ending_as_a_reset():
     assert all("normal ending (close_notify unread)" in r and "✖" not in r for r in rows)
     stale = [r for r in text.render(_a("tls13-stale"), ladder=True).splitlines() if "│" in r and " RST" in r]
     assert stale and all("✖ reset" in r and "normal ending" not in r for r in stale)
+
+
+NGINX_HANDSHAKE_ERROR = re.compile(
+    r"\*(\d+) SSL_do_handshake\(\) failed \(SSL: error:\w+:SSL routines::([^:)]+)(?::SSL alert number (\d+))?"
+)
+
+
+@pytest.mark.parametrize("keys", [False, True])
+def test_failed_handshakes_are_named_by_their_alert_as_nginx_logged_them(keys):
+    """tls12-refused (nginx with TLS 1.2 only, its error log at info): nginx logged connection
+    *1 failing with 'unsupported protocol' and *2 with 'tlsv1 alert unknown ca ... SSL alert
+    number 48' (the client's alert), and neither in its access log. katui reads the same from
+    the alerts sent in the clear: stream 0 refused by the server (protocol_version), stream 1
+    by the client (unknown_ca, code 48); before, both were 'unused' (a pre-connect, no
+    problem) and the server's fatal alert was labelled 'close_notify?'. With the key log the
+    same (nothing of a failed handshake is encrypted)."""
+    section = (REAL / "tls.md").read_text().split("## tls-tls12-refused.pcap")[1].split("## ")[0]
+    logged = {int(n): (why, code) for n, why, code in NGINX_HANDSHAKE_ERROR.findall(section)}
+    assert logged == {1: ("unsupported protocol", ""), 2: ("tlsv1 alert unknown ca", "48")}
+    assert [uri for *_, uri, _ in _access("tls12-refused")] == ["/ok"]
+    path = str(REAL / "tls-tls12-refused.pcap")
+    a = analyze(path, keylog=KeyLog.read(path[:-5] + ".keys")) if keys else _a("tls12-refused")
+    refused, rejected, ok = a.connections
+    assert refused.tls.alerts == (("server", 2, 70, 6),) and refused.tls.close_notify == ()
+    assert rejected.tls.alerts == (("client", 2, int(logged[2][1]), 18),)
+    assert refused.close.reason == rejected.close.reason == "tls-failed"
+    assert refused.close.is_problem and refused.close.evidence == ("server alert protocol_version frame 6",)
+    assert "no TLS version in common" in refused.close.explanation
+    assert "issuer is not trusted" in rejected.close.explanation and rejected.close.closer == "client"
+    assert ok.requests == 1 and ok.close.reason != "tls-failed"
+    assert a.timeout.estimate_ns is None  # no keep-alive close in it
+    found = {f.streams: f for f in a.findings if f.kind == "tls-failed"}
+    assert set(found) == {(0,), (1,)} and all(f.severity == "problem" for f in found.values())
+    assert found[(0,)].frame == 6 and "ssl_protocols" in found[(0,)].advice
+    assert found[(1,)].frame == 18 and "trust store" in found[(1,)].advice
+    assert "the server sent a fatal protocol_version alert" in found[(0,)].text
+    assert (6, "alert fatal protocol_version") in refused.tls.labels
+    d = jsonout.to_dict(a)["connections"]
+    assert d[0]["tls"]["alerts"] == [{"by": "server", "level": "fatal", "description": "protocol_version",
+                                      "code": 70, "frame": 6}]  # fmt: skip
+    assert d[2]["tls"]["alerts"] == []
+
+
+def test_tls13_server_refusing_a_name_is_told_by_its_clear_alert():
+    """tls13-reject-sni: nginx logged '*1 handshake rejected while SSL handshaking' (its default
+    server, ssl_reject_handshake on) for curl asking for other.example. In TLS 1.3 every record
+    before the ServerHello is in the clear, so the unrecognized_name alert is read, and the
+    advice is about the name (SNI), not versions or certificates."""
+    section = (REAL / "tls.md").read_text().split("## tls-tls13-reject-sni.pcap")[1].split("## ")[0]
+    assert re.search(r"\*1 handshake rejected while SSL handshaking", section)
+    a = _a("tls13-reject-sni")
+    rejected, ok = a.connections
+    assert rejected.tls.sni == "other.example" and rejected.tls.version is None
+    assert [(side, level, code) for side, level, code, _ in rejected.tls.alerts] == [("server", 2, 112)]
+    assert (
+        rejected.close.reason == "tls-failed" and "server name asked for (SNI)" in rejected.close.explanation
+    )
+    (f,) = [f for f in a.findings if f.kind == "tls-failed"]
+    assert f.streams == (0,) and "unrecognized_name" in f.text and "SNI" in f.advice
+    assert ok.tls.sni == "localhost" and ok.tls.version == "TLS 1.3" and ok.requests == 1

@@ -314,3 +314,41 @@ def test_a_request_after_the_servers_close_is_stale_even_without_a_reset():
     close = tls_close("server", "fin", 20, 2_011_100_000, last, notified, ex, 2_011_100_000, (), False,
                       10**9, 10**8)  # fmt: skip
     assert close.reason == "stale-reuse" and close.explanation.endswith("it got no answer")
+
+
+def test_alerts_in_the_clear_are_read_and_encrypted_ones_stay_guesses():
+    """A server refusing a ClientHello answers with a 2-byte alert in the clear (TLS 1.3 too:
+    no keys exist yet); after a ChangeCipherSpec an alert record is encrypted (a 2-byte one
+    would be a NULL cipher: not read either), and TLS 1.3's encrypted alerts are application
+    data. Only the clear ones are named; they are not close_notify guesses."""
+    f = Feeder()
+    f.send(1, record(22, client_hello(), 0x0301))  # TCP saw the server first: the client is 1
+    f.send(0, record(21, b"\x02\x46"))  # fatal protocol_version
+    conv = f.done(client=1)
+    assert conv.alerts == [(1, 2, 70, 2)]  # the server's, renumbered with the runs (client 0)
+    t = info(conv)
+    assert t.alerts == (("server", 2, 70, 2),) and t.close_notify == ()
+    assert (2, "alert fatal protocol_version") in t.labels
+
+    f = Feeder()
+    sid = bytes(range(32))
+    f.send(0, record(22, client_hello(session_id=sid, tls13=False), 0x0301))
+    f.send(
+        1,
+        record(22, server_hello(0x0303, sid, 0xC02F, "http/1.1"))
+        + record(20, b"\x01")
+        + record(22, bytes(40)),
+    )
+    f.send(0, record(20, b"\x01") + record(22, bytes(40)) + app(120))
+    f.send(1, app(400))
+    f.send(0, record(21, b"\x01\x00"))  # after its CCS: encrypted (NULL cipher), not read
+    f.send(1, record(21, bytes(26)))  # an encrypted alert
+    t = info(f.done())
+    assert t.alerts == () and t.close_notify == ("client", "server")
+
+
+def test_clear_alerts_kept_are_bounded():
+    f = Feeder()
+    f.send(0, record(22, client_hello(), 0x0301))
+    f.send(1, record(21, b"\x01\x00") * (records.CLEAR_ALERTS + 50))
+    assert len(f.done().alerts) == records.CLEAR_ALERTS

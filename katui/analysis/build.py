@@ -144,6 +144,7 @@ def _tls_connection(
         info.multiplexed,
         blind_bytes(f),
         f.server_fin_frame,
+        info.alerts,
     )
     if not close.evidence and close.frame is not None:
         how = "RST" if close.how == "rst" else "FIN"

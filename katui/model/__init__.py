@@ -91,6 +91,7 @@ CLOSE_REASONS = {
     "upstream request it caused failed (the upstream keep-alive race)",
     "unknown": "the verdict depends on bytes the capture does not have or cannot read (cut, lost, or "
     "encrypted: the explanation says which)",
+    "tls-failed": "the TLS handshake failed: a fatal alert (named) ended the connection before any request",
     "open": "still open when the capture ended",
 }
 """Close reason slugs and what each means, in plain words."""
@@ -99,6 +100,7 @@ REASON_MARKS = {
     "stale-reuse": "✖",
     "upstream-failure": "✖",
     "reset": "✖",
+    "tls-failed": "✖",
     "request-timeout": "⚠",
     "client-gave-up": "⚠",
     "incomplete-request": "⚠",
@@ -167,6 +169,10 @@ class TlsInfo:
     labels: tuple[tuple[int, str], ...] = ()
     """(frame, text) for the ladder: the hellos, tickets and alerts (a few dozen at most; the
     text holds capture bytes such as the SNI: escape it)."""
+    alerts: tuple[tuple[str, int, int, int], ...] = ()
+    """Alerts sent in the clear, (side, level, description, frame): level 2 is fatal (a failed
+    handshake: a server refusing a ClientHello, a client refusing a certificate); names in
+    :data:`katui.tls.records.ALERT_NAMES`. Encrypted alerts are not here (see ``close_notify``)."""
 
 
 @dataclass(frozen=True, slots=True)

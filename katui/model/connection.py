@@ -22,7 +22,7 @@ except ImportError:  # Cython not installed: the interpreted build (the decorato
 if TYPE_CHECKING:
     from katui.model import Exchange, Http2Info, TlsInfo
 
-PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure"))
+PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure", "tls-failed"))
 """Close reasons that are problems whatever else happened."""
 
 CLOSE_FIELDS = ("by", "how", "frame", "ts_ns", "idle_before_ns", "reason", "explanation", "asked_by",

@@ -9,6 +9,7 @@ from katui.analysis.pipeline import Analysis
 from katui.http2.frames import error_name
 from katui.model import H_HOST, Connection, Exchange, Http2Info, TlsInfo
 from katui.report.jsonrows import RequestWriter, connection_head
+from katui.tls.records import alert_level, alert_name
 
 SCHEMA_VERSION = 4
 
@@ -102,6 +103,16 @@ def _tls(a: Analysis, t: TlsInfo) -> dict:
         "decrypted": t.decrypted,
         "zero_rtt": t.zero_rtt,
         "note": t.note,
+        "alerts": [
+            {
+                "by": by,
+                "level": alert_level(level),
+                "description": alert_name(code),
+                "code": code,
+                "frame": frame,
+            }
+            for by, level, code, frame in t.alerts
+        ],  # fmt: skip
     }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from katui.textsafe import safe_bytes, safe_text
 from katui.tls import decrypt
 from katui.tls.hello import cipher_name, parse_client_hello, parse_server_hello, version_name
-from katui.tls.records import looks_like_record
+from katui.tls.records import alert_level, alert_name, looks_like_record
 
 CCS, ALERT, HANDSHAKE, APPDATA = 20, 21, 22, 23
 TYPES = {CCS: "change cipher spec", ALERT: "alert", HANDSHAKE: "handshake", APPDATA: "app data"}
@@ -24,11 +24,6 @@ MESSAGES = {0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 4: "NewSessio
             13: "CertificateRequest", 14: "ServerHelloDone", 15: "CertificateVerify",
             16: "ClientKeyExchange", 20: "Finished", 24: "KeyUpdate"}  # fmt: skip
 """Handshake message types (RFC 5246 7.4, RFC 8446 4)."""
-ALERTS = {0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure",
-          42: "bad_certificate", 46: "certificate_unknown", 48: "unknown_ca", 50: "decode_error",
-          51: "decrypt_error", 70: "protocol_version", 80: "internal_error", 90: "user_canceled",
-          112: "unrecognized_name", 116: "certificate_required", 120: "no_application_protocol"}  # fmt: skip
-"""Alert descriptions (RFC 8446 6)."""
 
 
 class _Side:
@@ -194,8 +189,7 @@ class RecordReader:
 
 
 def _alert(body: bytes) -> str:
-    level = {1: "warning", 2: "fatal"}.get(body[0], f"level {body[0]}")
-    return f"{level} {ALERTS.get(body[1], f'description {body[1]}')}"
+    return f"{alert_level(body[0])} {alert_name(body[1])}"
 
 
 def wire_records(analysis, segments) -> list[tuple[int, int, int]]:

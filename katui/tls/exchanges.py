@@ -32,6 +32,8 @@ from katui.tls.records import (
     RECORDS,
     TICKET,
     TlsConversation,
+    alert_level,
+    alert_name,
 )
 
 
@@ -145,7 +147,8 @@ def info(conv: TlsConversation) -> TlsInfo:
             resumed = echoed or conv.first_ccs == 1  # the server's CCS first: abbreviated
         full = not resumed
     rtts, hs_ns = _handshake_shape(conv)
-    closers = tuple("client" if r[DIR] == 0 else "server" for r in conv.runs if r[KIND] == ALERT)
+    closers = tuple("client" if r[DIR] == 0 else "server" for r in conv.runs
+                    if r[KIND] == ALERT and _clear_alert(conv, r) is None)  # fmt: skip
     offered = ch.alpn if ch is not None else ()
     multiplexed = alpn == "h2" or conv.h2 or (alpn is None and offered == ("h2",))
     note = conv.note or conv.decrypt_note
@@ -168,7 +171,17 @@ def info(conv: TlsConversation) -> TlsInfo:
         note=note,
         zero_rtt=_zero_rtt(conv),
         labels=_labels(conv, version, resumed),
+        alerts=tuple(("client" if a[0] == 0 else "server", *a[1:]) for a in conv.alerts),
     )
+
+
+def _clear_alert(conv: TlsConversation, run: tuple) -> tuple | None:
+    """The alert read in the clear that is not a close_notify among the records of ``run`` (an
+    alert run of an oriented conversation), or None: such a run is a failure, not a goodbye."""
+    for a in conv.alerts:
+        if a[0] == run[DIR] and a[2] != 0 and run[FIRST_FRAME] <= a[3] <= run[LAST_FRAME]:
+            return a
+    return None
 
 
 def _zero_rtt(conv: TlsConversation) -> str | None:
@@ -209,7 +222,11 @@ def _labels(conv: TlsConversation, version: int | None, resumed: bool | None) ->
         if run[KIND] == TICKET:
             out.append((run[LAST_FRAME], f"NewSessionTicket{guess} ×{run[RECORDS]} (encrypted)"))
         elif run[KIND] == ALERT:
-            out.append((run[LAST_FRAME], f"alert ×{run[RECORDS]} (close_notify{guess})"))
+            clear = _clear_alert(conv, run)
+            if clear is not None:
+                out.append((clear[3], f"alert {alert_level(clear[1])} {alert_name(clear[2])}"))
+            else:
+                out.append((run[LAST_FRAME], f"alert ×{run[RECORDS]} (close_notify{guess})"))
         elif run[KIND] == KEY_UPDATE:
             out.append((run[LAST_FRAME], f"KeyUpdate{guess} ×{run[RECORDS]} (encrypted)"))
     return tuple(out)

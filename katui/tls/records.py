@@ -46,6 +46,31 @@ MAX_ZERO_RTT = 1 << 17
 accept 16 KiB by default: nginx, OpenSSL)."""
 MAX_ZERO_RTT_RECORDS = 64
 """0-RTT records kept at most (empty records count too: a hostile flood of them stops here)."""
+CLEAR_ALERTS = 4
+"""Alerts read in the clear kept per connection (a failed handshake has one or two)."""
+ALERT_NAMES = {0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
+               40: "handshake_failure", 42: "bad_certificate", 43: "unsupported_certificate",
+               44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
+               47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error",
+               51: "decrypt_error", 70: "protocol_version", 71: "insufficient_security",
+               80: "internal_error", 86: "inappropriate_fallback", 90: "user_canceled",
+               109: "missing_extension", 110: "unsupported_extension", 112: "unrecognized_name",
+               116: "certificate_required", 120: "no_application_protocol"}  # fmt: skip
+"""Alert descriptions (RFC 8446 6, RFC 5246 7.2)."""
+FATAL = 2
+"""Alert level of a fatal alert (1 is a warning)."""
+
+
+def alert_level(level: int) -> str:
+    """``fatal``, ``warning``, or ``level 7`` for a value that is neither."""
+    return "fatal" if level == FATAL else "warning" if level == 1 else f"level {level}"
+
+
+def alert_name(description: int) -> str:
+    """``protocol_version``, or ``description 199`` for one not in :data:`ALERT_NAMES`."""
+    return ALERT_NAMES.get(description, f"description {description}")
+
+
 TLS13_KEY_UPDATE_LEN = 22
 """An encrypted TLS 1.3 KeyUpdate: its 5 bytes, the inner content type and a 16-byte AEAD tag.
 No HTTP/2 frame is that short (26 bytes at least) and no HTTP/1 request; a 5-byte piece of a
@@ -104,7 +129,7 @@ class TlsConversation:
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
                  "dec", "server_hello_frame", "early", "flat", "zero_rtt", "tickets_due",
-                 "zero_rtt_bytes", "zero_rtt_sent")  # fmt: skip
+                 "zero_rtt_bytes", "zero_rtt_sent", "alerts")  # fmt: skip
 
     def __init__(
         self,
@@ -165,6 +190,11 @@ class TlsConversation:
         self.early: list[tuple] = []
         """TLS 1.3: the server's first application-data records taken for data, (first frame,
         first ts, frame, ts, length), at most EARLY (see :func:`katui.tls.exchanges.split_tickets`)."""
+        self.alerts: list[tuple[int, int, int, int]] = []
+        """Alerts sent in the clear (before the sender's ChangeCipherSpec, or a TLS 1.3 alert
+        record, which is never encrypted as such): (direction, level, description, frame), at
+        most CLEAR_ALERTS. A failed handshake ends with one (a server refusing a ClientHello, a
+        client refusing a certificate); encrypted alerts stay guesses (close_notify)."""
 
     # -- the byte streams (StreamSink) ---------------------------------------------------
 
@@ -206,6 +236,10 @@ class TlsConversation:
                     s.body = bytearray()
                 elif s.rtype == APPLICATION_DATA and self._zero_rtt_wanted(d, s.rlen):
                     s.body = bytearray()
+                elif (
+                    s.rtype == ALERT_RECORD and s.rlen == 2 and not s.ccs and len(self.alerts) < CLEAR_ALERTS
+                ):
+                    s.body = bytearray()  # in the clear: 2 bytes, level and description
             n = min(s.left, end - pos)
             if n and s.body is not None:
                 s.body += buf[pos : pos + n]
@@ -248,6 +282,7 @@ class TlsConversation:
         self.runs = [tuple(flat[i : i + 8]) for i in range(0, len(flat), 8)]
         if client:
             self.runs = [(r[0], 1 - r[1], *r[2:]) for r in self.runs]
+            self.alerts = [(1 - a[0], *a[1:]) for a in self.alerts]
             if self.first_ccs is not None:
                 self.first_ccs = 1 - self.first_ccs
         self.client = 0
@@ -324,6 +359,8 @@ class TlsConversation:
             kind = self._app_kind(d, rlen, s.first_frame)
         elif rtype == ALERT_RECORD:
             kind = ALERT
+            if body is not None and len(body) == 2:
+                self.alerts.append((d, body[0], body[1], frame))
         else:
             kind = HS
             if rtype == CHANGE_CIPHER_SPEC:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from katui.model import IDLE_CLOSE_WHY, Close, Connection, Exchange
+from katui.tls.records import FATAL, alert_name
 from katui.units import fmt_s, plural
 
 
@@ -34,6 +35,7 @@ def tls_close(
     multiplexed: bool = False,
     blind: str | None = None,
     server_fin_frame: int | None = None,
+    alerts: tuple[tuple[str, int, int, int], ...] = (),
 ) -> Close:
     """The close reason of a TLS connection whose exchanges were inferred from records.
 
@@ -48,7 +50,9 @@ def tls_close(
     burst without an answer is no waiting request (SETTINGS, WINDOW_UPDATE and PING acks are
     bursts too), so no request-timeout is inferred. ``blind``: why bytes may be missing from the
     capture (lost segments, frames cut), or None; ``server_fin_frame``: the frame of the
-    server's FIN (``server_fin_ns``'s), for the evidence.
+    server's FIN (``server_fin_ns``'s), for the evidence. ``alerts``: the alerts read in the
+    clear (:attr:`katui.model.TlsInfo.alerts`): a fatal one on a connection that carried no
+    application data is a failed handshake (``tls-failed``).
     """
     idle = None if ts_ns is None or last_activity_ns is None else ts_ns - last_activity_ns
     decider = notified_by or by
@@ -67,6 +71,19 @@ def tls_close(
         done = f"{by} closed{idle_txt} (close_notify, then {how.upper()})"
     else:
         done = f"{notified_by} sent close_notify{idle_txt} and the {by} closed in turn"
+    fatal = next((a for a in alerts if a[1] == FATAL), None)
+    if fatal is not None and not exchanges:
+        side, _, code, at = fatal
+        name = alert_name(code)
+        meaning = ALERT_MEANINGS.get(code)
+        closed = f"the {by} closed" if how != "rst" else f"the {by} reset the connection"
+        return close(
+            "tls-failed",
+            f"the TLS handshake failed: the {side} sent a fatal {name} alert (frame {at})"
+            + (f": {meaning}" if meaning else "")
+            + f"; then {closed}",
+            (f"{side} alert {name} frame {at}",),
+        )
     if not exchanges and how != "rst":
         # No application data from the client, closed with a FIN (a reset is said as one below):
         # no request was waiting
@@ -124,6 +141,25 @@ def tls_close(
         f"{done}{after}; why is encrypted (a 'Connection: close' header, HTTP/1.0 or a request "
         "limit may have asked for it)",
     )
+
+
+ALERT_MEANINGS = {
+    40: "no cipher suite or other parameters in common",
+    42: "a certificate was rejected",
+    43: "a certificate of an unsupported type",
+    44: "a certificate was revoked",
+    45: "a certificate has expired",
+    46: "a certificate was not accepted (untrusted, for another name, or another check failed)",
+    48: "a certificate's issuer is not trusted (self-signed or a private CA)",
+    70: "no TLS version in common",
+    71: "only cipher suites the peer finds too weak were offered",
+    86: "a downgraded retry was refused",
+    112: "no certificate for the server name asked for (SNI)",
+    116: "a client certificate is required",
+    120: "no application protocol (ALPN) in common",
+}
+"""What a fatal alert says went wrong, in plain words (RFC 8446 6.2), for the ones with a
+clear meaning; the others are named only."""
 
 
 def _server_rst(server_rst: bool, rst_frames: tuple[int, ...]) -> tuple[str, ...]:

@@ -81,6 +81,8 @@ run_scenario() {
     stop_capture
     stop_nginx
     cp "$WORK/access.log" "$WORK/$name.access"
+    # the handshakes nginx saw fail (its error log is at info level)
+    grep -hE "SSL_do_handshake|handshak" "$WORK/error.log" >"$WORK/$name.errors" || true
     mv "$WORK/$name.pcap" "$OUT/$name.pcap"
     mv "$WORK/$name.keys" "$OUT/$name.keys"
     chmod 644 "$OUT/$name.pcap" "$OUT/$name.keys"
@@ -90,12 +92,14 @@ declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
                  [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
                  [tls13-keyupdate]=9512 [tls13-early-data]=9513 [tls13-preconnect]=9514
+                 [tls12-refused]=9515 [tls13-reject-sni]=9516
                  [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;' [tls13-early-data]='ssl_early_data on;'
-                 [tls13-preconnect]='client_header_timeout 2s;')
+                 [tls13-preconnect]='client_header_timeout 2s;'
+                 [tls13-reject-sni]='server { listen 127.0.0.1:9516 ssl default_server; ssl_reject_handshake on; }')
 declare -A LISTEN=([h2-curl]=http2)
 declare -A KEEPALIVE=([tls13-preconnect]=5s [seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
-declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
+declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [tls12-refused]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
                       [seed-resume-tls12]=TLSv1.2)
 # What a section's capture shows beyond the logs (printed under its heading)
 declare -A NOTE=(
@@ -125,6 +129,15 @@ stream 0 completes its TLS 1.3 handshake and never sends a request; nginx closes
 for every connection without a request). Stream 1 sends GET /used and idles; nginx closes it after
 its 5 s keep-alive timeout. Only stream 1's close is a keep-alive timeout: a tool that read 2 s
 from stream 0 would tell clients a timeout 2.5 times too short."
+    [tls12-refused]="nginx allows only TLS 1.2 (\`ssl_protocols TLSv1.2\`). Stream 0: curl --tlsv1.3 offers only TLS 1.3;
+nginx answers its ClientHello with a fatal protocol_version alert (in the clear) and closes. Stream 1:
+curl checks nginx's self-signed certificate, rejects it and sends its own fatal alert (TLS 1.2:
+in the clear, before its ChangeCipherSpec); curl exits 60. Stream 2: curl -k, one request. Neither
+failure reaches the access log; both are in nginx's error log (below)."
+    [tls13-reject-sni]="nginx's default server refuses names it does not serve (\`ssl_reject_handshake on\`; the
+server block for localhost is not the default). Stream 0: curl -k asks for other.example (SNI) and
+nginx answers its ClientHello with a fatal unrecognized_name alert, in the clear as every TLS 1.3
+record before the ServerHello is; curl exits 35. Stream 1: curl -k for localhost, one request."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
     [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
@@ -136,7 +149,7 @@ ends with the client's RST: the script exits with nginx's close_notify unread."
 echoed, the server's ChangeCipherSpec first: one round trip)."
 )
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data tls13-preconnect seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
+     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data tls13-preconnect tls12-refused tls13-reject-sni seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }
@@ -178,6 +191,13 @@ done
             echo '```'
             cat "$WORK/tls-$n.access"
             echo '```'
+            if [[ -s "$WORK/tls-$n.errors" ]]; then
+                echo "nginx error log (info level, the failed handshakes):"
+                echo
+                echo '```'
+                cat "$WORK/tls-$n.errors"
+                echo '```'
+            fi
         elif [[ -f "$OUT/tls.md" ]]; then  # not re-made this run: keep what the manifest said
             awk -v h="## tls-$n.pcap" '$0 ~ "^## " {p = ($0 ~ h)} p && /^nginx access log/ {q=1} p && q' \
                 "$OUT/tls.md" | sed '/^tshark/,$d'

@@ -160,6 +160,32 @@ def curl_tls12(port: int) -> None:
     subprocess.run([*base, "--rate", "20/m", f"{url}/e", f"{url}/f"], check=True)
 
 
+def refused(port: int) -> None:
+    """Two handshakes that fail and one that works, against nginx allowing only TLS 1.2: curl
+    asking for TLS 1.3 only (nginx answers its ClientHello with a protocol_version alert), curl
+    checking nginx's self-signed certificate (curl refuses it: its own alert), then curl -k
+    (one request). Each is its own process, 0.3 s apart; the failures' exit codes are printed."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    for opts, path in ((["-k", "--tlsv1.3"], "/tls13-only"), ([], "/verify"), (["-k"], "/ok")):
+        done = subprocess.run([*base, *opts, f"{url}{path}"], check=False)
+        print(path, "curl exit", done.returncode, flush=True)
+        time.sleep(0.3)
+
+
+def reject_sni(port: int) -> None:
+    """TLS 1.3 with nginx's default server refusing unknown names (ssl_reject_handshake): curl
+    -k asking for other.example (its SNI; --resolve points the name at 127.0.0.1) is refused
+    with an unrecognized_name alert; curl -k for localhost gets its answer."""
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    other = ["--resolve", f"other.example:{port}:127.0.0.1", f"https://other.example:{port}/other"]
+    for args in (other, [f"{url}/ok"]):
+        done = subprocess.run([*base, *args], check=False)
+        print(args[-1], "curl exit", done.returncode, flush=True)
+        time.sleep(0.3)
+
+
 def curl_tls13(port: int) -> None:
     """curl, TLS 1.3: three requests on one connection, then one after a 3 s pause."""
     url = f"https://localhost:{port}"
@@ -326,6 +352,8 @@ SCENARIOS = {
     "tls13-keyupdate": key_update,
     "tls13-early-data": early_data,
     "tls13-preconnect": preconnect,
+    "tls12-refused": refused,
+    "tls13-reject-sni": reject_sni,
     "seed-tls13": seed_article,
     "seed-tls12": seed_article,
     "seed-resume-tls13": seed_resume,

@@ -10,6 +10,7 @@ from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software, setting_phrase
 from katui.analysis.verdicts import GATEWAY_ERRORS
 from katui.model import SM_STATUS, SMALL, Connection, Finding
+from katui.tls.records import FATAL, alert_name
 from katui.units import plural
 
 # -- error responses -------------------------------------------------------------------------
@@ -140,7 +141,9 @@ def _closes(conns, by_server):
     groups: dict[tuple, list[Connection]] = defaultdict(list)
     for c in conns:
         r = c.close.reason
-        if r == "reset" or r == "client-gave-up" or (r == "request-timeout" and c.close.by == "client"):
+        if r == "tls-failed":
+            groups[("tls-failed", c.server, _fatal_alert(c))].append(c)
+        elif r == "reset" or r == "client-gave-up" or (r == "request-timeout" and c.close.by == "client"):
             groups[(_reset_kind(c), c.server, c.close.by)].append(c)
         elif r == "unknown" and c.tls is not None and not c.tls.decrypted:
             groups[("unknown-encrypted", c.server, c.close.by)].append(c)
@@ -151,6 +154,8 @@ def _closes(conns, by_server):
             sev, what, advice = _CLIENT_SIDE[(kind, by)]
             advice = fill(advice, server_software([c for c in conns if c.server == server]))
             text = f"{plural(len(cs), 'connection')} to {server}: {what}"
+        elif kind == "tls-failed":
+            sev, text, advice = _tls_failed_words(server, by, cs)
         elif kind == "unknown-encrypted":
             kind, sev = "unknown", "info"
             text = (f"{plural(len(cs), 'connection')} to {server}: closed right after an exchange "
@@ -163,8 +168,60 @@ def _closes(conns, by_server):
             text = f"{plural(len(cs), 'connection')} to {server}: {what}"
         else:
             sev, text, advice = _reset_words(kind, by, server, cs)
-        out.append(grouped_finding(kind, sev, cs, text, advice, server))
+        at = (lambda c: _first_fatal(c)[3]) if kind == "tls-failed" else (lambda c: c.close.frame)
+        out.append(grouped_finding(kind, sev, cs, text, advice, server, at))
     return out
+
+
+def _first_fatal(c: Connection) -> tuple:
+    """(side, level, description, frame) of the first fatal alert of a ``tls-failed``
+    connection (its verdict was decided from it)."""
+    return next(a for a in c.tls.alerts if a[1] == FATAL)
+
+
+def _fatal_alert(c: Connection) -> tuple[str, int]:
+    """(side, description) of the alert that failed a ``tls-failed`` connection."""
+    a = _first_fatal(c)
+    return a[0], a[2]
+
+
+_CERTIFICATE_ALERTS = frozenset((42, 43, 44, 45, 46, 48))
+"""Alerts that reject the peer's certificate."""
+
+
+def _tls_failed_words(server: str, alert: tuple[str, int], cs: list[Connection]):
+    """The finding for connections whose handshake ended with one fatal alert: what the side
+    that sent it refused, and where to look (the alert is the evidence; the settings named are
+    the usual places, as the server software is not known over TLS without keys)."""
+    side, code = alert
+    handshakes = plural(len(cs), "TLS handshake")
+    text = f"{handshakes} with {server} failed: the {side} sent a fatal {alert_name(code)} alert"
+    if code == 70:
+        advice = ("Client and server have no TLS version in common: compare the versions the client "
+                  "offers with the server's (nginx ssl_protocols, Apache SSLProtocol, HAProxy "
+                  "ssl-min-ver) and upgrade or reconfigure the side that is out of date.")  # fmt: skip
+    elif code in (40, 71):
+        advice = ("No cipher suite (or key exchange group) in common: compare the client's offer "
+                  "with the server's list (nginx ssl_ciphers, Apache SSLCipherSuite, HAProxy "
+                  "ciphers).")  # fmt: skip
+    elif code == 112:
+        advice = ("The server has no certificate for the name the client asked for (the SNI in the "
+                  "ClientHello): add the name to a server block, or fix the client's host name "
+                  "(nginx's ssl_reject_handshake on a default server refuses unknown names so).")  # fmt: skip
+    elif code == 120:
+        advice = "No application protocol in common (ALPN): check that both allow http/1.1 or h2."
+    elif code == 116 or (code in _CERTIFICATE_ALERTS and side == "server"):
+        advice = ("The server refused the client's certificate (or its absence): check the client "
+                  "certificate and the CA the server trusts for client certificates.")  # fmt: skip
+    elif code in _CERTIFICATE_ALERTS:
+        advice = ("The client refused the server's certificate: the server should send its whole "
+                  "chain with a certificate valid for the name asked and not expired; a private "
+                  "or self-signed CA must be in the client's trust store.")  # fmt: skip
+    else:
+        advice = f"The {side} aborted the handshake; its log says why."
+    if side == "server":
+        advice += " (nginx logs failed handshakes at error_log level info only.)"
+    return "problem", text, advice
 
 
 def _reset_kind(c: Connection) -> str:
