@@ -371,3 +371,18 @@ def test_tls13_server_refusing_a_name_is_told_by_its_clear_alert():
     (f,) = [f for f in a.findings if f.kind == "tls-failed"]
     assert f.streams == (0,) and "unrecognized_name" in f.text and "SNI" in f.advice
     assert ok.tls.sni == "localhost" and ok.tls.version == "TLS 1.3" and ok.requests == 1
+
+
+def test_the_servers_http2_preface_is_not_a_response():
+    """tls-h2-curl (ALPN h2, TLS 1.2, no keys): nginx sends its SETTINGS as soon as the
+    handshake ends, before curl's first request. That record was an inferred exchange of its
+    own, a 'response' numbered 1 beside request 1 (two exchanges #1 a connection, and 5
+    exchanges counted where curl sent 4 bursts); it is labelled as the preface instead."""
+    a = _a("h2-curl")
+    assert [c.requests for c in a.connections] == [4, 3, 3]  # bursts, not requests (multiplexed)
+    for c in a.connections:
+        assert c.tls.multiplexed
+        assert all(e.request is not None for e in c.exchanges)
+        assert [e.n for e in c.exchanges] == list(range(1, c.requests + 1))
+        preface = [f for f, text in c.tls.labels if text.startswith("SETTINGS? (the server's HTTP/2 preface")]
+        assert len(preface) == 1 and preface[0] < c.exchanges[0].request.first_frame

@@ -42,9 +42,16 @@ def infer(conv: TlsConversation) -> list[InferredExchange]:
     store."""
     out: list[InferredExchange] = []
     req = resp = None  # the current exchange's client and server application data: [runs]
+    # HTTP/2: the server's data before the client's first is its connection preface (SETTINGS),
+    # sent as soon as the handshake ends; not a response to a request the capture lacks
+    preface = _multiplexed(conv)
     for run in conv.runs:
         if run[KIND] != DATA:
             continue
+        if preface:
+            if run[DIR] == 1:
+                continue
+            preface = False
         if run[DIR] == 0:
             if resp is not None or req is None:
                 if req is not None or resp is not None:
@@ -150,7 +157,7 @@ def info(conv: TlsConversation) -> TlsInfo:
     closers = tuple("client" if r[DIR] == 0 else "server" for r in conv.runs
                     if r[KIND] == ALERT and _clear_alert(conv, r) is None)  # fmt: skip
     offered = ch.alpn if ch is not None else ()
-    multiplexed = alpn == "h2" or conv.h2 or (alpn is None and offered == ("h2",))
+    multiplexed = _multiplexed(conv)
     note = conv.note or conv.decrypt_note
     if conv.h2 and conv.decrypted and note is None and not conv.plaintext_read:
         note = "decrypted HTTP/2: its frames are not read yet, exchanges are inferred from records"
@@ -173,6 +180,16 @@ def info(conv: TlsConversation) -> TlsInfo:
         labels=_labels(conv, version, resumed),
         alerts=tuple(("client" if a[0] == 0 else "server", *a[1:]) for a in conv.alerts),
     )
+
+
+def _multiplexed(conv: TlsConversation) -> bool:
+    """HTTP/2 (ALPN ``h2`` chosen, seen in its frames, or the only protocol offered when the
+    choice is encrypted): requests are multiplexed, so bursts are not requests."""
+    ch, sh = conv.client_hello, conv.server_hello
+    alpn = sh.alpn if sh is not None else None
+    if alpn is None and conv.dec is not None:
+        alpn = conv.dec.alpn
+    return alpn == "h2" or conv.h2 or (alpn is None and ch is not None and ch.alpn == ("h2",))
 
 
 def _clear_alert(conv: TlsConversation, run: tuple) -> tuple | None:
@@ -216,9 +233,15 @@ def _labels(conv: TlsConversation, version: int | None, resumed: bool | None) ->
         how = "" if resumed is None else " resumed" if resumed else " full handshake"
         out.append((conv.server_hello_frame, f"ServerHello {version_name(version)}{how}"))
     guess = "" if conv.decrypted else "?"
+    preface = not conv.decrypted and _multiplexed(conv)  # see infer()
     for run in conv.runs:
         if len(out) >= MAX_LABELS:
             break
+        if preface and run[KIND] == DATA:
+            preface = run[DIR] == 1
+            if preface:
+                out.append((run[LAST_FRAME], "SETTINGS? (the server's HTTP/2 preface, encrypted)"))
+                continue
         if run[KIND] == TICKET:
             out.append((run[LAST_FRAME], f"NewSessionTicket{guess} ×{run[RECORDS]} (encrypted)"))
         elif run[KIND] == ALERT:
