@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from katui.analysis.payload import payload_kind
 from katui.analysis.query import Query
@@ -22,6 +22,7 @@ from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
 from katui.ui.exporting import ExportActions
 from katui.ui.filters import COLUMN_SORT, select
+from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
@@ -99,7 +100,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
         yield InOrderInput(id="search", placeholder=FILTER_HINT, select_on_focus=False)
         yield Static(id="export-progress")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#connections").border_title = "Connections"
