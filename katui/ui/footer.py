@@ -14,11 +14,24 @@ class KeyFooter(Footer):
 
     _rebuild_queued = False
 
+    def __init__(self, held: bool = False) -> None:
+        super().__init__()
+        self._held = held
+        """No keys drawn until :meth:`release`: the main screen's first rows come first (its
+        keys cost ~25 ms of styling, ~50 on a busy machine, that the first paint waited for)."""
+
+    def release(self) -> None:
+        """Draw the keys from now on (idempotent)."""
+        if self._held:
+            self._held = False
+            if self.is_attached:  # from the footer's own queue: its keys bind to its reactives
+                self.call_later(self.bindings_changed, self.screen)
+
     def bindings_changed(self, screen: Screen) -> None:
         # Footer.bindings_changed, with the queued rebuild remembered: it reads the bindings
         # as they are when it runs, so later changes before it need no rebuild of their own.
         self._bindings_ready = True
-        if self._rebuild_queued or not screen.app.app_focus:
+        if self._held or self._rebuild_queued or not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen:
             self._rebuild_queued = True
