@@ -19,7 +19,12 @@ T_SCRIPT = time.time()
 import argparse  # noqa: E402 - the clock starts before the imports
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
+
+# The checkout this script is in, not the katui installed (an editable install points at
+# another worktree: run.py --compare and a branch's own runs measured that one's TUI).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 POLL_S = 0.005
 

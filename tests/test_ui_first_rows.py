@@ -172,3 +172,44 @@ async def test_progress_says_analysing_once_the_file_is_read(monkeypatch):
         await pilot.pause()
         assert str(text.render()).startswith("Read ") and str(text.render()).endswith("analysing…")
         assert table.border_title == "Connections 2 · analysing…"
+
+
+async def test_the_footer_keys_wait_for_the_first_rows(monkeypatch):
+    # The keys' mounting and styling comes after the first paint of rows, not before it.
+    app, _started = _held_app(monkeypatch)  # nothing loads: the screen waits for rows
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert not app.main.query("FooterKey")
+        rows = []
+        pipeline.analyze(str(SAMPLES / "httptest.pcap"), preview=rows.extend).close()
+        app.main.preview(rows[:1])
+        await pilot.pause()
+        await pilot.pause()
+        assert app.main.query_one("#connections").row_total == 1
+        assert {fk.key for fk in app.main.query("FooterKey")} >= {"question_mark", "slash", "q"}
+
+
+async def test_the_footer_rebuilds_once_for_a_burst_of_key_changes(monkeypatch):
+    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        footer = app.main.query_one("KeyFooter")
+        rebuilds = []
+        real = footer.recompose
+
+        async def recompose():
+            rebuilds.append(app.focused.id)
+            await real()
+
+        monkeypatch.setattr(footer, "recompose", recompose)
+        await pilot.press("slash")  # the filter prompt: every key but Esc types
+        for _ in range(3):
+            app.main.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert rebuilds == ["search"]
+        assert not {fk.key for fk in app.main.query("FooterKey")} & {"question_mark", "slash", "q"}
+        app.main.refresh_bindings()  # nothing changed: the keys drawn stay
+        await pilot.pause()
+        await pilot.pause()
+        assert rebuilds == ["search"]

@@ -8,6 +8,8 @@ from cheap per-column maxima instead of measuring every cell.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -27,11 +29,17 @@ GAP = 2
 """Spaces between columns."""
 FIXED_WIDTHS = {"reuse": 5, "idle→close": 10, "start": 9, "duration": 9}
 """Upper bounds for columns whose cells have a known, short shape."""
+_STREAM, _CLIENT, _SERVER = attrgetter("stream"), attrgetter("client"), attrgetter("server")
+_EXCHANGES, _CLOSE = attrgetter("exchanges"), attrgetter("close")
+_CLOSE_KEY = attrgetter("by", "how", "reason", "asked_by")
+"""What :meth:`ConnectionTable._measure` reads of every connection (maps, not loops)."""
 
 
 def _widest(texts: set[str]) -> int:
     """The widest of ``texts`` in cells (an ASCII text is as wide as it is long: endpoints are,
     and a load test has one per connection)."""
+    if all(map(str.isascii, texts)):  # (maps: 60 000 distinct client endpoints in a load test)
+        return max(map(len, texts), default=0)
     return max((len(t) if t.isascii() else cell_len(t) for t in texts), default=0)
 
 
@@ -86,7 +94,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
     def fill(self, conns, first_ns: int, stream: int | None = None) -> None:
         """Show ``conns`` and keep ``stream`` highlighted if it is among them."""
         self.conns = list(conns)
-        self.streams = [c.stream for c in self.conns]
+        self.streams = list(map(_STREAM, self.conns))
         self.first_ns = first_ns
         self.widths = self._measure(self.conns)
         if self._previewing:
@@ -106,7 +114,7 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
             self.first_ns = rows[0].start_ns
         self._previewing = True
         self.conns.extend(rows)
-        self.streams.extend(r.stream for r in rows)
+        self.streams.extend(map(_STREAM, rows))
         # Only the new rows measured: a big capture sends dozens of previews while it loads.
         self.widths = [max(w, n) for w, n in zip(self.widths, self._measure(rows), strict=True)]
         self._strips.clear()
@@ -114,25 +122,30 @@ class ConnectionTable(CursorMixin, ScrollView, can_focus=True):
         self.refresh()
 
     def _measure(self, conns: list) -> list[int]:
-        """Column widths for ``conns``: exact for the variable ones, known bounds for the rest."""
+        """Column widths for ``conns``: exact for the variable ones, known bounds for the rest.
+
+        Every column is read with C-level maps over the list (``attrgetter``), not a Python
+        expression per connection: a load test's 60 000 connections took ~90 ms to measure
+        when the analysis arrived, ~25 ms so (protocol() is most of what remains)."""
         widths = [cell_len(c) for c in COLUMNS]
         if not conns:
             return widths
+        previews = isinstance(conns[0], Preview)  # (a list holds previews or connections)
+        if self.roles:
+            servers = {self._server(c) for c in conns}
+        else:
+            servers = set(map(_SERVER, conns))
         longest = {
-            "#": len(str(max(c.stream for c in conns))),
-            "req": len(str(max((0 if isinstance(c, Preview) else len(c.exchanges)) for c in conns))),
-            "client": _widest({c.client for c in conns}),
-            "server": max(map(cell_len, {self._server(c) for c in conns})),
-            "proto": max(
-                map(
-                    cell_len, map(short_protocol, {protocol(c) for c in conns if not isinstance(c, Preview)})
-                ),
-                default=0,
-            ),  # fmt: skip; distinct values measured once: a load test repeats them
+            "#": len(str(max(map(_STREAM, conns)))),
+            "client": _widest(set(map(_CLIENT, conns))),
+            "server": max(map(cell_len, servers)),
         }
-        closes = {(c.close.by, c.close.how, c.close.reason, c.close.asked_by)
-                  for c in conns if hasattr(c, "close")}  # fmt: skip
-        if closes:  # a handful of combinations even in a load test: measured exactly
+        if not previews:
+            longest["req"] = len(str(max(map(len, map(_EXCHANGES, conns)))))
+            # distinct values measured once: a load test repeats them
+            longest["proto"] = max(map(cell_len, map(short_protocol, set(map(protocol, conns)))))
+            # a handful of combinations even in a load test: measured exactly
+            closes = set(map(_CLOSE_KEY, map(_CLOSE, conns)))
             longest["closed by"] = max(cell_len(closed_by_cell(*k[:3])) for k in closes)
             longest["reason"] = max(cell_len(reason_cell(*k[2:])) for k in closes)
         for i, name in enumerate(COLUMNS):

@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from katui.report.follow import HEX_NARROW, HEX_WIDE, follow_view, prefix
 from katui.report.follow_search import Pattern, StreamIndex
@@ -23,6 +23,7 @@ from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 from katui.ui.export import export_view
 from katui.ui.follow_find import SearchActions
+from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import prompt_check, view_bindings
 
@@ -210,7 +211,7 @@ class FollowScreen(SearchActions, Screen[None]):
         yield Static(id="follow-title")
         yield FollowView(id="follow")
         yield InOrderInput(id="follow-search", select_on_focus=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(FollowView))

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from katui.analysis.payload import payload_kind
 from katui.analysis.query import Query
@@ -22,6 +22,7 @@ from katui.ui.connections import ConnectionTable
 from katui.ui.detail import DetailPane
 from katui.ui.exporting import ExportActions
 from katui.ui.filters import COLUMN_SORT, select
+from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import bindings
 from katui.ui.ladder import LadderView
@@ -99,7 +100,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         # select_on_focus off: 'p' pre-fills "port:" and the first digit must not replace it.
         yield InOrderInput(id="search", placeholder=FILTER_HINT, select_on_focus=False)
         yield Static(id="export-progress")
-        yield Footer()
+        yield KeyFooter(held=True)  # released once the first rows (or the error) are drawn
 
     def on_mount(self) -> None:
         self.query_one("#connections").border_title = "Connections"
@@ -135,6 +136,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         if not self.has_class("-previewing"):
             self.add_class("-previewing")
             self.set_focus(table)  # j/k/Enter typed while loading go to the list
+            self.call_after_refresh(self.query_one(KeyFooter).release)
         table.append_preview(rows)
         self._title_preview()
 
@@ -148,6 +150,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
             )
 
     def watch_error(self, error: str) -> None:
+        self.query_one(KeyFooter).release()
         self.add_class("-failed")
         self.query_one("#summary", Static).update(Text(f"katui · {safe_text(self.path)}"))
         self.query_one("#error", Static).update(Text.assemble(
@@ -158,6 +161,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
     def watch_analysis(self, a) -> None:
         if a is None:
             return
+        self.query_one(KeyFooter).release()
         table = self.query_one("#connections", ConnectionTable)
         # The row chosen while the preview was listed stays chosen.
         chosen = table.stream if self.has_class("-previewing") else None

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from katui.analysis import requests as rq
 from katui.analysis.query import Query, QueryError, parse
@@ -27,6 +27,7 @@ from katui.report.views import requests_md, time_text
 from katui.textsafe import safe_text
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 from katui.ui.export import export_view
+from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import prompt_check, request_bindings
 
@@ -201,7 +202,7 @@ class RequestsScreen(Screen[tuple[int, int] | None]):
         yield Static(id="requests-uri")
         yield InOrderInput(id="requests-search", select_on_focus=False,
                            placeholder="filter requests: status:5xx uri:/api idle>4s reused")  # fmt: skip
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.refill()

@@ -8,13 +8,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from katui.analysis.servers import server_summaries
 from katui.report.servers import server_lines
 from katui.report.views import servers_md
 from katui.ui.cursor import SCROLL_BINDINGS
 from katui.ui.export import export_view
+from katui.ui.footer import KeyFooter
 from katui.ui.keys import view_bindings
 
 SHOWN = 30
@@ -48,7 +49,7 @@ class ServersScreen(Screen[None]):
         yield Static(Text("Servers · summarising…"), id="servers-title")
         with ServerText(id="servers-box"):
             yield Static(id="servers-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(ServerText))

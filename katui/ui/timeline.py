@@ -14,13 +14,14 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from katui.analysis.query import parse_duration
 from katui.report import timeline as tl
 from katui.report.views import timeline_md
 from katui.ui.cursor import CURSOR_BINDINGS, CursorMixin
 from katui.ui.export import export_view
+from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import prompt_check, view_bindings
 from katui.units import fmt_s, plural
@@ -162,7 +163,7 @@ class TimelineScreen(Screen[tuple[int, int | None] | None]):
         yield InOrderInput(
             id="timeline-goto", placeholder="go to a time since capture start: 12.5s, 3m, 800ms"
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         view = self.query_one(TimelineView)
