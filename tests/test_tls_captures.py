@@ -101,7 +101,7 @@ def test_idle_timeout_is_measured_to_the_last_response_not_the_close_notify():
     assert c.close.explanation.startswith("server closed after 2.00")
     assert "(close_notify, then FIN): keep-alive timeout" in c.close.explanation
     t = a.timeout
-    assert t.server == "127.0.0.1:9501 (localhost)" and t.estimate_ns == 2_000_000_000
+    assert t.server == "127.0.0.1:9501 (SNI localhost)" and t.estimate_ns == 2_000_000_000
     assert 1.0e9 < t.low_ns < t.high_ns < 2.1e9
 
 
@@ -299,7 +299,7 @@ def test_seed_experiment_over_https_matches_nginx(name, keys):
     assert [c.tls.resumed for c in a.connections] == [False, name.startswith("seed-resume")]
     assert not [f for f in a.findings if f.severity != "info"]
     t = a.timeout
-    assert t.server == f"127.0.0.1:{a.connections[0].server.rsplit(':', 1)[1]} (localhost)"
+    assert t.server == f"127.0.0.1:{a.connections[0].server.rsplit(':', 1)[1]} (SNI localhost)"
     assert t.estimate_ns == 5_000_000_000 and 2.0e9 < t.low_ns < t.high_ns < 5.1e9
 
 

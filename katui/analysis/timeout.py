@@ -35,9 +35,11 @@ def estimate_server_timeouts(conns: list[Connection]) -> list[TimeoutEstimate]:
 
 def server_name(c: Connection) -> str:
     """The server a timeout is about: its endpoint, and the name asked for over TLS (one
-    address may serve names with different timeouts)."""
+    address may serve names with different timeouts), said as such: ``127.0.0.1:443 (SNI
+    example.com)`` (a bare name in parentheses read as the server's software where that
+    follows: '127.0.0.1:9750 (localhost) (nginx)')."""
     sni = c.tls.sni if c.tls is not None else None
-    return f"{c.server} ({sni})" if sni else c.server
+    return f"{c.server} (SNI {sni})" if sni else c.server
 
 
 def main_timeout(timeouts: list[TimeoutEstimate]) -> TimeoutEstimate:
