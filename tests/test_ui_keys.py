@@ -53,7 +53,9 @@ async def test_panning_has_its_own_keys_and_h_does_not_pan():
         ladder = app.main.query_one("#ladder")
         assert ladder.scroll_x == 8 and table.scroll_x == 0
         head = str(app.main.query_one("#ladder-head").content)
-        assert not head.lstrip().startswith("frame")  # the lane names panned with the rows
+        full = ladder.header()
+        # the frame and time headings stay, the lane names pan with the rows
+        assert head.startswith(" frame        time ") and head[19:] == full[19 + 8 :]
         await pilot.press("h")
         assert _focused(app) == "connections" and ladder.scroll_x == 8
 
@@ -265,3 +267,30 @@ async def test_z_zooms_the_focused_pane_and_z_or_escape_restores():
         await pilot.press("escape")  # Esc restores first; a second one goes back a pane
         await pilot.pause()
         assert app.main.maximized is None and app.main.focused.id == "ladder"
+
+
+async def test_panning_keeps_frame_and_time_and_marks_what_is_cut():
+    """Panned sideways to read a long label, a frame row still says which frame and when
+    (they panned away before); '…' says where a row goes on past the pane or was panned past."""
+    app = KatuiApp(str(SAMPLES / "real" / "tls-tls12-refused.pcap"))  # a long ClientHello label
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        ladder = app.main.query_one("#ladder")
+        width = ladder.scrollable_content_region.width
+        top = int(ladder.scroll_y)
+        shown = range(min(ladder.size.height, ladder.row_total - top))
+        whole = [ladder.row_text(top + y) for y in shown]
+        long = {y for y in shown if len(whole[y]) > width}
+        assert long, "the ladder has rows wider than the pane"
+        for y in shown:
+            text = ladder.render_line(y).text
+            assert len(text) == width and text.endswith("…") == (y in long)
+        await pilot.press("l", "right", "right")
+        assert ladder.scroll_x == 16
+        frames = 0
+        for y in shown:
+            text, row = ladder.render_line(y).text, whole[y]
+            if re.match(r" +\d+ +\d+\.\d{6} ", row):  # a frame row: its frame and time kept
+                assert text[:19] == row[:19] and text[19] == "…" and text[20:30] == row[36:46]
+                frames += 1
+        assert frames

@@ -18,12 +18,24 @@ from textual.strip import Strip
 
 from katui.analysis.gaps import requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
-from katui.report.ladder import ARROW_WIDTH, Backend, Note, http_labels, ladder_rows, row_frame
-from katui.report.ladder_text import ROLES, header_line, lane_width, row_pieces
+from katui.report.ladder import ARROW_WIDTH, CLOCK_MODES, Backend, Note, http_labels, ladder_rows, row_frame
+from katui.report.ladder_text import ROLES, gap_head, header_line, lane_width, row_pieces
 from katui.report.lanes import backend_labels, backend_name, upstream_streams, with_backend
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 
 _CLASS_OF = {role: f"ladder--{role}" for role in ROLES}
+
+MORE = "…"
+"""Drawn where a panned row goes on beyond the pane (right) or was panned past (left)."""
+
+
+def frozen_columns(row, time_mode: str) -> int:
+    """Columns of ``row`` that stay put when the ladder pans sideways: a frame row's frame
+    number and time, a gap row's duration (``⋯ 5.005 s idle ┊``), a section row's ``├──``.
+    Panning moves only what follows, so a long label or note is read beside its frame."""
+    if isinstance(row, Note):
+        return len(gap_head(row)) + 3 if row.kind == "gap" else 11
+    return 20 if time_mode in CLOCK_MODES else 19
 
 
 class LadderView(CursorMixin, ScrollView, can_focus=True):
@@ -224,10 +236,26 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
             *((text, self._style(_CLASS_OF[role])) if role else text for text, role in pieces)
         )
 
+    def _visible(self, strip: Strip, row, scroll_x: int, width: int, base: Style) -> Strip:
+        """The part of a row's ``strip`` the pane shows: its frozen columns, then what follows
+        from ``scroll_x`` on; ``…`` where the row was panned past or goes on past the pane."""
+        keep = min(frozen_columns(row, self.time_mode), width) if scroll_x else 0
+        end = scroll_x + width
+        parts = [strip.crop_extend(0, keep, base)] if keep else []
+        start = keep + scroll_x
+        if keep and start < strip.cell_length and width - keep > 1:
+            parts.append(Strip([Segment(MORE, base)], 1))  # panned past
+            start += 1
+        cut = strip.cell_length > end and width - keep > 1
+        parts.append(strip.crop_extend(start, end - 1 if cut else end, base))
+        if cut:
+            parts.append(Strip([Segment(MORE, base)], 1))
+        return Strip.join(parts) if len(parts) > 1 else parts[0]
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width  # (size.width counts the scrollbar)
         base = self.rich_style
         if index >= len(self.rows):
             return Strip.blank(width, base)
@@ -240,7 +268,7 @@ class LadderView(CursorMixin, ScrollView, can_focus=True):
             segments = list(text.render(self.app.console))
             strip = Strip(Segment.apply_style(segments, base), text.cell_len)
             self._cache[key] = strip
-        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        strip = self._visible(strip, self.rows[index], scroll_x, width, base)
         if index == self.cursor:
             strip = strip.apply_style(self.cursor_style("ladder"))
         return strip.apply_offsets(scroll_x, index)

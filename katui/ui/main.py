@@ -25,7 +25,7 @@ from katui.ui.filters import COLUMN_SORT, select
 from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import bindings
-from katui.ui.ladder import LadderView
+from katui.ui.ladder import LadderView, frozen_columns
 from katui.ui.prompt import FILTER_HINT, PromptActions
 from katui.units import fmt_bytes, fmt_s, fmt_start, fmt_timeout, plural
 
@@ -115,7 +115,9 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
         if self.conn is not None:
             ladder = self.query_one("#ladder", LadderView)
             head = safe_text(ladder.header())
-            self.query_one("#ladder-head", Static).update(Text(head[int(ladder.scroll_x) :]))
+            x = int(ladder.scroll_x)
+            keep = frozen_columns(None, ladder.time_mode) if x else 0  # frame and time stay
+            self.query_one("#ladder-head", Static).update(Text(head[:keep] + head[keep + x :]))
 
     def progress(self, frames: int, done: int, total: int) -> None:
         """Show loading progress (called by the app with the worker's numbers)."""
