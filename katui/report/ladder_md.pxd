@@ -100,7 +100,8 @@ cdef class TwoLanes:
                    length=cython.ulonglong, key=cython.ulonglong,
                    stamp=cython.longlong,
                    ts=cython.longlong[:], flags=cython.uchar[:], dirs=cython.uchar[:],
-                   plen=cython.uint[:], notes=cython.uchar[:])
+                   plen=cython.uint[:], notes=cython.uchar[:],
+                   piece=tuple, drawn=tuple, label=str)
     cdef bint _fill(self, object analysis, object conn, list rows, dict labels) except -1
     cpdef tuple draw_text(self, object analysis, object conn, list rows, dict labels)
     cpdef tuple draw_utf8(self, object analysis, object conn, list rows, dict labels)
