@@ -45,7 +45,7 @@ cdef class Cells:
     cdef long long _cur_body
 
     @cython.locals(head=cython.ulonglong, which=cython.ulonglong, request=bint, key=cython.ulonglong,
-                   s=Py_ssize_t, inferred=bint)
+                   s=Py_ssize_t, inferred=bint, text=tuple)
     cpdef tuple of(self, MessageStore store, Py_ssize_t i)
     @cython.locals(s=Py_ssize_t, frame=cython.uint, bits=cython.uint, text=str)
     cpdef str put(self, dict labels, Ex e, Py_ssize_t i, object sid, str label)

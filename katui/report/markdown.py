@@ -384,7 +384,7 @@ class Cells:
         key = head << 33 | which << 1 | request
         got = self._by_key.get(key) if head < _MAX_HEAD else None
         if got is None:
-            text = store.head_table[head]
+            text = cython.cast(tuple, store.head_table[head])  # a HeadText: read as a tuple in C
             inferred = text[H_VERSION] == INFERRED_VERSION
             if request and not inferred:  # store.label(i) of a request, made with C calls
                 got = _cell(f"{text[H_METHOD]} {store.uri_at(which)}")
