@@ -25,6 +25,7 @@ cdef bint _plain(str text) except -1
 cpdef str md(str text)
 cdef str _md_shared(str text)
 cpdef tuple _cell(str label)
+cdef str _idle_text(Ex e)
 
 
 @cython.final  # its methods called directly

@@ -285,8 +285,9 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
         else:
             text = ""
             out.write(" |  | ")
-        for m in e.informational:  # in the ladder only
-            message_label(labels, e, m.index, sid)
+        if type(e) is not Exchange:  # 1xx responses, in the ladder only (a plain one has none)
+            for m in e.informational:
+                message_label(labels, e, m.index, sid)
         if resp >= 0:
             label, status = cells.of(store, resp)
             answered = cells.put(labels, e, resp, sid, label)
@@ -306,11 +307,17 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
             out.write(" | no response | ")
         if e.reused:
             out.write("yes | ")
-            out.write(fmt_s(e.idle_before_ns))
+            out.write(_idle_text(e))
             out.write(" |")
         else:
             out.write(" |  |")
         out.end()
+
+
+def _idle_text(e: Exchange) -> str:
+    """``fmt_s(e.idle_before_ns)`` from the field, not the property (a Python call for each
+    reused request of the table)."""
+    return fmt_s(None if e._idle == NO_IDLE else e._idle)
 
 
 _CELLS: dict[str, tuple[str, str]] = {}
@@ -494,8 +501,7 @@ class Cells:
         out.write(cells)
         if e.reused:
             out.write(" | yes | ")
-            # (the field, not the idle_before_ns property: a Python call per reused request)
-            out.write(fmt_s(None if e._idle == NO_IDLE else e._idle))
+            out.write(_idle_text(e))
             out.write(" |")
         else:
             out.write(" |  |  |")
