@@ -153,8 +153,11 @@ def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | Non
             rows.clear()
     if rows.count:
         yield rows.utf8() + b"\n" if encoded else rows.text() + "\n"
-    picked = {c.stream for c in conns}
-    found = [f for f in a.findings if f.stream is None or f.stream in picked]
+    if streams is None:  # all of them: no set of every stream, held while the sections are written
+        found = a.findings
+    else:
+        picked = {c.stream for c in conns}
+        found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
         piece = "\n".join(_findings(found)) + "\n"
         yield piece.encode() if encoded else piece
