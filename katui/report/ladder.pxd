@@ -2,16 +2,18 @@
 # Frame numbers stay Python ints (they are the rows' keys), with a C copy to compare and index
 # with; a frame's flags byte and the walk's yes/no states are C ints.
 cimport cython
+cimport cpython.array
 
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # ladder.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # ladder.py's Exchange: the Python name
-from katui.model.store cimport body_at
+from katui.model.store cimport MessageStore, body_at, ix_at
 from katui.units cimport fmt_s
 
 # The message store's row layout (katui.model.store) in C globals: a row's index arithmetic
 # and flag tests are C, not a Python operation per column read.
-cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, H_VERSION
+cdef long long NO_TS
 cdef int COMPLETE, REQUEST, SYN, ACK, FIN
 
 
@@ -20,7 +22,9 @@ cpdef dict http_labels(object conn, dict texts=*)
 cpdef object stream_of(Ex ex)
 cpdef void add_label(dict labels, object frame, str text)
 cpdef record_labels(dict labels, object conn)
-@cython.locals(s=Py_ssize_t, bits=cython.uint)
+cdef str _version(MessageStore store, Py_ssize_t i)
+@cython.locals(s=Py_ssize_t, bits=cython.uint, store=MessageStore, small=cpython.array.array,
+               first=cython.longlong, frame=cython.longlong)
 cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
 
 @cython.locals(f=int, in_handshake=bint, handshaken=bint, answered=bint, fin_close=bint,

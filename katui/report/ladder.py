@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import NamedTuple
 
+try:
+    import cython
+except ImportError:  # the interpreted build without Cython installed
+    import katui.model._cython as cython
+
 from katui.analysis.gaps import idle_gaps, previous_on_path
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.memo import remember
@@ -33,8 +38,9 @@ from katui.model import (
     URG,
     Connection,
 )
+from katui.model.connection import NO_TS
 from katui.model.exchange import Exchange
-from katui.model.store import SM_BITS, SM_FIRST, SM_FRAME, SMALL, body_at
+from katui.model.store import H_VERSION, SM_BITS, SM_FIRST, SM_FRAME, SMALL, body_at, ix_at
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
 from katui.units import fmt_bytes, fmt_clock, fmt_s
@@ -176,8 +182,8 @@ def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
     # The store's columns, not a view and its properties: Markdown labels every message of a
     # load test.
     store = ex.store
-    small, s = store.small, i * SMALL
-    first, frame, bits = small[s + SM_FIRST], small[s + SM_FRAME], small[s + SM_BITS]
+    small, s = store.small, i * SMALL  # (compiled: read with ix_at, no Python int per item)
+    first, frame, bits = ix_at(small, s + SM_FIRST), ix_at(small, s + SM_FRAME), ix_at(small, s + SM_BITS)
     body = body_at(store, i)
     if text is None:
         text = safe_label(store.label(i))
@@ -190,14 +196,20 @@ def message_label(labels: dict[int, str], ex: Exchange, i: int, sid: int | None,
             text = f"{text}  ⇉ pipelined"
         elif ex.reused:
             text = f"{text}  ↻ reused"
-    elif body and sid is None and store.head_table[store.head_ix[i]].version != INFERRED_VERSION:
+    elif body and sid is None and _version(store, i) != INFERRED_VERSION:
         text = f"{text}  {size_label(body)}"  # inferred: its label has its size
     if not bits & COMPLETE or not frame:
         text = f"{text} (incomplete)"
     elif sid is not None and frame != first:  # HTTP/2: HEADERS here, END_STREAM later
         add_label(labels, first, text)
         text = f"END_STREAM s={sid}" + (f"  {fmt_bytes(body)}" if body else "")
-    add_label(labels, frame or first, text)
+    add_label(labels, frame if frame else first, text)
+
+
+def _version(store, i: int) -> str:
+    """The HTTP version of message row ``i`` (its head's ``version``: compiled, read from the
+    head's tuple, not by the named tuple's property)."""
+    return cython.cast(tuple, store.head_table[ix_at(store.head_ix, i)])[H_VERSION]
 
 
 def _stale_requests(conn: Connection) -> set[int]:
@@ -329,8 +341,8 @@ def _handshake_text(analysis, conn: Connection) -> str:
     if prev is None:
         return "handshake: new TCP connection"
     pc = prev.close  # (compiled: its fields read from its struct)
-    closed_ns = pc.ts_ns
-    if closed_ns is None:
+    closed_ns = pc._ts  # pc.ts_ns, None when NO_TS (the field: no property call)
+    if closed_ns == NO_TS:
         return "handshake: new TCP connection"
     how = "reset" if pc.how == "rst" else "closed"
     return (

@@ -26,6 +26,8 @@ cpdef str _mermaid(str text)
 cdef bint _mermaid_plain(str text) except -1
 cdef str _SECTION, _NOTE_OVER
 cdef bint _plain_label(str label, bint drawing) except -1
+@cython.locals(src="const char *")
+cdef void _three(char *dst, const char *table, Py_ssize_t k) noexcept
 
 
 @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, high=Py_ssize_t)
@@ -52,14 +54,12 @@ cdef class Lines:
     cdef inline void _char(self, char ch) noexcept
     @cython.locals(digits=int, rest=cython.ulonglong, p="char *")
     cdef void _number(self, unsigned long long value, int width, char fill) noexcept
-    @cython.locals(src="const char *", dst="char *")
-    cdef inline void _three(self, bytes table, Py_ssize_t k) noexcept
     cpdef add(self, str line)
     cpdef write(self, str text)
     cpdef write_number(self, long long value)
     cpdef end(self)
     @cython.locals(us=cython.longlong, sec=cython.longlong, frac=cython.longlong, start=Py_ssize_t,
-                   room=Py_ssize_t, rest=str)
+                   room=Py_ssize_t, rest=str, p="char *")
     cpdef frame_line(self, Py_ssize_t frame, long long ns, str tail, Py_ssize_t width, str label=*)
     cpdef numbered(self, str text, Py_ssize_t frame, str label=*)
     cpdef str text(self)
@@ -100,7 +100,8 @@ cdef class TwoLanes:
                    length=cython.ulonglong, key=cython.ulonglong,
                    stamp=cython.longlong,
                    ts=cython.longlong[:], flags=cython.uchar[:], dirs=cython.uchar[:],
-                   plen=cython.uint[:], notes=cython.uchar[:])
+                   plen=cython.uint[:], notes=cython.uchar[:],
+                   piece=tuple, drawn=tuple, label=str)
     cdef bint _fill(self, object analysis, object conn, list rows, dict labels) except -1
     cpdef tuple draw_text(self, object analysis, object conn, list rows, dict labels)
     cpdef tuple draw_utf8(self, object analysis, object conn, list rows, dict labels)

@@ -90,6 +90,13 @@ def stamped(frame: int, ns: int, tail: str) -> str:
     return f"{frame:6d} {ns / 1e9:11.6f}{tail}"
 
 
+def _three(dst, table: bytes, k: int) -> None:
+    """Compiled: the three characters of ``k`` (0 <= k < 1000) in ``table`` (a C function the
+    compiler inlines: a ladder line's stamp is six of these)."""
+    src = cython.cast("const char *", table) + 3 * k
+    dst[0], dst[1], dst[2] = src[0], src[1], src[2]
+
+
 class Lines:
     """Text lines added one at a time and read back as one string (or its UTF-8), joined by
     newlines.
@@ -175,14 +182,6 @@ class Lines:
             p[digits] = 48 + value % 10
             value //= 10
 
-    def _three(self, table: bytes, k: int) -> None:
-        """Compiled: the three characters of ``k`` (0 <= k < 1000) in ``table`` (room made by
-        the caller)."""
-        src = cython.cast("const char *", table) + 3 * k
-        dst = PyByteArray_AS_STRING(self._buf) + self._n  # noqa: F821
-        dst[0], dst[1], dst[2] = src[0], src[1], src[2]
-        self._n += 3
-
     def add(self, line: str) -> None:
         """One line (without its newline)."""
         self.count += 1
@@ -233,22 +232,21 @@ class Lines:
         start = self._n
         self._room(64)
         # f"{frame:6d} {sec:4d}.{frac:06d}", as stamped: below a million frames and 1000 s
-        # three digits at a time from tables.
+        # three digits at a time from tables, straight into the buffer (18 characters).
         if frame < 1_000_000 and sec < 1000:
+            p = PyByteArray_AS_STRING(self._buf) + self._n  # noqa: F821
             if frame >= 1000:
-                self._three(_SPACED3, frame // 1000)
-                self._three(_PADDED3, frame % 1000)
+                _three(p, _SPACED3, frame // 1000)
+                _three(p + 3, _PADDED3, frame % 1000)
             else:
-                self._char(32)
-                self._char(32)
-                self._char(32)
-                self._three(_SPACED3, frame)
-            self._char(32)
-            self._char(32)
-            self._three(_SPACED3, sec)
-            self._char(46)
-            self._three(_PADDED3, frac // 1000)
-            self._three(_PADDED3, frac % 1000)
+                p[0] = p[1] = p[2] = 32
+                _three(p + 3, _SPACED3, frame)
+            p[6] = p[7] = 32
+            _three(p + 8, _SPACED3, sec)
+            p[11] = 46
+            _three(p + 12, _PADDED3, frac // 1000)
+            _three(p + 15, _PADDED3, frac % 1000)
+            self._n += 18
         else:
             self._number(frame, 6, 32)
             self._char(32)

@@ -19,7 +19,7 @@ from katui.analysis.gaps import idle_gaps
 from katui.analysis.pipeline import Analysis
 from katui.memo import remember
 from katui.model import COMPLETE, REQUEST, Connection
-from katui.model.exchange import Exchange
+from katui.model.exchange import NO_IDLE, Exchange
 from katui.model.store import (
     H_METHOD,
     H_VERSION,
@@ -30,6 +30,7 @@ from katui.model.store import (
     SM_STATUS,
     SMALL,
     body_at,
+    ix_at,
 )
 from katui.report.common import closed_by, covers, http2_summary, summary_pairs, tls_summary
 from katui.report.ladder import add_label, ladder_rows, message_label, record_labels, safe_label, stream_of
@@ -152,8 +153,11 @@ def _pieces(a: Analysis, streams: list[int] | None, idle_threshold_ns: int | Non
             rows.clear()
     if rows.count:
         yield rows.utf8() + b"\n" if encoded else rows.text() + "\n"
-    picked = {c.stream for c in conns}
-    found = [f for f in a.findings if f.stream is None or f.stream in picked]
+    if streams is None:  # all of them: no set of every stream, held while the sections are written
+        found = a.findings
+    else:
+        picked = {c.stream for c in conns}
+        found = [f for f in a.findings if f.stream is None or f.stream in picked]
     if found:
         piece = "\n".join(_findings(found)) + "\n"
         yield piece.encode() if encoded else piece
@@ -219,10 +223,10 @@ def _row(a: Analysis, c: Connection, out: Lines) -> None:
     out.write(" | ")
     _seconds(out, c.start_ns - a.first_ns)  # a.rel(c.start_ns): no Python call
     out.write(" | ")
-    out.write(fmt_s(c.duration_ns))
+    out.write(fmt_s(c.end_ns - c.start_ns))  # c.duration_ns and c.reused: no property call
     out.write(" | ")
     out.write_number(c.requests)
-    out.write(" | yes | " if c.reused else " |  | ")
+    out.write(" | yes | " if c.requests > 1 else " |  | ")
     out.write(closer)
     out.write(" | ")
     out.write(fmt_s(cl.idle_before_ns))
@@ -274,7 +278,7 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
         if req >= 0:
             label, text = cells.of(store, req)
             asked = cells.put(labels, e, req, sid, label)
-            end = small[req * SMALL + SM_FRAME]
+            end = ix_at(small, req * SMALL + SM_FRAME)
             if end:
                 out.write(" | ")
                 out.write_number(end)
@@ -284,12 +288,13 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
         else:
             text = ""
             out.write(" |  | ")
-        for m in e.informational:  # in the ladder only
-            message_label(labels, e, m.index, sid)
+        if type(e) is not Exchange:  # 1xx responses, in the ladder only (a plain one has none)
+            for m in e.informational:
+                message_label(labels, e, m.index, sid)
         if resp >= 0:
             label, status = cells.of(store, resp)
             answered = cells.put(labels, e, resp, sid, label)
-            end = small[resp * SMALL + SM_FRAME]
+            end = ix_at(small, resp * SMALL + SM_FRAME)
             if end:
                 out.write_number(end)
             out.write(" | ")
@@ -305,11 +310,17 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
             out.write(" | no response | ")
         if e.reused:
             out.write("yes | ")
-            out.write(fmt_s(e.idle_before_ns))
+            out.write(_idle_text(e))
             out.write(" |")
         else:
             out.write(" |  |")
         out.end()
+
+
+def _idle_text(e: Exchange) -> str:
+    """``fmt_s(e.idle_before_ns)`` from the field, not the property (a Python call for each
+    reused request of the table)."""
+    return fmt_s(None if e._idle == NO_IDLE else e._idle)
 
 
 _CELLS: dict[str, tuple[str, str]] = {}
@@ -375,15 +386,15 @@ class Cells:
             # Its columns, looked up once (a store keeps its arrays for its lifetime).
             self._small, self._head_ix, self._uri_ix = store.small, store.head_ix, store.uri_ix
         self._row = -1
-        head, s = self._head_ix[i], i * SMALL
-        request = self._small[s + SM_BITS] & REQUEST != 0
+        head, s = ix_at(self._head_ix, i), i * SMALL
+        request = ix_at(self._small, s + SM_BITS) & REQUEST != 0
         # A request's label is its method and URI, a response's its status and reason, both in
         # the head's strings; a message inferred from TLS records is labelled by its size.
-        which = self._uri_ix[i] if request else self._small[s + SM_STATUS]
+        which = ix_at(self._uri_ix, i) if request else ix_at(self._small, s + SM_STATUS)
         key = head << 33 | which << 1 | request
         got = self._by_key.get(key) if head < _MAX_HEAD else None
         if got is None:
-            text = store.head_table[head]
+            text = cython.cast(tuple, store.head_table[head])  # a HeadText: read as a tuple in C
             inferred = text[H_VERSION] == INFERRED_VERSION
             if request and not inferred:  # store.label(i) of a request, made with C calls
                 got = _cell(f"{text[H_METHOD]} {store.uri_at(which)}")
@@ -405,7 +416,7 @@ class Cells:
             message_label(labels, e, i, sid, label)
             return None
         s = i * SMALL
-        frame, bits = self._small[s + SM_FRAME], self._small[s + SM_BITS]
+        frame, bits = ix_at(self._small, s + SM_FRAME), ix_at(self._small, s + SM_BITS)
         if bits & REQUEST:
             adds = 2 if e.pipelined else 1 if e.reused else 0
         else:
@@ -419,7 +430,7 @@ class Cells:
             text = scratch.popitem()[1]  # its only label (HTTP/1: one, at its frame)
             if len(self._labels) < MAX_CELLS:
                 self._labels[key] = text
-        at = frame or self._small[s + SM_FIRST]
+        at = frame or ix_at(self._small, s + SM_FIRST)
         add_label(labels, at, text)
         return text
 
@@ -435,13 +446,13 @@ class Cells:
         small, q, r = self._small, req * SMALL, resp * SMALL
         # (head indexes, URI indexes and statuses are 32-bit; the bits below 8; each column
         # read once into a C integer, then C arithmetic)
-        asked, answered = self._head_ix[req], self._head_ix[resp]
-        which, status = self._uri_ix[req], small[r + SM_STATUS]
+        asked, answered = ix_at(self._head_ix, req), ix_at(self._head_ix, resp)
+        which, status = ix_at(self._uri_ix, req), ix_at(small, r + SM_STATUS)
         self._cur_asked = asked << 32 | which
         self._cur_answered = answered << 32 | status
-        bits, frame = small[q + SM_BITS], small[q + SM_FRAME]
+        bits, frame = ix_at(small, q + SM_BITS), ix_at(small, q + SM_FRAME)
         shape = (bits & (REQUEST | COMPLETE)) | (8 if frame else 0)
-        bits, frame = small[r + SM_BITS], small[r + SM_FRAME]
+        bits, frame = ix_at(small, r + SM_BITS), ix_at(small, r + SM_FRAME)
         shape |= (bits & (REQUEST | COMPLETE)) << 4 | (128 if frame else 0)
         self._cur_shape = shape | (2 if e.pipelined else 1 if e.reused else 0) << 8
         self._cur_body = body_at(self.store, resp)
@@ -481,19 +492,19 @@ class Cells:
         out.write("| ")
         out.write_number(e.n)
         out.write(" | ")
-        end = small[q + SM_FRAME]
+        end = ix_at(small, q + SM_FRAME)
         if end:
             out.write_number(end)
         out.write(" | ")  # an empty cell when the request never ended (as _exchange_table)
-        add_label(labels, end or small[q + SM_FIRST], asked)
-        end = small[r + SM_FRAME]
+        add_label(labels, end or ix_at(small, q + SM_FIRST), asked)
+        end = ix_at(small, r + SM_FRAME)
         if end:
             out.write_number(end)
-        add_label(labels, end or small[r + SM_FIRST], answered)
+        add_label(labels, end or ix_at(small, r + SM_FIRST), answered)
         out.write(cells)
         if e.reused:
             out.write(" | yes | ")
-            out.write(fmt_s(e.idle_before_ns))
+            out.write(_idle_text(e))
             out.write(" |")
         else:
             out.write(" |  |  |")
@@ -521,13 +532,16 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
     out.write("–")
     out.write_number(c.last_frame)
     out.write(" (")
-    out.write_number(c.frame_count)
+    # The fields of c.frame_count, duration_ns and handshake_rtt_ns (a Python property call
+    # each, for every connection)
+    frames = c.frames_c2s + c.frames_s2c
+    out.write_number(frames)
     out.write("), started ")
     out.write(fmt_iso(c.start_ns))
     out.write(", duration ")
-    out.write(fmt_s(c.duration_ns))
+    out.write(fmt_s(c.end_ns - c.start_ns))
     out.write(", handshake RTT ")
-    out.write(fmt_s(c.handshake_rtt_ns))
+    out.write(fmt_s(c._rtt if c._rtt_known else None))
     out.write(", state ")
     out.write(f"{c.state}")
     out.end()
@@ -536,9 +550,9 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
     out.write(_md_shared(cl.explanation))
     out.write(" (reason `")
     out.write(f"{cl.reason}")
-    if cl.frame:
+    if cl._frame:  # cl.frame (None: NO_FRAME, 0)
         out.write("`, frame ")
-        out.write(f"{cl.frame}")
+        out.write_number(cl._frame)
         out.write(")")
     else:
         out.write("`)")
@@ -570,7 +584,7 @@ def _connection(a: Analysis, c: Connection, gap_ns: int, lanes: TwoLanes, cells:
         for g in gaps:
             out.add(f"- {fmt_s(g.duration_ns)} {'waiting ' if g.waiting else ''}between frames "
                       f"{g.after_frame} and {g.before_frame}: {md(g.explanation)}")  # fmt: skip
-    if c.frame_count <= MAX_LADDER_FRAMES:
+    if frames <= MAX_LADDER_FRAMES:
         if encoded:
             pieces = _encoded_pictures(a, c, gap_ns, gaps, lanes, labels)
             pieces[0] = b"".join((out.utf8(), b"\n", pieces[0]))
