@@ -214,6 +214,22 @@ def test_the_connection_replaced_is_the_latest_closed_one_on_its_path_first_in_c
     assert named > 8
 
 
+def test_the_closed_connections_index_keeps_close_times_as_8_byte_numbers():
+    """The index previous_on_path searches (built once per analysis) keeps each path's close
+    times as an array of 64-bit numbers beside its connections in the same order, not a list
+    of int objects (a load test has tens of thousands on one path)."""
+    from array import array
+
+    from katui.analysis.gaps import previous_on_path
+
+    a = analysed(str(SAMPLES / "port-reuse.pcap"))
+    previous_on_path(a, a.connections[-1])
+    ((times, conns),) = a.cache["closed_paths"].values()
+    assert isinstance(times, array) and times.typecode == "q"
+    assert list(times) == sorted(times) == [c.close.ts_ns for c in conns]
+    assert conns == a.connections  # closed in capture order
+
+
 def test_a_wait_for_the_response_is_not_an_idle_gap():
     """proxy-nginx-race.pcap, the front connection: GET /api/race-get and POST /api/race-post
     each waited ~2.5 s for the proxy's answer. The ladder called those stretches 'idle' with
