@@ -348,6 +348,11 @@ def test_failed_handshakes_are_named_by_their_alert_as_nginx_logged_them(keys):
     assert found[(1,)].frame == 18 and "trust store" in found[(1,)].advice
     assert "the server sent a fatal protocol_version alert" in found[(0,)].text
     assert (6, "alert fatal protocol_version") in refused.tls.labels
+    line = text.render(a)  # the TLS line: the failure, not "exchanges inferred from encrypted records"
+    assert (
+        "TLS (no ServerHello seen) · sni localhost · alpn h2,http/1.1 · handshake failed: "
+        "server alert protocol_version (frame 6)" in line
+    )
     d = jsonout.to_dict(a)["connections"]
     assert d[0]["tls"]["alerts"] == [{"by": "server", "level": "fatal", "description": "protocol_version",
                                       "code": 70, "frame": 6}]  # fmt: skip
