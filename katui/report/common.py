@@ -7,7 +7,7 @@ from collections import Counter
 from katui.analysis.pipeline import Analysis
 from katui.http2.frames import error_name
 from katui.model import Connection, Finding, Http2Info, TlsInfo
-from katui.tls.records import FATAL, alert_name
+from katui.tls.records import alert_name, first_fatal
 from katui.units import fmt_iso, fmt_s, fmt_timeout, plural
 
 
@@ -158,7 +158,7 @@ def tls_summary(t: TlsInfo) -> str:
         parts.append(", ".join(shape))
     if t.zero_rtt is not None:
         parts.append(ZERO_RTT[t.zero_rtt])
-    fatal = next((a for a in t.alerts if a[1] == FATAL), None)
+    fatal = first_fatal(t.alerts)
     if fatal is not None and not t.decrypted:  # a failed handshake: no records to infer from
         how = f"handshake failed: {fatal[0]} alert {alert_name(fatal[2])} (frame {fatal[3]})"
     else:

@@ -164,7 +164,13 @@ def header_line(conn: Connection, time_mode: str = "rel", width: int = ARROW_WID
         lanes += f"server {conn.server}"
     else:
         lanes += f"proxy {conn.server} ".ljust(width + 1) + f"backend {backend}"
-    return (_CLOCK_HEADING if time_mode in CLOCK_MODES else _HEADING) + lanes
+    return time_heading(time_mode) + lanes
+
+
+def time_heading(time_mode: str = "rel") -> str:
+    """The frame and time columns' headings for ``time_mode``, as wide as a frame row's frame
+    number and time (19 columns; 20 with a time of day)."""
+    return _CLOCK_HEADING if time_mode in CLOCK_MODES else _HEADING
 
 
 _HEADING = f"{'frame':>6} {'time':>11} "

@@ -141,9 +141,7 @@ def before_close(conv: TlsConversation, close_ns: int, multiplexed: bool = False
 def info(conv: TlsConversation) -> TlsInfo:
     """The handshake's facts of an oriented conversation."""
     ch, sh = conv.client_hello, conv.server_hello
-    alpn = sh.alpn if sh is not None else None
-    if alpn is None and conv.dec is not None:
-        alpn = conv.dec.alpn  # TLS 1.3 sends the choice encrypted: known with keys
+    alpn = _alpn(conv)
     version = sh.version if sh is not None else None
     resumed = full = None
     if sh is not None:
@@ -182,13 +180,19 @@ def info(conv: TlsConversation) -> TlsInfo:
     )
 
 
+def _alpn(conv: TlsConversation) -> str | None:
+    """The protocol the server chose (ALPN), None when not chosen or not visible."""
+    sh = conv.server_hello
+    alpn = sh.alpn if sh is not None else None
+    if alpn is None and conv.dec is not None:
+        alpn = conv.dec.alpn  # TLS 1.3 sends the choice encrypted: known with keys
+    return alpn
+
+
 def _multiplexed(conv: TlsConversation) -> bool:
     """HTTP/2 (ALPN ``h2`` chosen, seen in its frames, or the only protocol offered when the
     choice is encrypted): requests are multiplexed, so bursts are not requests."""
-    ch, sh = conv.client_hello, conv.server_hello
-    alpn = sh.alpn if sh is not None else None
-    if alpn is None and conv.dec is not None:
-        alpn = conv.dec.alpn
+    alpn, ch = _alpn(conv), conv.client_hello
     return alpn == "h2" or conv.h2 or (alpn is None and ch is not None and ch.alpn == ("h2",))
 
 

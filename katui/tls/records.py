@@ -66,6 +66,12 @@ def alert_level(level: int) -> str:
     return "fatal" if level == FATAL else "warning" if level == 1 else f"level {level}"
 
 
+def first_fatal(alerts) -> tuple | None:
+    """The first fatal alert of ``alerts`` (:attr:`TlsConversation.alerts` or
+    :attr:`katui.model.TlsInfo.alerts`: level second), or None."""
+    return next((a for a in alerts if a[1] == FATAL), None)
+
+
 def alert_name(description: int) -> str:
     """``protocol_version``, or ``description 199`` for one not in :data:`ALERT_NAMES`."""
     return ALERT_NAMES.get(description, f"description {description}")

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from katui.model import IDLE_CLOSE_WHY, Close, Connection, Exchange
-from katui.tls.records import FATAL, alert_name
+from katui.tls.records import alert_name, first_fatal
 from katui.units import fmt_s, plural
 
 
@@ -71,7 +71,7 @@ def tls_close(
         done = f"{by} closed{idle_txt} (close_notify, then {how.upper()})"
     else:
         done = f"{notified_by} sent close_notify{idle_txt} and the {by} closed in turn"
-    fatal = next((a for a in alerts if a[1] == FATAL), None)
+    fatal = first_fatal(alerts)
     if fatal is not None and not exchanges:
         side, _, code, at = fatal
         name = alert_name(code)

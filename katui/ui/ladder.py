@@ -18,8 +18,8 @@ from textual.strip import Strip
 
 from katui.analysis.gaps import requests_by_frame
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
-from katui.report.ladder import ARROW_WIDTH, CLOCK_MODES, Backend, Note, http_labels, ladder_rows, row_frame
-from katui.report.ladder_text import ROLES, gap_head, header_line, lane_width, row_pieces
+from katui.report.ladder import ARROW_WIDTH, Backend, Note, http_labels, ladder_rows, row_frame
+from katui.report.ladder_text import ROLES, gap_head, header_line, lane_width, row_pieces, time_heading
 from katui.report.lanes import backend_labels, backend_name, upstream_streams, with_backend
 from katui.ui.cursor import CURSOR_BINDINGS, PAN_BINDINGS, CursorMixin
 
@@ -33,9 +33,9 @@ def frozen_columns(row, time_mode: str) -> int:
     """Columns of ``row`` that stay put when the ladder pans sideways: a frame row's frame
     number and time, a gap row's duration (``⋯ 5.005 s idle ┊``), a section row's ``├──``.
     Panning moves only what follows, so a long label or note is read beside its frame."""
-    if isinstance(row, Note):
+    if isinstance(row, Note):  # (note_pieces: the gap's head and " ┊ ", or 7 spaces and "├── ")
         return len(gap_head(row)) + 3 if row.kind == "gap" else 11
-    return 20 if time_mode in CLOCK_MODES else 19
+    return len(time_heading(time_mode))
 
 
 class LadderView(CursorMixin, ScrollView, can_focus=True):

@@ -15,6 +15,7 @@ from katui.analysis.payload import payload_kind
 from katui.analysis.query import Query
 from katui.analysis.verdicts import DEFAULT_IDLE_NS
 from katui.report.ladder import TIME_MODES, TIME_TITLES
+from katui.report.ladder_text import time_heading
 from katui.report.lanes import upstream_streams
 from katui.textsafe import safe_text
 from katui.ui import actions
@@ -25,7 +26,7 @@ from katui.ui.filters import COLUMN_SORT, select
 from katui.ui.footer import KeyFooter
 from katui.ui.inorder import InOrderInput
 from katui.ui.keys import bindings
-from katui.ui.ladder import LadderView, frozen_columns
+from katui.ui.ladder import LadderView
 from katui.ui.prompt import FILTER_HINT, PromptActions
 from katui.units import fmt_bytes, fmt_s, fmt_start, fmt_timeout, plural
 
@@ -116,7 +117,7 @@ class MainScreen(PromptActions, ExportActions, actions.MainActions, Screen):
             ladder = self.query_one("#ladder", LadderView)
             head = safe_text(ladder.header())
             x = int(ladder.scroll_x)
-            keep = frozen_columns(None, ladder.time_mode) if x else 0  # frame and time stay
+            keep = len(time_heading(ladder.time_mode)) if x else 0  # frame and time stay
             self.query_one("#ladder-head", Static).update(Text(head[:keep] + head[keep + x :]))
 
     def progress(self, frames: int, done: int, total: int) -> None:

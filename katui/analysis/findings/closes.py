@@ -10,7 +10,7 @@ from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software, setting_phrase
 from katui.analysis.verdicts import GATEWAY_ERRORS
 from katui.model import SM_STATUS, SMALL, Connection, Finding
-from katui.tls.records import FATAL, alert_name
+from katui.tls.records import alert_name, first_fatal
 from katui.units import plural
 
 # -- error responses -------------------------------------------------------------------------
@@ -168,21 +168,23 @@ def _closes(conns, by_server):
             text = f"{plural(len(cs), 'connection')} to {server}: {what}"
         else:
             sev, text, advice = _reset_words(kind, by, server, cs)
-        at = (lambda c: _first_fatal(c)[3]) if kind == "tls-failed" else (lambda c: c.close.frame)
-        out.append(grouped_finding(kind, sev, cs, text, advice, server, at))
+        if kind == "tls-failed":
+            out.append(grouped_finding(kind, sev, cs, text, advice, server, _alert_frame))
+        else:
+            out.append(grouped_finding(kind, sev, cs, text, advice, server))
     return out
 
 
-def _first_fatal(c: Connection) -> tuple:
-    """(side, level, description, frame) of the first fatal alert of a ``tls-failed``
-    connection (its verdict was decided from it)."""
-    return next(a for a in c.tls.alerts if a[1] == FATAL)
-
-
 def _fatal_alert(c: Connection) -> tuple[str, int]:
-    """(side, description) of the alert that failed a ``tls-failed`` connection."""
-    a = _first_fatal(c)
+    """(side, description) of the alert that failed a ``tls-failed`` connection (its verdict
+    was decided from the first fatal one)."""
+    a = first_fatal(c.tls.alerts)
     return a[0], a[2]
+
+
+def _alert_frame(c: Connection) -> int:
+    """The frame of the alert that failed a ``tls-failed`` connection."""
+    return first_fatal(c.tls.alerts)[3]
 
 
 _CERTIFICATE_ALERTS = frozenset((42, 43, 44, 45, 46, 48))
