@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from ui_helpers import SAMPLES, ladder_texts, settle, tiny_capture
 
+from katui.analysis.pipeline import analyze
 from katui.tls.keylog import KeyLog
 from katui.ui.app import KatuiApp
+from katui.ui.detail import connection_text
 
 CURL = str(SAMPLES / "real" / "tls-tls12-curl.pcap")
 
@@ -110,3 +112,14 @@ async def test_hostile_sni_and_alpn_never_reach_the_screen_raw(tmp_path):
             for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
                 assert raw not in screen, (keys, repr(raw))
         assert shown  # the names were on screen, escaped
+
+
+def test_the_detail_of_a_failed_handshake_does_not_promise_decryption():
+    """tls12-refused: the detail pane of a handshake that failed says so (the tls line) and not
+    that its requests were inferred from encrypted records a key log would decrypt: it had none;
+    the connection that carried a request still says it."""
+    a = analyze(str(SAMPLES / "real" / "tls-tls12-refused.pcap"))
+    failed, _, used = (connection_text(a, c).plain for c in a.connections)
+    assert "handshake failed: server alert protocol_version (frame 6)" in failed
+    assert "payload: TLS without keys" not in failed and "[✖ tls-failed]" in failed
+    assert "payload: TLS without keys; requests and responses inferred" in used

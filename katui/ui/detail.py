@@ -33,8 +33,9 @@ def connection_text(analysis, conn) -> Text:
     if conn.tls is not None:
         # The reports' handshake line: SNI, ALPN, cipher, resumption, 0-RTT, how it was read.
         text.append(f"tls: {safe_text(tls_summary(conn.tls))}\n")
-    if conn.tls is not None and not conn.tls.decrypted:
-        # The verdict below rests on requests read from record sizes and timing.
+    if conn.tls is not None and not conn.tls.decrypted and c.reason != "tls-failed":
+        # The verdict below rests on requests read from record sizes and timing (a failed
+        # handshake carried none: its tls line says so, and no key log would decrypt anything).
         text.append("payload: TLS without keys; requests and responses inferred from the "
                     "encrypted records (a key log would decrypt them)\n")  # fmt: skip
     elif not conn.http:  # keep-alive words do not apply: say what it carries instead
