@@ -172,14 +172,27 @@ def test_partial_body_names_how_much_was_sent():
     assert "10 of its 100 body bytes" in c.close.explanation
 
 
-def test_408_answer_to_a_partial_head_is_an_incomplete_request():
-    a = _a("node-headers-timeout.pcap")
+@pytest.mark.parametrize(
+    ("name", "first", "answer"),
+    [("node-headers-timeout.pcap", 4, 8), ("apache-partial-head.pcap", 4, 6),
+     ("haproxy-http-request-timeout.pcap", 4, 6), ("haproxy-timeout-client.pcap", 4, 6)],
+)  # fmt: skip
+def test_408_answer_to_a_partial_head_is_an_incomplete_request(name, first, answer):
+    # The 408 came before the head that never ended was known (it is parsed, unfinished, only
+    # at the close): it is still that request's answer, one exchange numbered 1, as each server
+    # logged it (a 408 for the unfinished request: samples/real/*.md), not a response "without a
+    # request" beside a second request 1. tshark -2 pairs neither (it never parses the head).
+    a = _a(name)
     (c,) = a.connections
-    # The 408 (frame 6) came before the head that never ended was known: it stands on its own
-    # exchange, and the verdict still names it.
-    assert [e.response.status for e in c.exchanges if e.response] == [408]
+    (ex,) = c.exchanges
+    assert ex.n == 1 and ex.request.first_frame == first and ex.request.frame is None
+    assert ex.response.status == 408 and ex.response.frame == answer
+    assert c.requests == 1 and c.close.reason == "incomplete-request" and c.close.exchange == 1
     assert "408" in " ".join(c.close.evidence) and "408" in c.close.explanation
     assert "unanswered" not in _kinds(a)
+    # The text report marks where the unfinished request started, never "None".
+    out = text.render(a)
+    assert f"req frame {f'{first}…':>7}  resp frame {answer:>7}" in out and "None" not in out
 
 
 def test_error_close_names_the_status_and_never_blames_keep_alive():

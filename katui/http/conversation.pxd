@@ -39,6 +39,8 @@ cdef class HttpConversation(MessageOwner):
     cpdef void request_head(self, Py_ssize_t i) except *
     @cython.locals(ex=Exchange)
     cpdef void request_done(self, Py_ssize_t i) except *
+    @cython.locals(ex=Exchange)
+    cdef bint _answered_early(self, Py_ssize_t i) except -1
     cpdef void response_lost(self) except *
     @cython.locals(j=Py_ssize_t, req=Py_ssize_t, ex=Exchange)
     cpdef str response_method(self, long long status, long long start_ns)

@@ -272,6 +272,8 @@ class HttpConversation(MessageOwner):
         this one must then not claim it too.
         """
         if self.req_heads >= len(self.exchanges):
+            if self._answered_early(i):
+                return
             self.exchanges.append(Exchange(self.store, HEAD_ONLY - i))
         else:
             ex = self.exchanges[self.req_heads]
@@ -293,6 +295,26 @@ class HttpConversation(MessageOwner):
         ex = self.exchanges[self.req_fill]
         ex.req = i
         self.req_fill += 1
+
+    def _answered_early(self, i: int) -> bool:
+        """Request ``i``'s head was parsed after a response that came alone (no request head
+        parsed before it) but started after this request's first byte: that response answered
+        this request before its head was complete. A ``408 Request Timeout`` from nginx,
+        Apache, HAProxy or Node to a head that stalled is the usual one (the head is only
+        parsed, unfinished, at the close), or a ``400`` to a head sent slowly. The request joins
+        that exchange, as the servers log it (one request, status 408), rather than standing as
+        a second request 1 after an answer "without a request". Wireshark pairs neither (it
+        never parses an unfinished head)."""
+        exchanges = self.exchanges
+        if not exchanges:
+            return False
+        ex = exchanges[-1]
+        if ex.req != -1 or ex.resp < 0 or self.store.start_ns(i) > self.store.start_ns(ex.resp):
+            return False
+        ex.req = HEAD_ONLY - i
+        self.req_fill = len(exchanges) - 1
+        self.req_heads = len(exchanges)
+        return True
 
     def response_lost(self) -> None:
         """Server bytes that may have held responses were lost or skipped."""

@@ -161,7 +161,8 @@ def _detail(a: Analysis, c: Connection, ladder: bool, cells: Cells) -> list[str]
                 f"  (stream {sid}{', concurrent' if e.concurrent else ''}){reuse if not e.concurrent else ''}"
             )
         if req >= 0:
-            req_frame = str(small[req * SMALL + SM_FRAME] or None)
+            # A request that never ended: the frame it started in, marked unfinished.
+            req_frame = str(small[req * SMALL + SM_FRAME] or f"{small[req * SMALL + SM_FIRST]}…")
             req_text = cells.of(store, req)[0]  # safe_text(store.label(req))
         else:
             req_frame, req_text = "-", "(request not captured)"
