@@ -58,6 +58,15 @@ async def test_panning_has_its_own_keys_and_h_does_not_pan():
         assert head.startswith(" frame        time ") and head[19:] == full[19 + 8 :]
         await pilot.press("h")
         assert _focused(app) == "connections" and ladder.scroll_x == 8
+        # G keeps the pan; g (and Home) is the first row at the left edge, in either pane
+        await pilot.press("l", "G")
+        assert ladder.scroll_x == 8 and ladder.cursor == ladder.row_total - 1
+        await pilot.press("g")
+        assert ladder.scroll_x == 0 and ladder.cursor == 0
+        await pilot.press("h", "right", "right", "G")
+        assert table.scroll_x == 16
+        await pilot.press("home")
+        assert table.scroll_x == 0 and table.cursor == 0
 
 
 async def test_esc_backs_out_one_level_and_keeps_the_filter():

@@ -246,7 +246,7 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
                 (blind,), None, None, None, n,
             )  # fmt: skip
         if resp is None or resp.status == 408:
-            return _incomplete(f, last, resp or _timeout_answer(exchanges))
+            return _incomplete(f, last, resp)
     if resp is None and blind:
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
@@ -262,15 +262,6 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
         )  # fmt: skip
     if resp is not None and not resp.complete:
         return _stalled(f, last)
-    return None
-
-
-def _timeout_answer(exchanges) -> HttpMessage | None:
-    """A 408 sent before the partial request it answers was registered (a head that never
-    ended is only known at the close, so the 408 stands alone on the exchange before it)."""
-    for ex in exchanges:
-        if ex.req < 0 and ex.resp >= 0 and ex.response.status == 408:
-            return ex.response
     return None
 
 

@@ -10,7 +10,7 @@ CURSOR_BINDINGS = [
     Binding("up,k", "cursor(-1)", "Move up", show=False, priority=True),
     Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, priority=True),
     Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, priority=True),
-    Binding("home,g", "jump(0)", "First row", show=False, priority=True),
+    Binding("home,g", "jump(0)", "First row (and back to the left edge)", show=False, priority=True),
     Binding("end,G", "jump(-1)", "Last row", show=False, priority=True),
 ]
 """Vim keys and arrows, less-style paging, g/G. Priority bindings, like the screen's (see
@@ -52,7 +52,14 @@ class CursorMixin:
         self.cursor += step * max(self.scrollable_content_region.height - self.pinned - 1, 1)
 
     def action_jump(self, where: int) -> None:
-        self.cursor = 0 if where == 0 else self.row_total - 1
+        """g/Home: the first row, panned back to the left edge (the start of everything, as
+        Home is in an editor); G/End: the last row, the pan kept."""
+        if where == 0:
+            self.cursor = 0
+            if self.scroll_offset.x:
+                self.scroll_to(x=0, animate=False)
+        else:
+            self.cursor = self.row_total - 1
 
     def action_pan(self, step: int) -> None:
         self.scroll_to(x=max(0, self.scroll_offset.x + step), animate=False)
