@@ -58,6 +58,8 @@ CASES = {  # name -> per stream: (close reason, the side that decided to close)
     "tls12-refused": [("tls-failed", "server"), ("tls-failed", "client"), ("unknown", "client")],
     # TLS 1.3, nginx's default server with ssl_reject_handshake: an unknown SNI refused.
     "tls13-reject-sni": [("tls-failed", "server"), ("unknown", "client")],
+    # TLS 1.3 only: curl and requests refusing nginx's self-signed certificate, curl -k's request.
+    "tls13-cert-refused": [("tls-failed", "client"), ("tls-failed", "client"), ("unknown", "client")],
     "seed-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-tls12": [("idle-timeout", "server"), ("idle-timeout", "server")],
     "seed-resume-tls13": [("idle-timeout", "server"), ("idle-timeout", "server")],
@@ -376,6 +378,30 @@ def test_tls13_server_refusing_a_name_is_told_by_its_clear_alert():
     (f,) = [f for f in a.findings if f.kind == "tls-failed"]
     assert f.streams == (0,) and "unrecognized_name" in f.text and "SNI" in f.advice
     assert ok.tls.sni == "localhost" and ok.tls.version == "TLS 1.3" and ok.requests == 1
+
+
+@pytest.mark.parametrize("keys", [False, True])
+def test_tls13_client_refusing_the_certificate_is_told_by_its_clear_alert(keys):
+    """tls13-cert-refused: curl and requests, verifying nginx's self-signed certificate over
+    TLS 1.3, refuse it; nginx logged '*1' and '*2 ... tlsv1 alert unknown ca:SSL alert number
+    48'. The client's alert goes out before it switches its own writes to the handshake keys
+    (OpenSSL sends it while reading the server's Certificate, before its own second flight), so
+    it is in the clear: a 7-byte alert record, read without keys. The key log (curl and
+    requests log what they derived: only the server's handshake secret here) changes nothing."""
+    section = (REAL / "tls.md").read_text().split("## tls-tls13-cert-refused.pcap")[1].split("## ")[0]
+    logged = {int(n): (why, code) for n, why, code in NGINX_HANDSHAKE_ERROR.findall(section)}
+    assert logged == {1: ("tlsv1 alert unknown ca", "48"), 2: ("tlsv1 alert unknown ca", "48")}
+    assert [uri for *_, uri, _ in _access("tls13-cert-refused")] == ["/ok"]
+    path = str(REAL / "tls-tls13-cert-refused.pcap")
+    a = analyze(path, keylog=KeyLog.read(path[:-5] + ".keys")) if keys else _a("tls13-cert-refused")
+    curl, requests_, ok = a.connections
+    for c, frame in ((curl, 8), (requests_, 18)):
+        assert c.tls.version == "TLS 1.3" and c.tls.alerts == (("client", 2, 48, frame),)
+        assert c.close.reason == "tls-failed" and c.close.is_problem and c.requests == 0
+        assert "issuer is not trusted" in c.close.explanation
+    (f,) = [f for f in a.findings if f.kind == "tls-failed"]
+    assert f.streams == (0, 1) and f.severity == "problem" and "trust store" in f.advice
+    assert ok.requests == 1 and ok.close.reason != "tls-failed" and ok.tls.alerts == ()
 
 
 def test_the_servers_http2_preface_is_not_a_response():

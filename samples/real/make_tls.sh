@@ -92,14 +92,14 @@ declare -A PORT=([tls13-requests]=9501 [tls13-httpx]=9502 [tls12-aiohttp]=9503 [
                  [tls12-curl]=9505 [tls13-curl]=9506 [tls13-limit]=9507
                  [ciphers-curl]=9508 [h2-curl]=9509 [cbc]=9510 [tls13-early-request]=9511
                  [tls13-keyupdate]=9512 [tls13-early-data]=9513 [tls13-preconnect]=9514
-                 [tls12-refused]=9515 [tls13-reject-sni]=9516
+                 [tls12-refused]=9515 [tls13-reject-sni]=9516 [tls13-cert-refused]=9517
                  [seed-tls13]=9750 [seed-tls12]=9751 [seed-resume-tls13]=9752 [seed-resume-tls12]=9753)
 declare -A EXTRA=([tls13-limit]='keepalive_requests 3;' [tls13-early-data]='ssl_early_data on;'
                  [tls13-preconnect]='client_header_timeout 2s;'
                  [tls13-reject-sni]='server { listen 127.0.0.1:9516 ssl default_server; ssl_reject_handshake on; }')
 declare -A LISTEN=([h2-curl]=http2)
 declare -A KEEPALIVE=([tls13-preconnect]=5s [seed-tls13]=5s [seed-tls12]=5s [seed-resume-tls13]=5s [seed-resume-tls12]=5s)
-declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [tls12-refused]=TLSv1.2 [seed-resume-tls13]=TLSv1.3
+declare -A PROTOCOLS=([seed-tls13]=TLSv1.3 [seed-tls12]=TLSv1.2 [tls12-refused]=TLSv1.2 [tls13-cert-refused]=TLSv1.3 [seed-resume-tls13]=TLSv1.3
                       [seed-resume-tls12]=TLSv1.2)
 # What a section's capture shows beyond the logs (printed under its heading)
 declare -A NOTE=(
@@ -138,6 +138,12 @@ failure reaches the access log; both are in nginx's error log (below)."
 server block for localhost is not the default). Stream 0: curl -k asks for other.example (SNI) and
 nginx answers its ClientHello with a fatal unrecognized_name alert, in the clear as every TLS 1.3
 record before the ServerHello is; curl exits 35. Stream 1: curl -k for localhost, one request."
+    [tls13-cert-refused]="nginx allows only TLS 1.3. Stream 0: curl verifies nginx's self-signed certificate, refuses it
+and exits 60; stream 1: requests.get with verification on, the same (SSLError). Over TLS 1.3 a
+client's alert after the ServerHello is encrypted with its handshake keys (RFC 8446 5.2): on the
+wire a 19-byte application-data record (2 bytes of alert, its content type, a 16-byte tag),
+readable only with the key log's CLIENT_HANDSHAKE_TRAFFIC_SECRET. Stream 2: curl -k, one request.
+nginx's error log names each client's alert (below); neither failure reaches the access log."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
     [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
@@ -149,7 +155,7 @@ ends with the client's RST: the script exits with nginx's close_notify unread."
 echoed, the server's ChangeCipherSpec first: one round trip)."
 )
 ALL=(tls13-requests tls13-httpx tls12-aiohttp tls13-stale tls12-curl tls13-curl tls13-limit ciphers-curl
-     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data tls13-preconnect tls12-refused tls13-reject-sni seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
+     h2-curl cbc tls13-early-request tls13-keyupdate tls13-early-data tls13-preconnect tls12-refused tls13-reject-sni tls13-cert-refused seed-tls13 seed-tls12 seed-resume-tls13 seed-resume-tls12)
 
 for tool in nginx tcpdump openssl curl; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

@@ -186,6 +186,27 @@ def reject_sni(port: int) -> None:
         time.sleep(0.3)
 
 
+def cert_refused_tls13(port: int) -> None:
+    """TLS 1.3 clients that verify nginx's self-signed certificate and refuse it: curl (exit 60)
+    and a requests.get with verification on (SSLError). Over TLS 1.3 their fatal alert comes
+    after the ServerHello, so it is encrypted with the handshake keys: an application-data
+    record on the wire. Then curl -k, one request. 0.3 s apart."""
+    import requests
+
+    url = f"https://localhost:{port}"
+    base = ["curl", "-sS", "--tlsv1.3", "-o", "/dev/null", "-w", "%{http_code}\n"]
+    done = subprocess.run([*base, f"{url}/curl-verify"], check=False)
+    print("/curl-verify curl exit", done.returncode, flush=True)
+    time.sleep(0.3)
+    try:
+        requests.get(f"{url}/requests-verify", timeout=5)
+    except requests.exceptions.SSLError as e:
+        print("/requests-verify", type(e).__name__, flush=True)
+    time.sleep(0.3)
+    done = subprocess.run([*base, "-k", f"{url}/ok"], check=False)
+    print("/ok curl exit", done.returncode, flush=True)
+
+
 def curl_tls13(port: int) -> None:
     """curl, TLS 1.3: three requests on one connection, then one after a 3 s pause."""
     url = f"https://localhost:{port}"
@@ -353,6 +374,7 @@ SCENARIOS = {
     "tls13-early-data": early_data,
     "tls13-preconnect": preconnect,
     "tls12-refused": refused,
+    "tls13-cert-refused": cert_refused_tls13,
     "tls13-reject-sni": reject_sni,
     "seed-tls13": seed_article,
     "seed-tls12": seed_article,
