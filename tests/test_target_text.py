@@ -79,3 +79,32 @@ def test_a_scanned_head_reads_its_target_as_target_text():
 
     for uri in (URI, b"/" + "é".encode() * MAX_URI, b"/a b\xff c"):
         assert scan_head(b"GET " + uri + b" HTTP/1.1\r\nHost: x\r\n\r\n", True)[3] == target_text(uri)
+
+
+HEADERS_REQ = (b"GET /x HTTP/1.1\r\nHost: caf\xc3\xa9.example\xff\r\n"
+               b"User-Agent: \xc3\x9cber/1.0 \xfe\x1b[31m\r\n\r\n")  # fmt: skip
+HEADERS_RESP = (b"HTTP/1.1 200 \xc3\x9cK\x9b\r\nServer: Caf\xc3\xa9\x9b/1\r\nConnection: close\r\n"
+                b"Content-Length: 2\r\n\r\nok")  # fmt: skip
+
+
+def test_header_values_read_as_targets_do(tmp_path):
+    """Host, User-Agent, Server and the reason phrase are read as a target is (UTF-8 where
+    valid, a stray byte shown \\xNN): read as Latin-1 they showed 'cafÃ©' where an HTTP/2
+    :authority, a URI and the detail pane's head bytes said 'café'."""
+    from katui.http2.headers import request_head
+
+    a = analyze(str(tiny_capture(tmp_path / "h.pcap", HEADERS_REQ, HEADERS_RESP)))
+    (ex,) = a.connections[0].exchanges
+    req, resp = ex.request, ex.response
+    assert req.host == capture_text(b"caf\xc3\xa9.example\xff") == "café.example\udcff"
+    assert req.software == capture_text(b"\xc3\x9cber/1.0 \xfe\x1b[31m")
+    assert resp.reason == "ÜK\udc9b" and resp.software == "Café\udc9b/1"
+    # the same name over HTTP/2 reads the same
+    h2 = request_head({b":authority": HEADERS_REQ.split(b"Host: ")[1].split(b"\r\n")[0],
+                       b"user-agent": HEADERS_REQ.split(b"User-Agent: ")[1].split(b"\r\n")[0]})  # fmt: skip
+    assert h2.host == req.host and h2.software == req.software
+    assert "200 ÜK\\x9b" in text.render(a) and "200 ÜK\\x9b" in markdown.render(a)
+    doc = jsonout.render(a)
+    assert "\\udc" not in doc  # strict JSON: each stray byte U+FFFD
+    row = json.loads(doc)["connections"][0]["requests"][0]
+    assert row["host"] == "café.example\ufffd" and row["reason"] == "ÜK\ufffd"

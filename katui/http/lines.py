@@ -25,7 +25,11 @@ _INTERNED: dict[bytes, str] = {}
 
 
 def _text(raw: bytes, limit: int) -> str:
-    return raw[:limit].decode("latin-1")
+    """A header value's first ``limit`` bytes as :func:`katui.textsafe.capture_text` reads
+    them (UTF-8 where valid, a stray byte as its lone surrogate, shown ``\\xNN``), as request
+    targets and HTTP/2 values are: a Host or Server header read as Latin-1 showed UTF-8 as
+    mojibake (``cafÃ©``) beside the same name read right from an HTTP/2 ``:authority``."""
+    return raw[:limit].decode("utf-8", "surrogateescape")
 
 
 def common(raw: bytes, limit: int) -> str:

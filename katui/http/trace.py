@@ -10,6 +10,7 @@ import ipaddress
 from functools import lru_cache
 
 from katui.model.store import Trace
+from katui.textsafe import capture_text
 
 ID_HEADERS = (b"x-request-id", b"x-correlation-id", b"request-id", b"traceparent")
 """Request ids a proxy passes on unchanged (a client's, or one an earlier hop set); of W3C
@@ -58,7 +59,7 @@ def parse_trace(lines: list[tuple[bytes, bytes]]) -> Trace | None:
     hops: list[str] = []
     real_ip = forwarded = None
     for name, raw in lines:
-        value = raw.strip().decode("latin-1")
+        value = capture_text(raw.strip())
         if name in ID_HEADERS:
             if id_name is None and value:
                 if name == b"traceparent":

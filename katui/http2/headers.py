@@ -1,12 +1,13 @@
 """What an HTTP/2 header block says, as the message store's :class:`katui.model.Head`: the
 pseudo-headers (``:method``, ``:path``, ``:authority``, ``:status``) and the few headers katui
-reads. Values are capture bytes, decoded as HTTP/1's are (the path and authority as a target,
-:func:`katui.http.head.target_text`; the rest Latin-1) and escaped when shown."""
+reads. Values are capture bytes, decoded as HTTP/1's are (:func:`katui.textsafe.capture_text`;
+the path and authority as a target, :func:`katui.http.head.target_text`) and escaped when shown."""
 
 from __future__ import annotations
 
 from katui.http.head import target_text
 from katui.model import Head
+from katui.textsafe import capture_text
 
 VERSION = "HTTP/2"
 """``HttpMessage.version`` of an HTTP/2 message."""
@@ -34,7 +35,7 @@ def status_of(fields: dict[bytes, bytes]) -> int:
 
 def _text(fields: dict, name: bytes) -> str:
     v = fields.get(name)
-    return "" if v is None else v[:MAX_VALUE].decode("latin-1")
+    return "" if v is None else capture_text(v[:MAX_VALUE])
 
 
 def _length(fields: dict) -> int | None:

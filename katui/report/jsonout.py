@@ -7,7 +7,7 @@ import re
 
 from katui.analysis.pipeline import Analysis
 from katui.http2.frames import error_name
-from katui.model import H_HOST, Connection, Exchange, Http2Info, TlsInfo
+from katui.model import Connection, Exchange, Http2Info, TlsInfo
 from katui.report.jsonrows import RequestWriter, connection_head
 from katui.tls.records import alert_level, alert_name
 
@@ -323,14 +323,17 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def _undecoded(a: Analysis) -> bool:
-    """A request target (a URI, an HTTP/2 ``:authority``) of the capture holds a byte that was
-    not UTF-8: :func:`katui.textsafe.capture_text` kept it as a lone surrogate, which the JSON
-    encoder would write as ``\\udcNN``, a string strict JSON parsers reject. Targets are the
-    only capture text read that way; the check costs a look at each distinct one."""
+    """A request target or header value of the capture holds a byte that was not UTF-8:
+    :func:`katui.textsafe.capture_text` kept it as a lone surrogate, which the JSON encoder
+    would write as ``\\udcNN``, a string strict JSON parsers reject. Targets and the heads'
+    values are the capture text read that way (TLS names are Latin-1); the check costs a look
+    at each distinct one."""
     store = next((e.store for c in a.connections for e in c.exchanges if e.store is not None), None)
     if store is None:
         return False
-    texts = (store.uri_table, [h[H_HOST] for h in store.head_table])
+    # Every text field of the distinct heads (Host, Server or User-Agent, reason, Connection,
+    # Keep-Alive are read as targets are), and the targets.
+    texts = (store.uri_table, [v for h in store.head_table for v in h if type(v) is str])
     if not store.uri_blob.isascii():  # (a lone surrogate is written as non-ASCII bytes there)
         texts += (store.blob_uris(),)
     return any(not all(map(str.isascii, t)) and any(map(_SURROGATE.search, t)) for t in texts)
