@@ -195,6 +195,22 @@ def test_408_answer_to_a_partial_head_is_an_incomplete_request(name, first, answ
     assert f"req frame {f'{first}…':>7}  resp frame {answer:>7}" in out and "None" not in out
 
 
+def test_an_answer_before_the_head_ended_is_that_requests_answer():
+    """nginx-414-early: nginx answered 414 (frame 6) 2 ms into a request line longer than its
+    header buffer, before the client sent the rest of the head (frame 10); nginx logged one
+    request, 414. One exchange (request ending at frame 10, response frame 6), an error close
+    asked by the server; before, the 414 stood alone and the request had 'waited -498167 µs
+    for a response' in a WARNING request-timeout."""
+    a = _a("nginx-414-early.pcap")
+    (c,) = a.connections
+    (ex,) = c.exchanges
+    assert ex.n == 1 and ex.request.frame == 10 and ex.request.first_frame == 4
+    assert ex.response.status == 414 and ex.response.frame == 6
+    assert c.close.reason == "error-close" and c.close.status == 414 and c.close.by == "server"
+    assert [f.severity for f in a.findings] == ["info"] and "414" in a.findings[0].text
+    assert "414" in c.close.explanation and "waited" not in c.close.explanation
+
+
 def test_error_close_names_the_status_and_never_blames_keep_alive():
     a = _a("nginx-413-expect.pcap")
     (c,) = a.connections

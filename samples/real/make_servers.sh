@@ -9,7 +9,7 @@
 #
 # Each scenario: a private server (config in a mktemp -d dir, foreground mode,
 # started in the background with its PID remembered) on 127.0.0.1:PORT
-# (ports 9101-9129, 9401-9403; 9199 stays closed: the dead upstream of nginx-5xx), tcpdump on lo for that port, the client from
+# (ports 9101-9130, 9401-9403; 9199 stays closed: the dead upstream of nginx-5xx), tcpdump on lo for that port, the client from
 # servers_clients.py (or curl), tcpdump stopped with SIGINT 1 s after the
 # client ends, the server stopped by its PID.  The server's own logs (nginx
 # error_log at info + access log; Apache error log at LogLevel info/debug +
@@ -251,6 +251,9 @@ scenario() {
     nginx-reused-then-partial) # 2 requests, then half a head, stall
         start_nginx 9104 'client_header_timeout 2s; keepalive_timeout 10s;' "$TEXT"
         run "$1" 9104 262144 client reused-then-partial 9104 ;;
+    nginx-414-early)           # a request line past large_client_header_buffers: 414 before it ends
+        start_nginx 9130 'large_client_header_buffers 2 1k; keepalive_timeout 10s;' "$TEXT"
+        run "$1" 9130 262144 client long-uri-slow 9130 ;;
     nginx-413-expect)          # 413 answered before the Expect: 100-continue body
         start_nginx 9105 'client_max_body_size 1k; keepalive_timeout 10s;' "$TEXT"
         run "$1" 9105 262144 curl -sS -o /dev/null -w '%{http_code} %{num_connects}\n' \
@@ -379,7 +382,7 @@ Timeout 4" 'info http2:debug'
 }
 
 ALL=(nginx-partial-head nginx-partial-head-rst nginx-partial-body nginx-reused-then-partial
-     nginx-413-expect nginx-limit-curl nginx-limit-curl-clientfin nginx-limit-requests
+     nginx-413-expect nginx-414-early nginx-limit-curl nginx-limit-curl-clientfin nginx-limit-requests
      nginx-stalled-reader nginx-stalled-reader-rst nginx-stalled-drain nginx-snaplen
      nginx-snaplen-limit nginx-idle-rst nginx-preconnect nginx-unused nginx-5xx
      apache-idle apache-maxreq apache-limit-curl apache-limit-curl-clientfin apache-partial-head apache-partial-body apache-preconnect

@@ -105,6 +105,24 @@ def partial_head(port: int) -> None:
     log("closed")
 
 
+def long_uri_slow(port: int) -> None:
+    """A request line longer than nginx's large header buffer (1k here), sent in two parts:
+    3000 bytes of it, 0.5 s of waiting (nginx answers 414 and closes before the line ended),
+    then the rest of the head; then read what is left."""
+    s = connect(port)
+    s.sendall(b"GET /" + b"a" * 2995)
+    log("sent 3000 bytes of a request line (no end), wait 0.5 s")
+    time.sleep(0.5)
+    try:
+        s.sendall(b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        log("sent the rest of the head")
+    except OSError as e:
+        log(f"sending the rest failed: {e}")
+    wait_for_close(s, 3)
+    s.close()
+    log("closed")
+
+
 def partial_body(port: int) -> None:
     """PUT with Content-Length: 100, 10 body bytes, then stall."""
     s = connect(port)
@@ -312,6 +330,7 @@ def main() -> int:
     arg = sys.argv[3] if len(sys.argv) > 3 else ""
     funcs = {
         "partial-head": partial_head,
+        "long-uri-slow": long_uri_slow,
         "partial-body": partial_body,
         "partial-post": partial_post,
         "reused-then-partial": reused_then_partial,
