@@ -209,3 +209,19 @@ def test_an_rst_the_connection_survived_is_not_its_close():
     c = a.connections[0]
     assert c.close.rst_frames == (14,) and c.close.frame == 244 and c.close.how == "fin"
     assert not any(0 in f.streams and f.kind in ("reset", "abortive-close") for f in a.findings)
+
+
+def test_a_close_while_the_request_was_still_being_sent_waited_for_nothing(tmp_path):
+    """The server's FIN came while the client was still sending its head (its end came 0.5 s
+    after the close) and no response followed. The request never waited for a response:
+    not 'request-timeout ... had waited -500 ms for a response', as it was told before."""
+    a = script(tmp_path, [
+        (0.010, "c", PSH, b"GET /x HTTP/1.1\r\nHost"),
+        (1.000, "s", FIN, b""),
+        (1.500, "c", PSH, b": h\r\n\r\n"),
+        (1.600, "c", FIN, b""),
+    ])  # fmt: skip
+    (c,) = a.connections
+    assert c.close.by == "server" and c.close.reason == "unknown" and c.close.wait_ns is None
+    assert "was still being sent (its last byte came 500.0 ms after the close)" in c.close.explanation
+    assert "waited" not in c.close.explanation

@@ -251,6 +251,14 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
         return None  # its response may be in the bytes the capture cut or lost
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
+        if wait < 0:  # the close came while the request was still being sent: it waited for nothing
+            return _close(
+                f, "unknown",
+                f"{_decider(f)} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) was "
+                f"still being sent (its last byte came {fmt_s(-wait)} after the close); why is not "
+                "in the capture",
+                (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), None, None, None, n,
+            )  # fmt: skip
         gave_up = _decider(f) == "client"
         why = (": the client gave up or stopped, not keep-alive" if gave_up else
                ": a request or processing timeout, not keep-alive")  # fmt: skip
