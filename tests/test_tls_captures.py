@@ -387,7 +387,8 @@ def test_tls13_client_refusing_the_certificate_is_told_by_its_clear_alert(keys):
     48'. The client's alert goes out before it switches its own writes to the handshake keys
     (OpenSSL sends it while reading the server's Certificate, before its own second flight), so
     it is in the clear: a 7-byte alert record, read without keys. The key log (curl and
-    requests log what they derived: only the server's handshake secret here) changes nothing."""
+    requests log what they derived: only the server's handshake secret here) opens the server's
+    handshake records and nothing else."""
     section = (REAL / "tls.md").read_text().split("## tls-tls13-cert-refused.pcap")[1].split("## ")[0]
     logged = {int(n): (why, code) for n, why, code in NGINX_HANDSHAKE_ERROR.findall(section)}
     assert logged == {1: ("tlsv1 alert unknown ca", "48"), 2: ("tlsv1 alert unknown ca", "48")}
@@ -399,6 +400,9 @@ def test_tls13_client_refusing_the_certificate_is_told_by_its_clear_alert(keys):
         assert c.tls.version == "TLS 1.3" and c.tls.alerts == (("client", 2, 48, frame),)
         assert c.close.reason == "tls-failed" and c.close.is_problem and c.requests == 0
         assert "issuer is not trusted" in c.close.explanation
+        # with the key log, the server's handshake records open with the only secret logged
+        # (as tshark opens them): its EncryptedExtensions name the protocol it chose
+        assert (c.tls.alpn, c.tls.note, c.tls.decrypted) == (("http/1.1" if keys else None), None, False)
     (f,) = [f for f in a.findings if f.kind == "tls-failed"]
     assert f.streams == (0, 1) and f.severity == "problem" and "trust store" in f.advice
     assert ok.requests == 1 and ok.close.reason != "tls-failed" and ok.tls.alerts == ()

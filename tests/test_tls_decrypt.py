@@ -307,3 +307,22 @@ def test_encrypted_extensions_say_whether_early_data_was_accepted():
     assert encrypted_extensions(ee(alpn, b"\x00\x2a\x00\x00")) == ("h2", True)
     assert encrypted_extensions(ee(alpn)) == ("h2", False)
     assert encrypted_extensions(b"\x0b" + bytes(8)) is None  # not an EncryptedExtensions
+
+
+def test_a_key_log_without_the_traffic_secrets_opens_the_handshake_and_says_what_it_lacks(tmp_path):
+    """A key log with only the handshake secrets (a client logs each as it derives it; one cut
+    short, or one from a handshake that failed): the handshake records still open (the server's
+    EncryptedExtensions name its ALPN), and the first application record that needs the missing
+    secret stops that direction with a note naming it, not 'wrong key log?'."""
+    lines = (REAL / "tls-tls13-curl.keys").read_text().splitlines()
+    cut = tmp_path / "cut.keys"
+    cut.write_text(
+        "\n".join(x for x in lines if not x.startswith(("CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC")))
+    )
+    a = analyze(str(REAL / "tls-tls13-curl.pcap"), keylog=KeyLog.read(str(cut)))
+    full = _decrypted("tls-tls13-curl")
+    for c, whole in zip(a.connections, full.connections, strict=True):
+        assert not c.tls.decrypted and c.tls.alpn == whole.tls.alpn == "http/1.1"
+        # (the server's tickets are its first records under its traffic secret: its side first)
+        assert c.tls.note == "decryption stopped: the key log lacks this connection's SERVER_TRAFFIC_SECRET_0"
+        assert c.requests == whole.requests  # inferred from the records, as without keys

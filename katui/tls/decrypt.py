@@ -116,7 +116,7 @@ class Direction:
     direction's sender sends a KeyUpdate."""
 
     __slots__ = ("tls13", "stages", "stage", "seq", "explicit_nonce", "suite", "secret", "carry",
-                 "skip", "updates")  # fmt: skip
+                 "skip", "updates", "missing")  # fmt: skip
 
     def __init__(
         self,
@@ -137,6 +137,9 @@ class Direction:
         self.skip = 0  # bytes of an overlong handshake message still to pass over
         self.updates = 0
         """Key updates followed."""
+        self.missing: str | None = None
+        """TLS 1.3: why the stages stop short (the key log lacks a later secret, as it does for
+        a handshake that failed before the client derived its traffic secrets), or None."""
 
     def decrypt(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
         """(content type, plaintext) of one protected record, or None if no stage opens it.
@@ -286,15 +289,24 @@ def tls13_directions(suite: Suite, secrets: dict[str, bytes], early: bool = Fals
         return traffic_protection(suite, secrets[label])
 
     def direction(side: str) -> Direction:
-        stages = [stage(f"{side}_HANDSHAKE_TRAFFIC_SECRET"), stage(f"{side}_TRAFFIC_SECRET_0")]
+        # The stages the key log has, in order: a client logs each secret as it derives it, so
+        # a handshake that failed (curl refusing the certificate) left only the handshake
+        # secrets, or only the server's: those records still open (as tshark opens them).
+        labels = [f"{side}_HANDSHAKE_TRAFFIC_SECRET", f"{side}_TRAFFIC_SECRET_0"]
         if side == "CLIENT" and early and "CLIENT_EARLY_TRAFFIC_SECRET" in secrets:
-            stages.insert(0, stage("CLIENT_EARLY_TRAFFIC_SECRET"))
-        return Direction(True, stages, False, suite, secrets[f"{side}_TRAFFIC_SECRET_0"])
+            labels.insert(0, "CLIENT_EARLY_TRAFFIC_SECRET")
+        have = []
+        for label in labels:
+            if label not in secrets:
+                break
+            have.append(stage(label))
+        d = Direction(True, have, False, suite, secrets[labels[-1]] if len(have) == len(labels) else None)
+        if len(have) < len(labels):
+            d.missing = f"the key log lacks this connection's {labels[len(have)]}"
+        return d
 
-    try:
-        return direction("CLIENT"), direction("SERVER")
-    except KeyError:
-        return None
+    dirs = direction("CLIENT"), direction("SERVER")
+    return None if not dirs[0].stages and not dirs[1].stages else dirs
 
 
 def early_protection(keys: KeyLog, client_random: bytes, header: bytes, body: bytes):

@@ -190,8 +190,8 @@ def _alpn(conv: TlsConversation) -> str | None:
     """The protocol the server chose (ALPN), None when not chosen or not visible."""
     sh = conv.server_hello
     alpn = sh.alpn if sh is not None else None
-    if alpn is None and conv.dec is not None:
-        alpn = conv.dec.alpn  # TLS 1.3 sends the choice encrypted: known with keys
+    if alpn is None:  # TLS 1.3 sends the choice encrypted: known with keys
+        alpn = conv.dec.alpn if conv.dec is not None else conv.alpn_read
     return alpn
 
 

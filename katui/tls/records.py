@@ -135,7 +135,7 @@ class TlsConversation:
                  "hello_frame", "hello_ts", "server_hello", "retry", "tls13", "client_finished",
                  "client_data", "first_ccs", "note", "exchanges", "keys", "plaintext",
                  "dec", "server_hello_frame", "early", "flat", "zero_rtt", "tickets_due",
-                 "zero_rtt_bytes", "zero_rtt_sent", "alerts")  # fmt: skip
+                 "zero_rtt_bytes", "zero_rtt_sent", "alerts", "alpn_read")  # fmt: skip
 
     def __init__(
         self,
@@ -180,6 +180,10 @@ class TlsConversation:
         """Exchanges inferred once the connection is oriented (:mod:`katui.tls.exchanges`)."""
         self.keys = keys
         """The key log (:class:`katui.tls.keylog.KeyLog`), or None."""
+        self.alpn_read: str | None = None
+        """TLS 1.3: the protocol the server chose, read from its decrypted EncryptedExtensions
+        by a decryption that stopped before any application data (a key log with only the
+        handshake secrets): kept when the connection goes on without keys."""
         self.plaintext = plaintext
         """Makes the sink decrypted application data goes to (``plaintext(h2)``)."""
         self.dec: Decryption | None = None
@@ -266,7 +270,7 @@ class TlsConversation:
             if self.dec is not None:
                 self.dec.stop(d, f"a hole in the stream in frame {frame}")
         if self.dec is not None and self.dec.failed:
-            self.note, self.dec = self.note or self.dec.note, None
+            self._drop_decryption()
         # The plaintext sink hears of the loss record by record (Decryption.open), not in
         # ciphertext bytes.
 
@@ -501,6 +505,12 @@ class TlsConversation:
         dirs = [client, server] if self.client == 0 else [server, client]
         self.dec = Decryption(dirs, self.client, self.tls13, self.plaintext, sh.alpn, zero_rtt)
 
+    def _drop_decryption(self) -> None:
+        """Decryption stopped before any application data: the connection goes on as one
+        without keys (its note says why), keeping what the handshake records said."""
+        dec = self.dec
+        self.note, self.alpn_read, self.dec = self.note or dec.note, dec.alpn, None
+
     def _decrypt(self, d: int, s: _Direction, body, frame: int, ts: int) -> int | None:
         """The run kind of a protected record, from its decrypted content type (None: it could
         not be decrypted)."""
@@ -509,7 +519,7 @@ class TlsConversation:
         updates = getattr(protection, "updates", 0)
         ctype = dec.open(d, s.head, body, frame, ts)
         if dec.failed:  # nothing decrypted yet: the whole connection stays without keys
-            self.note, self.dec = self.note or dec.note, None
+            self._drop_decryption()
         if ctype is None:
             return None
         client = d == self.client

@@ -91,7 +91,8 @@ class Decryption:
         if protection is not None and body is not None:
             out = protection.decrypt(head, bytes(body))
             if out is None:
-                self.stop(d, f"a record in frame {frame} did not decrypt (wrong key log?)")
+                missing = getattr(protection, "missing", None)  # (TLS 1.3 only)
+                self.stop(d, missing or f"a record in frame {frame} did not decrypt (wrong key log?)")
         elif protection is not None:
             protection.seq += 1  # its bytes were lost: the next record has the next number
         if out is None:

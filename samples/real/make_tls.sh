@@ -139,11 +139,13 @@ server block for localhost is not the default). Stream 0: curl -k asks for other
 nginx answers its ClientHello with a fatal unrecognized_name alert, in the clear as every TLS 1.3
 record before the ServerHello is; curl exits 35. Stream 1: curl -k for localhost, one request."
     [tls13-cert-refused]="nginx allows only TLS 1.3. Stream 0: curl verifies nginx's self-signed certificate, refuses it
-and exits 60; stream 1: requests.get with verification on, the same (SSLError). Over TLS 1.3 a
-client's alert after the ServerHello is encrypted with its handshake keys (RFC 8446 5.2): on the
-wire a 19-byte application-data record (2 bytes of alert, its content type, a 16-byte tag),
-readable only with the key log's CLIENT_HANDSHAKE_TRAFFIC_SECRET. Stream 2: curl -k, one request.
-nginx's error log names each client's alert (below); neither failure reaches the access log."
+and exits 60; stream 1: requests.get with verification on, the same (SSLError). OpenSSL sends
+that fatal unknown_ca alert while reading the server's Certificate, before it protects its own
+records with the handshake keys: a 7-byte alert record in the clear (frames 8 and 18), read
+without keys. Their key logs hold only SERVER_HANDSHAKE_TRAFFIC_SECRET (nothing later was
+derived): the server's encrypted handshake opens with it, as in tshark. Stream 2: curl -k, one
+request. nginx's error log names each client's alert (below); neither failure reaches the
+access log."
     [seed-tls12]="The same experiment with nginx limited to TLS 1.2: the close_notify is an Alert record
 (26 bytes with AES-GCM), told without keys by its record type."
     [seed-resume-tls13]="The seed timings from a client that resumes (tls_clients.py seed_resume: Python's ssl on raw
