@@ -9,8 +9,6 @@ cdef long long _NEAR
 
 
 from katui.model.exchange cimport Exchange
-from katui.model.connection cimport Close
-from katui.model.connection cimport Connection as Conn  # gaps.py's Connection: the Python name
 
 @cython.locals(req=Py_ssize_t, e=Exchange)
 cpdef dict requests_by_frame(object conn)
@@ -28,6 +26,6 @@ cpdef object previous_on_path(object a, object conn)
 @cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, at=cython.longlong)
 cdef Py_ssize_t _bisect(long long[:] times, long long t, Py_ssize_t end, bint right) except -1
 
-# Close times as read from the Close struct; the client and host as str (startswith in C).
-@cython.locals(c=Conn, close=Close, client=str, host=str, cut=Py_ssize_t, paths=dict, got=list)
+# The client and host as str (startswith and rindex in C).
+@cython.locals(client=str, host=str, cut=Py_ssize_t, paths=dict, got=list)
 cpdef dict _closed_by_path(object a)
