@@ -34,6 +34,7 @@ COMPILED = (
     "katui.analysis.verdicts",
     "katui.analysis.gaps",
     "katui.analysis.timeout",
+    "katui.analysis.payload",
     "katui.analysis.findings.common",
     "katui.analysis.findings.closes",
     "katui.analysis.findings.pools",

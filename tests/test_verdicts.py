@@ -230,6 +230,46 @@ def test_the_closed_connections_index_keeps_close_times_as_8_byte_numbers():
     assert conns == a.connections  # closed in capture order
 
 
+def test_the_closed_connections_index_tells_interleaved_paths_apart():
+    """The index recognises a run of connections on the previous one's path without slicing
+    each host out: hosts that are prefixes of one another (10.0.0.1, 10.0.0.11), an IPv6 host,
+    a second server of the same host, and a path that comes back after others, each get the
+    latest connection closed on their own path."""
+    from types import SimpleNamespace as Fake
+
+    from katui.analysis.gaps import previous_on_path
+
+    def conn(client, server, start, closed=None):
+        return Fake(client=client, server=server, start_ns=start, close=Fake(ts_ns=closed))
+
+    s1, s2 = "10.0.0.2:80", "10.0.0.2:8080"
+    older = [conn("10.0.0.1:5000", s1, 0, 10), conn("10.0.0.11:5000", s1, 1, 11),
+             conn("10.0.0.1:5001", s2, 2, 12), conn("[::1]:6000", s1, 3, 13),
+             conn("10.0.0.1:5004", s1, 5, 15)]  # fmt: skip
+    later = [conn("10.0.0.1:5002", s1, 14), conn("10.0.0.11:5001", s1, 20),
+             conn("10.0.0.1:5003", s2, 20), conn("[::1]:6001", s1, 20), conn("10.0.0.1:5005", s1, 30),
+             conn("10.0.0.12:5000", s1, 30)]  # fmt: skip
+    a = Fake(cache={}, connections=older + later)
+    got = [previous_on_path(a, c) for c in later]
+    assert got == [older[0], older[1], older[2], older[3], older[4], None]
+
+
+def test_findings_are_made_when_first_asked_for():
+    """analyze() leaves the findings to their first reader (the TUI lists the connections
+    without them); once made they are kept, and they are what findings() makes of the analysis."""
+    from katui.analysis.findings import findings
+    from katui.analysis.pipeline import analyze
+
+    a = analyze(str(SAMPLES / "httptest.pcap"))
+    try:
+        assert "findings" not in a.cache
+        got = a.findings
+        assert got and got is a.findings is a.cache["findings"]
+        assert got == findings(a.connections, a.timeouts, a.proxies)
+    finally:
+        a.close()
+
+
 def test_a_wait_for_the_response_is_not_an_idle_gap():
     """proxy-nginx-race.pcap, the front connection: GET /api/race-get and POST /api/race-post
     each waited ~2.5 s for the proxy's answer. The ladder called those stretches 'idle' with

@@ -25,3 +25,7 @@ cpdef object previous_on_path(object a, object conn)
 # Close and start times are 64-bit (Connection.start_ns, Close._ts).
 @cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, at=cython.longlong)
 cdef Py_ssize_t _bisect(long long[:] times, long long t, Py_ssize_t end, bint right) except -1
+
+# The client and host as str (startswith and rindex in C).
+@cython.locals(client=str, host=str, cut=Py_ssize_t, paths=dict, got=list)
+cpdef dict _closed_by_path(object a)

@@ -72,8 +72,6 @@ class Analysis:
     """Inferred idle timeout of the best-evidenced server (see ``timeouts`` for all)."""
     timeouts: list[TimeoutEstimate]
     """Per-server idle timeout estimates, the best-evidenced first."""
-    findings: list[Finding]
-    """Capture-wide verdicts."""
     table: FrameTable = field(repr=False)
     """Per-frame columns."""
     capture: CaptureFile = field(repr=False)
@@ -94,6 +92,18 @@ class Analysis:
     def duration_ns(self) -> int:
         """Capture duration."""
         return self.last_ns - self.first_ns
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Capture-wide verdicts, made on first use (and kept in ``cache``): the TUI lists the
+        connections without them, ~0.1 s sooner on a load test's 60,000 (its list of findings,
+        a key away, makes them)."""
+        got = self.cache.get("findings")
+        if got is None:
+            from katui.analysis.findings import findings as make_findings
+
+            got = self.cache["findings"] = make_findings(self.connections, self.timeouts, self.proxies)
+        return got
 
     @property
     def requests(self) -> int:
@@ -171,7 +181,6 @@ def _analyze(
     n, first, last, skipped = _read(cap, table, tracker, progress, preview)
     # What follows the reading pass is imported only now (about half of this module's import
     # time): a screen's first rows, listed while the capture is read, need not wait for it.
-    from katui.analysis.findings import findings as make_findings
     from katui.analysis.program_closes import program_closes
     from katui.analysis.proxy import find_proxy_links
     from katui.analysis.timeout import estimate_server_timeouts, main_timeout
@@ -201,7 +210,6 @@ def _analyze(
         connections=conns,
         timeout=timeout,
         timeouts=timeouts,
-        findings=make_findings(conns, timeouts, proxied),
         proxies=proxied,
         table=table,
         capture=cap,
