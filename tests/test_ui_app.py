@@ -6,6 +6,7 @@ import pytest
 from textual.geometry import Region
 from ui_helpers import SAMPLES, hostile_capture, ladder_texts, settle
 
+from katui.analysis.pipeline import analyze
 from katui.ui.app import KatuiApp
 
 SEED = str(SAMPLES / "httptest.pcap")
@@ -335,3 +336,18 @@ async def test_j_jumps_from_a_decrypted_tls_front_to_its_upstream_request():
         await pilot.press("J")
         await pilot.pause()
         assert sealed.main.conn.stream == 0
+
+
+async def test_findings_are_made_in_the_loading_thread_once_the_list_is_drawn():
+    """Findings are no longer made before the list (they are made on first use), and not on
+    the UI thread when f is first pressed either: the loading thread makes them once the
+    loaded list is drawn, and f shows the same list."""
+    app = KatuiApp(str(SAMPLES / "httptest.pcap"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await app.workers.wait_for_complete()
+        made = app.analysis.cache.get("findings")
+        assert made is not None and made == analyze(str(SAMPLES / "httptest.pcap")).findings
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen.findings is made

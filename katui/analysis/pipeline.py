@@ -6,6 +6,7 @@ import gc
 import math
 import mmap
 import struct
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,10 @@ Progress = Callable[[int, int, int], None]
 
 PreviewSink = Callable[[list[Preview]], None]
 """preview(connections first seen since the previous call)."""
+
+
+_FINDINGS_LOCK = threading.Lock()
+"""Held while an analysis makes its findings (:attr:`Analysis.findings`)."""
 
 
 @dataclass
@@ -100,9 +105,12 @@ class Analysis:
         a key away, makes them)."""
         got = self.cache.get("findings")
         if got is None:
-            from katui.analysis.findings import findings as make_findings
+            with _FINDINGS_LOCK:  # the TUI makes them in its loading thread: made once
+                got = self.cache.get("findings")
+                if got is None:
+                    from katui.analysis.findings import findings as make
 
-            got = self.cache["findings"] = make_findings(self.connections, self.timeouts, self.proxies)
+                    got = self.cache["findings"] = make(self.connections, self.timeouts, self.proxies)
         return got
 
     @property
