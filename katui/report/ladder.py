@@ -285,7 +285,8 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             problem = frame in stale or (cl.reason == "reset" and frame == close_frame)
             gap_at = len(rows)
             wait = gap.waiting > 0
-            rows.append(Note("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns, wait))
+            note = ("gap", safe_text(gap.explanation), frame, problem, gap.duration_ns, wait)
+            rows.append(_tuple_new(Note, note))  # Note(*note): its __new__ is Python code
         f = flags[at - 1]
         if f & SYN and not f & ACK and not in_handshake and not handshaken:
             rows.append(_section(_handshake_text(analysis, conn), frame))

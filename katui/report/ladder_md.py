@@ -468,7 +468,8 @@ class TwoLanes:
                     if drawing:
                         body.add(note)
                 continue
-            i = row - 1
+            i = row  # (compiled: the number read into a C integer, then C arithmetic: no
+            i -= 1  # Python int made for row - 1 at every frame)
             fl, length, way = flags[i], plen[i], dirs[i]
             key = length << 9 | fl << 1 | way  # one number per (length, flags byte, direction)
             piece = None
