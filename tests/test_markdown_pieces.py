@@ -119,3 +119,26 @@ def test_labels_drawn_once_the_label_cache_is_full_are_the_general_ones():
                 assert _fast(TwoLanes(200), a, c, rows, labels) == general
         finally:
             a.close()
+
+
+def test_ladder_notes_made_in_c_are_notes():
+    # Compiled, ladder_rows allocates its notes as tuples of Note's type and fills them in C:
+    # each must be a Note like one made by its constructor (fields, equality, hash, _replace),
+    # and stay so across a garbage collection (the tuple is tracked as it is filled).
+    import gc
+
+    seen = 0
+    for a, c in _two_lane_connections():
+        try:
+            notes = [r for r in ladder_rows(a, c, a.idle_threshold_ns) if not isinstance(r, int)]
+            gc.collect()
+            for note in notes:
+                made = Note(*note)
+                assert type(note) is Note and len(note) == 6
+                assert note == made and hash(note) == hash(made) and repr(note) == repr(made)
+                assert note._replace(text="x") == made._replace(text="x")
+                assert (note.kind, note.frame) == (made.kind, made.frame)
+                seen += 1
+        finally:
+            a.close()
+    assert seen > 16

@@ -88,9 +88,9 @@ cdef class TwoLanes:
 
     cdef _line(self, Lines out, Py_ssize_t frame, long long stamp, str tail, str label=*)
 
-    @cython.locals(plain=bint, notes=dict)
+    @cython.locals(plain=bint, notes=dict, note=tuple)
     cdef tuple _note_lines(self, object row)
-    @cython.locals(text=str, problem=bint)
+    @cython.locals(text=str, problem=bint, note=tuple)
     cdef bint _section_note(self, object row, Lines lines, Lines body, bint drawing) except -1
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)

@@ -367,7 +367,8 @@ class TwoLanes:
     def _note_lines(self, row: Note) -> tuple[str, str]:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
-        kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
+        note = cython.cast(tuple, row)  # a Note read as a tuple: its fields unpacked in C (as a
+        kind, text, _, problem, duration, waiting = note  # tuple subclass, by an iterator)
         # A section's lines depend on its text and problem mark only: kept by its text.
         plain = kind == "section" and not duration and not waiting
         if plain:
@@ -394,7 +395,8 @@ class TwoLanes:
         time, as :meth:`_note_lines` makes them, when its text needs neither cutting, stripping
         nor Mermaid entities (most: a load test's are unique, so no cache would keep them);
         False (nothing written) otherwise."""
-        kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
+        note = cython.cast(tuple, row)  # a Note read as a tuple: its fields unpacked in C (as a
+        kind, text, _, problem, duration, waiting = note  # tuple subclass, by an iterator)
         if kind != "section" or duration or waiting or not text:
             return False
         if len(text) > self.width - len(_SECTION) or text[len(text) - 1].isspace():
