@@ -18,7 +18,9 @@ cdef long long _NEAR, _SHORT_NS
 cdef tuple _SPACED, _PADDED
 cdef bytes _SPACED3, _PADDED3
 # TCP flag bits and the diagram's size limit, tested for every frame: C integers.
-cdef int SYN, FIN, RST, _DRAWN
+cdef int SYN, FIN, RST, _DRAWN, _SLOT_BITS
+cdef Py_ssize_t ARROW_SLOTS
+cdef unsigned long long _MIX
 cdef Py_ssize_t MAX_MESSAGES
 @cython.locals(ch=Py_UCS4)
 cpdef str _mermaid(str text)
@@ -75,7 +77,7 @@ cdef class TwoLanes:
     cdef long long _base
     cdef bint _near
     cdef Lines _ladder, _body
-    cdef unsigned long long _slot_keys[16]
+    cdef unsigned long long _slot_keys[1024]  # ARROW_SLOTS
     cdef list _slot_pieces
     cdef unsigned long long _label_keys[16]
     cdef list _label_texts, _label_drawn

@@ -24,6 +24,12 @@ from katui.units import EXACT_NS
 
 MAX_CACHED = 4096
 """Arrow pieces kept per writer (a hostile capture may make every frame's different)."""
+_SLOT_BITS = 10
+ARROW_SLOTS = 1 << _SLOT_BITS
+"""Lane arrows a :class:`TwoLanes` finds by their key in C, before its dict (compiled)."""
+_MIX = 0x9E3779B97F4A7C15
+"""2**64 over the golden ratio: a key times this, its top bits are its slot (Fibonacci
+hashing: keys that differ only in their length's low bits fall in different slots)."""
 _DRAWN = SYN | FIN | RST
 """Flags that put a frame without an HTTP label into the diagram."""
 
@@ -326,9 +332,11 @@ class TwoLanes:
         self._near = True
         self._base = 0
         self._ladder, self._body = Lines(), Lines()  # refilled by each draw
-        # Compiled: the arrows of the last keys seen, by key % 16 (0 marks an empty slot, a key
-        # is kept plus one), looked up before the dict.
-        self._slot_pieces = [None] * 16
+        # Compiled: the arrows of the last keys seen, in ARROW_SLOTS slots by a hash of the key
+        # (0 marks an empty slot, a key is kept plus one), looked up before the dict. The
+        # synthetic capture's 200k frames make 1,666 keys (its lengths repeat across
+        # connections): 16 slots kept its ACKs, and most data frames went to the dict.
+        self._slot_pieces = [None] * ARROW_SLOTS
         # Compiled: the same for a labelled frame's lines, by its key and label (the label
         # object itself: a load test's come from one cache).
         self._label_texts = [None] * 16
@@ -477,7 +485,7 @@ class TwoLanes:
             piece = None
             if fl < 256:
                 if cython.compiled:  # a few arrows make most frames: a C look-up first
-                    slot = (key ^ key >> 9) & 15
+                    slot = (key * _MIX) >> (64 - _SLOT_BITS)  # (C: the product wraps at 64 bits)
                     if self._slot_keys[slot] == key + 1:
                         piece = self._slot_pieces[slot]
                     else:
