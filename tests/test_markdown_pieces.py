@@ -142,3 +142,28 @@ def test_ladder_notes_made_in_c_are_notes():
         finally:
             a.close()
     assert seen > 16
+
+
+def test_idle_gaps_set_in_c_are_idle_gaps():
+    # Compiled, idle_gaps sets a gap's fields in C as IdleGap's frozen __init__ does: each must
+    # equal (and hash, print and stay frozen as) the one its constructor makes.
+    import dataclasses
+
+    import pytest
+
+    from katui.analysis.gaps import idle_gaps
+    from katui.model import IdleGap
+
+    seen = 0
+    for a, c in _two_lane_connections():
+        try:
+            for gap in idle_gaps(a, c, 1_000_000):  # 1 ms: most connections have some
+                made = IdleGap(*dataclasses.astuple(gap))
+                assert type(gap) is IdleGap and gap == made and hash(gap) == hash(made)
+                assert repr(gap) == repr(made)
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    gap.waiting = 1
+                seen += 1
+        finally:
+            a.close()
+    assert seen > 4

@@ -37,3 +37,8 @@ cdef object _waiting(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssiz
 cdef object _arriving(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
 cdef tuple _waited(object e, object frame, tuple ended)
 cdef tuple _said_first(tuple ended, str said)
+
+from cpython.object cimport PyObject_GenericSetAttr
+cdef str _STREAM, _AFTER, _BEFORE, _DURATION, _ENDS_IN, _EXPLANATION, _WAITING
+cdef object _new_object
+cdef object _idle_gap(object stream, object after, object before, object dur, tuple ended, object waiting)
