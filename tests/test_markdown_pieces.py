@@ -119,3 +119,51 @@ def test_labels_drawn_once_the_label_cache_is_full_are_the_general_ones():
                 assert _fast(TwoLanes(200), a, c, rows, labels) == general
         finally:
             a.close()
+
+
+def test_ladder_notes_made_in_c_are_notes():
+    # Compiled, ladder_rows allocates its notes as tuples of Note's type and fills them in C:
+    # each must be a Note like one made by its constructor (fields, equality, hash, _replace),
+    # and stay so across a garbage collection (the tuple is tracked as it is filled).
+    import gc
+
+    seen = 0
+    for a, c in _two_lane_connections():
+        try:
+            notes = [r for r in ladder_rows(a, c, a.idle_threshold_ns) if not isinstance(r, int)]
+            gc.collect()
+            for note in notes:
+                made = Note(*note)
+                assert type(note) is Note and len(note) == 6
+                assert note == made and hash(note) == hash(made) and repr(note) == repr(made)
+                assert note._replace(text="x") == made._replace(text="x")
+                assert (note.kind, note.frame) == (made.kind, made.frame)
+                seen += 1
+        finally:
+            a.close()
+    assert seen > 16
+
+
+def test_idle_gaps_set_in_c_are_idle_gaps():
+    # Compiled, idle_gaps sets a gap's fields in C as IdleGap's frozen __init__ does: each must
+    # equal (and hash, print and stay frozen as) the one its constructor makes.
+    import dataclasses
+
+    import pytest
+
+    from katui.analysis.gaps import idle_gaps
+    from katui.model import IdleGap
+
+    seen = 0
+    for a, c in _two_lane_connections():
+        try:
+            for gap in idle_gaps(a, c, 1_000_000):  # 1 ms: most connections have some
+                made = IdleGap(*dataclasses.astuple(gap))
+                assert type(gap) is IdleGap and gap == made and hash(gap) == hash(made)
+                assert repr(gap) == repr(made)
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    gap.waiting = 1
+                seen += 1
+        finally:
+            a.close()
+    assert seen > 4

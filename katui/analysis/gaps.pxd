@@ -29,3 +29,20 @@ cdef Py_ssize_t _bisect(long long[:] times, long long t, Py_ssize_t end, bint ri
 # The client and host as str (startswith and rindex in C).
 @cython.locals(client=str, host=str, cut=Py_ssize_t, paths=dict, got=list)
 cpdef dict _closed_by_path(object a)
+
+# What ends a gap and who waited through it, asked for each gap (a load test's connections
+# have thousands): C calls, not Python ones.
+cdef tuple _what_ended(object a, object conn, object frame, object dur, dict starts, int fl)
+@cython.locals(e=Exchange, resp=Py_ssize_t, end=Py_ssize_t)
+cdef Py_ssize_t _answered_before(object exchanges, Py_ssize_t lo, Py_ssize_t before) except -1
+@cython.locals(i=Py_ssize_t, e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, sent=Py_ssize_t)
+cdef object _waiting(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
+@cython.locals(i=Py_ssize_t, e=Exchange, resp=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
+cdef object _arriving(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
+cdef tuple _waited(object e, object frame, tuple ended)
+cdef tuple _said_first(tuple ended, str said)
+
+from cpython.object cimport PyObject_GenericSetAttr
+cdef str _STREAM, _AFTER, _BEFORE, _DURATION, _ENDS_IN, _EXPLANATION, _WAITING
+cdef object _new_object
+cdef object _idle_gap(object stream, object after, object before, object dur, tuple ended, object waiting)

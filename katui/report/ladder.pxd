@@ -37,6 +37,18 @@ cdef set _stale_requests(object conn)
 cdef bint _goaway_stale(object conn) except -1
 # A ladder's notes, made per connection by ladder_rows: C calls.
 cdef object _tuple_new
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
+cdef extern from "Python.h":
+    """
+    static inline PyObject *katui_alloc(PyObject *type, Py_ssize_t n) {
+        return PyType_GenericAlloc((PyTypeObject *)type, n);
+    }
+    """
+    # An instance of a type (a tuple subclass) with room for n items, all NULL.
+    object PyType_GenericAlloc "katui_alloc" (object type, Py_ssize_t n)
+cdef object _note(str kind, str text, object frame, object problem, object duration_ns, object waiting)
+cdef void _set(object note, Py_ssize_t k, object field) noexcept
 cdef object _section(str text, object frame, object problem=*)
 @cython.locals(ex=Ex, req=Py_ssize_t, out=dict, noted=bint)
 cdef dict _noted_requests(object conn, dict gaps, set stale)

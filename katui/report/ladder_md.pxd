@@ -18,7 +18,9 @@ cdef long long _NEAR, _SHORT_NS
 cdef tuple _SPACED, _PADDED
 cdef bytes _SPACED3, _PADDED3
 # TCP flag bits and the diagram's size limit, tested for every frame: C integers.
-cdef int SYN, FIN, RST, _DRAWN
+cdef int SYN, FIN, RST, _DRAWN, _SLOT_BITS
+cdef Py_ssize_t ARROW_SLOTS
+cdef unsigned long long _MIX
 cdef Py_ssize_t MAX_MESSAGES
 @cython.locals(ch=Py_UCS4)
 cpdef str _mermaid(str text)
@@ -75,7 +77,7 @@ cdef class TwoLanes:
     cdef long long _base
     cdef bint _near
     cdef Lines _ladder, _body
-    cdef unsigned long long _slot_keys[16]
+    cdef unsigned long long _slot_keys[1024]  # ARROW_SLOTS
     cdef list _slot_pieces
     cdef unsigned long long _label_keys[16]
     cdef list _label_texts, _label_drawn
@@ -88,9 +90,9 @@ cdef class TwoLanes:
 
     cdef _line(self, Lines out, Py_ssize_t frame, long long stamp, str tail, str label=*)
 
-    @cython.locals(plain=bint, notes=dict)
+    @cython.locals(plain=bint, notes=dict, note=tuple)
     cdef tuple _note_lines(self, object row)
-    @cython.locals(text=str, problem=bint)
+    @cython.locals(text=str, problem=bint, note=tuple)
     cdef bint _section_note(self, object row, Lines lines, Lines body, bint drawing) except -1
     cdef tuple _label_lines(self, object key, tuple piece, str label)
     cdef tuple _piece(self, object key, int fl, bint c2s, object length)

@@ -24,6 +24,12 @@ from katui.units import EXACT_NS
 
 MAX_CACHED = 4096
 """Arrow pieces kept per writer (a hostile capture may make every frame's different)."""
+_SLOT_BITS = 10
+ARROW_SLOTS = 1 << _SLOT_BITS
+"""Lane arrows a :class:`TwoLanes` finds by their key in C, before its dict (compiled)."""
+_MIX = 0x9E3779B97F4A7C15
+"""2**64 over the golden ratio: a key times this, its top bits are its slot (Fibonacci
+hashing: keys that differ only in their length's low bits fall in different slots)."""
 _DRAWN = SYN | FIN | RST
 """Flags that put a frame without an HTTP label into the diagram."""
 
@@ -326,9 +332,11 @@ class TwoLanes:
         self._near = True
         self._base = 0
         self._ladder, self._body = Lines(), Lines()  # refilled by each draw
-        # Compiled: the arrows of the last keys seen, by key % 16 (0 marks an empty slot, a key
-        # is kept plus one), looked up before the dict.
-        self._slot_pieces = [None] * 16
+        # Compiled: the arrows of the last keys seen, in ARROW_SLOTS slots by a hash of the key
+        # (0 marks an empty slot, a key is kept plus one), looked up before the dict. The
+        # synthetic capture's 200k frames make 1,666 keys (its lengths repeat across
+        # connections): 16 slots kept its ACKs, and most data frames went to the dict.
+        self._slot_pieces = [None] * ARROW_SLOTS
         # Compiled: the same for a labelled frame's lines, by its key and label (the label
         # object itself: a load test's come from one cache).
         self._label_texts = [None] * 16
@@ -367,7 +375,8 @@ class TwoLanes:
     def _note_lines(self, row: Note) -> tuple[str, str]:
         # (ladder line, diagram line) of a note: neither shows its frame, and a load test
         # repeats its section notes ("request 1", the teardown) in every connection.
-        kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
+        note = cython.cast(tuple, row)  # a Note read as a tuple: its fields unpacked in C (as a
+        kind, text, _, problem, duration, waiting = note  # tuple subclass, by an iterator)
         # A section's lines depend on its text and problem mark only: kept by its text.
         plain = kind == "section" and not duration and not waiting
         if plain:
@@ -394,7 +403,8 @@ class TwoLanes:
         time, as :meth:`_note_lines` makes them, when its text needs neither cutting, stripping
         nor Mermaid entities (most: a load test's are unique, so no cache would keep them);
         False (nothing written) otherwise."""
-        kind, text, _, problem, duration, waiting = row  # (a named tuple's fields, unpacked in C)
+        note = cython.cast(tuple, row)  # a Note read as a tuple: its fields unpacked in C (as a
+        kind, text, _, problem, duration, waiting = note  # tuple subclass, by an iterator)
         if kind != "section" or duration or waiting or not text:
             return False
         if len(text) > self.width - len(_SECTION) or text[len(text) - 1].isspace():
@@ -468,13 +478,14 @@ class TwoLanes:
                     if drawing:
                         body.add(note)
                 continue
-            i = row - 1
+            i = row  # (compiled: the number read into a C integer, then C arithmetic: no
+            i -= 1  # Python int made for row - 1 at every frame)
             fl, length, way = flags[i], plen[i], dirs[i]
             key = length << 9 | fl << 1 | way  # one number per (length, flags byte, direction)
             piece = None
             if fl < 256:
                 if cython.compiled:  # a few arrows make most frames: a C look-up first
-                    slot = (key ^ key >> 9) & 15
+                    slot = (key * _MIX) >> (64 - _SLOT_BITS)  # (C: the product wraps at 64 bits)
                     if self._slot_keys[slot] == key + 1:
                         piece = self._slot_pieces[slot]
                     else:
