@@ -18,6 +18,10 @@ cdef class Exchange:
 # A connection's plain exchanges in one bytes object (exchange.py: ExchangeRun), written and read
 # through C pointers (the index checked against its length). Its methods are C-only (cdef): no
 # vtable pointer, 32 bytes a run.
+cdef Py_ssize_t _ROW_C  # ROW_BYTES, REUSED, PIPELINED as C integers
+cdef unsigned char _REUSED_C, _PIPELINED_C
+
+
 @cython.locals(ex=Exchange, n=Py_ssize_t, k=Py_ssize_t, rows=bytes, base="char *")
 cpdef object kept(tuple exchanges)
 

@@ -137,6 +137,9 @@ REUSED, PIPELINED = 1, 2
 ROW_BYTES = 21
 """Bytes an exchange takes in an :class:`ExchangeRun`: idle (64-bit), request row, response row,
 n (32-bit each), flags (a byte)."""
+# The same as C integers for this module's compiled code (exchange.pxd declares them): no int
+# object made for each exchange read.
+_ROW_C, _REUSED_C, _PIPELINED_C = ROW_BYTES, REUSED, PIPELINED
 _IDLE, _INT = struct.Struct("=q"), struct.Struct("=i")
 _UINT = struct.Struct("=I")
 
@@ -158,11 +161,11 @@ def kept(exchanges: tuple) -> tuple | ExchangeRun:
             b"".join([_INT.pack(ex.req) for ex in exchanges]),
             b"".join([_INT.pack(ex.resp) for ex in exchanges]),
             b"".join([_UINT.pack(ex.n) for ex in exchanges]),
-            bytes([(REUSED if ex.reused else 0) | (PIPELINED if ex.pipelined else 0) for ex in exchanges]),
+            bytes([(_REUSED_C if ex.reused else 0) | (_PIPELINED_C if ex.pipelined else 0) for ex in exchanges]),
         )
         return ExchangeRun(store, b"".join(cols))
     # Compiled: the columns written in place through C pointers (64-bit ones first: aligned).
-    rows = PyBytes_FromStringAndSize(cython.NULL, n * ROW_BYTES)  # noqa: F821 - cimported by exchange.pxd
+    rows = PyBytes_FromStringAndSize(cython.NULL, n * _ROW_C)  # noqa: F821 - cimported by exchange.pxd
     base = PyBytes_AS_STRING(rows)  # noqa: F821
     k = 0
     for ex in exchanges:
@@ -170,7 +173,7 @@ def kept(exchanges: tuple) -> tuple | ExchangeRun:
         cython.cast(cython.p_int, base + 8 * n)[k] = ex.req
         cython.cast(cython.p_int, base + 12 * n)[k] = ex.resp
         cython.cast(cython.p_int, base + 16 * n)[k] = ex.n
-        base[20 * n + k] = (REUSED if ex.reused else 0) | (PIPELINED if ex.pipelined else 0)
+        base[20 * n + k] = (_REUSED_C if ex.reused else 0) | (_PIPELINED_C if ex.pipelined else 0)
         k += 1
     return ExchangeRun(store, rows)
 
@@ -195,12 +198,12 @@ class ExchangeRun:
 
     def _made(self) -> tuple:
         """The exchanges as a tuple of new objects."""
-        return tuple([self._item(k) for k in range(len(self.rows) // ROW_BYTES)])
+        return tuple([self._item(k) for k in range(len(self.rows) // _ROW_C)])
 
     def _item(self, k: int) -> Exchange:
         """Exchange ``k`` (0-based) as a new :class:`Exchange`."""
         rows = self.rows
-        n = len(rows) // ROW_BYTES
+        n = len(rows) // _ROW_C
         if not 0 <= k < n:
             raise IndexError("exchange index out of range")
         ex = Exchange.__new__(Exchange)
@@ -212,8 +215,8 @@ class ExchangeRun:
             ex.resp = cython.cast(cython.p_int, base + 12 * n)[k]
             ex.n = cython.cast(cython.p_int, base + 16 * n)[k]
             bits = base[20 * n + k]
-            ex.reused = (bits & REUSED) != 0
-            ex.pipelined = (bits & PIPELINED) != 0
+            ex.reused = (bits & _REUSED_C) != 0
+            ex.pipelined = (bits & _PIPELINED_C) != 0
         else:
             ex._idle = _IDLE.unpack_from(rows, 8 * k)[0]
             ex.req = _INT.unpack_from(rows, 8 * n + 4 * k)[0]
@@ -224,7 +227,7 @@ class ExchangeRun:
         return ex
 
     def __len__(self) -> int:
-        return len(self.rows) // ROW_BYTES
+        return len(self.rows) // _ROW_C
 
     def __bool__(self) -> bool:
         return len(self.rows) > 0
@@ -236,7 +239,7 @@ class ExchangeRun:
         if isinstance(i, slice):
             return self._made()[i]
         k = i.__index__()
-        return self._item(k + len(self.rows) // ROW_BYTES if k < 0 else k)
+        return self._item(k + len(self.rows) // _ROW_C if k < 0 else k)
 
     def __reversed__(self):
         return reversed(self._made())
