@@ -161,7 +161,7 @@ def kept(exchanges: tuple) -> tuple | ExchangeRun:
             b"".join([_INT.pack(ex.req) for ex in exchanges]),
             b"".join([_INT.pack(ex.resp) for ex in exchanges]),
             b"".join([_UINT.pack(ex.n) for ex in exchanges]),
-            bytes([(_REUSED_C if ex.reused else 0) | (_PIPELINED_C if ex.pipelined else 0) for ex in exchanges]),
+            bytes([(REUSED if ex.reused else 0) | (PIPELINED if ex.pipelined else 0) for ex in exchanges]),
         )
         return ExchangeRun(store, b"".join(cols))
     # Compiled: the columns written in place through C pointers (64-bit ones first: aligned).
