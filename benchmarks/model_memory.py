@@ -18,7 +18,7 @@ from collections import Counter
 
 from katui.analysis.pipeline import analyze
 
-MODEL = ("Connection", "Close", "Exchange")
+MODEL = ("Connection", "Close", "Exchange", "ExchangeRun")
 NOT_WALKED = ("HttpMessage", "MessageStore", "TlsInfo", "Http2Info", "type", "NoneType", "bool")
 
 
@@ -36,7 +36,9 @@ def breakdown(conns: list) -> tuple[Counter[str], Counter[str]]:
         seen.add(id(obj))
         size[f"{holder} > {kind}"] += sys.getsizeof(obj)
         count[f"{holder} > {kind}"] += 1
-        if not isinstance(obj, (str, int, bytes, float)):
+        if kind == "ExchangeRun":  # (compiled, not tracked by the collector: no referents)
+            todo.append((obj.rows, kind))
+        elif not isinstance(obj, (str, int, bytes, float)):
             inner = kind if kind in MODEL else holder
             todo.extend((r, inner) for r in gc.get_referents(obj))
     return size, count

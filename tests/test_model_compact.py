@@ -277,3 +277,41 @@ def test_the_freeze_shares_equal_client_endpoints_and_idle_times():
             assert all(y is x for y in idles if y == x)
     finally:
         a.close()
+
+
+def test_plain_exchanges_are_kept_as_columns_and_read_back_as_the_objects_they_were():
+    """A connection's plain exchanges are kept as columns in one bytes object (an ExchangeRun),
+    not objects: the run reads back as the tuple it replaced (length, truth, indexing, slicing,
+    iteration, every field), and a connection with another kind of exchange keeps its tuple."""
+    from katui.model import MessageStore
+    from katui.model.exchange import ROW_BYTES, ExchangeRun, InformedExchange, kept
+
+    store = MessageStore()
+    first = Exchange(store, 0, 1)
+    second = Exchange(store, 2, -1)
+    second.n, second.reused, second.pipelined, second.idle_before_ns = 2, True, True, (1 << 40) + 3
+    third = Exchange(store, -1, 3)
+    third.n = 2
+    assert kept(()) == ()
+    run = kept((first, second, third))
+    assert isinstance(run, ExchangeRun) and len(run) == 3 and run and len(run.rows) == 3 * ROW_BYTES
+    assert not ExchangeRun(store, b"") and list(ExchangeRun(store, b"")) == []
+
+    def fields(ex):
+        return (type(ex), ex.store, ex.req, ex.resp, ex.n, ex.reused, ex.pipelined, ex.idle_before_ns)
+
+    want = [fields(ex) for ex in (first, second, third)]
+    assert [fields(ex) for ex in run] == want
+    assert [fields(run[i]) for i in (0, 1, 2)] == want and fields(run[-1]) == want[2]
+    assert [fields(ex) for ex in run[1:]] == want[1:] and [fields(ex) for ex in reversed(run)] == want[::-1]
+    assert fields(run[1]) == (Exchange, store, 2, -1, 2, True, True, (1 << 40) + 3)
+    assert run[0].idle_before_ns is None and not run[0].reused
+    for bad in (3, -4):
+        with pytest.raises(IndexError):
+            run[bad]
+    informed = InformedExchange(first)
+    mixed = (informed, second)
+    assert kept(mixed) is mixed  # 1xx responses: the objects stay
+    other = (first, Exchange(MessageStore(), 0, 1))
+    assert kept(other) is other  # two captures' messages
+    assert run == kept((first, second, third)) and run != kept((first,))

@@ -9,6 +9,7 @@ from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verd
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, blind_bytes, decide_close
 from katui.http.conversation import HttpConversation
 from katui.model import COL_START, NUM, SM_END, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
+from katui.model.exchange import kept
 from katui.model.store import END_BIG, end_at
 from katui.tcp.facts import CloseFacts
 from katui.tls import exchanges as tls_exchanges
@@ -40,10 +41,12 @@ def build_connection(
     with ``tcp`` the facts of its end) with what its ``sink`` read and the close reason, and
     return it. ``shared`` (one dict for all the connections of a capture) makes equal client
     endpoints and close idle times one object: a load test's clients reuse ports, its idle
-    times repeat (~60 bytes a connection)."""
+    times repeat (~60 bytes a connection). Its plain exchanges are kept as columns
+    (:func:`katui.model.exchange.kept`), not objects."""
     _build(conn, tcp, sink, idle_threshold_ns)
     if shared is not None:
         _share(conn, shared)
+    conn.exchanges = kept(conn.exchanges)
     return conn
 
 

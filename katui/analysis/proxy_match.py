@@ -256,7 +256,8 @@ def _in_window(c: Connection, e: Exchange, found, ctx: _Context) -> list[Req]:
         if up_host != proxy_host and ctx.alias.get(up_host) != c.server:
             continue
         owner = ctx.owners.get(request_id(ue.request))
-        if owner is not None and owner[1] is not e and owner[0].server == c.server:
+        # (requests compared by message row: an exchange is made anew each time it is read)
+        if owner is not None and owner[1].req != e.req and owner[0].server == c.server:
             continue  # its id ties it to another request to this proxy
         if resp is not None and ue.resp >= 0 and ue.response.start_ns > resp.start_ns:
             continue  # answered upstream after the front response had started

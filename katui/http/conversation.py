@@ -7,6 +7,7 @@ per direction, and pairs requests with responses into :class:`Exchange` objects.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from katui.http.closed import reopened, stand_in
@@ -18,7 +19,17 @@ from katui.model import MessageStore
 from katui.model.exchange import Exchange, InformedExchange
 from katui.tcp.sink import StreamSink
 
+try:
+    import cython
+except ImportError:  # Cython not installed: the interpreted build
+    import katui.model._cython as cython
+
 SNIFF_LIMIT = 65536  # bytes to look at for an HTTP start on a connection picked up mid-stream
+
+EARLY_ANSWERS = frozenset((400, 408, 413, 414, 431, 494))
+"""Statuses a server sends to a request before its head (or body) has all arrived, refusing
+it: Bad Request, Request Timeout, Content Too Large, URI Too Long, Request Header Fields Too
+Large, and nginx's 494 (Request Header Too Large)."""
 
 HEAD_ONLY = -2
 """``Exchange.req`` at or below this: only the head of request ``HEAD_ONLY - req`` was seen."""
@@ -39,7 +50,40 @@ def _row(req: int) -> int:
     return HEAD_ONLY - req if req <= HEAD_ONLY else req
 
 
-_RELEASED_EXCHANGES: list = []
+_RELEASED_PAIRS = array("i")
+"""The pairs of every released conversation (never written)."""
+
+
+def _get(pairs: array, k: int) -> int:
+    """``pairs[k]`` (compiled: a C read, ``k`` checked)."""
+    if cython.compiled:
+        if not 0 <= k < len(pairs):
+            raise IndexError("pair index out of range")
+        return pairs.data.as_ints[k]
+    return pairs[k]
+
+
+def _put(pairs: array, k: int, row: int) -> None:
+    """``pairs[k] = row`` (compiled: a C write, ``k`` checked)."""
+    if cython.compiled:
+        if not 0 <= k < len(pairs):
+            raise IndexError("pair index out of range")
+        pairs.data.as_ints[k] = row
+    else:
+        pairs[k] = row
+
+
+def _add(pairs: array, req: int, resp: int) -> None:
+    """Append an exchange's (request row, response row) to ``pairs``."""
+    if cython.compiled:
+        at = len(pairs)
+        cpython.array.resize_smart(pairs, at + 2)  # noqa: F821 - cimported by conversation.pxd
+        pairs.data.as_ints[at] = req
+        pairs.data.as_ints[at + 1] = resp
+    else:
+        pairs.append(req)
+        pairs.append(resp)
+
 
 _PREFIX, _AT, _MIDSTREAM = 2, 4, 6
 _FRESH = (0, 0, None, None, (), (), False)
@@ -72,7 +116,7 @@ class HttpConversation(MessageOwner):
     (:meth:`h2c_upgrade`): the parsers hand it what follows the 101 and the upgraded request.
     """
 
-    __slots__ = ("sniff", "p0", "p1", "exchanges", "req_heads", "req_fill", "resp_idx",
+    __slots__ = ("sniff", "p0", "p1", "pairs", "informed", "req_heads", "req_fill", "resp_idx",
                  "resp_hole", "try_other", "other")  # fmt: skip
 
     def __init__(self, store: MessageStore, midstream: bool, try_other: OtherProtocol | None = None) -> None:
@@ -80,8 +124,14 @@ class HttpConversation(MessageOwner):
         self.sniff: tuple | list = _FRESH_MIDSTREAM if midstream else _FRESH
         self.p0: HttpHalf | None = None
         self.p1: HttpHalf | None = None
-        self.exchanges: list[Exchange] = []
-        """Requests and responses paired so far, in order."""
+        # Exchange objects (48 bytes, and a list slot) for the pairs of a load test's tens of
+        # thousands of connections, all held until the freeze, were ~18 MB of a 240,000-request
+        # capture's read peak: two 32-bit rows an exchange instead.
+        self.pairs = array("i")
+        """Requests and responses paired so far, in order: (request row, response row) per
+        exchange, as ``Exchange.req`` and ``Exchange.resp`` (``exchanges`` makes the objects)."""
+        self.informed: dict[int, tuple] | None = None
+        """Exchange index -> its 1xx responses' views, for the exchanges that have any."""
         self.req_heads = 0
         self.req_fill = 0
         self.resp_idx = 0
@@ -144,9 +194,9 @@ class HttpConversation(MessageOwner):
             if p.owner is self:  # (a stand-in's close would change nothing)
                 p.close(frame, ts)
                 self._shrink(d, p)
-            # The list of exchanges at its length: appends left it up to twice as long as
-            # needed, and a load test's ended connections keep theirs until the freeze.
-            self.exchanges = list(self.exchanges)
+            # The pairs at their length: appends left room for more, and a load test's ended
+            # connections keep theirs until the freeze.
+            self.pairs = self.pairs[:]
         if self.other is not None:  # another protocol's, or the HTTP/2 after an h2c upgrade
             self.other.close(d, frame, ts)
 
@@ -168,6 +218,20 @@ class HttpConversation(MessageOwner):
     # -- what the analysis reads ---------------------------------------------------------
 
     @property
+    def exchanges(self) -> list[Exchange]:
+        """The exchanges paired so far, in order, as new objects (:class:`InformedExchange`
+        for those with 1xx responses)."""
+        store, pairs, informed = self.store, self.pairs, self.informed
+        out = []
+        for k in range(len(pairs) // 2):
+            ex = Exchange(store, _get(pairs, 2 * k), _get(pairs, 2 * k + 1))
+            if informed is not None and k in informed:
+                ex = InformedExchange(ex)
+                ex.informational = informed[k]
+            out.append(ex)
+        return out
+
+    @property
     def recognised(self) -> bool:
         """True when HTTP/1.x was recognised on the connection."""
         return self.p0 is not None or self.p1 is not None
@@ -183,7 +247,8 @@ class HttpConversation(MessageOwner):
     def release(self) -> None:
         """Drop the working state once frozen (this also breaks the conversation <-> parser
         reference cycle, so no collector is needed)."""
-        self.exchanges = _RELEASED_EXCHANGES
+        self.pairs = _RELEASED_PAIRS
+        self.informed = None
         self.p0 = self.p1 = None
         if self.other is not None:
             self.other.release()
@@ -271,49 +336,56 @@ class HttpConversation(MessageOwner):
         done: an unexpected response in between moves the request to a later exchange, and
         this one must then not claim it too.
         """
-        if self.req_heads >= len(self.exchanges):
+        pairs = self.pairs
+        if self.req_heads >= len(pairs) // 2:
             if self._answered_early(i):
                 return
-            self.exchanges.append(Exchange(self.store, HEAD_ONLY - i))
+            _add(pairs, HEAD_ONLY - i, -1)
         else:
-            ex = self.exchanges[self.req_heads]
-            ex.req = HEAD_ONLY - i
+            _put(pairs, 2 * self.req_heads, HEAD_ONLY - i)
         self.req_heads += 1
 
     def request_done(self, i: int) -> None:
         """A request finished (or was abandoned); fill the exchange opened at its head."""
-        if self.req_fill >= len(self.exchanges):
+        pairs = self.pairs
+        count = len(pairs) // 2
+        if self.req_fill >= count:
             # A response nobody asked for came after this request's head and moved pairing
             # past its exchange: that one keeps the response, the request goes to a new one.
             marker = HEAD_ONLY - i
-            for ex in reversed(self.exchanges):
-                if ex.req == marker:
-                    ex.req = -1
+            for k in range(count - 1, -1, -1):
+                if _get(pairs, 2 * k) == marker:
+                    _put(pairs, 2 * k, -1)
                     break
-            self.exchanges.append(Exchange(self.store))
-            self.req_heads = max(self.req_heads, len(self.exchanges))
-        ex = self.exchanges[self.req_fill]
-        ex.req = i
+            _add(pairs, -1, -1)
+            self.req_heads = max(self.req_heads, count + 1)
+        _put(pairs, 2 * self.req_fill, i)
         self.req_fill += 1
 
     def _answered_early(self, i: int) -> bool:
         """Request ``i``'s head was parsed after a response that came alone (no request head
-        parsed before it) but started after this request's first byte: that response answered
-        this request before its head was complete. A ``408 Request Timeout`` from nginx,
-        Apache, HAProxy or Node to a head that stalled is the usual one (the head is only
-        parsed, unfinished, at the close), or a ``400`` to a head sent slowly. The request joins
-        that exchange, as the servers log it (one request, status 408), rather than standing as
-        a second request 1 after an answer "without a request". Wireshark pairs neither (it
-        never parses an unfinished head)."""
-        exchanges = self.exchanges
-        if not exchanges:
+        parsed before it), started after this request's first byte and refuses a request
+        (:data:`EARLY_ANSWERS`): the server answered this request before its head was
+        complete. A ``408 Request Timeout`` from nginx, Apache, HAProxy or Node to a head that
+        stalled (the head is only parsed, unfinished, at the close), or nginx's ``414`` to a
+        request line longer than its buffer. The request joins that exchange, as the servers
+        log it (one request, that status), rather than standing as a second request 1 after an
+        answer "without a request". Any other response (a 200) is not paired so: it answers a
+        request the capture missed (a lost segment, a capture started mid-connection), and
+        neither is one after a hole in the server's bytes. Wireshark pairs neither."""
+        pairs = self.pairs
+        count = len(pairs) // 2
+        if not count or self.resp_hole:
             return False
-        ex = exchanges[-1]
-        if ex.req != -1 or ex.resp < 0 or self.store.start_ns(i) > self.store.start_ns(ex.resp):
+        resp = _get(pairs, 2 * count - 1)
+        store = self.store
+        if _get(pairs, 2 * count - 2) != -1 or resp < 0 or store.status(resp) not in EARLY_ANSWERS:
             return False
-        ex.req = HEAD_ONLY - i
-        self.req_fill = len(exchanges) - 1
-        self.req_heads = len(exchanges)
+        if store.start_ns(i) > store.start_ns(resp):
+            return False
+        _put(pairs, 2 * count - 2, HEAD_ONLY - i)
+        self.req_fill = count - 1
+        self.req_heads = count
         return True
 
     def response_lost(self) -> None:
@@ -327,21 +399,20 @@ class HttpConversation(MessageOwner):
         stream, though, responses were lost with it: the next response then answers the latest
         request sent before it (as Wireshark pairs), and the skipped requests stay unanswered.
         """
-        exchanges = self.exchanges
+        pairs = self.pairs
+        count = len(pairs) // 2
         store = self.store
         if self.resp_hole:
             self.resp_hole = False
             j = self.resp_idx
-            while j + 1 < len(exchanges):
-                ex = exchanges[j + 1]
-                req = _row(ex.req)
+            while j + 1 < count:
+                req = _row(_get(pairs, 2 * (j + 1)))
                 if req < 0 or store.start_ns(req) > start_ns:
                     break
                 j += 1
             self.resp_idx = j
-        if self.resp_idx < len(exchanges):
-            ex = exchanges[self.resp_idx]
-            req = _row(ex.req)
+        if self.resp_idx < count:
+            req = _row(_get(pairs, 2 * self.resp_idx))
             return store.method(req) if req >= 0 else ""
         return ""
 
@@ -354,10 +425,10 @@ class HttpConversation(MessageOwner):
             return
         from katui.http2.conversation import H2Conversation  # as http2.sniff: only when needed
 
-        ex = self.exchanges[self.resp_idx - 1]
+        at = 2 * (self.resp_idx - 1)
         client = 0 if self.p0 is not None and self.p0.is_request else 1
         h2 = H2Conversation(self.store, client, True)
-        h2.upgraded(_row(ex.req), ex.resp)
+        h2.upgraded(_row(_get(self.pairs, at)), _get(self.pairs, at + 1))
         self.other = h2
         p = self.p1 if client else self.p0
         if p is not None and p.owner is self and p.cur < 0:  # (not in a body still arriving)
@@ -374,18 +445,19 @@ class HttpConversation(MessageOwner):
         """A response finished; pair it with the oldest unanswered request."""
         store = self.store
         status = store.status(i)
+        pairs = self.pairs
+        count = len(pairs) // 2
         if 100 <= status < 200 and status != 101:
-            if self.resp_idx < len(self.exchanges):
-                informed = self.exchanges[self.resp_idx]
-                if type(informed) is Exchange:  # its first: the exchange is made one that keeps them
-                    informed = self.exchanges[self.resp_idx] = InformedExchange(informed)
-                informed.informational += (store.view(i),)
+            if self.resp_idx < count:
+                if self.informed is None:  # the connection's first: a dict of its own
+                    self.informed = {}
+                k = self.resp_idx
+                self.informed[k] = self.informed.get(k, ()) + (store.view(i),)
             return
-        if self.resp_idx < len(self.exchanges):
-            ex = self.exchanges[self.resp_idx]
-            ex.resp = i
+        if self.resp_idx < count:
+            _put(pairs, 2 * self.resp_idx + 1, i)
         else:
-            self.exchanges.append(Exchange(store, resp=i))
+            _add(pairs, -1, i)
             # An answer whose request was never seen: later requests must not land on it.
-            self.req_fill = self.req_heads = len(self.exchanges)
+            self.req_fill = self.req_heads = count + 1
         self.resp_idx += 1

@@ -20,11 +20,12 @@ cdef class Connection:
 
 
 cdef class Close:
-    cdef public object by, how, idle_before_ns, reason, explanation, asked_by, rst_frames
-    cdef public object _evidence, wait_ns, status, exchange
+    # (_rare: the RST frames, or them with a wait and a status: see Close.__init__)
+    cdef public object by, how, idle_before_ns, reason, explanation, asked_by, _rare
+    cdef public object _evidence, exchange
     cdef public long long _frame, _ts
     # The frame number of a one-piece evidence and where it goes in the text (_frame_out): with
-    # _closing a byte, Close stays 128 bytes as allocated.
+    # _closing a byte, Close is 112 bytes as allocated.
     cdef public unsigned int _ev_frame
     cdef public unsigned short _ev_at
     cdef public unsigned char _closing

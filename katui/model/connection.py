@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from katui.model.fields import dataclass_fields, fields_repr
 
@@ -21,6 +21,7 @@ except ImportError:  # Cython not installed: the interpreted build (the decorato
 
 if TYPE_CHECKING:
     from katui.model import Exchange, Http2Info, TlsInfo
+    from katui.model.exchange import ExchangeRun
 
 PROBLEM_REASONS = frozenset(("stale-reuse", "reset", "upstream-failure", "tls-failed"))
 """Close reasons that are problems whatever else happened."""
@@ -44,8 +45,7 @@ class Close:
     :func:`dataclasses.replace`, as the frozen dataclass it replaces was."""
 
     __slots__ = ("by", "how", "_frame", "_ts", "idle_before_ns", "reason", "explanation", "asked_by",
-                 "rst_frames", "_evidence", "wait_ns", "status", "exchange", "_closing", "_ev_frame",
-                 "_ev_at")  # fmt: skip
+                 "_rare", "_evidence", "exchange", "_closing", "_ev_frame", "_ev_at")  # fmt: skip
     __dataclass_fields__ = dataclass_fields(CLOSE_FIELDS)
 
     def __init__(
@@ -81,8 +81,12 @@ class Close:
         """The side that asked for the close: whose message carried ``Connection: close`` (for
         ``connection-close``, ``http10``, ``request-limit``); over TLS, the side whose close_notify
         came first when its peer's FIN or RST was first on the wire."""
-        self.rst_frames = rst_frames
-        """Every RST frame of the connection."""
+        # The RST frames, and what only a few closes have (a wait, a status), in one field:
+        # the RST frames' tuple itself (most often the shared empty one) unless there is a wait
+        # or a status. Compiled, 112 bytes a close as allocated, not 128: and not the size of
+        # the tracker's per-direction state, whose freed blocks its closes would otherwise fill
+        # and pin at the freeze (~15 MB of a load test's pools left unusable for the rest).
+        self._rare = rst_frames if wait_ns is None and status is None else _Rare(rst_frames, wait_ns, status)
         # One piece of evidence (most connections have one) is kept as the string itself: a
         # tuple less per connection (~50 bytes; a load test has hundreds of thousands), and
         # when it names a frame, as the text around the number, shared (:func:`_frame_out`).
@@ -95,13 +99,27 @@ class Close:
         # ``closing``: the evidence ends with the closing FIN or RST (``server FIN frame 14``),
         # made when read: one string less per connection.
         self._closing = closing
-        self.wait_ns = wait_ns
-        """For a close with something pending (incomplete request, unanswered request, stalled
-        response): how long it had waited when the connection was closed."""
-        self.status = status
-        """For ``error-close``: the status of the error response."""
         self.exchange = exchange
         """The request (``Exchange.n``) the reason is about, when it is about one."""
+
+    @property
+    def rst_frames(self) -> tuple[int, ...]:
+        """Every RST frame of the connection."""
+        rare = self._rare
+        return rare.rst_frames if rare.__class__ is _Rare else rare
+
+    @property
+    def wait_ns(self) -> int | None:
+        """For a close with something pending (incomplete request, unanswered request, stalled
+        response): how long it had waited when the connection was closed."""
+        rare = self._rare
+        return rare.wait_ns if rare.__class__ is _Rare else None
+
+    @property
+    def status(self) -> int | None:
+        """For ``error-close``: the status of the error response."""
+        rare = self._rare
+        return rare.status if rare.__class__ is _Rare else None
 
     @property
     def frame(self) -> int | None:
@@ -150,6 +168,14 @@ class Close:
 
     def __repr__(self) -> str:
         return fields_repr(self, CLOSE_FIELDS)
+
+
+class _Rare(NamedTuple):
+    """``Close._rare`` of a close with a wait or a status."""
+
+    rst_frames: tuple
+    wait_ns: int | None
+    status: int | None
 
 
 FRAME_MARK = "(frame "
@@ -250,7 +276,7 @@ class Connection:
         handshake_rtt_ns: int | None,
         state: str,
         http: bool,
-        exchanges: tuple[Exchange, ...],
+        exchanges: tuple[Exchange, ...] | ExchangeRun,
         close: Close,
         frames: array,
         isn_client: int = 0,
@@ -294,7 +320,9 @@ class Connection:
         """``complete``, ``started-before-capture`` or ``open-at-end``."""
         self._http = http
         self.exchanges = exchanges
-        """Requests and responses in order."""
+        """Requests and responses in order: a tuple, or as the analysis keeps plain ones, an
+        :class:`~katui.model.exchange.ExchangeRun` (a sequence whose exchanges are made when
+        read: compare them by their fields, not by identity)."""
         self.close = close
         """How and why it ended."""
         self.frames = frames

@@ -6,6 +6,9 @@ analysis model re-exports it (``from katui.model import Exchange``).
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
+
 from katui.model.store import COL_START, NUM, HttpMessage, MessageStore
 
 GATEWAY_ERRORS = frozenset((502, 503, 504))
@@ -127,3 +130,130 @@ class InferredExchange(Exchange):
     __slots__ = ()
 
     inferred = True
+
+
+REUSED, PIPELINED = 1, 2
+"""Flag bits of an exchange in an :class:`ExchangeRun` (``Exchange.reused``, ``.pipelined``)."""
+ROW_BYTES = 21
+"""Bytes an exchange takes in an :class:`ExchangeRun`: idle (64-bit), request row, response row,
+n (32-bit each), flags (a byte)."""
+# The same as C integers for this module's compiled code (exchange.pxd declares them): no int
+# object made for each exchange read.
+_ROW_C, _REUSED_C, _PIPELINED_C = ROW_BYTES, REUSED, PIPELINED
+_IDLE, _INT = struct.Struct("=q"), struct.Struct("=i")
+_UINT = struct.Struct("=I")
+
+
+def kept(exchanges: tuple) -> tuple | ExchangeRun:
+    """A connection's exchanges (numbered, frozen) as an :class:`ExchangeRun` when they are all
+    plain :class:`Exchange` of one store, else the tuple itself (1xx responses, exchanges
+    inferred from TLS records, HTTP/2 streams: rarer, they stay objects)."""
+    if not exchanges:
+        return exchanges
+    store = exchanges[0].store
+    for ex in exchanges:
+        if ex.__class__ is not Exchange or ex.store is not store:
+            return exchanges
+    n = len(exchanges)
+    if not cython.compiled:
+        cols = (
+            b"".join([_IDLE.pack(ex._idle) for ex in exchanges]),
+            b"".join([_INT.pack(ex.req) for ex in exchanges]),
+            b"".join([_INT.pack(ex.resp) for ex in exchanges]),
+            b"".join([_UINT.pack(ex.n) for ex in exchanges]),
+            bytes([(REUSED if ex.reused else 0) | (PIPELINED if ex.pipelined else 0) for ex in exchanges]),
+        )
+        return ExchangeRun(store, b"".join(cols))
+    # Compiled: the columns written in place through C pointers (64-bit ones first: aligned).
+    rows = PyBytes_FromStringAndSize(cython.NULL, n * _ROW_C)  # noqa: F821 - cimported by exchange.pxd
+    base = PyBytes_AS_STRING(rows)  # noqa: F821
+    k = 0
+    for ex in exchanges:
+        cython.cast(cython.p_longlong, base)[k] = ex._idle
+        cython.cast(cython.p_int, base + 8 * n)[k] = ex.req
+        cython.cast(cython.p_int, base + 12 * n)[k] = ex.resp
+        cython.cast(cython.p_int, base + 16 * n)[k] = ex.n
+        base[20 * n + k] = (_REUSED_C if ex.reused else 0) | (_PIPELINED_C if ex.pipelined else 0)
+        k += 1
+    return ExchangeRun(store, rows)
+
+
+@cython.no_gc
+@cython.cclass
+class ExchangeRun:
+    """A connection's plain exchanges (``Connection.exchanges``), column-wise in one bytes
+    object: 21 bytes an exchange where an :class:`Exchange` and its tuple slot cost 56 (a load
+    test has hundreds of thousands). A read-only sequence as the tuple it replaces (length,
+    truth, iteration, indexing, slicing) whose items are made when read: equal in every field
+    from one read to the next, but not the same objects."""
+
+    __slots__ = ("store", "rows")
+
+    def __init__(self, store: MessageStore, rows: bytes) -> None:
+        self.store = store
+        """The message store the exchanges' ``req`` and ``resp`` are rows of."""
+        self.rows = rows
+        """The columns one after the other (``ROW_BYTES`` an exchange): ``_idle`` (64-bit),
+        ``req``, ``resp``, ``n`` (32-bit), ``REUSED | PIPELINED`` (a byte)."""
+
+    def _made(self) -> tuple:
+        """The exchanges as a tuple of new objects."""
+        return tuple([self._item(k) for k in range(len(self.rows) // _ROW_C)])
+
+    def _item(self, k: int) -> Exchange:
+        """Exchange ``k`` (0-based) as a new :class:`Exchange`."""
+        rows = self.rows
+        n = len(rows) // _ROW_C
+        if not 0 <= k < n:
+            raise IndexError("exchange index out of range")
+        ex = Exchange.__new__(Exchange)
+        ex.store = self.store
+        if cython.compiled:  # C reads of the columns (k checked above)
+            base = PyBytes_AS_STRING(rows)  # noqa: F821 - cimported by exchange.pxd
+            ex._idle = cython.cast(cython.p_longlong, base)[k]
+            ex.req = cython.cast(cython.p_int, base + 8 * n)[k]
+            ex.resp = cython.cast(cython.p_int, base + 12 * n)[k]
+            ex.n = cython.cast(cython.p_int, base + 16 * n)[k]
+            bits = base[20 * n + k]
+            ex.reused = (bits & _REUSED_C) != 0
+            ex.pipelined = (bits & _PIPELINED_C) != 0
+        else:
+            ex._idle = _IDLE.unpack_from(rows, 8 * k)[0]
+            ex.req = _INT.unpack_from(rows, 8 * n + 4 * k)[0]
+            ex.resp = _INT.unpack_from(rows, 12 * n + 4 * k)[0]
+            ex.n = _UINT.unpack_from(rows, 16 * n + 4 * k)[0]
+            bits = rows[20 * n + k]
+            ex.reused, ex.pipelined = bool(bits & REUSED), bool(bits & PIPELINED)
+        return ex
+
+    def __len__(self) -> int:
+        return len(self.rows) // _ROW_C
+
+    def __bool__(self) -> bool:
+        return len(self.rows) > 0
+
+    def __iter__(self):
+        return iter(self._made())
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self._made()[i]
+        k = i.__index__()
+        return self._item(k + len(self.rows) // _ROW_C if k < 0 else k)
+
+    def __reversed__(self):
+        return reversed(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ExchangeRun):
+            return self.store is other.store and self.rows == other.rows
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.rows)
+
+    def __repr__(self) -> str:
+        return repr(self._made())
+
+
+Sequence.register(ExchangeRun)
