@@ -57,3 +57,13 @@ def safe_bytes(data: bytes, keep_newlines: bool = True) -> str:
     if keep_newlines:
         text = text.replace("\r\n", "\n")
     return safe_text(text, keep_newlines=keep_newlines)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(value: str) -> str:
+    """``value`` with A-Z lower-cased and nothing else changed: capture text compared with a
+    protocol word or a product name (``str.lower`` makes the Kelvin sign of a hostile
+    ``Server: \u212aestrel`` a k, and Kestrel a match)."""
+    return value.translate(_ASCII_LOWER)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from katui.analysis.pipeline import analyze
-from katui.report import text
+from katui.report import jsonout, text
 from tests.conftest import SAMPLES, analysed, capture_path
 
 REAL = SAMPLES / "real"
@@ -206,6 +206,9 @@ def test_an_answer_before_the_head_ended_is_that_requests_answer():
     (ex,) = c.exchanges
     assert ex.n == 1 and ex.request.frame == 10 and ex.request.first_frame == 4
     assert ex.response.status == 414 and ex.response.frame == 6
+    # answered before it ended: no time to first byte (it was -498 ms), in JSON either
+    assert ex.ttfb_ns is None and jsonout.to_dict(a)["connections"][0]["requests"][0]["ttfb"] is None
+    assert '"ttfb":null' in jsonout.render(a)
     assert c.close.reason == "error-close" and c.close.status == 414 and c.close.by == "server"
     assert [f.severity for f in a.findings] == ["info"] and "414" in a.findings[0].text
     assert "414" in c.close.explanation and "waited" not in c.close.explanation

@@ -108,3 +108,21 @@ def test_header_values_read_as_targets_do(tmp_path):
     assert "\\udc" not in doc  # strict JSON: each stray byte U+FFFD
     row = json.loads(doc)["connections"][0]["requests"][0]
     assert row["host"] == "café.example\ufffd" and row["reason"] == "ÜK\ufffd"
+
+
+def test_header_values_are_matched_as_ascii(tmp_path):
+    """Decoded as UTF-8, a hostile value's non-ASCII look-alikes must not pass for protocol
+    words: Arabic-Indic digits are no Keep-Alive timeout (the regex and float() took them as
+    50), and the Kelvin sign is no 'K' (str.lower made 'Kestrel' of it)."""
+    from katui.analysis.software import server_software
+    from katui.analysis.timeout import _advertised
+
+    resp = (b"HTTP/1.1 200 OK\r\nServer: \xe2\x84\xaaestrel\r\nKeep-Alive: timeout=\xd9\xa5\xd9\xa0\r\n"
+            b"Content-Length: 2\r\n\r\nok")  # fmt: skip
+    a = analyze(str(tiny_capture(tmp_path / "k.pcap", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", resp)))
+    (ex,) = a.connections[0].exchanges
+    assert ex.response.keep_alive == "timeout=\u0665\u0660"
+    assert _advertised(a.connections) is None  # (timeout=50 read it as 50.0)
+    assert "timeout=50" not in text.render(a) and "advertises" not in text.render(a)
+    sw = server_software(a.connections)
+    assert sw is None or "Kestrel" not in sw.name

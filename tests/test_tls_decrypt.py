@@ -309,6 +309,26 @@ def test_encrypted_extensions_say_whether_early_data_was_accepted():
     assert encrypted_extensions(b"\x0b" + bytes(8)) is None  # not an EncryptedExtensions
 
 
+@pytest.mark.parametrize("name", ["tls-tls13-httpx", "tls-seed-tls13", "tls-tls13-early-request"])
+@pytest.mark.parametrize("drop", ["SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0"])
+def test_one_sides_traffic_secret_missing_decrypts_neither_side(tmp_path, name, drop):
+    """With one side's application secret missing, the other side's application data alone
+    made every request look unanswered (a false request-timeout warning on tls-tls13-httpx):
+    neither side's is decrypted, the exchanges and verdicts are those without keys, and the
+    note names the missing secret."""
+    keys = tmp_path / "part.keys"
+    lines = (REAL / f"{name}.keys").read_text().splitlines()
+    keys.write_text("\n".join(x for x in lines if not x.startswith(drop)))
+    a = analyze(str(REAL / f"{name}.pcap"), keylog=KeyLog.read(str(keys)))
+    bare = analyze(str(REAL / f"{name}.pcap"))
+    assert [(c.close.reason, c.requests) for c in a.connections] == [
+        (c.close.reason, c.requests) for c in bare.connections
+    ]
+    assert [f.kind for f in a.findings] == [f.kind for f in bare.findings]
+    for c in a.connections:
+        assert not c.tls.decrypted and c.tls.note.endswith(drop) and not c.http
+
+
 def test_a_key_log_without_the_traffic_secrets_opens_the_handshake_and_says_what_it_lacks(tmp_path):
     """A key log with only the handshake secrets (a client logs each as it derives it; one cut
     short, or one from a handshake that failed): the handshake records still open (the server's

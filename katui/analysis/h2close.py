@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.http2.frames import error_name
 from katui.model import Close, Exchange, Http2Info
+from katui.textsafe import ascii_lower
 from katui.units import fmt_s, plural
 
 if TYPE_CHECKING:  # (its module, and hpack's, are imported only once a connection spoke HTTP/2)
@@ -351,6 +352,6 @@ def _unanswered(close: Close, ex, exchanges) -> str:
         return _reset_text(ex)
     if close.rst_frames:
         return "no response"
-    nginx = any(e.resp >= 0 and (e.store.text(e.resp).software or "").lower().startswith("nginx")
+    nginx = any(e.resp >= 0 and ascii_lower(e.store.text(e.resp).software or "").startswith("nginx")
                 for e in exchanges[:8])  # fmt: skip
     return "no response and no reset" + (" (nginx keeps reading in lingering close)" if nginx else "")

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from katui.model import Connection
+from katui.textsafe import ascii_lower
 
 SAMPLE = 200
 """Messages looked at per endpoint: a server's or client's headers do not change."""
@@ -163,7 +164,7 @@ def server_software(conns: list[Connection]) -> Software | None:
             break
     if names:
         header, _ = names.most_common(1)[0]
-        low = header.lower()
+        low = ascii_lower(header)  # (a product name is ASCII: see ascii_lower)
         for key, name, idle, limit, more in _SERVERS:
             if low.startswith(key):
                 if key == "nginx" and http2:
@@ -210,7 +211,7 @@ def client_software(conns: list[Connection]) -> Software | None:
     if not agents:
         return None
     agent, _ = agents.most_common(1)[0]
-    low = agent.lower()
+    low = ascii_lower(agent)
     if _browser(low):
         return Software(BROWSER, f"User-Agent: {agent}")
     product = _WHOLE_AGENTS.get(low) or _AGENT_PRODUCTS.get(low.split("/", 1)[0].split(" ", 1)[0])

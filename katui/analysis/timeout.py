@@ -18,7 +18,7 @@ from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
 from katui.model.exchange import NO_IDLE
 
-_TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I)
+_TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I | re.ASCII)  # (ASCII digits only)
 NONE = TimeoutEstimate(None, None, None, None, 0, None)
 
 

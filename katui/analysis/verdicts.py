@@ -252,13 +252,7 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
     if resp is None and req.end_ns is not None and f.ts_ns is not None:
         wait = f.ts_ns - req.end_ns
         if wait < 0:  # the close came while the request was still being sent: it waited for nothing
-            return _close(
-                f, "unknown",
-                f"{_decider(f)} {_verb(f)} the connection while request {n} ({req.method} {req.uri}) was "
-                f"still being sent (its last byte came {fmt_s(-wait)} after the close); why is not "
-                "in the capture",
-                (f"{_msg(req, n)} {req.method} {req.uri}", "no response"), None, None, None, n,
-            )  # fmt: skip
+            return _late_end(f, req, n, -wait)
         gave_up = _decider(f) == "client"
         why = (": the client gave up or stopped, not keep-alive" if gave_up else
                ": a request or processing timeout, not keep-alive")  # fmt: skip
@@ -271,6 +265,28 @@ def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
     if resp is not None and not resp.complete:
         return _stalled(f, last)
     return None
+
+
+def _late_end(f: CloseFacts, req: HttpMessage, n: int, late: int) -> Close:
+    """The close came while request ``n`` was still arriving (its last byte ``late`` ns after
+    it): when the server closed, the request was incomplete, as in :func:`_incomplete`; the
+    client sent the rest into a closing connection."""
+    evidence = (f"request {n} from frame {req.first_frame}, its last byte in frame {req.frame}",)
+    if _decider(f) != "server":
+        return _close(
+            f, "unknown",
+            f"the client closed the connection while its request {n} ({req.method} {req.uri}) was "
+            f"still being sent (its last byte came {fmt_s(late)} after the close)",
+            evidence, None, None, None, n,
+        )  # fmt: skip
+    wait = (f.ts_ns or 0) - req.start_ns
+    return _close(
+        f, "incomplete-request",
+        f"the client was still sending request {n} ({req.method} {req.uri}); {wait_txt(wait)} the "
+        f"server {_verb(f)} the connection, {fmt_s(late)} before the request's last byte: the "
+        "server's request (header or body) timeout, not keep-alive",
+        evidence, None, wait, None, n,
+    )  # fmt: skip
 
 
 def _incomplete(f: CloseFacts, ex: Exchange, resp: HttpMessage | None) -> Close:

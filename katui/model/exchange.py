@@ -94,7 +94,9 @@ class Exchange:
 
     @property
     def ttfb_ns(self) -> int | None:
-        """Time from the request's last byte to the response's first byte."""
+        """Time from the request's last byte to the response's first byte (None: no response,
+        the request never completed, or the response began before it ended: a server refusing
+        a request early, nginx's 414 to a request line longer than its buffer)."""
         if self.req < 0 or self.resp < 0:
             return None
         store = self.store
@@ -102,7 +104,8 @@ class Exchange:
         if req_end is None:  # the request never completed
             return None
         first = self.informational[0].index if self.informational else self.resp
-        return store.num[first * NUM + COL_START] - req_end
+        took = store.num[first * NUM + COL_START] - req_end
+        return took if took >= 0 else None
 
     def __repr__(self) -> str:
         return (

@@ -400,6 +400,9 @@ class RequestWriter:
         first = e.informational[0].index if e.informational else resp
         took = self._small[req * SMALL + SM_END]  # the request's end, after its start (store.end_at)
         end = self._num[req * NUM + COL_START] + took if took != END_BIG else end_at(self._store, req)
+        if self._num[first * NUM + COL_START] < end:  # answered before it ended: no TTFB
+            parts.append("null")
+            return
         _span_pieces(parts, self._num[first * NUM + COL_START], end)
 
     def _request(self, req: int, parts: list) -> None:

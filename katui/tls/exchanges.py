@@ -158,10 +158,12 @@ def info(conv: TlsConversation) -> TlsInfo:
     offered = ch.alpn if ch is not None else ()
     multiplexed = _multiplexed(conv)
     note = conv.note or conv.decrypt_note
-    if note is not None and not conv.decrypted and first_fatal(conv.alerts) is not None:
-        # A key log has no traffic secrets for a handshake that failed (curl refusing a
-        # certificate logs only the server's handshake secret over TLS 1.3, no master secret
-        # over TLS 1.2): not a key log that is missing something.
+    # A key log has no traffic secrets for a handshake that failed (curl refusing a
+    # certificate logs only the server's handshake secret over TLS 1.3, no master secret over
+    # TLS 1.2): not a key log that is missing something (a record that did not decrypt, a
+    # wrong key log, keeps its note).
+    missing_keys = note is not None and "key log" in note and "wrong" not in note
+    if missing_keys and not conv.decrypted and first_fatal(conv.alerts) is not None:
         note = "nothing to decrypt (no application keys were made)"
     if conv.h2 and conv.decrypted and note is None and not conv.plaintext_read:
         note = "decrypted HTTP/2: its frames are not read yet, exchanges are inferred from records"

@@ -11,6 +11,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from katui.ui.keys import KEYS, key_label
 from katui.ui.main import MainScreen
@@ -126,6 +127,8 @@ class KatuiApp(App[int]):
         # is first pressed (~0.7 s on a million-frame capture) nor before the list (~0.1 s
         # later rows); a failure is left to the findings screen to report.
         self._list_drawn.wait(FIRST_ROWS_WAIT_S * 4)
+        if get_current_worker().is_cancelled:  # quitting: nothing to make them for
+            return
         try:
             analysis.findings  # noqa: B018 - made and kept (Analysis.findings)
         except Exception:  # noqa: S110 - the findings screen makes them again and says why
