@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from katui.analysis.pipeline import analyze
-from katui.report import jsonout, text
+from katui.report import jsonout, markdown, text
 from tests.conftest import SAMPLES, analysed, capture_path
 
 REAL = SAMPLES / "real"
@@ -193,6 +193,7 @@ def test_408_answer_to_a_partial_head_is_an_incomplete_request(name, first, answ
     # The text report marks where the unfinished request started, never "None".
     out = text.render(a)
     assert f"req frame {f'{first}…':>7}  resp frame {answer:>7}" in out and "None" not in out
+    assert f"| 1 | {first}… | {answer} | GET " in markdown.render(a)  # the same in Markdown
 
 
 def test_an_answer_before_the_head_ended_is_that_requests_answer():

@@ -376,9 +376,10 @@ def test_times_since_the_first_frame_need_not_fit_in_64_bits(tmp_path):
 
 def test_markdown_rows_of_repeated_unfinished_requests_match_the_first(tmp_path):
     """Three connections, each a POST whose body never arrives (Content-Length 100, 3 bytes
-    sent), answered 413 with close: the request has no end frame, so its cell is empty. The
-    second and third rows come from the cache of repeated exchanges and must be written as the
-    first was ('| 1 |  | 12 |'; the cached path once wrote '| 1 | | 12 |')."""
+    sent), answered 413 with close: the request has no end frame, so its cell is the frame it
+    started in, marked unfinished ('4…'). The second and third rows come from the cache of
+    repeated exchanges and must be written as the first was ('| 1 | 11… | 12 |'; the cached path
+    once wrote '| 1 | | 12 |')."""
     import dpkt
 
     from katui.report import markdown
@@ -404,7 +405,7 @@ def test_markdown_rows_of_repeated_unfinished_requests_match_the_first(tmp_path)
     text = markdown.render(analyze(str(path)))
     rows = [line for line in text.splitlines() if "| POST /u | 413 Payload Too Large |" in line]
     assert len(rows) == 3
-    assert [r.split(" | POST")[0] for r in rows] == ["| 1 |  | 5", "| 1 |  | 12", "| 1 |  | 19"]
+    assert [r.split(" | POST")[0] for r in rows] == ["| 1 | 4… | 5", "| 1 | 11… | 12", "| 1 | 18… | 19"]
 
 
 def test_a_markdown_line_piece_must_be_text():

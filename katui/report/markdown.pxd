@@ -59,7 +59,7 @@ cdef class Cells:
     cpdef keep_pair(self, Ex e, str text, str status, str asked, str answered)
     @cython.locals(k=Py_ssize_t)
     cpdef bint same_pair(self, Ex e) except -1
-    @cython.locals(q=Py_ssize_t, r=Py_ssize_t, end=cython.uint, small=cpython.array.array)
+    @cython.locals(q=Py_ssize_t, r=Py_ssize_t, end=cython.uint, first=cython.uint, small=cpython.array.array)
     cpdef pair_row(self, dict labels, Ex e, Lines out)
 
 

@@ -279,12 +279,13 @@ def _exchange_table(c: Connection, labels: dict[int, str], cells: Cells, out: Li
             label, text = cells.of(store, req)
             asked = cells.put(labels, e, req, sid, label)
             end = ix_at(small, req * SMALL + SM_FRAME)
+            out.write(" | ")
             if end:
-                out.write(" | ")
                 out.write_number(end)
-                out.write(" | ")
-            else:
-                out.write(" |  | ")
+            else:  # never ended: the frame it started in, marked unfinished (as the text report)
+                out.write_number(ix_at(small, req * SMALL + SM_FIRST))
+                out.write("…")
+            out.write(" | ")
         else:
             text = ""
             out.write(" |  | ")
@@ -493,10 +494,14 @@ class Cells:
         out.write_number(e.n)
         out.write(" | ")
         end = ix_at(small, q + SM_FRAME)
+        first = ix_at(small, q + SM_FIRST)
         if end:
             out.write_number(end)
-        out.write(" | ")  # an empty cell when the request never ended (as _exchange_table)
-        add_label(labels, end or ix_at(small, q + SM_FIRST), asked)
+        else:  # never ended: its first frame, marked unfinished (as _exchange_table)
+            out.write_number(first)
+            out.write("…")
+        out.write(" | ")
+        add_label(labels, end or first, asked)
         end = ix_at(small, r + SM_FRAME)
         if end:
             out.write_number(end)
