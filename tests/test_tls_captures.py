@@ -23,11 +23,14 @@ def _a(name: str):
     return analysed(str(REAL / f"tls-{name}.pcap"))
 
 
+def _section(name: str) -> str:
+    """tls.md's section of capture ``tls-NAME.pcap`` (what nginx logged, tshark's requests)."""
+    return (REAL / "tls.md").read_text().split(f"## tls-{name}.pcap")[1].split("## ")[0]
+
+
 def _truth(name: str) -> Counter:
     """Requests per tcp.stream as tshark decrypted them (from the manifest)."""
-    md = (REAL / "tls.md").read_text()
-    section = md.split(f"## tls-{name}.pcap")[1].split("## ")[0]
-    block = section.split("tshark with the key log:")[1]
+    block = _section(name).split("tshark with the key log:")[1]
     return Counter(int(m.group(1)) for m in re.finditer(r"^(\d+)\t\d+\tGET", block, re.M))
 
 
@@ -242,8 +245,7 @@ ACCESS = re.compile(r'^(\d+) (\d+) (TLSv1\.[23]) ([.r]) (\d{3}) "GET (\S+) HTTP/
 
 
 def _access(name: str) -> list[tuple[int, int, str, bool, int, str, float]]:
-    section = (REAL / "tls.md").read_text().split(f"## tls-{name}.pcap")[1].split("## ")[0]
-    block = section.split("nginx access log:")[1].split("tshark with the key log:")[0]
+    block = _section(name).split("nginx access log:")[1].split("tshark with the key log:")[0]
     return [
         (int(c), int(n), proto, reused == "r", int(status), uri, float(msec))
         for c, n, proto, reused, status, uri, msec in ACCESS.findall(block)
@@ -320,6 +322,17 @@ NGINX_HANDSHAKE_ERROR = re.compile(
 )
 
 
+def _handshake_errors(name: str) -> dict[int, tuple[str, str]]:
+    """nginx's connection number -> (why, alert number) of each failed handshake it logged."""
+    return {int(n): (why, code) for n, why, code in NGINX_HANDSHAKE_ERROR.findall(_section(name))}
+
+
+def _with_or_without_keys(name: str, keys: bool):
+    """tls-NAME.pcap analysed with its key log, or without."""
+    path = str(REAL / f"tls-{name}.pcap")
+    return analyze(path, keylog=KeyLog.read(path[:-5] + ".keys")) if keys else _a(name)
+
+
 @pytest.mark.parametrize("keys", [False, True])
 def test_failed_handshakes_are_named_by_their_alert_as_nginx_logged_them(keys):
     """tls12-refused (nginx with TLS 1.2 only, its error log at info): nginx logged connection
@@ -329,12 +342,10 @@ def test_failed_handshakes_are_named_by_their_alert_as_nginx_logged_them(keys):
     by the client (unknown_ca, code 48); before, both were 'unused' (a pre-connect, no
     problem) and the server's fatal alert was labelled 'close_notify?'. With the key log the
     same (nothing of a failed handshake is encrypted)."""
-    section = (REAL / "tls.md").read_text().split("## tls-tls12-refused.pcap")[1].split("## ")[0]
-    logged = {int(n): (why, code) for n, why, code in NGINX_HANDSHAKE_ERROR.findall(section)}
+    logged = _handshake_errors("tls12-refused")
     assert logged == {1: ("unsupported protocol", ""), 2: ("tlsv1 alert unknown ca", "48")}
     assert [uri for *_, uri, _ in _access("tls12-refused")] == ["/ok"]
-    path = str(REAL / "tls-tls12-refused.pcap")
-    a = analyze(path, keylog=KeyLog.read(path[:-5] + ".keys")) if keys else _a("tls12-refused")
+    a = _with_or_without_keys("tls12-refused", keys)
     refused, rejected, ok = a.connections
     assert refused.tls.alerts == (("server", 2, 70, 6),) and refused.tls.close_notify == ()
     assert rejected.tls.alerts == (("client", 2, int(logged[2][1]), 18),)
@@ -366,8 +377,7 @@ def test_tls13_server_refusing_a_name_is_told_by_its_clear_alert():
     server, ssl_reject_handshake on) for curl asking for other.example. In TLS 1.3 every record
     before the ServerHello is in the clear, so the unrecognized_name alert is read, and the
     advice is about the name (SNI), not versions or certificates."""
-    section = (REAL / "tls.md").read_text().split("## tls-tls13-reject-sni.pcap")[1].split("## ")[0]
-    assert re.search(r"\*1 handshake rejected while SSL handshaking", section)
+    assert re.search(r"\*1 handshake rejected while SSL handshaking", _section("tls13-reject-sni"))
     a = _a("tls13-reject-sni")
     rejected, ok = a.connections
     assert rejected.tls.sni == "other.example" and rejected.tls.version is None
@@ -389,12 +399,10 @@ def test_tls13_client_refusing_the_certificate_is_told_by_its_clear_alert(keys):
     it is in the clear: a 7-byte alert record, read without keys. The key log (curl and
     requests log what they derived: only the server's handshake secret here) opens the server's
     handshake records and nothing else."""
-    section = (REAL / "tls.md").read_text().split("## tls-tls13-cert-refused.pcap")[1].split("## ")[0]
-    logged = {int(n): (why, code) for n, why, code in NGINX_HANDSHAKE_ERROR.findall(section)}
+    logged = _handshake_errors("tls13-cert-refused")
     assert logged == {1: ("tlsv1 alert unknown ca", "48"), 2: ("tlsv1 alert unknown ca", "48")}
     assert [uri for *_, uri, _ in _access("tls13-cert-refused")] == ["/ok"]
-    path = str(REAL / "tls-tls13-cert-refused.pcap")
-    a = analyze(path, keylog=KeyLog.read(path[:-5] + ".keys")) if keys else _a("tls13-cert-refused")
+    a = _with_or_without_keys("tls13-cert-refused", keys)
     curl, requests_, ok = a.connections
     for c, frame in ((curl, 8), (requests_, 18)):
         assert c.tls.version == "TLS 1.3" and c.tls.alerts == (("client", 2, 48, frame),)

@@ -13,6 +13,7 @@ import sys
 from dataclasses import replace
 from sys import intern
 
+from katui.http.conversation import EARLY_ANSWERS
 from katui.model import (
     COMPLETE,
     GATEWAY_ERRORS,
@@ -40,7 +41,7 @@ SERVER_IDLE_NS = 100_000_000
 """A server that closes a keep-alive connection after this much silence, with no header asking
 for it, is enforcing an idle timeout (servers do not otherwise close idle connections); clients
 often just exit, so theirs needs the longer ``idle_threshold_ns``."""
-CLOSING_ERRORS = frozenset((400, 408, 411, 413, 414, 431, 494))
+CLOSING_ERRORS = EARLY_ANSWERS | frozenset((411,))  # and Length Required, after a head
 """4xx statuses after which servers close the connection because of the error (nginx, Apache,
 Node); any 5xx may too. A 404 with 'Connection: close' is a close for another reason."""
 

@@ -371,8 +371,8 @@ class HttpConversation(MessageOwner):
         request line longer than its buffer. The request joins that exchange, as the servers
         log it (one request, that status), rather than standing as a second request 1 after an
         answer "without a request". Any other response (a 200) is not paired so: it answers a
-        request the capture missed (a lost segment, a capture started mid-connection), and
-        neither is one after a hole in the server's bytes. Wireshark pairs neither."""
+        request the capture missed (a lost segment, a capture started mid-connection), nor is
+        one when server bytes were lost since it (``resp_hole``). Wireshark pairs neither."""
         pairs = self.pairs
         count = len(pairs) // 2
         if not count or self.resp_hole:

@@ -18,6 +18,7 @@ except ImportError:  # the interpreted build without Cython installed
     import katui.model._cython as cython
 
 from katui.http.trace import MAX_TRACE_LINES, TRACE_HEADERS, parse_trace
+from katui.textsafe import capture_text
 
 MAX_CONTENT_LENGTH = 1 << 62
 
@@ -29,7 +30,7 @@ def _text(raw: bytes, limit: int) -> str:
     them (UTF-8 where valid, a stray byte as its lone surrogate, shown ``\\xNN``), as request
     targets and HTTP/2 values are: a Host or Server header read as Latin-1 showed UTF-8 as
     mojibake (``cafÃ©``) beside the same name read right from an HTTP/2 ``:authority``."""
-    return raw[:limit].decode("utf-8", "surrogateescape")
+    return capture_text(raw[:limit])
 
 
 def common(raw: bytes, limit: int) -> str:

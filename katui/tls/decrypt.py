@@ -109,6 +109,17 @@ def traffic_protection(suite: Suite, secret: bytes) -> tuple:
     return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
 
 
+NO_KEYS = "no keys for this connection in the key log"
+LACKS = "the key log lacks this connection's "
+"""The two notes (this one followed by the secret's name) of a key log without a connection's
+keys, as opposed to keys that do not open its records (:func:`keys_missing`)."""
+
+
+def keys_missing(note: str | None) -> bool:
+    """True when ``note`` says the key log lacks the connection's keys, not that they failed."""
+    return note is not None and (NO_KEYS in note or LACKS in note)
+
+
 class Direction:
     """Record protection of one direction: a list of key stages (TLS 1.3: handshake, then
     application traffic) and the sequence number within the current stage. TLS 1.3: ``suite``
@@ -302,7 +313,7 @@ def tls13_directions(suite: Suite, secrets: dict[str, bytes], early: bool = Fals
             have.append(stage(label))
         d = Direction(True, have, False, suite, secrets[labels[-1]] if len(have) == len(labels) else None)
         if len(have) < len(labels):
-            d.missing = f"the key log lacks this connection's {labels[len(have)]}"
+            d.missing = LACKS + labels[len(have)]
         return d
 
     dirs = direction("CLIENT"), direction("SERVER")
@@ -354,14 +365,14 @@ def directions(
         return f"cipher suite 0x{cipher:04x} is not supported for decryption"
     secrets = keys.secrets.get(client_random)
     if secrets is None:
-        return "no keys for this connection in the key log"
+        return NO_KEYS
     if tls13 and early and "CLIENT_EARLY_TRAFFIC_SECRET" not in secrets:
         # Its 0-RTT request and EndOfEarlyData are protected by that secret alone.
-        return "the key log lacks this connection's 0-RTT secret (CLIENT_EARLY_TRAFFIC_SECRET)"
+        return LACKS + "0-RTT secret (CLIENT_EARLY_TRAFFIC_SECRET)"
     if tls13:
         dirs = tls13_directions(suite, secrets, early)
-        return dirs if dirs is not None else "the key log lacks this connection's TLS 1.3 traffic secrets"
+        return dirs if dirs is not None else LACKS + "TLS 1.3 traffic secrets"
     master = secrets.get("CLIENT_RANDOM")
     if master is None or len(master) != 48:
-        return "the key log lacks this connection's master secret"
+        return LACKS + "master secret"
     return tls12_directions(suite, master, client_random, server_random, etm)

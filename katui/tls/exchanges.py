@@ -15,6 +15,7 @@ and HTTP/2 streams are bursts, not requests (``TlsInfo.multiplexed`` says so for
 from __future__ import annotations
 
 from katui.model import INFERRED_VERSION, Head, InferredExchange, TlsInfo
+from katui.tls.decrypt import keys_missing
 from katui.tls.hello import cipher_name, version_name
 from katui.tls.records import (
     ALERT,
@@ -162,8 +163,7 @@ def info(conv: TlsConversation) -> TlsInfo:
     # certificate logs only the server's handshake secret over TLS 1.3, no master secret over
     # TLS 1.2): not a key log that is missing something (a record that did not decrypt, a
     # wrong key log, keeps its note).
-    missing_keys = note is not None and "key log" in note and "wrong" not in note
-    if missing_keys and not conv.decrypted and first_fatal(conv.alerts) is not None:
+    if keys_missing(note) and not conv.decrypted and first_fatal(conv.alerts) is not None:
         note = "nothing to decrypt (no application keys were made)"
     if conv.h2 and conv.decrypted and note is None and not conv.plaintext_read:
         note = "decrypted HTTP/2: its frames are not read yet, exchanges are inferred from records"

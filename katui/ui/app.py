@@ -20,6 +20,9 @@ FIRST_ROWS_WAIT_S = 0.25
 """How long the reading thread waits, after handing over the first rows, for the screen to
 draw them. The compiled reading loop seldom lets go of the GIL: left running, it would slow the
 screen's first paint (and with it the first rows) by tens of milliseconds."""
+LIST_DRAWN_WAIT_S = 1.0
+"""How long the loading thread waits for the loaded list to be drawn before it makes the
+findings (bounded likewise: a busy screen never stalls them)."""
 
 PAINT_EVERY_S = 0.5
 """While loading, progress and the rows that follow the first ones reach the screen at most
@@ -126,7 +129,7 @@ class KatuiApp(App[int]):
         # The findings (f) are made here once the list is drawn, not on the UI thread when f
         # is first pressed (~0.7 s on a million-frame capture) nor before the list (~0.1 s
         # later rows); a failure is left to the findings screen to report.
-        self._list_drawn.wait(FIRST_ROWS_WAIT_S * 4)
+        self._list_drawn.wait(LIST_DRAWN_WAIT_S)
         if get_current_worker().is_cancelled:  # quitting: nothing to make them for
             return
         try:
