@@ -88,6 +88,15 @@ VERDICTS = {
     "haproxy-silent.pcap": [("error-close", "server", "fin")],
     "haproxy-silent-ignore-probes.pcap": [("unused", "server", "fin")],
     "haproxy-503.pcap": [("client-done", "client", "fin")],  # two 503s, the connection stayed open
+    # 30 pre-connected sockets silent until HAProxy's 'timeout http-request 2s': the ten answered
+    # 200 closed by the client; the twenty whose request met the 408 (logs/haproxy-preconnect-
+    # race.log: '<BADREQ>' 408 for each) crossed it
+    "haproxy-preconnect-race.pcap": [
+        ("client-done", "client", "fin")
+        if s in (0, 1, 2, 4, 5, 11, 16, 17, 22, 29)
+        else ("stale-reuse", "server", "fin")
+        for s in range(30)
+    ],
     # clients against nginx
     "clients-ab.pcap": [("http10", "server", "fin")] * 10,
     "clients-ab-k.pcap": [("client-done", "client", "fin")] * 2,
@@ -467,6 +476,66 @@ def test_error_statuses_are_grouped_and_worded_without_invented_requests_or_race
     assert "race" not in f.advice
     (g,) = [f for f in _a("node-silent.pcap").findings if f.kind == "http-error"]
     assert "1 response 408" in g.text and "request" not in g.text.split("408")[0]
+
+
+def _haproxy_log(name: str) -> dict[int, tuple[int, str]]:
+    """Client port -> (status, request) from an HAProxy access log in samples/real/logs."""
+    out = {}
+    for line in (REAL / "logs" / name).read_text().splitlines():
+        fields = line.split()
+        port = int(fields[0].rsplit(":", 1)[1])
+        out[port] = (int(fields[5]), line.rsplit('"', 2)[1])
+    return out
+
+
+def test_requests_that_crossed_the_408_of_a_silent_connection_match_haproxys_log():
+    # HAProxy ('timeout http-request 2s') answered 408 to pre-connected sockets silent for 2 s;
+    # the requests sent around then either got a 200 or met the 408: HAProxy logged '<BADREQ>'
+    # (it never read them), each verdict is stale-reuse with the 408 and the 2 s the server waited.
+    a = _a("haproxy-preconnect-race.pcap")
+    log = _haproxy_log("haproxy-preconnect-race.log")
+    assert len(log) == len(a.connections) == 30
+    crossed = 0
+    for c in a.connections:
+        status, request = log[int(c.client.rsplit(":", 1)[1])]
+        if status == 200:
+            assert c.close.reason == "client-done" and request.startswith("GET /pre")
+            continue
+        crossed += 1
+        assert (status, request) == (408, "<BADREQ>")
+        assert (c.close.reason, c.close.status, c.close.exchange) == ("stale-reuse", 408, 1)
+        assert 1.99e9 < c.close.wait_ns < 2.01e9  # the server's request timeout, not idle
+    assert crossed == 20
+    # Stream 21: the request (frame 194) came 21 µs before the 408 (frame 196): tshark pairs them
+    # too, but the 408 is not its answer; stream 10: the request 6 µs after the 408.
+    s21, s10 = a.connections[21], a.connections[10]
+    (ex,) = s21.exchanges
+    assert (ex.request.frame, ex.response.frame, ex.response.status) == (194, 196, 408)
+    assert "crossed the server's 408" in s21.close.explanation
+    assert "too soon to be its answer" in s21.close.explanation
+    assert "6 µs after the server's 408" in s10.close.explanation
+    assert "answered by a reset" in s10.close.explanation
+
+
+def test_a_crossed_408_gets_request_timeout_advice_not_keep_alive_advice():
+    a = _a("haproxy-preconnect-race.pcap")
+    (race,) = [f for f in a.findings if f.kind == "stale-reuse"]
+    assert race.severity == "problem" and race.count == 20
+    assert "crossed the server's 408" in race.text and "first request" in race.text
+    assert "request timeout" in race.advice and "keep-alive timeout" not in race.advice
+    assert "pool idle timeout" not in race.advice
+    (err,) = [f for f in a.findings if f.kind == "http-error"]
+    assert "carried no request" in err.advice and "finished a request" not in err.advice
+    # the partial heads HAProxy timed out keep the slow-request advice
+    (slow,) = [f for f in _a("haproxy-http-request-timeout.pcap").findings if f.kind == "http-error"]
+    assert "finished a request" in slow.advice
+
+
+def test_a_408_without_a_request_is_labelled_no_request_only_when_none_was_sent():
+    out = text.render(_a("haproxy-preconnect-race.pcap"))
+    assert "(no request)  ->  408 Request Time-out" in out
+    assert "(request not captured)" not in out
+    assert "(no request)  ->  408" in text.render(_a("haproxy-silent.pcap"))
 
 
 def test_apache_request_limit_is_max_keepalive_requests_plus_one():

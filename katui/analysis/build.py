@@ -71,6 +71,7 @@ def _share(conn: Connection, shared: dict) -> None:
 
 
 def _build(conn: Connection, tcp: CloseFacts, conv: HttpConversation, idle_threshold_ns: int) -> None:
+    tcp.open_ns, tcp.irtt_ns = conn.start_ns, conn.handshake_rtt_ns  # (verdicts.crossed_timeout)
     other = conv.other
     tls = other if isinstance(other, TlsConversation) else None
     if other is not None and tls is None and _is_h2(other) and other.recognised:

@@ -36,6 +36,24 @@ COLUMNS = ("time", "stream", "#", "method", "status", "uri", "verdict", "ttfb", 
 """What identifies a request first: at 80 columns the URI (cut) and the verdict stay visible."""
 
 
+NOT_CAPTURED, NO_REQUEST = "(request not captured)", "(no request)"
+"""What stands for the request of a response without one: the capture missed it, or (the
+connection seen whole from its handshake, no request before) the client sent none, as when a
+server answers a silent connection with 408 at its request timeout."""
+
+
+def missing_request(conn: Connection, ex: Exchange) -> str:
+    """:data:`NO_REQUEST` or :data:`NOT_CAPTURED` for ``ex``, an exchange without a request."""
+    if conn.handshake_rtt_ns is None or conn.lost_segments or conn.truncated_frames:
+        return NOT_CAPTURED
+    for e in conn.exchanges:  # (rare rows: a scan of the connection's exchanges is fine)
+        if e.req >= 0:
+            return NOT_CAPTURED  # a request came before it: the one it answers was missed
+        if e.resp == ex.resp:
+            return NO_REQUEST
+    return NOT_CAPTURED
+
+
 def request_time(ex: Exchange) -> int:
     """When the request started (its first byte), else when the response did (ns)."""
     return ex.store.start_ns(ex.req if ex.req >= 0 else ex.resp)
@@ -158,7 +176,7 @@ def request_cells(analysis, conn: Connection, ex: Exchange, time: str) -> tuple[
         str(ex.n),
         req.method if req else "-",
         str(resp.status) if resp else "-",
-        req.uri if req else "(request not captured)",
+        req.uri if req else missing_request(conn, ex),
         verdict(conn, ex),
         fmt_s(ex.ttfb_ns),
         "↻" if ex.reused else "",

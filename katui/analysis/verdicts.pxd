@@ -17,7 +17,7 @@ from katui.units cimport fmt_s
 from katui.model.store cimport ix_at
 
 # The message store's row layout (katui.model), imported into C globals: index arithmetic in C.
-cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS
+cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, NUM, COL_START
 cdef int COMPLETE, REQUEST
 
 cpdef object decide_close(CloseFacts facts, tuple exchanges, object idle_threshold_ns=*)
@@ -31,6 +31,12 @@ cdef str _msg(object m, object n)
 @cython.locals(s=Py_ssize_t)
 cdef str _row_msg(object small, Py_ssize_t row, object n)
 cpdef object blind_bytes(CloseFacts f)
+@cython.locals(k=Py_ssize_t, timeout=XExchange, ex=XExchange, took=cython.longlong)
+cdef object _crossed_timeout(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(j=Py_ssize_t, ex=XExchange)
+cdef object _after_timeout(tuple exchanges, Py_ssize_t k, object sent_ns)
+@cython.locals(j=Py_ssize_t, ex=XExchange, row=Py_ssize_t)
+cdef object _quiet_since(CloseFacts f, tuple exchanges, Py_ssize_t k)
 @cython.locals(ex=XExchange, last=XExchange)
 cdef object _stale_reuse(CloseFacts f, tuple exchanges, object idle_threshold_ns)
 @cython.locals(ex=XExchange, row=Py_ssize_t)

@@ -15,12 +15,14 @@ from sys import intern
 
 from katui.http.conversation import EARLY_ANSWERS
 from katui.model import (
+    COL_START,
     COMPLETE,
     GATEWAY_ERRORS,
     H_CONNECTION,
     H_KEEP_ALIVE,
     H_VERSION,
     IDLE_CLOSE_WHY,
+    NUM,
     REQUEST,
     SM_BITS,
     SM_FIRST,
@@ -56,7 +58,8 @@ def decide_close(
     # The rules in order, the first that decides wins (each returns a Close or None); called
     # by name, not from a tuple, so that compiled they are C calls with typed arguments.
     return (
-        _stale_reuse(f, exchanges, idle_threshold_ns)
+        _crossed_timeout(f, exchanges, idle_threshold_ns)
+        or _stale_reuse(f, exchanges, idle_threshold_ns)
         or _upgrade(f, exchanges, idle_threshold_ns)
         or _no_request(f, exchanges, idle_threshold_ns)
         or _pending(f, exchanges, idle_threshold_ns)
@@ -164,6 +167,97 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
             None, None, None, last.n,
         )  # fmt: skip
     return None
+
+
+CROSSING_NS = 1_000_000
+"""How soon after a complete request a 408 is taken for one sent before the request arrived when
+the handshake's round trip is not known (and the least allowed when it is): servers send 408
+only once their request timeout has run out, never at once to a request they have whole."""
+
+
+def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
+    """A request that crossed the server's 408 Request Timeout: the server gave up waiting for a
+    request on a silent (pre-connected or idle) connection, answered 408 and closed, while the
+    client sent one. Seen from the client, the 408 arrives within a round trip after the request
+    (too soon to answer it); seen near the server, the request comes after the 408. Either way
+    the server never read the request (HAProxy logs ``<BADREQ>``): a race like stale reuse, with
+    the request timeout, not the keep-alive timeout, as the clock."""
+    if f.server_fin_ns is None and not f.server_rst:
+        return None
+    k = len(exchanges) - 1
+    while k >= 0 and exchanges[k].resp < 0:  # the server's last response
+        k -= 1
+    if k < 0:
+        return None
+    timeout = exchanges[k]
+    store = timeout.store
+    if store.small[timeout.resp * SMALL + SM_STATUS] != 408:
+        return None
+    sent_ns = store.num[timeout.resp * NUM + COL_START]
+    if timeout.req < 0:
+        # The 408 answered no request: a request after it (the client had not read it yet)
+        # crossed it, whatever it got.
+        ex = _after_timeout(exchanges, k, sent_ns)
+        if ex is None:
+            return None
+        req, resp = ex.request, timeout.response
+        since = _quiet_since(f, exchanges, k)
+        quiet = "" if since is None else f" after {fmt_s(sent_ns - since)} without a request"
+        got = "was answered by a reset" if f.server_rst else "got no response"
+        return _close(
+            f, "stale-reuse",
+            f"request {ex.n} (frame {req.first_frame}) was sent {fmt_s(req.start_ns - sent_ns)} after the "
+            f"server's 408 {resp.reason} (frame {resp.first_frame}), which the client had not read "
+            f"yet: the server had given up waiting{quiet} (its request timeout) and "
+            f"was closing the connection; the request {got}",
+            (f"response frame {resp.first_frame} 408{quiet}",
+             f"request {ex.n} frame {req.first_frame} sent {fmt_s(req.start_ns - sent_ns)} after it"),
+            None, None if since is None else sent_ns - since, 408, ex.n,
+        )  # fmt: skip
+    req_start = store.num[timeout.req * NUM + COL_START]
+    req_end = store.end_ns(timeout.req)
+    if req_end is None or req_end > sent_ns:
+        return None  # an unfinished request: the 408 may well be its own (incomplete-request)
+    took = sent_ns - req_start
+    bound = CROSSING_NS if f.irtt_ns is None else max(CROSSING_NS, 2 * f.irtt_ns)
+    since = _quiet_since(f, exchanges, k)
+    if since is None or took > bound or 4 * took > req_start - since:
+        return None
+    quiet_ns = req_start - since
+    req, resp = timeout.request, timeout.response
+    return _close(
+        f, "stale-reuse",
+        f"request {timeout.n} (frame {req.first_frame}) crossed the server's 408 {resp.reason} "
+        f"(frame {resp.first_frame}, {fmt_s(took)} after the request began: too soon to be its "
+        f"answer; a server sends 408 when its request timeout runs out, here after "
+        f"{fmt_s(quiet_ns)} without a request): the server was closing the connection as the request came",
+        (f"request {timeout.n} frame {req.first_frame} after {fmt_s(quiet_ns)} without a request",
+         f"response frame {resp.first_frame} 408 {fmt_s(took)} after it"),
+        None, sent_ns - since, 408, timeout.n,
+    )  # fmt: skip
+
+
+def _after_timeout(exchanges, k: int, sent_ns: int):
+    """The first exchange after ``exchanges[k]`` (a 408 with no request) whose request began at
+    or after ``sent_ns`` and got no response, or None."""
+    for j in range(k + 1, len(exchanges)):
+        ex = exchanges[j]
+        if ex.req >= 0 and ex.resp < 0 and ex.store.num[ex.req * NUM + COL_START] >= sent_ns:
+            return ex
+    return None
+
+
+def _quiet_since(f: CloseFacts, exchanges, k: int) -> int | None:
+    """When the connection last carried a message before ``exchanges[k]``'s: the end of the
+    exchange before it, else the connection's start (None: not known)."""
+    for j in range(k - 1, -1, -1):
+        ex = exchanges[j]
+        row = ex.resp if ex.resp >= 0 else ex.req
+        if row >= 0:
+            end = ex.store.end_ns(row)
+            if end is not None:
+                return end
+    return f.open_ns
 
 
 def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):

@@ -6,6 +6,7 @@ import re
 import textwrap
 
 from katui.analysis.pipeline import Analysis
+from katui.analysis.requests import missing_request
 from katui.memo import remember
 from katui.model import SM_FIRST, SM_FRAME, SMALL, Connection
 from katui.report.common import closed_by, covers, http2_summary, proxy_leg, summary_pairs, tls_summary
@@ -165,7 +166,7 @@ def _detail(a: Analysis, c: Connection, ladder: bool, cells: Cells) -> list[str]
             req_frame = str(small[req * SMALL + SM_FRAME] or f"{small[req * SMALL + SM_FIRST]}…")
             req_text = cells.of(store, req)[0]  # safe_text(store.label(req))
         else:
-            req_frame, req_text = "-", "(request not captured)"
+            req_frame, req_text = "-", missing_request(c, e)
         if resp >= 0:
             s = resp * SMALL
             resp_frame = str(small[s + SM_FRAME] or small[s + SM_FIRST])

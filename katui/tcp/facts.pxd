@@ -13,7 +13,7 @@ cdef class CloseFacts:
     cdef public object by, how, frame, ts_ns, idle_ns, server_fin_frame, server_fin_ns
     cdef public object rst_frames, server_rst, client_bytes, server_bytes, http
     cdef public object client_zero_window_frame, client_zero_window_ns, lost_segments
-    cdef public object truncated_frames, decided_by
+    cdef public object truncated_frames, decided_by, open_ns, irtt_ns
 
 
 @cython.locals(ch=Half, sh=Half, cd=int, sd=int, closed=bint)

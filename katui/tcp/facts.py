@@ -46,6 +46,8 @@ class CloseFacts:
         "lost_segments",
         "truncated_frames",
         "decided_by",
+        "open_ns",
+        "irtt_ns",
     )
 
     def __init__(
@@ -67,6 +69,8 @@ class CloseFacts:
         lost_segments: int = 0,
         truncated_frames: int = 0,
         decided_by: str | None = None,
+        open_ns: int | None = None,
+        irtt_ns: int | None = None,
     ) -> None:
         self.by = by
         """``client``, ``server`` or None (never closed)."""
@@ -104,6 +108,11 @@ class CloseFacts:
         """The side that decided the close when that is not ``by`` (the first close_notify's or
         GOAWAY's sender): the verdict and its wording are that side's, the evidence still names
         ``by``'s FIN or RST."""
+        self.open_ns = open_ns
+        """When the connection began (its first frame); set by the analysis."""
+        self.irtt_ns = irtt_ns
+        """Its handshake round trip (SYN to the ACK of the SYN-ACK), None when not seen; set by
+        the analysis."""
 
 
 def endpoint(ip: bytes, port: int) -> str:

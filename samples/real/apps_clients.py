@@ -20,6 +20,11 @@ badreq PORT          RAW SOCKET: stream 1: a good GET, then a request with a
 upgrade PORT         RAW SOCKET: GET /ws with Upgrade: websocket, then bytes
                      "hello" (t+0), "again" (t+1.5 s), then waits for the
                      server's close (the app closes 3 s after the 101).
+prerace PORT AT STEP COUNT  RAW SOCKETS (scaffolding for a browser's pre-connected
+                     sockets): COUNT connections opened at once, each silent until
+                     AT + k*STEP s after its connect, then "GET /pre<k>"; each
+                     reads its answer (or EOF/RST) and closes. With AT at the
+                     server's request timeout, some requests cross its 408.
 rst PORT             RAW SOCKET: 2 keep-alive GETs, then close with SO_LINGER 0
                      right after the last response (an RST, as browsers often
                      do when a tab is closed: scaffolding for that).
@@ -38,11 +43,9 @@ T0 = time.monotonic()
 
 
 def log(msg: str) -> None:
-    print(
-        f"[client +{time.monotonic() - T0:6.3f}s {time.strftime('%H:%M:%S')}] {msg}",
-        file=sys.stderr,
-        flush=True,
-    )
+    # One write per line: prerace's threads log at once (print writes the newline apart).
+    sys.stderr.write(f"[client +{time.monotonic() - T0:6.3f}s {time.strftime('%H:%M:%S')}] {msg}\n")
+    sys.stderr.flush()
 
 
 def read_response(s: socket.socket, buf: bytearray) -> bytes:
@@ -230,6 +233,39 @@ def cmd_rst(port: int) -> None:
     log("closed with SO_LINGER 0 (RST)")
 
 
+# ---------------------------------------------------------------- prerace --
+def cmd_prerace(port: int, at: float, step: float, count: int) -> None:
+    import threading
+
+    def one(k: int) -> None:
+        s = socket.create_connection((HOST, port))
+        due = time.monotonic() + at + k * step
+        while (left := due - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05) if left > 0.002 else 0)
+        try:
+            s.sendall(f"GET /pre{k} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode())
+            sent = "sent"
+        except OSError as e:
+            sent = f"send failed ({e})"
+        buf = bytearray()
+        s.settimeout(3)
+        try:
+            resp = read_response(s, buf)
+            got = first_line(resp) if resp else "EOF before any byte"
+        except ConnectionResetError:
+            got = "connection reset by peer"
+        except TimeoutError:
+            got = "no answer in 3 s"
+        log(f"conn {k} local port {s.getsockname()[1]}: GET /pre{k} at +{at + k * step:.4f}s {sent} -> {got}")
+        s.close()
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def main() -> None:
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "session":
@@ -248,6 +284,8 @@ def main() -> None:
         cmd_upgrade(port)
     elif cmd == "rst":
         cmd_rst(port)
+    elif cmd == "prerace":
+        cmd_prerace(port, float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(f"unknown sub-command {cmd}")
 

@@ -6,7 +6,7 @@
 #
 # Needs root (tcpdump on lo), node (Debian nodejs 20), haproxy (2.6), tcpdump,
 # tshark (summary only), python3 with requests, uvicorn and gunicorn.
-# Ports 9201-9232 on 127.0.0.1 must be free (9230 must stay unused: haproxy-503's dead backend).
+# Ports 9201-9233 on 127.0.0.1 must be free (9230 must stay unused: haproxy-503's dead backend).
 #
 # Per scenario: start the real server in the foreground (its log to a file in
 # a mktemp -d dir) in the background, remember its PID, start tcpdump on lo
@@ -253,6 +253,10 @@ scenario() {
     haproxy-silent-ignore-probes) # same + option http-ignore-probes
         haproxy_scenario "$1" 9232 $'    timeout client 10s\n    timeout http-request 2s' \
             '    option http-ignore-probes' silent 9232 6 ;;
+    haproxy-preconnect-race) # timeout http-request 2s; silent pre-connected sockets whose
+        # requests leave around the timeout (1.996-2.0075 s in 0.5 ms steps): the 408 race
+        haproxy_scenario "$1" 9233 $'    timeout client 10s\n    timeout http-request 2s' '' \
+            prerace 9233 "${PRERACE_AT:-1.996}" "${PRERACE_STEP:-0.0005}" "${PRERACE_N:-24}" ;;
     haproxy-503)         # backend server refuses connections -> HAProxy's own 503
         haproxy_503 "$1" 9229 ;;
     haproxy-tcpcheck)    # layer-4 checks every 500 ms: connect, close, no request
@@ -269,7 +273,7 @@ ALL=(node-ka-default node-ka-2s node-headers-timeout node-bad-request node-503-c
      uvicorn-ka2 uvicorn-default gunicorn-gthread gunicorn-sync uvicorn-partial gunicorn-gthread-partial
      uvicorn-silent
      haproxy-ka haproxy-nolinger haproxy-timeout-client haproxy-http-request-timeout haproxy-503
-     haproxy-silent haproxy-silent-ignore-probes
+     haproxy-silent haproxy-silent-ignore-probes haproxy-preconnect-race
      haproxy-tcpcheck haproxy-httpchk)
 
 for tool in node haproxy tcpdump; do

@@ -52,13 +52,21 @@ def _error_statuses(conns, proxied: ProxyReport):
             f"{server_words(conns, server)} sent {plural(len(hits), 'response')} "
             f"{status} {resp.reason}".rstrip() + f" (first: stream {c.stream} frame "
             f"{resp.frame or resp.first_frame}{also}).",
-            _status_advice(status, server_software([c2 for c2 in conns if c2.server == server])),
+            _status_advice(status, server_software([c2 for c2 in conns if c2.server == server]),
+                           all(e2.req < 0 or _crossed(c2, e2) for c2, e2 in hits)),
             streams=streams, server=server, count=len(hits),
         ))  # fmt: skip
     return out
 
 
-def _status_advice(status: int, sw: Software | None) -> str:
+def _crossed(c: Connection, e) -> bool:
+    """Whether ``e``'s 408 crossed its request (verdicts._crossed_timeout): not its answer."""
+    return c.close.reason == "stale-reuse" and c.close.status == 408 and c.close.exchange == e.n
+
+
+def _status_advice(status: int, sw: Software | None, no_request: bool = False) -> str:
+    """What to look at for responses of ``status``; ``no_request``: every one (a 408) answered
+    no request or one it crossed, sent by a server tired of a silent connection."""
     if status in (502, 504):
         return ("A proxy or gateway got no valid answer from its upstream (refused, reset or "
                 "timed out): its error log at these times says which.")  # fmt: skip
@@ -67,6 +75,9 @@ def _status_advice(status: int, sw: Software | None) -> str:
                 "maintenance, or no healthy upstream): its logs at these times say which.")  # fmt: skip
     if status == 408:
         limit = setting_phrase(sw, "request-timeout", "its header/body read timeout")
+        if no_request:
+            return (f"The server's request timeout ({limit}) expired on connections that carried "
+                    "no request (pre-connected or idle): not a slow request.")  # fmt: skip
         return f"The server's request timeout ({limit}) expired before the client finished a request."
     if status == 413:
         limit = setting_phrase(sw, "body-limit", "its request body limit")

@@ -21,7 +21,13 @@ from katui.analysis.findings.common import (
 from katui.analysis.h2close import first_answer, never_processed, refused
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.proxy_match import endpoint_host
-from katui.analysis.software import RACE_ERRORS, client_pool_setting, one_client_software, server_software
+from katui.analysis.software import (
+    RACE_ERRORS,
+    client_pool_setting,
+    one_client_software,
+    server_software,
+    setting_phrase,
+)
 from katui.analysis.timeout import server_name
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
@@ -35,10 +41,14 @@ def _stale(conns, by_server, upstream_of: dict[int, str] | None = None):
     client program is named for them."""
     upstream_of = upstream_of or {}
     stale = [c for c in conns if c.close.reason == "stale-reuse"]
+    # Requests that crossed a server's 408 (verdicts._crossed_timeout): the request timeout of
+    # a silent connection was the clock, not the keep-alive timeout; their own finding.
+    crossed = [c for c in stale if c.close.status == 408]
+    out = _crossed_408(conns, crossed) if crossed else []
+    stale = [c for c in stale if c.close.status != 408]
     if not stale:
-        return []
+        return out
     later = _by_client_server(conns)
-    out = []
     for server, group in by_server_of(stale).items():
         retried, lost, sealed = [], [], []
         for c in group:
@@ -100,6 +110,37 @@ def _stale(conns, by_server, upstream_of: dict[int, str] | None = None):
                 streams=tuple(c.stream for c in cs), server=server,
                 count=len(cs),
             ), cs[0], fronts, "how long its own client waited"))  # fmt: skip
+    return out
+
+
+def _crossed_408(conns, crossed: list[Connection]) -> list[Finding]:
+    """Requests that crossed the server's 408 Request Timeout on a connection that had carried
+    no request for the server's request timeout (pre-connected, or idle after its last
+    exchange), by server: the client got the 408 or a reset for a request the server never
+    read (HAProxy logs ``<BADREQ>``). Browsers show HAProxy's 408 page for it."""
+    out = []
+    for server, group in by_server_of(crossed).items():
+        waits = sorted(c.close.wait_ns for c in group if c.close.wait_ns is not None)
+        span = "" if not waits else fmt_s(waits[0]) if fmt_s(waits[0]) == fmt_s(waits[-1]) else \
+            f"{fmt_s(waits[0])} to {fmt_s(waits[-1])}"  # fmt: skip
+        sw = server_software([c for c in conns if c.server == server])
+        setting = setting_phrase(sw, "request-timeout", "its request header timeout")
+        first = all(c.close.exchange == 1 for c in group)
+        quiet = f" for {span}" if span else ""
+        text = (f"{plural(len(group), 'request')} to {server_words(conns, server)} crossed the "
+                f"server's 408 Request Timeout: it gave up on connections that had carried no "
+                f"request{quiet} ({setting}) as the client sent one, so the client got the 408 or "
+                f"a reset instead of an answer"
+                + (" (each its connection's first request: connections opened before they were "
+                   "needed, pre-connected)" if first else ""))  # fmt: skip
+        advice = (f"Send a connection's {'first' if first else 'next'} request well within the "
+                  f"server's request timeout ({setting}{', ' + span + ' here' if span else ''}), or "
+                  f"open connections only when a request is ready; or raise that timeout")  # fmt: skip
+        if sw is not None and sw.name == "HAProxy":
+            advice += ("; HAProxy's 'option http-ignore-probes' closes connections that never sent "
+                       "a byte without the 408, which browsers would show")  # fmt: skip
+        advice += "; retry idempotent requests once on a 408 or a reset."
+        out.append(grouped_finding("stale-reuse", "problem", group, text, advice, server, _rst_frame))
     return out
 
 
