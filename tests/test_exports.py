@@ -42,6 +42,15 @@ def test_csv_of_requests_and_the_cli_agree(capsys):
     assert capsys.readouterr().out == csvout.render(analysed(SEED), [1])
 
 
+def test_csv_of_an_unfinished_request_gives_the_frame_it_began_in():
+    # nginx timed out a request head that never ended (frame 4): no end frame, its first frame
+    # as the JSON's request_first_frame (the text report writes '4…')
+    (row,) = _rows(csvout.render_requests(analysed(str(SAMPLES / "real" / "nginx-partial-head.pcap"))))
+    assert (row["request_frame"], row["request_first_frame"], row["uri"]) == ("", "4", "/slow")
+    (done,) = _rows(csvout.render_requests(analysed(str(SAMPLES / "real" / "nginx-414-early.pcap"))))
+    assert (done["request_frame"], done["request_first_frame"]) == ("10", "4")
+
+
 def test_csv_streams_in_pieces_of_whole_rows(monkeypatch):
     """The CSV is made batch by batch (flat memory on a load test): each piece ends on a row
     boundary, a cancel from the progress callback stops it, and the pieces are the rows."""

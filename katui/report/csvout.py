@@ -19,7 +19,10 @@ CONNECTION_COLUMNS = ("stream", "client", "server", "start_s", "duration_s", "re
                       "asked_by", "close_frame", "first_frame", "last_frame", "frames",
                       "bytes_c2s", "bytes_s2c", "explanation")  # fmt: skip
 REQUEST_COLUMNS = ("stream", "n", "request_frame", "response_frame", "method", "uri", "host",
-                   "status", "reused", "pipelined", "idle_before_s", "ttfb_s")  # fmt: skip
+                   "status", "reused", "pipelined", "idle_before_s", "ttfb_s",
+                   "request_first_frame")  # fmt: skip
+"""(``request_frame`` is the frame a request ended in, empty for one that never ended;
+``request_first_frame`` the one it began in, as in the JSON.)"""
 
 
 def cell(value) -> str:
@@ -55,7 +58,7 @@ def request_rows(c: Connection):
         yield [c.stream, e.n, req.frame if req else None, resp.frame if resp else None,
                req.method if req else None, req.uri if req else None, req.host if req else None,
                resp.status if resp else None, bool(e.reused), bool(e.pipelined), _s(e.idle_before_ns),
-               _s(e.ttfb_ns)]  # fmt: skip
+               _s(e.ttfb_ns), req.first_frame if req else None]  # fmt: skip
 
 
 BATCH = 500
