@@ -517,6 +517,29 @@ def test_requests_that_crossed_the_408_of_a_silent_connection_match_haproxys_log
     assert "answered by a reset" in s10.close.explanation
 
 
+def test_requests_that_crossed_nodes_408_match_its_client_errors():
+    # Node 20 (headersTimeout 2000, checked every 500 ms): 408 at the first check after 2 s
+    # (2.35 s here) to each still-silent socket, logged as clientError ERR_HTTP_REQUEST_TIMEOUT;
+    # the sockets whose request came before it were served (logged 'request 1')
+    a = _a("node-preconnect-race.pcap")
+    port_of, timed_out = {}, set()
+    for line in (REAL / "logs" / "node-preconnect-race.log").read_text().splitlines():
+        words = line.split()
+        if words[2:4] == ["open", "from"]:
+            port_of[words[1]] = int(words[4].rsplit(":", 1)[1])
+        elif words[2:4] == ["clientError", "ERR_HTTP_REQUEST_TIMEOUT:"]:
+            timed_out.add(port_of[words[1]])
+    assert len(port_of) == len(a.connections) == 40 and len(timed_out) == 11
+    for c in a.connections:
+        if int(c.client.rsplit(":", 1)[1]) in timed_out:
+            assert (c.close.reason, c.close.status, c.close.by) == ("stale-reuse", 408, "server")
+            assert 2.3e9 < c.close.wait_ns < 2.5e9 and "answered by a reset" in c.close.explanation
+        else:
+            assert c.close.reason == "client-done" and c.exchanges[0].response.status == 200
+    (race,) = [f for f in a.findings if f.kind == "stale-reuse"]
+    assert "server.headersTimeout" in race.advice and "keep-alive" not in race.advice
+
+
 def test_a_crossed_408_gets_request_timeout_advice_not_keep_alive_advice():
     a = _a("haproxy-preconnect-race.pcap")
     (race,) = [f for f in a.findings if f.kind == "stale-reuse"]
