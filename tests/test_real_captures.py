@@ -67,6 +67,7 @@ VERDICTS = {
     "node-stalled-default.pcap": [("stalled-reader", "client", "rst")],  # no server packet at all
     "node-client-rst.pcap": [("reset", "client", "rst")],
     "node-max-requests.pcap": [("request-limit", "client", "fin")] * 2,
+    "node-sse.pcap": [("client-gave-up", "client", "fin")] * 2,  # left an event stream
     # uvicorn, gunicorn
     "uvicorn-ka2.pcap": [("idle-timeout", "server", "fin"), ("client-done", "client", "fin")],
     "uvicorn-default.pcap": [("idle-timeout", "server", "fin")],
@@ -540,6 +541,25 @@ def test_requests_that_crossed_nodes_408_match_its_client_errors():
     assert "server.headersTimeout" in race.advice and "keep-alive" not in race.advice
 
 
+def test_a_client_leaving_an_event_stream_left_mid_response_as_node_logged():
+    # Node: 'event stream closed after 3 events; finished=false' (curl --max-time 3.5) and after
+    # 2 (requests closing its streamed response): the client left response 1, it was not done
+    a = _a("node-sse.pcap")
+    lines = (REAL / "logs" / "node-sse.log").read_text().splitlines()
+    logged = [int(line.split(" after ")[1].split()[0]) for line in lines if "event stream closed" in line]
+    assert logged == [3, 2]
+    for c, events in zip(a.connections, logged, strict=True):
+        (ex,) = c.exchanges
+        assert (ex.response.status, ex.response.complete) == (200, False)
+        assert (c.close.reason, c.close.exchange) == ("client-gave-up", 1)
+        assert "in the middle of response 1" in c.close.explanation
+        assert f"{ex.response.body_bytes} body bytes" in c.close.explanation
+        # the wait runs from the response's head: about a second an event
+        assert events - 1 < c.close.wait_ns / 1e9 < events + 1
+    (f,) = [f for f in a.findings if f.kind == "client-gave-up"]
+    assert "in the middle of a response" in f.text and "keep-alive" in f.advice
+
+
 def test_a_crossed_408_gets_request_timeout_advice_not_keep_alive_advice():
     a = _a("haproxy-preconnect-race.pcap")
     (race,) = [f for f in a.findings if f.kind == "stale-reuse"]
@@ -552,6 +572,20 @@ def test_a_crossed_408_gets_request_timeout_advice_not_keep_alive_advice():
     # the partial heads HAProxy timed out keep the slow-request advice
     (slow,) = [f for f in _a("haproxy-http-request-timeout.pcap").findings if f.kind == "http-error"]
     assert "finished a request" in slow.advice
+
+
+def test_the_silence_before_a_408_is_the_servers_request_timeout_not_no_traffic():
+    from katui.analysis.gaps import idle_gaps
+
+    for name, gap_s in (("haproxy-silent.pcap", 2.001), ("node-silent.pcap", 2.315)):
+        a = _a(name)
+        (gap,) = idle_gaps(a, a.connections[0])
+        assert gap.ends_in == "response" and round(gap.duration_ns / 1e9, 3) == gap_s
+        assert "408" in gap.explanation and "request timeout" in gap.explanation
+    # a gap that ends in a request that crossed the 408 stays the request's
+    a = _a("haproxy-preconnect-race.pcap")
+    (gap,) = idle_gaps(a, a.connections[21])
+    assert gap.ends_in == "request"
 
 
 def test_a_408_without_a_request_is_labelled_no_request_only_when_none_was_sent():

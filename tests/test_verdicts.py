@@ -309,4 +309,6 @@ def test_a_stalled_reader_is_marked_as_tshark_marks_it():
     assert [n for n in range(1, a.frames + 1) if notes[n - 1] & NOTE_KEEPALIVE] == [10, 12, 13, 15]
     gaps = idle_gaps(a, a.connections[0])
     assert gaps and all(g.waiting == 1 for g in gaps)
-    assert gaps[0].explanation == "response 1 is still on its way (a stalled transfer, not idle)"
+    assert gaps[0].explanation == (
+        "response 1 is still arriving, paused mid-transfer (a stream, a long poll or a stall), not idle"
+    )

@@ -39,6 +39,8 @@ cdef Py_ssize_t _answered_before(object exchanges, Py_ssize_t lo, Py_ssize_t bef
 cdef object _waiting(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
 @cython.locals(i=Py_ssize_t, e=Exchange, resp=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
 cdef object _arriving(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
+@cython.locals(i=Py_ssize_t, e=Exchange, req=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
+cdef object _sending(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
 cdef tuple _waited(object e, object frame, tuple ended)
 cdef tuple _said_first(tuple ended, str said)
 

@@ -13,7 +13,7 @@ except ImportError:  # the interpreted build without Cython installed
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
-from katui.model.store import SM_FIRST, SM_FRAME, SMALL
+from katui.model.store import SM_FIRST, SM_FRAME, SM_STATUS, SMALL
 
 _NEAR = 1 << 62
 """Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
@@ -152,8 +152,18 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
                 waiting = _arriving(conn.exchanges, done, prev, cur)
                 if waiting is not None:
                     ended = _said_first(
-                        ended, f"response {waiting.n} is still on its way (a stalled transfer, not idle)"
+                        ended,
+                        f"response {waiting.n} is still arriving, paused mid-transfer (a stream, a "
+                        "long poll or a stall), not idle",
                     )
+                else:
+                    sending = _sending(conn.exchanges, done, prev, cur)
+                    if sending is not None:
+                        ended = _said_first(
+                            ended,
+                            f"request {sending.n} is still being sent, paused mid-request (a slow "
+                            "or stalled client), not idle",
+                        )
             out.append(_idle_gap(conn.stream, prev, cur, dur, ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
     return out
@@ -210,7 +220,26 @@ def _what_ended(a, conn, frame, dur, starts, fl):
         return "reset", f"then the {side} resets"
     if fl & FIN:
         return "close", f"then the {side} sends FIN"
+    timeout = _timeout_answer(conn, frame) if side == "server" else None
+    if timeout is not None:
+        return "response", (
+            f"then 408 {timeout.store.text(timeout.resp).reason}: no request came within the "
+            "server's request timeout"
+        )
     return "other", NO_TRAFFIC
+
+
+def _timeout_answer(conn: Connection, frame: int):
+    """The exchange whose response is a 408 that answered no request, starting in ``frame``, if
+    any: after a silence without a request (a gap that ends in a request ends before this is
+    asked), the server's request timeout."""
+    for e in conn.exchanges:  # (only for a gap's end that is no request: rare)
+        resp = e.resp
+        if resp >= 0:
+            small, s = e.store.small, resp * SMALL
+            if small[s + SM_FIRST] == frame and small[s + SM_STATUS] == 408:
+                return e if e.req < 0 else None  # (a 408 to a stalled head answers that request)
+    return None
 
 
 def _answered_before(exchanges, lo: int, before: int) -> int:
@@ -258,6 +287,24 @@ def _arriving(exchanges, lo: int, before: int, after: int):
         small, s = e.store.small, resp * SMALL
         if small[s + SM_FIRST] > before:
             continue
+        done = small[s + SM_FRAME]  # 0: never completed
+        if done == 0 or done >= after:
+            return e
+    return None
+
+
+def _sending(exchanges, lo: int, before: int, after: int):
+    """The exchange (from index ``lo``) whose request had begun by frame ``before`` and was not
+    complete before frame ``after`` (or never): the gap falls inside the request (a head or body
+    the client stalled in, which servers answer with 408)."""
+    for i in range(lo, len(exchanges)):
+        e = exchanges[i]
+        req = e.req
+        if req < 0:
+            continue
+        small, s = e.store.small, req * SMALL
+        if small[s + SM_FIRST] > before:
+            break  # requests come in order: none after this one began by ``before``
         done = small[s + SM_FRAME]  # 0: never completed
         if done == 0 or done >= after:
             return e

@@ -438,8 +438,6 @@ def _stalled(f: CloseFacts, ex: Exchange):
              f"the server sent {got}"),
             None, wait, None, ex.n,
         )  # fmt: skip
-    if _decider(f) != "server":
-        return None
     blind = blind_bytes(f)
     if blind:
         return _close(
@@ -447,10 +445,30 @@ def _stalled(f: CloseFacts, ex: Exchange):
             f"response {ex.n} is incomplete and the capture lost bytes ({blind})",
             (blind,), None, None, None, ex.n,
         )  # fmt: skip
+    if _decider(f) != "server":
+        return _left(f, ex, resp)
     return _close(
         f, "reset" if f.how == "rst" else "aborted-response",
         f"the server {_verb(f)} the connection in the middle of response {ex.n} ({got} sent)",
         (f"{_msg(resp, ex.n)} incomplete",), None, None, None, ex.n,
+    )  # fmt: skip
+
+
+def _left(f: CloseFacts, ex: Exchange, resp: HttpMessage) -> Close:
+    """The client closed in the middle of response ``ex.n`` (its window open: not a stalled
+    reader): it left a response still arriving, as clients leave a server-sent event stream,
+    a long poll or a download; the wait is since the response began."""
+    took = (f.ts_ns or 0) - resp.start_ns
+    size = f" of {resp.content_length}" if resp.content_length is not None else ""
+    quiet = f", the last {fmt_s(f.idle_ns)} before the close without a byte" if f.idle_ns else ""
+    return _close(
+        f, "client-gave-up",
+        f"the client {_verb(f)} the connection in the middle of response {ex.n} ({resp.status} "
+        f"{resp.reason}; {resp.body_bytes}{size} body bytes in {fmt_s(took)}{quiet}): it left a "
+        "response still arriving (an event stream, a long poll or a download it stopped), not "
+        "keep-alive",
+        (f"{_msg(resp, ex.n)} from frame {resp.first_frame}, unfinished",),
+        None, took, None, ex.n,
     )  # fmt: skip
 
 

@@ -80,8 +80,9 @@ CLOSE_REASONS = {
     "stale-reuse": "a request was sent on a connection the peer had already closed",
     "request-timeout": "the server closed while a request was still waiting for its response (a "
     "request or processing timeout)",
-    "client-gave-up": "the client closed while a request was still waiting for its response: it "
-    "gave up or stopped (a load generator ending its run, a client timeout), no server timeout",
+    "client-gave-up": "the client closed while a request was still waiting for its response, or in "
+    "the middle of it: it gave up or stopped (a load generator ending its run, a client timeout, an "
+    "event stream it left), no server timeout",
     "client-done": "the client closed right after its last response, no header asking for it and "
     "not idle long enough to be an idle timeout: it was done (a tool exiting, a session closed)",
     "unannounced-close": "the server closed right after a response without a 'Connection: close' "

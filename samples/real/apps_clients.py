@@ -25,6 +25,9 @@ prerace PORT AT STEP COUNT  RAW SOCKETS (scaffolding for a browser's pre-connect
                      AT + k*STEP s after its connect, then "GET /pre<k>"; each
                      reads its answer (or EOF/RST) and closes. With AT at the
                      server's request timeout, some requests cross its 408.
+sse PORT             a server-sent event stream left by its clients: curl -N with
+                     --max-time 3.5 on /events, then requests (stream=True) reading
+                     two events and closing the response.
 rst PORT             RAW SOCKET: 2 keep-alive GETs, then close with SO_LINGER 0
                      right after the last response (an RST, as browsers often
                      do when a tab is closed: scaffolding for that).
@@ -233,6 +236,28 @@ def cmd_rst(port: int) -> None:
     log("closed with SO_LINGER 0 (RST)")
 
 
+# -------------------------------------------------------------------- sse --
+def cmd_sse(port: int) -> None:
+    import subprocess
+
+    import requests
+
+    url = f"http://{HOST}:{port}/events"
+    r = subprocess.run(["curl", "-sN", "--max-time", "3.5", url], capture_output=True, text=True)
+    log(f"curl -N --max-time 3.5: exit {r.returncode}, {r.stdout.count('data:')} events")
+    time.sleep(0.5)
+    with requests.Session() as sess:
+        resp = sess.get(url, stream=True, timeout=10)
+        events = 0
+        for line in resp.iter_lines():
+            events += line.startswith(b"data:")
+            if events == 2:
+                break
+        log(f"requests: {resp.status_code} {resp.headers.get('Content-Type')}, read {events} events; closing")
+        resp.close()
+        time.sleep(0.5)
+
+
 # ---------------------------------------------------------------- prerace --
 def cmd_prerace(port: int, at: float, step: float, count: int) -> None:
     import threading
@@ -284,6 +309,8 @@ def main() -> None:
         cmd_upgrade(port)
     elif cmd == "rst":
         cmd_rst(port)
+    elif cmd == "sse":
+        cmd_sse(port)
     elif cmd == "prerace":
         cmd_prerace(port, float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
     else:

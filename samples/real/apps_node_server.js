@@ -63,6 +63,24 @@ const server = http.createServer(options, (req, res) => {
     res.end(body);
     return;
   }
+  if (mode === 'sse' && req.url === '/events') {
+    // server-sent events: one event a second (a heartbeat comment every 2.5 s between), for
+    // up to 8 events, then the stream ends; the client usually leaves first
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.flushHeaders();
+    let n = 0;
+    const tick = setInterval(() => {
+      n += 1;
+      res.write(`id: ${n}\ndata: event ${n}\n\n`);
+      if (n >= 8) { clearInterval(tick); res.end(); }
+    }, 1000);
+    res.on('close', () => {
+      clearInterval(tick);
+      log(`conn#${sock._katuiId} event stream closed after ${n} events; finished=${res.writableFinished}`);
+    });
+    return;
+  }
   if (mode === 'close-503' && sock._katuiReqs >= 3) {
     res.statusCode = 503;
     res.setHeader('Connection', 'close');

@@ -6,7 +6,7 @@
 #
 # Needs root (tcpdump on lo), node (Debian nodejs 20), haproxy (2.6), tcpdump,
 # tshark (summary only), python3 with requests, uvicorn and gunicorn.
-# Ports 9201-9234 on 127.0.0.1 must be free (9230 must stay unused: haproxy-503's dead backend).
+# Ports 9201-9235 on 127.0.0.1 must be free (9230 must stay unused: haproxy-503's dead backend).
 #
 # Per scenario: start the real server in the foreground (its log to a file in
 # a mktemp -d dir) in the background, remember its PID, start tcpdump on lo
@@ -208,6 +208,8 @@ scenario() {
         # sockets whose request leaves 2.0-2.5 s after connecting, around Node's 408
         node_scenario "$1" headers-timeout 9234 prerace 9234 "${PRERACE_AT:-2.0}" "${PRERACE_STEP:-0.0125}" \
             "${PRERACE_N:-40}" ;;
+    node-sse)            # server-sent events, one a second; curl and requests leave the stream
+        node_scenario "$1" sse 9235 sse 9235 ;;
     node-partial-body)   # requestTimeout 3000: POST with 10 of 100 body bytes
         node_scenario "$1" partial-body 9210 partialbody 9210 8 ;;
     node-stalled-reader) # server.timeout 2000; client stops reading a 2 MB response
@@ -273,7 +275,7 @@ scenario() {
 
 ALL=(node-ka-default node-ka-2s node-headers-timeout node-bad-request node-503-close
      node-upgrade node-client-rst node-max-requests node-silent node-partial-body node-stalled-reader
-     node-stalled-default node-preconnect-race
+     node-stalled-default node-preconnect-race node-sse
      uvicorn-ka2 uvicorn-default gunicorn-gthread gunicorn-sync uvicorn-partial gunicorn-gthread-partial
      uvicorn-silent
      haproxy-ka haproxy-nolinger haproxy-timeout-client haproxy-http-request-timeout haproxy-503

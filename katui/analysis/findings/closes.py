@@ -248,12 +248,24 @@ def _reset_kind(c: Connection) -> str:
     return "reset"
 
 
+def _mid_response(c: Connection) -> bool:
+    """Whether the request ``c``'s close is about had its response begun (client-gave-up by a
+    client that left a response still arriving, verdicts._left)."""
+    n = c.close.exchange
+    return any(e.n == n and e.req >= 0 and e.resp >= 0 for e in c.exchanges)
+
+
 def _reset_words(kind: str, by: str, server: str, cs: list[Connection]):
     n = plural(len(cs), "connection")
     if kind == "abortive-close":
         return ("info", f"{n} to {server} closed by the client with an RST after every request "
                 "was answered (an abortive close, as browsers and some pools do)", "")  # fmt: skip
     if kind == "client-gave-up":
+        if all(_mid_response(c) for c in cs):
+            return ("info", f"{n} to {server} closed by the client in the middle of a response "
+                    "(it left a response still arriving: an event stream, a long poll, a download)",
+                    "Not a keep-alive close. If the client did not mean to leave, look at its read "
+                    "timeout against the gaps in the server's stream.")  # fmt: skip
         return ("info", f"{n} to {server} closed by the client while a request was still in "
                 "flight (the client gave up or stopped, e.g. a load generator ending its run)",
                 "If the client timed out, compare its timeout with the server's response times.")  # fmt: skip
