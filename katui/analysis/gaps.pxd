@@ -37,10 +37,8 @@ cdef tuple _what_ended(object a, object conn, object frame, object dur, dict sta
 cdef Py_ssize_t _answered_before(object exchanges, Py_ssize_t lo, Py_ssize_t before) except -1
 @cython.locals(i=Py_ssize_t, e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, sent=Py_ssize_t)
 cdef object _waiting(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
-@cython.locals(i=Py_ssize_t, e=Exchange, resp=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
-cdef object _arriving(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
-@cython.locals(i=Py_ssize_t, e=Exchange, req=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
-cdef object _sending(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
+@cython.locals(i=Py_ssize_t, e=Exchange, row=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
+cdef object _in_transfer(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after, bint requests)
 cdef tuple _waited(object e, object frame, tuple ended)
 cdef tuple _said_first(tuple ended, str said)
 

@@ -149,21 +149,11 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
             if waiting is not None:
                 ended = _waited(waiting, cur, ended)
             else:
-                waiting = _arriving(conn.exchanges, done, prev, cur)
-                if waiting is not None:
-                    ended = _said_first(
-                        ended,
-                        f"response {waiting.n} is still arriving, paused mid-transfer (a stream, a "
-                        "long poll or a stall), not idle",
-                    )
-                else:
-                    sending = _sending(conn.exchanges, done, prev, cur)
-                    if sending is not None:
-                        ended = _said_first(
-                            ended,
-                            f"request {sending.n} is still being sent, paused mid-request (a slow "
-                            "or stalled client), not idle",
-                        )
+                # Inside a response still arriving, else inside a request still being sent.
+                waiting = _in_transfer(conn.exchanges, done, prev, cur, False)
+                paused = waiting or _in_transfer(conn.exchanges, done, prev, cur, True)
+                if paused is not None:
+                    ended = _said_first(ended, _PAUSED[paused is waiting].format(paused.n))
             out.append(_idle_gap(conn.stream, prev, cur, dur, ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
     return out
@@ -276,16 +266,20 @@ def _waiting(exchanges, lo: int, before: int, after: int):
     return None
 
 
-def _arriving(exchanges, lo: int, before: int, after: int):
-    """The exchange (from index ``lo``) whose response had begun by frame ``before`` and was
-    not complete before frame ``after`` (or never): the gap falls inside its transfer."""
+def _in_transfer(exchanges, lo: int, before: int, after: int, requests: bool):
+    """The exchange (from index ``lo``) whose response (``requests``: request) had begun by
+    frame ``before`` and was not complete before frame ``after`` (or never): the gap falls
+    inside its transfer (a streamed or stalled response; a head or body the client stalled in,
+    which servers answer with 408)."""
     for i in range(lo, len(exchanges)):
         e = exchanges[i]
-        resp = e.resp
-        if resp < 0:
+        row = e.req if requests else e.resp
+        if row < 0:
             continue
-        small, s = e.store.small, resp * SMALL
+        small, s = e.store.small, row * SMALL
         if small[s + SM_FIRST] > before:
+            if requests:
+                break  # requests come in order: none after this one began by ``before``
             continue
         done = small[s + SM_FRAME]  # 0: never completed
         if done == 0 or done >= after:
@@ -293,22 +287,11 @@ def _arriving(exchanges, lo: int, before: int, after: int):
     return None
 
 
-def _sending(exchanges, lo: int, before: int, after: int):
-    """The exchange (from index ``lo``) whose request had begun by frame ``before`` and was not
-    complete before frame ``after`` (or never): the gap falls inside the request (a head or body
-    the client stalled in, which servers answer with 408)."""
-    for i in range(lo, len(exchanges)):
-        e = exchanges[i]
-        req = e.req
-        if req < 0:
-            continue
-        small, s = e.store.small, req * SMALL
-        if small[s + SM_FIRST] > before:
-            break  # requests come in order: none after this one began by ``before``
-        done = small[s + SM_FRAME]  # 0: never completed
-        if done == 0 or done >= after:
-            return e
-    return None
+_PAUSED = {
+    True: "response {} is still arriving, paused mid-transfer (a stream, a long poll or a stall), not idle",
+    False: "request {} is still being sent, paused mid-request (a slow or stalled client), not idle",
+}
+"""What a gap inside a transfer says, by whether it is a response's (``True``) or a request's."""
 
 
 def _waited(e, frame: int, ended: tuple) -> tuple:
