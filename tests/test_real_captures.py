@@ -560,6 +560,38 @@ def test_a_client_leaving_an_event_stream_left_mid_response_as_node_logged():
     assert "in the middle of a response" in f.text and "keep-alive" in f.advice
 
 
+def test_a_proxy_that_passes_the_origins_server_header_is_named_by_its_via():
+    # Varnish (timeout_idle 2 s) passes nginx's 'Server: nginx/1.22.1' on and adds 'Via: 1.1
+    # varnish (Varnish/7.1)'; its log says RX_CLOSE_IDLE for session 1: the 2 s close is
+    # Varnish's, and nginx's keepalive_timeout (10 s) must not be named for it
+    a = _a("proxy-varnish-idle.pcap")
+    log = (REAL / "logs" / "proxy-varnish-idle.varnishlog.log").read_text()
+    assert "SessClose      c RX_CLOSE_IDLE" in log
+    (t,) = [t for t in a.timeouts if t.server == "127.0.0.1:9465"]
+    assert (t.software, t.setting) == ("likely Varnish", "timeout_idle")
+    assert t.identified_by == "Via: 1.1 varnish (Varnish/7.1)"
+    assert [c.close.reason for c in a.connections] == ["idle-timeout", "open", "client-done"]
+    words = " ".join(f.text + f.advice for f in a.findings)
+    assert "keepalive_timeout" not in words and "timeout_idle" in words
+
+
+@pytest.mark.parametrize(
+    "via, name, setting",
+    [
+        ("1.1 varnish (Varnish/7.1)", "likely Varnish", "timeout_idle"),
+        ("1.1 proxy.example (squid/5.7)", "likely Squid", "client_idle_pconn_timeout"),
+        ("1.0 fred, 1.1 d123.cloudfront.net (CloudFront)", "likely Amazon CloudFront", None),
+        ("1.1 hop", "a proxy (1.1 hop)", None),
+    ],
+)
+def test_via_names_the_nearest_proxy_never_the_origins_server(via, name, setting):
+    from katui.analysis.software import via_software
+
+    sw = via_software(via)
+    assert (sw.name, sw.idle_setting) == (name, setting)
+    assert sw.header == "Via: " + via.rsplit(",", 1)[-1].strip()
+
+
 def test_a_crossed_408_gets_request_timeout_advice_not_keep_alive_advice():
     a = _a("haproxy-preconnect-race.pcap")
     (race,) = [f for f in a.findings if f.kind == "stale-reuse"]

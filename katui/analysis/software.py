@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from katui.http.lines import VIA
 from katui.model import Connection
 from katui.textsafe import ascii_lower
 
@@ -70,6 +71,29 @@ _SERVERS = (
     ("microsoft-iis", "IIS", "connectionTimeout", None, ()),
     ("caddy", "Caddy", "idle_timeout", None, ()),
 )  # fmt: skip
+_PROXIES = (
+    # Via's pseudonym or comment (lower case, contains), name, client idle timeout setting
+    ("varnish", "Varnish", "timeout_idle"),
+    ("squid", "Squid", "client_idle_pconn_timeout"),
+    ("apachetrafficserver", "Apache Traffic Server", "proxy.config.http.keep_alive_no_activity_timeout_in"),
+    ("cloudfront", "Amazon CloudFront", None),
+    ("google", "a Google front end", None),
+)  # fmt: skip
+
+
+def via_software(value: str) -> Software:
+    """The proxy a response's ``Via`` header names in its last entry (the hop nearest the
+    client; e.g. ``1.1 varnish (Varnish/7.1)``), as the software of the connection's server end.
+    Hedged ("likely"): a proxy that adds no Via (nginx, HAProxy) may stand in front of it. Its
+    Server header is not read: such proxies pass the origin's on."""
+    entry = value.rsplit(",", 1)[-1].strip()
+    low = ascii_lower(entry)
+    for key, name, idle in _PROXIES:
+        if key in low:
+            return Software(f"likely {name}", f"Via: {entry}", idle)
+    return Software(f"a proxy ({entry[:40]})", f"Via: {entry}")
+
+
 _NODE = Software(
     "likely Node.js",
     "no Server header, 'Keep-Alive: timeout=N' as Node's http server sends it",
@@ -164,6 +188,8 @@ def server_software(conns: list[Connection]) -> Software | None:
             break
     if names:
         header, _ = names.most_common(1)[0]
+        if header.startswith(VIA):
+            return via_software(header[len(VIA) :])
         low = ascii_lower(header)  # (a product name is ASCII: see ascii_lower)
         for key, name, idle, limit, more in _SERVERS:
             if low.startswith(key):

@@ -28,7 +28,7 @@ cpdef str common_at(bytes b, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t limit
 cdef tuple _NAMES
 cdef bytes _SHAPES, _FIRSTS
 cdef Py_ssize_t _SHAPE_LENGTHS
-cdef int _LENGTH, _ENCODING, _CONNECTION, _KEEP_ALIVE, _HOST, _USER_AGENT, _SERVER, _TRACE
+cdef int _LENGTH, _ENCODING, _CONNECTION, _KEEP_ALIVE, _HOST, _USER_AGENT, _SERVER, _VIA, _TRACE
 @cython.locals(n=Py_ssize_t, kind=int, i=Py_ssize_t, c=int, p="const unsigned char *",
                q="const unsigned char *")
 cdef int _name_kind(bytes b, Py_ssize_t start, Py_ssize_t stop) except -2

@@ -193,9 +193,12 @@ def _name_kind(b: bytes, start: int, stop: int) -> int:
 
 
 _NAMES = (b"content-length", b"transfer-encoding", b"connection", b"keep-alive", b"host",
-          b"user-agent", b"server") + TRACE_HEADERS  # fmt: skip
+          b"user-agent", b"server", b"via") + TRACE_HEADERS  # fmt: skip
 """The header names :func:`read_headers` reads (lower case); a line's name is its index here."""
-_LENGTH, _ENCODING, _CONNECTION, _KEEP_ALIVE, _HOST, _USER_AGENT, _SERVER, _TRACE = range(8)
+_LENGTH, _ENCODING, _CONNECTION, _KEEP_ALIVE, _HOST, _USER_AGENT, _SERVER, _VIA, _TRACE = range(9)
+VIA = "Via: "
+"""What a response's software starts with when it names the proxy of a ``Via`` header rather
+than a ``Server`` (:func:`read_headers`)."""
 _SHAPE_LENGTHS = 32
 """Names are shorter than this."""
 
@@ -249,7 +252,9 @@ _KINDS = {name: kind for kind, name in enumerate(_NAMES)}
 
 def read_headers(head: bytes, pos: int, is_request: bool, in_place: bool) -> tuple:
     """(connection, keep-alive, content length, chunked, host, software, trace) of the header
-    lines after the LF at ``head[pos]`` (none when ``pos`` is -1).
+    lines after the LF at ``head[pos]`` (none when ``pos`` is -1). ``software`` is a request's
+    User-Agent, a response's Server, or for a response with a Via header, ``Via: `` and that
+    value (the last Via line's).
 
     A line is read when its name (up to its first colon, spaces and tabs before that colon
     left out) is one of :data:`_NAMES`; its value runs from after the colon and its spaces and
@@ -262,7 +267,7 @@ def read_headers(head: bytes, pos: int, is_request: bool, in_place: bool) -> tup
     """
     conn = ka = clen = None
     chunked = False
-    host = software = ""
+    host = software = via = ""
     trace_lines: list[tuple[bytes, bytes]] | None = None  # made for the few heads that have any
     n = len(head)
     found = None if in_place or pos < 0 else _LINES.findall(head, pos)
@@ -313,6 +318,14 @@ def read_headers(head: bytes, pos: int, is_request: bool, in_place: bool) -> tup
                     trace_lines = [(_NAMES[kind], part(b, v, stop))]
                 elif len(trace_lines) < MAX_TRACE_LINES:
                     trace_lines.append((_NAMES[kind], part(b, v, stop)))
+        elif kind == _VIA:
+            if not is_request:
+                via = common_at(b, v, stop, 120, _STRIP)
         elif (kind == _SERVER) != is_request:  # User-Agent of requests, Server of responses
             software = common_at(b, v, stop, 120, _STRIP)
+    if via:
+        # A proxy that says so answered: the connection's peer is it (or one in front of it),
+        # and a Server header it passed on names the origin, whose settings are not this
+        # connection's (katui.analysis.software.server_software).
+        software = VIA + via
     return conn, ka, clen, chunked, host, software, parse_trace(trace_lines) if trace_lines else None

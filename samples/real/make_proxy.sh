@@ -32,6 +32,9 @@
 #                        resets a request arriving after 1 s idle (an emulated race): a GET and
 #                        a POST raced; HAProxy's default retry-on
 #   proxy-haproxy-retry  the same with 'retry-on conn-failure empty-response' (9450 -> 9449)
+#   proxy-varnish-idle   Varnish 7.1 on 127.0.0.1:9465 (timeout_idle 2 s) in front of nginx on
+#                        127.0.0.1:9466 (keepalive_timeout 10s): two GETs, 3 s idle, a third;
+#                        Varnish passes nginx's Server header and adds Via
 #   proxy-nginx-tls      nginx terminating TLS 1.3 (listen ssl, self-signed certificate made here)
 #                        on 127.0.0.1:9761, plain HTTP upstream to Node on 127.0.0.1:9760
 #                        (keepAliveTimeout 1000 ms, below nginx's upstream keepalive_timeout of
@@ -389,6 +392,23 @@ scenario() {
             run "$name" "9761 9760" https://localhost:9761 race "$LAST_PID"
         mv "$WORK/$name.keys" "$OUT/$name.keys"
         chmod 644 "$OUT/$name.keys" ;;
+    proxy-varnish-idle)
+        nginx_backend "$name" 9466 10s
+        start_nginx "$name" 9466 backend
+        # Varnish 7 in the foreground (-F) with its own working directory, closing idle client
+        # connections after 2 s (timeout_idle; nginx behind it keeps them 10 s); it passes
+        # nginx's Server header on and adds its own Via
+        printf 'vcl 4.1;\nbackend nginx { .host = "127.0.0.1"; .port = "9466"; }\n' >"$WORK/$name.vcl"
+        start 9465 TERM "$WORK/$name.varnish.log" varnishd -F -n "$WORK/varnish" -a 127.0.0.1:9465 \
+            -f "$WORK/$name.vcl" -s malloc,16m -p timeout_idle=2
+        local front=$LAST_PID
+        # Varnish logs to shared memory: varnishlog writes each session's open and close (with
+        # its reason: RX_TIMEOUT is timeout_idle) and requests
+        varnishlog -n "$WORK/varnish" -g raw -i SessOpen,SessClose,ReqURL,RespHeader \
+            >"$WORK/$name.varnishlog.log" 2>&1 &
+        PIDS+=("$!:INT")
+        sleep 1
+        run "$name" "9465 9466" http://127.0.0.1:9465 idle "$front" ;;
     proxy-haproxy-retry)
         node_backend "$name" 9449 10000 1000
         haproxy_front "$name" 9450 9449 node "retry-on conn-failure empty-response"
@@ -400,7 +420,7 @@ scenario() {
 
 ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends proxy-nginx-forwarded
      proxy-nginx-rewrite proxy-chain
-     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry proxy-nginx-tls)
+     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry proxy-nginx-tls proxy-varnish-idle)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

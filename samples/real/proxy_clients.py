@@ -209,7 +209,22 @@ def rewrite(front: str, pid: int) -> None:
     _play(front, pid, [*steps, ("GET", "/old/after")])
 
 
+def idle(front: str, pid: int) -> None:
+    """One session: two GETs 1 s apart, then 3 s idle (past the proxy's 2 s idle timeout, below
+    the backend's), a third GET (a new connection when the proxy closed the first), then 1 s."""
+    del pid
+    s = requests.Session()
+    steps = [("GET", "/a"), 1.0, ("GET", "/b"), 3.0, ("GET", "/c"), 1.0]
+    for step in steps:
+        if isinstance(step, tuple):
+            call(s, step[0], f"{front}{step[1]}")
+        else:
+            time.sleep(step)
+    s.close()
+
+
 SCENARIOS = {
+    "idle": idle,
     "rewrite": rewrite,
     "forwarded": forwarded,
     "natural": natural,
