@@ -592,6 +592,31 @@ def test_via_names_the_nearest_proxy_never_the_origins_server(via, name, setting
     assert sw.header == "Via: " + via.rsplit(",", 1)[-1].strip()
 
 
+def test_a_proxy_passing_its_backends_server_header_is_not_named_by_it():
+    # HAProxy (timeout http-keep-alive 2s) in front of nginx (10 s) answers with nginx's Server
+    # header and no Via: the 2 s close is HAProxy's, nginx's keepalive_timeout must not be named;
+    # the new upstream connection is HAProxy's (http-reuse safe), not the forwarded User-Agent's
+    a = _a("proxy-haproxy-idle.pcap")
+    (t,) = [t for t in a.timeouts if t.server == "127.0.0.1:9467"]
+    assert (t.software, t.setting) == ("a proxy", None) and "passed on by the proxy" in t.identified_by
+    assert a.connections[0].close.reason == "idle-timeout"
+    words = " ".join(f.text + f.advice for f in a.findings)
+    assert "keepalive_timeout" not in words.replace("keepalive in the upstream block", "")
+    (miss,) = [f for f in a.findings if f.kind == "no-reuse"]
+    assert "the proxy 127.0.0.1:9467" in miss.text and "(requests" not in miss.text
+    assert "Session" not in miss.advice
+
+
+def test_a_crossed_408_is_drawn_as_crossed_in_the_ladder():
+    from katui.report.ladder_text import ladder_lines
+
+    a = _a("haproxy-preconnect-race.pcap")
+    lines = "\n".join(ladder_lines(a, a.connections[21]))
+    assert "request 1 crossed the server's 408" in lines
+    assert "sends FIN after its 408; request 1 had crossed the 408" in lines
+    assert "sent on a connection the server had closed" not in lines
+
+
 def test_a_crossed_408_gets_request_timeout_advice_not_keep_alive_advice():
     a = _a("haproxy-preconnect-race.pcap")
     (race,) = [f for f in a.findings if f.kind == "stale-reuse"]

@@ -32,7 +32,7 @@ cpdef dict _closed_by_path(object a)
 
 # What ends a gap and who waited through it, asked for each gap (a load test's connections
 # have thousands): C calls, not Python ones.
-cdef tuple _what_ended(object a, object conn, object frame, object dur, dict starts, int fl)
+cdef tuple _what_ended(object a, object conn, object frame, object dur, dict starts, dict timeouts, int fl)
 @cython.locals(e=Exchange, resp=Py_ssize_t, end=Py_ssize_t)
 cdef Py_ssize_t _answered_before(object exchanges, Py_ssize_t lo, Py_ssize_t before) except -1
 @cython.locals(i=Py_ssize_t, e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, sent=Py_ssize_t)

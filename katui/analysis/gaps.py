@@ -116,7 +116,7 @@ _CLOSED_AT = attrgetter("close.ts_ns")
 def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) -> list[IdleGap]:
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
-    starts = None  # made at the first gap: most connections of a load test have none
+    starts = timeouts = None  # made at the first gap: most connections of a load test have none
     done = 0  # exchanges before this one were answered before the gap being looked at
     out = []
     frames = conn.frames
@@ -141,7 +141,8 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
         if dur >= limit:
             if starts is None:
                 starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
-            ended = _what_ended(a, conn, cur, dur, starts, flags[cur - 1])
+                timeouts = _timeouts_by_frame(conn)
+            ended = _what_ended(a, conn, cur, dur, starts, timeouts, flags[cur - 1])
             # Gaps come in frame order: an exchange answered before one is before the next too
             # (a day-long connection's thousands of gaps do not each walk all its exchanges).
             done = _answered_before(conn.exchanges, done, prev)
@@ -151,9 +152,11 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
             else:
                 # Inside a response still arriving, else inside a request still being sent.
                 waiting = _in_transfer(conn.exchanges, done, prev, cur, False)
-                paused = waiting or _in_transfer(conn.exchanges, done, prev, cur, True)
-                if paused is not None:
-                    ended = _said_first(ended, _PAUSED[paused is waiting].format(paused.n))
+                paused = waiting is not None
+                if not paused:  # (a gap inside a request is a wait for it too, not idle)
+                    waiting = _in_transfer(conn.exchanges, done, prev, cur, True)
+                if waiting is not None:
+                    ended = _said_first(ended, _PAUSED[paused].format(waiting.n))
             out.append(_idle_gap(conn.stream, prev, cur, dur, ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
     return out
@@ -182,7 +185,7 @@ def _idle_gap(stream: int, after: int, before: int, dur: int, ended: tuple, wait
     return gap
 
 
-def _what_ended(a, conn, frame, dur, starts, fl):
+def _what_ended(a, conn, frame, dur, starts, timeouts, fl):
     """(what ends the gap, why, in words that do not repeat its duration)."""
     if frame in starts:
         e = starts[frame]
@@ -210,7 +213,7 @@ def _what_ended(a, conn, frame, dur, starts, fl):
         return "reset", f"then the {side} resets"
     if fl & FIN:
         return "close", f"then the {side} sends FIN"
-    timeout = _timeout_answer(conn, frame) if side == "server" else None
+    timeout = timeouts.get(frame) if timeouts else None
     if timeout is not None:
         return "response", (
             f"then 408 {timeout.store.text(timeout.resp).reason}: no request came within the "
@@ -219,17 +222,18 @@ def _what_ended(a, conn, frame, dur, starts, fl):
     return "other", NO_TRAFFIC
 
 
-def _timeout_answer(conn: Connection, frame: int):
-    """The exchange whose response is a 408 that answered no request, starting in ``frame``, if
-    any: after a silence without a request (a gap that ends in a request ends before this is
-    asked), the server's request timeout."""
-    for e in conn.exchanges:  # (only for a gap's end that is no request: rare)
+def _timeouts_by_frame(conn: Connection) -> dict:
+    """The exchanges whose response is a 408 that answered no request, by the frame the response
+    starts in (a silence before one is the server's request timeout): one pass a connection,
+    made with :func:`requests_by_frame` at its first gap; most connections have none."""
+    out = {}
+    for e in conn.exchanges:
         resp = e.resp
-        if resp >= 0:
+        if e.req < 0 and resp >= 0:
             small, s = e.store.small, resp * SMALL
-            if small[s + SM_FIRST] == frame and small[s + SM_STATUS] == 408:
-                return e if e.req < 0 else None  # (a 408 to a stalled head answers that request)
-    return None
+            if small[s + SM_STATUS] == 408:
+                out[small[s + SM_FIRST]] = e
+    return out
 
 
 def _answered_before(exchanges, lo: int, before: int) -> int:

@@ -204,7 +204,7 @@ def _analyze(
     conns = program_closes(request_limits(conns))
     proxied = find_proxy_links(conns)
     _blame_upstream(conns, proxied)
-    timeouts = estimate_server_timeouts(conns)
+    timeouts = estimate_server_timeouts(conns, proxied)
     timeout = main_timeout(timeouts)
     warnings = list(cap.warnings)
     if skipped[SKIP_FRAGMENT]:

@@ -46,6 +46,8 @@ def missing_request(conn: Connection, ex: Exchange) -> str:
     """:data:`NO_REQUEST` or :data:`NOT_CAPTURED` for ``ex``, an exchange without a request."""
     if conn.handshake_rtt_ns is None or conn.lost_segments or conn.truncated_frames:
         return NOT_CAPTURED
+    if ex.resp >= 0 and ex.store.status(ex.resp) == 408:
+        return NO_REQUEST  # a server's request timeout, answering silence (a first or a later one)
     for e in conn.exchanges:  # (rare rows: a scan of the connection's exchanges is fine)
         if e.req >= 0:
             return NOT_CAPTURED  # a request came before it: the one it answers was missed

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 
-from katui.analysis.software import server_software
+from katui.analysis.proxy import ProxyReport
+from katui.analysis.software import Software, server_software
 from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
 from katui.model.exchange import NO_IDLE
@@ -22,12 +24,24 @@ _TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I | re.ASCII)  # (ASC
 NONE = TimeoutEstimate(None, None, None, None, 0, None)
 
 
-def estimate_server_timeouts(conns: list[Connection]) -> list[TimeoutEstimate]:
-    """One estimate per server that showed any evidence, the best-evidenced first."""
+def estimate_server_timeouts(
+    conns: list[Connection], proxied: ProxyReport | None = None
+) -> list[TimeoutEstimate]:
+    """One estimate per server that showed any evidence, the best-evidenced first. ``proxied``:
+    the capture's proxies, whose front endpoints may answer with their backends' headers."""
     by_server: dict[str, list[Connection]] = defaultdict(list)
     for c in conns:
         by_server[server_name(c)].append(c)
-    out = [_estimate(server, cs) for server, cs in by_server.items()]
+    backends: dict[str, set[str]] = defaultdict(set)
+    for link in proxied.links if proxied is not None else ():
+        backends[link.proxy].add(link.upstream_server)
+    out = []
+    for server, cs in by_server.items():
+        behind = backends.get(cs[0].server)
+        sw = server_software(cs)
+        if sw is not None and behind:
+            sw = _passed_on(sw, [c for c in conns if c.server in behind])
+        out.append(_estimate(server, cs, sw))
     out = [t for t in out if t.samples or t.advertised_s is not None]
     out.sort(key=lambda t: (-t.samples, t.advertised_s is None, t.server))
     return out
@@ -47,7 +61,22 @@ def main_timeout(timeouts: list[TimeoutEstimate]) -> TimeoutEstimate:
     return timeouts[0] if timeouts and timeouts[0].samples else NONE
 
 
-def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
+PASSED_ON = Software("a proxy", "")
+"""The software of a proxy's front whose answers carry what names its backend (:func:`_passed_on`)."""
+
+
+def _passed_on(sw: Software, upstream: list[Connection]) -> Software:
+    """``sw``, the software a proxy's front answers name, unless its backends' own answers name
+    the same: then the proxy passed their Server header (or Node's Keep-Alive shape) on, as
+    HAProxy and Varnish do, and the settings that closed the front's connections are the
+    proxy's, which nothing names."""
+    backend = server_software(upstream)
+    if backend is None or backend.header != sw.header:
+        return sw
+    return replace(PASSED_ON, header=f"{sw.header}, the backend's, passed on by the proxy")
+
+
+def _estimate(server: str, conns: list[Connection], sw: Software | None) -> TimeoutEstimate:
     """Bracket one server's idle timeout.
 
     * ``high``: the shortest idle stretch after which the server closed an idle connection
@@ -64,7 +93,6 @@ def _estimate(server: str, conns: list[Connection]) -> TimeoutEstimate:
     est = None
     if high is not None:
         est = high - high % 100_000_000 if high >= 1_000_000_000 else high
-    sw = server_software(conns)
     return TimeoutEstimate(
         est, low, high, _advertised(conns), len(closes), server,
         software=sw.name if sw else None,

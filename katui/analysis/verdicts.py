@@ -169,10 +169,11 @@ def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
     return None
 
 
-CROSSING_NS = 1_000_000
-"""How soon after a complete request a 408 is taken for one sent before the request arrived when
-the handshake's round trip is not known (and the least allowed when it is): servers send 408
-only once their request timeout has run out, never at once to a request they have whole."""
+CROSSING_NS = 500_000
+"""How much later than a round trip (the handshake's) after a complete request a 408 may come
+and still be taken for one the server sent before the request reached it: seen from the client,
+a 408 that crossed the request comes within a round trip, an answer no sooner; servers send
+408 only once their request timeout has run out, never at once to a request they have whole."""
 
 
 def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
@@ -184,6 +185,8 @@ def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
     the request timeout, not the keep-alive timeout, as the clock."""
     if f.server_fin_ns is None and not f.server_rst:
         return None
+    if f.irtt_ns is None:
+        return None  # no handshake seen: how long the connection was silent is not known
     k = len(exchanges) - 1
     while k >= 0 and exchanges[k].resp < 0:  # the server's last response
         k -= 1
@@ -202,36 +205,44 @@ def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
             return None
         req, resp = ex.request, timeout.response
         since = _quiet_since(f, exchanges, k)
-        quiet = "" if since is None else f" after {fmt_s(sent_ns - since)} without a request"
+        quiet = f" after {fmt_s(sent_ns - since)} without a request"
         got = "was answered by a reset" if f.server_rst else "got no response"
+        if f.server_fin_ns is not None and req.start_ns >= f.server_fin_ns:
+            sent = f"and its FIN (frame {f.server_fin_frame})"
+            then = "closed the connection"
+        else:
+            sent, then = "which the client had not read yet", "was closing the connection"
         return _close(
             f, "stale-reuse",
             f"request {ex.n} (frame {req.first_frame}) was sent {fmt_s(req.start_ns - sent_ns)} after the "
-            f"server's 408 {resp.reason} (frame {resp.first_frame}), which the client had not read "
-            f"yet: the server had given up waiting{quiet} (its request timeout) and "
-            f"was closing the connection; the request {got}",
+            f"server's 408 {resp.reason} (frame {resp.first_frame}) {sent}: the server had given up "
+            f"waiting{quiet} (its request timeout) and {then}; the request {got}",
             (f"response frame {resp.first_frame} 408{quiet}",
              f"request {ex.n} frame {req.first_frame} sent {fmt_s(req.start_ns - sent_ns)} after it"),
-            None, None if since is None else sent_ns - since, 408, ex.n,
+            None, sent_ns - since, 408, ex.n,
         )  # fmt: skip
     req_start = store.num[timeout.req * NUM + COL_START]
     req_end = store.end_ns(timeout.req)
     if req_end is None or req_end > sent_ns:
         return None  # an unfinished request: the 408 may well be its own (incomplete-request)
-    took = sent_ns - req_start
-    bound = CROSSING_NS if f.irtt_ns is None else max(CROSSING_NS, 2 * f.irtt_ns)
+    took = sent_ns - req_start  # (Python ints: a hostile capture's times may be far apart)
     since = _quiet_since(f, exchanges, k)
-    if since is None or took > bound or 4 * took > req_start - since:
+    if took > f.irtt_ns + CROSSING_NS or took > (req_start - since) // 4:
         return None
-    quiet_ns = req_start - since
     req, resp = timeout.request, timeout.response
+    # The 408 ended the connection: it said so, or the server's FIN or RST came right after it
+    # (a 408 that left the connection open was an answer the server chose to give).
+    end = f.server_fin_ns if f.server_fin_ns is not None else f.ts_ns
+    if not resp.wants_close and (end is None or end - sent_ns > SERVER_IDLE_NS):
+        return None
+    quiet_ns = sent_ns - since
     return _close(
         f, "stale-reuse",
         f"request {timeout.n} (frame {req.first_frame}) crossed the server's 408 {resp.reason} "
         f"(frame {resp.first_frame}, {fmt_s(took)} after the request began: too soon to be its "
         f"answer; a server sends 408 when its request timeout runs out, here after "
         f"{fmt_s(quiet_ns)} without a request): the server was closing the connection as the request came",
-        (f"request {timeout.n} frame {req.first_frame} after {fmt_s(quiet_ns)} without a request",
+        (f"request {timeout.n} frame {req.first_frame} after {fmt_s(req_start - since)} without a request",
          f"response frame {resp.first_frame} 408 {fmt_s(took)} after it"),
         None, sent_ns - since, 408, timeout.n,
     )  # fmt: skip
@@ -247,9 +258,9 @@ def _after_timeout(exchanges, k: int, sent_ns: int):
     return None
 
 
-def _quiet_since(f: CloseFacts, exchanges, k: int) -> int | None:
+def _quiet_since(f: CloseFacts, exchanges, k: int) -> int:
     """When the connection last carried a message before ``exchanges[k]``'s: the end of the
-    exchange before it, else the connection's start (None: not known)."""
+    exchange before it, else the connection's start (its handshake was seen)."""
     for j in range(k - 1, -1, -1):
         ex = exchanges[j]
         row = ex.resp if ex.resp >= 0 else ex.req
@@ -454,11 +465,13 @@ def _stalled(f: CloseFacts, ex: Exchange):
     )  # fmt: skip
 
 
-def _left(f: CloseFacts, ex: Exchange, resp: HttpMessage) -> Close:
+def _left(f: CloseFacts, ex: Exchange, resp: HttpMessage) -> Close | None:
     """The client closed in the middle of response ``ex.n`` (its window open: not a stalled
     reader): it left a response still arriving, as clients leave a server-sent event stream,
     a long poll or a download; the wait is since the response began."""
     took = (f.ts_ns or 0) - resp.start_ns
+    if took < 0:
+        return None  # the client's FIN came before the response (a half-close): it left nothing
     size = f" of {resp.content_length}" if resp.content_length is not None else ""
     quiet = f", the last {fmt_s(f.idle_ns)} before the close without a byte" if f.idle_ns else ""
     return _close(

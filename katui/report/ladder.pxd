@@ -54,7 +54,7 @@ cdef object _section(str text, object frame, object problem=*)
 cdef dict _noted_requests(object conn, dict gaps, set stale)
 @cython.locals(prev=Conn, pc=Close)
 cdef str _handshake_text(object analysis, Conn conn)
-cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*)
+cdef object _request_note(Ex ex, object frame, bint stale, bint goaway=*, bint crossed=*)
 cdef dict _CLOSE_NOTES
 cdef Py_ssize_t MAX_NOTES
 @cython.locals(close=Close, stale=bint, got=tuple)

@@ -317,7 +317,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             in_handshake = False
         if not in_handshake and at <= last_request and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
-                rows.append(_request_note(ex, frame, ex.n in stale_requests, goaway))
+                rows.append(_request_note(ex, frame, ex.n in stale_requests, goaway, cl.status == 408))
         if at == closed_at:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and at > closed_at:
@@ -374,7 +374,12 @@ def _handshake_text(analysis, conn: Connection) -> str:
     )
 
 
-def _request_note(ex, frame: int, stale: bool, goaway: bool = False) -> Note:
+def _request_note(ex, frame: int, stale: bool, goaway: bool = False, crossed: bool = False) -> Note:
+    """The section over request ``ex``'s first frame; ``crossed``: the stale reuse is one that
+    crossed the server's 408 (verdicts._crossed_timeout)."""
+    if stale and crossed:
+        return _section(f"✖ PROBLEM request {ex.n} crossed the server's 408: its request timeout "
+                        "ran out on the silent connection as the request came", frame, True)  # fmt: skip
     if stale and goaway:
         return _section(f"✖ PROBLEM stale reuse: request {ex.n} (stream {ex.stream_id}) above the "
                         "GOAWAY's last stream", frame, True)  # fmt: skip
@@ -404,7 +409,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
     stale = close.reason == "stale-reuse"
     key = (close.how, close.by, close.reason, close.exchange if stale else None,
-           stale and _goaway_stale(conn))  # fmt: skip
+           stale and _goaway_stale(conn), stale and close.status == 408 and _before_close(conn))  # fmt: skip
     got = _CLOSE_NOTES.get(key)
     if got is None:
         got = remember(_CLOSE_NOTES, key, _close_text(conn), MAX_NOTES)
@@ -423,10 +428,23 @@ def _close_text(conn: Connection) -> tuple[str, bool]:
     if close.reason == "stale-reuse" and _goaway_stale(conn):
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"{mark}{what.format(close.by)}; {which} was never processed (stale-reuse)"
+    elif close.reason == "stale-reuse" and close.status == 408 and _before_close(conn):
+        which = f"request {close.exchange}" if close.exchange else "a request"
+        text = f"{mark}{what.format(close.by)} after its 408; {which} had crossed the 408 (stale-reuse)"
     elif close.reason == "stale-reuse" and close.how == "fin":
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"teardown: the {close.by} sends FIN; {which} is still sent after it (stale-reuse)"
     return text, problem
+
+
+def _before_close(conn: Connection) -> bool:
+    """Whether the request a stale reuse is about began before the close's FIN or RST (one that
+    crossed a 408 may come before it or after it)."""
+    close = conn.close
+    for e in conn.exchanges:
+        if e.n == close.exchange and e.req >= 0:
+            return close.frame is None or e.store.small[e.req * SMALL + SM_FIRST] < close.frame
+    return False
 
 
 def frame_line(analysis, conn: Connection, frame: int, time_mode: str = "rel",

@@ -35,6 +35,9 @@
 #   proxy-varnish-idle   Varnish 7.1 on 127.0.0.1:9465 (timeout_idle 2 s) in front of nginx on
 #                        127.0.0.1:9466 (keepalive_timeout 10s): two GETs, 3 s idle, a third;
 #                        Varnish passes nginx's Server header and adds Via
+#   proxy-haproxy-idle   HAProxy on 127.0.0.1:9467 (timeout http-keep-alive 2s) in front of nginx
+#                        on 127.0.0.1:9468 (keepalive_timeout 10s), the client as in
+#                        proxy-varnish-idle; HAProxy passes nginx's Server header on, adds no Via
 #   proxy-nginx-tls      nginx terminating TLS 1.3 (listen ssl, self-signed certificate made here)
 #                        on 127.0.0.1:9761, plain HTTP upstream to Node on 127.0.0.1:9760
 #                        (keepAliveTimeout 1000 ms, below nginx's upstream keepalive_timeout of
@@ -409,6 +412,14 @@ scenario() {
         PIDS+=("$!:INT")
         sleep 1
         run "$name" "9465 9466" http://127.0.0.1:9465 idle "$front" ;;
+    proxy-haproxy-idle)
+        nginx_backend "$name" 9468 10s
+        start_nginx "$name" 9468 backend
+        haproxy_front "$name" 9467 9468 nginx
+        # HAProxy closes its idle client connections after 2 s; nginx behind it keeps its own 10 s
+        sed -i 's/timeout http-keep-alive 10s/timeout http-keep-alive 2s/' "$WORK/$name-haproxy.cfg"
+        start 9467 USR1 "$WORK/$name.haproxy.log" haproxy -db -f "$WORK/$name-haproxy.cfg"
+        run "$name" "9467 9468" http://127.0.0.1:9467 idle "$LAST_PID" ;;
     proxy-haproxy-retry)
         node_backend "$name" 9449 10000 1000
         haproxy_front "$name" 9450 9449 node "retry-on conn-failure empty-response"
@@ -420,7 +431,8 @@ scenario() {
 
 ALL=(proxy-nginx-natural proxy-nginx-race proxy-nginx-concurrent proxy-nginx-two-backends proxy-nginx-forwarded
      proxy-nginx-rewrite proxy-chain
-     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry proxy-nginx-tls proxy-varnish-idle)
+     proxy-haproxy-reuse proxy-haproxy-race proxy-haproxy-retry proxy-nginx-tls proxy-varnish-idle
+     proxy-haproxy-idle)
 
 for tool in nginx haproxy node tcpdump; do
     command -v "$tool" >/dev/null || { log "$tool not found"; exit 1; }

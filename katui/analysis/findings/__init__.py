@@ -44,7 +44,7 @@ def findings(
                  _damage):  # fmt: skip
         if rule is _stale:  # upstream races are told from both legs by _proxy_races
             out += rule([c for c in conns if c.stream not in raced], by_server, upstream_of)
-        elif rule in (_server_timeout, _client_timeout):
+        elif rule in (_server_timeout, _client_timeout, _no_reuse):
             out += rule(conns, by_server, upstream_of)
         else:
             out += rule(conns, by_server)

@@ -291,9 +291,10 @@ def _reuse(conns, by_server):
     )]  # fmt: skip
 
 
-def _no_reuse(conns, by_server):
+def _no_reuse(conns, by_server, upstream_of: dict[int, str] | None = None):
     """A client that opened a new connection while an idle one to the same server and name was
-    open.
+    open. ``upstream_of``: a proxy's upstream connections (their client is the proxy, their
+    User-Agent its own client's).
 
     Only that is evidence: single-request connections ended by the server's idle timeout, or
     that carried the last request of a client run, say nothing about the client's pool. Pools
@@ -308,8 +309,9 @@ def _no_reuse(conns, by_server):
         if not hits:
             continue
         c, p = hits[0]
-        sw = client_software(cs)
-        who = f"{host} ({sw.name})" if sw else host
+        proxy = (upstream_of or {}).get(c.stream)
+        sw = client_software(cs) if proxy is None else None
+        who = f"{host} ({sw.name})" if sw else host if proxy is None else f"{host} (the proxy {proxy})"
         to = f"{server} ({name})" if name and name != host_of(server).strip("[]") else server
         browser = sw is not None and sw.name == BROWSER
         # One miss may be another process or component on the host; a habit is a finding.
@@ -320,6 +322,13 @@ def _no_reuse(conns, by_server):
                    "top-level site and for requests with and without credentials")  # fmt: skip
             advice = ("Nothing to change in the browser; if the extra connections matter, serve the "
                       "page's requests from fewer origins.")  # fmt: skip
+        elif proxy is not None:
+            why = "the proxy's upstream connection reuse"
+            advice = (f"The opening side is the proxy {proxy}, not the program its User-Agent "
+                      "names: look at its upstream reuse (HAProxy: http-reuse, whose 'safe' mode "
+                      "never reuses for a client connection's first request; nginx: keepalive in "
+                      "the upstream block, with proxy_http_version 1.1 and an empty Connection "
+                      "header).")  # fmt: skip
         else:
             why = "no pool, or separate pools or processes"
             advice = f"Use {pool_object(sw)} for all requests to a server."
