@@ -74,8 +74,10 @@ def test_a_sequence_number_0_is_a_known_base():
     assert len(t.conns) == 2 and t.conns[1].halves[0].base == 7
     fresh = t.conns[1].halves[1]  # a side that sent nothing yet
     assert (fresh.frames, fresh.base, fresh.next) == (0, 0, -1)
-    if not katui.tcp.state.__file__.endswith(".py"):  # compiled: 96 bytes, not collected
+    assert not conn.midstream and not conn.close_rst and conn.irtt_known == 0 and conn.a_hi in (0, 1)
+    if not katui.tcp.state.__file__.endswith(".py"):  # compiled: 96 and 160 bytes, not collected
         assert sys.getsizeof(fresh) == 96 and not gc.is_tracked(fresh)
+        assert sys.getsizeof(conn) == 160 and not gc.is_tracked(conn)
 
 
 def test_only_an_exchange_with_1xx_responses_keeps_them(tmp_path):

@@ -33,7 +33,7 @@ cdef class Conn:
     cdef public unsigned int stream, first_frame, last_frame, close_frame, retrans, ooo, lost, truncated
     cdef public signed char syn_from, synack_from, close_from  # a side, 0 or 1, or NONE (-1)
     cdef public unsigned char rst_sides
-    cdef public bint close_rst, midstream, a_hi, irtt_known
+    cdef public unsigned char close_rst, midstream, a_hi, irtt_known  # true or false (a bint is 4 bytes)
 
 
 @cython.locals(held=Held)
