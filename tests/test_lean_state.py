@@ -5,11 +5,13 @@ progress ticks."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import pytest
 
 import katui.model.exchange
+import katui.tcp.state
 from katui.analysis import pipeline
 from katui.analysis.pipeline import analyze
 from katui.model import Exchange
@@ -55,6 +57,27 @@ def test_connections_on_reused_endpoints_share_one_endpoints_number():
     first, second = t.conns
     assert second.stream == 1 and second.ends == first.ends and second.ends is first.ends
     assert next(iter(t.by_ends)) is first.ends and t.by_ends[first.ends] is second
+
+
+def test_a_sequence_number_0_is_a_known_base():
+    """A half's base is known from its first frame on (not from a NONE of its own): an ISN of 0
+    is one, its SYN sent again is a retransmission, a SYN with another ISN a new connection."""
+    t = Tracker(b"x" * 64)
+    syn, synack = _seg(0, 0, SYN, 0), _seg(5000, 1, SYN | ACK, 0, client=False)
+    for n, seg in enumerate([syn, syn, synack], 1):
+        t.segment(n, n, seg)
+    (conn,) = t.conns
+    client, server = conn.halves
+    assert (client.base, client.frames, conn.retrans, client.next) == (0, 2, 1, 1)
+    assert (server.base, server.next) == (5000, 5001)
+    t.segment(4, 4, _seg(7, 0, SYN, 0))  # the same ports, another ISN: a new connection
+    assert len(t.conns) == 2 and t.conns[1].halves[0].base == 7
+    fresh = t.conns[1].halves[1]  # a side that sent nothing yet
+    assert (fresh.frames, fresh.base, fresh.next) == (0, 0, -1)
+    assert not conn.midstream and not conn.close_rst and conn.irtt_known == 0 and conn.a_hi in (0, 1)
+    if not katui.tcp.state.__file__.endswith(".py"):  # compiled: 96 and 160 bytes, not collected
+        assert sys.getsizeof(fresh) == 96 and not gc.is_tracked(fresh)
+        assert sys.getsizeof(conn) == 160 and not gc.is_tracked(conn)
 
 
 def test_only_an_exchange_with_1xx_responses_keeps_them(tmp_path):

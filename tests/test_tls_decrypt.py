@@ -221,6 +221,20 @@ def test_holding_a_key_log_does_not_import_cryptography():
     assert out.stdout.strip() == "False"
 
 
+def test_a_report_without_tls_does_not_import_cryptography():
+    """The freeze reads the key-log notes (katui.tls.exchanges): ``cryptography`` (~9 MB of
+    mapped pages) stays unimported for a capture that decrypts nothing."""
+    code = (
+        "import sys\n"
+        "from katui.analysis.pipeline import analyze\n"
+        "from katui.report.jsonout import render\n"
+        f"render(analyze({str(SAMPLES / 'close-server.pcap')!r}))\n"
+        "print('cryptography' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_a_lost_segment_stops_that_directions_decryption_with_a_note(tmp_path):
     """The second request's segment is cut out: the client's record framing is lost, its
     decryption stops there; the server's side still decrypts (its response is shown alone)."""

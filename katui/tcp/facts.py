@@ -208,8 +208,8 @@ def _tcp_connection(c: Conn, ch: Half, sh: Half, ends: tuple[str, str, str], fra
     conn.close = None
     # Without the frame table nothing can look a frame up: its numbers are not kept.
     conn.frames = frames
-    conn.isn_client = max(ch.base, 0)
-    conn.isn_server = max(sh.base, 0)
+    conn.isn_client = ch.base  # (0 when that side sent nothing)
+    conn.isn_server = sh.base
     conn.retransmissions = c.retrans
     conn.out_of_order = c.ooo
     conn.lost_segments = c.lost

@@ -1,6 +1,7 @@
 # C types for state.py when setup.py compiles it with Cython (the .py stays the source).
-# Sequence numbers (base, next, fin_seq, origin) are 32-bit values from the capture, or NONE
-# (-1): long long holds both without a Python object each. Frame numbers and counts of frames
+# Sequence numbers (next, fin_seq, origin) are 32-bit values from the capture, or NONE (-1):
+# long long holds both without a Python object each. A half's ``base`` is known from its first
+# frame on (``frames`` > 0): 32 bits. Frame numbers and counts of frames
 # are 32-bit, as everywhere in katui (the frame table, the message store); byte counts and
 # times stay 64-bit. A load test has 100,000s of connections open while the capture is read.
 
@@ -20,9 +21,9 @@ cdef class Held:
 cdef class Half:
     cdef public Held held
     cdef public ByteConsumer out
-    cdef public long long base, next, fin_seq
+    cdef public long long next, fin_seq
     cdef public long long bytes, fin_ns, zero_ns
-    cdef public unsigned int frames, frames_with_data, fin_frame, zero_frame, zero_last
+    cdef public unsigned int base, frames, frames_with_data, fin_frame, zero_frame, zero_last
 
 
 cdef class Conn:
@@ -32,7 +33,7 @@ cdef class Conn:
     cdef public unsigned int stream, first_frame, last_frame, close_frame, retrans, ooo, lost, truncated
     cdef public signed char syn_from, synack_from, close_from  # a side, 0 or 1, or NONE (-1)
     cdef public unsigned char rst_sides
-    cdef public bint close_rst, midstream, a_hi, irtt_known
+    cdef public unsigned char close_rst, midstream, a_hi, irtt_known  # true or false (a bint is 4 bytes)
 
 
 @cython.locals(held=Held)

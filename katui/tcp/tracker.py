@@ -75,7 +75,7 @@ class Tracker:
         if conn is not None:
             d = 1 if seg.swapped != conn.a_hi else 0
             half = conn.h1 if d else conn.h0
-        if conn is None or (flags & (SYN | ACK) == SYN and half.base >= 0 and seq != half.base):
+        if conn is None or (flags & (SYN | ACK) == SYN and half.frames and seq != half.base):
             midstream = not flags & SYN
             # A new connection on the endpoints of an earlier one (a load test's clients reuse
             # their ports) keeps the earlier one's number object, the index's key: not a 48-byte
@@ -109,7 +109,7 @@ class Tracker:
         if plen:
             half.frames_with_data += 1
         note = 0
-        if half.base < 0:
+        if half.frames == 1:  # this side's first frame
             half.base = seq
             half.next = (seq + 1) & M32 if flags & SYN else seq
         if flags & SYN:
@@ -154,7 +154,7 @@ class Tracker:
             forget_held(half)
         if flags & ACK:
             other = conn.h0 if d else conn.h1
-            if other.base >= 0 and other.next != ack and not other.frames_with_data:
+            if other.frames and other.next != ack and not other.frames_with_data:
                 # The SYN-ACK says where the SYN side's data starts: believe it over guesses.
                 other.next = ack
                 forget_held(other)

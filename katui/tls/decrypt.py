@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-from katui.tls.keylog import KeyLog
+from katui.tls.keylog import LACKS, NO_KEYS, KeyLog
 
 
 class Suite(NamedTuple):
@@ -107,17 +107,6 @@ def traffic_protection(suite: Suite, secret: bytes) -> tuple:
     """(AEAD object, IV) of a TLS 1.3 traffic secret (RFC 8446 7.3)."""
     key = hkdf_expand_label(suite, secret, b"key", suite.key_len)
     return suite.aead(key), hkdf_expand_label(suite, secret, b"iv", 12)
-
-
-NO_KEYS = "no keys for this connection in the key log"
-LACKS = "the key log lacks this connection's "
-"""The two notes (this one followed by the secret's name) of a key log without a connection's
-keys, as opposed to keys that do not open its records (:func:`keys_missing`)."""
-
-
-def keys_missing(note: str | None) -> bool:
-    """True when ``note`` says the key log lacks the connection's keys, not that they failed."""
-    return note is not None and (NO_KEYS in note or LACKS in note)
 
 
 class Direction:

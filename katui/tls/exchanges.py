@@ -15,8 +15,8 @@ and HTTP/2 streams are bursts, not requests (``TlsInfo.multiplexed`` says so for
 from __future__ import annotations
 
 from katui.model import INFERRED_VERSION, Head, InferredExchange, TlsInfo
-from katui.tls.decrypt import keys_missing
 from katui.tls.hello import cipher_name, version_name
+from katui.tls.keylog import keys_missing
 from katui.tls.records import (
     ALERT,
     BYTES,

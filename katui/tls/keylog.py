@@ -11,6 +11,19 @@ MAX_KEYLOG_BYTES = 64 << 20
 """Key log text read at most, from a file or from a capture's blocks (a few hundred bytes per
 connection)."""
 
+NO_KEYS = "no keys for this connection in the key log"
+LACKS = "the key log lacks this connection's "
+"""The two notes (this one followed by the secret's name) of a key log without a connection's
+keys, as opposed to keys that do not open its records (:func:`keys_missing`). Here, not in
+:mod:`katui.tls.decrypt`: the freeze of every capture reads them (:mod:`katui.tls.exchanges`),
+and importing ``cryptography`` there added ~9 MB of mapped library pages to a plain HTTP
+capture's peak RSS."""
+
+
+def keys_missing(note: str | None) -> bool:
+    """True when ``note`` says the key log lacks the connection's keys, not that they failed."""
+    return note is not None and (NO_KEYS in note or LACKS in note)
+
 
 class KeyLog:
     """Secrets by client random."""
