@@ -8,7 +8,7 @@ from katui.http.closed cimport reopened, stand_in
 from katui.http.head cimport looks_like_request, looks_like_response
 from katui.http.owner cimport MessageOwner
 from katui.http.parser cimport HttpHalf
-from katui.model.exchange cimport Exchange
+from katui.model.exchange cimport Exchange, made
 
 cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
 cdef Py_ssize_t HEAD_ONLY
