@@ -57,6 +57,19 @@ def test_an_open_close_has_no_frame_or_time():
     }
 
 
+def test_a_close_s_rare_fields_read_in_one_call_equal_its_properties():
+    """The JSON writer reads a close's RST frames, wait and status in one call (rare_fields):
+    the same as the three properties, with and without a wait or a status."""
+    from katui.model.connection import rare_fields
+
+    plain = Close("client", "fin", 9, 100, None, "client-done", "closed", rst_frames=(4, 7))
+    waited = Close("server", "rst", 9, 100, 5, "error-close", "answered 503", None, (9,), (), 12, 503)
+    status_only = Close("server", "fin", 9, 100, 5, "error-close", "answered 400", status=400)
+    for close in (plain, waited, status_only):
+        assert tuple(rare_fields(close)) == (close.rst_frames, close.wait_ns, close.status)
+    assert tuple(rare_fields(waited)) == ((9,), 12, 503) and tuple(rare_fields(plain)) == ((4, 7), None, None)
+
+
 def test_a_connection_replaced_keeps_every_field_and_identity_equality():
     a = analyze(LIMIT, frames=False)
     try:

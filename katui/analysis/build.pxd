@@ -1,11 +1,13 @@
 # C types for build.py when setup.py compiles it with Cython (the .py stays the source).
 # _exchanges runs over every exchange of the capture: its fields are read and set in their C
 # structs, not by name. Times stay Python ints (they come from capture bytes).
+cimport cpython.array
 cimport cython
 
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
 from katui.model.exchange cimport Exchange as XExchange, ExchangeRun, RunWriter, kept
 from katui.model.connection cimport Close as XClose, Connection as XConnection
+from katui.http.conversation cimport _get
 from katui.model.store cimport end_at
 from katui.tcp.facts cimport CloseFacts
 
@@ -18,10 +20,10 @@ cdef unsigned char REUSED, PIPELINED
 
 # The store's columns read as typed memory views (C integers, bounds-checked), not an int object
 # made by the array for each time read and each frame tested.
-# A plain HTTP/1.x conversation's pairs array read as a typed memory view too (C reads, bounds-
-# checked), and its run's columns written in C (RunWriter).
+# A plain HTTP/1.x conversation's pairs array read in C (conversation._get, bounds-checked),
+# and its run's columns written in C (RunWriter).
 @cython.locals(ex=XExchange, req=Py_ssize_t, resp=Py_ssize_t, n=Py_ssize_t, h2=bint, out=list, objs=list,
-               pairs="int[:]", w=RunWriter, total=Py_ssize_t, count=Py_ssize_t, k=Py_ssize_t, at=Py_ssize_t,
+               pairs=cpython.array.array, w=RunWriter, total=Py_ssize_t, count=Py_ssize_t, k=Py_ssize_t, at=Py_ssize_t,
                idle=cython.longlong, reused=bint, pipelined=bint,
                num="long long[:]", small="unsigned int[:]", req_start=cython.longlong, end=cython.longlong,
                took=cython.uint,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, blind_bytes, decide_close
-from katui.http.conversation import HttpConversation
+from katui.http.conversation import HttpConversation, _get
 from katui.model import COL_START, NUM, SM_END, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
 from katui.model.exchange import NO_IDLE, PIPELINED, REUSED, ExchangeRun, RunWriter, kept
 from katui.model.store import END_BIG, end_at
@@ -259,7 +259,7 @@ def _exchanges(
     if pairs is not None:
         count = 0  # the run's length: the pairs with a request or a response
         for k in range(total):
-            if pairs[2 * k] >= 0 or pairs[2 * k + 1] >= 0:
+            if _get(pairs, 2 * k) >= 0 or _get(pairs, 2 * k + 1) >= 0:
                 count += 1
         if not count:
             return (), 0
@@ -275,8 +275,8 @@ def _exchanges(
     num, small = store.num, store.small
     ex = None
     for k in range(total):
-        if objs is None:
-            req, resp = pairs[2 * k], pairs[2 * k + 1]
+        if objs is None:  # (the pairs array read in C by the conversation's reader, k checked)
+            req, resp = _get(pairs, 2 * k), _get(pairs, 2 * k + 1)
         else:
             ex = objs[k]
             req, resp = ex.req, ex.resp

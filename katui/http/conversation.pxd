@@ -16,7 +16,7 @@ cdef Py_ssize_t HEAD_ONLY
 
 cdef Py_ssize_t _row(Py_ssize_t req)
 # An exchange's rows in the pairs array, read and written in C (the index checked).
-cdef int _get(cpython.array.array pairs, Py_ssize_t k) except? -1
+cpdef int _get(cpython.array.array pairs, Py_ssize_t k) except? -1  # (cpdef: analysis.build imports it)
 cdef void _put(cpython.array.array pairs, Py_ssize_t k, int row) except *
 @cython.locals(at=Py_ssize_t)
 cdef void _add(cpython.array.array pairs, int req, int resp) except *

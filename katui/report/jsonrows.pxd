@@ -4,7 +4,7 @@
 cimport cpython.array
 cimport cython
 
-from katui.model.connection cimport Close, Connection
+from katui.model.connection cimport Close, Connection, rare_fields
 from katui.model.exchange cimport Exchange, ExchangeRun
 from katui.model.store cimport body_at, end_at, ix_at
 

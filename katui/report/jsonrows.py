@@ -15,7 +15,7 @@ import json
 
 from katui.memo import remember
 from katui.model import CHUNKED, COMPLETE
-from katui.model.connection import NO_TS
+from katui.model.connection import NO_TS, rare_fields
 from katui.model.exchange import NO_IDLE, PIPELINED, REUSED, Exchange, ExchangeRun
 from katui.model.store import (
     COL_START,
@@ -231,6 +231,7 @@ def connection_head(a, c, role: dict | None) -> str:
     count = c.frames_c2s
     count += c.frames_s2c
     rtt = _secs(c._rtt) if c._rtt_known else "null"
+    rst_frames, wait_ns, status = rare_fields(cl)  # Close.rst_frames, wait_ns, status
     return (
         f'{{"stream":{c.stream},"client":{value(c.client)},"server":{_text(c.server)},'
         f'"client_inferred":{_text(c.client_inferred)},"first_frame":{c.first_frame},'
@@ -244,9 +245,9 @@ def connection_head(a, c, role: dict | None) -> str:
         f'"time":{"null" if ts == NO_TS else _span(ts, first_ns)},'
         f'"idle_before":{sec(cl.idle_before_ns)},"reason":{_text(cl.reason)},'
         f'"asked_by":{_text(cl.asked_by)},"explanation":{_text(cl.explanation)},'
-        f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(cl.wait_ns)},'
-        f'"status":{value(cl.status)},"request":{value(cl.exchange)},'
-        f'"rst_frames":[{",".join([value(x) for x in cl.rst_frames])}]}},'
+        f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(wait_ns)},'
+        f'"status":{value(status)},"request":{value(cl.exchange)},'
+        f'"rst_frames":[{",".join([value(x) for x in rst_frames])}]}},'
         f'"tcp":{{"retransmissions":{c.retransmissions},"out_of_order":{c.out_of_order},'
         f'"lost_segments":{c.lost_segments},"truncated_frames":{c.truncated_frames}}},'
         f'"http_error":{value(c.http_error)},"proxy":{value(role)}'
