@@ -62,12 +62,14 @@ def test_compiled_and_interpreted_reports_are_identical(tmp_path):
 
 
 def test_the_reader_tests_pass_interpreted():
-    """The capture readers, the frame decoder and the head reader take their own ways when
-    interpreted (a header's fields unpacked in one call, header lines found by a regular
-    expression, dicts for what they remember): their tests run that build too."""
+    """The capture readers, the frame decoder, the head reader and the exchange columns take
+    their own ways when interpreted (a header's fields unpacked in one call, header lines found
+    by a regular expression, dicts for what they remember, columns packed with struct): their
+    tests run that build too."""
     if not speedups.compiled():
         pytest.skip("the interpreted build runs these tests already")
     tests = ["test_capture.py", "test_hostile_reader.py", "test_reading_loop.py", "test_http_head_cache.py"]
+    tests.append("test_model_compact.py")
     env = dict(os.environ, PYTHONPATH=str(REPO), KATUI_PURE="1")
     run = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
     run += [str(REPO / "tests" / t) for t in tests]

@@ -57,6 +57,19 @@ def test_an_open_close_has_no_frame_or_time():
     }
 
 
+def test_a_close_s_rare_fields_read_in_one_call_equal_its_properties():
+    """The JSON writer reads a close's RST frames, wait and status in one call (rare_fields):
+    the same as the three properties, with and without a wait or a status."""
+    from katui.model.connection import rare_fields
+
+    plain = Close("client", "fin", 9, 100, None, "client-done", "closed", rst_frames=(4, 7))
+    waited = Close("server", "rst", 9, 100, 5, "error-close", "answered 503", None, (9,), (), 12, 503)
+    status_only = Close("server", "fin", 9, 100, 5, "error-close", "answered 400", status=400)
+    for close in (plain, waited, status_only):
+        assert tuple(rare_fields(close)) == (close.rst_frames, close.wait_ns, close.status)
+    assert tuple(rare_fields(waited)) == ((9,), 12, 503) and tuple(rare_fields(plain)) == ((4, 7), None, None)
+
+
 def test_a_connection_replaced_keeps_every_field_and_identity_equality():
     a = analyze(LIMIT, frames=False)
     try:
@@ -315,3 +328,115 @@ def test_plain_exchanges_are_kept_as_columns_and_read_back_as_the_objects_they_w
     other = (first, Exchange(MessageStore(), 0, 1))
     assert kept(other) is other  # two captures' messages
     assert run == kept((first, second, third)) and run != kept((first,))
+
+
+def _fields(ex):
+    return (ex.store, ex.req, ex.resp, ex.n, ex.reused, ex.pipelined, ex._idle)
+
+
+def test_a_run_s_column_readers_read_the_fields_of_the_exchanges_it_holds():
+    """The readers of every exchange (findings, timeouts, verdicts, the JSON rows) read a run's
+    columns instead of making an Exchange each: each column reads back the field it holds,
+    unset idle time, unanswered request and response without a request included; an index out
+    of range raises; ``columns`` gives a run itself, or a run of a tuple's fields (any kind)."""
+    from katui.model import MessageStore
+    from katui.model.exchange import NO_IDLE, PIPELINED, REUSED, ExchangeRun, InformedExchange, columns, kept
+
+    store = MessageStore()
+    plain = Exchange(store, 0, 1)  # answered, idle unset
+    unanswered = Exchange(store, 2, -1)
+    unanswered.n, unanswered.reused, unanswered.pipelined, unanswered._idle = 2, True, True, (1 << 62) + 5
+    orphan = Exchange(store, -1, 3)  # a response without a request
+    orphan.n, orphan.reused, orphan._idle = 2, False, 0
+    idle = Exchange(store, (1 << 31) - 1, 4)
+    idle.n, idle.reused, idle._idle = (1 << 31) - 1, True, 1
+    exchanges = (plain, unanswered, orphan, idle)
+    run = kept(exchanges)
+    assert isinstance(run, ExchangeRun) and columns(run) is run
+    for k, ex in enumerate(exchanges):
+        bits = (REUSED if ex.reused else 0) | (PIPELINED if ex.pipelined else 0)
+        got = (run.store, run.req_at(k), run.resp_at(k), run.n_at(k), run.flags_at(k), run.idle_at(k))
+        assert got == (ex.store, ex.req, ex.resp, ex.n, bits, ex._idle)
+    assert run.idle_at(0) == NO_IDLE and run.flags_at(1) == REUSED | PIPELINED and run.flags_at(2) == 0
+    for read in (run.idle_at, run.req_at, run.resp_at, run.n_at, run.flags_at):
+        for bad in (len(exchanges), -1, 1 << 40):
+            with pytest.raises(IndexError):
+                read(bad)
+    with pytest.raises(IndexError):
+        ExchangeRun(store, b"").req_at(0)
+    informed = InformedExchange(plain)
+    informed.n = 3
+    mixed = (informed, unanswered)
+    packed = columns(mixed)  # a tuple's fields, whatever its exchanges' kind
+    assert [_fields(packed[k]) for k in range(2)] == [_fields(informed), _fields(unanswered)]
+    assert packed.n_at(0) == 3 and not columns(()) and len(columns(())) == 0
+
+
+def test_a_run_written_exchange_by_exchange_equals_the_packed_objects():
+    """The freeze writes a plain connection's run one exchange at a time (RunWriter), as kept()
+    packs the objects; it takes no more than it has room for, and is not made until full."""
+    from katui.model import MessageStore
+    from katui.model.exchange import PIPELINED, REUSED, RunWriter, kept
+
+    store = MessageStore()
+    a, b = Exchange(store, 0, -1), Exchange(store, -1, 1)
+    b.n, b.reused, b.pipelined, b._idle = 7, True, True, 12
+    w = RunWriter(store, 2)
+    with pytest.raises(ValueError):
+        w.run()
+    w.put(a._idle, a.req, a.resp, a.n, 0)
+    w.put(b._idle, b.req, b.resp, b.n, REUSED | PIPELINED)
+    with pytest.raises(IndexError):
+        w.put(0, 0, 0, 1, 0)
+    assert w.run() == kept((a, b))
+
+
+def test_a_plain_conversation_is_numbered_into_a_run_as_its_objects_would_be():
+    """A plain HTTP/1.x conversation is numbered from its pairs array straight into a run (no
+    Exchange per exchange); every field equals what numbering the same exchanges as objects
+    gives: reuse, pipelining (a request before the previous response ended), idle time (unset
+    for the first, 0 when pipelined), a response without a request, unanswered and unended
+    messages, pairs with neither left out."""
+    from array import array
+    from types import SimpleNamespace
+
+    from katui.analysis.build import _exchanges
+    from katui.http.conversation import HttpConversation
+    from katui.model import MessageStore
+    from katui.model.exchange import ExchangeRun
+
+    store = MessageStore()
+    req_text = ("HTTP/1.1", "GET", "", None, None, "h", "")
+    resp_text = ("HTTP/1.1", "", "OK", None, None, "", "")
+
+    def message(is_request, start, end, frame=9):
+        scanned = (
+            (0, None, False, "/", req_text, None) if is_request else (200, None, False, "", resp_text, None)
+        )
+        return store.add_scanned(is_request, 7, start, scanned, 19, frame, end, 0)
+
+    rows = [
+        (message(True, 100, 110), message(False, 120, 130)),
+        (message(True, 125, 126), -1),  # pipelined (before 130), then unanswered
+        (-1, message(False, 200, 210)),  # a response without its request
+        (-1, -1),  # neither: left out
+        (message(True, 1000, 0, 0), message(False, 1010, 0, 0)),  # neither ended
+        (message(True, 5000, 5010), message(False, 5020, 5030)),  # after an idle stretch
+    ]
+    conv = HttpConversation(store, False)
+    conv.pairs = array("i", [row for pair in rows for row in pair])
+    run, requests = _exchanges(conv)
+    objects = SimpleNamespace(store=store, exchanges=[Exchange(store, req, resp) for req, resp in rows])
+    numbered, also = _exchanges(objects)
+    assert isinstance(run, ExchangeRun) and type(numbered) is tuple and requests == also == 4
+    assert [_fields(run[k]) for k in range(len(run))] == [_fields(ex) for ex in numbered]
+    assert [(ex.n, ex.reused, ex.pipelined, ex.idle_before_ns) for ex in numbered] == [
+        (1, False, False, None),
+        (2, True, True, 0),
+        (2, False, False, None),
+        (3, True, False, 790),  # idle since the orphan response's end (the unended pair has none)
+        (4, True, False, 4790),
+    ]
+    empty = HttpConversation(store, False)
+    empty.pairs = array("i", [-1, -1])
+    assert _exchanges(empty) == ((), 0)

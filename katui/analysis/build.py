@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from katui.analysis.h2close import client_reset, goaway_before, h2_info, h2_verdict, refused
 from katui.analysis.verdicts import DEFAULT_IDLE_NS, SERVER_IDLE_NS, blind_bytes, decide_close
-from katui.http.conversation import HttpConversation
+from katui.http.conversation import HttpConversation, _get
 from katui.model import COL_START, NUM, SM_END, SM_FRAME, SMALL, Close, Connection, Exchange, TlsInfo
-from katui.model.exchange import kept
+from katui.model.exchange import NO_IDLE, PIPELINED, REUSED, ExchangeRun, RunWriter, kept
 from katui.model.store import END_BIG, end_at
 from katui.tcp.facts import CloseFacts
 from katui.tls import exchanges as tls_exchanges
@@ -46,7 +46,8 @@ def build_connection(
     _build(conn, tcp, sink, idle_threshold_ns)
     if shared is not None:
         _share(conn, shared)
-    conn.exchanges = kept(conn.exchanges)
+    if not isinstance(conn.exchanges, ExchangeRun):  # (a plain connection's is one already)
+        conn.exchanges = kept(conn.exchanges)
     return conn
 
 
@@ -238,11 +239,32 @@ def _h2_connection(
 
 def _exchanges(
     c: HttpConversation | TlsConversation | H2Conversation, h2: bool = False
-) -> tuple[tuple[Exchange, ...], int]:
-    """Number the tracker's exchanges and work out reuse, idle time and pipelining (in place:
-    the tracker's Exchange objects become the model's); also return how many had a request.
-    ``h2``: ``c`` is an HTTP/2 conversation (streams overlap)."""
+) -> tuple[tuple[Exchange, ...] | ExchangeRun, int]:
+    """Number the tracker's exchanges and work out reuse, idle time and pipelining; also return
+    how many had a request. ``h2``: ``c`` is an HTTP/2 conversation (streams overlap).
+
+    A plain HTTP/1.x conversation (no 1xx response) is numbered from its pairs array straight
+    into an :class:`ExchangeRun` (as :func:`katui.model.exchange.kept` would pack it): no
+    Exchange is made per exchange, a load test has hundreds of thousands. Others are numbered
+    in place (the tracker's Exchange objects become the model's) and returned as a tuple."""
+    objs: list | None = None
+    pairs = None
+    if not h2 and isinstance(c, HttpConversation) and c.informed is None:
+        pairs = c.pairs
+        total = len(pairs) // 2
+    else:
+        objs = c.exchanges
+        total = len(objs)
     out: list[Exchange] = []
+    w: RunWriter | None = None
+    if pairs is not None:
+        count = 0  # the run's length: the pairs with a request or a response
+        for k in range(total):
+            if _get(pairs, 2 * k) >= 0 or _get(pairs, 2 * k + 1) >= 0:
+                count += 1
+        if not count:
+            return (), 0
+        w = RunWriter(c.store, count)
     # The previous ends, and whether there is one (compiled: C integers, not an int object per
     # time read).
     prev_end = prev_resp_end = 0
@@ -252,25 +274,41 @@ def _exchanges(
     # runs for every exchange of the capture.
     store = c.store
     num, small = store.num, store.small
-    for ex in c.exchanges:
-        req, resp = ex.req, ex.resp
+    ex = None
+    for k in range(total):
+        if objs is None:  # (the pairs array read in C by the conversation's reader, k checked)
+            req, resp = _get(pairs, 2 * k), _get(pairs, 2 * k + 1)
+        else:
+            ex = objs[k]
+            req, resp = ex.req, ex.resp
         if req < 0 and resp < 0:
             continue
+        idle = NO_IDLE
+        reused = pipelined = False
         if req >= 0:
             n += 1
             req_start = num[req * NUM + COL_START]
             if n > 1:
-                ex.reused = True
-                # (Exchange.idle_before_ns set through its field: compiled, a C write.)
+                reused = True
                 if h2 and ex.concurrent:
-                    ex._idle = 0  # HTTP/2: another stream was open, so no idle time
+                    idle = 0  # HTTP/2: another stream was open, so no idle time
                 elif has_prev_end:
-                    ex._idle = _after(req_start, prev_end)
+                    idle = _after(req_start, prev_end)
                 # Pipelined: sent before the previous response had completed.
-                ex.pipelined = has_prev_resp_end and req_start < prev_resp_end
-            ex.n = n
+                pipelined = has_prev_resp_end and req_start < prev_resp_end
+                if ex is not None:  # (Exchange.idle_before_ns set through its field: compiled, a C write)
+                    ex.reused = True
+                    if idle != NO_IDLE:
+                        ex._idle = idle
+                    ex.pipelined = pipelined
+            at = n
         else:
-            ex.n = n or 1
+            at = n or 1
+        if ex is not None:
+            ex.n = at
+            out.append(ex)
+        else:
+            w.put(idle, req, resp, at, (REUSED if reused else 0) | (PIPELINED if pipelined else 0))
         has_end = True
         if resp >= 0 and small[resp * SMALL + SM_FRAME]:
             took = small[resp * SMALL + SM_END]  # its end, after its start (store.end_at)
@@ -286,11 +324,10 @@ def _exchanges(
             end = num[req * NUM + COL_START] + took if took != END_BIG else end_at(store, req)
         else:
             has_end = False
-        out.append(ex)
         if has_end and (not has_prev_end or end > prev_end):
             prev_end = end
             has_prev_end = True
-    return tuple(out), n
+    return (tuple(out) if w is None else w.run()), n
 
 
 def _after(later: int, earlier: int) -> int:

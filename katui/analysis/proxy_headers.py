@@ -25,6 +25,7 @@ from collections import defaultdict
 from katui.http.trace import host_key
 from katui.memo import remember
 from katui.model import Connection, Exchange, HttpMessage
+from katui.model.exchange import columns
 from katui.model.store import NO_TRACE_XFF
 
 Req = tuple[Connection, Exchange]
@@ -88,8 +89,9 @@ def _traced(conns: list[Connection]) -> bool:
     stores (one per capture) is not empty."""
     store = None
     for c in conns:
-        if c.exchanges and c.exchanges[0].store is not store:
-            store = c.exchanges[0].store
+        run = columns(c.exchanges)  # its store read without making an exchange
+        if run and run.store is not store:
+            store = run.store
             if store.traces:
                 return True
     return False

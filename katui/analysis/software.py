@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from katui.http.lines import VIA
 from katui.model import Connection
+from katui.model.exchange import columns
 from katui.textsafe import ascii_lower
 
 SAMPLE = 200
@@ -226,9 +227,11 @@ def client_software(conns: list[Connection]) -> Software | None:
     agents: Counter[str] = Counter()
     seen = 0
     for c in conns:
-        for e in c.exchanges:
-            if e.req >= 0 and not _forwarded(e.store.traces.get(e.req)):
-                agent = e.store.text(e.req).software
+        run = columns(c.exchanges)  # read as columns: no object per exchange
+        for k in range(len(run)):
+            req = run.req_at(k)
+            if req >= 0 and not _forwarded(run.store.traces.get(req)):
+                agent = run.store.text(req).software
                 if agent:
                     agents[agent] += 1
                 seen += 1

@@ -18,7 +18,7 @@ from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software
 from katui.analysis.verdicts import SERVER_IDLE_NS
 from katui.model import H_KEEP_ALIVE, Connection, TimeoutEstimate
-from katui.model.exchange import NO_IDLE
+from katui.model.exchange import NO_IDLE, REUSED, columns
 
 _TIMEOUT = re.compile(r"timeout\s*=\s*(\d+(?:\.\d+)?)", re.I | re.ASCII)  # (ASCII digits only)
 NONE = TimeoutEstimate(None, None, None, None, 0, None)
@@ -128,9 +128,11 @@ def _longest_survived(conns: list[Connection], high: int | None) -> int | None:
     request (millions)."""
     low = None
     for c in conns:
-        for e in c.exchanges:
-            idle = e._idle  # Exchange.idle_before_ns, from its field (compiled: a C field)
-            if e.reused and e.resp >= 0 and idle != NO_IDLE and (high is None or idle < high):
+        run = columns(c.exchanges)  # read as columns: no object per exchange
+        for k in range(len(run)):
+            idle = run.idle_at(k)  # Exchange.idle_before_ns, NO_IDLE for None
+            reused = run.flags_at(k) & REUSED
+            if reused and run.resp_at(k) >= 0 and idle != NO_IDLE and (high is None or idle < high):
                 if low is None or idle > low:
                     low = idle
     return low
@@ -168,12 +170,14 @@ def _advertised(conns: list[Connection]) -> float | None:
     # MessageStore.text does), not a method call per response: a load test has millions.
     store = heads = head_ix = None
     for c in conns:
-        for e in c.exchanges:
-            if e.resp >= 0:
-                if e.store is not store:  # one store per capture: looked up once
-                    store = e.store
+        run = columns(c.exchanges)  # read as columns: no object per exchange
+        for k in range(len(run)):
+            resp = run.resp_at(k)
+            if resp >= 0:
+                if run.store is not store:  # one store per capture: looked up once
+                    store = run.store
                     heads, head_ix = store.head_table, store.head_ix
-                ka = heads[head_ix[e.resp]][H_KEEP_ALIVE]
+                ka = heads[head_ix[resp]][H_KEEP_ALIVE]
                 if ka:
                     seen[ka] += 1
     timeouts: Counter[float] = Counter()

@@ -11,7 +11,7 @@ from katui.tcp.facts cimport CloseFacts
 # The rules read a connection's CloseFacts (and its exchanges' rows) from their C structs, not
 # by name: they run once per connection.
 # (as XExchange: the .py's Exchange is the Python name, imported for its annotations)
-from katui.model.exchange cimport Exchange as XExchange
+from katui.model.exchange cimport Exchange as XExchange, ExchangeRun, columns
 # A time in words for most verdicts, a row's index in the store's head table: C calls.
 from katui.units cimport fmt_s
 from katui.model.store cimport ix_at
@@ -20,7 +20,9 @@ from katui.model.store cimport ix_at
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, SM_STATUS, NUM, COL_START
 cdef int COMPLETE, REQUEST
 
-cpdef object decide_close(CloseFacts facts, tuple exchanges, object idle_threshold_ns=*)
+# exchanges: a tuple, or an ExchangeRun (the rules read its columns in C: run)
+@cython.locals(run=ExchangeRun)
+cpdef object decide_close(CloseFacts facts, object exchanges, object idle_threshold_ns=*)
 @cython.locals(closing=bint)
 cpdef object _close(CloseFacts f, str reason, str text, object evidence=*, object asked_by=*,
                     object wait_ns=*, object status=*, object exchange=*)
@@ -31,37 +33,37 @@ cdef str _msg(object m, object n)
 @cython.locals(s=Py_ssize_t)
 cdef str _row_msg(object small, Py_ssize_t row, object n)
 cpdef object blind_bytes(CloseFacts f)
-@cython.locals(k=Py_ssize_t, timeout=XExchange, ex=XExchange)
-cdef object _crossed_timeout(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(j=Py_ssize_t, ex=XExchange)
-cdef object _after_timeout(tuple exchanges, Py_ssize_t k, object sent_ns)
-@cython.locals(j=Py_ssize_t, ex=XExchange, row=Py_ssize_t)
-cdef object _quiet_since(CloseFacts f, tuple exchanges, Py_ssize_t k)
+@cython.locals(k=Py_ssize_t, j=Py_ssize_t, row=Py_ssize_t, timeout=XExchange, ex=XExchange)
+cdef object _crossed_timeout(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(j=Py_ssize_t, req=Py_ssize_t)
+cdef Py_ssize_t _after_timeout(ExchangeRun run, Py_ssize_t k, object sent_ns) except? -2
+@cython.locals(j=Py_ssize_t, row=Py_ssize_t)
+cdef object _quiet_since(CloseFacts f, ExchangeRun run, Py_ssize_t k)
 @cython.locals(ex=XExchange, last=XExchange)
-cdef object _stale_reuse(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(ex=XExchange, row=Py_ssize_t)
-cdef object _upgrade(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(ex=XExchange)
-cdef object _no_request(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+cdef object _stale_reuse(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(ex=XExchange, k=Py_ssize_t, row=Py_ssize_t)
+cdef object _upgrade(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(k=Py_ssize_t)
+cdef object _no_request(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
 cdef bint _silence_decides(CloseFacts f, object idle_threshold_ns)
-@cython.locals(last=XExchange, answered=bint)
-cdef object _pending(CloseFacts f, tuple exchanges, object idle_threshold_ns)
+@cython.locals(last=XExchange, k=Py_ssize_t, row=Py_ssize_t, answered=bint)
+cdef object _pending(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
 cdef object _incomplete(CloseFacts f, XExchange ex, object resp)
 cdef object _stalled(CloseFacts f, XExchange ex)
 cdef object _left(CloseFacts f, XExchange ex, object resp)
-@cython.locals(last=XExchange)
-cdef object _error(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(last=XExchange)
-cdef object _headers(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(e=XExchange)
-cdef Py_ssize_t _response(tuple exchanges, object n)
-@cython.locals(e=XExchange, ix=Py_ssize_t, seen=Py_ssize_t)
-cdef bint _earlier_close(tuple exchanges, XExchange last) except -1
+@cython.locals(last=XExchange, row=Py_ssize_t)
+cdef object _error(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(k=Py_ssize_t, req=Py_ssize_t, resp=Py_ssize_t)
+cdef object _headers(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(k=Py_ssize_t, row=Py_ssize_t)
+cdef Py_ssize_t _response(ExchangeRun run, object n) except? -2
+@cython.locals(k=Py_ssize_t, row=Py_ssize_t, ix=Py_ssize_t, seen=Py_ssize_t)
+cdef bint _earlier_close(ExchangeRun run, Py_ssize_t last) except -1
 cdef object _text(object store, Py_ssize_t row)
 cpdef bint row_wants_close(object text) except -1
-@cython.locals(last=XExchange)
-cdef object _idle(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(last=XExchange)
-cdef object _mechanics(CloseFacts f, tuple exchanges, object idle_threshold_ns)
-@cython.locals(ex=XExchange)
-cdef object _last_request(tuple exchanges)
+@cython.locals(last=XExchange, k=Py_ssize_t)
+cdef object _idle(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(last=XExchange, k=Py_ssize_t)
+cdef object _mechanics(CloseFacts f, object exchanges, ExchangeRun run, object idle_threshold_ns)
+@cython.locals(k=Py_ssize_t)
+cdef Py_ssize_t _last_request(ExchangeRun run) except? -2

@@ -33,6 +33,7 @@ from katui.model import (
     Exchange,
     HttpMessage,
 )
+from katui.model.exchange import ExchangeRun, columns
 from katui.model.store import asks_close, ix_at
 from katui.tcp.facts import CloseFacts
 from katui.units import fmt_s, plural
@@ -49,24 +50,29 @@ Node); any 5xx may too. A 404 with 'Connection: close' is a close for another re
 
 
 def decide_close(
-    facts: CloseFacts, exchanges: tuple[Exchange, ...], idle_threshold_ns: int = DEFAULT_IDLE_NS
+    facts: CloseFacts, exchanges: tuple[Exchange, ...] | ExchangeRun, idle_threshold_ns: int = DEFAULT_IDLE_NS
 ) -> Close:
-    """Pick the close reason from what was seen; see :data:`katui.model.CLOSE_REASONS`."""
+    """Pick the close reason from what was seen; see :data:`katui.model.CLOSE_REASONS`.
+    ``exchanges``: the connection's, numbered (a tuple, or the freeze's run of a plain HTTP/1
+    connection)."""
     f = facts
     if f.by is None:
         return _close(f, "open", "still open when the capture ended")
+    # The rules read the exchanges' columns (no object per exchange: a load test's connections
+    # are runs) and take from ``exchanges`` only those they name.
+    run = columns(exchanges)
     # The rules in order, the first that decides wins (each returns a Close or None); called
     # by name, not from a tuple, so that compiled they are C calls with typed arguments.
     return (
-        _crossed_timeout(f, exchanges, idle_threshold_ns)
-        or _stale_reuse(f, exchanges, idle_threshold_ns)
-        or _upgrade(f, exchanges, idle_threshold_ns)
-        or _no_request(f, exchanges, idle_threshold_ns)
-        or _pending(f, exchanges, idle_threshold_ns)
-        or _error(f, exchanges, idle_threshold_ns)
-        or _headers(f, exchanges, idle_threshold_ns)
-        or _idle(f, exchanges, idle_threshold_ns)
-        or _mechanics(f, exchanges, idle_threshold_ns)
+        _crossed_timeout(f, exchanges, run, idle_threshold_ns)
+        or _stale_reuse(f, exchanges, run, idle_threshold_ns)
+        or _upgrade(f, exchanges, run, idle_threshold_ns)
+        or _no_request(f, exchanges, run, idle_threshold_ns)
+        or _pending(f, exchanges, run, idle_threshold_ns)
+        or _error(f, exchanges, run, idle_threshold_ns)
+        or _headers(f, exchanges, run, idle_threshold_ns)
+        or _idle(f, exchanges, run, idle_threshold_ns)
+        or _mechanics(f, exchanges, run, idle_threshold_ns)
     )
 
 
@@ -132,7 +138,7 @@ def blind_bytes(f: CloseFacts) -> str | None:
 # -- rules, in order: each returns a Close or None ---------------------------------------
 
 
-def _stale_reuse(f: CloseFacts, exchanges, idle_threshold_ns):
+def _stale_reuse(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """A request that hit a closed or closing connection and got a reset.
 
     Two shapes of the keep-alive race: a request sent after the server's FIN; or a last request
@@ -176,7 +182,7 @@ a 408 that crossed the request comes within a round trip, an answer no sooner; s
 408 only once their request timeout has run out, never at once to a request they have whole."""
 
 
-def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
+def _crossed_timeout(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """A request that crossed the server's 408 Request Timeout: the server gave up waiting for a
     request on a silent (pre-connected or idle) connection, answered 408 and closed, while the
     client sent one. Seen from the client, the 408 arrives within a round trip after the request
@@ -187,24 +193,26 @@ def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
         return None
     if f.irtt_ns is None:
         return None  # no handshake seen: how long the connection was silent is not known
-    k = len(exchanges) - 1
-    while k >= 0 and exchanges[k].resp < 0:  # the server's last response
+    k = len(run) - 1
+    while k >= 0 and run.resp_at(k) < 0:  # the server's last response
         k -= 1
     if k < 0:
         return None
-    timeout = exchanges[k]
-    store = timeout.store
-    if store.small[timeout.resp * SMALL + SM_STATUS] != 408:
+    store = run.store
+    row = run.resp_at(k)
+    if store.small[row * SMALL + SM_STATUS] != 408:
         return None
-    sent_ns = store.num[timeout.resp * NUM + COL_START]
+    sent_ns = store.num[row * NUM + COL_START]
+    timeout = exchanges[k]  # (from here on rare: the objects of the exchanges named)
     if timeout.req < 0:
         # The 408 answered no request: a request after it (the client had not read it yet)
         # crossed it, whatever it got.
-        ex = _after_timeout(exchanges, k, sent_ns)
-        if ex is None:
+        j = _after_timeout(run, k, sent_ns)
+        if j < 0:
             return None
+        ex = exchanges[j]
         req, resp = ex.request, timeout.response
-        since = _quiet_since(f, exchanges, k)
+        since = _quiet_since(f, run, k)
         quiet = f" after {fmt_s(sent_ns - since)} without a request"
         got = "was answered by a reset" if f.server_rst else "got no response"
         if f.server_fin_ns is not None and req.start_ns >= f.server_fin_ns:
@@ -226,7 +234,7 @@ def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
     if req_end is None or req_end > sent_ns:
         return None  # an unfinished request: the 408 may well be its own (incomplete-request)
     took = sent_ns - req_start  # (Python ints: a hostile capture's times may be far apart)
-    since = _quiet_since(f, exchanges, k)
+    since = _quiet_since(f, run, k)
     if took > f.irtt_ns + CROSSING_NS or took > (req_start - since) // 4:
         return None
     req, resp = timeout.request, timeout.response
@@ -248,37 +256,41 @@ def _crossed_timeout(f: CloseFacts, exchanges, idle_threshold_ns):
     )  # fmt: skip
 
 
-def _after_timeout(exchanges, k: int, sent_ns: int):
-    """The first exchange after ``exchanges[k]`` (a 408 with no request) whose request began at
-    or after ``sent_ns`` and got no response, or None."""
-    for j in range(k + 1, len(exchanges)):
-        ex = exchanges[j]
-        if ex.req >= 0 and ex.resp < 0 and ex.store.num[ex.req * NUM + COL_START] >= sent_ns:
-            return ex
-    return None
+def _after_timeout(run: ExchangeRun, k: int, sent_ns: int) -> int:
+    """The first exchange after exchange ``k`` (a 408 with no request) whose request began at
+    or after ``sent_ns`` and got no response, or -1."""
+    num = run.store.num
+    for j in range(k + 1, len(run)):
+        req = run.req_at(j)
+        if req >= 0 and run.resp_at(j) < 0 and num[req * NUM + COL_START] >= sent_ns:
+            return j
+    return -1
 
 
-def _quiet_since(f: CloseFacts, exchanges, k: int) -> int:
-    """When the connection last carried a message before ``exchanges[k]``'s: the end of the
+def _quiet_since(f: CloseFacts, run: ExchangeRun, k: int) -> int:
+    """When the connection last carried a message before exchange ``k``'s: the end of the
     exchange before it, else the connection's start (its handshake was seen)."""
+    store = run.store
     for j in range(k - 1, -1, -1):
-        ex = exchanges[j]
-        row = ex.resp if ex.resp >= 0 else ex.req
+        row = run.resp_at(j)
+        if row < 0:
+            row = run.req_at(j)
         if row >= 0:
-            end = ex.store.end_ns(row)
+            end = store.end_ns(row)
             if end is not None:
                 return end
     return f.open_ns
 
 
-def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
-    if not exchanges:
+def _upgrade(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
+    if not run:
         return None
-    small = exchanges[0].store.small  # one store per capture; no message object per exchange
-    for ex in exchanges:
-        row = ex.resp
+    small = run.store.small  # one store per capture; no message object per exchange
+    for k in range(len(run)):
+        row = run.resp_at(k)
         if row < 0 or small[row * SMALL + SM_STATUS] != 101:
             continue
+        ex = exchanges[k]
         resp = ex.response
         if resp is not None:
             proto = f" to {ex.request.method} {ex.request.uri}" if ex.request is not None else ""
@@ -292,10 +304,10 @@ def _upgrade(f: CloseFacts, exchanges, idle_threshold_ns):
     return None
 
 
-def _no_request(f: CloseFacts, exchanges, idle_threshold_ns):
+def _no_request(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """Connections that never carried a request: unused, not HTTP, or headers not visible."""
-    for ex in exchanges:  # a loop, not any(...): no generator per connection
-        if ex.req >= 0 or ex.resp >= 0:
+    for k in range(len(run)):  # a loop, not any(...): no generator per connection
+        if run.req_at(k) >= 0 or run.resp_at(k) >= 0:
             return None
     if f.client_bytes == 0:
         waited = f" {fmt_s(f.idle_ns)} after the connection opened" if f.idle_ns is not None else ""
@@ -328,18 +340,20 @@ def _silence_decides(f: CloseFacts, idle_threshold_ns: int) -> bool:
     return f.idle_ns is not None and f.idle_ns >= limit
 
 
-def _pending(f: CloseFacts, exchanges, idle_threshold_ns):
+def _pending(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """Something was in flight at the close: a partial request, an unanswered one, or a
     response the client had stopped reading."""
-    last = _last_request(exchanges)
-    if last is None:
+    k = _last_request(run)
+    if k < 0:
         return None
     # Most connections: the last request and its response both complete. Read from the rows
-    # (no message view).
-    small = last.store.small
-    answered = last.resp >= 0 and small[last.resp * SMALL + SM_BITS] & COMPLETE
-    if answered and small[last.req * SMALL + SM_FRAME]:
+    # (no message view, no exchange object).
+    small = run.store.small
+    row = run.resp_at(k)
+    answered = row >= 0 and small[row * SMALL + SM_BITS] & COMPLETE
+    if answered and small[run.req_at(k) * SMALL + SM_FRAME]:
         return None
+    last = exchanges[k]
     req, resp = last.request, last.response
     n = last.n
     blind = blind_bytes(f)
@@ -485,16 +499,17 @@ def _left(f: CloseFacts, ex: Exchange, resp: HttpMessage) -> Close | None:
     )  # fmt: skip
 
 
-def _error(f: CloseFacts, exchanges, idle_threshold_ns):
+def _error(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """The server closed after an error response (not a keep-alive decision)."""
-    if not exchanges:
+    if not run:
         return None
-    last = exchanges[-1]
-    if last.resp < 0:
+    row = run.resp_at(len(run) - 1)
+    if row < 0:
         return None
-    status = last.store.small[last.resp * SMALL + SM_STATUS]  # from the row: no message view
+    status = run.store.small[row * SMALL + SM_STATUS]  # from the row: no message view
     if not (status in CLOSING_ERRORS or status >= 500):
         return None
+    last = exchanges[len(run) - 1]
     req, resp = last.request, last.response
     if req is not None and req.wants_close and resp.status not in GATEWAY_ERRORS:
         return None  # the client asked for the close anyway: its request decides
@@ -513,19 +528,22 @@ def _error(f: CloseFacts, exchanges, idle_threshold_ns):
     )  # fmt: skip
 
 
-def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
+def _headers(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """A header asked for the close: decided by the side that asked, not by whose FIN won."""
-    if not exchanges:
+    if not run:
         return None
-    last = _last_request(exchanges) or exchanges[-1]
-    # Read from the rows' head strings and columns, without message views: most connections
-    # of a load test end here.
-    n, store, small = last.n, last.store, last.store.small
-    head = _text(store, last.req) if last.req >= 0 else None
+    k = _last_request(run)
+    if k < 0:
+        k = len(run) - 1
+    # Read from the rows' head strings and columns, without message views or exchange
+    # objects: most connections of a load test end here.
+    n, store, small = run.n_at(k), run.store, run.store.small
+    req, resp = run.req_at(k), run.resp_at(k)
+    head = _text(store, req) if req >= 0 else None
     if head is not None and row_wants_close(head):
         connection, version = head[H_CONNECTION], head[H_VERSION]
         said = f"'Connection: {connection}'" if connection else "no 'Connection: keep-alive'"
-        ev = (f"{_row_msg(small, last.req, n)} {version} with {said}",)
+        ev = (f"{_row_msg(small, req, n)} {version} with {said}",)
         if version == "HTTP/1.0" and "close" not in (connection or ""):
             return _close(
                 f, "http10",
@@ -537,14 +555,14 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
             f"client sent 'Connection: close' in request {n}; {_decider(f)} {_verb(f)}{_idle_txt(f)}",
             ev, "client", None, None, n,
         )  # fmt: skip
-    head = _text(store, last.resp) if last.resp >= 0 else None
+    head = _text(store, resp) if resp >= 0 else None
     if head is None or not row_wants_close(head):
         return None
     connection = head[H_CONNECTION]
     said = f"'Connection: {connection}'" if connection else f"{head[H_VERSION]} without keep-alive"
-    ev = (f"{_row_msg(small, last.resp, n)} said {said}",)
-    if n > 1 and not _earlier_close(exchanges, last):
-        prev = _response(exchanges, n - 1)
+    ev = (f"{_row_msg(small, resp, n)} said {said}",)
+    if n > 1 and not _earlier_close(run, k):
+        prev = _response(run, n - 1)
         keep_alive = _text(store, prev)[H_KEEP_ALIVE] if prev >= 0 else None
         if keep_alive and "max=" in keep_alive.lower():
             ev += (f"{_row_msg(small, prev, n - 1)} said 'Keep-Alive: {keep_alive}'",)
@@ -562,25 +580,27 @@ def _headers(f: CloseFacts, exchanges, idle_threshold_ns):
     )  # fmt: skip
 
 
-def _response(exchanges, n: int) -> int:
+def _response(run: ExchangeRun, n: int) -> int:
     """The row of the response to request ``n`` (of the last exchange numbered ``n`` that has
     one), -1 for none."""
-    for e in reversed(exchanges):
-        if e.n == n and e.resp >= 0:
-            return e.resp
+    for k in range(len(run) - 1, -1, -1):
+        row = run.resp_at(k)
+        if run.n_at(k) == n and row >= 0:
+            return row
     return -1
 
 
-def _earlier_close(exchanges, last: Exchange) -> bool:
-    """True when a response before ``last``'s asked for the close (read from the store's head
-    strings: this runs over every exchange of a connection)."""
+def _earlier_close(run: ExchangeRun, last: int) -> bool:
+    """True when a response of another exchange than ``last`` (an index) asked for the close
+    (read from the store's head strings: this runs over every exchange of a connection)."""
     # The store's head index column read directly (as MessageStore.text does), not a method
     # call per exchange; each shared head is judged once in a row (a load test repeats one).
-    heads, head_ix = last.store.head_table, last.store.head_ix
+    heads, head_ix = run.store.head_table, run.store.head_ix
     seen = -1  # the head last found not to ask
-    for e in exchanges:
-        if e.resp >= 0 and e is not last:
-            ix = ix_at(head_ix, e.resp)
+    for k in range(len(run)):
+        row = run.resp_at(k)
+        if row >= 0 and k != last:
+            ix = ix_at(head_ix, row)
             if ix != seen:
                 if row_wants_close(heads[ix]):
                     return True
@@ -599,14 +619,15 @@ def row_wants_close(text: tuple) -> bool:
     return asks_close(text[H_CONNECTION], text[H_VERSION])
 
 
-def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
+def _idle(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """Closed after a silence with everything answered: an idle timeout (FIN or RST)."""
     if f.idle_ns is None:
         return None
     limit = min(idle_threshold_ns, SERVER_IDLE_NS) if _decider(f) == "server" else idle_threshold_ns
     if f.idle_ns < limit:
         return None
-    last = _last_request(exchanges)
+    k = _last_request(run)
+    last = exchanges[k] if k >= 0 else None
     ev = []
     if last is not None and last.response is not None:
         ev.append(f"last {_msg(last.response, last.n)}, then {fmt_s(f.idle_ns)} without a byte")
@@ -618,7 +639,7 @@ def _idle(f: CloseFacts, exchanges, idle_threshold_ns):
     return _close(f, "idle-timeout", f"{_decider(f)} closed{how} after {fmt_s(f.idle_ns)} idle: {whose}", ev)
 
 
-def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
+def _mechanics(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_ns):
     """No header and no silence explains it: say what happened, or that it cannot be known."""
     blind = blind_bytes(f)
     if blind and f.http:
@@ -628,7 +649,8 @@ def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
             f"{blind}",
             (blind,),
         )  # fmt: skip
-    last = _last_request(exchanges)
+    k = _last_request(run)
+    last = exchanges[k] if k >= 0 else None
     ev = (f"last {_msg(last.response, last.n)}",) if last is not None and last.response else ()
     if f.how == "rst":
         return _close(f, "reset", f"{_decider(f)} reset the connection{_idle_txt(f)}", ev)
@@ -638,11 +660,12 @@ def _mechanics(f: CloseFacts, exchanges, idle_threshold_ns):
     return _close(f, reason, f"{_decider(f)} closed{_idle_txt(f)} without a header asking for it", ev)
 
 
-def _last_request(exchanges) -> Exchange | None:
-    for ex in reversed(exchanges):
-        if ex.req >= 0:
-            return ex
-    return None
+def _last_request(run: ExchangeRun) -> int:
+    """The index of the last exchange with a request, -1 for none."""
+    for k in range(len(run) - 1, -1, -1):
+        if run.req_at(k) >= 0:
+            return k
+    return -1
 
 
 def upstream_failure(close: Close, race) -> Close:

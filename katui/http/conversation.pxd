@@ -8,7 +8,7 @@ from katui.http.closed cimport reopened, stand_in
 from katui.http.head cimport looks_like_request, looks_like_response
 from katui.http.owner cimport MessageOwner
 from katui.http.parser cimport HttpHalf
-from katui.model.exchange cimport Exchange
+from katui.model.exchange cimport Exchange, made
 
 cdef int DEAD  # katui.http.states.DEAD, imported into a C integer
 cdef Py_ssize_t HEAD_ONLY
@@ -16,7 +16,7 @@ cdef Py_ssize_t HEAD_ONLY
 
 cdef Py_ssize_t _row(Py_ssize_t req)
 # An exchange's rows in the pairs array, read and written in C (the index checked).
-cdef int _get(cpython.array.array pairs, Py_ssize_t k) except? -1
+cpdef int _get(cpython.array.array pairs, Py_ssize_t k) except? -1  # (cpdef: analysis.build imports it)
 cdef void _put(cpython.array.array pairs, Py_ssize_t k, int row) except *
 @cython.locals(at=Py_ssize_t)
 cdef void _add(cpython.array.array pairs, int req, int resp) except *

@@ -16,7 +16,7 @@ from katui.http.owner import MessageOwner
 from katui.http.parser import HttpHalf
 from katui.http.states import DEAD
 from katui.model import MessageStore
-from katui.model.exchange import Exchange, InformedExchange
+from katui.model.exchange import Exchange, InformedExchange, made
 from katui.tcp.sink import StreamSink
 
 try:
@@ -224,7 +224,7 @@ class HttpConversation(MessageOwner):
         store, pairs, informed = self.store, self.pairs, self.informed
         out = []
         for k in range(len(pairs) // 2):
-            ex = Exchange(store, _get(pairs, 2 * k), _get(pairs, 2 * k + 1))
+            ex = made(store, _get(pairs, 2 * k), _get(pairs, 2 * k + 1))
             if informed is not None and k in informed:
                 ex = InformedExchange(ex)
                 ex.informational = informed[k]

@@ -20,3 +20,9 @@ def no_gc(cls: type) -> type:
 def cast(kind: type, value: object) -> object:
     """``value`` read as a ``kind`` when compiled (no type check); interpreted, ``value``."""
     return value
+
+
+def cdiv(a: int, b: int) -> int:
+    """C's integer division (truncated toward zero, where ``//`` floors)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q

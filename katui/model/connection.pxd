@@ -33,3 +33,4 @@ cdef class Close:
 
 @cython.locals(at=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, n=Py_ssize_t)
 cdef bint _frame_out(Close close, str ev) except -1
+cpdef object rare_fields(Close close)  # (a tuple, or the _Rare named tuple)

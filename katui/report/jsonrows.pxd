@@ -4,8 +4,8 @@
 cimport cpython.array
 cimport cython
 
-from katui.model.connection cimport Close, Connection
-from katui.model.exchange cimport Exchange
+from katui.model.connection cimport Close, Connection, rare_fields
+from katui.model.exchange cimport Exchange, ExchangeRun
 from katui.model.store cimport body_at, end_at, ix_at
 
 # The message store's row layout (katui.model.store), imported into C globals: a row's index
@@ -14,6 +14,7 @@ cdef Py_ssize_t NUM, SMALL, COL_START, SM_BITS, SM_END, SM_FIRST, SM_FRAME, SM_S
 cdef Py_ssize_t MAX_CACHED, BATCH
 cdef unsigned int CHUNKED, COMPLETE, END_BIG
 cdef long long NO_IDLE, NO_TS, SHORT_NS, LONG_NS
+cdef unsigned char REUSED, PIPELINED
 cdef tuple _INTS, _MICROS, _TRIM3, _DOT_PAD3, _DOT_TRIM3, _BOOL, _EXCHANGE_BITS, _RESPONSE_BITS
 cdef dict _TEXTS
 
@@ -61,14 +62,18 @@ cdef class RequestWriter:
     cdef str _resp_piece(self, unsigned int status, Py_ssize_t ix)
     @cython.locals(parts=list, i=Py_ssize_t, mark=Py_ssize_t, c=Connection)
     cpdef tuple batch(self, object a, list conns, Py_ssize_t start, dict roles)
-    @cython.locals(first=bint, e=Exchange)
+    # A plain connection's exchanges read from its ExchangeRun's columns (C reads), no object each.
+    @cython.locals(first=bint, e=Exchange, run=ExchangeRun, k=Py_ssize_t, resp=Py_ssize_t, idle=cython.longlong,
+                   at=cython.longlong, bits=cython.uchar, opening=str)
     cdef bint _connection(self, object a, Connection c, list parts) except -1
     @cython.locals(parts=list)
     cpdef str exchange(self, Exchange e)
-    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, idle=cython.longlong)
+    @cython.locals(first=Py_ssize_t, bits=cython.uchar)
     cdef _exchange(self, Exchange e, list parts, str opening)
-    @cython.locals(req=Py_ssize_t, resp=Py_ssize_t, first=Py_ssize_t, took=cython.uint, end=cython.longlong)
-    cdef _ttfb(self, Exchange e, list parts)
+    cdef _row(self, object store, long long idle, long long n, unsigned char bits, Py_ssize_t req,
+              Py_ssize_t resp, Py_ssize_t first, list parts, str opening)
+    @cython.locals(took=cython.uint, end=cython.longlong)
+    cdef _ttfb(self, Py_ssize_t req, Py_ssize_t resp, Py_ssize_t first, list parts)
     @cython.locals(s=Py_ssize_t, pieces=tuple)
     cdef _request(self, Py_ssize_t req, list parts)
     @cython.locals(s=Py_ssize_t)

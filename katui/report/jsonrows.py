@@ -15,8 +15,8 @@ import json
 
 from katui.memo import remember
 from katui.model import CHUNKED, COMPLETE
-from katui.model.connection import NO_TS
-from katui.model.exchange import NO_IDLE, Exchange
+from katui.model.connection import NO_TS, rare_fields
+from katui.model.exchange import NO_IDLE, PIPELINED, REUSED, Exchange, ExchangeRun
 from katui.model.store import (
     COL_START,
     END_BIG,
@@ -159,8 +159,10 @@ def _wide_span(later: int, earlier: int) -> str:
 
 _BOOL = ("false", "true")
 _EXCHANGE_BITS = tuple(
-    f',"reused":{_BOOL[r]},"pipelined":{_BOOL[p]},"idle_before":' for r in (0, 1) for p in (0, 1)
+    f',"reused":{_BOOL[bool(bits & REUSED)]},"pipelined":{_BOOL[bool(bits & PIPELINED)]},"idle_before":'
+    for bits in range((REUSED | PIPELINED) + 1)
 )
+"""By an exchange's ``REUSED | PIPELINED`` bits (an :class:`ExchangeRun`'s flag column)."""
 _RESPONSE_BITS = tuple(
     f',"chunked":{_BOOL[bool(bits & CHUNKED)]},"response_complete":{_BOOL[bool(bits & COMPLETE)]}'
     for bits in range((CHUNKED | COMPLETE) + 1)
@@ -229,6 +231,7 @@ def connection_head(a, c, role: dict | None) -> str:
     count = c.frames_c2s
     count += c.frames_s2c
     rtt = _secs(c._rtt) if c._rtt_known else "null"
+    rst_frames, wait_ns, status = rare_fields(cl)  # Close.rst_frames, wait_ns, status
     return (
         f'{{"stream":{c.stream},"client":{value(c.client)},"server":{_text(c.server)},'
         f'"client_inferred":{_text(c.client_inferred)},"first_frame":{c.first_frame},'
@@ -242,9 +245,9 @@ def connection_head(a, c, role: dict | None) -> str:
         f'"time":{"null" if ts == NO_TS else _span(ts, first_ns)},'
         f'"idle_before":{sec(cl.idle_before_ns)},"reason":{_text(cl.reason)},'
         f'"asked_by":{_text(cl.asked_by)},"explanation":{_text(cl.explanation)},'
-        f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(cl.wait_ns)},'
-        f'"status":{value(cl.status)},"request":{value(cl.exchange)},'
-        f'"rst_frames":[{",".join([value(x) for x in cl.rst_frames])}]}},'
+        f'"evidence":[{",".join([value(x) for x in cl.evidence])}],"wait":{sec(wait_ns)},'
+        f'"status":{value(status)},"request":{value(cl.exchange)},'
+        f'"rst_frames":[{",".join([value(x) for x in rst_frames])}]}},'
         f'"tcp":{{"retransmissions":{c.retransmissions},"out_of_order":{c.out_of_order},'
         f'"lost_segments":{c.lost_segments},"truncated_frames":{c.truncated_frames}}},'
         f'"http_error":{value(c.http_error)},"proxy":{value(role)}'
@@ -347,13 +350,25 @@ class RequestWriter:
         """Append the pieces of ``c``'s JSON to ``parts``; False (and some pieces appended)
         when one of its exchanges is not plain."""
         parts.append(connection_head(a, c, None))
-        first = True
-        for e in c.exchanges:
-            if type(e) is not Exchange or e.informational:
-                return False
-            self._exchange(e, parts, ',"requests":[{"n":' if first else '},{"n":')
-            first = False
-        parts.append(',"requests":[]}' if first else "}]}")
+        exchanges = c.exchanges
+        if not exchanges:
+            parts.append(',"requests":[]}')
+            return True
+        if isinstance(exchanges, ExchangeRun):  # plain: read from its columns, no object made
+            run = exchanges
+            for k in range(len(run)):
+                resp = run.resp_at(k)
+                opening = ',"requests":[{"n":' if k == 0 else '},{"n":'
+                idle, at, bits = run.idle_at(k), run.n_at(k), run.flags_at(k)
+                self._row(run.store, idle, at, bits, run.req_at(k), resp, resp, parts, opening)
+        else:
+            first = True
+            for e in exchanges:
+                if type(e) is not Exchange or e.informational:
+                    return False
+                self._exchange(e, parts, ',"requests":[{"n":' if first else '},{"n":')
+                first = False
+        parts.append("}]}")
         return True
 
     def exchange(self, e) -> str:
@@ -366,22 +381,29 @@ class RequestWriter:
     def _exchange(self, e, parts: list, opening: str) -> None:
         """Append ``opening`` (what precedes the exchange's number) and the pieces of
         :meth:`exchange` to ``parts``."""
-        store = e.store
-        if store is not self._store:
-            self._use(store)
         # Exchange.idle_before_ns and ttfb_ns read from the exchange's fields and the rows
         # (compiled: C fields, not a property call each).
-        idle = e._idle
+        first = e.informational[0].index if e.informational else e.resp
+        bits = (REUSED if e.reused else 0) | (PIPELINED if e.pipelined else 0)
+        self._row(e.store, e._idle, e.n, bits, e.req, e.resp, first, parts, opening)
+
+    def _row(
+        self, store, idle: int, n: int, bits: int, req: int, resp: int, first: int, parts: list, opening: str
+    ) -> None:
+        """:meth:`_exchange` of an exchange's fields (an :class:`ExchangeRun`'s columns):
+        ``bits`` its ``REUSED | PIPELINED``, ``first`` the row of its first response (1xx or
+        final)."""
+        if store is not self._store:
+            self._use(store)
         parts.append(opening)
-        parts.append(_int(e.n))
-        parts.append(_EXCHANGE_BITS[e.reused * 2 + e.pipelined])
+        parts.append(_int(n))
+        parts.append(_EXCHANGE_BITS[bits])
         if idle == NO_IDLE:
             parts.append('null,"ttfb":')
         else:
             _span_pieces(parts, idle, 0)
             parts.append(',"ttfb":')
-        self._ttfb(e, parts)
-        req, resp = e.req, e.resp
+        self._ttfb(req, resp, first, parts)
         if req < 0:
             parts.append(',"request_frame":null,"method":null,"uri":null')
         else:
@@ -391,13 +413,12 @@ class RequestWriter:
         else:
             self._response(resp, parts)
 
-    def _ttfb(self, e, parts: list) -> None:
-        """Append :func:`sec` of ``e.ttfb_ns`` (the same reading of the rows)."""
-        req, resp = e.req, e.resp
+    def _ttfb(self, req: int, resp: int, first: int, parts: list) -> None:
+        """Append :func:`sec` of ``Exchange.ttfb_ns`` (the same reading of the rows; ``first``:
+        the row of the first response, 1xx or final)."""
         if req < 0 or resp < 0 or not self._small[req * SMALL + SM_FRAME]:
             parts.append("null")  # no response, or the request never completed
             return
-        first = e.informational[0].index if e.informational else resp
         took = self._small[req * SMALL + SM_END]  # the request's end, after its start (store.end_at)
         end = self._num[req * NUM + COL_START] + took if took != END_BIG else end_at(self._store, req)
         if self._num[first * NUM + COL_START] < end:  # answered before it ended: no TTFB

@@ -10,6 +10,7 @@ from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software, setting_phrase
 from katui.analysis.verdicts import GATEWAY_ERRORS
 from katui.model import SM_STATUS, SMALL, Connection, Finding
+from katui.model.exchange import columns
 from katui.tls.records import alert_name, first_fatal
 from katui.units import plural
 
@@ -21,14 +22,16 @@ def _error_responses(conns) -> dict:
     groups: dict[tuple[str, int], list] = defaultdict(list)
     store = small = None
     for c in conns:
-        for e in c.exchanges:
-            if e.resp >= 0:
-                if e.store is not store:  # one store per capture: its column looked up once
-                    store = e.store
+        run = columns(c.exchanges)  # read as columns: an object only for an error
+        for k in range(len(run)):
+            resp = run.resp_at(k)
+            if resp >= 0:
+                if run.store is not store:  # one store per capture: its column looked up once
+                    store = run.store
                     small = store.small
-                status = small[e.resp * SMALL + SM_STATUS]  # no message object per response
+                status = small[resp * SMALL + SM_STATUS]  # no message object per response
                 if status >= 400:
-                    groups[(c.server, status)].append((c, e))
+                    groups[(c.server, status)].append((c, c.exchanges[k]))
     return groups
 
 
@@ -322,9 +325,12 @@ def _unanswered_connections(conns) -> list:
 def _lost(c) -> list:
     """The requests of ``c`` with no answer at all (an HTTP/2 refusal is an answer)."""
     out = []
-    for e in c.exchanges:
-        if e.req >= 0 and e.resp < 0 and not never_processed(c, e):  # Exchange.failed, from its fields
-            out.append(e)
+    run = columns(c.exchanges)  # read as columns: an object only for an unanswered request
+    for k in range(len(run)):
+        if run.req_at(k) >= 0 and run.resp_at(k) < 0:  # Exchange.failed
+            e = c.exchanges[k]
+            if not never_processed(c, e):
+                out.append(e)
     return out
 
 

@@ -1,13 +1,16 @@
 # C types for pools.py when setup.py compiles it with Cython (the .py stays the source).
-# _reuse runs over every exchange of the capture: their fields are read from their C structs.
+# _reuse runs over every exchange of the capture: their columns (ExchangeRun) are read in C.
 cimport cython
 
 from katui.model.connection cimport Close, Connection as XConnection
-from katui.model.exchange cimport Exchange as XExchange
+from katui.model.exchange cimport ExchangeRun, columns
+
+cdef unsigned char REUSED, PIPELINED
 
 
-@cython.locals(c2=XConnection, e2=XExchange, count=Py_ssize_t, piped=Py_ssize_t, had=Py_ssize_t,
-               conc=Py_ssize_t, h2=bint, idle=cython.longlong, longest=cython.longlong)
+@cython.locals(c2=XConnection, run=ExchangeRun, k=Py_ssize_t, e_at=Py_ssize_t, bits=cython.uchar, count=Py_ssize_t,
+               piped=Py_ssize_t, had=Py_ssize_t, conc=Py_ssize_t, h2=bint, idle=cython.longlong,
+               longest=cython.longlong)
 cpdef list _reuse(object conns, object by_server)
 # The pool-miss sweep runs over every connection of a (client host, server) pair.
 @cython.locals(c=XConnection, out=list)

@@ -31,6 +31,7 @@ from katui.analysis.timeout import server_idle_close, server_name
 from katui.http.parser import switches_protocol
 from katui.model import Connection, Finding, Streams, TimeoutEstimate
 from katui.model.connection import NO_TS
+from katui.model.exchange import PIPELINED, REUSED, columns
 from katui.units import fmt_s, plural
 
 # -- timeouts ------------------------------------------------------------------------------
@@ -238,29 +239,34 @@ def _http10(conns, by_server):
 def _reuse(conns, by_server):
     # One pass, no tuple per exchange: a load test reuses hundreds of thousands of times.
     count = piped = conc = 0
-    longest, e, c = -1, None, None
+    longest, e_at, c = -1, -1, None
     first, first_c = None, None
     streams = Streams()  # (4 bytes a stream: the reused connections are most of a load test)
     for c2 in conns:
         had = count
         h2 = c2.http2 is not None
-        for e2 in c2.exchanges:
-            if e2.reused and e2.resp >= 0:
+        run = columns(c2.exchanges)  # read as columns: objects only for the two named below
+        for k in range(len(run)):
+            bits = run.flags_at(k)
+            if bits & REUSED and run.resp_at(k) >= 0:
                 count += 1
                 if first is None:
-                    first, first_c = e2, c2
-                if h2 and getattr(e2, "concurrent", False):
+                    first, first_c = c2.exchanges[k], c2
+                if h2 and getattr(c2.exchanges[k], "concurrent", False):
                     conc += 1  # multiplexed beside an open stream: it never met an idle connection
                     continue
-                idle = e2._idle if e2._idle > 0 else 0  # idle_before_ns or 0, from the C field
+                idle = run.idle_at(k)
+                if idle < 0:
+                    idle = 0  # idle_before_ns or 0
                 if idle > longest:  # the first of the longest, as max() picks
-                    longest, e, c = idle, e2, c2
-                if e2.pipelined:
+                    longest, e_at, c = idle, k, c2
+                if bits & PIPELINED:
                     piped += 1
         if count > had:
             streams.append(c2.stream)
     if not count:
         return []
+    e = None if e_at < 0 else c.exchanges[e_at]
     also = f"; {plural(piped, 'was', 'were')} pipelined" if piped else ""
     if conc:
         what = "a concurrent HTTP/2 stream" if conc == 1 else "concurrent HTTP/2 streams"
@@ -366,9 +372,10 @@ def _pool_key(c: Connection) -> tuple[str, str, str]:
     tls = c.tls
     name = tls.sni if tls is not None and tls.sni else ""
     if not name:
-        for e in c.exchanges:
-            if e.req >= 0:
-                name = e.store.text(e.req).host
+        run = columns(c.exchanges)  # read as columns: no object per exchange
+        for k in range(len(run)):
+            if run.req_at(k) >= 0:
+                name = run.store.text(run.req_at(k)).host
                 break
     name = name.lower()
     if name.startswith("["):
