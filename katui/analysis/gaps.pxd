@@ -46,3 +46,6 @@ from cpython.object cimport PyObject_GenericSetAttr
 cdef str _STREAM, _AFTER, _BEFORE, _DURATION, _ENDS_IN, _EXPLANATION, _WAITING
 cdef object _new_object
 cdef object _idle_gap(object stream, object after, object before, object dur, tuple ended, object waiting)
+
+@cython.locals(k=Py_ssize_t, resp=Py_ssize_t)
+cpdef dict _timeouts_by_frame(object conn)

@@ -13,6 +13,7 @@ except ImportError:  # the interpreted build without Cython installed
 
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
+from katui.model.exchange import columns
 from katui.model.store import SM_FIRST, SM_FRAME, SM_STATUS, SMALL
 
 _NEAR = 1 << 62
@@ -227,12 +228,15 @@ def _timeouts_by_frame(conn: Connection) -> dict:
     starts in (a silence before one is the server's request timeout): one pass a connection,
     made with :func:`requests_by_frame` at its first gap; most connections have none."""
     out = {}
-    for e in conn.exchanges:
-        resp = e.resp
-        if e.req < 0 and resp >= 0:
-            small, s = e.store.small, resp * SMALL
-            if small[s + SM_STATUS] == 408:
-                out[small[s + SM_FIRST]] = e
+    exchanges = conn.exchanges
+    if not exchanges:
+        return out
+    run = columns(exchanges)  # read as columns: an object only for a 408 found
+    small = run.store.small
+    for k in range(len(run)):
+        resp = run.resp_at(k)
+        if resp >= 0 and run.req_at(k) < 0 and small[resp * SMALL + SM_STATUS] == 408:
+            out[small[resp * SMALL + SM_FIRST]] = exchanges[k]
     return out
 
 
