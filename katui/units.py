@@ -23,6 +23,8 @@ def fmt_s(ns: int | None) -> str:
         return "-"
     if 0 <= ns < EXACT_NS:
         return _fmt_exact(ns)
+    if ns < 0:  # (a hostile capture's clock running back: the size scaled as for its opposite)
+        return "-" + fmt_s(-ns)
     return _fmt_float(ns)
 
 

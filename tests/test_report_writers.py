@@ -231,9 +231,13 @@ def test_durations_made_with_integers_are_the_float_text():
     values += [r.randrange(0, 10**16) for _ in range(100_000)] + [
         r.randrange(0, 10**7) for _ in range(100_000)
     ]
-    wrong = [ns for ns in values if fmt_s(ns) != _fmt_float(ns)]
+    wrong = [ns for ns in values if ns >= 0 and fmt_s(ns) != _fmt_float(ns)]
     assert wrong == []
     assert fmt_s(None) == "-"
+    # a negative duration (a hostile capture's clock running back) scaled as its opposite
+    assert [fmt_s(ns) for ns in (-1500, -500_000, -2_500_000_000, -(2**63))] == [
+        "-2 µs", "-500 µs", "-2.500 s", "-" + fmt_s(2**63)]  # fmt: skip
+    assert all(fmt_s(ns) == "-" + fmt_s(-ns) for ns in values if ns < 0)
 
 
 def test_two_lanes_tell_apart_lengths_that_differ_above_32_bits_of_the_arrow_key():
