@@ -39,7 +39,7 @@ from katui.model import (
     Connection,
 )
 from katui.model.connection import NO_TS
-from katui.model.exchange import Exchange
+from katui.model.exchange import PIPELINED, Exchange, columns
 from katui.model.store import H_VERSION, SM_BITS, SM_FIRST, SM_FRAME, SMALL, body_at, ix_at
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
@@ -343,18 +343,21 @@ def _noted_requests(conn: Connection, gaps: dict, stale: set[int]) -> dict[int, 
     between every exchange; its frames still carry the request and ``↻ reused``. (Markdown
     asks for every connection: the others' rows are not read.)"""
     out: dict[int, list] = {}
-    for ex in conn.exchanges:
-        req = ex.req
-        noted = ex.n <= 2 or ex.pipelined or (stale and ex.n in stale)
+    exchanges = conn.exchanges
+    run = columns(exchanges)  # read as columns: an object only for a request that gets a row
+    small = run.store.small if len(run) else None
+    for k in range(len(run)):
+        req, n = run.req_at(k), run.n_at(k)
+        noted = n <= 2 or run.flags_at(k) & PIPELINED != 0 or (stale and n in stale)
         if req < 0 or not (noted or gaps):  # its first frame is read only if it may matter
             continue
-        first = ex.store.small[req * SMALL + SM_FIRST]
+        first = ix_at(small, req * SMALL + SM_FIRST)
         if noted or first in gaps:
             got = out.get(first)
             if got is None:
-                out[first] = [ex]
+                out[first] = [exchanges[k]]
             else:
-                got.append(ex)
+                got.append(exchanges[k])
     return out
 
 
