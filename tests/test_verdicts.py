@@ -326,6 +326,6 @@ def test_an_idle_gap_finds_the_first_request_of_a_frame_from_the_columns():
     assert firsts == {4: 0, 14: 3}
     for name in ("pipelining.pcap", "httptest.pcap"):
         for c in conns(name):
-            by_frame = requests_by_frame(c)
+            firsts = {f: exs[0].n for f, exs in requests_by_frame(c).items()}
             got = _first_requests(columns(c.exchanges))
-            assert {f: c.exchanges[k].n for f, k in got.items()} == {f: exs[0].n for f, exs in by_frame.items()}
+            assert {f: c.exchanges[k].n for f, k in got.items()} == firsts

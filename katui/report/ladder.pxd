@@ -34,7 +34,10 @@ cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
                requests=dict, gaps=dict, ex=Ex, cl=Close, last_request=cython.longlong)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
 # What a stale reuse draws, asked per connection by ladder_rows: C calls.
+@cython.locals(run=ExchangeRun, k=Py_ssize_t, req=Py_ssize_t, small=cpython.array.array, stale=set)
 cdef set _stale_frames(object conn)
+@cython.locals(run=ExchangeRun, k=Py_ssize_t, req=Py_ssize_t, small=cpython.array.array, frames=set,
+               out=set)
 cdef set _stale_requests(object conn)
 cdef bint _goaway_stale(object conn) except -1
 # A ladder's notes, made per connection by ladder_rows: C calls.
