@@ -312,3 +312,20 @@ def test_a_stalled_reader_is_marked_as_tshark_marks_it():
     assert gaps[0].explanation == (
         "response 1 is still arriving, paused mid-transfer (a stream, a long poll or a stall), not idle"
     )
+
+
+def test_an_idle_gap_finds_the_first_request_of_a_frame_from_the_columns():
+    """gaps._first_requests reads a connection's exchange columns (no object per exchange) and
+    gives, for each frame a request starts in, the index of the first such exchange: what
+    requests_by_frame's first one is (pipelining.pcap: /a, /b and /c start in frame 4)."""
+    from katui.analysis.gaps import _first_requests, requests_by_frame
+    from katui.model.exchange import columns
+
+    (c,) = conns("pipelining.pcap")
+    firsts = _first_requests(columns(c.exchanges))
+    assert firsts == {4: 0, 14: 3}
+    for name in ("pipelining.pcap", "httptest.pcap"):
+        for c in conns(name):
+            firsts = {f: exs[0].n for f, exs in requests_by_frame(c).items()}
+            got = _first_requests(columns(c.exchanges))
+            assert {f: c.exchanges[k].n for f, k in got.items()} == firsts

@@ -3,19 +3,22 @@
 # memoryviews; two timestamps are subtracted in C only when both are within 2**62 of 0, else
 # as Python ints (``later``, ``earlier``: a hostile capture's may differ by more than 64 bits).
 cimport cython
+cimport cpython.array
 
 
 cdef long long _NEAR
 
 
-from katui.model.exchange cimport Exchange
+from katui.model.exchange cimport Exchange, ExchangeRun, columns
+from katui.model.store cimport ix_at
 
 @cython.locals(req=Py_ssize_t, e=Exchange)
 cpdef dict requests_by_frame(object conn)
 
 @cython.locals(i=Py_ssize_t, prev=Py_ssize_t, cur=Py_ssize_t, frames=cython.uint[:],
                ts=cython.longlong[:], flags=cython.uchar[:], near=bint, short=cython.longlong,
-               at=cython.longlong, before=cython.longlong, later=object, earlier=object)
+               at=cython.longlong, before=cython.longlong, later=object, earlier=object,
+               run=ExchangeRun, k=Py_ssize_t, done=Py_ssize_t, paused=bint)
 cpdef list idle_gaps(object a, object conn, object threshold_ns=*)
 
 @cython.locals(cut=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, conns=list,
@@ -33,12 +36,17 @@ cpdef dict _closed_by_path(object a)
 # What ends a gap and who waited through it, asked for each gap (a load test's connections
 # have thousands): C calls, not Python ones.
 cdef tuple _what_ended(object a, object conn, object frame, object dur, dict starts, dict timeouts, int fl)
-@cython.locals(e=Exchange, resp=Py_ssize_t, end=Py_ssize_t)
-cdef Py_ssize_t _answered_before(object exchanges, Py_ssize_t lo, Py_ssize_t before) except -1
-@cython.locals(i=Py_ssize_t, e=Exchange, req=Py_ssize_t, resp=Py_ssize_t, sent=Py_ssize_t)
-cdef object _waiting(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after)
-@cython.locals(i=Py_ssize_t, e=Exchange, row=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t)
-cdef object _in_transfer(object exchanges, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after, bint requests)
+# They read the exchanges' columns (an ExchangeRun) and the store's with ix_at (bounds-checked
+# C reads, no memoryview made per call) and give an index (-1: none): the caller takes the
+# object it names.
+@cython.locals(resp=Py_ssize_t, end=Py_ssize_t, small=cpython.array.array)
+cdef Py_ssize_t _answered_before(ExchangeRun run, Py_ssize_t lo, Py_ssize_t before) except -1
+@cython.locals(i=Py_ssize_t, req=Py_ssize_t, resp=Py_ssize_t, sent=Py_ssize_t, small=cpython.array.array)
+cdef Py_ssize_t _waiting(ExchangeRun run, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after) except -2
+@cython.locals(i=Py_ssize_t, row=Py_ssize_t, s=Py_ssize_t, done=Py_ssize_t, small=cpython.array.array)
+cdef Py_ssize_t _in_transfer(ExchangeRun run, Py_ssize_t lo, Py_ssize_t before, Py_ssize_t after, bint requests) except -2
+@cython.locals(k=Py_ssize_t, req=Py_ssize_t, first=Py_ssize_t, out=dict, small=cpython.array.array)
+cpdef dict _first_requests(ExchangeRun run)  # cpdef: the tests call it
 cdef tuple _waited(object e, object frame, tuple ended)
 cdef tuple _said_first(tuple ended, str said)
 

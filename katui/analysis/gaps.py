@@ -14,7 +14,7 @@ except ImportError:  # the interpreted build without Cython installed
 from katui.analysis.pipeline import Analysis
 from katui.model import FIN, RST, Connection, IdleGap
 from katui.model.exchange import columns
-from katui.model.store import SM_FIRST, SM_FRAME, SM_STATUS, SMALL
+from katui.model.store import SM_FIRST, SM_FRAME, SM_STATUS, SMALL, ix_at
 
 _NEAR = 1 << 62
 """Timestamps (ns) within this of 0 are subtracted in C: their differences fit 64 bits."""
@@ -34,6 +34,21 @@ def requests_by_frame(conn: Connection) -> dict[int, list]:
                 out[first] = [e]
             else:
                 got.append(e)
+    return out
+
+
+def _first_requests(run) -> dict[int, int]:
+    """Frame -> the index of the first exchange of ``run`` (its columns) whose request starts
+    there: :func:`requests_by_frame`'s first of each, without an object per exchange (an idle
+    gap names at most the one its frame starts)."""
+    out: dict[int, int] = {}
+    small = run.store.small if len(run) else None
+    for k in range(len(run)):
+        req = run.req_at(k)
+        if req >= 0:
+            first = ix_at(small, req * SMALL + SM_FIRST)
+            if first not in out:
+                out[first] = k
     return out
 
 
@@ -117,7 +132,7 @@ _CLOSED_AT = attrgetter("close.ts_ns")
 def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) -> list[IdleGap]:
     """Every stretch of at least ``threshold_ns`` between consecutive frames of ``conn``."""
     limit = a.idle_threshold_ns if threshold_ns is None else threshold_ns
-    starts = timeouts = None  # made at the first gap: most connections of a load test have none
+    starts = timeouts = run = None  # made at the first gap: most connections of a load test have none
     done = 0  # exchanges before this one were answered before the gap being looked at
     out = []
     frames = conn.frames
@@ -141,22 +156,26 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
         dur = later - earlier
         if dur >= limit:
             if starts is None:
-                starts = {frame: exs[0] for frame, exs in requests_by_frame(conn).items()}
+                run = columns(conn.exchanges)  # read as columns: an object only for what a gap names
+                starts = _first_requests(run)
                 timeouts = _timeouts_by_frame(conn)
             ended = _what_ended(a, conn, cur, dur, starts, timeouts, flags[cur - 1])
             # Gaps come in frame order: an exchange answered before one is before the next too
             # (a day-long connection's thousands of gaps do not each walk all its exchanges).
-            done = _answered_before(conn.exchanges, done, prev)
-            waiting = _waiting(conn.exchanges, done, prev, cur)
-            if waiting is not None:
+            done = _answered_before(run, done, prev)
+            k = _waiting(run, done, prev, cur)
+            waiting = None
+            if k >= 0:
+                waiting = conn.exchanges[k]
                 ended = _waited(waiting, cur, ended)
             else:
                 # Inside a response still arriving, else inside a request still being sent.
-                waiting = _in_transfer(conn.exchanges, done, prev, cur, False)
-                paused = waiting is not None
+                k = _in_transfer(run, done, prev, cur, False)
+                paused = k >= 0
                 if not paused:  # (a gap inside a request is a wait for it too, not idle)
-                    waiting = _in_transfer(conn.exchanges, done, prev, cur, True)
-                if waiting is not None:
+                    k = _in_transfer(run, done, prev, cur, True)
+                if k >= 0:
+                    waiting = conn.exchanges[k]
                     ended = _said_first(ended, _PAUSED[paused].format(waiting.n))
             out.append(_idle_gap(conn.stream, prev, cur, dur, ended, waiting.n if waiting is not None else 0))
         prev, before = cur, at
@@ -189,7 +208,7 @@ def _idle_gap(stream: int, after: int, before: int, dur: int, ended: tuple, wait
 def _what_ended(a, conn, frame, dur, starts, timeouts, fl):
     """(what ends the gap, why, in words that do not repeat its duration)."""
     if frame in starts:
-        e = starts[frame]
+        e = conn.exchanges[starts[frame]]
         if conn.close.reason == "stale-reuse" and conn.close.frame is not None and frame > conn.close.frame:
             return "request", (f"then request {e.n} is sent on a connection the server had already closed")
         if not e.reused:
@@ -240,59 +259,59 @@ def _timeouts_by_frame(conn: Connection) -> dict:
     return out
 
 
-def _answered_before(exchanges, lo: int, before: int) -> int:
-    """The index of the first exchange from ``lo`` on whose response was not complete by frame
-    ``before`` (one that was cannot wait or be arriving in a gap after it)."""
-    while lo < len(exchanges):
-        e = exchanges[lo]
-        resp = e.resp
+def _answered_before(run, lo: int, before: int) -> int:
+    """The index of the first exchange of ``run`` (its columns) from ``lo`` on whose response
+    was not complete by frame ``before`` (one that was cannot wait or be arriving in a gap after
+    it)."""
+    small = run.store.small if len(run) else None
+    while lo < len(run):
+        resp = run.resp_at(lo)
         if resp < 0:
             break
-        end = e.store.small[resp * SMALL + SM_FRAME]  # 0: never completed
+        end = ix_at(small, resp * SMALL + SM_FRAME)  # 0: never completed
         if end == 0 or end > before:
             break
         lo += 1
     return lo
 
 
-def _waiting(exchanges, lo: int, before: int, after: int):
-    """The exchange (from index ``lo``) whose request was all sent by frame ``before`` and whose
-    response had not begun before frame ``after`` (or never came): the gap between them is a
-    wait, not idle."""
-    for i in range(lo, len(exchanges)):
-        e = exchanges[i]
-        req = e.req
+def _waiting(run, lo: int, before: int, after: int) -> int:
+    """The index (from ``lo``; -1: none) of the exchange of ``run`` whose request was all sent
+    by frame ``before`` and whose response had not begun before frame ``after`` (or never
+    came): the gap between them is a wait, not idle."""
+    small = run.store.small if len(run) else None
+    for i in range(lo, len(run)):
+        req = run.req_at(i)
         if req < 0:
             continue
-        store = e.store
-        sent = store.small[req * SMALL + SM_FRAME]  # 0: never completed
+        sent = ix_at(small, req * SMALL + SM_FRAME)  # 0: never completed
         if sent == 0 or sent > before:
             continue
-        resp = e.resp
-        if resp < 0 or store.small[resp * SMALL + SM_FIRST] >= after:
-            return e
-    return None
+        resp = run.resp_at(i)
+        if resp < 0 or ix_at(small, resp * SMALL + SM_FIRST) >= after:
+            return i
+    return -1
 
 
-def _in_transfer(exchanges, lo: int, before: int, after: int, requests: bool):
-    """The exchange (from index ``lo``) whose response (``requests``: request) had begun by
-    frame ``before`` and was not complete before frame ``after`` (or never): the gap falls
-    inside its transfer (a streamed or stalled response; a head or body the client stalled in,
-    which servers answer with 408)."""
-    for i in range(lo, len(exchanges)):
-        e = exchanges[i]
-        row = e.req if requests else e.resp
+def _in_transfer(run, lo: int, before: int, after: int, requests: bool) -> int:
+    """The index (from ``lo``; -1: none) of the exchange of ``run`` whose response
+    (``requests``: request) had begun by frame ``before`` and was not complete before frame
+    ``after`` (or never): the gap falls inside its transfer (a streamed or stalled response; a
+    head or body the client stalled in, which servers answer with 408)."""
+    small = run.store.small if len(run) else None
+    for i in range(lo, len(run)):
+        row = run.req_at(i) if requests else run.resp_at(i)
         if row < 0:
             continue
-        small, s = e.store.small, row * SMALL
-        if small[s + SM_FIRST] > before:
+        s = row * SMALL
+        if ix_at(small, s + SM_FIRST) > before:
             if requests:
                 break  # requests come in order: none after this one began by ``before``
             continue
-        done = small[s + SM_FRAME]  # 0: never completed
+        done = ix_at(small, s + SM_FRAME)  # 0: never completed
         if done == 0 or done >= after:
-            return e
-    return None
+            return i
+    return -1
 
 
 _PAUSED = {

@@ -7,6 +7,7 @@ cimport cpython.array
 from katui.model.connection cimport Close
 from katui.model.connection cimport Connection as Conn  # ladder.py's Connection: the Python name
 from katui.model.exchange cimport Exchange as Ex  # ladder.py's Exchange: the Python name
+from katui.model.exchange cimport ExchangeRun, columns
 from katui.model.store cimport MessageStore, body_at, ix_at
 from katui.units cimport fmt_s
 
@@ -15,6 +16,7 @@ from katui.units cimport fmt_s
 cdef Py_ssize_t SMALL, SM_BITS, SM_FIRST, SM_FRAME, H_VERSION
 cdef long long NO_TS
 cdef int COMPLETE, REQUEST, SYN, ACK, FIN
+cdef unsigned char PIPELINED
 
 
 @cython.locals(ex=Ex)
@@ -32,7 +34,10 @@ cpdef message_label(dict labels, Ex ex, Py_ssize_t i, object sid, str text=*)
                requests=dict, gaps=dict, ex=Ex, cl=Close, last_request=cython.longlong)
 cpdef list ladder_rows(object analysis, object conn, object gap_ns=*, object idle=*)
 # What a stale reuse draws, asked per connection by ladder_rows: C calls.
+@cython.locals(run=ExchangeRun, k=Py_ssize_t, req=Py_ssize_t, small=cpython.array.array, stale=set)
 cdef set _stale_frames(object conn)
+@cython.locals(run=ExchangeRun, k=Py_ssize_t, req=Py_ssize_t, small=cpython.array.array, frames=set,
+               out=set)
 cdef set _stale_requests(object conn)
 cdef bint _goaway_stale(object conn) except -1
 # A ladder's notes, made per connection by ladder_rows: C calls.
@@ -50,7 +55,9 @@ cdef extern from "Python.h":
 cdef object _note(str kind, str text, object frame, object problem, object duration_ns, object waiting)
 cdef void _set(object note, Py_ssize_t k, object field) noexcept
 cdef object _section(str text, object frame, object problem=*)
-@cython.locals(ex=Ex, req=Py_ssize_t, out=dict, noted=bint)
+# The exchanges' columns (an ExchangeRun) and the store's with ix_at: bounds-checked C reads.
+@cython.locals(run=ExchangeRun, k=Py_ssize_t, req=Py_ssize_t, n=cython.uint, out=dict, noted=bint,
+               first=Py_ssize_t, small=cpython.array.array)
 cdef dict _noted_requests(object conn, dict gaps, set stale)
 @cython.locals(prev=Conn, pc=Close)
 cdef str _handshake_text(object analysis, Conn conn)

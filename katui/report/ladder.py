@@ -39,7 +39,7 @@ from katui.model import (
     Connection,
 )
 from katui.model.connection import NO_TS
-from katui.model.exchange import Exchange
+from katui.model.exchange import PIPELINED, Exchange, columns
 from katui.model.store import H_VERSION, SM_BITS, SM_FIRST, SM_FRAME, SMALL, body_at, ix_at
 from katui.textsafe import safe_text
 from katui.tls.verdicts import normal_reset
@@ -223,7 +223,14 @@ def _stale_requests(conn: Connection) -> set[int]:
         return {ex.n for ex in conn.exchanges
                 if ex.request is not None and ex.response is None and ex.stream_id > last}  # fmt: skip
     frames = _stale_frames(conn)
-    return {ex.n for ex in conn.exchanges if ex.request is not None and ex.request.first_frame in frames}
+    run = columns(conn.exchanges)  # read as columns: no object nor message view per exchange
+    small = run.store.small if len(run) else None
+    out = set()
+    for k in range(len(run)):
+        req = run.req_at(k)
+        if req >= 0 and ix_at(small, req * SMALL + SM_FIRST) in frames:
+            out.add(run.n_at(k))
+    return out
 
 
 def _goaway_stale(conn: Connection) -> bool:
@@ -239,11 +246,15 @@ def _stale_frames(conn: Connection) -> set[int]:
     if _goaway_stale(conn):
         stale = _stale_requests(conn)
         return {ex.request.first_frame for ex in conn.exchanges if ex.n in stale} | set(conn.close.rst_frames)
-    last = conn.exchanges[-1] if conn.exchanges else None
-    stale = {f for ex in conn.exchanges if ex.request is not None and ex.response is None
-             for f in (ex.request.first_frame,)}  # fmt: skip
-    if last is not None and last.request is not None:
-        stale.add(last.request.first_frame)
+    # The unanswered requests' first frames and the last request's, read as columns (no object
+    # nor message view per exchange: the synthetic capture has ~200 stale reuses).
+    run = columns(conn.exchanges)
+    small = run.store.small if len(run) else None
+    stale = set()
+    for k in range(len(run)):
+        req = run.req_at(k)
+        if req >= 0 and (run.resp_at(k) < 0 or k == len(run) - 1):
+            stale.add(ix_at(small, req * SMALL + SM_FIRST))
     return stale | set(conn.close.rst_frames)
 
 
@@ -343,18 +354,21 @@ def _noted_requests(conn: Connection, gaps: dict, stale: set[int]) -> dict[int, 
     between every exchange; its frames still carry the request and ``↻ reused``. (Markdown
     asks for every connection: the others' rows are not read.)"""
     out: dict[int, list] = {}
-    for ex in conn.exchanges:
-        req = ex.req
-        noted = ex.n <= 2 or ex.pipelined or (stale and ex.n in stale)
+    exchanges = conn.exchanges
+    run = columns(exchanges)  # read as columns: an object only for a request that gets a row
+    small = run.store.small if len(run) else None
+    for k in range(len(run)):
+        req, n = run.req_at(k), run.n_at(k)
+        noted = n <= 2 or run.flags_at(k) & PIPELINED != 0 or (stale and n in stale)
         if req < 0 or not (noted or gaps):  # its first frame is read only if it may matter
             continue
-        first = ex.store.small[req * SMALL + SM_FIRST]
+        first = ix_at(small, req * SMALL + SM_FIRST)
         if noted or first in gaps:
             got = out.get(first)
             if got is None:
-                out[first] = [ex]
+                out[first] = [exchanges[k]]
             else:
-                got.append(ex)
+                got.append(exchanges[k])
     return out
 
 
