@@ -56,4 +56,4 @@ cdef object _new_object
 cdef object _idle_gap(object stream, object after, object before, object dur, tuple ended, object waiting)
 
 @cython.locals(k=Py_ssize_t, resp=Py_ssize_t)
-cpdef dict _timeouts_by_frame(object conn)
+cpdef dict _timeouts_by_frame(object run, object exchanges)

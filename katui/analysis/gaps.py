@@ -158,7 +158,7 @@ def idle_gaps(a: Analysis, conn: Connection, threshold_ns: int | None = None) ->
             if starts is None:
                 run = columns(conn.exchanges)  # read as columns: an object only for what a gap names
                 starts = _first_requests(run)
-                timeouts = _timeouts_by_frame(conn)
+                timeouts = _timeouts_by_frame(run, conn.exchanges)
             ended = _what_ended(a, conn, cur, dur, starts, timeouts, flags[cur - 1])
             # Gaps come in frame order: an exchange answered before one is before the next too
             # (a day-long connection's thousands of gaps do not each walk all its exchanges).
@@ -242,16 +242,13 @@ def _what_ended(a, conn, frame, dur, starts, timeouts, fl):
     return "other", NO_TRAFFIC
 
 
-def _timeouts_by_frame(conn: Connection) -> dict:
+def _timeouts_by_frame(run, exchanges) -> dict:
     """The exchanges whose response is a 408 that answered no request, by the frame the response
-    starts in (a silence before one is the server's request timeout): one pass a connection,
-    made with :func:`requests_by_frame` at its first gap; most connections have none."""
+    starts in (a silence before one is the server's request timeout): one pass over ``run``
+    (``exchanges``' columns: an object only for a 408 found) at a connection's first gap, with
+    :func:`_first_requests`; most connections have none."""
     out = {}
-    exchanges = conn.exchanges
-    if not exchanges:
-        return out
-    run = columns(exchanges)  # read as columns: an object only for a 408 found
-    small = run.store.small
+    small = run.store.small if len(run) else None
     for k in range(len(run)):
         resp = run.resp_at(k)
         if resp >= 0 and run.req_at(k) < 0 and small[resp * SMALL + SM_STATUS] == 408:

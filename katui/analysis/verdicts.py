@@ -243,7 +243,7 @@ def _crossed_timeout(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_
     end = f.server_fin_ns if f.server_fin_ns is not None else f.ts_ns
     if not resp.wants_close and (end is None or end - sent_ns > SERVER_IDLE_NS):
         return None
-    quiet_ns = sent_ns - since
+    quiet_ns = sent_ns - since  # (the server's wait, up to its 408)
     return _close(
         f, "stale-reuse",
         f"request {timeout.n} (frame {req.first_frame}) crossed the server's 408 {resp.reason} "
@@ -252,8 +252,14 @@ def _crossed_timeout(f: CloseFacts, exchanges, run: ExchangeRun, idle_threshold_
         f"{fmt_s(quiet_ns)} without a request): the server was closing the connection as the request came",
         (f"request {timeout.n} frame {req.first_frame} after {fmt_s(req_start - since)} without a request",
          f"response frame {resp.first_frame} 408 {fmt_s(took)} after it"),
-        None, sent_ns - since, 408, timeout.n,
+        None, quiet_ns, 408, timeout.n,
     )  # fmt: skip
+
+
+def crossed_408(close: Close) -> bool:
+    """Whether ``close`` is a request that crossed the server's 408 (:func:`_crossed_timeout`
+    marks one as a stale reuse with status 408), not a keep-alive race."""
+    return close.reason == "stale-reuse" and close.status == 408
 
 
 def _after_timeout(run: ExchangeRun, k: int, sent_ns: int) -> int:

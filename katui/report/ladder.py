@@ -18,7 +18,7 @@ except ImportError:  # the interpreted build without Cython installed
     import katui.model._cython as cython
 
 from katui.analysis.gaps import idle_gaps, previous_on_path
-from katui.analysis.verdicts import DEFAULT_IDLE_NS
+from katui.analysis.verdicts import DEFAULT_IDLE_NS, crossed_408
 from katui.memo import remember
 from katui.model import (
     ACK,
@@ -308,6 +308,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
     in_handshake = handshaken = False  # one heading: a SYN sent again is not a new handshake
     answered = False  # the peer's own FIN after the first one
     cl = conn.close
+    crossed = bool(stale) and crossed_408(cl)  # a stale reuse that crossed the 408 (asked of one only)
     close_frame = cl.frame
     closed_at = -1 if close_frame is None else close_frame  # compiled: a C integer, as ``at``
     # The peer's FIN is looked for only after a FIN close (Markdown walks every frame).
@@ -328,7 +329,7 @@ def ladder_rows(analysis, conn: Connection, gap_ns: int = DEFAULT_IDLE_NS,
             in_handshake = False
         if not in_handshake and at <= last_request and frame in requests:
             for ex in requests[frame]:  # a loop, not a generator: Cython compiles no closure
-                rows.append(_request_note(ex, frame, ex.n in stale_requests, goaway, cl.status == 408))
+                rows.append(_request_note(ex, frame, ex.n in stale_requests, goaway, crossed))
         if at == closed_at:
             rows.append(_close_note(conn, frame))
         elif fin_close and f & FIN and not answered and at > closed_at:
@@ -423,7 +424,7 @@ def _close_note(conn: Connection, frame: int) -> Note:
     close = conn.close
     stale = close.reason == "stale-reuse"
     key = (close.how, close.by, close.reason, close.exchange if stale else None,
-           stale and _goaway_stale(conn), stale and close.status == 408 and _before_close(conn))  # fmt: skip
+           stale and _goaway_stale(conn), stale and crossed_408(close) and _before_close(conn))  # fmt: skip
     got = _CLOSE_NOTES.get(key)
     if got is None:
         got = remember(_CLOSE_NOTES, key, _close_text(conn), MAX_NOTES)
@@ -442,7 +443,7 @@ def _close_text(conn: Connection) -> tuple[str, bool]:
     if close.reason == "stale-reuse" and _goaway_stale(conn):
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"{mark}{what.format(close.by)}; {which} was never processed (stale-reuse)"
-    elif close.reason == "stale-reuse" and close.status == 408 and _before_close(conn):
+    elif crossed_408(close) and _before_close(conn):
         which = f"request {close.exchange}" if close.exchange else "a request"
         text = f"{mark}{what.format(close.by)} after its 408; {which} had crossed the 408 (stale-reuse)"
     elif close.reason == "stale-reuse" and close.how == "fin":

@@ -8,7 +8,7 @@ from katui.analysis.findings.common import by_key, fill, grouped_finding, server
 from katui.analysis.h2close import never_processed
 from katui.analysis.proxy import ProxyReport
 from katui.analysis.software import Software, server_software, setting_phrase
-from katui.analysis.verdicts import GATEWAY_ERRORS
+from katui.analysis.verdicts import GATEWAY_ERRORS, crossed_408
 from katui.model import SM_STATUS, SMALL, Connection, Finding
 from katui.model.exchange import columns
 from katui.tls.records import alert_name, first_fatal
@@ -64,7 +64,7 @@ def _error_statuses(conns, proxied: ProxyReport):
 
 def _crossed(c: Connection, e) -> bool:
     """Whether ``e``'s 408 crossed its request (verdicts._crossed_timeout): not its answer."""
-    return c.close.reason == "stale-reuse" and c.close.status == 408 and c.close.exchange == e.n
+    return crossed_408(c.close) and c.close.exchange == e.n
 
 
 def _status_advice(status: int, sw: Software | None, no_request: bool = False) -> str:

@@ -29,6 +29,7 @@ from katui.analysis.software import (
     setting_phrase,
 )
 from katui.analysis.timeout import server_name
+from katui.analysis.verdicts import crossed_408
 from katui.model import Connection, Finding, TimeoutEstimate
 from katui.units import fmt_s, plural
 
@@ -43,9 +44,9 @@ def _stale(conns, by_server, upstream_of: dict[int, str] | None = None):
     stale = [c for c in conns if c.close.reason == "stale-reuse"]
     # Requests that crossed a server's 408 (verdicts._crossed_timeout): the request timeout of
     # a silent connection was the clock, not the keep-alive timeout; their own finding.
-    crossed = [c for c in stale if c.close.status == 408]
+    crossed = [c for c in stale if crossed_408(c.close)]
     out = _crossed_408(conns, crossed) if crossed else []
-    stale = [c for c in stale if c.close.status != 408]
+    stale = [c for c in stale if not crossed_408(c.close)]
     if not stale:
         return out
     later = _by_client_server(conns)
